@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <tchat/core/error.hpp>
+#include <tchat/core/json.hpp>
+
+namespace tchat {
+class Worker;
+}
+
+namespace tchat::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+std::string_view MethodName(Method m);
+
+// Who made an authenticated request: the access token's sub and sid claims.
+struct AuthContext {
+  std::string user_id;
+  std::string session_id;
+  std::chrono::system_clock::time_point expires_at;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// An HTTP request as handlers see it: the project's own type, so handler files
+// need no Beast. Owned by the connection for the duration of the handler call.
+class Request {
+ public:
+  Method method = Method::kOther;
+  std::string target;  // path + query as received
+  std::string body;
+  HeaderList headers;  // names lower-cased
+  std::string remote_ip;
+  std::string request_id;
+  std::optional<AuthContext> auth;  // set for authenticated routes
+  std::vector<std::pair<std::string_view, std::string>> path_params;
+  Worker* worker = nullptr;  // the event loop running this request
+
+  std::string_view path() const;
+  std::string_view query_string() const;
+  // Case-insensitive header lookup; empty when absent.
+  std::string_view Header(std::string_view name) const;
+  // The named {param} of the route template; empty when absent.
+  std::string_view PathParam(std::string_view name) const;
+  // The first value of a query parameter, percent-decoded.
+  std::optional<std::string> Query(std::string_view key) const;
+  // The authenticated user's id (empty for public routes).
+  const std::string& user_id() const;
+};
+
+// An HTTP response built by a handler.
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  HeaderList headers;
+
+  static Response Json(int status, const json::value& v);
+  static Response Text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
+  static Response NoContent();
+  // The SPEC §2 error body {"error":{"code","message"}} with the mapped status,
+  // plus Retry-After for rate limits.
+  static Response FromError(const Error& e);
+};
+
+// Percent-decodes a URL component ('+' as space in query strings, kept in path
+// segments). Returns nullopt on bad escapes.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_as_space = true);
+
+}  // namespace tchat::http

@@ -1,0 +1,121 @@
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include <tchat/core/config.hpp>
+
+namespace tchat {
+namespace {
+
+ConfigReader FromMap(std::map<std::string, std::string> m) {
+  return ConfigReader([m = std::move(m)](std::string_view k) -> std::optional<std::string> {
+    auto it = m.find(std::string(k));
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+TEST(ParseDurationTest, AcceptsUnits) {
+  EXPECT_EQ(ParseDuration("5m")->count(), 300'000);
+  EXPECT_EQ(ParseDuration("3s")->count(), 3'000);
+  EXPECT_EQ(ParseDuration("250ms")->count(), 250);
+  EXPECT_EQ(ParseDuration("1h30m")->count(), 5'400'000);
+  EXPECT_EQ(ParseDuration("30")->count(), 30'000);
+  EXPECT_EQ(ParseDuration("0s")->count(), 0);
+}
+
+TEST(ParseDurationTest, RejectsGarbage) {
+  for (const char* bad : {"", "5x", "m", "-3s", "3 s", "1.5s", "s5", "99999999999999999999h"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseIntTest, BoundsAndGarbage) {
+  EXPECT_EQ(*ParseInt("50", 1, 100), 50);
+  EXPECT_FALSE(ParseInt("0", 1, 100).ok());
+  EXPECT_FALSE(ParseInt("101", 1, 100).ok());
+  EXPECT_FALSE(ParseInt("5O", 1, 100).ok());
+  EXPECT_FALSE(ParseInt("", 1, 100).ok());
+  EXPECT_FALSE(ParseInt(" 5", 1, 100).ok());
+}
+
+TEST(ParseBoolTest, Forms) {
+  EXPECT_TRUE(*ParseBool("1"));
+  EXPECT_TRUE(*ParseBool("TRUE"));
+  EXPECT_TRUE(*ParseBool("on"));
+  EXPECT_FALSE(*ParseBool("0"));
+  EXPECT_FALSE(*ParseBool("no"));
+  EXPECT_FALSE(ParseBool("maybe").ok());
+}
+
+TEST(LoadCommonConfigTest, DefaultsWhenEmpty) {
+  auto c = LoadCommonConfig("auth", 8081, FromMap({}));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->port, 8081);
+  EXPECT_EQ(c->service, "auth");
+  EXPECT_EQ(c->db_max_open_conns, 50);
+  EXPECT_EQ(c->db_conn_max_lifetime.count(), 300'000);
+  EXPECT_EQ(c->redis_read_timeout.count(), 3'000);
+  EXPECT_FALSE(c->dev_otp);
+}
+
+TEST(LoadCommonConfigTest, ReadsRunbookKeysAsWritten) {
+  auto c = LoadCommonConfig("payment", 8083,
+                            FromMap({{"db_max_open_conns", "20"},
+                                     {"db_max_idle_conns", "5"},
+                                     {"db_conn_max_lifetime", "10m"},
+                                     {"db_max_connections", "50"},
+                                     {"redis_pool_size", "30"},
+                                     {"redis_min_idle_conns", "3"},
+                                     {"redis_dial_timeout", "5s"},
+                                     {"redis_read_timeout", "2s"},
+                                     {"redis_write_timeout", "1500ms"},
+                                     {"http_client_timeout", "30s"},
+                                     {"http_client_max_idle_conns", "100"},
+                                     {"http_client_max_conns_per_host", "10"},
+                                     {"PORT", "9000"},
+                                     {"TCHAT_DEV_OTP", "1"}}));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->db_max_open_conns, 20);
+  EXPECT_EQ(c->db_max_idle_conns, 5);
+  EXPECT_EQ(c->db_conn_max_lifetime.count(), 600'000);
+  EXPECT_EQ(c->db_max_connections, 50);
+  EXPECT_EQ(c->redis_pool_size, 30);
+  EXPECT_EQ(c->redis_min_idle_conns, 3);
+  EXPECT_EQ(c->redis_write_timeout.count(), 1500);
+  EXPECT_EQ(c->http_client_max_conns_per_host, 10);
+  EXPECT_EQ(c->port, 9000);
+  EXPECT_TRUE(c->dev_otp);
+}
+
+TEST(LoadCommonConfigTest, UpperCaseFallback) {
+  auto c = LoadCommonConfig("auth", 8081, FromMap({{"DB_MAX_OPEN_CONNS", "7"}}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->db_max_open_conns, 7);
+  EXPECT_EQ(c->db_max_idle_conns, 7);  // the default of 10 follows the maximum down
+}
+
+TEST(LoadCommonConfigTest, BadValueNamesTheKey) {
+  struct Case {
+    const char* key;
+    const char* value;
+  };
+  for (const Case& bad :
+       {Case{"db_conn_max_lifetime", "5 minutes"}, Case{"db_max_open_conns", "many"},
+        Case{"redis_read_timeout", "3x"}, Case{"PORT", "70000"}, Case{"TCHAT_DEV_OTP", "perhaps"},
+        Case{"redis_pool_size", "0"}}) {
+    auto c = LoadCommonConfig("auth", 8081, FromMap({{bad.key, bad.value}}));
+    ASSERT_FALSE(c.ok()) << bad.key;
+    EXPECT_NE(c.error().message.find(bad.key), std::string::npos) << c.error().message;
+  }
+}
+
+TEST(LoadCommonConfigTest, IdleAboveOpenIsRejected) {
+  auto c = LoadCommonConfig("auth", 8081,
+                            FromMap({{"db_max_open_conns", "5"}, {"db_max_idle_conns", "10"}}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("db_max_idle_conns"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tchat

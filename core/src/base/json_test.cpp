@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include <tchat/core/json.hpp>
+
+namespace tchat {
+namespace {
+
+TEST(JsonTest, ParsesObjects) {
+  auto o = ParseJsonObject(R"({"a":"x","n":5,"b":true})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*RequireString(*o, "a"), "x");
+  EXPECT_EQ(*RequireInt(*o, "n"), 5);
+  EXPECT_EQ(**OptionalBool(*o, "b"), true);
+  EXPECT_FALSE(OptionalString(*o, "missing")->has_value());
+}
+
+TEST(JsonTest, RejectsNonObjectsAndGarbage) {
+  for (const char* bad : {"", "[]", "3", "{", "{\"a\":}", "nul", "{\"a\":1}x"}) {
+    auto o = ParseJsonObject(bad);
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_EQ(o.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(JsonTest, DeepNestingIsRejectedNotCrashing) {
+  std::string deep(10000, '[');
+  auto o = ParseJsonObject("{\"a\":" + deep + "}");
+  EXPECT_FALSE(o.ok());
+}
+
+TEST(JsonTest, WrongTypesNameTheField) {
+  auto o = ParseJsonObject(R"({"a":1,"n":"5","big":18446744073709551615})");
+  ASSERT_TRUE(o.ok());
+  auto s = RequireString(*o, "a");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("a must be"), std::string::npos);
+  EXPECT_FALSE(RequireInt(*o, "n").ok());
+  EXPECT_FALSE(RequireInt(*o, "big").ok());
+  auto m = RequireString(*o, "zzz");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("zzz is required"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tchat

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <tchat/core/http/router.hpp>
+
+namespace tchat::http {
+namespace {
+
+Handler Noop() {
+  return [](Request&) -> Task<Response> { co_return Response::NoContent(); };
+}
+
+TEST(RouterTest, MatchesLiteralsAndParams) {
+  Router r;
+  r.Get("/v1/conversations", Noop());
+  r.Get("/v1/conversations/{id}/messages", Noop());
+  r.Post("/v1/conversations/{id}/messages", Noop());
+  r.Patch("/v1/conversations/{id}/messages/{seq}", Noop());
+
+  auto m = r.Match(Method::kGet, "/v1/conversations/abc/messages");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/conversations/{id}/messages");
+  ASSERT_EQ(m.params.size(), 1u);
+  EXPECT_EQ(m.params[0].first, "id");
+  EXPECT_EQ(m.params[0].second, "abc");
+
+  m = r.Match(Method::kPatch, "/v1/conversations/c1/messages/42");
+  ASSERT_NE(m.route, nullptr);
+  ASSERT_EQ(m.params.size(), 2u);
+  EXPECT_EQ(m.params[1].first, "seq");
+  EXPECT_EQ(m.params[1].second, "42");
+
+  EXPECT_NE(r.Match(Method::kGet, "/v1/conversations/").route, nullptr);  // trailing slash
+  EXPECT_EQ(r.Match(Method::kGet, "/v1/conversation").route, nullptr);
+  EXPECT_EQ(r.Match(Method::kGet, "/v1/conversations/a/b").route, nullptr);
+  EXPECT_EQ(r.Match(Method::kGet, "/v1//conversations").route, nullptr);
+}
+
+TEST(RouterTest, LiteralBeatsParamWhateverTheOrder) {
+  Router r;
+  r.Get("/v1/users/{id}", Noop());
+  r.Get("/v1/users/me", Noop());
+  auto m = r.Match(Method::kGet, "/v1/users/me");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/users/me");
+  m = r.Match(Method::kGet, "/v1/users/u-1");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/users/{id}");
+}
+
+TEST(RouterTest, WrongMethodReportsAllowed) {
+  Router r;
+  r.Get("/v1/devices", Noop());
+  r.Post("/v1/devices", Noop());
+  auto m = r.Match(Method::kDelete, "/v1/devices");
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_TRUE(m.method_not_allowed);
+  EXPECT_EQ(m.allow, "GET, POST");
+  auto none = r.Match(Method::kDelete, "/v1/nothing");
+  EXPECT_FALSE(none.method_not_allowed);
+}
+
+TEST(RouterTest, DecodesParamsAndRejectsBadEscapes) {
+  Router r;
+  r.Put("/m/{seq}/reactions/{emoji}", Noop());
+  auto m = r.Match(Method::kPut, "/m/3/reactions/%F0%9F%91%8D");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params[1].second, "\xF0\x9F\x91\x8D");
+  EXPECT_EQ(r.Match(Method::kPut, "/m/3/reactions/%G1").route, nullptr);
+  auto plus = r.Match(Method::kPut, "/m/3/reactions/a+b");
+  ASSERT_NE(plus.route, nullptr);
+  EXPECT_EQ(plus.params[1].second, "a+b");
+}
+
+TEST(RequestTest, QueryAndHeaders) {
+  Request req;
+  req.target = "/v1/users?phone=%2B66812345678&limit=5&flag&x=a+b";
+  req.headers = {{"x-request-id", "abc"}};
+  EXPECT_EQ(req.path(), "/v1/users");
+  EXPECT_EQ(*req.Query("phone"), "+66812345678");
+  EXPECT_EQ(*req.Query("limit"), "5");
+  EXPECT_EQ(*req.Query("flag"), "");
+  EXPECT_EQ(*req.Query("x"), "a b");
+  EXPECT_FALSE(req.Query("missing").has_value());
+  EXPECT_EQ(req.Header("X-Request-ID"), "abc");
+  EXPECT_EQ(req.Header("missing"), "");
+}
+
+TEST(ResponseTest, ErrorBodyAndRetryAfter) {
+  auto r = Response::FromError(Error::RateLimited("too many", std::chrono::seconds(30)));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.body, R"({"error":{"code":"rate_limited","message":"too many"}})");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(r.headers[0].second, "30");
+  auto d = Response::FromError(Error::Unprocessable("insufficient_funds", "no money"));
+  EXPECT_EQ(d.status, 422);
+  EXPECT_EQ(d.body, R"({"error":{"code":"insufficient_funds","message":"no money"}})");
+}
+
+}  // namespace
+}  // namespace tchat::http

@@ -1,0 +1,526 @@
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <sys/socket.h>
+
+#include <tchat/core/http/server.hpp>
+#include <tchat/core/http/websocket.hpp>
+#include <tchat/core/log.hpp>
+#include <tchat/core/metrics.hpp>
+#include <tchat/core/worker.hpp>
+
+#include "websocket_impl.hpp"
+
+namespace tchat::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+Method ToMethod(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get:
+      return Method::kGet;
+    case bhttp::verb::head:
+      return Method::kHead;
+    case bhttp::verb::post:
+      return Method::kPost;
+    case bhttp::verb::put:
+      return Method::kPut;
+    case bhttp::verb::patch:
+      return Method::kPatch;
+    case bhttp::verb::delete_:
+      return Method::kDelete;
+    case bhttp::verb::options:
+      return Method::kOptions;
+    default:
+      return Method::kOther;
+  }
+}
+
+// Request ids: accepted from the client when they look sane, else 128 random bits.
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = rng();
+    for (int i = 0; i < 16; ++i)
+      id[static_cast<std::size_t>(half * 16 + i)] = kHex[(v >> (i * 4)) & 0xF];
+  }
+  return id;
+}
+
+bool IsLoopback(const std::string& ip) {
+  return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+}
+
+// One live connection, registered with its worker so that Shutdown can find it.
+struct Conn {
+  beast::tcp_stream* stream = nullptr;
+  WebSocket* ws = nullptr;
+  bool busy = false;
+};
+
+struct SeriesKey {
+  const Route* route;
+  Method method;
+  int status;
+  bool operator==(const SeriesKey&) const = default;
+};
+struct SeriesKeyHash {
+  std::size_t operator()(const SeriesKey& k) const {
+    return std::hash<const void*>()(k.route) ^ (static_cast<std::size_t>(k.method) << 20) ^
+           (static_cast<std::size_t>(k.status) << 4);
+  }
+};
+struct Series {
+  metrics::Counter* requests;
+  metrics::Histogram* duration;
+};
+
+}  // namespace
+
+struct Server::State {
+  struct PerWorker {
+    Worker* worker = nullptr;
+    std::optional<tcp::acceptor> acceptor;
+    std::unordered_set<Conn*> conns;
+    std::unordered_map<SeriesKey, Series, SeriesKeyHash> series;  // this worker's cache
+  };
+
+  ServerOptions opts;
+  const Router& router;
+  Authenticator authenticator;
+  std::vector<std::unique_ptr<PerWorker>> workers;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> active{0};
+  std::uint16_t port = 0;
+  metrics::CounterFamily& requests_total;
+  metrics::HistogramFamily& duration;
+  metrics::Gauge& open_connections;
+
+  State(ServerOptions o, const Router& r, Authenticator a)
+      : opts(std::move(o)),
+        router(r),
+        authenticator(std::move(a)),
+        requests_total(metrics::Registry::Default().AddCounter(
+            "http_requests_total", "HTTP requests by route template and status.",
+            {"service", "method", "route", "status"})),
+        duration(metrics::Registry::Default().AddHistogram("http_request_duration_seconds",
+                                                           "HTTP request latency in seconds.",
+                                                           {"service", "method", "route"})),
+        open_connections(metrics::Registry::Default()
+                             .AddGauge("http_open_connections",
+                                       "Open HTTP and WebSocket connections.", {"service"})
+                             .With({opts.service})) {}
+
+  Series& SeriesFor(PerWorker& w, const Route* route, Method method, int status) {
+    SeriesKey key{route, method, status};
+    auto it = w.series.find(key);
+    if (it != w.series.end()) return it->second;
+    std::string pattern = route ? route->pattern : "unmatched";
+    std::string m(MethodName(method));
+    Series s{&requests_total.With({opts.service, m, pattern, std::to_string(status)}),
+             &duration.With({opts.service, m, pattern})};
+    return w.series.emplace(key, s).first->second;
+  }
+
+  asio::awaitable<void> AcceptLoop(PerWorker& w);
+  asio::awaitable<void> Session(PerWorker& w, tcp::socket socket);
+  asio::awaitable<Response> Dispatch(PerWorker& w, Request& req, const RouteMatch& match);
+  asio::awaitable<void> Upgrade(PerWorker& w, Conn& conn, beast::tcp_stream& stream,
+                                bhttp::request<bhttp::string_body> breq, Request req,
+                                const RouteMatch& match);
+  bool Authenticate(Request& req, const Route& route, Response& denied);
+};
+
+Server::Server(ServerOptions options, const Router& router, Authenticator authenticator,
+               std::vector<Worker*> workers)
+    : state_(std::make_unique<State>(std::move(options), router, std::move(authenticator))) {
+  for (Worker* w : workers) {
+    auto pw = std::make_unique<State::PerWorker>();
+    pw->worker = w;
+    state_->workers.push_back(std::move(pw));
+  }
+}
+
+Server::~Server() = default;
+
+Status Server::Listen() {
+  auto& st = *state_;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(st.opts.address, ec);
+  if (ec) return Error::InvalidArgument("bad listen address " + st.opts.address);
+  std::uint16_t port = st.opts.port;
+  for (auto& w : st.workers) {
+    tcp::acceptor acc(w->worker->io());
+    tcp::endpoint ep(address, port);
+    acc.open(ep.protocol(), ec);
+    if (ec) return Error::Unavailable("socket: " + ec.message());
+    acc.set_option(asio::socket_base::reuse_address(true), ec);
+    int one = 1;
+    if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      return Error::Unavailable("SO_REUSEPORT not supported");
+    }
+    acc.bind(ep, ec);
+    if (ec) {
+      return Error::Unavailable("cannot bind " + st.opts.address + ":" + std::to_string(port) +
+                                ": " + ec.message());
+    }
+    acc.listen(4096, ec);
+    if (ec) return Error::Unavailable("listen: " + ec.message());
+    port = acc.local_endpoint().port();
+    w->acceptor.emplace(std::move(acc));
+  }
+  st.port = port;
+  return Ok();
+}
+
+std::uint16_t Server::port() const {
+  return state_->port;
+}
+
+void Server::Start() {
+  for (auto& w : state_->workers) {
+    asio::co_spawn(w->worker->io(), state_->AcceptLoop(*w), asio::detached);
+  }
+}
+
+void Server::Shutdown() {
+  auto& st = *state_;
+  if (st.stopping.exchange(true)) return;
+  for (auto& wp : st.workers) {
+    State::PerWorker* w = wp.get();
+    asio::post(w->worker->io(), [w] {
+      boost::system::error_code ec;
+      if (w->acceptor) w->acceptor->close(ec);
+      for (Conn* c : w->conns) {
+        if (c->ws != nullptr) {
+          WebSocket* ws = c->ws;
+          asio::co_spawn(w->worker->io(), ws->Close(1001, "server shutting down"), asio::detached);
+        } else if (!c->busy && c->stream != nullptr) {
+          c->stream->socket().cancel(ec);
+        }
+      }
+    });
+  }
+}
+
+std::size_t Server::active_connections() const {
+  return state_->active.load();
+}
+
+asio::awaitable<void> Server::State::AcceptLoop(PerWorker& w) {
+  asio::steady_timer backoff(w.worker->io());
+  while (!stopping.load()) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(kTuple);
+    if (ec) {
+      if (stopping.load() || ec == asio::error::operation_aborted) break;
+      // Out of descriptors or similar: back off instead of spinning.
+      log::Warn("accept failed", {{"error", ec.message()}});
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kTuple);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(w.worker->io(), Session(w, std::move(socket)), asio::detached);
+  }
+}
+
+bool Server::State::Authenticate(Request& req, const Route& route, Response& denied) {
+  if (!route.options.authenticated) return true;
+  std::string_view header = req.Header("authorization");
+  std::string token;
+  if (header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
+    token = std::string(header.substr(7));
+  } else if (route.ws_handler) {
+    if (auto q = req.Query("access_token")) token = std::move(*q);
+  }
+  if (token.empty()) {
+    denied = Response::FromError(Error::Unauthenticated("missing bearer token"));
+    return false;
+  }
+  if (!authenticator) {
+    denied = Response::FromError(Error::Unauthenticated("token verification is not configured"));
+    return false;
+  }
+  auto r = authenticator(token);
+  if (!r) {
+    denied = Response::FromError(r.error());
+    return false;
+  }
+  req.auth = std::move(*r);
+  return true;
+}
+
+asio::awaitable<Response> Server::State::Dispatch(PerWorker& w, Request& req,
+                                                  const RouteMatch& match) {
+  (void)w;
+  if (match.route == nullptr) {
+    if (match.method_not_allowed) {
+      Response r =
+          Response::FromError(Error(ErrorCode::kMethodNotAllowed,
+                                    std::string(MethodName(req.method)) + " is not allowed here"));
+      r.headers.emplace_back("Allow", match.allow);
+      co_return r;
+    }
+    co_return Response::FromError(Error::NotFound(
+        "no route for " + std::string(MethodName(req.method)) + " " + std::string(req.path())));
+  }
+  Response denied;
+  if (!Authenticate(req, *match.route, denied)) co_return denied;
+  if (!match.route->handler) {
+    co_return Response::FromError(
+        Error::InvalidArgument("this endpoint needs a WebSocket upgrade"));
+  }
+  try {
+    co_return co_await match.route->handler(req);
+  } catch (const std::exception& e) {
+    log::Error(
+        "handler threw",
+        {{"request_id", req.request_id}, {"route", match.route->pattern}, {"error", e.what()}});
+  }
+  co_return Response::FromError(Error::Internal("internal error"));
+}
+
+namespace {
+
+// Writes a response built from our Response type.
+asio::awaitable<bool> WriteResponse(beast::tcp_stream& stream, const Response& res,
+                                    unsigned version, bool keep_alive,
+                                    const std::string& request_id,
+                                    std::chrono::milliseconds timeout, bool head) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+  if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+  if (!request_id.empty()) out.set("X-Request-ID", request_id);
+  for (const auto& [k, v] : res.headers) out.set(k, v);
+  out.keep_alive(keep_alive);
+  out.body() = res.body;
+  out.prepare_payload();
+  if (head) out.body().clear();
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream, out, kTuple);
+  (void)n;
+  co_return !ec;
+}
+
+}  // namespace
+
+asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
+  Conn conn;
+  w.conns.insert(&conn);
+  active.fetch_add(1);
+  open_connections.Inc();
+  struct Unregister {
+    PerWorker& w;
+    Conn& c;
+    State& st;
+    ~Unregister() {
+      w.conns.erase(&c);
+      st.active.fetch_sub(1);
+      st.open_connections.Dec();
+    }
+  } unregister{w, conn, *this};
+
+  boost::system::error_code ec_ep;
+  auto ep = socket.remote_endpoint(ec_ep);
+  std::string peer_ip = ec_ep ? std::string() : ep.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  conn.stream = &stream;
+  beast::flat_buffer buffer;
+  bool first = true;
+
+  while (!stopping.load()) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(opts.max_body_bytes);
+    stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
+    conn.busy = false;
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    (void)n;
+    conn.busy = true;
+    const auto started = std::chrono::steady_clock::now();
+    Error read_error;
+    bool reject = false;
+    if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        read_error = Error::PayloadTooLarge("request body exceeds " +
+                                            std::to_string(opts.max_body_bytes) + " bytes");
+        reject = true;
+      } else if (ec == bhttp::error::header_limit) {
+        read_error = Error(ErrorCode::kPayloadTooLarge, "request headers too large");
+        reject = true;
+      } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        read_error = Error::InvalidArgument("malformed HTTP request");
+        reject = true;
+      }
+      if (reject) {
+        Response r = Response::FromError(read_error);
+        co_await WriteResponse(stream, r, 11, false, NewRequestId(), opts.write_timeout, false);
+        Series& s = SeriesFor(w, nullptr, Method::kOther, r.status);
+        s.requests->Inc();
+      }
+      break;
+    }
+    first = false;
+
+    auto& hdr = parser.get();
+    if (hdr[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
+      stream.expires_after(opts.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(stream, cont, kTuple);
+      (void)wn;
+      if (wec) break;
+    }
+    if (!parser.is_done()) {
+      stream.expires_after(opts.body_timeout);
+      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+      (void)bn;
+      if (bec) {
+        if (bec == bhttp::error::body_limit) {
+          Response r = Response::FromError(Error::PayloadTooLarge(
+              "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"));
+          co_await WriteResponse(stream, r, hdr.version(), false, NewRequestId(),
+                                 opts.write_timeout, false);
+          SeriesFor(w, nullptr, Method::kOther, r.status).requests->Inc();
+        }
+        break;
+      }
+    }
+
+    bhttp::request<bhttp::string_body> breq = parser.release();
+    Request req;
+    req.method = ToMethod(breq.method());
+    req.target = std::string(breq.target());
+    req.worker = w.worker;
+    req.headers.reserve(8);
+    for (const auto& f : breq) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    std::string_view rid = req.Header("x-request-id");
+    req.request_id = SaneRequestId(rid) ? std::string(rid) : NewRequestId();
+    req.remote_ip = peer_ip;
+    if (IsLoopback(peer_ip)) {
+      // The gateway on the same host tells us who the client is.
+      std::string_view real = req.Header("x-real-ip");
+      if (!real.empty() && real.size() < 64) req.remote_ip = std::string(real);
+    }
+
+    RouteMatch match =
+        router.Match(req.method == Method::kHead ? Method::kGet : req.method, req.path());
+    if (websocket::is_upgrade(breq) && match.route != nullptr && match.route->ws_handler) {
+      co_await Upgrade(w, conn, stream, std::move(breq), std::move(req), match);
+      co_return;
+    }
+    req.body = std::move(breq.body());
+    req.path_params = std::move(match.params);
+
+    Response res = co_await Dispatch(w, req, match);
+    const bool keep_alive = breq.keep_alive() && !stopping.load();
+    bool written = co_await WriteResponse(stream, res, breq.version(), keep_alive, req.request_id,
+                                          opts.write_timeout, req.method == Method::kHead);
+
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Series& s = SeriesFor(w, match.route, req.method, res.status);
+    s.requests->Inc();
+    s.duration->Observe(secs);
+    const bool quiet = match.route != nullptr && match.route->options.quiet;
+    const log::Level level =
+        res.status >= 500 ? log::Level::kError : (quiet ? log::Level::kDebug : log::Level::kInfo);
+    if (log::Enabled(level)) {
+      log::Write(level, "request",
+                 {{"request_id", req.request_id},
+                  {"method", MethodName(req.method)},
+                  {"route", match.route ? match.route->pattern : std::string("unmatched")},
+                  {"path", req.path()},
+                  {"status", res.status},
+                  {"duration_ms", secs * 1000.0},
+                  {"remote_ip", req.remote_ip},
+                  {"user_id", req.user_id()}});
+    }
+    if (!written || !keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
+}
+
+asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, beast::tcp_stream& stream,
+                                             bhttp::request<bhttp::string_body> breq, Request req,
+                                             const RouteMatch& match) {
+  req.path_params = match.params;
+  Response denied;
+  if (!Authenticate(req, *match.route, denied)) {
+    co_await WriteResponse(stream, denied, breq.version(), false, req.request_id,
+                           opts.write_timeout, false);
+    SeriesFor(w, match.route, req.method, denied.status).requests->Inc();
+    co_return;
+  }
+  auto impl = std::make_unique<WebSocket::Impl>(std::move(stream));
+  beast::get_lowest_layer(impl->ws).expires_never();
+  impl->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  impl->ws.read_message_max(opts.max_ws_message_bytes);
+  impl->ws.set_option(websocket::stream_base::decorator(
+      [rid = req.request_id](websocket::response_type& r) { r.set("X-Request-ID", rid); }));
+  auto [ec] = co_await impl->ws.async_accept(breq, kTuple);
+  SeriesFor(w, match.route, req.method, ec ? 400 : 101).requests->Inc();
+  if (ec) co_return;
+  WebSocket ws(std::move(impl));
+  conn.ws = &ws;
+  conn.stream = nullptr;
+  log::Info("websocket open", {{"request_id", req.request_id},
+                               {"route", match.route->pattern},
+                               {"user_id", req.user_id()}});
+  try {
+    co_await match.route->ws_handler(req, ws);
+  } catch (const std::exception& e) {
+    log::Error("websocket handler threw", {{"request_id", req.request_id}, {"error", e.what()}});
+  }
+  if (ws.is_open()) co_await ws.Close(stopping.load() ? 1001 : 1000);
+  conn.ws = nullptr;
+}
+
+}  // namespace tchat::http

@@ -1,0 +1,277 @@
+#include <chrono>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <gtest/gtest.h>
+
+#include <tchat/core/http/server.hpp>
+#include <tchat/core/http/websocket.hpp>
+#include <tchat/core/metrics.hpp>
+#include <tchat/core/worker.hpp>
+
+namespace tchat::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A server with two workers on 127.0.0.1:<ephemeral>, torn down after each test.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.Get(
+        "/hello",
+        [](Request& req) -> Task<Response> {
+          co_return Response::Json(200, json::object{{"hello", "world"}, {"rid", req.request_id}});
+        },
+        {.authenticated = false});
+    router_.Post("/echo",
+                 [](Request& req) -> Task<Response> {
+                   auto body = ParseJsonObject(req.body);
+                   if (!body) co_return Response::FromError(body.error());
+                   co_return Response::Json(200, *body);
+                 },
+                 {.authenticated = false});
+    router_.Get("/items/{id}",
+                [](Request& req) -> Task<Response> {
+                  co_return Response::Json(200, json::object{{"id", req.PathParam("id")}});
+                },
+                {.authenticated = false});
+    router_.Get("/me", [](Request& req) -> Task<Response> {
+      co_return Response::Json(200, json::object{{"user", req.user_id()}});
+    });
+    router_.Get("/boom",
+                [](Request&) -> Task<Response> {
+                  throw std::runtime_error("kaboom");
+                  co_return Response::NoContent();
+                },
+                {.authenticated = false});
+    router_.Get("/slow",
+                [](Request&) -> Task<Response> {
+                  asio::steady_timer t(co_await asio::this_coro::executor, 400ms);
+                  co_await t.async_wait(asio::use_awaitable);
+                  co_return Response::Json(200, json::object{{"slow", true}});
+                },
+                {.authenticated = false});
+    router_.WebSocketRoute("/ws", [](Request& req, WebSocket& ws) -> Task<void> {
+      (void)co_await ws.Write("hello " + req.user_id());
+      for (;;) {
+        auto msg = co_await ws.Read();
+        if (!msg) co_return;
+        (void)co_await ws.Write(*msg);
+      }
+    });
+
+    for (int i = 0; i < 2; ++i) {
+      ios_.push_back(std::make_unique<asio::io_context>(1));
+      workers_.push_back(std::make_unique<Worker>(i, *ios_.back()));
+    }
+    ServerOptions opts;
+    opts.service = "test";
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    opts.max_body_bytes = 1024;
+    opts.header_timeout = 300ms;
+    opts.idle_timeout = 300ms;
+    std::vector<Worker*> ws;
+    for (auto& w : workers_) ws.push_back(w.get());
+    Authenticator auth = [](std::string_view token) -> Result<AuthContext> {
+      if (token == "good") return AuthContext{"user-1", "sess-1", {}};
+      return Error::Unauthenticated("bad token");
+    };
+    server_ = std::make_unique<Server>(opts, router_, auth, ws);
+    ASSERT_TRUE(server_->Listen().ok());
+    server_->Start();
+    for (auto& io : ios_) {
+      guards_.emplace_back(io->get_executor());
+      threads_.emplace_back([&io = *io] { io.run(); });
+    }
+  }
+
+  void TearDown() override {
+    server_->Shutdown();
+    guards_.clear();
+    for (int i = 0; i < 100 && server_->active_connections() > 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    for (auto& io : ios_) io->stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Sends raw bytes on a fresh connection and reads until the server closes or
+  // `max` bytes arrive.
+  std::string Raw(const std::string& bytes, bool read_until_close = true) {
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    asio::write(s, asio::buffer(bytes));
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    do {
+      std::size_t n = s.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (!read_until_close && out.find("\r\n\r\n") != std::string::npos) break;
+    } while (!ec);
+    return out;
+  }
+
+  std::string Get(const std::string& path, const std::string& extra = "") {
+    return Raw("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n");
+  }
+
+  Router router_;
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, ServesJsonAndEchoesRequestId) {
+  std::string r = Get("/hello", "X-Request-ID: req-123\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 200 OK"), std::string::npos) << r;
+  EXPECT_NE(r.find("X-Request-ID: req-123"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"hello":"world","rid":"req-123"})"), std::string::npos) << r;
+  std::string g = Get("/hello", "X-Request-ID: bad id with spaces\r\n");
+  EXPECT_EQ(g.find("bad id"), std::string::npos);
+  EXPECT_NE(g.find("X-Request-ID: "), std::string::npos);
+}
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  std::string two =
+      "GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /items/2 HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n";
+  std::string r = Raw(two);
+  EXPECT_NE(r.find(R"({"id":"1"})"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"id":"2"})"), std::string::npos) << r;
+}
+
+TEST_F(ServerTest, UnknownRouteIsJson404AndWrongMethod405) {
+  std::string r = Get("/nope");
+  EXPECT_NE(r.find("HTTP/1.1 404"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"error":{"code":"not_found","message":"no route for GET /nope"}})"),
+            std::string::npos)
+      << r;
+  std::string m = Raw("DELETE /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(m.find("HTTP/1.1 405"), std::string::npos) << m;
+  EXPECT_NE(m.find("Allow: GET"), std::string::npos) << m;
+}
+
+TEST_F(ServerTest, BadJsonIs400WithErrorBody) {
+  std::string body = "{not json";
+  std::string r = Raw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("code":"invalid_argument")"), std::string::npos) << r;
+  std::string ok = R"({"a":1})";
+  std::string r2 = Raw("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                       std::to_string(ok.size()) + "\r\n\r\n" + ok);
+  EXPECT_NE(r2.find("HTTP/1.1 200"), std::string::npos) << r2;
+}
+
+TEST_F(ServerTest, OversizedBodyIs413) {
+  std::string r = Raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("code":"payload_too_large")"), std::string::npos) << r;
+  std::string chunked =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
+      std::string(0x800, 'a') + "\r\n0\r\n\r\n";
+  std::string r2 = Raw(chunked);
+  EXPECT_NE(r2.find("HTTP/1.1 413"), std::string::npos) << r2;
+}
+
+TEST_F(ServerTest, MalformedRequestIs400AndServerKeepsServing) {
+  std::string r = Raw("GARBAGE\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
+  std::string r2 = Raw("GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+  EXPECT_NE(r2.find("HTTP/1.1 400"), std::string::npos) << r2;
+  EXPECT_NE(Get("/hello").find("200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, SlowClientIsDisconnectedAfterHeaderTimeout) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  asio::write(s,
+              asio::buffer(std::string("GET /hello HTTP/1.1\r\nHost: x\r\n")));  // never finished
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  boost::system::error_code ec;
+  std::size_t n = s.read_some(asio::buffer(buf), ec);  // blocks until the server closes
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec) << "server answered a request it never fully received: " << std::string(buf, n);
+  EXPECT_LT(waited, 5s);
+  EXPECT_NE(Get("/hello").find("200 OK"), std::string::npos);  // unaffected
+}
+
+TEST_F(ServerTest, AuthenticatedRoutesNeedAValidBearerToken) {
+  std::string none = Get("/me");
+  EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos) << none;
+  EXPECT_NE(none.find("WWW-Authenticate: Bearer"), std::string::npos);
+  EXPECT_NE(Get("/me", "Authorization: Bearer nope\r\n").find("HTTP/1.1 401"), std::string::npos);
+  std::string ok = Get("/me", "Authorization: Bearer good\r\n");
+  EXPECT_NE(ok.find(R"({"user":"user-1"})"), std::string::npos) << ok;
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndCounted) {
+  std::string r = Get("/boom");
+  EXPECT_NE(r.find("HTTP/1.1 500"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("code":"internal")"), std::string::npos);
+  EXPECT_EQ(r.find("kaboom"), std::string::npos) << "internal detail leaked";
+  std::string text = metrics::Registry::Default().Expose();
+  EXPECT_NE(
+      text.find(R"(http_requests_total{service="test",method="GET",route="/boom",status="500"})"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find(
+          R"(http_request_duration_seconds_bucket{service="test",method="GET",route="/items/{id}")"),
+      std::string::npos);
+}
+
+TEST_F(ServerTest, WebSocketUpgradeNeedsTokenAndEchoes) {
+  std::string denied =
+      Raw("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  EXPECT_NE(denied.find("HTTP/1.1 401"), std::string::npos) << denied;
+
+  asio::io_context io;
+  boost::beast::websocket::stream<tcp::socket> ws(io);
+  ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  ws.handshake("x", "/ws?access_token=good");
+  boost::beast::flat_buffer buf;
+  ws.read(buf);
+  EXPECT_EQ(boost::beast::buffers_to_string(buf.data()), "hello user-1");
+  buf.clear();
+  ws.write(asio::buffer(std::string("ping-1")));
+  ws.read(buf);
+  EXPECT_EQ(boost::beast::buffers_to_string(buf.data()), "ping-1");
+  ws.close(boost::beast::websocket::close_code::normal);
+}
+
+TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {
+  std::string result;
+  std::thread client([&] { result = Get("/slow"); });
+  std::this_thread::sleep_for(100ms);  // the request is now inside the handler
+  server_->Shutdown();
+  client.join();
+  EXPECT_NE(result.find(R"({"slow":true})"), std::string::npos) << result;
+  for (int i = 0; i < 100 && server_->active_connections() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->active_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace tchat::http
