@@ -13,7 +13,7 @@ endif()
 # included as SYSTEM so their warnings do not count.
 set(TCHAT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-    -Wnull-dereference -Wdouble-promotion -Wformat=2 -Werror)
+    -Wdouble-promotion -Wformat=2 -Werror)
 
 option(TCHAT_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 if(TCHAT_SANITIZE)
