@@ -1,0 +1,7 @@
+// tchat-auth: the auth service (SPEC). Wiring only: configuration, clients and
+// handlers are composed here and served by the shared App.
+#include <tchat/core/service/app.hpp>
+
+int main() {
+  return tchat::RunService("auth", 8081, [](tchat::App&) -> tchat::Status { return tchat::Ok(); });
+}

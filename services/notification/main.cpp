@@ -1,0 +1,8 @@
+// tchat-notification: the notification service (SPEC). Wiring only: configuration, clients and
+// handlers are composed here and served by the shared App.
+#include <tchat/core/service/app.hpp>
+
+int main() {
+  return tchat::RunService("notification", 8084,
+                           [](tchat::App&) -> tchat::Status { return tchat::Ok(); });
+}
