@@ -1,0 +1,25 @@
+-- Transactional outbox (SPEC §7): events are written here in the same transaction as
+-- the change they describe, then relayed to the Redis stream and marked published.
+CREATE TABLE outbox (
+    id           uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    stream       text        NOT NULL,
+    type         text        NOT NULL,
+    payload      jsonb       NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz NULL
+);
+
+-- The relay scans only what is still to be published, oldest first.
+CREATE INDEX outbox_unpublished_idx ON outbox (created_at) WHERE published_at IS NULL;
+
+-- Consumer-side de-duplication (SPEC §7): an event id is recorded in the same
+-- transaction as its effects, so redelivery after a crash changes nothing.
+CREATE TABLE processed_events (
+    consumer     text        NOT NULL,
+    event_id     text        NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+
+-- Old entries are pruned by age.
+CREATE INDEX processed_events_processed_at_idx ON processed_events (processed_at);
