@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tchat builds and runs with. Idempotent: asks apt
+# only for what is missing (and runs `apt-get update` only then). Also unpacks the
+# libphonenumber headers into third_party/phonenumber/ (see below).
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  echo "Usage: $0 [--check]"
+  echo "  --check   only report missing packages (exit 1 when some are missing)"
+}
+
+check_only=0
+case "${1:-}" in
+  "") ;;
+  --check) check_only=1 ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache mold pkg-config clang-format shellcheck
+  # libraries (Boost 1.81 only: 1.74 conflicts with it)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libpq-dev libhiredis-dev libssl-dev libsodium-dev
+  libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
+  # servers and tools of the local system, the tests and the benchmarks
+  # (postgresql-15 ships pgbench)
+  postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
+  curl jq procps util-linux tzdata openssl ca-certificates iproute2
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)" != "ii "* ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  if ((check_only)); then
+    echo "missing packages: ${missing[*]}"
+    exit 1
+  fi
+  tchat::log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Package scripts must not start the system's own PostgreSQL/Redis/nginx: the
+  # project runs private servers on the same default ports.
+  created_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | tchat::as_root tee /usr/sbin/policy-rc.d >/dev/null
+    tchat::as_root chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  cleanup_policy() {
+    if ((created_policy)); then tchat::as_root rm -f /usr/sbin/policy-rc.d; fi
+  }
+  trap cleanup_policy EXIT
+  tchat::as_root apt-get update -qq
+  tchat::as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  ((check_only)) || tchat::log "all ${#PACKAGES[@]} packages are installed"
+fi
+((check_only)) && exit 0
+
+# libphonenumber-dev depends on Boost 1.74 (through libboost-thread-dev), which
+# conflicts with 1.81, so it cannot be installed: take its headers from the
+# package file instead, matching the installed library's version.
+PHONE_DIR="$TCHAT_ROOT/third_party/phonenumber"
+PHONE_HEADER="$PHONE_DIR/usr/include/phonenumbers/phonenumberutil.h"
+if [[ ! -f "$PHONE_HEADER" ]]; then
+  debs="$TCHAT_ROOT/third_party/debs"
+  mkdir -p "$debs"
+  version="$(dpkg-query -W -f='${Version}' libphonenumber8)"
+  if ! compgen -G "$debs/libphonenumber-dev_*.deb" >/dev/null; then
+    tchat::log "downloading libphonenumber-dev=$version (headers only)"
+    download() { (cd "$debs" && apt-get download -qq "libphonenumber-dev=$version"); }
+    if ! download 2>/dev/null; then
+      tchat::as_root apt-get update -qq
+      download
+    fi
+  fi
+  deb="$(compgen -G "$debs/libphonenumber-dev_*.deb" | head -n1)"
+  tchat::log "unpacking $(basename "$deb") into third_party/phonenumber/"
+  rm -rf "$PHONE_DIR"
+  dpkg -x "$deb" "$PHONE_DIR"
+  [[ -f "$PHONE_HEADER" ]] || tchat::die "libphonenumber headers missing from $deb"
+fi

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs the whole Tchat system locally: installs dependencies, builds, starts
+# PostgreSQL 15 and Redis (private servers under .run/), creates and migrates the
+# databases, starts the four services and the nginx gateway, and waits until all
+# of them are ready. Re-running it rebuilds and restarts the services (databases
+# keep running and keep their data). Stop everything with scripts/stop.sh.
+#
+# Environment (defaults in brackets): TCHAT_RUN_DIR [.run], TCHAT_BUILD_DIR [build],
+# TCHAT_GATEWAY_PORT [8080], TCHAT_AUTH_PORT [8081], TCHAT_MESSAGING_PORT [8082],
+# TCHAT_PAYMENT_PORT [8083], TCHAT_NOTIFICATION_PORT [8084], TCHAT_PG_PORT [5432],
+# TCHAT_REDIS_PORT [6379], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
+# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, and the
+# runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...), which the
+# services read from the environment they inherit.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/postgres.sh
+source "$TCHAT_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/redis.sh
+source "$TCHAT_ROOT/scripts/lib/redis.sh"
+# shellcheck source=scripts/lib/services.sh
+source "$TCHAT_ROOT/scripts/lib/services.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "$TCHAT_ROOT/scripts/lib/nginx.sh"
+
+usage() {
+  echo "Usage: $0 [--no-install] [--no-build]"
+  echo "  --no-install   skip scripts/install-deps.sh"
+  echo "  --no-build     use the binaries already in the build directory"
+}
+
+install=1
+build=1
+while (($#)); do
+  case "$1" in
+    --no-install) install=0 ;;
+    --no-build) build=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+tchat::defaults
+tchat::lock_run_dir 0
+
+if ((install)); then "$TCHAT_ROOT/scripts/install-deps.sh"; fi
+if ((build)); then
+  if [[ "$TCHAT_BUILD_DIR" == "$TCHAT_ROOT/build-asan" ]]; then
+    "$TCHAT_ROOT/scripts/build.sh" --asan
+  elif [[ "$TCHAT_BUILD_DIR" == "$TCHAT_ROOT/build" ]]; then
+    "$TCHAT_ROOT/scripts/build.sh"
+  else
+    tchat::warn "TCHAT_BUILD_DIR=$TCHAT_BUILD_DIR is not build/ or build-asan/: not building it"
+  fi
+fi
+
+tchat::pg_start
+tchat::redis_start
+tchat::pg_setup_databases
+
+tchat::ensure_secrets
+tchat::write_service_config
+# Restart: services already running get the new build.
+tchat::services_stop_all || true
+if ! tchat::services_start_all; then
+  tchat::die "not every service became ready; the rest keeps running (scripts/stop.sh stops it)"
+fi
+tchat::nginx_start
+
+cat <<INFO
+
+Tchat is running.
+  gateway       http://127.0.0.1:$TCHAT_GATEWAY_PORT/   (API under /v1/, web client at /)
+  auth          http://127.0.0.1:$TCHAT_AUTH_PORT/health
+  messaging     http://127.0.0.1:$TCHAT_MESSAGING_PORT/health
+  payment       http://127.0.0.1:$TCHAT_PAYMENT_PORT/health
+  notification  http://127.0.0.1:$TCHAT_NOTIFICATION_PORT/health
+  PostgreSQL    $(tchat::pg_admin_url)   (databases tchat_auth, tchat_messaging, tchat_payment, tchat_notification)
+  Redis         $(tchat::redis_url)
+
+  logs          $TCHAT_RUN_DIR/logs/<service>.log, nginx-access.log, nginx-error.log;
+                PostgreSQL: $(tchat::pg_log); Redis: $(tchat::redis_dir)/redis.log
+  config        $(tchat::config_file)
+  secrets       $(tchat::secrets_file) (admin token, PSP webhook secret, OTP pepper),
+                $(tchat::jwt_key_file) (token signing key); both mode 600
+  development OTP is on: /v1/auth/otp/request answers with "dev_code".
+
+Check health:  BASE_URL=http://127.0.0.1 scripts/health-check.sh
+Stop:          scripts/stop.sh
+INFO

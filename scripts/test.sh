@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Runs every test of Tchat: installs dependencies, builds build/ and build-asan/,
+# starts a private PostgreSQL (127.0.0.1:55432) and Redis (56379) under .test-run/,
+# runs ctest in both build directories, then starts the four services (from
+# build/, ports 18081-18084) and the gateway (18080) against them and runs the
+# stack tests tests/integration/*.sh. Everything it starts is stopped when it
+# ends, however it ends. Works whether or not the local system (scripts/start.sh)
+# is running. Ends with "N passed, M failed" (test suites); exit status 1 when any
+# suite failed.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack]"
+  echo "  --no-install   skip scripts/install-deps.sh"
+  echo "  --no-asan      skip the sanitizer build and its ctest run (quicker local runs)"
+  echo "  --no-stack     skip the stack tests"
+}
+
+install=1
+asan=1
+stack=1
+while (($#)); do
+  case "$1" in
+    --no-install) install=0 ;;
+    --no-asan) asan=0 ;;
+    --no-stack) stack=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# The test stack: its own directory and ports, away from the local system's.
+export TCHAT_RUN_DIR="$TCHAT_ROOT/.test-run"
+export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
+export TCHAT_PG_PORT=55432 TCHAT_REDIS_PORT=56379
+export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
+export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084
+export TCHAT_DURABLE=0
+export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
+# The notification e2e test listens here and stands in for the push/SMS providers.
+export TCHAT_TEST_NOTIFICATION_SINK=127.0.0.1:18294
+export TCHAT_PUSH_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/push"
+export TCHAT_SMS_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/sms"
+tchat::defaults
+
+# shellcheck source=scripts/lib/postgres.sh
+source "$TCHAT_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/redis.sh
+source "$TCHAT_ROOT/scripts/lib/redis.sh"
+# shellcheck source=scripts/lib/services.sh
+source "$TCHAT_ROOT/scripts/lib/services.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "$TCHAT_ROOT/scripts/lib/nginx.sh"
+
+passed=0
+failed=0
+failed_names=()
+results=()
+phase="setup"
+# Runs one suite (name, then the command) in a subshell, so that a failing helper's
+# exit cannot end the whole run. Records the result; never aborts.
+suite() {
+  local name="$1" start rc=0
+  shift
+  start=$SECONDS
+  phase="$name"
+  echo
+  echo "=== $name"
+  ("$@") || rc=$?
+  if [[ $rc == 0 ]]; then
+    passed=$((passed + 1))
+    results+=("PASS  $name ($((SECONDS - start))s)")
+  else
+    failed=$((failed + 1))
+    failed_names+=("$name")
+    results+=("FAIL  $name ($((SECONDS - start))s, exit $rc)")
+  fi
+  return 0
+}
+# Records a suite that could not run.
+suite_not_run() {
+  failed=$((failed + 1))
+  failed_names+=("$1")
+  results+=("FAIL  $1 (not run: $2)")
+}
+
+stop_test_stack() {
+  tchat::services_stop_all >/dev/null 2>&1 || true
+  tchat::nginx_stop >/dev/null 2>&1 || true
+  tchat::redis_stop >/dev/null 2>&1 || true
+  tchat::pg_stop >/dev/null 2>&1 || true
+}
+
+summary() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ $rc != 0 ]]; then suite_not_run "$phase" "the test script stopped (exit $rc)"; fi
+  stop_test_stack
+  echo
+  echo "=== Summary"
+  local r
+  for r in "${results[@]}"; do echo "  $r"; done
+  if ((failed)); then
+    echo "  failed: ${failed_names[*]}"
+    echo "  logs of the test stack: $TCHAT_RUN_DIR/logs/, PostgreSQL: $(tchat::pg_log)"
+  fi
+  echo "$passed passed, $failed failed"
+  if ((failed)) || [[ $rc != 0 ]]; then exit 1; fi
+  exit 0
+}
+trap summary EXIT
+trap 'echo "interrupted"; exit 130' INT TERM
+
+phase="install"
+if ((install)); then "$TCHAT_ROOT/scripts/install-deps.sh"; fi
+phase="build"
+
+build_ok=0
+if "$TCHAT_ROOT/scripts/build.sh"; then build_ok=1; fi
+asan_ok=0
+if ((asan)) && "$TCHAT_ROOT/scripts/build.sh" --asan; then asan_ok=1; fi
+
+# A fresh test stack: stop leftovers of an earlier run, wipe its data, start.
+phase="test servers"
+stop_test_stack
+tchat::pg_destroy
+rm -rf "$TCHAT_RUN_DIR"
+mkdir -p "$TCHAT_RUN_DIR/logs"
+tchat::pg_start
+tchat::redis_start
+export TCHAT_TEST_PG_URL="postgresql://postgres@127.0.0.1:$TCHAT_PG_PORT/postgres"
+export TCHAT_TEST_REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0"
+
+# ctest: unit tests and the tests against PostgreSQL/Redis (labels pg, redis); the
+# e2e label needs the running stack and comes later.
+ctest_jobs="${TCHAT_TEST_JOBS:-$(nproc)}"
+if ((build_ok)); then
+  suite "ctest (build)" ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -j "$ctest_jobs" \
+    --timeout 600 -LE e2e
+else
+  suite_not_run "ctest (build)" "build failed"
+fi
+if ((asan)); then
+  if ((asan_ok)); then
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
+      UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+      suite "ctest (build-asan)" ctest --test-dir "$TCHAT_ROOT/build-asan" --output-on-failure \
+      -j "$ctest_jobs" --timeout 900 -LE e2e
+  else
+    suite_not_run "ctest (build-asan)" "build failed"
+  fi
+fi
+
+# The stack: services from build/ plus the gateway, then the black-box tests.
+# (Explicit returns: errexit does not apply inside a suite's "|| rc=$?" context.)
+start_stack() {
+  tchat::pg_setup_databases || return 1
+  tchat::ensure_secrets || return 1
+  tchat::write_service_config || return 1
+  tchat::services_start_all || return 1
+  tchat::nginx_start || return 1
+  tchat::log "test stack ready: gateway http://127.0.0.1:$TCHAT_GATEWAY_PORT"
+}
+if ((stack)); then
+  if ((!build_ok)); then
+    suite_not_run "stack start" "build failed"
+  else
+    suite "stack start" start_stack
+    if [[ "${failed_names[*]}" != *"stack start"* ]]; then
+      set -a
+      # shellcheck disable=SC1091
+      source "$TCHAT_RUN_DIR/secrets.env"
+      set +a
+      export TCHAT_TEST_ADMIN_TOKEN="$TCHAT_ADMIN_TOKEN" TCHAT_TEST_PSP_WEBHOOK_SECRET="$TCHAT_PSP_WEBHOOK_SECRET"
+      export TCHAT_TEST_GATEWAY_URL="http://127.0.0.1:$TCHAT_GATEWAY_PORT"
+      # What the end-to-end tests (ctest label e2e, tests/e2e/) need to reach and
+      # inspect the stack.
+      export TCHAT_TEST_JWT_KEY_FILE TCHAT_TEST_AUTH_LOG
+      TCHAT_TEST_JWT_KEY_FILE="$(tchat::jwt_key_file)"
+      TCHAT_TEST_AUTH_LOG="$(tchat::service_log auth)"
+      local_url() { echo "http://127.0.0.1:$(tchat::service_port "$1")"; }
+      export TCHAT_TEST_AUTH_URL TCHAT_TEST_MESSAGING_URL TCHAT_TEST_PAYMENT_URL TCHAT_TEST_NOTIFICATION_URL
+      TCHAT_TEST_AUTH_URL="$(local_url auth)"
+      TCHAT_TEST_MESSAGING_URL="$(local_url messaging)"
+      TCHAT_TEST_PAYMENT_URL="$(local_url payment)"
+      TCHAT_TEST_NOTIFICATION_URL="$(local_url notification)"
+      export TCHAT_TEST_MESSAGING_BIN="$TCHAT_BUILD_DIR/bin/tchat-messaging"
+      export TCHAT_TEST_PAYMENT_BIN="$TCHAT_BUILD_DIR/bin/tchat-payment"
+      export TCHAT_TEST_MESSAGING_DATABASE_URL TCHAT_TEST_PAYMENT_DATABASE_URL
+      TCHAT_TEST_MESSAGING_DATABASE_URL="$(tchat::pg_url tchat_messaging)"
+      TCHAT_TEST_PAYMENT_DATABASE_URL="$(tchat::pg_url tchat_payment)"
+      suite "ctest e2e (build, running stack)" ctest --test-dir "$TCHAT_ROOT/build" \
+        --output-on-failure -L e2e --timeout 900
+      for t in "$TCHAT_ROOT"/tests/integration/[0-9]*.sh; do
+        suite "stack: $(basename "$t" .sh)" bash "$t"
+      done
+    fi
+  fi
+fi
