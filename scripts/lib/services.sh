@@ -69,6 +69,10 @@ tchat::write_service_config() {
     tchat::_kv TCHAT_JWT_KEY_FILE "$(tchat::jwt_key_file)"
     tchat::_kv TCHAT_DEV_OTP "${TCHAT_DEV_OTP:-1}"
     tchat::_kv TCHAT_DEBUG_ENDPOINTS "${TCHAT_DEBUG_ENDPOINTS:-0}"
+    if [[ "${TCHAT_DEBUG_ENDPOINTS:-0}" == 1 ]]; then
+      # tcmalloc samples one allocation per this many bytes for /debug/pprof/heap.
+      tchat::_kv TCMALLOC_SAMPLE_PARAMETER "${TCMALLOC_SAMPLE_PARAMETER:-524288}"
+    fi
     tchat::_kv TCHAT_PUSH_WEBHOOK_URL "${TCHAT_PUSH_WEBHOOK_URL:-}"
     tchat::_kv TCHAT_SMS_WEBHOOK_URL "${TCHAT_SMS_WEBHOOK_URL:-}"
     tchat::_kv LOG_LEVEL "${LOG_LEVEL:-info}"
