@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <tchat/core/json.hpp>
+#include <tchat/core/pg/connection.hpp>
+#include <tchat/core/pg/params.hpp>
+#include <tchat/core/result.hpp>
+#include <tchat/core/task.hpp>
+
+// Events between services (SPEC §7): producers write them to their database's
+// `outbox` table in the same transaction as the change they describe; an
+// OutboxRelay moves them to the service's Redis stream. A stream entry has the
+// fields "id" (the event id, consumers' de-duplication key), "type" and "event"
+// (the envelope {"id","type","occurred_at","data"} as JSON).
+namespace tchat::events {
+
+class OutboxRelay;
+
+// One stream per producing service.
+inline constexpr std::string_view kAuthStream = "tchat.events.auth";
+inline constexpr std::string_view kMessagingStream = "tchat.events.messaging";
+inline constexpr std::string_view kPaymentStream = "tchat.events.payment";
+
+// One domain event. A plain value.
+struct Event {
+  std::string id;    // UUIDv7
+  std::string type;  // "auth.otp.requested", "payment.transfer.completed", ...
+  std::chrono::system_clock::time_point occurred_at{};
+  json::object data;
+
+  // A new event with a fresh UUIDv7 id, occurring now.
+  static Event Make(std::string type, json::object data);
+};
+
+// RFC 3339 UTC with milliseconds: "2026-01-31T12:34:56.789Z".
+std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+
+// The envelope {"id","type","occurred_at","data"}.
+json::object Envelope(const Event& event);
+
+// Writes events of one stream to the outbox. Holds no connection: each call takes
+// the caller's connection, so the insert belongs to the caller's transaction (or
+// pipeline batch) and commits or rolls back with it. Immutable; any thread.
+class OutboxWriter {
+ public:
+  // `relay` (optional) is the process's relay, woken by Committed().
+  explicit OutboxWriter(std::string stream, std::shared_ptr<OutboxRelay> relay = nullptr);
+
+  // The INSERT as a statement, for pg::Connection/Pool::Pipeline batches.
+  pg::Statement Insert(const Event& event) const;
+  // Runs the INSERT on `conn`; call it inside the transaction of the change.
+  Task<Status> Append(pg::Connection& conn, const Event& event) const;
+  // Tells the local relay that events were committed so that it relays them now
+  // rather than at its next poll. Call after COMMIT; cheap, any thread.
+  void Committed() const;
+
+  const std::string& stream() const { return stream_; }
+
+ private:
+  std::string stream_;
+  std::shared_ptr<OutboxRelay> relay_;
+};
+
+}  // namespace tchat::events

@@ -1,0 +1,370 @@
+// Outbox writer and relay against live servers: TCHAT_TEST_PG_URL (a superuser
+// libpq URI; the test creates and drops a scratch database with the outbox table
+// of migrations/postgres/tchat_auth/000001) and TCHAT_TEST_REDIS_URL. Both are
+// required: the tests fail when either is unset.
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <tchat/core/events/outbox.hpp>
+#include <tchat/core/events/outbox_relay.hpp>
+#include <tchat/core/events/uuid.hpp>
+#include <tchat/core/pg/pool.hpp>
+#include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/streams.hpp>
+
+namespace tchat::events {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+#define CO_ASSERT_OK(expr)                                     \
+  do {                                                         \
+    auto&& co_r_ = (expr);                                     \
+    if (!co_r_.ok()) {                                         \
+      ADD_FAILURE() << #expr << ": " << co_r_.error().message; \
+      co_return;                                               \
+    }                                                          \
+  } while (0)
+#define CO_ASSERT_TRUE(cond)             \
+  do {                                   \
+    if (!(cond)) {                       \
+      ADD_FAILURE() << "failed: " #cond; \
+      co_return;                         \
+    }                                    \
+  } while (0)
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// `url` with its database replaced by `db`.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  auto q = url.find('?');
+  std::string base = url.substr(0, q);
+  std::string query = q == std::string::npos ? "" : url.substr(q);
+  auto scheme = base.find("://");
+  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash != std::string::npos) base.resize(slash);
+  return base + "/" + db + query;
+}
+
+void AdminExec(const std::string& url, const std::string& sql) {
+  PGconn* c = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto st = PQresultStatus(r);
+  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    admin_url_ = Env("TCHAT_TEST_PG_URL");
+    redis_url_ = Env("TCHAT_TEST_REDIS_URL");
+    ASSERT_FALSE(admin_url_.empty()) << "TCHAT_TEST_PG_URL is not set";
+    ASSERT_FALSE(redis_url_.empty()) << "TCHAT_TEST_REDIS_URL is not set";
+    db_ = "tchat_outbox_test_" + std::to_string(::getpid());
+    AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    AdminExec(admin_url_, "CREATE DATABASE " + db_);
+    db_url_ = WithDatabase(admin_url_, db_);
+    const std::string ddl = ReadFile(std::string(TCHAT_SOURCE_DIR) +
+                                     "/migrations/postgres/tchat_auth/000001_init.up.sql");
+    ASSERT_FALSE(ddl.empty());
+    AdminExec(db_url_, ddl);
+    stream_ = "tchat:outbox_test:" + std::to_string(::getpid()) + ":" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  void TearDown() override {
+    if (!db_.empty() && !admin_url_.empty()) {
+      AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    }
+  }
+
+  pg::PoolOptions PoolOpts() const {
+    pg::PoolOptions o;
+    o.conninfo = db_url_;
+    o.max_open = 4;
+    o.service = "outbox_test";
+    o.database = db_;
+    return o;
+  }
+  redis::RedisOptions RedisOpts(std::string url = {}) const {
+    redis::RedisOptions o;
+    o.url = url.empty() ? redis_url_ : url;
+    o.service = "outbox_test";
+    o.pool_size = 2;
+    o.min_idle = 0;
+    o.dial_timeout = 1s;
+    o.read_timeout = 2s;
+    o.write_timeout = 2s;
+    return o;
+  }
+
+  // Runs body on a fresh io_context until it finishes.
+  void Run(std::function<Task<void>(asio::any_io_executor)> body) {
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> Task<void> {
+          co_await body(io.get_executor());
+          done = true;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    io.run();
+    EXPECT_TRUE(done);
+  }
+
+  static Task<Result<std::int64_t>> Count(pg::Pool& pool, std::string_view where) {
+    std::string sql = "SELECT count(*) FROM outbox WHERE " + std::string(where);
+    static thread_local std::set<std::string> keep;  // statement text must outlive the call
+    auto it = keep.insert(sql).first;
+    auto r = co_await pool.Query(*it);
+    if (!r) co_return std::move(r).error();
+    co_return r->GetInt64(0, 0);
+  }
+
+  std::string admin_url_, redis_url_, db_, db_url_, stream_;
+};
+
+TEST_F(OutboxTest, OnlyCommittedEventsAreRelayedWithTheirEnvelope) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    OutboxWriter writer(stream_);
+    auto relay = OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test"});
+
+    Event kept = Event::Make("test.kept", json::object{{"n", 1}});
+    Event dropped = Event::Make("test.dropped", json::object{{"n", 2}});
+    // A transaction that fails after writing its event leaves nothing behind.
+    auto failed = co_await pool.Transaction(pg::IsolationLevel::kReadCommitted,
+                                            [&](pg::Connection& c) -> Task<Result<int>> {
+                                              auto st = co_await writer.Append(c, dropped);
+                                              if (!st) co_return std::move(st).error();
+                                              co_return Error::Conflict("the change itself failed");
+                                            });
+    CO_ASSERT_TRUE(!failed.ok());
+    CO_ASSERT_OK(co_await pool.Transaction(pg::IsolationLevel::kReadCommitted,
+                                           [&](pg::Connection& c) -> Task<Result<int>> {
+                                             auto st = co_await writer.Append(c, kept);
+                                             if (!st) co_return std::move(st).error();
+                                             co_return 1;
+                                           }));
+
+    auto n = co_await relay->RelayOnce(pool, redis);
+    CO_ASSERT_OK(n);
+    EXPECT_EQ(*n, 1u);
+    auto again = co_await relay->RelayOnce(pool, redis);
+    CO_ASSERT_OK(again);
+    EXPECT_EQ(*again, 0u) << "a published row must not be sent twice";
+
+    auto range = co_await redis.Command("XRANGE", stream_, "-", "+");
+    CO_ASSERT_OK(range);
+    auto entries = redis::ParseStreamEntries(std::move(*range));
+    CO_ASSERT_OK(entries);
+    CO_ASSERT_TRUE(entries->size() == 1u);
+    const auto& entry = entries->front();
+    CO_ASSERT_TRUE(entry.Field("id") != nullptr && entry.Field("event") != nullptr);
+    EXPECT_EQ(*entry.Field("id"), kept.id);
+    EXPECT_EQ(*entry.Field("type"), "test.kept");
+    json::value env = json::parse(*entry.Field("event"));
+    EXPECT_EQ(env.at("id").as_string(), kept.id);
+    EXPECT_EQ(env.at("type").as_string(), "test.kept");
+    EXPECT_EQ(env.at("data").at("n").as_int64(), 1);
+    EXPECT_EQ(env.at("occurred_at").as_string().size(), 24u);
+
+    auto unpublished = co_await Count(pool, "published_at IS NULL");
+    CO_ASSERT_OK(unpublished);
+    EXPECT_EQ(*unpublished, 0);
+    (void)co_await redis.Del(stream_);
+    redis.Close();
+  });
+}
+
+TEST_F(OutboxTest, RedisDownKeepsEventsUntilItIsBack) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient down(ex, RedisOpts("redis://127.0.0.1:1/0"));
+    redis::RedisClient redis(ex, RedisOpts());
+    OutboxWriter writer(stream_);
+    auto relay = OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test"});
+    for (int i = 0; i < 3; ++i) {
+      auto st = writer.Insert(Event::Make("test.e", {{"i", i}}));
+      CO_ASSERT_OK(co_await pool.Execute(st.sql, std::move(st.params)));
+    }
+    auto failed = co_await relay->RelayOnce(pool, down);
+    CO_ASSERT_TRUE(!failed.ok());
+    auto waiting = co_await Count(pool, "published_at IS NULL");
+    CO_ASSERT_OK(waiting);
+    EXPECT_EQ(*waiting, 3) << "a failed relay must leave the rows unpublished";
+
+    auto n = co_await relay->RelayOnce(pool, redis);
+    CO_ASSERT_OK(n);
+    EXPECT_EQ(*n, 3u);
+    auto len = co_await redis.Command("XLEN", stream_);
+    CO_ASSERT_OK(len);
+    EXPECT_EQ(len->integer, 3);
+    (void)co_await redis.Del(stream_);
+    down.Close();
+    redis.Close();
+  });
+}
+
+TEST_F(OutboxTest, TwoRelaysSendEveryRowExactlyOnce) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    OutboxWriter writer(stream_);
+    constexpr int kRows = 500;
+    std::vector<pg::Statement> batch;
+    for (int i = 0; i < kRows; ++i)
+      batch.push_back(writer.Insert(Event::Make("test.e", {{"i", i}})));
+    CO_ASSERT_OK(co_await pool.Pipeline(std::move(batch)));
+
+    // Two relays with small batches on separate pools, interleaving on the loop.
+    pg::Pool pool_b(ex, PoolOpts());
+    auto a = OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test", .batch_size = 7});
+    auto b =
+        OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test", .batch_size = 11});
+    std::size_t sent_a = 0, sent_b = 0;
+    int finished = 0;
+    auto drain = [&](std::shared_ptr<OutboxRelay> relay, pg::Pool& p,
+                     std::size_t& sent) -> Task<void> {
+      for (;;) {
+        auto n = co_await relay->RelayOnce(p, redis);
+        if (!n) {
+          ADD_FAILURE() << n.error().message;
+          break;
+        }
+        if (*n == 0) break;
+        sent += *n;
+      }
+      ++finished;
+    };
+    asio::co_spawn(ex, drain(a, pool, sent_a), asio::detached);
+    asio::co_spawn(ex, drain(b, pool_b, sent_b), asio::detached);
+    asio::steady_timer t(ex);
+    for (int i = 0; i < 600 && finished < 2; ++i) {
+      t.expires_after(50ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    CO_ASSERT_TRUE(finished == 2);
+    EXPECT_EQ(sent_a + sent_b, static_cast<std::size_t>(kRows));
+    EXPECT_GT(sent_a, 0u);
+    EXPECT_GT(sent_b, 0u);
+
+    auto range = co_await redis.Command("XRANGE", stream_, "-", "+");
+    CO_ASSERT_OK(range);
+    auto entries = redis::ParseStreamEntries(std::move(*range));
+    CO_ASSERT_OK(entries);
+    std::set<std::string> ids;
+    for (const auto& e : *entries) ids.insert(*e.Field("id"));
+    EXPECT_EQ(entries->size(), static_cast<std::size_t>(kRows)) << "duplicates were sent";
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(kRows));
+    (void)co_await redis.Del(stream_);
+    redis.Close();
+  });
+}
+
+TEST_F(OutboxTest, RunLoopRelaysPromptlyWhenWokenAndStops) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    // A long poll interval: only the wake-up can deliver within the deadline.
+    auto relay =
+        OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test", .poll_interval = 60s});
+    OutboxWriter writer(stream_, relay);
+    bool stopped = false;
+    asio::co_spawn(
+        ex,
+        [&]() -> Task<void> {
+          co_await relay->Run(pool, redis);
+          stopped = true;
+        },
+        asio::detached);
+    asio::steady_timer t(ex);
+    t.expires_after(200ms);  // let the loop go to sleep
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+
+    Event e = Event::Make("test.woken", {});
+    CO_ASSERT_OK(co_await pool.Transaction(pg::IsolationLevel::kReadCommitted,
+                                           [&](pg::Connection& c) -> Task<Result<int>> {
+                                             auto st = co_await writer.Append(c, e);
+                                             if (!st) co_return std::move(st).error();
+                                             co_return 1;
+                                           }));
+    writer.Committed();
+    std::int64_t len = 0;
+    for (int i = 0; i < 100 && len == 0; ++i) {
+      t.expires_after(50ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      auto r = co_await redis.Command("XLEN", stream_);
+      CO_ASSERT_OK(r);
+      len = r->integer;
+    }
+    EXPECT_EQ(len, 1) << "the woken relay did not publish within 5 s (poll is 60 s)";
+    relay->Stop();
+    for (int i = 0; i < 100 && !stopped; ++i) {
+      t.expires_after(20ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    EXPECT_TRUE(stopped);
+    (void)co_await redis.Del(stream_);
+    redis.Close();
+  });
+}
+
+TEST_F(OutboxTest, CleanupDeletesOnlyOldPublishedRows) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    OutboxWriter writer(stream_);
+    auto relay =
+        OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test", .retention = 1ms});
+    auto st = writer.Insert(Event::Make("test.old", {}));
+    CO_ASSERT_OK(co_await pool.Execute(st.sql, std::move(st.params)));
+    CO_ASSERT_OK(co_await relay->RelayOnce(pool, redis));
+    auto pending = writer.Insert(Event::Make("test.pending", {}));
+    CO_ASSERT_OK(co_await pool.Execute(pending.sql, std::move(pending.params)));
+    asio::steady_timer t(ex, 20ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto deleted = co_await relay->Cleanup(pool);
+    CO_ASSERT_OK(deleted);
+    EXPECT_EQ(*deleted, 1);
+    auto left = co_await Count(pool, "true");
+    CO_ASSERT_OK(left);
+    EXPECT_EQ(*left, 1) << "the unpublished row must stay";
+    (void)co_await redis.Del(stream_);
+    redis.Close();
+  });
+}
+
+}  // namespace
+}  // namespace tchat::events
