@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <tchat/core/redis/client.hpp>
+#include <tchat/core/result.hpp>
+#include <tchat/core/task.hpp>
+
+#include "auth_config.hpp"
+
+namespace tchat::auth_service {
+
+enum class OtpIssue {
+  kIssued,
+  kIpLimited,      // too many code requests from this address
+  kCooldown,       // a code was sent to this number less than the cooldown ago
+  kNumberLimited,  // too many codes for this number this hour
+};
+
+struct OtpIssueOutcome {
+  OtpIssue result = OtpIssue::kIssued;
+  std::chrono::seconds retry_after{0};
+};
+
+enum class OtpCheck {
+  kOk,         // the code matched and is now used up
+  kIpLimited,  // too many verification attempts from this address
+  kNoCode,     // none pending: never requested, expired, used or burned
+  kWrong,      // wrong code; attempts_left more tries
+  kBurned,     // wrong code and that was the last try: the code is gone
+};
+
+struct OtpVerifyOutcome {
+  OtpCheck result = OtpCheck::kNoCode;
+  int attempts_left = 0;
+  std::chrono::seconds retry_after{0};
+};
+
+// One-time sign-in codes in Redis. A code is kept only as HMAC-SHA256(pepper,
+// phone ":" code) with an attempt counter and a TTL. Issuing (address limit,
+// resend cooldown, per-number limit, store) and verifying (address limit,
+// compare, burn or count; a match also ends the resend cooldown) are each a
+// single Lua script, so they are atomic: of
+// two concurrent verifications of one code exactly one succeeds.
+//
+// Immutable; any thread. The Redis client passed to each call is the caller's
+// worker's.
+class OtpStore {
+ public:
+  OtpStore(const AuthConfig& config, std::string pepper);
+
+  // Six digits from libsodium's CSPRNG (uniform, leading zeros kept).
+  static std::string NewCode();
+
+  Task<Result<OtpIssueOutcome>> Issue(redis::RedisClient& redis, std::string_view phone,
+                                      std::string_view ip, std::string_view code) const;
+  // Forgets the pending code and the cooldown of `phone` (the SMS could not be
+  // queued, so the person may ask again at once).
+  Task<Status> Cancel(redis::RedisClient& redis, std::string_view phone) const;
+  Task<Result<OtpVerifyOutcome>> Verify(redis::RedisClient& redis, std::string_view phone,
+                                        std::string_view ip, std::string_view code) const;
+
+ private:
+  std::string Hash(std::string_view phone, std::string_view code) const;
+
+  std::string pepper_;
+  std::chrono::milliseconds ttl_;
+  std::chrono::milliseconds cooldown_;
+  int max_attempts_;
+  Limit per_number_;
+  Limit per_ip_;
+  Limit verify_per_ip_;
+};
+
+}  // namespace tchat::auth_service

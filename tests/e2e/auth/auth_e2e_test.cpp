@@ -1,0 +1,850 @@
+// Black-box end-to-end tests of tchat-auth over HTTP (SPEC §3), against the
+// running service with its real PostgreSQL and Redis. Environment:
+//   TCHAT_TEST_AUTH_URL  base URL, e.g. http://127.0.0.1:8081 (required)
+//   TCHAT_TEST_AUTH_LOG  the service's log file (the no-secrets test needs it)
+// The service must run with TCHAT_DEV_OTP=1. Each test poses as a client
+// address of its own (X-Real-IP, trusted from loopback) and uses fresh phone
+// numbers, so tests do not share rate-limit state.
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/auth/jwt_signer.hpp>
+
+#include "e2e_http.hpp"
+
+namespace tchat::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------- helpers
+
+std::mt19937_64& Rng() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+std::string Digits(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += static_cast<char>('0' + Rng()() % 10);
+  return s;
+}
+
+// A mobile number of each country: national form, country, E.164.
+struct Number {
+  std::string national;
+  std::string country;
+  std::string e164;
+};
+
+// A Thai mobile number (08x xxx xxxx) not used before by this process.
+Number ThaiNumber() {
+  static std::set<std::string> used;
+  for (;;) {
+    const std::string rest = Digits(8);  // 8 + 8 digits: 10^8 numbers
+    if (!used.insert(rest).second) continue;
+    return {"08" + rest.substr(0, 1) + "-" + rest.substr(1, 3) + "-" + rest.substr(4), "TH",
+            "+668" + rest};
+  }
+}
+
+std::vector<Number> OneOfEachCountry() {
+  const std::string th = Digits(7), sg = std::to_string(Rng()() % 9) + Digits(6), id = Digits(7),
+                    my = Digits(7), ph = Digits(7), vn = Digits(7);
+  return {
+      {"081 " + th, "TH", "+6681" + th},   {"9" + sg, "SG", "+659" + sg},
+      {"0812-" + id, "ID", "+62812" + id}, {"012-" + my, "MY", "+6012" + my},
+      {"0917 " + ph, "PH", "+63917" + ph}, {"091 " + vn, "VN", "+8491" + vn},
+  };
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string B64(std::string_view s) {
+  return auth::Base64UrlEncode(s);
+}
+
+json::object DecodeJwtPart(const std::string& token, int part) {
+  std::size_t start = 0;
+  for (int i = 0; i < part; ++i) start = token.find('.', start) + 1;
+  const std::size_t end = token.find('.', start);
+  auto raw = auth::Base64UrlDecode(token.substr(start, end - start));
+  if (!raw) return {};
+  json::error_code ec;
+  json::value v = json::parse(*raw, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object{};
+}
+
+std::int64_t Int(const json::value& v) {
+  return v.is_int64() ? v.as_int64() : static_cast<std::int64_t>(v.as_uint64());
+}
+
+std::string Str(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return "";
+  const auto* f = v.as_object().if_contains(key);
+  return f && f->is_string() ? std::string(f->as_string()) : "";
+}
+
+// A signed-in user as the tests see it.
+struct Session {
+  std::string access;
+  std::string refresh;
+  std::string user_id;
+  std::string phone;
+  json::value reply;
+};
+
+class AuthE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = AuthUrl();
+    ASSERT_FALSE(url_.empty()) << "TCHAT_TEST_AUTH_URL is not set (e.g. http://127.0.0.1:8081)";
+    api_ = std::make_unique<Api>(url_, FreshIp());
+  }
+
+  // Requests a code; returns the dev_code (fails the test without one).
+  std::string RequestCode(const std::string& phone, const std::string& country = "") {
+    json::object body{{"phone", phone}};
+    if (!country.empty()) body["country"] = country;
+    Reply r = api_->Post("/v1/auth/otp/request", body);
+    EXPECT_EQ(r.status, 202) << r.body;
+    const std::string code = Str(r.Json(), "dev_code");
+    EXPECT_EQ(code.size(), 6u) << "the service must run with TCHAT_DEV_OTP=1: " << r.body;
+    return code;
+  }
+
+  Session SignIn(const std::string& phone, const std::string& device = "e2e") {
+    const std::string code = RequestCode(phone);
+    Reply r = api_->Post(
+        "/v1/auth/otp/verify",
+        json::object{
+            {"phone", phone}, {"code", code}, {"device_name", device}, {"platform", "web"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    Session s;
+    s.reply = r.Json();
+    s.access = Str(s.reply, "access_token");
+    s.refresh = Str(s.reply, "refresh_token");
+    if (s.reply.is_object() && s.reply.as_object().contains("user")) {
+      s.user_id = Str(s.reply.at("user"), "id");
+    }
+    s.phone = phone;
+    return s;
+  }
+
+  Session NewUser() { return SignIn(ThaiNumber().e164); }
+
+  std::string url_;
+  std::unique_ptr<Api> api_;
+};
+
+// ---------------------------------------------------------------- basics
+
+TEST_F(AuthE2E, HealthAndJwks) {
+  Reply h = api_->Get("/health");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(Str(h.Json(), "service"), "auth");
+  Reply ready = api_->Get("/health/ready");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+
+  Reply j = api_->Get("/.well-known/jwks.json");
+  ASSERT_EQ(j.status, 200);
+  EXPECT_NE(j.headers.Get("content-type").value_or("").find("application/json"), std::string::npos);
+  json::value doc = j.Json();
+  ASSERT_TRUE(doc.is_object() && doc.at("keys").is_array());
+  const auto& keys = doc.at("keys").as_array();
+  ASSERT_GE(keys.size(), 1u);
+  ASSERT_LE(keys.size(), 2u);
+  for (const auto& k : keys) {
+    EXPECT_EQ(Str(k, "kty"), "OKP");
+    EXPECT_EQ(Str(k, "crv"), "Ed25519");
+    EXPECT_EQ(Str(k, "alg"), "EdDSA");
+    EXPECT_FALSE(Str(k, "kid").empty());
+    EXPECT_EQ(auth::Base64UrlDecode(Str(k, "x")).value_or("").size(), 32u);
+    EXPECT_FALSE(k.as_object().contains("d")) << "private key material in the JWKS";
+  }
+}
+
+TEST_F(AuthE2E, ProtectedRoutesNeedAToken) {
+  for (const char* path : {"/v1/users/me", "/v1/auth/sessions", "/v1/users?phone=%2B66812345678"}) {
+    Reply r = api_->Get(path);
+    EXPECT_EQ(r.status, 401) << path;
+    EXPECT_EQ(r.ErrorCode(), "unauthenticated");
+    EXPECT_EQ(r.headers.Get("www-authenticate").value_or(""), "Bearer");
+  }
+  EXPECT_EQ(api_->Post("/v1/auth/logout", json::object{}).status, 401);
+  EXPECT_EQ(api_->Delete("/v1/auth/sessions/0190b4c2-7a1e-7c3d-9f0a-0123456789ab").status, 401);
+  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", "x"}}).status, 401);
+}
+
+// ---------------------------------------------------------------- OTP
+
+TEST_F(AuthE2E, OtpRequestAnswersAsSpecified) {
+  const Number n = ThaiNumber();
+  Reply r =
+      api_->Post("/v1/auth/otp/request", json::object{{"phone", n.national}, {"country", "TH"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  json::value v = r.Json();
+  EXPECT_EQ(Int(v.at("expires_in")), 300);
+  EXPECT_EQ(Int(v.at("resend_after")), 60);
+  const std::string code = Str(v, "dev_code");
+  ASSERT_EQ(code.size(), 6u);
+  for (char c : code) EXPECT_TRUE(c >= '0' && c <= '9');
+}
+
+TEST_F(AuthE2E, PhoneNumbersOfAllSixCountriesNormalise) {
+  for (const Number& n : OneOfEachCountry()) {
+    SCOPED_TRACE(n.country + " " + n.national);
+    // Asked in national format with the country, verified in E.164: same number.
+    const std::string code = RequestCode(n.national, n.country);
+    Reply v = api_->Post("/v1/auth/otp/verify", json::object{{"phone", n.e164}, {"code", code}});
+    ASSERT_EQ(v.status, 200) << v.body;
+    EXPECT_EQ(Str(v.Json().at("user"), "phone"), n.e164);
+    EXPECT_EQ(Str(v.Json().at("user"), "country"), n.country);
+  }
+}
+
+TEST_F(AuthE2E, BadPhoneNumbersFailWithAReason) {
+  struct Bad {
+    json::object body;
+    const char* why;
+  };
+  const std::vector<Bad> cases = {
+      {{{"phone", "0812345678"}}, "international"},
+      {{{"phone", "0812345678"}, {"country", "US"}}, "TH, SG, ID, MY, PH, VN"},
+      {{{"phone", "+1 650 253 0000"}}, "not supported"},
+      {{{"phone", "02 123 4567"}, {"country", "TH"}}, "mobile"},
+      {{{"phone", "+66 81 234"}}, "valid"},
+      {{{"phone", "081ABC5678"}, {"country", "TH"}}, "digits"},
+      {{{"phone", ""}}, "required"},
+      {{{"phone", 66812345678LL}}, "phone"},
+      {{{"country", "TH"}}, "phone"},
+  };
+  for (const auto& c : cases) {
+    Reply r = api_->Post("/v1/auth/otp/request", c.body);
+    EXPECT_EQ(r.status, 400) << json::serialize(c.body) << " → " << r.body;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument");
+    EXPECT_NE(r.ErrorMessage().find(c.why), std::string::npos)
+        << json::serialize(c.body) << " → " << r.ErrorMessage();
+  }
+  Reply not_json = api_->Send(Call{"POST", "/v1/auth/otp/request", "{not json", {}});
+  EXPECT_EQ(not_json.status, 400);
+  Reply bad_locale = api_->Post("/v1/auth/otp/request",
+                                json::object{{"phone", ThaiNumber().e164}, {"locale", "zz"}});
+  EXPECT_EQ(bad_locale.status, 400);
+}
+
+TEST_F(AuthE2E, ResendCooldownAnswers429WithRetryAfter) {
+  const std::string phone = ThaiNumber().e164;
+  RequestCode(phone);
+  Reply again = api_->Post("/v1/auth/otp/request", json::object{{"phone", phone}});
+  ASSERT_EQ(again.status, 429) << again.body;
+  EXPECT_EQ(again.ErrorCode(), "rate_limited");
+  const int retry = std::stoi(std::string(again.headers.Get("retry-after").value_or("0")));
+  EXPECT_GE(retry, 50);
+  EXPECT_LE(retry, 60);
+}
+
+TEST_F(AuthE2E, PerAddressLimitAnswers429) {
+  // Many numbers from one address (each asked once, in concurrent batches):
+  // eventually refused for the address itself.
+  int refused_for_address = 0, accepted = 0;
+  std::string retry_after;
+  for (int batch = 0; batch < 400 && refused_for_address == 0; ++batch) {
+    std::vector<Call> calls;
+    for (int i = 0; i < 50; ++i) {
+      calls.push_back(Call{"POST",
+                           "/v1/auth/otp/request",
+                           json::serialize(json::object{{"phone", ThaiNumber().e164}}),
+                           {}});
+    }
+    for (const Reply& r : api_->Concurrently(calls)) {
+      if (r.status == 202) {
+        ++accepted;
+      } else if (r.status == 429 && r.ErrorMessage().find("address") != std::string::npos) {
+        ++refused_for_address;
+        retry_after = std::string(r.headers.Get("retry-after").value_or(""));
+      } else {
+        ADD_FAILURE() << "unexpected " << r.status << " " << r.body << r.transport_error;
+        return;
+      }
+    }
+  }
+  EXPECT_GE(refused_for_address, 1) << "no address limit after " << accepted << " requests";
+  EXPECT_GT(accepted, 0);
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GT(std::stoi(retry_after), 0);
+  // Once refused, refused: the next request from the address is too.
+  Reply next = api_->Post("/v1/auth/otp/request", json::object{{"phone", ThaiNumber().e164}});
+  EXPECT_EQ(next.status, 429);
+  // Another address is not affected.
+  api_->set_ip(FreshIp());
+  EXPECT_EQ(api_->Post("/v1/auth/otp/request", json::object{{"phone", ThaiNumber().e164}}).status,
+            202);
+}
+
+TEST_F(AuthE2E, FirstVerificationCreatesTheUserWithTheSpecTokenResponse) {
+  const std::string phone = ThaiNumber().e164;
+  Session s = SignIn(phone, "Pixel 8");
+  const json::value& v = s.reply;
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(Str(v, "token_type"), "Bearer");
+  EXPECT_EQ(Int(v.at("expires_in")), 900);
+  EXPECT_EQ(s.refresh.size(), 43u);
+  EXPECT_TRUE(v.at("new_user").as_bool());
+  const auto& user = v.at("user").as_object();
+  for (const char* k : {"id", "phone", "display_name", "username", "avatar_url", "locale",
+                        "country", "created_at"}) {
+    EXPECT_TRUE(user.contains(k)) << k;
+  }
+  EXPECT_EQ(Str(v.at("user"), "phone"), phone);
+  EXPECT_EQ(Str(v.at("user"), "locale"), "th");
+  const std::string created = Str(v.at("user"), "created_at");
+  EXPECT_EQ(created.size(), 24u) << created;  // RFC 3339 UTC with milliseconds
+  EXPECT_EQ(created.back(), 'Z');
+
+  // Access-token claims (SPEC §3) and header.
+  const json::object header = DecodeJwtPart(s.access, 0);
+  const json::object claims = DecodeJwtPart(s.access, 1);
+  EXPECT_EQ(Str(header, "alg"), "EdDSA");
+  EXPECT_FALSE(Str(header, "kid").empty());
+  EXPECT_EQ(Str(claims, "iss"), "tchat-auth");
+  EXPECT_EQ(Str(claims, "aud"), "tchat");
+  EXPECT_EQ(Str(claims, "sub"), s.user_id);
+  EXPECT_FALSE(Str(claims, "sid").empty());
+  EXPECT_EQ(Int(claims.at("exp")) - Int(claims.at("iat")), 900);
+  Reply jwks = api_->Get("/.well-known/jwks.json");
+  EXPECT_NE(jwks.body.find("\"" + Str(header, "kid") + "\""), std::string::npos);
+
+  // The second sign-in finds the same user.
+  Session again = SignIn(phone);
+  EXPECT_FALSE(again.reply.at("new_user").as_bool());
+  EXPECT_EQ(again.user_id, s.user_id);
+}
+
+TEST_F(AuthE2E, VerifyRejectsBadInput) {
+  const std::string phone = ThaiNumber().e164;
+  for (const char* code : {"12345", "1234567", "abcdef", ""}) {
+    Reply r = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+    EXPECT_EQ(r.status, 400) << code;
+  }
+  EXPECT_EQ(api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}}).status, 400);
+  Reply never =
+      api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", "123456"}});
+  EXPECT_EQ(never.status, 401);
+  EXPECT_EQ(never.ErrorCode(), "unauthenticated");
+}
+
+TEST_F(AuthE2E, BruteForcingAnOtpStopsAtTheLimit) {
+  const std::string phone = ThaiNumber().e164;
+  const std::string code = RequestCode(phone);
+  std::string wrong = code;
+  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  for (int i = 1; i <= 5; ++i) {
+    Reply r = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", wrong}});
+    EXPECT_EQ(r.status, 401) << r.body;
+  }
+  // After five wrong tries the right code no longer works.
+  Reply right = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+  EXPECT_EQ(right.status, 401) << right.body;
+  EXPECT_NE(right.ErrorMessage().find("request a new one"), std::string::npos);
+}
+
+TEST_F(AuthE2E, ACodeWorksOnce) {
+  const std::string phone = ThaiNumber().e164;
+  const std::string code = RequestCode(phone);
+  json::object body{{"phone", phone}, {"code", code}};
+  EXPECT_EQ(api_->Post("/v1/auth/otp/verify", body).status, 200);
+  EXPECT_EQ(api_->Post("/v1/auth/otp/verify", body).status, 401);
+}
+
+TEST_F(AuthE2E, ConcurrentVerificationsOfOneCodeExactlyOneWins) {
+  for (int racers : {2, 8}) {
+    const std::string phone = ThaiNumber().e164;
+    const std::string code = RequestCode(phone);
+    const std::string body = json::serialize(json::object{{"phone", phone}, {"code", code}});
+    std::vector<Call> calls(static_cast<std::size_t>(racers),
+                            Call{"POST", "/v1/auth/otp/verify", body, {}});
+    auto replies = api_->Concurrently(calls);
+    int ok = 0, refused = 0;
+    std::set<std::string> users;
+    for (const auto& r : replies) {
+      if (r.status == 200) {
+        ++ok;
+        users.insert(Str(r.Json().at("user"), "id"));
+      } else if (r.status == 401) {
+        ++refused;
+      } else {
+        ADD_FAILURE() << r.status << " " << r.body << r.transport_error;
+      }
+    }
+    EXPECT_EQ(ok, 1) << racers << " racers";
+    EXPECT_EQ(refused, racers - 1);
+  }
+}
+
+// ---------------------------------------------------------------- tokens
+
+TEST_F(AuthE2E, RefreshRotatesAndReuseRevokesTheSession) {
+  Session s = NewUser();
+  Reply r1 = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  const std::string second = Str(r1.Json(), "refresh_token");
+  const std::string access2 = Str(r1.Json(), "access_token");
+  EXPECT_NE(second, s.refresh);
+  EXPECT_EQ(Str(r1.Json(), "token_type"), "Bearer");
+  EXPECT_EQ(Int(r1.Json().at("expires_in")), 900);
+  EXPECT_EQ(DecodeJwtPart(access2, 1).at("sid"), DecodeJwtPart(s.access, 1).at("sid"));
+  EXPECT_EQ(api_->Get("/v1/users/me", access2).status, 200);
+
+  // The first token again: the whole session is revoked.
+  Reply replay = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
+  EXPECT_EQ(replay.status, 401);
+  Reply latest = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", second}});
+  EXPECT_EQ(latest.status, 401) << "the newest token of a revoked session must fail at once";
+  EXPECT_EQ(api_->Get("/v1/users/me", access2).status, 401);
+}
+
+TEST_F(AuthE2E, RefreshRejectsGarbage) {
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{}).status, 400);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", 5}}).status, 400);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", "nope"}}).status, 401);
+  EXPECT_EQ(
+      api_->Post("/v1/auth/refresh", json::object{{"refresh_token", std::string(43, 'A')}}).status,
+      401);
+}
+
+class ForgedTokens : public AuthE2E {
+ protected:
+  void SetUp() override {
+    AuthE2E::SetUp();
+    victim_ = NewUser();
+    ASSERT_FALSE(victim_.access.empty());
+    header_ = DecodeJwtPart(victim_.access, 0);
+    claims_ = DecodeJwtPart(victim_.access, 1);
+    ASSERT_EQ(api_->Get("/v1/users/me", victim_.access).status, 200);
+  }
+  std::string SigningInput(const json::object& header, const json::object& claims) const {
+    return B64(json::serialize(header)) + "." + B64(json::serialize(claims));
+  }
+  void ExpectRejected(const std::string& token, const char* what) {
+    Reply r = api_->Get("/v1/users/me", token);
+    EXPECT_EQ(r.status, 401) << what << ": " << r.body;
+    EXPECT_EQ(r.ErrorCode(), "unauthenticated") << what;
+  }
+  Session victim_;
+  json::object header_, claims_;
+};
+
+TEST_F(ForgedTokens, SignedByAnotherKeyWithTheServersKid) {
+  auth::JwtSigner forger(auth::Ed25519KeyPair::Generate(Str(header_, "kid")));
+  auth::Claims c;
+  c.issuer = "tchat-auth";
+  c.audience = "tchat";
+  c.subject = victim_.user_id;
+  c.session_id = Str(claims_, "sid");
+  c.issued_at =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  c.expires_at = c.issued_at + 15min;
+  ExpectRejected(forger.Sign(c), "another key");
+}
+
+TEST_F(ForgedTokens, AlgNone) {
+  json::object h = header_;
+  h["alg"] = "none";
+  ExpectRejected(SigningInput(h, claims_) + ".", "alg none, empty signature");
+  const std::string real_sig = victim_.access.substr(victim_.access.rfind('.'));
+  ExpectRejected(SigningInput(h, claims_) + real_sig, "alg none, real signature");
+}
+
+TEST_F(ForgedTokens, Hs256WithThePublicKeyAsSecret) {
+  Reply j = api_->Get("/.well-known/jwks.json");
+  std::string x;
+  const json::value jwks = j.Json();
+  for (const auto& k : jwks.at("keys").as_array()) {
+    if (Str(k, "kid") == Str(header_, "kid")) x = Str(k, "x");
+  }
+  ASSERT_FALSE(x.empty());
+  json::object h = header_;
+  h["alg"] = "HS256";
+  const std::string input = SigningInput(h, claims_);
+  for (const std::string& secret : {auth::Base64UrlDecode(x).value_or(""), x}) {
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()),
+                                secret.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
+                                  input.size());
+    crypto_auth_hmacsha256_final(&st, mac);
+    ExpectRejected(
+        input + "." + B64(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac)),
+        "HS256 keyed with the public key");
+  }
+}
+
+TEST_F(ForgedTokens, TamperedExpiryAudienceOrSubject) {
+  const std::string sig = victim_.access.substr(victim_.access.rfind('.'));
+  json::object later = claims_;
+  later["exp"] = Int(claims_.at("exp")) + 86400;
+  ExpectRejected(SigningInput(header_, later) + sig, "extended exp");
+  json::object expired = claims_;
+  expired["exp"] = Int(claims_.at("iat")) - 3600;
+  ExpectRejected(SigningInput(header_, expired) + sig, "expired");
+  json::object aud = claims_;
+  aud["aud"] = "someone-else";
+  ExpectRejected(SigningInput(header_, aud) + sig, "wrong aud");
+  json::object sub = claims_;
+  sub["sub"] = "0190b4c2-7a1e-7c3d-9f0a-0123456789ab";
+  ExpectRejected(SigningInput(header_, sub) + sig, "other subject");
+  ExpectRejected("not.a.token", "garbage");
+  ExpectRejected(victim_.access + "x", "trailing byte");
+}
+
+// ---------------------------------------------------------------- sessions
+
+TEST_F(AuthE2E, SessionsListRevokeAndLogout) {
+  const std::string phone = ThaiNumber().e164;
+  Session phone1 = SignIn(phone, "phone one");
+  Session phone2 = SignIn(phone, "phone two");
+  Reply list = api_->Get("/v1/auth/sessions", phone2.access);
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json::value list_json = list.Json();
+  const auto& sessions = list_json.at("sessions").as_array();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_TRUE(list.Json().at("next_cursor").is_null());
+  std::string other_id;
+  int current = 0;
+  for (const auto& s : sessions) {
+    if (s.at("current").as_bool()) {
+      ++current;
+      EXPECT_EQ(Str(s, "device_name"), "phone two");
+    } else {
+      other_id = Str(s, "id");
+      EXPECT_EQ(Str(s, "device_name"), "phone one");
+    }
+    EXPECT_FALSE(Str(s, "created_at").empty());
+    EXPECT_FALSE(Str(s, "last_used_at").empty());
+  }
+  EXPECT_EQ(current, 1);
+  ASSERT_FALSE(other_id.empty());
+  EXPECT_EQ(Str(DecodeJwtPart(phone1.access, 1), "sid"), other_id);
+
+  // Page of one.
+  Reply page = api_->Get("/v1/auth/sessions?limit=1", phone2.access);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.Json().at("sessions").as_array().size(), 1u);
+  EXPECT_FALSE(page.Json().at("next_cursor").is_null());
+  EXPECT_EQ(api_->Get("/v1/auth/sessions?limit=0", phone2.access).status, 400);
+  EXPECT_EQ(api_->Get("/v1/auth/sessions?limit=201", phone2.access).status, 400);
+  EXPECT_EQ(api_->Get("/v1/auth/sessions?cursor=nope", phone2.access).status, 400);
+
+  // Revoke phone one from phone two: its refresh dies at once.
+  EXPECT_EQ(api_->Delete("/v1/auth/sessions/" + other_id, phone2.access).status, 204);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", phone1.refresh}}).status,
+            401);
+  EXPECT_EQ(api_->Get("/v1/users/me", phone1.access).status, 401);
+  EXPECT_EQ(
+      api_->Delete("/v1/auth/sessions/0190b4c2-7a1e-7c3d-9f0a-0123456789ab", phone2.access).status,
+      404);
+  EXPECT_EQ(api_->Delete("/v1/auth/sessions/not-a-uuid", phone2.access).status, 404);
+
+  // Log out: 204, then nothing of that session works.
+  EXPECT_EQ(api_->Post("/v1/auth/logout", json::object{}, phone2.access).status, 204);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", phone2.refresh}}).status,
+            401);
+  EXPECT_EQ(api_->Get("/v1/auth/sessions", phone2.access).status, 401);
+}
+
+TEST_F(AuthE2E, OneUserCannotReadOrRevokeAnothersSessions) {
+  Session alice = NewUser();
+  Session bob = NewUser();
+  const std::string alice_sid = Str(DecodeJwtPart(alice.access, 1), "sid");
+  Reply bobs = api_->Get("/v1/auth/sessions", bob.access);
+  ASSERT_EQ(bobs.status, 200);
+  EXPECT_EQ(bobs.body.find(alice_sid), std::string::npos);
+  EXPECT_EQ(api_->Delete("/v1/auth/sessions/" + alice_sid, bob.access).status, 404);
+  // Alice's session is untouched.
+  EXPECT_EQ(api_->Get("/v1/users/me", alice.access).status, 200);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", alice.refresh}}).status,
+            200);
+}
+
+// ---------------------------------------------------------------- passwords
+
+TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
+  Session s = NewUser();
+  const std::string pw = "correct horse battery staple";
+  Reply short_pw =
+      api_->Put("/v1/auth/password", json::object{{"password", "elevenchars"}}, s.access);
+  EXPECT_EQ(short_pw.status, 400);
+  EXPECT_NE(short_pw.ErrorMessage().find("12"), std::string::npos);
+  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, s.access).status, 204);
+  Reply me = api_->Get("/v1/users/me", s.access);
+  EXPECT_TRUE(me.Json().at("has_password").as_bool());
+
+  // Login by phone (national form with country works too).
+  Reply login = api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_FALSE(login.Json().at("new_user").as_bool());
+  EXPECT_EQ(Str(login.Json().at("user"), "id"), s.user_id);
+  const std::string national = "0" + s.phone.substr(3);
+  EXPECT_EQ(api_->Post("/v1/auth/login",
+                       json::object{{"phone", national}, {"country", "TH"}, {"password", pw}})
+                .status,
+            200);
+  // By username, any case.
+  const std::string name = "user_" + Digits(10);
+  ASSERT_EQ(api_->Patch("/v1/users/me", json::object{{"username", name}}, s.access).status, 200);
+  std::string upper = name;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(
+      api_->Post("/v1/auth/login", json::object{{"username", upper}, {"password", pw}}).status,
+      200);
+  // Bad requests.
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"password", pw}}).status, 400);
+  EXPECT_EQ(api_->Post("/v1/auth/login",
+                       json::object{{"phone", s.phone}, {"username", name}, {"password", pw}})
+                .status,
+            400);
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}}).status, 400);
+
+  // Changing needs the current password.
+  const std::string pw2 = "another long passphrase";
+  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw2}}, s.access).status, 400);
+  EXPECT_EQ(
+      api_->Put("/v1/auth/password",
+                json::object{{"password", pw2}, {"current_password", "not the password"}}, s.access)
+          .status,
+      403);
+
+  // An attacker address: wrong passwords answer 401, then 429 with Retry-After,
+  // even for the right password; the owner's address still works.
+  Api attacker(url_, FreshIp());
+  int unauthorized = 0;
+  Reply locked;
+  for (int i = 0; i < 20; ++i) {
+    Reply r = attacker.Post(
+        "/v1/auth/login",
+        json::object{{"phone", s.phone}, {"password", "guess " + std::to_string(i) + "!!!!!!"}});
+    if (r.status == 401) {
+      ++unauthorized;
+      continue;
+    }
+    locked = r;
+    break;
+  }
+  EXPECT_GE(unauthorized, 3);
+  ASSERT_EQ(locked.status, 429) << locked.body;
+  EXPECT_EQ(locked.ErrorCode(), "rate_limited");
+  EXPECT_GT(std::stoi(std::string(locked.headers.Get("retry-after").value_or("0"))), 0);
+  EXPECT_EQ(
+      attacker.Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
+      429);
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
+            200);
+
+  // The change itself ends the other sessions.
+  Reply changed = api_->Put("/v1/auth/password",
+                            json::object{{"password", pw2}, {"current_password", pw}}, s.access);
+  EXPECT_EQ(changed.status, 204) << changed.body;
+  EXPECT_EQ(api_->Post("/v1/auth/refresh",
+                       json::object{{"refresh_token", Str(login.Json(), "refresh_token")}})
+                .status,
+            401);
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
+            401);
+  EXPECT_EQ(
+      api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw2}}).status,
+      200);
+}
+
+TEST_F(AuthE2E, LoginOfUnknownOrPasswordlessAccountsLooksTheSame) {
+  Session s = NewUser();  // no password set
+  Reply a = api_->Post("/v1/auth/login",
+                       json::object{{"phone", s.phone}, {"password", "whatever password"}});
+  Reply b = api_->Post("/v1/auth/login", json::object{{"phone", ThaiNumber().e164},
+                                                      {"password", "whatever password"}});
+  Reply c = api_->Post("/v1/auth/login", json::object{{"username", "nobody_" + Digits(8)},
+                                                      {"password", "whatever password"}});
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(b.status, 401);
+  EXPECT_EQ(c.status, 401);
+  EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(b.body, c.body);
+}
+
+// ---------------------------------------------------------------- users
+
+TEST_F(AuthE2E, MeAndProfileUpdates) {
+  Session s = NewUser();
+  Reply me = api_->Get("/v1/users/me", s.access);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(Str(me.Json(), "phone"), s.phone);
+  const std::string name = "Name_" + Digits(8);
+  Reply p = api_->Patch("/v1/users/me",
+                        json::object{{"display_name", "  สมชาย ใจดี "},
+                                     {"username", name},
+                                     {"locale", "en"},
+                                     {"avatar_url", "https://cdn.example.com/a.png"}},
+                        s.access);
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(Str(p.Json(), "display_name"), "สมชาย ใจดี");
+  EXPECT_EQ(Str(p.Json(), "username"), name);
+  EXPECT_EQ(Str(p.Json(), "locale"), "en");
+  EXPECT_EQ(Str(p.Json(), "avatar_url"), "https://cdn.example.com/a.png");
+  // null clears.
+  Reply cleared = api_->Patch("/v1/users/me", json::object{{"avatar_url", nullptr}}, s.access);
+  ASSERT_EQ(cleared.status, 200);
+  EXPECT_TRUE(cleared.Json().at("avatar_url").is_null());
+  EXPECT_EQ(Str(cleared.Json(), "username"), name);
+
+  for (const json::object& bad :
+       {json::object{{"username", "9starts_with_digit"}}, json::object{{"username", "ab"}},
+        json::object{{"username", "admin"}}, json::object{{"locale", "fr"}},
+        json::object{{"locale", nullptr}}, json::object{{"display_name", std::string(65, 'x')}},
+        json::object{{"display_name", ""}}, json::object{{"avatar_url", "javascript:alert(1)"}},
+        json::object{{"phone", "+66812345678"}}, json::object{{"display_name", 5}}}) {
+    Reply r = api_->Patch("/v1/users/me", bad, s.access);
+    EXPECT_EQ(r.status, 400) << json::serialize(bad) << " → " << r.body;
+  }
+
+  // Usernames are unique regardless of case.
+  Session other = NewUser();
+  std::string lower = name;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  Reply taken = api_->Patch("/v1/users/me", json::object{{"username", lower}}, other.access);
+  EXPECT_EQ(taken.status, 409) << taken.body;
+  EXPECT_EQ(taken.ErrorCode(), "conflict");
+}
+
+TEST_F(AuthE2E, PublicProfileHasNoPhone) {
+  Session a = NewUser();
+  Session b = NewUser();
+  Reply r = api_->Get("/v1/users/" + a.user_id, b.access);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(r.Json(), "id"), a.user_id);
+  EXPECT_FALSE(r.Json().as_object().contains("phone"));
+  EXPECT_EQ(r.body.find(a.phone), std::string::npos);
+  EXPECT_TRUE(r.Json().as_object().contains("display_name"));
+  EXPECT_EQ(api_->Get("/v1/users/0190b4c2-7a1e-7c3d-9f0a-0123456789ab", b.access).status, 404);
+  EXPECT_EQ(api_->Get("/v1/users/not-a-uuid", b.access).status, 404);
+}
+
+TEST_F(AuthE2E, ContactLookupByPhoneIsLimitedAndHidesPhones) {
+  Session a = NewUser();
+  Session b = NewUser();
+  const std::string q = "/v1/users?phone=" + std::string("%2B") + b.phone.substr(1);
+  Reply found = api_->Get(q, a.access);
+  ASSERT_EQ(found.status, 200) << found.body;
+  const json::value found_json = found.Json();
+  const auto& users = found_json.at("users").as_array();
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(Str(users[0], "id"), b.user_id);
+  EXPECT_FALSE(users[0].as_object().contains("phone"));
+  // National form: the caller's country applies.
+  Reply national = api_->Get("/v1/users?phone=0" + b.phone.substr(3), a.access);
+  ASSERT_EQ(national.status, 200);
+  EXPECT_EQ(national.Json().at("users").as_array().size(), 1u);
+  Reply none = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
+  ASSERT_EQ(none.status, 200);
+  EXPECT_TRUE(none.Json().at("users").as_array().empty());
+  EXPECT_EQ(api_->Get("/v1/users", a.access).status, 400);
+  EXPECT_EQ(api_->Get("/v1/users?phone=12", a.access).status, 400);
+
+  // Enumeration is capped: one caller soon gets 429 with Retry-After.
+  Reply limited;
+  int answered = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Reply r = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
+    if (r.status != 200) {
+      limited = r;
+      break;
+    }
+    ++answered;
+  }
+  ASSERT_EQ(limited.status, 429) << "no limit after " << answered << " lookups";
+  EXPECT_FALSE(limited.headers.Get("retry-after").value_or("").empty());
+}
+
+// ---------------------------------------------------------------- operations
+
+TEST_F(AuthE2E, MetricsCountSignInsAndRefreshes) {
+  auto value = [&](const std::string& series) {
+    Reply m = api_->Get("/metrics");
+    const auto pos = m.body.find("\n" + series + " ");
+    if (pos == std::string::npos) return -1.0;
+    return std::stod(m.body.substr(pos + series.size() + 2));
+  };
+  const double signins = value("auth_signins_total{method=\"otp\"}");
+  const double sent = value("auth_otp_sent_total");
+  const double refreshes = value("auth_token_refreshes_total{result=\"ok\"}");
+  ASSERT_GE(signins, 0) << "auth_signins_total{method=\"otp\"} missing";
+  ASSERT_GE(sent, 0);
+  ASSERT_GE(refreshes, 0);
+  Session s = NewUser();
+  ASSERT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}}).status, 200);
+  EXPECT_GE(value("auth_signins_total{method=\"otp\"}"), signins + 1);
+  EXPECT_GE(value("auth_otp_sent_total"), sent + 1);
+  EXPECT_GE(value("auth_token_refreshes_total{result=\"ok\"}"), refreshes + 1);
+  Reply m = api_->Get("/metrics");
+  for (const char* name : {"auth_otp_verified_total", "auth_otp_failed_total",
+                           "auth_lockouts_total", "outbox_events_published_total"}) {
+    EXPECT_NE(m.body.find(name), std::string::npos) << name;
+  }
+}
+
+TEST_F(AuthE2E, NoSecretOrOtpAppearsInTheLogs) {
+  const char* log_path = std::getenv("TCHAT_TEST_AUTH_LOG");
+  ASSERT_TRUE(log_path != nullptr && *log_path) << "TCHAT_TEST_AUTH_LOG is not set";
+  std::vector<std::string> secrets;
+  const std::string phone = ThaiNumber().e164;
+  const std::string code = RequestCode(phone);
+  secrets.push_back(code);
+  std::string wrong = code;
+  wrong[5] = code[5] == '9' ? '0' : static_cast<char>(code[5] + 1);
+  (void)api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", wrong}});
+  Reply v = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+  ASSERT_EQ(v.status, 200);
+  const std::string access = Str(v.Json(), "access_token");
+  secrets.push_back(access);
+  secrets.push_back(Str(v.Json(), "refresh_token"));
+  const std::string pw = "log canary password " + Digits(6);
+  secrets.push_back(pw);
+  ASSERT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, access).status, 204);
+  (void)api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw + "x"}});
+  secrets.push_back(pw + "x");
+  Reply l = api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});
+  ASSERT_EQ(l.status, 200);
+  secrets.push_back(Str(l.Json(), "refresh_token"));
+  (void)api_->Post("/v1/auth/refresh",
+                   json::object{{"refresh_token", Str(l.Json(), "refresh_token")}});
+  (void)api_->Post("/v1/auth/refresh",
+                   json::object{{"refresh_token", Str(l.Json(), "refresh_token")}});
+  (void)api_->Get("/v1/users?phone=%2B" + phone.substr(1), access);
+  std::this_thread::sleep_for(300ms);  // let the lines reach the file
+
+  const std::string logs = ReadFile(log_path);
+  ASSERT_NE(logs.find("otp requested"), std::string::npos)
+      << "the log file shows no OTP request: is TCHAT_TEST_AUTH_LOG the service's log?";
+  for (const auto& s : secrets) {
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(logs.find(s), std::string::npos) << "logged secret starting " << s.substr(0, 3);
+  }
+  EXPECT_EQ(logs.find(phone), std::string::npos) << "a full phone number is in the logs";
+  EXPECT_EQ(logs.find(phone.substr(1)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tchat::e2e
