@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -94,9 +95,65 @@ bool IsLoopback(const std::string& ip) {
   return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// The socket of one HTTP connection and its deadline. Beast's tcp_stream arms and
+// cancels a timer around every read and write, which costs two timer-queue
+// operations and one extra completion per request; here one timer per connection
+// watches a deadline that each operation only moves. The timer fires at the
+// deadline it last saw: if the deadline moved later it sleeps again, otherwise the
+// socket is closed and the pending operation fails. Shared with the timer's
+// handler, which may outlive the session by one cancelled wait.
+struct ConnIo : std::enable_shared_from_this<ConnIo> {
+  tcp::socket socket;
+  asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();  // max: no operation running
+  Clock::time_point armed = Clock::time_point::max();     // the timer's expiry
+  Clock::duration recheck{};                              // sleep while no operation runs
+  bool done = false;
+
+  ConnIo(tcp::socket s, Clock::duration recheck_every)
+      : socket(std::move(s)), timer(socket.get_executor()), recheck(recheck_every) {}
+
+  // The next operation must finish within `d`.
+  void Expire(std::chrono::milliseconds d) {
+    deadline = Clock::now() + d;
+    if (deadline < armed) Arm(deadline);
+  }
+  // No deadline until the next Expire (a handler is running).
+  void Pause() { deadline = Clock::time_point::max(); }
+  // The session is over (or the socket moved to a WebSocket): stop watching.
+  void Stop() {
+    done = true;
+    timer.cancel();
+  }
+
+ private:
+  void Arm(Clock::time_point at) {
+    armed = at;
+    timer.expires_at(at);
+    timer.async_wait([self = shared_from_this(), at](const boost::system::error_code& ec) {
+      if (ec || self->done || self->armed != at) return;  // cancelled or re-armed since
+      self->Fire();
+    });
+  }
+  void Fire() {
+    const auto now = Clock::now();
+    if (deadline == Clock::time_point::max()) {
+      Arm(now + recheck);
+    } else if (deadline > now) {
+      Arm(deadline);
+    } else {
+      armed = Clock::time_point::max();
+      boost::system::error_code ignored;
+      socket.close(ignored);  // the pending read or write fails: the session ends
+    }
+  }
+};
+
 // One live connection, registered with its worker so that Shutdown can find it.
 struct Conn {
-  beast::tcp_stream* stream = nullptr;
+  tcp::socket* socket = nullptr;
   WebSocket* ws = nullptr;
   bool busy = false;
 };
@@ -168,7 +225,7 @@ struct Server::State {
   asio::awaitable<void> AcceptLoop(PerWorker& w);
   asio::awaitable<void> Session(PerWorker& w, tcp::socket socket);
   asio::awaitable<Response> Dispatch(PerWorker& w, Request& req, const RouteMatch& match);
-  asio::awaitable<void> Upgrade(PerWorker& w, Conn& conn, beast::tcp_stream& stream,
+  asio::awaitable<void> Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
                                 bhttp::request<bhttp::string_body> breq, Request req,
                                 const RouteMatch& match);
   bool Authenticate(Request& req, const Route& route, Response& denied);
@@ -192,6 +249,20 @@ Status Server::Listen() {
   auto address = asio::ip::make_address(st.opts.address, ec);
   if (ec) return Error::InvalidArgument("bad listen address " + st.opts.address);
   std::uint16_t port = st.opts.port;
+  if (port != 0) {
+    // SO_REUSEPORT would let us share the port with another process that holds it
+    // (a second copy of this service, say) and silently split its traffic: a
+    // plain bind first tells whether anyone is listening there.
+    tcp::acceptor probe(st.workers.front()->worker->io());
+    tcp::endpoint ep(address, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) {
+      return Error::Unavailable("cannot bind " + st.opts.address + ":" + std::to_string(port) +
+                                ": " + ec.message());
+    }
+  }
   for (auto& w : st.workers) {
     tcp::acceptor acc(w->worker->io());
     tcp::endpoint ep(address, port);
@@ -238,8 +309,8 @@ void Server::Shutdown() {
         if (c->ws != nullptr) {
           WebSocket* ws = c->ws;
           asio::co_spawn(w->worker->io(), ws->Close(1001, "server shutting down"), asio::detached);
-        } else if (!c->busy && c->stream != nullptr) {
-          c->stream->socket().cancel(ec);
+        } else if (!c->busy && c->socket != nullptr) {
+          c->socket->cancel(ec);
         }
       }
     });
@@ -333,9 +404,8 @@ bool SafeHeaderText(std::string_view v) {
 // Writes a response built from our Response type: the head is formatted by hand
 // and sent with the body in one gathered write (a third of the CPU of Beast's
 // generic serializer on small responses).
-asio::awaitable<bool> WriteResponse(beast::tcp_stream& stream, const Response& res,
-                                    unsigned version, bool keep_alive,
-                                    const std::string& request_id,
+asio::awaitable<bool> WriteResponse(ConnIo& io, const Response& res, unsigned version,
+                                    bool keep_alive, const std::string& request_id,
                                     std::chrono::milliseconds timeout, bool head) {
   std::string h;
   h.reserve(192 + request_id.size());
@@ -375,8 +445,8 @@ asio::awaitable<bool> WriteResponse(beast::tcp_stream& stream, const Response& r
   h += "\r\n";
   std::array<asio::const_buffer, 2> bufs{asio::buffer(h), asio::const_buffer()};
   if (!head && !bodiless) bufs[1] = asio::buffer(res.body);
-  stream.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(stream, bufs, kTuple);
+  io.Expire(timeout);
+  auto [ec, n] = co_await asio::async_write(io.socket, bufs, kTuple);
   (void)n;
   co_return !ec;
 }
@@ -402,8 +472,15 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
   boost::system::error_code ec_ep;
   auto ep = socket.remote_endpoint(ec_ep);
   std::string peer_ip = ec_ep ? std::string() : ep.address().to_string();
-  beast::tcp_stream stream(std::move(socket));
-  conn.stream = &stream;
+  // The watchdog rechecks a paused connection as often as the shortest timeout.
+  const auto recheck =
+      std::min({opts.header_timeout, opts.body_timeout, opts.write_timeout, opts.idle_timeout});
+  auto io = std::make_shared<ConnIo>(std::move(socket), recheck);
+  struct StopWatching {
+    ConnIo& io;
+    ~StopWatching() { io.Stop(); }
+  } stop_watching{*io};
+  conn.socket = &io->socket;
   beast::flat_buffer buffer;
   bool first = true;
 
@@ -411,9 +488,9 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
-    stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
+    io->Expire(first ? opts.header_timeout : opts.idle_timeout);
     conn.busy = false;
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    auto [ec, n] = co_await bhttp::async_read_header(io->socket, buffer, parser, kTuple);
     (void)n;
     conn.busy = true;
     const auto started = std::chrono::steady_clock::now();
@@ -434,7 +511,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
       }
       if (reject) {
         Response r = Response::FromError(read_error);
-        co_await WriteResponse(stream, r, 11, false, NewRequestId(), opts.write_timeout, false);
+        co_await WriteResponse(*io, r, 11, false, NewRequestId(), opts.write_timeout, false);
         Series& s = SeriesFor(w, nullptr, Method::kOther, r.status);
         s.requests->Inc();
       }
@@ -445,27 +522,28 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     auto& hdr = parser.get();
     if (hdr[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
-      stream.expires_after(opts.write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(stream, cont, kTuple);
+      io->Expire(opts.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(io->socket, cont, kTuple);
       (void)wn;
       if (wec) break;
     }
     if (!parser.is_done()) {
-      stream.expires_after(opts.body_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+      io->Expire(opts.body_timeout);
+      auto [bec, bn] = co_await bhttp::async_read(io->socket, buffer, parser, kTuple);
       (void)bn;
       if (bec) {
         if (bec == bhttp::error::body_limit) {
           Response r = Response::FromError(Error::PayloadTooLarge(
               "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"));
-          co_await WriteResponse(stream, r, hdr.version(), false, NewRequestId(),
-                                 opts.write_timeout, false);
+          co_await WriteResponse(*io, r, hdr.version(), false, NewRequestId(), opts.write_timeout,
+                                 false);
           SeriesFor(w, nullptr, Method::kOther, r.status).requests->Inc();
         }
         break;
       }
     }
 
+    io->Pause();
     bhttp::request<bhttp::string_body> breq = parser.release();
     Request req;
     req.method = ToMethod(breq.method());
@@ -489,7 +567,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     RouteMatch match =
         router.Match(req.method == Method::kHead ? Method::kGet : req.method, req.path());
     if (websocket::is_upgrade(breq) && match.route != nullptr && match.route->ws_handler) {
-      co_await Upgrade(w, conn, stream, std::move(breq), std::move(req), match);
+      co_await Upgrade(w, conn, *io, std::move(breq), std::move(req), match);
       co_return;
     }
     req.body = std::move(breq.body());
@@ -497,7 +575,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
 
     Response res = co_await Dispatch(w, req, match);
     const bool keep_alive = breq.keep_alive() && !stopping.load();
-    bool written = co_await WriteResponse(stream, res, breq.version(), keep_alive, req.request_id,
+    bool written = co_await WriteResponse(*io, res, breq.version(), keep_alive, req.request_id,
                                           opts.write_timeout, req.method == Method::kHead);
 
     const double secs =
@@ -522,22 +600,25 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     if (!written || !keep_alive) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.socket().close(ignored);
+  io->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  io->socket.close(ignored);
 }
 
-asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, beast::tcp_stream& stream,
+asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
                                              bhttp::request<bhttp::string_body> breq, Request req,
                                              const RouteMatch& match) {
   req.path_params = match.params;
   Response denied;
   if (!Authenticate(req, *match.route, denied)) {
-    co_await WriteResponse(stream, denied, breq.version(), false, req.request_id,
-                           opts.write_timeout, false);
+    co_await WriteResponse(io, denied, breq.version(), false, req.request_id, opts.write_timeout,
+                           false);
     SeriesFor(w, match.route, req.method, denied.status).requests->Inc();
     co_return;
   }
-  auto impl = std::make_unique<WebSocket::Impl>(std::move(stream));
+  // From here on the WebSocket stream keeps its own timeouts (ping/pong, close).
+  io.Stop();
+  conn.socket = nullptr;
+  auto impl = std::make_unique<WebSocket::Impl>(beast::tcp_stream(std::move(io.socket)));
   beast::get_lowest_layer(impl->ws).expires_never();
   impl->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   impl->ws.read_message_max(opts.max_ws_message_bytes);
@@ -548,7 +629,6 @@ asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, beast::tc
   if (ec) co_return;
   WebSocket ws(std::move(impl));
   conn.ws = &ws;
-  conn.stream = nullptr;
   log::Info("websocket open", {{"request_id", req.request_id},
                                {"route", match.route->pattern},
                                {"user_id", req.user_id()}});

@@ -217,6 +217,43 @@ TEST_F(ServerTest, SlowClientIsDisconnectedAfterHeaderTimeout) {
   EXPECT_NE(Get("/hello").find("200 OK"), std::string::npos);  // unaffected
 }
 
+TEST_F(ServerTest, ASecondServerCannotShareATakenPort) {
+  // SO_REUSEPORT must not let a second process split this one's traffic.
+  asio::io_context io(1);
+  Worker w(0, io);
+  ServerOptions opts;
+  opts.service = "second";
+  opts.address = "127.0.0.1";
+  opts.port = server_->port();
+  Server second(opts, router_, nullptr, {&w});
+  Status st = second.Listen();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("cannot bind"), std::string::npos) << st.error().message;
+  EXPECT_NE(Get("/hello").find("200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, KeepAliveConnectionThatGoesQuietIsClosedAfterIdleTimeout) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  // Requests spread over more than one idle timeout keep the connection open: the
+  // deadline moves with each one.
+  char buf[4096];
+  for (int i = 0; i < 4; ++i) {
+    asio::write(s, asio::buffer(std::string("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::size_t n = s.read_some(asio::buffer(buf));
+    ASSERT_NE(std::string(buf, n).find("200 OK"), std::string::npos) << "request " << i;
+    std::this_thread::sleep_for(150ms);
+  }
+  // Then silence: the server closes within about one idle timeout (300 ms).
+  auto start = std::chrono::steady_clock::now();
+  boost::system::error_code ec;
+  std::size_t n = s.read_some(asio::buffer(buf), ec);
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec) << std::string(buf, n);
+  EXPECT_GT(waited, 100ms);
+  EXPECT_LT(waited, 3s);
+}
 TEST_F(ServerTest, AuthenticatedRoutesNeedAValidBearerToken) {
   std::string none = Get("/me");
   EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos) << none;
