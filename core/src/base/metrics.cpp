@@ -40,7 +40,10 @@ void AppendNumber(std::string& out, double v) {
   }
   // Shortest representation that round-trips, as Prometheus clients print.
   char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  const double mag = std::fabs(v);
+  const bool fixed = mag == 0 || (mag >= 1e-6 && mag < 1e15);
+  auto [end, ec] = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
   if (ec != std::errc()) {
     out += "NaN";
     return;
