@@ -28,10 +28,12 @@ done
 
 if ((asan)); then
   build_dir="$TCHAT_ROOT/build-asan"
-  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DTCHAT_SANITIZE=ON)
+  # End-to-end tests and load generators run against build/ only.
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DTCHAT_SANITIZE=ON -DTCHAT_E2E_TESTS=OFF -DTCHAT_BENCHMARKS=OFF)
 else
   build_dir="$TCHAT_ROOT/build"
-  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCHAT_SANITIZE=OFF)
+  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCHAT_SANITIZE=OFF -DTCHAT_E2E_TESTS=ON
+    -DTCHAT_BENCHMARKS=ON)
 fi
 
 for tool in cmake ninja; do
@@ -45,13 +47,6 @@ export CCACHE_BASEDIR="$TCHAT_ROOT"  # cache hits across checkouts in other path
 export CCACHE_NOHASHDIR=1
 : "${CCACHE_MAXSIZE:=8G}"
 export CCACHE_MAXSIZE
-
-# GCC 12 at -O2 reports a false -Wmismatched-new-delete on every Boost.Asio
-# coroutine frame (its operator new/delete pair inlined across the coroutine
-# machinery), which -Werror turns into a failed build.
-if "${CXX:-c++}" --version 2>/dev/null | head -n1 | grep -qiE 'g\+\+|gcc'; then
-  cmake_args+=("-DCMAKE_CXX_FLAGS=-Wno-mismatched-new-delete")
-fi
 
 # Configuring again is cheap and keeps the cache in line with these settings.
 tchat::log "configuring $build_dir (${cmake_args[*]})"

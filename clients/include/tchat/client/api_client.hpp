@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <tchat/core/json.hpp>
+#include <tchat/core/result.hpp>
+#include <tchat/core/task.hpp>
+
+namespace tchat::httpclient {
+class HttpClient;
+}
+
+namespace tchat::client {
+
+// One HTTP answer of the Tchat API: the status and the parsed JSON body (null when
+// the body is empty or not JSON). Any status is an ApiResponse; only transport
+// failures are errors.
+struct ApiResponse {
+  int status = 0;
+  json::value body;
+  std::string raw;
+
+  bool ok() const { return status >= 200 && status < 300; }
+  // body["error"]["code"] or "".
+  std::string error_code() const;
+  const json::object& object() const;  // the body as an object (empty when it is not)
+};
+
+// An asynchronous client of the Tchat HTTP API (SPEC §3–§4) over keep-alive
+// connections. Bound to one executor; not thread-safe: call it from coroutines on
+// that executor. The access token, when set, is sent as a bearer credential.
+class ApiClient {
+ public:
+  // `base_url`: "http://127.0.0.1:8082" (a service) or the gateway.
+  ApiClient(boost::asio::any_io_executor executor, std::string base_url,
+            std::string access_token = {});
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  void set_access_token(std::string token) { token_ = std::move(token); }
+  const std::string& access_token() const { return token_; }
+  const std::string& base_url() const { return base_; }
+
+  // Any request: `path` includes the query string; `body` is sent as JSON.
+  // `method` and `path` are copied before the first suspension.
+  Task<Result<ApiResponse>> Call(std::string_view method, std::string_view path,
+                                 std::optional<json::value> body = std::nullopt);
+  // A raw body (tests of malformed input).
+  Task<Result<ApiResponse>> CallRaw(std::string_view method, std::string_view path,
+                                    std::string body, std::string content_type);
+
+  // Sign-in (auth service): OTP request/verify and password login. A successful
+  // verify/login stores the access token in this client.
+  Task<Result<ApiResponse>> RequestOtp(std::string phone);
+  Task<Result<ApiResponse>> VerifyOtp(std::string phone, std::string code);
+  Task<Result<ApiResponse>> Login(std::string phone, std::string password);
+
+  // Messaging (SPEC §4).
+  Task<Result<ApiResponse>> CreateDirect(std::string peer_id);
+  Task<Result<ApiResponse>> CreateGroup(std::string title, std::vector<std::string> member_ids);
+  Task<Result<ApiResponse>> ListConversations(int limit = 50, std::string cursor = {});
+  Task<Result<ApiResponse>> GetConversation(std::string id);
+  Task<Result<ApiResponse>> UpdateTitle(std::string id, std::string title);
+  Task<Result<ApiResponse>> AddMembers(std::string id, std::vector<std::string> user_ids);
+  Task<Result<ApiResponse>> RemoveMember(std::string id, std::string user_id);
+  Task<Result<ApiResponse>> SendText(std::string conversation_id, std::string client_msg_id,
+                                     std::string body,
+                                     std::optional<std::int64_t> reply_to_seq = std::nullopt);
+  Task<Result<ApiResponse>> SendMessage(std::string conversation_id, json::object message);
+  Task<Result<ApiResponse>> History(std::string conversation_id,
+                                    std::optional<std::int64_t> before_seq,
+                                    std::optional<std::int64_t> after_seq, int limit = 50);
+  Task<Result<ApiResponse>> EditMessage(std::string conversation_id, std::int64_t seq,
+                                        std::string body);
+  Task<Result<ApiResponse>> DeleteMessage(std::string conversation_id, std::int64_t seq);
+  Task<Result<ApiResponse>> React(std::string conversation_id, std::int64_t seq, std::string emoji,
+                                  bool add = true);
+  Task<Result<ApiResponse>> MarkRead(std::string conversation_id, std::int64_t seq);
+  Task<Result<ApiResponse>> Typing(std::string conversation_id);
+  Task<Result<ApiResponse>> Sync(std::string since = {});
+  Task<Result<ApiResponse>> Presence(std::vector<std::string> user_ids);
+  Task<Result<ApiResponse>> Block(std::string user_id);
+  Task<Result<ApiResponse>> Unblock(std::string user_id);
+
+ private:
+  std::string base_;
+  std::string token_;
+  std::unique_ptr<httpclient::HttpClient> http_;
+};
+
+// Percent-encodes a path segment or query value (RFC 3986 unreserved kept).
+std::string UrlEncode(std::string_view s);
+
+}  // namespace tchat::client

@@ -1,0 +1,131 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <tchat/client/api_client.hpp>
+#include <tchat/client/ws_client.hpp>
+#include <tchat/core/json.hpp>
+#include <tchat/core/result.hpp>
+#include <tchat/core/task.hpp>
+
+// Blocking façades over the asynchronous client, for tests and the command line.
+// Every object built on one io_context shares it: whichever call is waiting runs
+// the loop, so WebSocket readers keep receiving in the background. One thread.
+namespace tchat::client {
+
+// Runs `io` until `task` completes and returns its value. Exceptions propagate.
+template <typename T>
+T RunSync(boost::asio::io_context& io, Task<T> task) {
+  std::optional<T> value;
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(
+      io,
+      [&value, t = std::move(task)]() mutable -> Task<void> {
+        value.emplace(co_await std::move(t));
+      },
+      [&](std::exception_ptr e) {
+        error = e;
+        done = true;
+      });
+  while (!done) {
+    if (io.stopped()) io.restart();
+    io.run_one();
+  }
+  if (error) std::rethrow_exception(error);
+  return std::move(*value);
+}
+
+inline void RunSync(boost::asio::io_context& io, Task<void> task) {
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  while (!done) {
+    if (io.stopped()) io.restart();
+    io.run_one();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+// Runs `io` until `pred()` holds or `timeout` passes; true when it held. pred() is
+// called once per turn of the loop and may consume what it looks for.
+bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& pred,
+              std::chrono::milliseconds timeout);
+
+// The HTTP API, blocking.
+class BlockingApi {
+ public:
+  BlockingApi(boost::asio::io_context& io, std::string base_url, std::string token = {});
+  ApiClient& async() { return api_; }
+
+  // Transport failures become status 0 with the message in raw.
+  ApiResponse Call(std::string method, std::string path,
+                   std::optional<json::value> body = std::nullopt);
+  ApiResponse Raw(std::string method, std::string path, std::string body,
+                  std::string content_type = "application/json");
+  ApiResponse Run(Task<Result<ApiResponse>> task);
+
+ private:
+  boost::asio::io_context& io_;
+  ApiClient api_;
+};
+
+// A WebSocket connection whose frames are read in the background into an inbox.
+class BlockingWs {
+ public:
+  explicit BlockingWs(boost::asio::io_context& io);
+  ~BlockingWs();
+
+  // Connects and waits for the server's "ready" frame (the subscriptions are then
+  // in place), which is consumed.
+  Status Connect(std::string_view base_url, std::string_view token, WsOptions options = {},
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Status Send(std::string_view frame);
+
+  // The next frame (parsed; non-JSON frames come back as {"type":"<raw>","raw":...}).
+  std::optional<json::object> Next(std::chrono::milliseconds timeout);
+  // The next frame of `type`; frames of other types stay in the inbox.
+  std::optional<json::object> NextOfType(std::string_view type, std::chrono::milliseconds timeout);
+  // Every frame that arrives within `d` (plus what was already in the inbox).
+  std::vector<json::object> CollectFor(std::chrono::milliseconds d);
+  // Frames of `type` received within `d`, others dropped.
+  std::vector<json::object> CollectType(std::string_view type, std::chrono::milliseconds d);
+
+  bool closed() const { return closed_; }
+  // Waits until the server closes the connection; true if it did within timeout.
+  bool WaitClosed(std::chrono::milliseconds timeout);
+  std::uint16_t close_code() const { return ws_.close_code(); }
+  void Close();
+  void Abort();
+  std::size_t inbox_size() const { return inbox_.size(); }
+
+ private:
+  struct ReaderState {
+    bool alive = true;
+    bool reading = false;
+  };
+  Task<void> ReadLoop(std::shared_ptr<ReaderState> state);
+
+  boost::asio::io_context& io_;
+  WsClient ws_;
+  std::deque<json::object> inbox_;
+  bool closed_ = false;
+  std::shared_ptr<ReaderState> state_;
+};
+
+}  // namespace tchat::client

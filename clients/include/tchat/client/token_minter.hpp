@@ -1,0 +1,36 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <tchat/core/result.hpp>
+
+namespace tchat::auth {
+class JwtSigner;
+}
+
+namespace tchat::client {
+
+// Issues access tokens from a signing key file ({"keys":[{"kid","seed"}]}, as
+// written by tchat-keygen; the first key signs) — for tests, the load generator and
+// local tools only: in production tokens come from the auth service. Immutable;
+// any thread may call Mint.
+class TokenMinter {
+ public:
+  static Result<TokenMinter> FromKeyFile(const std::string& path);
+
+  // An access token for `user_id` with a fresh session id.
+  std::string Mint(const std::string& user_id,
+                   std::chrono::seconds ttl = std::chrono::minutes(15)) const;
+
+ private:
+  explicit TokenMinter(std::shared_ptr<const auth::JwtSigner> signer)
+      : signer_(std::move(signer)) {}
+  std::shared_ptr<const auth::JwtSigner> signer_;
+};
+
+// A random UUID (version 4), e.g. for made-up user ids in tests.
+std::string RandomUuid();
+
+}  // namespace tchat::client

@@ -1,0 +1,64 @@
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <tchat/client/token_minter.hpp>
+#include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/json.hpp>
+
+namespace tchat::client {
+
+Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error::InvalidArgument("cannot read key file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto doc = ParseJsonObject(ss.str());
+  if (!doc) return Error::InvalidArgument("key file " + path + ": " + doc.error().message);
+  const json::value* keys = doc->if_contains("keys");
+  if (keys == nullptr || !keys->is_array() || keys->get_array().empty() ||
+      !keys->get_array()[0].is_object()) {
+    return Error::InvalidArgument("key file " + path + " has no keys");
+  }
+  const json::object& k = keys->get_array()[0].get_object();
+  auto kid = RequireString(k, "kid");
+  auto seed = RequireString(k, "seed");
+  if (!kid || !seed) return Error::InvalidArgument("key file " + path + ": kid and seed needed");
+  auto pair = auth::Ed25519KeyPair::FromSeed(*kid, *seed);
+  if (!pair) return std::move(pair).error();
+  return TokenMinter(std::make_shared<const auth::JwtSigner>(std::move(*pair)));
+}
+
+std::string RandomUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+  std::string out;
+  out.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    out += kHex[(hi >> (i * 4)) & 0xF];
+    if (i == 8 || i == 4) out += '-';
+  }
+  out += '-';
+  for (int i = 15; i >= 0; --i) {
+    out += kHex[(lo >> (i * 4)) & 0xF];
+    if (i == 12) out += '-';
+  }
+  return out;
+}
+
+std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
+  const auto now = std::chrono::system_clock::now();
+  auth::Claims c;
+  c.issuer = "tchat-auth";
+  c.audience = "tchat";
+  c.subject = user_id;
+  c.session_id = RandomUuid();
+  c.issued_at = now;
+  c.expires_at = now + ttl;
+  return signer_->Sign(c);
+}
+
+}  // namespace tchat::client
