@@ -1,8 +1,116 @@
-// tchat-messaging: the messaging service (SPEC). Wiring only: configuration, clients and
-// handlers are composed here and served by the shared App.
+// tchat-messaging: the messaging service (SPEC §4). Wiring only: configuration,
+// per-worker components, routes and background loops are composed here and served
+// by the shared App.
+#include <memory>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <tchat/core/events/outbox_relay.hpp>
+#include <tchat/core/pg/pool.hpp>
+#include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/options.hpp>
 #include <tchat/core/service/app.hpp>
 
+#include "src/http_handlers.hpp"
+#include "src/ids.hpp"
+#include "src/messaging_config.hpp"
+#include "src/messaging_worker.hpp"
+#include "src/payment_consumer.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using tchat::App;
+using tchat::Task;
+using tchat::Worker;
+using tchat::messaging::MessagingWorker;
+
+// Keeps this worker's presence entries alive until shutdown.
+Task<void> PresenceHeartbeat(App& app, MessagingWorker& mw, asio::any_io_executor ex) {
+  asio::steady_timer timer(ex);
+  while (!app.stopping()) {
+    timer.expires_after(mw.presence->heartbeat_interval());
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (app.stopping()) break;
+    co_await mw.presence->HeartbeatOnce();
+  }
+}
+
+tchat::Status Setup(App& app) {
+  auto cfg = tchat::messaging::LoadMessagingConfig(app.reader());
+  if (!cfg) return std::move(cfg).error();
+  if (app.config().database_url.empty()) {
+    return tchat::Error::InvalidArgument("config DATABASE_URL: the messaging service needs it");
+  }
+  if (app.config().redis_url.empty()) {
+    return tchat::Error::InvalidArgument("config REDIS_URL: the messaging service needs it");
+  }
+  const std::string instance = tchat::messaging::NewInstanceId();
+  const auto workers = app.workers();
+  // One outbox relay per worker: they share the rows with SKIP LOCKED.
+  std::vector<std::shared_ptr<tchat::events::OutboxRelay>> relays(workers.size());
+  if (cfg->outbox_relay) {
+    tchat::events::OutboxRelayOptions ro;
+    ro.service = "messaging";
+    ro.batch_size = 1000;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      relays[i] = tchat::events::OutboxRelay::Create(workers[i]->io().get_executor(), ro);
+    }
+  }
+  const auto redis_options = tchat::redis::RedisOptions::FromConfig(app.config());
+  std::vector<tchat::messaging::SendBatcher::Peer> peers;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    Worker* w = workers[i];
+    auto mw = std::make_shared<MessagingWorker>(*w, *cfg, redis_options, instance, relays[i]);
+    peers.push_back({w->io().get_executor(), mw->batcher.get()});
+    w->Set(std::move(mw));
+  }
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    workers[i]->Get<MessagingWorker>().batcher->SetPeers(peers, i);
+  }
+  tchat::messaging::RegisterRoutes(app.router());
+
+  const bool consume_payments = cfg->payment_consumer;
+  app.OnWorkerStart([&app, relays, consume_payments, instance](Worker& w) -> Task<void> {
+    auto& mw = w.Get<MessagingWorker>();
+    auto ex = w.io().get_executor();
+    mw.hub->Start();
+    asio::co_spawn(ex, PresenceHeartbeat(app, mw, ex), asio::detached);
+    if (auto& relay = relays[static_cast<std::size_t>(w.index())]) {
+      asio::co_spawn(ex, relay->Run(w.Get<tchat::pg::Pool>(), w.Get<tchat::redis::RedisClient>()),
+                     asio::detached);
+    }
+    if (w.index() == 0) {
+      if (consume_payments) {
+        auto consumer = std::make_shared<tchat::messaging::PaymentConsumer>(
+            w.Get<tchat::redis::RedisClient>(), *mw.batcher, "messaging-" + instance,
+            [&app] { return app.stopping(); });
+        asio::co_spawn(
+            ex, [consumer]() -> Task<void> { co_await consumer->Run(); }, asio::detached);
+      }
+    }
+    co_return;
+  });
+  app.OnShutdown([relays, workers] {
+    for (const auto& relay : relays) {
+      if (relay) relay->Stop();
+    }
+    for (Worker* w : workers) {
+      asio::post(w->io(), [w] { w->Get<MessagingWorker>().hub->Stop(); });
+    }
+  });
+  return tchat::Ok();
+}
+
+}  // namespace
+
 int main() {
-  return tchat::RunService("messaging", 8082,
-                           [](tchat::App&) -> tchat::Status { return tchat::Ok(); });
+  return tchat::RunService("messaging", 8082, Setup);
 }

@@ -1,0 +1,475 @@
+// tchat-msg-loadgen: load for the messaging service, used by bench/messaging_bench.sh.
+//
+//   tchat-msg-loadgen MODE --url URL --key-file KEYS [options]
+//
+// Modes (every figure is printed as "key value" lines, easy to grep):
+//   throughput  --clients N --window W --duration S --warmup S
+//               N/2 direct conversations; every client keeps W message.send in flight
+//               to its peer. Prints acked/s and delivered/s (message.new received).
+//   latency     --clients N --rate R --duration S --warmup S
+//               the same conversations, open loop at R messages/s in total; prints
+//               send → delivered latency percentiles (ms).
+//   fanout      --groups G --members M --window W --duration S --warmup S
+//               G groups of M members, all connected; one sender per group keeps W in
+//               flight. Prints messages/s and deliveries/s.
+//   idle        --connections N --sources K --server-pid PID [--hold S]
+//               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
+//               the server's resident memory before/after and per connection.
+// Common: --threads T (event loops, default 1), --body-bytes B (default 64).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <tchat/client/api_client.hpp>
+#include <tchat/client/token_minter.hpp>
+#include <tchat/client/ws_client.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using tchat::Task;
+using tchat::client::ApiClient;
+using tchat::client::TokenMinter;
+using tchat::client::WsClient;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string mode;
+  std::string url = "http://127.0.0.1:8082";
+  std::string key_file;
+  int clients = 64;
+  int window = 32;
+  double rate = 1000;
+  int duration = 10;
+  int warmup = 3;
+  int groups = 5;
+  int members = 100;
+  int connections = 1000;
+  int sources = 1;
+  int server_pid = 0;
+  int hold = 5;
+  int threads = 1;
+  int body_bytes = 64;
+};
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "tchat-msg-loadgen: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  if (argc < 2) Die("usage: tchat-msg-loadgen MODE --url URL --key-file KEYS [options]");
+  o.mode = argv[1];
+  for (int i = 2; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) Die("missing value for " + k);
+    std::string v = argv[i + 1];
+    auto num = [&] { return std::atoi(v.c_str()); };
+    if (k == "--url")
+      o.url = v;
+    else if (k == "--key-file")
+      o.key_file = v;
+    else if (k == "--clients")
+      o.clients = num();
+    else if (k == "--window")
+      o.window = num();
+    else if (k == "--rate")
+      o.rate = std::atof(v.c_str());
+    else if (k == "--duration")
+      o.duration = num();
+    else if (k == "--warmup")
+      o.warmup = num();
+    else if (k == "--groups")
+      o.groups = num();
+    else if (k == "--members")
+      o.members = num();
+    else if (k == "--connections")
+      o.connections = num();
+    else if (k == "--sources")
+      o.sources = num();
+    else if (k == "--server-pid")
+      o.server_pid = num();
+    else if (k == "--hold")
+      o.hold = num();
+    else if (k == "--threads")
+      o.threads = num();
+    else if (k == "--body-bytes")
+      o.body_bytes = num();
+    else
+      Die("unknown option " + k);
+  }
+  if (o.key_file.empty()) Die("--key-file is required");
+  return o;
+}
+
+const Clock::time_point kT0 = Clock::now();
+
+std::int64_t UsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t - kT0).count();
+}
+std::int64_t NowUs() {
+  return UsSince(Clock::now());
+}
+
+// Counters shared by every thread.
+struct Stats {
+  std::atomic<std::uint64_t> acked{0}, delivered{0}, errors{0}, sent{0}, connected{0},
+      connect_failed{0};
+};
+
+// Latencies (µs) of one thread during the measured window.
+struct LatencyLog {
+  std::vector<std::int64_t> samples;
+  std::atomic<bool> recording{false};
+};
+
+// One load client: a WebSocket, its reader and (optionally) a sender. Lives on one
+// thread's io_context.
+struct Client {
+  explicit Client(asio::io_context& io_in) : io(io_in), ws(io_in.get_executor()), credit(io_in) {
+    credit.expires_at(Clock::time_point::max());
+  }
+  asio::io_context& io;
+  WsClient ws;
+  std::string user_id;
+  std::string token;
+  std::string conversation;  // where it sends
+  std::string prefix;        // client_msg_id prefix
+  std::string bind_address;
+  std::uint64_t n = 0;
+  int inflight = 0;
+  bool connected = false;
+  LatencyLog* latency = nullptr;
+  asio::steady_timer credit;  // cancelled when an ack frees a slot
+};
+
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+// The send timestamp (µs) that the body starts with.
+std::int64_t BodyStamp(std::string_view frame) {
+  const auto pos = frame.find("\"body\":\"");
+  if (pos == std::string_view::npos) return -1;
+  std::int64_t v = 0;
+  bool any = false;
+  for (std::size_t i = pos + 8; i < frame.size() && frame[i] >= '0' && frame[i] <= '9'; ++i) {
+    v = v * 10 + (frame[i] - '0');
+    any = true;
+  }
+  return any ? v : -1;
+}
+
+std::string Frame(const Client& c, std::int64_t stamp, const std::string& pad, std::uint64_t n) {
+  std::string f;
+  f.reserve(176 + pad.size());
+  f += R"({"type":"message.send","conversation_id":")";
+  f += c.conversation;
+  f += R"(","message":{"client_msg_id":")";
+  f += c.prefix;
+  f += std::to_string(n);
+  f += R"(","type":"text","body":")";
+  f += std::to_string(stamp);
+  f += ' ';
+  f += pad;
+  f += R"("}})";
+  return f;
+}
+
+Task<void> Reader(Client& c, Stats& stats) {
+  for (;;) {
+    auto text = co_await c.ws.ReadText();
+    if (!text) {
+      c.connected = false;
+      c.credit.cancel();
+      co_return;
+    }
+    std::string_view f = *text;
+    if (StartsWith(f, R"({"type":"message.new")")) {
+      stats.delivered.fetch_add(1, std::memory_order_relaxed);
+      if (c.latency != nullptr && c.latency->recording.load(std::memory_order_relaxed)) {
+        const std::int64_t t = BodyStamp(f);
+        if (t >= 0) c.latency->samples.push_back(NowUs() - t);
+      }
+    } else if (StartsWith(f, R"({"type":"ack")")) {
+      stats.acked.fetch_add(1, std::memory_order_relaxed);
+      --c.inflight;
+      c.credit.cancel();
+    } else if (StartsWith(f, R"({"type":"error")")) {
+      if (stats.errors.fetch_add(1) < 5) {
+        std::fprintf(stderr, "error frame: %.*s\n", static_cast<int>(f.size()), f.data());
+      }
+      --c.inflight;
+      c.credit.cancel();
+    }
+  }
+}
+
+Task<void> Connect(Client& c, Stats& stats, const std::string& url) {
+  tchat::client::WsOptions wo;
+  wo.bind_address = c.bind_address;
+  auto st = co_await c.ws.Connect(url, c.token, wo);
+  if (!st) {
+    if (stats.connect_failed.fetch_add(1) < 5) {
+      std::fprintf(stderr, "connect failed: %s\n", st.error().message.c_str());
+    }
+    co_return;
+  }
+  c.connected = true;
+  stats.connected.fetch_add(1);
+  co_await Reader(c, stats);
+}
+
+// Keeps `window` sends in flight until `stop`.
+Task<void> WindowSender(Client& c, Stats& stats, int window, const std::string& pad,
+                        const std::atomic<bool>& stop) {
+  while (!stop.load(std::memory_order_relaxed) && c.connected) {
+    while (c.inflight < window && !stop.load(std::memory_order_relaxed)) {
+      ++c.inflight;
+      auto st = co_await c.ws.WriteText(Frame(c, NowUs(), pad, ++c.n));
+      if (!st) co_return;
+      stats.sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    c.credit.expires_at(Clock::time_point::max());
+    (void)co_await c.credit.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// Sends at a fixed rate, open loop: the stamp is the scheduled time, so a late
+// send counts its lateness.
+Task<void> RateSender(Client& c, Stats& stats, double per_second, const std::string& pad,
+                      const std::atomic<bool>& stop, Clock::duration offset) {
+  asio::steady_timer timer(c.io);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
+  auto next = Clock::now() + offset;
+  while (!stop.load(std::memory_order_relaxed) && c.connected) {
+    timer.expires_at(next);
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto st = co_await c.ws.WriteText(Frame(c, UsSince(next), pad, ++c.n));
+    if (!st) co_return;
+    stats.sent.fetch_add(1, std::memory_order_relaxed);
+    next += interval;
+  }
+}
+
+// Runs `make(i)` for i in [0, n) with at most `parallel` in flight on `io`; blocks
+// until all are done (the io_context must be running on another thread).
+void ForEachParallel(asio::io_context& io, int n, int parallel,
+                     std::function<Task<bool>(ApiClient&, int)> make, const std::string& url,
+                     const char* what) {
+  std::atomic<int> next{0}, done{0}, failed{0};
+  std::atomic<int> workers_left{parallel};
+  for (int w = 0; w < parallel; ++w) {
+    asio::co_spawn(
+        io,
+        [&, w]() -> Task<void> {
+          (void)w;
+          ApiClient api(io.get_executor(), url);
+          for (;;) {
+            const int i = next.fetch_add(1);
+            if (i >= n) break;
+            if (!co_await make(api, i)) failed.fetch_add(1);
+            done.fetch_add(1);
+          }
+          workers_left.fetch_sub(1);
+        },
+        asio::detached);
+  }
+  while (workers_left.load() > 0) std::this_thread::sleep_for(5ms);
+  if (failed.load() > 0) Die(std::string(what) + ": " + std::to_string(failed.load()) + " failed");
+}
+
+std::string Str(const tchat::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+long RssKiB(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+double Percentile(std::vector<std::int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t k =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k]) / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = Parse(argc, argv);
+  auto minter = TokenMinter::FromKeyFile(o.key_file);
+  if (!minter) Die(minter.error().message);
+  const int threads = std::max(1, o.threads);
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) {
+    ios.push_back(std::make_unique<asio::io_context>(1));
+    guards.emplace_back(ios.back()->get_executor());
+  }
+  for (auto& io : ios) workers.emplace_back([&io = *io] { io.run(); });
+  std::vector<LatencyLog> latency(static_cast<std::size_t>(threads));
+
+  Stats stats;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Client>> clients;
+  const std::string pad(static_cast<std::size_t>(std::max(0, o.body_bytes - 16)), 'x');
+  auto make_client = [&](int i) {
+    auto c = std::make_unique<Client>(*ios[static_cast<std::size_t>(i % threads)]);
+    c->user_id = tchat::client::RandomUuid();
+    c->token = minter->Mint(c->user_id, std::chrono::hours(2));
+    c->prefix = "lg" + std::to_string(i) + "-";
+    c->latency = &latency[static_cast<std::size_t>(i % threads)];
+    clients.push_back(std::move(c));
+  };
+  auto connect_all = [&](int parallel) {
+    const auto t0 = Clock::now();
+    std::size_t started = 0;
+    while (started < clients.size()) {
+      const auto in_flight = started - stats.connected.load() - stats.connect_failed.load();
+      if (in_flight < static_cast<std::size_t>(parallel)) {
+        Client& c = *clients[started++];
+        asio::co_spawn(c.io, Connect(c, stats, o.url), asio::detached);
+      } else {
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    while (stats.connected.load() + stats.connect_failed.load() < clients.size()) {
+      std::this_thread::sleep_for(5ms);
+    }
+    std::printf("connected %llu\nconnect_failed %llu\nconnect_seconds %.2f\n",
+                static_cast<unsigned long long>(stats.connected.load()),
+                static_cast<unsigned long long>(stats.connect_failed.load()),
+                std::chrono::duration<double>(Clock::now() - t0).count());
+    std::fflush(stdout);
+  };
+  auto measure = [&](const char* label) {
+    std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
+    for (auto& l : latency) l.recording = true;
+    const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(o.duration));
+    const auto a1 = stats.acked.load(), d1 = stats.delivered.load();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (auto& l : latency) l.recording = false;
+    stop = true;
+    std::printf("%s_acked_per_second %.0f\n%s_delivered_per_second %.0f\nerrors %llu\n", label,
+                static_cast<double>(a1 - a0) / secs, label, static_cast<double>(d1 - d0) / secs,
+                static_cast<unsigned long long>(stats.errors.load()));
+  };
+
+  if (o.mode == "throughput" || o.mode == "latency") {
+    const int n = std::max(2, o.clients - o.clients % 2);
+    for (int i = 0; i < n; ++i) make_client(i);
+    ForEachParallel(
+        *ios[0], n / 2, 16,
+        [&](ApiClient& api, int pair) -> Task<bool> {
+          Client& a = *clients[static_cast<std::size_t>(2 * pair)];
+          Client& b = *clients[static_cast<std::size_t>(2 * pair + 1)];
+          api.set_access_token(a.token);
+          auto r = co_await api.CreateDirect(b.user_id);
+          if (!r || (r->status != 201 && r->status != 200)) co_return false;
+          a.conversation = b.conversation = Str(r->object(), "id");
+          co_return true;
+        },
+        o.url, "creating conversations");
+    connect_all(256);
+    if (o.mode == "throughput") {
+      for (auto& c : clients) {
+        asio::co_spawn(c->io, WindowSender(*c, stats, o.window, pad, stop), asio::detached);
+      }
+      measure("throughput");
+    } else {
+      const double each = o.rate / n;
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        const auto offset = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(i) / o.rate));
+        asio::co_spawn(clients[i]->io, RateSender(*clients[i], stats, each, pad, stop, offset),
+                       asio::detached);
+      }
+      measure("latency");
+      std::this_thread::sleep_for(200ms);
+      std::vector<std::int64_t> all;
+      for (auto& l : latency) all.insert(all.end(), l.samples.begin(), l.samples.end());
+      std::printf("latency_samples %zu\n", all.size());
+      std::printf(
+          "latency_p50_ms %.3f\nlatency_p90_ms %.3f\nlatency_p99_ms %.3f\nlatency_max_ms %.3f\n",
+          Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
+          Percentile(all, 1.0));
+    }
+  } else if (o.mode == "fanout") {
+    const int m = std::max(2, o.members);
+    for (int i = 0; i < o.groups * m; ++i) make_client(i);
+    ForEachParallel(
+        *ios[0], o.groups, 4,
+        [&](ApiClient& api, int g) -> Task<bool> {
+          Client& owner = *clients[static_cast<std::size_t>(g * m)];
+          std::vector<std::string> ids;
+          for (int k = 1; k < m; ++k)
+            ids.push_back(clients[static_cast<std::size_t>(g * m + k)]->user_id);
+          api.set_access_token(owner.token);
+          auto r = co_await api.CreateGroup("bench " + std::to_string(g), ids);
+          if (!r || r->status != 201) co_return false;
+          const std::string id = Str(r->object(), "id");
+          for (int k = 0; k < m; ++k)
+            clients[static_cast<std::size_t>(g * m + k)]->conversation = id;
+          co_return true;
+        },
+        o.url, "creating groups");
+    connect_all(256);
+    for (int g = 0; g < o.groups; ++g) {
+      Client& sender = *clients[static_cast<std::size_t>(g * m)];
+      asio::co_spawn(sender.io, WindowSender(sender, stats, o.window, pad, stop), asio::detached);
+    }
+    measure("fanout");
+  } else if (o.mode == "idle") {
+    const long before = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
+    for (int i = 0; i < o.connections; ++i) {
+      make_client(i);
+      if (o.sources > 0) {
+        clients.back()->bind_address = "127.0.0." + std::to_string(2 + i % o.sources);
+      }
+    }
+    connect_all(128);
+    std::this_thread::sleep_for(std::chrono::seconds(o.hold));
+    const long after = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
+    std::size_t still = 0;
+    for (auto& c : clients) still += c->connected;
+    std::printf("idle_connections %zu\nserver_rss_before_kib %ld\nserver_rss_after_kib %ld\n",
+                still, before, after);
+    if (still > 0 && before > 0 && after > 0) {
+      std::printf("server_kib_per_connection %.2f\n",
+                  static_cast<double>(after - before) / static_cast<double>(still));
+    }
+  } else {
+    Die("unknown mode " + o.mode);
+  }
+  std::fflush(stdout);
+  std::_Exit(0);  // thousands of sockets: let the kernel close them
+}

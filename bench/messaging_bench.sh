@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Benchmark of the messaging service (issue 4), all figures from one run against a
+# private PostgreSQL 15 (fsync and synchronous_commit on), Redis and one
+# tchat-messaging process (2 workers), with the load generator on the same machine:
+#
+#   1. persisted throughput, 1:1 conversations over WebSocket: messages/s
+#      acknowledged and delivered, against pgbench running a single-row INSERT
+#      script with the same number of clients on the same PostgreSQL
+#      (target: >= 1.5x pgbench's inserts/s);
+#   2. send -> delivered latency p50/p99 at half the rate of (1) (target p99 <= 20 ms);
+#   3. group fan-out with 100-member groups: deliveries/s (target >= 50,000/s);
+#   4. idle WebSockets on one process: resident memory per connection
+#      (target <= 10 KiB). RLIMIT_NOFILE caps how many one process can hold here.
+#
+# Not a test: nothing is asserted. Bounded: about 6 * duration + setup.
+#
+# Usage: bench/messaging_bench.sh [--duration S] [--clients N] [--window W]
+#            [--groups G] [--members M] [--idle N] [--skip-idle]
+# Needs $TCHAT_BUILD_DIR/bin/{tchat-messaging,tchat-msg-loadgen,tchat-migrate,tchat-keygen}
+# (default build/), PostgreSQL 15 binaries and redis-server.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/postgres.sh
+source "$ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/redis.sh
+source "$ROOT/scripts/lib/redis.sh"
+
+duration=10
+clients=64
+window=64
+groups=5
+members=100
+idle=""
+skip_idle=0
+usage() { sed -n '17,19p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case "$1" in
+    --duration) duration="$2"; shift ;;
+    --clients) clients="$2"; shift ;;
+    --window) window="$2"; shift ;;
+    --groups) groups="$2"; shift ;;
+    --members) members="$2"; shift ;;
+    --idle) idle="$2"; shift ;;
+    --skip-idle) skip_idle=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
+for n in "$duration" "$clients" "$window" "$groups" "$members"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
+done
+((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
+
+BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
+for b in tchat-messaging tchat-msg-loadgen tchat-migrate tchat-keygen; do
+  [[ -x "$BUILD/bin/$b" ]] || tchat::die "$BUILD/bin/$b not found (scripts/build.sh)"
+done
+PGBENCH="$TCHAT_PG_BIN/pgbench"
+[[ -x "$PGBENCH" ]] || tchat::die "pgbench not found in $TCHAT_PG_BIN"
+
+# One process may hold about as many sockets as its descriptor limit allows.
+fd_limit="$(ulimit -Hn)"
+ulimit -n "$fd_limit" 2>/dev/null || true
+if [[ -z "$idle" ]]; then
+  idle=50000
+  if [[ "$fd_limit" != unlimited ]] && ((fd_limit - 500 < idle)); then idle=$((fd_limit - 500)); fi
+fi
+
+export TCHAT_RUN_DIR TCHAT_PG_PORT TCHAT_REDIS_PORT TCHAT_DURABLE=1
+TCHAT_RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tchat-msg-bench.XXXXXX")"
+chmod 755 "$TCHAT_RUN_DIR"
+TCHAT_PG_PORT="${TCHAT_BENCH_PG_PORT:-18440}"
+TCHAT_REDIS_PORT="${TCHAT_BENCH_REDIS_PORT:-18441}"
+SERVICE_PORT="${TCHAT_BENCH_SERVICE_PORT:-18442}"
+for port in "$TCHAT_PG_PORT" "$TCHAT_REDIS_PORT" "$SERVICE_PORT"; do
+  if tchat::port_open "$port"; then tchat::die "port $port is in use"; fi
+done
+work="$TCHAT_RUN_DIR"
+service_pid=""
+stop_service() {
+  if [[ -n "$service_pid" ]]; then
+    tchat::terminate_pid "$service_pid" 30 || true
+    service_pid=""
+  fi
+}
+cleanup() {
+  stop_service
+  tchat::redis_stop >/dev/null 2>&1 || true
+  tchat::pg_stop >/dev/null 2>&1 || true
+  rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+tchat::pg_start
+tchat::redis_start
+tchat::psql postgres -c "CREATE DATABASE tchat_messaging" -c "CREATE DATABASE pgbench_anchor"
+db_url="$(tchat::pg_url tchat_messaging)"
+"$BUILD/bin/tchat-migrate" -path "$ROOT/migrations/postgres/tchat_messaging" -database "$db_url" up >/dev/null
+tchat::psql postgres -c "SHOW synchronous_commit" -c "SHOW fsync" | tr '\n' ' ' | sed 's/^/postgres: synchronous_commit fsync = /'
+echo
+"$BUILD/bin/tchat-keygen" "$work/keys.json" "$work/jwks.json" >/dev/null
+
+start_service() {
+  env -u JWKS_URL PORT="$SERVICE_PORT" DATABASE_URL="$db_url" \
+    REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0" JWKS_FILE="$work/jwks.json" \
+    TCHAT_THREADS=2 LOG_LEVEL=warn db_max_open_conns=40 messaging_payment_consumer=0 \
+    "$BUILD/bin/tchat-messaging" >>"$work/service.log" 2>&1 </dev/null &
+  service_pid=$!
+  ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVICE_PORT/health/ready")" == 200 ]]; }
+  tchat::wait_until 20 ready || { tail -n 20 "$work/service.log" >&2; tchat::die "tchat-messaging did not start"; }
+}
+loadgen() {
+  "$BUILD/bin/tchat-msg-loadgen" "$@" --url "http://127.0.0.1:$SERVICE_PORT" \
+    --key-file "$work/keys.json" | tee -a "$work/loadgen.out"
+}
+value() { awk -v k="$1" '$1 == k { print $2 }' "$work/loadgen.out" | tail -n1; }
+
+# --- 1. persisted throughput vs pgbench --------------------------------------
+echo "== anchor: pgbench, single-row INSERT, $clients clients, ${duration}s"
+tchat::psql pgbench_anchor -c "CREATE TABLE anchor (id bigserial PRIMARY KEY, conversation_id uuid NOT NULL,
+  body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+echo "INSERT INTO anchor (conversation_id, body) VALUES (gen_random_uuid(), 'a chat message of some sixty four bytes, more or less, like ours');" >"$work/insert.sql"
+pg_threads=2
+((clients < pg_threads)) && pg_threads="$clients"
+pgbench_out="$(tchat::pg_exec "$PGBENCH" -h 127.0.0.1 -p "$TCHAT_PG_PORT" -U postgres -n \
+  -f "$work/insert.sql" -c "$clients" -j "$pg_threads" -T "$duration" pgbench_anchor 2>&1)"
+pgbench_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pgbench_out" | head -n1)"
+echo "pgbench_inserts_per_second $pgbench_tps"
+
+start_service
+echo "== 1. throughput: $clients WebSocket clients in $((clients / 2)) direct conversations, window $window, ${duration}s"
+loadgen throughput --clients "$clients" --window "$window" --duration "$duration" --warmup 3
+acked="$(value throughput_acked_per_second)"
+delivered="$(value throughput_delivered_per_second)"
+
+# --- 2. latency at half the maximum rate --------------------------------------
+persisted="$(awk -v a="$acked" -v d="$delivered" 'BEGIN { print (a < d ? a : d) }')"
+half="$(awk -v p="$persisted" 'BEGIN { printf "%d", p / 2 }')"
+echo "== 2. latency at $half messages/s (half of $persisted), $clients clients, ${duration}s"
+stop_service
+start_service
+loadgen latency --clients "$clients" --rate "$half" --duration "$duration" --warmup 2
+
+# --- 3. group fan-out -----------------------------------------------------------
+echo "== 3. fan-out: $groups groups of $members members, ${duration}s"
+stop_service
+start_service
+loadgen fanout --groups "$groups" --members "$members" --window 16 --duration "$duration" --warmup 3
+
+# --- 4. idle connections --------------------------------------------------------
+if ((skip_idle == 0)); then
+  echo "== 4. $idle idle WebSocket connections on one process (descriptor limit $fd_limit)"
+  stop_service
+  start_service
+  sleep 1
+  loadgen idle --connections "$idle" --sources 4 --server-pid "$service_pid" --hold 5
+fi
+
+echo
+echo "== summary"
+awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
+  p = (a < d ? a : d);
+  printf "1. persisted messages/s (acked %.0f, delivered %.0f) vs pgbench %.0f inserts/s: %.2fx (target >= 1.5x)\n", a, d, pg, (pg > 0 ? p / pg : 0) }'
+printf "2. latency p50 %s ms, p99 %s ms at %s msg/s (target p99 <= 20 ms)\n" \
+  "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$half"
+printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000)\n" \
+  "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)"
+if ((skip_idle == 0)); then
+  printf "4. %s idle connections: %s KiB resident per connection (target <= 10 KiB)\n" \
+    "$(value idle_connections)" "$(value server_kib_per_connection)"
+fi

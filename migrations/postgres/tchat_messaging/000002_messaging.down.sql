@@ -1,0 +1,9 @@
+DROP FUNCTION IF EXISTS msg_send_batch(jsonb);
+DROP INDEX IF EXISTS outbox_unpublished_order_idx;
+DROP TABLE IF EXISTS messages;
+DROP TABLE IF EXISTS blocks;
+DROP TABLE IF EXISTS member_departures;
+DROP TABLE IF EXISTS members;
+DROP TABLE IF EXISTS conversations;
+DROP FUNCTION IF EXISTS tchat_rfc3339(timestamptz);
+DROP FUNCTION IF EXISTS tchat_ms(timestamptz);

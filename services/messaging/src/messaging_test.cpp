@@ -1,0 +1,402 @@
+// Hermetic unit tests of the messaging service's pieces: text and id checks,
+// input validation, wire formats (fan-out payloads, batch arguments, sync tokens,
+// JSON), and the mapping of payment events to messages.
+#include <gtest/gtest.h>
+
+#include <tchat/core/json.hpp>
+
+#include "hub.hpp"
+#include "ids.hpp"
+#include "messaging_service.hpp"
+#include "model_json.hpp"
+#include "payment_consumer.hpp"
+#include "pg_message_store.hpp"
+#include "pg_rows.hpp"
+#include "text.hpp"
+#include "validation.hpp"
+
+namespace tchat::messaging {
+namespace {
+
+// ---- text ----
+
+TEST(Text, Utf8AcceptsValidAndRejectsMalformed) {
+  EXPECT_TRUE(ValidUtf8(""));
+  EXPECT_TRUE(ValidUtf8("hello"));
+  EXPECT_TRUE(ValidUtf8("สวัสดี"));
+  EXPECT_TRUE(ValidUtf8("Xin chào 👋"));
+  EXPECT_TRUE(ValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_FALSE(ValidUtf8("\xFF"));
+  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(ValidUtf8("\xE0\x80\xAF"));      // overlong
+  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(ValidUtf8("abc\xE2\x82"));       // truncated
+  EXPECT_FALSE(ValidUtf8("\x80"));              // lone continuation
+}
+
+TEST(Text, CodePointsAndTruncation) {
+  EXPECT_EQ(CodePoints("abc"), 3u);
+  EXPECT_EQ(CodePoints("กขค"), 3u);
+  EXPECT_EQ(CodePoints("👍👍"), 2u);
+  EXPECT_EQ(TruncateCodePoints("กขค", 2), "กข");
+  EXPECT_EQ(TruncateCodePoints("ab", 5), "ab");
+  EXPECT_EQ(TruncateCodePoints("👍x", 1), "👍");
+}
+
+TEST(Text, Rfc3339WithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(1714564800123), "2024-05-01T12:00:00.123Z");
+  EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Text, HttpUrls) {
+  EXPECT_TRUE(IsHttpUrl("https://cdn.example.com/a/b.png?x=1#f"));
+  EXPECT_TRUE(IsHttpUrl("http://127.0.0.1:8080/x"));
+  EXPECT_TRUE(IsHttpUrl("https://[::1]/x"));
+  EXPECT_FALSE(IsHttpUrl("ftp://example.com/x"));
+  EXPECT_FALSE(IsHttpUrl("javascript:alert(1)"));
+  EXPECT_FALSE(IsHttpUrl("https:///nohost"));
+  EXPECT_FALSE(IsHttpUrl("https://exa mple.com/"));
+  EXPECT_FALSE(IsHttpUrl("https://example.com/\x01"));
+  EXPECT_FALSE(IsHttpUrl("https://example.com:99999999/"));
+  EXPECT_FALSE(IsHttpUrl("https://ex\"ample.com/"));
+  EXPECT_FALSE(IsHttpUrl("https://example.com/" + std::string(2100, 'a')));
+}
+
+TEST(Text, ReactionsAndClientTokens) {
+  EXPECT_TRUE(IsValidReaction("👍"));
+  EXPECT_TRUE(IsValidReaction("👨‍👩‍👧"));  // a ZWJ sequence is one reaction
+  EXPECT_TRUE(IsValidReaction("+1"));
+  EXPECT_FALSE(IsValidReaction(""));
+  EXPECT_FALSE(IsValidReaction("a b"));
+  EXPECT_FALSE(IsValidReaction("a/b"));
+  EXPECT_FALSE(IsValidReaction("123456789"));
+  EXPECT_FALSE(IsValidReaction("\xFF"));
+  EXPECT_TRUE(IsValidClientToken("abc-123_x.y"));
+  EXPECT_FALSE(IsValidClientToken(""));
+  EXPECT_FALSE(IsValidClientToken("has space"));
+  EXPECT_FALSE(IsValidClientToken(std::string(129, 'a')));
+  EXPECT_FALSE(IsValidClientToken("ก"));
+}
+
+TEST(Ids, CanonicalUuids) {
+  EXPECT_EQ(CanonicalUuid("0190B4C2-7A1E-7C3D-9F0A-000000000001"),
+            "0190b4c2-7a1e-7c3d-9f0a-000000000001");
+  EXPECT_FALSE(CanonicalUuid("0190b4c27a1e7c3d9f0a000000000001"));
+  EXPECT_FALSE(CanonicalUuid("0190b4c2-7a1e-7c3d-9f0a-00000000000g"));
+  EXPECT_FALSE(CanonicalUuid(""));
+  EXPECT_FALSE(CanonicalUuid("' OR 1=1 --"));
+  EXPECT_EQ(NewInstanceId().size(), 16u);
+  EXPECT_NE(NewInstanceId(), NewInstanceId());
+}
+
+// ---- validation ----
+
+json::object Obj(std::string_view text) {
+  return json::parse(text).as_object();
+}
+
+TEST(Validation, TextMessages) {
+  auto ok = ParseMessageInput(Obj(R"({"client_msg_id":"c1","type":"text","body":"hi"})"));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->type, "text");
+  EXPECT_EQ(ok->body, "hi");
+  EXPECT_FALSE(ok->reply_to_seq);
+  auto default_type =
+      ParseMessageInput(Obj(R"({"client_msg_id":"c1","body":"x","reply_to_seq":3})"));
+  ASSERT_TRUE(default_type.ok());
+  EXPECT_EQ(default_type->type, "text");
+  EXPECT_EQ(*default_type->reply_to_seq, 3);
+  for (const char* bad : {
+           R"({"type":"text","body":"x"})",
+           R"({"client_msg_id":5,"body":"x"})",
+           R"({"client_msg_id":"c","body":""})",
+           R"({"client_msg_id":"c","body":null})",
+           R"({"client_msg_id":"c","body":"x","type":"payment"})",
+           R"({"client_msg_id":"c","body":"x","type":"system"})",
+           R"({"client_msg_id":"c","body":"x","type":"sticker"})",
+           R"({"client_msg_id":"c","body":"x","reply_to_seq":0})",
+           R"({"client_msg_id":"c","body":"x","reply_to_seq":"3"})",
+           R"({"client_msg_id":"c","body":"a\u0000b"})",
+           R"({"client_msg_id":"c","body":"bell\u0007"})",
+       }) {
+    auto r = ParseMessageInput(Obj(bad));
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+    }
+  }
+  // Newlines and tabs are text.
+  EXPECT_TRUE(ParseMessageInput(Obj(R"({"client_msg_id":"c","body":"a\nb\tc"})")).ok());
+  // 4096 characters, not bytes.
+  std::string thai;
+  for (int i = 0; i < 4096; ++i) thai += "ก";
+  json::object m{{"client_msg_id", "c"}, {"body", thai}};
+  EXPECT_TRUE(ParseMessageInput(m).ok());
+  m["body"] = thai + "ก";
+  EXPECT_FALSE(ParseMessageInput(m).ok());
+  // A lone surrogate escape must not become stored text.
+  boost::system::error_code ec;
+  json::value v = json::parse(R"({"client_msg_id":"c","body":"\ud800"})", ec);
+  if (!ec) {
+    EXPECT_FALSE(ParseMessageInput(v.as_object()).ok());
+  }
+}
+
+TEST(Validation, AttachmentMessages) {
+  auto img = ParseMessageInput(Obj(
+      R"({"client_msg_id":"c","type":"image","attachment":{"url":"https://x.y/a.png","mime_type":"image/png","width":10,"height":20,"extra":"dropped"}})"));
+  ASSERT_TRUE(img.ok()) << img.error().message;
+  EXPECT_EQ(img->body, "");
+  EXPECT_EQ(img->attachment->at("width").as_int64(), 10);
+  EXPECT_FALSE(img->attachment->contains("extra"));
+  auto file = ParseMessageInput(Obj(
+      R"({"client_msg_id":"c","type":"file","body":"the report","attachment":{"url":"https://x.y/r.pdf","name":"r.pdf","size":99}})"));
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->attachment->at("name").as_string(), "r.pdf");
+  for (
+      const char* bad : {
+          R"({"client_msg_id":"c","type":"image"})",
+          R"({"client_msg_id":"c","type":"image","attachment":"https://x.y/a.png"})",
+          R"({"client_msg_id":"c","type":"image","attachment":{"url":"data:image/png;base64,xx"}})",
+          R"({"client_msg_id":"c","type":"image","attachment":{"url":"https://x.y/a","mime_type":"png"}})",
+          R"({"client_msg_id":"c","type":"image","attachment":{"url":"https://x.y/a","width":0}})",
+          R"({"client_msg_id":"c","type":"file","attachment":{"url":"https://x.y/a"}})",
+          R"({"client_msg_id":"c","type":"file","attachment":{"url":"https://x.y/a","name":"a","size":-1}})",
+      }) {
+    EXPECT_FALSE(ParseMessageInput(Obj(bad)).ok()) << bad;
+  }
+}
+
+TEST(Validation, TitlesIdsLimitsAndSeqs) {
+  json::value title("Family");
+  EXPECT_TRUE(ValidateTitle(&title).ok());
+  json::value empty("");
+  EXPECT_FALSE(ValidateTitle(&empty).ok());
+  json::value ctrl("a\nb");
+  EXPECT_FALSE(ValidateTitle(&ctrl).ok());
+  EXPECT_FALSE(ValidateTitle(nullptr).ok());
+
+  auto ids = ParseUserIds(Obj(R"({"ids":["0190B4C2-7A1E-7C3D-9F0A-000000000001",
+                                         "0190b4c2-7a1e-7c3d-9f0a-000000000001",
+                                         "0190b4c2-7a1e-7c3d-9f0a-000000000002"]})"),
+                          "ids", 10);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 2u);  // canonicalised, de-duplicated
+  EXPECT_EQ((*ids)[0], "0190b4c2-7a1e-7c3d-9f0a-000000000001");
+  EXPECT_FALSE(ParseUserIds(Obj(R"({"ids":["nope"]})"), "ids", 10).ok());
+  EXPECT_FALSE(ParseUserIds(Obj(R"({"ids":"x"})"), "ids", 10).ok());
+  EXPECT_FALSE(ParseUserIds(Obj(R"({})"), "ids", 10).ok());
+  EXPECT_FALSE(
+      ParseUserIds(
+          Obj(R"({"ids":["0190b4c2-7a1e-7c3d-9f0a-000000000001","0190b4c2-7a1e-7c3d-9f0a-000000000002"]})"),
+          "ids", 1)
+          .ok());
+
+  EXPECT_EQ(*ParseLimit(std::nullopt), 50);
+  EXPECT_EQ(*ParseLimit(std::string("200")), 200);
+  EXPECT_FALSE(ParseLimit(std::string("201")).ok());
+  EXPECT_FALSE(ParseLimit(std::string("0")).ok());
+  EXPECT_FALSE(ParseLimit(std::string("5x")).ok());
+  EXPECT_FALSE(ParseLimit(std::string("-1")).ok());
+
+  EXPECT_FALSE(ParseSeqParam(std::nullopt, "s")->has_value());
+  EXPECT_EQ(**ParseSeqParam(std::string("42"), "s"), 42);
+  EXPECT_FALSE(ParseSeqParam(std::string("-2"), "s").ok());
+  EXPECT_FALSE(ParseSeqParam(std::string("99999999999999999999"), "s").ok());
+}
+
+// ---- wire formats ----
+
+TEST(Hub, PayloadRoundTrip) {
+  const std::string p = Hub::Encode('m', "conv", "sess", "", {"u1", "u2"}, R"({"type":"x"})");
+  EXPECT_EQ(p, "m|conv|sess||u1,u2\n{\"type\":\"x\"}");
+  auto parsed = Hub::Parse(p);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->kind, 'm');
+  EXPECT_EQ(parsed->conversation, "conv");
+  EXPECT_EQ(parsed->exclude_session, "sess");
+  EXPECT_EQ(parsed->exclude_user, "");
+  EXPECT_EQ(parsed->users, "u1,u2");
+  EXPECT_EQ(parsed->event, R"({"type":"x"})");
+  // The event may contain newlines and bars.
+  auto tricky = Hub::Parse(Hub::Encode('a', "c", "", "u", {}, "a|b\nc"));
+  ASSERT_TRUE(tricky);
+  EXPECT_EQ(tricky->event, "a|b\nc");
+  EXPECT_EQ(tricky->exclude_user, "u");
+  EXPECT_FALSE(Hub::Parse(""));
+  EXPECT_FALSE(Hub::Parse("m|only\n{}"));
+  EXPECT_FALSE(Hub::Parse("no newline"));
+}
+
+TEST(PgStore, BatchArgumentAndSyncTokens) {
+  AppendRequest r;
+  r.id = "id1";
+  r.event_id = "ev1";
+  r.conversation_id = "c1";
+  r.sender_id = "s1";
+  r.type = "text";
+  r.body = "he said \"hi\"\n";
+  r.client_msg_id = "k1";
+  r.reply_to_seq = 7;
+  AppendRequest sys = r;
+  sys.client_msg_id.reset();
+  sys.reply_to_seq.reset();
+  sys.type = "system";
+  sys.system = json::object{{"action", "title_changed"}};
+  sys.server_posted = true;
+  auto v = json::parse(PgMessageStore::EncodeBatch({r, sys}));
+  ASSERT_TRUE(v.is_array());
+  const auto& a = v.as_array();
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].at("i").as_int64(), 0);
+  EXPECT_EQ(a[0].at("b").as_string(), "he said \"hi\"\n");
+  EXPECT_EQ(a[0].at("k").as_string(), "k1");
+  EXPECT_EQ(a[0].at("rt").as_int64(), 7);
+  EXPECT_FALSE(a[0].as_object().contains("sys"));
+  EXPECT_EQ(a[1].at("i").as_int64(), 1);
+  EXPECT_FALSE(a[1].as_object().contains("k"));
+  EXPECT_TRUE(a[1].at("sys").as_bool());
+  EXPECT_EQ(a[1].at("mt").at("action").as_string(), "title_changed");
+
+  const std::string token = EncodeSyncToken("1234:1240:1235,1237");
+  EXPECT_TRUE(token.starts_with("s1."));
+  EXPECT_EQ(*DecodeSyncToken(token), "1234:1240:1235,1237");
+  EXPECT_FALSE(DecodeSyncToken("").ok());
+  EXPECT_FALSE(DecodeSyncToken("garbage").ok());
+  EXPECT_FALSE(DecodeSyncToken("s1.!!!").ok());
+  EXPECT_FALSE(DecodeSyncToken(EncodeSyncToken("1'; DROP TABLE x")).ok());
+}
+
+TEST(PgRows, Arrays) {
+  EXPECT_EQ(pgrows::ParseArray("{}"), std::vector<std::string>{});
+  EXPECT_EQ(pgrows::ParseArray("{a,b}"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(pgrows::ParseArray("{a,NULL}"), std::vector<std::string>{"a"});
+  EXPECT_EQ(pgrows::ParseArray("garbage"), std::vector<std::string>{});
+  EXPECT_EQ(pgrows::ArrayLiteral({"1", "2"}), "{1,2}");
+  EXPECT_EQ(pgrows::ArrayLiteral({}), "{}");
+}
+
+TEST(ModelJson, MessageAndEvents) {
+  Message m;
+  m.id = "m1";
+  m.conversation_id = "c1";
+  m.seq = 3;
+  m.sender_id = "u1";
+  m.type = "text";
+  m.body = "hello";
+  m.client_msg_id = "k";
+  m.created_ms = 1714564800123;
+  m.reactions = json::object{{"👍", json::array{"u2"}}};
+  const json::object o = MessageJson(m);
+  for (const char* key :
+       {"id", "conversation_id", "seq", "sender_id", "type", "body", "client_msg_id",
+        "reply_to_seq", "created_at", "edited_at", "deleted", "reactions"}) {
+    EXPECT_TRUE(o.contains(key)) << key;
+  }
+  EXPECT_TRUE(o.at("reply_to_seq").is_null());
+  EXPECT_TRUE(o.at("edited_at").is_null());
+  EXPECT_EQ(o.at("created_at").as_string(), "2024-05-01T12:00:00.123Z");
+  EXPECT_FALSE(o.contains("payment"));
+  auto ev = json::parse(MessageEvent("message.new", m)).as_object();
+  EXPECT_EQ(ev.at("type").as_string(), "message.new");
+  EXPECT_EQ(ev.at("conversation_id").as_string(), "c1");
+  EXPECT_EQ(ev.at("message").at("seq").as_int64(), 3);
+  auto ack = json::parse(AckEvent(m)).as_object();
+  EXPECT_EQ(ack.at("type").as_string(), "ack");
+  EXPECT_EQ(ack.at("client_msg_id").as_string(), "k");
+  auto err = json::parse(ErrorEvent("k", "invalid_argument", "bad")).as_object();
+  EXPECT_EQ(err.at("error").at("code").as_string(), "invalid_argument");
+  auto err2 = json::parse(ErrorEvent("", "x", "y")).as_object();
+  EXPECT_FALSE(err2.contains("client_msg_id"));
+  auto typing = json::parse(TypingEvent("c1", "u9")).as_object();
+  EXPECT_EQ(typing.at("typing").at("user_id").as_string(), "u9");
+  auto presence = json::parse(PresenceEvent("u9", false, 0)).as_object();
+  EXPECT_TRUE(presence.at("presence").at("last_seen_at").is_null());
+}
+
+TEST(Service, OutcomesMapToSpecErrors) {
+  auto with = [](AppendStatus s) {
+    AppendOutcome o;
+    o.status = s;
+    o.message.seq = 5;
+    return OutcomeToResult(Result<AppendOutcome>(o));
+  };
+  EXPECT_FALSE(with(AppendStatus::kOk)->duplicate);
+  EXPECT_TRUE(with(AppendStatus::kDuplicate)->duplicate);
+  EXPECT_EQ(with(AppendStatus::kNotFound).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(with(AppendStatus::kNotMember).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(with(AppendStatus::kBlocked).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(with(AppendStatus::kBadReply).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(OutcomeToResult(Error::Unavailable("db")).error().code, ErrorCode::kUnavailable);
+}
+
+// ---- payment events ----
+
+json::object Transfer() {
+  return json::object{{"id", "7f0c7c1e-0000-4000-8000-000000000001"},
+                      {"kind", "transfer"},
+                      {"from_user_id", "0190b4c2-7a1e-7c3d-9f0a-00000000000a"},
+                      {"to_user_id", "0190b4c2-7a1e-7c3d-9f0a-00000000000b"},
+                      {"amount", 5000},
+                      {"currency", "SGD"},
+                      {"note", "lunch"},
+                      {"conversation_id", "0190b4c2-7a1e-7c3d-9f0a-0000000000cc"},
+                      {"status", "completed"},
+                      {"payment_request_id", nullptr}};
+}
+
+TEST(PaymentConsumer, TransferBecomesAPaymentMessageFromTheSender) {
+  auto r = PaymentConsumer::MessageFor("payment.transfer.completed", Transfer());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->type, "payment");
+  EXPECT_EQ(r->sender_id, "0190b4c2-7a1e-7c3d-9f0a-00000000000a");
+  EXPECT_EQ(r->conversation_id, "0190b4c2-7a1e-7c3d-9f0a-0000000000cc");
+  EXPECT_EQ(*r->client_msg_id, "payment:transfer:7f0c7c1e-0000-4000-8000-000000000001");
+  EXPECT_EQ(r->body, "lunch");
+  EXPECT_FALSE(r->server_posted);  // the sender must be a member
+  EXPECT_EQ(r->payment->at("amount").as_int64(), 5000);
+  EXPECT_EQ(r->payment->at("kind").as_string(), "transfer");
+  // The same event again gives the same client_msg_id: posted once.
+  auto again = PaymentConsumer::MessageFor("payment.transfer.completed", Transfer());
+  EXPECT_EQ(*again->client_msg_id, *r->client_msg_id);
+  EXPECT_NE(again->id, r->id);
+
+  auto no_conv = Transfer();
+  no_conv["conversation_id"] = nullptr;
+  EXPECT_FALSE(PaymentConsumer::MessageFor("payment.transfer.completed", no_conv));
+  auto pays_request = Transfer();
+  pays_request["payment_request_id"] = "7f0c7c1e-0000-4000-8000-000000000002";
+  EXPECT_FALSE(PaymentConsumer::MessageFor("payment.transfer.completed", pays_request));
+  EXPECT_FALSE(PaymentConsumer::MessageFor("payment.topup.succeeded", Transfer()));
+}
+
+TEST(PaymentConsumer, RequestStatesComeFromTheRightSide) {
+  json::object req{{"id", "7f0c7c1e-0000-4000-8000-000000000003"},
+                   {"from_user_id", "0190b4c2-7a1e-7c3d-9f0a-00000000000a"},  // asked to pay
+                   {"to_user_id", "0190b4c2-7a1e-7c3d-9f0a-00000000000b"},    // asked for it
+                   {"amount", 100},
+                   {"currency", "THB"},
+                   {"note", nullptr},
+                   {"conversation_id", "0190b4c2-7a1e-7c3d-9f0a-0000000000cc"},
+                   {"status", "pending"}};
+  auto created = PaymentConsumer::MessageFor("payment.request.created", req);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->sender_id, "0190b4c2-7a1e-7c3d-9f0a-00000000000b");
+  EXPECT_EQ(created->payment->at("status").as_string(), "pending");
+  auto paid = PaymentConsumer::MessageFor("payment.request.paid", req);
+  ASSERT_TRUE(paid);
+  EXPECT_EQ(paid->sender_id, "0190b4c2-7a1e-7c3d-9f0a-00000000000a");
+  EXPECT_NE(*paid->client_msg_id, *created->client_msg_id);
+  auto declined = PaymentConsumer::MessageFor("payment.request.declined", req);
+  EXPECT_EQ(declined->sender_id, "0190b4c2-7a1e-7c3d-9f0a-00000000000a");
+  auto cancelled = PaymentConsumer::MessageFor("payment.request.cancelled", req);
+  EXPECT_EQ(cancelled->sender_id, "0190b4c2-7a1e-7c3d-9f0a-00000000000b");
+  EXPECT_FALSE(PaymentConsumer::MessageFor("payment.request.exploded", req));
+  req["from_user_id"] = "not-a-user";
+  EXPECT_FALSE(PaymentConsumer::MessageFor("payment.request.paid", req));
+}
+
+}  // namespace
+}  // namespace tchat::messaging

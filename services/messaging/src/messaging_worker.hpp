@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "conversation_store.hpp"
+#include "hub.hpp"
+#include "messaging_config.hpp"
+#include "messaging_service.hpp"
+#include "pg_message_store.hpp"
+#include "presence.hpp"
+#include "send_batcher.hpp"
+
+namespace tchat {
+class Worker;
+namespace events {
+class OutboxRelay;
+}
+namespace redis {
+struct RedisOptions;
+}
+}  // namespace tchat
+
+namespace tchat::messaging {
+
+// Everything the messaging service keeps per worker thread, stored on the Worker
+// (w.Get<MessagingWorker>()). Built on the main thread at start-up from the
+// worker's pg::Pool and redis::RedisClient; used only on that worker afterwards.
+struct MessagingWorker {
+  MessagingWorker(Worker& worker, const MessagingConfig& config,
+                  const redis::RedisOptions& redis_options, const std::string& instance_id,
+                  std::shared_ptr<events::OutboxRelay> relay);
+  ~MessagingWorker();
+
+  // "<instance>-<worker>-<n>": unique among every replica's connections.
+  std::string NextSessionId();
+
+  std::string node_id;  // "<instance>-<worker>"
+  MessagingConfig config;
+  std::unique_ptr<ConversationStore> conversations;
+  std::unique_ptr<PgMessageStore> messages;
+  std::unique_ptr<Hub> hub;
+  std::unique_ptr<Presence> presence;
+  std::unique_ptr<SendBatcher> batcher;
+  std::unique_ptr<MessagingService> service;
+  std::uint64_t next_session = 0;
+};
+
+}  // namespace tchat::messaging

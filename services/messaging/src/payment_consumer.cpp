@@ -1,0 +1,184 @@
+#include "payment_consumer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <tchat/core/events/outbox.hpp>
+#include <tchat/core/events/uuid.hpp>
+#include <tchat/core/log.hpp>
+#include <tchat/core/redis/streams.hpp>
+
+#include "ids.hpp"
+#include "messaging_metrics.hpp"
+#include "send_batcher.hpp"
+
+namespace tchat::messaging {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kGroup = "messaging";
+constexpr std::chrono::milliseconds kBlock{2000};
+constexpr std::chrono::milliseconds kClaimIdle{60000};
+constexpr std::chrono::seconds kClaimEvery{30};
+
+std::string Str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+Task<void> Sleep(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  t.expires_after(d);
+  (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+PaymentConsumer::PaymentConsumer(redis::RedisClient& redis, SendBatcher& batcher,
+                                 std::string consumer_name, std::function<bool()> stopping)
+    : redis_(redis),
+      batcher_(batcher),
+      consumer_(std::move(consumer_name)),
+      stopping_(std::move(stopping)) {}
+
+std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
+                                                         const json::object& data) {
+  auto conversation = CanonicalUuid(Str(data, "conversation_id"));
+  if (!conversation) return std::nullopt;
+  const std::string id = Str(data, "id");
+  if (id.empty() || id.size() > 64) return std::nullopt;
+  std::string sender;
+  json::object payment;
+  std::string key;
+  if (type == "payment.transfer.completed") {
+    // A transfer that pays a request shows up as the request's "paid" message.
+    const json::value* pr = data.if_contains("payment_request_id");
+    if (pr != nullptr && !pr->is_null()) return std::nullopt;
+    sender = Str(data, "from_user_id");
+    const std::string kind = Str(data, "kind");
+    payment["kind"] = kind == "refund" ? "refund" : "transfer";
+    payment["transfer_id"] = id;
+    payment["status"] = Str(data, "status").empty() ? "completed" : Str(data, "status");
+    key = "payment:transfer:" + id;
+  } else if (type.starts_with("payment.request.")) {
+    const std::string status(type.substr(std::string_view("payment.request.").size()));
+    if (status != "created" && status != "paid" && status != "declined" && status != "cancelled") {
+      return std::nullopt;
+    }
+    // from_user_id is asked to pay; to_user_id asked for the money.
+    sender = (status == "created" || status == "cancelled") ? Str(data, "to_user_id")
+                                                            : Str(data, "from_user_id");
+    payment["kind"] = "request";
+    payment["request_id"] = id;
+    payment["status"] = status == "created" ? "pending" : status;
+    if (const json::value* t = data.if_contains("transfer_id"); t != nullptr && t->is_string()) {
+      payment["transfer_id"] = *t;
+    }
+    key = "payment:request:" + id + ":" + status;
+  } else {
+    return std::nullopt;
+  }
+  auto sender_id = CanonicalUuid(sender);
+  if (!sender_id) return std::nullopt;
+  for (std::string_view f : {"from_user_id", "to_user_id", "currency", "note"}) {
+    if (const json::value* v = data.if_contains(f); v != nullptr) payment[f] = *v;
+  }
+  if (const json::value* a = data.if_contains("amount"); a != nullptr && a->is_number()) {
+    payment["amount"] = *a;
+  }
+  AppendRequest r;
+  r.id = events::NewUuidV7();
+  r.event_id = events::NewUuidV7();
+  r.conversation_id = std::move(*conversation);
+  r.sender_id = std::move(*sender_id);
+  r.type = "payment";
+  const std::string note = Str(data, "note");
+  r.body = note.size() <= 4096 ? note : std::string();
+  r.client_msg_id = std::move(key);
+  r.payment = std::move(payment);
+  return r;
+}
+
+Task<bool> PaymentConsumer::Handle(const std::string* envelope_text) {
+  if (envelope_text == nullptr) co_return true;  // deleted entry: nothing to do
+  auto envelope = ParseJsonObject(*envelope_text);
+  if (!envelope) {
+    log::Warn("payment event is not JSON; skipped");
+    co_return true;
+  }
+  const std::string type = Str(*envelope, "type");
+  const json::value* data = envelope->if_contains("data");
+  if (data == nullptr || !data->is_object()) co_return true;
+  auto request = MessageFor(type, data->get_object());
+  if (!request) co_return true;
+  const std::string conversation = request->conversation_id;
+  auto outcome = co_await batcher_.Send(std::move(*request), {});
+  if (!outcome) {
+    // Database trouble: leave the entry pending and try again later.
+    log::Warn("payment message not posted", {{"type", type}, {"error", outcome.error().message}});
+    co_return false;
+  }
+  if (outcome->status == AppendStatus::kOk) {
+    Metrics().payment_events->Inc();
+  } else if (outcome->status != AppendStatus::kDuplicate) {
+    log::Warn("payment event names a conversation the sender is not in; skipped",
+              {{"type", type}, {"conversation_id", conversation}});
+  }
+  co_return true;
+}
+
+Task<void> PaymentConsumer::Run() {
+  const std::string stream(events::kPaymentStream);
+  auto next_claim = std::chrono::steady_clock::now();
+  std::optional<redis::RedisConnection> conn;
+  bool group_ready = false;
+  while (!stopping_()) {
+    if (!group_ready) {
+      auto st = co_await redis::XGroupCreate(redis_, stream, kGroup, "0");
+      if (!st) {
+        co_await Sleep(std::chrono::seconds(1));
+        continue;
+      }
+      group_ready = true;
+    }
+    if (!conn || !conn->IsOpen()) {
+      auto c = co_await redis_.Dedicated();
+      if (!c) {
+        co_await Sleep(std::chrono::seconds(1));
+        continue;
+      }
+      conn.emplace(std::move(*c));
+    }
+    std::vector<redis::StreamEntry> entries;
+    if (std::chrono::steady_clock::now() >= next_claim) {
+      next_claim = std::chrono::steady_clock::now() + kClaimEvery;
+      auto claimed = co_await redis::XAutoClaim(redis_, stream, kGroup, consumer_, kClaimIdle);
+      if (claimed) entries = std::move(claimed->entries);
+    }
+    if (entries.empty()) {
+      auto read = co_await redis::XReadGroup(*conn, stream, kGroup, consumer_, 100, kBlock);
+      if (!read) {
+        if (redis::IsRedisError(read.error(), "NOGROUP")) group_ready = false;
+        conn.reset();
+        co_await Sleep(std::chrono::seconds(1));
+        continue;
+      }
+      entries = std::move(*read);
+    }
+    for (const auto& e : entries) {
+      if (stopping_()) break;
+      if (!co_await Handle(e.Field("event"))) {
+        co_await Sleep(std::chrono::seconds(1));
+        break;  // left pending; claimed again later
+      }
+      const std::array<std::string_view, 1> ids{e.id};
+      (void)co_await redis::XAck(redis_, stream, kGroup, ids);
+    }
+  }
+}
+
+}  // namespace tchat::messaging

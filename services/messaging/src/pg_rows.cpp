@@ -1,0 +1,142 @@
+#include "pg_rows.hpp"
+
+#include <unordered_map>
+
+#include <boost/json/parse.hpp>
+
+namespace tchat::messaging::pgrows {
+
+json::object ReadJsonObject(const pg::PgResult& r, int row, int col) {
+  if (r.IsNull(row, col)) return {};
+  std::string_view text = r.GetString(row, col);
+  if (text == "{}") return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.get_object());
+}
+
+namespace {
+
+std::optional<json::object> OptionalJson(const pg::PgResult& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return ReadJsonObject(r, row, col);
+}
+
+}  // namespace
+
+Message ReadMessage(const pg::PgResult& r, int row, int col) {
+  Message m;
+  m.conversation_id = std::string(r.GetString(row, col));
+  m.seq = r.GetInt64(row, col + 1);
+  m.id = std::string(r.GetString(row, col + 2));
+  m.sender_id = std::string(r.GetString(row, col + 3));
+  m.type = std::string(r.GetString(row, col + 4));
+  m.body = std::string(r.GetString(row, col + 5));
+  if (!r.IsNull(row, col + 6)) m.client_msg_id = std::string(r.GetString(row, col + 6));
+  if (!r.IsNull(row, col + 7)) m.reply_to_seq = r.GetInt64(row, col + 7);
+  m.attachment = OptionalJson(r, row, col + 8);
+  m.payment = OptionalJson(r, row, col + 9);
+  m.system = OptionalJson(r, row, col + 10);
+  m.reactions = ReadJsonObject(r, row, col + 11);
+  m.created_ms = r.GetInt64(row, col + 12);
+  if (!r.IsNull(row, col + 13)) m.edited_ms = r.GetInt64(row, col + 13);
+  m.deleted = r.GetBool(row, col + 14);
+  return m;
+}
+
+std::vector<std::string> ParseArray(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return out;
+  text = text.substr(1, text.size() - 2);
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (item != "NULL") out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text = text.substr(comma + 1);
+  }
+  return out;
+}
+
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += values[i];
+  }
+  out += '}';
+  return out;
+}
+
+ConversationRow ReadConversationRow(const pg::PgResult& r, int row, int col) {
+  ConversationRow out;
+  Conversation& c = out.conversation;
+  c.id = std::string(r.GetString(row, col));
+  c.type = std::string(r.GetString(row, col + 1));
+  if (!r.IsNull(row, col + 2)) c.title = std::string(r.GetString(row, col + 2));
+  c.last_seq = r.GetInt64(row, col + 3);
+  c.created_ms = r.GetInt64(row, col + 4);
+  c.updated_ms = r.GetInt64(row, col + 5);
+  out.viewer_last_read_seq = r.GetInt64(row, col + 6);
+  return out;
+}
+
+Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
+                                                          std::string_view viewer_id,
+                                                          std::vector<ConversationRow> rows) {
+  std::vector<Conversation> out;
+  if (rows.empty()) co_return out;
+  std::vector<std::string> ids, last_seqs, read_seqs;
+  ids.reserve(rows.size());
+  for (const ConversationRow& r : rows) {
+    ids.push_back(r.conversation.id);
+    last_seqs.push_back(std::to_string(r.conversation.last_seq));
+    read_seqs.push_back(std::to_string(r.viewer_last_read_seq));
+  }
+  const std::string id_array = ArrayLiteral(ids);
+  std::vector<pg::Statement> statements;
+  statements.push_back(pg::Statement::Of(
+      "SELECT conversation_id, user_id, role, last_read_seq FROM members "
+      "WHERE conversation_id = ANY($1::uuid[]) ORDER BY conversation_id, joined_at, user_id",
+      id_array));
+  statements.push_back(
+      pg::Statement::Of("SELECT x.* FROM unnest($1::uuid[], $2::bigint[]) AS k(c, s) "
+                        "CROSS JOIN LATERAL (SELECT " TCHAT_MSG_COLUMNS
+                        " FROM messages m WHERE m.conversation_id = k.c AND m.seq = k.s) x",
+                        id_array, ArrayLiteral(last_seqs)));
+  statements.push_back(pg::Statement::Of(
+      "SELECT k.c, (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.conversation_id = k.c "
+      "AND m.seq > k.r AND m.sender_id <> $3::uuid LIMIT 1000) z) "
+      "FROM unnest($1::uuid[], $2::bigint[]) AS k(c, r)",
+      id_array, ArrayLiteral(read_seqs), viewer_id));
+  auto results = co_await conn.Pipeline(std::move(statements));
+  if (!results) co_return std::move(results).error();
+  const pg::PgResult& members = (*results)[0];
+  const pg::PgResult& last = (*results)[1];
+  const pg::PgResult& unread = (*results)[2];
+
+  std::unordered_map<std::string_view, std::size_t> index;
+  out.reserve(rows.size());
+  for (ConversationRow& r : rows) out.push_back(std::move(r.conversation));
+  for (std::size_t i = 0; i < out.size(); ++i) index.emplace(out[i].id, i);
+  for (int i = 0; i < members.Rows(); ++i) {
+    auto it = index.find(members.GetString(i, 0));
+    if (it == index.end()) continue;
+    out[it->second].members.push_back(Member{std::string(members.GetString(i, 1)),
+                                             std::string(members.GetString(i, 2)),
+                                             members.GetInt64(i, 3)});
+  }
+  for (int i = 0; i < last.Rows(); ++i) {
+    Message m = ReadMessage(last, i);
+    auto it = index.find(m.conversation_id);
+    if (it != index.end()) out[it->second].last_message = std::move(m);
+  }
+  for (int i = 0; i < unread.Rows(); ++i) {
+    auto it = index.find(unread.GetString(i, 0));
+    if (it != index.end()) out[it->second].unread_count = unread.GetInt64(i, 1);
+  }
+  co_return out;
+}
+
+}  // namespace tchat::messaging::pgrows

@@ -1,0 +1,92 @@
+#include "ws_session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <tchat/core/http/websocket.hpp>
+#include <tchat/core/log.hpp>
+
+#include "messaging_metrics.hpp"
+
+namespace tchat::messaging {
+
+WsSession::WsSession(http::WebSocket& ws, boost::asio::any_io_executor ex, std::string user_id,
+                     std::string id, SessionLimits limits)
+    : ws_(ws),
+      ex_(ex),
+      user_id_(std::move(user_id)),
+      id_(std::move(id)),
+      limits_(limits),
+      writer_stopped_(ex),
+      inflight_changed_(ex) {}
+
+void WsSession::Deliver(const Frame& frame) {
+  if (closing_ || !frame) return;
+  if (queued_frames() >= limits_.max_queued_frames ||
+      queued_bytes_ + frame->size() > limits_.max_queued_bytes) {
+    Overflow();
+    return;
+  }
+  queue_.push_back(frame);
+  queued_bytes_ += frame->size();
+  if (!writing_) {
+    writing_ = true;
+    boost::asio::co_spawn(ex_, Drain(shared_from_this()), boost::asio::detached);
+  }
+}
+
+void WsSession::Send(std::string text) {
+  Deliver(std::make_shared<const std::string>(std::move(text)));
+}
+
+void WsSession::Overflow() {
+  overflowed_ = true;
+  closing_ = true;
+  Metrics().slow_consumer_disconnects->Inc();
+  log::Warn("websocket dropped: slow consumer", {{"user_id", user_id_},
+                                                 {"session", id_},
+                                                 {"queued_frames", queued_frames()},
+                                                 {"queued_bytes", queued_bytes_}});
+  queue_.clear();
+  queue_.shrink_to_fit();
+  head_ = 0;
+  queued_bytes_ = 0;
+  ws_.Cancel();
+}
+
+Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
+  while (!closing_ && head_ < queue_.size()) {
+    Frame f = std::move(queue_[head_++]);
+    queued_bytes_ -= f->size();
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+      if (queue_.capacity() > 64) queue_.shrink_to_fit();
+    }
+    Status st = co_await ws_.Write(*f);
+    if (!st) {
+      closing_ = true;
+      break;
+    }
+    Metrics().frames_sent->Inc();
+  }
+  writing_ = false;
+  writer_stopped_.NotifyAll();
+}
+
+Task<void> WsSession::Finish() {
+  closing_ = true;
+  if (writing_) ws_.Cancel();
+  while (writing_) co_await writer_stopped_.WaitNotified();
+  queue_.clear();
+  queue_.shrink_to_fit();
+  head_ = 0;
+  queued_bytes_ = 0;
+  inflight_changed_.NotifyAll();
+}
+
+Task<void> WsSession::WaitForSendSlot() {
+  while (!closing_ && !CanSend()) co_await inflight_changed_.WaitNotified();
+}
+
+}  // namespace tchat::messaging

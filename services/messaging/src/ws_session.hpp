@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <tchat/core/task.hpp>
+
+#include "async_event.hpp"
+
+namespace tchat::http {
+class WebSocket;
+}
+
+namespace tchat::messaging {
+
+// A frame serialised once and shared by every connection it goes to.
+using Frame = std::shared_ptr<const std::string>;
+
+struct SessionLimits {
+  // Frames and bytes a connection may have queued before it counts as a slow
+  // consumer and is disconnected (its queue is dropped, memory stays bounded).
+  std::size_t max_queued_frames = 1024;
+  std::size_t max_queued_bytes = 4u << 20;
+  // message.send frames being committed at once; the reader waits beyond that.
+  int max_inflight_sends = 256;
+};
+
+// One open WebSocket of a user: the outbound queue and its single writer. Anything
+// on the worker may Deliver() frames; they are written in order by one writer
+// coroutine that exists only while there is something to write (an idle session
+// holds no coroutine and no timer). Owned by the route handler (shared with the Hub
+// and with pending send callbacks); the WebSocket it writes to belongs to the
+// server and is only touched until Finish() returns. Not thread-safe: the worker's
+// thread only.
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(http::WebSocket& ws, boost::asio::any_io_executor ex, std::string user_id,
+            std::string id, SessionLimits limits);
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  const std::string& user_id() const { return user_id_; }
+  // Process-unique connection id ("<instance>-<worker>-<n>").
+  const std::string& id() const { return id_; }
+
+  // Queues a frame. A session over its limits is dropped (slow consumer): the
+  // queue is discarded and the socket cancelled, which ends the handler's read.
+  void Deliver(const Frame& frame);
+  void Send(std::string text);
+
+  bool closing() const { return closing_; }
+  bool overflowed() const { return overflowed_; }
+  std::size_t queued_frames() const { return queue_.size() - head_; }
+
+  // Stops queueing, cancels a write in progress and waits for the writer to stop.
+  // After it returns the session never touches the WebSocket again.
+  Task<void> Finish();
+
+  // message.send accounting for the reader's back-pressure.
+  bool CanSend() const { return inflight_ < limits_.max_inflight_sends; }
+  void SendStarted() { ++inflight_; }
+  void SendDone() {
+    --inflight_;
+    inflight_changed_.NotifyAll();
+  }
+  Task<void> WaitForSendSlot();
+
+ private:
+  Task<void> Drain(std::shared_ptr<WsSession> self);
+  void Overflow();
+
+  http::WebSocket& ws_;
+  boost::asio::any_io_executor ex_;
+  std::string user_id_;
+  std::string id_;
+  SessionLimits limits_;
+  std::vector<Frame> queue_;  // [head_, size) is pending
+  std::size_t head_ = 0;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool overflowed_ = false;
+  int inflight_ = 0;
+  AsyncEvent writer_stopped_;
+  AsyncEvent inflight_changed_;
+};
+
+}  // namespace tchat::messaging

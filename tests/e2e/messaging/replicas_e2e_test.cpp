@@ -1,0 +1,494 @@
+// End-to-end tests of messaging replicas: the test starts its own Redis and two
+// tchat-messaging processes on one database, then checks cross-replica fan-out,
+// a kill -9 in the middle of a stream of messages, and a Redis restart.
+//
+// Environment: TCHAT_TEST_MESSAGING_BIN (the binary), TCHAT_TEST_MESSAGING_DATABASE_URL
+// (a migrated tchat_messaging database); redis-server is taken from PATH or
+// TCHAT_TEST_REDIS_SERVER_BIN. Ports are picked free at run time.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <tchat/core/auth/jwt_signer.hpp>
+
+#include "e2e_env.hpp"
+
+namespace tchat::e2e {
+namespace {
+
+using client::WsClient;
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A child process with its own environment; output goes to `log`.
+class Process {
+ public:
+  Process() = default;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process() { Stop(SIGKILL); }
+
+  bool Start(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      // Not one of the test's sockets may leak into the child: a WebSocket the
+      // test closes must really close.
+      for (int i = 3; i < 65536; ++i) ::close(i);
+      std::vector<char*> args, envp;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+      envp.push_back(nullptr);
+      ::execvpe(args[0], args.data(), envp.data());
+      ::_exit(127);
+    }
+    return true;
+  }
+
+  // Sends `sig` and reaps the child (SIGTERM: waits up to 20 s, then SIGKILL).
+  void Stop(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    for (int i = 0; i < 400; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool running() const { return pid_ > 0; }
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // Non-blocking: true once the child has exited (and is reaped).
+  bool Reaped() {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) pid_ = -1;
+    return pid_ <= 0;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class Replicas : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bin_ = EnvOr("TCHAT_TEST_MESSAGING_BIN");
+    db_ = EnvOr("TCHAT_TEST_MESSAGING_DATABASE_URL");
+    if (bin_.empty()) GTEST_FAIL() << "TCHAT_TEST_MESSAGING_BIN is not set";
+    if (db_.empty()) GTEST_FAIL() << "TCHAT_TEST_MESSAGING_DATABASE_URL is not set";
+    redis_bin_ = EnvOr("TCHAT_TEST_REDIS_SERVER_BIN");
+    if (redis_bin_.empty()) redis_bin_ = "redis-server";
+    char dir[] = "/tmp/tchat-replicas-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    // Our own signing key and JWKS.
+    auto key = auth::Ed25519KeyPair::Generate("replicas-test");
+    signer_.emplace(key);
+    {
+      std::ofstream jwks(dir_ + "/jwks.json");
+      jwks << auth::BuildJwks({key.Public()});
+    }
+    redis_port_ = FreePort();
+    ASSERT_TRUE(StartRedis());
+    for (int i = 0; i < 2; ++i) {
+      ports_[i] = FreePort();
+      ASSERT_TRUE(StartReplica(i)) << "replica " << i << " did not start; see " << dir_;
+    }
+  }
+
+  void TearDown() override {
+    for (auto& r : replicas_) r.Stop(SIGTERM);
+    redis_.Stop(SIGTERM);
+  }
+
+  std::string Url(int i) const { return "http://127.0.0.1:" + std::to_string(ports_[i]); }
+
+  bool StartRedis() {
+    redis_.Stop(SIGKILL);
+    if (!redis_.Start({redis_bin_, "--port", std::to_string(redis_port_), "--save", "",
+                       "--appendonly", "no", "--bind", "127.0.0.1"},
+                      {"PATH=/usr/bin:/bin:/usr/local/bin"}, dir_ + "/redis.log")) {
+      return false;
+    }
+    BlockingApi probe(io_, "http://127.0.0.1:1");
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<std::uint16_t>(redis_port_));
+      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(fd);
+      if (up) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  bool StartReplica(int i) {
+    std::vector<std::string> env = {
+        "PATH=/usr/bin:/bin",
+        "PORT=" + std::to_string(ports_[i]),
+        "DATABASE_URL=" + db_,
+        "REDIS_URL=redis://127.0.0.1:" + std::to_string(redis_port_) + "/0",
+        "JWKS_FILE=" + dir_ + "/jwks.json",
+        "TCHAT_THREADS=2",
+        "LOG_LEVEL=" + (EnvOr("TCHAT_TEST_REPLICA_LOG_LEVEL").empty()
+                            ? std::string("warn")
+                            : EnvOr("TCHAT_TEST_REPLICA_LOG_LEVEL")),
+        "redis_dial_timeout=1s",
+        "redis_read_timeout=1s",
+    };
+    if (const char* asan = std::getenv("ASAN_OPTIONS"))
+      env.push_back(std::string("ASAN_OPTIONS=") + asan);
+    if (!replicas_[i].Start({bin_}, env, dir_ + "/replica" + std::to_string(i) + ".log")) {
+      return false;
+    }
+    BlockingApi api(io_, Url(i));
+    return client::RunUntil(
+        io_, [&] { return api.Call("GET", "/health/ready").status == 200; }, 20s);
+  }
+
+  User NewUser(int replica) {
+    User u;
+    u.id = client::RandomUuid();
+    auth::Claims c;
+    c.issuer = "tchat-auth";
+    c.audience = "tchat";
+    c.subject = u.id;
+    c.session_id = client::RandomUuid();
+    c.issued_at = std::chrono::system_clock::now();
+    c.expires_at = c.issued_at + std::chrono::minutes(15);
+    u.token = signer_->Sign(c);
+    u.api = std::make_unique<BlockingApi>(io_, Url(replica), u.token);
+    return u;
+  }
+
+  std::unique_ptr<BlockingWs> Connect(const User& u, int replica) {
+    auto ws = std::make_unique<BlockingWs>(io_);
+    auto st = ws->Connect(Url(replica), u.token);
+    EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().message);
+    return ws;
+  }
+
+  // Every message of a conversation, paging forward.
+  std::vector<json::object> AllHistory(User& u, const std::string& conv) {
+    std::vector<json::object> out;
+    std::optional<std::int64_t> after = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+      auto r = u.api->Run(u.api->async().History(conv, std::nullopt, after, 200));
+      EXPECT_EQ(r.status, 200) << r.raw;
+      if (r.status != 200) break;
+      for (const auto& m : Arr(r.object(), "messages")) out.push_back(m.get_object());
+      if (!r.object().at("has_more").as_bool() || out.empty()) break;
+      after = Int(out.back(), "seq");
+    }
+    return out;
+  }
+
+  // What a client does after a reconnect: GET /v1/sync?since=token, then page the
+  // history of conversations that sync marked as truncated. Returns the messages
+  // of `conv` it learnt about (each seq at most once per source).
+  std::vector<json::object> CatchUp(User& u, const std::string& token, const std::string& conv,
+                                    std::string* next_token) {
+    auto r = u.api->Run(u.api->async().Sync(token));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    std::vector<json::object> out;
+    for (const auto& m : Arr(r.object(), "messages")) {
+      if (Str(m.get_object(), "conversation_id") == conv) out.push_back(m.get_object());
+    }
+    bool truncated = false;
+    for (const auto& c : Arr(r.object(), "truncated_conversation_ids")) {
+      truncated = truncated || c.as_string() == conv;
+    }
+    if (truncated && !out.empty()) {
+      std::optional<std::int64_t> after = Int(out.back(), "seq");
+      for (int guard = 0; guard < 1000; ++guard) {
+        auto h = u.api->Run(u.api->async().History(conv, std::nullopt, after, 200));
+        EXPECT_EQ(h.status, 200);
+        const auto& page = Arr(h.object(), "messages");
+        for (const auto& m : page) out.push_back(m.get_object());
+        if (!h.object().at("has_more").as_bool() || page.empty()) break;
+        after = Int(out.back(), "seq");
+      }
+    }
+    if (next_token != nullptr) *next_token = Str(r.object(), "token");
+    return out;
+  }
+
+  boost::asio::io_context io_;
+  std::string bin_, db_, redis_bin_, dir_;
+  std::optional<auth::JwtSigner> signer_;
+  Process redis_;
+  Process replicas_[2];
+  int ports_[2] = {0, 0};
+  int redis_port_ = 0;
+};
+
+TEST_F(Replicas, AMessageSentOnOneReplicaReachesEveryConnectionOnBothOnce) {
+  User a = NewUser(0), b = NewUser(1), c = NewUser(1);
+  auto r = a.api->Run(a.api->async().CreateGroup("across", {b.id, c.id}));
+  ASSERT_EQ(r.status, 201) << r.raw;
+  const std::string g = Str(r.object(), "id");
+  auto wa = Connect(a, 0);
+  auto wb = Connect(b, 1);   // other replica
+  auto wb2 = Connect(b, 0);  // b's second device, on the sender's replica
+  auto wc = Connect(c, 1);
+  constexpr int kN = 300;
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(wa->Send(WsClient::MessageSendFrame(g, "x" + std::to_string(i), "hello")).ok());
+  }
+  std::set<std::int64_t> acked;
+  client::RunUntil(
+      io_,
+      [&] {
+        while (auto e = wa->NextOfType("ack", 0ms)) acked.insert(Int(Obj(*e, "message"), "seq"));
+        return acked.size() == kN;
+      },
+      30s);
+  EXPECT_EQ(acked.size(), static_cast<std::size_t>(kN));
+  for (auto* w : {wb.get(), wb2.get(), wc.get()}) {
+    std::multiset<std::int64_t> got;
+    client::RunUntil(
+        io_,
+        [&] {
+          while (auto e = w->NextOfType("message.new", 0ms))
+            got.insert(Int(Obj(*e, "message"), "seq"));
+          return got.size() >= kN;
+        },
+        30s);
+    for (const auto& e : w->CollectType("message.new", 300ms)) {
+      got.insert(Int(Obj(e, "message"), "seq"));
+    }
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(kN));
+    for (std::int64_t s = 1; s <= kN; ++s) EXPECT_EQ(got.count(s), 1u) << "seq " << s;
+  }
+}
+
+TEST_F(Replicas, KillNineMidStreamLosesNothingAcknowledged) {
+  User a = NewUser(1), a2 = NewUser(0), b = NewUser(1);
+  a2.id = a.id;  // a second device of a, on the replica that dies
+  a2.token = a.token;
+  a2.api = std::make_unique<BlockingApi>(io_, Url(0), a.token);
+  b.api = std::make_unique<BlockingApi>(io_, Url(1), b.token);
+  auto created = a.api->Run(a.api->async().CreateDirect(b.id));
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string conv = Str(created.object(), "id");
+  // b's sync point before anything is sent.
+  auto s0 = b.api->Run(b.api->async().Sync());
+  ASSERT_EQ(s0.status, 200);
+  const std::string t0 = Str(s0.object(), "token");
+
+  auto w_survivor = Connect(a, 1);  // sends from the replica that lives
+  auto w_doomed = Connect(a2, 0);   // sends from the replica that is killed
+  auto w_receiver = Connect(b, 0);  // listens on the replica that is killed
+  constexpr int kEach = 1000;
+  for (int i = 0; i < kEach; ++i) {
+    ASSERT_TRUE(
+        w_doomed->Send(WsClient::MessageSendFrame(conv, "d" + std::to_string(i), "d")).ok());
+    ASSERT_TRUE(
+        w_survivor->Send(WsClient::MessageSendFrame(conv, "s" + std::to_string(i), "s")).ok());
+  }
+  std::map<std::string, std::int64_t> acked;  // client_msg_id -> seq
+  auto drain_acks = [&](BlockingWs& w) {
+    while (auto e = w.NextOfType("ack", 0ms)) {
+      acked[Str(*e, "client_msg_id")] = Int(Obj(*e, "message"), "seq");
+    }
+  };
+  std::set<std::int64_t> live;
+  std::size_t live_total = 0;
+  auto drain_live = [&] {
+    while (auto e = w_receiver->NextOfType("message.new", 0ms)) {
+      live.insert(Int(Obj(*e, "message"), "seq"));
+      ++live_total;
+    }
+  };
+  // Let some of the doomed replica's messages through, then kill it.
+  client::RunUntil(
+      io_,
+      [&] {
+        drain_acks(*w_doomed);
+        drain_live();
+        int doomed_acks = 0;
+        for (const auto& [k, s] : acked) doomed_acks += k[0] == 'd';
+        return doomed_acks >= 250;
+      },
+      30s);
+  replicas_[0].Stop(SIGKILL);
+  EXPECT_TRUE(w_doomed->WaitClosed(10s));
+  EXPECT_TRUE(w_receiver->WaitClosed(10s));
+  drain_acks(*w_doomed);
+  drain_live();
+  EXPECT_EQ(live.size(), live_total) << "a message was delivered twice";
+  std::size_t doomed_acked = 0;
+  for (const auto& [k, s] : acked) doomed_acked += k[0] == 'd';
+  EXPECT_GE(doomed_acked, 250u);
+  EXPECT_LT(doomed_acked, static_cast<std::size_t>(kEach)) << "the kill came too late to test";
+
+  // The survivor's stream completes on the other replica.
+  client::RunUntil(
+      io_,
+      [&] {
+        drain_acks(*w_survivor);
+        int s = 0;
+        for (const auto& [k, v] : acked) s += k[0] == 's';
+        return s == kEach;
+      },
+      60s);
+
+  // Every acknowledged message is in the history, with the seq it was acknowledged
+  // with; seqs are 1..N without gaps or duplicates.
+  auto history = AllHistory(b, conv);
+  std::map<std::string, std::int64_t> stored;
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(Int(history[i], "seq"), static_cast<std::int64_t>(i + 1));
+    EXPECT_TRUE(stored.emplace(Str(history[i], "client_msg_id"), Int(history[i], "seq")).second)
+        << "client_msg_id stored twice";
+  }
+  for (const auto& [k, seq] : acked) {
+    auto it = stored.find(k);
+    ASSERT_NE(it, stored.end()) << "acknowledged message " << k << " is missing";
+    EXPECT_EQ(it->second, seq) << k;
+  }
+
+  // The receiver reconnects (to the surviving replica) and catches up with sync:
+  // together with what it saw live, each message exactly once.
+  auto w_back = Connect(b, 1);
+  std::string t1;
+  auto caught = CatchUp(b, t0, conv, &t1);
+  std::set<std::int64_t> synced;
+  for (const auto& m : caught) {
+    EXPECT_TRUE(synced.insert(Int(m, "seq")).second) << "sync returned a seq twice";
+  }
+  std::set<std::int64_t> seen = live;
+  seen.insert(synced.begin(), synced.end());
+  ASSERT_EQ(seen.size(), history.size());
+  EXPECT_EQ(*seen.rbegin(), static_cast<std::int64_t>(history.size()));
+  // A second sync from the new token returns nothing for this conversation.
+  auto again = CatchUp(b, t1, conv, nullptr);
+  EXPECT_TRUE(again.empty());
+
+  // The doomed device retries what it never had acknowledged, with the same ids,
+  // on the surviving replica: nothing is duplicated.
+  auto w_retry = Connect(a, 1);
+  int retried = 0;
+  for (int i = 0; i < kEach; ++i) {
+    const std::string k = "d" + std::to_string(i);
+    if (acked.count(k)) continue;
+    ASSERT_TRUE(w_retry->Send(WsClient::MessageSendFrame(conv, k, "d")).ok());
+    ++retried;
+  }
+  int retry_acks = 0;
+  client::RunUntil(
+      io_,
+      [&] {
+        while (auto e = w_retry->NextOfType("ack", 0ms)) {
+          ++retry_acks;
+          acked[Str(*e, "client_msg_id")] = Int(Obj(*e, "message"), "seq");
+        }
+        return retry_acks == retried;
+      },
+      60s);
+  EXPECT_EQ(retry_acks, retried);
+  auto final_history = AllHistory(b, conv);
+  EXPECT_EQ(final_history.size(), static_cast<std::size_t>(2 * kEach));
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < final_history.size(); ++i) {
+    EXPECT_EQ(Int(final_history[i], "seq"), static_cast<std::int64_t>(i + 1));
+    EXPECT_TRUE(ids.insert(Str(final_history[i], "client_msg_id")).second);
+  }
+}
+
+TEST_F(Replicas, FanOutResumesAfterARedisRestart) {
+  User a = NewUser(0), b = NewUser(1);
+  auto created = a.api->Run(a.api->async().CreateDirect(b.id));
+  ASSERT_EQ(created.status, 201);
+  const std::string conv = Str(created.object(), "id");
+  auto wa = Connect(a, 0);
+  auto wb = Connect(b, 1);
+  ASSERT_EQ(a.api->Run(a.api->async().SendText(conv, "before", "before")).status, 201);
+  ASSERT_TRUE(wb->NextOfType("message.new", 10s));
+
+  redis_.Stop(SIGKILL);
+  // Messages still commit while Redis is away; only their live delivery is lost.
+  ASSERT_EQ(a.api->Run(a.api->async().SendText(conv, "during", "during")).status, 201);
+  ASSERT_TRUE(StartRedis());
+  // Each connection is told to sync once the subscriber is back.
+  EXPECT_TRUE(wb->NextOfType("sync.required", 20s));
+  EXPECT_TRUE(wa->NextOfType("sync.required", 20s));
+  (void)wb->CollectFor(200ms);
+  ASSERT_EQ(a.api->Run(a.api->async().SendText(conv, "after", "after")).status, 201);
+  auto e = wb->NextOfType("message.new", 10s);
+  ASSERT_TRUE(e) << "fan-out did not resume";
+  EXPECT_EQ(Str(Obj(*e, "message"), "client_msg_id"), "after");
+  auto history = AllHistory(a, conv);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(Str(history[1], "client_msg_id"), "during");
+}
+
+TEST_F(Replicas, SigtermClosesWebSocketsWith1001AndKeepsTheOtherReplicaServing) {
+  User a = NewUser(0), b = NewUser(1);
+  auto created = a.api->Run(a.api->async().CreateDirect(b.id));
+  ASSERT_EQ(created.status, 201);
+  const std::string conv = Str(created.object(), "id");
+  auto wa = Connect(a, 0);
+  auto wb = Connect(b, 1);
+  ASSERT_TRUE(wa->Send(WsClient::MessageSendFrame(conv, "last-words", "bye")).ok());
+  ASSERT_TRUE(wa->NextOfType("ack", 10s));
+  // Keep the clients' event loop running while the replica drains: they answer
+  // the close handshake like any client would.
+  replicas_[0].Signal(SIGTERM);
+  EXPECT_TRUE(client::RunUntil(
+      io_, [&] { return replicas_[0].Reaped(); }, 15s))
+      << "shutdown took too long";
+  ASSERT_TRUE(wa->WaitClosed(5s));
+  EXPECT_EQ(wa->close_code(), 1001);
+  // Acknowledged before the shutdown: stored and delivered.
+  auto e = wb->NextOfType("message.new", 10s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Str(Obj(*e, "message"), "client_msg_id"), "last-words");
+  User a_elsewhere = NewUser(1);
+  a_elsewhere.id = a.id;
+  a_elsewhere.token = a.token;
+  a_elsewhere.api = std::make_unique<BlockingApi>(io_, Url(1), a.token);
+  EXPECT_EQ(a_elsewhere.api->Run(a_elsewhere.api->async().SendText(conv, "again", "hi")).status,
+            201);
+}
+
+}  // namespace
+}  // namespace tchat::e2e
