@@ -1,8 +1,9 @@
-// tchat-payment: the payment service (SPEC). Wiring only: configuration, clients and
-// handlers are composed here and served by the shared App.
+// tchat-payment: the payment service (SPEC §5). Wiring only: configuration, clients
+// and handlers are composed by SetupPaymentService and served by the shared App.
 #include <tchat/core/service/app.hpp>
 
+#include "src/setup.hpp"
+
 int main() {
-  return tchat::RunService("payment", 8083,
-                           [](tchat::App&) -> tchat::Status { return tchat::Ok(); });
+  return tchat::RunService("payment", 8083, tchat::payment::SetupPaymentService);
 }

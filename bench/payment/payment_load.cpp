@@ -1,0 +1,251 @@
+// payment-load: the transfer load generator of bench/payment_bench.sh.
+//
+//   payment-load --url URL --key-file KEYS --secret PSP_SECRET --clients N
+//                --accounts K --duration SECONDS [--warmup SECONDS] [--threads T]
+//                [--fund MINOR] [--currency THB]
+//
+// Creates K users, funds each through a top-up and a signed provider webhook, then
+// runs N closed-loop clients for the duration, each POSTing /v1/transfers (fresh
+// Idempotency-Key, amount 1, random distinct pair of the K accounts) and waiting
+// for the answer. Only acknowledged transfers (201) count. Prints one line of
+// JSON: {"tps","p50_ms","p99_ms","acknowledged","errors","refused",...}.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "payment_client.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace pt = tchat::payment::testing;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string url;
+  std::string key_file;
+  std::string secret;
+  int clients = 32;
+  int accounts = 1000;
+  double duration = 20;
+  double warmup = 3;
+  int threads = 1;
+  std::int64_t fund = 5'000'000;
+  std::string currency = "THB";
+};
+
+[[noreturn]] void Usage(const char* msg) {
+  std::fprintf(stderr, "payment-load: %s\n", msg);
+  std::exit(2);
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) Usage(("missing value for " + a).c_str());
+    const std::string v = argv[++i];
+    if (a == "--url")
+      o.url = v;
+    else if (a == "--key-file")
+      o.key_file = v;
+    else if (a == "--secret")
+      o.secret = v;
+    else if (a == "--clients")
+      o.clients = std::stoi(v);
+    else if (a == "--accounts")
+      o.accounts = std::stoi(v);
+    else if (a == "--duration")
+      o.duration = std::stod(v);
+    else if (a == "--warmup")
+      o.warmup = std::stod(v);
+    else if (a == "--threads")
+      o.threads = std::stoi(v);
+    else if (a == "--fund")
+      o.fund = std::stoll(v);
+    else if (a == "--currency")
+      o.currency = v;
+    else
+      Usage(("unknown option " + a).c_str());
+  }
+  if (o.url.empty() || o.key_file.empty() || o.secret.empty()) {
+    Usage("--url, --key-file and --secret are required");
+  }
+  if (o.accounts < 2 || o.clients < 1 || o.threads < 1) Usage("bad counts");
+  return o;
+}
+
+struct User {
+  std::string id;
+  std::string token;
+};
+
+std::string MethodFor(const std::string& currency) {
+  if (currency == "THB") return "promptpay";
+  if (currency == "SGD") return "paynow";
+  if (currency == "PHP") return "gcash";
+  if (currency == "USD") return "card";
+  Usage("--currency must be THB, SGD, PHP or USD");
+}
+
+// Funds every user (top-up + signed webhook), a few at a time.
+bool FundAll(const Options& o, std::vector<User>& users) {
+  asio::io_context io;
+  pt::PaymentApi api(io.get_executor(), o.url, 16);
+  std::atomic<bool> ok{true};
+  std::size_t next = 0;
+  int running = 16;
+  for (int w = 0; w < 16; ++w) {
+    asio::co_spawn(
+        io,
+        [&]() -> tchat::Task<void> {
+          while (next < users.size() && ok) {
+            const User& u = users[next++];
+            const std::string body = "{\"amount\":" + std::to_string(o.fund) + ",\"currency\":\"" +
+                                     o.currency + "\",\"method\":\"" + MethodFor(o.currency) +
+                                     "\"}";
+            auto t = co_await api.Call("POST", "/v1/topups", u.token, body);
+            if (!t || t->status != 201) {
+              std::fprintf(stderr, "payment-load: top-up failed: %s\n",
+                           t ? t->body.c_str() : t.error().message.c_str());
+              ok = false;
+              break;
+            }
+            const std::string ref(t->json.at("provider_reference").as_string());
+            const std::string event = "{\"id\":\"evt_" + pt::NewUuid() +
+                                      "\",\"type\":\"topup.succeeded\",\"reference\":\"" + ref +
+                                      "\",\"amount\":" + std::to_string(o.fund) +
+                                      ",\"currency\":\"" + o.currency + "\"}";
+            std::vector<std::pair<std::string, std::string>> h;
+            h.emplace_back("Tchat-Signature", pt::SignWebhook(o.secret, pt::UnixNow(), event));
+            auto w2 = co_await api.Call("POST", "/v1/webhooks/psp", "", event, h);
+            if (!w2 || w2->status != 200) {
+              std::fprintf(stderr, "payment-load: webhook failed: %s\n",
+                           w2 ? w2->body.c_str() : w2.error().message.c_str());
+              ok = false;
+              break;
+            }
+          }
+          --running;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+  }
+  while (running > 0) io.run_one();
+  return ok;
+}
+
+struct ThreadStats {
+  std::vector<double> latencies_ms;  // acknowledged transfers in the measured window
+  std::int64_t acknowledged = 0;
+  std::int64_t refused = 0;  // 4xx
+  std::int64_t errors = 0;   // transport errors and 5xx
+};
+
+void RunThread(const Options& o, const std::vector<User>& users, int clients, unsigned seed,
+               Clock::time_point measure_from, Clock::time_point stop, ThreadStats& stats) {
+  asio::io_context io;
+  pt::PaymentApi api(io.get_executor(), o.url, static_cast<std::size_t>(clients) + 4);
+  int running = clients;
+  for (int c = 0; c < clients; ++c) {
+    asio::co_spawn(
+        io,
+        [&, c]() -> tchat::Task<void> {
+          std::mt19937 rng(seed * 1000u + static_cast<unsigned>(c));
+          std::uniform_int_distribution<std::size_t> pick(0, users.size() - 1);
+          std::uint64_t n = 0;
+          const std::string key_prefix = pt::NewUuid() + "-";
+          while (Clock::now() < stop) {
+            const std::size_t from = pick(rng);
+            std::size_t to = pick(rng);
+            if (to == from) to = (to + 1) % users.size();
+            const std::string body = "{\"to_user_id\":\"" + users[to].id +
+                                     "\",\"amount\":1,\"currency\":\"" + o.currency + "\"}";
+            std::vector<std::pair<std::string, std::string>> h;
+            h.emplace_back("Idempotency-Key", key_prefix + std::to_string(n++));
+            const auto start = Clock::now();
+            auto r = co_await api.Call("POST", "/v1/transfers", users[from].token, body, h);
+            const auto end = Clock::now();
+            if (end < measure_from || end > stop) continue;
+            if (!r || r->status >= 500) {
+              ++stats.errors;
+            } else if (r->status == 201) {
+              ++stats.acknowledged;
+              stats.latencies_ms.push_back(
+                  std::chrono::duration<double, std::milli>(end - start).count());
+            } else {
+              ++stats.refused;
+            }
+          }
+          --running;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+  }
+  while (running > 0) io.run_one();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  auto minter = pt::TokenMinter::FromKeyFile(o.key_file);
+  if (!minter) Usage(minter.error().message.c_str());
+  std::vector<User> users;
+  for (int i = 0; i < o.accounts; ++i) {
+    User u;
+    u.id = pt::NewUuid();
+    u.token = minter->Mint(u.id, std::chrono::hours(1));
+    users.push_back(std::move(u));
+  }
+  if (!FundAll(o, users)) return 1;
+
+  const auto start = Clock::now();
+  const auto measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+  const auto stop = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(o.duration));
+  std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.threads; ++t) {
+    const int share = o.clients / o.threads + (t < o.clients % o.threads ? 1 : 0);
+    threads.emplace_back([&, t, share] {
+      RunThread(o, users, share, static_cast<unsigned>(t + 1), measure_from, stop,
+                stats[static_cast<std::size_t>(t)]);
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  ThreadStats all;
+  for (auto& s : stats) {
+    all.acknowledged += s.acknowledged;
+    all.refused += s.refused;
+    all.errors += s.errors;
+    all.latencies_ms.insert(all.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+  }
+  std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
+  auto pct = [&](double p) {
+    if (all.latencies_ms.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(all.latencies_ms.size() - 1));
+    return all.latencies_ms[i];
+  };
+  std::printf(
+      "{\"tps\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"acknowledged\":%lld,\"refused\":%lld,"
+      "\"errors\":%lld,\"clients\":%d,\"accounts\":%d,\"duration_s\":%.1f}\n",
+      static_cast<double>(all.acknowledged) / o.duration, pct(0.50), pct(0.99),
+      static_cast<long long>(all.acknowledged), static_cast<long long>(all.refused),
+      static_cast<long long>(all.errors), o.clients, o.accounts, o.duration);
+  return all.errors > 0 && all.acknowledged == 0 ? 1 : 0;
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Benchmark: acknowledged transfers per second of tchat-payment (POST /v1/transfers
+# through HTTP, each its own Idempotency-Key, synchronous_commit on) with uniform
+# accounts and with a 10-account hot set, against pgbench's built-in tpcb-like
+# script on the same PostgreSQL server with the same client count, in one run.
+# Prints TPS, p50/p99 latency of each and the ratios to pgbench, then checks the
+# ledger invariants (the service's verification endpoint and an independent SQL
+# query). Not a test: the targets (>= 1.5x with uniform accounts, >= 1.0x with the
+# hot set) are reported, not asserted. pgbench runs in its default (simple) query
+# protocol unless --pgbench-mode prepared asks for the stronger anchor; pgbench
+# scale = client count. Bounded: about 3 * (warmup + duration) plus set-up.
+#
+# Usage: bench/payment_bench.sh [--clients N] [--duration SECONDS] [--warmup SECONDS]
+#                               [--accounts N] [--hot N] [--pgbench-mode simple|prepared]
+# Needs $TCHAT_BUILD_DIR (default build/) with bin/tchat-payment, bin/payment-load,
+# bin/tchat-migrate and bin/tchat-keygen (a release build), PostgreSQL 15 and
+# redis-server. Starts private servers on loopback ports and removes them after.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+
+clients=64
+duration=20
+warmup=3
+accounts=1000
+hot=10
+pgbench_mode=simple
+PG_BIN="${TCHAT_PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_PORT="${TCHAT_BENCH_PG_PORT:-55491}"
+REDIS_PORT="${TCHAT_BENCH_REDIS_PORT:-56391}"
+SERVICE_PORT="${TCHAT_BENCH_SERVICE_PORT:-18291}"
+BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
+
+usage() { sed -n '13,14p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case "$1" in
+    --clients) clients="$2"; shift ;;
+    --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --accounts) accounts="$2"; shift ;;
+    --hot) hot="$2"; shift ;;
+    --pgbench-mode) pgbench_mode="$2"; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
+for n in "$clients" "$duration" "$warmup" "$accounts" "$hot"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || tchat::die "not a non-negative integer: $n"
+done
+((duration >= 1 && duration <= 120 && warmup <= 30 && clients >= 1 && clients <= 256)) ||
+  tchat::die "keep it bounded: 1 <= --duration <= 120, --warmup <= 30, 1 <= --clients <= 256"
+((hot >= 2 && accounts >= 2)) || tchat::die "--hot and --accounts need at least 2 accounts"
+[[ "$pgbench_mode" == simple || "$pgbench_mode" == prepared ]] || tchat::die "--pgbench-mode simple|prepared"
+
+for b in tchat-payment payment-load tchat-migrate tchat-keygen; do
+  [[ -x "$BUILD/bin/$b" ]] || tchat::die "$BUILD/bin/$b not found (build it; set TCHAT_BUILD_DIR)"
+done
+for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pgbench" "$PG_BIN/psql"; do
+  [[ -x "$tool" ]] || tchat::die "$tool not found"
+done
+command -v redis-server >/dev/null || tchat::die "redis-server not found"
+command -v curl >/dev/null || tchat::die "curl not found"
+for port in "$PG_PORT" "$REDIS_PORT" "$SERVICE_PORT"; do
+  if tchat::port_open "$port"; then tchat::die "port $port is in use"; fi
+done
+
+# PostgreSQL refuses to run as root: its commands run as the postgres user then.
+as_pg() {
+  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/tchat-payment-bench.XXXXXX")"
+chmod 755 "$work"
+if [[ "$(id -u)" == 0 ]]; then chown postgres "$work"; fi
+service_pid=""
+redis_pid=""
+cleanup() {
+  if [[ -n "$service_pid" ]]; then tchat::terminate_pid "$service_pid" 20 >/dev/null 2>&1 || true; fi
+  if [[ -n "$redis_pid" ]]; then tchat::terminate_pid "$redis_pid" 10 >/dev/null 2>&1 || true; fi
+  if [[ -f "$work/pg/PG_VERSION" ]]; then
+    as_pg "$PG_BIN/pg_ctl" stop -D "$work/pg" -m fast -w -t 60 >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+tchat::log "PostgreSQL on port $PG_PORT (synchronous_commit on, fsync on)"
+as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+  >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; tchat::die "initdb failed"; }
+as_pg "$PG_BIN/pg_ctl" start -D "$work/pg" -w -t 60 -l "$work/pg.log" \
+  -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 \
+      -c shared_buffers=512MB -c synchronous_commit=on -c fsync=on -c max_wal_size=4GB" \
+  >/dev/null || { cat "$work/pg.log" >&2; tchat::die "PostgreSQL did not start"; }
+psql_() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_ -d postgres -c "CREATE DATABASE tchat_payment" -c "CREATE DATABASE pgbench"
+db_url="postgres://postgres@127.0.0.1:$PG_PORT/tchat_payment?sslmode=disable"
+"$BUILD/bin/tchat-migrate" -path "$ROOT/migrations/postgres/tchat_payment" -database "$db_url" up \
+  >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; tchat::die "migration failed"; }
+# Scale = clients, as pgbench's documentation advises, so that tpcb-like is not
+# serialised on fewer branch rows than there are clients.
+tchat::log "pgbench -i -s $clients"
+"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -q -s "$clients" pgbench \
+  >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; tchat::die "pgbench -i failed"; }
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  >"$work/redis.log" 2>&1 </dev/null &
+redis_pid=$!
+
+"$BUILD/bin/tchat-keygen" "$work/keys.json" "$work/jwks.json" >/dev/null
+admin_token="bench-admin-$RANDOM$RANDOM"
+psp_secret="bench-psp-$RANDOM$RANDOM"
+# The service as deployed: 2 workers, the outbox relay to Redis running.
+PORT="$SERVICE_PORT" DATABASE_URL="$db_url" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+  JWKS_FILE="$work/jwks.json" TCHAT_ADMIN_TOKEN="$admin_token" \
+  TCHAT_PSP_WEBHOOK_SECRET="$psp_secret" TCHAT_THREADS=2 LOG_LEVEL=warn \
+  "$BUILD/bin/tchat-payment" >"$work/service.log" 2>&1 </dev/null &
+service_pid=$!
+ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVICE_PORT/health/ready")" == 200 ]]; }
+tchat::wait_until 20 ready || { tail -n 20 "$work/service.log" >&2; tchat::die "tchat-payment did not become ready"; }
+
+load() {  # $1 accounts
+  "$BUILD/bin/payment-load" --url "http://127.0.0.1:$SERVICE_PORT" --key-file "$work/keys.json" \
+    --secret "$psp_secret" --clients "$clients" --accounts "$1" --duration "$duration" \
+    --warmup "$warmup" --threads 2 --fund 5000000
+}
+json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
+
+tchat::log "transfers, $accounts uniform accounts, $clients clients, ${duration}s"
+uniform="$(load "$accounts")"
+tchat::log "transfers, $hot-account hot set, $clients clients, ${duration}s"
+hotset="$(load "$hot")"
+
+tchat::log "pgbench tpcb-like ($pgbench_mode), $clients clients, ${duration}s"
+(cd "$work" && "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -b tpcb-like \
+  -M "$pgbench_mode" -c "$clients" -j 2 -T "$((duration + warmup))" -l --log-prefix=pgb \
+  pgbench >"$work/pgbench.log" 2>&1) || { cat "$work/pgbench.log" >&2; tchat::die "pgbench failed"; }
+pg_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/pgbench.log")"
+# Per-transaction latencies (µs, third column) of the same window as the load's.
+read -r pg_p50 pg_p99 < <(cat "$work"/pgb.* | awk -v from="$warmup" '
+  NR == 1 { t0 = $5 } { if ($5 - t0 >= from) print $3 }' | sort -n |
+  awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit }
+        printf "%.2f %.2f\n", v[int((NR - 1) * 0.5) + 1] / 1000, v[int((NR - 1) * 0.99) + 1] / 1000 }')
+
+tchat::log "ledger invariants after the run"
+verify="$(curl -s -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$SERVICE_PORT/v1/admin/ledger/verify")"
+verify_ok="$([[ "$verify" == '{"ok":true'* ]] && echo yes || echo NO)"
+independent="$(psql_ -d tchat_payment -At -c "
+  SELECT (SELECT count(*) FROM (SELECT currency FROM postings GROUP BY currency HAVING sum(amount) <> 0) a)
+       + (SELECT count(*) FROM accounts WHERE kind <> 'clearing' AND balance < 0)
+       + (SELECT count(*) FROM accounts x WHERE x.balance <> (SELECT COALESCE(sum(amount), 0) FROM postings p WHERE p.account_id = x.id))
+       + (SELECT count(*) FROM (SELECT from_user_id, idempotency_key FROM transfers WHERE idempotency_key IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1) d)")"
+transfers_total="$(psql_ -d tchat_payment -At -c "SELECT count(*) FROM transfers")"
+outbox_left="$(psql_ -d tchat_payment -At -c "SELECT count(*) FROM outbox WHERE published_at IS NULL")"
+
+u_tps="$(json_field "$uniform" tps)"
+h_tps="$(json_field "$hotset" tps)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+printf '\n%-34s %10s %9s %9s %8s\n' "run ($clients clients, ${duration}s)" "TPS" "p50 ms" "p99 ms" "ratio"
+printf '%-34s %10s %9s %9s %8s\n' "pgbench tpcb-like (scale $clients)" "$pg_tps" "$pg_p50" "$pg_p99" "1.00"
+printf '%-34s %10s %9s %9s %8s\n' "payment, $accounts uniform accounts" "$u_tps" \
+  "$(json_field "$uniform" p50_ms)" "$(json_field "$uniform" p99_ms)" "$(ratio "$u_tps" "$pg_tps")"
+printf '%-34s %10s %9s %9s %8s\n' "payment, $hot-account hot set" "$h_tps" \
+  "$(json_field "$hotset" p50_ms)" "$(json_field "$hotset" p99_ms)" "$(ratio "$h_tps" "$pg_tps")"
+printf '\ntargets: uniform >= 1.50x (%s), hot set >= 1.00x (%s)\n' \
+  "$(awk -v r="$(ratio "$u_tps" "$pg_tps")" 'BEGIN { print (r >= 1.5 ? "met" : "NOT met") }')" \
+  "$(awk -v r="$(ratio "$h_tps" "$pg_tps")" 'BEGIN { print (r >= 1.0 ? "met" : "NOT met") }')"
+printf 'errors: uniform %s, hot %s; refused: uniform %s, hot %s\n' \
+  "$(json_field "$uniform" errors)" "$(json_field "$hotset" errors)" \
+  "$(json_field "$uniform" refused)" "$(json_field "$hotset" refused)"
+printf 'invariants: verification endpoint ok=%s, independent SQL violations=%s, transfers=%s, outbox unpublished=%s\n' \
+  "$verify_ok" "$independent" "$transfers_total" "$outbox_left"
+printf 'raw: uniform %s\n     hot %s\n' "$uniform" "$hotset"

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <tchat/core/config.hpp>
+#include <tchat/core/result.hpp>
+
+#include "money.hpp"
+
+namespace tchat::payment {
+
+// Outgoing-transfer limits of one currency, in minor units.
+struct CurrencyLimits {
+  std::int64_t per_transfer = 0;
+  std::int64_t daily = 0;
+  std::int64_t monthly = 0;
+};
+
+// The payment service's own settings, read once at start-up; immutable and shared
+// by every worker afterwards.
+//
+// Keys (environment, looked up as written and in upper case), amounts in major
+// units: PAYMENT_TRANSFER_LIMIT_<CUR> (default: the daily limit),
+// PAYMENT_DAILY_LIMIT_<CUR>, PAYMENT_MONTHLY_LIMIT_<CUR> (defaults: SPEC §5);
+// PAYMENT_IDEMPOTENCY_TTL ("24h", at least 24h); PAYMENT_BATCH_MAX_SIZE (64) and
+// PAYMENT_BATCH_MAX_INFLIGHT (8 per process), PAYMENT_BATCH_MIN_FILL (8) and
+// PAYMENT_BATCH_LINGER ("3ms"; see TransferBatcher); PAYMENT_OUTBOX_POLL_INTERVAL ("200ms");
+// PAYMENT_OUTBOX_RETENTION ("24h"). TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET
+// come from the common configuration.
+struct PaymentConfig {
+  std::array<CurrencyLimits, 7> limits{};  // parallel to Currencies()
+  std::string admin_token;
+  std::string webhook_secret;
+  std::chrono::seconds webhook_tolerance{300};
+  std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);
+  int batch_max_size = 64;
+  int batch_max_inflight = 8;
+  int batch_min_fill = 8;
+  std::chrono::microseconds batch_linger{3000};
+  std::chrono::milliseconds outbox_poll_interval{200};
+  std::chrono::milliseconds outbox_retention = std::chrono::hours(24);
+
+  const CurrencyLimits& LimitsFor(const CurrencyInfo& currency) const;
+};
+
+// A bad value is kInvalidArgument naming the key.
+Result<PaymentConfig> LoadPaymentConfig(const CommonConfig& common, const ConfigReader& reader);
+
+}  // namespace tchat::payment

@@ -1,0 +1,52 @@
+#include "payment_metrics.hpp"
+
+namespace tchat::payment {
+
+PaymentMetrics& PaymentMetrics::Get() {
+  static PaymentMetrics m;
+  return m;
+}
+
+PaymentMetrics::PaymentMetrics()
+    : transfers_(metrics::Registry::Default().AddCounter(
+          "payment_transfers_total", "Transfer attempts by kind and result.", {"kind", "result"})),
+      amounts_(metrics::Registry::Default().AddCounter(
+          "payment_transfer_amount_minor_total",
+          "Amount moved by completed transfers, in the currency's minor units.", {"currency"})),
+      replays_(metrics::Registry::Default()
+                   .AddCounter("payment_idempotent_replays_total",
+                               "Requests answered from a stored Idempotency-Key.")
+                   .With(std::vector<std::string>{})),
+      rejections_(metrics::Registry::Default().AddCounter(
+          "payment_webhook_rejections_total", "Payment-provider webhooks refused, by reason.",
+          {"reason"})),
+      events_(metrics::Registry::Default().AddCounter(
+          "payment_webhook_events_total", "Accepted payment-provider webhooks by type and outcome.",
+          {"type", "outcome"})),
+      batch_size_(metrics::Registry::Default()
+                      .AddHistogram("payment_transfer_batch_size",
+                                    "Transfers posted per database transaction.", {},
+                                    {1, 2, 4, 8, 16, 32, 64, 128, 256})
+                      .With(std::vector<std::string>{})),
+      published_(metrics::Registry::Default()
+                     .AddCounter("payment_outbox_published_total",
+                                 "Outbox events relayed to the payment event stream.")
+                     .With(std::vector<std::string>{})) {}
+
+void PaymentMetrics::Transfer(std::string_view kind, std::string_view result) {
+  transfers_.With({kind, result}).Inc();
+}
+
+void PaymentMetrics::Amount(std::string_view currency, std::int64_t minor_units) {
+  amounts_.With({currency}).Inc(static_cast<double>(minor_units));
+}
+
+void PaymentMetrics::WebhookRejected(std::string_view reason) {
+  rejections_.With({reason}).Inc();
+}
+
+void PaymentMetrics::WebhookEvent(std::string_view type, std::string_view outcome) {
+  events_.With({type, outcome}).Inc();
+}
+
+}  // namespace tchat::payment

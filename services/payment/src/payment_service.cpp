@@ -1,0 +1,674 @@
+#include "payment_service.hpp"
+
+#include <utility>
+
+#include "payment_metrics.hpp"
+#include "timestamp.hpp"
+#include "uuid.hpp"
+
+namespace tchat::payment {
+namespace {
+
+#define TCHAT_REQUEST_COLUMNS                                                       \
+  "id, from_user_id, to_user_id, amount, currency, note, conversation_id, status, " \
+  "transfer_id, (extract(epoch FROM created_at) * 1000)::bigint, "                  \
+  "(extract(epoch FROM updated_at) * 1000)::bigint"
+
+#define TCHAT_TOPUP_COLUMNS                                             \
+  "id, user_id, amount, currency, method, status, provider_reference, " \
+  "(extract(epoch FROM created_at) * 1000)::bigint, "                   \
+  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id"
+
+#define TCHAT_WITHDRAWAL_COLUMNS                                             \
+  "id, user_id, amount, currency, destination, status, provider_reference, " \
+  "(extract(epoch FROM created_at) * 1000)::bigint, "                        \
+  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id, pending_account_id"
+
+constexpr std::string_view kStream = "tchat.events.payment";
+
+std::optional<std::string> OptString(const pg::PgResult& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return std::string(r.GetString(row, col));
+}
+
+PaymentRequest RequestFromRow(const pg::PgResult& r, int row) {
+  PaymentRequest p;
+  p.id = r.GetString(row, 0);
+  p.from_user_id = r.GetString(row, 1);
+  p.to_user_id = r.GetString(row, 2);
+  p.amount = r.GetInt64(row, 3);
+  p.currency = r.GetString(row, 4);
+  p.note = OptString(r, row, 5);
+  p.conversation_id = OptString(r, row, 6);
+  p.status = r.GetString(row, 7);
+  p.transfer_id = OptString(r, row, 8);
+  p.created_ms = r.GetInt64(row, 9);
+  p.updated_ms = r.GetInt64(row, 10);
+  return p;
+}
+
+ProviderOperation OperationFromRow(const pg::PgResult& r, int row) {
+  ProviderOperation op;
+  op.id = r.GetString(row, 0);
+  op.user_id = r.GetString(row, 1);
+  op.amount = r.GetInt64(row, 2);
+  op.currency = r.GetString(row, 3);
+  op.method_or_destination = r.GetString(row, 4);
+  op.status = r.GetString(row, 5);
+  op.provider_reference = r.GetString(row, 6);
+  op.created_ms = r.GetInt64(row, 7);
+  op.updated_ms = r.GetInt64(row, 8);
+  return op;
+}
+
+Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
+                          std::int64_t now_ms, json::object data) {
+  const std::string payload = tchat::ToJson(EventEnvelope(event_id, type, now_ms, std::move(data)));
+  auto r = co_await c.Query(
+      "INSERT INTO outbox (id, stream, type, payload, created_at) "
+      "VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)",
+      event_id, kStream, type, payload, FormatTimestamp(now_ms));
+  if (!r) co_return std::move(r).error();
+  co_return Ok();
+}
+
+// payment_post_entry with the caller's transaction; returns its code.
+Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
+                                    std::string_view kind, const std::string& reference,
+                                    std::int64_t from, std::int64_t to, std::int64_t amount,
+                                    std::string_view currency, std::int64_t now_ms) {
+  auto r = co_await c.Query(
+      "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
+      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
+      entry_id, kind, reference, from, to, amount, currency, FormatTimestamp(now_ms));
+  if (!r) co_return std::move(r).error();
+  co_return std::string(r->GetString(0, 0));
+}
+
+std::string Serialize(const json::object& o) {
+  return tchat::ToJson(o);
+}
+
+// Renders what the database stores with the item: the 201 body and the event.
+void Render(TransferItem& it) {
+  const json::object t = ToJson(it.transfer);
+  it.response = Serialize(t);
+  it.event = Serialize(
+      EventEnvelope(it.event_id, "payment.transfer.completed", it.transfer.created_ms, t));
+}
+
+}  // namespace
+
+PaymentService::PaymentService(std::shared_ptr<LedgerStore> store,
+                               std::shared_ptr<TransferBatcher> batcher,
+                               std::shared_ptr<const PaymentConfig> config)
+    : store_(std::move(store)),
+      batcher_(std::move(batcher)),
+      config_holder_(std::move(config)),
+      config_(*config_holder_) {}
+
+Error PaymentService::DomainError(std::string_view code) {
+  if (code == "insufficient_funds") {
+    return Error::Unprocessable("insufficient_funds", "not enough money in the wallet");
+  }
+  if (code == "limit_exceeded") {
+    return Error::Unprocessable("limit_exceeded", "the amount exceeds a transfer limit");
+  }
+  if (code == "amount_overflow") {
+    return Error::Unprocessable("limit_exceeded", "the amount would overflow the balance");
+  }
+  if (code == "idempotency_key_reused") {
+    return Error::Unprocessable("idempotency_key_reused",
+                                "the Idempotency-Key was used with a different request");
+  }
+  return Error::Internal("unexpected ledger result " + std::string(code));
+}
+
+Task<Result<std::vector<Wallet>>> PaymentService::Wallets(const std::string& user_id) {
+  co_return co_await store_->Wallets(user_id);
+}
+
+TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::string& from_user,
+                                             const std::string& to_user, std::int64_t amount,
+                                             std::string_view currency, std::int64_t now_ms) const {
+  TransferItem it;
+  Transfer& t = it.transfer;
+  t.id = NewUuidV7(now_ms);
+  t.kind = kind;
+  t.from_user_id = from_user;
+  t.to_user_id = to_user;
+  t.amount = amount;
+  t.currency = currency;
+  t.status = "completed";
+  t.created_ms = now_ms;
+  it.entry_id = NewUuidV7(now_ms);
+  it.event_id = NewUuidV7(now_ms);
+  return it;
+}
+
+Task<Result<Answer>> PaymentService::CreateTransfer(const TransferCommand& cmd) {
+  auto& metrics = PaymentMetrics::Get();
+  const CurrencyLimits& limits = config_.LimitsFor(*cmd.currency);
+  if (cmd.amount > limits.per_transfer) {
+    metrics.Transfer("transfer", "limit_exceeded");
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the per-transfer limit");
+  }
+  auto from_account = co_await store_->EnsureWallet(cmd.from_user_id, cmd.currency->code);
+  if (!from_account) co_return std::move(from_account).error();
+  auto to_account = co_await store_->EnsureWallet(cmd.to_user_id, cmd.currency->code);
+  if (!to_account) co_return std::move(to_account).error();
+
+  const std::int64_t now = NowUnixMs();
+  TransferItem it = NewTransferItem("transfer", cmd.from_user_id, cmd.to_user_id, cmd.amount,
+                                    cmd.currency->code, now);
+  it.transfer.note = cmd.note;
+  it.transfer.conversation_id = cmd.conversation_id;
+  it.from_account = *from_account;
+  it.to_account = *to_account;
+  it.idempotency_key = cmd.idempotency.key;
+  it.request_hash = cmd.idempotency.fingerprint;
+  it.daily_limit = limits.daily;
+  it.monthly_limit = limits.monthly;
+  Render(it);
+
+  auto outcome = co_await batcher_->Submit(std::move(it));
+  if (!outcome) {
+    metrics.Transfer("transfer", "error");
+    co_return std::move(outcome).error();
+  }
+  if (outcome->replayed) metrics.Replay();
+  if (outcome->code == "ok") {
+    if (!outcome->replayed) {
+      metrics.Transfer("transfer", "completed");
+      metrics.Amount(cmd.currency->code, cmd.amount);
+      EventsCommitted();
+    }
+    co_return Answer{201, std::move(outcome->response), outcome->replayed};
+  }
+  if (!outcome->replayed) metrics.Transfer("transfer", outcome->code);
+  co_return DomainError(outcome->code);
+}
+
+Task<Result<Transfer>> PaymentService::GetTransfer(const std::string& user_id,
+                                                   const std::string& id) {
+  auto t = co_await store_->FindTransfer(id);
+  if (!t) co_return std::move(t).error();
+  if (!*t || ((*t)->from_user_id != user_id && (*t)->to_user_id != user_id)) {
+    co_return Error::NotFound("transfer not found");
+  }
+  co_return std::move(**t);
+}
+
+Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
+                                            const std::string& transfer_id) {
+  auto& metrics = PaymentMetrics::Get();
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
+        auto locked = co_await LedgerStore::LockTransfer(c, transfer_id);
+        if (!locked) co_return std::move(locked).error();
+        if (!*locked) co_return Error::NotFound("transfer not found");
+        const Transfer& orig = (*locked)->transfer;
+        if (orig.to_user_id != user_id) {
+          if (orig.from_user_id == user_id) {
+            co_return Error::PermissionDenied("only the recipient can refund a transfer");
+          }
+          co_return Error::NotFound("transfer not found");
+        }
+        if (orig.kind == "refund") co_return Error::Conflict("a refund cannot be refunded");
+        if (orig.status == "refunded" && orig.refunded_by) {
+          auto existing = co_await LedgerStore::FindTransferOn(c, *orig.refunded_by);
+          if (!existing) co_return std::move(existing).error();
+          if (!*existing) co_return Error::Internal("refund record missing");
+          co_return Answer{200, Serialize(ToJson(**existing)), true};
+        }
+        const std::int64_t now = NowUnixMs();
+        TransferItem it = NewTransferItem("refund", orig.to_user_id, orig.from_user_id, orig.amount,
+                                          orig.currency, now);
+        it.transfer.conversation_id = orig.conversation_id;
+        it.transfer.refund_of = orig.id;
+        it.from_account = (*locked)->to_account;
+        it.to_account = (*locked)->from_account;
+        it.request_hash = "refund";
+        Render(it);
+        auto code = co_await LedgerStore::ApplyTransfer(c, it);
+        if (!code) co_return std::move(code).error();
+        if (*code != "ok") co_return DomainError(*code);
+        auto marked = co_await c.Query(
+            "UPDATE transfers SET status = 'refunded', refunded_by = $2 WHERE id = $1", orig.id,
+            it.transfer.id);
+        if (!marked) co_return std::move(marked).error();
+        co_return Answer{201, std::move(it.response), false};
+      });
+  if (!r) {
+    metrics.Transfer("refund", std::string(r.error().WireCode()));
+  } else if (!r->replayed) {
+    metrics.Transfer("refund", "completed");
+    EventsCommitted();
+  }
+  co_return r;
+}
+
+Task<Result<Answer>> PaymentService::RunIdempotent(const std::string& user_id,
+                                                   const std::optional<IdempotencyRequest>& idem,
+                                                   Operation op) {
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Outcome>> {
+        const std::int64_t now = NowUnixMs();
+        if (idem) {
+          // First statement of the transaction: a concurrent duplicate waits here.
+          auto claimed = co_await c.Query(
+              "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+              "ON CONFLICT DO NOTHING",
+              user_id, idem->key, idem->fingerprint);
+          if (!claimed) co_return std::move(claimed).error();
+          if (claimed->AffectedRows() == 0) {
+            auto stored = co_await c.Query(
+                "SELECT request_hash, status_code, result_code, response FROM idempotency_keys "
+                "WHERE user_id = $1 AND key = $2",
+                user_id, idem->key);
+            if (!stored) co_return std::move(stored).error();
+            if (stored->empty()) co_return Error::Unavailable("idempotency key vanished; retry");
+            Outcome o;
+            if (stored->GetString(0, 0) != idem->fingerprint) {
+              o.error = DomainError("idempotency_key_reused");
+              co_return o;
+            }
+            const std::string_view code = stored->GetString(0, 2);
+            if (code == "ok") {
+              o.answer = Answer{stored->GetInt32(0, 1), std::string(stored->GetString(0, 3)), true};
+            } else {
+              o.error = DomainError(code);
+            }
+            o.answer.replayed = true;
+            co_return o;
+          }
+        }
+        auto out = co_await op(c, now);
+        if (!out) co_return std::move(out).error();
+        if (idem) {
+          // Domain errors are stored too: the same request gets the same answer.
+          const bool ok = !out->error;
+          const int status = ok ? out->answer.status : 422;
+          const std::string code = ok ? std::string("ok") : std::string(out->error->WireCode());
+          const std::string body = ok ? out->answer.body : std::string();
+          auto saved = co_await c.Query(
+              "UPDATE idempotency_keys SET status_code = $3, result_code = $4, response = $5, "
+              "resource_id = $6 WHERE user_id = $1 AND key = $2",
+              user_id, idem->key, status, code, body, out->resource_id);
+          if (!saved) co_return std::move(saved).error();
+        }
+        co_return out;
+      });
+  if (!r) co_return std::move(r).error();
+  if (r->answer.replayed) PaymentMetrics::Get().Replay();
+  if (r->error) co_return std::move(*r->error);
+  EventsCommitted();
+  co_return std::move(r->answer);
+}
+
+Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
+  if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the per-transfer limit");
+  }
+  Operation op_fn = [&cmd](pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
+    PaymentRequest req;
+    req.id = NewUuidV7(now);
+    req.from_user_id = cmd.from_user_id;
+    req.to_user_id = cmd.to_user_id;
+    req.amount = cmd.amount;
+    req.currency = cmd.currency->code;
+    req.note = cmd.note;
+    req.conversation_id = cmd.conversation_id;
+    req.status = "pending";
+    req.created_ms = now;
+    req.updated_ms = now;
+    const std::string ts = FormatTimestamp(now);
+    auto ins = co_await c.Query(
+        "INSERT INTO payment_requests (id, from_user_id, to_user_id, amount, currency, note, "
+        "conversation_id, status, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+        req.id, req.from_user_id, req.to_user_id, req.amount, req.currency, req.note,
+        req.conversation_id, ts);
+    if (!ins) co_return std::move(ins).error();
+    const json::object body = ToJson(req);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.request.created", now, body);
+    if (!ev) co_return std::move(ev).error();
+    Outcome o;
+    o.answer = Answer{201, Serialize(body), false};
+    o.resource_id = req.id;
+    co_return o;
+  };
+  co_return co_await RunIdempotent(cmd.to_user_id, cmd.idempotency, std::move(op_fn));
+}
+
+Task<Result<PaymentRequest>> PaymentService::GetRequest(const std::string& user_id,
+                                                        const std::string& id) {
+  auto r = co_await store_->pool().Query(
+      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1", id);
+  if (!r) co_return std::move(r).error();
+  if (r->empty()) co_return Error::NotFound("payment request not found");
+  PaymentRequest req = RequestFromRow(*r, 0);
+  if (req.from_user_id != user_id && req.to_user_id != user_id) {
+    co_return Error::NotFound("payment request not found");
+  }
+  co_return req;
+}
+
+Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, const std::string& id) {
+  auto& metrics = PaymentMetrics::Get();
+  auto pre = co_await GetRequest(user_id, id);
+  if (!pre) co_return std::move(pre).error();
+  if (pre->from_user_id != user_id) {
+    co_return Error::PermissionDenied("only the payer can pay a payment request");
+  }
+  const CurrencyInfo* currency = FindCurrency(pre->currency);
+  if (currency == nullptr) co_return Error::Internal("payment request in unknown currency");
+  const CurrencyLimits& limits = config_.LimitsFor(*currency);
+  auto from_account = co_await store_->EnsureWallet(pre->from_user_id, currency->code);
+  if (!from_account) co_return std::move(from_account).error();
+  auto to_account = co_await store_->EnsureWallet(pre->to_user_id, currency->code);
+  if (!to_account) co_return std::move(to_account).error();
+
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
+        auto locked = co_await c.Query(
+            "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id);
+        if (!locked) co_return std::move(locked).error();
+        if (locked->empty()) co_return Error::NotFound("payment request not found");
+        PaymentRequest req = RequestFromRow(*locked, 0);
+        if (req.status == "paid" && req.transfer_id) {
+          auto t = co_await LedgerStore::FindTransferOn(c, *req.transfer_id);
+          if (!t) co_return std::move(t).error();
+          if (!*t) co_return Error::Internal("transfer of a paid request missing");
+          json::object body = ToJson(req);
+          body["transfer"] = ToJson(**t);
+          co_return Answer{200, Serialize(body), true};
+        }
+        if (req.status != "pending") {
+          co_return Error::Conflict("payment request is " + req.status);
+        }
+        if (req.amount > limits.per_transfer) {
+          co_return Error::Unprocessable("limit_exceeded",
+                                         "the amount exceeds the per-transfer limit");
+        }
+        const std::int64_t now = NowUnixMs();
+        TransferItem it = NewTransferItem("request_payment", req.from_user_id, req.to_user_id,
+                                          req.amount, req.currency, now);
+        it.transfer.note = req.note;
+        it.transfer.conversation_id = req.conversation_id;
+        it.transfer.payment_request_id = req.id;
+        it.from_account = *from_account;
+        it.to_account = *to_account;
+        it.request_hash = "request_payment";
+        it.daily_limit = limits.daily;
+        it.monthly_limit = limits.monthly;
+        Render(it);
+        auto code = co_await LedgerStore::ApplyTransfer(c, it);
+        if (!code) co_return std::move(code).error();
+        if (*code != "ok") co_return DomainError(*code);
+        auto upd = co_await c.Query(
+            "UPDATE payment_requests SET status = 'paid', transfer_id = $2, updated_at = $3 "
+            "WHERE id = $1",
+            req.id, it.transfer.id, FormatTimestamp(now));
+        if (!upd) co_return std::move(upd).error();
+        req.status = "paid";
+        req.transfer_id = it.transfer.id;
+        req.updated_ms = now;
+        json::object body = ToJson(req);
+        body["transfer"] = ToJson(it.transfer);
+        auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.request.paid", now, body);
+        if (!ev) co_return std::move(ev).error();
+        co_return Answer{200, Serialize(body), false};
+      });
+  if (!r) {
+    metrics.Transfer("request_payment", std::string(r.error().WireCode()));
+  } else if (!r->replayed) {
+    metrics.Transfer("request_payment", "completed");
+    metrics.Amount(currency->code, pre->amount);
+    EventsCommitted();
+  }
+  co_return r;
+}
+
+Task<Result<Answer>> PaymentService::DeclineRequest(const std::string& user_id,
+                                                    const std::string& id) {
+  co_return co_await SetRequestStatus(user_id, id, true, "declined");
+}
+
+Task<Result<Answer>> PaymentService::CancelRequest(const std::string& user_id,
+                                                   const std::string& id) {
+  co_return co_await SetRequestStatus(user_id, id, false, "cancelled");
+}
+
+Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id,
+                                                      const std::string& id, bool as_payer,
+                                                      std::string_view new_status) {
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
+        auto locked = co_await c.Query(
+            "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id);
+        if (!locked) co_return std::move(locked).error();
+        if (locked->empty()) co_return Error::NotFound("payment request not found");
+        PaymentRequest req = RequestFromRow(*locked, 0);
+        if (req.from_user_id != user_id && req.to_user_id != user_id) {
+          co_return Error::NotFound("payment request not found");
+        }
+        const std::string& actor = as_payer ? req.from_user_id : req.to_user_id;
+        if (actor != user_id) {
+          co_return Error::PermissionDenied(as_payer ? "only the payer can decline a request"
+                                                     : "only the requester can cancel a request");
+        }
+        if (req.status == new_status) co_return Answer{200, Serialize(ToJson(req)), true};
+        if (req.status != "pending") co_return Error::Conflict("payment request is " + req.status);
+        const std::int64_t now = NowUnixMs();
+        auto upd = co_await c.Query(
+            "UPDATE payment_requests SET status = $2, updated_at = $3 WHERE id = $1", req.id,
+            new_status, FormatTimestamp(now));
+        if (!upd) co_return std::move(upd).error();
+        req.status = new_status;
+        req.updated_ms = now;
+        const json::object body = ToJson(req);
+        const std::string type = "payment.request." + std::string(new_status);
+        auto ev = co_await InsertOutbox(c, NewUuidV7(now), type, now, body);
+        if (!ev) co_return std::move(ev).error();
+        co_return Answer{200, Serialize(body), false};
+      });
+  if (r && !r->replayed) EventsCommitted();
+  co_return r;
+}
+
+Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
+  if (cmd.amount > config_.LimitsFor(*cmd.currency).monthly) {
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the top-up limit");
+  }
+  auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
+  if (!account) co_return std::move(account).error();
+  const std::int64_t account_id = *account;
+  Operation op_fn = [&cmd, account_id](pg::Connection& c,
+                                       std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation op;
+    op.id = NewUuidV7(now);
+    op.user_id = cmd.user_id;
+    op.amount = cmd.amount;
+    op.currency = cmd.currency->code;
+    op.method_or_destination = cmd.method_or_destination;
+    op.status = "pending";
+    op.provider_reference = "psp_tu_" + RandomHex(16);
+    op.created_ms = now;
+    op.updated_ms = now;
+    auto ins = co_await c.Query(
+        "INSERT INTO topups (id, user_id, account_id, amount, currency, method, status, "
+        "provider_reference, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
+        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
+        op.provider_reference, FormatTimestamp(now));
+    if (!ins) co_return std::move(ins).error();
+    Outcome o;
+    o.answer = Answer{201, Serialize(TopupJson(op)), false};
+    o.resource_id = op.id;
+    co_return o;
+  };
+  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+}
+
+Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd) {
+  if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the withdrawal limit");
+  }
+  auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
+  if (!account) co_return std::move(account).error();
+  auto system = co_await store_->System(cmd.currency->code);
+  if (!system) co_return std::move(system).error();
+  const std::int64_t account_id = *account;
+  const SystemAccounts accounts = *system;
+  // A named operation: GCC 12 destroys non-trivial temporaries of a co_await
+  // expression twice.
+  Operation op_fn = [&cmd, account_id, &accounts](pg::Connection& c,
+                                                  std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation op;
+    op.id = NewUuidV7(now);
+    const std::int64_t pending_id = accounts.PendingFor(op.id);
+    op.user_id = cmd.user_id;
+    op.amount = cmd.amount;
+    op.currency = cmd.currency->code;
+    op.method_or_destination = cmd.method_or_destination;
+    op.status = "pending";
+    op.provider_reference = "psp_wd_" + RandomHex(16);
+    op.created_ms = now;
+    op.updated_ms = now;
+    const std::string entry = NewUuidV7(now);
+    auto code = co_await PostEntry(c, entry, "withdrawal", op.id, account_id, pending_id, op.amount,
+                                   op.currency, now);
+    if (!code) co_return std::move(code).error();
+    Outcome o;
+    if (*code != "ok") {
+      o.error = DomainError(*code);
+      co_return o;
+    }
+    auto ins = co_await c.Query(
+        "INSERT INTO withdrawals (id, user_id, account_id, amount, currency, destination, "
+        "status, provider_reference, pending_account_id, hold_entry_id, created_at, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $10)",
+        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
+        op.provider_reference, pending_id, entry, FormatTimestamp(now));
+    if (!ins) co_return std::move(ins).error();
+    const json::object body = WithdrawalJson(op);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.withdrawal.requested", now, body);
+    if (!ev) co_return std::move(ev).error();
+    o.answer = Answer{201, Serialize(body), false};
+    o.resource_id = op.id;
+    co_return o;
+  };
+  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+}
+
+Task<Result<ProviderOperation>> PaymentService::GetTopup(const std::string& user_id,
+                                                         const std::string& id) {
+  auto r =
+      co_await store_->pool().Query("SELECT " TCHAT_TOPUP_COLUMNS " FROM topups WHERE id = $1", id);
+  if (!r) co_return std::move(r).error();
+  if (r->empty() || r->GetString(0, 1) != user_id) co_return Error::NotFound("top-up not found");
+  co_return OperationFromRow(*r, 0);
+}
+
+Task<Result<ProviderOperation>> PaymentService::GetWithdrawal(const std::string& user_id,
+                                                              const std::string& id) {
+  auto r = co_await store_->pool().Query(
+      "SELECT " TCHAT_WITHDRAWAL_COLUMNS " FROM withdrawals WHERE id = $1", id);
+  if (!r) co_return std::move(r).error();
+  if (r->empty() || r->GetString(0, 1) != user_id) {
+    co_return Error::NotFound("withdrawal not found");
+  }
+  co_return OperationFromRow(*r, 0);
+}
+
+Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEvent& ev) {
+  const bool is_topup = ev.type == "topup.succeeded" || ev.type == "topup.failed";
+  const bool succeeded = ev.type == "topup.succeeded" || ev.type == "withdrawal.succeeded";
+  auto system = co_await store_->System(ev.currency->code);
+  if (!system) co_return std::move(system).error();
+  const SystemAccounts accounts = *system;
+
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+        auto fresh = co_await c.Query(
+            "INSERT INTO psp_events (id, type, reference) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            ev.id, ev.type, ev.reference);
+        if (!fresh) co_return std::move(fresh).error();
+        if (fresh->AffectedRows() == 0) co_return std::string("duplicate");
+
+        const std::string_view select_sql =
+            is_topup ? std::string_view("SELECT " TCHAT_TOPUP_COLUMNS
+                                        " FROM topups WHERE provider_reference = $1 FOR UPDATE")
+                     : std::string_view("SELECT " TCHAT_WITHDRAWAL_COLUMNS
+                                        " FROM withdrawals WHERE provider_reference = $1 "
+                                        "FOR UPDATE");
+        auto row = co_await c.Query(select_sql, ev.reference);
+        if (!row) co_return std::move(row).error();
+        if (row->empty()) co_return Error::NotFound("unknown provider reference");
+        ProviderOperation op = OperationFromRow(*row, 0);
+        const std::int64_t account_id = row->GetInt64(0, 9);
+        if (op.amount != ev.amount || op.currency != ev.currency->code) {
+          co_return Error::Unprocessable("amount_mismatch",
+                                         "amount or currency differs from the pending record");
+        }
+        if (op.status != "pending") co_return std::string("ignored");
+
+        const std::int64_t now = NowUnixMs();
+        const std::string entry = NewUuidV7(now);
+        std::optional<std::string> entry_id;
+        if (is_topup && succeeded) {
+          auto code = co_await PostEntry(c, entry, "topup", op.id, accounts.ClearingFor(op.id),
+                                         account_id, op.amount, op.currency, now);
+          if (!code) co_return std::move(code).error();
+          if (*code != "ok") co_return Error::Internal("top-up could not be posted: " + *code);
+          entry_id = entry;
+        } else if (!is_topup) {
+          const std::int64_t pending = row->GetInt64(0, 10);
+          const std::int64_t to = succeeded ? accounts.ClearingFor(op.id) : account_id;
+          auto code = co_await PostEntry(c, entry,
+                                         succeeded ? "withdrawal_settlement" : "withdrawal_release",
+                                         op.id, pending, to, op.amount, op.currency, now);
+          if (!code) co_return std::move(code).error();
+          if (*code != "ok") co_return Error::Internal("withdrawal could not be settled: " + *code);
+          entry_id = entry;
+        }
+        op.status = succeeded ? "succeeded" : "failed";
+        op.updated_ms = now;
+        const std::string ts = FormatTimestamp(now);
+        const std::string_view update_sql =
+            is_topup ? std::string_view(
+                           "UPDATE topups SET status = $2, entry_id = $3, "
+                           "updated_at = $4 WHERE id = $1")
+                     : std::string_view(
+                           "UPDATE withdrawals SET status = $2, final_entry_id = $3, "
+                           "updated_at = $4 WHERE id = $1");
+        auto upd = co_await c.Query(update_sql, op.id, op.status, entry_id, ts);
+        if (!upd) co_return std::move(upd).error();
+        const std::string type = "payment." + ev.type;
+        json::object data = is_topup ? TopupJson(op) : WithdrawalJson(op);
+        auto out = co_await InsertOutbox(c, NewUuidV7(now), type, now, std::move(data));
+        if (!out) co_return std::move(out).error();
+        co_return std::string("applied");
+      });
+  if (r && *r == "applied") EventsCommitted();
+  co_return r;
+}
+
+Task<Result<HistoryPage>> PaymentService::History(const std::string& user_id,
+                                                  const std::optional<std::string>& currency,
+                                                  std::optional<std::int64_t> cursor, int limit) {
+  const std::int64_t before = cursor.value_or(INT64_MAX);
+  auto lines = co_await store_->History(user_id, currency, before, limit + 1);
+  if (!lines) co_return std::move(lines).error();
+  HistoryPage page;
+  page.lines = std::move(*lines);
+  if (page.lines.size() > static_cast<std::size_t>(limit)) {
+    page.lines.resize(static_cast<std::size_t>(limit));
+    page.next_cursor = page.lines.back().posting_id;
+  }
+  co_return page;
+}
+
+}  // namespace tchat::payment

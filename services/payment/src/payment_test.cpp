@@ -1,0 +1,206 @@
+// Hermetic tests of the payment domain code: money arithmetic, currencies and
+// methods, webhook signatures, fingerprints, ids, timestamps and configuration.
+#include <map>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "hashing.hpp"
+#include "money.hpp"
+#include "payment_config.hpp"
+#include "payment_service.hpp"
+#include "records.hpp"
+#include "timestamp.hpp"
+#include "uuid.hpp"
+#include "webhook_signature.hpp"
+
+namespace tchat::payment {
+namespace {
+
+TEST(Money, CurrenciesHaveIso4217MinorUnits) {
+  std::map<std::string, int> expected{{"THB", 2}, {"SGD", 2}, {"IDR", 2}, {"MYR", 2},
+                                      {"PHP", 2}, {"VND", 0}, {"USD", 2}};
+  ASSERT_EQ(Currencies().size(), expected.size());
+  for (const auto& c : Currencies()) {
+    ASSERT_TRUE(expected.count(std::string(c.code))) << c.code;
+    EXPECT_EQ(c.minor_units, expected[std::string(c.code)]) << c.code;
+    EXPECT_FALSE(c.methods.empty()) << c.code;
+  }
+  EXPECT_EQ(FindCurrency("thb"), nullptr);  // codes are upper case
+  EXPECT_EQ(FindCurrency("EUR"), nullptr);
+  EXPECT_EQ(FindCurrency(""), nullptr);
+  ASSERT_NE(FindCurrency("VND"), nullptr);
+}
+
+TEST(Money, RegionalMethods) {
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("THB"), "promptpay"));
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("SGD"), "paynow"));
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("MYR"), "duitnow"));
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("PHP"), "gcash"));
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("IDR"), "qris"));
+  EXPECT_TRUE(IsRegionalMethod(*FindCurrency("VND"), "vietqr"));
+  EXPECT_FALSE(IsRegionalMethod(*FindCurrency("THB"), "gcash"));
+  EXPECT_FALSE(IsRegionalMethod(*FindCurrency("THB"), "PromptPay"));
+}
+
+TEST(Money, CheckedArithmetic) {
+  EXPECT_EQ(CheckedAdd(1, 2), 3);
+  EXPECT_EQ(CheckedAdd(INT64_MAX, 1), std::nullopt);
+  EXPECT_EQ(CheckedAdd(INT64_MIN, -1), std::nullopt);
+  EXPECT_EQ(CheckedMul(INT64_MAX / 2, 3), std::nullopt);
+  EXPECT_EQ(MajorToMinor(100'000, 2), 10'000'000);
+  EXPECT_EQ(MajorToMinor(230'000'000, 0), 230'000'000);
+  EXPECT_EQ(MajorToMinor(INT64_MAX / 10, 2), std::nullopt);
+  EXPECT_EQ(MajorToMinor(-1, 2), std::nullopt);
+}
+
+TEST(WebhookSignature, KnownVector) {
+  // HMAC-SHA256("secret", "1700000000.{}") computed independently (openssl dgst).
+  EXPECT_EQ(ComputeWebhookSignature("secret", 1700000000, "{}"),
+            "b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163");
+  EXPECT_EQ(HmacSha256Hex("key", "The quick brown fox jumps over the lazy dog"),
+            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+}
+
+TEST(WebhookSignature, Verdicts) {
+  const std::string body = R"({"id":"evt_1"})";
+  const std::int64_t t = 1'700'000'000;
+  const std::string sig = ComputeWebhookSignature("s3cret", t, body);
+  const auto tol = std::chrono::seconds(300);
+  const std::string header = "t=" + std::to_string(t) + ",v1=" + sig;
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", header, body, t, tol), SignatureVerdict::kValid);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", header, body, t + 300, tol), SignatureVerdict::kValid);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", header, body, t + 301, tol), SignatureVerdict::kStale);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", header, body, t - 301, tol), SignatureVerdict::kStale);
+  EXPECT_EQ(VerifyWebhookSignature("other", header, body, t, tol), SignatureVerdict::kMismatch);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", header, body + " ", t, tol),
+            SignatureVerdict::kMismatch);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", "", body, t, tol), SignatureVerdict::kMissing);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", "v1=" + sig, body, t, tol),
+            SignatureVerdict::kMalformed);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", "t=abc,v1=" + sig, body, t, tol),
+            SignatureVerdict::kMalformed);
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", "t=" + std::to_string(t) + ",v1=zz", body, t, tol),
+            SignatureVerdict::kMalformed);
+  // Rotation: any matching v1 is enough, upper-case hex too.
+  std::string upper = sig;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string two = "t=" + std::to_string(t) + ",v1=" + std::string(64, '0') + ",v1=" + upper;
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", two, body, t, tol), SignatureVerdict::kValid);
+  // The signature binds the timestamp.
+  const std::string moved = "t=" + std::to_string(t + 1) + ",v1=" + sig;
+  EXPECT_EQ(VerifyWebhookSignature("s3cret", moved, body, t, tol), SignatureVerdict::kMismatch);
+}
+
+TEST(Hashing, FingerprintFramesParts) {
+  EXPECT_NE(FingerprintHex({"ab", "c"}), FingerprintHex({"a", "bc"}));
+  EXPECT_EQ(FingerprintHex({"a", "b"}), FingerprintHex({"a", "b"}));
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(ConstantTimeEquals("token", "token"));
+  EXPECT_FALSE(ConstantTimeEquals("token", "tokeN"));
+  EXPECT_FALSE(ConstantTimeEquals("token", "token2"));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+}
+
+TEST(Ids, UuidV7AndNormalization) {
+  const std::int64_t ms = 1'767'225'600'123;  // 2026-01-01T00:00:00.123Z
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = NewUuidV7(ms);
+    ASSERT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[14], '7');
+    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+    EXPECT_EQ(NormalizeUuid(id), id);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_EQ(NormalizeUuid("0190B4C2-7A1E-7C3D-9F0A-0123456789AB"),
+            "0190b4c2-7a1e-7c3d-9f0a-0123456789ab");
+  EXPECT_EQ(NormalizeUuid("0190b4c2-7a1e-7c3d-9f0a-0123456789a"), std::nullopt);
+  EXPECT_EQ(NormalizeUuid("0190b4c2x7a1e-7c3d-9f0a-0123456789ab"), std::nullopt);
+  EXPECT_EQ(NormalizeUuid("g190b4c2-7a1e-7c3d-9f0a-0123456789ab"), std::nullopt);
+  EXPECT_EQ(RandomHex(16).size(), 32u);
+  EXPECT_NE(RandomHex(16), RandomHex(16));
+}
+
+TEST(Timestamp, Rfc3339Milliseconds) {
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(1'767'225'600'123), "2026-01-01T00:00:00.123Z");
+  EXPECT_EQ(FormatTimestamp(951'782'400'999), "2000-02-29T00:00:00.999Z");
+}
+
+TEST(Records, TransferJsonHasSpecFields) {
+  Transfer t;
+  t.id = "id";
+  t.kind = "transfer";
+  t.from_user_id = "a";
+  t.to_user_id = "b";
+  t.amount = 12345;
+  t.currency = "THB";
+  t.status = "completed";
+  t.created_ms = 0;
+  const json::object o = ToJson(t);
+  for (const char* k : {"id", "from_user_id", "to_user_id", "amount", "currency", "note",
+                        "conversation_id", "status", "created_at"}) {
+    EXPECT_TRUE(o.contains(k)) << k;
+  }
+  EXPECT_TRUE(o.at("note").is_null());
+  EXPECT_EQ(o.at("amount").as_int64(), 12345);
+  const json::object ev = EventEnvelope("e", "payment.transfer.completed", 0, o);
+  EXPECT_EQ(ev.at("type").as_string(), "payment.transfer.completed");
+  EXPECT_EQ(ev.at("occurred_at").as_string(), "1970-01-01T00:00:00.000Z");
+  EXPECT_TRUE(ev.at("data").is_object());
+}
+
+ConfigReader ReaderOf(std::map<std::string, std::string> env) {
+  return ConfigReader([env](std::string_view k) -> std::optional<std::string> {
+    auto it = env.find(std::string(k));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+TEST(Config, DefaultsFromSpec) {
+  auto c = LoadPaymentConfig(CommonConfig{}, ReaderOf({}));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& thb = c->LimitsFor(*FindCurrency("THB"));
+  EXPECT_EQ(thb.daily, 100'000LL * 100);
+  EXPECT_EQ(thb.monthly, 3'000'000LL * 100);
+  EXPECT_EQ(thb.per_transfer, thb.daily);
+  const auto& vnd = c->LimitsFor(*FindCurrency("VND"));
+  EXPECT_EQ(vnd.daily, 230'000'000LL);
+  EXPECT_EQ(vnd.monthly, 6'900'000'000LL);
+  EXPECT_EQ(c->LimitsFor(*FindCurrency("USD")).daily, 300'000);
+  EXPECT_EQ(c->idempotency_ttl, std::chrono::hours(24));
+}
+
+TEST(Config, OverridesAndBadValuesNameTheKey) {
+  auto c = LoadPaymentConfig(CommonConfig{}, ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
+                                                       {"PAYMENT_BATCH_MAX_SIZE", "8"}}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->LimitsFor(*FindCurrency("SGD")).per_transfer, 10'000);
+  EXPECT_EQ(c->batch_max_size, 8);
+  for (const auto& [key, value] :
+       std::map<std::string, std::string>{{"PAYMENT_DAILY_LIMIT_THB", "lots"},
+                                          {"PAYMENT_MONTHLY_LIMIT_USD", "0"},
+                                          {"PAYMENT_IDEMPOTENCY_TTL", "1h"},
+                                          {"PAYMENT_BATCH_MAX_INFLIGHT", "-3"}}) {
+    auto bad = LoadPaymentConfig(CommonConfig{}, ReaderOf({{key, value}}));
+    ASSERT_FALSE(bad.ok()) << key;
+    EXPECT_NE(bad.error().message.find(key), std::string::npos) << bad.error().message;
+  }
+}
+
+TEST(DomainErrors, MapToSpecCodes) {
+  EXPECT_EQ(PaymentService::DomainError("insufficient_funds").WireCode(), "insufficient_funds");
+  EXPECT_EQ(PaymentService::DomainError("limit_exceeded").WireCode(), "limit_exceeded");
+  EXPECT_EQ(PaymentService::DomainError("amount_overflow").WireCode(), "limit_exceeded");
+  EXPECT_EQ(PaymentService::DomainError("idempotency_key_reused").WireCode(),
+            "idempotency_key_reused");
+  EXPECT_EQ(PaymentService::DomainError("insufficient_funds").code, ErrorCode::kUnprocessable);
+  EXPECT_EQ(PaymentService::DomainError("nonsense").code, ErrorCode::kInternal);
+}
+
+}  // namespace
+}  // namespace tchat::payment
