@@ -1,8 +1,9 @@
-// tchat-notification: the notification service (SPEC). Wiring only: configuration, clients and
-// handlers are composed here and served by the shared App.
+// tchat-notification: the notification service (SPEC §6). Wiring only: the
+// service is composed by notification::SetUp on the shared App.
 #include <tchat/core/service/app.hpp>
 
+#include "src/service.hpp"
+
 int main() {
-  return tchat::RunService("notification", 8084,
-                           [](tchat::App&) -> tchat::Status { return tchat::Ok(); });
+  return tchat::RunService("notification", 8084, tchat::notification::SetUp);
 }

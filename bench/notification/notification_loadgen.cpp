@@ -1,0 +1,454 @@
+// Load generator of bench/notification_bench.sh: events per second from the
+// Redis stream to the provider sink, and event-to-sink latency.
+//
+//   notification_loadgen --service-bin BIN --pg-url ADMIN_URL --redis-url URL
+//       [--rate EVENTS_PER_S] [--seconds N] [--users N] [--devices N] [--threads N]
+//       [--collapse-window DUR] [--sink-threads N]
+//
+// It creates a scratch database (migrated from the repository's migrations),
+// registers --users users with --devices devices each, runs the service binary
+// against it with the webhook push provider pointed at an in-process sink, and
+// publishes message.created events (one offline recipient each, so one event is
+// --devices notifications) at --rate for --seconds with pipelined XADDs. It
+// prints notifications delivered per second, event-to-sink latency percentiles
+// (first push of each event at the sink minus the XADD time) and the backlog
+// left when publishing stopped. Loopback only; bounded in time.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Options {
+  std::string service_bin, pg_url, redis_url;
+  int rate = 2500;
+  int seconds = 10;
+  int users = 2000;
+  int devices = 10;
+  int threads = 2;
+  int sink_threads = 1;
+  std::string collapse_window = "0";
+  std::string max_in_flight = "2048";
+  std::string conns_per_host = "32";
+};
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "notification_loadgen: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+std::string Uuid(std::mt19937_64& rng) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx";
+  std::uint64_t bits = rng();
+  int left = 16;
+  for (char& c : s) {
+    if (c != 'x') continue;
+    if (left == 0) {
+      bits = rng();
+      left = 16;
+    }
+    c = kHex[bits & 15];
+    bits >>= 4;
+    --left;
+  }
+  return s;
+}
+
+void Exec(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto st = PQresultStatus(r);
+  std::string err = PQresultErrorMessage(r);
+  PQclear(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) Die("sql: " + err);
+}
+
+std::string ReplaceDb(const std::string& url, const std::string& db) {
+  const auto scheme = url.find("://");
+  const auto slash = url.find('/', scheme + 3);
+  const auto q = url.find('?', slash == std::string::npos ? 0 : slash);
+  std::string base = slash == std::string::npos ? url : url.substr(0, slash);
+  return base + "/" + db + (q == std::string::npos ? "" : url.substr(q));
+}
+
+// The sink: counts pushes and records the first arrival of each event.
+struct SinkStats {
+  std::mutex mu;
+  std::unordered_map<std::string, Clock::time_point> first;  // event id → first push
+  std::vector<Clock::time_point> arrivals;                   // every push, for the rate over time
+};
+
+asio::awaitable<void> Session(tcp::socket socket, SinkStats& stats) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buf;
+  std::vector<std::pair<std::string, Clock::time_point>> local;
+  for (;;) {
+    bhttp::request<bhttp::string_body> req;
+    auto [ec, n] =
+        co_await bhttp::async_read(stream, buf, req, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    const auto now = Clock::now();
+    const std::string& body = req.body();
+    const auto k = body.find("\"event_id\":\"");
+    std::string event_id;
+    if (k != std::string::npos) event_id = body.substr(k + 12, 36);
+    {
+      std::lock_guard lock(stats.mu);
+      stats.arrivals.push_back(now);
+      stats.first.try_emplace(std::move(event_id), now);
+    }
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = "{}";
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    if (wec || !res.keep_alive()) break;
+  }
+}
+
+asio::awaitable<void> Accept(tcp::acceptor& a, SinkStats& stats) {
+  for (;;) {
+    auto [ec, s] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    s.set_option(tcp::no_delay(true));
+    asio::co_spawn(a.get_executor(), Session(std::move(s), stats), asio::detached);
+  }
+}
+
+std::string RedisCmd(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (r == nullptr) Die("redis connection lost");
+  std::string out = r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS
+                        ? std::string(r->str, r->len)
+                    : r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
+                                                     : "";
+  freeReplyObject(r);
+  return out;
+}
+
+// XINFO GROUPS lag of group "notification" (entries not yet read), -1 if unknown.
+long long GroupLag(redisContext* c, const std::string& stream) {
+  const char* argv[] = {"XINFO", "GROUPS", stream.c_str()};
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, 3, argv, nullptr));
+  long long lag = -1, pending = 0;
+  if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
+    for (std::size_t g = 0; g < r->elements; ++g) {
+      auto* grp = r->element[g];
+      bool ours = false;
+      for (std::size_t i = 0; i + 1 < grp->elements; i += 2) {
+        const std::string k(grp->element[i]->str, grp->element[i]->len);
+        auto* v = grp->element[i + 1];
+        if (k == "name" && v->type == REDIS_REPLY_STRING)
+          ours = std::string(v->str, v->len) == "notification";
+        if (ours && k == "lag" && v->type == REDIS_REPLY_INTEGER) lag = v->integer;
+        if (ours && k == "pending" && v->type == REDIS_REPLY_INTEGER) pending = v->integer;
+      }
+    }
+  }
+  if (r != nullptr) freeReplyObject(r);
+  return lag < 0 ? -1 : lag + pending;
+}
+
+std::string Rfc3339Now() {
+  const auto t = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss hms{t - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--service-bin")
+      o.service_bin = v;
+    else if (k == "--pg-url")
+      o.pg_url = v;
+    else if (k == "--redis-url")
+      o.redis_url = v;
+    else if (k == "--rate")
+      o.rate = std::stoi(v);
+    else if (k == "--seconds")
+      o.seconds = std::stoi(v);
+    else if (k == "--users")
+      o.users = std::stoi(v);
+    else if (k == "--devices")
+      o.devices = std::stoi(v);
+    else if (k == "--threads")
+      o.threads = std::stoi(v);
+    else if (k == "--sink-threads")
+      o.sink_threads = std::stoi(v);
+    else if (k == "--collapse-window")
+      o.collapse_window = v;
+    else if (k == "--max-in-flight")
+      o.max_in_flight = v;
+    else if (k == "--conns-per-host")
+      o.conns_per_host = v;
+    else
+      Die("unknown option " + k);
+  }
+  if (o.service_bin.empty() || o.pg_url.empty() || o.redis_url.empty()) {
+    Die("--service-bin, --pg-url and --redis-url are required");
+  }
+  std::mt19937_64 rng(std::random_device{}());
+
+  // Scratch database, migrated.
+  const std::string db = "tchat_notification_bench_" + std::to_string(getpid());
+  PGconn* admin = PQconnectdb(o.pg_url.c_str());
+  if (PQstatus(admin) != CONNECTION_OK) Die(PQerrorMessage(admin));
+  Exec(admin, "CREATE DATABASE " + db);
+  const std::string db_url = ReplaceDb(o.pg_url, db);
+  PGconn* conn = PQconnectdb(db_url.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) Die(PQerrorMessage(conn));
+  std::vector<std::filesystem::path> ups;
+  for (const auto& f : std::filesystem::directory_iterator(TCHAT_NOTIFICATION_MIGRATIONS)) {
+    if (f.path().string().ends_with(".up.sql")) ups.push_back(f.path());
+  }
+  std::sort(ups.begin(), ups.end());
+  for (const auto& p : ups) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Exec(conn, ss.str());
+  }
+  std::vector<std::string> users;
+  for (int u = 0; u < o.users; ++u) users.push_back(Uuid(rng));
+  for (int start = 0; start < o.users; start += 500) {
+    std::string sql = "INSERT INTO devices (id, user_id, platform, token) VALUES ";
+    bool first = true;
+    for (int u = start; u < std::min(o.users, start + 500); ++u) {
+      for (int d = 0; d < o.devices; ++d) {
+        const std::string id = Uuid(rng);
+        sql += (first ? "" : ",") + std::string("('") + id + "','" +
+               users[static_cast<std::size_t>(u)] + "','android','tok-" + id + "')";
+        first = false;
+      }
+    }
+    Exec(conn, sql);
+  }
+
+  // Redis: a clean database.
+  const std::string rest = o.redis_url.substr(8);
+  const std::string hostport = rest.substr(0, rest.find('/'));
+  const int redis_db =
+      rest.find('/') == std::string::npos ? 0 : std::stoi(rest.substr(rest.find('/') + 1));
+  const std::string rhost = hostport.substr(0, hostport.find(':'));
+  const int rport = std::stoi(hostport.substr(hostport.find(':') + 1));
+  redisContext* redis = redisConnect(rhost.c_str(), rport);
+  if (redis == nullptr || redis->err) Die("cannot connect to redis");
+  RedisCmd(redis, {"SELECT", std::to_string(redis_db)});
+  RedisCmd(redis, {"DEL", "tchat.events.messaging", "tchat.events.auth", "tchat.events.payment"});
+
+  // The sink.
+  SinkStats stats;
+  stats.arrivals.reserve(static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.seconds) *
+                             static_cast<std::size_t>(o.devices) +
+                         1024);
+  asio::io_context sink_io;
+  tcp::acceptor acceptor(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto sink_port = acceptor.local_endpoint().port();
+  asio::co_spawn(sink_io, Accept(acceptor, stats), asio::detached);
+  std::vector<std::thread> sink_threads;
+  for (int i = 0; i < o.sink_threads; ++i) sink_threads.emplace_back([&] { sink_io.run(); });
+
+  // The service.
+  tcp::acceptor probe(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto svc_port = probe.local_endpoint().port();
+  probe.close();
+  std::vector<std::string> env = {
+      "PORT=" + std::to_string(svc_port),
+      "DATABASE_URL=" + db_url,
+      "REDIS_URL=" + o.redis_url,
+      "TCHAT_PUSH_WEBHOOK_URL=http://127.0.0.1:" + std::to_string(sink_port) + "/push",
+      "TCHAT_THREADS=" + std::to_string(o.threads),
+      "LOG_LEVEL=warn",
+      "NOTIFICATION_COLLAPSE_WINDOW=" + o.collapse_window,
+      "NOTIFICATION_MAX_IN_FLIGHT=" + o.max_in_flight,
+      "http_client_max_conns_per_host=" + o.conns_per_host,
+      "http_client_max_idle_conns=256",
+      "NOTIFICATION_BATCH_SIZE=256"};
+  const std::string log_path = "/tmp/" + db + ".log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    char* args[] = {o.service_bin.data(), nullptr};
+    execve(o.service_bin.c_str(), args, envp.data());
+    _exit(127);
+  }
+  // Ready when the consumer group exists.
+  for (int i = 0; i < 200; ++i) {
+    if (GroupLag(redis, "tchat.events.messaging") >= 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  if (GroupLag(redis, "tchat.events.messaging") < 0) Die("service did not start; see " + log_path);
+  std::this_thread::sleep_for(300ms);
+
+  // Publish: pipelined XADDs in 10 ms ticks.
+  const int total = o.rate * o.seconds;
+  std::vector<std::string> ids(static_cast<std::size_t>(total));
+  std::vector<Clock::time_point> sent(static_cast<std::size_t>(total));
+  const auto t0 = Clock::now();
+  int next = 0;
+  while (next < total) {
+    const auto tick =
+        t0 + std::chrono::microseconds(static_cast<long long>(next) * 1000000LL / o.rate);
+    std::this_thread::sleep_until(tick);
+    const auto elapsed = Clock::now() - t0;
+    const int due = std::min<int>(
+        total,
+        static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() *
+                         o.rate / 1000000) +
+            1);
+    const int from = next;
+    const std::string now_txt = Rfc3339Now();
+    for (; next < due; ++next) {
+      const std::string id = Uuid(rng);
+      const std::string& to = users[static_cast<std::size_t>(next % o.users)];
+      const std::string ev = R"({"id":")" + id + R"(","type":"message.created","occurred_at":")" +
+                             now_txt + R"(","data":{"conversation_id":")" + Uuid(rng) +
+                             R"(","message_id":")" + Uuid(rng) + R"(","seq":1,"sender_id":")" +
+                             Uuid(rng) + R"(","sender_name":"Bench","recipients":[")" + to +
+                             R"("],"preview":"hello from the benchmark","type":"text"}})";
+      redisAppendCommand(redis, "XADD tchat.events.messaging * event %b", ev.data(), ev.size());
+      ids[static_cast<std::size_t>(next)] = id;
+    }
+    const auto at = Clock::now();
+    for (int i = from; i < next; ++i) {
+      sent[static_cast<std::size_t>(i)] = at;
+      void* reply = nullptr;
+      if (redisGetReply(redis, &reply) != REDIS_OK) Die("XADD failed");
+      freeReplyObject(reply);
+    }
+  }
+  const auto publish_end = Clock::now();
+  const long long backlog_at_end = GroupLag(redis, "tchat.events.messaging");
+  // Drain: wait until everything arrived (or 60 s).
+  const std::size_t want = static_cast<std::size_t>(total) * static_cast<std::size_t>(o.devices);
+  Clock::time_point drained{};
+  for (int i = 0; i < 600; ++i) {
+    {
+      std::lock_guard lock(stats.mu);
+      if (stats.arrivals.size() >= want) {
+        drained = stats.arrivals.back();
+        break;
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+
+  ::kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  sink_io.stop();
+  for (auto& t : sink_threads) t.join();
+
+  // Figures.
+  std::vector<double> lat;
+  lat.reserve(ids.size());
+  std::size_t lost = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto it = stats.first.find(ids[i]);
+    if (it == stats.first.end()) {
+      ++lost;
+      continue;
+    }
+    lat.push_back(std::chrono::duration<double, std::milli>(it->second - sent[i]).count());
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    return lat.empty()
+               ? 0.0
+               : lat[std::min(lat.size() - 1,
+                              static_cast<std::size_t>(p * static_cast<double>(lat.size())))];
+  };
+  const std::size_t got = stats.arrivals.size();
+  // Steady-state delivery rate: the middle of the run (skip the first and last 20 %).
+  double steady = 0;
+  if (got > 10) {
+    std::vector<Clock::time_point> a = stats.arrivals;
+    std::sort(a.begin(), a.end());
+    const std::size_t lo = a.size() / 5, hi = a.size() * 4 / 5;
+    const double secs = std::chrono::duration<double>(a[hi] - a[lo]).count();
+    steady = secs > 0 ? static_cast<double>(hi - lo) / secs : 0;
+  }
+  const double publish_secs = std::chrono::duration<double>(publish_end - t0).count();
+  const double total_secs =
+      drained == Clock::time_point{} ? -1 : std::chrono::duration<double>(drained - t0).count();
+  std::printf("events published        %d in %.2f s (%.0f events/s offered)\n", total, publish_secs,
+              total / publish_secs);
+  std::printf("notifications at sink   %zu of %zu (%d devices per user)\n", got, want, o.devices);
+  std::printf("delivered rate          %.0f notifications/s steady, %.0f events/s\n", steady,
+              steady / o.devices);
+  std::printf("all delivered after     %.2f s (publishing took %.2f s)\n", total_secs,
+              publish_secs);
+  std::printf("backlog at publish end  %lld entries (stream lag + pending)\n", backlog_at_end);
+  std::printf("event-to-sink latency   p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
+              pct(0.5), pct(0.9), pct(0.99), lat.empty() ? 0.0 : lat.back());
+  std::printf("events never delivered  %zu\n", lost);
+  std::printf("RESULT delivered_per_s=%.0f events_per_s=%.0f p99_ms=%.1f lost=%zu backlog=%lld\n",
+              steady, steady / o.devices, pct(0.99), lost, backlog_at_end);
+
+  PQfinish(conn);
+  Exec(admin, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+  PQfinish(admin);
+  redisFree(redis);
+  return lost == 0 ? 0 : 1;
+}

@@ -1,0 +1,443 @@
+#include "dispatcher.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <tchat/core/log.hpp>
+
+#include "metrics.hpp"
+#include "pg_array.hpp"
+#include "uuid.hpp"
+
+namespace tchat::notification {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view kClaim = R"(
+UPDATE delivery_queue q SET state = 'sending', due_at = now() + $2::float8 * interval '1 millisecond'
+FROM (SELECT id FROM delivery_queue WHERE due_at <= now() ORDER BY due_at LIMIT $1
+      FOR UPDATE SKIP LOCKED) c
+WHERE q.id = c.id
+RETURNING q.id::text AS id, q.channel, q.user_id::text AS user_id, q.payload::text AS payload,
+          q.msg_count, q.device_ids::text AS device_ids, q.attempts, q.event_id)";
+
+constexpr std::string_view kDevicesOf = R"(
+SELECT id::text AS id, user_id::text AS user_id, platform, token FROM devices
+WHERE user_id = ANY($1::uuid[]))";
+
+constexpr std::string_view kDeleteDone = "DELETE FROM delivery_queue WHERE id = ANY($1::uuid[])";
+
+constexpr std::string_view kReschedule = R"(
+UPDATE delivery_queue q SET state = 'retry', attempts = q.attempts + v.inc::int,
+  device_ids = v.d::uuid[], due_at = now() + v.ms::float8 * interval '1 millisecond',
+  last_error = v.err
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, d, ms, err, inc)
+WHERE q.id = v.id)";
+
+constexpr std::string_view kDeadLetter = R"(
+INSERT INTO dead_letters (id, channel, user_id, device_id, platform, payload, attempts, last_error,
+                          event_id)
+SELECT i::uuid, c, NULLIF(u, '')::uuid, NULLIF(d, '')::uuid, NULLIF(p, ''), pl::jsonb, a::int, e,
+       NULLIF(ev, '')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[]) AS x(i, c, u, d, p, pl, a, e, ev))";
+
+constexpr std::string_view kDeleteDevices = "DELETE FROM devices WHERE id = ANY($1::uuid[])";
+
+json::object ParseObject(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.as_object());
+}
+
+}  // namespace
+
+std::chrono::milliseconds RetryDelay(int attempt, std::chrono::milliseconds base,
+                                     std::chrono::milliseconds max,
+                                     std::optional<std::chrono::seconds> retry_after,
+                                     std::minstd_rand& rng) {
+  const int shift = std::clamp(attempt - 1, 0, 30);
+  const double exp = static_cast<double>(base.count()) * static_cast<double>(1LL << shift);
+  const auto capped = static_cast<std::int64_t>(std::min(exp, static_cast<double>(max.count())));
+  const std::int64_t half = capped / 2;
+  std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(half, 0));
+  std::chrono::milliseconds d(capped - half + jitter(rng));
+  if (retry_after) d = std::max<std::chrono::milliseconds>(d, *retry_after);
+  return d;
+}
+
+struct Dispatcher::Target {
+  std::size_t row = 0;
+  std::string device_id;
+  std::string platform;
+  PushMessage push;
+  SmsMessage sms;
+  bool is_sms = false;
+  std::string provider;
+  SendResult result;
+  bool skipped = false;  // not sent: the row's lease was running out
+};
+
+Dispatcher::Dispatcher(asio::any_io_executor ex, pg::Pool& pool, PushRouter& push, SmsProvider& sms,
+                       const Settings& settings)
+    : ex_(ex),
+      pool_(pool),
+      push_(push),
+      sms_(sms),
+      settings_(settings),
+      limiter_(ex, settings.max_in_flight),
+      alarm_(ex),
+      rng_(std::random_device{}()) {}
+
+Task<void> Dispatcher::SendOne(Target& t, WaitGroup& wg) {
+  try {
+    if (t.is_sms) {
+      t.provider = std::string(sms_.name());
+      t.result = co_await sms_.Send(t.sms);
+    } else {
+      PushProvider& p = push_.For(t.platform);
+      t.provider = std::string(p.name());
+      t.result = co_await p.Send(t.push);
+    }
+  } catch (const std::exception& e) {
+    t.result = SendResult{Outcome::kRetryable, std::string("exception: ") + e.what(), {}};
+  }
+  --in_flight_;
+  limiter_.Release();
+  wg.Done();
+}
+
+Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
+  Metrics& metrics = Metrics::Get();
+  if (rows.empty()) co_return;
+  active_.fetch_add(1, std::memory_order_relaxed);
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } done_guard{active_};
+  // 1. Devices of push rows that do not carry them.
+  {
+    std::vector<std::string> users;
+    for (const auto& r : rows) {
+      if (r.channel == "push" && !r.devices) users.push_back(r.user_id);
+    }
+    if (!users.empty()) {
+      std::sort(users.begin(), users.end());
+      users.erase(std::unique(users.begin(), users.end()), users.end());
+      auto res = co_await pool_.Query(kDevicesOf, ToPgArray(users));
+      if (!res) {
+        log::Warn("delivery: cannot load devices; rows stay leased",
+                  {{"error", res.error().message}, {"rows", rows.size()}});
+        co_return;
+      }
+      std::unordered_map<std::string, std::vector<Device>> by_user;
+      for (int i = 0; i < res->Rows(); ++i) {
+        by_user[std::string(res->GetString(i, "user_id"))].push_back(
+            Device{std::string(res->GetString(i, "id")),
+                   std::string(res->GetString(i, "user_id")),
+                   std::string(res->GetString(i, "platform")),
+                   std::string(res->GetString(i, "token")),
+                   {},
+                   {}});
+      }
+      for (auto& r : rows) {
+        if (r.channel != "push" || r.devices) continue;
+        std::vector<Device> devs = by_user[r.user_id];
+        if (r.device_ids) {
+          std::unordered_set<std::string> want(r.device_ids->begin(), r.device_ids->end());
+          std::erase_if(devs, [&](const Device& d) { return !want.contains(d.id); });
+        }
+        r.devices = std::move(devs);
+      }
+    }
+  }
+
+  // 2. Render once per row, one target per device.
+  std::vector<RenderedPush> pushes(rows.size());
+  std::vector<RenderedSms> smses(rows.size());
+  std::vector<Target> targets;
+  struct RowState {
+    std::vector<std::string> retry_devices;
+    std::string retry_error;
+    std::optional<std::chrono::seconds> retry_after;
+    bool retry_sms = false;
+    bool dropped = false;
+  };
+  std::vector<RowState> state(rows.size());
+  // Dead letters: (row, device id, platform, error).
+  struct Dead {
+    std::size_t row;
+    std::string device_id;
+    std::string platform;
+    std::string error;
+  };
+  std::vector<Dead> dead;
+  const auto now = std::chrono::system_clock::now();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    QueuedDelivery& r = rows[i];
+    if (r.channel == "sms") {
+      auto s = RenderSms(r.payload);
+      if (!s) {
+        dead.push_back({i, "", "", "render: " + s.error().message});
+        continue;
+      }
+      if (s->expires_at && *s->expires_at <= now) {
+        metrics.failed.With({"sms", "expired"}).Inc();
+        state[i].dropped = true;
+        continue;
+      }
+      smses[i] = std::move(*s);
+      Target t;
+      t.row = i;
+      t.is_sms = true;
+      t.sms = SmsMessage{r.id, r.event_id, &smses[i]};
+      targets.push_back(std::move(t));
+      continue;
+    }
+    pushes[i] = RenderPush(r.payload, std::max(1, r.msg_count));
+    if (!r.devices || r.devices->empty()) {
+      metrics.failed.With({"push", "no_device"}).Inc();
+      state[i].dropped = true;
+      continue;
+    }
+    for (const Device& d : *r.devices) {
+      Target t;
+      t.row = i;
+      t.device_id = d.id;
+      t.platform = d.platform;
+      t.push = PushMessage{r.id + "." + d.id, d.id,       r.user_id, d.platform,
+                           d.token,           r.event_id, &pushes[i]};
+      targets.push_back(std::move(t));
+    }
+  }
+
+  // 3. Send everything, at most max_in_flight at once on this worker.
+  {
+    WaitGroup wg(ex_);
+    // Only send while the lease leaves time for the answer and the record;
+    // otherwise the row goes back unsent (someone else may claim it then).
+    const auto margin = settings_.provider_timeout + std::chrono::seconds(2);
+    for (Target& t : targets) {
+      if (std::chrono::steady_clock::now() + margin > rows[t.row].lease_until) {
+        t.skipped = true;
+        continue;
+      }
+      co_await limiter_.Acquire();
+      if (std::chrono::steady_clock::now() + margin > rows[t.row].lease_until) {
+        limiter_.Release();
+        t.skipped = true;
+        continue;
+      }
+      ++in_flight_;
+      wg.Add();
+      asio::co_spawn(ex_, SendOne(t, wg), asio::detached);
+    }
+    co_await wg.Wait();
+  }
+
+  // 4. Outcomes.
+  std::vector<std::string> unregistered;
+  const auto sent_at = std::chrono::system_clock::now();
+  for (const Target& t : targets) {
+    const std::string channel = t.is_sms ? "sms" : "push";
+    RowState& rs = state[t.row];
+    if (t.skipped) {
+      if (t.is_sms) {
+        rs.retry_sms = true;
+      } else {
+        rs.retry_devices.push_back(t.device_id);
+      }
+      continue;
+    }
+    switch (t.result.outcome) {
+      case Outcome::kDelivered: {
+        metrics.sent.With({channel, t.provider}).Inc();
+        auto event_at = t.is_sms ? smses[t.row].event_at : pushes[t.row].event_at;
+        if (event_at) {
+          metrics.latency.With({channel}).Observe(
+              std::chrono::duration<double>(sent_at - *event_at).count());
+        }
+        break;
+      }
+      case Outcome::kRetryable:
+        metrics.failed.With({channel, "retryable"}).Inc();
+        if (t.is_sms) {
+          rs.retry_sms = true;
+        } else {
+          rs.retry_devices.push_back(t.device_id);
+        }
+        rs.retry_error = t.result.error.empty() ? "retryable" : t.result.error;
+        if (t.result.retry_after && (!rs.retry_after || *t.result.retry_after > *rs.retry_after)) {
+          rs.retry_after = t.result.retry_after;
+        }
+        break;
+      case Outcome::kPermanent:
+        metrics.failed.With({channel, "permanent"}).Inc();
+        dead.push_back({t.row, t.device_id, t.platform, t.result.error});
+        break;
+      case Outcome::kUnregistered:
+        metrics.failed.With({channel, "unregistered"}).Inc();
+        if (!t.is_sms) {
+          unregistered.push_back(t.device_id);
+        } else {
+          dead.push_back({t.row, "", "", t.result.error});
+        }
+        break;
+    }
+  }
+
+  // 5. Record: delete finished rows, reschedule retries, dead-letter the rest.
+  PgArray done, r_id, r_devs, r_ms, r_err, r_inc;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    QueuedDelivery& r = rows[i];
+    RowState& rs = state[i];
+    const bool retry = rs.retry_sms || !rs.retry_devices.empty();
+    if (!retry) {
+      done.Add(r.id);
+      continue;
+    }
+    // Only targets that were skipped (lease): no attempt was made.
+    const bool attempted = !rs.retry_error.empty();
+    const int attempt = r.attempts + (attempted ? 1 : 0);
+    if (attempted && attempt >= settings_.max_attempts) {
+      if (rs.retry_sms) {
+        dead.push_back({i, "", "", "retries exhausted: " + rs.retry_error});
+      }
+      for (const auto& d : rs.retry_devices) {
+        std::string platform;
+        for (const auto& dev : *r.devices) {
+          if (dev.id == d) platform = dev.platform;
+        }
+        dead.push_back({i, d, platform, "retries exhausted: " + rs.retry_error});
+      }
+      done.Add(r.id);
+      continue;
+    }
+    const auto delay = attempted ? RetryDelay(attempt, settings_.retry_base, settings_.retry_max,
+                                              rs.retry_after, rng_)
+                                 : std::chrono::milliseconds(0);
+    r_id.Add(r.id);
+    r_inc.Add(attempted ? "1" : "0");
+    if (rs.retry_sms) {
+      r_devs.AddNull();
+    } else {
+      r_devs.Add(ToPgArray(rs.retry_devices));
+    }
+    r_ms.Add(std::to_string(delay.count()));
+    r_err.Add(TruncateUtf8(attempted ? rs.retry_error : "lease ran out before sending", 500));
+  }
+  std::vector<pg::Statement> st;
+  if (done.size() > 0) st.push_back(pg::Statement::Of(kDeleteDone, done.str()));
+  if (r_id.size() > 0) {
+    st.push_back(pg::Statement::Of(kReschedule, r_id.str(), r_devs.str(), r_ms.str(), r_err.str(),
+                                   r_inc.str()));
+  }
+  if (!dead.empty()) {
+    PgArray di, dc, du, dd, dp, dpl, da, de, dev;
+    for (const Dead& d : dead) {
+      const QueuedDelivery& r = rows[d.row];
+      json::object payload = r.payload;
+      payload["count"] = r.msg_count;
+      di.Add(NewUuidV7());
+      dc.Add(r.channel);
+      du.Add(r.user_id);
+      dd.Add(d.device_id);
+      dp.Add(d.platform);
+      dpl.Add(ToJson(payload));
+      da.Add(std::to_string(r.attempts + 1));
+      de.Add(TruncateUtf8(d.error.empty() ? "failed" : d.error, 500));
+      dev.Add(r.event_id);
+      metrics.dead_letters.With({r.channel}).Inc();
+      metrics.failed.With({r.channel, "dead_letter"}).Inc();
+    }
+    st.push_back(pg::Statement::Of(kDeadLetter, di.str(), dc.str(), du.str(), dd.str(), dp.str(),
+                                   dpl.str(), da.str(), de.str(), dev.str()));
+  }
+  if (!unregistered.empty()) {
+    st.push_back(pg::Statement::Of(kDeleteDevices, ToPgArray(unregistered)));
+    log::Info("devices removed: provider says unregistered",
+              {{"count", static_cast<std::int64_t>(unregistered.size())}});
+  }
+  if (st.empty()) co_return;
+  auto w = co_await pool_.Pipeline(std::move(st));
+  if (!w) {
+    // The rows stay leased: after the lease they are sent again (at least once).
+    log::Error("delivery: cannot record outcomes", {{"error", w.error().message}});
+  }
+}
+
+void Dispatcher::Dispatch(std::vector<QueuedDelivery> rows) {
+  const auto group_size = static_cast<std::size_t>(settings_.delivery_group);
+  std::vector<QueuedDelivery> group;
+  std::size_t targets = 0;
+  for (auto& r : rows) {
+    targets += r.devices ? std::max<std::size_t>(1, r.devices->size()) : 1;
+    group.push_back(std::move(r));
+    if (targets >= group_size) {
+      asio::co_spawn(ex_, Deliver(std::move(group)), asio::detached);
+      group = {};
+      targets = 0;
+    }
+  }
+  if (!group.empty()) asio::co_spawn(ex_, Deliver(std::move(group)), asio::detached);
+}
+
+Task<Result<std::vector<QueuedDelivery>>> Dispatcher::ClaimDue(int limit) {
+  const auto lease_from = std::chrono::steady_clock::now();
+  auto r = co_await pool_.Query(kClaim, limit, static_cast<double>(settings_.send_lease.count()));
+  if (!r) co_return std::move(r).error();
+  std::vector<QueuedDelivery> out;
+  out.reserve(static_cast<std::size_t>(r->Rows()));
+  for (int i = 0; i < r->Rows(); ++i) {
+    QueuedDelivery q;
+    q.id = std::string(r->GetString(i, "id"));
+    q.channel = std::string(r->GetString(i, "channel"));
+    if (!r->IsNull(i, "user_id")) q.user_id = std::string(r->GetString(i, "user_id"));
+    q.payload = ParseObject(r->GetString(i, "payload"));
+    q.msg_count = r->GetInt32(i, "msg_count");
+    if (!r->IsNull(i, "device_ids")) q.device_ids = ParsePgArray(r->GetString(i, "device_ids"));
+    q.attempts = r->GetInt32(i, "attempts");
+    if (!r->IsNull(i, "event_id")) q.event_id = std::string(r->GetString(i, "event_id"));
+    q.lease_until = lease_from + settings_.send_lease;
+    out.push_back(std::move(q));
+  }
+  co_return out;
+}
+
+Task<void> Dispatcher::PollLoop(std::function<bool()> stopping) {
+  constexpr int kClaimBatch = 200;
+  auto last_error_log = std::chrono::steady_clock::time_point{};
+  while (!stopping()) {
+    // Leave room for the consumers' own sends before claiming more.
+    if (in_flight_ > settings_.max_in_flight / 2) {
+      co_await alarm_.WaitUntil(std::chrono::steady_clock::now() + 20ms);
+      continue;
+    }
+    auto claimed = co_await ClaimDue(kClaimBatch);
+    if (!claimed) {
+      if (std::chrono::steady_clock::now() - last_error_log > 10s) {
+        log::Warn("delivery poller: claim failed", {{"error", claimed.error().message}});
+        last_error_log = std::chrono::steady_clock::now();
+      }
+      co_await alarm_.WaitUntil(std::chrono::steady_clock::now() + settings_.poll_interval);
+      continue;
+    }
+    const bool full = static_cast<int>(claimed->size()) == kClaimBatch;
+    if (!claimed->empty()) {
+      Dispatch(std::move(*claimed));
+    }
+    if (!full) {
+      co_await alarm_.WaitUntil(std::chrono::steady_clock::now() + settings_.poll_interval);
+    }
+  }
+}
+
+}  // namespace tchat::notification

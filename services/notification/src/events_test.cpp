@@ -1,0 +1,149 @@
+#include "events.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pg_array.hpp"
+#include "uuid.hpp"
+
+namespace tchat::notification {
+namespace {
+
+constexpr const char* kU1 = "0190f8a0-0000-7000-8000-000000000001";
+constexpr const char* kU2 = "0190f8a0-0000-7000-8000-000000000002";
+
+TEST(Events, ParsesTheEnvelope) {
+  auto e = ParseEnvelope(
+      R"({"id":"e1","type":"message.created","occurred_at":"2026-01-01T00:00:00.000Z","data":{"a":1}})");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->id, "e1");
+  EXPECT_EQ(e->type, "message.created");
+  EXPECT_EQ(FormatRfc3339(e->occurred_at), "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(e->data.at("a"), 1);
+  for (const char* bad : {"", "{", "[]", R"({"type":"x","data":{}})", R"({"id":"e","data":{}})",
+                          R"({"id":"e","type":"x"})", R"({"id":"e","type":"x","data":[]})",
+                          R"({"id":"e","type":"x","data":{},"occurred_at":"never"})",
+                          R"({"id":7,"type":"x","data":{}})"}) {
+    EXPECT_FALSE(ParseEnvelope(bad)) << bad;
+  }
+}
+
+TEST(Events, ClassifiesTypes) {
+  EXPECT_EQ(ClassifyEventType("auth.otp.requested"), EventKind::kOtpRequested);
+  EXPECT_EQ(ClassifyEventType("message.created"), EventKind::kMessageCreated);
+  EXPECT_EQ(ClassifyEventType("payment.transfer.completed"), EventKind::kPayment);
+  EXPECT_EQ(ClassifyEventType("payment.topup.failed"), EventKind::kPayment);
+  EXPECT_EQ(ClassifyEventType("message.deleted"), EventKind::kIgnored);
+  EXPECT_EQ(ClassifyEventType("auth.user.created"), EventKind::kIgnored);
+  EXPECT_EQ(ClassifyEventType("weird.thing"), EventKind::kUnknown);
+  EXPECT_EQ(ClassifyEventType("payment."), EventKind::kUnknown);
+  EXPECT_EQ(ClassifyEventType(""), EventKind::kUnknown);
+}
+
+TEST(Events, DecodesMessageCreated) {
+  auto data = ParseJsonObject(
+      std::string(R"({"conversation_id":"c1","message_id":"m1","seq":4,"sender_id":")") + kU1 +
+      R"(","recipients":[")" + kU1 + R"(",")" + kU2 + R"(",")" + kU2 +
+      R"("],"preview":"hi","type":"text","sender_name":"Ann"})");
+  ASSERT_TRUE(data);
+  auto m = DecodeMessageCreated(*data);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->seq, 4);
+  EXPECT_EQ(m->recipients.size(), 2u) << "duplicates removed";
+  EXPECT_EQ(m->sender_name, "Ann");
+  // Messaging's shape: message_type, a null title, the sender left out.
+  auto mine = ParseJsonObject(
+      std::string(
+          R"({"conversation_id":"c1","conversation_type":"direct","conversation_title":null,"message_id":"m","seq":9,"sender_id":")") +
+      kU1 + R"(","message_type":"image","preview":"","recipients":[")" + kU2 + R"("]})");
+  auto mm = DecodeMessageCreated(*mine);
+  ASSERT_TRUE(mm) << mm.error().message;
+  EXPECT_EQ(mm->message_type, "image");
+  EXPECT_EQ(mm->conversation_title, "");
+  // Recipients as objects are accepted too.
+  auto objs = ParseJsonObject(std::string(R"({"conversation_id":"c","sender_id":")") + kU1 +
+                              R"(","recipients":[{"user_id":")" + kU2 + R"("}]})");
+  ASSERT_TRUE(DecodeMessageCreated(*objs));
+  for (std::string bad :
+       {std::string(R"({"sender_id":")") + kU1 + R"(","recipients":[]})",
+        std::string(R"({"conversation_id":"c","sender_id":"x","recipients":[]})"),
+        std::string(R"({"conversation_id":"c","sender_id":")") + kU1 + R"(","recipients":5})",
+        std::string(R"({"conversation_id":"c","sender_id":")") + kU1 +
+            R"(","recipients":["nope"]})"}) {
+    auto o = ParseJsonObject(bad);
+    ASSERT_TRUE(o);
+    EXPECT_FALSE(DecodeMessageCreated(*o)) << bad;
+  }
+}
+
+TEST(Events, DecodesPaymentParties) {
+  auto t = ParseJsonObject(std::string(R"({"transfer":{"id":"t1","from_user_id":")") + kU1 +
+                           R"(","to_user_id":")" + kU2 + R"(","amount":500,"currency":"THB"}})");
+  auto p = DecodePaymentEvent("payment.transfer.completed", *t);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->object, "transfer");
+  ASSERT_EQ(p->parties.size(), 2u);
+  EXPECT_EQ(p->parties[0].user_id, kU2);
+  EXPECT_EQ(p->parties[0].role, PartyRole::kReceiver);
+  EXPECT_EQ(p->parties[1].role, PartyRole::kSender);
+  auto r = ParseJsonObject(std::string(R"({"request":{"id":"r","from_user_id":")") + kU1 +
+                           R"(","requester_id":")" + kU2 + R"(","amount":1,"currency":"PHP"}})");
+  auto q = DecodePaymentEvent("payment.request.created", *r);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->parties[0].role, PartyRole::kPayer);
+  EXPECT_EQ(q->parties[1].role, PartyRole::kRequester);
+  auto none = ParseJsonObject(R"({"transfer":{"id":"t"}})");
+  EXPECT_FALSE(DecodePaymentEvent("payment.transfer.completed", *none));
+  auto bad = ParseJsonObject(R"({"topup":{"user_id":"not-a-uuid"}})");
+  EXPECT_FALSE(DecodePaymentEvent("payment.topup.succeeded", *bad));
+}
+
+TEST(Events, DecodesOtp) {
+  auto ok =
+      ParseJsonObject(R"({"phone":"+66812345678","code":"123456","locale":"th","expires_in":300})");
+  auto o = DecodeOtpRequested(*ok);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->expires_in, 300);
+  EXPECT_FALSE(o->expires_at);
+  // auth's shape: expires_at, plus fields this service does not read.
+  auto a = DecodeOtpRequested(*ParseJsonObject(
+      R"({"phone":"+66812345678","country":"TH","locale":"th","code":"123456","message":"x","purpose":"sign_in","expires_at":"2026-01-01T00:05:00.000Z"})"));
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(a->expires_at);
+  EXPECT_EQ(FormatRfc3339(*a->expires_at), "2026-01-01T00:05:00.000Z");
+  for (const char* bad : {R"({"phone":"0812345678","code":"1"})", R"({"phone":"+66812345678"})",
+                          R"({"phone":"+66812345678","code":"12a4"})",
+                          R"({"phone":"+66812345678","code":"1234","expires_in":-1})"}) {
+    EXPECT_FALSE(DecodeOtpRequested(*ParseJsonObject(bad))) << bad;
+  }
+}
+
+TEST(Uuid, V7IsCanonicalAndOrdered) {
+  std::string prev = NewUuidV7();
+  EXPECT_TRUE(IsUuid(prev));
+  EXPECT_EQ(prev[14], '7');
+  for (int i = 0; i < 100; ++i) {
+    std::string next = NewUuidV7();
+    EXPECT_TRUE(IsUuid(next));
+    EXPECT_LT(prev, next) << "ids of one thread sort in creation order";
+    prev = next;
+  }
+  EXPECT_FALSE(IsUuid("0190f8a0-0000-7000-8000-00000000000"));
+  EXPECT_FALSE(IsUuid("0190f8a0x0000-7000-8000-000000000001"));
+}
+
+TEST(PgArray, QuotesAndParses) {
+  PgArray a;
+  a.Add("plain");
+  a.Add(R"(with "quotes" and \ backslash)");
+  a.AddNull();
+  a.Add("");
+  EXPECT_EQ(a.str(), R"({"plain","with \"quotes\" and \\ backslash",NULL,""})");
+  auto parsed = ParsePgArray(R"({abc,"d e",NULL,"q\"x"})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(*parsed, (std::vector<std::string>{"abc", "d e", "q\"x"}));
+  EXPECT_EQ(ParsePgArray("{}")->size(), 0u);
+  EXPECT_FALSE(ParsePgArray("abc"));
+}
+
+}  // namespace
+}  // namespace tchat::notification

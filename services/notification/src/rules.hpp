@@ -1,0 +1,121 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <tchat/core/json.hpp>
+#include <tchat/core/result.hpp>
+
+#include "events.hpp"
+#include "localization.hpp"
+#include "quiet_hours.hpp"
+#include "time_util.hpp"
+
+// The notification rules (SPEC §6 and issue 6), as pure functions: given an event
+// and what is known about its recipients, what to send and what to keep in the
+// inbox. No I/O, so every rule is unit-tested with a fixed clock.
+namespace tchat::notification {
+
+// One user's notification settings (notification_preferences; defaults when the
+// user never saved any).
+struct UserSettings {
+  bool push_enabled = true;
+  bool show_previews = true;
+  std::optional<QuietHours> quiet;
+  Locale locale = Locale::kEn;
+  std::string timezone = "Asia/Bangkok";
+};
+
+// What the planner knows about one recipient when the event is handled.
+struct RecipientView {
+  UserSettings settings;
+  bool online = false;       // an open WebSocket (presence:<user_id> in Redis)
+  bool muted = false;        // this event's conversation is muted now
+  bool has_devices = false;  // at least one registered push device
+};
+
+// A push to every device of `user_id`. `payload` is the template rendered when
+// it is sent (RenderPush). Collapsible pushes wait for the collapse window and
+// absorb later ones with the same (user_id, collapse_key).
+struct PushItem {
+  std::string user_id;
+  std::string collapse_key;  // empty: none
+  json::object payload;
+  bool collapsible = false;
+};
+struct InboxItem {
+  std::string user_id;
+  std::string kind;
+  std::string title;
+  std::string body;
+  json::object data;
+};
+struct SmsItem {
+  std::string phone;
+  json::object payload;  // RenderSms
+};
+struct Suppressed {
+  std::string user_id;
+  std::string reason;  // online, push_disabled, muted, quiet_hours, no_device, stale, expired
+};
+struct Plan {
+  std::vector<PushItem> pushes;
+  std::vector<InboxItem> inbox;
+  std::vector<SmsItem> sms;
+  std::vector<Suppressed> suppressed;
+};
+
+struct RuleOptions {
+  // Pushes for events older than this are dropped (a backlog after an outage must
+  // not wake people with stale messages); inbox entries are still written.
+  std::chrono::seconds max_push_age{std::chrono::hours(24)};
+};
+
+// Looks up a recipient; must know every user the event names.
+using RecipientLookup = std::function<const RecipientView&(const std::string& user_id)>;
+
+// message.created → a push to each recipient who is not the sender, is offline,
+// has push on, has not muted the conversation, is outside quiet hours and has a
+// device. Collapsible by conversation.
+Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLookup& view,
+                 SysTime now, const RuleOptions& options);
+
+// payment.* → an inbox entry for each party and a push when the party has push on,
+// is outside quiet hours and has a device.
+Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLookup& view,
+                 SysTime now, const RuleOptions& options);
+
+// auth.otp.requested → one SMS, whatever the preferences, unless the code has
+// already expired. Language: the event's locale, else the user's, else the
+// phone number's country.
+Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale> user_locale,
+             SysTime now);
+
+// A push ready for a provider.
+struct RenderedPush {
+  std::string title;
+  std::string body;
+  json::object data;  // string values only (FCM data map)
+  std::string collapse_key;
+  std::string kind;
+  bool high_priority = true;
+  std::int64_t ttl_seconds = 86400;
+  std::optional<SysTime> event_at;
+};
+// Renders a push payload; `count` is how many events were collapsed into it.
+RenderedPush RenderPush(const json::object& payload, int count);
+
+struct RenderedSms {
+  std::string to;
+  std::string text;
+  std::string locale;
+  std::optional<SysTime> expires_at;  // after this the text is useless: drop it
+  std::optional<SysTime> event_at;
+};
+Result<RenderedSms> RenderSms(const json::object& payload);
+
+}  // namespace tchat::notification

@@ -1,0 +1,199 @@
+#include "rules.hpp"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace tchat::notification {
+namespace {
+
+SysTime At(const char* s) {
+  return *ParseRfc3339(s);
+}
+
+const std::string kSender = "0190f8a0-0000-7000-8000-00000000000a";
+const std::string kA = "0190f8a0-0000-7000-8000-000000000001";
+const std::string kB = "0190f8a0-0000-7000-8000-000000000002";
+
+class Views {
+ public:
+  RecipientView& operator[](const std::string& u) {
+    auto& v = views_[u];
+    return v;
+  }
+  RecipientLookup Lookup() {
+    return [this](const std::string& u) -> const RecipientView& { return views_[u]; };
+  }
+
+ private:
+  std::map<std::string, RecipientView> views_;
+};
+
+Envelope Env(const char* at) {
+  Envelope e;
+  e.id = "evt";
+  e.type = "message.created";
+  e.occurred_at = At(at);
+  return e;
+}
+
+MessageCreated Msg(std::vector<std::string> recipients) {
+  MessageCreated m;
+  m.conversation_id = "conv-1";
+  m.message_id = "m1";
+  m.seq = 3;
+  m.sender_id = kSender;
+  m.sender_name = "Somchai";
+  m.recipients = std::move(recipients);
+  m.preview = "hello";
+  return m;
+}
+
+TEST(Rules, MessagePushesOnlyEligibleRecipients) {
+  Views v;
+  for (auto* u : {&kSender, &kA, &kB}) v[*u].has_devices = true;
+  const auto now = At("2026-01-15T05:00:00Z");
+  auto plan = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kSender, kA, kB}), v.Lookup(), now, {});
+  ASSERT_EQ(plan.pushes.size(), 2u) << "the sender is never notified";
+  EXPECT_EQ(plan.pushes[0].collapse_key, "conv-1");
+  EXPECT_TRUE(plan.pushes[0].collapsible);
+
+  struct Case {
+    const char* reason;
+    std::function<void(RecipientView&)> set;
+  };
+  const std::vector<Case> cases = {
+      {"online", [](RecipientView& r) { r.online = true; }},
+      {"push_disabled", [](RecipientView& r) { r.settings.push_enabled = false; }},
+      {"muted", [](RecipientView& r) { r.muted = true; }},
+      {"no_device", [](RecipientView& r) { r.has_devices = false; }},
+      // 12:00 in Bangkok is inside 11:00-13:00.
+      {"quiet_hours",
+       [](RecipientView& r) {
+         r.settings.quiet = QuietHours{660, 780, "Asia/Bangkok"};
+       }},
+  };
+  for (const auto& c : cases) {
+    Views w;
+    w[kA].has_devices = true;
+    c.set(w[kA]);
+    auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kA}), w.Lookup(), now, {});
+    EXPECT_TRUE(p.pushes.empty()) << c.reason;
+    ASSERT_EQ(p.suppressed.size(), 1u) << c.reason;
+    EXPECT_EQ(p.suppressed[0].reason, c.reason);
+  }
+  // Stale events (a backlog) are not pushed.
+  auto stale = PlanMessage(Env("2026-01-13T05:00:00Z"), Msg({kA}), v.Lookup(), now, {});
+  EXPECT_TRUE(stale.pushes.empty());
+  EXPECT_EQ(stale.suppressed.at(0).reason, "stale");
+}
+
+TEST(Rules, QuietHoursAcrossMidnightPerRecipientZone) {
+  Views v;
+  v[kA].has_devices = true;
+  v[kA].settings.quiet = QuietHours{22 * 60, 7 * 60, "Asia/Bangkok"};
+  v[kB].has_devices = true;
+  v[kB].settings.quiet = QuietHours{22 * 60, 7 * 60, "Asia/Manila"};
+  // 22:30 in Manila, 21:30 in Bangkok: only B is in quiet hours.
+  auto p = PlanMessage(Env("2026-01-15T14:30:00Z"), Msg({kA, kB}), v.Lookup(),
+                       At("2026-01-15T14:30:00Z"), {});
+  ASSERT_EQ(p.pushes.size(), 1u);
+  EXPECT_EQ(p.pushes[0].user_id, kA);
+  // 03:00 / 04:00 local: both asleep.
+  auto night = PlanMessage(Env("2026-01-15T20:00:00Z"), Msg({kA, kB}), v.Lookup(),
+                           At("2026-01-15T20:00:00Z"), {});
+  EXPECT_TRUE(night.pushes.empty());
+  // 06:30 Bangkok is quiet, 07:30 Manila is not.
+  auto morning = PlanMessage(Env("2026-01-15T23:30:00Z"), Msg({kA, kB}), v.Lookup(),
+                             At("2026-01-15T23:30:00Z"), {});
+  ASSERT_EQ(morning.pushes.size(), 1u);
+  EXPECT_EQ(morning.pushes[0].user_id, kB);
+}
+
+TEST(Rules, RenderMessageWithPreviewsCollapsedAndHidden) {
+  Views v;
+  v[kA].has_devices = true;
+  v[kB].has_devices = true;
+  v[kB].settings.show_previews = false;
+  v[kB].settings.locale = Locale::kVi;
+  const auto now = At("2026-01-15T05:00:00Z");
+  auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kA, kB}), v.Lookup(), now, {});
+  ASSERT_EQ(p.pushes.size(), 2u);
+  auto one = RenderPush(p.pushes[0].payload, 1);
+  EXPECT_EQ(one.title, "Somchai");
+  EXPECT_EQ(one.body, "hello");
+  EXPECT_EQ(one.collapse_key, "conv-1");
+  EXPECT_EQ(one.data.at("seq"), "3");
+  auto many = RenderPush(p.pushes[0].payload, 4);
+  EXPECT_EQ(many.title, "Somchai · 4 new messages");
+  EXPECT_EQ(many.data.at("count"), "4");
+  auto hidden = RenderPush(p.pushes[1].payload, 1);
+  EXPECT_EQ(hidden.title, "Tin nhắn mới");
+  EXPECT_EQ(hidden.body, "Mở Tchat để đọc");
+  EXPECT_EQ(ToJson(p.pushes[1].payload).find("hello"), std::string::npos)
+      << "hidden previews are not even stored";
+  EXPECT_EQ(RenderPush(p.pushes[1].payload, 3).title, "3 tin nhắn mới");
+}
+
+TEST(Rules, PaymentTransferNotifiesBothPartiesInboxEvenWithoutPush) {
+  Views v;
+  v[kA].has_devices = true;
+  v[kA].settings.locale = Locale::kTh;
+  v[kB].settings.push_enabled = false;
+  PaymentEvent pe;
+  pe.type = "payment.transfer.completed";
+  pe.object = "transfer";
+  pe.object_id = "t1";
+  pe.amount = 150000;
+  pe.currency = "THB";
+  pe.parties = {{kA, PartyRole::kReceiver}, {kB, PartyRole::kSender}};
+  Envelope e = Env("2026-01-15T05:00:00Z");
+  e.type = pe.type;
+  auto p = PlanPayment(e, pe, v.Lookup(), At("2026-01-15T05:00:00Z"), {});
+  ASSERT_EQ(p.inbox.size(), 2u);
+  EXPECT_EQ(p.inbox[0].kind, "payment.received");
+  EXPECT_EQ(p.inbox[0].title, "ได้รับเงินแล้ว");
+  EXPECT_EQ(p.inbox[0].body, "คุณได้รับเงิน 1,500.00 THB");
+  EXPECT_EQ(p.inbox[1].kind, "payment.sent");
+  ASSERT_EQ(p.pushes.size(), 1u);
+  EXPECT_EQ(p.pushes[0].user_id, kA);
+  EXPECT_FALSE(p.pushes[0].collapsible);
+  EXPECT_EQ(RenderPush(p.pushes[0].payload, 1).title, "ได้รับเงินแล้ว");
+  EXPECT_EQ(p.suppressed.at(0).reason, "push_disabled");
+}
+
+TEST(Rules, OtpAlwaysSentUnlessExpiredInTheRightLanguage) {
+  OtpRequested otp;
+  otp.phone = "+66812345678";
+  otp.code = "654321";
+  otp.expires_in = 300;
+  Envelope e = Env("2026-01-15T05:00:00Z");
+  auto p = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:00:01Z"));
+  ASSERT_EQ(p.sms.size(), 1u);
+  auto sms = RenderSms(p.sms[0].payload);
+  ASSERT_TRUE(sms);
+  EXPECT_EQ(sms->to, "+66812345678");
+  EXPECT_EQ(sms->locale, "th") << "the country's language when nothing else is known";
+  EXPECT_NE(sms->text.find("654321"), std::string::npos);
+  otp.locale = "id";
+  EXPECT_EQ(
+      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload)->locale,
+      "id");
+  otp.locale.clear();
+  EXPECT_EQ(
+      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload)->locale,
+      "vi");
+  otp.expires_at = At("2026-01-15T05:10:00Z");
+  otp.locale = "en";
+  auto ten = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:06:00Z"));
+  ASSERT_EQ(ten.sms.size(), 1u) << "expires_at wins over expires_in";
+  EXPECT_NE(RenderSms(ten.sms[0].payload)->text.find("10 minutes"), std::string::npos);
+  otp.expires_at.reset();
+  otp.locale.clear();
+  auto late = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:05:00Z"));
+  EXPECT_TRUE(late.sms.empty());
+  EXPECT_EQ(late.suppressed.at(0).reason, "expired");
+}
+
+}  // namespace
+}  // namespace tchat::notification

@@ -1,0 +1,730 @@
+// Black-box tests of the running notification service (SPEC §6, issue 6): its
+// HTTP API, and the notifications it sends for events published on the Redis
+// streams, observed at a local HTTP sink that stands in for the providers.
+//
+// Environment (all required; the test fails when one is missing):
+//   TCHAT_TEST_NOTIFICATION_URL   the service, e.g. http://127.0.0.1:18084
+//   TCHAT_TEST_NOTIFICATION_SINK  where this test listens, e.g. 127.0.0.1:18294; the
+//                                 service runs with TCHAT_PUSH_WEBHOOK_URL=http://<sink>/push
+//                                 and TCHAT_SMS_WEBHOOK_URL=http://<sink>/sms
+//   TCHAT_TEST_REDIS_URL          the Redis holding the event streams
+//   TCHAT_TEST_JWT_KEY_FILE       signing key of the JWKS the service trusts
+//   TCHAT_TEST_ADMIN_TOKEN        the service's TCHAT_ADMIN_TOKEN
+//   TCHAT_TEST_AUTH_URL           auth (dev OTP on, same Redis), for the OTP end-to-end test
+// The service must run with its default collapse window (1 s) or shorter retry
+// settings; the tests allow for the defaults.
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "sink.hpp"
+#include "support.hpp"
+
+namespace tchat::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kWait = 15s;  // generous: a loaded CI machine
+
+class NotificationE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    api_ = std::make_unique<Api>(RequireEnv("TCHAT_TEST_NOTIFICATION_URL"));
+    sink_ = std::make_unique<HttpSink>(RequireEnv("TCHAT_TEST_NOTIFICATION_SINK"));
+    redis_ = std::make_unique<Redis>(RequireEnv("TCHAT_TEST_REDIS_URL"));
+    admin_ = RequireEnv("TCHAT_TEST_ADMIN_TOKEN");
+  }
+  static void TearDownTestSuite() {
+    sink_.reset();
+    redis_.reset();
+    api_.reset();
+  }
+
+  struct User {
+    std::string id;
+    std::string token;
+  };
+  static User NewUser() {
+    User u{NewUserId(), {}};
+    u.token = MintToken(u.id);
+    return u;
+  }
+  // Registers a device; returns {device id, push token}.
+  static std::pair<std::string, std::string> AddDevice(const User& u,
+                                                       const std::string& platform = "android") {
+    const std::string push_token = "tok-" + NewUserId();
+    auto r = api_->Call("POST", "/v1/devices", u.token,
+                        ToJson(json::object{{"platform", platform}, {"token", push_token}}));
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return {std::string(Obj(r).at("id").as_string()), push_token};
+  }
+  static void SetPrefs(const User& u, const json::object& prefs) {
+    auto r = api_->Call("PUT", "/v1/notification-preferences", u.token, ToJson(prefs));
+    ASSERT_EQ(r.status, 200) << r.raw;
+  }
+  static json::object Message(const std::string& conversation, const User& sender,
+                              const std::vector<std::string>& recipients,
+                              const std::string& preview,
+                              const std::string& sender_name = "Somchai") {
+    json::array rs;
+    for (const auto& r : recipients) rs.push_back(json::string(r));
+    return json::object{{"conversation_id", conversation},
+                        {"message_id", NewUserId()},
+                        {"seq", 1},
+                        {"sender_id", sender.id},
+                        {"sender_name", sender_name},
+                        {"recipients", std::move(rs)},
+                        {"preview", preview},
+                        {"type", "text"}};
+  }
+  static json::object Transfer(const User& from, const User& to, std::int64_t amount,
+                               const std::string& currency) {
+    return json::object{{"transfer", json::object{{"id", NewUserId()},
+                                                  {"from_user_id", from.id},
+                                                  {"to_user_id", to.id},
+                                                  {"amount", amount},
+                                                  {"currency", currency},
+                                                  {"note", "lunch"},
+                                                  {"conversation_id", NewUserId()}}}};
+  }
+  static std::string Str(const SinkRequest& r, const char* field) {
+    auto it = r.body.find(field);
+    return it != r.body.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                         : std::string();
+  }
+  static std::string DataStr(const SinkRequest& r, const char* field) {
+    auto it = r.body.find("data");
+    if (it == r.body.end() || !it->value().is_object()) return {};
+    auto f = it->value().as_object().find(field);
+    return f != it->value().as_object().end() && f->value().is_string()
+               ? std::string(f->value().as_string())
+               : std::string();
+  }
+  // "HH:MM" of now + `offset` in a zone with a fixed offset from UTC.
+  static std::string ClockIn(int utc_offset_minutes, std::chrono::minutes offset) {
+    const auto now = std::chrono::system_clock::now() + offset;
+    const auto mins = std::chrono::floor<std::chrono::minutes>(now.time_since_epoch()).count() +
+                      utc_offset_minutes;
+    const long day_min = ((mins % 1440) + 1440) % 1440;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02ld:%02ld", day_min / 60, day_min % 60);
+    return buf;
+  }
+
+  static std::unique_ptr<Api> api_;
+  static std::unique_ptr<HttpSink> sink_;
+  static std::unique_ptr<Redis> redis_;
+  static std::string admin_;
+};
+
+std::unique_ptr<Api> NotificationE2E::api_;
+std::unique_ptr<HttpSink> NotificationE2E::sink_;
+std::unique_ptr<Redis> NotificationE2E::redis_;
+std::string NotificationE2E::admin_;
+
+constexpr int kBangkok = 7 * 60;  // UTC+7, no DST
+constexpr int kManila = 8 * 60;   // UTC+8, no DST
+
+// ---------------------------------------------------------------- devices
+
+TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
+  User a = NewUser(), b = NewUser();
+  auto [id1, tok1] = AddDevice(a, "android");
+  auto [id2, tok2] = AddDevice(a, "ios");
+  // The same token again is the same device (201, same id).
+  auto again = api_->Call("POST", "/v1/devices", a.token,
+                          ToJson(json::object{{"platform", "android"}, {"token", tok1}}));
+  ASSERT_EQ(again.status, 201);
+  EXPECT_EQ(Obj(again).at("id").as_string(), id1);
+
+  auto list = api_->Call("GET", "/v1/devices", a.token);
+  ASSERT_EQ(list.status, 200);
+  const auto& devices = Obj(list).at("devices").as_array();
+  ASSERT_EQ(devices.size(), 2u);
+  std::set<std::string> platforms;
+  for (const auto& d : devices)
+    platforms.insert(std::string(d.as_object().at("platform").as_string()));
+  EXPECT_EQ(platforms, (std::set<std::string>{"android", "ios"}));
+
+  // b sees none of a's devices and cannot delete them.
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", b.token)).at("devices").as_array().size(), 0u);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, b.token).status, 404);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, a.token).status, 204);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, a.token).status, 404);
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 1u);
+
+  // A token registered by another account moves to it (same phone, new sign-in).
+  auto moved = api_->Call("POST", "/v1/devices", b.token,
+                          ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
+  ASSERT_EQ(moved.status, 201);
+  EXPECT_EQ(Obj(moved).at("id").as_string(), id2);
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 0u);
+}
+
+TEST_F(NotificationE2E, DevicesRejectBadInputAndMissingToken) {
+  User a = NewUser();
+  EXPECT_EQ(api_->Call("GET", "/v1/devices").status, 401);
+  EXPECT_EQ(
+      api_->Call("POST", "/v1/devices", a.token, R"({"platform":"nokia","token":"x"})").status,
+      400);
+  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":""})").status,
+            400);
+  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios"})").status, 400);
+  EXPECT_EQ(
+      api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":"a b"})").status,
+      400);
+  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, "not json").status, 400);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/not-a-uuid", a.token).status, 404);
+}
+
+// ---------------------------------------------------------------- preferences
+
+TEST_F(NotificationE2E, PreferencesDefaultsPutAndValidation) {
+  User a = NewUser();
+  auto def = api_->Call("GET", "/v1/notification-preferences", a.token);
+  ASSERT_EQ(def.status, 200);
+  EXPECT_EQ(Obj(def).at("push_enabled"), true);
+  EXPECT_EQ(Obj(def).at("show_previews"), true);
+  EXPECT_TRUE(Obj(def).at("quiet_hours").is_null());
+  EXPECT_EQ(Obj(def).at("muted_conversations").as_array().size(), 0u);
+  EXPECT_EQ(Obj(def).at("locale"), "en");
+  EXPECT_EQ(Obj(def).at("timezone"), "Asia/Bangkok");
+
+  const std::string conv = NewUserId();
+  auto put = api_->Call(
+      "PUT", "/v1/notification-preferences", a.token,
+      ToJson(json::object{
+          {"push_enabled", false},
+          {"show_previews", false},
+          {"quiet_hours",
+           json::object{{"start", "22:00"}, {"end", "07:00"}, {"timezone", "Asia/Manila"}}},
+          {"muted_conversations",
+           json::array{json::object{{"conversation_id", conv}, {"until", nullptr}}}},
+          {"locale", "th-TH"}}));
+  ASSERT_EQ(put.status, 200) << put.raw;
+  auto got = api_->Call("GET", "/v1/notification-preferences", a.token);
+  const auto& p = Obj(got);
+  EXPECT_EQ(p.at("push_enabled"), false);
+  EXPECT_EQ(p.at("show_previews"), false);
+  EXPECT_EQ(p.at("locale"), "th");
+  EXPECT_EQ(p.at("quiet_hours").as_object().at("start"), "22:00");
+  EXPECT_EQ(p.at("quiet_hours").as_object().at("end"), "07:00");
+  EXPECT_EQ(p.at("quiet_hours").as_object().at("timezone"), "Asia/Manila");
+  ASSERT_EQ(p.at("muted_conversations").as_array().size(), 1u);
+  EXPECT_EQ(p.at("muted_conversations").as_array()[0].as_object().at("conversation_id"),
+            json::value(conv));
+
+  // A partial PUT keeps the rest; null clears quiet hours.
+  ASSERT_EQ(api_->Call("PUT", "/v1/notification-preferences", a.token,
+                       R"({"push_enabled":true,"quiet_hours":null})")
+                .status,
+            200);
+  auto after = Obj(api_->Call("GET", "/v1/notification-preferences", a.token));
+  EXPECT_EQ(after.at("push_enabled"), true);
+  EXPECT_EQ(after.at("show_previews"), false);
+  EXPECT_TRUE(after.at("quiet_hours").is_null());
+  EXPECT_EQ(after.at("muted_conversations").as_array().size(), 1u);
+
+  // Another user's preferences are untouched.
+  User b = NewUser();
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notification-preferences", b.token)).at("show_previews"),
+            true);
+
+  for (const char* bad :
+       {R"({"quiet_hours":{"start":"25:00","end":"07:00"}})",
+        R"({"quiet_hours":{"start":"22:00","end":"22:00"}})",
+        R"({"quiet_hours":{"start":"22:00","end":"07:00","timezone":"Mars/Base"}})",
+        R"({"quiet_hours":"always"})", R"({"timezone":"Nowhere/City"})", R"({"locale":"klingon"})",
+        R"({"push_enabled":"yes"})", R"({"muted_conversations":[{"conversation_id":""}]})",
+        R"({"muted_conversations":[{"conversation_id":"c","until":"tomorrow"}]})", "[1,2]"}) {
+    EXPECT_EQ(api_->Call("PUT", "/v1/notification-preferences", a.token, bad).status, 400) << bad;
+  }
+}
+
+// ---------------------------------------------------------------- message rules
+
+TEST_F(NotificationE2E, MessagePushGoesToOfflineRecipientsNotSenderNorOnline) {
+  User sender = NewUser(), offline = NewUser(), online = NewUser();
+  auto [sdev, stok] = AddDevice(sender);
+  auto [odev, otok] = AddDevice(offline);
+  auto [ndev, ntok] = AddDevice(online);
+  // Messaging's presence: a sorted set of sessions scored with their expiry (ms).
+  const auto expiry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          (std::chrono::system_clock::now() + 60s).time_since_epoch())
+                          .count();
+  redis_->Command({"ZADD", "tchat:rt:presence:" + online.id, std::to_string(expiry), "node-1"});
+  // An expired session (a crashed replica) does not count.
+  User stale = NewUser();
+  auto [xdev, xtok] = AddDevice(stale);
+  redis_->Command(
+      {"ZADD", "tchat:rt:presence:" + stale.id, std::to_string(expiry - 120000), "node-2"});
+  const std::string conv = NewUserId();
+  redis_->Publish(
+      "tchat.events.messaging",
+      Envelope("message.created",
+               Message(conv, sender, {sender.id, offline.id, online.id, stale.id}, "hello there")));
+  ASSERT_TRUE(sink_->WaitForCount("token", otok, 1, kWait));
+  auto got = sink_->Matching("token", otok);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(Str(got[0], "title"), "Somchai");
+  EXPECT_EQ(Str(got[0], "body"), "hello there");
+  EXPECT_EQ(Str(got[0], "collapse_key"), conv);
+  EXPECT_EQ(DataStr(got[0], "conversation_id"), conv);
+  EXPECT_EQ(Str(got[0], "user_id"), offline.id);
+  EXPECT_FALSE(Str(got[0], "id").empty());
+  EXPECT_EQ(got[0].idempotency_key, Str(got[0], "id"));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(sink_->Matching("token", stok).empty()) << "the sender got a push";
+  EXPECT_TRUE(sink_->Matching("token", ntok).empty()) << "an online user got a push";
+  EXPECT_TRUE(sink_->WaitForCount("token", xtok, 1, kWait))
+      << "an expired session counted as online";
+  redis_->Command({"DEL", "tchat:rt:presence:" + online.id, "tchat:rt:presence:" + stale.id});
+}
+
+TEST_F(NotificationE2E, MessagePushHonoursPushDisabledMuteAndExpiredMute) {
+  User sender = NewUser(), off = NewUser(), muted = NewUser(), was_muted = NewUser(),
+       control = NewUser();
+  auto [d1, t_off] = AddDevice(off);
+  auto [d2, t_muted] = AddDevice(muted);
+  auto [d3, t_was] = AddDevice(was_muted);
+  auto [d4, t_ctl] = AddDevice(control);
+  const std::string conv = NewUserId();
+  SetPrefs(off, json::object{{"push_enabled", false}});
+  SetPrefs(muted, json::object{{"muted_conversations",
+                                json::array{json::object{
+                                    {"conversation_id", conv},
+                                    {"until", Rfc3339(std::chrono::system_clock::now() + 1h)}}}}});
+  SetPrefs(was_muted,
+           json::object{{"muted_conversations",
+                         json::array{json::object{
+                             {"conversation_id", conv},
+                             {"until", Rfc3339(std::chrono::system_clock::now() - 1h)}}}}});
+  redis_->Publish(
+      "tchat.events.messaging",
+      Envelope("message.created",
+               Message(conv, sender, {off.id, muted.id, was_muted.id, control.id}, "hi")));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_ctl, 1, kWait));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_was, 1, kWait)) << "an expired mute still silenced";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(sink_->Matching("token", t_off).empty()) << "push_enabled=false got a push";
+  EXPECT_TRUE(sink_->Matching("token", t_muted).empty()) << "muted conversation got a push";
+}
+
+TEST_F(NotificationE2E, QuietHoursAcrossMidnightInTheUsersTimeZone) {
+  User sender = NewUser(), manila = NewUser(), bangkok = NewUser(), wrap_quiet = NewUser(),
+       wrap_open = NewUser();
+  auto [d1, t_manila] = AddDevice(manila);
+  auto [d2, t_bangkok] = AddDevice(bangkok);
+  auto [d3, t_wq] = AddDevice(wrap_quiet);
+  auto [d4, t_wo] = AddDevice(wrap_open);
+  // [now-30m, now+30m) in Manila's clock: quiet in Manila; the same clock times
+  // read in Bangkok (one hour behind) are [now+30m, now+90m): not quiet.
+  const json::object window{{"start", ClockIn(kManila, -30min)}, {"end", ClockIn(kManila, 30min)}};
+  json::object qm = window;
+  qm["timezone"] = "Asia/Manila";
+  json::object qb = window;
+  qb["timezone"] = "Asia/Bangkok";
+  SetPrefs(manila, json::object{{"quiet_hours", qm}});
+  SetPrefs(bangkok, json::object{{"quiet_hours", qb}});
+  // Windows with start > end span midnight: 23 h containing now, and 22 h leaving
+  // a two-hour gap around now (Bangkok, the default zone).
+  SetPrefs(wrap_quiet,
+           json::object{{"quiet_hours", json::object{{"start", ClockIn(kBangkok, -60min)},
+                                                     {"end", ClockIn(kBangkok, -120min)}}}});
+  SetPrefs(wrap_open,
+           json::object{{"quiet_hours", json::object{{"start", ClockIn(kBangkok, 60min)},
+                                                     {"end", ClockIn(kBangkok, -60min)}}}});
+  redis_->Publish("tchat.events.messaging",
+                  Envelope("message.created",
+                           Message(NewUserId(), sender,
+                                   {manila.id, bangkok.id, wrap_quiet.id, wrap_open.id}, "late?")));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_bangkok, 1, kWait))
+      << "Bangkok user outside quiet hours";
+  ASSERT_TRUE(sink_->WaitForCount("token", t_wo, 1, kWait)) << "outside a midnight-spanning window";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(sink_->Matching("token", t_manila).empty()) << "Manila user inside quiet hours";
+  EXPECT_TRUE(sink_->Matching("token", t_wq).empty()) << "inside a midnight-spanning window";
+}
+
+TEST_F(NotificationE2E, HiddenPreviewsAndLocalisedMessageTitles) {
+  User sender = NewUser(), hidden_th = NewUser(), shown = NewUser();
+  auto [d1, t_hidden] = AddDevice(hidden_th);
+  auto [d2, t_shown] = AddDevice(shown);
+  SetPrefs(hidden_th, json::object{{"show_previews", false}, {"locale", "th"}});
+  redis_->Publish("tchat.events.messaging",
+                  Envelope("message.created", Message(NewUserId(), sender, {hidden_th.id, shown.id},
+                                                      "the secret is 42")));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_hidden, 1, kWait));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_shown, 1, kWait));
+  auto h = sink_->Matching("token", t_hidden)[0];
+  EXPECT_EQ(Str(h, "title"), "ข้อความใหม่");
+  EXPECT_EQ(Str(h, "body"), "เปิด Tchat เพื่ออ่าน");
+  EXPECT_EQ(ToJson(h.body).find("secret"), std::string::npos) << "preview leaked";
+  EXPECT_EQ(ToJson(h.body).find("Somchai"), std::string::npos) << "sender leaked";
+  auto s = sink_->Matching("token", t_shown)[0];
+  EXPECT_EQ(Str(s, "body"), "the secret is 42");
+}
+
+TEST_F(NotificationE2E, BurstInOneConversationCollapsesToOnePushPerDevice) {
+  User sender = NewUser(), r = NewUser();
+  auto [d1, t1] = AddDevice(r, "android");
+  auto [d2, t2] = AddDevice(r, "ios");
+  const std::string conv = NewUserId();
+  for (int i = 1; i <= 5; ++i) {
+    json::object m = Message(conv, sender, {r.id}, "msg " + std::to_string(i));
+    m["seq"] = i;
+    redis_->Publish("tchat.events.messaging", Envelope("message.created", std::move(m)));
+  }
+  ASSERT_TRUE(sink_->WaitForCount("token", t1, 1, kWait));
+  ASSERT_TRUE(sink_->WaitForCount("token", t2, 1, kWait));
+  std::this_thread::sleep_for(2500ms);  // longer than the collapse window
+  auto a = sink_->Matching("token", t1);
+  auto b = sink_->Matching("token", t2);
+  ASSERT_EQ(a.size(), 1u) << "a burst produced several pushes on one device";
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(DataStr(a[0], "count"), "5");
+  EXPECT_EQ(Str(a[0], "body"), "msg 5");
+  EXPECT_NE(Str(a[0], "title").find("5 new messages"), std::string::npos) << Str(a[0], "title");
+}
+
+// ---------------------------------------------------------------- payments, inbox
+
+TEST_F(NotificationE2E, TransferPushesAndInboxToBothPartiesInTheirLanguages) {
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"en", "Payment received"}, {"th", "ได้รับเงินแล้ว"},           {"id", "Pembayaran diterima"},
+      {"ms", "Bayaran diterima"}, {"fil", "Natanggap ang bayad"}, {"vi", "Đã nhận tiền"}};
+  User from = NewUser();
+  auto [fd, ftok] = AddDevice(from);
+  std::vector<std::pair<User, std::string>> receivers;
+  for (const auto& [locale, title] : expected) {
+    User to = NewUser();
+    SetPrefs(to, json::object{{"locale", locale}});
+    auto [d, t] = AddDevice(to);
+    redis_->Publish("tchat.events.payment",
+                    Envelope("payment.transfer.completed", Transfer(from, to, 12345, "THB")));
+    receivers.emplace_back(to, t);
+  }
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto& [to, tok] = receivers[i];
+    ASSERT_TRUE(sink_->WaitForCount("token", tok, 1, kWait)) << expected[i].first;
+    auto push = sink_->Matching("token", tok)[0];
+    EXPECT_EQ(Str(push, "title"), expected[i].second) << expected[i].first;
+    EXPECT_NE(Str(push, "body").find("123.45 THB"), std::string::npos) << Str(push, "body");
+    // The inbox has the same entry.
+    auto inbox = api_->Call("GET", "/v1/notifications", to.token);
+    ASSERT_EQ(inbox.status, 200);
+    const auto& items = Obj(inbox).at("notifications").as_array();
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].as_object().at("kind"), "payment.received");
+    EXPECT_EQ(items[0].as_object().at("title"), json::value(expected[i].second));
+    EXPECT_EQ(items[0].as_object().at("read"), false);
+    EXPECT_EQ(items[0].as_object().at("data").as_object().at("amount"), 12345);
+    EXPECT_EQ(Obj(inbox).at("unread_count"), 1);
+  }
+  // The payer got one "sent" push per transfer, and as many inbox entries.
+  ASSERT_TRUE(sink_->WaitForCount("token", ftok, expected.size(), kWait));
+  EXPECT_EQ(Str(sink_->Matching("token", ftok)[0], "title"), "Payment sent");
+  auto inbox = api_->Call("GET", "/v1/notifications?limit=200", from.token);
+  EXPECT_EQ(Obj(inbox).at("notifications").as_array().size(), expected.size());
+}
+
+TEST_F(NotificationE2E, InboxPaginationReadAndReadAll) {
+  User from = NewUser(), to = NewUser();
+  for (int i = 0; i < 3; ++i) {
+    redis_->Publish("tchat.events.payment", Envelope("payment.transfer.completed",
+                                                     Transfer(from, to, 100 * (i + 1), "SGD")));
+    std::this_thread::sleep_for(5ms);  // distinct occurred_at milliseconds
+  }
+  // No device: the inbox still fills.
+  ApiResponse page;
+  for (int tries = 0; tries < 150; ++tries) {
+    page = api_->Call("GET", "/v1/notifications?limit=2", to.token);
+    if (Obj(page).at("unread_count") == 3) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(Obj(page).at("unread_count"), 3) << page.raw;
+  const auto& first = Obj(page).at("notifications").as_array();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_NE(first[0].as_object().at("body").as_string().find("3.00 SGD"), std::string::npos)
+      << "newest first";
+  ASSERT_TRUE(Obj(page).at("next_cursor").is_string());
+  auto next = api_->Call(
+      "GET",
+      "/v1/notifications?limit=2&cursor=" + std::string(Obj(page).at("next_cursor").as_string()),
+      to.token);
+  ASSERT_EQ(next.status, 200);
+  ASSERT_EQ(Obj(next).at("notifications").as_array().size(), 1u);
+  EXPECT_TRUE(Obj(next).at("next_cursor").is_null());
+
+  const std::string id(first[0].as_object().at("id").as_string());
+  EXPECT_EQ(api_->Call("POST", "/v1/notifications/" + id + "/read", from.token).status, 404)
+      << "another user marked it read";
+  EXPECT_EQ(api_->Call("POST", "/v1/notifications/" + id + "/read", to.token).status, 204);
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notifications", to.token)).at("unread_count"), 2);
+  auto unread = api_->Call("GET", "/v1/notifications?unread_only=true", to.token);
+  EXPECT_EQ(Obj(unread).at("notifications").as_array().size(), 2u);
+  EXPECT_EQ(api_->Call("POST", "/v1/notifications/read-all", to.token).status, 204);
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notifications", to.token)).at("unread_count"), 0);
+  EXPECT_EQ(api_->Call("GET", "/v1/notifications?limit=0", to.token).status, 400);
+  EXPECT_EQ(api_->Call("GET", "/v1/notifications?cursor=zzz", to.token).status, 400);
+}
+
+TEST_F(NotificationE2E, PaymentRequestAndTopupGoToTheRightParty) {
+  User requester = NewUser(), payer = NewUser();
+  auto [d1, t_req] = AddDevice(requester);
+  auto [d2, t_pay] = AddDevice(payer);
+  redis_->Publish("tchat.events.payment",
+                  Envelope("payment.request.created",
+                           json::object{{"request", json::object{{"id", NewUserId()},
+                                                                 {"from_user_id", payer.id},
+                                                                 {"to_user_id", requester.id},
+                                                                 {"amount", 5000},
+                                                                 {"currency", "PHP"}}}}));
+  redis_->Publish("tchat.events.payment",
+                  Envelope("payment.topup.succeeded",
+                           json::object{{"topup", json::object{{"id", NewUserId()},
+                                                               {"user_id", requester.id},
+                                                               {"amount", 100000},
+                                                               {"currency", "VND"},
+                                                               {"method", "momo"}}}}));
+  ASSERT_TRUE(sink_->WaitForCount("token", t_pay, 1, kWait));
+  EXPECT_EQ(Str(sink_->Matching("token", t_pay)[0], "title"), "Payment request");
+  EXPECT_NE(Str(sink_->Matching("token", t_pay)[0], "body").find("50.00 PHP"), std::string::npos);
+  ASSERT_TRUE(sink_->WaitForCount("token", t_req, 1, kWait));
+  EXPECT_EQ(Str(sink_->Matching("token", t_req)[0], "title"), "Top-up successful");
+  EXPECT_NE(Str(sink_->Matching("token", t_req)[0], "body").find("100,000 VND"), std::string::npos);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sink_->Matching("token", t_req).size(), 1u)
+      << "the requester was pushed its own request";
+}
+
+// ---------------------------------------------------------------- OTP SMS
+
+TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreferences) {
+  const std::string phone = "+668" + NewUserId().substr(0, 8);
+  std::string digits = phone;
+  for (char& c : digits)
+    if (c >= 'a' && c <= 'f') c = static_cast<char>('0' + (c - 'a'));
+  const auto t0 = std::chrono::steady_clock::now();
+  redis_->Publish(
+      "tchat.events.auth",
+      Envelope("auth.otp.requested",
+               json::object{
+                   {"phone", digits}, {"code", "482913"}, {"locale", "th"}, {"expires_in", 300}}));
+  ASSERT_TRUE(sink_->WaitForCount("to", digits, 1, kWait));
+  auto sms = sink_->Matching("to", digits);
+  ASSERT_EQ(sms.size(), 1u);
+  EXPECT_EQ(sms[0].path, "/sms");
+  EXPECT_LT(sms[0].at - t0, 1000ms) << "OTP SMS took longer than a second";
+  EXPECT_NE(Str(sms[0], "text").find("482913"), std::string::npos);
+  EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos) << Str(sms[0], "text");
+  EXPECT_EQ(Str(sms[0], "locale"), "th");
+
+  // No locale in the event: the user's saved locale wins; else the country's.
+  User u = NewUser();
+  SetPrefs(u, json::object{{"locale", "ms"}, {"push_enabled", false}});
+  std::string vn = "+849" + digits.substr(4, 8);
+  redis_->Publish("tchat.events.auth",
+                  Envelope("auth.otp.requested",
+                           json::object{{"phone", vn}, {"code", "111222"}, {"user_id", u.id}}));
+  std::string vn2 = "+848" + digits.substr(4, 8);
+  redis_->Publish("tchat.events.auth",
+                  Envelope("auth.otp.requested", json::object{{"phone", vn2}, {"code", "333444"}}));
+  ASSERT_TRUE(sink_->WaitForCount("to", vn, 1, kWait));
+  ASSERT_TRUE(sink_->WaitForCount("to", vn2, 1, kWait));
+  EXPECT_NE(Str(sink_->Matching("to", vn)[0], "text").find("Kod Tchat anda"), std::string::npos);
+  EXPECT_NE(Str(sink_->Matching("to", vn2)[0], "text").find("Mã Tchat"), std::string::npos);
+
+  // The exact shape auth emits (expires_at instead of expires_in, extra fields).
+  std::string ph = "+639" + digits.substr(4, 9);
+  redis_->Publish(
+      "tchat.events.auth",
+      Envelope("auth.otp.requested",
+               json::object{{"phone", ph},
+                            {"country", "PH"},
+                            {"locale", "fil"},
+                            {"code", "777888"},
+                            {"message", "ignored"},
+                            {"purpose", "sign_in"},
+                            {"expires_at", Rfc3339(std::chrono::system_clock::now() + 5min)}}));
+  ASSERT_TRUE(sink_->WaitForCount("to", ph, 1, kWait));
+  EXPECT_NE(Str(sink_->Matching("to", ph)[0], "text").find("Ang iyong Tchat code ay 777888"),
+            std::string::npos)
+      << Str(sink_->Matching("to", ph)[0], "text");
+  EXPECT_NE(Str(sink_->Matching("to", ph)[0], "text").find("5 minuto"), std::string::npos);
+}
+
+// The whole path: auth's POST /v1/auth/otp/request → its outbox → the auth
+// stream → this service → the SMS provider. Needs TCHAT_TEST_AUTH_URL (auth
+// running with TCHAT_DEV_OTP=1 on the same Redis).
+TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
+  Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
+  std::string local = "81" + std::to_string(1000000 + std::rand() % 8999999);
+  const std::string phone = "+66" + local;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = auth.Call("POST", "/v1/auth/otp/request", {},
+                     ToJson(json::object{{"phone", "0" + local}, {"country", "TH"}}));
+  ASSERT_EQ(r.status, 202) << r.raw;
+  ASSERT_TRUE(Obj(r).contains("dev_code")) << "auth must run with TCHAT_DEV_OTP=1";
+  const std::string code(Obj(r).at("dev_code").as_string());
+  ASSERT_TRUE(sink_->WaitForCount("to", phone, 1, kWait));
+  auto sms = sink_->Matching("to", phone);
+  EXPECT_LT(sms[0].at - t0, 1000ms) << "OTP SMS took longer than a second end to end";
+  EXPECT_NE(Str(sms[0], "text").find(code), std::string::npos) << Str(sms[0], "text");
+  EXPECT_EQ(Str(sms[0], "locale"), "th");
+  EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- stream semantics
+
+TEST_F(NotificationE2E, DuplicateEventIdsNotifyOnceAndPoisonNeverBlocks) {
+  User sender = NewUser(), r = NewUser();
+  auto [d, tok] = AddDevice(r);
+  const std::string event_id = NewUserId();
+  auto env = Envelope("payment.transfer.completed", Transfer(sender, r, 700, "MYR"), event_id);
+  redis_->Publish("tchat.events.payment", env);
+  // Poison: not JSON, no event field, unknown type, bad data; then the same event again.
+  redis_->PublishRaw("tchat.events.payment", {"event", "{not json"});
+  redis_->PublishRaw("tchat.events.payment", {"something", "else"});
+  redis_->Publish("tchat.events.payment", Envelope("weird.thing", json::object{}));
+  redis_->Publish(
+      "tchat.events.messaging",
+      Envelope("message.created", json::object{{"conversation_id", "c"}, {"recipients", 5}}));
+  redis_->Publish("tchat.events.payment", env);
+  // A valid event after the poison is still handled.
+  User r2 = NewUser();
+  auto [d2, tok2] = AddDevice(r2);
+  redis_->Publish("tchat.events.payment",
+                  Envelope("payment.transfer.completed", Transfer(sender, r2, 800, "MYR")));
+  ASSERT_TRUE(sink_->WaitForCount("token", tok2, 1, kWait)) << "poison blocked the stream";
+  ASSERT_TRUE(sink_->WaitForCount("token", tok, 1, kWait));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(sink_->Matching("token", tok).size(), 1u) << "a duplicate event notified twice";
+  EXPECT_EQ(
+      Obj(api_->Call("GET", "/v1/notifications", r.token)).at("notifications").as_array().size(),
+      1u);
+
+  auto poison = api_->Call("GET", "/v1/admin/poison-events?limit=200", admin_);
+  ASSERT_EQ(poison.status, 200);
+  int found = 0;
+  for (const auto& p : Obj(poison).at("poison_events").as_array()) {
+    const auto& raw = p.as_object().at("raw").as_string();
+    if (raw == "{not json" || p.as_object().at("event_type") == "weird.thing") ++found;
+  }
+  EXPECT_GE(found, 2);
+  EXPECT_EQ(api_->Call("GET", "/v1/admin/poison-events").status, 401);
+}
+
+// ---------------------------------------------------------------- provider faults
+
+TEST_F(NotificationE2E, RetryableFaultsBackOffThenSucceed) {
+  // One user per fault: a delivery's devices share one retry time (a provider's
+  // Retry-After applies to the provider, not to one token).
+  User sender = NewUser(), u500 = NewUser(), u429 = NewUser(), uhang = NewUser();
+  auto [d1, t_500] = AddDevice(u500, "android");
+  auto [d2, t_429] = AddDevice(u429, "ios");
+  auto [d3, t_hang] = AddDevice(uhang, "web");
+  sink_->Script(t_500, {Reply(500), Reply(503)});
+  sink_->Script(t_429, {Reply(429, 2)});
+  sink_->Script(t_hang, {Hang()});
+  for (const User* u : {&u500, &u429, &uhang}) {
+    redis_->Publish("tchat.events.payment",
+                    Envelope("payment.transfer.completed", Transfer(sender, *u, 1, "USD")));
+  }
+  auto delivered = [&](const std::string& t) {
+    return sink_->WaitFor(
+        [&](const std::vector<SinkRequest>& all) {
+          for (const auto& q : all) {
+            auto it = q.body.find("token");
+            if (it != q.body.end() && it->value().as_string() == t && q.status == 200) return true;
+          }
+          return false;
+        },
+        60s);
+  };
+  ASSERT_TRUE(delivered(t_500));
+  ASSERT_TRUE(delivered(t_429));
+  ASSERT_TRUE(delivered(t_hang));
+  auto a = sink_->Matching("token", t_500);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].idempotency_key, a[2].idempotency_key) << "a retry is the same delivery";
+  // Exponential backoff with jitter in [d/2, d]: the second wait is at least
+  // about as long as the first one's lower bound.
+  EXPECT_GE(a[1].at - a[0].at, 50ms) << "retried without waiting";
+  EXPECT_GE(a[2].at - a[1].at, (a[1].at - a[0].at) / 2) << "no exponential backoff";
+  auto b = sink_->Matching("token", t_429);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_GE(b[1].at - b[0].at, 1900ms) << "Retry-After: 2 was not honoured";
+  EXPECT_EQ(sink_->Matching("token", t_hang).size(), 2u);
+  // Still registered: a passing fault never removes a device.
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", u500.token)).at("devices").as_array().size(), 1u);
+}
+
+TEST_F(NotificationE2E, PermanentErrorDeadLettersAndRedriveDelivers) {
+  User sender = NewUser(), r = NewUser();
+  auto [d1, tok] = AddDevice(r);
+  sink_->Script(tok, {Reply(400)});
+  redis_->Publish("tchat.events.payment",
+                  Envelope("payment.transfer.completed", Transfer(sender, r, 42, "THB")));
+  ASSERT_TRUE(sink_->WaitForCount("token", tok, 1, kWait));
+  // Find the dead letter.
+  std::string dl_id;
+  for (int i = 0; i < 100 && dl_id.empty(); ++i) {
+    auto list = api_->Call("GET", "/v1/admin/dead-letters?limit=200", admin_);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    for (const auto& e : Obj(list).at("dead_letters").as_array()) {
+      if (e.as_object().at("device_id") == json::value(d1))
+        dl_id = std::string(e.as_object().at("id").as_string());
+    }
+    if (dl_id.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(dl_id.empty()) << "no dead letter for a permanent 400";
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(sink_->Matching("token", tok).size(), 1u) << "a permanent error was retried";
+  EXPECT_EQ(api_->Call("GET", "/v1/admin/dead-letters").status, 401);
+  EXPECT_EQ(api_->Call("GET", "/v1/admin/dead-letters", "wrong-token").status, 401);
+  // Re-drive: the sink now accepts.
+  auto rd = api_->Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_);
+  ASSERT_EQ(rd.status, 200) << rd.raw;
+  ASSERT_TRUE(sink_->WaitForCount("token", tok, 2, kWait));
+  EXPECT_EQ(sink_->Matching("token", tok).back().status, 200);
+  EXPECT_EQ(Str(sink_->Matching("token", tok).back(), "title"), "Payment received");
+  EXPECT_EQ(api_->Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_).status, 404)
+      << "re-driven twice";
+}
+
+TEST_F(NotificationE2E, UnregisteredTokenRemovesTheDevice) {
+  User sender = NewUser(), r = NewUser();
+  auto [gone_id, gone] = AddDevice(r, "android");
+  auto [kept_id, kept] = AddDevice(r, "ios");
+  sink_->Script(gone, {Reply(410)});
+  redis_->Publish("tchat.events.payment",
+                  Envelope("payment.transfer.completed", Transfer(sender, r, 9, "IDR")));
+  ASSERT_TRUE(sink_->WaitForCount("token", gone, 1, kWait));
+  ASSERT_TRUE(sink_->WaitForCount("token", kept, 1, kWait));
+  json::array devices;
+  for (int i = 0; i < 100; ++i) {
+    devices = Obj(api_->Call("GET", "/v1/devices", r.token)).at("devices").as_array();
+    if (devices.size() == 1) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].as_object().at("id"), json::value(kept_id));
+}
+
+TEST_F(NotificationE2E, MetricsExposeTheServiceSeries) {
+  auto m = api_->Call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  for (const char* series : {"notification_events_consumed_total", "notifications_sent_total",
+                             "notifications_failed_total", "notification_retry_queue_depth",
+                             "notification_stream_lag", "notification_delivery_latency_seconds"}) {
+    EXPECT_NE(m.raw.find(series), std::string::npos) << series;
+  }
+}
+
+}  // namespace
+}  // namespace tchat::e2e
