@@ -221,7 +221,9 @@ TEST(Hub, PayloadRoundTrip) {
   EXPECT_EQ(parsed->users, "u1,u2");
   EXPECT_EQ(parsed->event, R"({"type":"x"})");
   // The event may contain newlines and bars.
-  auto tricky = Hub::Parse(Hub::Encode('a', "c", "", "u", {}, "a|b\nc"));
+  // Parse returns views into its argument, so the payload must outlive them.
+  const std::string tricky_payload = Hub::Encode('a', "c", "", "u", {}, "a|b\nc");
+  auto tricky = Hub::Parse(tricky_payload);
   ASSERT_TRUE(tricky);
   EXPECT_EQ(tricky->event, "a|b\nc");
   EXPECT_EQ(tricky->exclude_user, "u");
