@@ -262,7 +262,16 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
         return got.size() >= want;
       },
       90s);
-  std::this_thread::sleep_for(4s);  // anything late (a second send) shows up now
+  // Deliveries the killed process had leased stay queued until their lease (10 s)
+  // runs out and another process sends them again: wait for the queue to drain
+  // (bounded) so that those re-sends are counted below, then a little longer for
+  // anything late.
+  const auto drain_deadline = std::chrono::steady_clock::now() + 45s;
+  while (Scalar(conn, "SELECT count(*) FROM delivery_queue") != "0" &&
+         std::chrono::steady_clock::now() < drain_deadline) {
+    std::this_thread::sleep_for(250ms);
+  }
+  std::this_thread::sleep_for(2s);
 
   const auto all = sink.All();
   std::map<std::pair<std::string, std::string>, int> count;
@@ -309,7 +318,6 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   // timing.
 
   // Everything settled: all acknowledged, nothing left queued, each event once.
-  std::this_thread::sleep_for(1s);
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM processed_events"), std::to_string(expected.size()));
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM delivery_queue"), "0");
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM poison_events"), "0");
