@@ -31,7 +31,7 @@ PACKAGES=(
   # servers and tools of the local system, the tests and the benchmarks
   # (postgresql-15 ships pgbench)
   postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
-  curl jq procps util-linux tzdata openssl ca-certificates iproute2
+  curl jq procps util-linux tzdata openssl ca-certificates iproute2 python3-yaml
 )
 
 missing=()

@@ -153,8 +153,14 @@ tchat::wait_services_ready() {
   done
 }
 # Stops waiting early when the process died.
+# By pid, not by name: until its exec a just-started service still runs as bash,
+# and tchat::service_running would call it dead.
 tchat::_service_ready_or_dead() {
-  tchat::_ready "$2" || ! tchat::service_running "$1"
+  tchat::_ready "$2" && return 0
+  local pid
+  pid="$(cat "$(tchat::service_pidfile "$1")" 2>/dev/null)" || return 0
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  tchat::_pid_gone "$pid"
 }
 
 # Starts every service: auth first and ready before the others, so that they find

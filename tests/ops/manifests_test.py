@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Checks the deployment manifests against what the runbook's commands rely on.
+
+Every YAML file under deploy/ must parse. The Kubernetes objects of
+deploy/k8s/base (and of each overlay, rendered with `kubectl kustomize` when
+kubectl is installed) must carry the names, labels, namespace, probes,
+resources and security settings that the runbook and the scripts use; the
+docker-compose file and the Dockerfiles must have every service, multi-stage
+Debian 12 builds and non-root users. Prints PASS/FAIL lines; exit 1 on failure.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+try:
+    import yaml
+except ImportError:  # python3-yaml (scripts/install-deps.sh)
+    print("FAIL: PyYAML is not installed (Debian package python3-yaml)")
+    sys.exit(1)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+SERVICES = {"auth": 8081, "messaging": 8082, "payment": 8083, "notification": 8084}
+# The runbook's configmap-performance.yml, verbatim.
+PERFORMANCE_CONFIG = {
+    "db_max_open_conns": "50", "db_max_idle_conns": "10", "db_conn_max_lifetime": "5m",
+    "redis_pool_size": "50", "redis_min_idle_conns": "10", "redis_dial_timeout": "5s",
+    "redis_read_timeout": "3s", "redis_write_timeout": "3s", "http_client_timeout": "30s",
+    "http_client_max_idle_conns": "100", "http_client_max_conns_per_host": "10",
+}
+
+failures = []
+
+
+def check(ok, message):
+    print(("PASS: " if ok else "FAIL: ") + message)
+    if not ok:
+        failures.append(message)
+    return ok
+
+
+def load_all(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+# --- Every YAML file under deploy/ parses.
+yaml_files = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
+parse_errors = []
+for p in yaml_files:
+    try:
+        load_all(p)
+    except yaml.YAMLError as e:
+        parse_errors.append(f"{p.relative_to(ROOT)}: {e}")
+check(not parse_errors and len(yaml_files) > 10,
+      f"{len(yaml_files)} YAML files under deploy/ parse" + "".join("\n  " + e for e in parse_errors))
+
+
+# --- Kustomizations reference files that exist.
+def kustomize_resources(directory):
+    """The objects of a kustomization without kubectl: its resources, recursively
+    (only plain resource lists; overlays need kubectl)."""
+    k = load_all(directory / "kustomization.yaml")[0]
+    objects = []
+    for r in k.get("resources", []):
+        target = directory / r
+        if target.is_dir():
+            objects += kustomize_resources(target)
+        else:
+            objects += load_all(target)
+    return objects
+
+
+kustomization_dirs = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
+for d in kustomization_dirs:
+    k = load_all(d / "kustomization.yaml")[0]
+    missing = [r for r in k.get("resources", []) if not (d / r).exists()]
+    check(not missing, f"{d.relative_to(ROOT)}: every resource exists {missing or ''}")
+
+renderings = {"base (files)": kustomize_resources(K8S / "base")}
+kubectl = shutil.which("kubectl")
+if kubectl:
+    for d in kustomization_dirs:
+        name = str(d.relative_to(K8S))
+        r = subprocess.run([kubectl, "kustomize", str(d)], capture_output=True, text=True)
+        if check(r.returncode == 0, f"kubectl kustomize {name}" + (": " + r.stderr.strip() if r.returncode else "")):
+            renderings[name] = [o for o in yaml.safe_load_all(r.stdout) if o]
+else:
+    print("NOTE: kubectl not installed: overlays not rendered, base checked from its files")
+
+secrets_doc = load_all(K8S / "secrets.example.yaml")
+secret_keys = {s["metadata"]["name"]: set(s.get("stringData", {})) for s in secrets_doc}
+
+
+def objects_of(objs, kind):
+    return {o["metadata"]["name"]: o for o in objs if o.get("kind") == kind}
+
+
+def containers(pod_spec):
+    return pod_spec.get("initContainers", []) + pod_spec.get("containers", [])
+
+
+def check_rendering(label, objs):
+    """Checks one complete set of objects (the base, or a rendered overlay)."""
+    ns = [o for o in objs if o["kind"] == "Namespace"]
+    check([n["metadata"]["name"] for n in ns] == ["tchat"], f"[{label}] Namespace tchat")
+    wrong_ns = [f'{o["kind"]}/{o["metadata"]["name"]}' for o in objs
+                if o["kind"] != "Namespace" and o["metadata"].get("namespace") != "tchat"]
+    check(not wrong_ns, f"[{label}] every object is in namespace tchat {wrong_ns or ''}")
+
+    deployments = objects_of(objs, "Deployment")
+    services = objects_of(objs, "Service")
+    hpas = objects_of(objs, "HorizontalPodAutoscaler")
+    pdbs = objects_of(objs, "PodDisruptionBudget")
+    configmaps = objects_of(objs, "ConfigMap")
+    statefulsets = objects_of(objs, "StatefulSet")
+    want = {f"{s}-service" for s in SERVICES}
+    check(set(deployments) == want, f"[{label}] Deployments {sorted(want)}")
+
+    for svc, port in SERVICES.items():
+        name = f"{svc}-service"
+        d = deployments.get(name)
+        if not d:
+            continue
+        tpl = d["spec"]["template"]
+        labels = tpl["metadata"].get("labels", {})
+        selector = d["spec"]["selector"]["matchLabels"]
+        check(labels.get("app") == name and "version" in labels
+              and all(labels.get(k) == v for k, v in selector.items()),
+              f"[{label}] {name}: pods labelled app={name} and version, selector matches")
+        spec = tpl["spec"]
+        c = spec["containers"][0]
+        # The runbook's patches address the container by the deployment's name.
+        check(c["name"] == name, f"[{label}] {name}: container named {name}")
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        check(ports.get("http") == port, f"[{label}] {name}: port {port} named http")
+        live = c.get("livenessProbe", {}).get("httpGet", {})
+        ready = c.get("readinessProbe", {}).get("httpGet", {})
+        check(live.get("path") == "/health" and ready.get("path") == "/health/ready"
+              and live.get("port") in ("http", port) and ready.get("port") in ("http", port),
+              f"[{label}] {name}: liveness /health, readiness /health/ready")
+        res = c.get("resources", {})
+        check(all(k in res.get(t, {}) for t in ("requests", "limits") for k in ("cpu", "memory")),
+              f"[{label}] {name}: cpu and memory requests and limits")
+        pod_sc, sc = spec.get("securityContext", {}), c.get("securityContext", {})
+        check((sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")) is True
+              and (sc.get("runAsUser") or pod_sc.get("runAsUser", 0)) != 0
+              and sc.get("readOnlyRootFilesystem") is True
+              and sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
+              f"[{label}] {name}: non-root, read-only root filesystem, no privilege escalation")
+        env_from = {e["configMapRef"]["name"] for e in c.get("envFrom", []) if "configMapRef" in e}
+        check(env_from == {"tchat-config", "tchat-performance-config"},
+              f"[{label}] {name}: environment from tchat-config and tchat-performance-config")
+        env = {e["name"]: e for e in c.get("env", [])}
+        check(env.get("PORT", {}).get("value") == str(port)
+              and f"/tchat_{svc}" in env.get("DATABASE_URL", {}).get("value", ""),
+              f"[{label}] {name}: PORT={port}, DATABASE_URL names tchat_{svc}")
+        refs = [(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+                for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+        unknown = [r for r in refs if r[1] not in secret_keys.get(r[0], set())]
+        check(not unknown, f"[{label}] {name}: secret keys documented in secrets.example.yaml {unknown or ''}")
+
+        s = services.get(name)
+        check(s is not None and s["spec"]["selector"].get("app") == name
+              and "version" in s["spec"]["selector"]
+              and any(p["port"] == port for p in s["spec"]["ports"]),
+              f"[{label}] Service {name}: selects app and version, port {port}")
+        h = hpas.get(f"{name}-hpa")
+        metrics = {m["resource"]["name"]: m["resource"]["target"].get("averageUtilization")
+                   for m in (h or {}).get("spec", {}).get("metrics", [])}
+        check(h is not None and h["spec"]["scaleTargetRef"]["name"] == name
+              and h["spec"]["minReplicas"] == 2 and h["spec"]["maxReplicas"] == 10
+              and metrics == {"cpu": 70, "memory": 80},
+              f"[{label}] HPA {name}-hpa: 2-10 replicas, cpu 70%, memory 80%")
+        pdb = [p for p in pdbs.values() if p["spec"]["selector"]["matchLabels"].get("app") == name]
+        check(len(pdb) == 1, f"[{label}] PodDisruptionBudget for {name}")
+
+    perf = configmaps.get("tchat-performance-config", {}).get("data")
+    check(perf == PERFORMANCE_CONFIG, f"[{label}] tchat-performance-config holds the runbook's keys and values")
+    check("db_max_connections" in configmaps.get("tchat-config", {}).get("data", {}),
+          f"[{label}] tchat-config has db_max_connections (the runbook patches it)")
+
+    check({"postgres", "postgres-replica", "scylla", "redis"} <= set(statefulsets),
+          f"[{label}] StatefulSets postgres, postgres-replica, scylla, redis")
+    for name in ("postgres-master", "postgres-replica", "redis", "scylla"):
+        check(name in services, f"[{label}] Service {name}")
+    for o in list(statefulsets.values()) + list(deployments.values()):
+        bad = [c["name"] for c in containers(o["spec"]["template"]["spec"])
+               if not {"cpu", "memory"} <= set(c.get("resources", {}).get("limits", {}))
+               or c.get("securityContext", {}).get("privileged")
+               or c.get("securityContext", {}).get("allowPrivilegeEscalation") is not False]
+        check(not bad, f"[{label}] {o['kind']} {o['metadata']['name']}: limits set, unprivileged {bad or ''}")
+
+    ingresses = list(objects_of(objs, "Ingress").values())
+    ok = len(ingresses) == 1
+    if ok:
+        ing = ingresses[0]["spec"]
+        tls = ing.get("tls", [])
+        ok = (any(t.get("secretName") == "tchat-tls" and "api.tchat.sea" in t.get("hosts", []) for t in tls)
+              and all(r.get("host") == "api.tchat.sea" for r in ing["rules"]))
+        backends = {(p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+                    for r in ing["rules"] for p in r["http"]["paths"]}
+        ok = ok and backends == {(f"{s}-service", p) for s, p in SERVICES.items()}
+    check(ok, f"[{label}] Ingress api.tchat.sea with TLS secret tchat-tls, routes to the four services")
+
+    policies = objects_of(objs, "NetworkPolicy")
+    deny = policies.get("default-deny", {}).get("spec", {})
+    check(deny.get("podSelector") == {} and set(deny.get("policyTypes", [])) == {"Ingress", "Egress"},
+          f"[{label}] NetworkPolicy default-deny covers every pod, both directions")
+
+    def egress_targets(app):
+        out = set()
+        for p in policies.values():
+            sel = p["spec"]["podSelector"]
+            applies = (sel == {} or sel.get("matchLabels", {}).get("app") == app
+                       or any(app in e.get("values", []) for e in sel.get("matchExpressions", [])))
+            if not applies:
+                continue
+            for rule in p["spec"].get("egress", []):
+                for to in rule.get("to", []):
+                    target = to.get("podSelector", {}).get("matchLabels", {}).get("app")
+                    if target:
+                        out.add(target)
+        return out
+
+    for svc in SERVICES:
+        targets = egress_targets(f"{svc}-service")
+        need = {"postgres", "redis"} | ({"auth-service"} if svc != "auth" else set())
+        need |= {"scylla"} if svc == "messaging" else set()
+        check(targets == need, f"[{label}] {svc}-service may reach exactly {sorted(need)} (got {sorted(targets)})")
+
+
+for label, objs in renderings.items():
+    check_rendering(label, objs)
+
+# --- docker-compose.yml
+compose = load_all(DEPLOY / "docker-compose.yml")[0]["services"]
+check({"auth", "messaging", "payment", "notification", "postgres", "redis", "scylla", "prometheus"}
+      <= set(compose), "docker-compose.yml: the four services, PostgreSQL, Redis, ScyllaDB, Prometheus")
+for svc, port in SERVICES.items():
+    c = compose.get(svc, {})
+    dockerfile = c.get("build", {}).get("dockerfile", "")
+    env = c.get("environment", {})
+    check((ROOT / dockerfile).is_file() and f"{port}:{port}" in c.get("ports", [])
+          and str(env.get("PORT")) == str(port) and f"/tchat_{svc}" in env.get("DATABASE_URL", ""),
+          f"docker-compose.yml: {svc} builds {dockerfile}, port {port}, its database")
+deps_ok = all(dep in compose for c in compose.values() for dep in c.get("depends_on", {}))
+check(deps_ok, "docker-compose.yml: every depends_on names a service")
+prom_volumes = compose.get("prometheus", {}).get("volumes", [])
+check(any(v.startswith("./prometheus:") for v in prom_volumes),
+      "docker-compose.yml: Prometheus mounts deploy/prometheus (config and alert rules)")
+prom_cfg = load_all(DEPLOY / "prometheus" / "prometheus.yml")[0]
+job = [j for j in prom_cfg["scrape_configs"] if j["job_name"] == "tchat-services"]
+targets = set(job[0]["static_configs"][0]["targets"]) if job else set()
+check(targets == {f"{s}:{p}" for s, p in SERVICES.items()},
+      "deploy/prometheus/prometheus.yml: job tchat-services scrapes the four compose services")
+k8s_prom = load_all(DEPLOY / "prometheus" / "prometheus-k8s.yml")[0]
+check(any(j["job_name"] == "tchat-services" for j in k8s_prom["scrape_configs"])
+      and k8s_prom["rule_files"] == ["alerts.yml"],
+      "deploy/prometheus/prometheus-k8s.yml: job tchat-services with alerts.yml")
+
+# --- Dockerfiles: multi-stage, Debian 12, non-root, the service's port.
+for svc, port in SERVICES.items():
+    path = DEPLOY / "docker" / f"{svc}.Dockerfile"
+    if not check(path.is_file(), f"deploy/docker/{svc}.Dockerfile exists"):
+        continue
+    text = path.read_text(encoding="utf-8")
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    check(len(froms) >= 2 and all(re.match(r"debian:(12|bookworm)", f) for f in froms),
+          f"{svc}.Dockerfile: multi-stage, every stage on Debian 12 ({froms})")
+    check(bool(users) and users[-1].split(":")[0] not in ("root", "0"),
+          f"{svc}.Dockerfile: runs as a non-root user ({users[-1] if users else 'none'})")
+    check(re.search(rf"^EXPOSE\s+{port}\b", text, re.M) is not None and f"tchat-{svc}" in text,
+          f"{svc}.Dockerfile: builds tchat-{svc}, exposes {port}")
+
+print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
