@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tchat builds and runs with. Idempotent: asks apt
-# only for what is missing (and runs `apt-get update` only then). Also unpacks the
-# libphonenumber headers into third_party/phonenumber/ (see below).
+# only for what is missing (and runs `apt-get update` only then). Also installs
+# the web client's npm packages (npm ci, when web/package-lock.json changed) and
+# unpacks the libphonenumber headers into third_party/phonenumber/ (see below).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -32,7 +33,16 @@ PACKAGES=(
   # (postgresql-15 ships pgbench)
   postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
   curl jq procps util-linux tzdata openssl ca-certificates iproute2 python3-yaml
+  # the web client's browser tests drive Debian's Chromium (no browser download);
+  # the fonts make their screenshots show Thai text and emoji
+  chromium fonts-tlwg-loma-otf fonts-noto-color-emoji
 )
+# The web client's toolchain: Node.js 18 or later and npm. A newer Node.js that is
+# already installed (NodeSource's, which bundles npm and conflicts with Debian's
+# npm package) is used as it is.
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if ((node_major < 18)); then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -66,6 +76,11 @@ else
   ((check_only)) || tchat::log "all ${#PACKAGES[@]} packages are installed"
 fi
 ((check_only)) && exit 0
+
+# The web client's npm packages, exactly as web/package-lock.json pins them.
+# shellcheck source=scripts/lib/web.sh
+source "$TCHAT_ROOT/scripts/lib/web.sh"
+tchat::web_deps
 
 # libphonenumber-dev depends on Boost 1.74 (through libboost-thread-dev), which
 # conflicts with 1.81, so it cannot be installed: take its headers from the

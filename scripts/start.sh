@@ -8,7 +8,7 @@
 # Environment (defaults in brackets): TCHAT_RUN_DIR [.run], TCHAT_BUILD_DIR [build],
 # TCHAT_GATEWAY_PORT [8080], TCHAT_AUTH_PORT [8081], TCHAT_MESSAGING_PORT [8082],
 # TCHAT_PAYMENT_PORT [8083], TCHAT_NOTIFICATION_PORT [8084], TCHAT_PG_PORT [5432],
-# TCHAT_REDIS_PORT [6379], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
+# TCHAT_REDIS_PORT [6379], TCHAT_PSP_SIM_PORT [8089], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
 # TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, and the
 # runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...), which the
 # services read from the environment they inherit.
@@ -24,6 +24,10 @@ source "$TCHAT_ROOT/scripts/lib/redis.sh"
 source "$TCHAT_ROOT/scripts/lib/services.sh"
 # shellcheck source=scripts/lib/nginx.sh
 source "$TCHAT_ROOT/scripts/lib/nginx.sh"
+# shellcheck source=scripts/lib/web.sh
+source "$TCHAT_ROOT/scripts/lib/web.sh"
+# shellcheck source=scripts/lib/psp_sim.sh
+source "$TCHAT_ROOT/scripts/lib/psp_sim.sh"
 
 usage() {
   echo "Usage: $0 [--no-install] [--no-build]"
@@ -55,6 +59,7 @@ if ((build)); then
   else
     tchat::warn "TCHAT_BUILD_DIR=$TCHAT_BUILD_DIR is not build/ or build-asan/: not building it"
   fi
+  tchat::web_build
 fi
 
 tchat::pg_start
@@ -68,6 +73,7 @@ tchat::services_stop_all || true
 if ! tchat::services_start_all; then
   tchat::die "not every service became ready; the rest keeps running (scripts/stop.sh stops it)"
 fi
+tchat::psp_sim_start
 tchat::nginx_start
 
 cat <<INFO
@@ -87,6 +93,9 @@ Tchat is running.
   secrets       $(tchat::secrets_file) (admin token, PSP webhook secret, OTP pepper),
                 $(tchat::jwt_key_file) (token signing key); both mode 600
   development OTP is on: /v1/auth/otp/request answers with "dev_code".
+  top-ups       paid on the development payment-provider simulator behind the
+                gateway at /dev/psp/pay (the wallet's "Top up" leads there;
+                log: $(tchat::psp_sim_log))
 
 Check health:  BASE_URL=http://127.0.0.1 scripts/health-check.sh
 Stop:          scripts/stop.sh

@@ -14,6 +14,8 @@ source "$TCHAT_ROOT/scripts/lib/redis.sh"
 source "$TCHAT_ROOT/scripts/lib/services.sh"
 # shellcheck source=scripts/lib/nginx.sh
 source "$TCHAT_ROOT/scripts/lib/nginx.sh"
+# shellcheck source=scripts/lib/psp_sim.sh
+source "$TCHAT_ROOT/scripts/lib/psp_sim.sh"
 # shellcheck source=scripts/lib/prometheus.sh
 source "$TCHAT_ROOT/scripts/lib/prometheus.sh"
 
@@ -39,6 +41,7 @@ tchat::lock_run_dir 120
 
 rc=0
 tchat::services_stop_all || rc=1
+tchat::psp_sim_stop
 tchat::prom_stop
 tchat::nginx_stop
 if ((!services_only)); then

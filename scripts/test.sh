@@ -2,11 +2,12 @@
 # Runs every test of Tchat: installs dependencies, builds build/ and build-asan/,
 # starts a private PostgreSQL (127.0.0.1:55432) and Redis (56379) under .test-run/,
 # runs ctest in both build directories, then starts the four services (from
-# build/, ports 18081-18084) and the gateway (18080) against them and runs the
-# stack tests tests/integration/*.sh. Everything it starts is stopped when it
-# ends, however it ends. Works whether or not the local system (scripts/start.sh)
-# is running. Ends with "N passed, M failed" (test suites); exit status 1 when any
-# suite failed.
+# build/, ports 18081-18084), the payment simulator (18089) and the gateway
+# (18080) against them and runs the stack tests tests/integration/*.sh and the
+# web client's browser test (web/e2e/; screenshots in .test-run/artifacts/web/).
+# Everything it starts is stopped when it ends, however it ends. Works whether or
+# not the local system (scripts/start.sh) is running. Ends with "N passed, M
+# failed" (test suites); exit status 1 when any suite failed.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -38,7 +39,7 @@ export TCHAT_RUN_DIR="$TCHAT_ROOT/.test-run"
 export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
 export TCHAT_PG_PORT=55432 TCHAT_REDIS_PORT=56379
 export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
-export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084
+export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0
 export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
 # The notification e2e test listens here and stands in for the push/SMS providers.
@@ -55,6 +56,10 @@ source "$TCHAT_ROOT/scripts/lib/redis.sh"
 source "$TCHAT_ROOT/scripts/lib/services.sh"
 # shellcheck source=scripts/lib/nginx.sh
 source "$TCHAT_ROOT/scripts/lib/nginx.sh"
+# shellcheck source=scripts/lib/web.sh
+source "$TCHAT_ROOT/scripts/lib/web.sh"
+# shellcheck source=scripts/lib/psp_sim.sh
+source "$TCHAT_ROOT/scripts/lib/psp_sim.sh"
 
 passed=0
 failed=0
@@ -90,6 +95,7 @@ suite_not_run() {
 
 stop_test_stack() {
   tchat::services_stop_all >/dev/null 2>&1 || true
+  tchat::psp_sim_stop >/dev/null 2>&1 || true
   tchat::nginx_stop >/dev/null 2>&1 || true
   tchat::redis_stop >/dev/null 2>&1 || true
   tchat::pg_stop >/dev/null 2>&1 || true
@@ -123,6 +129,9 @@ build_ok=0
 if "$TCHAT_ROOT/scripts/build.sh"; then build_ok=1; fi
 asan_ok=0
 if ((asan)) && "$TCHAT_ROOT/scripts/build.sh" --asan; then asan_ok=1; fi
+# The web client (web/dist/, served by the gateway); a subshell, as it dies on failure.
+web_ok=0
+if (tchat::web_build); then web_ok=1; fi
 
 # A fresh test stack: stop leftovers of an earlier run, wipe its data, start.
 phase="test servers"
@@ -162,6 +171,8 @@ start_stack() {
   tchat::ensure_secrets || return 1
   tchat::write_service_config || return 1
   tchat::services_start_all || return 1
+  # Development payment provider for the web test's top-up; without it only that fails.
+  (tchat::psp_sim_start) || tchat::warn "the payment simulator did not start"
   tchat::nginx_start || return 1
   tchat::log "test stack ready: gateway http://127.0.0.1:$TCHAT_GATEWAY_PORT"
 }
@@ -198,6 +209,13 @@ if ((stack)); then
       for t in "$TCHAT_ROOT"/tests/integration/[0-9]*.sh; do
         suite "stack: $(basename "$t" .sh)" bash "$t"
       done
+      # Two browsers (Debian's Chromium, headless) use the web client end to end.
+      if ((web_ok)); then
+        suite "web client (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
+          node "$TCHAT_ROOT/web/e2e/chat.e2e.mjs"
+      else
+        suite_not_run "web client (playwright)" "the web client did not build"
+      fi
     fi
   fi
 fi

@@ -38,7 +38,7 @@ tchat::nginx_generate() {
   [[ -r "$TCHAT_NGINX_TEMPLATE" ]] || tchat::die "missing $TCHAT_NGINX_TEMPLATE"
   local dir web_root
   dir="$(tchat::nginx_dir)"
-  mkdir -p "$dir/tmp" "$TCHAT_RUN_DIR/logs"
+  mkdir -p "$dir/tmp" "$dir/dev.d" "$TCHAT_RUN_DIR/logs"
   web_root="$(tchat::nginx_web_root)"
   # Open files per worker: what the hard limit allows, at most 65536.
   local nofile

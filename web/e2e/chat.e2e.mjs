@@ -1,0 +1,420 @@
+#!/usr/bin/env node
+// @ts-check
+// End-to-end test of the web client against a running Tchat stack (SPEC §10),
+// driven through two browser contexts of Debian's Chromium (playwright-core; no
+// browser is downloaded): A on a desktop-sized window, B on a phone-sized one.
+//
+//   sign-in with OTP (dev code) and profile → A starts a chat by B's phone number
+//   → messages appear live on the other side, typing and "seen" show → A tops up
+//   through the payment-provider simulator → A sends money, both see the payment
+//   card, B's wallet shows the new balance → B requests money, A pays it → A
+//   reacts to a message → A posts 60 more; B reloads with an expiring token (it
+//   is refreshed) and scrolls up through the history → B goes offline, A writes,
+//   B comes back and finds the message in its inbox → B writes while offline and
+//   the message goes out when B is back → Thai interface → no console errors.
+//
+// scripts/test.sh runs it against its test stack. By hand, against the local
+// system of scripts/start.sh: node web/e2e/chat.e2e.mjs
+// Environment: TCHAT_TEST_GATEWAY_URL [http://127.0.0.1:8080], TCHAT_WEB_ARTIFACTS
+// [.test-run/artifacts/web] (screenshots), TCHAT_CHROMIUM [/usr/bin/chromium],
+// TCHAT_E2E_HEADED=1 to watch.
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
+const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
+const WAIT = 20_000;
+
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('playwright-core').BrowserContext} BrowserContext */
+
+// ---- a minimal step runner: stops at the first failure (later steps build on it) ----
+
+/** @type {{name: string, fn: () => Promise<void>}[]} */
+const steps = [];
+/** @param {string} name @param {() => Promise<void>} fn */
+function step(name, fn) {
+  steps.push({ name, fn });
+}
+
+/** @param {boolean} cond @param {string} message */
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/**
+ * Waits for a locator with the given text to be visible.
+ * @param {Page} page @param {string} selector @param {string | RegExp} text
+ */
+async function see(page, selector, text) {
+  await page
+    .locator(selector)
+    .filter({ hasText: text })
+    .first()
+    .waitFor({ state: 'visible', timeout: WAIT });
+}
+
+/** @param {Page} page @param {string} name */
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+const run = `${Date.now() % 100000}`.padStart(5, '0');
+/** A Thai mobile number no earlier run used (national format, 10 digits). @param {string} suffix */
+function phoneNumber(suffix) {
+  return `08${run}${String(Math.floor(Math.random() * 100)).padStart(2, '0')}${suffix}`;
+}
+const alice = { phone: phoneNumber('1'), name: `Alice ${run}`, username: `alice_${run}` };
+const bob = { phone: phoneNumber('2'), name: `Bob ${run}`, username: `bob_${run}` };
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {BrowserContext} */ let ctxA;
+/** @type {BrowserContext} */ let ctxB;
+/** @type {Page} */ let a;
+/** @type {Page} */ let b;
+/** Console errors and uncaught exceptions, per page. */
+const problems = { A: /** @type {string[]} */ ([]), B: /** @type {string[]} */ ([]) };
+
+/** @param {Page} page @param {'A' | 'B'} who */
+function watch(page, who) {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems[who].push(`console: ${msg.text()} (${page.url()})`);
+  });
+  page.on('pageerror', (err) => problems[who].push(`exception: ${err.message}`));
+}
+
+/**
+ * Signs in with the development code and sets up the profile.
+ * @param {Page} page @param {{phone: string, name: string, username: string}} user @param {string} prefix
+ */
+async function signIn(page, user, prefix) {
+  await page.goto(`${BASE}/`);
+  await page.selectOption('#country', 'TH');
+  await page.fill('#phone', user.phone);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.getByTestId('dev-code').waitFor({ timeout: WAIT });
+  await shot(page, `${prefix}-signin-code`);
+  await page.getByRole('button', { name: 'Use this code' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('#display-name').waitFor({ timeout: WAIT });
+  await page.fill('#display-name', user.name);
+  await page.fill('#username', user.username);
+  await shot(page, `${prefix}-profile`);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByTestId('conversation-list').waitFor({ timeout: WAIT });
+}
+
+/** Opens the conversation with `title` from the list. @param {Page} page @param {string} title */
+async function openChat(page, title) {
+  await page
+    .locator('[data-testid=conversation-list] a')
+    .filter({ hasText: title })
+    .first()
+    .click();
+  await page.getByTestId('composer').waitFor({ timeout: WAIT });
+}
+
+/** @param {Page} page @param {string} text */
+async function send(page, text) {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('composer').press('Enter');
+}
+
+step('both users sign in with the development OTP and set up their profiles', async () => {
+  await signIn(a, alice, '01-desktop');
+  await signIn(b, bob, '02-phone');
+  await see(a, '.chat-list', 'No chats yet');
+});
+
+step('A starts a direct chat by B’s phone number', async () => {
+  await a.getByTestId('new-chat').click();
+  await a.fill('#new-chat-who', bob.phone);
+  await shot(a, '03-desktop-new-chat');
+  await a.getByRole('button', { name: 'Start chat' }).click();
+  await a.waitForURL(/\/c\/[0-9a-f-]+$/, { timeout: WAIT });
+  await see(a, '.chat-head h1', bob.name);
+});
+
+step('A’s message appears live in B’s list (unread badge) and chat; A sees "Seen"', async () => {
+  await send(a, 'Hello Bob 👋 this is Alice');
+  await see(a, '.msg.mine .text', 'Hello Bob');
+  await see(a, '.msg.mine [data-testid=receipt]', 'Sent');
+  // B never reloaded: the conversation and the message arrive over the WebSocket.
+  const row = b.locator('[data-testid=conversation-list] a').filter({ hasText: alice.name });
+  await row.waitFor({ timeout: WAIT });
+  await row.getByTestId('unread-badge').filter({ hasText: '1' }).waitFor({ timeout: WAIT });
+  await see(b, '[data-testid=conversation-list]', 'Hello Bob');
+  await shot(b, '04-phone-chat-list-unread');
+  await openChat(b, alice.name);
+  await see(b, '.msg.theirs .text', 'Hello Bob 👋 this is Alice');
+  await see(a, '.msg.mine [data-testid=receipt]', 'Seen');
+});
+
+step('B types: A sees the typing indicator, then B’s message live', async () => {
+  await b.getByTestId('composer').pressSequentially('Hi Alice, nice to meet you', { delay: 30 });
+  await see(a, '[data-testid=typing]', `${bob.name} is typing`);
+  await shot(a, '05-desktop-typing');
+  await b.getByTestId('composer').press('Enter');
+  await see(a, '.msg.theirs .text', 'Hi Alice, nice to meet you');
+  await see(b, '.msg.mine [data-testid=receipt]', 'Seen');
+  const typing = await a.getByTestId('typing').textContent();
+  check(!typing?.includes('typing'), `typing indicator still shown after the message: ${typing}`);
+});
+
+step('A tops up 500 THB through the payment-provider simulator', async () => {
+  await a.locator('a[data-nav=wallet]').click();
+  await a.locator('#topup-amount').waitFor({ timeout: WAIT });
+  await a.fill('#topup-amount', '500');
+  await a.selectOption('#topup-currency', 'THB');
+  await a.selectOption('#topup-method', 'promptpay');
+  await a.getByRole('button', { name: 'Continue to payment' }).click();
+  await a.waitForURL(/\/dev\/psp\/pay\?/, { timeout: WAIT });
+  await see(a, '[data-testid=psp-amount]', '500.00 THB');
+  await shot(a, '06-desktop-psp-simulator');
+  await a.getByRole('button', { name: 'Pay now' }).click();
+  await a.waitForURL(/\/wallet/, { timeout: WAIT });
+  await see(a, '[data-testid=topup-status]', 'received');
+  await see(a, '[data-testid=balance-THB]', '500.00');
+  await see(a, '.tx-list', 'Top-up');
+});
+
+step(
+  'A sends 12.34 THB in the chat: both see the payment card, B sees the new balance',
+  async () => {
+    await openChat(a, bob.name);
+    await a.getByTestId('send-money').click();
+    await a.fill('#money-amount', '12.34');
+    await a.fill('#money-note', 'Lunch 🍜');
+    await shot(a, '07-desktop-send-money');
+    await a.getByTestId('money-submit').click();
+    await see(a, '.msg.mine [data-testid=payment-card]', '12.34');
+    await see(b, '.msg.theirs [data-testid=payment-card]', `${alice.name} sent you`);
+    await see(b, '.msg.theirs [data-testid=payment-card]', 'Lunch');
+    await shot(a, '08-desktop-chat');
+    await shot(b, '09-phone-chat');
+    await b.getByRole('link', { name: 'Back to chats' }).click();
+    await b.locator('a[data-nav=wallet]').click();
+    await see(b, '[data-testid=balance-THB]', '12.34');
+    await see(b, '.tx-list', 'Transfer');
+    await shot(b, '10-phone-wallet');
+  },
+);
+
+step('B requests 5 THB; A pays the request from the card', async () => {
+  await b.locator('a[data-nav=chats]').click();
+  await openChat(b, alice.name);
+  await b.getByTestId('request-money').click();
+  await b.fill('#money-amount', '5');
+  await b.fill('#money-note', 'Coffee');
+  await b.getByTestId('money-submit').click();
+  await see(b, '.msg.mine [data-testid=payment-card]', 'Waiting for payment');
+  const pay = a
+    .locator('[data-testid=payment-card]')
+    .filter({ hasText: 'Coffee' })
+    .getByRole('button', { name: /^Pay / });
+  await pay.waitFor({ timeout: WAIT });
+  await pay.click();
+  await see(a, '[data-testid=payment-card]', 'Paid');
+  await see(b, '[data-testid=payment-card]', 'Paid');
+});
+
+step('A reacts to B’s message with the keyboard-reachable menu; B sees the reaction', async () => {
+  const msg = a.locator('.msg.theirs').filter({ hasText: 'nice to meet you' });
+  await msg.hover();
+  await msg.getByRole('button', { name: 'Message actions' }).click();
+  await a.getByRole('menuitem', { name: 'React with 👍' }).click();
+  await see(b, '.msg.mine .reaction', '👍 1');
+});
+
+step(
+  'history: after a reload B sees the newest page and older ones load on scrolling up',
+  async () => {
+    // 60 more messages from A, straight through the API, so that history has pages.
+    const posted = await a.evaluate(async (runId) => {
+      const token = JSON.parse(localStorage.getItem('tchat.session') ?? '{}').accessToken;
+      const id = location.pathname.split('/').pop();
+      let ok = 0;
+      for (let i = 1; i <= 60; i++) {
+        const r = await fetch(`/v1/conversations/${id}/messages`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            client_msg_id: `filler-${runId}-${i}`,
+            type: 'text',
+            body: `Filler message ${i}`,
+          }),
+        });
+        if (r.ok) ok++;
+      }
+      return ok;
+    }, run);
+    check(posted === 60, `posted ${posted} of 60 messages`);
+    await see(b, '.msg.theirs .text', 'Filler message 60');
+    // An access token about to expire: the reload must refresh it (SPEC §3) first.
+    const before = await b.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('tchat.session') ?? '{}');
+      s.accessExpiresAt = Date.now() - 1000;
+      localStorage.setItem('tchat.session', JSON.stringify(s));
+      return s.refreshToken;
+    });
+    await b.reload();
+    await see(b, '.msg.theirs .text', 'Filler message 60');
+    const after = await b.evaluate(
+      () => JSON.parse(localStorage.getItem('tchat.session') ?? '{}').refreshToken,
+    );
+    check(after && after !== before, 'the refresh token was not rotated on reload');
+    check(
+      (await b.locator('.msg .text').filter({ hasText: 'Hello Bob' }).count()) === 0,
+      'the first page holds the whole history',
+    );
+    for (let i = 0; i < 10; i++) {
+      await b.getByTestId('messages').evaluate((el) => el.scrollTo(0, 0));
+      if (
+        await b.locator('.history-top').filter({ hasText: 'beginning of the conversation' }).count()
+      )
+        break;
+      await b.waitForTimeout(300);
+    }
+    await see(b, '.history-top', 'beginning of the conversation');
+    await see(b, '.msg.theirs .text', 'Hello Bob 👋 this is Alice');
+    await see(b, '[data-testid=payment-card]', 'Lunch');
+  },
+);
+
+step('B goes offline; A’s message reaches B’s inbox when B is back', async () => {
+  await b.getByRole('link', { name: 'Back to chats' }).click();
+  await ctxB.setOffline(true);
+  await see(b, '.banner', 'offline');
+  // Give the server a moment to see B's WebSocket close.
+  await b.waitForTimeout(1500);
+  await send(a, 'Are you there? Sent while you were offline');
+  await see(a, '.msg.mine .text', 'Sent while you were offline');
+  await a.waitForTimeout(1500);
+  const shown = await b.locator('[data-testid=conversation-list]').textContent();
+  check(!shown?.includes('Sent while you were offline'), 'B received the message while offline');
+  await ctxB.setOffline(false);
+  await b.getByTestId('inbox-badge').waitFor({ state: 'visible', timeout: WAIT });
+  await see(b, '[data-testid=conversation-list]', 'Sent while you were offline');
+  await b.locator('a[data-nav=inbox]').click();
+  await see(b, '[data-testid=inbox-list]', `New message from ${alice.name}`);
+  await see(b, '[data-testid=inbox-list]', 'Sent while you were offline');
+  await see(b, '[data-testid=inbox-list]', 'Payment received');
+  await shot(b, '11-phone-inbox');
+});
+
+step('B writes while offline: shown as sending, delivered once B is back', async () => {
+  await b.locator('a[data-nav=chats]').click();
+  await openChat(b, alice.name);
+  await ctxB.setOffline(true);
+  await send(b, 'Written in a tunnel');
+  await see(b, '.msg.mine.pending', 'Sending');
+  await b.waitForTimeout(1000);
+  check(
+    (await a.locator('.msg .text').filter({ hasText: 'Written in a tunnel' }).count()) === 0,
+    'A got the message while B was offline',
+  );
+  await shot(b, '12-phone-offline-sending');
+  await ctxB.setOffline(false);
+  await see(a, '.msg.theirs .text', 'Written in a tunnel');
+  await b
+    .locator('.msg.mine')
+    .filter({ hasText: 'Written in a tunnel' })
+    .getByTestId('receipt')
+    .waitFor({ timeout: WAIT });
+  check((await b.locator('.msg.pending').count()) === 0, 'a message is still pending on B');
+  check(
+    (await a.locator('.msg .text').filter({ hasText: 'Written in a tunnel' }).count()) === 1,
+    'A shows the message more than once',
+  );
+});
+
+step('the interface switches to Thai', async () => {
+  await b.getByRole('link', { name: 'Back to chats' }).click();
+  await b.locator('a[data-nav=settings]').click();
+  await b.selectOption('#set-language', 'th');
+  await see(b, '.settings h1', 'ตั้งค่า');
+  await shot(b, '13-phone-settings-thai');
+  await b.locator('a[data-nav=chats]').click();
+  await see(b, '.chat-list h1', 'แชท');
+  await shot(b, '14-phone-chats-thai');
+  await a.locator('a[data-nav=wallet]').click();
+  await see(a, '[data-testid=balance-THB]', '482.66');
+  await shot(a, '15-desktop-wallet');
+  await a.locator('a[data-nav=inbox]').click();
+  await see(a, '[data-testid=inbox-list]', 'Top-up');
+  await shot(a, '16-desktop-inbox');
+});
+
+step('no console errors or uncaught exceptions in either browser', async () => {
+  const all = [...problems.A.map((p) => `A: ${p}`), ...problems.B.map((p) => `B: ${p}`)];
+  check(all.length === 0, `console errors:\n  ${all.join('\n  ')}`);
+});
+
+async function main() {
+  await rm(ARTIFACTS, { recursive: true, force: true });
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: process.env.TCHAT_E2E_HEADED !== '1',
+    // Root in a container has no user namespaces for Chromium's sandbox.
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+  ctxA = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-GB',
+    timezoneId: 'Asia/Bangkok',
+  });
+  ctxB = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'en-GB',
+    timezoneId: 'Asia/Bangkok',
+  });
+  a = await ctxA.newPage();
+  b = await ctxB.newPage();
+  watch(a, 'A');
+  watch(b, 'B');
+
+  let passed = 0;
+  let failed = 0;
+  for (const s of steps) {
+    if (failed) {
+      console.log(`SKIP: ${s.name}`);
+      continue;
+    }
+    const started = Date.now();
+    try {
+      await s.fn();
+      passed++;
+      console.log(`PASS: ${s.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    } catch (err) {
+      failed++;
+      console.log(
+        `FAIL: ${s.name}\n  ${String(err instanceof Error ? err.message : err)
+          .split('\n')
+          .join('\n  ')}`,
+      );
+      await shot(a, 'failure-desktop').catch(() => undefined);
+      await shot(b, 'failure-phone').catch(() => undefined);
+    }
+  }
+  await browser.close();
+  console.log(`screenshots: ${ARTIFACTS}`);
+  console.log(
+    `web client: ${passed} passed, ${failed} failed, ${steps.length - passed - failed} skipped`,
+  );
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch(async (err) => {
+  console.log(`FAIL: ${err instanceof Error ? err.stack : err}`);
+  await browser?.close().catch(() => undefined);
+  process.exitCode = 1;
+});

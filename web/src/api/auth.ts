@@ -1,0 +1,77 @@
+// Auth service calls (SPEC §3).
+import type { Http } from './http';
+import type { OtpRequestResponse, TokenResponse, User } from './types';
+
+export class AuthApi {
+  constructor(private readonly http: Http) {}
+
+  requestOtp(phone: string, country: string, locale: string): Promise<OtpRequestResponse> {
+    return this.http.post('/v1/auth/otp/request', { phone, country, locale }, { auth: false });
+  }
+
+  verifyOtp(phone: string, country: string, code: string): Promise<TokenResponse> {
+    return this.http.post(
+      '/v1/auth/otp/verify',
+      { phone, country, code, device_name: deviceName(), platform: 'web' },
+      { auth: false },
+    );
+  }
+
+  refresh(refreshToken: string): Promise<TokenResponse> {
+    return this.http.post('/v1/auth/refresh', { refresh_token: refreshToken }, { auth: false });
+  }
+
+  logout(): Promise<void> {
+    return this.http.post('/v1/auth/logout');
+  }
+
+  me(): Promise<User> {
+    return this.http.get('/v1/users/me');
+  }
+
+  updateMe(patch: Partial<Pick<User, 'display_name' | 'username' | 'locale'>>): Promise<User> {
+    return this.http.patch('/v1/users/me', patch);
+  }
+
+  user(id: string): Promise<User> {
+    return this.http.get(`/v1/users/${encodeURIComponent(id)}`);
+  }
+
+  /** Contact lookup by phone (national numbers are read in `country`). */
+  async findByPhone(phone: string, country: string): Promise<User | null> {
+    const r = await this.http.get<{ users: User[] }>('/v1/users', { query: { phone, country } });
+    return r.users[0] ?? null;
+  }
+
+  /** Contact lookup by username (see the README: the auth service may not offer it). */
+  async findByUsername(username: string): Promise<User | null> {
+    const r = await this.http.get<{ users: User[] }>('/v1/users', { query: { username } });
+    return r.users[0] ?? null;
+  }
+}
+
+/** "Chrome on Linux": the session list (GET /v1/auth/sessions) shows it. */
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /Chrom(e|ium)\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : 'Browser';
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua)
+      ? 'iOS'
+      : /Mac OS X/.test(ua)
+        ? 'macOS'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : '';
+  return os ? `${browser} on ${os}` : browser;
+}

@@ -1,0 +1,75 @@
+// Messaging service calls (SPEC §4).
+import type { Http } from './http';
+import type { Conversation, Message, Presence, SyncResponse } from './types';
+
+export interface SendBody {
+  client_msg_id: string;
+  type: 'text';
+  body: string;
+  reply_to_seq?: number;
+}
+
+export class MessagingApi {
+  constructor(private readonly http: Http) {}
+
+  conversations(
+    cursor?: string,
+  ): Promise<{ conversations: Conversation[]; next_cursor: string | null }> {
+    return this.http.get('/v1/conversations', { query: { limit: 200, cursor } });
+  }
+
+  conversation(id: string): Promise<Conversation> {
+    return this.http.get(`/v1/conversations/${id}`);
+  }
+
+  createDirect(userId: string): Promise<Conversation> {
+    return this.http.post('/v1/conversations', { type: 'direct', member_ids: [userId] });
+  }
+
+  createGroup(title: string, memberIds: string[]): Promise<Conversation> {
+    return this.http.post('/v1/conversations', { type: 'group', title, member_ids: memberIds });
+  }
+
+  /** Ascending page: the newest `limit` before `beforeSeq`, or after `afterSeq`. */
+  messages(
+    id: string,
+    q: { beforeSeq?: number; afterSeq?: number; limit?: number },
+  ): Promise<{ messages: Message[]; has_more: boolean }> {
+    return this.http.get(`/v1/conversations/${id}/messages`, {
+      query: { before_seq: q.beforeSeq, after_seq: q.afterSeq, limit: q.limit ?? 50 },
+    });
+  }
+
+  send(id: string, body: SendBody): Promise<Message> {
+    return this.http.post(`/v1/conversations/${id}/messages`, body);
+  }
+
+  edit(id: string, seq: number, body: string): Promise<Message> {
+    return this.http.patch(`/v1/conversations/${id}/messages/${seq}`, { body });
+  }
+
+  remove(id: string, seq: number): Promise<Message> {
+    return this.http.delete(`/v1/conversations/${id}/messages/${seq}`);
+  }
+
+  react(id: string, seq: number, emoji: string, add: boolean): Promise<Message> {
+    const path = `/v1/conversations/${id}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`;
+    return add ? this.http.put(path) : this.http.delete(path);
+  }
+
+  markRead(id: string, seq: number): Promise<void> {
+    return this.http.post(`/v1/conversations/${id}/read`, { seq });
+  }
+
+  typing(id: string): Promise<void> {
+    return this.http.post(`/v1/conversations/${id}/typing`);
+  }
+
+  sync(since: string | null): Promise<SyncResponse> {
+    return this.http.get('/v1/sync', { query: { since }, timeoutMs: 30_000 });
+  }
+
+  presence(userIds: string[]): Promise<{ presence: Presence[] }> {
+    return this.http.get('/v1/presence', { query: { user_ids: userIds.join(',') } });
+  }
+}

@@ -1,0 +1,60 @@
+// Payment service calls (SPEC §5). Calls that move money carry an
+// Idempotency-Key chosen by the caller, who reuses it when retrying.
+import type { Http } from './http';
+import type { PaymentRequest, Topup, Transaction, Transfer, Wallet } from './types';
+
+export class PaymentApi {
+  constructor(private readonly http: Http) {}
+
+  async wallets(): Promise<Wallet[]> {
+    return (await this.http.get<{ wallets: Wallet[] }>('/v1/wallets')).wallets;
+  }
+
+  transactions(
+    cursor?: string | null,
+  ): Promise<{ transactions: Transaction[]; next_cursor: string | null }> {
+    return this.http.get('/v1/transactions', { query: { limit: 30, cursor } });
+  }
+
+  transfer(
+    key: string,
+    t: {
+      to_user_id: string;
+      amount: number;
+      currency: string;
+      note?: string;
+      conversation_id?: string;
+    },
+  ): Promise<Transfer> {
+    return this.http.post('/v1/transfers', t, { headers: { 'Idempotency-Key': key } });
+  }
+
+  requestMoney(
+    key: string,
+    r: {
+      from_user_id: string;
+      amount: number;
+      currency: string;
+      note?: string;
+      conversation_id?: string;
+    },
+  ): Promise<PaymentRequest> {
+    return this.http.post('/v1/payment-requests', r, { headers: { 'Idempotency-Key': key } });
+  }
+
+  paymentRequest(id: string): Promise<PaymentRequest> {
+    return this.http.get(`/v1/payment-requests/${id}`);
+  }
+
+  actOnRequest(id: string, action: 'pay' | 'decline' | 'cancel'): Promise<unknown> {
+    return this.http.post(`/v1/payment-requests/${id}/${action}`);
+  }
+
+  topup(key: string, t: { amount: number; currency: string; method: string }): Promise<Topup> {
+    return this.http.post('/v1/topups', t, { headers: { 'Idempotency-Key': key } });
+  }
+
+  getTopup(id: string): Promise<Topup> {
+    return this.http.get(`/v1/topups/${id}`);
+  }
+}

@@ -1,0 +1,39 @@
+// Frames of the /v1/ws protocol (SPEC §4 and services/messaging/README.md).
+import type { Conversation, Message, Presence } from '../api/types';
+
+export type ServerEvent =
+  | { type: 'ready'; session_id?: string }
+  | { type: 'pong' }
+  | { type: 'sync.required' }
+  | {
+      type: 'message.new' | 'message.updated' | 'message.deleted';
+      conversation_id: string;
+      message: Message;
+    }
+  | {
+      type: 'reaction';
+      conversation_id: string;
+      reaction: { seq: number; user_id: string; emoji: string; added: boolean };
+      message: Message;
+    }
+  | { type: 'read'; conversation_id: string; read: { user_id: string; seq: number } }
+  | { type: 'typing'; conversation_id: string; typing: { user_id: string } }
+  | { type: 'presence'; presence: Presence }
+  | {
+      type: 'conversation.updated';
+      conversation_id: string;
+      conversation: Conversation | null;
+      removed?: boolean;
+    }
+  | { type: 'ack'; client_msg_id: string; conversation_id?: string; message: Message }
+  | { type: 'error'; client_msg_id?: string; error: { code: string; message: string } };
+
+export type ClientFrame =
+  | { type: 'ping' }
+  | { type: 'typing'; conversation_id: string }
+  | { type: 'read'; conversation_id: string; seq: number }
+  | {
+      type: 'message.send';
+      conversation_id: string;
+      message: { client_msg_id: string; type: 'text'; body: string; reply_to_seq?: number };
+    };

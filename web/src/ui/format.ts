@@ -1,0 +1,65 @@
+// Display helpers shared by the views: names, titles, times, previews.
+import type { Conversation, Message } from '../api/types';
+import { intlLocale, t } from '../i18n';
+import { formatMoney } from '../util/money';
+import type { Ctx } from './context';
+
+export function userName(ctx: Ctx, id: string): string {
+  if (id === ctx.session.user?.id) return t('common.you');
+  const u = ctx.directory.get(id);
+  if (!u) return '…';
+  return u.display_name || (u.username ? `@${u.username}` : t('common.unknownUser'));
+}
+
+/** The other member of a direct chat (null for groups). */
+export function peerOf(ctx: Ctx, c: Conversation): string | null {
+  if (c.type !== 'direct') return null;
+  const me = ctx.session.user?.id;
+  return c.members.find((m) => m.user_id !== me)?.user_id ?? null;
+}
+
+export function conversationTitle(ctx: Ctx, c: Conversation): string {
+  if (c.type === 'group') return c.title || t('chats.group');
+  const peer = peerOf(ctx, c);
+  return peer ? userName(ctx, peer) : t('common.unknownUser');
+}
+
+/** "14:05" today, "Mon" this week, "3 Mar" before. */
+export function shortTime(iso: string): string {
+  const d = new Date(iso);
+  const now = new Date();
+  const loc = intlLocale();
+  if (d.toDateString() === now.toDateString()) {
+    return d.toLocaleTimeString(loc, { hour: '2-digit', minute: '2-digit' });
+  }
+  if (now.getTime() - d.getTime() < 6 * 86_400_000) {
+    return d.toLocaleDateString(loc, { weekday: 'short' });
+  }
+  return d.toLocaleDateString(loc, { day: 'numeric', month: 'short' });
+}
+
+export function clockTime(iso: string): string {
+  return new Date(iso).toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit' });
+}
+
+export function fullTime(iso: string): string {
+  return new Date(iso).toLocaleString(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function money(amount: number, currency: string): string {
+  return formatMoney(amount, currency, intlLocale());
+}
+
+/** One line for the chat list and notifications. */
+export function messagePreview(_ctx: Ctx, m: Message): string {
+  if (m.deleted) return t('chat.deleted');
+  if (m.type === 'payment' && m.payment) {
+    const amount = money(m.payment.amount, m.payment.currency);
+    const note = m.payment.note ? ` · ${m.payment.note}` : '';
+    return `${m.payment.kind === 'request' ? '🧾' : '💸'} ${amount}${note}`;
+  }
+  if (m.type === 'system') return t('chat.system');
+  if (m.type === 'image') return '📷';
+  if (m.type === 'file') return `📎 ${m.attachment?.name ?? ''}`;
+  return m.body;
+}

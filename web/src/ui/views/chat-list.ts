@@ -1,0 +1,161 @@
+// The conversation list: title, last message, time, unread badge, online dot.
+import type { Conversation } from '../../api/types';
+import { t } from '../../i18n';
+import { h, icon, replaceChildren } from '../../util/dom';
+import { Subscriptions } from '../../util/emitter';
+import { avatar } from '../components/avatar';
+import type { Ctx, View } from '../context';
+import { conversationTitle, messagePreview, peerOf, shortTime, userName } from '../format';
+import { ICONS } from '../icons';
+import { chatPath } from '../router';
+import { openNewChat, openNewGroup } from './new-chat';
+
+export class ChatListView implements View {
+  readonly el: HTMLElement;
+  private readonly ul: HTMLElement;
+  private readonly subs = new Subscriptions();
+  private active: string | null = null;
+  private frame = 0;
+
+  constructor(private readonly ctx: Ctx) {
+    this.ul = h('ul', { class: 'conv-list', role: 'list', 'data-testid': 'conversation-list' });
+    this.el = h(
+      'section',
+      { class: 'chat-list' },
+      h(
+        'header',
+        { class: 'pane-head' },
+        h('h1', null, t('chats.title')),
+        h(
+          'div',
+          { class: 'row' },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'icon-button',
+              title: t('chats.newGroup'),
+              'aria-label': t('chats.newGroup'),
+              onClick: () => openNewGroup(ctx),
+            },
+            icon(ICONS.group),
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'icon-button accent',
+              title: t('chats.newChat'),
+              'aria-label': t('chats.newChat'),
+              'data-testid': 'new-chat',
+              onClick: () => openNewChat(ctx),
+            },
+            icon(ICONS.plus),
+          ),
+        ),
+      ),
+      this.ul,
+    );
+    const later = () => this.schedule();
+    this.subs.add(ctx.messenger.conversations.events.on('changed', later));
+    this.subs.add(ctx.directory.events.on('user', later));
+    this.subs.add(ctx.presence.events.on('changed', later));
+    this.subs.add(ctx.messenger.typing.events.on('changed', later));
+    this.render();
+  }
+
+  dispose(): void {
+    this.subs.dispose();
+    cancelAnimationFrame(this.frame);
+  }
+
+  setActive(id: string | null): void {
+    this.active = id;
+    this.render();
+  }
+
+  /** Many events arrive in bursts (a sync): render once per frame. */
+  private schedule(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  private render(): void {
+    const convs = this.ctx.messenger.conversations;
+    if (!convs.loaded) {
+      replaceChildren(this.ul, h('li', { class: 'muted pad' }, t('common.loading')));
+      return;
+    }
+    const list = convs.list();
+    if (!list.length) {
+      replaceChildren(this.ul, h('li', { class: 'muted pad' }, t('chats.empty')));
+      return;
+    }
+    const focusedId = (document.activeElement as HTMLElement | null)?.dataset?.conversationId;
+    replaceChildren(
+      this.ul,
+      list.map((c) => this.item(c)),
+    );
+    if (focusedId)
+      this.ul.querySelector<HTMLElement>(`[data-conversation-id="${focusedId}"]`)?.focus();
+  }
+
+  private item(c: Conversation): HTMLElement {
+    const title = conversationTitle(this.ctx, c);
+    const peer = peerOf(this.ctx, c);
+    const typing = this.ctx.messenger.typing.users(c.id);
+    const preview = typing.length
+      ? t('chat.typing', { name: userName(this.ctx, typing[0]!) })
+      : c.last_message
+        ? (c.type === 'group' && c.last_message.sender_id !== this.ctx.session.user?.id
+            ? `${userName(this.ctx, c.last_message.sender_id)}: `
+            : '') + messagePreview(this.ctx, c.last_message)
+        : t('chats.noMessages');
+    const online = peer ? this.ctx.presence.online(peer) : null;
+    const label = [
+      title,
+      online ? t('chats.online') : '',
+      c.unread_count ? t('chats.unread', { count: c.unread_count }) : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return h(
+      'li',
+      null,
+      h(
+        'a',
+        {
+          href: chatPath(c.id),
+          'data-link': true,
+          'data-conversation-id': c.id,
+          class: c.unread_count ? 'conv unread' : 'conv',
+          'aria-current': c.id === this.active ? 'page' : null,
+          'aria-label': label,
+        },
+        avatar(title, peer ?? c.id, online),
+        h(
+          'span',
+          { class: 'conv-body' },
+          h(
+            'span',
+            { class: 'conv-top' },
+            h('span', { class: 'conv-title' }, title),
+            h(
+              'time',
+              { class: 'conv-time', datetime: c.last_message?.created_at ?? c.updated_at },
+              shortTime(c.last_message?.created_at ?? c.updated_at),
+            ),
+          ),
+          h(
+            'span',
+            { class: 'conv-bottom' },
+            h('span', { class: typing.length ? 'conv-preview typing' : 'conv-preview' }, preview),
+            c.unread_count
+              ? h('span', { class: 'badge', 'data-testid': 'unread-badge' }, String(c.unread_count))
+              : null,
+          ),
+        ),
+      ),
+    );
+  }
+}

@@ -1,0 +1,541 @@
+// One conversation: history with infinite scroll upwards, live messages, the
+// composer (send, reply, edit), typing indicator, receipts and money actions.
+import type { Conversation, Message } from '../../api/types';
+import { t } from '../../i18n';
+import { h, icon, replaceChildren } from '../../util/dom';
+import { Subscriptions } from '../../util/emitter';
+import { avatar } from '../components/avatar';
+import { confirmDialog } from '../components/confirm';
+import { showMenu, type MenuItem } from '../components/menu';
+import type { Ctx, View } from '../context';
+import { errorText } from '../errors';
+import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '../format';
+import { ICONS } from '../icons';
+import { renderItem, signature, type ItemActions, type ItemModel } from './message-item';
+import { openMoneyDialog } from './money-dialog';
+
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+
+export class ChatView implements View {
+  readonly el: HTMLElement;
+  private readonly subs = new Subscriptions();
+  private readonly head: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly top: HTMLElement;
+  private readonly items: HTMLElement;
+  private readonly typingLine: HTMLElement;
+  private readonly composer: HTMLFormElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly banner: HTMLElement;
+  private readonly rendered = new Map<string, { sig: string; el: HTMLElement }>();
+  private readonly observer: IntersectionObserver;
+  private conv: Conversation | null = null;
+  private replyTo: Message | null = null;
+  private editing: Message | null = null;
+  private loadingOlder = false;
+  private frame = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly id: string,
+  ) {
+    this.head = h('header', { class: 'chat-head' });
+    this.top = h('div', { class: 'history-top' });
+    this.items = h('div', { class: 'items' });
+    this.scroller = h(
+      'div',
+      {
+        class: 'messages',
+        role: 'log',
+        'aria-live': 'polite',
+        'aria-relevant': 'additions',
+        tabindex: '0',
+        'data-testid': 'messages',
+      },
+      this.top,
+      this.items,
+    );
+    this.typingLine = h('div', { class: 'typing-line', 'data-testid': 'typing' });
+    this.input = h('textarea', {
+      rows: 1,
+      class: 'composer-input',
+      'aria-label': t('chat.placeholder'),
+      placeholder: t('chat.placeholder'),
+      maxlength: 4096,
+      'data-testid': 'composer',
+    });
+    this.banner = h('div', { class: 'composer-banner', hidden: true });
+    this.composer = h(
+      'form',
+      { class: 'composer' },
+      this.banner,
+      h(
+        'div',
+        { class: 'composer-row' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'icon-button',
+            title: t('chat.sendMoney'),
+            'aria-label': t('chat.sendMoney'),
+            'data-testid': 'send-money',
+            onClick: () => this.money('send'),
+          },
+          icon(ICONS.money),
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'icon-button',
+            title: t('chat.requestMoney'),
+            'aria-label': t('chat.requestMoney'),
+            'data-testid': 'request-money',
+            onClick: () => this.money('request'),
+          },
+          icon(ICONS.request),
+        ),
+        this.input,
+        h(
+          'button',
+          {
+            type: 'submit',
+            class: 'icon-button accent',
+            'aria-label': t('chat.send'),
+            title: t('chat.send'),
+            'data-testid': 'send',
+          },
+          icon(ICONS.send),
+        ),
+      ),
+    );
+    this.el = h(
+      'section',
+      { class: 'chat', 'data-conversation-id': id },
+      this.head,
+      this.scroller,
+      this.typingLine,
+      this.composer,
+    );
+
+    this.wireComposer();
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) void this.loadOlder();
+      },
+      { root: this.scroller, rootMargin: '300px 0px 0px 0px' },
+    );
+    this.observer.observe(this.top);
+
+    const m = ctx.messenger;
+    this.subs.add(m.events.on('messages', (cid) => cid === id && this.schedule()));
+    this.subs.add(
+      m.conversations.events.on('changed', (cid) => {
+        if (cid === null || cid === id) {
+          this.conv = m.conversations.get(id) ?? this.conv;
+          this.renderHead();
+          this.schedule();
+        }
+      }),
+    );
+    this.subs.add(m.typing.events.on('changed', (cid) => cid === id && this.renderTyping()));
+    this.subs.add(
+      ctx.directory.events.on('user', () => {
+        this.renderHead();
+        this.schedule();
+      }),
+    );
+    this.subs.add(ctx.presence.events.on('changed', () => this.renderHead()));
+    this.subs.add(ctx.preferences.events.on('changed', () => this.renderHead()));
+    void this.init();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.subs.dispose();
+    this.observer.disconnect();
+    cancelAnimationFrame(this.frame);
+  }
+
+  private async init(): Promise<void> {
+    this.conv = await this.ctx.messenger.ensureConversation(this.id);
+    if (this.disposed) return;
+    if (!this.conv) {
+      replaceChildren(this.el, h('div', { class: 'empty-pane' }, h('p', null, t('chat.notFound'))));
+      return;
+    }
+    this.renderHead();
+    void this.ctx.preferences.load().catch(() => undefined);
+    try {
+      await this.ctx.messenger.openHistory(this.id);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    }
+    if (this.disposed) return;
+    this.render();
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (window.matchMedia('(min-width: 800px)').matches) this.input.focus();
+  }
+
+  // ---- header and typing ----
+
+  private renderHead(): void {
+    const c = this.conv;
+    if (!c) return;
+    const title = conversationTitle(this.ctx, c);
+    const peer = peerOf(this.ctx, c);
+    const online = peer ? this.ctx.presence.online(peer) : null;
+    let sub = '';
+    if (c.type === 'group') sub = t('chats.members', { count: c.members.length });
+    else if (online) sub = t('chats.online');
+    const muted = this.ctx.preferences.isMuted(c.id);
+    replaceChildren(
+      this.head,
+      h(
+        'a',
+        {
+          href: '/',
+          'data-link': true,
+          class: 'icon-button back-link',
+          'aria-label': t('chat.back'),
+        },
+        icon(ICONS.back),
+      ),
+      avatar(title, peer ?? c.id, online),
+      h(
+        'div',
+        { class: 'chat-title' },
+        h('h1', null, title),
+        h('p', { class: 'muted', 'data-testid': 'chat-status' }, sub),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: muted ? 'icon-button active' : 'icon-button',
+          'aria-pressed': muted ? 'true' : 'false',
+          'aria-label': muted ? t('chat.unmute') : t('chat.mute'),
+          title: muted ? t('chat.unmute') : t('chat.mute'),
+          onClick: () => void this.toggleMute(),
+        },
+        icon(muted ? ICONS.bellOff : ICONS.bell),
+      ),
+    );
+  }
+
+  private renderTyping(): void {
+    const users = this.ctx.messenger.typing.users(this.id);
+    this.typingLine.textContent = !users.length
+      ? ''
+      : users.length === 1
+        ? t('chat.typing', { name: userName(this.ctx, users[0]!) })
+        : t('chat.typingMany');
+  }
+
+  private async toggleMute(): Promise<void> {
+    try {
+      await this.ctx.preferences.setMuted(this.id, !this.ctx.preferences.isMuted(this.id));
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    }
+  }
+
+  // ---- messages ----
+
+  private schedule(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  private models(): ItemModel[] {
+    const me = this.ctx.session.user!.id;
+    const cache = this.ctx.messenger.cache(this.id);
+    const messages = cache.list();
+    const c = this.conv;
+    const others = c?.members.filter((m) => m.user_id !== me) ?? [];
+    // The receipt goes under the user's newest stored message.
+    let receiptSeq = 0;
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.sender_id === me && m.type !== 'system') {
+        receiptSeq = m.seq;
+        break;
+      }
+    }
+    const out: ItemModel[] = [];
+    let prev: Message | null = null;
+    for (const m of messages) {
+      const mine = m.sender_id === me;
+      let receipt: string | null = null;
+      if (m.seq === receiptSeq) {
+        const seen = others.filter((o) => o.last_read_seq >= m.seq).length;
+        receipt = !seen
+          ? t('chat.sent')
+          : c?.type === 'direct'
+            ? t('chat.seen')
+            : t('chat.seenBy', { count: seen });
+      }
+      out.push({
+        key: `s${m.seq}`,
+        message: m,
+        pending: null,
+        mine,
+        showSender:
+          c?.type === 'group' &&
+          (!prev || prev.sender_id !== m.sender_id || prev.type === 'system'),
+        receipt,
+        requestStatus:
+          m.payment?.kind === 'request' && m.payment.request_id
+            ? cache.requestStatus(m.payment.request_id)
+            : null,
+        reply: m.reply_to_seq ? this.quote(m.reply_to_seq) : null,
+      });
+      prev = m;
+    }
+    const stored = new Set(messages.filter((m) => m.sender_id === me).map((m) => m.client_msg_id));
+    for (const p of this.ctx.messenger.outbox.pending(this.id)) {
+      if (stored.has(p.clientMsgId)) continue;
+      out.push({
+        key: `p${p.clientMsgId}`,
+        message: null,
+        pending: p,
+        mine: true,
+        showSender: false,
+        receipt: null,
+        requestStatus: null,
+        reply: p.replyToSeq ? this.quote(p.replyToSeq) : null,
+      });
+    }
+    return out;
+  }
+
+  private quote(seq: number): { name: string; text: string } {
+    const m = this.ctx.messenger.cache(this.id).get(seq);
+    if (!m) return { name: '', text: t('chat.originalMessage') };
+    return { name: userName(this.ctx, m.sender_id), text: messagePreview(this.ctx, m) };
+  }
+
+  private render(): void {
+    if (this.disposed || !this.conv) return;
+    const cache = this.ctx.messenger.cache(this.id);
+    const sc = this.scroller;
+    const atBottom = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
+    const fromBottom = sc.scrollHeight - sc.scrollTop;
+    const firstBefore = this.items.firstElementChild;
+
+    replaceChildren(
+      this.top,
+      cache.hasOlder
+        ? h(
+            'button',
+            { type: 'button', class: 'link-button', onClick: () => void this.loadOlder() },
+            t('chat.loadOlder'),
+          )
+        : h('p', { class: 'muted' }, t('chat.start')),
+    );
+
+    const actions: ItemActions = {
+      menu: (m, anchor) => this.openMenu(m, anchor),
+      react: (m, emoji) => void this.react(m, emoji),
+      retry: (id) => this.ctx.messenger.outbox.retry(id),
+      discard: (id) => this.ctx.messenger.outbox.discard(id),
+      jumpTo: (seq) => this.jumpTo(seq),
+    };
+    const models = this.models();
+    const keep = new Set<string>();
+    let cursor: ChildNode | null = this.items.firstChild;
+    for (const model of models) {
+      keep.add(model.key);
+      const sig = signature(this.ctx, model);
+      let entry = this.rendered.get(model.key);
+      if (!entry || entry.sig !== sig) {
+        const el = renderItem(this.ctx, model, actions);
+        if (entry) {
+          if (cursor === entry.el) cursor = el;
+          entry.el.replaceWith(el);
+        }
+        entry = { sig, el };
+        this.rendered.set(model.key, entry);
+      }
+      // Move only what is out of place, so that focus inside a row survives.
+      if (entry.el !== cursor) this.items.insertBefore(entry.el, cursor);
+      cursor = entry.el.nextSibling;
+    }
+    for (const [key, entry] of this.rendered) {
+      if (!keep.has(key)) {
+        entry.el.remove();
+        this.rendered.delete(key);
+      }
+    }
+
+    if (atBottom) {
+      sc.scrollTop = sc.scrollHeight;
+    } else if (firstBefore && this.items.firstElementChild !== firstBefore) {
+      sc.scrollTop = sc.scrollHeight - fromBottom; // older messages went in above
+    }
+  }
+
+  private async loadOlder(): Promise<void> {
+    const cache = this.ctx.messenger.cache(this.id);
+    if (this.loadingOlder || !cache.loaded || !cache.hasOlder) return;
+    this.loadingOlder = true;
+    try {
+      await this.ctx.messenger.loadOlder(this.id);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  private jumpTo(seq: number): void {
+    const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    el.classList.add('flash');
+    setTimeout(() => el.classList.remove('flash'), 1500);
+  }
+
+  private openMenu(m: Message, anchor: HTMLElement): void {
+    const me = this.ctx.session.user!.id;
+    const groups: MenuItem[][] = [
+      QUICK_REACTIONS.map((emoji) => ({
+        label: t('chat.react', { emoji }),
+        glyph: emoji,
+        action: () => void this.react(m, emoji),
+      })),
+    ];
+    const items: MenuItem[] = [{ label: t('chat.reply'), action: () => this.startReply(m) }];
+    if (m.sender_id === me && m.type === 'text') {
+      items.push({ label: t('chat.edit'), action: () => this.startEdit(m) });
+    }
+    if (m.sender_id === me && m.type !== 'payment') {
+      items.push({ label: t('chat.delete'), danger: true, action: () => void this.remove(m) });
+    }
+    groups.push(items);
+    showMenu(anchor, groups);
+  }
+
+  private async react(m: Message, emoji: string): Promise<void> {
+    try {
+      await this.ctx.messenger.toggleReaction(this.id, m.seq, emoji);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    }
+  }
+
+  private async remove(m: Message): Promise<void> {
+    if (!(await confirmDialog(t('chat.confirmDelete'), t('chat.delete')))) return;
+    try {
+      await this.ctx.messenger.remove(this.id, m.seq);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    }
+  }
+
+  // ---- composer ----
+
+  private wireComposer(): void {
+    const grow = () => {
+      this.input.style.height = 'auto';
+      this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+    };
+    this.input.addEventListener('input', () => {
+      grow();
+      if (this.input.value.trim() && !this.editing) this.ctx.messenger.userTyping(this.id);
+    });
+    this.input.addEventListener('keydown', (e) => {
+      // isComposing: Enter that confirms an IME candidate (Thai, Vietnamese) is not "send".
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.composer.requestSubmit();
+      } else if (e.key === 'Escape' && (this.replyTo || this.editing)) {
+        e.preventDefault();
+        this.clearMode();
+      } else if (e.key === 'ArrowUp' && !this.input.value) {
+        // Edit the last own text message, as desktop chat apps do.
+        const me = this.ctx.session.user!.id;
+        const last = [...this.ctx.messenger.cache(this.id).list()]
+          .reverse()
+          .find((m) => m.sender_id === me && m.type === 'text' && !m.deleted);
+        if (last) {
+          e.preventDefault();
+          this.startEdit(last);
+        }
+      }
+    });
+    this.composer.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = this.input.value.trim();
+      if (!text) return;
+      if (this.editing) {
+        const m = this.editing;
+        this.clearMode();
+        if (text !== m.body) {
+          this.ctx.messenger
+            .edit(this.id, m.seq, text)
+            .catch((err) => this.ctx.toast(errorText(err), 'error'));
+        }
+      } else {
+        this.ctx.messenger.sendText(this.id, text, this.replyTo?.seq ?? null);
+        this.clearMode();
+        this.scroller.scrollTop = this.scroller.scrollHeight;
+      }
+      this.input.value = '';
+      grow();
+      this.input.focus();
+    });
+  }
+
+  private startReply(m: Message): void {
+    this.editing = null;
+    this.replyTo = m;
+    this.showBanner(
+      t('chat.replyingTo', { name: userName(this.ctx, m.sender_id) }),
+      messagePreview(this.ctx, m),
+      t('chat.cancelReply'),
+    );
+    this.input.focus();
+  }
+
+  private startEdit(m: Message): void {
+    this.replyTo = null;
+    this.editing = m;
+    this.showBanner(t('chat.editing'), fullTime(m.created_at), t('chat.cancelEdit'));
+    this.input.value = m.body;
+    this.input.focus();
+    this.input.setSelectionRange(m.body.length, m.body.length);
+  }
+
+  private showBanner(title: string, detail: string, cancelLabel: string): void {
+    replaceChildren(
+      this.banner,
+      h('div', { class: 'banner-text' }, h('strong', null, title), h('span', null, detail)),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'icon-button',
+          'aria-label': cancelLabel,
+          onClick: () => this.clearMode(),
+        },
+        '✕',
+      ),
+    );
+    this.banner.hidden = false;
+  }
+
+  private clearMode(): void {
+    if (this.editing) this.input.value = '';
+    this.replyTo = null;
+    this.editing = null;
+    this.banner.hidden = true;
+    this.input.focus();
+  }
+
+  private money(mode: 'send' | 'request'): void {
+    if (this.conv) openMoneyDialog(this.ctx, this.conv, mode);
+  }
+}

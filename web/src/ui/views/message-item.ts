@@ -1,0 +1,170 @@
+// One row of the chat: a message from the server or one still in the outbox.
+import type { Message } from '../../api/types';
+import type { PendingMessage } from '../../state/outbox';
+import { t } from '../../i18n';
+import { h, icon } from '../../util/dom';
+import type { Ctx } from '../context';
+import { clockTime, fullTime, userName } from '../format';
+import { ICONS } from '../icons';
+import { paymentCard } from './payment-card';
+
+export interface ItemModel {
+  /** "s<seq>" for stored messages, "p<client_msg_id>" for pending ones. */
+  key: string;
+  message: Message | null;
+  pending: PendingMessage | null;
+  mine: boolean;
+  /** Sender's name above the bubble (groups, first of a run). */
+  showSender: boolean;
+  /** "Sent", "Seen", "Seen by 2" under the user's latest message. */
+  receipt: string | null;
+  requestStatus: string | null;
+  reply: { name: string; text: string } | null;
+}
+
+export interface ItemActions {
+  menu(m: Message, anchor: HTMLElement): void;
+  react(m: Message, emoji: string): void;
+  retry(clientMsgId: string): void;
+  discard(clientMsgId: string): void;
+  jumpTo(seq: number): void;
+}
+
+/** Changes whenever the rendering of the row would change. */
+export function signature(ctx: Ctx, m: ItemModel): string {
+  const sender = m.message ? userName(ctx, m.message.sender_id) : '';
+  return JSON.stringify([
+    m.message,
+    m.pending?.state,
+    m.receipt,
+    m.requestStatus,
+    m.reply,
+    m.showSender,
+    sender,
+  ]);
+}
+
+export function renderItem(ctx: Ctx, m: ItemModel, actions: ItemActions): HTMLElement {
+  const me = ctx.session.user!.id;
+  const msg = m.message;
+  const p = m.pending;
+  const created = msg?.created_at ?? p!.createdAt;
+  const classes = ['msg', m.mine ? 'mine' : 'theirs'];
+  if (msg?.type === 'payment') classes.push('payment');
+  if (msg?.type === 'system') classes.push('system');
+  if (p) classes.push(`pending ${p.state}`);
+
+  if (msg?.type === 'system') {
+    return h(
+      'div',
+      { class: classes.join(' '), 'data-key': m.key },
+      h('p', { class: 'system-text' }, t('chat.system')),
+    );
+  }
+
+  const body: (HTMLElement | string | null)[] = [];
+  if (m.reply && msg?.reply_to_seq) {
+    body.push(
+      h(
+        'button',
+        { type: 'button', class: 'reply-quote', onClick: () => actions.jumpTo(msg.reply_to_seq!) },
+        h('strong', null, m.reply.name),
+        h('span', null, m.reply.text),
+      ),
+    );
+  } else if (m.reply) {
+    body.push(
+      h(
+        'div',
+        { class: 'reply-quote' },
+        h('strong', null, m.reply.name),
+        h('span', null, m.reply.text),
+      ),
+    );
+  }
+  if (msg?.deleted) {
+    body.push(h('p', { class: 'deleted' }, t('chat.deleted')));
+  } else if (msg?.type === 'payment' && msg.payment) {
+    body.push(paymentCard(ctx, msg, m.requestStatus));
+  } else {
+    body.push(h('p', { class: 'text' }, msg?.body ?? p!.body));
+  }
+
+  const meta = h(
+    'div',
+    { class: 'meta' },
+    h('time', { datetime: created, title: fullTime(created) }, clockTime(created)),
+    msg?.edited_at && !msg.deleted ? h('span', null, ` · ${t('chat.edited')}`) : null,
+    p?.state === 'sending' ? h('span', { class: 'receipt' }, ` · ${t('chat.sending')}`) : null,
+    m.receipt ? h('span', { class: 'receipt', 'data-testid': 'receipt' }, ` · ${m.receipt}`) : null,
+  );
+
+  const bubble = h('div', { class: 'bubble' }, body, meta);
+  const row = h('div', {
+    class: classes.join(' '),
+    'data-key': m.key,
+    'data-seq': msg?.seq ?? null,
+  });
+  if (m.showSender && msg && !m.mine) {
+    row.append(h('div', { class: 'sender' }, userName(ctx, msg.sender_id)));
+  }
+  const line = h('div', { class: 'msg-line' }, bubble);
+  if (msg && !msg.deleted) {
+    line.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'icon-button msg-more',
+          'aria-label': t('chat.actions'),
+          'aria-haspopup': 'menu',
+          onClick: (e: Event) => actions.menu(msg, e.currentTarget as HTMLElement),
+        },
+        icon(ICONS.more),
+      ),
+    );
+  }
+  row.append(line);
+
+  if (msg && Object.keys(msg.reactions).length) {
+    row.append(
+      h(
+        'div',
+        { class: 'reactions' },
+        Object.entries(msg.reactions).map(([emoji, users]) =>
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'reaction',
+              'aria-pressed': users.includes(me) ? 'true' : 'false',
+              'aria-label': `${t('chat.react', { emoji })} (${users.length})`,
+              onClick: () => actions.react(msg, emoji),
+            },
+            `${emoji} ${users.length}`,
+          ),
+        ),
+      ),
+    );
+  }
+  if (p?.state === 'failed') {
+    row.append(
+      h(
+        'div',
+        { class: 'failed-row', role: 'alert' },
+        h('span', null, `${t('chat.failed')}${p.error ? ` — ${p.error}` : ''}`),
+        h(
+          'button',
+          { type: 'button', class: 'link-button', onClick: () => actions.retry(p.clientMsgId) },
+          t('common.retry'),
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'link-button', onClick: () => actions.discard(p.clientMsgId) },
+          t('chat.discard'),
+        ),
+      ),
+    );
+  }
+  return row;
+}

@@ -1,0 +1,65 @@
+// Money is an integer amount in the currency's ISO 4217 minor units (SPEC §2);
+// the client never turns it into a float: parsing and formatting work on strings.
+
+export const CURRENCIES = ['THB', 'SGD', 'IDR', 'MYR', 'PHP', 'VND', 'USD'] as const;
+export type Currency = (typeof CURRENCIES)[number];
+
+const MINOR_UNITS: Record<string, number> = {
+  THB: 2,
+  SGD: 2,
+  IDR: 2,
+  MYR: 2,
+  PHP: 2,
+  VND: 0,
+  USD: 2,
+};
+
+export function minorUnits(currency: string): number {
+  return MINOR_UNITS[currency] ?? 2;
+}
+
+/** "1234" THB → "12.34" (no grouping, no symbol): for input fields. */
+export function toMajorString(amount: number, currency: string): string {
+  const digits = minorUnits(currency);
+  const neg = amount < 0;
+  const s = String(Math.abs(Math.trunc(amount))).padStart(digits + 1, '0');
+  const major = digits ? `${s.slice(0, -digits)}.${s.slice(-digits)}` : s;
+  return neg ? `-${major}` : major;
+}
+
+/**
+ * Parses what a person typed ("12", "12.5", "1,200.00") into minor units.
+ * Returns null for anything that is not a positive amount with at most the
+ * currency's number of decimals.
+ */
+export function parseAmount(input: string, currency: string): number | null {
+  const digits = minorUnits(currency);
+  const s = input.trim().replace(/[,\s_]/g, '');
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(s);
+  if (!m) return null;
+  const frac = m[2] ?? '';
+  if (frac.length > digits) return null;
+  const minor = BigInt(m[1]!) * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, '0') || '0');
+  if (minor <= 0n || minor > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return Number(minor);
+}
+
+/** Localised display: "฿12.34", "Rp 1.000,00", with the currency's minor digits. */
+export function formatMoney(amount: number, currency: string, locale: string): string {
+  const digits = minorUnits(currency);
+  const major = toMajorString(amount, currency);
+  try {
+    // Intl takes a string here (Intl.NumberFormat v3), which keeps large amounts exact;
+    // the cast covers TypeScript's older lib typing.
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      // "฿12.34" rather than "THB 12.34": the symbol people see in shops.
+      currencyDisplay: 'narrowSymbol',
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    }).format(major as unknown as number);
+  } catch {
+    return `${major} ${currency}`;
+  }
+}
