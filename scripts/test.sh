@@ -42,6 +42,9 @@ export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
 export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0
 export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
+# The payment stress tests move money between a few users far faster than a person
+# (default 120 a minute); the rate-limit e2e test runs its own instance with a low limit.
+export PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE=100000000
 # The notification e2e test listens here and stands in for the push/SMS providers.
 export TCHAT_TEST_NOTIFICATION_SINK=127.0.0.1:18294
 export TCHAT_PUSH_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/push"

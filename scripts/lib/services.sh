@@ -76,6 +76,9 @@ tchat::write_service_config() {
     tchat::_kv TCHAT_PUSH_WEBHOOK_URL "${TCHAT_PUSH_WEBHOOK_URL:-}"
     tchat::_kv TCHAT_SMS_WEBHOOK_URL "${TCHAT_SMS_WEBHOOK_URL:-}"
     tchat::_kv LOG_LEVEL "${LOG_LEVEL:-info}"
+    if [[ -n "${PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE:-}" ]]; then
+      tchat::_kv PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE "$PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE"
+    fi
     tchat::_kv TCHAT_AUTH_URL "http://127.0.0.1:${TCHAT_AUTH_PORT}"
     tchat::_kv TCHAT_MESSAGING_URL "http://127.0.0.1:${TCHAT_MESSAGING_PORT}"
     tchat::_kv TCHAT_PAYMENT_URL "http://127.0.0.1:${TCHAT_PAYMENT_PORT}"

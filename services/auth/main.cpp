@@ -96,7 +96,7 @@ Status Setup(App& app) {
   log::Info("auth configured", {{"kid", keys.signer().kid()},
                                 {"keys_published", static_cast<int>(keys.public_keys().size())},
                                 {"dev_otp", cfg->dev_otp},
-                                {"otp_per_ip_per_hour", cfg->otp_per_ip.max},
+                                {"otp_per_ip_per_hour", cfg->otp_per_ip.count},
                                 {"max_sessions_per_user", cfg->max_sessions_per_user}});
   if (cfg->dev_otp) {
     log::Warn("development OTP is on: sign-in codes are returned in API answers (TCHAT_DEV_OTP=1)");

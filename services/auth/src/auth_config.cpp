@@ -45,12 +45,12 @@ Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& com
   c.dev_otp = common.dev_otp;
   if (c.dev_otp) {
     // A development stack: one host runs whole test suites.
-    c.otp_per_ip.max = 5000;
-    c.otp_verify_per_ip.max = 10000;
-    c.login_failures_per_ip.max = 2000;
-    c.login_per_ip.max = 10000;
-    c.lookup_per_ip.max = 10000;
-    c.lookup_per_user.max = 1000;
+    c.otp_per_ip.count = 5000;
+    c.otp_verify_per_ip.count = 10000;
+    c.login_failures_per_ip.count = 2000;
+    c.login_per_ip.count = 10000;
+    c.lookup_per_ip.count = 10000;
+    c.lookup_per_user.count = 1000;
   }
   AUTH_READ(c.key_file, r.String("TCHAT_JWT_KEY_FILE", ""));
   AUTH_READ(c.otp_pepper, r.String("TCHAT_OTP_PEPPER", ""));
@@ -69,11 +69,12 @@ Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& com
   AUTH_READ(c.otp_resend_cooldown, Seconds(r, "AUTH_OTP_RESEND_COOLDOWN", c.otp_resend_cooldown,
                                            seconds(0), seconds(3600)));
   AUTH_READ(c.otp_max_attempts, r.Int("AUTH_OTP_MAX_ATTEMPTS", c.otp_max_attempts, 1, 20));
-  AUTH_READ(c.otp_per_number.max,
-            r.Int("AUTH_OTP_PER_NUMBER_PER_HOUR", c.otp_per_number.max, 1, 1'000'000));
-  AUTH_READ(c.otp_per_ip.max, r.Int("AUTH_OTP_PER_IP_PER_HOUR", c.otp_per_ip.max, 1, 100'000'000));
-  AUTH_READ(c.otp_verify_per_ip.max,
-            r.Int("AUTH_OTP_VERIFY_PER_IP_PER_HOUR", c.otp_verify_per_ip.max, 1, 100'000'000));
+  AUTH_READ(c.otp_per_number.count,
+            r.Int("AUTH_OTP_PER_NUMBER_PER_HOUR", c.otp_per_number.count, 1, 1'000'000));
+  AUTH_READ(c.otp_per_ip.count,
+            r.Int("AUTH_OTP_PER_IP_PER_HOUR", c.otp_per_ip.count, 1, 100'000'000));
+  AUTH_READ(c.otp_verify_per_ip.count,
+            r.Int("AUTH_OTP_VERIFY_PER_IP_PER_HOUR", c.otp_verify_per_ip.count, 1, 100'000'000));
 
   AUTH_READ(c.login_failures_before_lock,
             r.Int("AUTH_LOGIN_FAILURES_BEFORE_LOCK", c.login_failures_before_lock, 1, 1000));
@@ -92,14 +93,14 @@ Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& com
   if (c.login_lock_max > std::chrono::hours(24)) {
     return Error::InvalidArgument("config AUTH_LOGIN_LOCK_MAX: at most 24h (lock-outs must end)");
   }
-  AUTH_READ(c.login_failures_per_ip.max, r.Int("AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR",
-                                               c.login_failures_per_ip.max, 1, 100'000'000));
-  AUTH_READ(c.login_per_ip.max,
-            r.Int("AUTH_LOGIN_PER_IP_PER_HOUR", c.login_per_ip.max, 1, 100'000'000));
-  AUTH_READ(c.lookup_per_user.max,
-            r.Int("AUTH_LOOKUP_PER_USER_PER_HOUR", c.lookup_per_user.max, 1, 100'000'000));
-  AUTH_READ(c.lookup_per_ip.max,
-            r.Int("AUTH_LOOKUP_PER_IP_PER_HOUR", c.lookup_per_ip.max, 1, 100'000'000));
+  AUTH_READ(c.login_failures_per_ip.count, r.Int("AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR",
+                                                 c.login_failures_per_ip.count, 1, 100'000'000));
+  AUTH_READ(c.login_per_ip.count,
+            r.Int("AUTH_LOGIN_PER_IP_PER_HOUR", c.login_per_ip.count, 1, 100'000'000));
+  AUTH_READ(c.lookup_per_user.count,
+            r.Int("AUTH_LOOKUP_PER_USER_PER_HOUR", c.lookup_per_user.count, 1, 100'000'000));
+  AUTH_READ(c.lookup_per_ip.count,
+            r.Int("AUTH_LOOKUP_PER_IP_PER_HOUR", c.lookup_per_ip.count, 1, 100'000'000));
 
   AUTH_READ(c.password_opslimit, r.Int("AUTH_PASSWORD_OPSLIMIT", c.password_opslimit, 1, 20));
   AUTH_READ(c.password_memlimit, r.Int("AUTH_PASSWORD_MEMLIMIT", c.password_memlimit, 8LL * 1024,

@@ -5,15 +5,13 @@
 #include <string>
 
 #include <tchat/core/config.hpp>
+#include <tchat/core/redis/rate_limiter.hpp>
 #include <tchat/core/result.hpp>
 
 namespace tchat::auth_service {
 
-// A fixed-window limit: at most `max` events per `window`.
-struct Limit {
-  std::int64_t max = 0;
-  std::chrono::milliseconds window{0};
-};
+// Fixed-window limits (at most `count` events per `window`) are core's.
+using redis::RateLimit;
 
 // Settings of the auth service beyond CommonConfig. Every key is read with
 // ConfigReader (as written, then upper case); a bad value stops start-up with a
@@ -32,12 +30,12 @@ struct AuthConfig {
   std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  // AUTH_REFRESH_TOKEN_TTL
   int max_sessions_per_user = 10;                          // AUTH_MAX_SESSIONS_PER_USER
 
-  std::chrono::seconds otp_ttl{300};                    // AUTH_OTP_TTL
-  std::chrono::seconds otp_resend_cooldown{60};         // AUTH_OTP_RESEND_COOLDOWN
-  int otp_max_attempts = 5;                             // AUTH_OTP_MAX_ATTEMPTS
-  Limit otp_per_number{5, std::chrono::hours(1)};       // AUTH_OTP_PER_NUMBER_PER_HOUR
-  Limit otp_per_ip{30, std::chrono::hours(1)};          // AUTH_OTP_PER_IP_PER_HOUR
-  Limit otp_verify_per_ip{120, std::chrono::hours(1)};  // AUTH_OTP_VERIFY_PER_IP_PER_HOUR
+  std::chrono::seconds otp_ttl{300};                        // AUTH_OTP_TTL
+  std::chrono::seconds otp_resend_cooldown{60};             // AUTH_OTP_RESEND_COOLDOWN
+  int otp_max_attempts = 5;                                 // AUTH_OTP_MAX_ATTEMPTS
+  RateLimit otp_per_number{5, std::chrono::hours(1)};       // AUTH_OTP_PER_NUMBER_PER_HOUR
+  RateLimit otp_per_ip{30, std::chrono::hours(1)};          // AUTH_OTP_PER_IP_PER_HOUR
+  RateLimit otp_verify_per_ip{120, std::chrono::hours(1)};  // AUTH_OTP_VERIFY_PER_IP_PER_HOUR
 
   // Password sign-in lock-out ("slow down, don't brick"): after
   // login_failures_before_lock failures of one account from one address within
@@ -51,11 +49,12 @@ struct AuthConfig {
   std::chrono::milliseconds login_failure_window{15 * 60 * 1000};  // AUTH_LOGIN_FAILURE_WINDOW
   std::chrono::milliseconds login_lock_base{30 * 1000};            // AUTH_LOGIN_LOCK_BASE
   std::chrono::milliseconds login_lock_max{15 * 60 * 1000};        // AUTH_LOGIN_LOCK_MAX
-  Limit login_failures_per_ip{100, std::chrono::hours(1)};  // AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR
-  Limit login_per_ip{300, std::chrono::hours(1)};           // AUTH_LOGIN_PER_IP_PER_HOUR
+  // AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR
+  RateLimit login_failures_per_ip{100, std::chrono::hours(1)};
+  RateLimit login_per_ip{300, std::chrono::hours(1)};  // AUTH_LOGIN_PER_IP_PER_HOUR
 
-  Limit lookup_per_user{100, std::chrono::hours(1)};  // AUTH_LOOKUP_PER_USER_PER_HOUR
-  Limit lookup_per_ip{300, std::chrono::hours(1)};    // AUTH_LOOKUP_PER_IP_PER_HOUR
+  RateLimit lookup_per_user{100, std::chrono::hours(1)};  // AUTH_LOOKUP_PER_USER_PER_HOUR
+  RateLimit lookup_per_ip{300, std::chrono::hours(1)};    // AUTH_LOOKUP_PER_IP_PER_HOUR
 
   // Argon2id (crypto_pwhash) cost and the threads that compute it off the loops.
   std::int64_t password_opslimit = 2;                   // AUTH_PASSWORD_OPSLIMIT

@@ -4,11 +4,12 @@
 
 #include <tchat/core/events/uuid.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/redis/rate_limiter.hpp>
 
 #include "auth_metrics.hpp"
 #include "locale_text.hpp"
 #include "phone.hpp"
-#include "rate_limiter.hpp"
+#include "redis_keys.hpp"
 #include "validation.hpp"
 
 namespace tchat::auth_service {
@@ -429,9 +430,9 @@ Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller&
   const auto& cfg = deps_->config;
   const std::string user_key = std::string(kKeyPrefix) + "lookup_user:" + caller.user_id;
   const std::string ip_key = std::string(kKeyPrefix) + "lookup_ip:" + std::string(ip);
-  auto by_user = co_await RateLimiter::Hit(redis_, user_key, cfg.lookup_per_user);
+  auto by_user = co_await redis::RateLimiter::Hit(redis_, user_key, cfg.lookup_per_user);
   if (!by_user) co_return std::move(by_user).error();
-  auto by_ip = co_await RateLimiter::Hit(redis_, ip_key, cfg.lookup_per_ip);
+  auto by_ip = co_await redis::RateLimiter::Hit(redis_, ip_key, cfg.lookup_per_ip);
   if (!by_ip) co_return std::move(by_ip).error();
   if (!by_user->allowed || !by_ip->allowed) {
     m.lookups_limited->Inc();

@@ -2,7 +2,10 @@
 
 #include <vector>
 
-#include "rate_limiter.hpp"
+#include <tchat/core/redis/rate_limiter.hpp>
+#include <tchat/core/redis/script.hpp>
+
+#include "redis_keys.hpp"
 
 namespace tchat::auth_service {
 
@@ -11,8 +14,8 @@ namespace {
 // KEYS: lock pair, lock account, ip failures, ip attempts
 // ARGV: ip failure max, ip attempt max, ip attempt window ms
 // Returns {status, ms}: 0 ok, 1 pair locked, 2 account locked, 3 ip failures, 4 ip attempts.
-const RedisScript& CheckScript() {
-  static const RedisScript script(R"lua(
+const redis::RedisScript& CheckScript() {
+  static const redis::RedisScript script(R"lua(
 local function pttl(k)
   local t = redis.call('PTTL', k)
   if t < 0 then return 0 end
@@ -40,8 +43,8 @@ return {0, 0}
 // ARGV: pair threshold, pair window ms, lock base ms, lock max ms,
 //       account threshold, account window ms, ip window ms
 // Returns {pair lock ms, account lock ms, ip failures}.
-const RedisScript& FailureScript() {
-  static const RedisScript script(R"lua(
+const redis::RedisScript& FailureScript() {
+  static const redis::RedisScript script(R"lua(
 local function count(key, window)
   local n = redis.call('INCR', key)
   local ttl = redis.call('PTTL', key)
@@ -91,13 +94,13 @@ Task<Status> LoginGuard::Check(redis::RedisClient& redis, std::string_view accou
   const std::vector<std::string> keys{Key("login_lock", account, ip),
                                       Key("login_lock_acct", account), Key("login_fail_ip", ip),
                                       Key("login_ip", ip)};
-  const std::vector<std::string> args{std::to_string(config_.login_failures_per_ip.max),
-                                      std::to_string(config_.login_per_ip.max),
+  const std::vector<std::string> args{std::to_string(config_.login_failures_per_ip.count),
+                                      std::to_string(config_.login_per_ip.count),
                                       std::to_string(config_.login_per_ip.window.count())};
   auto r = co_await CheckScript().Run(redis, keys, args);
   if (!r) co_return std::move(r).error();
   if (!r->IsArray() || r->elements.size() != 2) co_return Error::Internal("login guard: bad reply");
-  const auto retry = RetryAfterFromMillis(r->elements[1].integer);
+  const auto retry = redis::RetryAfterFromMillis(r->elements[1].integer);
   switch (r->elements[0].integer) {
     case 0:
       co_return Ok();
@@ -137,7 +140,7 @@ Task<Result<LockoutEvents>> LoginGuard::RecordFailure(redis::RedisClient& redis,
   LockoutEvents ev;
   ev.account_ip = r->elements[0].integer > 0;
   ev.account = r->elements[1].integer > 0;
-  ev.ip = r->elements[2].integer == config_.login_failures_per_ip.max;
+  ev.ip = r->elements[2].integer == config_.login_failures_per_ip.count;
   co_return ev;
 }
 

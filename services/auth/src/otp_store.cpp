@@ -5,7 +5,10 @@
 
 #include <sodium.h>
 
-#include "rate_limiter.hpp"
+#include <tchat/core/redis/rate_limiter.hpp>
+#include <tchat/core/redis/script.hpp>
+
+#include "redis_keys.hpp"
 
 namespace tchat::auth_service {
 
@@ -14,8 +17,8 @@ namespace {
 // KEYS: ip counter, cooldown, number counter, code
 // ARGV: ip max, ip window ms, cooldown ms, number max, number window ms, hash, ttl ms
 // Returns {status, ms}: 0 issued, 1 ip limited, 2 cooldown, 3 number limited.
-const RedisScript& IssueScript() {
-  static const RedisScript script(R"lua(
+const redis::RedisScript& IssueScript() {
+  static const redis::RedisScript script(R"lua(
 local function count(key, window)
   local n = redis.call('INCR', key)
   local ttl = redis.call('PTTL', key)
@@ -45,8 +48,8 @@ return {0, 0}
 // A verified code also ends the resend cooldown: it exists to stop repeated
 // sends of a pending code, and the per-number limit still bounds SMS.
 // Returns {status, n}: 0 ok, 1 ip limited (n = ms), 2 no code, 3 burned, 4 wrong (n = left).
-const RedisScript& VerifyScript() {
-  static const RedisScript script(R"lua(
+const redis::RedisScript& VerifyScript() {
+  static const redis::RedisScript script(R"lua(
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if n == 1 or ttl < 0 then
@@ -118,10 +121,10 @@ Task<Result<OtpIssueOutcome>> OtpStore::Issue(redis::RedisClient& redis, std::st
                                               std::string_view ip, std::string_view code) const {
   const std::vector<std::string> keys{Key("otp_req_ip", ip), Key("otp_cooldown", phone),
                                       Key("otp_req_num", phone), Key("otp", phone)};
-  const std::vector<std::string> args{std::to_string(per_ip_.max),
+  const std::vector<std::string> args{std::to_string(per_ip_.count),
                                       std::to_string(per_ip_.window.count()),
                                       std::to_string(cooldown_.count()),
-                                      std::to_string(per_number_.max),
+                                      std::to_string(per_number_.count),
                                       std::to_string(per_number_.window.count()),
                                       Hash(phone, code),
                                       std::to_string(ttl_.count())};
@@ -130,7 +133,7 @@ Task<Result<OtpIssueOutcome>> OtpStore::Issue(redis::RedisClient& redis, std::st
   if (!r->IsArray() || r->elements.size() != 2) co_return Error::Internal("otp: bad reply");
   OtpIssueOutcome out;
   const auto status = r->elements[0].integer;
-  out.retry_after = RetryAfterFromMillis(r->elements[1].integer);
+  out.retry_after = redis::RetryAfterFromMillis(r->elements[1].integer);
   switch (status) {
     case 0:
       out.result = OtpIssue::kIssued;
@@ -161,7 +164,7 @@ Task<Result<OtpVerifyOutcome>> OtpStore::Verify(redis::RedisClient& redis, std::
                                                 std::string_view ip, std::string_view code) const {
   const std::vector<std::string> keys{Key("otp_verify_ip", ip), Key("otp", phone),
                                       Key("otp_cooldown", phone)};
-  const std::vector<std::string> args{std::to_string(verify_per_ip_.max),
+  const std::vector<std::string> args{std::to_string(verify_per_ip_.count),
                                       std::to_string(verify_per_ip_.window.count()),
                                       Hash(phone, code), std::to_string(max_attempts_)};
   auto r = co_await VerifyScript().Run(redis, keys, args);
@@ -175,7 +178,7 @@ Task<Result<OtpVerifyOutcome>> OtpStore::Verify(redis::RedisClient& redis, std::
       break;
     case 1:
       out.result = OtpCheck::kIpLimited;
-      out.retry_after = RetryAfterFromMillis(n);
+      out.retry_after = redis::RetryAfterFromMillis(n);
       break;
     case 2:
       out.result = OtpCheck::kNoCode;

@@ -69,9 +69,9 @@ class OtpStore {
   std::chrono::milliseconds ttl_;
   std::chrono::milliseconds cooldown_;
   int max_attempts_;
-  Limit per_number_;
-  Limit per_ip_;
-  Limit verify_per_ip_;
+  RateLimit per_number_;
+  RateLimit per_ip_;
+  RateLimit verify_per_ip_;
 };
 
 }  // namespace tchat::auth_service

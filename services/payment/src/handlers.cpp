@@ -10,6 +10,7 @@
 #include <tchat/core/worker.hpp>
 
 #include "hashing.hpp"
+#include "money_rate_limiter.hpp"
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
 #include "timestamp.hpp"
@@ -463,21 +464,45 @@ Task<Response> VerifyLedger(Request& req) {
   co_return Response::Json(200, *report);
 }
 
+// ---- the per-user limit on money routes ----
+
+using HandlerFn = Task<Response> (*)(Request&);
+
+// Counts the request against the caller's window first: a refused one is
+// answered 429 before parsing or any database work, and changes nothing.
+Task<Response> AdmitThen(std::string_view route, HandlerFn handler, Request& req) {
+  auto user = CurrentUser(req);
+  if (!user) co_return Response::FromError(user.error());
+  auto admitted = co_await req.worker->Get<MoneyRateLimiter>().Admit(*user, route);
+  if (!admitted) co_return Response::FromError(admitted.error());
+  co_return co_await handler(req);
+}
+
+// A POST route that moves or commits money. `route` is a string literal: it is
+// also the label of payment_rate_limited_total, whose series starts at zero here.
+void MoneyPost(http::Router& router, std::string_view route, HandlerFn handler) {
+  PaymentMetrics::Get().RateLimited(route);
+  router.Post(std::string(route),
+              [route, handler](Request& req) { return AdmitThen(route, handler, req); });
+}
+
 }  // namespace
 
 void RegisterRoutes(http::Router& router) {
   router.Get("/v1/wallets", ListWallets);
-  router.Post("/v1/transfers", CreateTransfer);
+  // Every route that moves or commits money counts against the caller's
+  // MoneyRateLimiter; reads, decline and cancel do not.
+  MoneyPost(router, "/v1/transfers", CreateTransfer);
   router.Get("/v1/transfers/{id}", GetTransfer);
-  router.Post("/v1/transfers/{id}/refund", RefundTransfer);
-  router.Post("/v1/payment-requests", CreatePaymentRequest);
+  MoneyPost(router, "/v1/transfers/{id}/refund", RefundTransfer);
+  MoneyPost(router, "/v1/payment-requests", CreatePaymentRequest);
   router.Get("/v1/payment-requests/{id}", GetPaymentRequest);
-  router.Post("/v1/payment-requests/{id}/pay", ActOnPaymentRequest<RequestAction::kPay>);
+  MoneyPost(router, "/v1/payment-requests/{id}/pay", ActOnPaymentRequest<RequestAction::kPay>);
   router.Post("/v1/payment-requests/{id}/decline", ActOnPaymentRequest<RequestAction::kDecline>);
   router.Post("/v1/payment-requests/{id}/cancel", ActOnPaymentRequest<RequestAction::kCancel>);
-  router.Post("/v1/topups", CreateProviderOperation<true>);
+  MoneyPost(router, "/v1/topups", CreateProviderOperation<true>);
   router.Get("/v1/topups/{id}", GetProviderOperation<true>);
-  router.Post("/v1/withdrawals", CreateProviderOperation<false>);
+  MoneyPost(router, "/v1/withdrawals", CreateProviderOperation<false>);
   router.Get("/v1/withdrawals/{id}", GetProviderOperation<false>);
   router.Get("/v1/transactions", ListTransactions);
   router.Post("/v1/webhooks/psp", ProviderWebhook, http::RouteOptions{.authenticated = false});

@@ -77,6 +77,11 @@ Result<PaymentConfig> LoadPaymentConfig(const CommonConfig& common, const Config
   auto retention = reader.Duration("PAYMENT_OUTBOX_RETENTION", c.outbox_retention);
   if (!retention) return std::move(retention).error();
   c.outbox_retention = *retention;
+
+  auto per_minute = reader.Int("PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", c.money_rate_limit.count,
+                               1, 100'000'000);
+  if (!per_minute) return std::move(per_minute).error();
+  c.money_rate_limit = redis::RateLimit{*per_minute, std::chrono::minutes(1)};
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <tchat/core/config.hpp>
+#include <tchat/core/redis/rate_limiter.hpp>
 #include <tchat/core/result.hpp>
 
 #include "money.hpp"
@@ -28,8 +29,10 @@ struct CurrencyLimits {
 // PAYMENT_IDEMPOTENCY_TTL ("24h", at least 24h); PAYMENT_BATCH_MAX_SIZE (64) and
 // PAYMENT_BATCH_MAX_INFLIGHT (8 per process), PAYMENT_BATCH_MIN_FILL (8) and
 // PAYMENT_BATCH_LINGER ("3ms"; see TransferBatcher); PAYMENT_OUTBOX_POLL_INTERVAL ("200ms");
-// PAYMENT_OUTBOX_RETENTION ("24h"). TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET
-// come from the common configuration.
+// PAYMENT_OUTBOX_RETENTION ("24h"); PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE (120: money
+// operations one user may start per minute, see MoneyRateLimiter; far above what a
+// person does, low enough to stop a script; test stacks and benchmarks raise it).
+// TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET come from the common configuration.
 struct PaymentConfig {
   std::array<CurrencyLimits, 7> limits{};  // parallel to Currencies()
   std::string admin_token;
@@ -42,6 +45,8 @@ struct PaymentConfig {
   std::chrono::microseconds batch_linger{3000};
   std::chrono::milliseconds outbox_poll_interval{200};
   std::chrono::milliseconds outbox_retention = std::chrono::hours(24);
+  // Requests that move or commit money, per user (all such endpoints together).
+  redis::RateLimit money_rate_limit{120, std::chrono::minutes(1)};
 
   const CurrencyLimits& LimitsFor(const CurrencyInfo& currency) const;
 };

@@ -31,7 +31,16 @@ PaymentMetrics::PaymentMetrics()
       published_(metrics::Registry::Default()
                      .AddCounter("payment_outbox_published_total",
                                  "Outbox events relayed to the payment event stream.")
-                     .With(std::vector<std::string>{})) {}
+                     .With(std::vector<std::string>{})),
+      rate_limited_(metrics::Registry::Default().AddCounter(
+          "payment_rate_limited_total",
+          "Money requests refused (429) by the per-user rate limit, by route.", {"route"})),
+      rate_limit_errors_(
+          metrics::Registry::Default()
+              .AddCounter("payment_rate_limit_errors_total",
+                          "Money requests admitted without a rate-limit check because Redis "
+                          "failed (the limiter fails open).")
+              .With(std::vector<std::string>{})) {}
 
 void PaymentMetrics::Transfer(std::string_view kind, std::string_view result) {
   transfers_.With({kind, result}).Inc();
@@ -39,6 +48,10 @@ void PaymentMetrics::Transfer(std::string_view kind, std::string_view result) {
 
 void PaymentMetrics::Amount(std::string_view currency, std::int64_t minor_units) {
   amounts_.With({currency}).Inc(static_cast<double>(minor_units));
+}
+
+metrics::Counter& PaymentMetrics::RateLimited(std::string_view route) {
+  return rate_limited_.With({route});
 }
 
 void PaymentMetrics::WebhookRejected(std::string_view reason) {

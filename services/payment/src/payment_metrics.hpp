@@ -17,6 +17,9 @@ namespace tchat::payment {
 //   payment_webhook_events_total{type,outcome}      accepted webhooks by effect
 //   payment_transfer_batch_size                     transfers per database batch
 //   payment_outbox_published_total                  events relayed to Redis
+//   payment_rate_limited_total{route}               money requests refused with 429
+//   payment_rate_limit_errors_total                 money requests admitted unchecked
+//                                                   because Redis failed (fail open)
 class PaymentMetrics {
  public:
   static PaymentMetrics& Get();
@@ -28,6 +31,10 @@ class PaymentMetrics {
   void WebhookEvent(std::string_view type, std::string_view outcome);
   void BatchSize(std::size_t n) { batch_size_.Observe(static_cast<double>(n)); }
   void Published(std::size_t n) { published_.Inc(static_cast<double>(n)); }
+  // The refusal counter of one route template; the reference stays valid for
+  // the life of the process (callers may keep it).
+  metrics::Counter& RateLimited(std::string_view route);
+  void RateLimitError() { rate_limit_errors_.Inc(); }
 
  private:
   PaymentMetrics();
@@ -39,6 +46,8 @@ class PaymentMetrics {
   metrics::CounterFamily& events_;
   metrics::Histogram& batch_size_;
   metrics::Counter& published_;
+  metrics::CounterFamily& rate_limited_;
+  metrics::Counter& rate_limit_errors_;
 };
 
 }  // namespace tchat::payment

@@ -1,14 +1,25 @@
 // Hermetic tests of the payment domain code: money arithmetic, currencies and
-// methods, webhook signatures, fingerprints, ids, timestamps and configuration.
+// methods, webhook signatures, fingerprints, ids, timestamps, configuration and
+// the rate limiter's failure policy.
+#include <exception>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
+
+#include <tchat/core/metrics.hpp>
+#include <tchat/core/redis/client.hpp>
 
 #include "hashing.hpp"
 #include "money.hpp"
+#include "money_rate_limiter.hpp"
 #include "payment_config.hpp"
+#include "payment_metrics.hpp"
 #include "payment_service.hpp"
 #include "records.hpp"
 #include "timestamp.hpp"
@@ -173,19 +184,27 @@ TEST(Config, DefaultsFromSpec) {
   EXPECT_EQ(vnd.monthly, 6'900'000'000LL);
   EXPECT_EQ(c->LimitsFor(*FindCurrency("USD")).daily, 300'000);
   EXPECT_EQ(c->idempotency_ttl, std::chrono::hours(24));
+  // A person never starts 120 money operations a minute; a script does.
+  EXPECT_EQ(c->money_rate_limit.count, 120);
+  EXPECT_EQ(c->money_rate_limit.window, std::chrono::minutes(1));
 }
 
 TEST(Config, OverridesAndBadValuesNameTheKey) {
-  auto c = LoadPaymentConfig(CommonConfig{}, ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
-                                                       {"PAYMENT_BATCH_MAX_SIZE", "8"}}));
+  auto c = LoadPaymentConfig(CommonConfig{},
+                             ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
+                                       {"PAYMENT_BATCH_MAX_SIZE", "8"},
+                                       {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "5"}}));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->LimitsFor(*FindCurrency("SGD")).per_transfer, 10'000);
   EXPECT_EQ(c->batch_max_size, 8);
+  EXPECT_EQ(c->money_rate_limit.count, 5);
+  EXPECT_EQ(c->money_rate_limit.window, std::chrono::minutes(1));
   for (const auto& [key, value] :
        std::map<std::string, std::string>{{"PAYMENT_DAILY_LIMIT_THB", "lots"},
                                           {"PAYMENT_MONTHLY_LIMIT_USD", "0"},
                                           {"PAYMENT_IDEMPOTENCY_TTL", "1h"},
-                                          {"PAYMENT_BATCH_MAX_INFLIGHT", "-3"}}) {
+                                          {"PAYMENT_BATCH_MAX_INFLIGHT", "-3"},
+                                          {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "0"}}) {
     auto bad = LoadPaymentConfig(CommonConfig{}, ReaderOf({{key, value}}));
     ASSERT_FALSE(bad.ok()) << key;
     EXPECT_NE(bad.error().message.find(key), std::string::npos) << bad.error().message;
@@ -200,6 +219,69 @@ TEST(DomainErrors, MapToSpecCodes) {
             "idempotency_key_reused");
   EXPECT_EQ(PaymentService::DomainError("insufficient_funds").code, ErrorCode::kUnprocessable);
   EXPECT_EQ(PaymentService::DomainError("nonsense").code, ErrorCode::kInternal);
+}
+
+// Runs `body` on a fresh io_context to completion.
+void RunAsync(const std::function<Task<void>(boost::asio::any_io_executor)>& body) {
+  boost::asio::io_context io;
+  bool finished = false;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        co_await body(io.get_executor());
+        finished = true;
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  EXPECT_TRUE(finished);
+}
+
+double RateLimitErrors() {
+  return metrics::Registry::Default()
+      .AddCounter("payment_rate_limit_errors_total", "", {})
+      .With(std::vector<std::string>{})
+      .Value();
+}
+
+TEST(MoneyRateLimiter, KeyIsPerUserUnderThePaymentPrefix) {
+  EXPECT_EQ(MoneyRateLimiter::Key("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+            "tchat:payment:ratelimit:money:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+}
+
+TEST(MoneyRateLimiter, WithoutRedisEverythingIsAdmitted) {
+  RunAsync([](boost::asio::any_io_executor) -> Task<void> {
+    MoneyRateLimiter limiter(nullptr, redis::RateLimit{1, std::chrono::minutes(1)});
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_TRUE((co_await limiter.Admit("u", "/v1/transfers")).ok());
+    }
+  });
+}
+
+TEST(MoneyRateLimiter, FailsOpenAndCountsWhenRedisIsUnreachable) {
+  PaymentMetrics::Get();  // registers the series
+  RunAsync([](boost::asio::any_io_executor ex) -> Task<void> {
+    std::uint16_t closed_port = 0;
+    {
+      boost::asio::ip::tcp::acceptor probe(ex, {boost::asio::ip::make_address("127.0.0.1"), 0});
+      closed_port = probe.local_endpoint().port();
+    }
+    redis::RedisOptions o;
+    o.url = "redis://127.0.0.1:" + std::to_string(closed_port) + "/0";
+    o.service = "payment_test";
+    o.dial_timeout = std::chrono::seconds(2);
+    redis::RedisClient down(ex, o);
+    MoneyRateLimiter limiter(&down, redis::RateLimit{1, std::chrono::minutes(1)});
+    const double before = RateLimitErrors();
+    // Over the limit of 1 twice, yet admitted: the limit cannot be checked.
+    for (int i = 0; i < 3; ++i) {
+      auto admitted = co_await limiter.Admit("u", "/v1/transfers");
+      EXPECT_TRUE(admitted.ok()) << admitted.error().message;
+    }
+    EXPECT_EQ(RateLimitErrors(), before + 3);
+    down.Close();
+  });
 }
 
 }  // namespace

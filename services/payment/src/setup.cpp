@@ -17,6 +17,7 @@
 
 #include "handlers.hpp"
 #include "ledger_store.hpp"
+#include "money_rate_limiter.hpp"
 #include "payment_config.hpp"
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
@@ -81,8 +82,12 @@ Status SetupPaymentService(App& app) {
     ro.poll_interval = config->outbox_poll_interval;
     ro.retention = config->outbox_retention;
     relay = events::OutboxRelay::Create(workers.front()->io().get_executor(), ro);
+    log::Info("money requests are rate-limited per user",
+              {{"per_minute", config->money_rate_limit.count}});
   } else {
-    log::Warn("REDIS_URL is not set: payment events stay in the outbox until a relay runs");
+    log::Warn(
+        "REDIS_URL is not set: payment events stay in the outbox until a relay runs, and "
+        "money requests are not rate-limited");
   }
 
   std::shared_ptr<TransferBatcher> batcher;
@@ -98,6 +103,9 @@ Status SetupPaymentService(App& app) {
     if (relay) service->OnEventsCommitted([relay] { relay->Wake(); });
     w->Set(store);
     w->Set(service);
+    // Null Redis client without REDIS_URL: the limiter then admits everything.
+    w->Set(std::make_shared<MoneyRateLimiter>(w->Find<redis::RedisClient>(),
+                                              config->money_rate_limit));
   }
 
   RegisterRoutes(app.router());

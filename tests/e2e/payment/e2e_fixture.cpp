@@ -1,5 +1,14 @@
 #include "e2e_fixture.hpp"
 
+#include <thread>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace tchat::payment::e2e {
 
 std::string E2EEnv::Load(E2EEnv& out) {
@@ -111,6 +120,51 @@ std::int64_t PaymentE2ETest::Balance(const User& u, const std::string& currency)
 
 ApiResponse PaymentE2ETest::Verify() {
   return Call("GET", "/v1/admin/ledger/verify", env_.admin_token);
+}
+
+bool PaymentE2ETest::WaitReady(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = RunSync(
+        io_, api_->Call("GET", "/health/ready", "", {}, {}, std::chrono::milliseconds(500)));
+    if (r && r->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool ServiceProcess::Start() {
+  std::vector<char*> argv{bin_.data(), nullptr};
+  std::vector<char*> envp;
+  for (auto& e : env_) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  const int rc = posix_spawn(&pid_, bin_.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0;
+}
+
+void ServiceProcess::Stop(int sig) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 std::vector<std::string> IndependentLedgerCheck(const std::string& database_url) {

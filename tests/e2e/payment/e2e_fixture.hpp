@@ -5,6 +5,8 @@
 // independent checks (TCHAT_TEST_PAYMENT_DATABASE_URL). Missing configuration
 // fails the test; nothing is skipped.
 
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <tchat/core/json.hpp>
 
@@ -78,6 +81,8 @@ class PaymentE2ETest : public ::testing::Test {
   std::int64_t Balance(const User& u, const std::string& currency = "THB");
   // GET /v1/admin/ledger/verify with the admin credential.
   ApiResponse Verify();
+  // Polls GET /health/ready of api_'s service until 200 or `timeout` passes.
+  bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
   E2EEnv env_;
   boost::asio::io_context io_;
@@ -87,5 +92,30 @@ class PaymentE2ETest : public ::testing::Test {
 // The independent SQL check of the ledger's invariants; returns the list of
 // violations (empty when everything holds).
 std::vector<std::string> IndependentLedgerCheck(const std::string& database_url);
+
+// A private tchat-payment (TCHAT_TEST_PAYMENT_BIN) started by a test with exactly
+// the environment given ("KEY=value" entries), stdout discarded; stopped with
+// SIGTERM when destroyed. Not thread-safe, except that one other thread may
+// Stop() and Start() it while the test's event loop runs.
+class ServiceProcess {
+ public:
+  ServiceProcess(std::string bin, std::vector<std::string> env)
+      : bin_(std::move(bin)), env_(std::move(env)) {}
+  ~ServiceProcess() { Stop(SIGTERM); }
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  bool Start();
+  // Sends `sig` and reaps the process (no-op when it is not running).
+  void Stop(int sig);
+
+ private:
+  std::string bin_;
+  std::vector<std::string> env_;
+  pid_t pid_ = -1;
+};
+
+// A loopback port that was free a moment ago.
+int FreePort();
 
 }  // namespace tchat::payment::e2e

@@ -19,17 +19,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e_fixture.hpp"
-
-extern char** environ;
 
 namespace tchat::payment::e2e {
 namespace {
@@ -279,52 +272,6 @@ TEST_F(PaymentStressTest, MoneyIsConservedUnderConcurrency) {
   CheckAgreement(users, model);
 }
 
-// A private tchat-payment on a free port, started and killed by the test.
-class ServiceProcess {
- public:
-  ServiceProcess(std::string bin, std::vector<std::string> env)
-      : bin_(std::move(bin)), env_(std::move(env)) {}
-  ~ServiceProcess() { Stop(SIGTERM); }
-
-  bool Start() {
-    std::vector<char*> argv{bin_.data(), nullptr};
-    std::vector<char*> envp;
-    for (auto& e : env_) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawn(&pid_, bin_.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0;
-  }
-  void Stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::string bin_;
-  std::vector<std::string> env_;
-  pid_t pid_ = -1;
-};
-
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
   const std::string bin = testing::Env("TCHAT_TEST_PAYMENT_BIN");
   ASSERT_FALSE(bin.empty()) << "TCHAT_TEST_PAYMENT_BIN (path of tchat-payment) is not set";
@@ -340,18 +287,8 @@ TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
   // The whole test talks to the private instance.
   api_ =
       std::make_unique<PaymentApi>(io_.get_executor(), "http://127.0.0.1:" + std::to_string(port));
-  auto wait_ready = [&] {
-    const auto until = Clock::now() + std::chrono::seconds(15);
-    while (Clock::now() < until) {
-      auto r = RunSync(
-          io_, api_->Call("GET", "/health/ready", "", {}, {}, std::chrono::milliseconds(500)));
-      if (r && r->status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  };
   ASSERT_TRUE(svc.Start());
-  ASSERT_TRUE(wait_ready()) << "private tchat-payment did not become ready";
+  ASSERT_TRUE(WaitReady()) << "private tchat-payment did not become ready";
 
   Model model;
   std::vector<User> users = FundedUsers(5, model);
@@ -376,7 +313,7 @@ TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
   killer.join();
   ASSERT_FALSE(restart_failed.load());
   EXPECT_EQ(kills.load(), 2);
-  ASSERT_TRUE(wait_ready());
+  ASSERT_TRUE(WaitReady());
   EXPECT_EQ(load.gave_up(), 0);
   std::printf("crash: transfers %d, refunds %d, request payments %d, refused %d, retries %d\n",
               model.transfers, model.refunds, model.request_payments, model.refused, model.retries);
