@@ -49,7 +49,7 @@ AuthMetrics& AuthMetrics::Get() {
     x.revoked_reuse = &revoked.With({"refresh_token_reuse"});
     x.revoked_password = &revoked.With({"password_changed"});
     auto& lookups = reg.AddCounter("auth_user_lookups_total",
-                                   "Contact lookups by phone, by result.", {"result"});
+                                   "Contact lookups by phone or username, by result.", {"result"});
     x.lookups_found = &lookups.With({"found"});
     x.lookups_missing = &lookups.With({"missing"});
     x.lookups_limited = &lookups.With({"rate_limited"});

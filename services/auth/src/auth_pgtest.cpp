@@ -644,6 +644,48 @@ TEST_F(AuthPgTest, ContactLookupIsRateLimitedPerUser) {
   });
 }
 
+TEST_F(AuthPgTest, ContactLookupByUsernameIgnoresCaseAndSharesThePhoneLimit) {
+  config_.lookup_per_user = {5, std::chrono::hours(1)};
+  Run([&](Env& e) -> Task<void> {
+    auto a = co_await SignIn(e.svc, FreshPhone(), Client());
+    auto b = co_await SignIn(e.svc, FreshPhone(), Client());
+    CO_ASSERT_OK(a);
+    CO_ASSERT_OK(b);
+    // Unique in this run and across runs on the same database.
+    const std::string name = "Look_" + b->user.id.substr(b->user.id.size() - 12);
+    ProfilePatch p;
+    p.set_username = true;
+    p.username = name;
+    CO_ASSERT_OK(co_await e.svc.UpdateMe(CallerOf(*b), p));
+    std::string lower = name, upper = name;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    // 1, 2: found in any case.
+    auto found = co_await e.svc.LookupByUsername(CallerOf(*a), lower, "10.9.9.8");
+    CO_ASSERT_OK(found);
+    CO_ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->id, b->user.id);
+    EXPECT_EQ((*found)->username, name) << "the name as chosen, not as searched";
+    auto found_upper = co_await e.svc.LookupByUsername(CallerOf(*a), upper, "10.9.9.8");
+    CO_ASSERT_OK(found_upper);
+    CO_ASSERT_TRUE(found_upper->has_value());
+    // 3: exact match only.
+    auto prefix =
+        co_await e.svc.LookupByUsername(CallerOf(*a), name.substr(0, name.size() - 1), "10.9.9.8");
+    CO_ASSERT_OK(prefix);
+    EXPECT_FALSE(prefix->has_value());
+    // 4: no username can look like this.
+    auto bad = co_await e.svc.LookupByUsername(CallerOf(*a), "9lives", "10.9.9.8");
+    CO_ASSERT_TRUE(!bad.ok());
+    EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+    // 5: a phone lookup counts against the same limit; the sixth lookup is refused.
+    CO_ASSERT_OK(co_await e.svc.LookupByPhone(CallerOf(*a), FreshPhone(), "", "10.9.9.8"));
+    auto limited = co_await e.svc.LookupByUsername(CallerOf(*a), lower, "10.9.9.8");
+    CO_ASSERT_TRUE(!limited.ok());
+    EXPECT_EQ(limited.error().code, ErrorCode::kRateLimited);
+  });
+}
+
 // Runs `fn` with stdout (where the JSON logs go) captured; returns what was written.
 std::string CaptureStdout(const std::function<void()>& fn) {
   std::fflush(stdout);

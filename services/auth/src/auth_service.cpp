@@ -422,10 +422,7 @@ Task<Result<UserRecord>> AuthService::PublicUser(std::string_view id) {
   co_return std::move(**u);
 }
 
-Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller& caller,
-                                                                   std::string_view phone_input,
-                                                                   std::string_view country,
-                                                                   std::string_view ip) {
+Task<Status> AuthService::HitLookupLimit(const Caller& caller, std::string_view ip) {
   auto& m = AuthMetrics::Get();
   const auto& cfg = deps_->config;
   const std::string user_key = std::string(kKeyPrefix) + "lookup_user:" + caller.user_id;
@@ -441,6 +438,15 @@ Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller&
         std::max(by_user->allowed ? std::chrono::seconds(0) : by_user->retry_after,
                  by_ip->allowed ? std::chrono::seconds(0) : by_ip->retry_after));
   }
+  co_return Ok();
+}
+
+Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller& caller,
+                                                                   std::string_view phone_input,
+                                                                   std::string_view country,
+                                                                   std::string_view ip) {
+  auto& m = AuthMetrics::Get();
+  if (Status st = co_await HitLookupLimit(caller, ip); !st) co_return std::move(st).error();
   std::string region(country);
   if (region.empty() && !phone_input.starts_with('+')) {
     // National format: the caller's own country.
@@ -451,6 +457,30 @@ Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller&
   auto phone = NormalizePhone(phone_input, region);
   if (!phone) co_return std::move(phone).error();
   auto u = co_await store_.FindByPhone(phone->e164);
+  if (!u) co_return std::move(u).error();
+  (*u ? m.lookups_found : m.lookups_missing)->Inc();
+  co_return std::move(*u);
+}
+
+Task<Result<std::optional<UserRecord>>> AuthService::LookupByUsername(const Caller& caller,
+                                                                      std::string_view username,
+                                                                      std::string_view ip) {
+  auto& m = AuthMetrics::Get();
+  if (Status st = co_await HitLookupLimit(caller, ip); !st) co_return std::move(st).error();
+  // The shape every username has (users_username_format); reserved names are
+  // looked up like any other (they are refused when chosen, not when searched).
+  const bool shaped = username.size() >= 3 && username.size() <= 32 &&
+                      ((username.front() >= 'a' && username.front() <= 'z') ||
+                       (username.front() >= 'A' && username.front() <= 'Z')) &&
+                      std::all_of(username.begin(), username.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                               (c >= '0' && c <= '9') || c == '_';
+                      });
+  if (!shaped) {
+    co_return Error::InvalidArgument(
+        "username must be 3 to 32 letters a-z, digits or '_', starting with a letter");
+  }
+  auto u = co_await store_.FindByUsername(username);
   if (!u) co_return std::move(u).error();
   (*u ? m.lookups_found : m.lookups_missing)->Inc();
   co_return std::move(*u);

@@ -127,6 +127,13 @@ class AuthService {
                                                         std::string_view phone,
                                                         std::string_view country,
                                                         std::string_view ip);
+  // GET /v1/users?username=: exact match, case-insensitive (as usernames are
+  // unique); the same limits as LookupByPhone, counted together with it. A string
+  // of another shape than every username's (3-32 of A-Z a-z 0-9 _, a letter
+  // first) is kInvalidArgument.
+  Task<Result<std::optional<UserRecord>>> LookupByUsername(const Caller& caller,
+                                                           std::string_view username,
+                                                           std::string_view ip);
 
   // Deletes long-ended sessions and refresh tokens (background loop).
   Task<Result<std::int64_t>> Cleanup();
@@ -138,6 +145,8 @@ class AuthService {
                                  std::string refresh_token);
   NewSession MakeSession(std::string_view method, const ClientInfo& client,
                          const std::string& refresh_token) const;
+  // Counts one contact lookup against the caller's and the address's limits.
+  Task<Status> HitLookupLimit(const Caller& caller, std::string_view ip);
 
   std::shared_ptr<const AuthDeps> deps_;
   AuthStore store_;

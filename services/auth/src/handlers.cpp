@@ -294,13 +294,26 @@ Task<Response> GetUser(Request& req, AuthService& svc, const Caller& caller) {
   co_return Response::Json(200, UserJson(*u, u->id == caller.user_id));
 }
 
+// GET /v1/users?phone= | ?username=: exactly one of them. Not found is an empty
+// list, whichever is used.
 Task<Response> LookupUsers(Request& req, AuthService& svc, const Caller& caller) {
   auto phone = req.Query("phone");
-  if (!phone || phone->empty()) {
-    co_return ErrorResponse(req, Error::InvalidArgument("query parameter phone is required"));
+  auto username = req.Query("username");
+  if (phone.has_value() == username.has_value()) {
+    co_return ErrorResponse(
+        req, Error::InvalidArgument("give exactly one of the query parameters phone and username"));
   }
-  const std::string country = req.Query("country").value_or(std::string());
-  auto u = co_await svc.LookupByPhone(caller, *phone, country, req.remote_ip);
+  if ((phone && phone->empty()) || (username && username->empty())) {
+    co_return ErrorResponse(req, Error::InvalidArgument(phone ? "phone must not be empty"
+                                                              : "username must not be empty"));
+  }
+  Result<std::optional<UserRecord>> u = std::optional<UserRecord>();
+  if (phone) {
+    const std::string country = req.Query("country").value_or(std::string());
+    u = co_await svc.LookupByPhone(caller, *phone, country, req.remote_ip);
+  } else {
+    u = co_await svc.LookupByUsername(caller, *username, req.remote_ip);
+  }
   if (!u) co_return ErrorResponse(req, u.error());
   json::array users;
   if (*u) users.push_back(UserJson(**u, (*u)->id == caller.user_id));

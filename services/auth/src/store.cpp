@@ -77,6 +77,9 @@ constexpr std::string_view kListSessionsSql =
 
 constexpr std::string_view kGetUserSql = "SELECT " USER_COLS " FROM users u WHERE u.id = $1::uuid";
 constexpr std::string_view kUserByPhoneSql = "SELECT " USER_COLS " FROM users u WHERE u.phone = $1";
+constexpr std::string_view kUserByUsernameSql =
+    "SELECT " USER_COLS
+    " FROM users u WHERE lower(u.username) = lower($1) AND u.username IS NOT NULL";
 constexpr std::string_view kLoginByPhoneSql =
     "SELECT " USER_COLS ", COALESCE(u.password_hash, '') FROM users u WHERE u.phone = $1";
 constexpr std::string_view kLoginByUsernameSql =
@@ -249,6 +252,13 @@ Task<Result<std::optional<UserRecord>>> AuthStore::GetUser(std::string_view id) 
 
 Task<Result<std::optional<UserRecord>>> AuthStore::FindByPhone(std::string_view phone) {
   auto r = co_await pool_.Query(kUserByPhoneSql, phone);
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() == 0) co_return std::optional<UserRecord>();
+  co_return std::optional<UserRecord>(ReadUser(*r, 0));
+}
+
+Task<Result<std::optional<UserRecord>>> AuthStore::FindByUsername(std::string_view username) {
+  auto r = co_await pool_.Query(kUserByUsernameSql, username);
   if (!r) co_return std::move(r).error();
   if (r->Rows() == 0) co_return std::optional<UserRecord>();
   co_return std::optional<UserRecord>(ReadUser(*r, 0));

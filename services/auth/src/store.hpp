@@ -116,6 +116,8 @@ class AuthStore {
 
   Task<Result<std::optional<UserRecord>>> GetUser(std::string_view id);
   Task<Result<std::optional<UserRecord>>> FindByPhone(std::string_view phone);
+  // Case-insensitive, as usernames are unique (users_username_lower_key).
+  Task<Result<std::optional<UserRecord>>> FindByUsername(std::string_view username);
   // A user and their password hash (empty when none) by phone or username.
   Task<Result<std::optional<std::pair<UserRecord, std::string>>>> FindForLogin(
       std::string_view phone, std::string_view username);

@@ -742,6 +742,44 @@ TEST_F(AuthE2E, PublicProfileHasNoPhone) {
   EXPECT_EQ(api_->Get("/v1/users/not-a-uuid", b.access).status, 404);
 }
 
+TEST_F(AuthE2E, ContactLookupByUsernameIgnoresCaseAndHidesPhones) {
+  Session a = NewUser();
+  Session b = NewUser();
+  const std::string name = "Find_" + Digits(10);
+  ASSERT_EQ(api_->Patch("/v1/users/me", json::object{{"username", name}}, b.access).status, 200);
+  std::string lower = name;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const std::string& q : {name, lower}) {
+    Reply found = api_->Get("/v1/users?username=" + q, a.access);
+    ASSERT_EQ(found.status, 200) << found.body;
+    const json::value j = found.Json();
+    const auto& users = j.at("users").as_array();
+    ASSERT_EQ(users.size(), 1u) << q;
+    EXPECT_EQ(Str(users[0], "id"), b.user_id);
+    EXPECT_EQ(Str(users[0], "username"), name);
+    EXPECT_FALSE(users[0].as_object().contains("phone"));
+    EXPECT_EQ(found.body.find(b.phone), std::string::npos);
+    EXPECT_TRUE(j.at("next_cursor").is_null());
+  }
+  // Not found: an empty list, as for phone numbers.
+  Reply none = api_->Get("/v1/users?username=nobody_" + Digits(10), a.access);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_TRUE(none.Json().at("users").as_array().empty());
+  Reply prefix = api_->Get("/v1/users?username=" + name.substr(0, name.size() - 1), a.access);
+  ASSERT_EQ(prefix.status, 200);
+  EXPECT_TRUE(prefix.Json().at("users").as_array().empty()) << "not an exact match";
+  // Exactly one of phone and username; a name no username can have.
+  for (const std::string& bad :
+       {"/v1/users?username=" + name + "&phone=%2B" + b.phone.substr(1), std::string("/v1/users"),
+        std::string("/v1/users?username="), std::string("/v1/users?username=9lives"),
+        std::string("/v1/users?username=%40") + name, std::string("/v1/users?username=ab")}) {
+    Reply r = api_->Get(bad, a.access);
+    EXPECT_EQ(r.status, 400) << bad << " → " << r.body;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument") << bad;
+  }
+  EXPECT_EQ(api_->Get("/v1/users?username=" + name).status, 401);
+}
+
 TEST_F(AuthE2E, ContactLookupByPhoneIsLimitedAndHidesPhones) {
   Session a = NewUser();
   Session b = NewUser();
