@@ -43,6 +43,14 @@ Result<std::optional<std::string>> Cursor(const Request& req) {
   return std::optional<std::string>(*v);
 }
 
+Result<std::optional<InboxCursor>> InboxCursorQuery(const Request& req) {
+  auto v = req.Query("cursor");
+  if (!v || v->empty()) return std::optional<InboxCursor>();
+  auto c = ParseInboxCursor(*v);
+  if (!c) return Error::InvalidArgument("cursor is not valid");
+  return std::optional<InboxCursor>(std::move(*c));
+}
+
 Result<bool> BoolQuery(const Request& req, std::string_view key) {
   auto v = req.Query(key);
   if (!v || v->empty()) return false;
@@ -221,7 +229,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
     if (!uid) co_return Response::FromError(uid.error());
     auto limit = Limit(req);
     if (!limit) co_return Response::FromError(limit.error());
-    auto cursor = Cursor(req);
+    auto cursor = InboxCursorQuery(req);
     if (!cursor) co_return Response::FromError(cursor.error());
     auto unread = BoolQuery(req, "unread_only");
     if (!unread) co_return Response::FromError(unread.error());

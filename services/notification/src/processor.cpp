@@ -42,6 +42,45 @@ SELECT i::uuid, u::uuid, k, t, b, d::jsonb, e, a::timestamptz
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
             $8::text[]) AS x(i, u, k, t, b, d, e, a))";
 
+// Message entries (kind "message"): at most one unread entry per user and
+// conversation (notifications_message_unread_idx, migration 000003). The batch's
+// messages are merged into the entries that exist, locked first so that the
+// merge (count, latest message) is computed from what is committed and nobody
+// changes it meanwhile (marking it read waits for this transaction).
+constexpr std::string_view kLockMessageInbox = R"(
+SELECT n.id::text AS id, n.user_id::text AS user_id, n.data->>'conversation_id' AS conversation_id,
+       COALESCE(n.render, '{}'::jsonb)::text AS render,
+       CASE WHEN jsonb_typeof(n.data->'count') = 'number' THEN (n.data->>'count')::bigint ELSE 1 END
+         AS count
+FROM notifications n
+JOIN unnest($1::uuid[], $2::text[]) AS k(u, c)
+  ON n.user_id = k.u AND n.data->>'conversation_id' = k.c
+WHERE n.kind = 'message' AND n.read_at IS NULL
+ORDER BY n.user_id, n.data->>'conversation_id'
+FOR UPDATE OF n)";
+
+// A message entry moves to the top of the inbox: its created_at becomes its
+// latest message's time.
+constexpr std::string_view kUpdateMessageInbox = R"(
+UPDATE notifications n
+SET title = x.t, body = x.b, data = x.d::jsonb, render = x.r::jsonb, event_id = x.e,
+    created_at = GREATEST(n.created_at, x.a::timestamptz)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+  AS x(i, t, b, d, r, e, a)
+WHERE n.id = x.i::uuid)";
+
+// Keys another transaction created an entry for since the lock query come back
+// missing from RETURNING (ON CONFLICT waited for that transaction to commit):
+// they are merged into that entry in another round.
+constexpr std::string_view kInsertMessageInbox = R"(
+INSERT INTO notifications (id, user_id, kind, title, body, data, render, event_id, created_at)
+SELECT i::uuid, u::uuid, 'message', t, b, d::jsonb, r::jsonb, e, a::timestamptz
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[]) AS x(i, u, t, b, d, r, e, a)
+ON CONFLICT (user_id, (data->>'conversation_id')) WHERE kind = 'message' AND read_at IS NULL
+DO NOTHING
+RETURNING user_id::text AS user_id, data->>'conversation_id' AS conversation_id)";
+
 constexpr std::string_view kInsertSending = R"(
 INSERT INTO delivery_queue (id, channel, user_id, collapse_key, payload, device_ids, state, due_at,
                             event_id)
@@ -180,6 +219,132 @@ struct UserData {
   RecipientView view;
   std::vector<Device> devices;
 };
+
+// User ids as PostgreSQL prints uuids (events may spell them in upper case), so
+// that they match the rows the database returns.
+std::string LowerAscii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// The messages of one batch for one (user, conversation) inbox entry.
+struct MessageInbox {
+  json::object render;  // the latest message's payload (MessageOrder)
+  std::pair<std::int64_t, std::int64_t> order{};
+  std::int64_t count = 0;
+  std::int64_t latest_at_ms = 0;  // the newest event time: the entry's created_at
+  std::string event_id;           // of the latest message
+};
+// (user id in lower case, conversation id)
+using MessageInboxKey = std::pair<std::string, std::string>;
+
+void Absorb(MessageInbox& into, const json::object& payload, std::string_view event_id,
+            std::int64_t at_ms) {
+  const auto order = MessageOrder(payload);
+  if (into.count == 0 || order >= into.order) {
+    into.render = payload;
+    into.order = order;
+    into.event_id = std::string(event_id);
+  }
+  into.count += 1;
+  into.latest_at_ms = std::max(into.latest_at_ms, at_ms);
+}
+
+// Writes the batch's message inbox entries: merges each into the user's unread
+// entry of that conversation, or creates it. Runs inside the batch's transaction
+// (exactly once per event, with processed_events). Keys are handled in sorted
+// order, so concurrent batches lock entries in the same order.
+Task<Status> WriteMessageInbox(pg::Connection& c, std::map<MessageInboxKey, MessageInbox> pending) {
+  // Each round either writes every key or finds entries created concurrently
+  // since its lock query; a handful of rounds means something keeps racing.
+  for (int round = 0; round < 5 && !pending.empty(); ++round) {
+    PgArray k_user, k_conv;
+    for (const auto& [key, m] : pending) {
+      k_user.Add(key.first);
+      k_conv.Add(key.second);
+    }
+    auto locked = co_await c.Query(kLockMessageInbox, k_user.str(), k_conv.str());
+    if (!locked) co_return std::move(locked).error();
+    struct Existing {
+      std::string id;
+      json::object render;
+      std::int64_t count = 1;
+    };
+    std::map<MessageInboxKey, Existing> existing;
+    for (int i = 0; i < locked->Rows(); ++i) {
+      Existing e;
+      e.id = std::string(locked->GetString(i, "id"));
+      boost::system::error_code ec;
+      json::value r = json::parse(locked->GetString(i, "render"), ec);
+      if (!ec && r.is_object()) e.render = std::move(r.as_object());
+      e.count = std::max<std::int64_t>(1, locked->GetInt64(i, "count"));
+      existing.emplace(MessageInboxKey{std::string(locked->GetString(i, "user_id")),
+                                       std::string(locked->GetString(i, "conversation_id"))},
+                       std::move(e));
+    }
+    PgArray u_id, u_title, u_body, u_data, u_render, u_event, u_at;
+    PgArray i_id, i_user, i_title, i_body, i_data, i_render, i_event, i_at;
+    for (const auto& [key, m] : pending) {
+      const std::string at = FormatRfc3339(FromUnixMillis(m.latest_at_ms));
+      if (auto it = existing.find(key); it != existing.end()) {
+        const Existing& e = it->second;
+        // The entry shows the latest message, whichever batch brought it.
+        const bool newer = e.render.empty() || m.order >= MessageOrder(e.render);
+        const json::object& render = newer ? m.render : e.render;
+        MessageInboxText text = RenderMessageInbox(render, e.count + m.count);
+        u_id.Add(e.id);
+        u_title.Add(text.title);
+        u_body.Add(text.body);
+        u_data.Add(ToJson(text.data));
+        u_render.Add(ToJson(render));
+        u_event.Add(m.event_id);
+        u_at.Add(at);
+      } else {
+        MessageInboxText text = RenderMessageInbox(m.render, m.count);
+        i_id.Add(NewUuidV7At(FromUnixMillis(m.latest_at_ms)));
+        i_user.Add(key.first);
+        i_title.Add(text.title);
+        i_body.Add(text.body);
+        i_data.Add(ToJson(text.data));
+        i_render.Add(ToJson(m.render));
+        i_event.Add(m.event_id);
+        i_at.Add(at);
+      }
+    }
+    std::vector<pg::Statement> st;
+    if (u_id.size() > 0) {
+      st.push_back(pg::Statement::Of(kUpdateMessageInbox, u_id.str(), u_title.str(), u_body.str(),
+                                     u_data.str(), u_render.str(), u_event.str(), u_at.str()));
+    }
+    const bool inserting = i_id.size() > 0;
+    if (inserting) {
+      st.push_back(pg::Statement::Of(kInsertMessageInbox, i_id.str(), i_user.str(), i_title.str(),
+                                     i_body.str(), i_data.str(), i_render.str(), i_event.str(),
+                                     i_at.str()));
+    }
+    auto w = co_await c.Pipeline(std::move(st));
+    if (!w) co_return std::move(w).error();
+    std::map<MessageInboxKey, MessageInbox> again;
+    if (inserting) {
+      const pg::PgResult& ins = w->back();
+      std::set<MessageInboxKey> inserted;
+      for (int i = 0; i < ins.Rows(); ++i) {
+        inserted.emplace(std::string(ins.GetString(i, "user_id")),
+                         std::string(ins.GetString(i, "conversation_id")));
+      }
+      for (auto& [key, m] : pending) {
+        if (!existing.contains(key) && !inserted.contains(key)) again.emplace(key, std::move(m));
+      }
+    }
+    pending = std::move(again);
+  }
+  if (!pending.empty()) {
+    co_return Error::Unavailable("message inbox entries kept changing; the batch will be retried");
+  }
+  co_return Ok();
+}
 
 }  // namespace
 
@@ -392,6 +557,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
           std::string event_id;
         };
         std::map<std::pair<std::string, std::string>, Waiting> waiting;
+        std::map<MessageInboxKey, MessageInbox> message_inbox;
         for (const Parsed* p : todo) {
           std::string current_conv;
           if (const auto* m = std::get_if<MessageCreated>(&p->decoded)) {
@@ -417,6 +583,12 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
           }
           for (const auto& s : plan.suppressed) ++counts.suppressed[s.reason];
           for (auto& item : plan.inbox) {
+            ++counts.inbox;
+            if (!item.collapse_key.empty()) {
+              Absorb(message_inbox[{LowerAscii(item.user_id), item.collapse_key}], item.render,
+                     p->env.id, UnixMillis(p->env.occurred_at));
+              continue;
+            }
             // Inbox order is event order (a backlog keeps its chronology).
             in_id.Add(NewUuidV7At(p->env.occurred_at));
             in_at.Add(FormatRfc3339(p->env.occurred_at));
@@ -426,7 +598,6 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
             in_body.Add(item.body);
             in_data.Add(ToJson(item.data));
             in_event.Add(p->env.id);
-            ++counts.inbox;
           }
           for (auto& push : plan.pushes) {
             if (push.collapsible && collapse) {
@@ -478,7 +649,13 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
           }
         }
 
-        // 4. Writes, in one round trip.
+        // 4. Writes: message inbox entries first (they need the entries that
+        // exist), then the rest in one round trip.
+        if (!message_inbox.empty()) {
+          if (Status mi = co_await WriteMessageInbox(c, std::move(message_inbox)); !mi) {
+            co_return std::move(mi).error();
+          }
+        }
         std::vector<pg::Statement> st;
         if (in_id.size() > 0) {
           st.push_back(pg::Statement::Of(kInsertInbox, in_id.str(), in_user.str(), in_kind.str(),

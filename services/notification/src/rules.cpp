@@ -1,5 +1,7 @@
 #include "rules.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 namespace tchat::notification {
@@ -116,16 +118,10 @@ Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLo
   for (const std::string& uid : m.recipients) {
     if (uid == m.sender_id) continue;
     const RecipientView& v = view(uid);
-    std::optional<std::string> blocked;
-    if (v.online) {
-      blocked = "online";
-    } else if (v.muted) {
-      blocked = "muted";
-    } else {
-      blocked = PushBlocked(v, now, stale);
-    }
-    if (blocked) {
-      plan.suppressed.push_back({uid, *blocked});
+    // Online: the message is on the screen already. Muted: the user asked not to
+    // hear about this conversation. Neither gets a push nor an inbox entry.
+    if (v.online || v.muted) {
+      plan.suppressed.push_back({uid, v.online ? "online" : "muted"});
       continue;
     }
     json::object payload{
@@ -134,6 +130,7 @@ Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLo
         {"show_previews", v.settings.show_previews},
         {"conversation_id", m.conversation_id},
         {"message_id", m.message_id},
+        {"sender_id", m.sender_id},
         {"seq", m.seq},
         {"msg_type", m.message_type},
         {"event_at", UnixMillis(env.occurred_at)},
@@ -143,6 +140,15 @@ Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLo
       payload["sender_name"] = TruncateUtf8(m.sender_name, 64);
       payload["conversation_title"] = TruncateUtf8(m.conversation_title, 64);
       payload["preview"] = TruncateUtf8(m.preview, 200);
+    }
+    // The inbox keeps what the user missed whatever the push settings: quiet
+    // hours, push_enabled=false, no device or an old event hold back the push only.
+    MessageInboxText text = RenderMessageInbox(payload, 1);
+    plan.inbox.push_back(InboxItem{uid, "message", std::move(text.title), std::move(text.body),
+                                   std::move(text.data), m.conversation_id, payload});
+    if (auto blocked = PushBlocked(v, now, stale)) {
+      plan.suppressed.push_back({uid, *blocked});
+      continue;
     }
     plan.pushes.push_back({uid, m.conversation_id, std::move(payload), true});
   }
@@ -161,7 +167,7 @@ Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLook
     if (!p.object_id.empty()) data[p.object + "_id"] = p.object_id;
     if (!p.conversation_id.empty()) data["conversation_id"] = p.conversation_id;
     if (!p.note.empty()) data["note"] = TruncateUtf8(p.note, 200);
-    plan.inbox.push_back({party.user_id, texts->kind, texts->title, texts->body, data});
+    plan.inbox.push_back({party.user_id, texts->kind, texts->title, texts->body, data, {}, {}});
     if (auto blocked = PushBlocked(v, now, stale)) {
       plan.suppressed.push_back({party.user_id, *blocked});
       continue;
@@ -254,6 +260,25 @@ RenderedPush RenderPush(const json::object& p, int count) {
     }
   }
   return r;
+}
+
+std::pair<std::int64_t, std::int64_t> MessageOrder(const json::object& payload) {
+  return {Int(payload, "seq"), Int(payload, "event_at")};
+}
+
+MessageInboxText RenderMessageInbox(const json::object& payload, std::int64_t count) {
+  count = std::max<std::int64_t>(count, 1);
+  RenderedPush push = RenderPush(
+      payload, static_cast<int>(std::min<std::int64_t>(count, std::numeric_limits<int>::max())));
+  MessageInboxText text;
+  text.title = std::move(push.title);
+  text.body = std::move(push.body);
+  text.data = {{"conversation_id", Str(payload, "conversation_id")},
+               {"message_id", Str(payload, "message_id")},
+               {"sender_id", Str(payload, "sender_id")},
+               {"seq", Int(payload, "seq")},
+               {"count", count}};
+  return text;
 }
 
 Result<RenderedSms> RenderSms(const json::object& p) {

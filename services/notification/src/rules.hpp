@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tchat/core/json.hpp>
@@ -53,6 +54,12 @@ struct InboxItem {
   std::string title;
   std::string body;
   json::object data;
+  // Set for messages (kind "message"): entries collapse per (user_id,
+  // collapse_key = the conversation), at most one unread entry each. `render` is
+  // the message's push payload, from which RenderMessageInbox renders the entry
+  // again when later messages join it.
+  std::string collapse_key;
+  json::object render;
 };
 struct SmsItem {
   std::string phone;
@@ -78,9 +85,12 @@ struct RuleOptions {
 // Looks up a recipient; must know every user the event names.
 using RecipientLookup = std::function<const RecipientView&(const std::string& user_id)>;
 
-// message.created → a push to each recipient who is not the sender, is offline,
-// has push on, has not muted the conversation, is outside quiet hours and has a
-// device. Collapsible by conversation.
+// message.created → for each recipient who is not the sender, is offline and has
+// not muted the conversation: an inbox entry (kind "message", collapsible by
+// conversation, whatever the push settings: push_enabled, quiet hours, devices
+// and the event's age only decide the push), and a push when the recipient has
+// push on, is outside quiet hours and has a device. Pushes collapse by
+// conversation too.
 Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLookup& view,
                  SysTime now, const RuleOptions& options);
 
@@ -108,6 +118,21 @@ struct RenderedPush {
 };
 // Renders a push payload; `count` is how many events were collapsed into it.
 RenderedPush RenderPush(const json::object& payload, int count);
+
+// Where a message push payload's message stands among those of its conversation:
+// (seq, event_at). The later of two is the one a collapsed notification shows.
+std::pair<std::int64_t, std::int64_t> MessageOrder(const json::object& payload);
+
+// A "message" inbox entry covering `count` messages of one conversation, the
+// latest of which `payload` (a message push payload) describes: the push's title
+// and body for that count, and data {"conversation_id","message_id","sender_id",
+// "seq","count"} (seq and count as numbers).
+struct MessageInboxText {
+  std::string title;
+  std::string body;
+  json::object data;
+};
+MessageInboxText RenderMessageInbox(const json::object& payload, std::int64_t count);
 
 struct RenderedSms {
   std::string to;

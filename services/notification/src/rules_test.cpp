@@ -88,6 +88,90 @@ TEST(Rules, MessagePushesOnlyEligibleRecipients) {
   EXPECT_EQ(stale.suppressed.at(0).reason, "stale");
 }
 
+TEST(Rules, MessageInboxEntryForOfflineUnmutedRecipientsWhateverThePushSettings) {
+  const auto now = At("2026-01-15T05:00:00Z");
+  // No inbox entry: the sender, an online recipient, a muted conversation.
+  {
+    Views v;
+    v[kA].online = true;
+    v[kB].muted = true;
+    auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kSender, kA, kB}), v.Lookup(), now, {});
+    EXPECT_TRUE(p.inbox.empty());
+    EXPECT_TRUE(p.pushes.empty());
+  }
+  // An entry even when the push is held back.
+  const std::vector<std::pair<const char*, std::function<void(RecipientView&)>>> held = {
+      {"push_disabled", [](RecipientView& r) { r.settings.push_enabled = false; }},
+      {"no_device", [](RecipientView& r) { r.has_devices = false; }},
+      {"quiet_hours",
+       [](RecipientView& r) {
+         r.settings.quiet = QuietHours{660, 780, "Asia/Bangkok"};
+       }},
+  };
+  for (const auto& [reason, set] : held) {
+    Views w;
+    w[kA].has_devices = true;
+    set(w[kA]);
+    auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kA}), w.Lookup(), now, {});
+    EXPECT_TRUE(p.pushes.empty()) << reason;
+    ASSERT_EQ(p.inbox.size(), 1u) << reason;
+    EXPECT_EQ(p.suppressed.at(0).reason, reason);
+  }
+  Views v;
+  v[kA].has_devices = true;
+  auto stale = PlanMessage(Env("2026-01-13T05:00:00Z"), Msg({kA}), v.Lookup(), now, {});
+  EXPECT_TRUE(stale.pushes.empty());
+  EXPECT_EQ(stale.inbox.size(), 1u) << "an old event still reaches the inbox";
+
+  auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), Msg({kSender, kA}), v.Lookup(), now, {});
+  ASSERT_EQ(p.inbox.size(), 1u);
+  ASSERT_EQ(p.pushes.size(), 1u);
+  const InboxItem& e = p.inbox[0];
+  EXPECT_EQ(e.user_id, kA);
+  EXPECT_EQ(e.kind, "message");
+  EXPECT_EQ(e.collapse_key, "conv-1");
+  // Title and body as the push's.
+  const auto push = RenderPush(p.pushes[0].payload, 1);
+  EXPECT_EQ(e.title, push.title);
+  EXPECT_EQ(e.body, push.body);
+  EXPECT_EQ(e.title, "Somchai");
+  EXPECT_EQ(e.body, "hello");
+  EXPECT_EQ(ToJson(e.data), ToJson(json::object{{"conversation_id", "conv-1"},
+                                                {"message_id", "m1"},
+                                                {"sender_id", kSender},
+                                                {"seq", 3},
+                                                {"count", 1}}));
+  EXPECT_EQ(ToJson(e.render), ToJson(p.pushes[0].payload));
+}
+
+TEST(Rules, MessageInboxCollapsedAndHiddenTexts) {
+  Views v;
+  v[kA].settings.show_previews = false;
+  v[kA].settings.locale = Locale::kTh;
+  auto m = Msg({kA, kB});
+  m.conversation_title = "Lunch club";
+  auto p = PlanMessage(Env("2026-01-15T05:00:00Z"), m, v.Lookup(), At("2026-01-15T05:00:00Z"), {});
+  ASSERT_EQ(p.inbox.size(), 2u);
+  // Hidden previews: nothing of the message, in the inbox either.
+  EXPECT_EQ(p.inbox[0].title, "ข้อความใหม่");
+  EXPECT_EQ(p.inbox[0].body, "เปิด Tchat เพื่ออ่าน");
+  EXPECT_EQ(ToJson(p.inbox[0].render).find("hello"), std::string::npos);
+  EXPECT_EQ(ToJson(p.inbox[0].render).find("Lunch"), std::string::npos);
+  // A group: the conversation's title, the sender's name before the preview.
+  EXPECT_EQ(p.inbox[1].title, "Lunch club");
+  EXPECT_EQ(p.inbox[1].body, "Somchai: hello");
+  auto many = RenderMessageInbox(p.inbox[1].render, 4);
+  EXPECT_EQ(many.title, "Lunch club · 4 new messages");
+  EXPECT_EQ(many.body, "Somchai: hello");
+  EXPECT_EQ(many.data.at("count"), 4);
+  EXPECT_EQ(many.data.at("seq"), 3);
+  EXPECT_EQ(RenderMessageInbox(p.inbox[0].render, 2).title, "ข้อความใหม่ 2 ข้อความ");
+  // The later message by seq, then by time.
+  json::object later = p.inbox[1].render;
+  later["seq"] = 4;
+  EXPECT_LT(MessageOrder(p.inbox[1].render), MessageOrder(later));
+}
+
 TEST(Rules, QuietHoursAcrossMidnightPerRecipientZone) {
   Views v;
   v[kA].has_devices = true;

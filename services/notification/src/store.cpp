@@ -42,12 +42,18 @@ FROM devices WHERE user_id = $1 ORDER BY created_at, id)";
 
 constexpr std::string_view kDeleteDevice = "DELETE FROM devices WHERE id = $1 AND user_id = $2";
 
+// notifications_user_created_idx (000003). created_at's exact value (in
+// microseconds) goes into the cursor.
 constexpr std::string_view kListInbox = R"(
 SELECT id::text, kind, title, body, data::text AS data, read_at IS NOT NULL AS read,
-       rfc3339(created_at) AS created_at
+       rfc3339(created_at) AS created_at,
+       (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
 FROM notifications
-WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2::uuid) AND (NOT $3::bool OR read_at IS NULL)
-ORDER BY id DESC LIMIT $4)";
+WHERE user_id = $1
+  AND ($2::bigint IS NULL OR
+       (created_at, id) < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))
+  AND (NOT $4::bool OR read_at IS NULL)
+ORDER BY created_at DESC, id DESC LIMIT $5)";
 
 constexpr std::string_view kUnreadCount =
     "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL";
@@ -151,10 +157,48 @@ Task<Result<bool>> DeleteDevice(pg::Pool& pool, const std::string& user_id,
   co_return r->AffectedRows() > 0;
 }
 
+std::optional<InboxCursor> ParseInboxCursor(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (IsUuid(text)) {
+    // An id cursor of an earlier release: the UUIDv7's 48-bit millisecond time.
+    std::int64_t ms = 0;
+    for (char c : text.substr(0, 13)) {
+      if (c != '-') ms = ms * 16 + hex(c);
+    }
+    return InboxCursor{ms * 1000, std::string(text)};
+  }
+  const auto sep = text.find('_');
+  if (sep == std::string_view::npos || sep == 0 || sep > 18) return std::nullopt;
+  const std::string_view at = text.substr(0, sep);
+  const std::string_view id = text.substr(sep + 1);
+  if (!IsUuid(id)) return std::nullopt;
+  std::int64_t us = 0;
+  for (char c : at) {
+    if (c < '0' || c > '9') return std::nullopt;
+    us = us * 10 + (c - '0');  // at most 18 digits: no overflow
+  }
+  return InboxCursor{us, std::string(id)};
+}
+
+std::string FormatInboxCursor(const InboxCursor& cursor) {
+  return std::to_string(cursor.created_at_us) + "_" + cursor.id;
+}
+
 Task<Result<InboxPage>> ListInbox(pg::Pool& pool, const std::string& user_id, int limit,
-                                  const std::optional<std::string>& cursor, bool unread_only) {
+                                  const std::optional<InboxCursor>& cursor, bool unread_only) {
+  std::optional<std::int64_t> after_us;
+  std::optional<std::string> after_id;
+  if (cursor) {
+    after_us = cursor->created_at_us;
+    after_id = cursor->id;
+  }
   std::vector<pg::Statement> st;
-  st.push_back(pg::Statement::Of(kListInbox, user_id, cursor, unread_only, limit + 1));
+  st.push_back(pg::Statement::Of(kListInbox, user_id, after_us, after_id, unread_only, limit + 1));
   st.push_back(pg::Statement::Of(kUnreadCount, user_id));
   auto r = co_await pool.Pipeline(std::move(st));
   if (!r) co_return std::move(r).error();
@@ -170,7 +214,10 @@ Task<Result<InboxPage>> ListInbox(pg::Pool& pool, const std::string& user_id, in
                                               {"read", rows.GetBool(i, "read")},
                                               {"created_at", rows.GetString(i, "created_at")}});
   }
-  if (rows.Rows() > limit && n > 0) page.next_cursor = S(rows, n - 1, "id");
+  if (rows.Rows() > limit && n > 0) {
+    page.next_cursor =
+        FormatInboxCursor(InboxCursor{rows.GetInt64(n - 1, "created_at_us"), S(rows, n - 1, "id")});
+  }
   page.unread_count = (*r)[1].GetInt64(0, 0);
   co_return page;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <tchat/core/json.hpp>
@@ -15,7 +16,7 @@
 #include "time_util.hpp"
 
 // PostgreSQL access of the notification service (database tchat_notification,
-// migrations 000001-000002). Free functions over the worker's pool or a
+// migrations 000001-000003). Free functions over the worker's pool or a
 // connection inside a transaction; same thread rules as pg::Pool.
 namespace tchat::notification {
 
@@ -46,9 +47,23 @@ struct InboxPage {
   std::int64_t unread_count = 0;
   std::optional<std::string> next_cursor;
 };
-// Newest first; `cursor` is the id of the last entry of the previous page.
+// A position in a user's inbox, which is ordered by (created_at, id), newest
+// first. A "message" entry's created_at is its latest message's time, so such an
+// entry moves up when a message joins it; a cursor holds the position rather
+// than an entry, so paging goes on from where the previous page ended even when
+// that page's last entry moved meanwhile.
+struct InboxCursor {
+  std::int64_t created_at_us = 0;  // microseconds since the Unix epoch
+  std::string id;                  // canonical UUID
+};
+// "<created_at_us>_<id>". Also accepts an entry id alone (the cursor of earlier
+// releases, when the inbox was ordered by its UUIDv7 ids and created_at was the
+// id's time): the position of that id's time. nullopt when malformed.
+std::optional<InboxCursor> ParseInboxCursor(std::string_view text);
+std::string FormatInboxCursor(const InboxCursor& cursor);
+// Newest first (created_at, then id), from after `cursor`.
 Task<Result<InboxPage>> ListInbox(pg::Pool& pool, const std::string& user_id, int limit,
-                                  const std::optional<std::string>& cursor, bool unread_only);
+                                  const std::optional<InboxCursor>& cursor, bool unread_only);
 // False when there is no such entry of this user.
 Task<Result<bool>> MarkRead(pg::Pool& pool, const std::string& user_id, const std::string& id);
 Task<Result<std::int64_t>> MarkAllRead(pg::Pool& pool, const std::string& user_id);

@@ -14,6 +14,8 @@
 // The service must run with its default collapse window (1 s) or shorter retry
 // settings; the tests allow for the defaults.
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <memory>
 #include <set>
 #include <thread>
@@ -113,6 +115,60 @@ class NotificationE2E : public ::testing::Test {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%02ld:%02ld", day_min / 60, day_min % 60);
     return buf;
+  }
+
+  // The user's inbox (GET /v1/notifications + `query`) once `done` holds for it;
+  // the last answer when kWait runs out.
+  static json::object InboxWhen(const User& u, const std::function<bool(const json::object&)>& done,
+                                const std::string& query = "") {
+    json::object last;
+    const auto until = std::chrono::steady_clock::now() + kWait;
+    while (true) {
+      auto r = api_->Call("GET", "/v1/notifications" + query, u.token);
+      if (r.status == 200 && r.body.is_object()) {
+        last = r.body.as_object();
+        if (done(last)) break;
+      }
+      if (std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return last;
+  }
+  static json::object Inbox(const User& u, const std::string& query = "") {
+    auto r = api_->Call("GET", "/v1/notifications" + query, u.token);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body.is_object() ? r.body.as_object() : json::object{};
+  }
+  static std::vector<json::object> Items(const json::object& inbox) {
+    std::vector<json::object> out;
+    if (auto it = inbox.find("notifications"); it != inbox.end() && it->value().is_array()) {
+      for (const auto& n : it->value().as_array()) out.push_back(n.as_object());
+    }
+    return out;
+  }
+  static const json::object& Data(const json::object& item) { return item.at("data").as_object(); }
+  static std::string ItemStr(const json::object& item, const char* field) {
+    auto it = item.find(field);
+    return it != item.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                       : std::string();
+  }
+  // The message count of the user's unread "message" entry of `conversation` (0: none).
+  static std::int64_t UnreadCount(const json::object& inbox, const std::string& conversation) {
+    for (const auto& n : Items(inbox)) {
+      if (n.at("kind") == "message" && n.at("read") == false &&
+          Data(n).at("conversation_id") == json::value(conversation)) {
+        return Data(n).at("count").as_int64();
+      }
+    }
+    return 0;
+  }
+  // A message.created envelope with a given seq.
+  static json::object MessageEvent(const std::string& conversation, const User& sender,
+                                   const std::vector<std::string>& recipients,
+                                   const std::string& preview, std::int64_t seq) {
+    json::object m = Message(conversation, sender, recipients, preview);
+    m["seq"] = seq;
+    return Envelope("message.created", std::move(m));
   }
 
   static std::unique_ptr<Api> api_;
@@ -389,6 +445,208 @@ TEST_F(NotificationE2E, BurstInOneConversationCollapsesToOnePushPerDevice) {
   EXPECT_EQ(DataStr(a[0], "count"), "5");
   EXPECT_EQ(Str(a[0], "body"), "msg 5");
   EXPECT_NE(Str(a[0], "title").find("5 new messages"), std::string::npos) << Str(a[0], "title");
+}
+
+// ---------------------------------------------------------------- message inbox
+
+TEST_F(NotificationE2E, MessageInboxOneEntryPerConversationWithTheLatestMessage) {
+  User sender = NewUser(), r = NewUser();
+  const std::string c1 = NewUserId(), c2 = NewUserId();
+  std::string latest_c1;
+  for (int i = 1; i <= 5; ++i) {
+    json::object env = MessageEvent(c1, sender, {sender.id, r.id}, "msg " + std::to_string(i), i);
+    latest_c1 = std::string(env.at("data").as_object().at("message_id").as_string());
+    redis_->Publish("tchat.events.messaging", env);
+  }
+  std::this_thread::sleep_for(5ms);  // c2's messages are later
+  for (int i = 1; i <= 2; ++i) {
+    redis_->Publish("tchat.events.messaging",
+                    MessageEvent(c2, sender, {r.id}, "other " + std::to_string(i), i));
+  }
+  // No device and no push: the inbox still fills.
+  auto inbox = InboxWhen(
+      r, [&](const json::object& b) { return UnreadCount(b, c1) == 5 && UnreadCount(b, c2) == 2; });
+  auto items = Items(inbox);
+  ASSERT_EQ(items.size(), 2u) << ToJson(inbox);
+  EXPECT_EQ(inbox.at("unread_count"), 2);
+  EXPECT_EQ(Data(items[0]).at("conversation_id"), json::value(c2)) << "newest first";
+  const json::object e1 = items[1];
+  EXPECT_EQ(e1.at("kind"), "message");
+  EXPECT_EQ(e1.at("read"), false);
+  EXPECT_EQ(ItemStr(e1, "title"), "Somchai · 5 new messages");
+  EXPECT_EQ(ItemStr(e1, "body"), "msg 5");
+  EXPECT_EQ(Data(e1).at("conversation_id"), json::value(c1));
+  EXPECT_EQ(Data(e1).at("message_id"), json::value(latest_c1));
+  EXPECT_EQ(Data(e1).at("sender_id"), json::value(sender.id));
+  EXPECT_EQ(Data(e1).at("seq"), 5);
+  EXPECT_EQ(Data(e1).at("count"), 5);
+  EXPECT_EQ(ItemStr(items[0], "title"), "Somchai · 2 new messages");
+  EXPECT_EQ(ItemStr(items[0], "body"), "other 2");
+  // The sender is not notified of their own messages.
+  EXPECT_TRUE(Items(Inbox(sender)).empty());
+
+  // A later message updates c1's entry and moves it to the top; the same event
+  // delivered twice counts once.
+  std::this_thread::sleep_for(5ms);
+  const json::object env6 = MessageEvent(c1, sender, {r.id}, "msg 6", 6);
+  redis_->Publish("tchat.events.messaging", env6);
+  redis_->Publish("tchat.events.messaging", env6);
+  inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, c1) >= 6; });
+  std::this_thread::sleep_for(1s);  // time for the duplicate to be (not) counted
+  inbox = Inbox(r);
+  items = Items(inbox);
+  ASSERT_EQ(items.size(), 2u) << ToJson(inbox);
+  EXPECT_EQ(items[0].at("id"), e1.at("id")) << "the same entry, moved to the top";
+  EXPECT_EQ(Data(items[0]).at("count"), 6) << "a redelivered event was counted again";
+  EXPECT_EQ(Data(items[0]).at("seq"), 6);
+  EXPECT_EQ(ItemStr(items[0], "body"), "msg 6");
+  EXPECT_GT(ItemStr(items[0], "created_at"), ItemStr(items[1], "created_at"));
+  EXPECT_EQ(inbox.at("unread_count"), 2);
+}
+
+TEST_F(NotificationE2E, MessageInboxReadEntryStaysTheNextMessageMakesANewOne) {
+  User sender = NewUser(), r = NewUser();
+  const std::string conv = NewUserId();
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "first", 1));
+  auto inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
+  ASSERT_EQ(Items(inbox).size(), 1u) << ToJson(inbox);
+  const std::string first_id = ItemStr(Items(inbox)[0], "id");
+  ASSERT_EQ(api_->Call("POST", "/v1/notifications/" + first_id + "/read", r.token).status, 204);
+
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "second", 2));
+  inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
+  auto items = Items(inbox);
+  ASSERT_EQ(items.size(), 2u) << ToJson(inbox);
+  EXPECT_NE(ItemStr(items[0], "id"), first_id);
+  EXPECT_EQ(ItemStr(items[0], "body"), "second");
+  EXPECT_EQ(items[0].at("read"), false);
+  EXPECT_EQ(ItemStr(items[1], "id"), first_id);
+  EXPECT_EQ(items[1].at("read"), true);
+  EXPECT_EQ(ItemStr(items[1], "body"), "first") << "a read entry changed";
+  EXPECT_EQ(Data(items[1]).at("count"), 1);
+  EXPECT_EQ(inbox.at("unread_count"), 1);
+
+  // The same after read-all.
+  ASSERT_EQ(api_->Call("POST", "/v1/notifications/read-all", r.token).status, 204);
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "third", 3));
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "fourth", 4));
+  inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
+  items = Items(inbox);
+  ASSERT_EQ(items.size(), 3u) << ToJson(inbox);
+  EXPECT_EQ(ItemStr(items[0], "body"), "fourth");
+  EXPECT_EQ(Data(items[0]).at("count"), 2);
+  EXPECT_EQ(inbox.at("unread_count"), 1);
+}
+
+TEST_F(NotificationE2E, MessageInboxSkipsOnlineAndMutedButNotHeldBackPushes) {
+  User sender = NewUser(), offline = NewUser(), online = NewUser(), muted = NewUser(),
+       push_off = NewUser(), quiet = NewUser();
+  const std::string conv = NewUserId();
+  const auto expiry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          (std::chrono::system_clock::now() + 60s).time_since_epoch())
+                          .count();
+  redis_->Command({"ZADD", "tchat:rt:presence:" + online.id, std::to_string(expiry), "node-1"});
+  SetPrefs(muted, json::object{{"muted_conversations",
+                                json::array{json::object{{"conversation_id", conv}}}}});
+  SetPrefs(push_off, json::object{{"push_enabled", false}});
+  SetPrefs(quiet, json::object{{"quiet_hours", json::object{{"start", ClockIn(kBangkok, -60min)},
+                                                            {"end", ClockIn(kBangkok, 60min)}}}});
+  auto [qdev, qtok] = AddDevice(quiet);
+  redis_->Publish("tchat.events.messaging",
+                  MessageEvent(conv, sender,
+                               {sender.id, offline.id, online.id, muted.id, push_off.id, quiet.id},
+                               "are you there?", 1));
+  for (const User* u : {&offline, &push_off, &quiet}) {
+    auto inbox = InboxWhen(*u, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
+    ASSERT_EQ(UnreadCount(inbox, conv), 1) << "no inbox entry for " << u->id;
+    EXPECT_EQ(ItemStr(Items(inbox)[0], "body"), "are you there?");
+  }
+  // The event has been handled (one transaction for every recipient).
+  EXPECT_TRUE(Items(Inbox(online)).empty()) << "an online user got an inbox entry";
+  EXPECT_TRUE(Items(Inbox(muted)).empty()) << "a muted conversation made an inbox entry";
+  EXPECT_TRUE(Items(Inbox(sender)).empty()) << "the sender got an inbox entry";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(sink_->Matching("token", qtok).empty()) << "pushed during quiet hours";
+  redis_->Command({"DEL", "tchat:rt:presence:" + online.id});
+}
+
+TEST_F(NotificationE2E, MessageInboxHonoursHiddenPreviews) {
+  User sender = NewUser(), hidden = NewUser(), shown = NewUser();
+  SetPrefs(hidden, json::object{{"show_previews", false}});
+  const std::string conv = NewUserId();
+  for (int i = 1; i <= 2; ++i) {
+    json::object env = MessageEvent(conv, sender, {hidden.id, shown.id},
+                                    "the secret is " + std::to_string(40 + i), i);
+    env["data"].as_object()["conversation_title"] = "Poker night";
+    redis_->Publish("tchat.events.messaging", env);
+  }
+  auto h = InboxWhen(hidden, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
+  ASSERT_EQ(Items(h).size(), 1u) << ToJson(h);
+  const auto entry = Items(h)[0];
+  EXPECT_EQ(ItemStr(entry, "title"), "2 new messages");
+  EXPECT_EQ(ItemStr(entry, "body"), "Open Tchat to read");
+  const std::string all = ToJson(entry);
+  EXPECT_EQ(all.find("secret"), std::string::npos) << "preview leaked: " << all;
+  EXPECT_EQ(all.find("Somchai"), std::string::npos) << "sender's name leaked: " << all;
+  EXPECT_EQ(all.find("Poker"), std::string::npos) << "conversation title leaked: " << all;
+  EXPECT_EQ(Data(entry).at("seq"), 2);
+
+  auto s = InboxWhen(shown, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
+  ASSERT_EQ(Items(s).size(), 1u);
+  EXPECT_EQ(ItemStr(Items(s)[0], "title"), "Poker night · 2 new messages");
+  EXPECT_EQ(ItemStr(Items(s)[0], "body"), "Somchai: the secret is 42");
+}
+
+TEST_F(NotificationE2E, MessageInboxCollapsesWhateverTheCaseOfTheUserId) {
+  User sender = NewUser(), r = NewUser();
+  std::string upper = r.id;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const std::string conv = NewUserId();
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "one", 1));
+  auto inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
+  ASSERT_EQ(UnreadCount(inbox, conv), 1);
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {upper}, "two", 2));
+  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "three", 3));
+  inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 3; });
+  ASSERT_EQ(Items(inbox).size(), 1u) << ToJson(inbox);
+  EXPECT_EQ(UnreadCount(inbox, conv), 3);
+  EXPECT_EQ(ItemStr(Items(inbox)[0], "body"), "three");
+}
+
+TEST_F(NotificationE2E, MessageInboxPagesGoOnWhenAnEntryMovesUp) {
+  User sender = NewUser(), r = NewUser();
+  const std::string a = NewUserId(), b = NewUserId(), c = NewUserId();
+  for (const std::string* conv : {&a, &b, &c}) {
+    redis_->Publish("tchat.events.messaging", MessageEvent(*conv, sender, {r.id}, "hi", 1));
+    std::this_thread::sleep_for(5ms);  // distinct occurred_at milliseconds
+  }
+  auto all = InboxWhen(r, [&](const json::object& x) { return Items(x).size() == 3; });
+  ASSERT_EQ(Items(all).size(), 3u) << ToJson(all);
+  auto page = Inbox(r, "?limit=2");
+  auto first = Items(page);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(Data(first[0]).at("conversation_id"), json::value(c));
+  EXPECT_EQ(Data(first[1]).at("conversation_id"), json::value(b));
+  ASSERT_TRUE(page.at("next_cursor").is_string());
+  const std::string cursor(page.at("next_cursor").as_string());
+
+  // b moves to the top while the client holds the cursor.
+  redis_->Publish("tchat.events.messaging", MessageEvent(b, sender, {r.id}, "again", 2));
+  all = InboxWhen(r, [&](const json::object& x) { return UnreadCount(x, b) == 2; });
+  ASSERT_EQ(Data(Items(all)[0]).at("conversation_id"), json::value(b)) << ToJson(all);
+  auto next = Inbox(r, "?limit=2&cursor=" + cursor);
+  auto second = Items(next);
+  ASSERT_EQ(second.size(), 1u) << ToJson(next);
+  EXPECT_EQ(Data(second[0]).at("conversation_id"), json::value(a));
+  EXPECT_TRUE(next.at("next_cursor").is_null());
+
+  // An entry id (the cursor of earlier releases) is still a position.
+  auto legacy = api_->Call("GET", "/v1/notifications?cursor=" + ItemStr(first[0], "id"), r.token);
+  ASSERT_EQ(legacy.status, 200) << legacy.raw;
+  for (const auto& n : Items(Obj(legacy))) {
+    EXPECT_NE(Data(n).at("conversation_id"), json::value(c)) << "the cursor's own entry again";
+  }
+  EXPECT_EQ(api_->Call("GET", "/v1/notifications?cursor=12_zz", r.token).status, 400);
 }
 
 // ---------------------------------------------------------------- payments, inbox
