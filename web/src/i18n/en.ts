@@ -167,7 +167,7 @@ export const en = {
   'inbox.markAll': 'Mark all as read',
   'inbox.unread': 'Unread',
   'inbox.messageFrom': 'New message from {name}',
-  'inbox.paymentMessage': 'Payment in chat',
+  'inbox.messagesFrom': '{count} new messages from {name}',
 
   'settings.title': 'Settings',
   'settings.profile': 'Profile',

@@ -169,7 +169,7 @@ export const th: Messages = {
   'inbox.markAll': 'อ่านทั้งหมดแล้ว',
   'inbox.unread': 'ยังไม่ได้อ่าน',
   'inbox.messageFrom': 'ข้อความใหม่จาก {name}',
-  'inbox.paymentMessage': 'การชำระเงินในแชท',
+  'inbox.messagesFrom': 'ข้อความใหม่ {count} ข้อความจาก {name}',
 
   'settings.title': 'ตั้งค่า',
   'settings.profile': 'โปรไฟล์',

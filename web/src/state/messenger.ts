@@ -343,9 +343,6 @@ export class Messenger {
     const since = this.syncToken;
     const r = await this.api.sync(since);
     // What this client had seen before, to tell which messages it missed.
-    const knownSeq = new Map<string, number>();
-    for (const c of this.conversations.list()) knownSeq.set(c.id, c.last_seq);
-    const hadList = this.conversations.loaded;
 
     if (r.full) {
       this.conversations.replaceAll(r.conversations);
@@ -358,7 +355,6 @@ export class Messenger {
       this.caches.delete(id);
     }
     for (const m of r.messages) {
-      if (since && hadList) this.noteIfMissed(m, knownSeq.get(m.conversation_id) ?? 0);
       this.onMessage(m, 'sync');
     }
     for (const id of r.truncated_conversation_ids) {
@@ -368,31 +364,9 @@ export class Messenger {
     this.syncToken = r.token;
     localStorage.setItem(this.syncKey(), r.token);
     if (this.active) this.scheduleRead(this.active);
+    // What arrived while away is in the inbox now (the service wrote it).
+    void this.inbox.refresh();
     this.events.emit('synced', undefined);
-  }
-
-  /** A message from someone else that arrived while this client was away. */
-  private noteIfMissed(m: Message, knownSeq: number): void {
-    if (m.sender_id === this.me || m.seq <= knownSeq || m.deleted || m.type === 'system') return;
-    if (this.isViewing(m.conversation_id)) return;
-    const conv = this.conversations.get(m.conversation_id);
-    const myRead = conv?.members.find((x) => x.user_id === this.me)?.last_read_seq ?? 0;
-    if (m.seq <= myRead) return;
-    this.inbox.addMissedMessage({
-      id: `local:${m.id}`,
-      kind: 'message',
-      title: '',
-      body: m.type === 'payment' ? '' : m.body,
-      data: {
-        conversation_id: m.conversation_id,
-        message_id: m.id,
-        seq: m.seq,
-        sender_id: m.sender_id,
-        msg_type: m.type,
-      },
-      read: false,
-      created_at: m.created_at,
-    });
   }
 
   private async fetchAfter(conversationId: string, afterSeq: number): Promise<void> {

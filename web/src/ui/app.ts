@@ -44,7 +44,7 @@ export class App {
       adoptProfileLocale(user.locale);
       this.ctx.directory.put(user);
       this.ctx.messenger.start();
-      this.ctx.inbox.open(user.id);
+      this.ctx.inbox.open();
       void this.ctx.wallet.refresh();
     }
     this.notice = reason === 'expired' ? t('signin.expired') : null;

@@ -103,14 +103,17 @@ export class InboxView implements View {
     );
   }
 
-  /** Local entries for missed messages are worded here, in the current language. */
+  /** Message entries are worded here, with the sender's current name and in the
+   * interface's language; the service's own texts are the fallback. */
   private texts(n: Notification): { title: string; body: string } {
-    if (n.kind === 'message' && !n.title) {
-      const sender =
-        typeof n.data.sender_id === 'string' ? userName(this.ctx, n.data.sender_id) : '';
+    const sender = n.data.sender_id;
+    if (n.kind === 'message' && typeof sender === 'string') {
+      const name = userName(this.ctx, sender);
+      const count = typeof n.data.count === 'number' ? n.data.count : 1;
       return {
-        title: t('inbox.messageFrom', { name: sender }),
-        body: n.data.msg_type === 'payment' ? t('inbox.paymentMessage') : n.body,
+        title:
+          count > 1 ? t('inbox.messagesFrom', { name, count }) : t('inbox.messageFrom', { name }),
+        body: n.body,
       };
     }
     return { title: n.title, body: n.body };
