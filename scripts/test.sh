@@ -179,6 +179,37 @@ start_stack() {
   tchat::nginx_start || return 1
   tchat::log "test stack ready: gateway http://127.0.0.1:$TCHAT_GATEWAY_PORT"
 }
+# The end-to-end tests once more, against the services built with ASan + UBSan
+# (build-asan/): whole request paths and real concurrency, which unit tests do not
+# reach, run under the sanitizers too. A sanitizer report in a service's log, or
+# at its exit, fails the suite.
+asan_stack_e2e() {
+  local svc log rc=0 found=0
+  local -A mark=()
+  tchat::services_stop_all || return 1
+  for svc in auth messaging payment notification; do
+    log="$(tchat::service_log "$svc")"
+    mark[$svc]="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+  done
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1"
+  (TCHAT_BUILD_DIR="$TCHAT_ROOT/build-asan" tchat::services_start_all) || return 1
+  TCHAT_TEST_MESSAGING_BIN="$TCHAT_ROOT/build-asan/bin/tchat-messaging" \
+    TCHAT_TEST_PAYMENT_BIN="$TCHAT_ROOT/build-asan/bin/tchat-payment" \
+    ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -L e2e --timeout 900 || rc=1
+  tchat::services_stop_all || rc=1 # LeakSanitizer reports when a process exits
+  for svc in auth messaging payment notification; do
+    log="$(tchat::service_log "$svc")"
+    if tail -c +"$((mark[$svc] + 1))" "$log" |
+      grep -E -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" >"$TCHAT_RUN_DIR/sanitizer-$svc.txt"; then
+      echo "sanitizer report from $svc (see $log):" >&2
+      head -n 40 "$TCHAT_RUN_DIR/sanitizer-$svc.txt" >&2
+      found=1
+    fi
+  done
+  ((found == 0)) || rc=1
+  return "$rc"
+}
+
 if ((stack)); then
   if ((!build_ok)); then
     suite_not_run "stack start" "build failed"
@@ -218,6 +249,13 @@ if ((stack)); then
           node "$TCHAT_ROOT/web/e2e/chat.e2e.mjs"
       else
         suite_not_run "web client (playwright)" "the web client did not build"
+      fi
+      if ((asan)); then
+        if ((asan_ok)); then
+          suite "ctest e2e (build-asan services)" asan_stack_e2e
+        else
+          suite_not_run "ctest e2e (build-asan services)" "build failed"
+        fi
       fi
     fi
   fi

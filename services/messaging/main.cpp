@@ -78,7 +78,10 @@ tchat::Status Setup(App& app) {
   tchat::messaging::RegisterRoutes(app.router());
 
   const bool consume_payments = cfg->payment_consumer;
-  app.OnWorkerStart([&app, relays, consume_payments, instance](Worker& w) -> Task<void> {
+  // Worker 0's payment consumer, for shutdown to stop.
+  auto consumer_slot = std::make_shared<std::shared_ptr<tchat::messaging::PaymentConsumer>>();
+  app.OnWorkerStart([&app, relays, consume_payments, instance,
+                     consumer_slot](Worker& w) -> Task<void> {
     auto& mw = w.Get<MessagingWorker>();
     auto ex = w.io().get_executor();
     mw.hub->Start();
@@ -92,16 +95,20 @@ tchat::Status Setup(App& app) {
         auto consumer = std::make_shared<tchat::messaging::PaymentConsumer>(
             w.Get<tchat::redis::RedisClient>(), *mw.batcher, "messaging-" + instance,
             [&app] { return app.stopping(); });
+        *consumer_slot = consumer;
         asio::co_spawn(
             ex, [consumer]() -> Task<void> { co_await consumer->Run(); }, asio::detached);
       }
     }
     co_return;
   });
-  app.OnShutdown([relays, workers] {
+  app.OnShutdown([relays, workers, consumer_slot] {
     for (const auto& relay : relays) {
       if (relay) relay->Stop();
     }
+    asio::post(workers.front()->io(), [consumer_slot] {
+      if (*consumer_slot) (*consumer_slot)->Stop();
+    });
     for (Worker* w : workers) {
       asio::post(w->io(), [w] { w->Get<MessagingWorker>().hub->Stop(); });
     }

@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <tchat/core/metrics.hpp>
@@ -321,6 +323,39 @@ TEST(RedisClient, BlockingCommandsNeedADedicatedConnection) {
     CO_ASSERT_TRUE(!after.ok());
     EXPECT_TRUE(after.error().IsUnavailable());
   });
+}
+
+// Parks on a blocking command until the event loop goes away; `token` lives in
+// its frame.
+Task<void> BlockForever(RedisClient& redis, std::shared_ptr<int> token, bool& sent) {
+  auto conn = co_await redis.Dedicated();
+  if (!conn) co_return;
+  const std::string list = Key("never");
+  const std::array<std::string_view, 3> blpop{"BLPOP", list, "0"};
+  sent = true;
+  (void)co_await conn->BlockingCommand(blpop, 3600s);
+  (void)token;
+}
+
+// An event loop destroyed while a caller waits for a reply: the caller's frame
+// (and the connection it holds) is freed, not kept alive by the resumption
+// handler it holds itself.
+TEST(RedisClient, WaitingCallerIsFreedWhenTheEventLoopIsDestroyed) {
+  REQUIRE_REDIS();
+  auto token = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = token;
+  {
+    asio::io_context io(1);
+    RedisClient redis(io.get_executor(), TestOptions());
+    bool sent = false;
+    asio::co_spawn(io, BlockForever(redis, std::move(token), sent), asio::detached);
+    const auto deadline = Clock::now() + 5s;
+    while (!sent && Clock::now() < deadline) io.run_for(10ms);
+    ASSERT_TRUE(sent);
+    io.run_for(100ms);  // the command is on the wire, the caller parked
+    ASSERT_FALSE(watch.expired());
+  }
+  EXPECT_TRUE(watch.expired()) << "the waiting coroutine outlived its event loop";
 }
 
 // A TCP listener that accepts and then never answers.

@@ -129,6 +129,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void Arm(Clock::time_point deadline);
   void Deliver(RedisReply& reply);
   void Shut(Error error, bool count);
+  // For a teardown of the event loop with this connection still open: forgets
+  // the callers waiting for replies without resuming them (see ReadLoop).
+  void AbandonWaiters();
   Task<void> ReadLoop(std::shared_ptr<Conn> keep_alive);
   Task<void> Watchdog(std::shared_ptr<Conn> keep_alive);
 

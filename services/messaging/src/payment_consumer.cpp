@@ -131,10 +131,13 @@ Task<bool> PaymentConsumer::Handle(const std::string* envelope_text) {
   co_return true;
 }
 
+void PaymentConsumer::Stop() {
+  if (conn_) conn_->Close();
+}
+
 Task<void> PaymentConsumer::Run() {
   const std::string stream(events::kPaymentStream);
   auto next_claim = std::chrono::steady_clock::now();
-  std::optional<redis::RedisConnection> conn;
   bool group_ready = false;
   while (!stopping_()) {
     if (!group_ready) {
@@ -145,13 +148,14 @@ Task<void> PaymentConsumer::Run() {
       }
       group_ready = true;
     }
-    if (!conn || !conn->IsOpen()) {
+    if (!conn_ || !conn_->IsOpen()) {
       auto c = co_await redis_.Dedicated();
       if (!c) {
         co_await Sleep(std::chrono::seconds(1));
         continue;
       }
-      conn.emplace(std::move(*c));
+      if (stopping_()) break;
+      conn_.emplace(std::move(*c));
     }
     std::vector<redis::StreamEntry> entries;
     if (std::chrono::steady_clock::now() >= next_claim) {
@@ -160,10 +164,11 @@ Task<void> PaymentConsumer::Run() {
       if (claimed) entries = std::move(claimed->entries);
     }
     if (entries.empty()) {
-      auto read = co_await redis::XReadGroup(*conn, stream, kGroup, consumer_, 100, kBlock);
+      auto read = co_await redis::XReadGroup(*conn_, stream, kGroup, consumer_, 100, kBlock);
       if (!read) {
+        if (stopping_()) break;
         if (redis::IsRedisError(read.error(), "NOGROUP")) group_ready = false;
-        conn.reset();
+        conn_.reset();
         co_await Sleep(std::chrono::seconds(1));
         continue;
       }

@@ -33,6 +33,10 @@ class PaymentConsumer {
 
   Task<void> Run();
 
+  // Shutdown: closes the blocking read's connection, so that Run, parked in it,
+  // wakes, sees stopping and ends. Call on the consumer's worker.
+  void Stop();
+
   // The message an event asks for (nullopt: nothing to post). Exposed for tests.
   static std::optional<AppendRequest> MessageFor(std::string_view type, const json::object& data);
 
@@ -44,6 +48,7 @@ class PaymentConsumer {
   SendBatcher& batcher_;
   std::string consumer_;
   std::function<bool()> stopping_;
+  std::optional<redis::RedisConnection> conn_;  // the blocking reads' own connection
 };
 
 }  // namespace tchat::messaging
