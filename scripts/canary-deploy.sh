@@ -34,15 +34,8 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-args=()
-while (($#)); do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    -*) tchat::ops_target_flag "$1" || { usage >&2; exit 2; } ;;
-    *) args+=("$1") ;;
-  esac
-  shift
-done
+tchat::ops_parse_args -1 "$@"
+args=("${OPS_ARGS[@]}")
 if ((${#args[@]} < 2 || ${#args[@]} > 3)); then usage >&2; exit 1; fi
 SERVICE="${args[0]}"
 NEW_IMAGE="${args[1]}"

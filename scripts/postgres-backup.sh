@@ -21,18 +21,8 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-BACKUP_DIR=""
-while (($#)); do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    -*) tchat::ops_target_flag "$1" || { usage >&2; exit 2; } ;;
-    *)
-      [[ -z "$BACKUP_DIR" ]] || { usage >&2; exit 2; }
-      BACKUP_DIR="$1"
-      ;;
-  esac
-  shift
-done
+tchat::ops_parse_args 1 "$@"
+BACKUP_DIR="${OPS_ARGS[0]:-}"
 tchat::ops_init
 BACKUP_DIR="${BACKUP_DIR:-/backups/postgres}"
 DATE="$(tchat::backup_date)"

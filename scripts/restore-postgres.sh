@@ -21,15 +21,8 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-args=()
-while (($#)); do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    -*) tchat::ops_target_flag "$1" || { usage >&2; exit 2; } ;;
-    *) args+=("$1") ;;
-  esac
-  shift
-done
+tchat::ops_parse_args -1 "$@"
+args=("${OPS_ARGS[@]}")
 ((${#args[@]} >= 1)) || { usage >&2; exit 2; }
 BACKUP_DIR="${args[0]}"
 [[ -d "$BACKUP_DIR" ]] || tchat::die "backup directory not found: $BACKUP_DIR"

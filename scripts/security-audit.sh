@@ -22,13 +22,7 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-while (($#)); do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    *) tchat::ops_target_flag "$1" || { usage >&2; exit 2; } ;;
-  esac
-  shift
-done
+tchat::ops_parse_args 0 "$@"
 tchat::ops_init
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=python3

@@ -26,6 +26,30 @@ tchat::ops_target_flag() {
   esac
 }
 
+# The arguments the runbook scripts share: -h/--help (usage, exit 0), the target
+# flags (--local, --k8s) and at most $1 positional arguments (-1: any number),
+# left in the array OPS_ARGS. Anything else prints usage and exits 2. The calling
+# script defines `usage`.
+tchat::ops_parse_args() {
+  local max="$1"
+  shift
+  OPS_ARGS=()
+  while (($#)); do
+    case "$1" in
+      -h | --help) usage; exit 0 ;;
+      -*) tchat::ops_target_flag "$1" || { usage >&2; exit 2; } ;;
+      *)
+        if ((max >= 0 && ${#OPS_ARGS[@]} >= max)); then
+          usage >&2
+          exit 2
+        fi
+        OPS_ARGS+=("$1")
+        ;;
+    esac
+    shift
+  done
+}
+
 # Validates TCHAT_TARGET and, for the local target, sets the local system's
 # defaults. Call once after option parsing.
 tchat::ops_init() {
