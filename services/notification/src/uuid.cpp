@@ -7,47 +7,6 @@
 
 namespace tchat::notification {
 
-std::string NewUuidV7() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  // RFC 9562 §6.2 method 1: a 12-bit counter in rand_a keeps the ids of one
-  // thread strictly increasing within a millisecond.
-  thread_local std::uint64_t last_ms = 0;
-  thread_local std::uint32_t counter = 0;
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
-  if (ms <= last_ms) {
-    ms = last_ms;
-    if (++counter > 0xFFF) {  // 4096 ids in one millisecond: borrow the next one
-      ++ms;
-      counter = 0;
-    }
-  } else {
-    counter = static_cast<std::uint32_t>(rng() & 0x3FF);  // random start, room to count
-  }
-  last_ms = ms;
-  std::array<std::uint8_t, 16> b{};
-  for (int i = 0; i < 6; ++i) {
-    b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
-  }
-  b[6] = static_cast<std::uint8_t>(0x70 | ((counter >> 8) & 0x0F));  // version 7
-  b[7] = static_cast<std::uint8_t>(counter & 0xFF);
-  const std::uint64_t r = rng();
-  for (int i = 0; i < 8; ++i) {
-    b[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(r >> (8 * i));
-  }
-  b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0x0F]);
-  }
-  return out;
-}
-
 std::string NewUuidV7At(std::chrono::system_clock::time_point t) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const auto ms = static_cast<std::uint64_t>(
@@ -73,19 +32,6 @@ std::string NewUuidV7At(std::chrono::system_clock::time_point t) {
     out.push_back(kHex[b[i] & 0x0F]);
   }
   return out;
-}
-
-bool IsUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace tchat::notification
