@@ -15,7 +15,8 @@
 # Not a test: nothing is asserted. Bounded: about 6 * duration + setup.
 #
 # Usage: bench/messaging_bench.sh [--duration S] [--clients N] [--window W]
-#            [--groups G] [--members M] [--idle N] [--skip-idle]
+#            [--groups G] [--members M] [--idle N] [--skip-idle | --only-idle]
+#   --only-idle runs section 4 alone (no pgbench, no load sections).
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-messaging,tchat-msg-loadgen,tchat-migrate,tchat-keygen}
 # (default build/), PostgreSQL 15 binaries and redis-server.
 set -euo pipefail
@@ -35,7 +36,8 @@ groups=5
 members=100
 idle=""
 skip_idle=0
-usage() { sed -n '17,19p' "$0" | sed 's/^# \{0,1\}//'; }
+only_idle=0
+usage() { sed -n '17,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="$2"; shift ;;
@@ -45,6 +47,7 @@ while (($#)); do
     --members) members="$2"; shift ;;
     --idle) idle="$2"; shift ;;
     --skip-idle) skip_idle=1 ;;
+    --only-idle) only_idle=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -53,6 +56,7 @@ done
 for n in "$duration" "$clients" "$window" "$groups" "$members"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
 done
+((skip_idle && only_idle)) && tchat::die "--skip-idle and --only-idle exclude each other"
 ((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
 
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
@@ -119,6 +123,8 @@ loadgen() {
 }
 value() { awk -v k="$1" '$1 == k { print $2 }' "$work/loadgen.out" | tail -n1; }
 
+pgbench_tps=0 acked=0 delivered=0 half=0
+if ((only_idle == 0)); then
 # --- 1. persisted throughput vs pgbench --------------------------------------
 echo "== anchor: pgbench, single-row INSERT, $clients clients, ${duration}s"
 tchat::psql pgbench_anchor -c "CREATE TABLE anchor (id bigserial PRIMARY KEY, conversation_id uuid NOT NULL,
@@ -150,6 +156,7 @@ echo "== 3. fan-out: $groups groups of $members members, ${duration}s"
 stop_service
 start_service
 loadgen fanout --groups "$groups" --members "$members" --window 16 --duration "$duration" --warmup 3
+fi
 
 # --- 4. idle connections --------------------------------------------------------
 if ((skip_idle == 0)); then
@@ -162,12 +169,12 @@ fi
 
 echo
 echo "== summary"
-awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
+((only_idle)) || awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
   p = (a < d ? a : d);
   printf "1. persisted messages/s (acked %.0f, delivered %.0f) vs pgbench %.0f inserts/s: %.2fx (target >= 1.5x)\n", a, d, pg, (pg > 0 ? p / pg : 0) }'
-printf "2. latency p50 %s ms, p99 %s ms at %s msg/s (target p99 <= 20 ms)\n" \
+((only_idle)) || printf "2. latency p50 %s ms, p99 %s ms at %s msg/s (target p99 <= 20 ms)\n" \
   "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$half"
-printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000)\n" \
+((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000)\n" \
   "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)"
 if ((skip_idle == 0)); then
   printf "4. %s idle connections: %s KiB resident per connection (target <= 10 KiB)\n" \

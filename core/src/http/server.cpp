@@ -225,9 +225,11 @@ struct Server::State {
   asio::awaitable<void> AcceptLoop(PerWorker& w);
   asio::awaitable<void> Session(PerWorker& w, tcp::socket socket);
   asio::awaitable<Response> Dispatch(PerWorker& w, Request& req, const RouteMatch& match);
-  asio::awaitable<void> Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
-                                bhttp::request<bhttp::string_body> breq, Request req,
-                                const RouteMatch& match);
+  struct WsConn;
+  asio::awaitable<std::unique_ptr<WsConn>> Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
+                                                   bhttp::request<bhttp::string_body> breq,
+                                                   Request req, const RouteMatch& match);
+  asio::awaitable<void> RunWebSocket(std::unique_ptr<WsConn> c);
   bool Authenticate(Request& req, const Route& route, Response& denied);
 };
 
@@ -567,7 +569,11 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     RouteMatch match =
         router.Match(req.method == Method::kHead ? Method::kGet : req.method, req.path());
     if (websocket::is_upgrade(breq) && match.route != nullptr && match.route->ws_handler) {
-      co_await Upgrade(w, conn, *io, std::move(breq), std::move(req), match);
+      // The WebSocket lives on in a coroutine of its own: this one's frame (read
+      // buffer, parser, the request as received) is freed when it returns, so an
+      // idle WebSocket costs only what it needs to stay open.
+      auto ws = co_await Upgrade(w, conn, *io, std::move(breq), std::move(req), match);
+      if (ws) asio::co_spawn(w.worker->io(), RunWebSocket(std::move(ws)), asio::detached);
       co_return;
     }
     req.body = std::move(breq.body());
@@ -604,16 +610,71 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
   io->socket.close(ignored);
 }
 
-asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
-                                             bhttp::request<bhttp::string_body> breq, Request req,
-                                             const RouteMatch& match) {
+// An upgraded connection: registered with its worker (for Shutdown) for as long as
+// it exists, which is the WebSocket's whole life.
+struct Server::State::WsConn {
+  State& st;
+  PerWorker& w;
+  const Route& route;
+  Request req;
+  WebSocket ws;
+  Conn conn;
+
+  WsConn(State& s, PerWorker& pw, const Route& r, Request rq, std::unique_ptr<WebSocket::Impl> impl)
+      : st(s), w(pw), route(r), req(std::move(rq)), ws(std::move(impl)) {
+    conn.ws = &ws;
+    w.conns.insert(&conn);
+    st.active.fetch_add(1);
+    st.open_connections.Inc();
+  }
+  ~WsConn() {
+    w.conns.erase(&conn);
+    st.active.fetch_sub(1);
+    st.open_connections.Dec();
+  }
+  WsConn(const WsConn&) = delete;
+  WsConn& operator=(const WsConn&) = delete;
+};
+
+namespace {
+
+// What a WebSocket handler's Request keeps of the upgrade request: everything but
+// the handshake's own headers and the credentials already turned into req.auth.
+// Held for the connection's whole life, so it is also trimmed to size.
+void TrimForWebSocket(Request& req) {
+  std::erase_if(req.headers, [](const auto& h) {
+    const std::string& n = h.first;
+    return n == "authorization" || n == "upgrade" || n == "connection" ||
+           n.starts_with("sec-websocket-");
+  });
+  req.headers.shrink_to_fit();
+  for (auto& [k, v] : req.headers) {
+    k.shrink_to_fit();
+    v.shrink_to_fit();
+  }
+  req.body = std::string();
+  req.target.shrink_to_fit();
+}
+
+// Out of line: the log call's temporaries would otherwise enlarge the frame of
+// RunWebSocket, which lives as long as the connection.
+[[gnu::noinline]] void LogWebSocketOpen(const Request& req, const Route& route) {
+  log::Info("websocket open",
+            {{"request_id", req.request_id}, {"route", route.pattern}, {"user_id", req.user_id()}});
+}
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<Server::State::WsConn>> Server::State::Upgrade(
+    PerWorker& w, Conn& conn, ConnIo& io, bhttp::request<bhttp::string_body> breq, Request req,
+    const RouteMatch& match) {
   req.path_params = match.params;
   Response denied;
   if (!Authenticate(req, *match.route, denied)) {
     co_await WriteResponse(io, denied, breq.version(), false, req.request_id, opts.write_timeout,
                            false);
     SeriesFor(w, match.route, req.method, denied.status).requests->Inc();
-    co_return;
+    co_return nullptr;
   }
   // From here on the WebSocket stream keeps its own timeouts (ping/pong, close).
   io.Stop();
@@ -626,19 +687,28 @@ asio::awaitable<void> Server::State::Upgrade(PerWorker& w, Conn& conn, ConnIo& i
       [rid = req.request_id](websocket::response_type& r) { r.set("X-Request-ID", rid); }));
   auto [ec] = co_await impl->ws.async_accept(breq, kTuple);
   SeriesFor(w, match.route, req.method, ec ? 400 : 101).requests->Inc();
-  if (ec) co_return;
-  WebSocket ws(std::move(impl));
-  conn.ws = &ws;
-  log::Info("websocket open", {{"request_id", req.request_id},
-                               {"route", match.route->pattern},
-                               {"user_id", req.user_id()}});
+  if (ec) co_return nullptr;
+  // The decorator (a copy of the request id) is only needed for the handshake.
+  impl->ws.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
+  TrimForWebSocket(req);
+  co_return std::make_unique<WsConn>(*this, w, *match.route, std::move(req), std::move(impl));
+}
+
+asio::awaitable<void> Server::State::RunWebSocket(std::unique_ptr<WsConn> c) {
+  WebSocket& ws = c->ws;
+  Request& req = c->req;
+  if (stopping.load()) {  // Shutdown came during the handshake
+    co_await ws.Close(1001, "server shutting down");
+    co_return;
+  }
+  LogWebSocketOpen(req, c->route);
   try {
-    co_await match.route->ws_handler(req, ws);
+    co_await c->route.ws_handler(req, ws);
   } catch (const std::exception& e) {
     log::Error("websocket handler threw", {{"request_id", req.request_id}, {"error", e.what()}});
   }
   if (ws.is_open()) co_await ws.Close(stopping.load() ? 1001 : 1000);
-  conn.ws = nullptr;
+  c->conn.ws = nullptr;
 }
 
 }  // namespace tchat::http

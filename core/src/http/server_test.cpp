@@ -65,7 +65,9 @@ class ServerTest : public ::testing::Test {
                 },
                 {.authenticated = false});
     router_.WebSocketRoute("/ws", [](Request& req, WebSocket& ws) -> Task<void> {
-      (void)co_await ws.Write("hello " + req.user_id());
+      // The credentials stay out of the Request a WebSocket keeps for its lifetime.
+      const bool token_kept = !req.Header("authorization").empty();
+      (void)co_await ws.Write("hello " + req.user_id() + (token_kept ? " (token kept)" : ""));
       for (;;) {
         auto msg = co_await ws.Read();
         if (!msg) co_return;
@@ -296,6 +298,51 @@ TEST_F(ServerTest, WebSocketUpgradeNeedsTokenAndEchoes) {
   ws.read(buf);
   EXPECT_EQ(boost::beast::buffers_to_string(buf.data()), "ping-1");
   ws.close(boost::beast::websocket::close_code::normal);
+}
+
+// Read() waits for a message with no buffer and then reads it frame by frame:
+// large, fragmented and empty messages arrive whole; one over the limit ends it.
+TEST_F(ServerTest, WebSocketReadsWholeMessagesOfAnySize) {
+  asio::io_context io;
+  boost::beast::websocket::stream<tcp::socket> ws(io);
+  ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  ws.set_option(boost::beast::websocket::stream_base::decorator(
+      [](boost::beast::websocket::request_type& r) { r.set("Authorization", "Bearer good"); }));
+  ws.handshake("x", "/ws");
+  boost::beast::flat_buffer buf;
+  ws.read(buf);
+  EXPECT_EQ(boost::beast::buffers_to_string(buf.data()), "hello user-1");
+
+  auto echo = [&](const std::string& sent) {
+    buf.clear();
+    ws.read(buf);
+    return boost::beast::buffers_to_string(buf.data()) == sent;
+  };
+  std::string big(50000, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>('a' + i % 26);
+  ws.write(asio::buffer(big));
+  EXPECT_TRUE(echo(big));
+
+  // One message in three frames, the first two of them written before the last.
+  ws.write_some(false, asio::buffer(big.data(), 3000));
+  ws.write_some(false, asio::buffer(big.data() + 3000, 10));
+  ws.write_some(true, asio::buffer(big.data() + 3010, 7000));
+  EXPECT_TRUE(echo(big.substr(0, 10010)));
+
+  // Two small messages sent back to back, then an empty one.
+  ws.write(asio::buffer(std::string("one")));
+  ws.write(asio::buffer(std::string("two")));
+  EXPECT_TRUE(echo("one"));
+  EXPECT_TRUE(echo("two"));
+  ws.write(asio::buffer(std::string()));
+  EXPECT_TRUE(echo(""));
+
+  // Over max_ws_message_bytes (64 KiB): the server gives up on the connection.
+  boost::system::error_code ec;
+  ws.write(asio::buffer(std::string(70000, 'y')), ec);  // may fail: the server closes early
+  buf.clear();
+  ws.read(buf, ec);
+  EXPECT_TRUE(ec) << boost::beast::buffers_to_string(buf.data());
 }
 
 TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {

@@ -1,7 +1,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
 
 #include "websocket_impl.hpp"
@@ -15,18 +14,36 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 WebSocket::WebSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocket::~WebSocket() = default;
 
+// Waits for the next message with an empty buffer, so that an idle connection lends
+// Beast no read buffer (Beast's read of a dynamic buffer reserves 1.5 KiB up front):
+// a zero-byte read returns once a data frame has begun (control frames are handled
+// inside). The message is then read in the sizes its frames announce.
 Task<Result<std::string>> WebSocket::Read() {
-  for (;;) {
-    auto [ec, n] = co_await impl_->ws.async_read(impl_->buffer, kTuple);
-    if (ec == websocket::error::message_too_big) {
-      co_return Error::PayloadTooLarge("websocket message too large");
-    }
-    if (ec) co_return Error::Unavailable("websocket closed: " + ec.message());
-    std::string text = boost::beast::buffers_to_string(impl_->buffer.data());
-    impl_->buffer.consume(n);
-    if (!impl_->ws.got_text()) co_return Error::InvalidArgument("binary frames are not supported");
-    co_return text;
+  auto& ws = impl_->ws;
+  std::string text;
+  boost::system::error_code ec;
+  {
+    // Not a null pointer: Beast's UTF-8 check does pointer arithmetic on it.
+    char none = 0;
+    auto [e, n] = co_await ws.async_read_some(asio::mutable_buffer(&none, 0), kTuple);
+    (void)n;
+    ec = e;
   }
+  while (!ec && !ws.is_message_done()) {
+    const std::size_t have = text.size();
+    // The rest of the frame; for a fragmented message at least a few KiB.
+    const std::size_t want = ws.read_size_hint(4096);
+    text.resize(have + want);
+    auto [e, n] = co_await ws.async_read_some(asio::buffer(text.data() + have, want), kTuple);
+    text.resize(have + n);
+    ec = e;
+  }
+  if (ec == websocket::error::message_too_big) {
+    co_return Error::PayloadTooLarge("websocket message too large");
+  }
+  if (ec) co_return Error::Unavailable("websocket closed: " + ec.message());
+  if (!ws.got_text()) co_return Error::InvalidArgument("binary frames are not supported");
+  co_return text;
 }
 
 Task<Status> WebSocket::Write(std::string_view text) {

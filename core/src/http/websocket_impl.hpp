@@ -2,7 +2,6 @@
 
 // Private: the Beast stream behind tchat::http::WebSocket, shared by server.cpp
 // (which performs the upgrade) and websocket.cpp.
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -13,7 +12,6 @@ namespace tchat::http {
 struct WebSocket::Impl {
   explicit Impl(boost::beast::tcp_stream&& stream) : ws(std::move(stream)) {}
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws;
-  boost::beast::flat_buffer buffer;
   bool closing = false;
 };
 

@@ -14,6 +14,9 @@ namespace tchat::http {
 class WebSocket;
 
 using Handler = std::function<Task<Response>(Request&)>;
+// Runs for the WebSocket's whole life. Its Request is the upgrade request without
+// what only the handshake needed: no Authorization header (req.auth holds the
+// verified identity), no Upgrade, Connection or Sec-WebSocket-* headers, no body.
 using WebSocketHandler = std::function<Task<void>(Request&, WebSocket&)>;
 
 struct RouteOptions {
