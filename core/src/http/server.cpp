@@ -97,6 +97,10 @@ bool IsLoopback(const std::string& ip) {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a closing connection keeps reading (and discarding) what the client
+// still sends, so that our last response is not lost to a reset.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+
 // The socket of one HTTP connection and its deadline. Beast's tcp_stream arms and
 // cancels a timer around every read and write, which costs two timer-queue
 // operations and one extra completion per request; here one timer per connection
@@ -607,6 +611,18 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
   }
   boost::system::error_code ignored;
   io->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  // Lingering close: the client may still be sending (a body refused with 413,
+  // say). Closing with unread data makes the kernel answer with a reset, which
+  // can destroy our response before the client has read it; so read and discard
+  // until the client closes, for at most kLingerTime (the watchdog ends it).
+  if (io->socket.is_open() && !stopping.load()) {
+    io->Expire(kLingerTime);
+    for (;;) {
+      auto [ec, n] = co_await io->socket.async_read_some(buffer.prepare(4096), kTuple);
+      (void)n;  // never committed: discarded
+      if (ec) break;
+    }
+  }
   io->socket.close(ignored);
 }
 

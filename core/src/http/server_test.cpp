@@ -195,6 +195,30 @@ TEST_F(ServerTest, OversizedBodyIs413) {
   EXPECT_NE(r2.find("HTTP/1.1 413"), std::string::npos) << r2;
 }
 
+TEST_F(ServerTest, AClientStillSendingARefusedBodyReadsThe413) {
+  // The server answers 413 as soon as it sees the length, while the client is
+  // still writing: closing at once would reset the connection under the client
+  // (its write fails, the answer is lost). The server reads and drops the rest.
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  const std::size_t size = 16u << 20;
+  std::string req =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n";
+  req += std::string(size, 'a');
+  boost::system::error_code ec;
+  asio::write(s, asio::buffer(req), ec);
+  EXPECT_FALSE(ec) << "writing the body failed: " << ec.message();
+  std::string answer;
+  char buf[4096];
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), ec);
+    answer.append(buf, n);
+    if (ec) break;
+  }
+  EXPECT_NE(answer.find("HTTP/1.1 413"), std::string::npos) << ec.message();
+}
+
 TEST_F(ServerTest, MalformedRequestIs400AndServerKeepsServing) {
   std::string r = Raw("GARBAGE\r\n\r\n");
   EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
