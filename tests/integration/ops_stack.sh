@@ -46,11 +46,17 @@ ops_stack_start() {
   rm -rf "$TCHAT_RUN_DIR"
   mkdir -p "$TCHAT_RUN_DIR/logs"
   chmod 755 "$TCHAT_RUN_DIR"
-  tchat::pg_start >/dev/null 2>&1 || { echo "FAIL: private PostgreSQL did not start"; return 1; }
-  tchat::redis_start >/dev/null 2>&1 || { echo "FAIL: private Redis did not start"; return 1; }
-  tchat::pg_setup_databases >/dev/null 2>&1 || { echo "FAIL: migrations failed"; return 1; }
-  tchat::ensure_secrets >/dev/null 2>&1 || return 1
-  tchat::write_service_config
+  # In subshells: these die (exit) on failure, and the reason must reach the output.
+  local log="$TCHAT_RUN_DIR/logs/setup.log"
+  (tchat::pg_start) >"$log" 2>&1 ||
+    { echo "FAIL: private PostgreSQL did not start:"; tail -n 5 "$log"; return 1; }
+  (tchat::redis_start) >"$log" 2>&1 ||
+    { echo "FAIL: private Redis did not start:"; tail -n 5 "$log"; return 1; }
+  (tchat::pg_setup_databases) >"$log" 2>&1 ||
+    { echo "FAIL: migrations failed:"; tail -n 5 "$log"; return 1; }
+  tchat::ensure_secrets >"$TCHAT_RUN_DIR/logs/secrets.log" 2>&1 ||
+    { echo "FAIL: secrets of the private stack:"; cat "$TCHAT_RUN_DIR/logs/secrets.log"; return 1; }
+  tchat::write_service_config || { echo "FAIL: service configuration"; return 1; }
   tchat::services_start_all >"$TCHAT_RUN_DIR/logs/start.log" 2>&1 || { echo "FAIL: private services did not start:"; tail -n 15 "$TCHAT_RUN_DIR/logs/start.log"; return 1; }
   ops_load_secrets
 }
