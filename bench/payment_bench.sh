@@ -67,33 +67,22 @@ for port in "$PG_PORT" "$REDIS_PORT" "$SERVICE_PORT"; do
   if tchat::port_open "$port"; then tchat::die "port $port is in use"; fi
 done
 
-# PostgreSQL refuses to run as root: its commands run as the postgres user then.
-as_pg() {
-  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+# shellcheck source=scripts/lib/bench_pg.sh
+source "$ROOT/scripts/lib/bench_pg.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tchat-payment-bench.XXXXXX")"
 chmod 755 "$work"
-if [[ "$(id -u)" == 0 ]]; then chown postgres "$work"; fi
 service_pid=""
 redis_pid=""
 cleanup() {
   if [[ -n "$service_pid" ]]; then tchat::terminate_pid "$service_pid" 20 >/dev/null 2>&1 || true; fi
   if [[ -n "$redis_pid" ]]; then tchat::terminate_pid "$redis_pid" 10 >/dev/null 2>&1 || true; fi
-  if [[ -f "$work/pg/PG_VERSION" ]]; then
-    as_pg "$PG_BIN/pg_ctl" stop -D "$work/pg" -m fast -w -t 60 >/dev/null 2>&1 || true
-  fi
+  tchat::bench_pg_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-tchat::log "PostgreSQL on port $PG_PORT (synchronous_commit on, fsync on)"
-as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-  >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; tchat::die "initdb failed"; }
-as_pg "$PG_BIN/pg_ctl" start -D "$work/pg" -w -t 60 -l "$work/pg.log" \
-  -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 \
-      -c shared_buffers=512MB -c synchronous_commit=on -c fsync=on -c max_wal_size=4GB" \
-  >/dev/null || { cat "$work/pg.log" >&2; tchat::die "PostgreSQL did not start"; }
+tchat::bench_pg_start "$work" "$PG_PORT" -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB
 psql_() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_ -d postgres -c "CREATE DATABASE tchat_payment" -c "CREATE DATABASE pgbench"
 db_url="postgres://postgres@127.0.0.1:$PG_PORT/tchat_payment?sslmode=disable"
