@@ -237,6 +237,63 @@ TEST_F(OutboxTest, RedisDownKeepsEventsUntilItIsBack) {
   });
 }
 
+TEST_F(OutboxTest, BatchRowsBecomeOneEntryPerEnvelopeInOrder) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    OutboxWriter writer(stream_);
+    auto relay = OutboxRelay::Create(ex, OutboxRelayOptions{.service = "outbox_test"});
+    const std::string blocked = stream_ + ".not-a-stream";
+    CO_ASSERT_OK(co_await redis.Command("SET", blocked, "x"));  // XADD answers WRONGTYPE
+
+    auto single = writer.Insert(Event::Make("test.single", {{"n", 0}}));
+    CO_ASSERT_OK(co_await pool.Execute(single.sql, std::move(single.params)));
+    // A producer's group commit: three envelopes in one row; then one whose stream
+    // Redis refuses, which must stay queued as a whole.
+    CO_ASSERT_OK(co_await pool.Query(
+        "INSERT INTO outbox (id, stream, type, payload, created_at) VALUES "
+        "(gen_random_uuid(), $1, 'batch', "
+        "'[{\"id\":\"b-1\",\"type\":\"test.b\",\"data\":{\"n\":1}},"
+        "{\"id\":\"b-2\",\"type\":\"test.b\",\"data\":{\"n\":2}},"
+        "{\"id\":\"b-3\",\"type\":\"test.c\",\"data\":{\"n\":3}}]', now() + interval '1 ms'), "
+        "(gen_random_uuid(), $2, 'batch', '[{\"id\":\"r-1\",\"type\":\"test.r\",\"data\":{}}]', "
+        "now() + interval '2 ms')",
+        stream_, blocked));
+
+    auto n = co_await relay->RelayOnce(pool, redis);
+    CO_ASSERT_OK(n);
+    EXPECT_EQ(*n, 4u) << "the single row and the three envelopes of the batch row";
+    auto range = co_await redis.Command("XRANGE", stream_, "-", "+");
+    CO_ASSERT_OK(range);
+    auto entries = redis::ParseStreamEntries(std::move(*range));
+    CO_ASSERT_OK(entries);
+    CO_ASSERT_TRUE(entries->size() == 4u);
+    const char* ids[] = {nullptr, "b-1", "b-2", "b-3"};
+    const char* types[] = {"test.single", "test.b", "test.b", "test.c"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto& e = (*entries)[i];
+      CO_ASSERT_TRUE(e.Field("id") != nullptr && e.Field("type") != nullptr);
+      EXPECT_EQ(*e.Field("type"), types[i]);
+      json::value env = json::parse(*e.Field("event"));
+      EXPECT_EQ(env.at("type").as_string(), types[i]);
+      if (ids[i] != nullptr) {
+        EXPECT_EQ(*e.Field("id"), ids[i]);
+        EXPECT_EQ(env.at("id").as_string(), ids[i]);
+        EXPECT_EQ(env.at("data").at("n").as_int64(), static_cast<std::int64_t>(i));
+      }
+    }
+    auto waiting = co_await Count(pool, "published_at IS NULL");
+    CO_ASSERT_OK(waiting);
+    EXPECT_EQ(*waiting, 1) << "only the refused batch row stays unpublished";
+    auto refused = co_await Count(pool, "published_at IS NULL AND payload @> '[{\"id\":\"r-1\"}]'");
+    CO_ASSERT_OK(refused);
+    EXPECT_EQ(*refused, 1);
+    (void)co_await redis.Del(stream_);
+    (void)co_await redis.Del(blocked);
+    redis.Close();
+  });
+}
+
 TEST_F(OutboxTest, TwoRelaysSendEveryRowExactlyOnce) {
   Run([&](asio::any_io_executor ex) -> Task<void> {
     pg::Pool pool(ex, PoolOpts());

@@ -43,9 +43,12 @@ struct OutboxRelayOptions {
 // Moves committed outbox rows to their Redis streams (SPEC §7): in one
 // transaction it locks a batch of unpublished rows (FOR UPDATE SKIP LOCKED, so
 // several replicas relay side by side without sending a row twice), XADDs them
-// in one pipeline and marks them published. When Redis is down the transaction
-// rolls back and the rows wait for the next try: delivery is at least once (a
-// crash between XADD and COMMIT re-sends), so consumers de-duplicate by event id.
+// in one pipeline and marks them published. A row of type "batch" carries a JSON
+// array of envelopes (one producer transaction's events, written as one row) and
+// becomes one stream entry per envelope, with that envelope's id and type. When
+// Redis is down the transaction rolls back and the rows wait for the next try:
+// delivery is at least once (a crash between XADD and COMMIT re-sends), so
+// consumers de-duplicate by event id.
 //
 // One relay per process, running on one worker's executor (the one given to
 // Create). Run() and the Relay/Cleanup calls run there, with that worker's pool
