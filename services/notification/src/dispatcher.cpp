@@ -32,25 +32,6 @@ constexpr std::string_view kDevicesOf = R"(
 SELECT id::text AS id, user_id::text AS user_id, platform, token FROM devices
 WHERE user_id = ANY($1::uuid[]))";
 
-constexpr std::string_view kDeleteDone = "DELETE FROM delivery_queue WHERE id = ANY($1::uuid[])";
-
-constexpr std::string_view kReschedule = R"(
-UPDATE delivery_queue q SET state = 'retry', attempts = q.attempts + v.inc::int,
-  device_ids = v.d::uuid[], due_at = now() + v.ms::float8 * interval '1 millisecond',
-  last_error = v.err
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, d, ms, err, inc)
-WHERE q.id = v.id)";
-
-constexpr std::string_view kDeadLetter = R"(
-INSERT INTO dead_letters (id, channel, user_id, device_id, platform, payload, attempts, last_error,
-                          event_id)
-SELECT i::uuid, c, NULLIF(u, '')::uuid, NULLIF(d, '')::uuid, NULLIF(p, ''), pl::jsonb, a::int, e,
-       NULLIF(ev, '')
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::text[]) AS x(i, c, u, d, p, pl, a, e, ev))";
-
-constexpr std::string_view kDeleteDevices = "DELETE FROM devices WHERE id = ANY($1::uuid[])";
-
 json::object ParseObject(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -95,6 +76,7 @@ Dispatcher::Dispatcher(asio::any_io_executor ex, pg::Pool& pool, PushRouter& pus
       settings_(settings),
       limiter_(ex, settings.max_in_flight),
       alarm_(ex),
+      writer_(ex, pool),
       rng_(std::random_device{}()) {}
 
 Task<void> Dispatcher::SendOne(Target& t, WaitGroup& wg) {
@@ -295,13 +277,13 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
   }
 
   // 5. Record: delete finished rows, reschedule retries, dead-letter the rest.
-  PgArray done, r_id, r_devs, r_ms, r_err, r_inc;
+  DeliveryOutcomes out;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     QueuedDelivery& r = rows[i];
     RowState& rs = state[i];
     const bool retry = rs.retry_sms || !rs.retry_devices.empty();
     if (!retry) {
-      done.Add(r.id);
+      out.done.Add(r.id);
       continue;
     }
     // Only targets that were skipped (lease): no attempt was made.
@@ -318,56 +300,47 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
         }
         dead.push_back({i, d, platform, "retries exhausted: " + rs.retry_error});
       }
-      done.Add(r.id);
+      out.done.Add(r.id);
       continue;
     }
     const auto delay = attempted ? RetryDelay(attempt, settings_.retry_base, settings_.retry_max,
                                               rs.retry_after, rng_)
                                  : std::chrono::milliseconds(0);
-    r_id.Add(r.id);
-    r_inc.Add(attempted ? "1" : "0");
+    out.retry_id.Add(r.id);
+    out.retry_inc.Add(attempted ? "1" : "0");
     if (rs.retry_sms) {
-      r_devs.AddNull();
+      out.retry_devices.AddNull();
     } else {
-      r_devs.Add(ToPgArray(rs.retry_devices));
+      out.retry_devices.Add(ToPgArray(rs.retry_devices));
     }
-    r_ms.Add(std::to_string(delay.count()));
-    r_err.Add(TruncateUtf8(attempted ? rs.retry_error : "lease ran out before sending", 500));
+    out.retry_ms.Add(std::to_string(delay.count()));
+    out.retry_error.Add(
+        TruncateUtf8(attempted ? rs.retry_error : "lease ran out before sending", 500));
   }
-  std::vector<pg::Statement> st;
-  if (done.size() > 0) st.push_back(pg::Statement::Of(kDeleteDone, done.str()));
-  if (r_id.size() > 0) {
-    st.push_back(pg::Statement::Of(kReschedule, r_id.str(), r_devs.str(), r_ms.str(), r_err.str(),
-                                   r_inc.str()));
+  for (const Dead& d : dead) {
+    const QueuedDelivery& r = rows[d.row];
+    json::object payload = r.payload;
+    payload["count"] = r.msg_count;
+    out.dead_id.Add(NewUuidV7());
+    out.dead_channel.Add(r.channel);
+    out.dead_user.Add(r.user_id);
+    out.dead_device.Add(d.device_id);
+    out.dead_platform.Add(d.platform);
+    out.dead_payload.Add(ToJson(payload));
+    out.dead_attempts.Add(std::to_string(r.attempts + 1));
+    out.dead_error.Add(TruncateUtf8(d.error.empty() ? "failed" : d.error, 500));
+    out.dead_event.Add(r.event_id);
+    metrics.dead_letters.With({r.channel}).Inc();
+    metrics.failed.With({r.channel, "dead_letter"}).Inc();
   }
-  if (!dead.empty()) {
-    PgArray di, dc, du, dd, dp, dpl, da, de, dev;
-    for (const Dead& d : dead) {
-      const QueuedDelivery& r = rows[d.row];
-      json::object payload = r.payload;
-      payload["count"] = r.msg_count;
-      di.Add(NewUuidV7());
-      dc.Add(r.channel);
-      du.Add(r.user_id);
-      dd.Add(d.device_id);
-      dp.Add(d.platform);
-      dpl.Add(ToJson(payload));
-      da.Add(std::to_string(r.attempts + 1));
-      de.Add(TruncateUtf8(d.error.empty() ? "failed" : d.error, 500));
-      dev.Add(r.event_id);
-      metrics.dead_letters.With({r.channel}).Inc();
-      metrics.failed.With({r.channel, "dead_letter"}).Inc();
-    }
-    st.push_back(pg::Statement::Of(kDeadLetter, di.str(), dc.str(), du.str(), dd.str(), dp.str(),
-                                   dpl.str(), da.str(), de.str(), dev.str()));
-  }
+  for (const auto& id : unregistered) out.unregistered.Add(id);
   if (!unregistered.empty()) {
-    st.push_back(pg::Statement::Of(kDeleteDevices, ToPgArray(unregistered)));
     log::Info("devices removed: provider says unregistered",
               {{"count", static_cast<std::int64_t>(unregistered.size())}});
   }
-  if (st.empty()) co_return;
-  auto w = co_await pool_.Pipeline(std::move(st));
+  if (out.empty()) co_return;
+  // Written together with other groups' outcomes (one write in flight per worker).
+  Status w = co_await writer_.Write(std::move(out));
   if (!w) {
     // The rows stay leased: after the lease they are sent again (at least once).
     log::Error("delivery: cannot record outcomes", {{"error", w.error().message}});

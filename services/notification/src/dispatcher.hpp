@@ -12,6 +12,7 @@
 #include <tchat/core/task.hpp>
 
 #include "async_util.hpp"
+#include "outcome_writer.hpp"
 #include "processor.hpp"
 #include "provider.hpp"
 #include "settings.hpp"
@@ -88,6 +89,7 @@ class Dispatcher {
   const Settings& settings_;
   AsyncLimiter limiter_;
   Alarm alarm_;
+  OutcomeWriter writer_;
   std::minstd_rand rng_;
   int in_flight_ = 0;
   std::atomic<int> active_{0};

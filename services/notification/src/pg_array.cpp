@@ -17,6 +17,13 @@ void PgArray::AddNull() {
   body_ += "NULL";
 }
 
+void PgArray::Append(const PgArray& other) {
+  if (other.size_ == 0) return;
+  if (size_ > 0) body_.push_back(',');
+  body_ += other.body_;
+  size_ += other.size_;
+}
+
 std::optional<std::vector<std::string>> ParsePgArray(std::string_view s) {
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') return std::nullopt;
   std::vector<std::string> out;

@@ -16,6 +16,8 @@ class PgArray {
   void Add(std::string_view v);
   void AddNull();
   void AddOptional(const std::optional<std::string>& v) { v ? Add(*v) : AddNull(); }
+  // Appends every element of `other` (in order).
+  void Append(const PgArray& other);
   std::size_t size() const { return size_; }
   // The literal; "{}" when empty.
   std::string str() const { return "{" + body_ + "}"; }
