@@ -151,6 +151,37 @@ TEST_F(ProvidersTest, WebhookPushSendsJsonAndClassifiesAnswers) {
   EXPECT_EQ(body->at("priority"), "high");
 }
 
+// The body is written by hand: it must be exactly what serializing the
+// equivalent json::object gives, awkward characters included.
+TEST(WebhookBody, SameBytesAsBoostJson) {
+  RenderedPush c = Content();
+  c.title = std::string("quote \" back\\slash \b\f\n\r\t ctl \x01\x1f del \x7f /") +
+            " \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 \xf0\x9f\x98\x80";
+  c.body = std::string("nul \0 inside", 13);
+  c.data = {{"conversation_id", "c\"1"}, {"seq", "7"}, {"nested", json::object{{"a", 1}}}};
+  for (bool high : {true, false}) {
+    for (const std::string key : {"", "k\n1"}) {
+      c.high_priority = high;
+      c.collapse_key = key;
+      const PushMessage m{"q1.d1", "d\"1", "u1", "android", "tok\\en", "e1", &c};
+      json::object o{{"id", m.id},
+                     {"event_id", m.event_id},
+                     {"user_id", m.user_id},
+                     {"device_id", m.device_id},
+                     {"platform", m.platform},
+                     {"token", m.token},
+                     {"kind", c.kind},
+                     {"title", c.title},
+                     {"body", c.body},
+                     {"data", c.data},
+                     {"priority", c.high_priority ? "high" : "normal"},
+                     {"ttl_seconds", c.ttl_seconds}};
+      if (!c.collapse_key.empty()) o["collapse_key"] = c.collapse_key;
+      EXPECT_EQ(WebhookPushProvider::Body(m), ToJson(o));
+    }
+  }
+}
+
 TEST_F(ProvidersTest, FcmUsesOAuthServiceAccountAndV1MessageShape) {
   KeyPair key;
   MakeKey(key, false);
