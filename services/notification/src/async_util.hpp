@@ -21,6 +21,12 @@ class AsyncLimiter {
  public:
   AsyncLimiter(boost::asio::any_io_executor ex, int slots) : ex_(std::move(ex)), free_(slots) {}
 
+  // Takes a free slot at once, without a coroutine; false when none is free.
+  bool TryAcquire() {
+    if (free_ <= 0) return false;
+    --free_;
+    return true;
+  }
   Task<void> Acquire() {
     if (free_ > 0) {
       --free_;

@@ -212,7 +212,7 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
         t.skipped = true;
         continue;
       }
-      co_await limiter_.Acquire();
+      if (!limiter_.TryAcquire()) co_await limiter_.Acquire();
       if (std::chrono::steady_clock::now() + margin > rows[t.row].lease_until) {
         limiter_.Release();
         t.skipped = true;

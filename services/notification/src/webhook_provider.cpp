@@ -29,11 +29,16 @@ namespace {
 
 // Appends `s` as a JSON string, escaped as Boost.JSON's serializer does (the
 // body is byte for byte what serializing the equivalent json::object gives).
+// Runs of characters that need no escape are copied at once.
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0;  // start of the pending unescaped run
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -57,15 +62,12 @@ void AppendJsonString(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -105,8 +107,10 @@ std::string WebhookPushProvider::Body(const PushMessage& m) {
   return out;
 }
 
+// Not coroutines themselves (one frame less per message): PostJson takes its
+// arguments by value, so nothing refers to `m` once these return.
 Task<SendResult> WebhookPushProvider::Send(const PushMessage& m) {
-  co_return co_await PostJson(http_, url_, Body(m), m.id, timeout_);
+  return PostJson(http_, url_, Body(m), m.id, timeout_);
 }
 
 std::string WebhookSmsProvider::Body(const SmsMessage& m) {
@@ -119,7 +123,7 @@ std::string WebhookSmsProvider::Body(const SmsMessage& m) {
 }
 
 Task<SendResult> WebhookSmsProvider::Send(const SmsMessage& m) {
-  co_return co_await PostJson(http_, url_, Body(m), m.id, timeout_);
+  return PostJson(http_, url_, Body(m), m.id, timeout_);
 }
 
 Task<SendResult> LogPushProvider::Send(const PushMessage& m) {
