@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "outcome_writer.hpp"
 #include "pg_array.hpp"
 #include "uuid.hpp"
 
@@ -143,6 +144,36 @@ TEST(PgArray, QuotesAndParses) {
   EXPECT_EQ(*parsed, (std::vector<std::string>{"abc", "d e", "q\"x"}));
   EXPECT_EQ(ParsePgArray("{}")->size(), 0u);
   EXPECT_FALSE(ParsePgArray("abc"));
+}
+
+TEST(PgArray, AppendKeepsOrderAndNulls) {
+  PgArray a, b, empty;
+  a.Add("x");
+  b.AddNull();
+  b.Add("y,z");
+  a.Append(empty);
+  EXPECT_EQ(a.str(), R"({"x"})");
+  a.Append(b);
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(a.str(), R"({"x",NULL,"y,z"})");
+  empty.Append(b);
+  EXPECT_EQ(empty.str(), R"({NULL,"y,z"})");
+}
+
+TEST(DeliveryOutcomes, MergedBatchesAreOneStatementPerKind) {
+  DeliveryOutcomes a, b;
+  EXPECT_TRUE(a.empty());
+  EXPECT_TRUE(a.Statements().empty());
+  a.done.Add("d1");
+  b.done.Add("d2");
+  b.unregistered.Add("dev1");
+  a.Append(b);
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a.done.str(), R"({"d1","d2"})");
+  auto st = a.Statements();
+  ASSERT_EQ(st.size(), 2u);  // delete done, delete unregistered devices
+  EXPECT_NE(st[0].sql.find("DELETE FROM delivery_queue"), std::string_view::npos);
+  EXPECT_NE(st[1].sql.find("DELETE FROM devices"), std::string_view::npos);
 }
 
 }  // namespace

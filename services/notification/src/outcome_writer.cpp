@@ -104,8 +104,13 @@ Task<void> OutcomeWriter::Drain() {
   while (next_) {
     std::shared_ptr<Batch> b = std::move(next_);
     next_.reset();
-    auto r = co_await pool_.Pipeline(b->outcomes.Statements());
-    b->status = r ? Ok() : Status(std::move(r).error());
+    try {
+      auto r = co_await pool_.Pipeline(b->outcomes.Statements());
+      b->status = r ? Ok() : Status(std::move(r).error());
+    } catch (const std::exception& e) {
+      // Whatever happens, the waiters are woken and later batches written.
+      b->status = Error::Internal(std::string("recording outcomes: ") + e.what());
+    }
     b->finished = true;
     b->written.cancel();
   }
