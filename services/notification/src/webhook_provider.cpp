@@ -86,7 +86,8 @@ void AppendField(std::string& out, std::string_view key, std::string_view value)
 std::string WebhookPushProvider::Body(const PushMessage& m) {
   const RenderedPush& c = *m.content;
   std::string out;
-  out.reserve(256 + m.id.size() + m.token.size() + c.title.size() + c.body.size());
+  // Keys, ids and a typical data object fit: one allocation, no regrowth.
+  out.reserve(512 + m.id.size() + m.token.size() + c.title.size() + c.body.size());
   out += "{\"id\":";
   AppendJsonString(out, m.id);
   AppendField(out, "event_id", m.event_id);
