@@ -2,6 +2,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,14 +17,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <sys/socket.h>
@@ -34,6 +33,7 @@
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/worker.hpp>
 
+#include "request_parser.hpp"
 #include "websocket_impl.hpp"
 
 namespace tchat::http {
@@ -46,27 +46,6 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-
-Method ToMethod(bhttp::verb v) {
-  switch (v) {
-    case bhttp::verb::get:
-      return Method::kGet;
-    case bhttp::verb::head:
-      return Method::kHead;
-    case bhttp::verb::post:
-      return Method::kPost;
-    case bhttp::verb::put:
-      return Method::kPut;
-    case bhttp::verb::patch:
-      return Method::kPatch;
-    case bhttp::verb::delete_:
-      return Method::kDelete;
-    case bhttp::verb::options:
-      return Method::kOptions;
-    default:
-      return Method::kOther;
-  }
-}
 
 // Request ids: accepted from the client when they look sane, else 128 random bits.
 bool SaneRequestId(std::string_view id) {
@@ -231,7 +210,7 @@ struct Server::State {
   asio::awaitable<Response> Dispatch(PerWorker& w, Request& req, const RouteMatch& match);
   struct WsConn;
   asio::awaitable<std::unique_ptr<WsConn>> Upgrade(PerWorker& w, Conn& conn, ConnIo& io,
-                                                   bhttp::request<bhttp::string_body> breq,
+                                                   bhttp::request<bhttp::empty_body> breq,
                                                    Request req, const RouteMatch& match);
   asio::awaitable<void> RunWebSocket(std::unique_ptr<WsConn> c);
   bool Authenticate(Request& req, const Route& route, Response& denied);
@@ -457,6 +436,50 @@ asio::awaitable<bool> WriteResponse(ConnIo& io, const Response& res, unsigned ve
   co_return !ec;
 }
 
+// What one read asks for at most (Beast's own choice for its read algorithms).
+constexpr std::size_t kMaxRead = 65536;
+
+// Feeds what `buffer` holds to the parser until the header (or, with
+// whole_message, the whole request) is complete. need_more: read and call again.
+boost::system::error_code ParseBuffered(RequestParser& parser, beast::flat_buffer& buffer,
+                                        bool whole_message) {
+  for (;;) {
+    if (whole_message ? parser.is_done() : parser.is_header_done()) return {};
+    if (buffer.size() == 0) return bhttp::error::need_more;
+    boost::system::error_code ec;
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec) return ec;
+    if (used == 0) return bhttp::error::need_more;
+  }
+}
+
+// A failed read as Beast's read algorithms report it: end of stream before a
+// request started, partial message within one, else the socket's error.
+boost::system::error_code ReadFailure(const RequestParser& parser,
+                                      const boost::system::error_code& ec) {
+  if (ec != asio::error::eof) return ec;
+  return parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+}
+
+std::string_view ContinueLine(unsigned version) {
+  return version == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
+}
+
+// The request as Beast's WebSocket handshake wants it, when it asks for an
+// upgrade; built only on WebSocket routes.
+std::optional<bhttp::request<bhttp::empty_body>> UpgradeRequest(const RequestParser& parser,
+                                                                const Request& req) {
+  if (parser.verb() != bhttp::verb::get || parser.version() < 11) return std::nullopt;
+  bhttp::request<bhttp::empty_body> breq;
+  breq.method(parser.verb());
+  breq.target(req.target);
+  breq.version(parser.version());
+  for (const auto& [k, v] : req.headers) breq.insert(k, v);
+  if (!websocket::is_upgrade(breq)) return std::nullopt;
+  return breq;
+}
+
 }  // namespace
 
 asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
@@ -491,13 +514,24 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
   bool first = true;
 
   while (!stopping.load()) {
-    bhttp::request_parser<bhttp::string_body> parser;
+    Request req;
+    RequestParser parser(req);
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
     io->Expire(first ? opts.header_timeout : opts.idle_timeout);
     conn.busy = false;
-    auto [ec, n] = co_await bhttp::async_read_header(io->socket, buffer, parser, kTuple);
-    (void)n;
+    boost::system::error_code ec;
+    for (;;) {
+      ec = ParseBuffered(parser, buffer, /*whole_message=*/false);
+      if (ec != bhttp::error::need_more) break;
+      auto [rec, n] = co_await io->socket.async_read_some(
+          buffer.prepare(beast::read_size(buffer, kMaxRead)), kTuple);
+      if (rec) {
+        ec = ReadFailure(parser, rec);
+        break;
+      }
+      buffer.commit(n);
+    }
     conn.busy = true;
     const auto started = std::chrono::steady_clock::now();
     Error read_error;
@@ -525,24 +559,32 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     }
     first = false;
 
-    auto& hdr = parser.get();
-    if (hdr[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
-      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
-      io->Expire(opts.write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(io->socket, cont, kTuple);
-      (void)wn;
-      if (wec) break;
-    }
     if (!parser.is_done()) {
+      if (parser.expects_continue()) {
+        io->Expire(opts.write_timeout);
+        auto [wec, wn] = co_await asio::async_write(
+            io->socket, asio::buffer(ContinueLine(parser.version())), kTuple);
+        (void)wn;
+        if (wec) break;
+      }
       io->Expire(opts.body_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(io->socket, buffer, parser, kTuple);
-      (void)bn;
-      if (bec) {
-        if (bec == bhttp::error::body_limit) {
+      for (;;) {
+        ec = ParseBuffered(parser, buffer, /*whole_message=*/true);
+        if (ec != bhttp::error::need_more) break;
+        auto [rec, n] = co_await io->socket.async_read_some(
+            buffer.prepare(beast::read_size(buffer, kMaxRead)), kTuple);
+        if (rec) {
+          ec = ReadFailure(parser, rec);
+          break;
+        }
+        buffer.commit(n);
+      }
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
           Response r = Response::FromError(Error::PayloadTooLarge(
               "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"));
-          co_await WriteResponse(*io, r, hdr.version(), false, NewRequestId(), opts.write_timeout,
-                                 false);
+          co_await WriteResponse(*io, r, parser.version(), false, NewRequestId(),
+                                 opts.write_timeout, false);
           SeriesFor(w, nullptr, Method::kOther, r.status).requests->Inc();
         }
         break;
@@ -550,17 +592,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     }
 
     io->Pause();
-    bhttp::request<bhttp::string_body> breq = parser.release();
-    Request req;
-    req.method = ToMethod(breq.method());
-    req.target = std::string(breq.target());
     req.worker = w.worker;
-    req.headers.reserve(8);
-    for (const auto& f : breq) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
     std::string_view rid = req.Header("x-request-id");
     req.request_id = SaneRequestId(rid) ? std::string(rid) : NewRequestId();
     req.remote_ip = peer_ip;
@@ -572,20 +604,22 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
 
     RouteMatch match =
         router.Match(req.method == Method::kHead ? Method::kGet : req.method, req.path());
-    if (websocket::is_upgrade(breq) && match.route != nullptr && match.route->ws_handler) {
-      // The WebSocket lives on in a coroutine of its own: this one's frame (read
-      // buffer, parser, the request as received) is freed when it returns, so an
-      // idle WebSocket costs only what it needs to stay open.
-      auto ws = co_await Upgrade(w, conn, *io, std::move(breq), std::move(req), match);
-      if (ws) asio::co_spawn(w.worker->io(), RunWebSocket(std::move(ws)), asio::detached);
-      co_return;
+    if (match.route != nullptr && match.route->ws_handler) {
+      auto breq = UpgradeRequest(parser, req);
+      if (breq) {
+        // The WebSocket lives on in a coroutine of its own: this one's frame (read
+        // buffer, parser, the request as received) is freed when it returns, so an
+        // idle WebSocket costs only what it needs to stay open.
+        auto ws = co_await Upgrade(w, conn, *io, std::move(*breq), std::move(req), match);
+        if (ws) asio::co_spawn(w.worker->io(), RunWebSocket(std::move(ws)), asio::detached);
+        co_return;
+      }
     }
-    req.body = std::move(breq.body());
     req.path_params = std::move(match.params);
 
     Response res = co_await Dispatch(w, req, match);
-    const bool keep_alive = breq.keep_alive() && !stopping.load();
-    bool written = co_await WriteResponse(*io, res, breq.version(), keep_alive, req.request_id,
+    const bool keep_alive = parser.keep_alive() && !stopping.load();
+    bool written = co_await WriteResponse(*io, res, parser.version(), keep_alive, req.request_id,
                                           opts.write_timeout, req.method == Method::kHead);
 
     const double secs =
@@ -682,7 +716,7 @@ void TrimForWebSocket(Request& req) {
 }  // namespace
 
 asio::awaitable<std::unique_ptr<Server::State::WsConn>> Server::State::Upgrade(
-    PerWorker& w, Conn& conn, ConnIo& io, bhttp::request<bhttp::string_body> breq, Request req,
+    PerWorker& w, Conn& conn, ConnIo& io, bhttp::request<bhttp::empty_body> breq, Request req,
     const RouteMatch& match) {
   req.path_params = match.params;
   Response denied;

@@ -219,6 +219,62 @@ TEST_F(ServerTest, AClientStillSendingARefusedBodyReadsThe413) {
   EXPECT_NE(answer.find("HTTP/1.1 413"), std::string::npos) << ec.message();
 }
 
+TEST_F(ServerTest, ChunkedBodyIsDecoded) {
+  std::string r = Raw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\n{\"a\r\n4;ext=1\r\n\":1}\r\n0\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"a":1})"), std::string::npos) << r;
+}
+
+TEST_F(ServerTest, ExpectContinueGetsAnInterimAnswerBeforeTheBody) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  std::string body = R"({"b":2})";
+  asio::write(s, asio::buffer("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                              "Connection: close\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n"));
+  char buf[4096];
+  std::size_t n = s.read_some(asio::buffer(buf));
+  EXPECT_EQ(std::string(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(body));
+  std::string out;
+  boost::system::error_code ec;
+  do {
+    n = s.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+  } while (!ec);
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  EXPECT_NE(out.find(body), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, HeadAnswersTheHeadersOfGetWithoutTheBody) {
+  std::string r = Raw("HEAD /items/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 200 OK"), std::string::npos) << r;
+  EXPECT_NE(r.find("Content-Length: 10\r\n"), std::string::npos) << r;
+  EXPECT_EQ(r.find(R"({"id":"7"})"), std::string::npos) << r;
+}
+
+TEST_F(ServerTest, Http10IsKeptAliveOnlyWhenAsked) {
+  std::string two =
+      "GET /items/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /items/2 HTTP/1.0\r\n\r\n";
+  std::string r = Raw(two);
+  EXPECT_NE(r.find("HTTP/1.0 200 OK"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: keep-alive"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"id":"2"})"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+}
+
+TEST_F(ServerTest, OversizedHeaderIs413AndPlainGetOnWebSocketRouteIs400) {
+  std::string r =
+      Raw("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r.substr(0, 200);
+  std::string ws = Get("/ws", "Authorization: Bearer good\r\n");
+  EXPECT_NE(ws.find("HTTP/1.1 400"), std::string::npos) << ws;
+  EXPECT_NE(ws.find("needs a WebSocket upgrade"), std::string::npos) << ws;
+}
+
 TEST_F(ServerTest, MalformedRequestIs400AndServerKeepsServing) {
   std::string r = Raw("GARBAGE\r\n\r\n");
   EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
