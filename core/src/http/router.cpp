@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include <tchat/core/http/router.hpp>
@@ -34,6 +35,14 @@ void Router::Add(Method method, std::string pattern, Handler handler, RouteOptio
   r->pattern = std::move(pattern);
   r->handler = std::move(handler);
   r->options = options;
+  // Only templates written the way paths arrive ("/a/b", no doubled or trailing
+  // slash) are indexed; the scan finds the others as before.
+  const std::string_view p = r->pattern;
+  const bool canonical = p == "/" || (p.starts_with('/') && !p.ends_with('/') &&
+                                      p.find("//") == std::string_view::npos);
+  const bool literal = std::none_of(r->segments.begin(), r->segments.end(),
+                                    [](const std::string& seg) { return IsParam(seg); });
+  if (canonical && literal) literal_[r->pattern].push_back(r.get());
   routes_.push_back(std::move(r));
 }
 
@@ -45,6 +54,15 @@ void Router::WebSocketRoute(std::string pattern, WebSocketHandler h, RouteOption
 RouteMatch Router::Match(Method method, std::string_view path) const {
   RouteMatch result;
   if (path.find("//") != std::string_view::npos) return result;
+  if (auto it = literal_.find(path); it != literal_.end()) {
+    for (const Route* r : it->second) {
+      if (r->method == method) {
+        result.route = r;
+        return result;
+      }
+    }
+    // Another method: the scan below gathers the Allow list.
+  }
   auto segs = SplitPath(path);
   // Score: literal matches rank above parameter matches, position by position,
   // so "/v1/users/me" beats "/v1/users/{id}" regardless of registration order.

@@ -97,5 +97,36 @@ TEST(ResponseTest, ErrorBodyAndRetryAfter) {
   EXPECT_EQ(d.body, R"({"error":{"code":"insufficient_funds","message":"no money"}})");
 }
 
+// Literal templates are found without a scan; the answer must be the scan's.
+TEST(RouterTest, LiteralPathsMatchLikeTheScan) {
+  Router r;
+  r.Get("/health", Noop());
+  r.Get("/v1/users/{id}", Noop());
+  r.Post("/v1/users/me", Noop());
+  r.Get("/v1/users/me", Noop());
+
+  auto m = r.Match(Method::kGet, "/v1/users/me");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/users/me");
+  EXPECT_EQ(m.route->method, Method::kGet);
+  EXPECT_TRUE(m.params.empty());
+
+  // A trailing slash is the same path to the scan.
+  m = r.Match(Method::kGet, "/health/");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/health");
+
+  // The literal exists for another method only: 405 with every allowed method.
+  m = r.Match(Method::kDelete, "/v1/users/me");
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_TRUE(m.method_not_allowed);
+  EXPECT_EQ(m.allow, "GET, POST");
+
+  // Another method that a parameter route allows falls back to it.
+  m = r.Match(Method::kGet, "/v1/users/42");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/v1/users/{id}");
+}
+
 }  // namespace
 }  // namespace tchat::http

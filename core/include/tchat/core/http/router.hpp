@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <tchat/core/http/types.hpp>
@@ -75,6 +76,10 @@ class Router {
 
  private:
   std::vector<std::unique_ptr<Route>> routes_;
+  // Routes without parameters by their template, in registration order: a path
+  // equal to one of them needs no scan, since an all-literal match outranks any
+  // other (keys view the routes' own patterns).
+  std::unordered_map<std::string_view, std::vector<const Route*>> literal_;
 };
 
 }  // namespace tchat::http
