@@ -82,11 +82,11 @@ Response Response::Json(int status, const json::value& v) {
   return r;
 }
 
-Response Response::Text(int status, std::string body, std::string content_type) {
+Response Response::Text(int status, std::string body, std::string_view content_type) {
   Response r;
   r.status = status;
   r.body = std::move(body);
-  r.content_type = std::move(content_type);
+  r.content_type.assign(content_type);
   return r;
 }
 

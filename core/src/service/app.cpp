@@ -154,7 +154,9 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
         const auto up = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::steady_clock::now() - impl->started)
                             .count();
-        std::string body = health_prefix;
+        std::string body;
+        body.reserve(health_prefix.size() + 24);
+        body += health_prefix;
         body += std::to_string(up);
         body += '}';
         co_return http::Response::Text(200, std::move(body), "application/json");

@@ -63,8 +63,10 @@ struct Response {
   HeaderList headers;
 
   static Response Json(int status, const json::value& v);
+  // The content type is copied (a view is taken so that the common literals cost
+  // no temporary string).
   static Response Text(int status, std::string body,
-                       std::string content_type = "text/plain; charset=utf-8");
+                       std::string_view content_type = "text/plain; charset=utf-8");
   static Response NoContent();
   // The SPEC §2 error body {"error":{"code","message"}} with the mapped status,
   // plus Retry-After for rate limits.
