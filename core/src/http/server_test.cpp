@@ -48,6 +48,15 @@ class ServerTest : public ::testing::Test {
                   co_return Response::Json(200, json::object{{"id", req.PathParam("id")}});
                 },
                 {.authenticated = false});
+    router_.Post("/whoami",
+                 [](Request& req) -> Task<Response> {
+                   co_return Response::Json(
+                       200, json::object{{"user", req.user_id()},
+                                         {"headers", static_cast<int>(req.headers.size())},
+                                         {"body", req.body},
+                                         {"params", static_cast<int>(req.path_params.size())}});
+                 },
+                 {.authenticated = false});
     router_.Get("/me", [](Request& req) -> Task<Response> {
       co_return Response::Json(200, json::object{{"user", req.user_id()}});
     });
@@ -157,6 +166,20 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::string r = Raw(two);
   EXPECT_NE(r.find(R"({"id":"1"})"), std::string::npos) << r;
   EXPECT_NE(r.find(R"({"id":"2"})"), std::string::npos) << r;
+}
+
+// A connection reuses its request and response buffers: nothing of one request
+// (identity, headers, body, parameters, request id) may show in the next.
+TEST_F(ServerTest, KeepAliveRequestsShareNothing) {
+  std::string three =
+      "GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\nX-Request-ID: first\r\n\r\n"
+      "GET /items/9 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi";
+  std::string r = Raw(three);
+  EXPECT_NE(r.find(R"({"user":"user-1"})"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"id":"9"})"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"user":"","headers":3,"body":"hi","params":0})"), std::string::npos) << r;
+  EXPECT_EQ(r.find("X-Request-ID: first"), r.rfind("X-Request-ID: first")) << r;
 }
 
 TEST_F(ServerTest, UnknownRouteIsJson404AndWrongMethod405) {
