@@ -70,6 +70,12 @@ tchat::pg_init() {
       echo "fsync = off"
       echo "synchronous_commit = off"
       echo "full_page_writes = off"
+    else
+      # Write-heavy work (group commits of messages and transfers): with the
+      # default 1 GB a busy minute forced a checkpoint every ~30 s, and the full
+      # page images after each one slowed every commit for a while.
+      echo "max_wal_size = 4GB"
+      echo "wal_compression = lz4"
     fi
   } | tchat::pg_exec tee -a "$data/postgresql.conf" >/dev/null
 }
