@@ -18,7 +18,11 @@
 -- 4. The function always runs its statements' generic plans. The plan cache's
 --    default compared the generic plan's estimate with custom ones and planned
 --    the whole statement again on every call: 0.5 ms per batch, more than a
---    batch of 32 takes to run.
+--    batch of 32 takes to run. A generic plan is made once per connection,
+--    possibly while the tables are still small (a new deployment); every access
+--    here is by key, so sequential scans are switched off for the function:
+--    otherwise a plan made on an empty messages table scanned the whole table
+--    for the idempotency probe until the next ANALYZE replaced it.
 -- 5. outbox_unpublished_idx is a prefix of outbox_unpublished_order_idx.
 
 ALTER TABLE messages RENAME TO messages_by_hash;
@@ -67,6 +71,7 @@ RETURNS TABLE (
     edited_ms bigint, deleted boolean, recipients uuid[])
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $fn$
 DECLARE
     conv_ids uuid[];
