@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Tchat: installs dependencies, builds build/ and build-asan/,
-# starts a private PostgreSQL (127.0.0.1:55432) and Redis (56379) under .test-run/,
+# starts a private PostgreSQL (127.0.0.1:25432) and Redis (26379) under .test-run/,
 # runs ctest in both build directories, then starts the four services (from
 # build/, ports 18081-18084), the payment simulator (18089) and the gateway
 # (18080) against them and runs the stack tests tests/integration/*.sh and the
@@ -34,10 +34,12 @@ while (($#)); do
   shift
 done
 
-# The test stack: its own directory and ports, away from the local system's.
+# The test stack: its own directory and ports, away from the local system's, and
+# below Linux's ephemeral range (32768-60999): a port in it can be taken by any
+# client connection's local end, and then a private server cannot bind it.
 export TCHAT_RUN_DIR="$TCHAT_ROOT/.test-run"
 export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
-export TCHAT_PG_PORT=55432 TCHAT_REDIS_PORT=56379
+export TCHAT_PG_PORT=25432 TCHAT_REDIS_PORT=26379
 export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
 export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0
