@@ -1,12 +1,16 @@
-// Hermetic tests of the events module: UUIDv7 ids and the event envelope.
+// Hermetic tests of the events module: UUIDv7 ids, the event envelope and the
+// relay's splitting of batch rows.
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <tchat/core/events/outbox.hpp>
+#include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/events/uuid.hpp>
 
 namespace tchat::events {
@@ -51,6 +55,28 @@ TEST(UuidV7, UniqueAcrossThreads) {
   std::set<std::string> all;
   for (auto& v : out) all.insert(v.begin(), v.end());
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
+}
+
+TEST(UuidV7, ForkedChildDoesNotRepeatItsParentsRandomBits) {
+  (void)NewUuidV7();  // the parent now holds buffered random bytes
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string id = NewUuidV7();
+    const auto n = ::write(fds[1], id.data(), id.size());
+    ::_exit(n == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const std::string mine = NewUuidV7();
+  std::string theirs(36, '\0');
+  ASSERT_EQ(::read(fds[0], theirs.data(), theirs.size()), 36);
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  // The last 16 hex digits are random (after the variant bits).
+  EXPECT_NE(mine.substr(20), theirs.substr(20)) << mine << " " << theirs;
 }
 
 TEST(UuidV7, IsUuidRejectsMalformedText) {
@@ -99,6 +125,29 @@ TEST(OutboxWriter, InsertStatementCarriesTheEnvelope) {
   EXPECT_EQ(payload.at("id").as_string(), e.id);
   EXPECT_EQ(payload.at("data").at("n").as_int64(), 1);
   EXPECT_NE(st.sql.find("INSERT INTO outbox"), std::string_view::npos);
+}
+
+using detail::SplitJsonArray;
+using Parts = std::vector<std::string_view>;
+
+TEST(SplitJsonArray, ElementsAreTheExactTextBetweenTopLevelCommas) {
+  // Strings hold brackets, commas, quotes and backslashes; elements nest.
+  const std::string text =
+      R"( [ {"id":"a","s":"x],{\"y\\"} , {"n":[1,[2,3]],"o":{"p":"}"}},"t" ,  7 ] )";
+  auto parts = SplitJsonArray(text);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(*parts, (Parts{R"({"id":"a","s":"x],{\"y\\"})", R"({"n":[1,[2,3]],"o":{"p":"}"}})",
+                           R"("t")", "7"}));
+  EXPECT_EQ(SplitJsonArray("[]"), Parts{});
+  EXPECT_EQ(SplitJsonArray(" [ \n ] "), Parts{});
+  EXPECT_EQ(SplitJsonArray(R"([{"a":1}])"), (Parts{R"({"a":1})"}));
+}
+
+TEST(SplitJsonArray, RejectsWhatIsNotOneArray) {
+  for (const char* bad : {"", " ", "{}", "[", "]", "[1,]", "[,1]", "[1,,2]", "[1] 2", "[1]]",
+                          R"(["open])", R"(["a\"])", "[{]", "[}]", "[[1]", "[1}"}) {
+    EXPECT_FALSE(SplitJsonArray(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

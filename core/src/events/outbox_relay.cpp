@@ -1,9 +1,14 @@
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
@@ -13,26 +18,124 @@
 namespace tchat::events {
 
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace {
 
-// One result row per event: a row of type 'batch' holds a JSON array of whole
-// envelopes (a producer's group commit) and yields each of them in order.
+// One row per outbox row; a row of type 'batch' holds a JSON array of whole
+// envelopes (a producer's group commit) and is split here into one stream entry
+// per envelope. payload::text reads json and jsonb columns alike.
 constexpr std::string_view kSelectSql =
-    "SELECT o.id::text, o.stream, coalesce(e.value ->> 'id', o.id::text), "
-    "coalesce(e.value ->> 'type', o.type), coalesce(e.value::text, o.payload::text) "
-    "FROM (SELECT id, stream, type, payload, created_at FROM outbox "
-    "WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) o "
-    "LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN o.type = 'batch' THEN o.payload END) "
-    "WITH ORDINALITY AS e(value, n) ON true "
-    "ORDER BY o.created_at, o.id, e.n";
+    "SELECT id::text, stream, type, payload::text FROM outbox "
+    "WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED";
 constexpr std::string_view kMarkSql =
     "UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])";
 constexpr std::string_view kCleanupSql =
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL "
     "AND published_at < now() - $1::interval LIMIT 10000)";
 
+// One stream entry to add: an outbox row, or one envelope of a batch row.
+struct Entry {
+  int row;
+  std::string id;
+  std::string type;
+  std::string_view event;  // into the query result
+};
+
+// The string value of a top-level member of a JSON object, if it is one.
+std::optional<std::string> StringMember(const json::value& v, std::string_view key) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return std::nullopt;
+  const json::value* m = o->if_contains(key);
+  if (m == nullptr || !m->is_string()) return std::nullopt;
+  return std::string(m->get_string());
+}
+
+// Row `row` of the select (id, stream, type, payload) as stream entries. A batch
+// row that is not a JSON array (no producer writes one) goes out whole, as the
+// type it has, rather than blocking the outbox.
+void AddEntries(const pg::PgResult& rows, int row, std::vector<Entry>& out) {
+  const std::string_view row_id = rows.GetString(row, 0);
+  const std::string_view type = rows.GetString(row, 2);
+  const std::string_view payload = rows.GetString(row, 3);
+  std::optional<std::vector<std::string_view>> envelopes;
+  if (type == "batch") {
+    envelopes = detail::SplitJsonArray(payload);
+    if (!envelopes) log::Warn("outbox: batch row is not a JSON array", {{"id", row_id}});
+  }
+  if (!envelopes) {
+    out.push_back(Entry{row, std::string(row_id), std::string(type), payload});
+    return;
+  }
+  for (std::string_view env : *envelopes) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(env, ec);
+    out.push_back(Entry{row, StringMember(v, "id").value_or(std::string(row_id)),
+                        StringMember(v, "type").value_or(std::string(type)), env});
+  }
+}
+
 }  // namespace
+
+namespace detail {
+
+std::optional<std::vector<std::string_view>> SplitJsonArray(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  auto skip_space = [&] {
+    while (i < n && is_space(text[i])) ++i;
+  };
+  skip_space();
+  if (i == n || text[i] != '[') return std::nullopt;
+  ++i;
+  std::vector<std::string_view> out;
+  skip_space();
+  if (i < n && text[i] == ']') {
+    ++i;
+    skip_space();
+    if (i != n) return std::nullopt;
+    return out;
+  }
+  while (true) {
+    skip_space();
+    const std::size_t start = i;
+    int depth = 0;  // brackets opened inside this element
+    while (i < n) {
+      const char c = text[i];
+      if (c == '"') {
+        for (++i; i < n && text[i] != '"'; ++i) {
+          if (text[i] == '\\') ++i;  // the escaped character cannot end the string
+        }
+        if (i >= n) return std::nullopt;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0) {
+          if (c == '}') return std::nullopt;
+          break;  // the array's own ']'
+        }
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+      ++i;
+    }
+    if (i == n || depth != 0) return std::nullopt;
+    std::size_t end = i;
+    while (end > start && is_space(text[end - 1])) --end;
+    if (end == start) return std::nullopt;  // "[,", ",,", ",]"
+    out.push_back(text.substr(start, end - start));
+    if (text[i] == ']') break;
+    ++i;  // the comma
+  }
+  ++i;  // the ']'
+  skip_space();
+  if (i != n) return std::nullopt;
+  return out;
+}
+
+}  // namespace detail
 
 std::shared_ptr<OutboxRelay> OutboxRelay::Create(asio::any_io_executor executor,
                                                  OutboxRelayOptions options) {
@@ -68,41 +171,47 @@ Task<Result<std::size_t>> OutboxRelay::RelayOnce(pg::Pool& pool, redis::RedisCli
     const pg::PgResult& rows = selected->back();
     const int n = rows.Rows();
     if (n == 0) co_return std::size_t{0};
+    // entries[k] = {row, id, type, event}; a row's entries are adjacent.
+    std::vector<Entry> entries;
+    entries.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) AddEntries(rows, i, entries);
     redis::RedisBatch batch;
-    for (int i = 0; i < n; ++i) {
-      batch.Add("XADD", rows.GetString(i, 1), "MAXLEN", "~", max_len, "*", "id",
-                rows.GetString(i, 2), "type", rows.GetString(i, 3), "event", rows.GetString(i, 4));
+    for (const Entry& e : entries) {
+      batch.Add("XADD", rows.GetString(e.row, 1), "MAXLEN", "~", max_len, "*", "id", e.id, "type",
+                e.type, "event", e.event);
     }
-    auto replies = co_await redis.Pipeline(batch);
-    if (!replies) co_return std::move(replies).error();
-    // A row is published when every event in it was added (rows of one outbox
-    // row are adjacent); a refused one keeps its whole row queued, and consumers
-    // de-duplicate the events that were added twice.
+    std::vector<redis::RedisReply> replies;
+    if (!entries.empty()) {
+      auto r = co_await redis.Pipeline(batch);
+      if (!r) co_return std::move(r).error();
+      replies = std::move(*r);
+    }
+    // A row is published when every event in it was added; a refused one keeps
+    // its whole row queued, and consumers de-duplicate the events that were
+    // added twice. A batch row with no envelopes is simply marked.
     std::string ids = "{";
     std::size_t rows_done = 0;
     std::size_t sent = 0;
     std::size_t refused = 0;
     std::string first_error;
-    for (int i = 0; i < n;) {
-      const std::string_view row_id = rows.GetString(i, 0);
-      int end = i;
+    std::size_t k = 0;
+    for (int i = 0; i < n; ++i) {
       bool all_added = true;
-      for (; end < n && rows.GetString(end, 0) == row_id; ++end) {
-        const auto& reply = (*replies)[static_cast<std::size_t>(end)];
+      std::size_t events = 0;
+      for (; k < entries.size() && entries[k].row == i; ++k, ++events) {
+        const redis::RedisReply& reply = replies[k];
         if (reply.IsError()) {
           if (first_error.empty()) first_error = reply.str;
           all_added = false;
         }
       }
-      const auto events = static_cast<std::size_t>(end - i);
       if (all_added) {
         if (rows_done++ > 0) ids += ',';
-        ids += row_id;
+        ids += rows.GetString(i, 0);
         sent += events;
       } else {
         refused += events;
       }
-      i = end;
     }
     ids += '}';
     if (rows_done == 0) co_return Error::Unavailable("XADD failed: " + first_error);

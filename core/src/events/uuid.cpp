@@ -1,6 +1,9 @@
 #include <array>
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 
+#include <pthread.h>
 #include <sodium.h>
 
 #include <tchat/core/events/uuid.hpp>
@@ -25,8 +28,51 @@ struct V7State {
   std::uint32_t counter = 0;
 };
 
+// Random bytes from a per-thread buffer refilled from the system CSPRNG: one
+// getrandom call per 32 ids instead of two per id. A forked child discards what
+// its parent had buffered (the generation changes in the child).
+std::atomic<std::uint64_t> fork_generation{0};
+
+class RandomPool {
+ public:
+  void Fill(std::uint8_t* out, std::size_t n) {
+    const std::uint64_t gen = fork_generation.load(std::memory_order_relaxed);
+    if (gen != generation_) {
+      generation_ = gen;
+      used_ = buf_.size();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (used_ == buf_.size()) {
+        randombytes_buf(buf_.data(), buf_.size());
+        used_ = 0;
+      }
+      out[i] = buf_[used_];
+      buf_[used_++] = 0;  // what was handed out does not stay in memory
+    }
+  }
+
+ private:
+  std::array<std::uint8_t, 320> buf_{};
+  std::size_t used_ = 320;
+  std::uint64_t generation_ = 0;
+};
+
+RandomPool& ThreadRandom() {
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr,
+                     [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  thread_local RandomPool pool;
+  return pool;
+}
+
+// Uniform in [0, 2^bits), bits <= 16.
 std::uint32_t RandomBits(std::uint32_t bits) {
-  return randombytes_uniform(1u << bits);
+  std::array<std::uint8_t, 2> b{};
+  ThreadRandom().Fill(b.data(), b.size());
+  return ((std::uint32_t{b[0]} << 8) | b[1]) & ((1u << bits) - 1);
 }
 
 }  // namespace
@@ -61,7 +107,7 @@ std::string NewUuidV7(std::chrono::system_clock::time_point now) {
     b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ts >> (40 - 8 * i));
   b[6] = static_cast<std::uint8_t>(0x70 | ((state.counter >> 8) & 0x0F));
   b[7] = static_cast<std::uint8_t>(state.counter & 0xFF);
-  randombytes_buf(b.data() + 8, 8);
+  ThreadRandom().Fill(b.data() + 8, 8);
   b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3F));  // RFC 9562 variant
 
   std::string out;

@@ -48,6 +48,10 @@ TEST(Text, Rfc3339WithMilliseconds) {
   EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatRfc3339Ms(1714564800123), "2024-05-01T12:00:00.123Z");
   EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
+  // The per-thread cache of the formatted second follows the second.
+  EXPECT_EQ(FormatRfc3339Ms(1714564800999), "2024-05-01T12:00:00.999Z");
+  EXPECT_EQ(FormatRfc3339Ms(1714564801000), "2024-05-01T12:00:01.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(1714564800005), "2024-05-01T12:00:00.005Z");
 }
 
 TEST(Text, HttpUrls) {
@@ -261,6 +265,28 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   EXPECT_FALSE(a[1].as_object().contains("k"));
   EXPECT_TRUE(a[1].at("sys").as_bool());
   EXPECT_EQ(a[1].at("mt").at("action").as_string(), "title_changed");
+  // The envelope prefix: what msg_send_batch appends makes it whole.
+  const std::string whole = std::string(a[0].at("e").as_string()) +
+                            "3,\"conversation_type\":\"direct\",\"conversation_title\":null,"
+                            "\"recipients\":[\"u2\"]}}";
+  const json::value env = json::parse(whole);
+  EXPECT_EQ(env.at("id").as_string(), "ev1");
+  EXPECT_EQ(env.at("type").as_string(), "message.created");
+  EXPECT_EQ(env.at("occurred_at").as_string().size(), 24u);
+  const json::value& data = env.at("data");
+  EXPECT_EQ(data.at("conversation_id").as_string(), "c1");
+  EXPECT_EQ(data.at("message_id").as_string(), "id1");
+  EXPECT_EQ(data.at("sender_id").as_string(), "s1");
+  EXPECT_EQ(data.at("message_type").as_string(), "text");
+  EXPECT_EQ(data.at("preview").as_string(), "he said \"hi\"\n");
+  EXPECT_EQ(data.at("seq").as_int64(), 3);
+  // Previews stop at 140 code points, not bytes.
+  AppendRequest long_body = r;
+  long_body.body.clear();
+  for (int i = 0; i < 150; ++i) long_body.body += "ก";
+  const json::value lv = json::parse(PgMessageStore::EncodeBatch({long_body}));
+  const json::value le = json::parse(std::string(lv.at(0).at("e").as_string()) + "1}}");
+  EXPECT_EQ(le.at("data").at("preview").as_string().size(), 140u * 3);
 
   const std::string token = EncodeSyncToken("1234:1240:1235,1237");
   EXPECT_TRUE(token.starts_with("s1."));
@@ -269,6 +295,19 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   EXPECT_FALSE(DecodeSyncToken("garbage").ok());
   EXPECT_FALSE(DecodeSyncToken("s1.!!!").ok());
   EXPECT_FALSE(DecodeSyncToken(EncodeSyncToken("1'; DROP TABLE x")).ok());
+}
+
+TEST(Text, AppendJsonStringEscapesWhatJsonRequires) {
+  std::string out = "x";
+  AppendJsonString(out, std::string("a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9/", 19));
+  EXPECT_EQ(out, "x\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9/\"");
+  const std::string raw = "\x01 \"quoted\" \\ \xe0\xb8\x81";
+  std::string quoted;
+  AppendJsonString(quoted, raw);
+  EXPECT_EQ(json::parse(quoted).as_string(), raw);
+  quoted.clear();
+  AppendJsonString(quoted, "");
+  EXPECT_EQ(quoted, "\"\"");
 }
 
 TEST(PgRows, Arrays) {
@@ -316,6 +355,44 @@ TEST(ModelJson, MessageAndEvents) {
   EXPECT_EQ(typing.at("typing").at("user_id").as_string(), "u9");
   auto presence = json::parse(PresenceEvent("u9", false, 0)).as_object();
   EXPECT_TRUE(presence.at("presence").at("last_seen_at").is_null());
+}
+
+TEST(ModelJson, DirectWritersMatchTheDom) {
+  Message plain;
+  plain.id = "m1";
+  plain.conversation_id = "c1";
+  plain.seq = 1;
+  plain.sender_id = "u1";
+  plain.type = "text";
+  plain.body = "hi";
+  plain.created_ms = 1714564800123;
+  Message full = plain;
+  full.seq = 9007199254740993;
+  // Ends in a NUL byte: every control character needs an escape.
+  full.body = std::string("tab\there \"quoted\" back\\slash \x01\x1f\b\f\r\n ก 👍", 45);
+  full.client_msg_id = "k-1";
+  full.reply_to_seq = 7;
+  full.edited_ms = 1714564801002;
+  full.deleted = true;
+  full.reactions = json::object{{"👍", json::array{"u2", "u3"}}};
+  full.attachment = json::object{{"url", "https://x.test/a.png"}, {"size", 12}};
+  full.payment = json::object{{"amount", "10.00"}};
+  full.system = json::object{{"action", "title_changed"}};
+  for (const Message* m : {&plain, &full}) {
+    std::string direct;
+    AppendMessageJson(direct, *m);
+    EXPECT_EQ(direct, ToJson(MessageJson(*m)));
+    EXPECT_EQ(MessageEvent("message.new", *m),
+              ToJson(json::object{{"type", "message.new"},
+                                  {"conversation_id", m->conversation_id},
+                                  {"message", MessageJson(*m)}}));
+    EXPECT_EQ(
+        AckEvent(*m),
+        ToJson(json::object{{"type", "ack"},
+                            {"client_msg_id", m->client_msg_id ? *m->client_msg_id : std::string()},
+                            {"conversation_id", m->conversation_id},
+                            {"message", MessageJson(*m)}}));
+  }
 }
 
 TEST(Service, OutcomesMapToSpecErrors) {

@@ -25,6 +25,84 @@ json::object MessageJson(const Message& m) {
   return o;
 }
 
+void AppendMessageJson(std::string& out, const Message& m) {
+  const auto key = [&out](std::string_view k) {
+    out += '"';
+    out += k;
+    out += "\":";
+  };
+  const auto object = [&out](const json::object& o) {
+    if (o.empty()) {
+      out += "{}";
+    } else {
+      out += json::serialize(o);
+    }
+  };
+  out += '{';
+  key("id");
+  AppendJsonString(out, m.id);
+  out += ',';
+  key("conversation_id");
+  AppendJsonString(out, m.conversation_id);
+  out += ',';
+  key("seq");
+  out += std::to_string(m.seq);
+  out += ',';
+  key("sender_id");
+  AppendJsonString(out, m.sender_id);
+  out += ',';
+  key("type");
+  AppendJsonString(out, m.type);
+  out += ',';
+  key("body");
+  AppendJsonString(out, m.body);
+  out += ',';
+  key("client_msg_id");
+  if (m.client_msg_id) {
+    AppendJsonString(out, *m.client_msg_id);
+  } else {
+    out += "null";
+  }
+  out += ',';
+  key("reply_to_seq");
+  out += m.reply_to_seq ? std::to_string(*m.reply_to_seq) : std::string("null");
+  out += ',';
+  key("created_at");
+  out += '"';
+  AppendRfc3339Ms(out, m.created_ms);
+  out += "\",";
+  key("edited_at");
+  if (m.edited_ms) {
+    out += '"';
+    AppendRfc3339Ms(out, *m.edited_ms);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ',';
+  key("deleted");
+  out += m.deleted ? "true" : "false";
+  out += ',';
+  key("reactions");
+  object(m.reactions);
+  if (m.attachment) {
+    out += ',';
+    key("attachment");
+    object(*m.attachment);
+  }
+  if (m.payment) {
+    out += ',';
+    key("payment");
+    object(*m.payment);
+  }
+  if (m.system) {
+    out += ',';
+    key("system");
+    object(*m.system);
+  }
+  out += '}';
+}
+
 json::object ConversationJson(const Conversation& c) {
   json::object o;
   o.reserve(10);
@@ -46,9 +124,19 @@ json::object ConversationJson(const Conversation& c) {
   return o;
 }
 
+// The events every message send produces are written directly: the DOM and
+// its serialisation cost more than the rest of a send's work in this process.
 std::string MessageEvent(std::string_view type, const Message& m) {
-  return ToJson(json::object{
-      {"type", type}, {"conversation_id", m.conversation_id}, {"message", MessageJson(m)}});
+  std::string out;
+  out.reserve(320 + m.body.size());
+  out += "{\"type\":";
+  AppendJsonString(out, type);
+  out += ",\"conversation_id\":";
+  AppendJsonString(out, m.conversation_id);
+  out += ",\"message\":";
+  AppendMessageJson(out, m);
+  out += '}';
+  return out;
 }
 
 std::string ReactionEvent(const Message& m, std::string_view user_id, std::string_view emoji,
@@ -105,10 +193,16 @@ std::string ErrorEvent(std::string_view client_msg_id, std::string_view code,
 }
 
 std::string AckEvent(const Message& m) {
-  return ToJson(json::object{{"type", "ack"},
-                             {"client_msg_id", m.client_msg_id ? *m.client_msg_id : std::string()},
-                             {"conversation_id", m.conversation_id},
-                             {"message", MessageJson(m)}});
+  std::string out;
+  out.reserve(340 + m.body.size());
+  out += "{\"type\":\"ack\",\"client_msg_id\":";
+  AppendJsonString(out, m.client_msg_id ? *m.client_msg_id : std::string_view());
+  out += ",\"conversation_id\":";
+  AppendJsonString(out, m.conversation_id);
+  out += ",\"message\":";
+  AppendMessageJson(out, m);
+  out += '}';
+  return out;
 }
 
 }  // namespace tchat::messaging

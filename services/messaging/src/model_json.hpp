@@ -10,6 +10,8 @@ namespace tchat::messaging {
 
 // The SPEC §4 message object.
 json::object MessageJson(const Message& m);
+// The same, appended as JSON text: byte for byte serialize(MessageJson(m)).
+void AppendMessageJson(std::string& out, const Message& m);
 // The SPEC §4 conversation object.
 json::object ConversationJson(const Conversation& c);
 

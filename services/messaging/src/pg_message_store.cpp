@@ -1,12 +1,14 @@
 #include "pg_message_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/log.hpp>
 
 #include "pg_rows.hpp"
+#include "text.hpp"
 
 namespace tchat::messaging {
 
@@ -15,6 +17,8 @@ namespace {
 using pgrows::ReadMessage;
 
 constexpr int kMaxDistinctReactions = 50;
+// The preview in message.created: the first 140 characters of the body.
+constexpr std::size_t kPreviewCodePoints = 140;
 
 AppendStatus ParseStatus(std::string_view s) {
   if (s == "ok") return AppendStatus::kOk;
@@ -60,28 +64,63 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
 }  // namespace
 
 std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch) {
-  json::array a;
-  a.reserve(batch.size());
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  const std::string occurred_at = FormatRfc3339Ms(now_ms);
+  std::string out;
+  out.reserve(batch.size() * 640);
+  std::string env;
+  out += '[';
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const AppendRequest& r = batch[i];
-    json::object o;
-    o.reserve(13);
-    o["i"] = static_cast<std::int64_t>(i);
-    o["id"] = r.id;
-    o["ev"] = r.event_id;
-    o["c"] = r.conversation_id;
-    o["s"] = r.sender_id;
-    if (r.client_msg_id) o["k"] = *r.client_msg_id;
-    o["t"] = r.type;
-    o["b"] = r.body;
-    if (r.reply_to_seq) o["rt"] = *r.reply_to_seq;
-    if (r.attachment) o["a"] = *r.attachment;
-    if (r.payment) o["p"] = *r.payment;
-    if (r.system) o["mt"] = *r.system;
-    if (r.server_posted) o["sys"] = true;
-    a.push_back(std::move(o));
+    if (i > 0) out += ',';
+    out += "{\"i\":";
+    out += std::to_string(i);
+    const auto field = [&out](std::string_view key, std::string_view value) {
+      out += ",\"";
+      out += key;
+      out += "\":";
+      AppendJsonString(out, value);
+    };
+    field("id", r.id);
+    field("ev", r.event_id);
+    field("c", r.conversation_id);
+    field("s", r.sender_id);
+    if (r.client_msg_id) field("k", *r.client_msg_id);
+    field("t", r.type);
+    field("b", r.body);
+    if (r.reply_to_seq) {
+      out += ",\"rt\":";
+      out += std::to_string(*r.reply_to_seq);
+    }
+    if (r.attachment) out += ",\"a\":" + json::serialize(*r.attachment);
+    if (r.payment) out += ",\"p\":" + json::serialize(*r.payment);
+    if (r.system) out += ",\"mt\":" + json::serialize(*r.system);
+    if (r.server_posted) out += ",\"sys\":true";
+    // The message.created envelope (SPEC §7) up to its seq; msg_send_batch adds
+    // the seq, the conversation's type and title and the recipients.
+    env.clear();
+    env += "{\"id\":";
+    AppendJsonString(env, r.event_id);
+    env += ",\"type\":\"message.created\",\"occurred_at\":\"";
+    env += occurred_at;
+    env += "\",\"data\":{\"conversation_id\":";
+    AppendJsonString(env, r.conversation_id);
+    env += ",\"message_id\":";
+    AppendJsonString(env, r.id);
+    env += ",\"sender_id\":";
+    AppendJsonString(env, r.sender_id);
+    env += ",\"message_type\":";
+    AppendJsonString(env, r.type);
+    env += ",\"preview\":";
+    AppendJsonString(env, TruncateCodePoints(r.body, kPreviewCodePoints));
+    env += ",\"seq\":";
+    field("e", env);
+    out += '}';
   }
-  return ToJson(a);
+  out += ']';
+  return out;
 }
 
 Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<AppendRequest> batch) {

@@ -1,6 +1,7 @@
 #include "text.hpp"
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <ctime>
 
@@ -56,6 +57,47 @@ std::size_t CodePoints(std::string_view s) {
   return n;
 }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
 std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points) {
   std::size_t count = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -67,20 +109,40 @@ std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_poi
   return s;
 }
 
-std::string FormatRfc3339Ms(std::int64_t unix_ms) {
+void AppendRfc3339Ms(std::string& out, std::int64_t unix_ms) {
   std::int64_t secs = unix_ms / 1000;
   std::int64_t ms = unix_ms % 1000;
   if (ms < 0) {
     ms += 1000;
     --secs;
   }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  // Messages sent together share their second: format it once per thread.
+  thread_local std::int64_t cached_secs = INT64_MIN;
+  thread_local char cached[32];
+  thread_local int cached_len = 0;
+  if (secs != cached_secs) {
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    cached_len =
+        std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (cached_len < 0 || cached_len >= static_cast<int>(sizeof cached)) cached_len = 0;
+    cached_secs = secs;
+  }
+  out.append(cached, static_cast<std::size_t>(cached_len));
+  const auto m = static_cast<int>(ms);
+  out += static_cast<char>('0' + m / 100);
+  out += static_cast<char>('0' + m / 10 % 10);
+  out += static_cast<char>('0' + m % 10);
+  out += 'Z';
+}
+
+std::string FormatRfc3339Ms(std::int64_t unix_ms) {
+  std::string out;
+  out.reserve(24);
+  AppendRfc3339Ms(out, unix_ms);
+  return out;
 }
 
 bool IsHttpUrl(std::string_view url) {
