@@ -2,6 +2,9 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/error.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "websocket_impl.hpp"
 
@@ -61,6 +64,14 @@ Task<void> WebSocket::Close(std::uint16_t code, std::string_view reason) {
   cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), 120));
   auto [ec] = co_await impl_->ws.async_close(cr, kTuple);
   (void)ec;
+}
+
+void WebSocket::Cork(bool hold) {
+  auto& socket = boost::beast::get_lowest_layer(impl_->ws).socket();
+  if (!socket.is_open()) return;
+  const int v = hold ? 1 : 0;
+  // Best effort: a failure (the socket is closing) only costs the coalescing.
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 void WebSocket::Cancel() {

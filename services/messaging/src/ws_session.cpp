@@ -55,7 +55,17 @@ void WsSession::Overflow() {
 }
 
 Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
+  // A burst (a commit's acks, a fan-out) is corked: its frames leave in a few
+  // segments instead of one each, which costs the kernel and the client a
+  // wake-up per frame. Released when the queue is empty, and every
+  // kMaxCorkedFrames frames so that a steady stream is not held back.
+  constexpr int kMaxCorkedFrames = 64;
+  int corked = 0;
   while (!closing_ && head_ < queue_.size()) {
+    if (corked == 0 && queue_.size() - head_ > 1) {
+      ws_.Cork(true);
+      corked = 1;
+    }
     Frame f = std::move(queue_[head_++]);
     queued_bytes_ -= f->size();
     if (head_ == queue_.size()) {
@@ -69,7 +79,12 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
       break;
     }
     Metrics().frames_sent->Inc();
+    if (corked > 0 && (head_ == queue_.size() || ++corked > kMaxCorkedFrames)) {
+      ws_.Cork(false);
+      corked = 0;
+    }
   }
+  if (corked > 0) ws_.Cork(false);
   writing_ = false;
   writer_stopped_.NotifyAll();
 }

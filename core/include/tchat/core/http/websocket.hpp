@@ -29,6 +29,12 @@ class WebSocket {
   Task<Status> Write(std::string_view text);
   // Sends a close frame (1000 normal, 1001 going away, 1008 policy, 1009 too big).
   Task<void> Close(std::uint16_t code, std::string_view reason = {});
+  // TCP_CORK: while held, written frames wait in the kernel and leave together
+  // in full segments; releasing sends what is held at once. For a writer that
+  // has a burst of frames queued: one segment and one wake-up of the peer
+  // instead of one per frame. Release as soon as the burst is written (the
+  // kernel itself releases after 200 ms).
+  void Cork(bool hold);
   // Cancels pending operations from any coroutine on the same worker.
   void Cancel();
   bool is_open() const;
