@@ -415,6 +415,63 @@ TEST_F(OutboxTest, RunLoopRelaysPromptlyWhenWokenAndStops) {
   });
 }
 
+TEST_F(OutboxTest, WakeUpsSoonerThanTheMinimumIntervalWaitForIt) {
+  Run([&](asio::any_io_executor ex) -> Task<void> {
+    pg::Pool pool(ex, PoolOpts());
+    redis::RedisClient redis(ex, RedisOpts());
+    using Clock = std::chrono::steady_clock;
+    auto relay = OutboxRelay::Create(
+        ex,
+        OutboxRelayOptions{.service = "outbox_test", .poll_interval = 60s, .min_interval = 700ms});
+    OutboxWriter writer(stream_, relay);
+    bool stopped = false;
+    asio::co_spawn(
+        ex,
+        [&]() -> Task<void> {
+          co_await relay->Run(pool, redis);
+          stopped = true;
+        },
+        asio::detached);
+    asio::steady_timer t(ex);
+    // Commits an event, wakes the relay and returns how long it took to appear.
+    auto publish = [&](int n) -> Task<Result<Clock::duration>> {
+      Event e = Event::Make("test.paced", {{"n", n}});
+      auto st = co_await pool.Transaction(pg::IsolationLevel::kReadCommitted,
+                                          [&](pg::Connection& c) -> Task<Result<int>> {
+                                            auto a = co_await writer.Append(c, e);
+                                            if (!a) co_return std::move(a).error();
+                                            co_return 1;
+                                          });
+      if (!st) co_return std::move(st).error();
+      const auto t0 = Clock::now();
+      writer.Committed();
+      for (int i = 0; i < 400; ++i) {
+        auto r = co_await redis.Command("XLEN", stream_);
+        if (!r) co_return std::move(r).error();
+        if (r->integer >= n) co_return Clock::now() - t0;
+        t.expires_after(5ms);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      co_return Error::Unavailable("not published within 2 s");
+    };
+    t.expires_after(100ms);  // the first pass (at start) is behind us
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    // The first pass began ~100 ms ago: this one waits ~600 ms more.
+    auto first = co_await publish(1);
+    CO_ASSERT_OK(first);
+    EXPECT_GE(*first, 400ms);
+    EXPECT_LT(*first, 1500ms);
+    relay->Stop();
+    for (int i = 0; i < 100 && !stopped; ++i) {
+      t.expires_after(20ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    EXPECT_TRUE(stopped) << "Stop() ends the wait for the interval too";
+    (void)co_await redis.Del(stream_);
+    redis.Close();
+  });
+}
+
 TEST_F(OutboxTest, CleanupDeletesOnlyOldPublishedRows) {
   Run([&](asio::any_io_executor ex) -> Task<void> {
     pg::Pool pool(ex, PoolOpts());

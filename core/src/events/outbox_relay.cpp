@@ -170,6 +170,7 @@ Task<Result<std::size_t>> OutboxRelay::RelayOnce(pg::Pool& pool, redis::RedisCli
     if (!selected) co_return std::move(selected).error();
     const pg::PgResult& rows = selected->back();
     const int n = rows.Rows();
+    last_full_ = static_cast<std::size_t>(n) >= options_.batch_size;
     if (n == 0) co_return std::size_t{0};
     // entries[k] = {row, id, type, event}; a row's entries are adjacent.
     std::vector<Entry> entries;
@@ -258,8 +259,18 @@ Task<void> OutboxRelay::Run(pg::Pool& pool, redis::RedisClient& redis) {
   auto backoff = options_.retry_min;
   bool failing = false;
   auto next_cleanup = Clock::now();
+  auto pass_started = Clock::time_point::min();
   while (!stopped_.load()) {
+    if (!last_full_) {
+      const auto earliest = pass_started + options_.min_interval;
+      while (!stopped_.load() && Clock::now() < earliest) {
+        timer_.expires_at(earliest);
+        (void)co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    }
     wake_.store(false);
+    pass_started = Clock::now();
+    last_full_ = false;
     auto r = co_await RelayOnce(pool, redis);
     if (stopped_.load()) break;
     if (!r) {
@@ -282,7 +293,7 @@ Task<void> OutboxRelay::Run(pg::Pool& pool, redis::RedisClient& redis) {
     if (failing) log::Info("outbox relay recovered");
     failing = false;
     backoff = options_.retry_min;
-    if (*r == options_.batch_size) continue;  // more are probably waiting
+    if (last_full_) continue;  // more are probably waiting
 
     if (options_.retention.count() > 0 && Clock::now() >= next_cleanup) {
       next_cleanup = Clock::now() + options_.cleanup_interval;

@@ -7,7 +7,7 @@ Result<MessagingConfig> LoadMessagingConfig(const ConfigReader& r) {
   auto batch = r.Int("messaging_send_batch_max", 256, 1, 10000);
   if (!batch) return std::move(batch).error();
   c.send_batch_max = static_cast<std::size_t>(*batch);
-  auto lanes = r.Int("messaging_send_lanes", 2, 1, 64);
+  auto lanes = r.Int("messaging_send_lanes", 1, 1, 64);
   if (!lanes) return std::move(lanes).error();
   c.send_lanes = static_cast<std::size_t>(*lanes);
   auto frames = r.Int("messaging_ws_queue_frames", 1024, 8, 1'000'000);

@@ -15,7 +15,7 @@ namespace tchat::messaging {
 // The messaging service's own settings, from the environment (each key read as
 // written, then upper-cased; a bad value names the key):
 //   messaging_send_batch_max        messages per group commit            [256]
-//   messaging_send_lanes            group commits in flight per worker   [2]
+//   messaging_send_lanes            group commits in flight per worker   [1]
 //   messaging_ws_queue_frames       outbound frames per connection       [1024]
 //   messaging_ws_queue_bytes        outbound bytes per connection        [4194304]
 //   messaging_ws_max_inflight_sends message.send being committed per conn [256]
@@ -26,7 +26,7 @@ namespace tchat::messaging {
 //   messaging_outbox_relay          relay the outbox to its stream       [true]
 struct MessagingConfig {
   std::size_t send_batch_max = 256;
-  std::size_t send_lanes = 4;
+  std::size_t send_lanes = 1;
   SessionLimits session;
   ServiceOptions service;
   std::chrono::milliseconds presence_ttl{60000};

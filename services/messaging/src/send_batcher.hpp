@@ -45,7 +45,7 @@ class SendBatcher {
 
   struct Options {
     std::size_t max_batch = 256;
-    std::size_t lanes = 2;  // batches of one worker committing at once
+    std::size_t lanes = 1;  // batches of one worker committing at once
   };
 
   SendBatcher(boost::asio::any_io_executor ex, MessageStore& store, Hub& hub,

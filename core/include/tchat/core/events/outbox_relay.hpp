@@ -33,6 +33,11 @@ struct OutboxRelayOptions {
   // How often the outbox is polled when nobody wakes the relay (events committed
   // by other replicas, or left behind by a crash).
   std::chrono::milliseconds poll_interval{250};
+  // Wake-ups that come sooner than this after the previous pass began wait for
+  // it: under a steady stream of commits the relay makes at most one pass per
+  // interval instead of one per commit (each pass is a transaction and a Redis
+  // round trip), and events wait at most this long for it.
+  std::chrono::milliseconds min_interval{5};
   // Back-off after a failure (Redis or PostgreSQL down), doubling up to the max.
   std::chrono::milliseconds retry_min{200};
   std::chrono::milliseconds retry_max{5000};
@@ -89,6 +94,7 @@ class OutboxRelay : public std::enable_shared_from_this<OutboxRelay> {
   std::atomic<bool> wake_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> published_total_{0};
+  bool last_full_ = false;  // the last pass took batch_size rows
   metrics::Counter* published_;
   metrics::Counter* errors_;
 };
