@@ -116,6 +116,40 @@ std::optional<Hub::Parsed> Hub::Parse(std::string_view payload) {
   return p;
 }
 
+std::string Hub::EncodeRun(const std::vector<std::string>& payloads) {
+  std::size_t size = 1;
+  for (const std::string& p : payloads) size += p.size() + 12;
+  std::string run;
+  run.reserve(size);
+  run += 'B';
+  for (const std::string& p : payloads) {
+    run += std::to_string(p.size());
+    run += ':';
+    run += p;
+  }
+  return run;
+}
+
+std::optional<std::vector<std::string_view>> Hub::SplitRun(std::string_view payload) {
+  if (payload.empty() || payload[0] != 'B') return std::nullopt;
+  payload.remove_prefix(1);
+  std::vector<std::string_view> out;
+  while (!payload.empty()) {
+    std::size_t len = 0;
+    std::size_t i = 0;
+    for (; i < payload.size() && i < 10 && payload[i] >= '0' && payload[i] <= '9'; ++i) {
+      len = len * 10 + static_cast<std::size_t>(payload[i] - '0');
+    }
+    if (i == 0 || i >= payload.size() || payload[i] != ':') return std::nullopt;
+    payload.remove_prefix(i + 1);
+    if (len > payload.size()) return std::nullopt;
+    out.push_back(payload.substr(0, len));
+    payload.remove_prefix(len);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
 // ---- local sessions ----
 
 bool Hub::AddLocalMember(const std::string& conversation_id, const std::string& user_id) {
@@ -228,7 +262,19 @@ void Hub::DeliverToUser(std::string_view user_id, std::string_view exclude_sessi
 }
 
 void Hub::OnMessage(std::string_view channel, std::string_view payload) {
-  (void)channel;
+  if (!payload.empty() && payload[0] == 'B') {
+    auto run = SplitRun(payload);
+    if (!run) {
+      log::Warn("fan-out: malformed run", {{"channel", channel}});
+      return;
+    }
+    for (std::string_view one : *run) OnPayload(channel, one);
+    return;
+  }
+  OnPayload(channel, payload);
+}
+
+void Hub::OnPayload(std::string_view channel, std::string_view payload) {
   auto p = Parse(payload);
   if (!p) {
     log::Warn("fan-out: malformed payload", {{"channel", channel}});
@@ -354,7 +400,20 @@ Task<void> Hub::Flush() {
       pending_.erase(pending_.begin(), pending_.begin() + kMaxPublishBatch);
     }
     batch.Clear();
-    for (const auto& [ch, payload] : sending) batch.Add("PUBLISH", ch, payload);
+    // Consecutive payloads of one channel go out as one run, in order.
+    std::vector<std::string> run;
+    for (std::size_t i = 0; i < sending.size();) {
+      std::size_t end = i + 1;
+      while (end < sending.size() && sending[end].first == sending[i].first) ++end;
+      if (end - i == 1) {
+        batch.Add("PUBLISH", sending[i].first, sending[i].second);
+      } else {
+        run.clear();
+        for (std::size_t k = i; k < end; ++k) run.push_back(std::move(sending[k].second));
+        batch.Add("PUBLISH", sending[i].first, EncodeRun(run));
+      }
+      i = end;
+    }
     auto r = co_await redis_.Pipeline(batch);
     if (!r) {
       Metrics().fanout_publish_errors->Inc(static_cast<double>(sending.size()));

@@ -91,6 +91,14 @@ class Hub {
   static std::string Encode(char kind, std::string_view conversation,
                             std::string_view exclude_session, std::string_view exclude_user,
                             const std::vector<std::string>& users, std::string_view event);
+  // Several payloads of one channel as one: 'B', then per payload its length in
+  // decimal, ':' and the payload. A commit publishes its messages grouped by
+  // conversation, so one PUBLISH (and one push to each subscriber) carries a
+  // run of them instead of one each.
+  static std::string EncodeRun(const std::vector<std::string>& payloads);
+  // The payloads of a run in order, or nullopt when `payload` is not a
+  // well-formed run.
+  static std::optional<std::vector<std::string_view>> SplitRun(std::string_view payload);
 
  private:
   struct LocalUser {
@@ -101,6 +109,7 @@ class Hub {
   };
 
   void OnMessage(std::string_view channel, std::string_view payload);
+  void OnPayload(std::string_view channel, std::string_view payload);
   void OnReconnect();
   void DeliverToUser(std::string_view user_id, std::string_view exclude_session, Frame& frame,
                      std::string_view event);

@@ -236,6 +236,25 @@ TEST(Hub, PayloadRoundTrip) {
   EXPECT_FALSE(Hub::Parse("no newline"));
 }
 
+TEST(Hub, RunsOfPayloadsRoundTrip) {
+  const std::vector<std::string> payloads = {
+      Hub::Encode('m', "c1", "s1", "", {"u1", "u2"}, R"({"type":"message.new","n":1})"),
+      "12:34:not a length\nB5:x", Hub::Encode('a', "c1", "", "u9", {}, "{}")};
+  const std::string run = Hub::EncodeRun(payloads);
+  auto parts = Hub::SplitRun(run);
+  ASSERT_TRUE(parts.has_value());
+  ASSERT_EQ(parts->size(), payloads.size());
+  for (std::size_t i = 0; i < payloads.size(); ++i) EXPECT_EQ((*parts)[i], payloads[i]);
+  auto first = Hub::Parse((*parts)[0]);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->users, "u1,u2");
+  for (const char* bad :
+       {"", "B", "m|c||\n{}", "B3:ab", "Bx:abc", "B3abc", "B:abc", "B99999999999:x"}) {
+    EXPECT_FALSE(Hub::SplitRun(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(Hub::SplitRun("B0:")->size(), 1u);
+}
+
 TEST(PgStore, BatchArgumentAndSyncTokens) {
   AppendRequest r;
   r.id = "id1";
