@@ -42,4 +42,19 @@ TEST(JsonTest, WrongTypesNameTheField) {
 }
 
 }  // namespace
+
+TEST(Json, AppendJsonStringEscapesAsTheSerializerDoes) {
+  std::string out = "x";
+  AppendJsonString(out, std::string("a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9/", 19));
+  EXPECT_EQ(out, "x\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9/\"");
+  const std::string raw = "\x01 \"quoted\" \\ \xe0\xb8\x81";
+  std::string quoted;
+  AppendJsonString(quoted, raw);
+  EXPECT_EQ(json::parse(quoted).as_string(), raw);
+  EXPECT_EQ(quoted, ToJson(json::value(raw)));
+  quoted.clear();
+  AppendJsonString(quoted, "");
+  EXPECT_EQ(quoted, "\"\"");
+}
+
 }  // namespace tchat

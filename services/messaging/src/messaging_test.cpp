@@ -316,19 +316,6 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   EXPECT_FALSE(DecodeSyncToken(EncodeSyncToken("1'; DROP TABLE x")).ok());
 }
 
-TEST(Text, AppendJsonStringEscapesWhatJsonRequires) {
-  std::string out = "x";
-  AppendJsonString(out, std::string("a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9/", 19));
-  EXPECT_EQ(out, "x\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9/\"");
-  const std::string raw = "\x01 \"quoted\" \\ \xe0\xb8\x81";
-  std::string quoted;
-  AppendJsonString(quoted, raw);
-  EXPECT_EQ(json::parse(quoted).as_string(), raw);
-  quoted.clear();
-  AppendJsonString(quoted, "");
-  EXPECT_EQ(quoted, "\"\"");
-}
-
 TEST(PgRows, Arrays) {
   EXPECT_EQ(pgrows::ParseArray("{}"), std::vector<std::string>{});
   EXPECT_EQ(pgrows::ParseArray("{a,b}"), (std::vector<std::string>{"a", "b"}));

@@ -17,10 +17,6 @@ std::size_t CodePoints(std::string_view s);
 // The longest prefix of valid UTF-8 `s` with at most `max_code_points` code points.
 std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points);
 
-// Appends `s` (valid UTF-8) as a quoted JSON string: quote, backslash and control
-// characters escaped, everything else as it is.
-void AppendJsonString(std::string& out, std::string_view s);
-
 // RFC 3339 UTC with milliseconds: "2024-05-01T12:00:00.123Z".
 std::string FormatRfc3339Ms(std::int64_t unix_ms);
 void AppendRfc3339Ms(std::string& out, std::int64_t unix_ms);

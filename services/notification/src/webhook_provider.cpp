@@ -27,50 +27,6 @@ Task<SendResult> PostJson(httpclient::HttpClient& http, std::string url, std::st
 
 namespace {
 
-// Appends `s` as a JSON string, escaped as Boost.JSON's serializer does (the
-// body is byte for byte what serializing the equivalent json::object gives).
-// Runs of characters that need no escape are copied at once.
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;  // start of the pending unescaped run
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void AppendField(std::string& out, std::string_view key, std::string_view value) {
   out.push_back(',');
   AppendJsonString(out, key);
