@@ -26,80 +26,57 @@ json::object MessageJson(const Message& m) {
 }
 
 void AppendMessageJson(std::string& out, const Message& m) {
+  // `"key":` after the first member's separator.
   const auto key = [&out](std::string_view k) {
+    if (out.back() != '{') out += ',';
     out += '"';
     out += k;
     out += "\":";
   };
-  const auto object = [&out](const json::object& o) {
-    if (o.empty()) {
-      out += "{}";
+  const auto string = [&](std::string_view k, const std::string* v) {
+    key(k);
+    if (v != nullptr) {
+      AppendJsonString(out, *v);
     } else {
-      out += json::serialize(o);
+      out += "null";
     }
   };
+  const auto number = [&](std::string_view k, const std::int64_t* v) {
+    key(k);
+    out += v != nullptr ? std::to_string(*v) : std::string("null");
+  };
+  const auto time = [&](std::string_view k, const std::int64_t* ms) {
+    key(k);
+    if (ms == nullptr) {
+      out += "null";
+      return;
+    }
+    out += '"';
+    AppendRfc3339Ms(out, *ms);
+    out += '"';
+  };
+  const auto object = [&](std::string_view k, const json::object* o) {
+    if (o == nullptr) return;  // optional members are left out
+    key(k);
+    out += o->empty() ? std::string("{}") : json::serialize(*o);
+  };
   out += '{';
-  key("id");
-  AppendJsonString(out, m.id);
-  out += ',';
-  key("conversation_id");
-  AppendJsonString(out, m.conversation_id);
-  out += ',';
-  key("seq");
-  out += std::to_string(m.seq);
-  out += ',';
-  key("sender_id");
-  AppendJsonString(out, m.sender_id);
-  out += ',';
-  key("type");
-  AppendJsonString(out, m.type);
-  out += ',';
-  key("body");
-  AppendJsonString(out, m.body);
-  out += ',';
-  key("client_msg_id");
-  if (m.client_msg_id) {
-    AppendJsonString(out, *m.client_msg_id);
-  } else {
-    out += "null";
-  }
-  out += ',';
-  key("reply_to_seq");
-  out += m.reply_to_seq ? std::to_string(*m.reply_to_seq) : std::string("null");
-  out += ',';
-  key("created_at");
-  out += '"';
-  AppendRfc3339Ms(out, m.created_ms);
-  out += "\",";
-  key("edited_at");
-  if (m.edited_ms) {
-    out += '"';
-    AppendRfc3339Ms(out, *m.edited_ms);
-    out += '"';
-  } else {
-    out += "null";
-  }
-  out += ',';
+  string("id", &m.id);
+  string("conversation_id", &m.conversation_id);
+  number("seq", &m.seq);
+  string("sender_id", &m.sender_id);
+  string("type", &m.type);
+  string("body", &m.body);
+  string("client_msg_id", m.client_msg_id ? &*m.client_msg_id : nullptr);
+  number("reply_to_seq", m.reply_to_seq ? &*m.reply_to_seq : nullptr);
+  time("created_at", &m.created_ms);
+  time("edited_at", m.edited_ms ? &*m.edited_ms : nullptr);
   key("deleted");
   out += m.deleted ? "true" : "false";
-  out += ',';
-  key("reactions");
-  object(m.reactions);
-  if (m.attachment) {
-    out += ',';
-    key("attachment");
-    object(*m.attachment);
-  }
-  if (m.payment) {
-    out += ',';
-    key("payment");
-    object(*m.payment);
-  }
-  if (m.system) {
-    out += ',';
-    key("system");
-    object(*m.system);
-  }
+  object("reactions", &m.reactions);
+  object("attachment", m.attachment ? &*m.attachment : nullptr);
+  object("payment", m.payment ? &*m.payment : nullptr);
+  object("system", m.system ? &*m.system : nullptr);
   out += '}';
 }
 
