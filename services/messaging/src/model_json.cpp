@@ -103,16 +103,25 @@ json::object ConversationJson(const Conversation& c) {
 
 // The events every message send produces are written directly: the DOM and
 // its serialisation cost more than the rest of a send's work in this process.
-std::string MessageEvent(std::string_view type, const Message& m) {
-  std::string out;
-  out.reserve(320 + m.body.size());
-  out += "{\"type\":";
-  AppendJsonString(out, type);
+namespace {
+
+// The members every message event ends with, and the closing brace.
+void AppendConversationAndMessage(std::string& out, const Message& m) {
   out += ",\"conversation_id\":";
   AppendJsonString(out, m.conversation_id);
   out += ",\"message\":";
   AppendMessageJson(out, m);
   out += '}';
+}
+
+}  // namespace
+
+std::string MessageEvent(std::string_view type, const Message& m) {
+  std::string out;
+  out.reserve(320 + m.body.size());
+  out += "{\"type\":";
+  AppendJsonString(out, type);
+  AppendConversationAndMessage(out, m);
   return out;
 }
 
@@ -174,11 +183,7 @@ std::string AckEvent(const Message& m) {
   out.reserve(340 + m.body.size());
   out += "{\"type\":\"ack\",\"client_msg_id\":";
   AppendJsonString(out, m.client_msg_id ? *m.client_msg_id : std::string_view());
-  out += ",\"conversation_id\":";
-  AppendJsonString(out, m.conversation_id);
-  out += ",\"message\":";
-  AppendMessageJson(out, m);
-  out += '}';
+  AppendConversationAndMessage(out, m);
   return out;
 }
 
