@@ -143,6 +143,19 @@ TEST(SplitJsonArray, ElementsAreTheExactTextBetweenTopLevelCommas) {
   EXPECT_EQ(SplitJsonArray(R"([{"a":1}])"), (Parts{R"({"a":1})"}));
 }
 
+TEST(EnvelopeHead, ReadsIdAndTypeOnlyFromTheUsualShape) {
+  auto h = detail::EnvelopeHead(R"({"id":"e-1","type":"message.created","data":{"x":1}})");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->first, "e-1");
+  EXPECT_EQ(h->second, "message.created");
+  // Anything else is left to the full parser.
+  for (const char* other : {R"({"type":"t","id":"e"})", R"({ "id":"e","type":"t"})",
+                            R"({"id":"e\"q","type":"t"})", R"({"id":"e","type":"t\u0041"})",
+                            R"({"id":"e"})", R"({"id":"e","type":"t)", R"({"id":1,"type":"t"})"}) {
+    EXPECT_FALSE(detail::EnvelopeHead(other).has_value()) << other;
+  }
+}
+
 TEST(SplitJsonArray, RejectsWhatIsNotOneArray) {
   for (const char* bad : {"", " ", "{}", "[", "]", "[1,]", "[,1]", "[1,,2]", "[1] 2", "[1]]",
                           R"(["open])", R"(["a\"])", "[{]", "[}]", "[[1]", "[1}"}) {

@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -68,6 +69,10 @@ void AddEntries(const pg::PgResult& rows, int row, std::vector<Entry>& out) {
     return;
   }
   for (std::string_view env : *envelopes) {
+    if (auto head = detail::EnvelopeHead(env)) {
+      out.push_back(Entry{row, std::string(head->first), std::string(head->second), env});
+      continue;
+    }
     boost::system::error_code ec;
     const json::value v = json::parse(env, ec);
     out.push_back(Entry{row, StringMember(v, "id").value_or(std::string(row_id)),
@@ -78,6 +83,24 @@ void AddEntries(const pg::PgResult& rows, int row, std::vector<Entry>& out) {
 }  // namespace
 
 namespace detail {
+
+std::optional<std::pair<std::string_view, std::string_view>> EnvelopeHead(std::string_view env) {
+  // A string without escapes at the front of `rest`, after `prefix`.
+  const auto take = [&env](std::string_view prefix) -> std::optional<std::string_view> {
+    if (!env.starts_with(prefix)) return std::nullopt;
+    env.remove_prefix(prefix.size());
+    const auto end = env.find_first_of("\"\\");
+    if (end == std::string_view::npos || env[end] != '"') return std::nullopt;
+    const std::string_view value = env.substr(0, end);
+    env.remove_prefix(end + 1);
+    return value;
+  };
+  auto id = take(R"({"id":")");
+  if (!id) return std::nullopt;
+  auto type = take(R"(,"type":")");
+  if (!type) return std::nullopt;
+  return std::pair{*id, *type};
+}
 
 std::optional<std::vector<std::string_view>> SplitJsonArray(std::string_view text) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -106,6 +107,10 @@ namespace detail {
 // Scalars inside are not checked: the database checked the text on the way in. The relay publishes
 // a batch row's envelopes as the producer wrote them, without a round trip through a DOM.
 std::optional<std::vector<std::string_view>> SplitJsonArray(std::string_view text);
+// The id and type of an envelope that begins {"id":"…","type":"…" with no
+// escapes in either (how producers write them), without parsing the rest;
+// nullopt for any other shape, which the relay then parses whole.
+std::optional<std::pair<std::string_view, std::string_view>> EnvelopeHead(std::string_view env);
 }  // namespace detail
 
 }  // namespace tchat::events
