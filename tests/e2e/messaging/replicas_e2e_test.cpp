@@ -6,6 +6,7 @@
 // (a migrated tchat_messaging database); redis-server is taken from PATH or
 // TCHAT_TEST_REDIS_SERVER_BIN. Ports are picked free at run time.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -134,6 +135,11 @@ class Replicas : public ::testing::Test {
   void TearDown() override {
     for (auto& r : replicas_) r.Stop(SIGTERM);
     redis_.Stop(SIGTERM);
+    // The logs stay for a failed test; a passing one leaves nothing behind.
+    if (!dir_.empty() && !HasFailure()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
   }
 
   std::string Url(int i) const { return "http://127.0.0.1:" + std::to_string(ports_[i]); }
