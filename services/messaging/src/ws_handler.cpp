@@ -123,6 +123,10 @@ Task<void> HandleWebSocket(http::Request& req, http::WebSocket& ws) {
   session->Send(ToJson(json::object{{"type", "ready"}, {"session_id", session->id()}}));
   if (first_here) co_await mw.presence->Online(*user, *convs);
   while (!session->closing()) {
+    if (!session->HasRoom()) {
+      co_await session->WaitForRoom();
+      if (session->closing()) break;
+    }
     auto text = co_await ws.Read();
     if (!text) {
       if (text.error().code == ErrorCode::kInvalidArgument) {  // a binary frame

@@ -18,7 +18,7 @@ WsSession::WsSession(http::WebSocket& ws, boost::asio::any_io_executor ex, std::
       id_(std::move(id)),
       limits_(limits),
       writer_stopped_(ex),
-      inflight_changed_(ex) {}
+      reader_wake_(ex) {}
 
 void WsSession::Deliver(const Frame& frame) {
   if (closing_ || !frame) return;
@@ -52,6 +52,7 @@ void WsSession::Overflow() {
   head_ = 0;
   queued_bytes_ = 0;
   ws_.Cancel();
+  reader_wake_.NotifyAll();
 }
 
 Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
@@ -68,6 +69,7 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
     }
     Frame f = std::move(queue_[head_++]);
     queued_bytes_ -= f->size();
+    if (reader_waits_for_room_ && HasRoom()) reader_wake_.NotifyAll();
     if (head_ == queue_.size()) {
       queue_.clear();
       head_ = 0;
@@ -87,6 +89,7 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
   if (corked > 0) ws_.Cork(false);
   writing_ = false;
   writer_stopped_.NotifyAll();
+  reader_wake_.NotifyAll();  // a failed write closed the session
 }
 
 Task<void> WsSession::Finish() {
@@ -97,11 +100,17 @@ Task<void> WsSession::Finish() {
   queue_.shrink_to_fit();
   head_ = 0;
   queued_bytes_ = 0;
-  inflight_changed_.NotifyAll();
+  reader_wake_.NotifyAll();
+}
+
+Task<void> WsSession::WaitForRoom() {
+  reader_waits_for_room_ = true;
+  while (!closing_ && !HasRoom()) co_await reader_wake_.WaitNotified();
+  reader_waits_for_room_ = false;
 }
 
 Task<void> WsSession::WaitForSendSlot() {
-  while (!closing_ && !CanSend()) co_await inflight_changed_.WaitNotified();
+  while (!closing_ && !CanSend()) co_await reader_wake_.WaitNotified();
 }
 
 }  // namespace tchat::messaging

@@ -27,6 +27,9 @@ struct SessionLimits {
   std::size_t max_queued_bytes = 4u << 20;
   // message.send frames being committed at once; the reader waits beyond that.
   int max_inflight_sends = 256;
+  // The reader also waits while the queue is over half its limits: a client
+  // that sends without reading the answers (acks, pongs, errors) stops being
+  // read instead of filling its own queue, which is left to events from others.
 };
 
 // One open WebSocket of a user: the outbound queue and its single writer. Anything
@@ -60,12 +63,20 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // After it returns the session never touches the WebSocket again.
   Task<void> Finish();
 
+  // The reader's back-pressure: the next frame is read once the outbound queue
+  // is under half its limits.
+  bool HasRoom() const {
+    return queued_frames() < limits_.max_queued_frames / 2 &&
+           queued_bytes_ < limits_.max_queued_bytes / 2;
+  }
+  Task<void> WaitForRoom();
+
   // message.send accounting for the reader's back-pressure.
   bool CanSend() const { return inflight_ < limits_.max_inflight_sends; }
   void SendStarted() { ++inflight_; }
   void SendDone() {
     --inflight_;
-    inflight_changed_.NotifyAll();
+    reader_wake_.NotifyAll();
   }
   Task<void> WaitForSendSlot();
 
@@ -85,8 +96,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool closing_ = false;
   bool overflowed_ = false;
   int inflight_ = 0;
+  bool reader_waits_for_room_ = false;
   AsyncEvent writer_stopped_;
-  AsyncEvent inflight_changed_;
+  AsyncEvent reader_wake_;  // a send finished, the queue drained, or closing
 };
 
 }  // namespace tchat::messaging

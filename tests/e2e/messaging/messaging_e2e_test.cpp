@@ -744,6 +744,47 @@ TEST_F(E2eTest, ASlowConsumerIsDisconnectedInsteadOfBufferingWithoutLimit) {
   EXPECT_TRUE(wa->NextOfType("pong", 10s));
 }
 
+// Writes `frames` in order, one after another; *written counts those written.
+Task<void> WriteAll(WsClient& ws, std::vector<std::string> frames, int* written) {
+  for (const auto& f : frames) {
+    if (!co_await ws.WriteText(f)) co_return;
+    ++*written;
+  }
+}
+
+TEST_F(E2eTest, AClientThatSendsWithoutReadingIsReadMoreSlowlyNotDropped) {
+  User a = NewUser(), b = NewUser();
+  const std::string conv = Direct(a, b);
+  // a pipelines more sends than its queue holds answers for (1,024 frames) and
+  // reads nothing for a second: the server must stop reading a's frames rather
+  // than queue acks until a counts as a slow consumer.
+  constexpr int kMessages = 3000;
+  const std::string body(4000, 'p');
+  std::vector<std::string> frames;
+  for (int i = 0; i < kMessages; ++i) {
+    frames.push_back(WsClient::MessageSendFrame(conv, "pipe-" + std::to_string(i), body));
+  }
+  WsClient ws(io_.get_executor());
+  ASSERT_TRUE(client::RunSync(io_, ws.Connect(url_, a.token)).ok());
+  int written = 0;
+  boost::asio::co_spawn(io_, WriteAll(ws, std::move(frames), &written), boost::asio::detached);
+  client::RunUntil(
+      io_, [] { return false; }, 1s);
+  EXPECT_LT(written, kMessages) << "the server read every frame of a client that reads nothing";
+  std::set<std::string> acked;
+  while (acked.size() < kMessages) {
+    auto text = client::RunSync(io_, ws.ReadText());
+    ASSERT_TRUE(text.ok()) << "dropped after " << acked.size() << " acks";
+    auto v = json::parse(*text).as_object();
+    if (Str(v, "type") == "ack") acked.insert(Str(v, "client_msg_id"));
+  }
+  EXPECT_EQ(written, kMessages);
+  auto last = History(b, conv, 1);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(Int(last[0], "seq"), kMessages);
+  client::RunSync(io_, ws.Close());
+}
+
 TEST_F(E2eTest, BlockedUserCannotMessageTheBlockerDirectly) {
   User a = NewUser(), b = NewUser(), c = NewUser();
   const std::string dm = Direct(a, b);
