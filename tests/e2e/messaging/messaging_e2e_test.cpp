@@ -758,7 +758,8 @@ TEST_F(E2eTest, AClientThatSendsWithoutReadingIsReadMoreSlowlyNotDropped) {
   // a pipelines more sends than its queue holds answers for (1,024 frames) and
   // reads nothing for a second: the server must stop reading a's frames rather
   // than queue acks until a counts as a slow consumer.
-  constexpr int kMessages = 3000;
+  // 24 MB of frames: more than the socket buffers on both sides can hold.
+  constexpr int kMessages = 6000;
   const std::string body(4000, 'p');
   std::vector<std::string> frames;
   for (int i = 0; i < kMessages; ++i) {
