@@ -26,6 +26,8 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <tchat/core/http/server.hpp>
@@ -821,20 +823,30 @@ asio::awaitable<std::unique_ptr<Server::State::WsConn>> Server::State::Upgrade(
     SeriesFor(w, match.route, req.method, denied.status).requests->Inc();
     co_return nullptr;
   }
-  // From here on the WebSocket stream keeps its own timeouts (ping/pong, close).
+  // Beast performs the handshake; the connection then continues on our own
+  // framing (websocket.cpp) over the same socket.
   io.Stop();
   conn.socket = nullptr;
-  auto impl = std::make_unique<WebSocket::Impl>(beast::tcp_stream(std::move(io.socket)));
-  beast::get_lowest_layer(impl->ws).expires_never();
-  impl->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  impl->ws.read_message_max(opts.max_ws_message_bytes);
-  impl->ws.set_option(websocket::stream_base::decorator(
+  websocket::stream<beast::tcp_stream> hs(beast::tcp_stream(std::move(io.socket)));
+  beast::get_lowest_layer(hs).expires_never();
+  hs.set_option(
+      websocket::stream_base::timeout{opts.header_timeout, websocket::stream_base::none(), false});
+  hs.set_option(websocket::stream_base::decorator(
       [rid = req.request_id](websocket::response_type& r) { r.set("X-Request-ID", rid); }));
-  auto [ec] = co_await impl->ws.async_accept(breq, kTuple);
+  auto [ec] = co_await hs.async_accept(breq, kTuple);
   SeriesFor(w, match.route, req.method, ec ? 400 : 101).requests->Inc();
   if (ec) co_return nullptr;
-  // The decorator (a copy of the request id) is only needed for the handshake.
-  impl->ws.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
+  tcp::socket socket = hs.next_layer().release_socket();
+  // A peer that vanished without closing is found by TCP keepalive (~2 min)
+  // instead of a timer per connection.
+  boost::system::error_code kec;
+  socket.set_option(asio::socket_base::keep_alive(true), kec);
+  const int idle = 60, interval = 10, count = 6;
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+                     sizeof interval);
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  auto impl = std::make_unique<WebSocket::Impl>(std::move(socket), opts.max_ws_message_bytes);
   TrimForWebSocket(req);
   co_return std::make_unique<WsConn>(*this, w, *match.route, std::move(req), std::move(impl));
 }

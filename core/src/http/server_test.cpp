@@ -79,7 +79,19 @@ class ServerTest : public ::testing::Test {
       (void)co_await ws.Write("hello " + req.user_id() + (token_kept ? " (token kept)" : ""));
       for (;;) {
         auto msg = co_await ws.Read();
+        if (!msg && msg.error().code == ErrorCode::kInvalidArgument) {
+          (void)co_await ws.Write("binary refused");
+          continue;
+        }
         if (!msg) co_return;
+        if (msg->starts_with("many:")) {  // that many messages in one write
+          std::vector<std::string> texts;
+          for (int i = 0; i < std::stoi(msg->substr(5)); ++i)
+            texts.push_back("m" + std::to_string(i));
+          std::vector<std::string_view> views(texts.begin(), texts.end());
+          (void)co_await ws.WriteMany(views);
+          continue;
+        }
         (void)co_await ws.Write(*msg);
       }
     });
@@ -446,6 +458,80 @@ TEST_F(ServerTest, WebSocketReadsWholeMessagesOfAnySize) {
   buf.clear();
   ws.read(buf, ec);
   EXPECT_TRUE(ec) << boost::beast::buffers_to_string(buf.data());
+}
+
+// The framing the server does itself: pings answered, binary messages refused
+// without ending the connection, several messages in one write arriving in
+// order and whole, a clean close echoed.
+TEST_F(ServerTest, WebSocketControlFramesBinaryAndBatchedWrites) {
+  asio::io_context io;
+  boost::beast::websocket::stream<tcp::socket> ws(io);
+  ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  ws.handshake("x", "/ws?access_token=good");
+  boost::beast::flat_buffer buf;
+  auto next = [&] {
+    buf.clear();
+    ws.read(buf);
+    return boost::beast::buffers_to_string(buf.data());
+  };
+  EXPECT_EQ(next(), "hello user-1");
+  std::string pong;
+  ws.control_callback([&](boost::beast::websocket::frame_type kind, boost::beast::string_view p) {
+    if (kind == boost::beast::websocket::frame_type::pong) pong = std::string(p);
+  });
+  ws.ping("are you there");
+  ws.write(asio::buffer(std::string("after ping")));
+  EXPECT_EQ(next(), "after ping");
+  EXPECT_EQ(pong, "are you there");
+
+  ws.binary(true);
+  ws.write(asio::buffer(std::string("\x00\x01", 2)));
+  ws.text(true);
+  EXPECT_EQ(next(), "binary refused");
+  ws.write(asio::buffer(std::string("still here")));
+  EXPECT_EQ(next(), "still here");
+
+  ws.write(asio::buffer(std::string("many:300")));
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(next(), "m" + std::to_string(i));
+  ws.write(asio::buffer(std::string("many:0")));
+  ws.write(asio::buffer(std::string("after none")));
+  EXPECT_EQ(next(), "after none");
+
+  ws.close(boost::beast::websocket::close_code::normal);
+  EXPECT_EQ(ws.reason().code, boost::beast::websocket::close_code::normal);
+}
+
+// Frames that break RFC 6455 end the connection with the code it names.
+TEST_F(ServerTest, WebSocketProtocolViolationsCloseWithTheirCodes) {
+  auto close_code_after = [&](const std::string& frame) -> int {
+    asio::io_context io;
+    boost::beast::websocket::stream<tcp::socket> ws(io);
+    ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    ws.handshake("x", "/ws?access_token=good");
+    boost::beast::flat_buffer buf;
+    ws.read(buf);  // hello
+    asio::write(ws.next_layer(), asio::buffer(frame));
+    boost::system::error_code ec;
+    buf.clear();
+    ws.read(buf, ec);
+    if (ec != boost::beast::websocket::error::closed) {
+      ADD_FAILURE() << ec.message();
+      return -1;
+    }
+    return ws.reason().code;
+  };
+  // Masked frames with the key 0 keep the payload as it is written here.
+  const std::string mask(4, '\0');
+  EXPECT_EQ(close_code_after(std::string("\x81\x02", 2) + "hi"), 1002) << "unmasked";
+  EXPECT_EQ(close_code_after(std::string("\x81\x82", 2) + mask + "\xff\xfe"), 1007);
+  EXPECT_EQ(close_code_after(std::string("\xc1\x82", 2) + mask + "hi"), 1002) << "RSV1";
+  EXPECT_EQ(close_code_after(std::string("\x83\x82", 2) + mask + "hi"), 1002) << "opcode 3";
+  EXPECT_EQ(close_code_after(std::string("\x09\x82", 2) + mask + "hi"), 1002) << "fragmented ping";
+  EXPECT_EQ(close_code_after(std::string("\x80\x82", 2) + mask + "hi"), 1002)
+      << "continuation of nothing";
+  std::string huge("\x81\xff", 2);
+  huge += std::string("\x00\x00\x00\x00\x01\x00\x00\x00", 8);  // 16 MiB announced
+  EXPECT_EQ(close_code_after(huge + mask), 1009);
 }
 
 TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {

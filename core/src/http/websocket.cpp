@@ -1,85 +1,371 @@
+// RFC 6455 framing on the socket Beast's handshake left us. Beast writes one
+// message per system call and answers pings from inside its read, so a writer
+// cannot put several frames in one write without racing it; owning both
+// directions lets a burst of frames leave in one write.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/websocket/error.hpp>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+#include <boost/asio/write.hpp>
+
+#include <tchat/core/utf8.hpp>
 
 #include "websocket_impl.hpp"
 
 namespace tchat::http {
 
 namespace asio = boost::asio;
-namespace websocket = boost::beast::websocket;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+enum Opcode : unsigned {
+  kContinuation = 0x0,
+  kText = 0x1,
+  kBinary = 0x2,
+  kClose = 0x8,
+  kPing = 0x9,
+  kPong = 0xA,
+};
+
+// Close codes (RFC 6455 §7.4.1).
+constexpr std::uint16_t kProtocolError = 1002;
+constexpr std::uint16_t kInvalidPayload = 1007;
+constexpr std::uint16_t kTooBig = 1009;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+// Appends the header of an unmasked (server) frame.
+void AppendHeader(std::string& out, unsigned opcode, std::size_t len) {
+  out += static_cast<char>(0x80 | opcode);
+  if (len < 126) {
+    out += static_cast<char>(len);
+  } else if (len <= 0xFFFF) {
+    out += static_cast<char>(126);
+    out += static_cast<char>(len >> 8);
+    out += static_cast<char>(len & 0xFF);
+  } else {
+    out += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out += static_cast<char>((static_cast<std::uint64_t>(len) >> shift) & 0xFF);
+    }
+  }
+}
+
+std::string CloseFrame(std::uint16_t code, std::string_view reason) {
+  reason = reason.substr(0, 120);
+  std::string f;
+  AppendHeader(f, kClose, 2 + reason.size());
+  f += static_cast<char>(code >> 8);
+  f += static_cast<char>(code & 0xFF);
+  f += reason;
+  return f;
+}
+
+struct FrameHead {
+  bool fin = false;
+  unsigned opcode = 0;
+  std::size_t header = 0;  // bytes before the payload
+  std::uint64_t len = 0;
+  std::array<unsigned char, 4> mask{};
+};
+
+enum class HeadStatus { kNeedMore, kOk, kBad };
+
+HeadStatus ParseHead(std::string_view b, FrameHead& h) {
+  if (b.size() < 2) return HeadStatus::kNeedMore;
+  const auto u = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  if ((u(0) & 0x70) != 0) return HeadStatus::kBad;  // RSV bits: no extension was agreed
+  h.fin = (u(0) & 0x80) != 0;
+  h.opcode = u(0) & 0x0F;
+  if ((u(1) & 0x80) == 0) return HeadStatus::kBad;  // clients must mask
+  std::uint64_t len = u(1) & 0x7F;
+  std::size_t pos = 2;
+  if (len == 126) {
+    if (b.size() < 4) return HeadStatus::kNeedMore;
+    len = (std::uint64_t{u(2)} << 8) | u(3);
+    if (len < 126) return HeadStatus::kBad;  // not the minimal encoding
+    pos = 4;
+  } else if (len == 127) {
+    if (b.size() < 10) return HeadStatus::kNeedMore;
+    len = 0;
+    for (std::size_t i = 2; i < 10; ++i) len = (len << 8) | u(i);
+    if (len <= 0xFFFF || (len >> 63) != 0) return HeadStatus::kBad;
+    pos = 10;
+  }
+  if (b.size() < pos + 4) return HeadStatus::kNeedMore;
+  for (std::size_t i = 0; i < 4; ++i) h.mask[i] = u(pos + i);
+  h.header = pos + 4;
+  h.len = len;
+  if ((h.opcode & 0x8) != 0 && (!h.fin || len > 125)) return HeadStatus::kBad;
+  return HeadStatus::kOk;
+}
+
+void Unmask(char* p, std::size_t n, const std::array<unsigned char, 4>& mask) {
+  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>(p[i] ^ mask[i & 3]);
+}
+
+}  // namespace
 
 WebSocket::WebSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocket::~WebSocket() = default;
 
-// Waits for the next message with an empty buffer, so that an idle connection lends
-// Beast no read buffer (Beast's read of a dynamic buffer reserves 1.5 KiB up front):
-// a zero-byte read returns once a data frame has begun (control frames are handled
-// inside). The message is then read in the sizes its frames announce.
-Task<Result<std::string>> WebSocket::Read() {
-  auto& ws = impl_->ws;
-  std::string text;
+// Sends `bytes` once no other write is on the wire; control frames queued in
+// the meantime follow them.
+static Task<Status> WriteRaw(WebSocket::Impl& s, std::vector<asio::const_buffer> buffers) {
+  while (s.writing) (void)co_await s.write_done.async_wait(kTuple);
+  if (s.failed || !s.socket.is_open()) co_return Error::Unavailable("websocket closed");
+  s.writing = true;
   boost::system::error_code ec;
+  std::size_t n = 0;
   {
-    // Not a null pointer: Beast's UTF-8 check does pointer arithmetic on it.
-    char none = 0;
-    auto [e, n] = co_await ws.async_read_some(asio::mutable_buffer(&none, 0), kTuple);
-    (void)n;
+    auto [e, written] = co_await asio::async_write(s.socket, buffers, kTuple);
     ec = e;
+    n = written;
   }
-  while (!ec && !ws.is_message_done()) {
-    const std::size_t have = text.size();
-    // The rest of the frame; for a fragmented message at least a few KiB.
-    const std::size_t want = ws.read_size_hint(4096);
-    text.resize(have + want);
-    auto [e, n] = co_await ws.async_read_some(asio::buffer(text.data() + have, want), kTuple);
-    text.resize(have + n);
-    ec = e;
-  }
-  if (ec == websocket::error::message_too_big) {
-    co_return Error::PayloadTooLarge("websocket message too large");
-  }
-  if (ec) co_return Error::Unavailable("websocket closed: " + ec.message());
-  if (!ws.got_text()) co_return Error::InvalidArgument("binary frames are not supported");
-  co_return text;
-}
-
-Task<Status> WebSocket::Write(std::string_view text) {
-  impl_->ws.text(true);
-  auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(text.data(), text.size()), kTuple);
   (void)n;
-  if (ec) co_return Error::Unavailable("websocket write failed: " + ec.message());
+  while (!ec && !s.control.empty()) {
+    std::string control = std::move(s.control);
+    s.control.clear();
+    auto [e, written] = co_await asio::async_write(s.socket, asio::buffer(control), kTuple);
+    (void)written;
+    ec = e;
+  }
+  s.writing = false;
+  s.write_done.cancel();
+  if (ec) {
+    s.failed = true;
+    co_return Error::Unavailable("websocket write failed: " + ec.message());
+  }
   co_return Ok();
 }
 
-Task<void> WebSocket::Close(std::uint16_t code, std::string_view reason) {
-  if (impl_->closing || !impl_->ws.is_open()) co_return;
-  impl_->closing = true;
-  websocket::close_reason cr(code);
-  cr.reason.assign(reason.data(), std::min<std::size_t>(reason.size(), 120));
-  auto [ec] = co_await impl_->ws.async_close(cr, kTuple);
-  (void)ec;
+// A control frame from the reader: written now, or after the write on the wire.
+static Task<void> SendControl(WebSocket::Impl& s, std::string frame) {
+  if (s.writing) {
+    s.control += frame;
+    co_return;
+  }
+  std::vector<asio::const_buffer> b{asio::buffer(frame)};
+  (void)co_await WriteRaw(s, std::move(b));
 }
 
-void WebSocket::Cork(bool hold) {
-  auto& socket = boost::beast::get_lowest_layer(impl_->ws).socket();
-  if (!socket.is_open()) return;
-  const int v = hold ? 1 : 0;
-  // Best effort: a failure (the socket is closing) only costs the coalescing.
-  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+// After our close frame: reads and drops what the peer still sends until it
+// closes the connection (its close frame comes first), or a few seconds pass.
+// Closing the socket with its data unread would reset the connection, and the
+// peer could lose our close frame with it.
+static Task<void> Linger(WebSocket::Impl& s) {
+  boost::system::error_code ec;
+  s.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  s.close_wait.expires_after(std::chrono::seconds(3));
+  s.close_wait.async_wait([&s](boost::system::error_code e) {
+    if (e) return;  // cancelled: the connection (and `s`) may be gone
+    boost::system::error_code ignored;
+    s.socket.cancel(ignored);
+  });
+  std::array<char, 512> sink;
+  for (;;) {
+    auto [e, n] = co_await s.socket.async_read_some(asio::buffer(sink), kTuple);
+    (void)n;
+    if (e) break;
+  }
+  s.close_wait.cancel();
+}
+
+// Ends the connection for a protocol violation: a close frame with `code`, and
+// no further reads or writes. Called from Read (no other read is pending).
+static Task<void> Fail(WebSocket::Impl& s, std::uint16_t code) {
+  if (!s.close_sent && !s.failed) {
+    s.close_sent = true;
+    co_await SendControl(s, CloseFrame(code, {}));
+    co_await Linger(s);
+  }
+  s.failed = true;
+}
+
+Task<Result<std::string>> WebSocket::Read() {
+  Impl& s = *impl_;
+  std::string message;
+  bool in_message = false;
+  bool binary = false;
+  for (;;) {
+    if (s.failed || s.close_received) co_return Error::Unavailable("websocket closed");
+    // Every whole frame already received.
+    for (;;) {
+      const std::string_view avail = std::string_view(s.rbuf).substr(s.rpos);
+      FrameHead h;
+      const HeadStatus hs = ParseHead(avail, h);
+      if (hs == HeadStatus::kNeedMore) break;
+      if (hs == HeadStatus::kBad) {
+        co_await Fail(s, kProtocolError);
+        co_return Error::Unavailable("websocket closed: protocol error");
+      }
+      const bool data = (h.opcode & 0x8) == 0;
+      if (data && message.size() + h.len > s.max_message) {
+        co_await Fail(s, kTooBig);
+        co_return Error::PayloadTooLarge("websocket message too large");
+      }
+      if (avail.size() < h.header + h.len) {
+        s.rbuf.reserve(s.rpos + h.header + static_cast<std::size_t>(h.len));
+        break;
+      }
+      char* payload = s.rbuf.data() + s.rpos + h.header;
+      const auto len = static_cast<std::size_t>(h.len);
+      Unmask(payload, len, h.mask);
+      s.rpos += h.header + len;
+      switch (h.opcode) {
+        case kText:
+        case kBinary:
+          if (in_message) {
+            co_await Fail(s, kProtocolError);
+            co_return Error::Unavailable("websocket closed: protocol error");
+          }
+          in_message = true;
+          binary = h.opcode == kBinary;
+          message.assign(payload, len);
+          break;
+        case kContinuation:
+          if (!in_message) {
+            co_await Fail(s, kProtocolError);
+            co_return Error::Unavailable("websocket closed: protocol error");
+          }
+          message.append(payload, len);
+          break;
+        case kPing: {
+          std::string pong;
+          AppendHeader(pong, kPong, len);
+          pong.append(payload, len);
+          co_await SendControl(s, std::move(pong));
+          continue;
+        }
+        case kPong:
+          continue;
+        case kClose: {
+          s.close_received = true;
+          std::uint16_t code = 1000;
+          if (len >= 2) {
+            code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                              static_cast<unsigned char>(payload[1]));
+          }
+          if (len == 1 ||
+              !ValidUtf8(std::string_view(payload, len).substr(std::min<std::size_t>(len, 2)))) {
+            code = kProtocolError;
+          }
+          if (!s.close_sent) {
+            s.close_sent = true;
+            co_await SendControl(s, CloseFrame(code == 1005 || code == 1006 ? 1000 : code, {}));
+          }
+          co_return Error::Unavailable("websocket closed by the peer");
+        }
+        default:
+          co_await Fail(s, kProtocolError);
+          co_return Error::Unavailable("websocket closed: protocol error");
+      }
+      if (!h.fin) continue;
+      // A whole message.
+      if (s.rpos == s.rbuf.size()) {
+        s.rbuf.clear();
+        s.rpos = 0;
+      }
+      if (binary) co_return Error::InvalidArgument("binary frames are not supported");
+      if (!ValidUtf8(message)) {
+        co_await Fail(s, kInvalidPayload);
+        co_return Error::Unavailable("websocket closed: invalid UTF-8");
+      }
+      co_return message;
+    }
+    // Need more bytes: keep the unparsed tail at the front, then read.
+    if (s.rpos > 0) {
+      s.rbuf.erase(0, s.rpos);
+      s.rpos = 0;
+    }
+    boost::system::error_code ec;
+    s.reading = true;
+    if (s.rbuf.empty()) {
+      // Nothing pending: wait without a buffer (idle connections hold none).
+      s.rbuf.shrink_to_fit();
+      auto [e] = co_await s.socket.async_wait(asio::socket_base::wait_read, kTuple);
+      ec = e;
+    }
+    if (!ec) {
+      const std::size_t have = s.rbuf.size();
+      s.rbuf.resize(std::max(s.rbuf.capacity(), have + kReadChunk));
+      auto [e, n] = co_await s.socket.async_read_some(
+          asio::buffer(s.rbuf.data() + have, s.rbuf.size() - have), kTuple);
+      s.rbuf.resize(have + n);
+      ec = e;
+    }
+    s.reading = false;
+    if (ec) {
+      s.failed = true;
+      co_return Error::Unavailable("websocket closed: " + ec.message());
+    }
+  }
+}
+
+Task<Status> WebSocket::Write(std::string_view text) {
+  std::vector<std::string_view> one{text};
+  co_return co_await WriteMany(one);
+}
+
+Task<Status> WebSocket::WriteMany(const std::vector<std::string_view>& texts) {
+  Impl& s = *impl_;
+  if (s.close_sent || s.failed) co_return Error::Unavailable("websocket closed");
+  // Headers first (their addresses must not move), then one gathered write.
+  std::string headers;
+  headers.reserve(texts.size() * 10);
+  std::vector<std::size_t> ends;
+  ends.reserve(texts.size());
+  for (std::string_view t : texts) {
+    AppendHeader(headers, kText, t.size());
+    ends.push_back(headers.size());
+  }
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(texts.size() * 2);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    buffers.emplace_back(headers.data() + start, ends[i] - start);
+    if (!texts[i].empty()) buffers.emplace_back(texts[i].data(), texts[i].size());
+    start = ends[i];
+  }
+  co_return co_await WriteRaw(s, std::move(buffers));
+}
+
+Task<void> WebSocket::Close(std::uint16_t code, std::string_view reason) {
+  Impl& s = *impl_;
+  if (s.close_sent || s.failed || !s.socket.is_open()) co_return;
+  s.close_sent = true;
+  std::string frame = CloseFrame(code, reason);
+  std::vector<asio::const_buffer> b{asio::buffer(frame)};
+  (void)co_await WriteRaw(s, std::move(b));
+  // Our side is done; the peer answers with its close. A pending Read sees
+  // it (and Read is the only reader); otherwise wait for it here.
+  if (s.reading) {
+    boost::system::error_code ec;
+    s.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    s.close_wait.expires_after(std::chrono::seconds(3));
+    s.close_wait.async_wait([&s](boost::system::error_code e) {
+      if (e) return;  // cancelled: the connection (and `s`) may be gone
+      boost::system::error_code ignored;
+      s.socket.cancel(ignored);
+    });
+    co_return;
+  }
+  co_await Linger(s);
 }
 
 void WebSocket::Cancel() {
-  boost::beast::get_lowest_layer(impl_->ws).cancel();
+  boost::system::error_code ec;
+  impl_->socket.cancel(ec);
 }
 
 bool WebSocket::is_open() const {
-  return impl_->ws.is_open() && !impl_->closing;
+  return impl_->socket.is_open() && !impl_->close_sent && !impl_->failed && !impl_->close_received;
 }
 
 }  // namespace tchat::http

@@ -6,10 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include <tchat/core/utf8.hpp>
+
 namespace tchat::messaging {
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
-bool ValidUtf8(std::string_view s);
+using tchat::ValidUtf8;  // strict UTF-8 (RFC 3629)
 
 // The number of code points in valid UTF-8 (what the SPEC calls characters).
 std::size_t CodePoints(std::string_view s);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
@@ -11,10 +12,10 @@
 namespace tchat::http {
 
 // A server-side WebSocket connection after the upgrade, handed to a
-// WebSocketHandler. Text frames only. Reads and writes must come from coroutines
-// on the owning worker; at most one Read and one Write may be outstanding at a
-// time (Beast's rule) — callers that write from several places queue their
-// frames. Ping/pong and idle timeouts are handled inside.
+// WebSocketHandler (RFC 6455, no extensions). Text messages only. Reads and
+// writes must come from coroutines on the owning worker; at most one Read may be
+// outstanding; writes are serialised inside. Pings are answered inside; a peer
+// that vanished without closing is dropped by TCP keepalive.
 class WebSocket {
  public:
   struct Impl;
@@ -24,17 +25,16 @@ class WebSocket {
   WebSocket& operator=(const WebSocket&) = delete;
 
   // The next text message. Errors: kUnavailable when the peer closed or the
-  // connection failed; kPayloadTooLarge when a frame exceeds the read limit.
+  // connection failed (a protocol violation closes it with 1002, invalid UTF-8
+  // with 1007); kPayloadTooLarge when a message exceeds the read limit (closed
+  // with 1009); kInvalidArgument for a binary message (the connection stays).
   Task<Result<std::string>> Read();
   Task<Status> Write(std::string_view text);
+  // Several text messages in one write: one system call and, typically, one
+  // segment for a burst instead of one each.
+  Task<Status> WriteMany(const std::vector<std::string_view>& texts);
   // Sends a close frame (1000 normal, 1001 going away, 1008 policy, 1009 too big).
   Task<void> Close(std::uint16_t code, std::string_view reason = {});
-  // TCP_CORK: while held, written frames wait in the kernel and leave together
-  // in full segments; releasing sends what is held at once. For a writer that
-  // has a burst of frames queued: one segment and one wake-up of the peer
-  // instead of one per frame. Release as soon as the burst is written (the
-  // kernel itself releases after 200 ms).
-  void Cork(bool hold);
   // Cancels pending operations from any coroutine on the same worker.
   void Cancel();
   bool is_open() const;
