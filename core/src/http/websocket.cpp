@@ -155,11 +155,9 @@ static Task<void> SendControl(WebSocket::Impl& s, std::string frame) {
   (void)co_await WriteRaw(s, std::move(b));
 }
 
-// After our close frame: reads and drops what the peer still sends until it
-// closes the connection (its close frame comes first), or a few seconds pass.
-// Closing the socket with its data unread would reset the connection, and the
-// peer could lose our close frame with it.
-static Task<void> Linger(WebSocket::Impl& s) {
+// Our close frame is out: no more writes, and the peer has a few seconds to
+// answer before whatever waits on the socket is cancelled.
+static void EndSendingAndStartCloseTimer(WebSocket::Impl& s) {
   boost::system::error_code ec;
   s.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   s.close_wait.expires_after(std::chrono::seconds(3));
@@ -168,6 +166,14 @@ static Task<void> Linger(WebSocket::Impl& s) {
     boost::system::error_code ignored;
     s.socket.cancel(ignored);
   });
+}
+
+// After our close frame: reads and drops what the peer still sends until it
+// closes the connection (its close frame comes first), or a few seconds pass.
+// Closing the socket with its data unread would reset the connection, and the
+// peer could lose our close frame with it.
+static Task<void> Linger(WebSocket::Impl& s) {
+  EndSendingAndStartCloseTimer(s);
   std::array<char, 512> sink;
   for (;;) {
     auto [e, n] = co_await s.socket.async_read_some(asio::buffer(sink), kTuple);
@@ -346,14 +352,7 @@ Task<void> WebSocket::Close(std::uint16_t code, std::string_view reason) {
   // Our side is done; the peer answers with its close. A pending Read sees
   // it (and Read is the only reader); otherwise wait for it here.
   if (s.reading) {
-    boost::system::error_code ec;
-    s.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    s.close_wait.expires_after(std::chrono::seconds(3));
-    s.close_wait.async_wait([&s](boost::system::error_code e) {
-      if (e) return;  // cancelled: the connection (and `s`) may be gone
-      boost::system::error_code ignored;
-      s.socket.cancel(ignored);
-    });
+    EndSendingAndStartCloseTimer(s);
     co_return;
   }
   co_await Linger(s);
