@@ -320,16 +320,9 @@ TEST_F(Replicas, KillNineMidStreamLosesNothingAcknowledged) {
   ASSERT_EQ(s0.status, 200);
   const std::string t0 = Str(s0.object(), "token");
 
-  auto w_survivor = Connect(a, 1);  // sends from the replica that lives
-  auto w_doomed = Connect(a2, 0);   // sends from the replica that is killed
-  auto w_receiver = Connect(b, 0);  // listens on the replica that is killed
-  constexpr int kEach = 1000;
-  for (int i = 0; i < kEach; ++i) {
-    ASSERT_TRUE(
-        w_doomed->Send(WsClient::MessageSendFrame(conv, "d" + std::to_string(i), "d")).ok());
-    ASSERT_TRUE(
-        w_survivor->Send(WsClient::MessageSendFrame(conv, "s" + std::to_string(i), "s")).ok());
-  }
+  auto w_survivor = Connect(a, 1);            // sends from the replica that lives
+  auto w_doomed = Connect(a2, 0);             // sends from the replica that is killed
+  auto w_receiver = Connect(b, 0);            // listens on the replica that is killed
   std::map<std::string, std::int64_t> acked;  // client_msg_id -> seq
   auto drain_acks = [&](BlockingWs& w) {
     while (auto e = w.NextOfType("ack", 0ms)) {
@@ -344,25 +337,51 @@ TEST_F(Replicas, KillNineMidStreamLosesNothingAcknowledged) {
       ++live_total;
     }
   };
-  // Let some of the doomed replica's messages through, then kill it.
-  client::RunUntil(
-      io_,
-      [&] {
-        drain_acks(*w_doomed);
-        drain_live();
-        int doomed_acks = 0;
-        for (const auto& [k, s] : acked) doomed_acks += k[0] == 'd';
-        return doomed_acks >= 250;
-      },
-      30s);
-  replicas_[0].Stop(SIGKILL);
+  auto doomed_acks = [&] {
+    std::size_t n = 0;
+    for (const auto& [k, s] : acked) n += k[0] == 'd';
+    return n;
+  };
+  // Both devices send; the doomed replica is killed once 250 of its messages
+  // are acknowledged, with more of them on the way. The readers take what has
+  // arrived after every send, as a client's would: a client that stops reading
+  // while it sends 2,000 frames would be dropped as a slow consumer.
+  constexpr int kEach = 1000;
+  bool killed = false;
+  for (int i = 0; i < kEach; ++i) {
+    if (!killed) {
+      ASSERT_TRUE(
+          w_doomed->Send(WsClient::MessageSendFrame(conv, "d" + std::to_string(i), "d")).ok());
+    }
+    ASSERT_TRUE(
+        w_survivor->Send(WsClient::MessageSendFrame(conv, "s" + std::to_string(i), "s")).ok());
+    io_.poll();
+    if (!killed && i % 10 == 9) {
+      drain_acks(*w_doomed);
+      drain_live();
+      if (doomed_acks() >= 250) {
+        replicas_[0].Stop(SIGKILL);
+        killed = true;
+      }
+    }
+  }
+  if (!killed) {
+    client::RunUntil(
+        io_,
+        [&] {
+          drain_acks(*w_doomed);
+          drain_live();
+          return doomed_acks() >= 250;
+        },
+        30s);
+    replicas_[0].Stop(SIGKILL);
+  }
   EXPECT_TRUE(w_doomed->WaitClosed(10s));
   EXPECT_TRUE(w_receiver->WaitClosed(10s));
   drain_acks(*w_doomed);
   drain_live();
   EXPECT_EQ(live.size(), live_total) << "a message was delivered twice";
-  std::size_t doomed_acked = 0;
-  for (const auto& [k, s] : acked) doomed_acked += k[0] == 'd';
+  const std::size_t doomed_acked = doomed_acks();
   EXPECT_GE(doomed_acked, 250u);
   EXPECT_LT(doomed_acked, static_cast<std::size_t>(kEach)) << "the kill came too late to test";
 
