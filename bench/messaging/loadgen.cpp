@@ -6,9 +6,12 @@
 //   throughput  --clients N --window W --duration S --warmup S
 //               N/2 direct conversations; every client keeps W message.send in flight
 //               to its peer. Prints acked/s and delivered/s (message.new received).
-//   latency     --clients N --rate R --duration S --warmup S
+//   latency     --clients N --rate R --duration S --warmup S [--tick-us T]
 //               the same conversations, open loop at R messages/s in total; prints
-//               send → delivered latency percentiles (ms).
+//               send → delivered and send → ack latency percentiles (ms). Each event
+//               loop sends its clients' due messages every T µs (default 250); a
+//               message is stamped with its scheduled time, so lateness counts.
+//               --samples-file F writes "<send µs> <latency µs>" per delivery.
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -66,6 +70,8 @@ struct Options {
   int hold = 5;
   int threads = 1;
   int body_bytes = 64;
+  int tick_us = 250;
+  std::string samples_file;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -112,6 +118,10 @@ Options Parse(int argc, char** argv) {
       o.threads = num();
     else if (k == "--body-bytes")
       o.body_bytes = num();
+    else if (k == "--tick-us")
+      o.tick_us = num();
+    else if (k == "--samples-file")
+      o.samples_file = v;
     else
       Die("unknown option " + k);
   }
@@ -136,7 +146,9 @@ struct Stats {
 
 // Latencies (µs) of one thread during the measured window.
 struct LatencyLog {
-  std::vector<std::int64_t> samples;
+  std::vector<std::int64_t> samples;      // send → message.new at the peer
+  std::vector<std::int64_t> stamps;       // the send time of each of `samples`
+  std::vector<std::int64_t> ack_samples;  // send → ack to the sender
   std::atomic<bool> recording{false};
 };
 
@@ -158,6 +170,10 @@ struct Client {
   bool connected = false;
   LatencyLog* latency = nullptr;
   asio::steady_timer credit;  // cancelled when an ack frees a slot
+  // Latency mode: when the next message is due, and the stamps of the sends not
+  // yet acknowledged (acks of one connection come back in send order).
+  Clock::time_point next_send;
+  std::deque<std::int64_t> unacked;
 };
 
 bool StartsWith(std::string_view s, std::string_view p) {
@@ -206,16 +222,26 @@ Task<void> Reader(Client& c, Stats& stats) {
       stats.delivered.fetch_add(1, std::memory_order_relaxed);
       if (c.latency != nullptr && c.latency->recording.load(std::memory_order_relaxed)) {
         const std::int64_t t = BodyStamp(f);
-        if (t >= 0) c.latency->samples.push_back(NowUs() - t);
+        if (t >= 0) {
+          c.latency->samples.push_back(NowUs() - t);
+          c.latency->stamps.push_back(t);
+        }
       }
     } else if (StartsWith(f, R"({"type":"ack")")) {
       stats.acked.fetch_add(1, std::memory_order_relaxed);
+      if (!c.unacked.empty()) {
+        if (c.latency != nullptr && c.latency->recording.load(std::memory_order_relaxed)) {
+          c.latency->ack_samples.push_back(NowUs() - c.unacked.front());
+        }
+        c.unacked.pop_front();
+      }
       --c.inflight;
       c.credit.cancel();
     } else if (StartsWith(f, R"({"type":"error")")) {
       if (stats.errors.fetch_add(1) < 5) {
         std::fprintf(stderr, "error frame: %.*s\n", static_cast<int>(f.size()), f.data());
       }
+      if (!c.unacked.empty()) c.unacked.pop_front();
       --c.inflight;
       c.credit.cancel();
     }
@@ -252,21 +278,33 @@ Task<void> WindowSender(Client& c, Stats& stats, int window, const std::string& 
   }
 }
 
-// Sends at a fixed rate, open loop: the stamp is the scheduled time, so a late
-// send counts its lateness.
-Task<void> RateSender(Client& c, Stats& stats, double per_second, const std::string& pad,
-                      const std::atomic<bool>& stop, Clock::duration offset) {
-  asio::steady_timer timer(c.io);
+// Sends at a fixed rate per client, open loop, for the clients of one event loop:
+// every `tick` it writes each message that is due. The stamp is the scheduled
+// time, so a late send counts its lateness. One timer per loop rather than one
+// per client: at tens of thousands of messages a second, a wake-up per message
+// would cost the machine more than the sends themselves.
+Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double per_second,
+                      Clock::duration tick, const std::string& pad, Stats& stats,
+                      const std::atomic<bool>& stop) {
+  asio::steady_timer timer(io);
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
-  auto next = Clock::now() + offset;
-  while (!stop.load(std::memory_order_relaxed) && c.connected) {
-    timer.expires_at(next);
+  auto wake = Clock::now();
+  while (!stop.load(std::memory_order_relaxed)) {
+    wake += tick;
+    timer.expires_at(wake);
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    auto st = co_await c.ws.WriteText(Frame(c, UsSince(next), pad, ++c.n));
-    if (!st) co_return;
-    stats.sent.fetch_add(1, std::memory_order_relaxed);
-    next += interval;
+    const auto now = Clock::now();
+    for (Client* c : mine) {
+      while (c->connected && c->next_send <= now) {
+        const std::int64_t stamp = UsSince(c->next_send);
+        c->next_send += interval;
+        c->unacked.push_back(stamp);
+        auto st = co_await c->ws.WriteText(Frame(*c, stamp, pad, ++c->n));
+        if (!st) break;
+        stats.sent.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
   }
 }
 
@@ -406,22 +444,47 @@ int main(int argc, char** argv) {
       }
       measure("throughput");
     } else {
-      const double each = o.rate / n;
+      // Client i starts i/rate seconds in, so the sends are spread evenly.
+      const auto start = Clock::now();
+      std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
       for (std::size_t i = 0; i < clients.size(); ++i) {
-        const auto offset = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(i) / o.rate));
-        asio::co_spawn(clients[i]->io, RateSender(*clients[i], stats, each, pad, stop, offset),
-                       asio::detached);
+        clients[i]->next_send =
+            start + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(i) / o.rate));
+        per_loop[i % static_cast<std::size_t>(threads)].push_back(clients[i].get());
+      }
+      const auto tick = std::chrono::microseconds(std::max(10, o.tick_us));
+      for (int t = 0; t < threads; ++t) {
+        asio::co_spawn(
+            *ios[static_cast<std::size_t>(t)],
+            RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
+                       o.rate / n, tick, pad, stats, stop),
+            asio::detached);
       }
       measure("latency");
       std::this_thread::sleep_for(200ms);
-      std::vector<std::int64_t> all;
-      for (auto& l : latency) all.insert(all.end(), l.samples.begin(), l.samples.end());
-      std::printf("latency_samples %zu\n", all.size());
-      std::printf(
-          "latency_p50_ms %.3f\nlatency_p90_ms %.3f\nlatency_p99_ms %.3f\nlatency_max_ms %.3f\n",
-          Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
-          Percentile(all, 1.0));
+      auto report = [](const char* label, std::vector<std::int64_t> v) {
+        std::printf(
+            "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n",
+            label, v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
+            Percentile(v, 0.99), label, Percentile(v, 1.0));
+      };
+      if (!o.samples_file.empty()) {
+        // "<send µs> <latency µs>" per delivery, for looking at the latency over time.
+        std::ofstream out(o.samples_file);
+        for (auto& l : latency) {
+          for (std::size_t i = 0; i < l.samples.size(); ++i) {
+            out << l.stamps[i] << ' ' << l.samples[i] << '\n';
+          }
+        }
+      }
+      std::vector<std::int64_t> delivered, acked;
+      for (auto& l : latency) {
+        delivered.insert(delivered.end(), l.samples.begin(), l.samples.end());
+        acked.insert(acked.end(), l.ack_samples.begin(), l.ack_samples.end());
+      }
+      report("latency", std::move(delivered));
+      report("ack_latency", std::move(acked));
     }
   } else if (o.mode == "fanout") {
     const int m = std::max(2, o.members);
