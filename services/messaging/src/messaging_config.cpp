@@ -10,6 +10,15 @@ Result<MessagingConfig> LoadMessagingConfig(const ConfigReader& r) {
   auto lanes = r.Int("messaging_send_lanes", 1, 1, 64);
   if (!lanes) return std::move(lanes).error();
   c.send_lanes = static_cast<std::size_t>(*lanes);
+  auto linger = r.Duration("messaging_send_linger", std::chrono::milliseconds(5));
+  if (!linger) return std::move(linger).error();
+  if (*linger > std::chrono::seconds(1)) {
+    return Error::InvalidArgument("config messaging_send_linger: at most 1s");
+  }
+  c.send_linger = *linger;
+  auto linger_from = r.Int("messaging_send_linger_from", 16, 1, 10000);
+  if (!linger_from) return std::move(linger_from).error();
+  c.send_linger_from = static_cast<std::size_t>(*linger_from);
   auto frames = r.Int("messaging_ws_queue_frames", 1024, 8, 1'000'000);
   if (!frames) return std::move(frames).error();
   c.session.max_queued_frames = static_cast<std::size_t>(*frames);

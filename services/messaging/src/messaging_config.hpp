@@ -16,6 +16,9 @@ namespace tchat::messaging {
 // written, then upper-cased; a bad value names the key):
 //   messaging_send_batch_max        messages per group commit            [256]
 //   messaging_send_lanes            group commits in flight per worker   [1]
+//   messaging_send_linger           least time between commits of a lane
+//                                   under load ("5ms", "0" never waits)  [5ms]
+//   messaging_send_linger_from      commit size that counts as load      [16]
 //   messaging_ws_queue_frames       outbound frames per connection       [1024]
 //   messaging_ws_queue_bytes        outbound bytes per connection        [4194304]
 //   messaging_ws_max_inflight_sends message.send being committed per conn [256]
@@ -27,6 +30,8 @@ namespace tchat::messaging {
 struct MessagingConfig {
   std::size_t send_batch_max = 256;
   std::size_t send_lanes = 1;
+  std::chrono::milliseconds send_linger{5};
+  std::size_t send_linger_from = 16;
   SessionLimits session;
   ServiceOptions service;
   std::chrono::milliseconds presence_ttl{60000};

@@ -1,17 +1,32 @@
 // Hermetic unit tests of the messaging service's pieces: text and id checks,
 // input validation, wire formats (fan-out payloads, batch arguments, sync tokens,
-// JSON), and the mapping of payment events to messages.
+// JSON), the mapping of payment events to messages, the configuration, and the
+// send batcher's pacing.
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <tchat/core/config.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/redis/client.hpp>
 
 #include "hub.hpp"
 #include "ids.hpp"
+#include "messaging_config.hpp"
 #include "messaging_service.hpp"
 #include "model_json.hpp"
 #include "payment_consumer.hpp"
 #include "pg_message_store.hpp"
 #include "pg_rows.hpp"
+#include "send_batcher.hpp"
 #include "text.hpp"
 #include "validation.hpp"
 
@@ -430,6 +445,132 @@ json::object Transfer() {
                       {"conversation_id", "0190b4c2-7a1e-7c3d-9f0a-0000000000cc"},
                       {"status", "completed"},
                       {"payment_request_id", nullptr}};
+}
+
+// ---- configuration ----
+
+ConfigReader ConfigFrom(std::map<std::string, std::string> m) {
+  return ConfigReader([m = std::move(m)](std::string_view k) -> std::optional<std::string> {
+    auto it = m.find(std::string(k));
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+TEST(MessagingConfig, SendLingerDefaultsAndLimits) {
+  auto c = LoadMessagingConfig(ConfigFrom({}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->send_linger, std::chrono::milliseconds(5));
+  EXPECT_EQ(c->send_linger_from, 16u);
+  auto off = LoadMessagingConfig(
+      ConfigFrom({{"messaging_send_linger", "0"}, {"messaging_send_linger_from", "1"}}));
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->send_linger, std::chrono::milliseconds(0));
+  EXPECT_EQ(off->send_linger_from, 1u);
+  for (auto bad :
+       std::vector<std::map<std::string, std::string>>{{{"messaging_send_linger", "2s"}},
+                                                       {{"messaging_send_linger", "soon"}},
+                                                       {{"messaging_send_linger_from", "0"}}}) {
+    auto r = LoadMessagingConfig(ConfigFrom(bad));
+    ASSERT_FALSE(r) << bad.begin()->first;
+    EXPECT_NE(r.error().message.find(bad.begin()->first), std::string::npos) << r.error().message;
+  }
+}
+
+// ---- send batcher ----
+
+// A store whose every append takes `commit_time` and answers "not found" (so
+// that nothing is published); it records when each batch started and its size.
+class TimedStore final : public MessageStore {
+ public:
+  TimedStore(boost::asio::any_io_executor ex, std::chrono::milliseconds commit_time)
+      : ex_(std::move(ex)), commit_time_(commit_time) {}
+  struct Call {
+    std::chrono::steady_clock::time_point start;
+    std::size_t size;
+  };
+  std::vector<Call> calls;
+
+  Task<Result<std::vector<AppendOutcome>>> Append(std::vector<AppendRequest> batch) override {
+    calls.push_back({std::chrono::steady_clock::now(), batch.size()});
+    boost::asio::steady_timer t(ex_, commit_time_);
+    co_await t.async_wait(boost::asio::use_awaitable);
+    co_return std::vector<AppendOutcome>(batch.size());
+  }
+  Task<Result<HistoryPage>> History(std::string_view, HistoryQuery) override {
+    co_return Error::Internal("unused");
+  }
+  Task<Result<MessageChange>> Edit(std::string_view, std::int64_t, std::string_view,
+                                   std::string_view, std::string_view) override {
+    co_return Error::Internal("unused");
+  }
+  Task<Result<MessageChange>> Delete(std::string_view, std::int64_t, std::string_view, bool,
+                                     std::string_view) override {
+    co_return Error::Internal("unused");
+  }
+  Task<Result<MessageChange>> React(std::string_view, std::int64_t, std::string_view,
+                                    std::string_view, bool) override {
+    co_return Error::Internal("unused");
+  }
+  Task<Result<SyncResult>> Sync(std::string_view, std::string_view, int) override {
+    co_return Error::Internal("unused");
+  }
+
+ private:
+  boost::asio::any_io_executor ex_;
+  std::chrono::milliseconds commit_time_;
+};
+
+TEST(SendBatcher, LingersBetweenCommitsOnlyUnderLoad) {
+  using namespace std::chrono_literals;
+  boost::asio::io_context io(1);
+  TimedStore store(io.get_executor(), 5ms);
+  redis::RedisOptions ro;
+  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
+  redis::RedisClient redis(io.get_executor(), ro);
+  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
+  SendBatcher::Options opts;
+  opts.linger = 300ms;
+  opts.linger_from = 4;
+  SendBatcher batcher(io.get_executor(), store, hub, nullptr, opts);
+  auto request = [](int i) {
+    AppendRequest r;
+    r.conversation_id = "c";
+    r.client_msg_id = "m" + std::to_string(i);
+    return r;
+  };
+  int answered = 0;
+  bool done = false;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        // Light load: a commit of one, then the next message right after its answer.
+        (void)co_await batcher.Send(request(1), "");
+        (void)co_await batcher.Send(request(2), "");
+        // Load: the first of six sent at once is committed alone at once (the lane
+        // was idle), the other five together; the one after them waits for the linger.
+        for (int i = 3; i <= 7; ++i) {
+          batcher.Submit(request(i), "", [&](Result<AppendOutcome>) { ++answered; });
+        }
+        (void)co_await batcher.Send(request(8), "");
+        (void)co_await batcher.Send(request(9), "");
+        done = true;
+      },
+      boost::asio::detached);
+  io.run_for(5s);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(answered, 5);
+  ASSERT_EQ(store.calls.size(), 5u);
+  EXPECT_EQ(store.calls[0].size, 1u);
+  EXPECT_EQ(store.calls[1].size, 1u);
+  EXPECT_EQ(store.calls[2].size, 1u);
+  EXPECT_EQ(store.calls[3].size, 5u);
+  EXPECT_EQ(store.calls[4].size, 1u);
+  // A commit of one is no load: the next starts as soon as the first is done.
+  EXPECT_LT(store.calls[1].start - store.calls[0].start, 200ms);
+  EXPECT_LT(store.calls[3].start - store.calls[2].start, 200ms);
+  // After a commit of five (>= linger_from), the next starts a linger after it.
+  EXPECT_GE(store.calls[4].start - store.calls[3].start, 300ms);
 }
 
 TEST(PaymentConsumer, TransferBecomesAPaymentMessageFromTheSender) {

@@ -23,8 +23,10 @@ MessagingWorker::MessagingWorker(Worker& worker, const MessagingConfig& cfg,
   sub.service = "messaging";
   hub = std::make_unique<Hub>(ex, redis, sub, Hub::Options{cfg.redis_prefix});
   presence = std::make_unique<Presence>(redis, *hub, node_id, cfg.redis_prefix, cfg.presence_ttl);
-  batcher = std::make_unique<SendBatcher>(ex, *messages, *hub, std::move(relay),
-                                          SendBatcher::Options{cfg.send_batch_max, cfg.send_lanes});
+  batcher =
+      std::make_unique<SendBatcher>(ex, *messages, *hub, std::move(relay),
+                                    SendBatcher::Options{cfg.send_batch_max, cfg.send_lanes,
+                                                         cfg.send_linger, cfg.send_linger_from});
   service = std::make_unique<MessagingService>(*conversations, *messages, *batcher, *hub, *presence,
                                                cfg.service);
 }

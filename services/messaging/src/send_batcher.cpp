@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
@@ -92,7 +95,14 @@ Task<void> SendBatcher::Run(Lane& lane) {
                    std::make_move_iterator(lane.pending.begin() + n));
       lane.pending.erase(lane.pending.begin(), lane.pending.begin() + n);
     }
+    const std::size_t committed = items.size();
+    const auto started = std::chrono::steady_clock::now();
     co_await Commit(std::move(items));
+    if (committed >= options_.linger_from && options_.linger.count() > 0) {
+      asio::steady_timer hold(ex_);
+      hold.expires_at(started + options_.linger);
+      (void)co_await hold.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
   lane.running = false;
 }

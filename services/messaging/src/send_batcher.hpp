@@ -33,6 +33,14 @@ class Hub;
 // committing the next batch gathers. Under load one commit (one WAL flush) covers
 // many messages, lanes commit side by side on separate connections, and at low
 // load a message is committed at once.
+// Under load a lane lingers: after a commit of at least `linger_from` messages
+// it starts the next one no sooner than `linger` after that commit started. Each
+// commit costs PostgreSQL about 0.4 ms of CPU whatever its size, and committing
+// back to back at moderate load spends the machine's spare CPU on those fixed
+// costs, which everything else then queues behind. At 20k msg/s on 2 cores,
+// 5 ms takes commits from ~33 to ~54 messages, and CPU per message down ~10%.
+// A smaller commit means the load is light: the next one starts at once.
+//
 // After a commit every sender is answered (in submission order), then the
 // message.new events go to the hub in seq order. A batch that fails as a whole is
 // answered with the error (the client retries with the same client_msg_id, which
@@ -46,6 +54,8 @@ class SendBatcher {
   struct Options {
     std::size_t max_batch = 256;
     std::size_t lanes = 1;  // batches of one worker committing at once
+    std::chrono::microseconds linger{5000};
+    std::size_t linger_from = 16;
   };
 
   SendBatcher(boost::asio::any_io_executor ex, MessageStore& store, Hub& hub,
