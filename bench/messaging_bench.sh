@@ -16,7 +16,9 @@
 #
 # Usage: bench/messaging_bench.sh [--duration S] [--clients N] [--window W]
 #            [--groups G] [--members M] [--idle N] [--skip-idle | --only-idle]
+#            [--latency-samples FILE]
 #   --only-idle runs section 4 alone (no pgbench, no load sections).
+#   --latency-samples writes section 2's samples, "<send µs> <latency µs>" each.
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-messaging,tchat-msg-loadgen,tchat-migrate,tchat-keygen}
 # (default build/), PostgreSQL 15 binaries and redis-server.
 set -euo pipefail
@@ -35,9 +37,10 @@ window=64
 groups=5
 members=100
 idle=""
+samples=""
 skip_idle=0
 only_idle=0
-usage() { sed -n '17,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '17,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="$2"; shift ;;
@@ -46,6 +49,7 @@ while (($#)); do
     --groups) groups="$2"; shift ;;
     --members) members="$2"; shift ;;
     --idle) idle="$2"; shift ;;
+    --latency-samples) samples="$2"; shift ;;
     --skip-idle) skip_idle=1 ;;
     --only-idle) only_idle=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -107,7 +111,14 @@ tchat::redis_start
 # cluster stalls commits for 20-30 ms, which the latency percentiles would show
 # as a property of the service.
 tchat::pg_prealloc_wal 64
-checkpoint() { tchat::psql postgres -c "CHECKPOINT" >/dev/null; }
+# Periodic maintenance runs before each phase rather than at a random point in
+# one: a PostgreSQL checkpoint, and a Redis snapshot ("save 60 10000" would take
+# one about a minute in, and its fork and write of the event stream compete with
+# the phase for a core).
+checkpoint() {
+  tchat::psql postgres -c "CHECKPOINT" >/dev/null
+  redis-cli -h 127.0.0.1 -p "$TCHAT_REDIS_PORT" SAVE >/dev/null
+}
 tchat::psql postgres -c "CREATE DATABASE tchat_messaging" -c "CREATE DATABASE pgbench_anchor"
 db_url="$(tchat::pg_url tchat_messaging)"
 "$BUILD/bin/tchat-migrate" -path "$ROOT/migrations/postgres/tchat_messaging" -database "$db_url" up >/dev/null
@@ -145,7 +156,8 @@ pgbench_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pgbench_out" | head -n
 echo "pgbench_inserts_per_second $pgbench_tps"
 # Leave no clean-up of the anchor's rows (autovacuum, dirty buffers) to land in
 # the service's measurement, as nothing came before the anchor's.
-tchat::psql pgbench_anchor -c "VACUUM ANALYZE anchor" -c "CHECKPOINT" >/dev/null
+tchat::psql pgbench_anchor -c "VACUUM ANALYZE anchor" >/dev/null
+checkpoint
 
 start_service
 echo "== 1. throughput: $clients WebSocket clients in $((clients / 2)) direct conversations, window $window, ${duration}s"
@@ -160,7 +172,8 @@ echo "== 2. latency at $half messages/s (half of $persisted), $clients clients, 
 stop_service
 checkpoint
 start_service
-loadgen latency --clients "$clients" --rate "$half" --duration "$duration" --warmup 2
+loadgen latency --clients "$clients" --rate "$half" --duration "$duration" --warmup 2 \
+  ${samples:+--samples-file "$samples"}
 
 # --- 3. group fan-out -----------------------------------------------------------
 echo "== 3. fan-out: $groups groups of $members members, ${duration}s"
