@@ -39,6 +39,7 @@ constexpr std::uint16_t kInvalidPayload = 1007;
 constexpr std::uint16_t kTooBig = 1009;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kWaitBuffer = 512;
 
 // Appends the header of an unmasked (server) frame.
 void AppendHeader(std::string& out, unsigned opcode, std::size_t len) {
@@ -290,23 +291,24 @@ Task<Result<std::string>> WebSocket::Read() {
       s.rbuf.erase(0, s.rpos);
       s.rpos = 0;
     }
-    boost::system::error_code ec;
+    const std::size_t have = s.rbuf.size();
+    std::size_t room = kReadChunk;
+    if (have == 0 && !s.last_read_full) {
+      // Waiting for the next frame of a connection that has been drained: a small
+      // buffer, kept from one frame to the next. (A wait without a buffer would
+      // cost an epoll_ctl per frame, and kReadChunk per idle connection too much
+      // memory.) A read that fills its buffer means more is coming: the next one
+      // gets kReadChunk.
+      if (s.rbuf.capacity() > kWaitBuffer) s.rbuf.shrink_to_fit();
+      room = kWaitBuffer;
+    }
+    s.rbuf.resize(std::max(s.rbuf.capacity(), have + room));
     s.reading = true;
-    if (s.rbuf.empty()) {
-      // Nothing pending: wait without a buffer (idle connections hold none).
-      s.rbuf.shrink_to_fit();
-      auto [e] = co_await s.socket.async_wait(asio::socket_base::wait_read, kTuple);
-      ec = e;
-    }
-    if (!ec) {
-      const std::size_t have = s.rbuf.size();
-      s.rbuf.resize(std::max(s.rbuf.capacity(), have + kReadChunk));
-      auto [e, n] = co_await s.socket.async_read_some(
-          asio::buffer(s.rbuf.data() + have, s.rbuf.size() - have), kTuple);
-      s.rbuf.resize(have + n);
-      ec = e;
-    }
+    auto [ec, n] = co_await s.socket.async_read_some(
+        asio::buffer(s.rbuf.data() + have, s.rbuf.size() - have), kTuple);
     s.reading = false;
+    s.last_read_full = n == s.rbuf.size() - have;
+    s.rbuf.resize(have + n);
     if (ec) {
       s.failed = true;
       co_return Error::Unavailable("websocket closed: " + ec.message());

@@ -26,11 +26,11 @@ struct WebSocket::Impl {
 
   boost::asio::ip::tcp::socket socket;
   std::size_t max_message;
-  // Received bytes not parsed yet: [rpos, rbuf.size()). Empty, with no
-  // capacity, while the connection waits for data: idle connections hold no
-  // read buffer.
+  // Received bytes not parsed yet: [rpos, rbuf.size()). Between frames it
+  // keeps a small capacity (kWaitBuffer, websocket.cpp) to wait with.
   std::string rbuf;
   std::size_t rpos = 0;
+  bool last_read_full = false;  // the last read filled its buffer: more may be queued
   bool close_sent = false;
   bool close_received = false;
   bool failed = false;
