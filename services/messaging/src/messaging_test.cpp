@@ -573,6 +573,37 @@ TEST(SendBatcher, LingersBetweenCommitsOnlyUnderLoad) {
   EXPECT_GE(store.calls[4].start - store.calls[3].start, 300ms);
 }
 
+TEST(SendBatcher, AFullBatchWaitingIsCommittedWithoutLingering) {
+  using namespace std::chrono_literals;
+  boost::asio::io_context io(1);
+  TimedStore store(io.get_executor(), 5ms);
+  redis::RedisOptions ro;
+  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
+  redis::RedisClient redis(io.get_executor(), ro);
+  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
+  SendBatcher::Options opts;
+  opts.max_batch = 4;
+  opts.linger = 300ms;
+  opts.linger_from = 2;
+  SendBatcher batcher(io.get_executor(), store, hub, nullptr, opts);
+  int answered = 0;
+  // Submitted before the loop runs: the lane starts with all eight pending.
+  for (int i = 1; i <= 8; ++i) {
+    AppendRequest r;
+    r.conversation_id = "c";
+    r.client_msg_id = "m" + std::to_string(i);
+    batcher.Submit(std::move(r), "", [&](Result<AppendOutcome>) { ++answered; });
+  }
+  io.run_for(2s);
+  EXPECT_EQ(answered, 8);
+  // Two full batches: the second, full already when the first is done, does not
+  // wait for the linger.
+  ASSERT_EQ(store.calls.size(), 2u);
+  EXPECT_EQ(store.calls[0].size, 4u);
+  EXPECT_EQ(store.calls[1].size, 4u);
+  EXPECT_LT(store.calls[1].start - store.calls[0].start, 200ms);
+}
+
 TEST(PaymentConsumer, TransferBecomesAPaymentMessageFromTheSender) {
   auto r = PaymentConsumer::MessageFor("payment.transfer.completed", Transfer());
   ASSERT_TRUE(r);

@@ -98,7 +98,9 @@ Task<void> SendBatcher::Run(Lane& lane) {
     const std::size_t committed = items.size();
     const auto started = std::chrono::steady_clock::now();
     co_await Commit(std::move(items));
-    if (committed >= options_.linger_from && options_.linger.count() > 0) {
+    // A full batch is already waiting: nothing to gain by lingering.
+    if (committed >= options_.linger_from && options_.linger.count() > 0 &&
+        lane.pending.size() < options_.max_batch) {
       asio::steady_timer hold(ex_);
       hold.expires_at(started + options_.linger);
       (void)co_await hold.async_wait(asio::as_tuple(asio::use_awaitable));
