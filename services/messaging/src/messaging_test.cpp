@@ -521,43 +521,58 @@ class TimedStore final : public MessageStore {
   std::chrono::milliseconds commit_time_;
 };
 
-TEST(SendBatcher, LingersBetweenCommitsOnlyUnderLoad) {
-  using namespace std::chrono_literals;
-  boost::asio::io_context io(1);
-  TimedStore store(io.get_executor(), 5ms);
-  redis::RedisOptions ro;
-  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
-  redis::RedisClient redis(io.get_executor(), ro);
-  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
-  SendBatcher::Options opts;
-  opts.linger = 300ms;
-  opts.linger_from = 4;
-  SendBatcher batcher(io.get_executor(), store, hub, nullptr, opts);
-  auto request = [](int i) {
+// A batcher on its own loop over a TimedStore of 5 ms commits.
+struct BatcherRig {
+  explicit BatcherRig(SendBatcher::Options opts)
+      : store(io.get_executor(), std::chrono::milliseconds(5)),
+        redis(io.get_executor(), Unused()),
+        hub(io.get_executor(), redis, Unused(), Hub::Options{}),
+        batcher(io.get_executor(), store, hub, nullptr, opts) {}
+  static redis::RedisOptions Unused() {
+    redis::RedisOptions ro;
+    ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
+    return ro;
+  }
+  static AppendRequest Request(int i) {
     AppendRequest r;
     r.conversation_id = "c";
     r.client_msg_id = "m" + std::to_string(i);
     return r;
-  };
+  }
+  boost::asio::io_context io{1};
+  TimedStore store;
+  redis::RedisClient redis;
+  Hub hub;
+  SendBatcher batcher;
+};
+
+TEST(SendBatcher, LingersBetweenCommitsOnlyUnderLoad) {
+  using namespace std::chrono_literals;
+  SendBatcher::Options opts;
+  opts.linger = 300ms;
+  opts.linger_from = 4;
+  BatcherRig rig(opts);
+  auto& store = rig.store;
   int answered = 0;
   bool done = false;
   boost::asio::co_spawn(
-      io,
+      rig.io,
       [&]() -> Task<void> {
         // Light load: a commit of one, then the next message right after its answer.
-        (void)co_await batcher.Send(request(1), "");
-        (void)co_await batcher.Send(request(2), "");
+        (void)co_await rig.batcher.Send(BatcherRig::Request(1), "");
+        (void)co_await rig.batcher.Send(BatcherRig::Request(2), "");
         // Load: the first of six sent at once is committed alone at once (the lane
         // was idle), the other five together; the one after them waits for the linger.
         for (int i = 3; i <= 7; ++i) {
-          batcher.Submit(request(i), "", [&](Result<AppendOutcome>) { ++answered; });
+          rig.batcher.Submit(BatcherRig::Request(i), "",
+                             [&](Result<AppendOutcome>) { ++answered; });
         }
-        (void)co_await batcher.Send(request(8), "");
-        (void)co_await batcher.Send(request(9), "");
+        (void)co_await rig.batcher.Send(BatcherRig::Request(8), "");
+        (void)co_await rig.batcher.Send(BatcherRig::Request(9), "");
         done = true;
       },
       boost::asio::detached);
-  io.run_for(5s);
+  rig.io.run_for(5s);
   ASSERT_TRUE(done);
   EXPECT_EQ(answered, 5);
   ASSERT_EQ(store.calls.size(), 5u);
@@ -575,33 +590,24 @@ TEST(SendBatcher, LingersBetweenCommitsOnlyUnderLoad) {
 
 TEST(SendBatcher, AFullBatchWaitingIsCommittedWithoutLingering) {
   using namespace std::chrono_literals;
-  boost::asio::io_context io(1);
-  TimedStore store(io.get_executor(), 5ms);
-  redis::RedisOptions ro;
-  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
-  redis::RedisClient redis(io.get_executor(), ro);
-  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
   SendBatcher::Options opts;
   opts.max_batch = 4;
   opts.linger = 300ms;
   opts.linger_from = 2;
-  SendBatcher batcher(io.get_executor(), store, hub, nullptr, opts);
+  BatcherRig rig(opts);
   int answered = 0;
   // Submitted before the loop runs: the lane starts with all eight pending.
   for (int i = 1; i <= 8; ++i) {
-    AppendRequest r;
-    r.conversation_id = "c";
-    r.client_msg_id = "m" + std::to_string(i);
-    batcher.Submit(std::move(r), "", [&](Result<AppendOutcome>) { ++answered; });
+    rig.batcher.Submit(BatcherRig::Request(i), "", [&](Result<AppendOutcome>) { ++answered; });
   }
-  io.run_for(2s);
+  rig.io.run_for(2s);
   EXPECT_EQ(answered, 8);
   // Two full batches: the second, full already when the first is done, does not
   // wait for the linger.
-  ASSERT_EQ(store.calls.size(), 2u);
-  EXPECT_EQ(store.calls[0].size, 4u);
-  EXPECT_EQ(store.calls[1].size, 4u);
-  EXPECT_LT(store.calls[1].start - store.calls[0].start, 200ms);
+  ASSERT_EQ(rig.store.calls.size(), 2u);
+  EXPECT_EQ(rig.store.calls[0].size, 4u);
+  EXPECT_EQ(rig.store.calls[1].size, 4u);
+  EXPECT_LT(rig.store.calls[1].start - rig.store.calls[0].start, 200ms);
 }
 
 TEST(PaymentConsumer, TransferBecomesAPaymentMessageFromTheSender) {
