@@ -172,7 +172,6 @@ bool Hub::RemoveLocalMember(const std::string& conversation_id, const std::strin
 
 Task<bool> Hub::Attach(std::shared_ptr<WsSession> session, std::vector<std::string> conversations) {
   const std::string user_id = session->user_id();
-  ++sessions_;
   Metrics().ws_connections->Inc();
   auto [it, inserted] = users_.try_emplace(user_id);
   it->second.sessions.push_back(std::move(session));
@@ -200,10 +199,7 @@ std::optional<std::vector<std::string>> Hub::Detach(const std::shared_ptr<WsSess
   auto& list = it->second.sessions;
   const auto before = list.size();
   std::erase(list, session);
-  if (list.size() != before) {
-    --sessions_;
-    Metrics().ws_connections->Dec();
-  }
+  if (list.size() != before) Metrics().ws_connections->Dec();
   if (!list.empty()) return std::nullopt;
   std::vector<std::string> convs = std::move(it->second.conversations);
   const std::string user_id = it->first;
@@ -283,7 +279,6 @@ void Hub::OnPayload(std::string_view channel, std::string_view payload) {
   Frame frame;
   switch (p->kind) {
     case 'm':
-    case 'u':
       ForEachCsv(p->users, [&](std::string_view uid) {
         DeliverToUser(uid, p->exclude_session, frame, p->event);
       });
@@ -363,10 +358,6 @@ void Hub::ToLocalMembers(std::string_view conversation_id, std::string_view excl
                          std::string event) {
   Publish(ConversationChannel(conversation_id),
           Encode('a', conversation_id, {}, exclude_user, {}, event));
-}
-
-void Hub::ToUser(std::string_view user_id, std::string event) {
-  Publish(UserChannel(user_id), Encode('u', {}, {}, {}, {std::string(user_id)}, event));
 }
 
 void Hub::Joined(std::string_view user_id, std::string_view conversation_id, std::string event) {

@@ -35,9 +35,9 @@ namespace tchat::messaging {
 //
 // Payload: "<kind>|<conversation>|<excluded session>|<excluded user>|<user,user,...>\n"
 // followed by the event JSON, which is forwarded verbatim. Kinds: m (to the listed
-// members), a (to every local member of the conversation: presence), u (to the
-// listed user), j / l (the listed user joined / left the conversation: subscribe or
-// unsubscribe, then deliver).
+// members), a (to every local member of the conversation: presence), j / l (the
+// listed user joined / left the conversation: subscribe or unsubscribe, then
+// deliver).
 //
 // After Redis comes back the subscriber re-subscribes by itself and the hub sends
 // {"type":"sync.required"} to every local session: events published meanwhile are
@@ -73,13 +73,9 @@ class Hub {
                  std::string_view exclude_session, std::string event);
   void ToLocalMembers(std::string_view conversation_id, std::string_view exclude_user,
                       std::string event);
-  void ToUser(std::string_view user_id, std::string event);
   void Joined(std::string_view user_id, std::string_view conversation_id, std::string event);
   void Left(std::string_view user_id, std::string_view conversation_id, std::string event);
 
-  std::size_t local_users() const { return users_.size(); }
-  std::size_t local_sessions() const { return sessions_; }
-  std::size_t subscribed_conversations() const { return conversations_.size(); }
   bool connected() const;
 
   // Exposed for tests: splits a payload into its header fields and the event.
@@ -141,7 +137,6 @@ class Hub {
   StringMap<LocalUser> users_;
   // conversation -> its members that have a session on this worker
   StringMap<std::vector<std::string>> conversations_;
-  std::size_t sessions_ = 0;
   std::vector<std::pair<std::string, std::string>> pending_;  // channel, payload
   bool publishing_ = false;
   bool stopped_ = false;

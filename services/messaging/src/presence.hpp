@@ -45,7 +45,6 @@ class Presence {
   Task<void> HeartbeatOnce();
   std::chrono::milliseconds heartbeat_interval() const { return ttl_ / 3; }
 
-  std::size_t local_users() const { return local_.size(); }
 
  private:
   std::string Key(std::string_view user_id) const;

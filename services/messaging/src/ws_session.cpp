@@ -44,7 +44,6 @@ void WsSession::Send(std::string text) {
 }
 
 void WsSession::Overflow() {
-  overflowed_ = true;
   closing_ = true;
   Metrics().slow_consumer_disconnects->Inc();
   log::Warn("websocket dropped: slow consumer", {{"user_id", user_id_},

@@ -56,7 +56,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Send(std::string text);
 
   bool closing() const { return closing_; }
-  bool overflowed() const { return overflowed_; }
   std::size_t queued_frames() const { return queue_.size() - head_; }
 
   // Stops queueing, cancels a write in progress and waits for the writer to stop.
@@ -94,7 +93,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;
-  bool overflowed_ = false;
   int inflight_ = 0;
   bool reader_waits_for_room_ = false;
   AsyncEvent writer_stopped_;

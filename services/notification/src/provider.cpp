@@ -5,20 +5,6 @@
 
 namespace tchat::notification {
 
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kDelivered:
-      return "delivered";
-    case Outcome::kRetryable:
-      return "retryable";
-    case Outcome::kPermanent:
-      return "permanent";
-    case Outcome::kUnregistered:
-      return "unregistered";
-  }
-  return "unknown";
-}
-
 std::optional<std::chrono::seconds> ParseRetryAfter(std::optional<std::string_view> value,
                                                     std::chrono::system_clock::time_point now) {
   if (!value || value->empty()) return std::nullopt;

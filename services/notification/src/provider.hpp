@@ -22,7 +22,6 @@ enum class Outcome {
   kPermanent,     // other 4xx: retrying cannot help → dead letter
   kUnregistered,  // the token is gone (410, FCM UNREGISTERED, APNs Unregistered)
 };
-std::string_view OutcomeName(Outcome o);
 
 struct SendResult {
   Outcome outcome = Outcome::kDelivered;

@@ -28,10 +28,6 @@ PaymentMetrics::PaymentMetrics()
                                     "Transfers posted per database transaction.", {},
                                     {1, 2, 4, 8, 16, 32, 64, 128, 256})
                       .With(std::vector<std::string>{})),
-      published_(metrics::Registry::Default()
-                     .AddCounter("payment_outbox_published_total",
-                                 "Outbox events relayed to the payment event stream.")
-                     .With(std::vector<std::string>{})),
       rate_limited_(metrics::Registry::Default().AddCounter(
           "payment_rate_limited_total",
           "Money requests refused (429) by the per-user rate limit, by route.", {"route"})),

@@ -16,7 +16,6 @@ namespace tchat::payment {
 //   payment_webhook_rejections_total{reason}        refused provider webhooks
 //   payment_webhook_events_total{type,outcome}      accepted webhooks by effect
 //   payment_transfer_batch_size                     transfers per database batch
-//   payment_outbox_published_total                  events relayed to Redis
 //   payment_rate_limited_total{route}               money requests refused with 429
 //   payment_rate_limit_errors_total                 money requests admitted unchecked
 //                                                   because Redis failed (fail open)
@@ -30,7 +29,6 @@ class PaymentMetrics {
   void WebhookRejected(std::string_view reason);
   void WebhookEvent(std::string_view type, std::string_view outcome);
   void BatchSize(std::size_t n) { batch_size_.Observe(static_cast<double>(n)); }
-  void Published(std::size_t n) { published_.Inc(static_cast<double>(n)); }
   // The refusal counter of one route template; the reference stays valid for
   // the life of the process (callers may keep it).
   metrics::Counter& RateLimited(std::string_view route);
@@ -45,7 +43,6 @@ class PaymentMetrics {
   metrics::CounterFamily& rejections_;
   metrics::CounterFamily& events_;
   metrics::Histogram& batch_size_;
-  metrics::Counter& published_;
   metrics::CounterFamily& rate_limited_;
   metrics::Counter& rate_limit_errors_;
 };

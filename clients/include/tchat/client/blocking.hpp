@@ -112,7 +112,6 @@ class BlockingWs {
   std::uint16_t close_code() const { return ws_.close_code(); }
   void Close();
   void Abort();
-  std::size_t inbox_size() const { return inbox_.size(); }
 
  private:
   struct ReaderState {
