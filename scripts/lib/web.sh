@@ -29,13 +29,16 @@ tchat::web_build() {
 # Renders the API contract docs/api/openapi.yaml into web/dist/docs/api/ (served
 # by the local gateway at /docs/api/) with Redocly CLI. The page loads nothing from
 # elsewhere: Redoc's script, which the page would take from Redocly's CDN, is
-# served beside it from the pinned npm package, and Google's fonts are left out.
+# served beside it from the pinned npm package, and the page template
+# (docs/api/redoc-template.hbs) leaves out Google's fonts and refuses, by its
+# Content-Security-Policy, the one image Redoc takes from its CDN.
 tchat::web_api_docs() {
   local out="$TCHAT_WEB_DIR/dist/docs/api" bin="$TCHAT_WEB_DIR/node_modules"
   mkdir -p "$out"
   REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true "$bin/.bin/redocly" build-docs \
     "$TCHAT_ROOT/docs/api/openapi.yaml" --config "$TCHAT_ROOT/docs/api/redocly.yaml" \
-    --title "Tchat API" --disableGoogleFont -o "$out/index.html" >/dev/null ||
+    --template "$TCHAT_ROOT/docs/api/redoc-template.hbs" --title "Tchat API" \
+    -o "$out/index.html" >/dev/null ||
     tchat::die "rendering docs/api/openapi.yaml failed"
   cp "$bin/redoc/bundles/redoc.standalone.js" "$out/"
   sed -i -E 's#<script src="https://cdn\.redocly\.com/redoc/[^"]*/redoc\.standalone\.js">#<script src="redoc.standalone.js">#' \
