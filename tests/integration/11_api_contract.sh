@@ -9,15 +9,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v node >/dev/null || { echo "FAIL: node is not installed"; exit 1; }
-dir="$(mktemp -d)"
-trap 'rm -rf "$dir"' EXIT
+# Kept with the run's artifacts: what each service registered.
+dir="$TCHAT_RUN_DIR/artifacts/contract"
+mkdir -p "$dir"
 
 args=()
 for svc in "${TCHAT_SERVICES[@]}"; do
   port="$(tchat::service_port "$svc")"
-  status="$(curl -s -m 10 -o "$dir/$svc.json" -w '%{http_code}' "http://127.0.0.1:$port/debug/routes" || true)"
+  status="$(curl -s -m 10 -o "$dir/routes-$svc.json" -w '%{http_code}' "http://127.0.0.1:$port/debug/routes" || true)"
   if [[ "$status" == 200 ]]; then
-    args+=("$svc=$dir/$svc.json")
+    args+=("$svc=$dir/routes-$svc.json")
   else
     fail "$svc GET /debug/routes answered HTTP $status"
   fi
