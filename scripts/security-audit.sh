@@ -106,7 +106,7 @@ else
       echo "WARN development OTP is on (sign-in codes in API answers): a development system only"
     fi
     if grep -q '^TCHAT_DEBUG_ENDPOINTS=1' "$TCHAT_RUN_DIR/config.env"; then
-      echo "WARN debug endpoints are on (/debug/pprof/heap)"
+      echo "WARN debug endpoints are on (/debug/pprof/heap, /debug/routes)"
     fi
   fi
 fi

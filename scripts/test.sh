@@ -3,8 +3,10 @@
 # starts a private PostgreSQL (127.0.0.1:25432) and Redis (26379) under .test-run/,
 # runs ctest in both build directories, then starts the four services (from
 # build/, ports 18081-18084), the payment simulator (18089) and the gateway
-# (18080) against them and runs the stack tests tests/integration/*.sh and the
-# web client's browser test (web/e2e/; screenshots in .test-run/artifacts/web/).
+# (18080) against them and runs the end-to-end tests (recording their exchanges,
+# which are then validated against docs/api/openapi.yaml), the stack tests
+# tests/integration/*.sh and the web client's browser test (web/e2e/; screenshots
+# in .test-run/artifacts/web/).
 # Everything it starts is stopped when it ends, however it ends. Works whether or
 # not the local system (scripts/start.sh) is running. Ends with "N passed, M
 # failed" (test suites); exit status 1 when any suite failed.
@@ -240,8 +242,14 @@ if ((stack)); then
       export TCHAT_TEST_MESSAGING_DATABASE_URL TCHAT_TEST_PAYMENT_DATABASE_URL
       TCHAT_TEST_MESSAGING_DATABASE_URL="$(tchat::pg_url tchat_messaging)"
       TCHAT_TEST_PAYMENT_DATABASE_URL="$(tchat::pg_url tchat_payment)"
-      suite "ctest e2e (build, running stack)" ctest --test-dir "$TCHAT_ROOT/build" \
-        --output-on-failure -L e2e --timeout 900
+      # The end-to-end tests' clients record every exchange (HTTP and WebSocket
+      # frames) for the contract check against docs/api/openapi.yaml.
+      contract_record="$TCHAT_RUN_DIR/artifacts/contract/exchanges.jsonl"
+      mkdir -p "$(dirname "$contract_record")"
+      suite "ctest e2e (build, running stack)" env TCHAT_CONTRACT_RECORD="$contract_record" \
+        ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -L e2e --timeout 900
+      suite "api contract (recorded exchanges)" node "$TCHAT_ROOT/tests/contract/validate_exchanges.mjs" \
+        "$contract_record"
       for t in "$TCHAT_ROOT"/tests/integration/[0-9]*.sh; do
         suite "stack: $(basename "$t" .sh)" bash "$t"
       done

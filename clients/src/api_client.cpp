@@ -1,6 +1,7 @@
 #include <boost/json/parse.hpp>
 
 #include <tchat/client/api_client.hpp>
+#include <tchat/core/httpclient/exchange_recorder.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 
 namespace tchat::client {
@@ -52,10 +53,21 @@ ApiClient::~ApiClient() = default;
 Task<Result<ApiResponse>> ApiClient::CallRaw(std::string_view method, std::string_view path,
                                              std::string body, std::string content_type) {
   httpclient::HttpRequest req(std::string(method), base_ + std::string(path), std::move(body));
+  // What the contract record needs, kept before the request moves into Send.
+  auto* recorder = httpclient::ExchangeRecorder::Get();
+  std::string recorded_method, recorded_target;
+  if (recorder != nullptr) {
+    recorded_method = method;
+    recorded_target = path;
+  }
   if (!req.body.empty()) req.headers.Set("Content-Type", std::move(content_type));
   if (!token_.empty()) req.headers.Set("Authorization", "Bearer " + token_);
   auto r = co_await http_->Send(std::move(req));
   if (!r) co_return std::move(r).error();
+  if (recorder != nullptr) {
+    recorder->Http(recorded_method, recorded_target, r->status,
+                   r->headers.Get("Content-Type").value_or(""), r->body);
+  }
   ApiResponse out;
   out.status = r->status;
   out.raw = std::move(r->body);

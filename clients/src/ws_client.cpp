@@ -14,6 +14,7 @@
 
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/ws_client.hpp>
+#include <tchat/core/httpclient/exchange_recorder.hpp>
 
 namespace tchat::client {
 
@@ -120,6 +121,7 @@ Task<Result<std::string>> WsClient::ReadText() {
   if (ec) co_return Error::Unavailable("websocket closed: " + ec.message());
   std::string text = beast::buffers_to_string(impl_->buffer.data());
   impl_->buffer.consume(n);
+  if (auto* rec = httpclient::ExchangeRecorder::Get()) rec->WsFrame(false, text);
   co_return text;
 }
 
@@ -127,6 +129,7 @@ Task<Status> WsClient::WriteText(std::string_view text) {
   auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(text.data(), text.size()), kTuple);
   (void)n;
   if (ec) co_return Error::Unavailable("websocket write failed: " + ec.message());
+  if (auto* rec = httpclient::ExchangeRecorder::Get()) rec->WsFrame(true, text);
   co_return Ok();
 }
 

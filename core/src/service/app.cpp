@@ -59,6 +59,32 @@ std::string DatabaseName(const std::string& url) {
   return std::string(u.substr(slash + 1));
 }
 
+// The routes TCHAT_DEBUG_ENDPOINTS=1 turns on: a heap profile, and the registered
+// routes for the contract test against docs/api/openapi.yaml (read when asked:
+// by then the service has registered its own routes too). `router` outlives them.
+void AddDebugRoutes(http::Router& router) {
+  const http::RouteOptions open{.authenticated = false, .quiet = false};
+  router.Get(
+      "/debug/pprof/heap",
+      [](http::Request&) -> Task<http::Response> {
+        auto profile = HeapProfile();
+        if (!profile) co_return http::Response::FromError(profile.error());
+        co_return http::Response::Text(200, std::move(*profile), "application/octet-stream");
+      },
+      open);
+  router.Get(
+      "/debug/routes",
+      [&router](http::Request&) -> Task<http::Response> {
+        json::array routes;
+        for (const auto& r : router.routes()) {
+          routes.push_back(
+              json::object{{"method", http::MethodName(r->method)}, {"path", r->pattern}});
+        }
+        co_return http::Response::Json(200, routes);
+      },
+      open);
+}
+
 }  // namespace
 
 App::App() : impl_(std::make_unique<Impl>()) {}
@@ -197,16 +223,7 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
                                        "text/plain; version=0.0.4; charset=utf-8");
       },
       probe);
-  if (s.config.debug_endpoints) {
-    s.router.Get("/debug/pprof/heap",
-                 [](http::Request&) -> Task<http::Response> {
-                   auto profile = HeapProfile();
-                   if (!profile) co_return http::Response::FromError(profile.error());
-                   co_return http::Response::Text(200, std::move(*profile),
-                                                  "application/octet-stream");
-                 },
-                 {.authenticated = false, .quiet = false});
-  }
+  if (s.config.debug_endpoints) AddDebugRoutes(s.router);
   return app;
 }
 

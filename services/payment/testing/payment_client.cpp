@@ -10,6 +10,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <tchat/core/httpclient/exchange_recorder.hpp>
+
 namespace tchat::payment::testing {
 namespace {
 
@@ -121,6 +123,8 @@ Task<Result<ApiResponse>> PaymentApi::Call(std::string method, std::string path,
                                            std::string body,
                                            std::vector<std::pair<std::string, std::string>> headers,
                                            std::chrono::milliseconds timeout) {
+  auto* recorder = httpclient::ExchangeRecorder::Get();
+  std::string recorded_method = recorder != nullptr ? method : std::string();
   httpclient::HttpRequest req(std::move(method), base_url_ + path, std::move(body));
   if (!token.empty()) req.headers.Set("Authorization", "Bearer " + token);
   if (!req.body.empty()) req.headers.Set("Content-Type", "application/json");
@@ -128,6 +132,10 @@ Task<Result<ApiResponse>> PaymentApi::Call(std::string method, std::string path,
   req.timeout = timeout;
   auto r = co_await client_.Send(std::move(req));
   if (!r) co_return std::move(r).error();
+  if (recorder != nullptr) {
+    recorder->Http(recorded_method, path, r->status, r->headers.Get("Content-Type").value_or(""),
+                   r->body);
+  }
   ApiResponse out;
   out.status = r->status;
   out.body = std::move(r->body);

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <tchat/core/httpclient/exchange_recorder.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 
 namespace tchat::e2e {
@@ -63,9 +64,13 @@ std::vector<Reply> Api::Concurrently(const std::vector<Call>& calls) {
     for (const auto& [k, v] : calls[i].headers) req.headers.Set(k, v);
     asio::co_spawn(
         impl_->io,
-        [this, req = std::move(req), &replies, &done, i]() mutable -> Task<void> {
+        [this, req = std::move(req), &replies, &done, i, &calls]() mutable -> Task<void> {
           auto r = co_await impl_->client.Send(std::move(req));
           if (r) {
+            if (auto* rec = httpclient::ExchangeRecorder::Get()) {
+              rec->Http(calls[i].method, calls[i].path, r->status,
+                        r->headers.Get("Content-Type").value_or(""), r->body);
+            }
             replies[i].status = r->status;
             replies[i].body = std::move(r->body);
             replies[i].headers = std::move(r->headers);

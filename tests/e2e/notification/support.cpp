@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/httpclient/exchange_recorder.hpp>
 
 namespace tchat::e2e {
 
@@ -67,6 +68,9 @@ ApiResponse Api::Call(const std::string& method, const std::string& target,
   out.status = static_cast<int>(res.result_int());
   out.raw = res.body();
   out.retry_after = std::string(res[bhttp::field::retry_after]);
+  if (auto* rec = httpclient::ExchangeRecorder::Get()) {
+    rec->Http(method, target, out.status, res[bhttp::field::content_type], out.raw);
+  }
   boost::system::error_code ec;
   out.body = json::parse(out.raw, ec);
   if (ec) out.body = nullptr;

@@ -202,7 +202,7 @@ export class WalletView implements View {
         continue;
       }
       if (topup.status !== 'pending') {
-        const ok = topup.status === 'succeeded' || topup.status === 'completed';
+        const ok = topup.status === 'succeeded';
         this.status.textContent = ok
           ? t('wallet.topupSucceeded', { amount: money(topup.amount, topup.currency) })
           : t('wallet.topupFailed');
