@@ -1,7 +1,7 @@
 #include "store.hpp"
 
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/pg/result.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::auth_service {
 
@@ -143,7 +143,7 @@ Task<Result<SignInRecord>> AuthStore::SignInByPhone(std::string_view phone,
                                                     std::string_view locale, const NewSession& s) {
   std::vector<pg::Statement> batch;
   batch.reserve(5);
-  batch.push_back(pg::Statement::Of(kInsertUserSql, events::NewUuidV7(), phone, country, locale));
+  batch.push_back(pg::Statement::Of(kInsertUserSql, NewUuidV7(), phone, country, locale));
   batch.push_back(pg::Statement::Of(kLockUserByPhoneSql, phone));
   batch.push_back(pg::Statement::Of(kInsertSessionByPhoneSql, s.id, phone, s.device_name,
                                     s.platform, s.ip, s.user_agent, s.method, session_ttl_));

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
-#include "ids.hpp"
+#include <tchat/core/uuid.hpp>
+
 #include "pg_rows.hpp"
 
 namespace tchat::messaging {

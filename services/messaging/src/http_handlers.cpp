@@ -1,9 +1,10 @@
 #include "http_handlers.hpp"
 
 #include <tchat/core/json.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
-#include "ids.hpp"
 #include "messaging_worker.hpp"
 #include "model_json.hpp"
 #include "text.hpp"

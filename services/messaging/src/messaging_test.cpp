@@ -19,7 +19,6 @@
 #include <tchat/core/redis/client.hpp>
 
 #include "hub.hpp"
-#include "ids.hpp"
 #include "messaging_config.hpp"
 #include "messaging_service.hpp"
 #include "model_json.hpp"
@@ -59,16 +58,6 @@ TEST(Text, CodePointsAndTruncation) {
   EXPECT_EQ(TruncateCodePoints("👍x", 1), "👍");
 }
 
-TEST(Text, Rfc3339WithMilliseconds) {
-  EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564800123), "2024-05-01T12:00:00.123Z");
-  EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
-  // The per-thread cache of the formatted second follows the second.
-  EXPECT_EQ(FormatRfc3339Ms(1714564800999), "2024-05-01T12:00:00.999Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564801000), "2024-05-01T12:00:01.000Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564800005), "2024-05-01T12:00:00.005Z");
-}
-
 TEST(Text, HttpUrls) {
   EXPECT_TRUE(IsHttpUrl("https://cdn.example.com/a/b.png?x=1#f"));
   EXPECT_TRUE(IsHttpUrl("http://127.0.0.1:8080/x"));
@@ -97,17 +86,6 @@ TEST(Text, ReactionsAndClientTokens) {
   EXPECT_FALSE(IsValidClientToken("has space"));
   EXPECT_FALSE(IsValidClientToken(std::string(129, 'a')));
   EXPECT_FALSE(IsValidClientToken("ก"));
-}
-
-TEST(Ids, CanonicalUuids) {
-  EXPECT_EQ(CanonicalUuid("0190B4C2-7A1E-7C3D-9F0A-000000000001"),
-            "0190b4c2-7a1e-7c3d-9f0a-000000000001");
-  EXPECT_FALSE(CanonicalUuid("0190b4c27a1e7c3d9f0a000000000001"));
-  EXPECT_FALSE(CanonicalUuid("0190b4c2-7a1e-7c3d-9f0a-00000000000g"));
-  EXPECT_FALSE(CanonicalUuid(""));
-  EXPECT_FALSE(CanonicalUuid("' OR 1=1 --"));
-  EXPECT_EQ(NewInstanceId().size(), 16u);
-  EXPECT_NE(NewInstanceId(), NewInstanceId());
 }
 
 // ---- validation ----

@@ -6,11 +6,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <tchat/core/events/outbox.hpp>
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/uuid.hpp>
 
-#include "ids.hpp"
 #include "messaging_metrics.hpp"
 #include "send_batcher.hpp"
 
@@ -91,8 +90,8 @@ std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
     payment["amount"] = *a;
   }
   AppendRequest r;
-  r.id = events::NewUuidV7();
-  r.event_id = events::NewUuidV7();
+  r.id = NewUuidV7();
+  r.event_id = NewUuidV7();
   r.conversation_id = std::move(*conversation);
   r.sender_id = std::move(*sender_id);
   r.type = "payment";

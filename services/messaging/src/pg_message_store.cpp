@@ -6,6 +6,7 @@
 
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/time.hpp>
 
 #include "pg_rows.hpp"
 #include "text.hpp"
@@ -64,9 +65,7 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
 }  // namespace
 
 std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch) {
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ms = NowUnixMs();
   const std::string occurred_at = FormatRfc3339Ms(now_ms);
   std::string out;
   out.reserve(batch.size() * 640);

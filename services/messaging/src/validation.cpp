@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
-#include "ids.hpp"
+#include <tchat/core/uuid.hpp>
+
 #include "text.hpp"
 
 namespace tchat::messaging {

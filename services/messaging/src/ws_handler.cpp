@@ -5,9 +5,9 @@
 #include <tchat/core/http/websocket.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
-#include "ids.hpp"
 #include "messaging_worker.hpp"
 #include "model_json.hpp"
 #include "validation.hpp"

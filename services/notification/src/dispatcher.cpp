@@ -8,10 +8,10 @@
 #include <boost/asio/detached.hpp>
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "metrics.hpp"
 #include "pg_array.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 

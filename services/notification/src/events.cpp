@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "uuid.hpp"
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::notification {
 

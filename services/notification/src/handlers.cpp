@@ -3,13 +3,13 @@
 #include <tchat/core/config.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
 #include "localization.hpp"
 #include "quiet_hours.hpp"
 #include "store.hpp"
-#include "time_util.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 

@@ -8,11 +8,11 @@
 #include <variant>
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "events.hpp"
 #include "metrics.hpp"
 #include "pg_array.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 
@@ -294,7 +294,7 @@ Task<Status> WriteMessageInbox(pg::Connection& c, std::map<MessageInboxKey, Mess
     PgArray u_id, u_title, u_body, u_data, u_render, u_event, u_at;
     PgArray i_id, i_user, i_title, i_body, i_data, i_render, i_event, i_at;
     for (const auto& [key, m] : pending) {
-      const std::string at = FormatRfc3339(FromUnixMillis(m.latest_at_ms));
+      const std::string at = FormatRfc3339Ms(m.latest_at_ms);
       if (auto it = existing.find(key); it != existing.end()) {
         const Existing& e = it->second;
         // The entry shows the latest message, whichever batch brought it.
@@ -598,7 +598,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
             }
             // Inbox order is event order (a backlog keeps its chronology).
             in_id.Add(NewUuidV7At(p->env.occurred_at));
-            in_at.Add(FormatRfc3339(p->env.occurred_at));
+            in_at.Add(FormatRfc3339Ms(p->env.occurred_at));
             in_user.Add(item.user_id);
             in_kind.Add(item.kind);
             in_title.Add(item.title);

@@ -1,7 +1,8 @@
 #include "store.hpp"
 
+#include <tchat/core/uuid.hpp>
+
 #include "pg_array.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 
@@ -250,7 +251,7 @@ json::object PreferencesJson(const Preferences& p) {
   for (const Mute& m : p.muted) {
     json::object e{{"conversation_id", m.conversation_id}};
     if (m.until) {
-      e["until"] = FormatRfc3339(*m.until);
+      e["until"] = FormatRfc3339Ms(*m.until);
     } else {
       e["until"] = nullptr;
     }
@@ -300,7 +301,7 @@ Task<Status> PutPreferences(pg::Pool& pool, const std::string& user_id, const Pr
   for (const Mute& m : p.muted) {
     convs.Add(m.conversation_id);
     if (m.until) {
-      untils.Add(FormatRfc3339(*m.until));
+      untils.Add(FormatRfc3339Ms(*m.until));
     } else {
       untils.AddNull();
     }

@@ -7,14 +7,14 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
 #include "hashing.hpp"
 #include "money_rate_limiter.hpp"
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
-#include "timestamp.hpp"
-#include "uuid.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -46,14 +46,14 @@ Response FromAnswer(Result<Answer> a) {
 
 // The caller's user id from the verified token, canonical.
 Result<std::string> CurrentUser(const Request& req) {
-  auto id = NormalizeUuid(req.user_id());
+  auto id = CanonicalUuid(req.user_id());
   if (!id) return Error::Unauthenticated("token subject is not a user id");
   return *id;
 }
 
 // A path id; anything that is not a UUID cannot exist.
 Result<std::string> PathId(const Request& req, std::string_view what) {
-  auto id = NormalizeUuid(req.PathParam("id"));
+  auto id = CanonicalUuid(req.PathParam("id"));
   if (!id) return Error::NotFound(std::string(what) + " not found");
   return *id;
 }
@@ -76,7 +76,7 @@ Result<const CurrencyInfo*> RequireCurrency(const json::object& o) {
 Result<std::string> RequireUuid(const json::object& o, std::string_view field) {
   auto s = RequireString(o, field);
   if (!s) return std::move(s).error();
-  auto id = NormalizeUuid(*s);
+  auto id = CanonicalUuid(*s);
   if (!id) return Error::InvalidArgument(std::string(field) + " must be a UUID");
   return *id;
 }
@@ -85,7 +85,7 @@ Result<std::optional<std::string>> OptionalUuid(const json::object& o, std::stri
   auto s = OptionalString(o, field);
   if (!s) return std::move(s).error();
   if (!*s) return std::optional<std::string>();
-  auto id = NormalizeUuid(**s);
+  auto id = CanonicalUuid(**s);
   if (!id) return Error::InvalidArgument(std::string(field) + " must be a UUID");
   return std::optional<std::string>(*id);
 }
@@ -147,7 +147,7 @@ Task<Response> ListWallets(Request& req) {
     json::object o;
     o["currency"] = w.currency;
     o["balance"] = w.balance;
-    o["updated_at"] = FormatTimestamp(w.updated_ms);
+    o["updated_at"] = FormatRfc3339Ms(w.updated_ms);
     arr.push_back(std::move(o));
   }
   json::object body;
@@ -375,9 +375,7 @@ Task<Response> ProviderWebhook(Request& req) {
     co_return RejectWebhook("not_configured",
                             Error::Unavailable("provider webhooks are not configured"));
   }
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = UnixSeconds(std::chrono::system_clock::now());
   const SignatureVerdict verdict =
       VerifyWebhookSignature(config.webhook_secret, req.Header("tchat-signature"), req.body, now,
                              config.webhook_tolerance);
@@ -439,7 +437,7 @@ Task<Response> ListTransactions(Request& req) {
     o["counterparty_user_id"] =
         h.counterparty_user_id ? json::value(*h.counterparty_user_id) : json::value(nullptr);
     o["reference_id"] = h.reference_id;
-    o["created_at"] = FormatTimestamp(h.created_ms);
+    o["created_at"] = FormatRfc3339Ms(h.created_ms);
     arr.push_back(std::move(o));
   }
   json::object body;

@@ -13,6 +13,7 @@
 
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "e2e_env.hpp"
 
@@ -309,7 +310,7 @@ TEST_F(E2eTest, NonMembersGet403AndUnknownIds404OnEveryEndpoint) {
   const std::string g = Group(a, {&b});
   auto sent = SendText(a, g, "secret");
   ASSERT_EQ(sent.status, 201);
-  const std::string unknown = client::RandomUuid();
+  const std::string unknown = NewUuidV7();
   struct Call {
     std::string method, path;
     std::optional<json::value> body;
@@ -954,8 +955,8 @@ TEST_F(EventsTest, PaymentEventsBecomePaymentMessagesOnce) {
   User a = NewUser(), b = NewUser();
   const std::string conv = Direct(a, b);
   auto wb = Connect(b);
-  const std::string transfer_id = client::RandomUuid();
-  const std::string event_id = client::RandomUuid();
+  const std::string transfer_id = NewUuidV7();
+  const std::string event_id = NewUuidV7();
   const std::string envelope =
       ToJson(json::object{{"id", event_id},
                           {"type", "payment.transfer.completed"},

@@ -22,6 +22,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tchat/core/time.hpp>
+
 #include "sink.hpp"
 #include "support.hpp"
 
@@ -350,15 +352,16 @@ TEST_F(NotificationE2E, MessagePushHonoursPushDisabledMuteAndExpiredMute) {
   auto [d4, t_ctl] = AddDevice(control);
   const std::string conv = NewUserId();
   SetPrefs(off, json::object{{"push_enabled", false}});
-  SetPrefs(muted, json::object{{"muted_conversations",
-                                json::array{json::object{
-                                    {"conversation_id", conv},
-                                    {"until", Rfc3339(std::chrono::system_clock::now() + 1h)}}}}});
+  SetPrefs(muted,
+           json::object{{"muted_conversations",
+                         json::array{json::object{
+                             {"conversation_id", conv},
+                             {"until", FormatRfc3339Ms(std::chrono::system_clock::now() + 1h)}}}}});
   SetPrefs(was_muted,
            json::object{{"muted_conversations",
                          json::array{json::object{
                              {"conversation_id", conv},
-                             {"until", Rfc3339(std::chrono::system_clock::now() - 1h)}}}}});
+                             {"until", FormatRfc3339Ms(std::chrono::system_clock::now() - 1h)}}}}});
   redis_->Publish(
       "tchat.events.messaging",
       Envelope("message.created",
@@ -801,14 +804,15 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   std::string ph = "+639" + digits.substr(4, 9);
   redis_->Publish(
       "tchat.events.auth",
-      Envelope("auth.otp.requested",
-               json::object{{"phone", ph},
-                            {"country", "PH"},
-                            {"locale", "fil"},
-                            {"code", "777888"},
-                            {"message", "ignored"},
-                            {"purpose", "sign_in"},
-                            {"expires_at", Rfc3339(std::chrono::system_clock::now() + 5min)}}));
+      Envelope(
+          "auth.otp.requested",
+          json::object{{"phone", ph},
+                       {"country", "PH"},
+                       {"locale", "fil"},
+                       {"code", "777888"},
+                       {"message", "ignored"},
+                       {"purpose", "sign_in"},
+                       {"expires_at", FormatRfc3339Ms(std::chrono::system_clock::now() + 5min)}}));
   ASSERT_TRUE(sink_->WaitForCount("to", ph, 1, kWait));
   EXPECT_NE(Str(sink_->Matching("to", ph)[0], "text").find("Ang iyong Tchat code ay 777888"),
             std::string::npos)

@@ -36,9 +36,6 @@ struct Event {
   static Event Make(std::string type, json::object data);
 };
 
-// RFC 3339 UTC with milliseconds: "2026-01-31T12:34:56.789Z".
-std::string FormatTimestamp(std::chrono::system_clock::time_point t);
-
 // The envelope {"id","type","occurred_at","data"}.
 json::object Envelope(const Event& event);
 
