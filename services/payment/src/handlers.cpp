@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/time.hpp>
