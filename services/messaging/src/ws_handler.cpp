@@ -5,7 +5,6 @@
 #include <tchat/core/http/websocket.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
-#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
 #include "messaging_worker.hpp"
@@ -106,9 +105,9 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
 
 Task<void> HandleWebSocket(http::Request& req, http::WebSocket& ws) {
   auto& mw = req.worker->Get<MessagingWorker>();
-  auto user = CanonicalUuid(req.user_id());
+  auto user = http::CallerId(req);
   if (!user) {
-    co_await ws.Close(1008, "the token's subject is not a user id");
+    co_await ws.Close(1008, user.error().message);
     co_return;
   }
   auto convs = co_await mw.conversations->ConversationIds(*user);

@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 
-#include <tchat/core/hashing.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/time.hpp>
@@ -43,13 +42,6 @@ Response RawJson(int status, std::string body, bool replayed = false) {
 Response FromAnswer(Result<Answer> a) {
   if (!a) return Response::FromError(a.error());
   return RawJson(a->status, std::move(a->body), a->replayed);
-}
-
-// The caller's user id from the verified token, canonical.
-Result<std::string> CurrentUser(const Request& req) {
-  auto id = CanonicalUuid(req.user_id());
-  if (!id) return Error::Unauthenticated("token subject is not a user id");
-  return *id;
 }
 
 // A path id; anything that is not a UUID cannot exist.
@@ -139,7 +131,7 @@ std::string OptPart(const std::optional<std::string>& v) {
 // ---- wallets and transfers ----
 
 Task<Response> ListWallets(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto wallets = co_await Service(req).Wallets(*user);
   if (!wallets) co_return Response::FromError(wallets.error());
@@ -157,7 +149,7 @@ Task<Response> ListWallets(Request& req) {
 }
 
 Task<Response> CreateTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, true);
   if (!key) co_return Response::FromError(key.error());
@@ -194,7 +186,7 @@ Task<Response> CreateTransfer(Request& req) {
 }
 
 Task<Response> GetTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "transfer");
   if (!id) co_return Response::FromError(id.error());
@@ -204,7 +196,7 @@ Task<Response> GetTransfer(Request& req) {
 }
 
 Task<Response> RefundTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "transfer");
   if (!id) co_return Response::FromError(id.error());
@@ -214,7 +206,7 @@ Task<Response> RefundTransfer(Request& req) {
 // ---- payment requests ----
 
 Task<Response> CreatePaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, false);
   if (!key) co_return Response::FromError(key.error());
@@ -253,7 +245,7 @@ Task<Response> CreatePaymentRequest(Request& req) {
 }
 
 Task<Response> GetPaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "payment request");
   if (!id) co_return Response::FromError(id.error());
@@ -266,7 +258,7 @@ enum class RequestAction { kPay, kDecline, kCancel };
 
 template <RequestAction action>
 Task<Response> ActOnPaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "payment request");
   if (!id) co_return Response::FromError(id.error());
@@ -284,7 +276,7 @@ Task<Response> ActOnPaymentRequest(Request& req) {
 
 template <bool topup>
 Task<Response> CreateProviderOperation(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, false);
   if (!key) co_return Response::FromError(key.error());
@@ -322,7 +314,7 @@ Task<Response> CreateProviderOperation(Request& req) {
 
 template <bool topup>
 Task<Response> GetProviderOperation(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, topup ? "top-up" : "withdrawal");
   if (!id) co_return Response::FromError(id.error());
@@ -404,7 +396,7 @@ Task<Response> ProviderWebhook(Request& req) {
 // ---- history and administration ----
 
 Task<Response> ListTransactions(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   std::optional<std::string> currency = req.Query("currency");
   if (currency && currency->empty()) currency.reset();
@@ -450,11 +442,7 @@ Task<Response> ListTransactions(Request& req) {
 
 Task<Response> VerifyLedger(Request& req) {
   const PaymentConfig& config = Service(req).config();
-  const std::string_view auth = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (config.admin_token.empty() || auth.size() <= kBearer.size() ||
-      auth.substr(0, kBearer.size()) != kBearer ||
-      !ConstantTimeEquals(auth.substr(kBearer.size()), config.admin_token)) {
+  if (!http::BearerMatches(req, config.admin_token)) {
     co_return Response::FromError(Error::Unauthenticated("admin credential required"));
   }
   auto report = co_await Service(req).Verify();
@@ -470,7 +458,7 @@ using HandlerFn = Task<Response> (*)(Request&);
 // Counts the request against the caller's window first: a refused one is
 // answered 429 before parsing or any database work, and changes nothing.
 Task<Response> AdmitThen(std::string_view route, HandlerFn handler, Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto admitted = co_await req.worker->Get<MoneyRateLimiter>().Admit(*user, route);
   if (!admitted) co_return Response::FromError(admitted.error());
