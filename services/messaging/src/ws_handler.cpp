@@ -15,11 +15,6 @@ namespace tchat::messaging {
 
 namespace {
 
-std::string StringField(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 void SendError(WsSession& s, std::string_view client_msg_id, const Error& e) {
   s.Send(ErrorEvent(client_msg_id, e.WireCode(), e.message));
 }
@@ -46,9 +41,9 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
   if (type == "message.send") {
     const json::value* msg = frame.if_contains("message");
     std::string cmid;
-    if (msg != nullptr && msg->is_object()) cmid = StringField(msg->get_object(), "client_msg_id");
+    if (msg != nullptr && msg->is_object()) cmid = StringValue(msg->get_object(), "client_msg_id");
     if (cmid.size() > 128) cmid.clear();
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     if (conv.empty()) {
       SendError(*session, cmid, Error::InvalidArgument("conversation_id is required"));
       co_return;
@@ -77,7 +72,7 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
     co_return;
   }
   if (type == "typing") {
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     if (conv.empty()) {
       SendError(*session, {}, Error::InvalidArgument("conversation_id is required"));
       co_return;
@@ -87,7 +82,7 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
     co_return;
   }
   if (type == "read") {
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     auto seq = RequireInt(frame, "seq");
     if (conv.empty() || !seq || *seq < 0) {
       SendError(*session, {},
