@@ -1,10 +1,6 @@
 #include "payment_consumer.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
+#include <tchat/core/async.hpp>
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
@@ -23,12 +19,6 @@ constexpr std::string_view kGroup = "messaging";
 constexpr std::chrono::milliseconds kBlock{2000};
 constexpr std::chrono::milliseconds kClaimIdle{60000};
 constexpr std::chrono::seconds kClaimEvery{30};
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 }  // namespace
 
