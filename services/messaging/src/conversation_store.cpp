@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <tchat/core/pg/array.hpp>
 #include <tchat/core/uuid.hpp>
 
 #include "pg_rows.hpp"
@@ -124,7 +125,7 @@ Task<Status> ConversationStore::CreateGroup(std::string_view id, std::string_vie
       pg::Statement::Of("INSERT INTO members (conversation_id, user_id, role) "
                         "SELECT $1, u, CASE WHEN u = $2::uuid THEN 'owner' ELSE 'member' END "
                         "FROM unnest($3::uuid[]) AS u",
-                        id, creator_id, pgrows::ArrayLiteral(all)));
+                        id, creator_id, pg::ToArray(all)));
   st.push_back(OutboxInsert(event_id, "conversation.created",
                             json::object{{"conversation_id", id},
                                          {"type", "group"},
@@ -198,7 +199,7 @@ Task<Status> ConversationStore::UpdateTitle(std::string_view conversation_id,
 Task<Result<std::vector<std::string>>> ConversationStore::AddMembers(
     std::string_view conversation_id, std::string_view actor_id,
     const std::vector<std::string>& user_ids, std::size_t max_members, std::string_view event_id) {
-  const std::string ids = pgrows::ArrayLiteral(user_ids);
+  const std::string ids = pg::ToArray(user_ids);
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<std::vector<std::string>>> {
@@ -232,7 +233,7 @@ Task<Result<std::vector<std::string>>> ConversationStore::AddMembers(
         st.push_back(
             pg::Statement::Of("DELETE FROM member_departures WHERE conversation_id = $1 AND "
                               "user_id = ANY($2::uuid[])",
-                              conversation_id, pgrows::ArrayLiteral(added)));
+                              conversation_id, pg::ToArray(added)));
         st.push_back(pg::Statement::Of(
             "UPDATE conversations SET change_xid = pg_current_xact_id(), updated_at = now() "
             "WHERE id = $1",

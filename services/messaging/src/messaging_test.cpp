@@ -309,15 +309,6 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   EXPECT_FALSE(DecodeSyncToken(EncodeSyncToken("1'; DROP TABLE x")).ok());
 }
 
-TEST(PgRows, Arrays) {
-  EXPECT_EQ(pgrows::ParseArray("{}"), std::vector<std::string>{});
-  EXPECT_EQ(pgrows::ParseArray("{a,b}"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(pgrows::ParseArray("{a,NULL}"), std::vector<std::string>{"a"});
-  EXPECT_EQ(pgrows::ParseArray("garbage"), std::vector<std::string>{});
-  EXPECT_EQ(pgrows::ArrayLiteral({"1", "2"}), "{1,2}");
-  EXPECT_EQ(pgrows::ArrayLiteral({}), "{}");
-}
-
 TEST(ModelJson, MessageAndEvents) {
   Message m;
   m.id = "m1";

@@ -6,6 +6,7 @@
 
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
 
 #include "pg_rows.hpp"
@@ -189,7 +190,7 @@ Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<Appe
     m.created_ms = res.GetInt64(row, 10);
     if (!res.IsNull(row, 11)) m.edited_ms = res.GetInt64(row, 11);
     m.deleted = res.GetBool(row, 12);
-    o.recipients = pgrows::ParseArray(res.GetString(row, 13));
+    o.recipients = pg::ParseArray(res.GetString(row, 13)).value_or(std::vector<std::string>{});
   }
   out.resize(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -269,7 +270,8 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (!rs) co_return std::move(rs).error();
         MessageChange change;
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }
@@ -302,7 +304,8 @@ Task<Result<MessageChange>> PgMessageStore::Delete(std::string_view conversation
           auto rs = co_await c.Pipeline(std::move(st));
           if (!rs) co_return std::move(rs).error();
           change.message = ReadMessage((*rs)[0], 0);
-          change.recipients = pgrows::ParseArray((*rs)[1].GetString(0, 0));
+          change.recipients =
+              pg::ParseArray((*rs)[1].GetString(0, 0)).value_or(std::vector<std::string>{});
           change.changed = false;
           co_return change;
         }
@@ -317,7 +320,8 @@ Task<Result<MessageChange>> PgMessageStore::Delete(std::string_view conversation
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }
@@ -382,7 +386,8 @@ Task<Result<MessageChange>> PgMessageStore::React(std::string_view conversation_
         }
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "outcome_writer.hpp"
-#include "pg_array.hpp"
 
 namespace tchat::notification {
 namespace {
@@ -115,34 +114,6 @@ TEST(Events, DecodesOtp) {
                           R"({"phone":"+66812345678","code":"1234","expires_in":-1})"}) {
     EXPECT_FALSE(DecodeOtpRequested(*ParseJsonObject(bad))) << bad;
   }
-}
-
-TEST(PgArray, QuotesAndParses) {
-  PgArray a;
-  a.Add("plain");
-  a.Add(R"(with "quotes" and \ backslash)");
-  a.AddNull();
-  a.Add("");
-  EXPECT_EQ(a.str(), R"({"plain","with \"quotes\" and \\ backslash",NULL,""})");
-  auto parsed = ParsePgArray(R"({abc,"d e",NULL,"q\"x"})");
-  ASSERT_TRUE(parsed);
-  EXPECT_EQ(*parsed, (std::vector<std::string>{"abc", "d e", "q\"x"}));
-  EXPECT_EQ(ParsePgArray("{}")->size(), 0u);
-  EXPECT_FALSE(ParsePgArray("abc"));
-}
-
-TEST(PgArray, AppendKeepsOrderAndNulls) {
-  PgArray a, b, empty;
-  a.Add("x");
-  b.AddNull();
-  b.Add("y,z");
-  a.Append(empty);
-  EXPECT_EQ(a.str(), R"({"x"})");
-  a.Append(b);
-  EXPECT_EQ(a.size(), 3u);
-  EXPECT_EQ(a.str(), R"({"x",NULL,"y,z"})");
-  empty.Append(b);
-  EXPECT_EQ(empty.str(), R"({NULL,"y,z"})");
 }
 
 TEST(DeliveryOutcomes, MergedBatchesAreOneStatementPerKind) {

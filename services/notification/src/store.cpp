@@ -1,8 +1,7 @@
 #include "store.hpp"
 
+#include <tchat/core/pg/array.hpp>
 #include <tchat/core/uuid.hpp>
-
-#include "pg_array.hpp"
 
 namespace tchat::notification {
 
@@ -297,7 +296,7 @@ Task<Status> PutPreferences(pg::Pool& pool, const std::string& user_id, const Pr
     qe = p.quiet->end;
     qtz = p.quiet->timezone;
   }
-  PgArray convs, untils;
+  pg::ArrayBuilder convs, untils;
   for (const Mute& m : p.muted) {
     convs.Add(m.conversation_id);
     if (m.until) {
@@ -363,7 +362,7 @@ Task<Result<json::object>> ListDeadLetters(pg::Pool& pool, int limit,
 
 Task<Result<std::int64_t>> RedriveDeadLetters(pg::Pool& pool, const std::vector<std::string>& ids,
                                               int limit) {
-  const std::string arr = ToPgArray(ids);
+  const std::string arr = pg::ToArray(ids);
   auto r = co_await pool.Query(kRedrive, arr, limit);
   if (!r) co_return std::move(r).error();
   co_return r->AffectedRows();
