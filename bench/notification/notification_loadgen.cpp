@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -260,7 +261,9 @@ int main(int argc, char** argv) {
   redisContext* redis = redisConnect(rhost.c_str(), rport);
   if (redis == nullptr || redis->err) Die("cannot connect to redis");
   RedisCmd(redis, {"SELECT", std::to_string(redis_db)});
-  RedisCmd(redis, {"DEL", "tchat.events.messaging", "tchat.events.auth", "tchat.events.payment"});
+  RedisCmd(redis,
+           {"DEL", std::string(tchat::events::kMessagingStream),
+            std::string(tchat::events::kAuthStream), std::string(tchat::events::kPaymentStream)});
 
   // The sink.
   SinkStats stats;
@@ -305,10 +308,11 @@ int main(int argc, char** argv) {
   }
   // Ready when the consumer group exists.
   for (int i = 0; i < 200; ++i) {
-    if (GroupLag(redis, "tchat.events.messaging") >= 0) break;
+    if (GroupLag(redis, std::string(tchat::events::kMessagingStream)) >= 0) break;
     std::this_thread::sleep_for(50ms);
   }
-  if (GroupLag(redis, "tchat.events.messaging") < 0) Die("service did not start; see " + log_path);
+  if (GroupLag(redis, std::string(tchat::events::kMessagingStream)) < 0)
+    Die("service did not start; see " + log_path);
   std::this_thread::sleep_for(300ms);
 
   // Publish: pipelined XADDs in 10 ms ticks.
@@ -338,7 +342,8 @@ int main(int argc, char** argv) {
                              R"(","seq":1,"sender_id":")" + tchat::NewUuidV7() +
                              R"(","sender_name":"Bench","recipients":[")" + to +
                              R"("],"preview":"hello from the benchmark","type":"text"}})";
-      redisAppendCommand(redis, "XADD tchat.events.messaging * event %b", ev.data(), ev.size());
+      redisAppendCommand(redis, "XADD %b * event %b", tchat::events::kMessagingStream.data(),
+                         tchat::events::kMessagingStream.size(), ev.data(), ev.size());
       ids[static_cast<std::size_t>(next)] = id;
     }
     const auto at = Clock::now();
@@ -350,7 +355,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto publish_end = Clock::now();
-  const long long backlog_at_end = GroupLag(redis, "tchat.events.messaging");
+  const long long backlog_at_end = GroupLag(redis, std::string(tchat::events::kMessagingStream));
   // Drain: wait until everything arrived (or 60 s).
   const std::size_t want = static_cast<std::size_t>(total) * static_cast<std::size_t>(o.devices);
   Clock::time_point drained{};

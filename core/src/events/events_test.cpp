@@ -42,6 +42,21 @@ TEST(OutboxWriter, InsertStatementCarriesTheEnvelope) {
   EXPECT_EQ(payload.at("id").as_string(), e.id);
   EXPECT_EQ(payload.at("data").at("n").as_int64(), 1);
   EXPECT_NE(st.sql.find("INSERT INTO outbox"), std::string_view::npos);
+  EXPECT_EQ(st.sql.find("created_at"), std::string_view::npos);  // the database's now()
+}
+
+TEST(OutboxWriter, RowTimeOccurredAtStampsCreatedAt) {
+  OutboxWriter w{std::string(kPaymentStream), nullptr, OutboxWriter::RowTime::kOccurredAt};
+  Event e{"0190b4c2-7a1e-7c3d-9f0a-0123456789ab", "payment.test",
+          std::chrono::system_clock::time_point(1'700'000'000'007ms), json::object{}};
+  pg::Statement st = w.Insert(e);
+  ASSERT_EQ(st.params.size(), 5);
+  std::vector<const char*> v(5);
+  st.params.Fill(v.data());
+  EXPECT_EQ(std::string(v[1]), "tchat.events.payment");
+  EXPECT_EQ(std::string(v[4]), "2023-11-14T22:13:20.007Z");
+  EXPECT_EQ(json::parse(v[3]).at("occurred_at").as_string(), "2023-11-14T22:13:20.007Z");
+  EXPECT_NE(st.sql.find("created_at"), std::string_view::npos);
 }
 
 using detail::SplitJsonArray;

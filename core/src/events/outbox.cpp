@@ -9,6 +9,9 @@ namespace {
 
 constexpr std::string_view kInsertSql =
     "INSERT INTO outbox (id, stream, type, payload) VALUES ($1::uuid, $2, $3, $4::jsonb)";
+constexpr std::string_view kInsertAtSql =
+    "INSERT INTO outbox (id, stream, type, payload, created_at) "
+    "VALUES ($1::uuid, $2, $3, $4::jsonb, $5::timestamptz)";
 
 }  // namespace
 
@@ -24,16 +27,21 @@ json::object Envelope(const Event& e) {
                       {"data", e.data}};
 }
 
-OutboxWriter::OutboxWriter(std::string stream, std::shared_ptr<OutboxRelay> relay)
-    : stream_(std::move(stream)), relay_(std::move(relay)) {}
+OutboxWriter::OutboxWriter(std::string stream, std::shared_ptr<OutboxRelay> relay, RowTime row_time)
+    : stream_(std::move(stream)), relay_(std::move(relay)), row_time_(row_time) {}
 
 pg::Statement OutboxWriter::Insert(const Event& event) const {
-  return pg::Statement::Of(kInsertSql, event.id, stream_, event.type,
-                           json::serialize(Envelope(event)));
+  std::string payload = json::serialize(Envelope(event));
+  if (row_time_ == RowTime::kOccurredAt) {
+    return pg::Statement::Of(kInsertAtSql, event.id, stream_, event.type, payload,
+                             FormatRfc3339Ms(event.occurred_at));
+  }
+  return pg::Statement::Of(kInsertSql, event.id, stream_, event.type, payload);
 }
 
 Task<Status> OutboxWriter::Append(pg::Connection& conn, const Event& event) const {
-  auto r = co_await conn.Execute(kInsertSql, Insert(event).params);
+  pg::Statement st = Insert(event);
+  auto r = co_await conn.Execute(st.sql, st.params);
   if (!r) co_return std::move(r).error();
   co_return Ok();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <tchat/core/events/outbox.hpp>
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -12,20 +13,15 @@ namespace tchat::messaging {
 
 namespace {
 
-constexpr std::string_view kStream = "tchat.events.messaging";
-
 Error ConversationNotFound() {
   return Error::NotFound("conversation not found");
 }
 
 // INSERT of one outbox event whose data is the JSON object `data`.
-pg::Statement OutboxInsert(std::string_view event_id, std::string_view type,
-                           const json::object& data) {
-  return pg::Statement::Of(
-      "INSERT INTO outbox (id, stream, type, payload) VALUES ($1::uuid, $2::text, $3::text, "
-      "jsonb_build_object('id', $1::uuid, 'type', $3::text, 'occurred_at', tchat_rfc3339(now()), "
-      "'data', $4::jsonb))",
-      event_id, kStream, type, ToJson(data));
+pg::Statement OutboxInsert(std::string_view event_id, std::string_view type, json::object data) {
+  static const events::OutboxWriter writer{std::string(events::kMessagingStream)};
+  return writer.Insert(events::Event{std::string(event_id), std::string(type),
+                                     std::chrono::system_clock::now(), std::move(data)});
 }
 
 json::array IdArray(const std::vector<std::string>& ids) {

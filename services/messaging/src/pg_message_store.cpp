@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
@@ -50,12 +51,13 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
   if (!event_type.empty()) {
     statements.push_back(pg::Statement::Of(
         "INSERT INTO outbox (id, stream, type, payload) "
-        "SELECT $1::uuid, 'tchat.events.messaging', $2::text, jsonb_build_object("
+        "SELECT $1::uuid, $7::text, $2::text, jsonb_build_object("
         "'id', $1::uuid, 'type', $2::text, 'occurred_at', tchat_rfc3339(now()), 'data', "
         "jsonb_build_object('conversation_id', m.conversation_id, 'seq', m.seq, "
         "'message_id', m.id, 'sender_id', m.sender_id, $5::text, $6::uuid)) "
         "FROM messages m WHERE m.conversation_id = $3 AND m.seq = $4",
-        event_id, event_type, conversation_id, seq, actor_field, actor_id));
+        event_id, event_type, conversation_id, seq, actor_field, actor_id,
+        events::kMessagingStream));
   }
   statements.push_back(
       pg::Statement::Of("SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM members "

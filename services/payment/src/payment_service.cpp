@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <tchat/core/events/outbox.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -24,8 +25,6 @@ namespace {
   "id, user_id, amount, currency, destination, status, provider_reference, " \
   "(extract(epoch FROM created_at) * 1000)::bigint, "                        \
   "(extract(epoch FROM updated_at) * 1000)::bigint, account_id, pending_account_id"
-
-constexpr std::string_view kStream = "tchat.events.payment";
 
 std::optional<std::string> OptString(const pg::PgResult& r, int row, int col) {
   if (r.IsNull(row, col)) return std::nullopt;
@@ -62,15 +61,18 @@ ProviderOperation OperationFromRow(const pg::PgResult& r, int row) {
   return op;
 }
 
+// The outbox rows of payment events carry their event time as created_at, like
+// the rows payment_post_transfers writes, so that the relay keeps their order.
+const events::OutboxWriter& Outbox() {
+  static const events::OutboxWriter writer(std::string(events::kPaymentStream), nullptr,
+                                           events::OutboxWriter::RowTime::kOccurredAt);
+  return writer;
+}
+
 Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
                           std::int64_t now_ms, json::object data) {
-  const std::string payload = tchat::ToJson(EventEnvelope(event_id, type, now_ms, std::move(data)));
-  auto r = co_await c.Query(
-      "INSERT INTO outbox (id, stream, type, payload, created_at) "
-      "VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)",
-      event_id, kStream, type, payload, FormatRfc3339Ms(now_ms));
-  if (!r) co_return std::move(r).error();
-  co_return Ok();
+  co_return co_await Outbox().Append(
+      c, events::Event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)});
 }
 
 // payment_post_entry with the caller's transaction; returns its code.
@@ -94,8 +96,8 @@ std::string Serialize(const json::object& o) {
 void Render(TransferItem& it) {
   const json::object t = ToJson(it.transfer);
   it.response = Serialize(t);
-  it.event = Serialize(
-      EventEnvelope(it.event_id, "payment.transfer.completed", it.transfer.created_ms, t));
+  it.event = Serialize(events::Envelope(events::Event{it.event_id, "payment.transfer.completed",
+                                                      FromUnixMillis(it.transfer.created_ms), t}));
 }
 
 }  // namespace

@@ -73,14 +73,4 @@ json::object WithdrawalJson(const ProviderOperation& op) {
   return o;
 }
 
-json::object EventEnvelope(std::string_view id, std::string_view type, std::int64_t at_ms,
-                           json::object data) {
-  json::object o;
-  o["id"] = id;
-  o["type"] = type;
-  o["occurred_at"] = FormatRfc3339Ms(at_ms);
-  o["data"] = std::move(data);
-  return o;
-}
-
 }  // namespace tchat::payment

@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/uuid.hpp>
@@ -924,7 +925,7 @@ TEST_F(EventsTest, MessageCreatedGoesToTheMessagingStream) {
       io_,
       [&] {
         auto r = client::RunSync(
-            io_, redis_->Command("XREVRANGE", "tchat.events.messaging", "+", "-", "COUNT", "200"));
+            io_, redis_->Command("XREVRANGE", events::kMessagingStream, "+", "-", "COUNT", "200"));
         if (!r) return false;
         auto entries = redis::ParseStreamEntries(std::move(*r));
         if (!entries) return false;
@@ -974,7 +975,7 @@ TEST_F(EventsTest, PaymentEventsBecomePaymentMessagesOnce) {
   // Delivered twice (at-least-once upstream): one message.
   for (int i = 0; i < 2; ++i) {
     auto r = client::RunSync(
-        io_, redis_->Command("XADD", "tchat.events.payment", "*", "id", event_id, "type",
+        io_, redis_->Command("XADD", events::kPaymentStream, "*", "id", event_id, "type",
                              "payment.transfer.completed", "event", envelope));
     ASSERT_TRUE(r.ok()) << r.error().message;
   }

@@ -146,12 +146,12 @@ std::string Redis::Command(const std::vector<std::string>& args) {
   return out;
 }
 
-std::string Redis::Publish(const std::string& stream, const json::object& envelope) {
-  return Command({"XADD", stream, "*", "event", ToJson(envelope)});
+std::string Redis::Publish(std::string_view stream, const json::object& envelope) {
+  return Command({"XADD", std::string(stream), "*", "event", ToJson(envelope)});
 }
 
-std::string Redis::PublishRaw(const std::string& stream, const std::vector<std::string>& fields) {
-  std::vector<std::string> args{"XADD", stream, "*"};
+std::string Redis::PublishRaw(std::string_view stream, const std::vector<std::string>& fields) {
+  std::vector<std::string> args{"XADD", std::string(stream), "*"};
   args.insert(args.end(), fields.begin(), fields.end());
   return Command(args);
 }

@@ -54,8 +54,8 @@ class Redis {
   // empty). Throws on connection errors.
   std::string Command(const std::vector<std::string>& args);
   // XADD stream * event <envelope>; returns the entry id.
-  std::string Publish(const std::string& stream, const json::object& envelope);
-  std::string PublishRaw(const std::string& stream, const std::vector<std::string>& fields);
+  std::string Publish(std::string_view stream, const json::object& envelope);
+  std::string PublishRaw(std::string_view stream, const std::vector<std::string>& fields);
 
  private:
   redisContext* ctx_ = nullptr;
