@@ -80,6 +80,10 @@ search "${w}(Str|StringField|StringOr|StringOrEmpty)\(const json::object&" 'core
   ':!core/src/base/json.cpp' ':!core/include/tchat/core/json.hpp' |
   rule "JSON field readers come from core (tchat/core/json.hpp: StringOrEmpty, StringValue)"
 
+search "${w}(Utf8Next|Utf8Length|CodePoints|TruncateCodePoints)\(std::string_view" "${cxx[@]}" \
+  ':!core/src/base/utf8.cpp' ':!core/include/tchat/core/utf8.hpp' |
+  rule "UTF-8 decoding and code points come from core (tchat/core/utf8.hpp)"
+
 git ls-files --cached --others --exclude-standard -- services |
   { grep -E '/(uuid|ids|time_util|timestamp|async_event|async_util|pg_array)\.(cpp|hpp)$' || true; } |
   sed 's/$/:1: a service-local copy of a core helper/' |

@@ -34,30 +34,6 @@ namespace {
 
 // ---- text ----
 
-TEST(Text, Utf8AcceptsValidAndRejectsMalformed) {
-  EXPECT_TRUE(ValidUtf8(""));
-  EXPECT_TRUE(ValidUtf8("hello"));
-  EXPECT_TRUE(ValidUtf8("สวัสดี"));
-  EXPECT_TRUE(ValidUtf8("Xin chào 👋"));
-  EXPECT_TRUE(ValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
-  EXPECT_FALSE(ValidUtf8("\xFF"));
-  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong '/'
-  EXPECT_FALSE(ValidUtf8("\xE0\x80\xAF"));      // overlong
-  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
-  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(ValidUtf8("abc\xE2\x82"));       // truncated
-  EXPECT_FALSE(ValidUtf8("\x80"));              // lone continuation
-}
-
-TEST(Text, CodePointsAndTruncation) {
-  EXPECT_EQ(CodePoints("abc"), 3u);
-  EXPECT_EQ(CodePoints("กขค"), 3u);
-  EXPECT_EQ(CodePoints("👍👍"), 2u);
-  EXPECT_EQ(TruncateCodePoints("กขค", 2), "กข");
-  EXPECT_EQ(TruncateCodePoints("ab", 5), "ab");
-  EXPECT_EQ(TruncateCodePoints("👍x", 1), "👍");
-}
-
 TEST(Text, HttpUrls) {
   EXPECT_TRUE(IsHttpUrl("https://cdn.example.com/a/b.png?x=1#f"));
   EXPECT_TRUE(IsHttpUrl("http://127.0.0.1:8080/x"));

@@ -9,6 +9,7 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
+#include <tchat/core/utf8.hpp>
 
 #include "pg_rows.hpp"
 #include "text.hpp"

@@ -1,25 +1,8 @@
 #include "text.hpp"
 
+#include <tchat/core/utf8.hpp>
+
 namespace tchat::messaging {
-
-std::size_t CodePoints(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (count == max_code_points) return s.substr(0, i);
-      ++count;
-    }
-  }
-  return s;
-}
 
 bool IsHttpUrl(std::string_view url) {
   if (url.empty() || url.size() > 2048) return false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <tchat/core/utf8.hpp>
 #include <tchat/core/uuid.hpp>
 
 #include "text.hpp"
