@@ -42,6 +42,7 @@
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/token_minter.hpp>
 #include <tchat/client/ws_client.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace {
 
@@ -383,7 +384,7 @@ int main(int argc, char** argv) {
   const std::string pad(static_cast<std::size_t>(std::max(0, o.body_bytes - 16)), 'x');
   auto make_client = [&](int i) {
     auto c = std::make_unique<Client>(*ios[static_cast<std::size_t>(i % threads)]);
-    c->user_id = tchat::client::RandomUuid();
+    c->user_id = tchat::NewUuidV7();
     c->token = minter->Mint(c->user_id, std::chrono::hours(2));
     c->prefix = "lg" + std::to_string(i) + "-";
     c->latency = &latency[static_cast<std::size_t>(i % threads)];

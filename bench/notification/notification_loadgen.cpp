@@ -22,7 +22,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -46,6 +45,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <tchat/core/events/streams.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -72,24 +75,6 @@ struct Options {
 [[noreturn]] void Die(const std::string& msg) {
   std::fprintf(stderr, "notification_loadgen: %s\n", msg.c_str());
   std::exit(1);
-}
-
-std::string Uuid(std::mt19937_64& rng) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx";
-  std::uint64_t bits = rng();
-  int left = 16;
-  for (char& c : s) {
-    if (c != 'x') continue;
-    if (left == 0) {
-      bits = rng();
-      left = 16;
-    }
-    c = kHex[bits & 15];
-    bits >>= 4;
-    --left;
-  }
-  return s;
 }
 
 void Exec(PGconn* c, const std::string& sql) {
@@ -194,20 +179,6 @@ long long GroupLag(redisContext* c, const std::string& stream) {
   return lag < 0 ? -1 : lag + pending;
 }
 
-std::string Rfc3339Now() {
-  const auto t = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  const auto day = std::chrono::floor<std::chrono::days>(t);
-  const std::chrono::year_month_day ymd{day};
-  const std::chrono::hh_mm_ss hms{t - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,7 +215,6 @@ int main(int argc, char** argv) {
   if (o.service_bin.empty() || o.pg_url.empty() || o.redis_url.empty()) {
     Die("--service-bin, --pg-url and --redis-url are required");
   }
-  std::mt19937_64 rng(std::random_device{}());
 
   // Scratch database, migrated.
   const std::string db = "tchat_notification_bench_" + std::to_string(getpid());
@@ -266,13 +236,13 @@ int main(int argc, char** argv) {
     Exec(conn, ss.str());
   }
   std::vector<std::string> users;
-  for (int u = 0; u < o.users; ++u) users.push_back(Uuid(rng));
+  for (int u = 0; u < o.users; ++u) users.push_back(tchat::NewUuidV7());
   for (int start = 0; start < o.users; start += 500) {
     std::string sql = "INSERT INTO devices (id, user_id, platform, token) VALUES ";
     bool first = true;
     for (int u = start; u < std::min(o.users, start + 500); ++u) {
       for (int d = 0; d < o.devices; ++d) {
-        const std::string id = Uuid(rng);
+        const std::string id = tchat::NewUuidV7();
         sql += (first ? "" : ",") + std::string("('") + id + "','" +
                users[static_cast<std::size_t>(u)] + "','android','tok-" + id + "')";
         first = false;
@@ -291,7 +261,9 @@ int main(int argc, char** argv) {
   redisContext* redis = redisConnect(rhost.c_str(), rport);
   if (redis == nullptr || redis->err) Die("cannot connect to redis");
   RedisCmd(redis, {"SELECT", std::to_string(redis_db)});
-  RedisCmd(redis, {"DEL", "tchat.events.messaging", "tchat.events.auth", "tchat.events.payment"});
+  RedisCmd(redis,
+           {"DEL", std::string(tchat::events::kMessagingStream),
+            std::string(tchat::events::kAuthStream), std::string(tchat::events::kPaymentStream)});
 
   // The sink.
   SinkStats stats;
@@ -336,10 +308,11 @@ int main(int argc, char** argv) {
   }
   // Ready when the consumer group exists.
   for (int i = 0; i < 200; ++i) {
-    if (GroupLag(redis, "tchat.events.messaging") >= 0) break;
+    if (GroupLag(redis, std::string(tchat::events::kMessagingStream)) >= 0) break;
     std::this_thread::sleep_for(50ms);
   }
-  if (GroupLag(redis, "tchat.events.messaging") < 0) Die("service did not start; see " + log_path);
+  if (GroupLag(redis, std::string(tchat::events::kMessagingStream)) < 0)
+    Die("service did not start; see " + log_path);
   std::this_thread::sleep_for(300ms);
 
   // Publish: pipelined XADDs in 10 ms ticks.
@@ -359,16 +332,18 @@ int main(int argc, char** argv) {
                          o.rate / 1000000) +
             1);
     const int from = next;
-    const std::string now_txt = Rfc3339Now();
+    const std::string now_txt = tchat::FormatRfc3339Ms(std::chrono::system_clock::now());
     for (; next < due; ++next) {
-      const std::string id = Uuid(rng);
+      const std::string id = tchat::NewUuidV7();
       const std::string& to = users[static_cast<std::size_t>(next % o.users)];
       const std::string ev = R"({"id":")" + id + R"(","type":"message.created","occurred_at":")" +
-                             now_txt + R"(","data":{"conversation_id":")" + Uuid(rng) +
-                             R"(","message_id":")" + Uuid(rng) + R"(","seq":1,"sender_id":")" +
-                             Uuid(rng) + R"(","sender_name":"Bench","recipients":[")" + to +
+                             now_txt + R"(","data":{"conversation_id":")" + tchat::NewUuidV7() +
+                             R"(","message_id":")" + tchat::NewUuidV7() +
+                             R"(","seq":1,"sender_id":")" + tchat::NewUuidV7() +
+                             R"(","sender_name":"Bench","recipients":[")" + to +
                              R"("],"preview":"hello from the benchmark","type":"text"}})";
-      redisAppendCommand(redis, "XADD tchat.events.messaging * event %b", ev.data(), ev.size());
+      redisAppendCommand(redis, "XADD %b * event %b", tchat::events::kMessagingStream.data(),
+                         tchat::events::kMessagingStream.size(), ev.data(), ev.size());
       ids[static_cast<std::size_t>(next)] = id;
     }
     const auto at = Clock::now();
@@ -380,7 +355,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto publish_end = Clock::now();
-  const long long backlog_at_end = GroupLag(redis, "tchat.events.messaging");
+  const long long backlog_at_end = GroupLag(redis, std::string(tchat::events::kMessagingStream));
   // Drain: wait until everything arrived (or 60 s).
   const std::size_t want = static_cast<std::size_t>(total) * static_cast<std::size_t>(o.devices);
   Clock::time_point drained{};

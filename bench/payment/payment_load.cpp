@@ -23,6 +23,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <tchat/core/uuid.hpp>
+
 #include "payment_client.hpp"
 
 namespace {
@@ -122,7 +124,7 @@ bool FundAll(const Options& o, std::vector<User>& users) {
               break;
             }
             const std::string ref(t->json.at("provider_reference").as_string());
-            const std::string event = "{\"id\":\"evt_" + pt::NewUuid() +
+            const std::string event = "{\"id\":\"evt_" + tchat::NewUuidV7() +
                                       "\",\"type\":\"topup.succeeded\",\"reference\":\"" + ref +
                                       "\",\"amount\":" + std::to_string(o.fund) +
                                       ",\"currency\":\"" + o.currency + "\"}";
@@ -165,7 +167,7 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
           std::mt19937 rng(seed * 1000u + static_cast<unsigned>(c));
           std::uniform_int_distribution<std::size_t> pick(0, users.size() - 1);
           std::uint64_t n = 0;
-          const std::string key_prefix = pt::NewUuid() + "-";
+          const std::string key_prefix = tchat::NewUuidV7() + "-";
           while (Clock::now() < stop) {
             const std::size_t from = pick(rng);
             std::size_t to = pick(rng);
@@ -206,7 +208,7 @@ int main(int argc, char** argv) {
   std::vector<User> users;
   for (int i = 0; i < o.accounts; ++i) {
     User u;
-    u.id = pt::NewUuid();
+    u.id = tchat::NewUuidV7();
     u.token = minter->Mint(u.id, std::chrono::hours(1));
     users.push_back(std::move(u));
   }

@@ -25,6 +25,7 @@
 
 #include <tchat/client/blocking.hpp>
 #include <tchat/client/token_minter.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace {
 
@@ -89,7 +90,7 @@ std::string Flag(std::vector<std::string>& args, const std::string& name) {
 }
 
 std::string NewClientMsgId() {
-  return "cli-" + tchat::client::RandomUuid();
+  return "cli-" + tchat::NewUuidV7();
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include <tchat/client/token_minter.hpp>
 #include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::client {
 
@@ -29,33 +29,13 @@ Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
   return TokenMinter(std::make_shared<const auth::JwtSigner>(std::move(*pair)));
 }
 
-std::string RandomUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
-  std::string out;
-  out.reserve(36);
-  for (int i = 15; i >= 0; --i) {
-    out += kHex[(hi >> (i * 4)) & 0xF];
-    if (i == 8 || i == 4) out += '-';
-  }
-  out += '-';
-  for (int i = 15; i >= 0; --i) {
-    out += kHex[(lo >> (i * 4)) & 0xF];
-    if (i == 12) out += '-';
-  }
-  return out;
-}
-
 std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
   const auto now = std::chrono::system_clock::now();
   auth::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;
-  c.session_id = RandomUuid();
+  c.session_id = NewUuidV7();
   c.issued_at = now;
   c.expires_at = now + ttl;
   return signer_->Sign(c);

@@ -18,9 +18,9 @@
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/options.hpp>
 #include <tchat/core/service/app.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "src/http_handlers.hpp"
-#include "src/ids.hpp"
 #include "src/messaging_config.hpp"
 #include "src/messaging_worker.hpp"
 #include "src/payment_consumer.hpp"
@@ -53,7 +53,7 @@ tchat::Status Setup(App& app) {
   if (app.config().redis_url.empty()) {
     return tchat::Error::InvalidArgument("config REDIS_URL: the messaging service needs it");
   }
-  const std::string instance = tchat::messaging::NewInstanceId();
+  const std::string instance = tchat::RandomHex(8);
   const auto workers = app.workers();
   // One outbox relay per worker: they share the rows with SKIP LOCKED.
   std::vector<std::shared_ptr<tchat::events::OutboxRelay>> relays(workers.size());

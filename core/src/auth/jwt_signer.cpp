@@ -1,9 +1,11 @@
 #include <algorithm>
 
+#include <sodium.h>
+
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/auth/jwt_signer.hpp>
-
-#include "sodium_init.hpp"
+#include <tchat/core/sodium.hpp>
+#include <tchat/core/time.hpp>
 
 namespace tchat::auth {
 
@@ -11,10 +13,6 @@ namespace {
 
 std::string_view AsChars(const std::uint8_t* p, std::size_t n) {
   return {reinterpret_cast<const char*>(p), n};
-}
-
-std::int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <tchat/core/auth/key_set.hpp>
 #include <tchat/core/auth/key_source.hpp>
 #include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/hashing.hpp>
 
 #include "test_http_server.hpp"
 
@@ -258,15 +259,7 @@ TEST_F(VerifierTest, Hs256WithThePublicKeyAsSecretIsRejected) {
   // HMAC keyed with the raw public key bytes, and with its JWK "x" text.
   for (const std::string& secret : {std::string(pub.key.begin(), pub.key.end()), x}) {
     const std::string input = Compose(Header("HS256"), GoodPayload());
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()),
-                                secret.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
-                                  input.size());
-    crypto_auth_hmacsha256_final(&st, mac);
-    const std::string token =
-        input + "." + Base64UrlEncode({reinterpret_cast<const char*>(mac), sizeof mac});
+    const std::string token = input + "." + Base64UrlEncode(HmacSha256(secret, input));
     EXPECT_EQ(Reason(token), "unsupported token algorithm");
   }
   EXPECT_EQ(verifier_.CachedTokens(), 0u);

@@ -3,16 +3,6 @@
 
 namespace tchat::auth {
 
-namespace {
-
-std::string_view StringField(const json::object& o, std::string_view name) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr || !v->is_string()) return {};
-  return v->get_string();
-}
-
-}  // namespace
-
 Result<KeySet> KeySet::ParseJwks(std::string_view document) {
   boost::system::error_code ec;
   json::value doc = json::parse(document, ec);
@@ -24,12 +14,12 @@ Result<KeySet> KeySet::ParseJwks(std::string_view document) {
   for (const auto& entry : keys->get_array()) {
     if (!entry.is_object()) return Error::InvalidArgument("JWKS key is not an object");
     const auto& k = entry.get_object();
-    if (StringField(k, "kty") != "OKP" || StringField(k, "crv") != "Ed25519") continue;
-    if (k.contains("use") && StringField(k, "use") != "sig") continue;
-    if (k.contains("alg") && StringField(k, "alg") != "EdDSA") continue;
-    const std::string_view kid = StringField(k, "kid");
+    if (StringValue(k, "kty") != "OKP" || StringValue(k, "crv") != "Ed25519") continue;
+    if (k.contains("use") && StringValue(k, "use") != "sig") continue;
+    if (k.contains("alg") && StringValue(k, "alg") != "EdDSA") continue;
+    const std::string_view kid = StringValue(k, "kid");
     if (kid.empty()) return Error::InvalidArgument("JWKS Ed25519 key has no kid");
-    const auto x = Base64UrlDecode(StringField(k, "x"));
+    const auto x = Base64UrlDecode(StringValue(k, "x"));
     if (!x || x->size() != 32) return Error::InvalidArgument("JWKS Ed25519 key has a bad x");
     PublicJwk jwk{std::string(kid), {}};
     std::copy(x->begin(), x->end(), reinterpret_cast<char*>(jwk.key.data()));

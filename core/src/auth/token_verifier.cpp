@@ -7,11 +7,13 @@
 #include <optional>
 #include <unordered_map>
 
+#include <sodium.h>
+
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/auth/token_verifier.hpp>
 #include <tchat/core/json.hpp>
-
-#include "sodium_init.hpp"
+#include <tchat/core/sodium.hpp>
+#include <tchat/core/time.hpp>
 
 namespace tchat::auth {
 
@@ -232,8 +234,7 @@ TokenVerifier::TokenVerifier(std::shared_ptr<KeySource> keys, VerifierOptions op
 TokenVerifier::~TokenVerifier() = default;
 
 Result<Principal> TokenVerifier::Verify(std::string_view token, SysClock::time_point now_tp) const {
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(now_tp.time_since_epoch()).count();
+  const std::int64_t now = UnixSeconds(now_tp);
   if (token.empty() || token.size() > options_.max_token_bytes) return Unauth("malformed token");
   // Read the generation before the key set (see KeySource::Publish): an entry is
   // never tagged newer than the keys that verified it.

@@ -123,94 +123,75 @@ Result<std::chrono::milliseconds> ConfigReader::Duration(std::string_view key,
   return *r;
 }
 
-#define TCHAT_READ(dest, expr)                         \
-  do {                                                 \
-    auto tchat_r_ = (expr);                            \
-    if (!tchat_r_) return std::move(tchat_r_).error(); \
-    dest = std::move(*tchat_r_);                       \
-  } while (0)
+void ConfigLoader::Require(bool holds, std::string_view key, std::string_view why) {
+  if (!holds && !error_) {
+    error_ = Error::InvalidArgument("config " + std::string(key) + ": " + std::string(why));
+  }
+}
 
 Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t default_port,
                                       const ConfigReader& r) {
   CommonConfig c;
   c.service = std::string(service);
-  TCHAT_READ(c.version, r.String("TCHAT_VERSION", "0.1.0"));
-  TCHAT_READ(c.listen_address, r.String("LISTEN_ADDRESS", "0.0.0.0"));
-  std::int64_t port = 0;
-  TCHAT_READ(port, r.Int("PORT", default_port, 0, 65535));
-  c.port = static_cast<std::uint16_t>(port);
-  std::int64_t threads = 0;
-  TCHAT_READ(threads, r.Int("TCHAT_THREADS", 0, 0, 256));
-  c.threads = static_cast<int>(threads);
+  ConfigLoader load;
+  load.Read(c.version, r.String("TCHAT_VERSION", "0.1.0"));
+  load.Read(c.listen_address, r.String("LISTEN_ADDRESS", "0.0.0.0"));
+  load.Read(c.port, r.Int("PORT", default_port, 0, 65535));
+  load.Read(c.threads, r.Int("TCHAT_THREADS", 0, 0, 256));
 
-  TCHAT_READ(c.database_url, r.String("DATABASE_URL", ""));
-  TCHAT_READ(c.redis_url, r.String("REDIS_URL", ""));
-  TCHAT_READ(c.scylla_hosts, r.String("SCYLLA_HOSTS", ""));
-  TCHAT_READ(c.jwks_url, r.String("JWKS_URL", ""));
-  TCHAT_READ(c.jwks_file, r.String("JWKS_FILE", ""));
-  TCHAT_READ(c.jwt_issuer, r.String("TCHAT_JWT_ISSUER", "tchat-auth"));
-  TCHAT_READ(c.jwt_audience, r.String("TCHAT_JWT_AUDIENCE", "tchat"));
-  TCHAT_READ(c.dev_otp, r.Bool("TCHAT_DEV_OTP", false));
-  TCHAT_READ(c.admin_token, r.String("TCHAT_ADMIN_TOKEN", ""));
-  TCHAT_READ(c.psp_webhook_secret, r.String("TCHAT_PSP_WEBHOOK_SECRET", ""));
-  TCHAT_READ(c.debug_endpoints, r.Bool("TCHAT_DEBUG_ENDPOINTS", false));
-  TCHAT_READ(c.push_webhook_url, r.String("TCHAT_PUSH_WEBHOOK_URL", ""));
-  TCHAT_READ(c.sms_webhook_url, r.String("TCHAT_SMS_WEBHOOK_URL", ""));
-  TCHAT_READ(c.log_level, r.String("LOG_LEVEL", "info"));
-  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
-      c.log_level != "error") {
-    return Error::InvalidArgument("config LOG_LEVEL: must be debug, info, warn or error");
-  }
+  load.Read(c.database_url, r.String("DATABASE_URL", ""));
+  load.Read(c.redis_url, r.String("REDIS_URL", ""));
+  load.Read(c.scylla_hosts, r.String("SCYLLA_HOSTS", ""));
+  load.Read(c.jwks_url, r.String("JWKS_URL", ""));
+  load.Read(c.jwks_file, r.String("JWKS_FILE", ""));
+  load.Read(c.jwt_issuer, r.String("TCHAT_JWT_ISSUER", "tchat-auth"));
+  load.Read(c.jwt_audience, r.String("TCHAT_JWT_AUDIENCE", "tchat"));
+  load.Read(c.dev_otp, r.Bool("TCHAT_DEV_OTP", false));
+  load.Read(c.admin_token, r.String("TCHAT_ADMIN_TOKEN", ""));
+  load.Read(c.psp_webhook_secret, r.String("TCHAT_PSP_WEBHOOK_SECRET", ""));
+  load.Read(c.debug_endpoints, r.Bool("TCHAT_DEBUG_ENDPOINTS", false));
+  load.Read(c.push_webhook_url, r.String("TCHAT_PUSH_WEBHOOK_URL", ""));
+  load.Read(c.sms_webhook_url, r.String("TCHAT_SMS_WEBHOOK_URL", ""));
+  load.Read(c.log_level, r.String("LOG_LEVEL", "info"));
+  load.Require(c.log_level == "debug" || c.log_level == "info" || c.log_level == "warn" ||
+                   c.log_level == "error",
+               "LOG_LEVEL", "must be debug, info, warn or error");
 
-  std::int64_t n = 0;
-  TCHAT_READ(n, r.Int("db_max_open_conns", c.db_max_open_conns, 1, 10000));
-  c.db_max_open_conns = static_cast<int>(n);
-  TCHAT_READ(n, r.Int("db_max_idle_conns", c.db_max_idle_conns, 0, 10000));
-  c.db_max_idle_conns = static_cast<int>(n);
-  TCHAT_READ(c.db_conn_max_lifetime, r.Duration("db_conn_max_lifetime", c.db_conn_max_lifetime));
-  TCHAT_READ(n, r.Int("db_max_connections", c.db_max_connections, 1, 100000));
-  c.db_max_connections = static_cast<int>(n);
-  TCHAT_READ(n, r.Int("redis_pool_size", c.redis_pool_size, 1, 10000));
-  c.redis_pool_size = static_cast<int>(n);
-  TCHAT_READ(n, r.Int("redis_min_idle_conns", c.redis_min_idle_conns, 0, 10000));
-  c.redis_min_idle_conns = static_cast<int>(n);
-  TCHAT_READ(c.redis_dial_timeout, r.Duration("redis_dial_timeout", c.redis_dial_timeout));
-  TCHAT_READ(c.redis_read_timeout, r.Duration("redis_read_timeout", c.redis_read_timeout));
-  TCHAT_READ(c.redis_write_timeout, r.Duration("redis_write_timeout", c.redis_write_timeout));
-  TCHAT_READ(c.http_client_timeout, r.Duration("http_client_timeout", c.http_client_timeout));
-  TCHAT_READ(n, r.Int("http_client_max_idle_conns", c.http_client_max_idle_conns, 0, 100000));
-  c.http_client_max_idle_conns = static_cast<int>(n);
-  TCHAT_READ(n,
-             r.Int("http_client_max_conns_per_host", c.http_client_max_conns_per_host, 1, 100000));
-  c.http_client_max_conns_per_host = static_cast<int>(n);
+  load.Read(c.db_max_open_conns, r.Int("db_max_open_conns", c.db_max_open_conns, 1, 10000));
+  load.Read(c.db_max_idle_conns, r.Int("db_max_idle_conns", c.db_max_idle_conns, 0, 10000));
+  load.Read(c.db_conn_max_lifetime, r.Duration("db_conn_max_lifetime", c.db_conn_max_lifetime));
+  load.Read(c.db_max_connections, r.Int("db_max_connections", c.db_max_connections, 1, 100000));
+  load.Read(c.redis_pool_size, r.Int("redis_pool_size", c.redis_pool_size, 1, 10000));
+  load.Read(c.redis_min_idle_conns,
+            r.Int("redis_min_idle_conns", c.redis_min_idle_conns, 0, 10000));
+  load.Read(c.redis_dial_timeout, r.Duration("redis_dial_timeout", c.redis_dial_timeout));
+  load.Read(c.redis_read_timeout, r.Duration("redis_read_timeout", c.redis_read_timeout));
+  load.Read(c.redis_write_timeout, r.Duration("redis_write_timeout", c.redis_write_timeout));
+  load.Read(c.http_client_timeout, r.Duration("http_client_timeout", c.http_client_timeout));
+  load.Read(c.http_client_max_idle_conns,
+            r.Int("http_client_max_idle_conns", c.http_client_max_idle_conns, 0, 100000));
+  load.Read(c.http_client_max_conns_per_host,
+            r.Int("http_client_max_conns_per_host", c.http_client_max_conns_per_host, 1, 100000));
 
-  TCHAT_READ(n, r.Int("HTTP_MAX_BODY_BYTES", static_cast<std::int64_t>(c.http_max_body_bytes), 1024,
-                      1LL << 30));
-  c.http_max_body_bytes = static_cast<std::size_t>(n);
-  TCHAT_READ(c.http_header_timeout, r.Duration("HTTP_HEADER_TIMEOUT", c.http_header_timeout));
-  TCHAT_READ(c.http_body_timeout, r.Duration("HTTP_BODY_TIMEOUT", c.http_body_timeout));
-  TCHAT_READ(c.http_write_timeout, r.Duration("HTTP_WRITE_TIMEOUT", c.http_write_timeout));
-  TCHAT_READ(c.http_idle_timeout, r.Duration("HTTP_IDLE_TIMEOUT", c.http_idle_timeout));
-  TCHAT_READ(c.shutdown_timeout, r.Duration("SHUTDOWN_TIMEOUT", c.shutdown_timeout));
-  TCHAT_READ(c.readiness_timeout, r.Duration("READINESS_TIMEOUT", c.readiness_timeout));
+  load.Read(c.http_max_body_bytes,
+            r.Int("HTTP_MAX_BODY_BYTES", static_cast<std::int64_t>(c.http_max_body_bytes), 1024,
+                  1LL << 30));
+  load.Read(c.http_header_timeout, r.Duration("HTTP_HEADER_TIMEOUT", c.http_header_timeout));
+  load.Read(c.http_body_timeout, r.Duration("HTTP_BODY_TIMEOUT", c.http_body_timeout));
+  load.Read(c.http_write_timeout, r.Duration("HTTP_WRITE_TIMEOUT", c.http_write_timeout));
+  load.Read(c.http_idle_timeout, r.Duration("HTTP_IDLE_TIMEOUT", c.http_idle_timeout));
+  load.Read(c.shutdown_timeout, r.Duration("SHUTDOWN_TIMEOUT", c.shutdown_timeout));
+  load.Read(c.readiness_timeout, r.Duration("READINESS_TIMEOUT", c.readiness_timeout));
 
   // An explicit contradiction is an error; a default larger than an explicit
   // maximum just follows the maximum down.
-  if (c.db_max_idle_conns > c.db_max_open_conns) {
-    if (r.Raw("db_max_idle_conns")) {
-      return Error::InvalidArgument("config db_max_idle_conns: must not exceed db_max_open_conns");
-    }
-    c.db_max_idle_conns = c.db_max_open_conns;
-  }
-  if (c.redis_min_idle_conns > c.redis_pool_size) {
-    if (r.Raw("redis_min_idle_conns")) {
-      return Error::InvalidArgument("config redis_min_idle_conns: must not exceed redis_pool_size");
-    }
-    c.redis_min_idle_conns = c.redis_pool_size;
-  }
-  return c;
+  load.Require(c.db_max_idle_conns <= c.db_max_open_conns || !r.Raw("db_max_idle_conns"),
+               "db_max_idle_conns", "must not exceed db_max_open_conns");
+  c.db_max_idle_conns = std::min(c.db_max_idle_conns, c.db_max_open_conns);
+  load.Require(c.redis_min_idle_conns <= c.redis_pool_size || !r.Raw("redis_min_idle_conns"),
+               "redis_min_idle_conns", "must not exceed redis_pool_size");
+  c.redis_min_idle_conns = std::min(c.redis_min_idle_conns, c.redis_pool_size);
+  return std::move(load).Finish(std::move(c));
 }
-
-#undef TCHAT_READ
 
 }  // namespace tchat

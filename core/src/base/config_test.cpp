@@ -117,5 +117,57 @@ TEST(LoadCommonConfigTest, IdleAboveOpenIsRejected) {
   EXPECT_NE(c.error().message.find("db_max_idle_conns"), std::string::npos);
 }
 
+struct Settings {
+  int count = 3;
+  std::size_t bytes = 0;
+  std::chrono::seconds age{0};
+  std::string name = "x";
+};
+
+TEST(ConfigLoaderTest, ConvertsIntoTheFieldsTypes) {
+  const ConfigReader r = FromMap({{"COUNT", "7"}, {"BYTES", "4096"}, {"AGE", "90s"}});
+  Settings s;
+  ConfigLoader load;
+  load.Read(s.count, r.Int("COUNT", s.count, 1, 10));
+  load.Read(s.bytes, r.Int("BYTES", 0, 0, 1 << 20));
+  load.Read(s.age, r.Duration("AGE", std::chrono::seconds(1)));
+  load.Read(s.name, r.String("NAME", "fallback"));
+  load.Require(s.count > 5, "COUNT", "must be above 5");
+  EXPECT_TRUE(load.ok());
+  auto done = std::move(load).Finish(s);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->count, 7);
+  EXPECT_EQ(done->bytes, 4096u);
+  EXPECT_EQ(done->age, std::chrono::seconds(90));
+  EXPECT_EQ(done->name, "fallback");
+}
+
+TEST(ConfigLoaderTest, KeepsTheFirstErrorAndStopsAssigning) {
+  const ConfigReader r = FromMap({{"COUNT", "many"}, {"AGE", "soon"}, {"NAME", "y"}});
+  Settings s;
+  ConfigLoader load;
+  load.Read(s.count, r.Int("COUNT", s.count, 1, 10));
+  load.Read(s.age, r.Duration("AGE", std::chrono::seconds(1)));
+  load.Read(s.name, r.String("NAME", "x"));
+  load.Require(false, "NAME", "is never right");
+  EXPECT_FALSE(load.ok());
+  EXPECT_EQ(s.name, "x");  // nothing is assigned after the first error
+  auto done = std::move(load).Finish(s);
+  ASSERT_FALSE(done.ok());
+  EXPECT_NE(done.error().message.find("COUNT"), std::string::npos) << done.error().message;
+  EXPECT_EQ(done.error().message.find("AGE"), std::string::npos) << done.error().message;
+}
+
+TEST(ConfigLoaderTest, RequireNamesTheKey) {
+  ConfigLoader load;
+  load.Require(true, "A", "fine");
+  load.Require(false, "B", "must be set");
+  load.Require(false, "C", "too");
+  auto done = std::move(load).Finish(0);
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.error().message, "config B: must be set");
+  EXPECT_EQ(done.error().code, ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tchat

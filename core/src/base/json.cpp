@@ -37,6 +37,18 @@ Result<std::optional<std::string>> OptionalString(const json::object& o, std::st
   return std::optional<std::string>(std::string(v->get_string()));
 }
 
+Result<std::string> StringOrEmpty(const json::object& o, std::string_view field) {
+  auto r = OptionalString(o, field);
+  if (!r) return std::move(r).error();
+  return std::move(r.value()).value_or(std::string());
+}
+
+std::string_view StringValue(const json::object& o, std::string_view field) {
+  const json::value* v = o.if_contains(field);
+  if (v == nullptr || !v->is_string()) return {};
+  return v->get_string();
+}
+
 Result<std::int64_t> RequireInt(const json::object& o, std::string_view field) {
   auto r = OptionalInt(o, field);
   if (!r) return std::move(r).error();

@@ -43,6 +43,21 @@ TEST(JsonTest, WrongTypesNameTheField) {
 
 }  // namespace
 
+TEST(JsonTest, StringOrEmptyAndStringValue) {
+  auto o = ParseJsonObject(R"({"s":"x","n":5,"z":null})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*StringOrEmpty(*o, "s"), "x");
+  EXPECT_EQ(*StringOrEmpty(*o, "missing"), "");
+  EXPECT_EQ(*StringOrEmpty(*o, "z"), "");
+  ASSERT_FALSE(StringOrEmpty(*o, "n").ok());
+  EXPECT_NE(StringOrEmpty(*o, "n").error().message.find("n"), std::string::npos);
+  // Lenient: never an error.
+  EXPECT_EQ(StringValue(*o, "s"), "x");
+  EXPECT_EQ(StringValue(*o, "n"), "");
+  EXPECT_EQ(StringValue(*o, "z"), "");
+  EXPECT_EQ(StringValue(*o, "missing"), "");
+}
+
 TEST(Json, AppendJsonStringEscapesAsTheSerializerDoes) {
   std::string out = "x";
   AppendJsonString(out, std::string("a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9/", 19));

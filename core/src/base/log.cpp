@@ -1,12 +1,10 @@
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <string>
 
 #include <unistd.h>
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/time.hpp>
 
 namespace tchat::log {
 namespace {
@@ -26,20 +24,6 @@ std::string_view LevelName(Level l) {
       return "error";
   }
   return "info";
-}
-
-// RFC 3339 UTC with milliseconds, e.g. 2026-11-26T22:27:46.123Z.
-void AppendTimestamp(std::string& out) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        static_cast<int>(ms % 1000));
-  out.append(buf, static_cast<std::size_t>(n));
 }
 
 }  // namespace
@@ -66,7 +50,7 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
   std::string line;
   line.reserve(160);
   line += "{\"ts\":\"";
-  AppendTimestamp(line);
+  AppendRfc3339Ms(line, NowUnixMs());
   line += "\",\"level\":\"";
   line += LevelName(level);
   line += "\",\"service\":";

@@ -24,6 +24,16 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
   return 0;
 }
 
+std::size_t Utf8Decode(std::string_view s, std::size_t i, char32_t& cp) {
+  static constexpr unsigned char kLeadBits[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  const std::size_t n = Utf8SequenceLength(s, i);
+  if (n == 0) return 0;
+  char32_t v = static_cast<unsigned char>(s[i]) & kLeadBits[n];
+  for (std::size_t k = 1; k < n; ++k) v = (v << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  cp = v;
+  return n;
+}
+
 bool ValidUtf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -37,6 +47,25 @@ bool ValidUtf8(std::string_view s) {
     i += n;
   }
   return true;
+}
+
+std::size_t CodePoints(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (count == max_code_points) return s.substr(0, i);
+      ++count;
+    }
+  }
+  return s;
 }
 
 }  // namespace tchat

@@ -21,10 +21,10 @@
 
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::events {
 namespace {

@@ -85,6 +85,35 @@ TEST(RequestTest, QueryAndHeaders) {
   EXPECT_EQ(req.Header("missing"), "");
 }
 
+TEST(RequestTest, CallerIdIsTheCanonicalSubjectOfAVerifiedToken) {
+  Request req;
+  auto none = CallerId(req);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kUnauthenticated);
+  req.auth = AuthContext{"0190B4C2-7A1E-7C3D-9F0A-0123456789AB", "s", {}};
+  auto id = CallerId(req);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, "0190b4c2-7a1e-7c3d-9f0a-0123456789ab");
+  req.auth->user_id = "admin";
+  auto bad = CallerId(req);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kUnauthenticated);
+}
+
+TEST(RequestTest, BearerMatchesOnlyTheWholeSecret) {
+  Request req;
+  EXPECT_FALSE(BearerMatches(req, "s3cret"));
+  req.headers = {{"authorization", "Bearer s3cret"}};
+  EXPECT_TRUE(BearerMatches(req, "s3cret"));
+  EXPECT_FALSE(BearerMatches(req, "s3cre"));
+  EXPECT_FALSE(BearerMatches(req, "s3cret2"));
+  EXPECT_FALSE(BearerMatches(req, ""));
+  req.headers = {{"authorization", "Basic s3cret"}};
+  EXPECT_FALSE(BearerMatches(req, "s3cret"));
+  req.headers = {{"authorization", "Bearer "}};
+  EXPECT_FALSE(BearerMatches(req, " "));
+}
+
 TEST(ResponseTest, ErrorBodyAndRetryAfter) {
   auto r = Response::FromError(Error::RateLimited("too many", std::chrono::seconds(30)));
   EXPECT_EQ(r.status, 429);

@@ -2,7 +2,9 @@
 
 #include <strings.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/http/types.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::http {
 
@@ -73,6 +75,19 @@ std::optional<std::string> Request::Query(std::string_view key) const {
 const std::string& Request::user_id() const {
   static const std::string kEmpty;
   return auth ? auth->user_id : kEmpty;
+}
+
+Result<std::string> CallerId(const Request& req) {
+  auto id = CanonicalUuid(req.user_id());
+  if (!id) return Error::Unauthenticated("the token's subject is not a user id");
+  return std::move(*id);
+}
+
+bool BearerMatches(const Request& req, std::string_view secret) {
+  constexpr std::string_view kBearer = "Bearer ";
+  const std::string_view h = req.Header("authorization");
+  return !secret.empty() && h.size() > kBearer.size() && h.starts_with(kBearer) &&
+         ConstantTimeEquals(h.substr(kBearer.size()), secret);
 }
 
 Response Response::Json(int status, const json::value& v) {

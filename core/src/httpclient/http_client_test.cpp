@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 
 #include "test_http_server.hpp"
@@ -29,12 +30,6 @@ using tchat::testing::TestRequest;
 using tchat::testing::TestResponse;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(kUseTuple);
-}
 
 // Echoes the request back: method and target in headers, body as body.
 Task<std::optional<TestResponse>> Echo(TestRequest req) {

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>
 
@@ -60,11 +61,6 @@ void RunAsync(Fn&& fn) {
       });
   ioc.run();
   EXPECT_TRUE(finished);
-}
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 TEST(PgParams, EncodesTextAndNulls) {

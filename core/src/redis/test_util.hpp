@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/redis/options.hpp>
 #include <tchat/core/task.hpp>
 
@@ -73,10 +74,7 @@ inline void RunAsync(std::function<Task<void>(boost::asio::any_io_executor)> bod
   EXPECT_TRUE(finished);
 }
 
-inline Task<void> Sleep(std::chrono::milliseconds d) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
-  co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-}
+using ::tchat::Sleep;
 
 // A flag a test coroutine can wait for, with a timeout.
 class Event {

@@ -4,13 +4,6 @@ namespace tchat::auth_service {
 
 namespace {
 
-#define AUTH_READ(dest, expr)                        \
-  do {                                               \
-    auto auth_r_ = (expr);                           \
-    if (!auth_r_) return std::move(auth_r_).error(); \
-    dest = static_cast<decltype(dest)>(*auth_r_);    \
-  } while (0)
-
 Result<std::chrono::seconds> Seconds(const ConfigReader& r, std::string_view key,
                                      std::chrono::seconds fallback, std::chrono::seconds min,
                                      std::chrono::seconds max) {
@@ -52,70 +45,67 @@ Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& com
     c.lookup_per_ip.count = 10000;
     c.lookup_per_user.count = 1000;
   }
-  AUTH_READ(c.key_file, r.String("TCHAT_JWT_KEY_FILE", ""));
-  AUTH_READ(c.otp_pepper, r.String("TCHAT_OTP_PEPPER", ""));
-  if (!c.otp_pepper.empty() && c.otp_pepper.size() < 16) {
-    return Error::InvalidArgument("config TCHAT_OTP_PEPPER: must be at least 16 characters");
-  }
+  ConfigLoader load;
+  load.Read(c.key_file, r.String("TCHAT_JWT_KEY_FILE", ""));
+  load.Read(c.otp_pepper, r.String("TCHAT_OTP_PEPPER", ""));
+  load.Require(c.otp_pepper.empty() || c.otp_pepper.size() >= 16, "TCHAT_OTP_PEPPER",
+               "must be at least 16 characters");
 
-  AUTH_READ(c.access_token_ttl,
+  load.Read(c.access_token_ttl,
             Seconds(r, "AUTH_ACCESS_TOKEN_TTL", c.access_token_ttl, seconds(60), seconds(3600)));
-  AUTH_READ(c.refresh_token_ttl, Seconds(r, "AUTH_REFRESH_TOKEN_TTL", c.refresh_token_ttl,
+  load.Read(c.refresh_token_ttl, Seconds(r, "AUTH_REFRESH_TOKEN_TTL", c.refresh_token_ttl,
                                          seconds(600), seconds(365LL * 24 * 3600)));
-  AUTH_READ(c.max_sessions_per_user,
+  load.Read(c.max_sessions_per_user,
             r.Int("AUTH_MAX_SESSIONS_PER_USER", c.max_sessions_per_user, 1, 200));
 
-  AUTH_READ(c.otp_ttl, Seconds(r, "AUTH_OTP_TTL", c.otp_ttl, seconds(1), seconds(3600)));
-  AUTH_READ(c.otp_resend_cooldown, Seconds(r, "AUTH_OTP_RESEND_COOLDOWN", c.otp_resend_cooldown,
+  load.Read(c.otp_ttl, Seconds(r, "AUTH_OTP_TTL", c.otp_ttl, seconds(1), seconds(3600)));
+  load.Read(c.otp_resend_cooldown, Seconds(r, "AUTH_OTP_RESEND_COOLDOWN", c.otp_resend_cooldown,
                                            seconds(0), seconds(3600)));
-  AUTH_READ(c.otp_max_attempts, r.Int("AUTH_OTP_MAX_ATTEMPTS", c.otp_max_attempts, 1, 20));
-  AUTH_READ(c.otp_per_number.count,
+  load.Read(c.otp_max_attempts, r.Int("AUTH_OTP_MAX_ATTEMPTS", c.otp_max_attempts, 1, 20));
+  load.Read(c.otp_per_number.count,
             r.Int("AUTH_OTP_PER_NUMBER_PER_HOUR", c.otp_per_number.count, 1, 1'000'000));
-  AUTH_READ(c.otp_per_ip.count,
+  load.Read(c.otp_per_ip.count,
             r.Int("AUTH_OTP_PER_IP_PER_HOUR", c.otp_per_ip.count, 1, 100'000'000));
-  AUTH_READ(c.otp_verify_per_ip.count,
+  load.Read(c.otp_verify_per_ip.count,
             r.Int("AUTH_OTP_VERIFY_PER_IP_PER_HOUR", c.otp_verify_per_ip.count, 1, 100'000'000));
 
-  AUTH_READ(c.login_failures_before_lock,
+  load.Read(c.login_failures_before_lock,
             r.Int("AUTH_LOGIN_FAILURES_BEFORE_LOCK", c.login_failures_before_lock, 1, 1000));
-  AUTH_READ(c.account_failures_before_lock,
+  load.Read(c.account_failures_before_lock,
             r.Int("AUTH_ACCOUNT_FAILURES_BEFORE_LOCK", c.account_failures_before_lock, 1, 100000));
-  AUTH_READ(c.login_failure_window, Millis(r, "AUTH_LOGIN_FAILURE_WINDOW", c.login_failure_window,
+  load.Read(c.login_failure_window, Millis(r, "AUTH_LOGIN_FAILURE_WINDOW", c.login_failure_window,
                                            std::chrono::seconds(1)));
-  AUTH_READ(c.login_lock_base,
+  load.Read(c.login_lock_base,
             Millis(r, "AUTH_LOGIN_LOCK_BASE", c.login_lock_base, std::chrono::seconds(1)));
-  AUTH_READ(c.login_lock_max,
+  load.Read(c.login_lock_max,
             Millis(r, "AUTH_LOGIN_LOCK_MAX", c.login_lock_max, std::chrono::seconds(1)));
-  if (c.login_lock_max < c.login_lock_base) {
-    return Error::InvalidArgument(
-        "config AUTH_LOGIN_LOCK_MAX: must not be below AUTH_LOGIN_LOCK_BASE");
-  }
-  if (c.login_lock_max > std::chrono::hours(24)) {
-    return Error::InvalidArgument("config AUTH_LOGIN_LOCK_MAX: at most 24h (lock-outs must end)");
-  }
-  AUTH_READ(c.login_failures_per_ip.count, r.Int("AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR",
+  load.Require(c.login_lock_max >= c.login_lock_base, "AUTH_LOGIN_LOCK_MAX",
+               "must not be below AUTH_LOGIN_LOCK_BASE");
+  load.Require(c.login_lock_max <= std::chrono::hours(24), "AUTH_LOGIN_LOCK_MAX",
+               "at most 24h (lock-outs must end)");
+  load.Read(c.login_failures_per_ip.count, r.Int("AUTH_LOGIN_FAILURES_PER_IP_PER_HOUR",
                                                  c.login_failures_per_ip.count, 1, 100'000'000));
-  AUTH_READ(c.login_per_ip.count,
+  load.Read(c.login_per_ip.count,
             r.Int("AUTH_LOGIN_PER_IP_PER_HOUR", c.login_per_ip.count, 1, 100'000'000));
-  AUTH_READ(c.lookup_per_user.count,
+  load.Read(c.lookup_per_user.count,
             r.Int("AUTH_LOOKUP_PER_USER_PER_HOUR", c.lookup_per_user.count, 1, 100'000'000));
-  AUTH_READ(c.lookup_per_ip.count,
+  load.Read(c.lookup_per_ip.count,
             r.Int("AUTH_LOOKUP_PER_IP_PER_HOUR", c.lookup_per_ip.count, 1, 100'000'000));
 
-  AUTH_READ(c.password_opslimit, r.Int("AUTH_PASSWORD_OPSLIMIT", c.password_opslimit, 1, 20));
-  AUTH_READ(c.password_memlimit, r.Int("AUTH_PASSWORD_MEMLIMIT", c.password_memlimit, 8LL * 1024,
+  load.Read(c.password_opslimit, r.Int("AUTH_PASSWORD_OPSLIMIT", c.password_opslimit, 1, 20));
+  load.Read(c.password_memlimit, r.Int("AUTH_PASSWORD_MEMLIMIT", c.password_memlimit, 8LL * 1024,
                                        4LL * 1024 * 1024 * 1024));
-  AUTH_READ(c.password_threads, r.Int("AUTH_PASSWORD_THREADS", c.password_threads, 0, 256));
-  AUTH_READ(c.password_max_queue,
+  load.Read(c.password_threads, r.Int("AUTH_PASSWORD_THREADS", c.password_threads, 0, 256));
+  load.Read(c.password_max_queue,
             r.Int("AUTH_PASSWORD_MAX_QUEUE", c.password_max_queue, 1, 100000));
 
-  AUTH_READ(c.outbox_poll_interval, Millis(r, "AUTH_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval,
+  load.Read(c.outbox_poll_interval, Millis(r, "AUTH_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval,
                                            std::chrono::milliseconds(10)));
-  AUTH_READ(c.outbox_retention,
+  load.Read(c.outbox_retention,
             Millis(r, "AUTH_OUTBOX_RETENTION", c.outbox_retention, std::chrono::milliseconds(0)));
-  AUTH_READ(c.session_retention,
+  load.Read(c.session_retention,
             Millis(r, "AUTH_SESSION_RETENTION", c.session_retention, std::chrono::hours(1)));
-  return c;
+  return std::move(load).Finish(std::move(c));
 }
 
 }  // namespace tchat::auth_service

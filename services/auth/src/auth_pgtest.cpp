@@ -28,6 +28,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
@@ -223,11 +224,6 @@ class AuthPgTest : public ::testing::Test {
     std::string w = code;
     w[5] = code[5] == '9' ? '0' : static_cast<char>(code[5] + 1);
     return w;
-  }
-
-  static Task<void> Sleep(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 
   std::string admin_url_, redis_url_, db_, db_url_;

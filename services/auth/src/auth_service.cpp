@@ -2,9 +2,10 @@
 
 #include <algorithm>
 
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/rate_limiter.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "auth_metrics.hpp"
 #include "locale_text.hpp"
@@ -73,7 +74,7 @@ AuthService::AuthService(std::shared_ptr<const AuthDeps> deps, pg::Pool& pool,
 NewSession AuthService::MakeSession(std::string_view method, const ClientInfo& client,
                                     const std::string& refresh_token) const {
   NewSession s;
-  s.id = events::NewUuidV7();
+  s.id = NewUuidV7();
   s.refresh_hash = HashRefreshToken(refresh_token);
   s.method = std::string(method);
   s.device_name = CleanDeviceText(client.device_name, 64);
@@ -143,7 +144,7 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
                    {"message", OtpSmsText(locale, code, minutes)},
                    {"purpose", "sign_in"},
                    {"expires_in", deps_->config.otp_ttl.count()},
-                   {"expires_at", events::FormatTimestamp(now + deps_->config.otp_ttl)}});
+                   {"expires_at", FormatRfc3339Ms(now + deps_->config.otp_ttl)}});
   Status queued = co_await store_.Execute(deps_->outbox->Insert(ev));
   if (!queued) {
     (void)co_await deps_->otp->Cancel(redis_, phone->e164);
@@ -370,7 +371,7 @@ Task<Status> AuthService::Logout(const Caller& caller) {
 
 Task<Result<SessionPage>> AuthService::ListSessions(const Caller& caller,
                                                     std::optional<std::string> cursor, int limit) {
-  if (cursor && !events::IsUuid(*cursor)) co_return Error::InvalidArgument("cursor is not valid");
+  if (cursor && !IsUuid(*cursor)) co_return Error::InvalidArgument("cursor is not valid");
   auto rows = co_await store_.ListSessions(caller.user_id, std::move(cursor), limit + 1);
   if (!rows) co_return std::move(rows).error();
   SessionPage page;
@@ -383,7 +384,7 @@ Task<Result<SessionPage>> AuthService::ListSessions(const Caller& caller,
 }
 
 Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view session_id) {
-  if (!events::IsUuid(session_id)) co_return Error::NotFound("session not found");
+  if (!IsUuid(session_id)) co_return Error::NotFound("session not found");
   auto r = co_await store_.RevokeSession(session_id, caller.user_id, "revoked");
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
@@ -394,7 +395,7 @@ Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view s
 Task<Result<Caller>> AuthService::Authenticate(std::string_view token) {
   auto p = deps_->verifier->Verify(token);
   if (!p) co_return std::move(p).error();
-  if (!events::IsUuid(p->user_id) || !events::IsUuid(p->session_id)) {
+  if (!IsUuid(p->user_id) || !IsUuid(p->session_id)) {
     co_return Error::Unauthenticated("invalid token subject");
   }
   auto active = co_await store_.IsSessionActive(p->session_id, p->user_id);
@@ -415,7 +416,7 @@ Task<Result<UserRecord>> AuthService::UpdateMe(const Caller& caller, const Profi
 }
 
 Task<Result<UserRecord>> AuthService::PublicUser(std::string_view id) {
-  if (!events::IsUuid(id)) co_return Error::NotFound("user not found");
+  if (!IsUuid(id)) co_return Error::NotFound("user not found");
   auto u = co_await store_.GetUser(id);
   if (!u) co_return std::move(u).error();
   if (!*u) co_return Error::NotFound("user not found");

@@ -75,13 +75,6 @@ ClientInfo Client(const Request& req) {
   return c;
 }
 
-// Reads an optional string field ("" when absent or null).
-Result<std::string> StringOrEmpty(const json::object& o, std::string_view field) {
-  auto v = OptionalString(o, field);
-  if (!v) return std::move(v).error();
-  return v->value_or(std::string());
-}
-
 using AuthedHandler = std::function<Task<Response>(Request&, AuthService&, const Caller&)>;
 
 // Verifies the bearer token (and that its session is active) before `h`.

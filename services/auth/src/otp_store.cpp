@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/redis/rate_limiter.hpp>
 #include <tchat/core/redis/script.hpp>
 
@@ -104,17 +105,9 @@ std::string OtpStore::Hash(std::string_view phone, std::string_view code) const 
   std::string msg(phone);
   msg += ':';
   msg += code;
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(pepper_.data()),
-                              pepper_.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(msg.data()),
-                                msg.size());
-  crypto_auth_hmacsha256_final(&st, mac);
+  std::string mac = HmacSha256Hex(pepper_, msg);
   sodium_memzero(msg.data(), msg.size());
-  char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-  return std::string(hex, crypto_auth_hmacsha256_BYTES * 2);
+  return mac;
 }
 
 Task<Result<OtpIssueOutcome>> OtpStore::Issue(redis::RedisClient& redis, std::string_view phone,

@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <sodium.h>
 
+#include <tchat/core/sodium.hpp>
+
 namespace tchat::auth_service {
 
 namespace asio = boost::asio;
@@ -21,7 +23,7 @@ struct PasswordHasher::Pool {
 };
 
 PasswordHasher::PasswordHasher(PasswordHasherOptions options) : options_(options) {
-  if (sodium_init() < 0) std::abort();
+  EnsureSodium();
   const int n = options_.threads > 0
                     ? options_.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -8,6 +8,7 @@
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/auth/key_set.hpp>
 #include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/hashing.hpp>
 
 #include "tokens.hpp"
 
@@ -191,15 +192,7 @@ TEST_F(VerifierAttacks, Hs256WithThePublicKeyAsSecretIsRejected) {
   for (const std::string& secret :
        {std::string(reinterpret_cast<const char*>(pub.key.data()), pub.key.size()),
         B64(std::string_view(reinterpret_cast<const char*>(pub.key.data()), pub.key.size()))}) {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()),
-                                secret.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(signing_input.data()),
-                                  signing_input.size());
-    crypto_auth_hmacsha256_final(&st, mac);
-    const std::string token =
-        signing_input + "." + B64(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+    const std::string token = signing_input + "." + B64(HmacSha256(secret, signing_input));
     auto r = verifier_->Verify(token);
     EXPECT_FALSE(r.ok());
   }

@@ -1,16 +1,18 @@
 #include "store.hpp"
 
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/pg/result.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::auth_service {
 
 namespace {
 
-#define TCHAT_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+// A timestamptz column as Unix milliseconds (truncated), formatted by FormatRfc3339Ms.
+#define TCHAT_MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
 // The user columns, in the order ReadUser expects.
 #define USER_COLS                                                                                  \
-  "u.id::text, u.phone, u.country, u.locale, u.display_name, u.username, u.avatar_url, " TCHAT_TS( \
+  "u.id::text, u.phone, u.country, u.locale, u.display_name, u.username, u.avatar_url, " TCHAT_MS( \
       "u.created_at") ", u.password_hash IS NOT NULL"
 constexpr int kUserCols = 9;
 
@@ -70,8 +72,8 @@ constexpr std::string_view kRevokeSql =
     "WHERE sessions.id = t.id AND t.revoked_at IS NULL RETURNING 1)"
     " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM r)";
 constexpr std::string_view kListSessionsSql =
-    "SELECT id::text, method, device_name, platform, ip, " TCHAT_TS("created_at") ", "
-    TCHAT_TS("last_used_at") ", " TCHAT_TS("expires_at") " FROM sessions "
+    "SELECT id::text, method, device_name, platform, ip, " TCHAT_MS("created_at") ", "
+    TCHAT_MS("last_used_at") ", " TCHAT_MS("expires_at") " FROM sessions "
     "WHERE user_id = $1::uuid AND revoked_at IS NULL AND expires_at > now() "
     "AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3";
 
@@ -126,7 +128,7 @@ UserRecord ReadUser(const pg::PgResult& r, int row, int first = 0) {
   u.display_name = OptString(r, row, first + 4);
   u.username = OptString(r, row, first + 5);
   u.avatar_url = OptString(r, row, first + 6);
-  u.created_at = std::string(r.GetString(row, first + 7));
+  u.created_at = FormatRfc3339Ms(r.GetInt64(row, first + 7));
   u.has_password = r.GetBool(row, first + 8);
   return u;
 }
@@ -143,7 +145,7 @@ Task<Result<SignInRecord>> AuthStore::SignInByPhone(std::string_view phone,
                                                     std::string_view locale, const NewSession& s) {
   std::vector<pg::Statement> batch;
   batch.reserve(5);
-  batch.push_back(pg::Statement::Of(kInsertUserSql, events::NewUuidV7(), phone, country, locale));
+  batch.push_back(pg::Statement::Of(kInsertUserSql, NewUuidV7(), phone, country, locale));
   batch.push_back(pg::Statement::Of(kLockUserByPhoneSql, phone));
   batch.push_back(pg::Statement::Of(kInsertSessionByPhoneSql, s.id, phone, s.device_name,
                                     s.platform, s.ip, s.user_agent, s.method, session_ttl_));
@@ -235,9 +237,9 @@ Task<Result<std::vector<SessionRecord>>> AuthStore::ListSessions(std::string_vie
     s.device_name = OptString(*r, i, 2);
     s.platform = OptString(*r, i, 3);
     s.ip = OptString(*r, i, 4);
-    s.created_at = std::string(r->GetString(i, 5));
-    s.last_used_at = std::string(r->GetString(i, 6));
-    s.expires_at = std::string(r->GetString(i, 7));
+    s.created_at = FormatRfc3339Ms(r->GetInt64(i, 5));
+    s.last_used_at = FormatRfc3339Ms(r->GetInt64(i, 6));
+    s.expires_at = FormatRfc3339Ms(r->GetInt64(i, 7));
     out.push_back(std::move(s));
   }
   co_return out;

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/hashing.hpp>
 
 namespace tchat::auth_service {
 
@@ -16,11 +17,7 @@ std::string NewRefreshToken() {
 }
 
 std::string HashRefreshToken(std::string_view token) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return std::string(hex, crypto_hash_sha256_BYTES * 2);
+  return Sha256Hex(token);
 }
 
 bool LooksLikeRefreshToken(std::string_view token) {

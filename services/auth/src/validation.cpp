@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include <tchat/core/utf8.hpp>
+
 namespace tchat::auth_service {
 
 namespace {
@@ -14,39 +16,6 @@ constexpr std::array<std::string_view, 6> kLocales = {"en", "th", "id", "ms", "f
 constexpr std::array<std::string_view, 14> kReserved = {
     "admin", "administrator", "root",  "system",    "support", "help", "security",
     "tchat", "official",      "staff", "moderator", "me",      "null", "undefined"};
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when invalid.
-std::size_t Utf8Next(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return 0;
-  }
-  return n;
-}
 
 bool IsControl(char32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
@@ -62,27 +31,15 @@ std::string_view TrimAscii(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::size_t> Utf8Length(std::string_view s) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const std::size_t n = Utf8Next(s, i, cp);
-    if (n == 0) return std::nullopt;
-    i += n;
-    ++count;
-  }
-  return count;
-}
-
 Status ValidatePassword(std::string_view password) {
   if (password.size() > kMaxPasswordChars * 4) {
     return Error::InvalidArgument("password must be at most 256 characters");
   }
-  auto n = Utf8Length(password);
-  if (!n) return Error::InvalidArgument("password must be valid UTF-8");
-  if (*n < kMinPasswordChars)
+  if (!ValidUtf8(password)) return Error::InvalidArgument("password must be valid UTF-8");
+  const std::size_t n = CodePoints(password);
+  if (n < kMinPasswordChars)
     return Error::InvalidArgument("password must be at least 12 characters");
-  if (*n > kMaxPasswordChars)
+  if (n > kMaxPasswordChars)
     return Error::InvalidArgument("password must be at most 256 characters");
   if (password.find('\0') != std::string_view::npos) {
     return Error::InvalidArgument("password must not contain NUL characters");
@@ -125,7 +82,7 @@ Result<std::string> ValidateDisplayName(std::string_view name) {
   std::size_t count = 0;
   for (std::size_t i = 0; i < t.size();) {
     char32_t cp = 0;
-    const std::size_t n = Utf8Next(t, i, cp);
+    const std::size_t n = Utf8Decode(t, i, cp);
     if (n == 0) return Error::InvalidArgument("display_name must be valid UTF-8");
     if (IsControl(cp))
       return Error::InvalidArgument("display_name must not contain control characters");
@@ -179,7 +136,7 @@ std::string CleanDeviceText(std::string_view text, std::size_t max_chars) {
   std::size_t count = 0;
   for (std::size_t i = 0; i < t.size() && count < max_chars;) {
     char32_t cp = 0;
-    const std::size_t n = Utf8Next(t, i, cp);
+    const std::size_t n = Utf8Decode(t, i, cp);
     if (n == 0) {
       ++i;  // drop invalid bytes
       continue;

@@ -13,9 +13,6 @@ namespace tchat::auth_service {
 inline constexpr std::size_t kMinPasswordChars = 12;
 inline constexpr std::size_t kMaxPasswordChars = 256;
 
-// Number of Unicode code points of valid UTF-8 (nullopt when not UTF-8).
-std::optional<std::size_t> Utf8Length(std::string_view s);
-
 // 12..256 characters; anything else allowed (no composition rules, NIST 800-63B).
 Status ValidatePassword(std::string_view password);
 

@@ -3,27 +3,25 @@
 #include <algorithm>
 #include <charconv>
 
-#include "ids.hpp"
+#include <tchat/core/events/outbox.hpp>
+#include <tchat/core/pg/array.hpp>
+#include <tchat/core/uuid.hpp>
+
 #include "pg_rows.hpp"
 
 namespace tchat::messaging {
 
 namespace {
 
-constexpr std::string_view kStream = "tchat.events.messaging";
-
 Error ConversationNotFound() {
   return Error::NotFound("conversation not found");
 }
 
 // INSERT of one outbox event whose data is the JSON object `data`.
-pg::Statement OutboxInsert(std::string_view event_id, std::string_view type,
-                           const json::object& data) {
-  return pg::Statement::Of(
-      "INSERT INTO outbox (id, stream, type, payload) VALUES ($1::uuid, $2::text, $3::text, "
-      "jsonb_build_object('id', $1::uuid, 'type', $3::text, 'occurred_at', tchat_rfc3339(now()), "
-      "'data', $4::jsonb))",
-      event_id, kStream, type, ToJson(data));
+pg::Statement OutboxInsert(std::string_view event_id, std::string_view type, json::object data) {
+  static const events::OutboxWriter writer{std::string(events::kMessagingStream)};
+  return writer.Insert(events::Event{std::string(event_id), std::string(type),
+                                     std::chrono::system_clock::now(), std::move(data)});
 }
 
 json::array IdArray(const std::vector<std::string>& ids) {
@@ -123,7 +121,7 @@ Task<Status> ConversationStore::CreateGroup(std::string_view id, std::string_vie
       pg::Statement::Of("INSERT INTO members (conversation_id, user_id, role) "
                         "SELECT $1, u, CASE WHEN u = $2::uuid THEN 'owner' ELSE 'member' END "
                         "FROM unnest($3::uuid[]) AS u",
-                        id, creator_id, pgrows::ArrayLiteral(all)));
+                        id, creator_id, pg::ToArray(all)));
   st.push_back(OutboxInsert(event_id, "conversation.created",
                             json::object{{"conversation_id", id},
                                          {"type", "group"},
@@ -197,7 +195,7 @@ Task<Status> ConversationStore::UpdateTitle(std::string_view conversation_id,
 Task<Result<std::vector<std::string>>> ConversationStore::AddMembers(
     std::string_view conversation_id, std::string_view actor_id,
     const std::vector<std::string>& user_ids, std::size_t max_members, std::string_view event_id) {
-  const std::string ids = pgrows::ArrayLiteral(user_ids);
+  const std::string ids = pg::ToArray(user_ids);
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<std::vector<std::string>>> {
@@ -231,7 +229,7 @@ Task<Result<std::vector<std::string>>> ConversationStore::AddMembers(
         st.push_back(
             pg::Statement::Of("DELETE FROM member_departures WHERE conversation_id = $1 AND "
                               "user_id = ANY($2::uuid[])",
-                              conversation_id, pgrows::ArrayLiteral(added)));
+                              conversation_id, pg::ToArray(added)));
         st.push_back(pg::Statement::Of(
             "UPDATE conversations SET change_xid = pg_current_xact_id(), updated_at = now() "
             "WHERE id = $1",

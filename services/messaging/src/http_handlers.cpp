@@ -1,9 +1,10 @@
 #include "http_handlers.hpp"
 
 #include <tchat/core/json.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
-#include "ids.hpp"
 #include "messaging_worker.hpp"
 #include "model_json.hpp"
 #include "text.hpp"
@@ -25,13 +26,6 @@ Response Fail(const Error& e) {
   return Response::FromError(e);
 }
 
-// The caller's user id in canonical form, or an error response.
-Result<std::string> Caller(const Request& req) {
-  auto id = CanonicalUuid(req.user_id());
-  if (!id) return Error::Unauthenticated("the token's subject is not a user id");
-  return std::move(*id);
-}
-
 Result<std::int64_t> SeqParam(const Request& req) {
   auto seq = ParseSeqParam(std::string(req.PathParam("seq")), "seq");
   if (!seq) return std::move(seq).error();
@@ -40,7 +34,7 @@ Result<std::int64_t> SeqParam(const Request& req) {
 }
 
 Task<Response> CreateConversation(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -75,7 +69,7 @@ Task<Response> CreateConversation(Request& req) {
 }
 
 Task<Response> ListConversations(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto limit = ParseLimit(req.Query("limit"));
   if (!limit) co_return Fail(limit.error());
@@ -92,7 +86,7 @@ Task<Response> ListConversations(Request& req) {
 }
 
 Task<Response> GetConversation(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto c = co_await Service(req).Get(*user, req.PathParam("id"));
   if (!c) co_return Fail(c.error());
@@ -100,7 +94,7 @@ Task<Response> GetConversation(Request& req) {
 }
 
 Task<Response> PatchConversation(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -112,7 +106,7 @@ Task<Response> PatchConversation(Request& req) {
 }
 
 Task<Response> AddMembers(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -126,7 +120,7 @@ Task<Response> AddMembers(Request& req) {
 }
 
 Task<Response> RemoveMember(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto st =
       co_await Service(req).RemoveMember(*user, req.PathParam("id"), req.PathParam("user_id"));
@@ -135,7 +129,7 @@ Task<Response> RemoveMember(Request& req) {
 }
 
 Task<Response> PatchMember(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -148,7 +142,7 @@ Task<Response> PatchMember(Request& req) {
 }
 
 Task<Response> SendMessage(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -160,7 +154,7 @@ Task<Response> SendMessage(Request& req) {
 }
 
 Task<Response> ListMessages(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto limit = ParseLimit(req.Query("limit"));
   if (!limit) co_return Fail(limit.error());
@@ -182,7 +176,7 @@ Task<Response> ListMessages(Request& req) {
 }
 
 Task<Response> EditMessage(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto seq = SeqParam(req);
   if (!seq) co_return Fail(seq.error());
@@ -196,7 +190,7 @@ Task<Response> EditMessage(Request& req) {
 }
 
 Task<Response> DeleteMessage(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto seq = SeqParam(req);
   if (!seq) co_return Fail(seq.error());
@@ -206,7 +200,7 @@ Task<Response> DeleteMessage(Request& req) {
 }
 
 Task<Response> React(Request& req, bool add) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto seq = SeqParam(req);
   if (!seq) co_return Fail(seq.error());
@@ -220,7 +214,7 @@ Task<Response> React(Request& req, bool add) {
 }
 
 Task<Response> MarkRead(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -233,7 +227,7 @@ Task<Response> MarkRead(Request& req) {
 }
 
 Task<Response> Typing(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto st = co_await Service(req).Typing(*user, req.PathParam("id"));
   if (!st) co_return Fail(st.error());
@@ -241,7 +235,7 @@ Task<Response> Typing(Request& req) {
 }
 
 Task<Response> Sync(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   const std::string since = req.Query("since").value_or("");
   auto r = co_await Service(req).Sync(*user, since);
@@ -263,7 +257,7 @@ Task<Response> Sync(Request& req) {
 }
 
 Task<Response> GetPresence(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   const std::string list = req.Query("user_ids").value_or("");
   std::vector<std::string> ids;
@@ -296,7 +290,7 @@ Task<Response> GetPresence(Request& req) {
 }
 
 Task<Response> BlockUser(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto body = ParseJsonObject(req.body);
   if (!body) co_return Fail(body.error());
@@ -310,7 +304,7 @@ Task<Response> BlockUser(Request& req) {
 }
 
 Task<Response> UnblockUser(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto id = CanonicalUuid(req.PathParam("user_id"));
   if (!id) co_return Fail(Error::NotFound("not blocked"));
@@ -320,7 +314,7 @@ Task<Response> UnblockUser(Request& req) {
 }
 
 Task<Response> ListBlocks(Request& req) {
-  auto user = Caller(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
   auto r = co_await Service(req).Blocked(*user);
   if (!r) co_return Fail(r.error());

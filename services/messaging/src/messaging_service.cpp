@@ -2,11 +2,10 @@
 
 #include <algorithm>
 
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "hub.hpp"
-#include "ids.hpp"
 #include "model_json.hpp"
 #include "send_batcher.hpp"
 
@@ -31,8 +30,8 @@ Error NotMember() {
 AppendRequest MakeRequest(const std::string& user_id, const std::string& conversation_id,
                           MessageInput in) {
   AppendRequest r;
-  r.id = events::NewUuidV7();
-  r.event_id = events::NewUuidV7();
+  r.id = NewUuidV7();
+  r.event_id = NewUuidV7();
   r.conversation_id = conversation_id;
   r.sender_id = user_id;
   r.type = std::move(in.type);
@@ -132,8 +131,8 @@ Task<void> MessagingService::Announce(const std::string& conversation_id,
 void MessagingService::PostSystem(const std::string& conversation_id, const std::string& actor_id,
                                   json::object meta) {
   AppendRequest r;
-  r.id = events::NewUuidV7();
-  r.event_id = events::NewUuidV7();
+  r.id = NewUuidV7();
+  r.event_id = NewUuidV7();
   r.conversation_id = conversation_id;
   r.sender_id = actor_id;
   r.type = "system";
@@ -152,9 +151,8 @@ Task<Result<std::pair<Conversation, bool>>> MessagingService::CreateDirect(
   if (peer_id == user_id) {
     co_return Error::InvalidArgument("a direct conversation needs another user");
   }
-  const std::string new_id = events::NewUuidV7();
-  auto made =
-      co_await conversations_.FindOrCreateDirect(new_id, user_id, peer_id, events::NewUuidV7());
+  const std::string new_id = NewUuidV7();
+  auto made = co_await conversations_.FindOrCreateDirect(new_id, user_id, peer_id, NewUuidV7());
   if (!made) co_return std::move(made).error();
   auto conv = co_await conversations_.Load(made->first, user_id);
   if (!conv) co_return std::move(conv).error();
@@ -177,8 +175,8 @@ Task<Result<Conversation>> MessagingService::CreateGroup(
         "too_many_members",
         "a group has at most " + std::to_string(options_.max_group_members) + " members");
   }
-  const std::string id = events::NewUuidV7();
-  auto st = co_await conversations_.CreateGroup(id, user_id, title, members, events::NewUuidV7());
+  const std::string id = NewUuidV7();
+  auto st = co_await conversations_.CreateGroup(id, user_id, title, members, NewUuidV7());
   if (!st) co_return std::move(st).error();
   auto conv = co_await conversations_.Load(id, user_id);
   if (!conv) co_return std::move(conv).error();
@@ -236,7 +234,7 @@ Task<Result<Conversation>> MessagingService::AddMembers(const std::string& user_
   }
   if (!access->is_admin()) co_return Error::PermissionDenied("only group admins can add members");
   auto added = co_await conversations_.AddMembers(*id, user_id, user_ids,
-                                                  options_.max_group_members, events::NewUuidV7());
+                                                  options_.max_group_members, NewUuidV7());
   if (!added) co_return std::move(added).error();
   if (!added->empty()) {
     auto members = co_await conversations_.MemberIds(*id);
@@ -271,7 +269,7 @@ Task<Status> MessagingService::RemoveMember(const std::string& user_id,
       co_return Error::PermissionDenied("only the owner can remove admins");
     }
   }
-  auto removed = co_await conversations_.RemoveMember(*id, *target, user_id, events::NewUuidV7());
+  auto removed = co_await conversations_.RemoveMember(*id, *target, user_id, NewUuidV7());
   if (!removed) co_return std::move(removed).error();
   const std::vector<std::string> left{*target};
   if (!removed->remaining.empty()) {
@@ -350,7 +348,7 @@ Task<Result<Message>> MessagingService::Edit(const std::string& user_id,
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
   if (!access) co_return std::move(access).error();
-  auto change = co_await messages_.Edit(*id, seq, user_id, body, events::NewUuidV7());
+  auto change = co_await messages_.Edit(*id, seq, user_id, body, NewUuidV7());
   if (!change) co_return std::move(change).error();
   hub_.ToMembers(*id, change->recipients, {}, MessageEvent("message.updated", change->message));
   co_return std::move(change->message);
@@ -363,7 +361,7 @@ Task<Result<Message>> MessagingService::Delete(const std::string& user_id,
   auto access = co_await RequireMember(*id, user_id);
   if (!access) co_return std::move(access).error();
   const bool admin = access->type == "group" && access->is_admin();
-  auto change = co_await messages_.Delete(*id, seq, user_id, admin, events::NewUuidV7());
+  auto change = co_await messages_.Delete(*id, seq, user_id, admin, NewUuidV7());
   if (!change) co_return std::move(change).error();
   if (change->changed) {
     hub_.ToMembers(*id, change->recipients, {}, MessageEvent("message.deleted", change->message));

@@ -19,7 +19,6 @@
 #include <tchat/core/redis/client.hpp>
 
 #include "hub.hpp"
-#include "ids.hpp"
 #include "messaging_config.hpp"
 #include "messaging_service.hpp"
 #include "model_json.hpp"
@@ -34,40 +33,6 @@ namespace tchat::messaging {
 namespace {
 
 // ---- text ----
-
-TEST(Text, Utf8AcceptsValidAndRejectsMalformed) {
-  EXPECT_TRUE(ValidUtf8(""));
-  EXPECT_TRUE(ValidUtf8("hello"));
-  EXPECT_TRUE(ValidUtf8("สวัสดี"));
-  EXPECT_TRUE(ValidUtf8("Xin chào 👋"));
-  EXPECT_TRUE(ValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
-  EXPECT_FALSE(ValidUtf8("\xFF"));
-  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong '/'
-  EXPECT_FALSE(ValidUtf8("\xE0\x80\xAF"));      // overlong
-  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
-  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(ValidUtf8("abc\xE2\x82"));       // truncated
-  EXPECT_FALSE(ValidUtf8("\x80"));              // lone continuation
-}
-
-TEST(Text, CodePointsAndTruncation) {
-  EXPECT_EQ(CodePoints("abc"), 3u);
-  EXPECT_EQ(CodePoints("กขค"), 3u);
-  EXPECT_EQ(CodePoints("👍👍"), 2u);
-  EXPECT_EQ(TruncateCodePoints("กขค", 2), "กข");
-  EXPECT_EQ(TruncateCodePoints("ab", 5), "ab");
-  EXPECT_EQ(TruncateCodePoints("👍x", 1), "👍");
-}
-
-TEST(Text, Rfc3339WithMilliseconds) {
-  EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564800123), "2024-05-01T12:00:00.123Z");
-  EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
-  // The per-thread cache of the formatted second follows the second.
-  EXPECT_EQ(FormatRfc3339Ms(1714564800999), "2024-05-01T12:00:00.999Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564801000), "2024-05-01T12:00:01.000Z");
-  EXPECT_EQ(FormatRfc3339Ms(1714564800005), "2024-05-01T12:00:00.005Z");
-}
 
 TEST(Text, HttpUrls) {
   EXPECT_TRUE(IsHttpUrl("https://cdn.example.com/a/b.png?x=1#f"));
@@ -97,17 +62,6 @@ TEST(Text, ReactionsAndClientTokens) {
   EXPECT_FALSE(IsValidClientToken("has space"));
   EXPECT_FALSE(IsValidClientToken(std::string(129, 'a')));
   EXPECT_FALSE(IsValidClientToken("ก"));
-}
-
-TEST(Ids, CanonicalUuids) {
-  EXPECT_EQ(CanonicalUuid("0190B4C2-7A1E-7C3D-9F0A-000000000001"),
-            "0190b4c2-7a1e-7c3d-9f0a-000000000001");
-  EXPECT_FALSE(CanonicalUuid("0190b4c27a1e7c3d9f0a000000000001"));
-  EXPECT_FALSE(CanonicalUuid("0190b4c2-7a1e-7c3d-9f0a-00000000000g"));
-  EXPECT_FALSE(CanonicalUuid(""));
-  EXPECT_FALSE(CanonicalUuid("' OR 1=1 --"));
-  EXPECT_EQ(NewInstanceId().size(), 16u);
-  EXPECT_NE(NewInstanceId(), NewInstanceId());
 }
 
 // ---- validation ----
@@ -329,15 +283,6 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   EXPECT_FALSE(DecodeSyncToken("garbage").ok());
   EXPECT_FALSE(DecodeSyncToken("s1.!!!").ok());
   EXPECT_FALSE(DecodeSyncToken(EncodeSyncToken("1'; DROP TABLE x")).ok());
-}
-
-TEST(PgRows, Arrays) {
-  EXPECT_EQ(pgrows::ParseArray("{}"), std::vector<std::string>{});
-  EXPECT_EQ(pgrows::ParseArray("{a,b}"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(pgrows::ParseArray("{a,NULL}"), std::vector<std::string>{"a"});
-  EXPECT_EQ(pgrows::ParseArray("garbage"), std::vector<std::string>{});
-  EXPECT_EQ(pgrows::ArrayLiteral({"1", "2"}), "{1,2}");
-  EXPECT_EQ(pgrows::ArrayLiteral({}), "{}");
 }
 
 TEST(ModelJson, MessageAndEvents) {

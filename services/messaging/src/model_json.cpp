@@ -1,6 +1,6 @@
 #include "model_json.hpp"
 
-#include "text.hpp"
+#include <tchat/core/time.hpp>
 
 namespace tchat::messaging {
 

@@ -1,16 +1,11 @@
 #include "payment_consumer.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
+#include <tchat/core/async.hpp>
 #include <tchat/core/events/outbox.hpp>
-#include <tchat/core/events/uuid.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/uuid.hpp>
 
-#include "ids.hpp"
 #include "messaging_metrics.hpp"
 #include "send_batcher.hpp"
 
@@ -25,17 +20,6 @@ constexpr std::chrono::milliseconds kBlock{2000};
 constexpr std::chrono::milliseconds kClaimIdle{60000};
 constexpr std::chrono::seconds kClaimEvery{30};
 
-std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
 }  // namespace
 
 PaymentConsumer::PaymentConsumer(redis::RedisClient& redis, SendBatcher& batcher,
@@ -47,9 +31,9 @@ PaymentConsumer::PaymentConsumer(redis::RedisClient& redis, SendBatcher& batcher
 
 std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
                                                          const json::object& data) {
-  auto conversation = CanonicalUuid(Str(data, "conversation_id"));
+  auto conversation = CanonicalUuid(StringValue(data, "conversation_id"));
   if (!conversation) return std::nullopt;
-  const std::string id = Str(data, "id");
+  const std::string id(StringValue(data, "id"));
   if (id.empty() || id.size() > 64) return std::nullopt;
   std::string sender;
   json::object payment;
@@ -58,11 +42,12 @@ std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
     // A transfer that pays a request shows up as the request's "paid" message.
     const json::value* pr = data.if_contains("payment_request_id");
     if (pr != nullptr && !pr->is_null()) return std::nullopt;
-    sender = Str(data, "from_user_id");
-    const std::string kind = Str(data, "kind");
+    sender = StringValue(data, "from_user_id");
+    const std::string kind(StringValue(data, "kind"));
     payment["kind"] = kind == "refund" ? "refund" : "transfer";
     payment["transfer_id"] = id;
-    payment["status"] = Str(data, "status").empty() ? "completed" : Str(data, "status");
+    payment["status"] =
+        StringValue(data, "status").empty() ? "completed" : StringValue(data, "status");
     key = "payment:transfer:" + id;
   } else if (type.starts_with("payment.request.")) {
     const std::string status(type.substr(std::string_view("payment.request.").size()));
@@ -70,8 +55,8 @@ std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
       return std::nullopt;
     }
     // from_user_id is asked to pay; to_user_id asked for the money.
-    sender = (status == "created" || status == "cancelled") ? Str(data, "to_user_id")
-                                                            : Str(data, "from_user_id");
+    sender = (status == "created" || status == "cancelled") ? StringValue(data, "to_user_id")
+                                                            : StringValue(data, "from_user_id");
     payment["kind"] = "request";
     payment["request_id"] = id;
     payment["status"] = status == "created" ? "pending" : status;
@@ -91,12 +76,12 @@ std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
     payment["amount"] = *a;
   }
   AppendRequest r;
-  r.id = events::NewUuidV7();
-  r.event_id = events::NewUuidV7();
+  r.id = NewUuidV7();
+  r.event_id = NewUuidV7();
   r.conversation_id = std::move(*conversation);
   r.sender_id = std::move(*sender_id);
   r.type = "payment";
-  const std::string note = Str(data, "note");
+  const std::string note(StringValue(data, "note"));
   r.body = note.size() <= 4096 ? note : std::string();
   r.client_msg_id = std::move(key);
   r.payment = std::move(payment);
@@ -110,7 +95,7 @@ Task<bool> PaymentConsumer::Handle(const std::string* envelope_text) {
     log::Warn("payment event is not JSON; skipped");
     co_return true;
   }
-  const std::string type = Str(*envelope, "type");
+  const std::string type(StringValue(*envelope, "type"));
   const json::value* data = envelope->if_contains("data");
   if (data == nullptr || !data->is_object()) co_return true;
   auto request = MessageFor(type, data->get_object());

@@ -5,7 +5,11 @@
 #include <unordered_map>
 
 #include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/pg/array.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/utf8.hpp>
 
 #include "pg_rows.hpp"
 #include "text.hpp"
@@ -48,12 +52,13 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
   if (!event_type.empty()) {
     statements.push_back(pg::Statement::Of(
         "INSERT INTO outbox (id, stream, type, payload) "
-        "SELECT $1::uuid, 'tchat.events.messaging', $2::text, jsonb_build_object("
+        "SELECT $1::uuid, $7::text, $2::text, jsonb_build_object("
         "'id', $1::uuid, 'type', $2::text, 'occurred_at', tchat_rfc3339(now()), 'data', "
         "jsonb_build_object('conversation_id', m.conversation_id, 'seq', m.seq, "
         "'message_id', m.id, 'sender_id', m.sender_id, $5::text, $6::uuid)) "
         "FROM messages m WHERE m.conversation_id = $3 AND m.seq = $4",
-        event_id, event_type, conversation_id, seq, actor_field, actor_id));
+        event_id, event_type, conversation_id, seq, actor_field, actor_id,
+        events::kMessagingStream));
   }
   statements.push_back(
       pg::Statement::Of("SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM members "
@@ -64,9 +69,7 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
 }  // namespace
 
 std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch) {
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ms = NowUnixMs();
   const std::string occurred_at = FormatRfc3339Ms(now_ms);
   std::string out;
   out.reserve(batch.size() * 640);
@@ -190,7 +193,7 @@ Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<Appe
     m.created_ms = res.GetInt64(row, 10);
     if (!res.IsNull(row, 11)) m.edited_ms = res.GetInt64(row, 11);
     m.deleted = res.GetBool(row, 12);
-    o.recipients = pgrows::ParseArray(res.GetString(row, 13));
+    o.recipients = pg::ParseArray(res.GetString(row, 13)).value_or(std::vector<std::string>{});
   }
   out.resize(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -270,7 +273,8 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (!rs) co_return std::move(rs).error();
         MessageChange change;
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }
@@ -303,7 +307,8 @@ Task<Result<MessageChange>> PgMessageStore::Delete(std::string_view conversation
           auto rs = co_await c.Pipeline(std::move(st));
           if (!rs) co_return std::move(rs).error();
           change.message = ReadMessage((*rs)[0], 0);
-          change.recipients = pgrows::ParseArray((*rs)[1].GetString(0, 0));
+          change.recipients =
+              pg::ParseArray((*rs)[1].GetString(0, 0)).value_or(std::vector<std::string>{});
           change.changed = false;
           co_return change;
         }
@@ -318,7 +323,8 @@ Task<Result<MessageChange>> PgMessageStore::Delete(std::string_view conversation
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }
@@ -383,7 +389,8 @@ Task<Result<MessageChange>> PgMessageStore::React(std::string_view conversation_
         }
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
-        change.recipients = pgrows::ParseArray(rs->back().GetString(0, 0));
+        change.recipients =
+            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
         co_return change;
       });
 }

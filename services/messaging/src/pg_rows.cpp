@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <tchat/core/pg/array.hpp>
+
 namespace tchat::messaging::pgrows {
 
 json::object ReadJsonObject(const pg::PgResult& r, int row, int col) {
@@ -45,30 +47,6 @@ Message ReadMessage(const pg::PgResult& r, int row, int col) {
   return m;
 }
 
-std::vector<std::string> ParseArray(std::string_view text) {
-  std::vector<std::string> out;
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return out;
-  text = text.substr(1, text.size() - 2);
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    if (item != "NULL") out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text = text.substr(comma + 1);
-  }
-  return out;
-}
-
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += values[i];
-  }
-  out += '}';
-  return out;
-}
-
 ConversationRow ReadConversationRow(const pg::PgResult& r, int row, int col) {
   ConversationRow out;
   Conversation& c = out.conversation;
@@ -94,7 +72,7 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
     last_seqs.push_back(std::to_string(r.conversation.last_seq));
     read_seqs.push_back(std::to_string(r.viewer_last_read_seq));
   }
-  const std::string id_array = ArrayLiteral(ids);
+  const std::string id_array = pg::ToArray(ids);
   std::vector<pg::Statement> statements;
   statements.push_back(pg::Statement::Of(
       "SELECT conversation_id, user_id, role, last_read_seq FROM members "
@@ -104,12 +82,12 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
       pg::Statement::Of("SELECT x.* FROM unnest($1::uuid[], $2::bigint[]) AS k(c, s) "
                         "CROSS JOIN LATERAL (SELECT " TCHAT_MSG_COLUMNS
                         " FROM messages m WHERE m.conversation_id = k.c AND m.seq = k.s) x",
-                        id_array, ArrayLiteral(last_seqs)));
+                        id_array, pg::ToArray(last_seqs)));
   statements.push_back(pg::Statement::Of(
       "SELECT k.c, (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.conversation_id = k.c "
       "AND m.seq > k.r AND m.sender_id <> $3::uuid LIMIT 1000) z) "
       "FROM unnest($1::uuid[], $2::bigint[]) AS k(c, r)",
-      id_array, ArrayLiteral(read_seqs), viewer_id));
+      id_array, pg::ToArray(read_seqs), viewer_id));
   auto results = co_await conn.Pipeline(std::move(statements));
   if (!results) co_return std::move(results).error();
   const pg::PgResult& members = (*results)[0];

@@ -29,11 +29,6 @@ Message ReadMessage(const pg::PgResult& r, int row, int col = 0);
 // A jsonb column as an object (empty object when NULL or not an object).
 json::object ReadJsonObject(const pg::PgResult& r, int row, int col);
 
-// "{a,b}" (a uuid[] or text[] of plain values) → {"a","b"}.
-std::vector<std::string> ParseArray(std::string_view text);
-// {"a","b"} → "{a,b}" for values that need no quoting (uuids, integers).
-std::string ArrayLiteral(const std::vector<std::string>& values);
-
 // The columns ReadConversationRow expects, over `conversations c JOIN members me`
 // (me: the viewer's membership).
 #define TCHAT_CONV_COLUMNS                                                              \

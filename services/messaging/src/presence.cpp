@@ -1,6 +1,7 @@
 #include "presence.hpp"
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/time.hpp>
 
 #include "hub.hpp"
 #include "model_json.hpp"
@@ -14,12 +15,6 @@ constexpr std::size_t kHeartbeatChunk = 1000;  // users per pipeline
 constexpr std::int64_t kLastSeenTtlSeconds = 90 * 24 * 3600;
 
 }  // namespace
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Presence::Presence(redis::RedisClient& redis, Hub& hub, std::string node_id, std::string prefix,
                    std::chrono::milliseconds ttl)
@@ -50,7 +45,7 @@ void Presence::Announce(const std::string& user_id, const std::vector<std::strin
 Task<void> Presence::Online(const std::string& user_id,
                             const std::vector<std::string>& conversations) {
   local_.insert(user_id);
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowUnixMs();
   const std::string key = Key(user_id);
   const std::string expiry = std::to_string(now + ttl_.count());
   const std::string now_s = std::to_string(now);
@@ -73,7 +68,7 @@ Task<void> Presence::Online(const std::string& user_id,
 Task<void> Presence::Offline(const std::string& user_id,
                              const std::vector<std::string>& conversations) {
   local_.erase(user_id);
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowUnixMs();
   const std::string key = Key(user_id);
   const std::string now_s = std::to_string(now);
   const std::string last_ttl = std::to_string(kLastSeenTtlSeconds);
@@ -94,7 +89,7 @@ Task<void> Presence::Offline(const std::string& user_id,
 Task<Result<std::vector<PresenceInfo>>> Presence::Query(const std::vector<std::string>& user_ids) {
   std::vector<PresenceInfo> out;
   if (user_ids.empty()) co_return out;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowUnixMs();
   const std::string now_s = std::to_string(now);
   redis::RedisBatch b;
   for (const std::string& u : user_ids) {
@@ -123,7 +118,7 @@ Task<Result<std::vector<PresenceInfo>>> Presence::Query(const std::vector<std::s
 
 Task<void> Presence::HeartbeatOnce() {
   if (local_.empty()) co_return;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowUnixMs();
   const std::string expiry = std::to_string(now + ttl_.count());
   const std::string ttl_ms = std::to_string(ttl_.count() * 2);
   std::vector<std::string> users(local_.begin(), local_.end());

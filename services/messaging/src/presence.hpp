@@ -60,6 +60,4 @@ class Presence {
   std::unordered_set<std::string> local_;
 };
 
-std::int64_t NowMs();
-
 }  // namespace tchat::messaging

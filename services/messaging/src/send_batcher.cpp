@@ -9,10 +9,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
 
-#include "async_event.hpp"
 #include "hub.hpp"
 #include "messaging_metrics.hpp"
 #include "model_json.hpp"

@@ -1,66 +1,8 @@
 #include "text.hpp"
 
-#include <chrono>
-#include <climits>
-#include <cstdio>
-#include <ctime>
+#include <tchat/core/utf8.hpp>
 
 namespace tchat::messaging {
-
-std::size_t CodePoints(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (count == max_code_points) return s.substr(0, i);
-      ++count;
-    }
-  }
-  return s;
-}
-
-void AppendRfc3339Ms(std::string& out, std::int64_t unix_ms) {
-  std::int64_t secs = unix_ms / 1000;
-  std::int64_t ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    --secs;
-  }
-  // Messages sent together share their second: format it once per thread.
-  thread_local std::int64_t cached_secs = INT64_MIN;
-  thread_local char cached[32];
-  thread_local int cached_len = 0;
-  if (secs != cached_secs) {
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    cached_len =
-        std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
-                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (cached_len < 0 || cached_len >= static_cast<int>(sizeof cached)) cached_len = 0;
-    cached_secs = secs;
-  }
-  out.append(cached, static_cast<std::size_t>(cached_len));
-  const auto m = static_cast<int>(ms);
-  out += static_cast<char>('0' + m / 100);
-  out += static_cast<char>('0' + m / 10 % 10);
-  out += static_cast<char>('0' + m % 10);
-  out += 'Z';
-}
-
-std::string FormatRfc3339Ms(std::int64_t unix_ms) {
-  std::string out;
-  out.reserve(24);
-  AppendRfc3339Ms(out, unix_ms);
-  return out;
-}
 
 bool IsHttpUrl(std::string_view url) {
   if (url.empty() || url.size() > 2048) return false;

@@ -6,21 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include <tchat/core/utf8.hpp>
-
 namespace tchat::messaging {
-
-using tchat::ValidUtf8;  // strict UTF-8 (RFC 3629)
-
-// The number of code points in valid UTF-8 (what the SPEC calls characters).
-std::size_t CodePoints(std::string_view s);
-
-// The longest prefix of valid UTF-8 `s` with at most `max_code_points` code points.
-std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points);
-
-// RFC 3339 UTC with milliseconds: "2024-05-01T12:00:00.123Z".
-std::string FormatRfc3339Ms(std::int64_t unix_ms);
-void AppendRfc3339Ms(std::string& out, std::int64_t unix_ms);
 
 // An absolute http(s) URL with a host and no whitespace or control characters, at
 // most 2048 bytes: what image and file messages may point to.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
-#include "ids.hpp"
+#include <tchat/core/utf8.hpp>
+#include <tchat/core/uuid.hpp>
+
 #include "text.hpp"
 
 namespace tchat::messaging {

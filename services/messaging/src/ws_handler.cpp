@@ -7,7 +7,6 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/worker.hpp>
 
-#include "ids.hpp"
 #include "messaging_worker.hpp"
 #include "model_json.hpp"
 #include "validation.hpp"
@@ -15,11 +14,6 @@
 namespace tchat::messaging {
 
 namespace {
-
-std::string StringField(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 void SendError(WsSession& s, std::string_view client_msg_id, const Error& e) {
   s.Send(ErrorEvent(client_msg_id, e.WireCode(), e.message));
@@ -47,9 +41,9 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
   if (type == "message.send") {
     const json::value* msg = frame.if_contains("message");
     std::string cmid;
-    if (msg != nullptr && msg->is_object()) cmid = StringField(msg->get_object(), "client_msg_id");
+    if (msg != nullptr && msg->is_object()) cmid = StringValue(msg->get_object(), "client_msg_id");
     if (cmid.size() > 128) cmid.clear();
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     if (conv.empty()) {
       SendError(*session, cmid, Error::InvalidArgument("conversation_id is required"));
       co_return;
@@ -78,7 +72,7 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
     co_return;
   }
   if (type == "typing") {
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     if (conv.empty()) {
       SendError(*session, {}, Error::InvalidArgument("conversation_id is required"));
       co_return;
@@ -88,7 +82,7 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
     co_return;
   }
   if (type == "read") {
-    const std::string conv = StringField(frame, "conversation_id");
+    const std::string conv(StringValue(frame, "conversation_id"));
     auto seq = RequireInt(frame, "seq");
     if (conv.empty() || !seq || *seq < 0) {
       SendError(*session, {},
@@ -106,9 +100,9 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
 
 Task<void> HandleWebSocket(http::Request& req, http::WebSocket& ws) {
   auto& mw = req.worker->Get<MessagingWorker>();
-  auto user = CanonicalUuid(req.user_id());
+  auto user = http::CallerId(req);
   if (!user) {
-    co_await ws.Close(1008, "the token's subject is not a user id");
+    co_await ws.Close(1008, user.error().message);
     co_return;
   }
   auto convs = co_await mw.conversations->ConversationIds(*user);

@@ -7,9 +7,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/task.hpp>
-
-#include "async_event.hpp"
 
 namespace tchat::http {
 class WebSocket;

@@ -1,16 +1,10 @@
 #include "apns.hpp"
 
+#include <tchat/core/time.hpp>
+
 #include "jws.hpp"
 
 namespace tchat::notification {
-
-namespace {
-
-std::int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-}  // namespace
 
 Result<std::string> ApnsProviderToken(const ApnsOptions& o,
                                       std::chrono::system_clock::time_point now) {

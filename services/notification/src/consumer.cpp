@@ -2,9 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/log.hpp>
 
 #include "metrics.hpp"
@@ -15,11 +14,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 // Sleeps `total` in short steps so that shutdown is not held up.
 Task<void> SleepUnless(std::chrono::milliseconds total, const std::function<bool()>& stopping) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/task.hpp>
@@ -16,8 +17,9 @@ namespace tchat::notification {
 
 // The streams this service consumes (SPEC §7).
 inline const std::vector<std::string>& ConsumedStreams() {
-  static const std::vector<std::string> kStreams = {"tchat.events.auth", "tchat.events.messaging",
-                                                    "tchat.events.payment"};
+  static const std::vector<std::string> kStreams = {std::string(events::kAuthStream),
+                                                    std::string(events::kMessagingStream),
+                                                    std::string(events::kPaymentStream)};
   return kStreams;
 }
 

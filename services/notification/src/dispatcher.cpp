@@ -8,10 +8,10 @@
 #include <boost/asio/detached.hpp>
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/pg/array.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "metrics.hpp"
-#include "pg_array.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 
@@ -114,7 +114,7 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
     if (!users.empty()) {
       std::sort(users.begin(), users.end());
       users.erase(std::unique(users.begin(), users.end()), users.end());
-      auto res = co_await pool_.Query(kDevicesOf, ToPgArray(users));
+      auto res = co_await pool_.Query(kDevicesOf, pg::ToArray(users));
       if (!res) {
         log::Warn("delivery: cannot load devices; rows stay leased",
                   {{"error", res.error().message}, {"rows", rows.size()}});
@@ -311,7 +311,7 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
     if (rs.retry_sms) {
       out.retry_devices.AddNull();
     } else {
-      out.retry_devices.Add(ToPgArray(rs.retry_devices));
+      out.retry_devices.Add(pg::ToArray(rs.retry_devices));
     }
     out.retry_ms.Add(std::to_string(delay.count()));
     out.retry_error.Add(
@@ -376,7 +376,7 @@ Task<Result<std::vector<QueuedDelivery>>> Dispatcher::ClaimDue(int limit) {
     if (!r->IsNull(i, "user_id")) q.user_id = std::string(r->GetString(i, "user_id"));
     q.payload = ParseObject(r->GetString(i, "payload"));
     q.msg_count = r->GetInt32(i, "msg_count");
-    if (!r->IsNull(i, "device_ids")) q.device_ids = ParsePgArray(r->GetString(i, "device_ids"));
+    if (!r->IsNull(i, "device_ids")) q.device_ids = pg::ParseArray(r->GetString(i, "device_ids"));
     q.attempts = r->GetInt32(i, "attempts");
     if (!r->IsNull(i, "event_id")) q.event_id = std::string(r->GetString(i, "event_id"));
     q.lease_until = lease_from + settings_.send_lease;

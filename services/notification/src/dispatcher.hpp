@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-#include "async_util.hpp"
 #include "outcome_writer.hpp"
 #include "processor.hpp"
 #include "provider.hpp"

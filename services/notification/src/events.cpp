@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "uuid.hpp"
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::notification {
 
@@ -10,13 +10,6 @@ namespace {
 
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
-}
-
-// A string field, or empty when absent/null; an error when it has another type.
-Result<std::string> StringOr(const json::object& o, std::string_view key) {
-  auto r = OptionalString(o, key);
-  if (!r) return std::move(r).error();
-  return r->value_or("");
 }
 
 Status CheckUuid(std::string_view field, const std::string& v) {
@@ -84,20 +77,20 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
     return Error::InvalidArgument("code must be digits");
   }
   o.code = std::move(*code);
-  auto locale = StringOr(data, "locale");
+  auto locale = StringOrEmpty(data, "locale");
   if (!locale) return std::move(locale).error();
   o.locale = std::move(*locale);
   if (auto ttl = IntField(data, "expires_in")) {
     if (*ttl <= 0 || *ttl > 86400) return Error::InvalidArgument("expires_in out of range");
     o.expires_in = *ttl;
   }
-  auto at = StringOr(data, "expires_at");
+  auto at = StringOrEmpty(data, "expires_at");
   if (!at) return std::move(at).error();
   if (!at->empty()) {
     o.expires_at = ParseRfc3339(*at);
     if (!o.expires_at) return Error::InvalidArgument("expires_at is not RFC 3339");
   }
-  auto user = StringOr(data, "user_id");
+  auto user = StringOrEmpty(data, "user_id");
   if (!user) return std::move(user).error();
   if (!user->empty() && IsUuid(*user)) o.user_id = std::move(*user);
   return o;
@@ -109,7 +102,7 @@ Result<MessageCreated> DecodeMessageCreated(const json::object& data) {
   if (!conv) return std::move(conv).error();
   if (conv->empty() || conv->size() > 64) return Error::InvalidArgument("bad conversation_id");
   m.conversation_id = std::move(*conv);
-  auto msg = StringOr(data, "message_id");
+  auto msg = StringOrEmpty(data, "message_id");
   if (!msg) return std::move(msg).error();
   m.message_id = std::move(*msg);
   m.seq = IntField(data, "seq").value_or(0);
@@ -117,18 +110,18 @@ Result<MessageCreated> DecodeMessageCreated(const json::object& data) {
   if (!sender) return std::move(sender).error();
   if (auto st = CheckUuid("sender_id", *sender); !st) return std::move(st).error();
   m.sender_id = std::move(*sender);
-  auto name = StringOr(data, "sender_name");
+  auto name = StringOrEmpty(data, "sender_name");
   if (!name) return std::move(name).error();
   m.sender_name = std::move(*name);
-  auto title = StringOr(data, "conversation_title");
+  auto title = StringOrEmpty(data, "conversation_title");
   if (!title) return std::move(title).error();
   m.conversation_title = std::move(*title);
-  auto preview = StringOr(data, "preview");
+  auto preview = StringOrEmpty(data, "preview");
   if (!preview) return std::move(preview).error();
   m.preview = std::move(*preview);
   // Messaging writes "message_type"; "type" is accepted too.
   for (std::string_view field : {"message_type", "type"}) {
-    auto type = StringOr(data, field);
+    auto type = StringOrEmpty(data, field);
     if (!type) return std::move(type).error();
     if (!type->empty()) {
       m.message_type = std::move(*type);
@@ -174,24 +167,24 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
     const std::string_view rest = type.substr(std::string_view("payment.").size());
     p.object = std::string(rest.substr(0, rest.find('.')));
   }
-  auto id = StringOr(*obj, "id");
+  auto id = StringOrEmpty(*obj, "id");
   if (!id) return std::move(id).error();
   p.object_id = std::move(*id);
   auto amount = IntField(*obj, "amount");
   p.amount = amount.value_or(0);
-  auto currency = StringOr(*obj, "currency");
+  auto currency = StringOrEmpty(*obj, "currency");
   if (!currency) return std::move(currency).error();
   if (currency->size() > 3) return Error::InvalidArgument("bad currency");
   p.currency = std::move(*currency);
-  auto note = StringOr(*obj, "note");
+  auto note = StringOrEmpty(*obj, "note");
   if (!note) return std::move(note).error();
   p.note = std::move(*note);
-  auto conv = StringOr(*obj, "conversation_id");
+  auto conv = StringOrEmpty(*obj, "conversation_id");
   if (!conv) return std::move(conv).error();
   if (conv->size() > 64) return Error::InvalidArgument("bad conversation_id");
   p.conversation_id = std::move(*conv);
   for (std::string_view k : {"from_name", "sender_name", "requester_name"}) {
-    auto n = StringOr(*obj, k);
+    auto n = StringOrEmpty(*obj, k);
     if (n && !n->empty()) {
       p.counterpart_name = std::move(*n);
       break;
@@ -199,7 +192,7 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
   }
 
   auto add = [&](std::string_view field, PartyRole role) -> Status {
-    auto v = StringOr(*obj, field);
+    auto v = StringOrEmpty(*obj, field);
     if (!v) return std::move(v).error();
     if (v->empty()) return Ok();
     if (auto st = CheckUuid(field, *v); !st) return st;

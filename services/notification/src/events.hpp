@@ -8,8 +8,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
-
-#include "time_util.hpp"
+#include <tchat/core/time.hpp>
 
 // The events this service consumes (SPEC §7) and how they arrive.
 //

@@ -8,6 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <tchat/core/time.hpp>
+
 #include "jws.hpp"
 
 namespace tchat::notification {
@@ -59,7 +61,7 @@ Result<ServiceAccount> LoadServiceAccount(const std::string& path) {
 
 Result<std::string> ServiceAccountAssertion(const ServiceAccount& a,
                                             std::chrono::system_clock::time_point now) {
-  const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto iat = UnixSeconds(now);
   json::object header{{"alg", "RS256"}, {"typ", "JWT"}};
   if (!a.private_key_id.empty()) header["kid"] = a.private_key_id;
   json::object claims{{"iss", a.client_email},
@@ -118,13 +120,9 @@ json::object FcmMessage(const PushMessage& m, std::chrono::system_clock::time_po
   const std::string ttl = std::to_string(c.ttl_seconds) + "s";
   json::object android{{"priority", c.high_priority ? "HIGH" : "NORMAL"}, {"ttl", ttl}};
   json::object android_note;
-  json::object apns_headers{
-      {"apns-priority", c.high_priority ? "10" : "5"},
-      {"apns-push-type", "alert"},
-      {"apns-expiration",
-       std::to_string(
-           std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() +
-           c.ttl_seconds)}};
+  json::object apns_headers{{"apns-priority", c.high_priority ? "10" : "5"},
+                            {"apns-push-type", "alert"},
+                            {"apns-expiration", std::to_string(UnixSeconds(now) + c.ttl_seconds)}};
   json::object aps{{"sound", "default"}};
   json::object webpush_headers{{"Urgency", c.high_priority ? "high" : "normal"},
                                {"TTL", std::to_string(c.ttl_seconds)}};

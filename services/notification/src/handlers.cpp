@@ -3,13 +3,13 @@
 #include <tchat/core/config.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
 #include "localization.hpp"
 #include "quiet_hours.hpp"
 #include "store.hpp"
-#include "time_util.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 
@@ -20,12 +20,6 @@ using http::Response;
 
 pg::Pool& Db(Request& req) {
   return req.worker->Get<pg::Pool>();
-}
-
-Result<std::string> UserOf(const Request& req) {
-  const std::string& uid = req.user_id();
-  if (!IsUuid(uid)) return Error::Unauthenticated("token subject is not a user id");
-  return uid;
 }
 
 Result<int> Limit(const Request& req) {
@@ -67,23 +61,9 @@ bool PrintableToken(std::string_view t) {
   return true;
 }
 
-// Constant-time comparison of a presented admin credential.
-bool SameSecret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<std::size_t>(b.size(), 1)]);
-  }
-  return diff == 0 && !b.empty();
-}
-
 Status CheckAdmin(const Request& req, const std::string& token) {
   if (token.empty()) return Error::PermissionDenied("the admin API is not configured");
-  std::string_view h = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer ||
-      !SameSecret(h.substr(kBearer.size()), token)) {
-    return Error::Unauthenticated("admin credential required");
-  }
+  if (!http::BearerMatches(req, token)) return Error::Unauthenticated("admin credential required");
   return Ok();
 }
 
@@ -183,7 +163,7 @@ Status ApplyPreferences(const json::object& body, Preferences& p) {
 
 void RegisterHandlers(http::Router& router, std::string admin_token) {
   router.Post("/v1/devices", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto body = ParseJsonObject(req.body);
     if (!body) co_return Response::FromError(body.error());
@@ -204,7 +184,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Get("/v1/devices", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto list = co_await ListDevices(Db(req), *uid);
     if (!list) co_return Response::FromError(list.error());
@@ -214,7 +194,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Delete("/v1/devices/{id}", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     const std::string id(req.PathParam("id"));
     if (!IsUuid(id)) co_return Response::FromError(Error::NotFound("no such device"));
@@ -225,7 +205,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Get("/v1/notifications", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto limit = Limit(req);
     if (!limit) co_return Response::FromError(limit.error());
@@ -246,7 +226,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Post("/v1/notifications/read-all", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto n = co_await MarkAllRead(Db(req), *uid);
     if (!n) co_return Response::FromError(n.error());
@@ -254,7 +234,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Post("/v1/notifications/{id}/read", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     const std::string id(req.PathParam("id"));
     if (!IsUuid(id)) co_return Response::FromError(Error::NotFound("no such notification"));
@@ -265,7 +245,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Get("/v1/notification-preferences", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto p = co_await GetPreferences(Db(req), *uid);
     if (!p) co_return Response::FromError(p.error());
@@ -273,7 +253,7 @@ void RegisterHandlers(http::Router& router, std::string admin_token) {
   });
 
   router.Put("/v1/notification-preferences", [](Request& req) -> Task<Response> {
-    auto uid = UserOf(req);
+    auto uid = http::CallerId(req);
     if (!uid) co_return Response::FromError(uid.error());
     auto body = ParseJsonObject(req.body);
     if (!body) co_return Response::FromError(body.error());

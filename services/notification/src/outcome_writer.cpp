@@ -1,12 +1,9 @@
 #include "outcome_writer.hpp"
 
-#include <chrono>
-
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+
+#include <tchat/core/async.hpp>
 
 namespace tchat::notification {
 
@@ -74,11 +71,9 @@ std::vector<pg::Statement> DeliveryOutcomes::Statements() const {
 
 // The outcomes of one write and the callers waiting for it.
 struct OutcomeWriter::Batch {
-  explicit Batch(const asio::any_io_executor& ex)
-      : written(ex, std::chrono::steady_clock::time_point::max()) {}
+  explicit Batch(const asio::any_io_executor& ex) : written(ex) {}
   DeliveryOutcomes outcomes;
-  asio::steady_timer written;  // cancelled once `status` is set
-  bool finished = false;
+  AsyncEvent written;  // set once `status` is final
   Status status = Ok();
 };
 
@@ -94,9 +89,7 @@ Task<Status> OutcomeWriter::Write(DeliveryOutcomes outcomes) {
     writing_ = true;
     asio::co_spawn(ex_, Drain(), asio::detached);
   }
-  while (!mine->finished) {
-    (void)co_await mine->written.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  co_await mine->written.Wait();
   co_return mine->status;
 }
 
@@ -111,8 +104,7 @@ Task<void> OutcomeWriter::Drain() {
       // Whatever happens, the waiters are woken and later batches written.
       b->status = Error::Internal(std::string("recording outcomes: ") + e.what());
     }
-    b->finished = true;
-    b->written.cancel();
+    b->written.Set();
   }
   writing_ = false;
 }

@@ -6,28 +6,27 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <tchat/core/pg/array.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
-
-#include "pg_array.hpp"
 
 namespace tchat::notification {
 
 // What senders learned from providers, as the rows to write: delivery_queue
 // rows to delete (answered for every device) or to reschedule, dead letters,
 // and devices whose token the provider calls unregistered. Columns are
-// PostgreSQL array literals (see PgArray) so that batches concatenate.
+// PostgreSQL array literals (see pg::ArrayBuilder) so that batches concatenate.
 struct DeliveryOutcomes {
-  PgArray done;  // delivery ids
+  pg::ArrayBuilder done;  // delivery ids
   // Reschedule: id, device ids (an array literal, NULL for SMS), delay in ms,
   // last error, attempts increment ("0" or "1").
-  PgArray retry_id, retry_devices, retry_ms, retry_error, retry_inc;
+  pg::ArrayBuilder retry_id, retry_devices, retry_ms, retry_error, retry_inc;
   // Dead letters: id, channel, user id, device id, platform, payload JSON,
   // attempts, error, event id.
-  PgArray dead_id, dead_channel, dead_user, dead_device, dead_platform, dead_payload, dead_attempts,
-      dead_error, dead_event;
-  PgArray unregistered;  // device ids to delete
+  pg::ArrayBuilder dead_id, dead_channel, dead_user, dead_device, dead_platform, dead_payload,
+      dead_attempts, dead_error, dead_event;
+  pg::ArrayBuilder unregistered;  // device ids to delete
 
   bool empty() const {
     return done.size() == 0 && retry_id.size() == 0 && dead_id.size() == 0 &&

@@ -8,11 +8,11 @@
 #include <variant>
 
 #include <tchat/core/log.hpp>
+#include <tchat/core/pg/array.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "events.hpp"
 #include "metrics.hpp"
-#include "pg_array.hpp"
-#include "uuid.hpp"
 
 namespace tchat::notification {
 
@@ -267,7 +267,7 @@ Task<Status> WriteMessageInbox(pg::Connection& c, std::map<MessageInboxKey, Mess
   // Each round either writes every key or finds entries created concurrently
   // since its lock query; a handful of rounds means something keeps racing.
   for (int round = 0; round < 5 && !pending.empty(); ++round) {
-    PgArray k_user, k_conv;
+    pg::ArrayBuilder k_user, k_conv;
     for (const auto& [key, m] : pending) {
       k_user.Add(key.first);
       k_conv.Add(key.second);
@@ -291,10 +291,10 @@ Task<Status> WriteMessageInbox(pg::Connection& c, std::map<MessageInboxKey, Mess
                                        std::string(locked->GetString(i, "conversation_id"))},
                        std::move(e));
     }
-    PgArray u_id, u_title, u_body, u_data, u_render, u_event, u_at;
-    PgArray i_id, i_user, i_title, i_body, i_data, i_render, i_event, i_at;
+    pg::ArrayBuilder u_id, u_title, u_body, u_data, u_render, u_event, u_at;
+    pg::ArrayBuilder i_id, i_user, i_title, i_body, i_data, i_render, i_event, i_at;
     for (const auto& [key, m] : pending) {
-      const std::string at = FormatRfc3339(FromUnixMillis(m.latest_at_ms));
+      const std::string at = FormatRfc3339Ms(m.latest_at_ms);
       if (auto it = existing.find(key); it != existing.end()) {
         const Existing& e = it->second;
         // The entry shows the latest message, whichever batch brought it.
@@ -364,7 +364,7 @@ Task<Status> EventProcessor::RecordPoison(std::string_view stream, const redis::
   Poison p;
   (void)ParseEntry(entry, p);
   const std::string s(stream);
-  PgArray en, ei, et, re, rw;
+  pg::ArrayBuilder en, ei, et, re, rw;
   en.Add(entry.id);
   ei.Add(p.event_id);
   et.Add(p.type);
@@ -475,7 +475,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
         for (const Parsed& p : events) ids.push_back(p.env.id);
         std::unordered_set<std::string> fresh;
         if (!ids.empty()) {
-          auto d = co_await c.Query(kDedupe, settings_.group, ToPgArray(ids));
+          auto d = co_await c.Query(kDedupe, settings_.group, pg::ToArray(ids));
           if (!d) co_return std::move(d).error();
           for (int i = 0; i < d->Rows(); ++i) fresh.emplace(d->GetString(i, 0));
         }
@@ -513,10 +513,10 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
         std::unordered_map<std::string, UserData> data;
         std::set<std::pair<std::string, std::string>> mutes;
         if (!users.empty()) {
-          const std::string user_arr = ToPgArray(users);
+          const std::string user_arr = pg::ToArray(users);
           std::vector<pg::Statement> st;
           st.push_back(pg::Statement::Of(kLoadPrefs, user_arr));
-          st.push_back(pg::Statement::Of(kLoadMutes, user_arr, ToPgArray(conversations)));
+          st.push_back(pg::Statement::Of(kLoadMutes, user_arr, pg::ToArray(conversations)));
           st.push_back(pg::Statement::Of(kLoadDevices, user_arr));
           auto r = co_await c.Pipeline(std::move(st));
           if (!r) co_return std::move(r).error();
@@ -555,8 +555,8 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
         for (const auto& u : online) data[u].view.online = true;
 
         // 3. The rules.
-        PgArray in_id, in_user, in_kind, in_title, in_body, in_data, in_event, in_at;
-        PgArray s_id, s_chan, s_user, s_key, s_payload, s_devs, s_event;
+        pg::ArrayBuilder in_id, in_user, in_kind, in_title, in_body, in_data, in_event, in_at;
+        pg::ArrayBuilder s_id, s_chan, s_user, s_key, s_payload, s_devs, s_event;
         struct Waiting {
           std::string payload;
           std::pair<std::int64_t, std::int64_t> order;  // (seq, event_at) of payload
@@ -598,7 +598,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
             }
             // Inbox order is event order (a backlog keeps its chronology).
             in_id.Add(NewUuidV7At(p->env.occurred_at));
-            in_at.Add(FormatRfc3339(p->env.occurred_at));
+            in_at.Add(FormatRfc3339Ms(p->env.occurred_at));
             in_user.Add(item.user_id);
             in_kind.Add(item.kind);
             in_title.Add(item.title);
@@ -632,7 +632,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
             s_user.Add(push.user_id);
             s_key.Add(push.collapse_key);
             s_payload.Add(ToJson(push.payload));
-            s_devs.Add(ToPgArray(dev_ids));
+            s_devs.Add(pg::ToArray(dev_ids));
             s_event.Add(p->env.id);
             q.payload = std::move(push.payload);
             q.device_ids = std::move(dev_ids);
@@ -675,7 +675,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
                                          lease_ms));
         }
         if (!waiting.empty()) {
-          PgArray w_id, w_user, w_key, w_payload, w_count, w_event;
+          pg::ArrayBuilder w_id, w_user, w_key, w_payload, w_count, w_event;
           for (const auto& [key, w] : waiting) {  // sorted: a stable lock order
             w_id.Add(NewUuidV7());
             w_user.Add(key.first);
@@ -689,7 +689,7 @@ Task<Result<BatchResult>> EventProcessor::Process(std::string_view stream_view,
           out.has_waiting = true;
         }
         if (!poison.empty()) {
-          PgArray en, ei, et, re, rw;
+          pg::ArrayBuilder en, ei, et, re, rw;
           for (const Poison& p : poison) {
             en.Add(p.entry_id);
             ei.Add(p.event_id);

@@ -8,11 +8,6 @@ namespace tchat::notification {
 
 namespace {
 
-std::string_view Str(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->value().is_string()) return {};
-  return it->value().as_string();
-}
 std::int64_t Int(const json::object& o, std::string_view key, std::int64_t fallback = 0) {
   auto it = o.find(key);
   if (it == o.end() || !it->value().is_int64()) return fallback;
@@ -24,7 +19,7 @@ bool Bool(const json::object& o, std::string_view key, bool fallback) {
   return it->value().as_bool();
 }
 Locale LocaleOf(const json::object& o) {
-  return ParseLocale(Str(o, "locale")).value_or(Locale::kEn);
+  return ParseLocale(StringValue(o, "locale")).value_or(Locale::kEn);
 }
 
 // Reasons a push is held back, in the order they are checked.
@@ -97,11 +92,11 @@ std::optional<PaymentText> PaymentTexts(const PaymentEvent& p, PartyRole role, L
 }
 
 std::string MessagePreview(const json::object& p, Locale loc) {
-  const std::string_view type = Str(p, "msg_type");
+  const std::string_view type = StringValue(p, "msg_type");
   if (type == "image") return Localize(loc, Text::kPhoto);
   if (type == "file") return Localize(loc, Text::kFile);
   if (type == "payment") return Localize(loc, Text::kPayment);
-  std::string preview = TruncateUtf8(Str(p, "preview"), 150);
+  std::string preview = TruncateUtf8(StringValue(p, "preview"), 150);
   for (char& c : preview) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
@@ -217,13 +212,13 @@ RenderedPush RenderPush(const json::object& p, int count) {
   RenderedPush r;
   const Locale loc = LocaleOf(p);
   if (auto at = Int(p, "event_at", -1); at >= 0) r.event_at = FromUnixMillis(at);
-  if (Str(p, "t") == "message") {
+  if (StringValue(p, "t") == "message") {
     r.kind = "message";
-    r.collapse_key = std::string(Str(p, "conversation_id"));
+    r.collapse_key = std::string(StringValue(p, "conversation_id"));
     const std::string n = std::to_string(count);
     const bool previews = Bool(p, "show_previews", true);
-    std::string name(Str(p, "sender_name"));
-    const std::string_view group = Str(p, "conversation_title");
+    std::string name(StringValue(p, "sender_name"));
+    const std::string_view group = StringValue(p, "conversation_title");
     if (!previews) {
       r.title = count > 1 ? Localize(loc, Text::kNewMessagesTitle, {{"n", n}})
                           : Localize(loc, Text::kNewMessageTitle);
@@ -242,14 +237,14 @@ RenderedPush RenderPush(const json::object& p, int count) {
     }
     r.data = {{"kind", "message"},
               {"conversation_id", r.collapse_key},
-              {"message_id", Str(p, "message_id")},
+              {"message_id", StringValue(p, "message_id")},
               {"seq", std::to_string(Int(p, "seq"))},
               {"count", n}};
     return r;
   }
-  r.kind = std::string(Str(p, "kind"));
-  r.title = std::string(Str(p, "title"));
-  r.body = std::string(Str(p, "body"));
+  r.kind = std::string(StringValue(p, "kind"));
+  r.title = std::string(StringValue(p, "title"));
+  r.body = std::string(StringValue(p, "body"));
   if (auto it = p.find("data"); it != p.end() && it->value().is_object()) {
     for (const auto& [k, v] : it->value().as_object()) {
       if (v.is_string()) {
@@ -273,22 +268,22 @@ MessageInboxText RenderMessageInbox(const json::object& payload, std::int64_t co
   MessageInboxText text;
   text.title = std::move(push.title);
   text.body = std::move(push.body);
-  text.data = {{"conversation_id", Str(payload, "conversation_id")},
-               {"message_id", Str(payload, "message_id")},
-               {"sender_id", Str(payload, "sender_id")},
+  text.data = {{"conversation_id", StringValue(payload, "conversation_id")},
+               {"message_id", StringValue(payload, "message_id")},
+               {"sender_id", StringValue(payload, "sender_id")},
                {"seq", Int(payload, "seq")},
                {"count", count}};
   return text;
 }
 
 Result<RenderedSms> RenderSms(const json::object& p) {
-  if (Str(p, "t") != "otp") return Error::InvalidArgument("unknown sms template");
+  if (StringValue(p, "t") != "otp") return Error::InvalidArgument("unknown sms template");
   RenderedSms r;
-  r.to = std::string(Str(p, "to"));
+  r.to = std::string(StringValue(p, "to"));
   const Locale loc = LocaleOf(p);
   r.locale = std::string(LocaleCode(loc));
   const std::string minutes = std::to_string(Int(p, "minutes", 5));
-  r.text = Localize(loc, Text::kOtpSms, {{"code", Str(p, "code")}, {"minutes", minutes}});
+  r.text = Localize(loc, Text::kOtpSms, {{"code", StringValue(p, "code")}, {"minutes", minutes}});
   if (auto at = Int(p, "expires_at", -1); at >= 0) r.expires_at = FromUnixMillis(at);
   if (auto at = Int(p, "event_at", -1); at >= 0) r.event_at = FromUnixMillis(at);
   if (r.to.empty()) return Error::InvalidArgument("sms without a phone number");

@@ -10,11 +10,11 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
+#include <tchat/core/time.hpp>
 
 #include "events.hpp"
 #include "localization.hpp"
 #include "quiet_hours.hpp"
-#include "time_util.hpp"
 
 // The notification rules (SPEC §6 and issue 6), as pure functions: given an event
 // and what is known about its recipients, what to send and what to keep in the

@@ -1,7 +1,7 @@
 #include "store.hpp"
 
-#include "pg_array.hpp"
-#include "uuid.hpp"
+#include <tchat/core/pg/array.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::notification {
 
@@ -250,7 +250,7 @@ json::object PreferencesJson(const Preferences& p) {
   for (const Mute& m : p.muted) {
     json::object e{{"conversation_id", m.conversation_id}};
     if (m.until) {
-      e["until"] = FormatRfc3339(*m.until);
+      e["until"] = FormatRfc3339Ms(*m.until);
     } else {
       e["until"] = nullptr;
     }
@@ -296,11 +296,11 @@ Task<Status> PutPreferences(pg::Pool& pool, const std::string& user_id, const Pr
     qe = p.quiet->end;
     qtz = p.quiet->timezone;
   }
-  PgArray convs, untils;
+  pg::ArrayBuilder convs, untils;
   for (const Mute& m : p.muted) {
     convs.Add(m.conversation_id);
     if (m.until) {
-      untils.Add(FormatRfc3339(*m.until));
+      untils.Add(FormatRfc3339Ms(*m.until));
     } else {
       untils.AddNull();
     }
@@ -362,7 +362,7 @@ Task<Result<json::object>> ListDeadLetters(pg::Pool& pool, int limit,
 
 Task<Result<std::int64_t>> RedriveDeadLetters(pg::Pool& pool, const std::vector<std::string>& ids,
                                               int limit) {
-  const std::string arr = ToPgArray(ids);
+  const std::string arr = pg::ToArray(ids);
   auto r = co_await pool.Query(kRedrive, arr, limit);
   if (!r) co_return std::move(r).error();
   co_return r->AffectedRows();

@@ -10,10 +10,10 @@
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
+#include <tchat/core/time.hpp>
 
 #include "quiet_hours.hpp"
 #include "rules.hpp"
-#include "time_util.hpp"
 
 // PostgreSQL access of the notification service (database tchat_notification,
 // migrations 000001-000003). Free functions over the worker's pool or a

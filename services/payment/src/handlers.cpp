@@ -7,14 +7,14 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
 
 #include "hashing.hpp"
 #include "money_rate_limiter.hpp"
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
-#include "timestamp.hpp"
-#include "uuid.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -44,16 +44,9 @@ Response FromAnswer(Result<Answer> a) {
   return RawJson(a->status, std::move(a->body), a->replayed);
 }
 
-// The caller's user id from the verified token, canonical.
-Result<std::string> CurrentUser(const Request& req) {
-  auto id = NormalizeUuid(req.user_id());
-  if (!id) return Error::Unauthenticated("token subject is not a user id");
-  return *id;
-}
-
 // A path id; anything that is not a UUID cannot exist.
 Result<std::string> PathId(const Request& req, std::string_view what) {
-  auto id = NormalizeUuid(req.PathParam("id"));
+  auto id = CanonicalUuid(req.PathParam("id"));
   if (!id) return Error::NotFound(std::string(what) + " not found");
   return *id;
 }
@@ -76,7 +69,7 @@ Result<const CurrencyInfo*> RequireCurrency(const json::object& o) {
 Result<std::string> RequireUuid(const json::object& o, std::string_view field) {
   auto s = RequireString(o, field);
   if (!s) return std::move(s).error();
-  auto id = NormalizeUuid(*s);
+  auto id = CanonicalUuid(*s);
   if (!id) return Error::InvalidArgument(std::string(field) + " must be a UUID");
   return *id;
 }
@@ -85,7 +78,7 @@ Result<std::optional<std::string>> OptionalUuid(const json::object& o, std::stri
   auto s = OptionalString(o, field);
   if (!s) return std::move(s).error();
   if (!*s) return std::optional<std::string>();
-  auto id = NormalizeUuid(**s);
+  auto id = CanonicalUuid(**s);
   if (!id) return Error::InvalidArgument(std::string(field) + " must be a UUID");
   return std::optional<std::string>(*id);
 }
@@ -138,7 +131,7 @@ std::string OptPart(const std::optional<std::string>& v) {
 // ---- wallets and transfers ----
 
 Task<Response> ListWallets(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto wallets = co_await Service(req).Wallets(*user);
   if (!wallets) co_return Response::FromError(wallets.error());
@@ -147,7 +140,7 @@ Task<Response> ListWallets(Request& req) {
     json::object o;
     o["currency"] = w.currency;
     o["balance"] = w.balance;
-    o["updated_at"] = FormatTimestamp(w.updated_ms);
+    o["updated_at"] = FormatRfc3339Ms(w.updated_ms);
     arr.push_back(std::move(o));
   }
   json::object body;
@@ -156,7 +149,7 @@ Task<Response> ListWallets(Request& req) {
 }
 
 Task<Response> CreateTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, true);
   if (!key) co_return Response::FromError(key.error());
@@ -193,7 +186,7 @@ Task<Response> CreateTransfer(Request& req) {
 }
 
 Task<Response> GetTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "transfer");
   if (!id) co_return Response::FromError(id.error());
@@ -203,7 +196,7 @@ Task<Response> GetTransfer(Request& req) {
 }
 
 Task<Response> RefundTransfer(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "transfer");
   if (!id) co_return Response::FromError(id.error());
@@ -213,7 +206,7 @@ Task<Response> RefundTransfer(Request& req) {
 // ---- payment requests ----
 
 Task<Response> CreatePaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, false);
   if (!key) co_return Response::FromError(key.error());
@@ -252,7 +245,7 @@ Task<Response> CreatePaymentRequest(Request& req) {
 }
 
 Task<Response> GetPaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "payment request");
   if (!id) co_return Response::FromError(id.error());
@@ -265,7 +258,7 @@ enum class RequestAction { kPay, kDecline, kCancel };
 
 template <RequestAction action>
 Task<Response> ActOnPaymentRequest(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "payment request");
   if (!id) co_return Response::FromError(id.error());
@@ -283,7 +276,7 @@ Task<Response> ActOnPaymentRequest(Request& req) {
 
 template <bool topup>
 Task<Response> CreateProviderOperation(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto key = IdempotencyKey(req, false);
   if (!key) co_return Response::FromError(key.error());
@@ -321,7 +314,7 @@ Task<Response> CreateProviderOperation(Request& req) {
 
 template <bool topup>
 Task<Response> GetProviderOperation(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, topup ? "top-up" : "withdrawal");
   if (!id) co_return Response::FromError(id.error());
@@ -375,9 +368,7 @@ Task<Response> ProviderWebhook(Request& req) {
     co_return RejectWebhook("not_configured",
                             Error::Unavailable("provider webhooks are not configured"));
   }
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = UnixSeconds(std::chrono::system_clock::now());
   const SignatureVerdict verdict =
       VerifyWebhookSignature(config.webhook_secret, req.Header("tchat-signature"), req.body, now,
                              config.webhook_tolerance);
@@ -405,7 +396,7 @@ Task<Response> ProviderWebhook(Request& req) {
 // ---- history and administration ----
 
 Task<Response> ListTransactions(Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   std::optional<std::string> currency = req.Query("currency");
   if (currency && currency->empty()) currency.reset();
@@ -439,7 +430,7 @@ Task<Response> ListTransactions(Request& req) {
     o["counterparty_user_id"] =
         h.counterparty_user_id ? json::value(*h.counterparty_user_id) : json::value(nullptr);
     o["reference_id"] = h.reference_id;
-    o["created_at"] = FormatTimestamp(h.created_ms);
+    o["created_at"] = FormatRfc3339Ms(h.created_ms);
     arr.push_back(std::move(o));
   }
   json::object body;
@@ -451,11 +442,7 @@ Task<Response> ListTransactions(Request& req) {
 
 Task<Response> VerifyLedger(Request& req) {
   const PaymentConfig& config = Service(req).config();
-  const std::string_view auth = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (config.admin_token.empty() || auth.size() <= kBearer.size() ||
-      auth.substr(0, kBearer.size()) != kBearer ||
-      !ConstantTimeEquals(auth.substr(kBearer.size()), config.admin_token)) {
+  if (!http::BearerMatches(req, config.admin_token)) {
     co_return Response::FromError(Error::Unauthenticated("admin credential required"));
   }
   auto report = co_await Service(req).Verify();
@@ -471,7 +458,7 @@ using HandlerFn = Task<Response> (*)(Request&);
 // Counts the request against the caller's window first: a refused one is
 // answered 429 before parsing or any database work, and changes nothing.
 Task<Response> AdmitThen(std::string_view route, HandlerFn handler, Request& req) {
-  auto user = CurrentUser(req);
+  auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
   auto admitted = co_await req.worker->Get<MoneyRateLimiter>().Admit(*user, route);
   if (!admitted) co_return Response::FromError(admitted.error());

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "timestamp.hpp"
+#include <tchat/core/time.hpp>
 
 namespace tchat::payment {
 namespace {
@@ -39,7 +39,7 @@ json::value ItemJson(const TransferItem& it, std::size_t ord) {
   o["request_hash"] = it.request_hash;
   if (t.refund_of) o["refund_of"] = *t.refund_of;
   if (t.payment_request_id) o["payment_request_id"] = *t.payment_request_id;
-  o["created_at"] = FormatTimestamp(t.created_ms);
+  o["created_at"] = FormatRfc3339Ms(t.created_ms);
   if (it.daily_limit) o["daily_limit"] = *it.daily_limit;
   if (it.monthly_limit) o["monthly_limit"] = *it.monthly_limit;
   o["response"] = it.response;
@@ -367,7 +367,7 @@ Task<Result<json::object>> LedgerStore::Verify() {
         c["transfers"] = counts->GetInt64(0, 3);
 
         out["ok"] = ok;
-        out["checked_at"] = FormatTimestamp(NowUnixMs());
+        out["checked_at"] = FormatRfc3339Ms(NowUnixMs());
         out["checks"] = std::move(checks);
         out["currencies"] = std::move(currencies);
         out["counts"] = std::move(c);
@@ -379,7 +379,7 @@ Task<Result<std::int64_t>> LedgerStore::PruneIdempotencyKeys(std::int64_t cutoff
   auto r = co_await pool_.Query(
       "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM idempotency_keys "
       "WHERE created_at < $1::timestamptz LIMIT $2))",
-      FormatTimestamp(cutoff_ms), batch);
+      FormatRfc3339Ms(cutoff_ms), batch);
   if (!r) co_return std::move(r).error();
   co_return r->AffectedRows();
 }

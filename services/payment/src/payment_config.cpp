@@ -29,60 +29,40 @@ Result<PaymentConfig> LoadPaymentConfig(const CommonConfig& common, const Config
   PaymentConfig c;
   c.admin_token = common.admin_token;
   c.webhook_secret = common.psp_webhook_secret;
+  ConfigLoader load;
   const auto all = Currencies();
   for (std::size_t i = 0; i < all.size(); ++i) {
     const CurrencyInfo& cur = all[i];
     const std::string code(cur.code);
-    auto daily =
-        ReadLimit(reader, "PAYMENT_DAILY_LIMIT_" + code, cur.default_daily_major, cur.minor_units);
-    if (!daily) return std::move(daily).error();
-    auto monthly = ReadLimit(reader, "PAYMENT_MONTHLY_LIMIT_" + code, cur.default_monthly_major,
-                             cur.minor_units);
-    if (!monthly) return std::move(monthly).error();
-    auto per = ReadLimit(reader, "PAYMENT_TRANSFER_LIMIT_" + code, cur.default_daily_major,
-                         cur.minor_units);
-    if (!per) return std::move(per).error();
-    c.limits[i] = CurrencyLimits{*per, *daily, *monthly};
+    CurrencyLimits& l = c.limits[i];
+    load.Read(l.daily, ReadLimit(reader, "PAYMENT_DAILY_LIMIT_" + code, cur.default_daily_major,
+                                 cur.minor_units));
+    load.Read(l.monthly, ReadLimit(reader, "PAYMENT_MONTHLY_LIMIT_" + code,
+                                   cur.default_monthly_major, cur.minor_units));
+    load.Read(l.per_transfer, ReadLimit(reader, "PAYMENT_TRANSFER_LIMIT_" + code,
+                                        cur.default_daily_major, cur.minor_units));
   }
 
-  auto ttl = reader.Duration("PAYMENT_IDEMPOTENCY_TTL", c.idempotency_ttl);
-  if (!ttl) return std::move(ttl).error();
-  if (*ttl < std::chrono::hours(24)) {
-    return Error::InvalidArgument("config PAYMENT_IDEMPOTENCY_TTL: must be at least 24h");
-  }
-  c.idempotency_ttl = *ttl;
+  load.Read(c.idempotency_ttl, reader.Duration("PAYMENT_IDEMPOTENCY_TTL", c.idempotency_ttl));
+  load.Require(c.idempotency_ttl >= std::chrono::hours(24), "PAYMENT_IDEMPOTENCY_TTL",
+               "must be at least 24h");
+  load.Read(c.batch_max_size, reader.Int("PAYMENT_BATCH_MAX_SIZE", c.batch_max_size, 1, 1000));
+  load.Read(c.batch_max_inflight,
+            reader.Int("PAYMENT_BATCH_MAX_INFLIGHT", c.batch_max_inflight, 1, 256));
+  load.Read(c.batch_min_fill, reader.Int("PAYMENT_BATCH_MIN_FILL", c.batch_min_fill, 1, 1000));
+  load.Read(c.batch_linger, reader.Duration("PAYMENT_BATCH_LINGER", std::chrono::milliseconds(3)));
+  load.Require(c.batch_linger <= std::chrono::milliseconds(100), "PAYMENT_BATCH_LINGER",
+               "at most 100ms");
 
-  auto size = reader.Int("PAYMENT_BATCH_MAX_SIZE", c.batch_max_size, 1, 1000);
-  if (!size) return std::move(size).error();
-  c.batch_max_size = static_cast<int>(*size);
-  auto inflight = reader.Int("PAYMENT_BATCH_MAX_INFLIGHT", c.batch_max_inflight, 1, 256);
-  if (!inflight) return std::move(inflight).error();
-  c.batch_max_inflight = static_cast<int>(*inflight);
-  auto fill = reader.Int("PAYMENT_BATCH_MIN_FILL", c.batch_min_fill, 1, 1000);
-  if (!fill) return std::move(fill).error();
-  c.batch_min_fill = static_cast<int>(*fill);
-  auto linger = reader.Duration("PAYMENT_BATCH_LINGER", std::chrono::milliseconds(3));
-  if (!linger) return std::move(linger).error();
-  if (*linger > std::chrono::milliseconds(100)) {
-    return Error::InvalidArgument("config PAYMENT_BATCH_LINGER: at most 100ms");
-  }
-  c.batch_linger = std::chrono::duration_cast<std::chrono::microseconds>(*linger);
+  load.Read(c.outbox_poll_interval,
+            reader.Duration("PAYMENT_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval));
+  load.Require(c.outbox_poll_interval.count() > 0, "PAYMENT_OUTBOX_POLL_INTERVAL",
+               "must be positive");
+  load.Read(c.outbox_retention, reader.Duration("PAYMENT_OUTBOX_RETENTION", c.outbox_retention));
 
-  auto poll = reader.Duration("PAYMENT_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval);
-  if (!poll) return std::move(poll).error();
-  if (poll->count() <= 0) {
-    return Error::InvalidArgument("config PAYMENT_OUTBOX_POLL_INTERVAL: must be positive");
-  }
-  c.outbox_poll_interval = *poll;
-  auto retention = reader.Duration("PAYMENT_OUTBOX_RETENTION", c.outbox_retention);
-  if (!retention) return std::move(retention).error();
-  c.outbox_retention = *retention;
-
-  auto per_minute = reader.Int("PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", c.money_rate_limit.count,
-                               1, 100'000'000);
-  if (!per_minute) return std::move(per_minute).error();
-  c.money_rate_limit = redis::RateLimit{*per_minute, std::chrono::minutes(1)};
-  return c;
+  load.Read(c.money_rate_limit.count, reader.Int("PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE",
+                                                 c.money_rate_limit.count, 1, 100'000'000));
+  return std::move(load).Finish(std::move(c));
 }
 
 }  // namespace tchat::payment

@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include <tchat/core/events/outbox.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
+
 #include "payment_metrics.hpp"
-#include "timestamp.hpp"
-#include "uuid.hpp"
 
 namespace tchat::payment {
 namespace {
@@ -23,8 +25,6 @@ namespace {
   "id, user_id, amount, currency, destination, status, provider_reference, " \
   "(extract(epoch FROM created_at) * 1000)::bigint, "                        \
   "(extract(epoch FROM updated_at) * 1000)::bigint, account_id, pending_account_id"
-
-constexpr std::string_view kStream = "tchat.events.payment";
 
 std::optional<std::string> OptString(const pg::PgResult& r, int row, int col) {
   if (r.IsNull(row, col)) return std::nullopt;
@@ -61,15 +61,18 @@ ProviderOperation OperationFromRow(const pg::PgResult& r, int row) {
   return op;
 }
 
+// The outbox rows of payment events carry their event time as created_at, like
+// the rows payment_post_transfers writes, so that the relay keeps their order.
+const events::OutboxWriter& Outbox() {
+  static const events::OutboxWriter writer(std::string(events::kPaymentStream), nullptr,
+                                           events::OutboxWriter::RowTime::kOccurredAt);
+  return writer;
+}
+
 Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
                           std::int64_t now_ms, json::object data) {
-  const std::string payload = tchat::ToJson(EventEnvelope(event_id, type, now_ms, std::move(data)));
-  auto r = co_await c.Query(
-      "INSERT INTO outbox (id, stream, type, payload, created_at) "
-      "VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)",
-      event_id, kStream, type, payload, FormatTimestamp(now_ms));
-  if (!r) co_return std::move(r).error();
-  co_return Ok();
+  co_return co_await Outbox().Append(
+      c, events::Event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)});
 }
 
 // payment_post_entry with the caller's transaction; returns its code.
@@ -80,7 +83,7 @@ Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_
   auto r = co_await c.Query(
       "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
       "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
-      entry_id, kind, reference, from, to, amount, currency, FormatTimestamp(now_ms));
+      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms));
   if (!r) co_return std::move(r).error();
   co_return std::string(r->GetString(0, 0));
 }
@@ -93,8 +96,8 @@ std::string Serialize(const json::object& o) {
 void Render(TransferItem& it) {
   const json::object t = ToJson(it.transfer);
   it.response = Serialize(t);
-  it.event = Serialize(
-      EventEnvelope(it.event_id, "payment.transfer.completed", it.transfer.created_ms, t));
+  it.event = Serialize(events::Envelope(events::Event{it.event_id, "payment.transfer.completed",
+                                                      FromUnixMillis(it.transfer.created_ms), t}));
 }
 
 }  // namespace
@@ -133,7 +136,7 @@ TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::s
                                              std::string_view currency, std::int64_t now_ms) const {
   TransferItem it;
   Transfer& t = it.transfer;
-  t.id = NewUuidV7(now_ms);
+  t.id = NewUuidV7(FromUnixMillis(now_ms));
   t.kind = kind;
   t.from_user_id = from_user;
   t.to_user_id = to_user;
@@ -141,8 +144,8 @@ TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::s
   t.currency = currency;
   t.status = "completed";
   t.created_ms = now_ms;
-  it.entry_id = NewUuidV7(now_ms);
-  it.event_id = NewUuidV7(now_ms);
+  it.entry_id = NewUuidV7(FromUnixMillis(now_ms));
+  it.event_id = NewUuidV7(FromUnixMillis(now_ms));
   return it;
 }
 
@@ -312,7 +315,7 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
   }
   Operation op_fn = [&cmd](pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
     PaymentRequest req;
-    req.id = NewUuidV7(now);
+    req.id = NewUuidV7(FromUnixMillis(now));
     req.from_user_id = cmd.from_user_id;
     req.to_user_id = cmd.to_user_id;
     req.amount = cmd.amount;
@@ -322,7 +325,7 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
     req.status = "pending";
     req.created_ms = now;
     req.updated_ms = now;
-    const std::string ts = FormatTimestamp(now);
+    const std::string ts = FormatRfc3339Ms(now);
     auto ins = co_await c.Query(
         "INSERT INTO payment_requests (id, from_user_id, to_user_id, amount, currency, note, "
         "conversation_id, status, created_at, updated_at) "
@@ -331,7 +334,8 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
         req.conversation_id, ts);
     if (!ins) co_return std::move(ins).error();
     const json::object body = ToJson(req);
-    auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.request.created", now, body);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.request.created",
+                                    now, body);
     if (!ev) co_return std::move(ev).error();
     Outcome o;
     o.answer = Answer{201, Serialize(body), false};
@@ -409,14 +413,15 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
         auto upd = co_await c.Query(
             "UPDATE payment_requests SET status = 'paid', transfer_id = $2, updated_at = $3 "
             "WHERE id = $1",
-            req.id, it.transfer.id, FormatTimestamp(now));
+            req.id, it.transfer.id, FormatRfc3339Ms(now));
         if (!upd) co_return std::move(upd).error();
         req.status = "paid";
         req.transfer_id = it.transfer.id;
         req.updated_ms = now;
         json::object body = ToJson(req);
         body["transfer"] = ToJson(it.transfer);
-        auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.request.paid", now, body);
+        auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.request.paid",
+                                        now, body);
         if (!ev) co_return std::move(ev).error();
         co_return Answer{200, Serialize(body), false};
       });
@@ -463,13 +468,13 @@ Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id
         const std::int64_t now = NowUnixMs();
         auto upd = co_await c.Query(
             "UPDATE payment_requests SET status = $2, updated_at = $3 WHERE id = $1", req.id,
-            new_status, FormatTimestamp(now));
+            new_status, FormatRfc3339Ms(now));
         if (!upd) co_return std::move(upd).error();
         req.status = new_status;
         req.updated_ms = now;
         const json::object body = ToJson(req);
         const std::string type = "payment.request." + std::string(new_status);
-        auto ev = co_await InsertOutbox(c, NewUuidV7(now), type, now, body);
+        auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, body);
         if (!ev) co_return std::move(ev).error();
         co_return Answer{200, Serialize(body), false};
       });
@@ -487,7 +492,7 @@ Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
   Operation op_fn = [&cmd, account_id](pg::Connection& c,
                                        std::int64_t now) -> Task<Result<Outcome>> {
     ProviderOperation op;
-    op.id = NewUuidV7(now);
+    op.id = NewUuidV7(FromUnixMillis(now));
     op.user_id = cmd.user_id;
     op.amount = cmd.amount;
     op.currency = cmd.currency->code;
@@ -501,7 +506,7 @@ Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
         "provider_reference, created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
         op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-        op.provider_reference, FormatTimestamp(now));
+        op.provider_reference, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     Outcome o;
     o.answer = Answer{201, Serialize(TopupJson(op)), false};
@@ -526,7 +531,7 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
   Operation op_fn = [&cmd, account_id, &accounts](pg::Connection& c,
                                                   std::int64_t now) -> Task<Result<Outcome>> {
     ProviderOperation op;
-    op.id = NewUuidV7(now);
+    op.id = NewUuidV7(FromUnixMillis(now));
     const std::int64_t pending_id = accounts.PendingFor(op.id);
     op.user_id = cmd.user_id;
     op.amount = cmd.amount;
@@ -536,7 +541,7 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
     op.provider_reference = "psp_wd_" + RandomHex(16);
     op.created_ms = now;
     op.updated_ms = now;
-    const std::string entry = NewUuidV7(now);
+    const std::string entry = NewUuidV7(FromUnixMillis(now));
     auto code = co_await PostEntry(c, entry, "withdrawal", op.id, account_id, pending_id, op.amount,
                                    op.currency, now);
     if (!code) co_return std::move(code).error();
@@ -550,10 +555,11 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
         "status, provider_reference, pending_account_id, hold_entry_id, created_at, "
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $10)",
         op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-        op.provider_reference, pending_id, entry, FormatTimestamp(now));
+        op.provider_reference, pending_id, entry, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     const json::object body = WithdrawalJson(op);
-    auto ev = co_await InsertOutbox(c, NewUuidV7(now), "payment.withdrawal.requested", now, body);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)),
+                                    "payment.withdrawal.requested", now, body);
     if (!ev) co_return std::move(ev).error();
     o.answer = Answer{201, Serialize(body), false};
     o.resource_id = op.id;
@@ -616,7 +622,7 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
         if (op.status != "pending") co_return std::string("ignored");
 
         const std::int64_t now = NowUnixMs();
-        const std::string entry = NewUuidV7(now);
+        const std::string entry = NewUuidV7(FromUnixMillis(now));
         std::optional<std::string> entry_id;
         if (is_topup && succeeded) {
           auto code = co_await PostEntry(c, entry, "topup", op.id, accounts.ClearingFor(op.id),
@@ -636,7 +642,7 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
         }
         op.status = succeeded ? "succeeded" : "failed";
         op.updated_ms = now;
-        const std::string ts = FormatTimestamp(now);
+        const std::string ts = FormatRfc3339Ms(now);
         const std::string_view update_sql =
             is_topup ? std::string_view(
                            "UPDATE topups SET status = $2, entry_id = $3, "
@@ -648,7 +654,8 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
         if (!upd) co_return std::move(upd).error();
         const std::string type = "payment." + ev.type;
         json::object data = is_topup ? TopupJson(op) : WithdrawalJson(op);
-        auto out = co_await InsertOutbox(c, NewUuidV7(now), type, now, std::move(data));
+        auto out =
+            co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
         if (!out) co_return std::move(out).error();
         co_return std::string("applied");
       });

@@ -4,7 +4,6 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/redis/client.hpp>
 
@@ -22,8 +22,6 @@
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
 #include "records.hpp"
-#include "timestamp.hpp"
-#include "uuid.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -107,38 +105,8 @@ TEST(WebhookSignature, Verdicts) {
 TEST(Hashing, FingerprintFramesParts) {
   EXPECT_NE(FingerprintHex({"ab", "c"}), FingerprintHex({"a", "bc"}));
   EXPECT_EQ(FingerprintHex({"a", "b"}), FingerprintHex({"a", "b"}));
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_TRUE(ConstantTimeEquals("token", "token"));
-  EXPECT_FALSE(ConstantTimeEquals("token", "tokeN"));
-  EXPECT_FALSE(ConstantTimeEquals("token", "token2"));
-  EXPECT_FALSE(ConstantTimeEquals("", "x"));
-}
-
-TEST(Ids, UuidV7AndNormalization) {
-  const std::int64_t ms = 1'767'225'600'123;  // 2026-01-01T00:00:00.123Z
-  std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) {
-    const std::string id = NewUuidV7(ms);
-    ASSERT_EQ(id.size(), 36u);
-    EXPECT_EQ(id[14], '7');
-    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
-    EXPECT_EQ(NormalizeUuid(id), id);
-    seen.insert(id);
-  }
-  EXPECT_EQ(seen.size(), 1000u);
-  EXPECT_EQ(NormalizeUuid("0190B4C2-7A1E-7C3D-9F0A-0123456789AB"),
-            "0190b4c2-7a1e-7c3d-9f0a-0123456789ab");
-  EXPECT_EQ(NormalizeUuid("0190b4c2-7a1e-7c3d-9f0a-0123456789a"), std::nullopt);
-  EXPECT_EQ(NormalizeUuid("0190b4c2x7a1e-7c3d-9f0a-0123456789ab"), std::nullopt);
-  EXPECT_EQ(NormalizeUuid("g190b4c2-7a1e-7c3d-9f0a-0123456789ab"), std::nullopt);
-  EXPECT_EQ(RandomHex(16).size(), 32u);
-  EXPECT_NE(RandomHex(16), RandomHex(16));
-}
-
-TEST(Timestamp, Rfc3339Milliseconds) {
-  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(FormatTimestamp(1'767'225'600'123), "2026-01-01T00:00:00.123Z");
-  EXPECT_EQ(FormatTimestamp(951'782'400'999), "2000-02-29T00:00:00.999Z");
+  // SHA-256 of "1:a" (each part framed by its length).
+  EXPECT_EQ(FingerprintHex({"a"}), Sha256Hex("1:a"));
 }
 
 TEST(Records, TransferJsonHasSpecFields) {
@@ -158,10 +126,6 @@ TEST(Records, TransferJsonHasSpecFields) {
   }
   EXPECT_TRUE(o.at("note").is_null());
   EXPECT_EQ(o.at("amount").as_int64(), 12345);
-  const json::object ev = EventEnvelope("e", "payment.transfer.completed", 0, o);
-  EXPECT_EQ(ev.at("type").as_string(), "payment.transfer.completed");
-  EXPECT_EQ(ev.at("occurred_at").as_string(), "1970-01-01T00:00:00.000Z");
-  EXPECT_TRUE(ev.at("data").is_object());
 }
 
 ConfigReader ReaderOf(std::map<std::string, std::string> env) {

@@ -1,6 +1,6 @@
 #include "records.hpp"
 
-#include "timestamp.hpp"
+#include <tchat/core/time.hpp>
 
 namespace tchat::payment {
 namespace {
@@ -25,7 +25,7 @@ json::object ToJson(const Transfer& t) {
   o["refund_of"] = Opt(t.refund_of);
   o["refunded_by"] = Opt(t.refunded_by);
   o["payment_request_id"] = Opt(t.payment_request_id);
-  o["created_at"] = FormatTimestamp(t.created_ms);
+  o["created_at"] = FormatRfc3339Ms(t.created_ms);
   return o;
 }
 
@@ -40,8 +40,8 @@ json::object ToJson(const PaymentRequest& r) {
   o["conversation_id"] = Opt(r.conversation_id);
   o["status"] = r.status;
   o["transfer_id"] = Opt(r.transfer_id);
-  o["created_at"] = FormatTimestamp(r.created_ms);
-  o["updated_at"] = FormatTimestamp(r.updated_ms);
+  o["created_at"] = FormatRfc3339Ms(r.created_ms);
+  o["updated_at"] = FormatRfc3339Ms(r.updated_ms);
   return o;
 }
 
@@ -54,8 +54,8 @@ json::object TopupJson(const ProviderOperation& op) {
   o["method"] = op.method_or_destination;
   o["status"] = op.status;
   o["provider_reference"] = op.provider_reference;
-  o["created_at"] = FormatTimestamp(op.created_ms);
-  o["updated_at"] = FormatTimestamp(op.updated_ms);
+  o["created_at"] = FormatRfc3339Ms(op.created_ms);
+  o["updated_at"] = FormatRfc3339Ms(op.updated_ms);
   return o;
 }
 
@@ -68,18 +68,8 @@ json::object WithdrawalJson(const ProviderOperation& op) {
   o["destination"] = op.method_or_destination;
   o["status"] = op.status;
   o["provider_reference"] = op.provider_reference;
-  o["created_at"] = FormatTimestamp(op.created_ms);
-  o["updated_at"] = FormatTimestamp(op.updated_ms);
-  return o;
-}
-
-json::object EventEnvelope(std::string_view id, std::string_view type, std::int64_t at_ms,
-                           json::object data) {
-  json::object o;
-  o["id"] = id;
-  o["type"] = type;
-  o["occurred_at"] = FormatTimestamp(at_ms);
-  o["data"] = std::move(data);
+  o["created_at"] = FormatRfc3339Ms(op.created_ms);
+  o["updated_at"] = FormatRfc3339Ms(op.updated_ms);
   return o;
 }
 

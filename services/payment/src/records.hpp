@@ -61,8 +61,4 @@ json::object ToJson(const PaymentRequest& r);
 json::object TopupJson(const ProviderOperation& op);
 json::object WithdrawalJson(const ProviderOperation& op);
 
-// The event envelope of SPEC §7: {"id","type","occurred_at","data"}.
-json::object EventEnvelope(std::string_view id, std::string_view type, std::int64_t at_ms,
-                           json::object data);
-
 }  // namespace tchat::payment

@@ -14,6 +14,7 @@
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/service/app.hpp>
+#include <tchat/core/time.hpp>
 
 #include "handlers.hpp"
 #include "ledger_store.hpp"
@@ -21,7 +22,6 @@
 #include "payment_config.hpp"
 #include "payment_metrics.hpp"
 #include "payment_service.hpp"
-#include "timestamp.hpp"
 #include "transfer_batcher.hpp"
 
 namespace tchat::payment {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -17,7 +16,6 @@ namespace tchat::payment {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr int kConflictRetries = 3;
 
 }  // namespace
@@ -51,10 +49,9 @@ Task<Result<PostOutcome>> TransferBatcher::Submit(TransferItem item) {
 Task<std::optional<Result<PostOutcome>>> TransferBatcher::SubmitHere(TransferItem item) {
   auto self = shared_from_this();  // alive while this runs, whoever owns it
   auto p = std::make_shared<Pending>(std::move(item), home_);
-  p->timer.expires_at(asio::steady_timer::time_point::max());
   queue_.push_back(p);
   Pump();
-  if (!p->result) (void)co_await p->timer.async_wait(kAwait);
+  co_await p->done.Wait();
   co_return std::move(p->result);
 }
 
@@ -164,7 +161,7 @@ Task<void> TransferBatcher::Run(std::shared_ptr<TransferBatcher> self, Batch bat
     ~Finish() {
       for (auto& p : *batch) {
         if (!p->result) p->result.emplace(Error::Unavailable("transfer was not posted"));
-        p->timer.cancel();
+        p->done.Set();
       }
       b->Release(*batch);
       --b->inflight_;
@@ -209,7 +206,7 @@ Task<void> TransferBatcher::RunBatch(Batch& batch) {
     } else {
       p->result.emplace(std::move(single).error());
     }
-    p->timer.cancel();
+    p->done.Set();
   }
 }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
@@ -60,11 +61,11 @@ class TransferBatcher : public std::enable_shared_from_this<TransferBatcher> {
  private:
   struct Pending {
     Pending(TransferItem i, boost::asio::any_io_executor ex)
-        : item(std::move(i)), timer(std::move(ex)) {}
+        : item(std::move(i)), done(std::move(ex)) {}
     TransferItem item;
     std::string json;  // TransferItemJson at its position in the current batch
     std::optional<Result<PostOutcome>> result;
-    boost::asio::steady_timer timer;  // cancelled when result is set
+    AsyncEvent done;  // set once result is final
   };
   using Batch = std::vector<std::shared_ptr<Pending>>;
 

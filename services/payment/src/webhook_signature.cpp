@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "hashing.hpp"
+#include <tchat/core/hashing.hpp>
 
 namespace tchat::payment {
 namespace {

@@ -8,7 +8,8 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
+
+#include <tchat/core/uuid.hpp>
 
 #include <tchat/core/httpclient/exchange_recorder.hpp>
 
@@ -32,18 +33,8 @@ std::string Env(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
-std::string NewUuid() {
-  unsigned char b[16];
-  RAND_bytes(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  const std::string h = Hex(b, sizeof b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
-
 std::string NewKey() {
-  return "key-" + NewUuid();
+  return "key-" + NewUuidV7();
 }
 
 Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
@@ -73,7 +64,7 @@ std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds t
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;
-  c.session_id = NewUuid();
+  c.session_id = NewUuidV7();
   c.issued_at = now;
   c.expires_at = now + ttl;
   return signer_.Sign(c);

@@ -31,8 +31,6 @@ namespace tchat::payment::testing {
 // The value of an environment variable, or "" when unset.
 std::string Env(const char* name);
 
-// A random (version 4) UUID, e.g. a made-up user or conversation id.
-std::string NewUuid();
 // A random Idempotency-Key.
 std::string NewKey();
 

@@ -18,6 +18,7 @@
 
 #include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/hashing.hpp>
 
 #include "e2e_http.hpp"
 
@@ -482,16 +483,7 @@ TEST_F(ForgedTokens, Hs256WithThePublicKeyAsSecret) {
   h["alg"] = "HS256";
   const std::string input = SigningInput(h, claims_);
   for (const std::string& secret : {auth::Base64UrlDecode(x).value_or(""), x}) {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()),
-                                secret.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
-                                  input.size());
-    crypto_auth_hmacsha256_final(&st, mac);
-    ExpectRejected(
-        input + "." + B64(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac)),
-        "HS256 keyed with the public key");
+    ExpectRejected(input + "." + B64(HmacSha256(secret, input)), "HS256 keyed with the public key");
   }
 }
 

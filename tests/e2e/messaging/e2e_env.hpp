@@ -16,6 +16,7 @@
 #include <tchat/client/blocking.hpp>
 #include <tchat/client/token_minter.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::e2e {
 
@@ -76,7 +77,7 @@ class E2eTest : public ::testing::Test {
 
   User NewUser(const std::string& url = {}) {
     User u;
-    u.id = client::RandomUuid();
+    u.id = NewUuidV7();
     u.token = minter_->Mint(u.id);
     u.api = std::make_unique<BlockingApi>(io_, url.empty() ? url_ : url, u.token);
     return u;
@@ -107,7 +108,7 @@ class E2eTest : public ::testing::Test {
 
   ApiResponse SendText(User& u, const std::string& conv, const std::string& body,
                        std::string cmid = {}) {
-    if (cmid.empty()) cmid = client::RandomUuid();
+    if (cmid.empty()) cmid = NewUuidV7();
     return u.api->Run(u.api->async().SendText(conv, cmid, body));
   }
 

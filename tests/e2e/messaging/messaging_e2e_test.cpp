@@ -11,8 +11,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "e2e_env.hpp"
 
@@ -309,7 +311,7 @@ TEST_F(E2eTest, NonMembersGet403AndUnknownIds404OnEveryEndpoint) {
   const std::string g = Group(a, {&b});
   auto sent = SendText(a, g, "secret");
   ASSERT_EQ(sent.status, 201);
-  const std::string unknown = client::RandomUuid();
+  const std::string unknown = NewUuidV7();
   struct Call {
     std::string method, path;
     std::optional<json::value> body;
@@ -923,7 +925,7 @@ TEST_F(EventsTest, MessageCreatedGoesToTheMessagingStream) {
       io_,
       [&] {
         auto r = client::RunSync(
-            io_, redis_->Command("XREVRANGE", "tchat.events.messaging", "+", "-", "COUNT", "200"));
+            io_, redis_->Command("XREVRANGE", events::kMessagingStream, "+", "-", "COUNT", "200"));
         if (!r) return false;
         auto entries = redis::ParseStreamEntries(std::move(*r));
         if (!entries) return false;
@@ -954,8 +956,8 @@ TEST_F(EventsTest, PaymentEventsBecomePaymentMessagesOnce) {
   User a = NewUser(), b = NewUser();
   const std::string conv = Direct(a, b);
   auto wb = Connect(b);
-  const std::string transfer_id = client::RandomUuid();
-  const std::string event_id = client::RandomUuid();
+  const std::string transfer_id = NewUuidV7();
+  const std::string event_id = NewUuidV7();
   const std::string envelope =
       ToJson(json::object{{"id", event_id},
                           {"type", "payment.transfer.completed"},
@@ -973,7 +975,7 @@ TEST_F(EventsTest, PaymentEventsBecomePaymentMessagesOnce) {
   // Delivered twice (at-least-once upstream): one message.
   for (int i = 0; i < 2; ++i) {
     auto r = client::RunSync(
-        io_, redis_->Command("XADD", "tchat.events.payment", "*", "id", event_id, "type",
+        io_, redis_->Command("XADD", events::kPaymentStream, "*", "id", event_id, "type",
                              "payment.transfer.completed", "event", envelope));
     ASSERT_TRUE(r.ok()) << r.error().message;
   }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/uuid.hpp>
 
 #include "e2e_env.hpp"
 
@@ -192,12 +193,12 @@ class Replicas : public ::testing::Test {
 
   User NewUser(int replica) {
     User u;
-    u.id = client::RandomUuid();
+    u.id = NewUuidV7();
     auth::Claims c;
     c.issuer = "tchat-auth";
     c.audience = "tchat";
     c.subject = u.id;
-    c.session_id = client::RandomUuid();
+    c.session_id = NewUuidV7();
     c.issued_at = std::chrono::system_clock::now();
     c.expires_at = c.issued_at + std::chrono::minutes(15);
     u.token = signer_->Sign(c);

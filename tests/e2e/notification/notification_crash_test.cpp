@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/core/events/streams.hpp>
+
 #include "sink.hpp"
 #include "support.hpp"
 
@@ -213,13 +215,13 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
     auto env = Envelope("message.created", std::move(data));
     const std::string id(env.at("id").as_string());
     expected[id] = {devices[to][0], devices[to][1]};
-    events.emplace_back("tchat.events.messaging", std::move(env));
+    events.emplace_back(tchat::events::kMessagingStream, std::move(env));
     if (i % 10 == 0 && i / 10 < kOtps) {
       const std::string phone = "+6681" + std::to_string(1000000 + i);
       auto otp = Envelope("auth.otp.requested",
                           json::object{{"phone", phone}, {"code", "123456"}, {"locale", "en"}});
       expected[std::string(otp.at("id").as_string())] = {phone};
-      events.emplace_back("tchat.events.auth", std::move(otp));
+      events.emplace_back(tchat::events::kAuthStream, std::move(otp));
     }
   }
   std::atomic<bool> produced{false};
@@ -322,10 +324,11 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM delivery_queue"), "0");
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM poison_events"), "0");
   EXPECT_EQ(Scalar(conn, "SELECT count(*) FROM dead_letters"), "0");
-  for (const char* stream : {"tchat.events.messaging", "tchat.events.auth"}) {
+  for (std::string_view stream : {tchat::events::kMessagingStream, tchat::events::kAuthStream}) {
     // XPENDING summary: first element is the count.
-    std::vector<std::string> args{
-        "EVAL", "return redis.call('XPENDING', KEYS[1], 'notification')[1]", "1", stream};
+    std::vector<std::string> args{"EVAL",
+                                  "return redis.call('XPENDING', KEYS[1], 'notification')[1]", "1",
+                                  std::string(stream)};
     EXPECT_EQ(redis.Command(args), "0") << stream << " has unacknowledged entries";
   }
 

@@ -22,6 +22,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tchat/core/events/streams.hpp>
+#include <tchat/core/time.hpp>
+
 #include "sink.hpp"
 #include "support.hpp"
 
@@ -320,7 +323,7 @@ TEST_F(NotificationE2E, MessagePushGoesToOfflineRecipientsNotSenderNorOnline) {
       {"ZADD", "tchat:rt:presence:" + stale.id, std::to_string(expiry - 120000), "node-2"});
   const std::string conv = NewUserId();
   redis_->Publish(
-      "tchat.events.messaging",
+      events::kMessagingStream,
       Envelope("message.created",
                Message(conv, sender, {sender.id, offline.id, online.id, stale.id}, "hello there")));
   ASSERT_TRUE(sink_->WaitForCount("token", otok, 1, kWait));
@@ -350,17 +353,18 @@ TEST_F(NotificationE2E, MessagePushHonoursPushDisabledMuteAndExpiredMute) {
   auto [d4, t_ctl] = AddDevice(control);
   const std::string conv = NewUserId();
   SetPrefs(off, json::object{{"push_enabled", false}});
-  SetPrefs(muted, json::object{{"muted_conversations",
-                                json::array{json::object{
-                                    {"conversation_id", conv},
-                                    {"until", Rfc3339(std::chrono::system_clock::now() + 1h)}}}}});
+  SetPrefs(muted,
+           json::object{{"muted_conversations",
+                         json::array{json::object{
+                             {"conversation_id", conv},
+                             {"until", FormatRfc3339Ms(std::chrono::system_clock::now() + 1h)}}}}});
   SetPrefs(was_muted,
            json::object{{"muted_conversations",
                          json::array{json::object{
                              {"conversation_id", conv},
-                             {"until", Rfc3339(std::chrono::system_clock::now() - 1h)}}}}});
+                             {"until", FormatRfc3339Ms(std::chrono::system_clock::now() - 1h)}}}}});
   redis_->Publish(
-      "tchat.events.messaging",
+      events::kMessagingStream,
       Envelope("message.created",
                Message(conv, sender, {off.id, muted.id, was_muted.id, control.id}, "hi")));
   ASSERT_TRUE(sink_->WaitForCount("token", t_ctl, 1, kWait));
@@ -394,7 +398,7 @@ TEST_F(NotificationE2E, QuietHoursAcrossMidnightInTheUsersTimeZone) {
   SetPrefs(wrap_open,
            json::object{{"quiet_hours", json::object{{"start", ClockIn(kBangkok, 60min)},
                                                      {"end", ClockIn(kBangkok, -60min)}}}});
-  redis_->Publish("tchat.events.messaging",
+  redis_->Publish(events::kMessagingStream,
                   Envelope("message.created",
                            Message(NewUserId(), sender,
                                    {manila.id, bangkok.id, wrap_quiet.id, wrap_open.id}, "late?")));
@@ -411,7 +415,7 @@ TEST_F(NotificationE2E, HiddenPreviewsAndLocalisedMessageTitles) {
   auto [d1, t_hidden] = AddDevice(hidden_th);
   auto [d2, t_shown] = AddDevice(shown);
   SetPrefs(hidden_th, json::object{{"show_previews", false}, {"locale", "th"}});
-  redis_->Publish("tchat.events.messaging",
+  redis_->Publish(events::kMessagingStream,
                   Envelope("message.created", Message(NewUserId(), sender, {hidden_th.id, shown.id},
                                                       "the secret is 42")));
   ASSERT_TRUE(sink_->WaitForCount("token", t_hidden, 1, kWait));
@@ -433,7 +437,7 @@ TEST_F(NotificationE2E, BurstInOneConversationCollapsesToOnePushPerDevice) {
   for (int i = 1; i <= 5; ++i) {
     json::object m = Message(conv, sender, {r.id}, "msg " + std::to_string(i));
     m["seq"] = i;
-    redis_->Publish("tchat.events.messaging", Envelope("message.created", std::move(m)));
+    redis_->Publish(events::kMessagingStream, Envelope("message.created", std::move(m)));
   }
   ASSERT_TRUE(sink_->WaitForCount("token", t1, 1, kWait));
   ASSERT_TRUE(sink_->WaitForCount("token", t2, 1, kWait));
@@ -456,11 +460,11 @@ TEST_F(NotificationE2E, MessageInboxOneEntryPerConversationWithTheLatestMessage)
   for (int i = 1; i <= 5; ++i) {
     json::object env = MessageEvent(c1, sender, {sender.id, r.id}, "msg " + std::to_string(i), i);
     latest_c1 = std::string(env.at("data").as_object().at("message_id").as_string());
-    redis_->Publish("tchat.events.messaging", env);
+    redis_->Publish(events::kMessagingStream, env);
   }
   std::this_thread::sleep_for(5ms);  // c2's messages are later
   for (int i = 1; i <= 2; ++i) {
-    redis_->Publish("tchat.events.messaging",
+    redis_->Publish(events::kMessagingStream,
                     MessageEvent(c2, sender, {r.id}, "other " + std::to_string(i), i));
   }
   // No device and no push: the inbox still fills.
@@ -489,8 +493,8 @@ TEST_F(NotificationE2E, MessageInboxOneEntryPerConversationWithTheLatestMessage)
   // delivered twice counts once.
   std::this_thread::sleep_for(5ms);
   const json::object env6 = MessageEvent(c1, sender, {r.id}, "msg 6", 6);
-  redis_->Publish("tchat.events.messaging", env6);
-  redis_->Publish("tchat.events.messaging", env6);
+  redis_->Publish(events::kMessagingStream, env6);
+  redis_->Publish(events::kMessagingStream, env6);
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, c1) >= 6; });
   std::this_thread::sleep_for(1s);  // time for the duplicate to be (not) counted
   inbox = Inbox(r);
@@ -507,13 +511,13 @@ TEST_F(NotificationE2E, MessageInboxOneEntryPerConversationWithTheLatestMessage)
 TEST_F(NotificationE2E, MessageInboxReadEntryStaysTheNextMessageMakesANewOne) {
   User sender = NewUser(), r = NewUser();
   const std::string conv = NewUserId();
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "first", 1));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "first", 1));
   auto inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
   ASSERT_EQ(Items(inbox).size(), 1u) << ToJson(inbox);
   const std::string first_id = ItemStr(Items(inbox)[0], "id");
   ASSERT_EQ(api_->Call("POST", "/v1/notifications/" + first_id + "/read", r.token).status, 204);
 
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "second", 2));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "second", 2));
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
   auto items = Items(inbox);
   ASSERT_EQ(items.size(), 2u) << ToJson(inbox);
@@ -528,8 +532,8 @@ TEST_F(NotificationE2E, MessageInboxReadEntryStaysTheNextMessageMakesANewOne) {
 
   // The same after read-all.
   ASSERT_EQ(api_->Call("POST", "/v1/notifications/read-all", r.token).status, 204);
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "third", 3));
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "fourth", 4));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "third", 3));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "fourth", 4));
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
   items = Items(inbox);
   ASSERT_EQ(items.size(), 3u) << ToJson(inbox);
@@ -552,7 +556,7 @@ TEST_F(NotificationE2E, MessageInboxSkipsOnlineAndMutedButNotHeldBackPushes) {
   SetPrefs(quiet, json::object{{"quiet_hours", json::object{{"start", ClockIn(kBangkok, -60min)},
                                                             {"end", ClockIn(kBangkok, 60min)}}}});
   auto [qdev, qtok] = AddDevice(quiet);
-  redis_->Publish("tchat.events.messaging",
+  redis_->Publish(events::kMessagingStream,
                   MessageEvent(conv, sender,
                                {sender.id, offline.id, online.id, muted.id, push_off.id, quiet.id},
                                "are you there?", 1));
@@ -578,7 +582,7 @@ TEST_F(NotificationE2E, MessageInboxHonoursHiddenPreviews) {
     json::object env = MessageEvent(conv, sender, {hidden.id, shown.id},
                                     "the secret is " + std::to_string(40 + i), i);
     env["data"].as_object()["conversation_title"] = "Poker night";
-    redis_->Publish("tchat.events.messaging", env);
+    redis_->Publish(events::kMessagingStream, env);
   }
   auto h = InboxWhen(hidden, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
   ASSERT_EQ(Items(h).size(), 1u) << ToJson(h);
@@ -602,11 +606,11 @@ TEST_F(NotificationE2E, MessageInboxCollapsesWhateverTheCaseOfTheUserId) {
   std::string upper = r.id;
   for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const std::string conv = NewUserId();
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "one", 1));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "one", 1));
   auto inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
   ASSERT_EQ(UnreadCount(inbox, conv), 1);
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {upper}, "two", 2));
-  redis_->Publish("tchat.events.messaging", MessageEvent(conv, sender, {r.id}, "three", 3));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {upper}, "two", 2));
+  redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "three", 3));
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 3; });
   ASSERT_EQ(Items(inbox).size(), 1u) << ToJson(inbox);
   EXPECT_EQ(UnreadCount(inbox, conv), 3);
@@ -617,7 +621,7 @@ TEST_F(NotificationE2E, MessageInboxPagesGoOnWhenAnEntryMovesUp) {
   User sender = NewUser(), r = NewUser();
   const std::string a = NewUserId(), b = NewUserId(), c = NewUserId();
   for (const std::string* conv : {&a, &b, &c}) {
-    redis_->Publish("tchat.events.messaging", MessageEvent(*conv, sender, {r.id}, "hi", 1));
+    redis_->Publish(events::kMessagingStream, MessageEvent(*conv, sender, {r.id}, "hi", 1));
     std::this_thread::sleep_for(5ms);  // distinct occurred_at milliseconds
   }
   auto all = InboxWhen(r, [&](const json::object& x) { return Items(x).size() == 3; });
@@ -631,7 +635,7 @@ TEST_F(NotificationE2E, MessageInboxPagesGoOnWhenAnEntryMovesUp) {
   const std::string cursor(page.at("next_cursor").as_string());
 
   // b moves to the top while the client holds the cursor.
-  redis_->Publish("tchat.events.messaging", MessageEvent(b, sender, {r.id}, "again", 2));
+  redis_->Publish(events::kMessagingStream, MessageEvent(b, sender, {r.id}, "again", 2));
   all = InboxWhen(r, [&](const json::object& x) { return UnreadCount(x, b) == 2; });
   ASSERT_EQ(Data(Items(all)[0]).at("conversation_id"), json::value(b)) << ToJson(all);
   auto next = Inbox(r, "?limit=2&cursor=" + cursor);
@@ -662,7 +666,7 @@ TEST_F(NotificationE2E, TransferPushesAndInboxToBothPartiesInTheirLanguages) {
     User to = NewUser();
     SetPrefs(to, json::object{{"locale", locale}});
     auto [d, t] = AddDevice(to);
-    redis_->Publish("tchat.events.payment",
+    redis_->Publish(events::kPaymentStream,
                     Envelope("payment.transfer.completed", Transfer(from, to, 12345, "THB")));
     receivers.emplace_back(to, t);
   }
@@ -693,7 +697,7 @@ TEST_F(NotificationE2E, TransferPushesAndInboxToBothPartiesInTheirLanguages) {
 TEST_F(NotificationE2E, InboxPaginationReadAndReadAll) {
   User from = NewUser(), to = NewUser();
   for (int i = 0; i < 3; ++i) {
-    redis_->Publish("tchat.events.payment", Envelope("payment.transfer.completed",
+    redis_->Publish(events::kPaymentStream, Envelope("payment.transfer.completed",
                                                      Transfer(from, to, 100 * (i + 1), "SGD")));
     std::this_thread::sleep_for(5ms);  // distinct occurred_at milliseconds
   }
@@ -735,14 +739,14 @@ TEST_F(NotificationE2E, PaymentRequestAndTopupGoToTheRightParty) {
   User requester = NewUser(), payer = NewUser();
   auto [d1, t_req] = AddDevice(requester);
   auto [d2, t_pay] = AddDevice(payer);
-  redis_->Publish("tchat.events.payment",
+  redis_->Publish(events::kPaymentStream,
                   Envelope("payment.request.created",
                            json::object{{"request", json::object{{"id", NewUserId()},
                                                                  {"from_user_id", payer.id},
                                                                  {"to_user_id", requester.id},
                                                                  {"amount", 5000},
                                                                  {"currency", "PHP"}}}}));
-  redis_->Publish("tchat.events.payment",
+  redis_->Publish(events::kPaymentStream,
                   Envelope("payment.topup.succeeded",
                            json::object{{"topup", json::object{{"id", NewUserId()},
                                                                {"user_id", requester.id},
@@ -769,7 +773,7 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
     if (c >= 'a' && c <= 'f') c = static_cast<char>('0' + (c - 'a'));
   const auto t0 = std::chrono::steady_clock::now();
   redis_->Publish(
-      "tchat.events.auth",
+      events::kAuthStream,
       Envelope("auth.otp.requested",
                json::object{
                    {"phone", digits}, {"code", "482913"}, {"locale", "th"}, {"expires_in", 300}}));
@@ -786,11 +790,11 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   User u = NewUser();
   SetPrefs(u, json::object{{"locale", "ms"}, {"push_enabled", false}});
   std::string vn = "+849" + digits.substr(4, 8);
-  redis_->Publish("tchat.events.auth",
+  redis_->Publish(events::kAuthStream,
                   Envelope("auth.otp.requested",
                            json::object{{"phone", vn}, {"code", "111222"}, {"user_id", u.id}}));
   std::string vn2 = "+848" + digits.substr(4, 8);
-  redis_->Publish("tchat.events.auth",
+  redis_->Publish(events::kAuthStream,
                   Envelope("auth.otp.requested", json::object{{"phone", vn2}, {"code", "333444"}}));
   ASSERT_TRUE(sink_->WaitForCount("to", vn, 1, kWait));
   ASSERT_TRUE(sink_->WaitForCount("to", vn2, 1, kWait));
@@ -800,15 +804,16 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   // The exact shape auth emits (expires_at instead of expires_in, extra fields).
   std::string ph = "+639" + digits.substr(4, 9);
   redis_->Publish(
-      "tchat.events.auth",
-      Envelope("auth.otp.requested",
-               json::object{{"phone", ph},
-                            {"country", "PH"},
-                            {"locale", "fil"},
-                            {"code", "777888"},
-                            {"message", "ignored"},
-                            {"purpose", "sign_in"},
-                            {"expires_at", Rfc3339(std::chrono::system_clock::now() + 5min)}}));
+      events::kAuthStream,
+      Envelope(
+          "auth.otp.requested",
+          json::object{{"phone", ph},
+                       {"country", "PH"},
+                       {"locale", "fil"},
+                       {"code", "777888"},
+                       {"message", "ignored"},
+                       {"purpose", "sign_in"},
+                       {"expires_at", FormatRfc3339Ms(std::chrono::system_clock::now() + 5min)}}));
   ASSERT_TRUE(sink_->WaitForCount("to", ph, 1, kWait));
   EXPECT_NE(Str(sink_->Matching("to", ph)[0], "text").find("Ang iyong Tchat code ay 777888"),
             std::string::npos)
@@ -844,19 +849,19 @@ TEST_F(NotificationE2E, DuplicateEventIdsNotifyOnceAndPoisonNeverBlocks) {
   auto [d, tok] = AddDevice(r);
   const std::string event_id = NewUserId();
   auto env = Envelope("payment.transfer.completed", Transfer(sender, r, 700, "MYR"), event_id);
-  redis_->Publish("tchat.events.payment", env);
+  redis_->Publish(events::kPaymentStream, env);
   // Poison: not JSON, no event field, unknown type, bad data; then the same event again.
-  redis_->PublishRaw("tchat.events.payment", {"event", "{not json"});
-  redis_->PublishRaw("tchat.events.payment", {"something", "else"});
-  redis_->Publish("tchat.events.payment", Envelope("weird.thing", json::object{}));
+  redis_->PublishRaw(events::kPaymentStream, {"event", "{not json"});
+  redis_->PublishRaw(events::kPaymentStream, {"something", "else"});
+  redis_->Publish(events::kPaymentStream, Envelope("weird.thing", json::object{}));
   redis_->Publish(
-      "tchat.events.messaging",
+      events::kMessagingStream,
       Envelope("message.created", json::object{{"conversation_id", "c"}, {"recipients", 5}}));
-  redis_->Publish("tchat.events.payment", env);
+  redis_->Publish(events::kPaymentStream, env);
   // A valid event after the poison is still handled.
   User r2 = NewUser();
   auto [d2, tok2] = AddDevice(r2);
-  redis_->Publish("tchat.events.payment",
+  redis_->Publish(events::kPaymentStream,
                   Envelope("payment.transfer.completed", Transfer(sender, r2, 800, "MYR")));
   ASSERT_TRUE(sink_->WaitForCount("token", tok2, 1, kWait)) << "poison blocked the stream";
   ASSERT_TRUE(sink_->WaitForCount("token", tok, 1, kWait));
@@ -890,7 +895,7 @@ TEST_F(NotificationE2E, RetryableFaultsBackOffThenSucceed) {
   sink_->Script(t_429, {Reply(429, 2)});
   sink_->Script(t_hang, {Hang()});
   for (const User* u : {&u500, &u429, &uhang}) {
-    redis_->Publish("tchat.events.payment",
+    redis_->Publish(events::kPaymentStream,
                     Envelope("payment.transfer.completed", Transfer(sender, *u, 1, "USD")));
   }
   auto delivered = [&](const std::string& t) {
@@ -926,7 +931,7 @@ TEST_F(NotificationE2E, PermanentErrorDeadLettersAndRedriveDelivers) {
   User sender = NewUser(), r = NewUser();
   auto [d1, tok] = AddDevice(r);
   sink_->Script(tok, {Reply(400)});
-  redis_->Publish("tchat.events.payment",
+  redis_->Publish(events::kPaymentStream,
                   Envelope("payment.transfer.completed", Transfer(sender, r, 42, "THB")));
   ASSERT_TRUE(sink_->WaitForCount("token", tok, 1, kWait));
   // Find the dead letter.
@@ -960,7 +965,7 @@ TEST_F(NotificationE2E, UnregisteredTokenRemovesTheDevice) {
   auto [gone_id, gone] = AddDevice(r, "android");
   auto [kept_id, kept] = AddDevice(r, "ios");
   sink_->Script(gone, {Reply(410)});
-  redis_->Publish("tchat.events.payment",
+  redis_->Publish(events::kPaymentStream,
                   Envelope("payment.transfer.completed", Transfer(sender, r, 9, "IDR")));
   ASSERT_TRUE(sink_->WaitForCount("token", gone, 1, kWait));
   ASSERT_TRUE(sink_->WaitForCount("token", kept, 1, kWait));

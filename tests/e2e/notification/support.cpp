@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -19,6 +18,8 @@
 
 #include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/httpclient/exchange_recorder.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
 
 namespace tchat::e2e {
 
@@ -103,14 +104,7 @@ std::string MintToken(const std::string& user_id) {
 }
 
 std::string NewUserId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> d(0, 15);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx";
-  for (char& c : s) {
-    if (c == 'x') c = kHex[d(rng)];
-  }
-  return s;
+  return NewUuidV7();
 }
 
 Redis::Redis(const std::string& url) {
@@ -156,34 +150,20 @@ std::string Redis::Command(const std::vector<std::string>& args) {
   return out;
 }
 
-std::string Redis::Publish(const std::string& stream, const json::object& envelope) {
-  return Command({"XADD", stream, "*", "event", ToJson(envelope)});
+std::string Redis::Publish(std::string_view stream, const json::object& envelope) {
+  return Command({"XADD", std::string(stream), "*", "event", ToJson(envelope)});
 }
 
-std::string Redis::PublishRaw(const std::string& stream, const std::vector<std::string>& fields) {
-  std::vector<std::string> args{"XADD", stream, "*"};
+std::string Redis::PublishRaw(std::string_view stream, const std::vector<std::string>& fields) {
+  std::vector<std::string> args{"XADD", std::string(stream), "*"};
   args.insert(args.end(), fields.begin(), fields.end());
   return Command(args);
-}
-
-std::string Rfc3339(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
-  const auto day = std::chrono::floor<std::chrono::days>(ms);
-  const std::chrono::year_month_day ymd{day};
-  const std::chrono::hh_mm_ss hms{ms - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
 }
 
 json::object Envelope(const std::string& type, json::object data, std::optional<std::string> id) {
   return json::object{{"id", id.value_or(NewUserId())},
                       {"type", type},
-                      {"occurred_at", Rfc3339(std::chrono::system_clock::now())},
+                      {"occurred_at", FormatRfc3339Ms(std::chrono::system_clock::now())},
                       {"data", std::move(data)}};
 }
 

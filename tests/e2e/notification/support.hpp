@@ -41,7 +41,7 @@ class Api {
 
 // An access token for `user_id` signed with the key of TCHAT_TEST_JWT_KEY_FILE.
 std::string MintToken(const std::string& user_id);
-std::string NewUserId();  // a random UUIDv4
+std::string NewUserId();  // a new random UUID (version 7)
 
 // Blocking Redis commands (hiredis).
 class Redis {
@@ -54,8 +54,8 @@ class Redis {
   // empty). Throws on connection errors.
   std::string Command(const std::vector<std::string>& args);
   // XADD stream * event <envelope>; returns the entry id.
-  std::string Publish(const std::string& stream, const json::object& envelope);
-  std::string PublishRaw(const std::string& stream, const std::vector<std::string>& fields);
+  std::string Publish(std::string_view stream, const json::object& envelope);
+  std::string PublishRaw(std::string_view stream, const std::vector<std::string>& fields);
 
  private:
   redisContext* ctx_ = nullptr;
@@ -64,7 +64,6 @@ class Redis {
 // {"id": <new uuid>, "type", "occurred_at": now (RFC 3339 ms), "data"}.
 json::object Envelope(const std::string& type, json::object data,
                       std::optional<std::string> id = std::nullopt);
-std::string Rfc3339(std::chrono::system_clock::time_point t);
 
 // Parses the JSON of a response, asserting nothing.
 const json::object& Obj(const ApiResponse& r);

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/core/uuid.hpp>
+
 namespace tchat::payment::e2e {
 
 std::string E2EEnv::Load(E2EEnv& out) {
@@ -46,7 +48,7 @@ void PaymentE2ETest::SetUp() {
 
 User PaymentE2ETest::NewUser() {
   User u;
-  u.id = testing::NewUuid();
+  u.id = NewUuidV7();
   u.token = env_.minter->Mint(u.id);
   return u;
 }
@@ -103,7 +105,7 @@ void PaymentE2ETest::Fund(const User& u, std::int64_t amount, const std::string&
   ASSERT_TRUE(topup.contains("provider_reference"));
   const std::string ref(topup.at("provider_reference").as_string());
   ApiResponse w =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, amount, currency));
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, amount, currency));
   ASSERT_EQ(w.status, 200) << w.body;
   ASSERT_EQ(w.json.at("status").as_string(), "applied");
 }

@@ -8,6 +8,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <tchat/core/uuid.hpp>
+
 #include "e2e_fixture.hpp"
 
 namespace tchat::payment::e2e {
@@ -30,8 +32,8 @@ TEST_F(PaymentApiTest, RequiresAValidToken) {
   auth::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
-  c.subject = testing::NewUuid();
-  c.session_id = testing::NewUuid();
+  c.subject = NewUuidV7();
+  c.session_id = NewUuidV7();
   c.issued_at = std::chrono::system_clock::now();
   c.expires_at = c.issued_at + std::chrono::minutes(5);
   EXPECT_EQ(Call("GET", "/v1/wallets", rogue.Sign(c)).status, 401);
@@ -58,8 +60,7 @@ TEST_F(PaymentApiTest, TopupCreditsOnceThroughSignedWebhook) {
   const std::string id(t.at("id").as_string());
   EXPECT_EQ(Balance(u), 0);  // nothing before the provider confirms
 
-  const std::string body =
-      WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 12'345, "THB");
+  const std::string body = WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 12'345, "THB");
   ApiResponse w = Webhook(body);
   ASSERT_EQ(w.status, 200) << w.body;
   EXPECT_EQ(w.json.at("status").as_string(), "applied");
@@ -70,12 +71,11 @@ TEST_F(PaymentApiTest, TopupCreditsOnceThroughSignedWebhook) {
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.json.at("status").as_string(), "duplicate");
   ApiResponse dup =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 12'345, "THB"));
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 12'345, "THB"));
   ASSERT_EQ(dup.status, 200) << dup.body;
   EXPECT_EQ(dup.json.at("status").as_string(), "ignored");
   // A late failure report changes nothing either.
-  ApiResponse late =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.failed", ref, 12'345, "THB"));
+  ApiResponse late = Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.failed", ref, 12'345, "THB"));
   EXPECT_EQ(late.json.at("status").as_string(), "ignored");
   EXPECT_EQ(Balance(u), 12'345);
 
@@ -99,8 +99,7 @@ TEST_F(PaymentApiTest, WebhookRejectionsNeverCreditMoney) {
   json::object t = CreateTopup(u, 5'000, "PHP");
   ASSERT_FALSE(t.empty());
   const std::string ref(t.at("provider_reference").as_string());
-  const std::string good =
-      WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 5'000, "PHP");
+  const std::string good = WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 5'000, "PHP");
   const std::int64_t now = testing::UnixNow();
 
   // Bad signature (wrong secret), tampered body, stale and future timestamps.
@@ -118,18 +117,18 @@ TEST_F(PaymentApiTest, WebhookRejectionsNeverCreditMoney) {
             401);
   // Signed but wrong: amount, currency, unknown reference, malformed body.
   ApiResponse mismatch =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 5'001, "PHP"));
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 5'001, "PHP"));
   EXPECT_EQ(mismatch.status, 422) << mismatch.body;
   EXPECT_EQ(mismatch.ErrorCode(), "amount_mismatch");
   ApiResponse currency =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 5'000, "THB"));
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 5'000, "THB"));
   EXPECT_EQ(currency.status, 422) << currency.body;
-  ApiResponse unknown = Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded",
-                                            "psp_nope_" + testing::NewUuid(), 5'000, "PHP"));
+  ApiResponse unknown = Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded",
+                                            "psp_nope_" + NewUuidV7(), 5'000, "PHP"));
   EXPECT_EQ(unknown.status, 404) << unknown.body;
   // A withdrawal event cannot settle a top-up reference.
   ApiResponse kind =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "withdrawal.failed", ref, 5'000, "PHP"));
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "withdrawal.failed", ref, 5'000, "PHP"));
   EXPECT_EQ(kind.status, 404) << kind.body;
   EXPECT_EQ(Webhook(R"({"id":"evt_y","type":"topup.succeeded"})").status, 400);
   EXPECT_EQ(Webhook("not json").status, 400);
@@ -158,12 +157,10 @@ TEST_F(PaymentApiTest, FailedTopupCreditsNothing) {
   User u = NewUser();
   json::object t = CreateTopup(u, 700, "SGD");
   const std::string ref(t.at("provider_reference").as_string());
-  ApiResponse f =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.failed", ref, 700, "SGD"));
+  ApiResponse f = Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.failed", ref, 700, "SGD"));
   ASSERT_EQ(f.status, 200) << f.body;
   EXPECT_EQ(f.json.at("status").as_string(), "applied");
-  ApiResponse s =
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "topup.succeeded", ref, 700, "SGD"));
+  ApiResponse s = Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, 700, "SGD"));
   EXPECT_EQ(s.json.at("status").as_string(), "ignored");
   EXPECT_EQ(Balance(u, "SGD"), 0);
 }
@@ -190,7 +187,7 @@ TEST_F(PaymentApiTest, TransferMovesMoneyBetweenTheTwoParties) {
   User b = NewUser();
   User c = NewUser();
   Fund(a, 100'000);
-  const std::string conversation = testing::NewUuid();
+  const std::string conversation = NewUuidV7();
   ApiResponse r = Transfer(a, b.id, 2'500, "THB", {},
                            json::object{{"note", "lunch 🍜"}, {"conversation_id", conversation}});
   ASSERT_EQ(r.status, 201) << r.body;
@@ -212,7 +209,7 @@ TEST_F(PaymentApiTest, TransferMovesMoneyBetweenTheTwoParties) {
   EXPECT_EQ(Str(by_a.json, "id"), id);
   EXPECT_EQ(Get("/v1/transfers/" + id, b).status, 200);
   EXPECT_EQ(Get("/v1/transfers/" + id, c).status, 404);  // not a party
-  EXPECT_EQ(Get("/v1/transfers/" + testing::NewUuid(), a).status, 404);
+  EXPECT_EQ(Get("/v1/transfers/" + NewUuidV7(), a).status, 404);
   EXPECT_EQ(Get("/v1/transfers/not-a-uuid", a).status, 404);
 
   ApiResponse ha = Get("/v1/transactions?currency=THB", a);
@@ -417,7 +414,7 @@ TEST_F(PaymentApiTest, PaymentRequestLifecycle) {
   User requester = NewUser();
   User stranger = NewUser();
   Fund(payer, 10'000);
-  const std::string conversation = testing::NewUuid();
+  const std::string conversation = NewUuidV7();
   json::object body{{"from_user_id", payer.id},
                     {"amount", 4'200},
                     {"currency", "THB"},
@@ -487,7 +484,7 @@ TEST_F(PaymentApiTest, PaymentRequestLifecycle) {
                      json::object{{"from_user_id", payer.id}, {"amount", 0}, {"currency", "THB"}}))
                 .status,
             400);
-  EXPECT_EQ(Post("/v1/payment-requests/" + testing::NewUuid() + "/pay", payer).status, 404);
+  EXPECT_EQ(Post("/v1/payment-requests/" + NewUuidV7() + "/pay", payer).status, 404);
 }
 
 // ---- withdrawals ----
@@ -509,29 +506,26 @@ TEST_F(PaymentApiTest, WithdrawalHoldsAndReleasesExactlyOnce) {
   EXPECT_EQ(Balance(u, "MYR"), 7'000);  // held
   const std::string ref = Str(w.json, "provider_reference");
   const std::string failed =
-      WebhookBody("evt_" + testing::NewUuid(), "withdrawal.failed", ref, 3'000, "MYR");
+      WebhookBody("evt_" + NewUuidV7(), "withdrawal.failed", ref, 3'000, "MYR");
   ASSERT_EQ(Webhook(failed).status, 200);
   EXPECT_EQ(Balance(u, "MYR"), 10'000);  // released
   EXPECT_EQ(Webhook(failed).json.at("status").as_string(), "duplicate");
-  EXPECT_EQ(
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "withdrawal.failed", ref, 3'000, "MYR"))
-          .json.at("status")
-          .as_string(),
-      "ignored");
+  EXPECT_EQ(Webhook(WebhookBody("evt_" + NewUuidV7(), "withdrawal.failed", ref, 3'000, "MYR"))
+                .json.at("status")
+                .as_string(),
+            "ignored");
   EXPECT_EQ(Balance(u, "MYR"), 10'000);  // released once only
 
   ApiResponse w2 = withdraw(4'000);
   ASSERT_EQ(w2.status, 201);
   const std::string ref2 = Str(w2.json, "provider_reference");
   ASSERT_EQ(
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "withdrawal.succeeded", ref2, 4'000, "MYR"))
-          .status,
+      Webhook(WebhookBody("evt_" + NewUuidV7(), "withdrawal.succeeded", ref2, 4'000, "MYR")).status,
       200);
-  EXPECT_EQ(
-      Webhook(WebhookBody("evt_" + testing::NewUuid(), "withdrawal.failed", ref2, 4'000, "MYR"))
-          .json.at("status")
-          .as_string(),
-      "ignored");
+  EXPECT_EQ(Webhook(WebhookBody("evt_" + NewUuidV7(), "withdrawal.failed", ref2, 4'000, "MYR"))
+                .json.at("status")
+                .as_string(),
+            "ignored");
   EXPECT_EQ(Balance(u, "MYR"), 6'000);
   EXPECT_EQ(Str(Get("/v1/withdrawals/" + Str(w2.json, "id"), u).json, "status"), "succeeded");
   EXPECT_EQ(Get("/v1/withdrawals/" + Str(w2.json, "id"), NewUser()).status, 404);

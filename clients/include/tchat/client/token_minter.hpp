@@ -30,7 +30,4 @@ class TokenMinter {
   std::shared_ptr<const auth::JwtSigner> signer_;
 };
 
-// A random UUID (version 4), e.g. for made-up user ids in tests.
-std::string RandomUuid();
-
 }  // namespace tchat::client

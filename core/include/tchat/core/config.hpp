@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <tchat/core/result.hpp>
 
@@ -39,6 +41,54 @@ class ConfigReader {
 
  private:
   EnvSource env_;
+};
+
+// Reads many keys into a settings struct and keeps the first error, so that a
+// loader is a list of reads and checks with one return at the end:
+//
+//   ConfigLoader load;
+//   load.Read(c.batch_size, reader.Int("X_BATCH_SIZE", c.batch_size, 1, 10000));
+//   load.Read(c.block, reader.Duration("X_BLOCK", c.block));
+//   load.Require(c.block.count() > 0, "X_BLOCK", "must be > 0");
+//   return std::move(load).Finish(std::move(c));
+//
+// After an error, Read and Require change nothing (the values they were given
+// are still evaluated). A plain value; not shared.
+class ConfigLoader {
+ public:
+  // Stores the value (converted to the field's type: integers by static_cast,
+  // durations by duration_cast) or keeps its error if it is the first.
+  template <typename T, typename U>
+  void Read(T& field, Result<U> value) {
+    if (error_) return;
+    if (!value) {
+      error_ = std::move(value).error();
+    } else if constexpr (IsDuration<T>::value && IsDuration<U>::value) {
+      field = std::chrono::duration_cast<T>(*value);
+    } else if constexpr (std::is_arithmetic_v<T> && std::is_arithmetic_v<U>) {
+      field = static_cast<T>(*value);
+    } else {
+      field = std::move(*value);
+    }
+  }
+  // An error "config <key>: <why>" unless `holds`.
+  void Require(bool holds, std::string_view key, std::string_view why);
+  bool ok() const { return !error_.has_value(); }
+
+  // The settings, or the first error.
+  template <typename T>
+  Result<T> Finish(T settings) && {
+    if (error_) return std::move(*error_);
+    return settings;
+  }
+
+ private:
+  template <typename T>
+  struct IsDuration : std::false_type {};
+  template <typename Rep, typename Period>
+  struct IsDuration<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+  std::optional<Error> error_;
 };
 
 // Settings every service shares (SPEC §2 and the runbook's ConfigMaps).

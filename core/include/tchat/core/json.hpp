@@ -32,6 +32,12 @@ Result<std::optional<std::string>> OptionalString(const json::object& o, std::st
 Result<std::int64_t> RequireInt(const json::object& o, std::string_view field);
 Result<std::optional<std::int64_t>> OptionalInt(const json::object& o, std::string_view field);
 Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view field);
+// OptionalString with "" for a missing or null field.
+Result<std::string> StringOrEmpty(const json::object& o, std::string_view field);
+
+// Lenient access for reading what another service wrote: the string value of
+// `field`, or "" when it is missing or not a string. The view lives as long as `o`.
+std::string_view StringValue(const json::object& o, std::string_view field);
 
 // Serializes compactly.
 std::string ToJson(const json::value& v);

@@ -10,7 +10,16 @@ namespace tchat {
 // above U+10FFFF).
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i);
 
+// The same, decoding the code point into `cp` when the sequence is valid.
+std::size_t Utf8Decode(std::string_view s, std::size_t i, char32_t& cp);
+
 // Strict UTF-8 (RFC 3629).
 bool ValidUtf8(std::string_view s);
+
+// The number of code points in valid UTF-8 `s` (what the API calls characters).
+std::size_t CodePoints(std::string_view s);
+
+// The longest prefix of valid UTF-8 `s` with at most `max_code_points` code points.
+std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points);
 
 }  // namespace tchat

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/connection.hpp>
 #include <tchat/core/pg/params.hpp>
@@ -20,11 +21,6 @@ namespace tchat::events {
 
 class OutboxRelay;
 
-// One stream per producing service.
-inline constexpr std::string_view kAuthStream = "tchat.events.auth";
-inline constexpr std::string_view kMessagingStream = "tchat.events.messaging";
-inline constexpr std::string_view kPaymentStream = "tchat.events.payment";
-
 // One domain event. A plain value.
 struct Event {
   std::string id;    // UUIDv7
@@ -36,9 +32,6 @@ struct Event {
   static Event Make(std::string type, json::object data);
 };
 
-// RFC 3339 UTC with milliseconds: "2026-01-31T12:34:56.789Z".
-std::string FormatTimestamp(std::chrono::system_clock::time_point t);
-
 // The envelope {"id","type","occurred_at","data"}.
 json::object Envelope(const Event& event);
 
@@ -47,8 +40,16 @@ json::object Envelope(const Event& event);
 // pipeline batch) and commits or rolls back with it. Immutable; any thread.
 class OutboxWriter {
  public:
+  // What an outbox row's created_at (the order the relay publishes in) is.
+  enum class RowTime {
+    kTransactionStart,  // the database's now(), like rows that SQL writes with its default
+    kOccurredAt,        // the event's occurred_at: for producers whose SQL writes
+                        // outbox rows with application times too (payment)
+  };
+
   // `relay` (optional) is the process's relay, woken by Committed().
-  explicit OutboxWriter(std::string stream, std::shared_ptr<OutboxRelay> relay = nullptr);
+  explicit OutboxWriter(std::string stream, std::shared_ptr<OutboxRelay> relay = nullptr,
+                        RowTime row_time = RowTime::kTransactionStart);
 
   // The INSERT as a statement, for pg::Connection/Pool::Pipeline batches.
   pg::Statement Insert(const Event& event) const;
@@ -63,6 +64,7 @@ class OutboxWriter {
  private:
   std::string stream_;
   std::shared_ptr<OutboxRelay> relay_;
+  RowTime row_time_;
 };
 
 }  // namespace tchat::events

@@ -10,6 +10,7 @@
 
 #include <tchat/core/error.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/result.hpp>
 
 namespace tchat {
 class Worker;
@@ -54,6 +55,15 @@ class Request {
   // The authenticated user's id (empty for public routes).
   const std::string& user_id() const;
 };
+
+// The verified caller's user id (the access token's subject) in canonical
+// lower-case form, for handlers of authenticated routes. Unauthenticated when
+// the request carries no verified token or its subject is not a UUID.
+Result<std::string> CallerId(const Request& req);
+
+// True when the Authorization header is "Bearer <secret>" for a non-empty
+// `secret` (compared in constant time): the check of shared admin credentials.
+bool BearerMatches(const Request& req, std::string_view secret);
 
 // An HTTP response built by a handler.
 struct Response {

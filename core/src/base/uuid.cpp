@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -6,9 +7,10 @@
 #include <pthread.h>
 #include <sodium.h>
 
-#include <tchat/core/events/uuid.hpp>
+#include <tchat/core/sodium.hpp>
+#include <tchat/core/uuid.hpp>
 
-namespace tchat::events {
+namespace tchat {
 
 namespace {
 
@@ -59,6 +61,9 @@ class RandomPool {
 
 RandomPool& ThreadRandom() {
   static const bool registered = [] {
+    // randombytes works without sodium_init but picks its implementation
+    // lazily: make that happen once, up front.
+    EnsureSodium();
     ::pthread_atfork(nullptr, nullptr,
                      [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
     return true;
@@ -66,6 +71,21 @@ RandomPool& ThreadRandom() {
   (void)registered;
   thread_local RandomPool pool;
   return pool;
+}
+
+using Bytes = std::array<std::uint8_t, 16>;
+
+// The canonical text of a UUID whose version is set; sets the RFC 9562 variant.
+std::string Format(Bytes& b) {
+  b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3F));
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0F];
+  }
+  return out;
 }
 
 // Uniform in [0, 2^bits), bits <= 16.
@@ -82,10 +102,6 @@ std::string NewUuidV7() {
 }
 
 std::string NewUuidV7(std::chrono::system_clock::time_point now) {
-  // sodium_init is idempotent and thread-safe; randombytes works without it but
-  // picks its implementation lazily, so make that happen once up front.
-  static const bool sodium_ready = sodium_init() >= 0;
-  (void)sodium_ready;
   thread_local V7State state;
 
   std::int64_t ms =
@@ -102,22 +118,24 @@ std::string NewUuidV7(std::chrono::system_clock::time_point now) {
   }
   const auto ts = static_cast<std::uint64_t>(state.last_ms);
 
-  std::array<std::uint8_t, 16> b{};
+  Bytes b{};
   for (int i = 0; i < 6; ++i)
     b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ts >> (40 - 8 * i));
   b[6] = static_cast<std::uint8_t>(0x70 | ((state.counter >> 8) & 0x0F));
   b[7] = static_cast<std::uint8_t>(state.counter & 0xFF);
   ThreadRandom().Fill(b.data() + 8, 8);
-  b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3F));  // RFC 9562 variant
+  return Format(b);
+}
 
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0x0F];
-  }
-  return out;
+std::string NewUuidV7At(std::chrono::system_clock::time_point t) {
+  const auto ts = static_cast<std::uint64_t>(std::max<std::int64_t>(
+      0, std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count()));
+  Bytes b{};
+  for (int i = 0; i < 6; ++i)
+    b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ts >> (40 - 8 * i));
+  ThreadRandom().Fill(b.data() + 6, 10);
+  b[6] = static_cast<std::uint8_t>(0x70 | (b[6] & 0x0F));
+  return Format(b);
 }
 
 bool IsUuid(std::string_view s) {
@@ -132,6 +150,15 @@ bool IsUuid(std::string_view s) {
   return true;
 }
 
+std::optional<std::string> CanonicalUuid(std::string_view text) {
+  if (!IsUuid(text)) return std::nullopt;
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::int64_t UuidV7Millis(std::string_view id) {
   if (!IsUuid(id) || id[14] != '7') return -1;
   std::int64_t ms = 0;
@@ -142,4 +169,19 @@ std::int64_t UuidV7Millis(std::string_view id) {
   return ms;
 }
 
-}  // namespace tchat::events
+std::string RandomHex(std::size_t bytes) {
+  std::string out(bytes * 2, '\0');
+  std::uint8_t chunk[32];
+  for (std::size_t done = 0; done < bytes;) {
+    const std::size_t n = std::min(sizeof chunk, bytes - done);
+    ThreadRandom().Fill(chunk, n);
+    for (std::size_t i = 0; i < n; ++i, ++done) {
+      out[2 * done] = kHex[chunk[i] >> 4];
+      out[2 * done + 1] = kHex[chunk[i] & 0x0F];
+    }
+  }
+  sodium_memzero(chunk, sizeof chunk);
+  return out;
+}
+
+}  // namespace tchat

@@ -1,8 +1,8 @@
-#include "pg_array.hpp"
+#include <tchat/core/pg/array.hpp>
 
-namespace tchat::notification {
+namespace tchat::pg {
 
-void PgArray::Add(std::string_view v) {
+void ArrayBuilder::Add(std::string_view v) {
   if (size_++ > 0) body_.push_back(',');
   body_.push_back('"');
   for (char c : v) {
@@ -12,29 +12,27 @@ void PgArray::Add(std::string_view v) {
   body_.push_back('"');
 }
 
-void PgArray::AddNull() {
+void ArrayBuilder::AddNull() {
   if (size_++ > 0) body_.push_back(',');
   body_ += "NULL";
 }
 
-void PgArray::Append(const PgArray& other) {
+void ArrayBuilder::Append(const ArrayBuilder& other) {
   if (other.size_ == 0) return;
   if (size_ > 0) body_.push_back(',');
   body_ += other.body_;
   size_ += other.size_;
 }
 
-std::optional<std::vector<std::string>> ParsePgArray(std::string_view s) {
+std::optional<std::vector<std::string>> ParseArray(std::string_view s) {
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') return std::nullopt;
   std::vector<std::string> out;
   std::size_t i = 1;
   const std::size_t end = s.size() - 1;
   if (i == end) return out;
   while (i <= end) {
-    std::string v;
-    bool quoted = false;
     if (s[i] == '"') {
-      quoted = true;
+      std::string v;
       ++i;
       while (i < end && s[i] != '"') {
         if (s[i] == '\\' && i + 1 < end) ++i;
@@ -42,10 +40,15 @@ std::optional<std::vector<std::string>> ParsePgArray(std::string_view s) {
       }
       if (i >= end) return std::nullopt;
       ++i;  // closing quote
+      out.push_back(std::move(v));
     } else {
-      while (i < end && s[i] != ',') v.push_back(s[i++]);
+      // Unquoted (uuids, numbers): no escapes, so take the run as it is.
+      std::size_t stop = s.find(',', i);
+      if (stop == std::string_view::npos || stop > end) stop = end;
+      const std::string_view v = s.substr(i, stop - i);
+      if (v != "NULL") out.emplace_back(v);
+      i = stop;
     }
-    if (quoted || v != "NULL") out.push_back(std::move(v));
     if (i == end) break;
     if (s[i] != ',') return std::nullopt;
     ++i;
@@ -53,4 +56,4 @@ std::optional<std::vector<std::string>> ParsePgArray(std::string_view s) {
   return out;
 }
 
-}  // namespace tchat::notification
+}  // namespace tchat::pg
