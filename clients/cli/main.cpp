@@ -93,6 +93,98 @@ std::string NewClientMsgId() {
   return "cli-" + tchat::NewUuidV7();
 }
 
+// login --phone P [--code C | --password X]: without a code or password, asks
+// for an OTP; otherwise signs in and saves the token.
+int Login(BlockingApi& api, std::vector<std::string>& args, const std::string& token_file) {
+  const std::string phone = Flag(args, "--phone");
+  const std::string code = Flag(args, "--code");
+  const std::string password = Flag(args, "--password");
+  if (phone.empty()) return Usage();
+  ApiResponse r;
+  if (!password.empty()) {
+    r = api.Run(api.async().Login(phone, password));
+  } else if (!code.empty()) {
+    r = api.Run(api.async().VerifyOtp(phone, code));
+  } else {
+    r = api.Run(api.async().RequestOtp(phone));
+    int rc = Print(r);
+    if (rc == 0)
+      std::fprintf(stderr, "now run: tchat-cli login --phone %s --code CODE\n", phone.c_str());
+    return rc;
+  }
+  if (!r.ok()) return Print(r);
+  if (!SaveToken(token_file, api.async().access_token())) {
+    std::fprintf(stderr, "cannot write %s\n", token_file.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "signed in; token saved to %s\n", token_file.c_str());
+  return 0;
+}
+
+// token --key-file K --user U: mints a development token and saves it.
+int MintToken(std::vector<std::string>& args, const std::string& token_file) {
+  const std::string key_file = Flag(args, "--key-file");
+  const std::string user = Flag(args, "--user");
+  if (key_file.empty() || user.empty()) return Usage();
+  auto minter = tchat::client::TokenMinter::FromKeyFile(key_file);
+  if (!minter) {
+    std::fprintf(stderr, "%s\n", minter.error().message.c_str());
+    return 1;
+  }
+  const std::string token = minter->Mint(user, std::chrono::hours(12));
+  if (!SaveToken(token_file, token)) return 1;
+  std::printf("%s\n", token.c_str());
+  return 0;
+}
+
+// listen: prints the WebSocket's events until Ctrl-C, pinging every 30 s.
+int Listen(boost::asio::io_context& io, const std::string& url, const std::string& token) {
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  BlockingWs ws(io);
+  auto st = ws.Connect(url, token);
+  if (!st) {
+    std::fprintf(stderr, "cannot connect: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "listening (Ctrl-C to stop)\n");
+  auto last_ping = std::chrono::steady_clock::now();
+  while (!g_stop && !ws.closed()) {
+    if (auto ev = ws.Next(std::chrono::milliseconds(500))) {
+      std::printf("%s\n", tchat::ToJson(*ev).c_str());
+      std::fflush(stdout);
+    }
+    if (std::chrono::steady_clock::now() - last_ping > std::chrono::seconds(30)) {
+      (void)ws.Send(tchat::client::WsClient::PingFrame());
+      last_ping = std::chrono::steady_clock::now();
+    }
+  }
+  if (!ws.closed()) ws.Close();
+  return 0;
+}
+
+// The commands that need a saved token.
+int RunSignedIn(boost::asio::io_context& io, BlockingApi& api, const std::string& url,
+                const std::string& cmd, const std::vector<std::string>& args) {
+  if (cmd == "conversations") return Print(api.Run(api.async().ListConversations(50)));
+  if (cmd == "direct" && args.size() == 1) return Print(api.Run(api.async().CreateDirect(args[0])));
+  if (cmd == "group" && !args.empty()) {
+    std::vector<std::string> members(args.begin() + 1, args.end());
+    return Print(api.Run(api.async().CreateGroup(args[0], members)));
+  }
+  if (cmd == "send" && args.size() >= 2) {
+    std::string text;
+    for (std::size_t i = 1; i < args.size(); ++i) text += (i > 1 ? " " : "") + args[i];
+    return Print(api.Run(api.async().SendText(args[0], NewClientMsgId(), text)));
+  }
+  if (cmd == "history" && !args.empty()) {
+    const int limit = args.size() > 1 ? std::atoi(args[1].c_str()) : 50;
+    return Print(api.Run(api.async().History(args[0], std::nullopt, std::nullopt, limit)));
+  }
+  if (cmd == "listen") return Listen(io, url, api.async().access_token());
+  return Usage();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,89 +201,12 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io;
   BlockingApi api(io, url, cmd == "login" || cmd == "token" ? "" : ReadFile(token_file));
-
-  if (cmd == "login") {
-    const std::string phone = Flag(args, "--phone");
-    const std::string code = Flag(args, "--code");
-    const std::string password = Flag(args, "--password");
-    if (phone.empty()) return Usage();
-    ApiResponse r;
-    if (!password.empty()) {
-      r = api.Run(api.async().Login(phone, password));
-    } else if (!code.empty()) {
-      r = api.Run(api.async().VerifyOtp(phone, code));
-    } else {
-      r = api.Run(api.async().RequestOtp(phone));
-      int rc = Print(r);
-      if (rc == 0)
-        std::fprintf(stderr, "now run: tchat-cli login --phone %s --code CODE\n", phone.c_str());
-      return rc;
-    }
-    if (!r.ok()) return Print(r);
-    if (!SaveToken(token_file, api.async().access_token())) {
-      std::fprintf(stderr, "cannot write %s\n", token_file.c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "signed in; token saved to %s\n", token_file.c_str());
-    return 0;
-  }
-  if (cmd == "token") {
-    const std::string key_file = Flag(args, "--key-file");
-    const std::string user = Flag(args, "--user");
-    if (key_file.empty() || user.empty()) return Usage();
-    auto minter = tchat::client::TokenMinter::FromKeyFile(key_file);
-    if (!minter) {
-      std::fprintf(stderr, "%s\n", minter.error().message.c_str());
-      return 1;
-    }
-    const std::string token = minter->Mint(user, std::chrono::hours(12));
-    if (!SaveToken(token_file, token)) return 1;
-    std::printf("%s\n", token.c_str());
-    return 0;
-  }
+  if (cmd == "login") return Login(api, args, token_file);
+  if (cmd == "token") return MintToken(args, token_file);
   if (api.async().access_token().empty()) {
     std::fprintf(stderr, "not signed in (no token in %s): run tchat-cli login\n",
                  token_file.c_str());
     return 1;
   }
-  if (cmd == "conversations") return Print(api.Run(api.async().ListConversations(50)));
-  if (cmd == "direct" && args.size() == 1) return Print(api.Run(api.async().CreateDirect(args[0])));
-  if (cmd == "group" && !args.empty()) {
-    std::vector<std::string> members(args.begin() + 1, args.end());
-    return Print(api.Run(api.async().CreateGroup(args[0], members)));
-  }
-  if (cmd == "send" && args.size() >= 2) {
-    std::string text;
-    for (std::size_t i = 1; i < args.size(); ++i) text += (i > 1 ? " " : "") + args[i];
-    return Print(api.Run(api.async().SendText(args[0], NewClientMsgId(), text)));
-  }
-  if (cmd == "history" && !args.empty()) {
-    const int limit = args.size() > 1 ? std::atoi(args[1].c_str()) : 50;
-    return Print(api.Run(api.async().History(args[0], std::nullopt, std::nullopt, limit)));
-  }
-  if (cmd == "listen") {
-    std::signal(SIGINT, [](int) { g_stop = 1; });
-    std::signal(SIGTERM, [](int) { g_stop = 1; });
-    BlockingWs ws(io);
-    auto st = ws.Connect(url, api.async().access_token());
-    if (!st) {
-      std::fprintf(stderr, "cannot connect: %s\n", st.error().message.c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "listening (Ctrl-C to stop)\n");
-    auto last_ping = std::chrono::steady_clock::now();
-    while (!g_stop && !ws.closed()) {
-      if (auto ev = ws.Next(std::chrono::milliseconds(500))) {
-        std::printf("%s\n", tchat::ToJson(*ev).c_str());
-        std::fflush(stdout);
-      }
-      if (std::chrono::steady_clock::now() - last_ping > std::chrono::seconds(30)) {
-        (void)ws.Send(tchat::client::WsClient::PingFrame());
-        last_ping = std::chrono::steady_clock::now();
-      }
-    }
-    if (!ws.closed()) ws.Close();
-    return 0;
-  }
-  return Usage();
+  return RunSignedIn(io, api, url, cmd, args);
 }

@@ -36,6 +36,99 @@ std::optional<bool> ParseFlagBool(std::string_view text) {
   return std::nullopt;
 }
 
+// What a command's arguments ask for: N for up/down, V for goto/force.
+struct CommandArgs {
+  std::optional<std::int64_t> number;
+  bool down_all = false;  // down -all
+};
+
+bool IsCommand(const std::string& command) {
+  return command == "up" || command == "down" || command == "goto" || command == "force" ||
+         command == "version" || command == "create" || command == "drop";
+}
+
+// Checks a known command's arguments (the whole command line is validated before
+// the database is touched). Errors are usage errors.
+Result<CommandArgs> ParseCommandArgs(const std::string& command,
+                                     std::span<const std::string> args) {
+  CommandArgs parsed;
+  if (command == "up" || command == "down") {
+    for (const std::string& a : args) {
+      if (command == "down" && (a == "-all" || a == "--all")) {
+        parsed.down_all = true;
+      } else if (!parsed.number) {
+        parsed.number = ParseInteger(a);
+        if (!parsed.number || *parsed.number < 1 || *parsed.number > 1'000'000) {
+          return Error::InvalidArgument("can't read limit argument N: \"" + a + "\"");
+        }
+      } else {
+        return Error::InvalidArgument("too many arguments for " + command);
+      }
+    }
+    if (parsed.down_all && parsed.number) {
+      return Error::InvalidArgument("-all cannot be used with N");
+    }
+  } else if (command == "goto" || command == "force") {
+    if (args.size() != 1) return Error::InvalidArgument("please specify version argument V");
+    parsed.number = ParseInteger(args[0]);
+    const std::int64_t min = command == "force" ? kNilVersion : 0;
+    if (!parsed.number || *parsed.number < min) {
+      return Error::InvalidArgument("can't read version argument V: \"" + args[0] + "\"");
+    }
+  } else if (command == "version") {
+    if (!args.empty()) return Error::InvalidArgument("version takes no arguments");
+  } else {  // create, drop
+    return Error::InvalidArgument("command \"" + command + "\" is not supported by tchat-migrate");
+  }
+  return parsed;
+}
+
+// "down" without N or -all reverts everything: only after a "y" on `in`.
+bool ConfirmDownAll(std::ostream& err, std::istream& in) {
+  err << "Are you sure you want to apply all down migrations? [y/N]\n";
+  std::string answer;
+  std::getline(in, answer);
+  if (answer != "y" && answer != "Y" && answer != "yes") {
+    err << "Not applying all down migrations\n";
+    return false;
+  }
+  err << "Applying all down migrations\n";
+  return true;
+}
+
+int Fail(std::ostream& err, const Error& e) {
+  err << "error: " << e.message << "\n";
+  return kExitFailure;
+}
+
+// Runs a validated command on the database and reports the outcome.
+int Execute(Migrator& migrator, const std::string& command, const CommandArgs& args,
+            std::ostream& out, std::ostream& err) {
+  auto finish = [&](const Result<int>& applied) {
+    if (!applied) return Fail(err, applied.error());
+    if (*applied == 0) err << "no change\n";
+    return kExitOk;
+  };
+  const std::optional<int> n =
+      args.number ? std::optional<int>(static_cast<int>(*args.number)) : std::nullopt;
+  if (command == "up") return finish(migrator.Up(n));
+  if (command == "down") return finish(migrator.Down(n));
+  if (command == "goto") return finish(migrator.Goto(*args.number));
+  if (command == "force") {
+    if (Status s = migrator.Force(*args.number); !s) return Fail(err, s.error());
+    return kExitOk;
+  }
+  // version
+  Result<VersionState> state = migrator.Version();
+  if (!state) return Fail(err, state.error());
+  if (state->version == kNilVersion && !state->dirty) {
+    err << "error: no migration\n";
+    return kExitFailure;
+  }
+  out << state->version << (state->dirty ? " (dirty)" : "") << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string UsageText() {
@@ -155,116 +248,41 @@ int RunCli(std::span<const std::string> args, std::ostream& out, std::ostream& e
     return kExitUsage;
   }
   const std::string& command = options.command[0];
-  const std::span<const std::string> command_args =
-      std::span<const std::string>(options.command).subspan(1);
   auto usage_error = [&](const std::string& message) {
     err << "error: " << message << "\n";
     return kExitUsage;
   };
 
   // Validate the command line completely before touching the database.
-  std::optional<std::int64_t> number;
-  bool down_all = false;
-  if (command == "up" || command == "down") {
-    for (const std::string& a : command_args) {
-      if (command == "down" && (a == "-all" || a == "--all")) {
-        down_all = true;
-      } else if (!number) {
-        number = ParseInteger(a);
-        if (!number || *number < 1 || *number > 1'000'000) {
-          return usage_error("can't read limit argument N: \"" + a + "\"");
-        }
-      } else {
-        return usage_error("too many arguments for " + command);
-      }
-    }
-    if (down_all && number) return usage_error("-all cannot be used with N");
-  } else if (command == "goto" || command == "force") {
-    if (command_args.size() != 1) return usage_error("please specify version argument V");
-    number = ParseInteger(command_args[0]);
-    const std::int64_t min = command == "force" ? kNilVersion : 0;
-    if (!number || *number < min) {
-      return usage_error("can't read version argument V: \"" + command_args[0] + "\"");
-    }
-  } else if (command == "version") {
-    if (!command_args.empty()) return usage_error("version takes no arguments");
-  } else if (command == "create" || command == "drop") {
-    return usage_error("command \"" + command + "\" is not supported by tchat-migrate");
-  } else {
+  if (!IsCommand(command)) {
     err << "error: unknown command \"" << command << "\"\n" << UsageText();
     return kExitUsage;
   }
+  Result<CommandArgs> command_args =
+      ParseCommandArgs(command, std::span<const std::string>(options.command).subspan(1));
+  if (!command_args) return usage_error(command_args.error().message);
   if (options.database.empty()) return usage_error("-database is required");
   const bool needs_source = command != "version" && command != "force";
   if (needs_source && options.path.empty()) return usage_error("-path is required");
 
-  if (command == "down" && !number && !down_all) {
-    err << "Are you sure you want to apply all down migrations? [y/N]\n";
-    std::string answer;
-    std::getline(in, answer);
-    if (answer != "y" && answer != "Y" && answer != "yes") {
-      err << "Not applying all down migrations\n";
-      return kExitFailure;
-    }
-    err << "Applying all down migrations\n";
+  if (command == "down" && !command_args->number && !command_args->down_all &&
+      !ConfirmDownAll(err, in)) {
+    return kExitFailure;
   }
 
   Source source;
   if (needs_source) {
     Result<Source> loaded = Source::Load(options.path);
-    if (!loaded) {
-      err << "error: " << loaded.error().message << "\n";
-      return kExitFailure;
-    }
+    if (!loaded) return Fail(err, loaded.error());
     source = std::move(*loaded);
     if (options.verbose)
       err << "Loaded " << source.Size() << " migrations from " << options.path << "\n";
   }
 
   Result<std::unique_ptr<Driver>> driver = open_driver(options.database, options.lock_timeout);
-  if (!driver) {
-    err << "error: " << driver.error().message << "\n";
-    return kExitFailure;
-  }
+  if (!driver) return Fail(err, driver.error());
   Migrator migrator(source, **driver, [&err](std::string_view line) { err << line << "\n"; });
-
-  auto finish = [&](const Result<int>& applied) {
-    if (!applied) {
-      err << "error: " << applied.error().message << "\n";
-      return kExitFailure;
-    }
-    if (*applied == 0) err << "no change\n";
-    return kExitOk;
-  };
-
-  if (command == "up") {
-    return finish(
-        migrator.Up(number ? std::optional<int>(static_cast<int>(*number)) : std::nullopt));
-  }
-  if (command == "down") {
-    return finish(
-        migrator.Down(number ? std::optional<int>(static_cast<int>(*number)) : std::nullopt));
-  }
-  if (command == "goto") return finish(migrator.Goto(*number));
-  if (command == "force") {
-    if (Status s = migrator.Force(*number); !s) {
-      err << "error: " << s.error().message << "\n";
-      return kExitFailure;
-    }
-    return kExitOk;
-  }
-  // version
-  Result<VersionState> state = migrator.Version();
-  if (!state) {
-    err << "error: " << state.error().message << "\n";
-    return kExitFailure;
-  }
-  if (state->version == kNilVersion && !state->dirty) {
-    err << "error: no migration\n";
-    return kExitFailure;
-  }
-  out << state->version << (state->dirty ? " (dirty)" : "") << "\n";
-  return kExitOk;
+  return Execute(migrator, command, *command_args, out, err);
 }
 
 }  // namespace tchat::migrate

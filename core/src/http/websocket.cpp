@@ -195,114 +195,182 @@ static Task<void> Fail(WebSocket::Impl& s, std::uint16_t code) {
   s.failed = true;
 }
 
-Task<Result<std::string>> WebSocket::Read() {
-  Impl& s = *impl_;
+namespace {
+
+// The message a Read call assembles from its frames.
+struct Assembly {
   std::string message;
   bool in_message = false;
   bool binary = false;
+};
+
+// What Read does after looking at its buffer for a frame.
+struct FrameStep {
+  enum Kind {
+    kNeedMore,   // no whole frame is buffered: read more
+    kNext,       // a frame was taken (a fragment, a pong): look again
+    kPong,       // a ping: send `control`, then look again
+    kMessage,    // the assembly holds a whole text message
+    kPeerClose,  // the peer's close frame: answer with `close_code` unless ours is out
+    kFail,       // close the connection with `close_code`, return `error`
+    kReject,     // return `error`; the connection stays
+  };
+  explicit FrameStep(Kind k, std::uint16_t code = 0) : kind(k), close_code(code) {}
+
+  Kind kind;
+  std::uint16_t close_code;
+  std::string control;
+  Error error;
+
+  static FrameStep Failure(std::uint16_t code, Error e) {
+    FrameStep step{kFail, code};
+    step.error = std::move(e);
+    return step;
+  }
+  static FrameStep ProtocolError() {
+    return Failure(kProtocolError, Error::Unavailable("websocket closed: protocol error"));
+  }
+};
+
+// The peer's close frame (`payload`, `len` bytes): its code, or 1002 when the
+// frame is malformed; the code our close frame answers with.
+FrameStep PeerClose(WebSocket::Impl& s, const char* payload, std::size_t len) {
+  s.close_received = true;
+  std::uint16_t code = 1000;
+  if (len >= 2) {
+    code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                      static_cast<unsigned char>(payload[1]));
+  }
+  if (len == 1 ||
+      !ValidUtf8(std::string_view(payload, len).substr(std::min<std::size_t>(len, 2)))) {
+    code = kProtocolError;
+  }
+  return FrameStep{FrameStep::kPeerClose,
+                   static_cast<std::uint16_t>(code == 1005 || code == 1006 ? 1000 : code)};
+}
+
+// The last frame of a message is in: the message, unless it is binary or not UTF-8.
+FrameStep WholeMessage(WebSocket::Impl& s, const Assembly& a) {
+  if (s.rpos == s.rbuf.size()) {
+    s.rbuf.clear();
+    s.rpos = 0;
+  }
+  if (a.binary) {
+    FrameStep step{FrameStep::kReject};
+    step.error = Error::InvalidArgument("binary frames are not supported");
+    return step;
+  }
+  if (!ValidUtf8(a.message)) {
+    return FrameStep::Failure(kInvalidPayload,
+                              Error::Unavailable("websocket closed: invalid UTF-8"));
+  }
+  return FrameStep{FrameStep::kMessage};
+}
+
+// Takes the next whole frame out of s.rbuf (unmasked in place) into `a`.
+FrameStep TakeFrame(WebSocket::Impl& s, Assembly& a) {
+  const std::string_view avail = std::string_view(s.rbuf).substr(s.rpos);
+  FrameHead h;
+  const HeadStatus hs = ParseHead(avail, h);
+  if (hs == HeadStatus::kNeedMore) return FrameStep{FrameStep::kNeedMore};
+  if (hs == HeadStatus::kBad) return FrameStep::ProtocolError();
+  const bool data = (h.opcode & 0x8) == 0;
+  if (data && a.message.size() + h.len > s.max_message) {
+    return FrameStep::Failure(kTooBig, Error::PayloadTooLarge("websocket message too large"));
+  }
+  if (avail.size() < h.header + h.len) {
+    s.rbuf.reserve(s.rpos + h.header + static_cast<std::size_t>(h.len));
+    return FrameStep{FrameStep::kNeedMore};
+  }
+  char* payload = s.rbuf.data() + s.rpos + h.header;
+  const auto len = static_cast<std::size_t>(h.len);
+  Unmask(payload, len, h.mask);
+  s.rpos += h.header + len;
+  switch (h.opcode) {
+    case kText:
+    case kBinary:
+      if (a.in_message) return FrameStep::ProtocolError();
+      a.in_message = true;
+      a.binary = h.opcode == kBinary;
+      a.message.assign(payload, len);
+      break;
+    case kContinuation:
+      if (!a.in_message) return FrameStep::ProtocolError();
+      a.message.append(payload, len);
+      break;
+    case kPing: {
+      FrameStep step{FrameStep::kPong};
+      AppendHeader(step.control, kPong, len);
+      step.control.append(payload, len);
+      return step;
+    }
+    case kPong:
+      return FrameStep{FrameStep::kNext};
+    case kClose:
+      return PeerClose(s, payload, len);
+    default:
+      return FrameStep::ProtocolError();
+  }
+  if (!h.fin) return FrameStep{FrameStep::kNext};
+  return WholeMessage(s, a);
+}
+
+// Makes room in s.rbuf for the next read, after the `have` bytes it returns
+// (the unparsed tail, moved to the front).
+std::size_t PrepareRead(WebSocket::Impl& s) {
+  if (s.rpos > 0) {
+    s.rbuf.erase(0, s.rpos);
+    s.rpos = 0;
+  }
+  const std::size_t have = s.rbuf.size();
+  std::size_t room = kReadChunk;
+  if (have == 0 && !s.last_read_full) {
+    // Waiting for the next frame of a connection that has been drained: a small
+    // buffer, kept from one frame to the next. (A wait without a buffer would
+    // cost an epoll_ctl per frame, and kReadChunk per idle connection too much
+    // memory.) A read that fills its buffer means more is coming: the next one
+    // gets kReadChunk.
+    if (s.rbuf.capacity() > kWaitBuffer) s.rbuf.shrink_to_fit();
+    room = kWaitBuffer;
+  }
+  s.rbuf.resize(std::max(s.rbuf.capacity(), have + room));
+  return have;
+}
+
+}  // namespace
+
+Task<Result<std::string>> WebSocket::Read() {
+  Impl& s = *impl_;
+  Assembly a;
   for (;;) {
     if (s.failed || s.close_received) co_return Error::Unavailable("websocket closed");
     // Every whole frame already received.
-    for (;;) {
-      const std::string_view avail = std::string_view(s.rbuf).substr(s.rpos);
-      FrameHead h;
-      const HeadStatus hs = ParseHead(avail, h);
-      if (hs == HeadStatus::kNeedMore) break;
-      if (hs == HeadStatus::kBad) {
-        co_await Fail(s, kProtocolError);
-        co_return Error::Unavailable("websocket closed: protocol error");
-      }
-      const bool data = (h.opcode & 0x8) == 0;
-      if (data && message.size() + h.len > s.max_message) {
-        co_await Fail(s, kTooBig);
-        co_return Error::PayloadTooLarge("websocket message too large");
-      }
-      if (avail.size() < h.header + h.len) {
-        s.rbuf.reserve(s.rpos + h.header + static_cast<std::size_t>(h.len));
-        break;
-      }
-      char* payload = s.rbuf.data() + s.rpos + h.header;
-      const auto len = static_cast<std::size_t>(h.len);
-      Unmask(payload, len, h.mask);
-      s.rpos += h.header + len;
-      switch (h.opcode) {
-        case kText:
-        case kBinary:
-          if (in_message) {
-            co_await Fail(s, kProtocolError);
-            co_return Error::Unavailable("websocket closed: protocol error");
-          }
-          in_message = true;
-          binary = h.opcode == kBinary;
-          message.assign(payload, len);
+    for (FrameStep step = TakeFrame(s, a); step.kind != FrameStep::kNeedMore;
+         step = TakeFrame(s, a)) {
+      switch (step.kind) {
+        case FrameStep::kPong:
+          co_await SendControl(s, std::move(step.control));
           break;
-        case kContinuation:
-          if (!in_message) {
-            co_await Fail(s, kProtocolError);
-            co_return Error::Unavailable("websocket closed: protocol error");
-          }
-          message.append(payload, len);
-          break;
-        case kPing: {
-          std::string pong;
-          AppendHeader(pong, kPong, len);
-          pong.append(payload, len);
-          co_await SendControl(s, std::move(pong));
-          continue;
-        }
-        case kPong:
-          continue;
-        case kClose: {
-          s.close_received = true;
-          std::uint16_t code = 1000;
-          if (len >= 2) {
-            code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
-                                              static_cast<unsigned char>(payload[1]));
-          }
-          if (len == 1 ||
-              !ValidUtf8(std::string_view(payload, len).substr(std::min<std::size_t>(len, 2)))) {
-            code = kProtocolError;
-          }
+        case FrameStep::kMessage:
+          co_return std::move(a.message);
+        case FrameStep::kPeerClose:
           if (!s.close_sent) {
             s.close_sent = true;
-            co_await SendControl(s, CloseFrame(code == 1005 || code == 1006 ? 1000 : code, {}));
+            co_await SendControl(s, CloseFrame(step.close_code, {}));
           }
           co_return Error::Unavailable("websocket closed by the peer");
-        }
-        default:
-          co_await Fail(s, kProtocolError);
-          co_return Error::Unavailable("websocket closed: protocol error");
+        case FrameStep::kFail:
+          co_await Fail(s, step.close_code);
+          co_return std::move(step.error);
+        case FrameStep::kReject:
+          co_return std::move(step.error);
+        case FrameStep::kNext:
+        case FrameStep::kNeedMore:
+          break;
       }
-      if (!h.fin) continue;
-      // A whole message.
-      if (s.rpos == s.rbuf.size()) {
-        s.rbuf.clear();
-        s.rpos = 0;
-      }
-      if (binary) co_return Error::InvalidArgument("binary frames are not supported");
-      if (!ValidUtf8(message)) {
-        co_await Fail(s, kInvalidPayload);
-        co_return Error::Unavailable("websocket closed: invalid UTF-8");
-      }
-      co_return message;
     }
     // Need more bytes: keep the unparsed tail at the front, then read.
-    if (s.rpos > 0) {
-      s.rbuf.erase(0, s.rpos);
-      s.rpos = 0;
-    }
-    const std::size_t have = s.rbuf.size();
-    std::size_t room = kReadChunk;
-    if (have == 0 && !s.last_read_full) {
-      // Waiting for the next frame of a connection that has been drained: a small
-      // buffer, kept from one frame to the next. (A wait without a buffer would
-      // cost an epoll_ctl per frame, and kReadChunk per idle connection too much
-      // memory.) A read that fills its buffer means more is coming: the next one
-      // gets kReadChunk.
-      if (s.rbuf.capacity() > kWaitBuffer) s.rbuf.shrink_to_fit();
-      room = kWaitBuffer;
-    }
-    s.rbuf.resize(std::max(s.rbuf.capacity(), have + room));
+    const std::size_t have = PrepareRead(s);
     s.reading = true;
     auto [ec, n] = co_await s.socket.async_read_some(
         asio::buffer(s.rbuf.data() + have, s.rbuf.size() - have), kTuple);

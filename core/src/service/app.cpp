@@ -43,6 +43,15 @@ struct App::Impl {
   std::vector<std::function<void()>> on_shutdown;
   std::atomic<bool> stopping{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // The steps of App::Create, in order.
+  void CreateWorkers();
+  void AddPostgres();
+  Status AddRedis();
+  Status CreateVerifier();
+  void AddCommonRoutes();
+  // GET /health/ready: every readiness check, run on the serving worker.
+  Task<http::Response> Ready(http::Request& req);
 };
 
 namespace {
@@ -102,79 +111,97 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
   log::SetService(service);
   log::SetLevel(log::ParseLevel(s.config.log_level, log::Level::kInfo));
 
-  int threads = s.config.threads > 0
-                    ? s.config.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 0; i < threads; ++i) {
-    // One thread per io_context, and every socket stays on its worker: the reactor
-    // needs no locks (posting work from other threads stays safe).
-    s.ios.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
-    s.workers.push_back(std::make_unique<Worker>(i, *s.ios.back()));
-  }
+  s.CreateWorkers();
   metrics::RegisterProcessMetrics(metrics::Registry::Default());
   metrics::Registry::Default()
       .AddGauge("service_info", "Build and runtime information.", {"service", "version"})
       .With({s.config.service, s.config.version})
       .Set(1);
+  s.AddPostgres();
+  if (Status st = s.AddRedis(); !st) return std::move(st).error();
+  if (Status st = s.CreateVerifier(); !st) return std::move(st).error();
+  s.AddCommonRoutes();
+  return app;
+}
 
-  // Per-worker clients: the configured totals are shared out between workers.
-  const int n = threads;
-  if (!s.config.database_url.empty()) {
-    const int total = std::min(s.config.db_max_open_conns, s.config.db_max_connections);
-    for (auto& w : s.workers) {
-      pg::PoolOptions o;
-      o.conninfo = s.config.database_url;
-      o.max_open = std::max(1, total / n);
-      o.max_idle = std::max(1, s.config.db_max_idle_conns / n);
-      o.max_lifetime = s.config.db_conn_max_lifetime;
-      o.service = s.config.service;
-      o.database = DatabaseName(s.config.database_url);
-      w->Set(std::make_shared<pg::Pool>(w->io().get_executor(), o));
-    }
-    app->AddReadinessCheck("postgres",
-                           [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
-                             co_return co_await w.Get<pg::Pool>().Ping(deadline);
-                           });
+void App::Impl::CreateWorkers() {
+  int threads = config.threads > 0
+                    ? config.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    // One thread per io_context, and every socket stays on its worker: the reactor
+    // needs no locks (posting work from other threads stays safe).
+    ios.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+    workers.push_back(std::make_unique<Worker>(i, *ios.back()));
   }
-  if (!s.config.redis_url.empty()) {
-    auto endpoint = redis::ParseRedisUrl(s.config.redis_url);
-    if (!endpoint) return Error::InvalidArgument("config REDIS_URL: " + endpoint.error().message);
-    for (auto& w : s.workers) {
-      redis::RedisOptions o = redis::RedisOptions::FromConfig(s.config);
-      o.pool_size = std::max(1, s.config.redis_pool_size / n);
-      o.min_idle = std::min(o.pool_size, std::max(0, s.config.redis_min_idle_conns / n));
-      w->Set(std::make_shared<redis::RedisClient>(w->io().get_executor(), o));
-    }
-    app->AddReadinessCheck("redis",
-                           [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
-                             co_return co_await w.Get<redis::RedisClient>().Ping(deadline);
-                           });
-  }
+}
 
-  // Token verification: a local JWKS file (bootstrapping, tests) or auth's JWKS URL.
+// Per-worker clients: the configured totals are shared out between workers.
+void App::Impl::AddPostgres() {
+  if (config.database_url.empty()) return;
+  const int n = static_cast<int>(workers.size());
+  const int total = std::min(config.db_max_open_conns, config.db_max_connections);
+  for (auto& w : workers) {
+    pg::PoolOptions o;
+    o.conninfo = config.database_url;
+    o.max_open = std::max(1, total / n);
+    o.max_idle = std::max(1, config.db_max_idle_conns / n);
+    o.max_lifetime = config.db_conn_max_lifetime;
+    o.service = config.service;
+    o.database = DatabaseName(config.database_url);
+    w->Set(std::make_shared<pg::Pool>(w->io().get_executor(), o));
+  }
+  checks.emplace_back("postgres",
+                      [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
+                        co_return co_await w.Get<pg::Pool>().Ping(deadline);
+                      });
+}
+
+Status App::Impl::AddRedis() {
+  if (config.redis_url.empty()) return Ok();
+  auto endpoint = redis::ParseRedisUrl(config.redis_url);
+  if (!endpoint) return Error::InvalidArgument("config REDIS_URL: " + endpoint.error().message);
+  const int n = static_cast<int>(workers.size());
+  for (auto& w : workers) {
+    redis::RedisOptions o = redis::RedisOptions::FromConfig(config);
+    o.pool_size = std::max(1, config.redis_pool_size / n);
+    o.min_idle = std::min(o.pool_size, std::max(0, config.redis_min_idle_conns / n));
+    w->Set(std::make_shared<redis::RedisClient>(w->io().get_executor(), o));
+  }
+  checks.emplace_back("redis", [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
+    co_return co_await w.Get<redis::RedisClient>().Ping(deadline);
+  });
+  return Ok();
+}
+
+// Token verification: a local JWKS file (bootstrapping, tests) or auth's JWKS URL.
+Status App::Impl::CreateVerifier() {
   auth::VerifierOptions vo;
-  vo.issuer = s.config.jwt_issuer;
-  vo.audience = s.config.jwt_audience;
-  if (!s.config.jwks_file.empty()) {
-    auto src = auth::StaticKeySource::FromFile(s.config.jwks_file);
+  vo.issuer = config.jwt_issuer;
+  vo.audience = config.jwt_audience;
+  if (!config.jwks_file.empty()) {
+    auto src = auth::StaticKeySource::FromFile(config.jwks_file);
     if (!src) return Error::InvalidArgument("config JWKS_FILE: " + src.error().message);
-    s.verifier = std::make_shared<auth::TokenVerifier>(*src, vo);
-  } else if (!s.config.jwks_url.empty()) {
+    verifier = std::make_shared<auth::TokenVerifier>(*src, vo);
+  } else if (!config.jwks_url.empty()) {
     auth::HttpJwksOptions jo;
-    jo.url = s.config.jwks_url;
-    s.jwks_source = auth::HttpJwksKeySource::Create(s.workers.front()->io().get_executor(), jo);
-    s.verifier = std::make_shared<auth::TokenVerifier>(s.jwks_source, vo);
+    jo.url = config.jwks_url;
+    jwks_source = auth::HttpJwksKeySource::Create(workers.front()->io().get_executor(), jo);
+    verifier = std::make_shared<auth::TokenVerifier>(jwks_source, vo);
   }
+  return Ok();
+}
 
-  // Common endpoints.
-  Impl* impl = app->impl_.get();
+// /health, /health/ready, /metrics and, when enabled, /debug/pprof/heap.
+void App::Impl::AddCommonRoutes() {
+  Impl* impl = this;
   const http::RouteOptions probe{.authenticated = false, .quiet = true};
   // Liveness is probed often (kubelet, load balancers): the constant part of the
   // answer is serialised once, so a probe costs a number's formatting.
   const std::string health_prefix =
-      R"({"status":"ok","service":)" + json::serialize(json::string(s.config.service)) +
-      R"(,"version":)" + json::serialize(json::string(s.config.version)) + R"(,"uptime_seconds":)";
-  s.router.Get(
+      R"({"status":"ok","service":)" + json::serialize(json::string(config.service)) +
+      R"(,"version":)" + json::serialize(json::string(config.version)) + R"(,"uptime_seconds":)";
+  router.Get(
       "/health",
       [impl, health_prefix](http::Request&) -> Task<http::Response> {
         const auto up = std::chrono::duration_cast<std::chrono::seconds>(
@@ -188,43 +215,42 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
         co_return http::Response::Text(200, std::move(body), "application/json");
       },
       probe);
-  s.router.Get(
-      "/health/ready",
-      [impl](http::Request& req) -> Task<http::Response> {
-        json::object checks;
-        bool all_ok = !impl->stopping.load();
-        for (auto& [name, check] : impl->checks) {
-          auto t0 = std::chrono::steady_clock::now();
-          Status st = co_await check(*req.worker, impl->config.readiness_timeout);
-          // Whole microseconds as milliseconds with three decimals.
-          const double latency =
-              static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::steady_clock::now() - t0)
-                                      .count()) /
-              1000.0;
-          json::object c{{"status", st.ok() ? "ok" : "unavailable"}, {"latency_ms", latency}};
-          if (!st.ok()) {
-            c["error"] = st.error().message;
-            all_ok = false;
-          }
-          checks[name] = std::move(c);
-        }
-        json::object body{{"status", all_ok ? "ok" : "unavailable"},
-                          {"service", impl->config.service},
-                          {"checks", std::move(checks)}};
-        if (impl->stopping.load()) body["draining"] = true;
-        co_return http::Response::Json(all_ok ? 200 : 503, body);
-      },
-      probe);
-  s.router.Get(
+  router.Get(
+      "/health/ready", [impl](http::Request& req) { return impl->Ready(req); }, probe);
+  router.Get(
       "/metrics",
       [](http::Request&) -> Task<http::Response> {
         co_return http::Response::Text(200, metrics::Registry::Default().Expose(),
                                        "text/plain; version=0.0.4; charset=utf-8");
       },
       probe);
-  if (s.config.debug_endpoints) AddDebugRoutes(s.router);
-  return app;
+  if (config.debug_endpoints) AddDebugRoutes(router);
+}
+
+Task<http::Response> App::Impl::Ready(http::Request& req) {
+  json::object results;
+  bool all_ok = !stopping.load();
+  for (auto& [name, check] : checks) {
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = co_await check(*req.worker, config.readiness_timeout);
+    // Whole microseconds as milliseconds with three decimals.
+    const double latency =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count()) /
+        1000.0;
+    json::object c{{"status", st.ok() ? "ok" : "unavailable"}, {"latency_ms", latency}};
+    if (!st.ok()) {
+      c["error"] = st.error().message;
+      all_ok = false;
+    }
+    results[name] = std::move(c);
+  }
+  json::object body{{"status", all_ok ? "ok" : "unavailable"},
+                    {"service", config.service},
+                    {"checks", std::move(results)}};
+  if (stopping.load()) body["draining"] = true;
+  co_return http::Response::Json(all_ok ? 200 : 503, body);
 }
 
 const CommonConfig& App::config() const {

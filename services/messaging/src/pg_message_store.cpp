@@ -66,6 +66,91 @@ void AppendChangeTail(std::vector<pg::Statement>& statements, std::string_view c
                         conversation_id));
 }
 
+// A batch without the requests that repeat an earlier one's (conversation,
+// sender, client_msg_id): only the first goes to the database; the others are
+// answered as its duplicates.
+struct DedupedBatch {
+  std::vector<AppendRequest> unique;
+  std::vector<std::size_t> first_of;      // per request: the first of its kind (itself if none)
+  std::vector<std::size_t> unique_index;  // per first request: its place in `unique`
+};
+
+DedupedBatch Dedupe(const std::vector<AppendRequest>& batch) {
+  DedupedBatch d;
+  d.first_of.resize(batch.size());
+  d.unique_index.resize(batch.size());
+  std::unordered_map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    d.first_of[i] = i;
+    if (batch[i].client_msg_id) {
+      std::string key =
+          batch[i].conversation_id + '\n' + batch[i].sender_id + '\n' + *batch[i].client_msg_id;
+      auto [it, fresh] = seen.emplace(std::move(key), i);
+      if (!fresh) {
+        d.first_of[i] = it->second;
+        continue;
+      }
+    }
+    d.unique_index[i] = d.unique.size();
+    d.unique.push_back(batch[i]);
+  }
+  return d;
+}
+
+// msg_send_batch's answers, by the index of the request in `unique` (whose
+// attachment, payment and system objects move into the new messages).
+std::vector<AppendOutcome> ReadAppendOutcomes(const pg::PgResult& res,
+                                              std::vector<AppendRequest>& unique) {
+  std::vector<AppendOutcome> answers(unique.size());
+  for (int row = 0; row < res.Rows(); ++row) {
+    const std::int64_t idx = res.GetInt64(row, 0);
+    if (idx < 0 || static_cast<std::size_t>(idx) >= unique.size()) continue;
+    AppendRequest& req = unique[static_cast<std::size_t>(idx)];
+    AppendOutcome& o = answers[static_cast<std::size_t>(idx)];
+    o.status = ParseStatus(res.GetString(row, 1));
+    if (o.status != AppendStatus::kOk && o.status != AppendStatus::kDuplicate) continue;
+    Message& m = o.message;
+    m.conversation_id = req.conversation_id;
+    m.sender_id = req.sender_id;
+    m.client_msg_id = req.client_msg_id;
+    m.seq = res.GetInt64(row, 2);
+    m.type = std::string(res.GetString(row, 3));
+    m.body = std::string(res.GetString(row, 4));
+    if (!res.IsNull(row, 5)) m.reply_to_seq = res.GetInt64(row, 5);
+    m.id = std::string(res.GetString(row, 14));
+    if (o.status == AppendStatus::kOk) {
+      m.attachment = std::move(req.attachment);
+      m.payment = std::move(req.payment);
+      m.system = std::move(req.system);
+    } else {
+      m.attachment = OptionalObject(res, row, 6);
+      m.payment = OptionalObject(res, row, 7);
+      m.system = OptionalObject(res, row, 8);
+      m.reactions = pgrows::ReadJsonObject(res, row, 9);
+    }
+    m.created_ms = res.GetInt64(row, 10);
+    if (!res.IsNull(row, 11)) m.edited_ms = res.GetInt64(row, 11);
+    m.deleted = res.GetBool(row, 12);
+    o.recipients = pgrows::ParseArray(res.GetString(row, 13));
+  }
+  return answers;
+}
+
+// One outcome per request of the batch: its own, or a copy of the first one's
+// (as a duplicate).
+void SpreadOutcomes(std::vector<AppendOutcome>& answers, const DedupedBatch& d,
+                    std::vector<AppendOutcome>& out) {
+  out.resize(d.first_of.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (d.first_of[i] == i) {
+      out[i] = std::move(answers[d.unique_index[i]]);
+    } else {
+      out[i] = out[d.first_of[i]];  // the first one comes earlier: already filled
+      if (out[i].status == AppendStatus::kOk) out[i].status = AppendStatus::kDuplicate;
+    }
+  }
+}
+
 }  // namespace
 
 std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch) {
@@ -129,29 +214,8 @@ std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch)
 Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<AppendRequest> batch) {
   std::vector<AppendOutcome> out;
   if (batch.empty()) co_return out;
-  // The same (conversation, sender, client_msg_id) twice in one batch: only the
-  // first goes to the database; the others are answered as its duplicates.
-  std::vector<std::size_t> first_of(batch.size());
-  std::vector<AppendRequest> unique;
-  std::vector<std::size_t> unique_index(batch.size());
-  {
-    std::unordered_map<std::string, std::size_t> seen;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      first_of[i] = i;
-      if (batch[i].client_msg_id) {
-        std::string key =
-            batch[i].conversation_id + '\n' + batch[i].sender_id + '\n' + *batch[i].client_msg_id;
-        auto [it, fresh] = seen.emplace(std::move(key), i);
-        if (!fresh) {
-          first_of[i] = it->second;
-          continue;
-        }
-      }
-      unique_index[i] = unique.size();
-      unique.push_back(batch[i]);
-    }
-  }
-  const std::string arg = EncodeBatch(unique);
+  DedupedBatch d = Dedupe(batch);
+  const std::string arg = EncodeBatch(d.unique);
   Result<pg::PgResult> r = Error::Internal("not run");
   // A deadlock or serialization failure rolled the whole batch back: run it again.
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -162,48 +226,8 @@ Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<Appe
     if (r || !(r.error().IsDeadlock() || r.error().IsSerializationFailure())) break;
   }
   if (!r) co_return std::move(r).error();
-  std::vector<AppendOutcome> answers(unique.size());
-  const pg::PgResult& res = *r;
-  for (int row = 0; row < res.Rows(); ++row) {
-    const std::int64_t idx = res.GetInt64(row, 0);
-    if (idx < 0 || static_cast<std::size_t>(idx) >= unique.size()) continue;
-    AppendRequest& req = unique[static_cast<std::size_t>(idx)];
-    AppendOutcome& o = answers[static_cast<std::size_t>(idx)];
-    o.status = ParseStatus(res.GetString(row, 1));
-    if (o.status != AppendStatus::kOk && o.status != AppendStatus::kDuplicate) continue;
-    Message& m = o.message;
-    m.conversation_id = req.conversation_id;
-    m.sender_id = req.sender_id;
-    m.client_msg_id = req.client_msg_id;
-    m.seq = res.GetInt64(row, 2);
-    m.type = std::string(res.GetString(row, 3));
-    m.body = std::string(res.GetString(row, 4));
-    if (!res.IsNull(row, 5)) m.reply_to_seq = res.GetInt64(row, 5);
-    m.id = std::string(res.GetString(row, 14));
-    if (o.status == AppendStatus::kOk) {
-      m.attachment = std::move(req.attachment);
-      m.payment = std::move(req.payment);
-      m.system = std::move(req.system);
-    } else {
-      m.attachment = OptionalObject(res, row, 6);
-      m.payment = OptionalObject(res, row, 7);
-      m.system = OptionalObject(res, row, 8);
-      m.reactions = pgrows::ReadJsonObject(res, row, 9);
-    }
-    m.created_ms = res.GetInt64(row, 10);
-    if (!res.IsNull(row, 11)) m.edited_ms = res.GetInt64(row, 11);
-    m.deleted = res.GetBool(row, 12);
-    o.recipients = pg::ParseArray(res.GetString(row, 13)).value_or(std::vector<std::string>{});
-  }
-  out.resize(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (first_of[i] == i) {
-      out[i] = std::move(answers[unique_index[i]]);
-    } else {
-      out[i] = out[first_of[i]];  // the first one comes earlier: already filled
-      if (out[i].status == AppendStatus::kOk) out[i].status = AppendStatus::kDuplicate;
-    }
-  }
+  std::vector<AppendOutcome> answers = ReadAppendOutcomes(*r, d.unique);
+  SpreadOutcomes(answers, d, out);
   co_return out;
 }
 
@@ -413,6 +437,87 @@ Result<std::string> DecodeSyncToken(std::string_view token) {
   return std::move(*raw);
 }
 
+namespace {
+
+// The snapshot, then the conversations changed since `since` (all of the
+// user's without it) and, with it, those the user left since.
+std::vector<pg::Statement> SyncStatements(std::string_view user_id,
+                                          const std::optional<std::string>& since) {
+  std::vector<pg::Statement> st;
+  st.push_back(pg::Statement::Of("SELECT pg_current_snapshot()::text"));
+  if (since) {
+    st.push_back(pg::Statement::Of(
+        "SELECT " TCHAT_CONV_COLUMNS
+        " FROM members me JOIN conversations c ON c.id = me.conversation_id "
+        "WHERE me.user_id = $1 AND NOT pg_visible_in_snapshot(c.change_xid, $2::pg_snapshot) "
+        "ORDER BY c.updated_at DESC, c.id",
+        user_id, *since));
+    st.push_back(
+        pg::Statement::Of("SELECT conversation_id FROM member_departures WHERE user_id = $1 "
+                          "AND NOT pg_visible_in_snapshot(change_xid, $2::pg_snapshot)",
+                          user_id, *since));
+  } else {
+    st.push_back(
+        pg::Statement::Of("SELECT " TCHAT_CONV_COLUMNS
+                          " FROM members me JOIN conversations c ON c.id = me.conversation_id "
+                          "WHERE me.user_id = $1 ORDER BY c.updated_at DESC, c.id",
+                          user_id));
+  }
+  return st;
+}
+
+// Reads the answers to SyncStatements: the next token and the departures into
+// `out`; the changed conversations are returned.
+std::vector<pgrows::ConversationRow> ReadSyncChanges(const std::vector<pg::PgResult>& rs,
+                                                     bool incremental, SyncResult& out) {
+  out.token = EncodeSyncToken(rs[0].GetString(0, 0));
+  out.full = !incremental;
+  std::vector<pgrows::ConversationRow> rows;
+  const pg::PgResult& convs = rs[1];
+  rows.reserve(static_cast<std::size_t>(convs.Rows()));
+  for (int i = 0; i < convs.Rows(); ++i) rows.push_back(pgrows::ReadConversationRow(convs, i));
+  if (incremental) {
+    const pg::PgResult& gone = rs[2];
+    for (int i = 0; i < gone.Rows(); ++i) {
+      out.removed_conversation_ids.emplace_back(gone.GetString(i, 0));
+    }
+  }
+  return rows;
+}
+
+// Per conversation: its messages changed since `since`, at most `limit` + 1.
+std::vector<pg::Statement> ChangedMessageStatements(
+    const std::vector<pgrows::ConversationRow>& rows, const std::string& since, int limit) {
+  std::vector<pg::Statement> ms;
+  ms.reserve(rows.size());
+  for (const auto& r : rows) {
+    ms.push_back(pg::Statement::Of("SELECT " TCHAT_MSG_COLUMNS
+                                   " FROM messages m WHERE m.conversation_id = $1 "
+                                   "AND m.change_xid >= pg_snapshot_xmin($2::pg_snapshot) "
+                                   "AND NOT pg_visible_in_snapshot(m.change_xid, $2::pg_snapshot) "
+                                   "ORDER BY m.seq LIMIT $3",
+                                   r.conversation.id, since, limit + 1));
+  }
+  return ms;
+}
+
+// The sync's conversations with their changed messages (`changed`, `more`: per
+// conversation, in the order of `loaded`).
+void AddSyncConversations(SyncResult& out, std::vector<Conversation> loaded,
+                          std::vector<std::vector<Message>>& changed,
+                          const std::vector<bool>& more) {
+  out.conversations.reserve(loaded.size());
+  for (std::size_t i = 0; i < loaded.size(); ++i) {
+    SyncConversation sc;
+    sc.conversation = std::move(loaded[i]);
+    sc.messages = std::move(changed[i]);
+    sc.has_more = more[i];
+    out.conversations.push_back(std::move(sc));
+  }
+}
+
+}  // namespace
+
 Task<Result<SyncResult>> PgMessageStore::Sync(std::string_view user_id, std::string_view token,
                                               int message_limit) {
   std::optional<std::string> since;
@@ -424,56 +529,13 @@ Task<Result<SyncResult>> PgMessageStore::Sync(std::string_view user_id, std::str
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kRepeatableRead, [&](pg::Connection& c) -> Task<Result<SyncResult>> {
         SyncResult out;
-        std::vector<pg::Statement> st;
-        st.push_back(pg::Statement::Of("SELECT pg_current_snapshot()::text"));
-        if (since) {
-          st.push_back(pg::Statement::Of(
-              "SELECT " TCHAT_CONV_COLUMNS
-              " FROM members me JOIN conversations c ON c.id = me.conversation_id "
-              "WHERE me.user_id = $1 AND NOT pg_visible_in_snapshot(c.change_xid, $2::pg_snapshot) "
-              "ORDER BY c.updated_at DESC, c.id",
-              user_id, *since));
-          st.push_back(
-              pg::Statement::Of("SELECT conversation_id FROM member_departures WHERE user_id = $1 "
-                                "AND NOT pg_visible_in_snapshot(change_xid, $2::pg_snapshot)",
-                                user_id, *since));
-        } else {
-          st.push_back(pg::Statement::Of(
-              "SELECT " TCHAT_CONV_COLUMNS
-              " FROM members me JOIN conversations c ON c.id = me.conversation_id "
-              "WHERE me.user_id = $1 ORDER BY c.updated_at DESC, c.id",
-              user_id));
-        }
-        auto rs = co_await c.Pipeline(std::move(st));
+        auto rs = co_await c.Pipeline(SyncStatements(user_id, since));
         if (!rs) co_return std::move(rs).error();
-        out.token = EncodeSyncToken((*rs)[0].GetString(0, 0));
-        out.full = !since;
-        std::vector<pgrows::ConversationRow> rows;
-        const pg::PgResult& convs = (*rs)[1];
-        rows.reserve(static_cast<std::size_t>(convs.Rows()));
-        for (int i = 0; i < convs.Rows(); ++i)
-          rows.push_back(pgrows::ReadConversationRow(convs, i));
-        if (since) {
-          const pg::PgResult& gone = (*rs)[2];
-          for (int i = 0; i < gone.Rows(); ++i) {
-            out.removed_conversation_ids.emplace_back(gone.GetString(i, 0));
-          }
-        }
+        std::vector<pgrows::ConversationRow> rows = ReadSyncChanges(*rs, since.has_value(), out);
         std::vector<std::vector<Message>> changed(rows.size());
         std::vector<bool> more(rows.size(), false);
         if (since && !rows.empty()) {
-          std::vector<pg::Statement> ms;
-          ms.reserve(rows.size());
-          for (const auto& r : rows) {
-            ms.push_back(
-                pg::Statement::Of("SELECT " TCHAT_MSG_COLUMNS
-                                  " FROM messages m WHERE m.conversation_id = $1 "
-                                  "AND m.change_xid >= pg_snapshot_xmin($2::pg_snapshot) "
-                                  "AND NOT pg_visible_in_snapshot(m.change_xid, $2::pg_snapshot) "
-                                  "ORDER BY m.seq LIMIT $3",
-                                  r.conversation.id, *since, message_limit + 1));
-          }
-          auto mr = co_await c.Pipeline(std::move(ms));
+          auto mr = co_await c.Pipeline(ChangedMessageStatements(rows, *since, message_limit));
           if (!mr) co_return std::move(mr).error();
           for (std::size_t i = 0; i < rows.size(); ++i) {
             const pg::PgResult& r = (*mr)[i];
@@ -484,14 +546,7 @@ Task<Result<SyncResult>> PgMessageStore::Sync(std::string_view user_id, std::str
         }
         auto loaded = co_await pgrows::LoadConversations(c, user_id, std::move(rows));
         if (!loaded) co_return std::move(loaded).error();
-        out.conversations.reserve(loaded->size());
-        for (std::size_t i = 0; i < loaded->size(); ++i) {
-          SyncConversation sc;
-          sc.conversation = std::move((*loaded)[i]);
-          sc.messages = std::move(changed[i]);
-          sc.has_more = more[i];
-          out.conversations.push_back(std::move(sc));
-        }
+        AddSyncConversations(out, std::move(*loaded), changed, more);
         co_return out;
       });
 }

@@ -97,6 +97,253 @@ Task<void> Dispatcher::SendOne(Target& t, WaitGroup& wg) {
   wg.Done();
 }
 
+// One Deliver call: its rows, rendered once each, one target per device (or
+// SMS), and per row what is left to retry or to dead-letter once the targets
+// have been sent. Lives in Deliver's frame: targets point into `pushes` and
+// `smses`, which are sized once.
+struct Dispatcher::Group {
+  struct RowState {
+    std::vector<std::string> retry_devices;
+    std::string retry_error;
+    std::optional<std::chrono::seconds> retry_after;
+    bool retry_sms = false;
+    bool dropped = false;
+  };
+  // A dead letter: (row, device id, platform, error).
+  struct Dead {
+    std::size_t row;
+    std::string device_id;
+    std::string platform;
+    std::string error;
+  };
+
+  std::vector<QueuedDelivery> rows;
+  std::vector<RenderedPush> pushes;
+  std::vector<RenderedSms> smses;
+  std::vector<Target> targets;
+  std::vector<RowState> state;
+  std::vector<Dead> dead;
+  std::vector<std::string> unregistered;  // device ids
+
+  explicit Group(std::vector<QueuedDelivery> r) : rows(std::move(r)) {}
+
+  // 1. The users of push rows that do not carry their devices (sorted, once
+  // each); AttachDevices gives those rows their devices from kDevicesOf.
+  std::vector<std::string> UsersWithoutDevices() const {
+    std::vector<std::string> users;
+    for (const auto& r : rows) {
+      if (r.channel == "push" && !r.devices) users.push_back(r.user_id);
+    }
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+    return users;
+  }
+
+  void AttachDevices(const pg::PgResult& res) {
+    std::unordered_map<std::string, std::vector<Device>> by_user;
+    for (int i = 0; i < res.Rows(); ++i) {
+      by_user[std::string(res.GetString(i, "user_id"))].push_back(
+          Device{std::string(res.GetString(i, "id")),
+                 std::string(res.GetString(i, "user_id")),
+                 std::string(res.GetString(i, "platform")),
+                 std::string(res.GetString(i, "token")),
+                 {},
+                 {}});
+    }
+    for (auto& r : rows) {
+      if (r.channel != "push" || r.devices) continue;
+      std::vector<Device> devs = by_user[r.user_id];
+      if (r.device_ids) {
+        std::unordered_set<std::string> want(r.device_ids->begin(), r.device_ids->end());
+        std::erase_if(devs, [&](const Device& d) { return !want.contains(d.id); });
+      }
+      r.devices = std::move(devs);
+    }
+  }
+
+  // 2. Renders each row once and makes its targets; rows with nothing to send
+  // (expired SMS, no device) are dropped, unrenderable ones dead-lettered.
+  void Render(Metrics& metrics) {
+    pushes.resize(rows.size());
+    smses.resize(rows.size());
+    state.resize(rows.size());
+    const auto now = std::chrono::system_clock::now();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      QueuedDelivery& r = rows[i];
+      if (r.channel == "sms") {
+        RenderSmsRow(i, now, metrics);
+        continue;
+      }
+      pushes[i] = RenderPush(r.payload, std::max(1, r.msg_count));
+      if (!r.devices || r.devices->empty()) {
+        metrics.failed.With({"push", "no_device"}).Inc();
+        state[i].dropped = true;
+        continue;
+      }
+      for (const Device& d : *r.devices) {
+        Target t;
+        t.row = i;
+        t.device_id = d.id;
+        t.platform = d.platform;
+        t.push = PushMessage{r.id + "." + d.id, d.id,       r.user_id, d.platform,
+                             d.token,           r.event_id, &pushes[i]};
+        targets.push_back(std::move(t));
+      }
+    }
+  }
+
+  void RenderSmsRow(std::size_t i, std::chrono::system_clock::time_point now, Metrics& metrics) {
+    const QueuedDelivery& r = rows[i];
+    auto s = RenderSms(r.payload);
+    if (!s) {
+      dead.push_back({i, "", "", "render: " + s.error().message});
+      return;
+    }
+    if (s->expires_at && *s->expires_at <= now) {
+      metrics.failed.With({"sms", "expired"}).Inc();
+      state[i].dropped = true;
+      return;
+    }
+    smses[i] = std::move(*s);
+    Target t;
+    t.row = i;
+    t.is_sms = true;
+    t.sms = SmsMessage{r.id, r.event_id, &smses[i]};
+    targets.push_back(std::move(t));
+  }
+
+  // 4. What each target's answer means for its row.
+  void TakeOutcomes(Metrics& metrics) {
+    const auto sent_at = std::chrono::system_clock::now();
+    for (const Target& t : targets) {
+      const std::string channel = t.is_sms ? "sms" : "push";
+      RowState& rs = state[t.row];
+      if (t.skipped) {
+        Retry(rs, t);
+        continue;
+      }
+      switch (t.result.outcome) {
+        case Outcome::kDelivered: {
+          metrics.sent.With({channel, t.provider}).Inc();
+          auto event_at = t.is_sms ? smses[t.row].event_at : pushes[t.row].event_at;
+          if (event_at) {
+            metrics.latency.With({channel}).Observe(
+                std::chrono::duration<double>(sent_at - *event_at).count());
+          }
+          break;
+        }
+        case Outcome::kRetryable:
+          metrics.failed.With({channel, "retryable"}).Inc();
+          Retry(rs, t);
+          rs.retry_error = t.result.error.empty() ? "retryable" : t.result.error;
+          if (t.result.retry_after &&
+              (!rs.retry_after || *t.result.retry_after > *rs.retry_after)) {
+            rs.retry_after = t.result.retry_after;
+          }
+          break;
+        case Outcome::kPermanent:
+          metrics.failed.With({channel, "permanent"}).Inc();
+          dead.push_back({t.row, t.device_id, t.platform, t.result.error});
+          break;
+        case Outcome::kUnregistered:
+          metrics.failed.With({channel, "unregistered"}).Inc();
+          if (!t.is_sms) {
+            unregistered.push_back(t.device_id);
+          } else {
+            dead.push_back({t.row, "", "", t.result.error});
+          }
+          break;
+      }
+    }
+  }
+
+  static void Retry(RowState& rs, const Target& t) {
+    if (t.is_sms) {
+      rs.retry_sms = true;
+    } else {
+      rs.retry_devices.push_back(t.device_id);
+    }
+  }
+
+  // 5. The rows' records: finished rows deleted, retries rescheduled (with
+  // backoff), exhausted ones dead-lettered.
+  void RecordRows(DeliveryOutcomes& out, const Settings& settings, std::minstd_rand& rng) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const QueuedDelivery& r = rows[i];
+      const RowState& rs = state[i];
+      const bool retry = rs.retry_sms || !rs.retry_devices.empty();
+      if (!retry) {
+        out.done.Add(r.id);
+        continue;
+      }
+      // Only targets that were skipped (lease): no attempt was made.
+      const bool attempted = !rs.retry_error.empty();
+      const int attempt = r.attempts + (attempted ? 1 : 0);
+      if (attempted && attempt >= settings.max_attempts) {
+        DeadLetterRetries(i);
+        out.done.Add(r.id);
+        continue;
+      }
+      const auto delay = attempted ? RetryDelay(attempt, settings.retry_base, settings.retry_max,
+                                                rs.retry_after, rng)
+                                   : std::chrono::milliseconds(0);
+      out.retry_id.Add(r.id);
+      out.retry_inc.Add(attempted ? "1" : "0");
+      if (rs.retry_sms) {
+        out.retry_devices.AddNull();
+      } else {
+        out.retry_devices.Add(pg::ToArray(rs.retry_devices));
+      }
+      out.retry_ms.Add(std::to_string(delay.count()));
+      out.retry_error.Add(
+          TruncateUtf8(attempted ? rs.retry_error : "lease ran out before sending", 500));
+    }
+  }
+
+  // Row i's targets left to retry after its last attempt become dead letters.
+  void DeadLetterRetries(std::size_t i) {
+    const QueuedDelivery& r = rows[i];
+    const RowState& rs = state[i];
+    if (rs.retry_sms) {
+      dead.push_back({i, "", "", "retries exhausted: " + rs.retry_error});
+    }
+    for (const auto& d : rs.retry_devices) {
+      std::string platform;
+      for (const auto& dev : *r.devices) {
+        if (dev.id == d) platform = dev.platform;
+      }
+      dead.push_back({i, d, platform, "retries exhausted: " + rs.retry_error});
+    }
+  }
+
+  void RecordDead(DeliveryOutcomes& out, Metrics& metrics) const {
+    for (const Dead& d : dead) {
+      const QueuedDelivery& r = rows[d.row];
+      json::object payload = r.payload;
+      payload["count"] = r.msg_count;
+      out.dead_id.Add(NewUuidV7());
+      out.dead_channel.Add(r.channel);
+      out.dead_user.Add(r.user_id);
+      out.dead_device.Add(d.device_id);
+      out.dead_platform.Add(d.platform);
+      out.dead_payload.Add(ToJson(payload));
+      out.dead_attempts.Add(std::to_string(r.attempts + 1));
+      out.dead_error.Add(TruncateUtf8(d.error.empty() ? "failed" : d.error, 500));
+      out.dead_event.Add(r.event_id);
+      metrics.dead_letters.With({r.channel}).Inc();
+      metrics.failed.With({r.channel, "dead_letter"}).Inc();
+    }
+  }
+
+  void RecordUnregistered(DeliveryOutcomes& out) const {
+    for (const auto& id : unregistered) out.unregistered.Add(id);
+    if (!unregistered.empty()) {
+      log::Info("devices removed: provider says unregistered",
+                {{"count", static_cast<std::int64_t>(unregistered.size())}});
+    }
+  }
+};
+
 Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
   Metrics& metrics = Metrics::Get();
   if (rows.empty()) co_return;
@@ -105,101 +352,20 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
     std::atomic<int>& n;
     ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
   } done_guard{active_};
+  Group g(std::move(rows));
   // 1. Devices of push rows that do not carry them.
-  {
-    std::vector<std::string> users;
-    for (const auto& r : rows) {
-      if (r.channel == "push" && !r.devices) users.push_back(r.user_id);
+  if (const std::vector<std::string> users = g.UsersWithoutDevices(); !users.empty()) {
+    auto res = co_await pool_.Query(kDevicesOf, pg::ToArray(users));
+    if (!res) {
+      log::Warn("delivery: cannot load devices; rows stay leased",
+                {{"error", res.error().message}, {"rows", g.rows.size()}});
+      co_return;
     }
-    if (!users.empty()) {
-      std::sort(users.begin(), users.end());
-      users.erase(std::unique(users.begin(), users.end()), users.end());
-      auto res = co_await pool_.Query(kDevicesOf, pg::ToArray(users));
-      if (!res) {
-        log::Warn("delivery: cannot load devices; rows stay leased",
-                  {{"error", res.error().message}, {"rows", rows.size()}});
-        co_return;
-      }
-      std::unordered_map<std::string, std::vector<Device>> by_user;
-      for (int i = 0; i < res->Rows(); ++i) {
-        by_user[std::string(res->GetString(i, "user_id"))].push_back(
-            Device{std::string(res->GetString(i, "id")),
-                   std::string(res->GetString(i, "user_id")),
-                   std::string(res->GetString(i, "platform")),
-                   std::string(res->GetString(i, "token")),
-                   {},
-                   {}});
-      }
-      for (auto& r : rows) {
-        if (r.channel != "push" || r.devices) continue;
-        std::vector<Device> devs = by_user[r.user_id];
-        if (r.device_ids) {
-          std::unordered_set<std::string> want(r.device_ids->begin(), r.device_ids->end());
-          std::erase_if(devs, [&](const Device& d) { return !want.contains(d.id); });
-        }
-        r.devices = std::move(devs);
-      }
-    }
+    g.AttachDevices(*res);
   }
 
   // 2. Render once per row, one target per device.
-  std::vector<RenderedPush> pushes(rows.size());
-  std::vector<RenderedSms> smses(rows.size());
-  std::vector<Target> targets;
-  struct RowState {
-    std::vector<std::string> retry_devices;
-    std::string retry_error;
-    std::optional<std::chrono::seconds> retry_after;
-    bool retry_sms = false;
-    bool dropped = false;
-  };
-  std::vector<RowState> state(rows.size());
-  // Dead letters: (row, device id, platform, error).
-  struct Dead {
-    std::size_t row;
-    std::string device_id;
-    std::string platform;
-    std::string error;
-  };
-  std::vector<Dead> dead;
-  const auto now = std::chrono::system_clock::now();
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    QueuedDelivery& r = rows[i];
-    if (r.channel == "sms") {
-      auto s = RenderSms(r.payload);
-      if (!s) {
-        dead.push_back({i, "", "", "render: " + s.error().message});
-        continue;
-      }
-      if (s->expires_at && *s->expires_at <= now) {
-        metrics.failed.With({"sms", "expired"}).Inc();
-        state[i].dropped = true;
-        continue;
-      }
-      smses[i] = std::move(*s);
-      Target t;
-      t.row = i;
-      t.is_sms = true;
-      t.sms = SmsMessage{r.id, r.event_id, &smses[i]};
-      targets.push_back(std::move(t));
-      continue;
-    }
-    pushes[i] = RenderPush(r.payload, std::max(1, r.msg_count));
-    if (!r.devices || r.devices->empty()) {
-      metrics.failed.With({"push", "no_device"}).Inc();
-      state[i].dropped = true;
-      continue;
-    }
-    for (const Device& d : *r.devices) {
-      Target t;
-      t.row = i;
-      t.device_id = d.id;
-      t.platform = d.platform;
-      t.push = PushMessage{r.id + "." + d.id, d.id,       r.user_id, d.platform,
-                           d.token,           r.event_id, &pushes[i]};
-      targets.push_back(std::move(t));
-    }
-  }
+  g.Render(metrics);
 
   // 3. Send everything, at most max_in_flight at once on this worker.
   {
@@ -207,13 +373,13 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
     // Only send while the lease leaves time for the answer and the record;
     // otherwise the row goes back unsent (someone else may claim it then).
     const auto margin = settings_.provider_timeout + std::chrono::seconds(2);
-    for (Target& t : targets) {
-      if (std::chrono::steady_clock::now() + margin > rows[t.row].lease_until) {
+    for (Target& t : g.targets) {
+      if (std::chrono::steady_clock::now() + margin > g.rows[t.row].lease_until) {
         t.skipped = true;
         continue;
       }
       if (!limiter_.TryAcquire()) co_await limiter_.Acquire();
-      if (std::chrono::steady_clock::now() + margin > rows[t.row].lease_until) {
+      if (std::chrono::steady_clock::now() + margin > g.rows[t.row].lease_until) {
         limiter_.Release();
         t.skipped = true;
         continue;
@@ -226,118 +392,13 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
   }
 
   // 4. Outcomes.
-  std::vector<std::string> unregistered;
-  const auto sent_at = std::chrono::system_clock::now();
-  for (const Target& t : targets) {
-    const std::string channel = t.is_sms ? "sms" : "push";
-    RowState& rs = state[t.row];
-    if (t.skipped) {
-      if (t.is_sms) {
-        rs.retry_sms = true;
-      } else {
-        rs.retry_devices.push_back(t.device_id);
-      }
-      continue;
-    }
-    switch (t.result.outcome) {
-      case Outcome::kDelivered: {
-        metrics.sent.With({channel, t.provider}).Inc();
-        auto event_at = t.is_sms ? smses[t.row].event_at : pushes[t.row].event_at;
-        if (event_at) {
-          metrics.latency.With({channel}).Observe(
-              std::chrono::duration<double>(sent_at - *event_at).count());
-        }
-        break;
-      }
-      case Outcome::kRetryable:
-        metrics.failed.With({channel, "retryable"}).Inc();
-        if (t.is_sms) {
-          rs.retry_sms = true;
-        } else {
-          rs.retry_devices.push_back(t.device_id);
-        }
-        rs.retry_error = t.result.error.empty() ? "retryable" : t.result.error;
-        if (t.result.retry_after && (!rs.retry_after || *t.result.retry_after > *rs.retry_after)) {
-          rs.retry_after = t.result.retry_after;
-        }
-        break;
-      case Outcome::kPermanent:
-        metrics.failed.With({channel, "permanent"}).Inc();
-        dead.push_back({t.row, t.device_id, t.platform, t.result.error});
-        break;
-      case Outcome::kUnregistered:
-        metrics.failed.With({channel, "unregistered"}).Inc();
-        if (!t.is_sms) {
-          unregistered.push_back(t.device_id);
-        } else {
-          dead.push_back({t.row, "", "", t.result.error});
-        }
-        break;
-    }
-  }
+  g.TakeOutcomes(metrics);
 
   // 5. Record: delete finished rows, reschedule retries, dead-letter the rest.
   DeliveryOutcomes out;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    QueuedDelivery& r = rows[i];
-    RowState& rs = state[i];
-    const bool retry = rs.retry_sms || !rs.retry_devices.empty();
-    if (!retry) {
-      out.done.Add(r.id);
-      continue;
-    }
-    // Only targets that were skipped (lease): no attempt was made.
-    const bool attempted = !rs.retry_error.empty();
-    const int attempt = r.attempts + (attempted ? 1 : 0);
-    if (attempted && attempt >= settings_.max_attempts) {
-      if (rs.retry_sms) {
-        dead.push_back({i, "", "", "retries exhausted: " + rs.retry_error});
-      }
-      for (const auto& d : rs.retry_devices) {
-        std::string platform;
-        for (const auto& dev : *r.devices) {
-          if (dev.id == d) platform = dev.platform;
-        }
-        dead.push_back({i, d, platform, "retries exhausted: " + rs.retry_error});
-      }
-      out.done.Add(r.id);
-      continue;
-    }
-    const auto delay = attempted ? RetryDelay(attempt, settings_.retry_base, settings_.retry_max,
-                                              rs.retry_after, rng_)
-                                 : std::chrono::milliseconds(0);
-    out.retry_id.Add(r.id);
-    out.retry_inc.Add(attempted ? "1" : "0");
-    if (rs.retry_sms) {
-      out.retry_devices.AddNull();
-    } else {
-      out.retry_devices.Add(pg::ToArray(rs.retry_devices));
-    }
-    out.retry_ms.Add(std::to_string(delay.count()));
-    out.retry_error.Add(
-        TruncateUtf8(attempted ? rs.retry_error : "lease ran out before sending", 500));
-  }
-  for (const Dead& d : dead) {
-    const QueuedDelivery& r = rows[d.row];
-    json::object payload = r.payload;
-    payload["count"] = r.msg_count;
-    out.dead_id.Add(NewUuidV7());
-    out.dead_channel.Add(r.channel);
-    out.dead_user.Add(r.user_id);
-    out.dead_device.Add(d.device_id);
-    out.dead_platform.Add(d.platform);
-    out.dead_payload.Add(ToJson(payload));
-    out.dead_attempts.Add(std::to_string(r.attempts + 1));
-    out.dead_error.Add(TruncateUtf8(d.error.empty() ? "failed" : d.error, 500));
-    out.dead_event.Add(r.event_id);
-    metrics.dead_letters.With({r.channel}).Inc();
-    metrics.failed.With({r.channel, "dead_letter"}).Inc();
-  }
-  for (const auto& id : unregistered) out.unregistered.Add(id);
-  if (!unregistered.empty()) {
-    log::Info("devices removed: provider says unregistered",
-              {{"count", static_cast<std::int64_t>(unregistered.size())}});
-  }
+  g.RecordRows(out, settings_, rng_);
+  g.RecordDead(out, metrics);
+  g.RecordUnregistered(out);
   if (out.empty()) co_return;
   // Written together with other groups' outcomes (one write in flight per worker).
   Status w = co_await writer_.Write(std::move(out));

@@ -80,6 +80,7 @@ class Dispatcher {
 
  private:
   struct Target;
+  struct Group;
   Task<void> SendOne(Target& t, WaitGroup& wg);
 
   boost::asio::any_io_executor ex_;

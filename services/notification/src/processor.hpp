@@ -18,12 +18,6 @@
 
 namespace tchat::notification {
 
-// The Redis key of a user's presence: messaging's sorted set of its replicas'
-// sessions, each scored with its expiry in Unix ms (refreshed by a heartbeat).
-// Online ⇔ ZCOUNT key <now ms> +inf > 0. A plain string key (another writer's
-// SET ... EX) counts as online while it exists.
-std::string PresenceKey(std::string_view prefix, std::string_view user_id);
-
 // A delivery_queue row held by a sender (claimed, or just inserted in state
 // 'sending').
 struct QueuedDelivery {

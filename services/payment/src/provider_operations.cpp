@@ -1,0 +1,219 @@
+// PaymentService's operations with the payment provider: top-ups, withdrawals
+// and the provider's webhook events that settle them.
+#include <utility>
+
+#include "payment_metrics.hpp"
+#include "payment_service.hpp"
+#include "service_steps.hpp"
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
+
+namespace tchat::payment {
+namespace {
+
+#define TCHAT_TOPUP_COLUMNS                                             \
+  "id, user_id, amount, currency, method, status, provider_reference, " \
+  "(extract(epoch FROM created_at) * 1000)::bigint, "                   \
+  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id"
+
+#define TCHAT_WITHDRAWAL_COLUMNS                                             \
+  "id, user_id, amount, currency, destination, status, provider_reference, " \
+  "(extract(epoch FROM created_at) * 1000)::bigint, "                        \
+  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id, pending_account_id"
+
+ProviderOperation OperationFromRow(const pg::PgResult& r, int row) {
+  ProviderOperation op;
+  op.id = r.GetString(row, 0);
+  op.user_id = r.GetString(row, 1);
+  op.amount = r.GetInt64(row, 2);
+  op.currency = r.GetString(row, 3);
+  op.method_or_destination = r.GetString(row, 4);
+  op.status = r.GetString(row, 5);
+  op.provider_reference = r.GetString(row, 6);
+  op.created_ms = r.GetInt64(row, 7);
+  op.updated_ms = r.GetInt64(row, 8);
+  return op;
+}
+
+}  // namespace
+
+Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
+  if (cmd.amount > config_.LimitsFor(*cmd.currency).monthly) {
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the top-up limit");
+  }
+  auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
+  if (!account) co_return std::move(account).error();
+  const std::int64_t account_id = *account;
+  Operation op_fn = [&cmd, account_id](pg::Connection& c,
+                                       std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation op;
+    op.id = NewUuidV7(FromUnixMillis(now));
+    op.user_id = cmd.user_id;
+    op.amount = cmd.amount;
+    op.currency = cmd.currency->code;
+    op.method_or_destination = cmd.method_or_destination;
+    op.status = "pending";
+    op.provider_reference = "psp_tu_" + RandomHex(16);
+    op.created_ms = now;
+    op.updated_ms = now;
+    auto ins = co_await c.Query(
+        "INSERT INTO topups (id, user_id, account_id, amount, currency, method, status, "
+        "provider_reference, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
+        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
+        op.provider_reference, FormatRfc3339Ms(now));
+    if (!ins) co_return std::move(ins).error();
+    Outcome o;
+    o.answer = Answer{201, Serialize(TopupJson(op)), false};
+    o.resource_id = op.id;
+    co_return o;
+  };
+  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+}
+
+Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd) {
+  if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
+    co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the withdrawal limit");
+  }
+  auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
+  if (!account) co_return std::move(account).error();
+  auto system = co_await store_->System(cmd.currency->code);
+  if (!system) co_return std::move(system).error();
+  const std::int64_t account_id = *account;
+  const SystemAccounts accounts = *system;
+  // A named operation: GCC 12 destroys non-trivial temporaries of a co_await
+  // expression twice.
+  Operation op_fn = [&cmd, account_id, &accounts](pg::Connection& c,
+                                                  std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation op;
+    op.id = NewUuidV7(FromUnixMillis(now));
+    const std::int64_t pending_id = accounts.PendingFor(op.id);
+    op.user_id = cmd.user_id;
+    op.amount = cmd.amount;
+    op.currency = cmd.currency->code;
+    op.method_or_destination = cmd.method_or_destination;
+    op.status = "pending";
+    op.provider_reference = "psp_wd_" + RandomHex(16);
+    op.created_ms = now;
+    op.updated_ms = now;
+    const std::string entry = NewUuidV7(FromUnixMillis(now));
+    auto code = co_await PostEntry(c, entry, "withdrawal", op.id, account_id, pending_id, op.amount,
+                                   op.currency, now);
+    if (!code) co_return std::move(code).error();
+    Outcome o;
+    if (*code != "ok") {
+      o.error = DomainError(*code);
+      co_return o;
+    }
+    auto ins = co_await c.Query(
+        "INSERT INTO withdrawals (id, user_id, account_id, amount, currency, destination, "
+        "status, provider_reference, pending_account_id, hold_entry_id, created_at, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $10)",
+        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
+        op.provider_reference, pending_id, entry, FormatRfc3339Ms(now));
+    if (!ins) co_return std::move(ins).error();
+    const json::object body = WithdrawalJson(op);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.withdrawal.requested", now, body);
+    if (!ev) co_return std::move(ev).error();
+    o.answer = Answer{201, Serialize(body), false};
+    o.resource_id = op.id;
+    co_return o;
+  };
+  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+}
+
+Task<Result<ProviderOperation>> PaymentService::GetTopup(const std::string& user_id,
+                                                         const std::string& id) {
+  auto r =
+      co_await store_->pool().Query("SELECT " TCHAT_TOPUP_COLUMNS " FROM topups WHERE id = $1", id);
+  if (!r) co_return std::move(r).error();
+  if (r->empty() || r->GetString(0, 1) != user_id) co_return Error::NotFound("top-up not found");
+  co_return OperationFromRow(*r, 0);
+}
+
+Task<Result<ProviderOperation>> PaymentService::GetWithdrawal(const std::string& user_id,
+                                                              const std::string& id) {
+  auto r = co_await store_->pool().Query(
+      "SELECT " TCHAT_WITHDRAWAL_COLUMNS " FROM withdrawals WHERE id = $1", id);
+  if (!r) co_return std::move(r).error();
+  if (r->empty() || r->GetString(0, 1) != user_id) {
+    co_return Error::NotFound("withdrawal not found");
+  }
+  co_return OperationFromRow(*r, 0);
+}
+
+Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEvent& ev) {
+  const bool is_topup = ev.type == "topup.succeeded" || ev.type == "topup.failed";
+  const bool succeeded = ev.type == "topup.succeeded" || ev.type == "withdrawal.succeeded";
+  auto system = co_await store_->System(ev.currency->code);
+  if (!system) co_return std::move(system).error();
+  const SystemAccounts accounts = *system;
+
+  auto r = co_await store_->pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+        auto fresh = co_await c.Query(
+            "INSERT INTO psp_events (id, type, reference) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            ev.id, ev.type, ev.reference);
+        if (!fresh) co_return std::move(fresh).error();
+        if (fresh->AffectedRows() == 0) co_return std::string("duplicate");
+
+        const std::string_view select_sql =
+            is_topup ? std::string_view("SELECT " TCHAT_TOPUP_COLUMNS
+                                        " FROM topups WHERE provider_reference = $1 FOR UPDATE")
+                     : std::string_view("SELECT " TCHAT_WITHDRAWAL_COLUMNS
+                                        " FROM withdrawals WHERE provider_reference = $1 "
+                                        "FOR UPDATE");
+        auto row = co_await c.Query(select_sql, ev.reference);
+        if (!row) co_return std::move(row).error();
+        if (row->empty()) co_return Error::NotFound("unknown provider reference");
+        ProviderOperation op = OperationFromRow(*row, 0);
+        const std::int64_t account_id = row->GetInt64(0, 9);
+        if (op.amount != ev.amount || op.currency != ev.currency->code) {
+          co_return Error::Unprocessable("amount_mismatch",
+                                         "amount or currency differs from the pending record");
+        }
+        if (op.status != "pending") co_return std::string("ignored");
+
+        const std::int64_t now = NowUnixMs();
+        const std::string entry = NewUuidV7(FromUnixMillis(now));
+        std::optional<std::string> entry_id;
+        if (is_topup && succeeded) {
+          auto code = co_await PostEntry(c, entry, "topup", op.id, accounts.ClearingFor(op.id),
+                                         account_id, op.amount, op.currency, now);
+          if (!code) co_return std::move(code).error();
+          if (*code != "ok") co_return Error::Internal("top-up could not be posted: " + *code);
+          entry_id = entry;
+        } else if (!is_topup) {
+          const std::int64_t pending = row->GetInt64(0, 10);
+          const std::int64_t to = succeeded ? accounts.ClearingFor(op.id) : account_id;
+          auto code = co_await PostEntry(c, entry,
+                                         succeeded ? "withdrawal_settlement" : "withdrawal_release",
+                                         op.id, pending, to, op.amount, op.currency, now);
+          if (!code) co_return std::move(code).error();
+          if (*code != "ok") co_return Error::Internal("withdrawal could not be settled: " + *code);
+          entry_id = entry;
+        }
+        op.status = succeeded ? "succeeded" : "failed";
+        op.updated_ms = now;
+        const std::string ts = FormatRfc3339Ms(now);
+        const std::string_view update_sql =
+            is_topup ? std::string_view(
+                           "UPDATE topups SET status = $2, entry_id = $3, "
+                           "updated_at = $4 WHERE id = $1")
+                     : std::string_view(
+                           "UPDATE withdrawals SET status = $2, final_entry_id = $3, "
+                           "updated_at = $4 WHERE id = $1");
+        auto upd = co_await c.Query(update_sql, op.id, op.status, entry_id, ts);
+        if (!upd) co_return std::move(upd).error();
+        const std::string type = "payment." + ev.type;
+        json::object data = is_topup ? TopupJson(op) : WithdrawalJson(op);
+        auto out = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
+        if (!out) co_return std::move(out).error();
+        co_return std::string("applied");
+      });
+  if (r && *r == "applied") EventsCommitted();
+  co_return r;
+}
+
+}  // namespace tchat::payment

@@ -1,0 +1,44 @@
+#include "service_steps.hpp"
+
+#include <tchat/core/events/outbox.hpp>
+#include <tchat/core/time.hpp>
+
+#include "records.hpp"
+
+namespace tchat::payment {
+
+namespace {
+
+// The outbox rows of payment events carry their event time as created_at, like
+// the rows payment_post_transfers writes, so that the relay keeps their order.
+const events::OutboxWriter& Outbox() {
+  static const events::OutboxWriter writer(std::string(events::kPaymentStream), nullptr,
+                                           events::OutboxWriter::RowTime::kOccurredAt);
+  return writer;
+}
+
+}  // namespace
+
+Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
+                          std::int64_t now_ms, json::object data) {
+  co_return co_await Outbox().Append(
+      c, events::Event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)});
+}
+
+Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
+                                    std::string_view kind, const std::string& reference,
+                                    std::int64_t from, std::int64_t to, std::int64_t amount,
+                                    std::string_view currency, std::int64_t now_ms) {
+  auto r = co_await c.Query(
+      "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
+      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
+      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms));
+  if (!r) co_return std::move(r).error();
+  co_return std::string(r->GetString(0, 0));
+}
+
+std::string Serialize(const json::object& o) {
+  return tchat::ToJson(o);
+}
+
+}  // namespace tchat::payment
