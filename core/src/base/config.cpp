@@ -145,7 +145,13 @@ Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t de
 
   TCHAT_READ(c.database_url, r.String("DATABASE_URL", ""));
   TCHAT_READ(c.redis_url, r.String("REDIS_URL", ""));
-  TCHAT_READ(c.scylla_hosts, r.String("SCYLLA_HOSTS", ""));
+  // No service of this build has a ScyllaDB message store (messages live in
+  // PostgreSQL): a configured ScyllaDB would be ignored without a word, so a
+  // non-empty SCYLLA_HOSTS stops start-up instead.
+  if (auto scylla = r.Raw("SCYLLA_HOSTS"); scylla && !scylla->empty()) {
+    return Error::InvalidArgument(
+        "config SCYLLA_HOSTS: is set but this build has no ScyllaDB message store; unset it");
+  }
   TCHAT_READ(c.jwks_url, r.String("JWKS_URL", ""));
   TCHAT_READ(c.jwks_file, r.String("JWKS_FILE", ""));
   TCHAT_READ(c.jwt_issuer, r.String("TCHAT_JWT_ISSUER", "tchat-auth"));
