@@ -10,7 +10,10 @@
 #               SELECT 1.
 #   Redis       REDIS_URL [redis://localhost:6379/0]: PING must answer PONG.
 #   ScyllaDB    only when SCYLLA_HOSTS is set (comma-separated host[:port], port
-#               9042 by default): cqlsh when installed, else a TCP connect.
+#               9042 by default): cqlsh when installed, else a TCP connect. This
+#               is the cluster's reachability only: no service of this build
+#               uses ScyllaDB, and the services refuse to start while
+#               SCYLLA_HOSTS is set in their environment (the script says so).
 #   CHECK_TIMEOUT  seconds per check (default 5).
 # No errexit: a failing probe is reported (❌), not fatal to the script itself.
 set -uo pipefail
@@ -75,8 +78,9 @@ else
     bad "Redis did not answer PING: ${out:-timeout}"
 fi
 
-# --- ScyllaDB (optional)
+# --- ScyllaDB (optional; not a dependency of this build's services)
 if [ -n "${SCYLLA_HOSTS:-}" ]; then
+    echo "Note: no service of this build uses ScyllaDB; with SCYLLA_HOSTS set in their environment they refuse to start"
     IFS=',' read -r -a scylla_hosts <<< "$SCYLLA_HOSTS"
     for entry in "${scylla_hosts[@]}"; do
         entry="${entry// /}"

@@ -13,8 +13,9 @@
 #                 image` to the saved images, rollout restart, rollout status
 #   --local       the local system (scripts/start.sh): its PostgreSQL and Redis are
 #                 started when down, the services are stopped during the restore,
-#                 the saved configuration and secrets are put back, and the
-#                 services are started again and checked (health-check.sh). The
+#                 the saved secrets are put back (and config.env when the run
+#                 directory lost it), and the services are started again and
+#                 checked (health-check.sh). The
 #                 binaries are those of TCHAT_BUILD_DIR (build/); a difference
 #                 from the backed-up ones is reported.
 set -euo pipefail
@@ -107,13 +108,17 @@ fi
 # Restore configurations and deploy services with backed up versions
 if tchat::is_local; then
   # The secrets and signing keys come back, so that issued tokens stay valid.
-  # (config.env is only a record: start.sh regenerates it from the environment,
-  # and so does this script.)
   for f in secrets.env jwt-signing-keys.json jwks.json; do
     if [[ -f "$RECOVERY_DIR/config/$f" ]]; then
       install -m 600 "$RECOVERY_DIR/config/$f" "$TCHAT_RUN_DIR/$f"
     fi
   done
+  # The services' settings: a config.env that survived is kept; one lost with
+  # the run directory comes back from the backup. Either way the environment of
+  # this script overrides it, as for start.sh.
+  if [[ ! -f "$(tchat::config_file)" && -f "$RECOVERY_DIR/config/config.env" ]]; then
+    install -m 644 "$RECOVERY_DIR/config/config.env" "$(tchat::config_file)"
+  fi
   tchat::ensure_secrets
   # A backup from an older version is brought to the schema of these binaries.
   tchat::pg_setup_databases

@@ -10,8 +10,14 @@
 #   k8s           ScyllaDB snapshots through scylla-0, Redis through redis-0, the
 #                 ConfigMaps and Secrets of namespace tchat, the images deployed
 #   --local       the local system (scripts/start.sh): its PostgreSQL and Redis,
-#                 ScyllaDB only when SCYLLA_HOSTS is set, its configuration and
-#                 secrets (.run/*.env, the token signing keys), the service binaries
+#                 ScyllaDB through this machine's nodetool/cqlsh (SCYLLA_HOSTS),
+#                 its configuration and secrets (.run/*.env, the token signing
+#                 keys), the service binaries
+# ScyllaDB holds none of the services' data (messages live in PostgreSQL): when
+# it cannot be reached (the local system has none) or has none of the keyspaces,
+# the backup goes on without it and says so (a warning; manifest.json's "scylla"
+# names the reason). A keyspace that exists is backed up, and a failed snapshot
+# of it fails the backup.
 #
 # manifest.json lists every file with its SHA-256; disaster-recovery.sh refuses a
 # backup whose files do not match. The backup is assembled under a hidden
@@ -25,8 +31,28 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=scripts/lib/ops.sh
 source "$TCHAT_ROOT/scripts/lib/ops.sh"
+# shellcheck source=scripts/lib/scylla.sh
+source "$TCHAT_ROOT/scripts/lib/scylla.sh"
 
 usage() { tchat::usage_of "$0"; }
+
+# Prints "yes" when ScyllaDB answers and has one of the keyspaces; otherwise
+# prints why not and fails.
+scylla_to_back_up() {
+  local keyspace
+  if ! tchat::scylla_reachable; then
+    echo "$TCHAT_SCYLLA_PROBLEM"
+    return 1
+  fi
+  for keyspace in "${TCHAT_SCYLLA_KEYSPACES[@]}"; do
+    if tchat::scylla_keyspace_exists "$keyspace"; then
+      echo yes
+      return 0
+    fi
+  done
+  echo "none of the keyspaces ${TCHAT_SCYLLA_KEYSPACES[*]} exists"
+  return 1
+}
 
 tchat::ops_parse_args 0 "$@"
 tchat::ops_init
@@ -48,11 +74,14 @@ scripts="$TCHAT_ROOT/scripts"
 # PostgreSQL backup
 "$scripts/postgres-backup.sh" "$WORK_DIR"
 
-# ScyllaDB backup: part of every Kubernetes deployment; locally only when configured.
-scylla="not configured"
-if ! tchat::is_local || [[ -n "${SCYLLA_HOSTS:-}" ]]; then
+# ScyllaDB backup, when there is anything to back up.
+scylla="$(scylla_to_back_up)" || true
+if [[ "$scylla" == yes ]]; then
   "$scripts/scylla-backup.sh" "$WORK_DIR"
   scylla="backed up"
+else
+  tchat::warn "ScyllaDB skipped: $scylla. No service of this build stores data there."
+  scylla="skipped: $scylla"
 fi
 
 # Redis backup

@@ -9,9 +9,12 @@
 # TCHAT_GATEWAY_PORT [8080], TCHAT_AUTH_PORT [8081], TCHAT_MESSAGING_PORT [8082],
 # TCHAT_PAYMENT_PORT [8083], TCHAT_NOTIFICATION_PORT [8084], TCHAT_PG_PORT [5432],
 # TCHAT_REDIS_PORT [6379], TCHAT_PSP_SIM_PORT [8089], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
-# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, and the
-# runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...), which the
-# services read from the environment they inherit.
+# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
+# runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...) and every
+# other service setting (TCHAT_SERVICE_SETTINGS in scripts/lib/services.sh). The
+# services' settings are recorded in $TCHAT_RUN_DIR/config.env and kept by later
+# starts: a value in the environment replaces the recorded one (empty: the
+# service's default).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh

@@ -57,17 +57,10 @@ tchat::instance_start() {
   tchat::port_open "$port" && tchat::die "port $port is taken (for the new $svc)"
   mkdir -p "$(dirname "$pidfile")" "$(dirname "$log")"
   (
-    set -a
-    # shellcheck disable=SC1090
-    source "$(tchat::config_file)"
-    # shellcheck disable=SC1090
-    source "$(tchat::secrets_file)"
-    set +a
-    PORT="$port"
-    DATABASE_URL="$(tchat::pg_url "tchat_$svc")"
+    tchat::service_env "$svc" "$port"
     # The extra arguments are VAR=value assignments.
     # shellcheck disable=SC2163
-    export PORT DATABASE_URL "$@"
+    (($# == 0)) || export "$@"
     cd "$TCHAT_RUN_DIR" || exit 1
     exec setsid "$bin" >>"$log" 2>&1 </dev/null 9>&-
   ) &

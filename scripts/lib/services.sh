@@ -54,44 +54,129 @@ tchat::load_secrets() {
   set +a
 }
 
-# Writes the non-secret settings every service gets to config.env (a record of
-# what the running system uses; regenerated on each start) and exports them.
+# The settings of the services that config.env records: names, and prefixes
+# ending in "_" for each service's own families (PAYMENT_DAILY_LIMIT_THB, ...).
+# A lower-case name (the runbook's ConfigMap keys) also matches its upper-case
+# form, as the services read both. Keep in step with the keys the C++ reads
+# (core/src/base/config.cpp, services/*/src; tests/integration/12_config_env.sh
+# compares). The secrets are not settings: they stay in secrets.env.
+# shellcheck disable=SC2034 # also read by the tests
+TCHAT_SERVICE_SETTINGS=(
+  db_max_open_conns db_max_idle_conns db_conn_max_lifetime db_max_connections
+  redis_pool_size redis_min_idle_conns redis_dial_timeout redis_read_timeout redis_write_timeout
+  http_client_timeout http_client_max_idle_conns http_client_max_conns_per_host
+  LOG_LEVEL TCHAT_DEV_OTP TCHAT_DEBUG_ENDPOINTS TCHAT_PUSH_WEBHOOK_URL TCHAT_SMS_WEBHOOK_URL
+  TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
+  SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
+  HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER
+  AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
+)
+TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER)
+
+# Succeeds when variable name $1 is a service setting (TCHAT_SERVICE_SETTINGS).
+tchat::is_service_setting() {
+  local name="$1" s
+  for s in "${TCHAT_SECRET_SETTINGS[@]}"; do [[ "$name" != "$s" ]] || return 1; done
+  for s in "${TCHAT_SERVICE_SETTINGS[@]}"; do
+    if [[ "$s" == *_ ]]; then
+      if [[ "$name" == "$s"?* || "$name" == "${s^^}"?* ]]; then return 0; fi
+    elif [[ "$name" == "$s" || "$name" == "${s^^}" ]]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The names of the exported variables that are service settings.
+tchat::_exported_settings() {
+  local name
+  while read -r name; do
+    if tchat::is_service_setting "$name"; then echo "$name"; fi
+  done < <(compgen -e)
+}
+
+# NAME NUL value NUL of each setting in the current config.env (none without one).
+tchat::_recorded_settings() {
+  local file name
+  file="$(tchat::config_file)"
+  [[ -r "$file" ]] || return 0
+  (
+    for name in $(tchat::_exported_settings); do unset "$name"; done
+    set -a
+    # shellcheck disable=SC1090
+    source "$file"
+    set +a
+    for name in $(tchat::_exported_settings); do printf '%s\0%s\0' "$name" "${!name}"; done
+  )
+}
+
+# Writes config.env: every non-secret setting the services get, the record of what
+# the running system uses and what every later start uses (start.sh, a deployment
+# or a restore from another shell). A setting in the environment replaces the
+# recorded one (empty: back to the service's default); one not in the environment
+# keeps its recorded value, so a restart from a fresh shell changes nothing.
 tchat::write_service_config() {
   mkdir -p "$TCHAT_RUN_DIR"
-  local file
+  local file name value
   file="$(tchat::config_file)"
+  local -A settings=()
+  while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+    settings[$name]="$value"
+  done < <(tchat::_recorded_settings)
+  for name in $(tchat::_exported_settings); do
+    if [[ -n "${!name}" ]]; then settings[$name]="${!name}"; else unset "settings[$name]"; fi
+  done
+  : "${settings[LOG_LEVEL]:=info}" "${settings[TCHAT_DEV_OTP]:=1}" "${settings[TCHAT_DEBUG_ENDPOINTS]:=0}"
+  # tcmalloc samples one allocation per this many bytes for /debug/pprof/heap:
+  # only while that endpoint is on, unless the environment asks for it.
+  if [[ "${settings[TCHAT_DEBUG_ENDPOINTS]}" == 1 ]]; then
+    : "${settings[TCMALLOC_SAMPLE_PARAMETER]:=524288}"
+  elif [[ -z "${TCMALLOC_SAMPLE_PARAMETER:-}" ]]; then
+    unset "settings[TCMALLOC_SAMPLE_PARAMETER]"
+  fi
   {
-    echo "# Effective configuration of the local Tchat services, written by scripts/start.sh."
-    echo "# Regenerated on every start: change values through the environment instead"
-    echo "# (e.g. TCHAT_AUTH_PORT=9081 LOG_LEVEL=debug scripts/start.sh)."
+    echo "# Configuration of the local Tchat services, written by scripts/start.sh: what"
+    echo "# they run with, and what every later start uses. A variable in the environment"
+    echo "# of start.sh replaces a value here (empty: the service's default), e.g."
+    echo "#   db_max_open_conns=20 LOG_LEVEL=debug scripts/start.sh --no-build"
+    echo "# Settings not listed take the services' defaults. Secrets: secrets.env."
     tchat::_kv REDIS_URL "$(tchat::redis_url)"
     tchat::_kv JWKS_URL "http://127.0.0.1:${TCHAT_AUTH_PORT}/.well-known/jwks.json"
     tchat::_kv TCHAT_JWT_KEY_FILE "$(tchat::jwt_key_file)"
-    tchat::_kv TCHAT_DEV_OTP "${TCHAT_DEV_OTP:-1}"
-    tchat::_kv TCHAT_DEBUG_ENDPOINTS "${TCHAT_DEBUG_ENDPOINTS:-0}"
-    if [[ "${TCHAT_DEBUG_ENDPOINTS:-0}" == 1 ]]; then
-      # tcmalloc samples one allocation per this many bytes for /debug/pprof/heap.
-      tchat::_kv TCMALLOC_SAMPLE_PARAMETER "${TCMALLOC_SAMPLE_PARAMETER:-524288}"
-    fi
-    tchat::_kv TCHAT_PUSH_WEBHOOK_URL "${TCHAT_PUSH_WEBHOOK_URL:-}"
-    tchat::_kv TCHAT_SMS_WEBHOOK_URL "${TCHAT_SMS_WEBHOOK_URL:-}"
-    tchat::_kv LOG_LEVEL "${LOG_LEVEL:-info}"
-    if [[ -n "${PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE:-}" ]]; then
-      tchat::_kv PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE "$PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE"
-    fi
     tchat::_kv TCHAT_AUTH_URL "http://127.0.0.1:${TCHAT_AUTH_PORT}"
     tchat::_kv TCHAT_MESSAGING_URL "http://127.0.0.1:${TCHAT_MESSAGING_PORT}"
     tchat::_kv TCHAT_PAYMENT_URL "http://127.0.0.1:${TCHAT_PAYMENT_PORT}"
     tchat::_kv TCHAT_NOTIFICATION_URL "http://127.0.0.1:${TCHAT_NOTIFICATION_PORT}"
+    while read -r name; do
+      tchat::_kv "$name" "${settings[$name]}"
+    done < <(printf '%s\n' "${!settings[@]}" | LC_ALL=C sort)
     local svc
     for svc in "${TCHAT_SERVICES[@]}"; do
       echo "# $svc: PORT=$(tchat::service_port "$svc") DATABASE_URL=$(tchat::pg_url "tchat_$svc")"
     done
-  } >"$file"
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
 }
 
 # One shell-quoted KEY=value line.
 tchat::_kv() { printf '%s=%q\n' "$1" "$2"; }
+
+# In the subshell that becomes service $1 on port $2: its environment. The
+# settings are exactly config.env's (one the caller's environment has and
+# config.env does not is dropped), then the secrets, PORT and DATABASE_URL.
+tchat::service_env() {
+  local name
+  for name in $(tchat::_exported_settings); do unset "$name"; done
+  set -a
+  # shellcheck disable=SC1090
+  source "$(tchat::config_file)"
+  # shellcheck disable=SC1090
+  source "$(tchat::secrets_file)"
+  set +a
+  PORT="$2"
+  DATABASE_URL="$(tchat::pg_url "tchat_$1")"
+  export PORT DATABASE_URL
+}
 
 tchat::service_running() {
   tchat::live_pid "$(tchat::service_pidfile "$1")" "tchat-$1" >/dev/null
@@ -109,15 +194,7 @@ tchat::service_start() {
   if tchat::port_open "$port"; then tchat::die "port $port ($svc) is taken by another process"; fi
   mkdir -p "$TCHAT_RUN_DIR/pids" "$TCHAT_RUN_DIR/logs"
   (
-    set -a
-    # shellcheck disable=SC1090
-    source "$(tchat::config_file)"
-    # shellcheck disable=SC1090
-    source "$(tchat::secrets_file)"
-    set +a
-    PORT="$port"
-    DATABASE_URL="$(tchat::pg_url "tchat_$svc")"
-    export PORT DATABASE_URL
+    tchat::service_env "$svc" "$port"
     cd "$TCHAT_RUN_DIR" || exit 1
     exec setsid "$bin" >>"$log" 2>&1 </dev/null 9>&-
   ) &

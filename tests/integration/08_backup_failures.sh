@@ -2,7 +2,8 @@
 # The backup and restore scripts fail loudly and never leave, or use, a partial
 # file that looks complete: unreachable PostgreSQL/Redis, a dump or snapshot cut
 # short, a damaged or incomplete dump handed to a restore, a restore that fails
-# half-way, a tampered backup handed to disaster-recovery.sh, ScyllaDB absent.
+# half-way, a tampered backup handed to disaster-recovery.sh, ScyllaDB absent
+# (the ScyllaDB scripts fail; a full backup skips ScyllaDB with a warning).
 # Uses the test stack's PostgreSQL (a scratch database only) and Redis.
 # pass/fail always succeed, so "check && pass || fail" is an if-then-else; some
 # functions are called through tchat::wait_until and traps.
@@ -191,11 +192,64 @@ done
 if command -v nodetool >/dev/null; then
   echo "    (nodetool is installed here: the ScyllaDB-absent checks above ran against it)"
 fi
+
+# --- full-backup.sh: ScyllaDB holds none of the services' data, so a ScyllaDB that
+# cannot be reached, or has none of the keyspaces, is skipped with a warning and
+# the backup completes; a keyspace that exists and cannot be snapshotted fails it.
+# full_backup_ok NAME: the last run made a complete backup (in the root and the
+# store) whose manifest says ScyllaDB was skipped.
+full_backup_ok() {
+  local date manifest
+  date="$(tail -n1 <<<"$out")"
+  manifest="$work/store/$date/manifest.json"
+  if [[ $rc == 0 && -d "$work/root/$date" && -f "$manifest" ]] &&
+    grep -q '^warning: ScyllaDB skipped: .*No service of this build stores data there' <<<"$out" &&
+    [[ "$(jq -r .scylla "$manifest")" == "skipped: "* ]] &&
+    [[ "$(jq -r '.files | keys[]' "$manifest" | grep -c '^redis_.*\.rdb$\|^tchat_ops_scratch_.*\.sql\.gz$')" == 2 ]]; then
+    pass "$1 → ScyllaDB skipped with a warning, backup $date complete ($(jq -r .scylla "$manifest"))"
+  else
+    fail "$1: rc=$rc out=$out"
+  fi
+}
 run env SCYLLA_HOSTS=127.0.0.1:1 POSTGRES_DATABASES="$scratch" BACKUP_ROOT="$work/root" \
   BACKUP_STORE="$work/store" "$S/full-backup.sh" --local
-if [[ $rc != 0 ]] && nothing_in "$work/root" "$work/store"; then
-  pass "full-backup.sh with SCYLLA_HOSTS set and no ScyllaDB fails and leaves nothing"
+full_backup_ok "full-backup.sh --local with SCYLLA_HOSTS set and no ScyllaDB"
+
+# The Kubernetes path, against a stand-in kubectl: scylla-0 answers CQL but has
+# no keyspace (or, with FAKE_KEYSPACE set, has that one and fails to snapshot);
+# redis-0 is the test stack's Redis; PostgreSQL is reached directly.
+mkdir -p "$fake/k8s"
+cat >"$fake/k8s/kubectl" <<SH
+#!/bin/bash
+# kubectl -n tchat VERB ...
+shift 2
+case "\$*" in
+  "get pod scylla-0") echo "scylla-0 1/1 Running" ;;
+  *"cqlsh -e SELECT release_version FROM system.local") echo "5.4.0" ;;
+  *"cqlsh -e DESCRIBE KEYSPACE "*)
+    [[ -n "\${FAKE_KEYSPACE:-}" && "\$*" == *" \$FAKE_KEYSPACE" ]] && exit 0
+    echo "'\${*: -1}' not found in keyspaces" >&2; exit 2 ;;
+  *"nodetool snapshot"*) echo "nodetool: snapshot failed" >&2; exit 1 ;;
+  "exec redis-0 -- redis-cli --rdb -") exec redis-cli -p $TCHAT_REDIS_PORT --rdb - 2>/dev/null ;;
+  "get configmaps -o json" | "get secrets -o json") echo '{"items": []}' ;;
+  "get deployment "*) echo "tchat/\${3%-service}:drill" ;;
+  *) echo "fake kubectl: unexpected: \$*" >&2; exit 1 ;;
+esac
+SH
+chmod +x "$fake/k8s/kubectl"
+k8s=(env PATH="$fake/k8s:$PATH" POSTGRES_DATABASES="$scratch" BACKUP_ROOT="$work/root"
+  BACKUP_STORE="$work/store")
+rm -rf "${work:?}/root" "$work/store"
+mkdir -p "$work/root" "$work/store"
+run "${k8s[@]}" "$S/full-backup.sh" --k8s
+full_backup_ok "full-backup.sh on a cluster whose ScyllaDB has none of the keyspaces"
+rm -rf "${work:?}/root" "$work/store"
+mkdir -p "$work/root" "$work/store"
+run "${k8s[@]}" FAKE_KEYSPACE=tchat_messaging "$S/full-backup.sh" --k8s
+if [[ $rc != 0 ]] && grep -q 'nodetool snapshot failed for tchat_messaging' <<<"$out" &&
+  nothing_in "$work/root" "$work/store"; then
+  pass "full-backup.sh: a keyspace that exists and cannot be snapshotted fails the backup, nothing left"
 else
-  fail "full-backup.sh with an unreachable ScyllaDB: rc=$rc out=$out"
+  fail "full-backup.sh with a failing ScyllaDB snapshot: rc=$rc left: $(find "$work/root" "$work/store" -mindepth 1) out=$out"
 fi
 finish

@@ -141,7 +141,12 @@ Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t de
 
   load.Read(c.database_url, r.String("DATABASE_URL", ""));
   load.Read(c.redis_url, r.String("REDIS_URL", ""));
-  load.Read(c.scylla_hosts, r.String("SCYLLA_HOSTS", ""));
+  // No service of this build has a ScyllaDB message store (messages live in
+  // PostgreSQL): a configured ScyllaDB would be ignored without a word, so a
+  // non-empty SCYLLA_HOSTS stops start-up instead.
+  const auto scylla = r.Raw("SCYLLA_HOSTS");
+  load.Require(!scylla || scylla->empty(), "SCYLLA_HOSTS",
+               "is set but this build has no ScyllaDB message store; unset it");
   load.Read(c.jwks_url, r.String("JWKS_URL", ""));
   load.Read(c.jwks_file, r.String("JWKS_FILE", ""));
   load.Read(c.jwt_issuer, r.String("TCHAT_JWT_ISSUER", "tchat-auth"));

@@ -110,6 +110,20 @@ TEST(LoadCommonConfigTest, BadValueNamesTheKey) {
   }
 }
 
+// This build has no ScyllaDB message store: a ScyllaDB named in the
+// configuration would be ignored, so start-up stops and names the key. Empty
+// (the ConfigMap's value) means no ScyllaDB and is accepted.
+TEST(LoadCommonConfigTest, ScyllaHostsIsRefused) {
+  for (const char* service : {"auth", "messaging", "payment", "notification"}) {
+    auto c = LoadCommonConfig(service, 8082, FromMap({{"SCYLLA_HOSTS", "scylla-0.scylla:9042"}}));
+    ASSERT_FALSE(c.ok()) << service;
+    EXPECT_NE(c.error().message.find("SCYLLA_HOSTS"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("no ScyllaDB message store"), std::string::npos)
+        << c.error().message;
+  }
+  EXPECT_TRUE(LoadCommonConfig("messaging", 8082, FromMap({{"SCYLLA_HOSTS", ""}})).ok());
+}
+
 TEST(LoadCommonConfigTest, IdleAboveOpenIsRejected) {
   auto c = LoadCommonConfig("auth", 8081,
                             FromMap({{"db_max_open_conns", "5"}, {"db_max_idle_conns", "10"}}));

@@ -31,8 +31,8 @@ struct ReadOutcome {
   bool changed = false;
 };
 
-// Conversations, members, read state and blocks in PostgreSQL (they stay there
-// when messages move to ScyllaDB). Every change stamps conversations.change_xid so
+// Conversations, members, read state and blocks in PostgreSQL (they would stay
+// there if messages moved to a ScyllaDB store). Every change stamps conversations.change_xid so
 // that sync sees it, and writes its event to the outbox in the same transaction.
 // Permission rules are the caller's (MessagingService); this class only stores.
 // Bound to one worker's pg::Pool; not thread-safe.

@@ -79,8 +79,9 @@ struct SyncResult {
 };
 
 // The message store: where messages live and how their per-conversation seq is
-// assigned. The PostgreSQL implementation is the default; a ScyllaDB one (SPEC §4,
-// migrations/scylla) implements the same contract. Implementations are bound to
+// assigned. PostgreSQL's is the only implementation; a ScyllaDB one (schema in
+// migrations/scylla) would implement the same contract. Until it exists, every
+// service refuses to start when SCYLLA_HOSTS is set. Implementations are bound to
 // one worker thread (they use that worker's clients) and are not thread-safe.
 //
 // Contract of every implementation:

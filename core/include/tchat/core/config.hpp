@@ -101,7 +101,6 @@ struct CommonConfig {
 
   std::string database_url;  // libpq URI; empty: no PostgreSQL
   std::string redis_url;     // redis://host:port/db; empty: no Redis
-  std::string scylla_hosts;  // empty: no ScyllaDB
   std::string jwks_url;      // where to fetch auth's keys
   std::string jwks_file;     // alternative: a local JWKS file (tests, bootstrapping)
   std::string jwt_issuer = "tchat-auth";
@@ -140,7 +139,8 @@ struct CommonConfig {
   std::chrono::milliseconds readiness_timeout = std::chrono::seconds(1);
 };
 
-// Reads CommonConfig. `default_port` applies when PORT is unset.
+// Reads CommonConfig. `default_port` applies when PORT is unset. A non-empty
+// SCYLLA_HOSTS is an error: no service of this build stores anything in ScyllaDB.
 Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t default_port,
                                       const ConfigReader& reader);
 
