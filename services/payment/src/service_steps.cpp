@@ -21,8 +21,9 @@ const events::OutboxWriter& Outbox() {
 
 Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
                           std::int64_t now_ms, json::object data) {
-  co_return co_await Outbox().Append(
-      c, events::Event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)});
+  // Named, not a temporary inside co_await (GCC 12 destroys those twice).
+  const events::Event event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)};
+  co_return co_await Outbox().Append(c, event);
 }
 
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
