@@ -17,7 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
@@ -41,7 +41,7 @@ Result<KeyFile> LoadKeys(const AuthConfig& cfg) {
   log::Warn(
       "TCHAT_JWT_KEY_FILE is not set: signing with an ephemeral key that dies with this process "
       "(fine for a local run, never for production; create one with tchat-auth --generate-key)");
-  return KeyFile{auth::Ed25519KeyPair::Generate(NewKid()), std::nullopt};
+  return KeyFile{jwt::Ed25519KeyPair::Generate(NewKid()), std::nullopt};
 }
 
 Status Setup(App& app) {

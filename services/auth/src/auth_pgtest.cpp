@@ -171,7 +171,7 @@ class AuthPgTest : public ::testing::Test {
     redis::RedisClient redis(io.get_executor(), ro);
     auto relay = events::OutboxRelay::Create(io.get_executor(), events::OutboxRelayOptions{});
     auto deps =
-        MakeAuthDeps(config_, KeyFile{auth::Ed25519KeyPair::Generate("k-test"), std::nullopt},
+        MakeAuthDeps(config_, KeyFile{jwt::Ed25519KeyPair::Generate("k-test"), std::nullopt},
                      "tchat-auth", "tchat", relay);
     ASSERT_TRUE(deps.ok()) << deps.error().message;
     AuthService svc(*deps, pool, redis);

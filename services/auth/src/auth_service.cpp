@@ -38,12 +38,12 @@ Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const AuthConfig& config, KeyFile
   auto deps = std::make_shared<AuthDeps>();
   deps->config = config;
   deps->keys = keys;
-  auth::VerifierOptions vo;
+  jwt::VerifierOptions vo;
   vo.issuer = issuer;
   vo.audience = audience;
   deps->issuer = std::make_shared<const TokenIssuer>(keys, std::move(issuer), std::move(audience),
                                                      config.access_token_ttl);
-  deps->verifier = std::make_shared<const auth::TokenVerifier>(keys->key_source(), vo);
+  deps->verifier = std::make_shared<const jwt::TokenVerifier>(keys->key_source(), vo);
   // Refuse to start with keys that do not verify their own tokens.
   const std::string probe = deps->issuer->IssueAccessToken("00000000-0000-7000-8000-000000000000",
                                                            "00000000-0000-7000-8000-000000000001",

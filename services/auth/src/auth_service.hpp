@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/pg/pool.hpp>
@@ -32,7 +32,7 @@ struct AuthDeps {
   std::shared_ptr<const SigningKeys> keys;
   std::shared_ptr<const TokenIssuer> issuer;
   // The shared core verifier over auth's own key set (verifies auth's routes).
-  std::shared_ptr<const auth::TokenVerifier> verifier;
+  std::shared_ptr<const jwt::TokenVerifier> verifier;
   std::shared_ptr<const OtpStore> otp;
   std::shared_ptr<const LoginGuard> guard;
   std::shared_ptr<PasswordHasher> hasher;

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 // RFC 4648 §5 base64url without padding, as JOSE uses it.
 std::string Base64UrlEncode(std::string_view bytes);
@@ -14,4 +14,4 @@ std::string Base64UrlEncode(std::string_view bytes);
 // nullopt on any violation.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

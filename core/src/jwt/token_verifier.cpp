@@ -9,13 +9,13 @@
 
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/sodium.hpp>
 #include <tchat/core/time.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 namespace {
 
@@ -260,4 +260,4 @@ std::size_t TokenVerifier::CachedTokens() const {
   return cache_->Size();
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

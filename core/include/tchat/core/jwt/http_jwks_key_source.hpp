@@ -8,11 +8,11 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <tchat/core/auth/key_source.hpp>
+#include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 #include <tchat/core/task.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 struct HttpJwksOptions {
   std::string url{};  // JWKS_URL, e.g. http://auth-service:8081/.well-known/jwks.json
@@ -71,4 +71,4 @@ class HttpJwksKeySource final : public KeySource,
   std::atomic<std::uint64_t> failures_{0};
 };
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

@@ -1,9 +1,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <tchat/core/auth/key_source.hpp>
+#include <tchat/core/jwt/key_source.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 StaticKeySource::StaticKeySource(KeySet keys) {
   Publish(std::make_shared<const KeySet>(std::move(keys)));
@@ -25,4 +25,4 @@ Result<std::shared_ptr<StaticKeySource>> StaticKeySource::FromFile(const std::st
   return source;
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

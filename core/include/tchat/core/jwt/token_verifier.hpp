@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include <tchat/core/auth/key_source.hpp>
+#include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 // Who a verified access token speaks for.
 struct Principal {
@@ -66,4 +66,4 @@ class TokenVerifier {
   std::unique_ptr<Cache> cache_;
 };
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

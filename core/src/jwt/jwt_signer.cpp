@@ -2,12 +2,12 @@
 
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/sodium.hpp>
 #include <tchat/core/time.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 namespace {
 
@@ -93,4 +93,4 @@ std::string BuildJwks(const std::vector<PublicJwk>& keys) {
   return json::serialize(json::object{{"keys", std::move(arr)}});
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

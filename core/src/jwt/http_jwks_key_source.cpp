@@ -4,10 +4,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <tchat/core/auth/http_jwks_key_source.hpp>
+#include <tchat/core/jwt/http_jwks_key_source.hpp>
 #include <tchat/core/log.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 namespace asio = boost::asio;
 
@@ -92,4 +92,4 @@ Task<Status> HttpJwksKeySource::Refresh() {
   co_return st;
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

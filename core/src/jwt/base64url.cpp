@@ -1,8 +1,8 @@
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 std::string Base64UrlEncode(std::string_view bytes) {
   constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
@@ -27,4 +27,4 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include <tchat/core/auth/key_set.hpp>
+#include <tchat/core/jwt/key_set.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 // Where a TokenVerifier gets its keys: the pluggable part that lets services run
 // before the auth service exists (StaticKeySource) and with it (HttpJwksKeySource).
@@ -51,4 +51,4 @@ class StaticKeySource final : public KeySource {
   static Result<std::shared_ptr<StaticKeySource>> FromFile(const std::string& path);
 };
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

@@ -10,7 +10,7 @@
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 using Ed25519PublicKey = std::array<std::uint8_t, 32>;
 
@@ -75,4 +75,4 @@ json::object ToJwk(const PublicJwk& key);
 // {"keys":[...]} — publish the current key and the previous one during rotation.
 std::string BuildJwks(const std::vector<PublicJwk>& keys);
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

@@ -7,17 +7,17 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/http_jwks_key_source.hpp>
-#include <tchat/core/auth/jwt_signer.hpp>
-#include <tchat/core/auth/key_set.hpp>
-#include <tchat/core/auth/key_source.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/http_jwks_key_source.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
+#include <tchat/core/jwt/key_set.hpp>
+#include <tchat/core/jwt/key_source.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/hashing.hpp>
 
 #include "test_http_server.hpp"
 
-namespace tchat::auth {
+namespace tchat::jwt {
 namespace {
 
 using namespace std::chrono_literals;
@@ -476,4 +476,4 @@ TEST(HttpJwksKeySourceTest, FetchesRotatesAndSurvivesOutage) {
 }
 
 }  // namespace
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

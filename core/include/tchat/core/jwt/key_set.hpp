@@ -3,10 +3,10 @@
 #include <string_view>
 #include <vector>
 
-#include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 // The Ed25519 verification keys of a JWKS, by kid. Immutable once built and
 // shared read-only between threads.
@@ -29,4 +29,4 @@ class KeySet {
   std::vector<PublicJwk> keys_;  // a handful: linear search beats hashing
 };
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

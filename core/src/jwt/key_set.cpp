@@ -1,7 +1,7 @@
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/key_set.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/key_set.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 
 Result<KeySet> KeySet::ParseJwks(std::string_view document) {
   boost::system::error_code ec;
@@ -39,4 +39,4 @@ const Ed25519PublicKey* KeySet::Find(std::string_view kid) const {
   return nullptr;
 }
 
-}  // namespace tchat::auth
+}  // namespace tchat::jwt

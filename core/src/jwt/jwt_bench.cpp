@@ -2,11 +2,11 @@
 // seen before) and the full Ed25519 check. Target: >= 50,000/s cached per core.
 #include <benchmark/benchmark.h>
 
-#include <tchat/core/auth/jwt_signer.hpp>
-#include <tchat/core/auth/key_source.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
+#include <tchat/core/jwt/key_source.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 namespace {
 
 using namespace std::chrono_literals;
@@ -66,4 +66,4 @@ void BM_Sign(benchmark::State& state) {
 BENCHMARK(BM_Sign);
 
 }  // namespace
-}  // namespace tchat::auth
+}  // namespace tchat::jwt
