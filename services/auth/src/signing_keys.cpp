@@ -6,11 +6,11 @@
 
 #include <sodium.h>
 
+#include <tchat/core/json.hpp>
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/key_set.hpp>
-#include <tchat/core/json.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -38,7 +38,7 @@ Result<jwt::Ed25519KeyPair> ParseKey(const json::value* v, const std::string& na
     return Error::InvalidArgument("key file: " + name + ".seed must be a string");
   }
   auto kp = jwt::Ed25519KeyPair::FromSeed(std::string(kid->as_string()),
-                                           std::string_view(seed->as_string()));
+                                          std::string_view(seed->as_string()));
   if (!kp) {
     return Error::InvalidArgument("key file: " + name +
                                   ".seed must be a 32-byte Ed25519 seed in base64url");
@@ -143,4 +143,4 @@ std::string SigningKeys::DeriveSecret(std::string_view purpose) const {
   return out;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -10,7 +10,7 @@
 #include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // The auth service's Ed25519 keys: the active one signs access tokens; the
 // previous one (during a rotation) is still published so that tokens it signed
@@ -65,4 +65,4 @@ class SigningKeys {
   std::shared_ptr<jwt::KeySource> source_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

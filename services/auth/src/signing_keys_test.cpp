@@ -5,14 +5,14 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/key_set.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
-#include <tchat/core/hashing.hpp>
 
 #include "tokens.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 using namespace std::chrono_literals;
@@ -231,4 +231,4 @@ TEST_F(VerifierAttacks, TamperedClaimsAreRejected) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -2,10 +2,10 @@
 
 #include <sodium.h>
 
-#include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/hashing.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 std::string NewRefreshToken() {
   unsigned char raw[32];
@@ -50,4 +50,4 @@ std::string TokenIssuer::IssueAccessToken(std::string_view user_id, std::string_
   return keys_->signer().Sign(c);
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -2,11 +2,12 @@
 // and the provider's webhook events that settle them.
 #include <utility>
 
-#include "payment_metrics.hpp"
-#include "payment_service.hpp"
-#include "service_steps.hpp"
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
+
+#include "metrics.hpp"
+#include "service.hpp"
+#include "service_steps.hpp"
 
 namespace tchat::payment {
 namespace {
@@ -113,7 +114,8 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
         op.provider_reference, pending_id, entry, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     const json::object body = WithdrawalJson(op);
-    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.withdrawal.requested", now, body);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)),
+                                    "payment.withdrawal.requested", now, body);
     if (!ev) co_return std::move(ev).error();
     o.answer = Answer{201, Serialize(body), false};
     o.resource_id = op.id;
@@ -208,7 +210,8 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
         if (!upd) co_return std::move(upd).error();
         const std::string type = "payment." + ev.type;
         json::object data = is_topup ? TopupJson(op) : WithdrawalJson(op);
-        auto out = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
+        auto out =
+            co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
         if (!out) co_return std::move(out).error();
         co_return std::string("applied");
       });

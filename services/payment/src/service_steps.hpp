@@ -1,6 +1,6 @@
 #pragma once
 
-// Steps shared by the PaymentService operations (payment_service.cpp,
+// Steps shared by the PaymentService operations (service.cpp,
 // provider_operations.cpp). The writes run on the caller's connection, inside
 // its transaction.
 #include <cstdint>

@@ -1,11 +1,11 @@
-#include "messaging_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::messaging {
 
-const MessagingMetrics& Metrics() {
-  static const MessagingMetrics m = [] {
+Metrics& Metrics::Get() {
+  static Metrics m = [] {
     auto& r = metrics::Registry::Default();
-    MessagingMetrics x{};
+    Metrics x{};
     x.messages_appended =
         &r.AddCounter("messaging_messages_appended_total", "Messages stored (not duplicates).")
              .With(std::vector<std::string>{});

@@ -1,6 +1,6 @@
-#include "auth_config.hpp"
+#include "config.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -32,9 +32,9 @@ Result<std::chrono::milliseconds> Millis(const ConfigReader& r, std::string_view
 
 }  // namespace
 
-Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& common) {
+Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
   using std::chrono::seconds;
-  AuthConfig c;
+  Config c;
   c.dev_otp = common.dev_otp;
   if (c.dev_otp) {
     // A development stack: one host runs whole test suites.
@@ -108,4 +108,4 @@ Result<AuthConfig> LoadAuthConfig(const ConfigReader& r, const CommonConfig& com
   return std::move(load).Finish(std::move(c));
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

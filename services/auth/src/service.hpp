@@ -7,15 +7,15 @@
 #include <string_view>
 #include <vector>
 
-#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-#include "auth_config.hpp"
+#include "config.hpp"
 #include "login_guard.hpp"
 #include "otp_store.hpp"
 #include "password_hasher.hpp"
@@ -23,12 +23,12 @@
 #include "store.hpp"
 #include "tokens.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // What every worker's AuthService shares: immutable or thread-safe objects
 // built once at start-up.
 struct AuthDeps {
-  AuthConfig config;
+  Config config;
   std::shared_ptr<const SigningKeys> keys;
   std::shared_ptr<const TokenIssuer> issuer;
   // The shared core verifier over auth's own key set (verifies auth's routes).
@@ -43,7 +43,7 @@ struct AuthDeps {
 // signing and verifying a probe token), OTP store (pepper from config or derived
 // from the active key), login guard, password hasher and the outbox writer that
 // wakes `relay` (may be null).
-Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const AuthConfig& config, KeyFile keys,
+Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile keys,
                                                std::string issuer, std::string audience,
                                                std::shared_ptr<events::OutboxRelay> relay);
 
@@ -153,4 +153,4 @@ class AuthService {
   redis::RedisClient& redis_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

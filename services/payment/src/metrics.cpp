@@ -1,13 +1,13 @@
-#include "payment_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::payment {
 
-PaymentMetrics& PaymentMetrics::Get() {
-  static PaymentMetrics m;
+Metrics& Metrics::Get() {
+  static Metrics m;
   return m;
 }
 
-PaymentMetrics::PaymentMetrics()
+Metrics::Metrics()
     : transfers_(metrics::Registry::Default().AddCounter(
           "payment_transfers_total", "Transfer attempts by kind and result.", {"kind", "result"})),
       amounts_(metrics::Registry::Default().AddCounter(
@@ -38,23 +38,23 @@ PaymentMetrics::PaymentMetrics()
                           "failed (the limiter fails open).")
               .With(std::vector<std::string>{})) {}
 
-void PaymentMetrics::Transfer(std::string_view kind, std::string_view result) {
+void Metrics::Transfer(std::string_view kind, std::string_view result) {
   transfers_.With({kind, result}).Inc();
 }
 
-void PaymentMetrics::Amount(std::string_view currency, std::int64_t minor_units) {
+void Metrics::Amount(std::string_view currency, std::int64_t minor_units) {
   amounts_.With({currency}).Inc(static_cast<double>(minor_units));
 }
 
-metrics::Counter& PaymentMetrics::RateLimited(std::string_view route) {
+metrics::Counter& Metrics::RateLimited(std::string_view route) {
   return rate_limited_.With({route});
 }
 
-void PaymentMetrics::WebhookRejected(std::string_view reason) {
+void Metrics::WebhookRejected(std::string_view reason) {
   rejections_.With({reason}).Inc();
 }
 
-void PaymentMetrics::WebhookEvent(std::string_view type, std::string_view outcome) {
+void Metrics::WebhookEvent(std::string_view type, std::string_view outcome) {
   events_.With({type, outcome}).Inc();
 }
 

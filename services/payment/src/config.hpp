@@ -33,7 +33,7 @@ struct CurrencyLimits {
 // operations one user may start per minute, see MoneyRateLimiter; far above what a
 // person does, low enough to stop a script; test stacks and benchmarks raise it).
 // TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET come from the common configuration.
-struct PaymentConfig {
+struct Config {
   std::array<CurrencyLimits, 7> limits{};  // parallel to Currencies()
   std::string admin_token;
   std::string webhook_secret;
@@ -55,6 +55,6 @@ struct PaymentConfig {
 };
 
 // A bad value is kInvalidArgument naming the key.
-Result<PaymentConfig> LoadPaymentConfig(const CommonConfig& common, const ConfigReader& reader);
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace tchat::payment

@@ -7,7 +7,7 @@
 #include <tchat/core/config.hpp>
 #include <tchat/core/result.hpp>
 
-#include "messaging_service.hpp"
+#include "service.hpp"
 #include "ws_session.hpp"
 
 namespace tchat::messaging {
@@ -27,7 +27,7 @@ namespace tchat::messaging {
 //   messaging_redis_prefix          prefix of real-time keys/channels    [tchat:rt:]
 //   messaging_payment_consumer      consume tchat.events.payment         [true]
 //   messaging_outbox_relay          relay the outbox to its stream       [true]
-struct MessagingConfig {
+struct Config {
   std::size_t send_batch_max = 256;
   std::size_t send_lanes = 1;
   std::chrono::milliseconds send_linger{5};
@@ -40,6 +40,6 @@ struct MessagingConfig {
   bool outbox_relay = true;
 };
 
-Result<MessagingConfig> LoadMessagingConfig(const ConfigReader& reader);
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace tchat::messaging

@@ -1,4 +1,4 @@
-#include "service.hpp"
+#include "setup.hpp"
 
 #include <memory>
 #include <thread>
@@ -12,13 +12,13 @@
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 
+#include "config.hpp"
 #include "consumer.hpp"
 #include "dispatcher.hpp"
 #include "fcm.hpp"
 #include "handlers.hpp"
 #include "metrics.hpp"
 #include "processor.hpp"
-#include "settings.hpp"
 #include "webhook_provider.hpp"
 
 namespace tchat::notification {
@@ -33,7 +33,7 @@ struct ProviderChoice {
   std::string sms;   // webhook, log
 };
 
-ProviderChoice Choose(const Settings& s) {
+ProviderChoice Choose(const Config& s) {
   ProviderChoice c;
   c.push = s.push_provider;
   if (c.push == "auto") {
@@ -48,7 +48,7 @@ ProviderChoice Choose(const Settings& s) {
 
 // The push provider chosen for this process, on `http`. An FCM token source is
 // also registered with the worker (it refreshes the access token there).
-std::shared_ptr<PushRouter> MakePushRouter(const ProviderChoice& choice, const Settings& settings,
+std::shared_ptr<PushRouter> MakePushRouter(const ProviderChoice& choice, const Config& settings,
                                            httpclient::HttpClient& http,
                                            const std::shared_ptr<const ServiceAccount>& account,
                                            Worker& w) {
@@ -66,7 +66,7 @@ std::shared_ptr<PushRouter> MakePushRouter(const ProviderChoice& choice, const S
   return std::make_shared<SinglePushRouter>(std::make_unique<LogPushProvider>());
 }
 
-std::shared_ptr<SmsProvider> MakeSmsProvider(const ProviderChoice& choice, const Settings& settings,
+std::shared_ptr<SmsProvider> MakeSmsProvider(const ProviderChoice& choice, const Config& settings,
                                              httpclient::HttpClient& http) {
   if (choice.sms == "webhook") {
     return std::make_shared<WebhookSmsProvider>(http, settings.sms_webhook_url,
@@ -77,7 +77,7 @@ std::shared_ptr<SmsProvider> MakeSmsProvider(const ProviderChoice& choice, const
 
 // One worker's components: HTTP client, providers, event processor, dispatcher
 // and stream consumers, each registered with the worker.
-void SetUpWorker(Worker& w, const CommonConfig& common, const std::shared_ptr<Settings>& settings,
+void SetUpWorker(Worker& w, const CommonConfig& common, const std::shared_ptr<Config>& settings,
                  const ProviderChoice& choice,
                  const std::shared_ptr<const ServiceAccount>& account) {
   auto ex = w.io().get_executor();
@@ -106,7 +106,7 @@ void SetUpWorker(Worker& w, const CommonConfig& common, const std::shared_ptr<Se
 
 // The worker's background loops: a consumer per stream, the claimer of stuck
 // entries, the delivery poller; the maintenance loop on worker 0 only.
-Task<void> StartLoops(App& app, const Settings& settings, Worker& w) {
+Task<void> StartLoops(App& app, const Config& settings, Worker& w) {
   auto stopping = [&app] { return app.stopping(); };
   auto& consumers = w.Get<StreamConsumers>();
   auto& dispatcher = w.Get<Dispatcher>();
@@ -127,7 +127,7 @@ Task<void> StartLoops(App& app, const Settings& settings, Worker& w) {
 // handed to providers finish and be recorded, so that a rolling restart does
 // not re-send them after their lease. Waits until no dispatcher has a Deliver
 // running at two checks in a row, or the providers' timeout has passed.
-void AwaitDeliveries(const std::vector<const Dispatcher*>& dispatchers, const Settings& settings) {
+void AwaitDeliveries(const std::vector<const Dispatcher*>& dispatchers, const Config& settings) {
   const auto deadline = std::chrono::steady_clock::now() + settings.provider_timeout +
                         settings.block + std::chrono::seconds(2);
   int quiet_checks = 0;
@@ -141,13 +141,13 @@ void AwaitDeliveries(const std::vector<const Dispatcher*>& dispatchers, const Se
 
 }  // namespace
 
-Status SetUp(App& app) {
+Status Setup(App& app) {
   const CommonConfig& common = app.config();
   if (common.database_url.empty()) return Error::InvalidArgument("config DATABASE_URL: required");
   if (common.redis_url.empty()) return Error::InvalidArgument("config REDIS_URL: required");
-  auto loaded = LoadSettings(app.reader(), common);
+  auto loaded = LoadConfig(app.reader(), common);
   if (!loaded) return std::move(loaded).error();
-  auto settings = std::make_shared<Settings>(std::move(*loaded));
+  auto settings = std::make_shared<Config>(std::move(*loaded));
   const ProviderChoice choice = Choose(*settings);
 
   std::shared_ptr<const ServiceAccount> account;
@@ -158,7 +158,7 @@ Status SetUp(App& app) {
   }
   (void)Metrics::Get();  // the series exist from the first scrape on
 
-  RegisterHandlers(app.router(), common.admin_token);
+  RegisterRoutes(app.router(), common.admin_token);
 
   for (Worker* w : app.workers()) SetUpWorker(*w, common, settings, choice, account);
   app.OnWorkerStart(

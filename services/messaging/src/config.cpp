@@ -1,9 +1,9 @@
-#include "messaging_config.hpp"
+#include "config.hpp"
 
 namespace tchat::messaging {
 
-Result<MessagingConfig> LoadMessagingConfig(const ConfigReader& r) {
-  MessagingConfig c;
+Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/) {
+  Config c;
   ConfigLoader load;
   load.Read(c.send_batch_max, r.Int("messaging_send_batch_max", 256, 1, 10000));
   load.Read(c.send_lanes, r.Int("messaging_send_lanes", 1, 1, 64));

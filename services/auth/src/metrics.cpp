@@ -1,11 +1,11 @@
-#include "auth_metrics.hpp"
+#include "metrics.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
-AuthMetrics& AuthMetrics::Get() {
-  static AuthMetrics m = [] {
+Metrics& Metrics::Get() {
+  static Metrics m = [] {
     auto& reg = metrics::Registry::Default();
-    AuthMetrics x{};
+    Metrics x{};
     auto& signins =
         reg.AddCounter("auth_signins_total", "Successful sign-ins by method.", {"method"});
     x.signins_otp = &signins.With({"otp"});
@@ -58,4 +58,4 @@ AuthMetrics& AuthMetrics::Get() {
   return m;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

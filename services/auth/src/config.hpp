@@ -8,7 +8,7 @@
 #include <tchat/core/redis/rate_limiter.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // Fixed-window limits (at most `count` events per `window`) are core's.
 using redis::RateLimit;
@@ -18,7 +18,7 @@ using redis::RateLimit;
 // message naming the key. Limits default to production values, except that with
 // TCHAT_DEV_OTP=1 (a development stack only) the per-address limits default to
 // values that let a test suite sign in hundreds of users an hour from one host.
-struct AuthConfig {
+struct Config {
   // Signing keys: TCHAT_JWT_KEY_FILE, a JSON file {"active":{"kid","seed"},
   // "previous":{...}?} (see signing_keys.hpp). Empty: an ephemeral key (warned).
   std::string key_file;
@@ -71,6 +71,6 @@ struct AuthConfig {
   bool dev_otp = false;  // from CommonConfig (TCHAT_DEV_OTP)
 };
 
-Result<AuthConfig> LoadAuthConfig(const ConfigReader& reader, const CommonConfig& common);
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

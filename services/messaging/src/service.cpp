@@ -1,4 +1,4 @@
-#include "messaging_service.hpp"
+#include "service.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "payment_config.hpp"
+#include "config.hpp"
 
 #include <string>
 
@@ -20,13 +20,13 @@ Result<std::int64_t> ReadLimit(const ConfigReader& reader, const std::string& ke
 
 }  // namespace
 
-const CurrencyLimits& PaymentConfig::LimitsFor(const CurrencyInfo& currency) const {
+const CurrencyLimits& Config::LimitsFor(const CurrencyInfo& currency) const {
   const auto all = Currencies();
   return limits[static_cast<std::size_t>(&currency - all.data())];
 }
 
-Result<PaymentConfig> LoadPaymentConfig(const CommonConfig& common, const ConfigReader& reader) {
-  PaymentConfig c;
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common) {
+  Config c;
   c.admin_token = common.admin_token;
   c.webhook_secret = common.psp_webhook_secret;
   ConfigLoader load;

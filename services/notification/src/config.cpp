@@ -1,4 +1,4 @@
-#include "settings.hpp"
+#include "config.hpp"
 
 #include <unistd.h>
 
@@ -15,8 +15,8 @@ std::string DefaultConsumer() {
 
 }  // namespace
 
-Result<Settings> LoadSettings(const ConfigReader& r, const CommonConfig& common) {
-  Settings s;
+Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
+  Config s;
   ConfigLoader load;
   load.Read(s.group, r.String("NOTIFICATION_GROUP", s.group));
   load.Read(s.consumer, r.String("NOTIFICATION_CONSUMER", DefaultConsumer()));

@@ -8,6 +8,6 @@ namespace tchat::notification {
 // Composes the notification service on `app`: settings, routes, and per worker
 // the HTTP client, providers, event processor, dispatcher and stream consumers,
 // plus their background loops. Called by main() on the main thread.
-Status SetUp(App& app);
+Status Setup(App& app);
 
 }  // namespace tchat::notification

@@ -5,7 +5,7 @@
 namespace tchat::messaging {
 
 // The service's own series (registered once, process-wide; lock-free to update).
-struct MessagingMetrics {
+struct Metrics {
   metrics::Counter* messages_appended;          // messaging_messages_appended_total
   metrics::Counter* send_batches;               // messaging_send_batches_total
   metrics::Histogram* send_batch_size;          // messaging_send_batch_size
@@ -17,8 +17,8 @@ struct MessagingMetrics {
   metrics::Counter* fanout_publish_errors;      // messaging_fanout_publish_errors_total
   metrics::Counter* fanout_deliveries;          // messaging_fanout_deliveries_total
   metrics::Counter* payment_events;             // messaging_payment_events_total
-};
 
-const MessagingMetrics& Metrics();
+  static Metrics& Get();
+};
 
 }  // namespace tchat::messaging

@@ -19,9 +19,9 @@ namespace tchat::payment {
 //   payment_rate_limited_total{route}               money requests refused with 429
 //   payment_rate_limit_errors_total                 money requests admitted unchecked
 //                                                   because Redis failed (fail open)
-class PaymentMetrics {
+class Metrics {
  public:
-  static PaymentMetrics& Get();
+  static Metrics& Get();
 
   void Transfer(std::string_view kind, std::string_view result);
   void Amount(std::string_view currency, std::int64_t minor_units);
@@ -35,7 +35,7 @@ class PaymentMetrics {
   void RateLimitError() { rate_limit_errors_.Inc(); }
 
  private:
-  PaymentMetrics();
+  Metrics();
 
   metrics::CounterFamily& transfers_;
   metrics::CounterFamily& amounts_;

@@ -12,9 +12,9 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
+#include "config.hpp"
 #include "ledger_store.hpp"
 #include "money.hpp"
-#include "payment_config.hpp"
 #include "records.hpp"
 #include "transfer_batcher.hpp"
 
@@ -89,9 +89,9 @@ struct HistoryPage {
 class PaymentService {
  public:
   PaymentService(std::shared_ptr<LedgerStore> store, std::shared_ptr<TransferBatcher> batcher,
-                 std::shared_ptr<const PaymentConfig> config);
+                 std::shared_ptr<const Config> config);
 
-  const PaymentConfig& config() const { return *config_holder_; }
+  const Config& config() const { return *config_holder_; }
 
   Task<Result<std::vector<Wallet>>> Wallets(const std::string& user_id);
 
@@ -156,8 +156,8 @@ class PaymentService {
     if (events_committed_) events_committed_();
   }
 
-  std::shared_ptr<const PaymentConfig> config_holder_;
-  const PaymentConfig& config_;
+  std::shared_ptr<const Config> config_holder_;
+  const Config& config_;
   std::function<void()> events_committed_;
 };
 

@@ -1,4 +1,4 @@
-#include "payment_service.hpp"
+#include "service.hpp"
 
 #include <utility>
 
@@ -6,10 +6,8 @@
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "payment_metrics.hpp"
+#include "metrics.hpp"
 #include "service_steps.hpp"
-#include <tchat/core/time.hpp>
-#include <tchat/core/uuid.hpp>
 
 namespace tchat::payment {
 namespace {
@@ -52,7 +50,7 @@ void Render(TransferItem& it) {
 
 PaymentService::PaymentService(std::shared_ptr<LedgerStore> store,
                                std::shared_ptr<TransferBatcher> batcher,
-                               std::shared_ptr<const PaymentConfig> config)
+                               std::shared_ptr<const Config> config)
     : store_(std::move(store)),
       batcher_(std::move(batcher)),
       config_holder_(std::move(config)),
@@ -98,7 +96,7 @@ TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::s
 }
 
 Task<Result<Answer>> PaymentService::CreateTransfer(const TransferCommand& cmd) {
-  auto& metrics = PaymentMetrics::Get();
+  auto& metrics = Metrics::Get();
   const CurrencyLimits& limits = config_.LimitsFor(*cmd.currency);
   if (cmd.amount > limits.per_transfer) {
     metrics.Transfer("transfer", "limit_exceeded");
@@ -152,7 +150,7 @@ Task<Result<Transfer>> PaymentService::GetTransfer(const std::string& user_id,
 
 Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
                                             const std::string& transfer_id) {
-  auto& metrics = PaymentMetrics::Get();
+  auto& metrics = Metrics::Get();
   auto r = co_await store_->pool().Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
         auto locked = co_await LedgerStore::LockTransfer(c, transfer_id);
@@ -251,7 +249,7 @@ Task<Result<Answer>> PaymentService::RunIdempotent(const std::string& user_id,
         co_return out;
       });
   if (!r) co_return std::move(r).error();
-  if (r->answer.replayed) PaymentMetrics::Get().Replay();
+  if (r->answer.replayed) Metrics::Get().Replay();
   if (r->error) co_return std::move(*r->error);
   EventsCommitted();
   co_return std::move(r->answer);
@@ -307,7 +305,7 @@ Task<Result<PaymentRequest>> PaymentService::GetRequest(const std::string& user_
 }
 
 Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, const std::string& id) {
-  auto& metrics = PaymentMetrics::Get();
+  auto& metrics = Metrics::Get();
   auto pre = co_await GetRequest(user_id, id);
   if (!pre) co_return std::move(pre).error();
   if (pre->from_user_id != user_id) {

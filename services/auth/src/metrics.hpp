@@ -2,12 +2,12 @@
 
 #include <tchat/core/metrics.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // The auth service's own counters (registered once in the default registry;
 // every member is a cached series, so hot paths only do an atomic add).
 // Thread-safe.
-struct AuthMetrics {
+struct Metrics {
   // auth_signins_total{method}
   metrics::Counter* signins_otp;
   metrics::Counter* signins_password;
@@ -48,7 +48,7 @@ struct AuthMetrics {
   metrics::Counter* lookups_missing;
   metrics::Counter* lookups_limited;
 
-  static AuthMetrics& Get();
+  static Metrics& Get();
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

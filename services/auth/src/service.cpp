@@ -1,4 +1,4 @@
-#include "auth_service.hpp"
+#include "service.hpp"
 
 #include <algorithm>
 
@@ -7,13 +7,13 @@
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "auth_metrics.hpp"
 #include "locale_text.hpp"
+#include "metrics.hpp"
 #include "phone.hpp"
 #include "redis_keys.hpp"
 #include "validation.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -31,7 +31,7 @@ std::string LowerAscii(std::string_view s) {
 
 }  // namespace
 
-Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const AuthConfig& config, KeyFile key_file,
+Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile key_file,
                                                std::string issuer, std::string audience,
                                                std::shared_ptr<events::OutboxRelay> relay) {
   auto keys = std::make_shared<const SigningKeys>(std::move(key_file));
@@ -95,7 +95,7 @@ Task<Result<TokenGrant>> AuthService::Grant(SignInRecord record, std::string ses
   g.new_user = record.new_user;
   g.user = std::move(record.user);
   if (record.evicted > 0) {
-    AuthMetrics::Get().revoked_evicted->Inc(static_cast<double>(record.evicted));
+    Metrics::Get().revoked_evicted->Inc(static_cast<double>(record.evicted));
   }
   co_return g;
 }
@@ -104,7 +104,7 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
                                                    std::string_view country,
                                                    std::string_view locale_in,
                                                    const ClientInfo& client) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   auto phone = NormalizePhone(phone_input, country);
   if (!phone) co_return std::move(phone).error();
   if (!locale_in.empty() && !IsSupportedLocale(locale_in)) {
@@ -168,7 +168,7 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
 Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
                                                 std::string_view country, std::string_view code,
                                                 const ClientInfo& client) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   auto phone = NormalizePhone(phone_input, country);
   if (!phone) co_return std::move(phone).error();
   if (Status st = ValidateOtpCode(code); !st) co_return std::move(st).error();
@@ -222,7 +222,7 @@ Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
 Task<Result<TokenGrant>> AuthService::Login(std::string_view phone_input, std::string_view country,
                                             std::string_view username, std::string password,
                                             const ClientInfo& client) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   if (phone_input.empty() == username.empty()) {
     co_return Error::InvalidArgument("give either phone or username");
   }
@@ -298,7 +298,7 @@ Task<Result<TokenGrant>> AuthService::Login(std::string_view phone_input, std::s
 
 Task<Result<TokenGrant>> AuthService::Refresh(std::string_view refresh_token,
                                               const ClientInfo& client) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   if (!LooksLikeRefreshToken(refresh_token)) {
     m.refresh_invalid->Inc();
     co_return Error::Unauthenticated("invalid or expired refresh token");
@@ -333,7 +333,7 @@ Task<Result<TokenGrant>> AuthService::Refresh(std::string_view refresh_token,
 
 Task<Status> AuthService::SetPassword(const Caller& caller, std::string password,
                                       std::optional<std::string> current, std::string_view ip) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   if (Status st = ValidatePassword(password); !st) co_return st;
   auto old = co_await store_.GetPasswordHash(caller.user_id);
   if (!old) co_return std::move(old).error();
@@ -365,7 +365,7 @@ Task<Status> AuthService::SetPassword(const Caller& caller, std::string password
 Task<Status> AuthService::Logout(const Caller& caller) {
   auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout");
   if (!r) co_return std::move(r).error();
-  AuthMetrics::Get().revoked_logout->Inc();
+  Metrics::Get().revoked_logout->Inc();
   co_return Ok();
 }
 
@@ -388,7 +388,7 @@ Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view s
   auto r = co_await store_.RevokeSession(session_id, caller.user_id, "revoked");
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
-  AuthMetrics::Get().revoked_user->Inc();
+  Metrics::Get().revoked_user->Inc();
   co_return Ok();
 }
 
@@ -424,7 +424,7 @@ Task<Result<UserRecord>> AuthService::PublicUser(std::string_view id) {
 }
 
 Task<Status> AuthService::HitLookupLimit(const Caller& caller, std::string_view ip) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   const auto& cfg = deps_->config;
   const std::string user_key = std::string(kKeyPrefix) + "lookup_user:" + caller.user_id;
   const std::string ip_key = std::string(kKeyPrefix) + "lookup_ip:" + std::string(ip);
@@ -446,7 +446,7 @@ Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller&
                                                                    std::string_view phone_input,
                                                                    std::string_view country,
                                                                    std::string_view ip) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   if (Status st = co_await HitLookupLimit(caller, ip); !st) co_return std::move(st).error();
   std::string region(country);
   if (region.empty() && !phone_input.starts_with('+')) {
@@ -466,7 +466,7 @@ Task<Result<std::optional<UserRecord>>> AuthService::LookupByPhone(const Caller&
 Task<Result<std::optional<UserRecord>>> AuthService::LookupByUsername(const Caller& caller,
                                                                       std::string_view username,
                                                                       std::string_view ip) {
-  auto& m = AuthMetrics::Get();
+  auto& m = Metrics::Get();
   if (Status st = co_await HitLookupLimit(caller, ip); !st) co_return std::move(st).error();
   // The shape every username has (users_username_format); reserved names are
   // looked up like any other (they are refused when chosen, not when searched).
@@ -491,4 +491,4 @@ Task<Result<std::int64_t>> AuthService::Cleanup() {
   co_return co_await store_.Cleanup(deps_->config.session_retention);
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -10,7 +10,7 @@ namespace tchat::notification {
 
 // The service's own configuration (environment variables; durations as "250ms",
 // "3s", "5m"). A bad value stops start-up with a message naming the key.
-struct Settings {
+struct Config {
   // Streams and consumer group (SPEC §7).
   std::string group = "notification";               // NOTIFICATION_GROUP
   std::string consumer;                             // NOTIFICATION_CONSUMER [hostname-pid]
@@ -53,6 +53,6 @@ struct Settings {
   std::string apns_topic;     // APNS_TOPIC (bundle id)
 };
 
-Result<Settings> LoadSettings(const ConfigReader& reader, const CommonConfig& common);
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace tchat::notification

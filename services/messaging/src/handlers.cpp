@@ -1,4 +1,4 @@
-#include "http_handlers.hpp"
+#include "handlers.hpp"
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/time.hpp>
