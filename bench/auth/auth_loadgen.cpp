@@ -33,10 +33,10 @@
 #include <boost/asio/io_context.hpp>
 #include <unistd.h>
 
-#include <tchat/core/jwt/key_source.hpp>
-#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/key_source.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 
 namespace {
 

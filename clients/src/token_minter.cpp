@@ -2,8 +2,8 @@
 #include <sstream>
 
 #include <tchat/client/token_minter.hpp>
-#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
 namespace tchat::client {

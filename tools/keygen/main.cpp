@@ -15,8 +15,8 @@
 #include <sstream>
 #include <string>
 
-#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 
 namespace {
 

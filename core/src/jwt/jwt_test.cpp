@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/http_jwks_key_source.hpp>
 #include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/jwt/key_set.hpp>
 #include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
-#include <tchat/core/hashing.hpp>
 
 #include "test_http_server.hpp"
 

@@ -9,9 +9,9 @@
 
 #include <sodium.h>
 
+#include <tchat/core/json.hpp>
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
-#include <tchat/core/json.hpp>
 #include <tchat/core/sodium.hpp>
 #include <tchat/core/time.hpp>
 

@@ -12,10 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <tchat/core/http/server.hpp>
 #include <tchat/core/jwt/http_jwks_key_source.hpp>
 #include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
-#include <tchat/core/http/server.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>

@@ -18,9 +18,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 

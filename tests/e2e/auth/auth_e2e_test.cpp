@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <tchat/core/hashing.hpp>
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/jwt_signer.hpp>
-#include <tchat/core/hashing.hpp>
 
 #include "e2e_http.hpp"
 

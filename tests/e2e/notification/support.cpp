@@ -16,8 +16,8 @@
 #include <boost/beast/http/write.hpp>
 #include <hiredis/hiredis.h>
 
-#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/httpclient/exchange_recorder.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -89,7 +89,7 @@ std::string MintToken(const std::string& user_id) {
     if (!o) throw std::runtime_error("bad key file");
     const auto& k = o->at("keys").as_array().at(0).as_object();
     auto pair = jwt::Ed25519KeyPair::FromSeed(std::string(k.at("kid").as_string()),
-                                               std::string(k.at("seed").as_string()));
+                                              std::string(k.at("seed").as_string()));
     if (!pair) throw std::runtime_error("bad key seed");
     return jwt::JwtSigner(*pair);
   }();

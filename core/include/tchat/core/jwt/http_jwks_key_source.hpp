@@ -8,8 +8,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
+#include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/task.hpp>
 
 namespace tchat::jwt {
