@@ -4,8 +4,8 @@
 #include <chrono>
 #include <unordered_map>
 
-#include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/events/streams.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
@@ -131,7 +131,7 @@ std::vector<AppendOutcome> ReadAppendOutcomes(const pg::PgResult& res,
     m.created_ms = res.GetInt64(row, 10);
     if (!res.IsNull(row, 11)) m.edited_ms = res.GetInt64(row, 11);
     m.deleted = res.GetBool(row, 12);
-    o.recipients = pgrows::ParseArray(res.GetString(row, 13));
+    o.recipients = pg::ParseArray(res.GetString(row, 13)).value_or(std::vector<std::string>{});
   }
   return answers;
 }
