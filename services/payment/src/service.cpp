@@ -8,35 +8,10 @@
 
 #include "metrics.hpp"
 #include "service_steps.hpp"
+#include "store.hpp"
 
 namespace tchat::payment {
 namespace {
-
-#define TCHAT_REQUEST_COLUMNS                                                       \
-  "id, from_user_id, to_user_id, amount, currency, note, conversation_id, status, " \
-  "transfer_id, (extract(epoch FROM created_at) * 1000)::bigint, "                  \
-  "(extract(epoch FROM updated_at) * 1000)::bigint"
-
-std::optional<std::string> OptString(const pg::PgResult& r, int row, int col) {
-  if (r.IsNull(row, col)) return std::nullopt;
-  return std::string(r.GetString(row, col));
-}
-
-PaymentRequest RequestFromRow(const pg::PgResult& r, int row) {
-  PaymentRequest p;
-  p.id = r.GetString(row, 0);
-  p.from_user_id = r.GetString(row, 1);
-  p.to_user_id = r.GetString(row, 2);
-  p.amount = r.GetInt64(row, 3);
-  p.currency = r.GetString(row, 4);
-  p.note = OptString(r, row, 5);
-  p.conversation_id = OptString(r, row, 6);
-  p.status = r.GetString(row, 7);
-  p.transfer_id = OptString(r, row, 8);
-  p.created_ms = r.GetInt64(row, 9);
-  p.updated_ms = r.GetInt64(row, 10);
-  return p;
-}
 
 // Renders what the database stores with the item: the 201 body and the event.
 void Render(TransferItem& it) {
@@ -182,9 +157,7 @@ Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
         auto code = co_await LedgerStore::ApplyTransfer(c, it);
         if (!code) co_return std::move(code).error();
         if (*code != "ok") co_return DomainError(*code);
-        auto marked = co_await c.Query(
-            "UPDATE transfers SET status = 'refunded', refunded_by = $2 WHERE id = $1", orig.id,
-            it.transfer.id);
+        auto marked = co_await MarkTransferRefunded(c, orig.id, it.transfer.id);
         if (!marked) co_return std::move(marked).error();
         co_return Answer{201, std::move(it.response), false};
       });
@@ -205,26 +178,20 @@ Task<Result<Answer>> PaymentService::RunIdempotent(const std::string& user_id,
         const std::int64_t now = NowUnixMs();
         if (idem) {
           // First statement of the transaction: a concurrent duplicate waits here.
-          auto claimed = co_await c.Query(
-              "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
-              "ON CONFLICT DO NOTHING",
-              user_id, idem->key, idem->fingerprint);
+          auto claimed = co_await ClaimIdempotencyKey(c, user_id, idem->key, idem->fingerprint);
           if (!claimed) co_return std::move(claimed).error();
-          if (claimed->AffectedRows() == 0) {
-            auto stored = co_await c.Query(
-                "SELECT request_hash, status_code, result_code, response FROM idempotency_keys "
-                "WHERE user_id = $1 AND key = $2",
-                user_id, idem->key);
+          if (!*claimed) {
+            auto stored = co_await FindIdempotencyKey(c, user_id, idem->key);
             if (!stored) co_return std::move(stored).error();
-            if (stored->empty()) co_return Error::Unavailable("idempotency key vanished; retry");
+            if (!*stored) co_return Error::Unavailable("idempotency key vanished; retry");
             Outcome o;
-            if (stored->GetString(0, 0) != idem->fingerprint) {
+            if ((*stored)->request_hash != idem->fingerprint) {
               o.error = DomainError("idempotency_key_reused");
               co_return o;
             }
-            const std::string_view code = stored->GetString(0, 2);
+            const std::string_view code = (*stored)->result_code;
             if (code == "ok") {
-              o.answer = Answer{stored->GetInt32(0, 1), std::string(stored->GetString(0, 3)), true};
+              o.answer = Answer{(*stored)->status_code, std::move((*stored)->response), true};
             } else {
               o.error = DomainError(code);
             }
@@ -240,10 +207,8 @@ Task<Result<Answer>> PaymentService::RunIdempotent(const std::string& user_id,
           const int status = ok ? out->answer.status : 422;
           const std::string code = ok ? std::string("ok") : std::string(out->error->WireCode());
           const std::string body = ok ? out->answer.body : std::string();
-          auto saved = co_await c.Query(
-              "UPDATE idempotency_keys SET status_code = $3, result_code = $4, response = $5, "
-              "resource_id = $6 WHERE user_id = $1 AND key = $2",
-              user_id, idem->key, status, code, body, out->resource_id);
+          auto saved = co_await SaveIdempotentAnswer(c, user_id, idem->key, status, code, body,
+                                                     out->resource_id);
           if (!saved) co_return std::move(saved).error();
         }
         co_return out;
@@ -272,12 +237,7 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
     req.created_ms = now;
     req.updated_ms = now;
     const std::string ts = FormatRfc3339Ms(now);
-    auto ins = co_await c.Query(
-        "INSERT INTO payment_requests (id, from_user_id, to_user_id, amount, currency, note, "
-        "conversation_id, status, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
-        req.id, req.from_user_id, req.to_user_id, req.amount, req.currency, req.note,
-        req.conversation_id, ts);
+    auto ins = co_await InsertPaymentRequest(c, req, ts);
     if (!ins) co_return std::move(ins).error();
     const json::object body = ToJson(req);
     auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.request.created",
@@ -293,11 +253,10 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
 
 Task<Result<PaymentRequest>> PaymentService::GetRequest(const std::string& user_id,
                                                         const std::string& id) {
-  auto r = co_await store_->pool().Query(
-      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1", id);
+  auto r = co_await FindPaymentRequest(store_->pool(), id);
   if (!r) co_return std::move(r).error();
-  if (r->empty()) co_return Error::NotFound("payment request not found");
-  PaymentRequest req = RequestFromRow(*r, 0);
+  if (!*r) co_return Error::NotFound("payment request not found");
+  PaymentRequest req = std::move(**r);
   if (req.from_user_id != user_id && req.to_user_id != user_id) {
     co_return Error::NotFound("payment request not found");
   }
@@ -321,11 +280,10 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
 
   auto r = co_await store_->pool().Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
-        auto locked = co_await c.Query(
-            "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id);
+        auto locked = co_await LockPaymentRequest(c, id);
         if (!locked) co_return std::move(locked).error();
-        if (locked->empty()) co_return Error::NotFound("payment request not found");
-        PaymentRequest req = RequestFromRow(*locked, 0);
+        if (!*locked) co_return Error::NotFound("payment request not found");
+        PaymentRequest req = std::move(**locked);
         if (req.status == "paid" && req.transfer_id) {
           auto t = co_await LedgerStore::FindTransferOn(c, *req.transfer_id);
           if (!t) co_return std::move(t).error();
@@ -356,10 +314,7 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
         auto code = co_await LedgerStore::ApplyTransfer(c, it);
         if (!code) co_return std::move(code).error();
         if (*code != "ok") co_return DomainError(*code);
-        auto upd = co_await c.Query(
-            "UPDATE payment_requests SET status = 'paid', transfer_id = $2, updated_at = $3 "
-            "WHERE id = $1",
-            req.id, it.transfer.id, FormatRfc3339Ms(now));
+        auto upd = co_await MarkPaymentRequestPaid(c, req.id, it.transfer.id, FormatRfc3339Ms(now));
         if (!upd) co_return std::move(upd).error();
         req.status = "paid";
         req.transfer_id = it.transfer.id;
@@ -396,11 +351,10 @@ Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id
                                                       std::string_view new_status) {
   auto r = co_await store_->pool().Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
-        auto locked = co_await c.Query(
-            "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id);
+        auto locked = co_await LockPaymentRequest(c, id);
         if (!locked) co_return std::move(locked).error();
-        if (locked->empty()) co_return Error::NotFound("payment request not found");
-        PaymentRequest req = RequestFromRow(*locked, 0);
+        if (!*locked) co_return Error::NotFound("payment request not found");
+        PaymentRequest req = std::move(**locked);
         if (req.from_user_id != user_id && req.to_user_id != user_id) {
           co_return Error::NotFound("payment request not found");
         }
@@ -412,9 +366,7 @@ Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id
         if (req.status == new_status) co_return Answer{200, Serialize(ToJson(req)), true};
         if (req.status != "pending") co_return Error::Conflict("payment request is " + req.status);
         const std::int64_t now = NowUnixMs();
-        auto upd = co_await c.Query(
-            "UPDATE payment_requests SET status = $2, updated_at = $3 WHERE id = $1", req.id,
-            new_status, FormatRfc3339Ms(now));
+        auto upd = co_await UpdatePaymentRequestStatus(c, req.id, new_status, FormatRfc3339Ms(now));
         if (!upd) co_return std::move(upd).error();
         req.status = new_status;
         req.updated_ms = now;
