@@ -107,85 +107,95 @@ Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
                                   const std::string& key, int status_code,
                                   const std::string& result_code, const std::string& response,
                                   const std::optional<std::string>& resource_id) {
-  co_return StatusOf(co_await c.Query(
+  auto r = co_await c.Query(
       "UPDATE idempotency_keys SET status_code = $3, result_code = $4, response = $5, "
       "resource_id = $6 WHERE user_id = $1 AND key = $2",
-      user_id, key, status_code, result_code, response, resource_id));
+      user_id, key, status_code, result_code, response, resource_id);
+  co_return StatusOf(r);
 }
 
 Task<Status> MarkTransferRefunded(pg::Connection& c, const std::string& id,
                                   const std::string& refunded_by) {
-  co_return StatusOf(co_await c.Query(
-      "UPDATE transfers SET status = 'refunded', refunded_by = $2 WHERE id = $1", id, refunded_by));
+  auto r = co_await c.Query(
+      "UPDATE transfers SET status = 'refunded', refunded_by = $2 WHERE id = $1", id, refunded_by);
+  co_return StatusOf(r);
 }
 
 Task<Status> InsertPaymentRequest(pg::Connection& c, const PaymentRequest& req,
                                   const std::string& created_at) {
-  co_return StatusOf(co_await c.Query(
+  auto r = co_await c.Query(
       "INSERT INTO payment_requests (id, from_user_id, to_user_id, amount, currency, note, "
       "conversation_id, status, created_at, updated_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
       req.id, req.from_user_id, req.to_user_id, req.amount, req.currency, req.note,
-      req.conversation_id, created_at));
+      req.conversation_id, created_at);
+  co_return StatusOf(r);
 }
 
 Task<Result<std::optional<PaymentRequest>>> FindPaymentRequest(pg::Pool& pool,
                                                                const std::string& id) {
-  co_return OptionalRequest(co_await pool.Query(
-      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1", id));
+  auto r = co_await pool.Query(
+      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1", id);
+  co_return OptionalRequest(std::move(r));
 }
 
 Task<Result<std::optional<PaymentRequest>>> LockPaymentRequest(pg::Connection& c,
                                                                const std::string& id) {
-  co_return OptionalRequest(co_await c.Query(
-      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id));
+  auto r = co_await c.Query(
+      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE id = $1 FOR UPDATE", id);
+  co_return OptionalRequest(std::move(r));
 }
 
 Task<Status> MarkPaymentRequestPaid(pg::Connection& c, const std::string& id,
                                     const std::string& transfer_id, const std::string& updated_at) {
-  co_return StatusOf(co_await c.Query(
+  auto r = co_await c.Query(
       "UPDATE payment_requests SET status = 'paid', transfer_id = $2, updated_at = $3 "
       "WHERE id = $1",
-      id, transfer_id, updated_at));
+      id, transfer_id, updated_at);
+  co_return StatusOf(r);
 }
 
 Task<Status> UpdatePaymentRequestStatus(pg::Connection& c, const std::string& id,
                                         std::string_view status, const std::string& updated_at) {
-  co_return StatusOf(
+  auto r =
       co_await c.Query("UPDATE payment_requests SET status = $2, updated_at = $3 WHERE id = $1", id,
-                       status, updated_at));
+                       status, updated_at);
+  co_return StatusOf(r);
 }
 
 Task<Status> InsertTopup(pg::Connection& c, const ProviderOperation& op, std::int64_t account_id,
                          const std::string& created_at) {
-  co_return StatusOf(co_await c.Query(
+  auto r = co_await c.Query(
       "INSERT INTO topups (id, user_id, account_id, amount, currency, method, status, "
       "provider_reference, created_at, updated_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
       op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-      op.provider_reference, created_at));
+      op.provider_reference, created_at);
+  co_return StatusOf(r);
 }
 
 Task<Status> InsertWithdrawal(pg::Connection& c, const ProviderOperation& op,
                               std::int64_t account_id, std::int64_t pending_account_id,
                               const std::string& hold_entry_id, const std::string& created_at) {
-  co_return StatusOf(co_await c.Query(
+  auto r = co_await c.Query(
       "INSERT INTO withdrawals (id, user_id, account_id, amount, currency, destination, "
       "status, provider_reference, pending_account_id, hold_entry_id, created_at, "
       "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $10)",
       op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-      op.provider_reference, pending_account_id, hold_entry_id, created_at));
+      op.provider_reference, pending_account_id, hold_entry_id, created_at);
+  co_return StatusOf(r);
 }
 
 Task<Result<std::optional<ProviderOperation>>> FindTopup(pg::Pool& pool, const std::string& id) {
-  co_return OptionalOperation(
-      co_await pool.Query("SELECT " TCHAT_TOPUP_COLUMNS " FROM topups WHERE id = $1", id));
+  auto r = co_await pool.Query("SELECT " TCHAT_TOPUP_COLUMNS " FROM topups WHERE id = $1", id);
+  co_return OptionalOperation(std::move(r));
 }
 
 Task<Result<std::optional<ProviderOperation>>> FindWithdrawal(pg::Pool& pool,
                                                               const std::string& id) {
-  co_return OptionalOperation(co_await pool.Query(
-      "SELECT " TCHAT_WITHDRAWAL_COLUMNS " FROM withdrawals WHERE id = $1", id));
+  auto r =
+      co_await pool.Query("SELECT " TCHAT_WITHDRAWAL_COLUMNS " FROM withdrawals WHERE id = $1", id);
+  co_return OptionalOperation(std::move(r));
 }
 
 Task<Result<bool>> RecordProviderEvent(pg::Connection& c, const std::string& id,
@@ -227,7 +237,8 @@ Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std
                : std::string_view(
                      "UPDATE withdrawals SET status = $2, final_entry_id = $3, "
                      "updated_at = $4 WHERE id = $1");
-  co_return StatusOf(co_await c.Query(update_sql, id, status, entry_id, updated_at));
+  auto r = co_await c.Query(update_sql, id, status, entry_id, updated_at);
+  co_return StatusOf(r);
 }
 
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
