@@ -11,7 +11,7 @@
 // refresh: signs in C users (untimed), then each rotates its refresh token in a
 //   loop for S seconds (timed).
 // login: one user with a password, C clients log in for S seconds (Argon2id).
-// verify: the shared verifier (tchat::auth::TokenVerifier) on this thread, cached
+// verify: the shared verifier (tchat::jwt::TokenVerifier) on this thread, cached
 //   (repeated tokens) and uncached (Ed25519 each time), S seconds each.
 // With --pid, the CPU time tchat-auth used during the timed phase is read from
 // /proc, giving operations per second of server CPU ("per core").
@@ -33,10 +33,10 @@
 #include <boost/asio/io_context.hpp>
 #include <unistd.h>
 
-#include <tchat/core/auth/key_source.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/key_source.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 
 namespace {
 
@@ -346,10 +346,10 @@ int RunLogin(const Options& o) {
 }
 
 int RunVerify(const Options& o) {
-  auto key = auth::Ed25519KeyPair::Generate("k-bench");
-  auth::JwtSigner signer(key);
-  auto keys = std::make_shared<auth::StaticKeySource>(auth::KeySet({key.Public()}));
-  auth::Claims c;
+  auto key = jwt::Ed25519KeyPair::Generate("k-bench");
+  jwt::JwtSigner signer(key);
+  auto keys = std::make_shared<jwt::StaticKeySource>(jwt::KeySet({key.Public()}));
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.session_id = "0190b4c2-7a1e-7c3d-9f0a-0123456789ac";
@@ -363,9 +363,9 @@ int RunVerify(const Options& o) {
     tokens.push_back(signer.Sign(c));
   }
   for (bool cached : {true, false}) {
-    auth::VerifierOptions vo;
+    jwt::VerifierOptions vo;
     vo.cache_capacity = cached ? 100'000 : 0;
-    auth::TokenVerifier verifier(keys, vo);
+    jwt::TokenVerifier verifier(keys, vo);
     std::size_t ops = 0, failures = 0;
     const auto t0 = Clock::now();
     const auto until = t0 + std::chrono::seconds(std::max(1, o.duration));

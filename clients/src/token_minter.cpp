@@ -2,8 +2,8 @@
 #include <sstream>
 
 #include <tchat/client/token_minter.hpp>
-#include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
 namespace tchat::client {
@@ -24,14 +24,14 @@ Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
   auto kid = RequireString(k, "kid");
   auto seed = RequireString(k, "seed");
   if (!kid || !seed) return Error::InvalidArgument("key file " + path + ": kid and seed needed");
-  auto pair = auth::Ed25519KeyPair::FromSeed(*kid, *seed);
+  auto pair = jwt::Ed25519KeyPair::FromSeed(*kid, *seed);
   if (!pair) return std::move(pair).error();
-  return TokenMinter(std::make_shared<const auth::JwtSigner>(std::move(*pair)));
+  return TokenMinter(std::make_shared<const jwt::JwtSigner>(std::move(*pair)));
 }
 
 std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
   const auto now = std::chrono::system_clock::now();
-  auth::Claims c;
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;

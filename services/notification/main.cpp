@@ -1,9 +1,8 @@
-// tchat-notification: the notification service (SPEC §6). Wiring only: the
-// service is composed by notification::SetUp on the shared App.
+// tchat-notification: the notification service. Wiring lives in src/setup.cpp.
 #include <tchat/core/service/app.hpp>
 
-#include "src/service.hpp"
+#include "src/setup.hpp"
 
 int main() {
-  return tchat::RunService("notification", 8084, tchat::notification::SetUp);
+  return tchat::RunService("notification", 8084, tchat::notification::Setup);
 }

@@ -1,9 +1,8 @@
-// tchat-payment: the payment service (SPEC §5). Wiring only: configuration, clients
-// and handlers are composed by SetupPaymentService and served by the shared App.
+// tchat-payment: the payment service. Wiring lives in src/setup.cpp.
 #include <tchat/core/service/app.hpp>
 
 #include "src/setup.hpp"
 
 int main() {
-  return tchat::RunService("payment", 8083, tchat::payment::SetupPaymentService);
+  return tchat::RunService("payment", 8083, tchat::payment::Setup);
 }

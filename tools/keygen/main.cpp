@@ -15,8 +15,8 @@
 #include <sstream>
 #include <string>
 
-#include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 
 namespace {
 
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
                                 : "k" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                            std::chrono::system_clock::now().time_since_epoch())
                                                            .count());
-    auto pair = auth::Ed25519KeyPair::Generate(kid);
+    auto pair = jwt::Ed25519KeyPair::Generate(kid);
     json::object key{{"kid", pair.kid()}, {"seed", pair.SeedBase64Url()}};
     json::object doc{{"keys", json::array{key}}};
     if (!WriteFile(key_path, json::serialize(doc), 0600)) return Fail("cannot write " + key_path);
@@ -68,16 +68,16 @@ int main(int argc, char** argv) {
   if (keys == nullptr || !keys->is_array() || keys->as_array().empty()) {
     return Fail(key_path + ": expected {\"keys\":[{\"kid\",\"seed\"}...]}");
   }
-  std::vector<auth::PublicJwk> pub;
+  std::vector<jwt::PublicJwk> pub;
   for (const auto& k : keys->as_array()) {
     if (!k.is_object()) return Fail(key_path + ": keys must be objects");
     auto kid = RequireString(k.as_object(), "kid");
     auto seed = RequireString(k.as_object(), "seed");
     if (!kid || !seed) return Fail(key_path + ": every key needs kid and seed");
-    auto pair = auth::Ed25519KeyPair::FromSeed(*kid, *seed);
+    auto pair = jwt::Ed25519KeyPair::FromSeed(*kid, *seed);
     if (!pair) return Fail(key_path + ": " + pair.error().message);
     pub.push_back(pair->Public());
   }
-  if (!WriteFile(jwks_path, auth::BuildJwks(pub), 0644)) return Fail("cannot write " + jwks_path);
+  if (!WriteFile(jwks_path, jwt::BuildJwks(pub), 0644)) return Fail("cannot write " + jwks_path);
   return 0;
 }

@@ -12,10 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <tchat/core/auth/http_jwks_key_source.hpp>
-#include <tchat/core/auth/key_source.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
 #include <tchat/core/http/server.hpp>
+#include <tchat/core/jwt/http_jwks_key_source.hpp>
+#include <tchat/core/jwt/key_source.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>
@@ -36,8 +36,8 @@ struct App::Impl {
   http::Router router;
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::shared_ptr<auth::TokenVerifier> verifier;
-  std::shared_ptr<auth::HttpJwksKeySource> jwks_source;
+  std::shared_ptr<jwt::TokenVerifier> verifier;
+  std::shared_ptr<jwt::HttpJwksKeySource> jwks_source;
   std::vector<std::pair<std::string, ReadinessCheck>> checks;
   std::vector<std::function<Task<void>(Worker&)>> on_start;
   std::vector<std::function<void()>> on_shutdown;
@@ -176,18 +176,18 @@ Status App::Impl::AddRedis() {
 
 // Token verification: a local JWKS file (bootstrapping, tests) or auth's JWKS URL.
 Status App::Impl::CreateVerifier() {
-  auth::VerifierOptions vo;
+  jwt::VerifierOptions vo;
   vo.issuer = config.jwt_issuer;
   vo.audience = config.jwt_audience;
   if (!config.jwks_file.empty()) {
-    auto src = auth::StaticKeySource::FromFile(config.jwks_file);
+    auto src = jwt::StaticKeySource::FromFile(config.jwks_file);
     if (!src) return Error::InvalidArgument("config JWKS_FILE: " + src.error().message);
-    verifier = std::make_shared<auth::TokenVerifier>(*src, vo);
+    verifier = std::make_shared<jwt::TokenVerifier>(*src, vo);
   } else if (!config.jwks_url.empty()) {
-    auth::HttpJwksOptions jo;
+    jwt::HttpJwksOptions jo;
     jo.url = config.jwks_url;
-    jwks_source = auth::HttpJwksKeySource::Create(workers.front()->io().get_executor(), jo);
-    verifier = std::make_shared<auth::TokenVerifier>(jwks_source, vo);
+    jwks_source = jwt::HttpJwksKeySource::Create(workers.front()->io().get_executor(), jo);
+    verifier = std::make_shared<jwt::TokenVerifier>(jwks_source, vo);
   }
   return Ok();
 }
@@ -262,7 +262,7 @@ const ConfigReader& App::reader() const {
 http::Router& App::router() {
   return impl_->router;
 }
-std::shared_ptr<auth::TokenVerifier> App::verifier() const {
+std::shared_ptr<jwt::TokenVerifier> App::verifier() const {
   return impl_->verifier;
 }
 bool App::stopping() const {

@@ -33,10 +33,10 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
 
-#include "auth_service.hpp"
 #include "phone.hpp"
+#include "service.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 namespace asio = boost::asio;
@@ -171,7 +171,7 @@ class AuthPgTest : public ::testing::Test {
     redis::RedisClient redis(io.get_executor(), ro);
     auto relay = events::OutboxRelay::Create(io.get_executor(), events::OutboxRelayOptions{});
     auto deps =
-        MakeAuthDeps(config_, KeyFile{auth::Ed25519KeyPair::Generate("k-test"), std::nullopt},
+        MakeAuthDeps(config_, KeyFile{jwt::Ed25519KeyPair::Generate("k-test"), std::nullopt},
                      "tchat-auth", "tchat", relay);
     ASSERT_TRUE(deps.ok()) << deps.error().message;
     AuthService svc(*deps, pool, redis);
@@ -227,7 +227,7 @@ class AuthPgTest : public ::testing::Test {
   }
 
   std::string admin_url_, redis_url_, db_, db_url_;
-  AuthConfig config_;
+  Config config_;
 };
 
 TEST_F(AuthPgTest, FirstVerificationCreatesTheUserAndTheSecondSignsIn) {
@@ -754,4 +754,4 @@ TEST_F(AuthPgTest, NoSecretOrCodeOrFullPhoneNumberIsLogged) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -9,7 +9,7 @@
 
 #include "validation.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -345,4 +345,4 @@ void RegisterRoutes(http::Router& router, const AuthDeps& deps) {
   router.Get("/v1/users", Authed(LookupUsers), open);
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -4,9 +4,9 @@
 
 #include <tchat/core/http/router.hpp>
 
-#include "auth_service.hpp"
+#include "service.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // Adds every auth route of SPEC §3 to `router`:
 //   POST /v1/auth/otp/request, POST /v1/auth/otp/verify, POST /v1/auth/login,
@@ -20,4 +20,4 @@ namespace tchat::auth_service {
 // sessions, so they do not depend on JWKS_URL/JWKS_FILE being configured.
 void RegisterRoutes(http::Router& router, const AuthDeps& deps);
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

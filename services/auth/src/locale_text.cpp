@@ -5,7 +5,7 @@
 
 #include "validation.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 std::string_view DefaultLocaleForRegion(std::string_view region) {
   if (region == "TH") return "th";
@@ -86,4 +86,4 @@ std::string OtpSmsText(std::string_view locale, std::string_view code, int minut
          " minutes. Never share it with anyone.";
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

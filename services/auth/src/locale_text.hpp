@@ -5,7 +5,7 @@
 
 // The texts auth sends to people (the sign-in SMS) in the supported locales:
 // en, th, id, ms, fil, vi.
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // The usual language of a supported country: TH→th, ID→id, MY→ms, PH→fil,
 // VN→vi, SG and anything else→en.
@@ -21,4 +21,4 @@ std::string PickLocale(std::string_view requested, std::string_view accept_langu
 // `locale` (en when unsupported).
 std::string OtpSmsText(std::string_view locale, std::string_view code, int minutes);
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

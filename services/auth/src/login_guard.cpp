@@ -7,7 +7,7 @@
 
 #include "redis_keys.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -87,7 +87,7 @@ std::string Key(std::string_view kind, std::string_view a, std::string_view b = 
 
 }  // namespace
 
-LoginGuard::LoginGuard(const AuthConfig& config) : config_(config) {}
+LoginGuard::LoginGuard(const Config& config) : config_(config) {}
 
 Task<Status> LoginGuard::Check(redis::RedisClient& redis, std::string_view account,
                                std::string_view ip) const {
@@ -153,4 +153,4 @@ Task<Status> LoginGuard::RecordSuccess(redis::RedisClient& redis, std::string_vi
   co_return Ok();
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -8,9 +8,9 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-#include "auth_config.hpp"
+#include "config.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // Which lock-outs a failure started (for metrics and logs).
 struct LockoutEvents {
@@ -32,7 +32,7 @@ struct LockoutEvents {
 // Immutable; any thread; the Redis client is the caller's worker's.
 class LoginGuard {
  public:
-  explicit LoginGuard(const AuthConfig& config);
+  explicit LoginGuard(const Config& config);
 
   // Counts the attempt against the address and answers kRateLimited (with
   // Retry-After) while any lock applies.
@@ -52,7 +52,7 @@ class LoginGuard {
   }
 
  private:
-  AuthConfig config_;
+  Config config_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -11,7 +11,7 @@
 
 #include "redis_keys.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -85,7 +85,7 @@ std::string Key(std::string_view kind, std::string_view subject) {
 
 }  // namespace
 
-OtpStore::OtpStore(const AuthConfig& c, std::string pepper)
+OtpStore::OtpStore(const Config& c, std::string pepper)
     : pepper_(std::move(pepper)),
       ttl_(c.otp_ttl),
       cooldown_(c.otp_resend_cooldown),
@@ -187,4 +187,4 @@ Task<Result<OtpVerifyOutcome>> OtpStore::Verify(redis::RedisClient& redis, std::
   co_return out;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -8,9 +8,9 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-#include "auth_config.hpp"
+#include "config.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 enum class OtpIssue {
   kIssued,
@@ -49,7 +49,7 @@ struct OtpVerifyOutcome {
 // worker's.
 class OtpStore {
  public:
-  OtpStore(const AuthConfig& config, std::string pepper);
+  OtpStore(const Config& config, std::string pepper);
 
   // Six digits from libsodium's CSPRNG (uniform, leading zeros kept).
   static std::string NewCode();
@@ -74,4 +74,4 @@ class OtpStore {
   RateLimit verify_per_ip_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

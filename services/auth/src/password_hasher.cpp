@@ -13,7 +13,7 @@
 
 #include <tchat/core/sodium.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace asio = boost::asio;
 
@@ -109,4 +109,4 @@ Task<Status> PasswordHasher::VerifyDummy(std::string password) {
   co_return Ok();
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -9,7 +9,7 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 struct PasswordHasherOptions {
   std::uint64_t opslimit = 2;                  // crypto_pwhash opslimit (Argon2id passes)
@@ -60,4 +60,4 @@ class PasswordHasher {
   std::string dummy_hash_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -12,7 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 namespace asio = boost::asio;
@@ -109,4 +109,4 @@ TEST(PasswordHasher, RefusesWhenTooManyAreQueued) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

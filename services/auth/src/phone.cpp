@@ -8,7 +8,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -117,4 +117,4 @@ std::string MaskPhone(std::string_view e164) {
   return out;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

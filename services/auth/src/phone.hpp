@@ -5,7 +5,7 @@
 
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // A mobile number of a supported country, normalised.
 struct PhoneNumber {
@@ -28,4 +28,4 @@ Result<PhoneNumber> NormalizePhone(std::string_view input, std::string_view coun
 // For logs: keeps the country code and the last two digits ("+66*******78").
 std::string MaskPhone(std::string_view e164);
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

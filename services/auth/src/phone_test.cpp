@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 struct Case {
@@ -105,4 +105,4 @@ TEST(PhoneCountries, ExactlyTheSixServed) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

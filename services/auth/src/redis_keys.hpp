@@ -2,10 +2,10 @@
 
 #include <string_view>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // Prefix of every Redis key auth owns (OTP codes and cooldowns, sign-in
 // lock-outs, rate-limit windows).
 inline constexpr std::string_view kKeyPrefix = "tchat:auth:";
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -6,23 +6,23 @@
 
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/key_set.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/key_set.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
 // A key source that is simply the service's own key set.
-class OwnKeySource final : public auth::KeySource {
+class OwnKeySource final : public jwt::KeySource {
  public:
-  explicit OwnKeySource(std::vector<auth::PublicJwk> keys) {
-    Publish(std::make_shared<const auth::KeySet>(std::move(keys)));
+  explicit OwnKeySource(std::vector<jwt::PublicJwk> keys) {
+    Publish(std::make_shared<const jwt::KeySet>(std::move(keys)));
   }
 };
 
-Result<auth::Ed25519KeyPair> ParseKey(const json::value* v, const std::string& name) {
+Result<jwt::Ed25519KeyPair> ParseKey(const json::value* v, const std::string& name) {
   if (v == nullptr || !v->is_object()) {
     return Error::InvalidArgument("key file: " + name + " must be an object {\"kid\",\"seed\"}");
   }
@@ -37,8 +37,8 @@ Result<auth::Ed25519KeyPair> ParseKey(const json::value* v, const std::string& n
   if (seed == nullptr || !seed->is_string()) {
     return Error::InvalidArgument("key file: " + name + ".seed must be a string");
   }
-  auto kp = auth::Ed25519KeyPair::FromSeed(std::string(kid->as_string()),
-                                           std::string_view(seed->as_string()));
+  auto kp = jwt::Ed25519KeyPair::FromSeed(std::string(kid->as_string()),
+                                          std::string_view(seed->as_string()));
   if (!kp) {
     return Error::InvalidArgument("key file: " + name +
                                   ".seed must be a 32-byte Ed25519 seed in base64url");
@@ -46,7 +46,7 @@ Result<auth::Ed25519KeyPair> ParseKey(const json::value* v, const std::string& n
   return std::move(*kp);
 }
 
-json::object KeyJson(const auth::Ed25519KeyPair& k) {
+json::object KeyJson(const jwt::Ed25519KeyPair& k) {
   return json::object{{"kid", k.kid()}, {"seed", k.SeedBase64Url()}};
 }
 
@@ -115,19 +115,19 @@ std::string NewKid() {
   return std::string("k-") + date + "-" + hex;
 }
 
-std::string NewKeyFileJson(const std::optional<auth::Ed25519KeyPair>& previous) {
-  auth::Ed25519KeyPair active = auth::Ed25519KeyPair::Generate(NewKid());
+std::string NewKeyFileJson(const std::optional<jwt::Ed25519KeyPair>& previous) {
+  jwt::Ed25519KeyPair active = jwt::Ed25519KeyPair::Generate(NewKid());
   json::array keys{KeyJson(active)};
   if (previous) keys.push_back(KeyJson(*previous));
   return json::serialize(json::object{{"keys", std::move(keys)}}) + "\n";
 }
 
 SigningKeys::SigningKeys(KeyFile keys) : signer_(keys.active) {
-  auto seed = auth::Base64UrlDecode(keys.active.SeedBase64Url());
+  auto seed = jwt::Base64UrlDecode(keys.active.SeedBase64Url());
   seed_ = seed.value_or(std::string());
   public_keys_.push_back(keys.active.Public());
   if (keys.previous) public_keys_.push_back(keys.previous->Public());
-  jwks_ = auth::BuildJwks(public_keys_);
+  jwks_ = jwt::BuildJwks(public_keys_);
   source_ = std::make_shared<OwnKeySource>(public_keys_);
 }
 
@@ -143,4 +143,4 @@ std::string SigningKeys::DeriveSecret(std::string_view purpose) const {
   return out;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

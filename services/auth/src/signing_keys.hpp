@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include <tchat/core/auth/jwt_signer.hpp>
-#include <tchat/core/auth/key_source.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
+#include <tchat/core/jwt/key_source.hpp>
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // The auth service's Ed25519 keys: the active one signs access tokens; the
 // previous one (during a rotation) is still published so that tokens it signed
@@ -24,8 +24,8 @@ namespace tchat::auth_service {
 // new first key and FILE's first key second. Also accepted:
 //   {"active":{"kid","seed"},"previous":{"kid","seed"}}   // previous optional
 struct KeyFile {
-  auth::Ed25519KeyPair active;
-  std::optional<auth::Ed25519KeyPair> previous;
+  jwt::Ed25519KeyPair active;
+  std::optional<jwt::Ed25519KeyPair> previous;
 };
 
 // Parses a key file's text. Errors are kInvalidArgument and never quote a seed.
@@ -34,13 +34,13 @@ Result<KeyFile> ParseKeyFile(std::string_view text);
 Result<KeyFile> LoadKeyFile(const std::string& path);
 // A key file with a fresh random active key and, when given, `previous` as the
 // previous key (rotation: pass the old file's active key).
-std::string NewKeyFileJson(const std::optional<auth::Ed25519KeyPair>& previous);
+std::string NewKeyFileJson(const std::optional<jwt::Ed25519KeyPair>& previous);
 // A fresh key id: "k-YYYYMMDD-<8 hex>".
 std::string NewKid();
 
 // Immutable after construction and shared by every worker thread: signs tokens,
 // serves the JWKS document, and verifies auth's own tokens through the shared
-// auth::TokenVerifier (with a key source that is this very key set).
+// jwt::TokenVerifier (with a key source that is this very key set).
 class SigningKeys {
  public:
   explicit SigningKeys(KeyFile keys);
@@ -48,21 +48,21 @@ class SigningKeys {
   SigningKeys(const SigningKeys&) = delete;
   SigningKeys& operator=(const SigningKeys&) = delete;
 
-  const auth::JwtSigner& signer() const { return signer_; }
+  const jwt::JwtSigner& signer() const { return signer_; }
   // {"keys":[active, previous?]}
   const std::string& jwks() const { return jwks_; }
-  std::vector<auth::PublicJwk> public_keys() const { return public_keys_; }
-  std::shared_ptr<auth::KeySource> key_source() const { return source_; }
+  std::vector<jwt::PublicJwk> public_keys() const { return public_keys_; }
+  std::shared_ptr<jwt::KeySource> key_source() const { return source_; }
   // 32 bytes derived from the active key for `purpose` (keyed BLAKE2b), so that
   // replicas sharing the key file derive the same secret.
   std::string DeriveSecret(std::string_view purpose) const;
 
  private:
-  auth::JwtSigner signer_;
+  jwt::JwtSigner signer_;
   std::string seed_;  // active seed (raw bytes), for DeriveSecret
-  std::vector<auth::PublicJwk> public_keys_;
+  std::vector<jwt::PublicJwk> public_keys_;
   std::string jwks_;
-  std::shared_ptr<auth::KeySource> source_;
+  std::shared_ptr<jwt::KeySource> source_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

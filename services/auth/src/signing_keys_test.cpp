@@ -5,14 +5,14 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/key_set.hpp>
-#include <tchat/core/auth/token_verifier.hpp>
 #include <tchat/core/hashing.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/key_set.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 
 #include "tokens.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 using namespace std::chrono_literals;
@@ -22,7 +22,7 @@ constexpr const char* kUser = "0190b4c2-7a1e-7c3d-9f0a-0123456789ab";
 constexpr const char* kSession = "0190b4c2-7a1e-7c3d-9f0a-0123456789ac";
 
 std::string B64(std::string_view s) {
-  return auth::Base64UrlEncode(s);
+  return jwt::Base64UrlEncode(s);
 }
 
 TEST(KeyFile, GenerateParseRotate) {
@@ -41,9 +41,9 @@ TEST(KeyFile, GenerateParseRotate) {
 }
 
 TEST(KeyFile, ReadsTheKeygenFormatAndTheActivePreviousForm) {
-  auto a = auth::Ed25519KeyPair::Generate("k-a");
-  auto b = auth::Ed25519KeyPair::Generate("k-b");
-  auto c = auth::Ed25519KeyPair::Generate("k-c");
+  auto a = jwt::Ed25519KeyPair::Generate("k-a");
+  auto b = jwt::Ed25519KeyPair::Generate("k-b");
+  auto c = jwt::Ed25519KeyPair::Generate("k-c");
   auto keygen = ParseKeyFile(R"({"keys":[{"kid":"k-a","seed":")" + a.SeedBase64Url() + R"("}]})");
   ASSERT_TRUE(keygen.ok()) << keygen.error().message;
   EXPECT_EQ(keygen->active.kid(), "k-a");
@@ -75,7 +75,7 @@ TEST(KeyFile, BadFilesAreRefusedWithoutQuotingTheSeed) {
   auto short_seed = ParseKeyFile(R"({"active":{"kid":"a","seed":"c2VjcmV0LXNlZWQ"}})");
   ASSERT_FALSE(short_seed.ok());
   EXPECT_EQ(short_seed.error().message.find("c2VjcmV0LXNlZWQ"), std::string::npos);
-  auto k = auth::Ed25519KeyPair::Generate("same");
+  auto k = jwt::Ed25519KeyPair::Generate("same");
   const std::string dup = R"({"active":{"kid":"same","seed":")" + k.SeedBase64Url() +
                           R"("},"previous":{"kid":"same","seed":")" + k.SeedBase64Url() + R"("}})";
   EXPECT_FALSE(ParseKeyFile(dup).ok());
@@ -90,7 +90,7 @@ TEST(SigningKeys, JwksPublishesActiveAndPreviousForRotation) {
   ASSERT_TRUE(file.ok());
   const std::string old_kid = old_file->active.kid();
   SigningKeys keys(std::move(*file));
-  auto set = auth::KeySet::ParseJwks(keys.jwks());
+  auto set = jwt::KeySet::ParseJwks(keys.jwks());
   ASSERT_TRUE(set.ok()) << set.error().message;
   ASSERT_EQ(set->keys().size(), 2u);
   EXPECT_EQ(set->keys()[0].kid, keys.signer().kid());
@@ -102,7 +102,7 @@ TEST(SigningKeys, JwksPublishesActiveAndPreviousForRotation) {
   // A token signed by the previous key still verifies during the rotation.
   auto prev_only = std::make_shared<const SigningKeys>(KeyFile{old_file->active, std::nullopt});
   TokenIssuer old_issuer(prev_only, "tchat-auth", "tchat", 900s);
-  auth::TokenVerifier verifier(keys.key_source(), auth::VerifierOptions{});
+  jwt::TokenVerifier verifier(keys.key_source(), jwt::VerifierOptions{});
   EXPECT_TRUE(verifier.Verify(old_issuer.IssueAccessToken(kUser, kSession, Clock::now())).ok());
 }
 
@@ -123,7 +123,7 @@ class VerifierAttacks : public ::testing::Test {
     keys_ =
         std::make_shared<const SigningKeys>(std::move(*ParseKeyFile(NewKeyFileJson(std::nullopt))));
     issuer_ = std::make_unique<TokenIssuer>(keys_, "tchat-auth", "tchat", 900s);
-    verifier_ = std::make_unique<auth::TokenVerifier>(keys_->key_source(), auth::VerifierOptions{});
+    verifier_ = std::make_unique<jwt::TokenVerifier>(keys_->key_source(), jwt::VerifierOptions{});
   }
   // A token with arbitrary header/payload and signature bytes.
   static std::string Forge(const std::string& header, const std::string& payload,
@@ -140,7 +140,7 @@ class VerifierAttacks : public ::testing::Test {
 
   std::shared_ptr<const SigningKeys> keys_;
   std::unique_ptr<TokenIssuer> issuer_;
-  std::unique_ptr<auth::TokenVerifier> verifier_;
+  std::unique_ptr<jwt::TokenVerifier> verifier_;
 };
 
 TEST_F(VerifierAttacks, OwnTokenVerifiesWithSpecClaims) {
@@ -154,7 +154,7 @@ TEST_F(VerifierAttacks, OwnTokenVerifiesWithSpecClaims) {
   EXPECT_GE(exp, 899);
   EXPECT_LE(exp, 900);
   // Header names the key.
-  const auto header = auth::Base64UrlDecode(t.substr(0, t.find('.')));
+  const auto header = jwt::Base64UrlDecode(t.substr(0, t.find('.')));
   ASSERT_TRUE(header.has_value());
   EXPECT_NE(header->find("\"kid\":\"" + keys_->signer().kid() + "\""), std::string::npos);
   EXPECT_NE(header->find("\"alg\":\"EdDSA\""), std::string::npos);
@@ -163,14 +163,14 @@ TEST_F(VerifierAttacks, OwnTokenVerifiesWithSpecClaims) {
 TEST_F(VerifierAttacks, TokenSignedByAnotherKeyIsRejected) {
   // Same kid, different key: a stolen kid does not help.
   auto other = std::make_shared<const SigningKeys>(
-      KeyFile{auth::Ed25519KeyPair::Generate(keys_->signer().kid()), std::nullopt});
+      KeyFile{jwt::Ed25519KeyPair::Generate(keys_->signer().kid()), std::nullopt});
   TokenIssuer forger(other, "tchat-auth", "tchat", 900s);
   auto r = verifier_->Verify(forger.IssueAccessToken(kUser, kSession, Clock::now()));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
   // And an unknown kid.
   auto stranger = std::make_shared<const SigningKeys>(
-      KeyFile{auth::Ed25519KeyPair::Generate("k-unknown"), std::nullopt});
+      KeyFile{jwt::Ed25519KeyPair::Generate("k-unknown"), std::nullopt});
   TokenIssuer forger2(stranger, "tchat-auth", "tchat", 900s);
   EXPECT_FALSE(verifier_->Verify(forger2.IssueAccessToken(kUser, kSession, Clock::now())).ok());
 }
@@ -221,7 +221,7 @@ TEST_F(VerifierAttacks, WrongAudienceOrIssuerIsRejected) {
 TEST_F(VerifierAttacks, TamperedClaimsAreRejected) {
   const std::string t = issuer_->IssueAccessToken(kUser, kSession, Clock::now());
   const auto dot1 = t.find('.'), dot2 = t.rfind('.');
-  std::string payload = *auth::Base64UrlDecode(t.substr(dot1 + 1, dot2 - dot1 - 1));
+  std::string payload = *jwt::Base64UrlDecode(t.substr(dot1 + 1, dot2 - dot1 - 1));
   payload.replace(payload.find(kUser), 36, "0190b4c2-7a1e-7c3d-9f0a-999999999999");
   const std::string forged = t.substr(0, dot1) + "." + B64(payload) + t.substr(dot2);
   EXPECT_FALSE(verifier_->Verify(forged).ok());
@@ -231,4 +231,4 @@ TEST_F(VerifierAttacks, TamperedClaimsAreRejected) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -4,7 +4,7 @@
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -322,4 +322,4 @@ Task<Status> AuthStore::Execute(pg::Statement statement) {
   co_return Ok();
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -11,7 +11,7 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // A user as stored. Times are RFC 3339 UTC strings made by the database.
 struct UserRecord {
@@ -142,4 +142,4 @@ class AuthStore {
   int max_sessions_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -2,16 +2,16 @@
 
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/hashing.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 std::string NewRefreshToken() {
   unsigned char raw[32];
   randombytes_buf(raw, sizeof raw);
   std::string token =
-      auth::Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+      jwt::Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   sodium_memzero(raw, sizeof raw);
   return token;
 }
@@ -40,7 +40,7 @@ TokenIssuer::TokenIssuer(std::shared_ptr<const SigningKeys> keys, std::string is
 std::string TokenIssuer::IssueAccessToken(std::string_view user_id, std::string_view session_id,
                                           std::chrono::system_clock::time_point now) const {
   const auto iat = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  auth::Claims c;
+  jwt::Claims c;
   c.issuer = issuer_;
   c.audience = audience_;
   c.subject = std::string(user_id);
@@ -50,4 +50,4 @@ std::string TokenIssuer::IssueAccessToken(std::string_view user_id, std::string_
   return keys_->signer().Sign(c);
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -7,7 +7,7 @@
 
 #include "signing_keys.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 // A new opaque refresh token: 32 random bytes in base64url (43 characters).
 std::string NewRefreshToken();
@@ -36,4 +36,4 @@ class TokenIssuer {
   std::chrono::seconds ttl_;
 };
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -6,7 +6,7 @@
 
 #include <tchat/core/utf8.hpp>
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 namespace {
 
@@ -150,4 +150,4 @@ std::string CleanDeviceText(std::string_view text, std::size_t max_chars) {
   return out;
 }
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

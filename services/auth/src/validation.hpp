@@ -8,7 +8,7 @@
 
 // Input rules of the auth API. Each returns kInvalidArgument with a message that
 // names the field and the rule, and never echoes a secret.
-namespace tchat::auth_service {
+namespace tchat::auth {
 
 inline constexpr std::size_t kMinPasswordChars = 12;
 inline constexpr std::size_t kMaxPasswordChars = 256;
@@ -37,4 +37,4 @@ Status ValidateLocale(std::string_view locale);
 // cut to `max_chars` characters. Empty stays empty.
 std::string CleanDeviceText(std::string_view text, std::size_t max_chars);
 
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -7,7 +7,7 @@
 #include "otp_store.hpp"
 #include "tokens.hpp"
 
-namespace tchat::auth_service {
+namespace tchat::auth {
 namespace {
 
 TEST(Password, AtLeastTwelveCharactersCountedAsCharacters) {
@@ -142,4 +142,4 @@ TEST(RefreshToken, RandomOpaqueAndHashed) {
 }
 
 }  // namespace
-}  // namespace tchat::auth_service
+}  // namespace tchat::auth

@@ -7,7 +7,7 @@
 
 #include <tchat/core/log.hpp>
 
-#include "messaging_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::messaging {
 
@@ -172,7 +172,7 @@ bool Hub::RemoveLocalMember(const std::string& conversation_id, const std::strin
 
 Task<bool> Hub::Attach(std::shared_ptr<WsSession> session, std::vector<std::string> conversations) {
   const std::string user_id = session->user_id();
-  Metrics().ws_connections->Inc();
+  Metrics::Get().ws_connections->Inc();
   auto [it, inserted] = users_.try_emplace(user_id);
   it->second.sessions.push_back(std::move(session));
   if (!inserted) {
@@ -199,7 +199,7 @@ std::optional<std::vector<std::string>> Hub::Detach(const std::shared_ptr<WsSess
   auto& list = it->second.sessions;
   const auto before = list.size();
   std::erase(list, session);
-  if (list.size() != before) Metrics().ws_connections->Dec();
+  if (list.size() != before) Metrics::Get().ws_connections->Dec();
   if (!list.empty()) return std::nullopt;
   std::vector<std::string> convs = std::move(it->second.conversations);
   const std::string user_id = it->first;
@@ -253,7 +253,7 @@ void Hub::DeliverToUser(std::string_view user_id, std::string_view exclude_sessi
     if (!exclude_session.empty() && s->id() == exclude_session) continue;
     if (!frame) frame = std::make_shared<const std::string>(event);
     s->Deliver(frame);
-    Metrics().fanout_deliveries->Inc();
+    Metrics::Get().fanout_deliveries->Inc();
   }
 }
 
@@ -407,11 +407,11 @@ Task<void> Hub::Flush() {
     }
     auto r = co_await redis_.Pipeline(batch);
     if (!r) {
-      Metrics().fanout_publish_errors->Inc(static_cast<double>(sending.size()));
+      Metrics::Get().fanout_publish_errors->Inc(static_cast<double>(sending.size()));
       log::Warn("fan-out publish failed",
                 {{"error", r.error().message}, {"events", sending.size()}});
     } else {
-      Metrics().fanout_published->Inc(static_cast<double>(sending.size()));
+      Metrics::Get().fanout_published->Inc(static_cast<double>(sending.size()));
     }
     sending.clear();
   }

@@ -18,14 +18,14 @@
 #include <tchat/core/json.hpp>
 #include <tchat/core/redis/client.hpp>
 
+#include "config.hpp"
 #include "hub.hpp"
-#include "messaging_config.hpp"
-#include "messaging_service.hpp"
 #include "model_json.hpp"
 #include "payment_consumer.hpp"
 #include "pg_message_store.hpp"
 #include "pg_rows.hpp"
 #include "send_batcher.hpp"
+#include "service.hpp"
 #include "text.hpp"
 #include "validation.hpp"
 
@@ -402,13 +402,14 @@ ConfigReader ConfigFrom(std::map<std::string, std::string> m) {
   });
 }
 
-TEST(MessagingConfig, SendLingerDefaultsAndLimits) {
-  auto c = LoadMessagingConfig(ConfigFrom({}));
+TEST(Config, SendLingerDefaultsAndLimits) {
+  auto c = LoadConfig(ConfigFrom({}), CommonConfig{});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->send_linger, std::chrono::milliseconds(5));
   EXPECT_EQ(c->send_linger_from, 16u);
-  auto off = LoadMessagingConfig(
-      ConfigFrom({{"messaging_send_linger", "0"}, {"messaging_send_linger_from", "1"}}));
+  auto off =
+      LoadConfig(ConfigFrom({{"messaging_send_linger", "0"}, {"messaging_send_linger_from", "1"}}),
+                 CommonConfig{});
   ASSERT_TRUE(off) << off.error().message;
   EXPECT_EQ(off->send_linger, std::chrono::milliseconds(0));
   EXPECT_EQ(off->send_linger_from, 1u);
@@ -416,7 +417,7 @@ TEST(MessagingConfig, SendLingerDefaultsAndLimits) {
        std::vector<std::map<std::string, std::string>>{{{"messaging_send_linger", "2s"}},
                                                        {{"messaging_send_linger", "soon"}},
                                                        {{"messaging_send_linger_from", "0"}}}) {
-    auto r = LoadMessagingConfig(ConfigFrom(bad));
+    auto r = LoadConfig(ConfigFrom(bad), CommonConfig{});
     ASSERT_FALSE(r) << bad.begin()->first;
     EXPECT_NE(r.error().message.find(bad.begin()->first), std::string::npos) << r.error().message;
   }

@@ -9,7 +9,7 @@
 
 namespace tchat::messaging {
 
-MessagingWorker::MessagingWorker(Worker& worker, const MessagingConfig& cfg,
+MessagingWorker::MessagingWorker(Worker& worker, const Config& cfg,
                                  const redis::RedisOptions& redis_options,
                                  const std::string& instance_id,
                                  std::shared_ptr<events::OutboxRelay> relay)

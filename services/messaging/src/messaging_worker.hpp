@@ -4,13 +4,13 @@
 #include <memory>
 #include <string>
 
+#include "config.hpp"
 #include "conversation_store.hpp"
 #include "hub.hpp"
-#include "messaging_config.hpp"
-#include "messaging_service.hpp"
 #include "pg_message_store.hpp"
 #include "presence.hpp"
 #include "send_batcher.hpp"
+#include "service.hpp"
 
 namespace tchat {
 class Worker;
@@ -28,16 +28,15 @@ namespace tchat::messaging {
 // (w.Get<MessagingWorker>()). Built on the main thread at start-up from the
 // worker's pg::Pool and redis::RedisClient; used only on that worker afterwards.
 struct MessagingWorker {
-  MessagingWorker(Worker& worker, const MessagingConfig& config,
-                  const redis::RedisOptions& redis_options, const std::string& instance_id,
-                  std::shared_ptr<events::OutboxRelay> relay);
+  MessagingWorker(Worker& worker, const Config& config, const redis::RedisOptions& redis_options,
+                  const std::string& instance_id, std::shared_ptr<events::OutboxRelay> relay);
   ~MessagingWorker();
 
   // "<instance>-<worker>-<n>": unique among every replica's connections.
   std::string NextSessionId();
 
   std::string node_id;  // "<instance>-<worker>"
-  MessagingConfig config;
+  Config config;
   std::unique_ptr<ConversationStore> conversations;
   std::unique_ptr<PgMessageStore> messages;
   std::unique_ptr<Hub> hub;

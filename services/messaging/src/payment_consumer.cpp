@@ -6,7 +6,7 @@
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "messaging_metrics.hpp"
+#include "metrics.hpp"
 #include "send_batcher.hpp"
 
 namespace tchat::messaging {
@@ -108,7 +108,7 @@ Task<bool> PaymentConsumer::Handle(const std::string* envelope_text) {
     co_return false;
   }
   if (outcome->status == AppendStatus::kOk) {
-    Metrics().payment_events->Inc();
+    Metrics::Get().payment_events->Inc();
   } else if (outcome->status != AppendStatus::kDuplicate) {
     log::Warn("payment event names a conversation the sender is not in; skipped",
               {{"type", type}, {"conversation_id", conversation}});

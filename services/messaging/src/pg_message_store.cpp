@@ -4,8 +4,8 @@
 #include <chrono>
 #include <unordered_map>
 
-#include <tchat/core/auth/base64url.hpp>
 #include <tchat/core/events/streams.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
@@ -420,12 +420,12 @@ Task<Result<MessageChange>> PgMessageStore::React(std::string_view conversation_
 }
 
 std::string EncodeSyncToken(std::string_view snapshot) {
-  return "s1." + auth::Base64UrlEncode(snapshot);
+  return "s1." + jwt::Base64UrlEncode(snapshot);
 }
 
 Result<std::string> DecodeSyncToken(std::string_view token) {
   if (!token.starts_with("s1.")) return Error::InvalidArgument("since is not a sync token");
-  auto raw = auth::Base64UrlDecode(token.substr(3));
+  auto raw = jwt::Base64UrlDecode(token.substr(3));
   if (!raw || raw->empty() || raw->size() > 4096) {
     return Error::InvalidArgument("since is not a sync token");
   }

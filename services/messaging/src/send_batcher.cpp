@@ -14,7 +14,7 @@
 #include <tchat/core/log.hpp>
 
 #include "hub.hpp"
-#include "messaging_metrics.hpp"
+#include "metrics.hpp"
 #include "model_json.hpp"
 
 namespace tchat::messaging {
@@ -155,7 +155,7 @@ Task<void> SendBatcher::Commit(std::vector<Item> items) {
     for (std::size_t i = 0; i < items.size(); ++i) items[i].cb((*result)[i]);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto& m = Metrics();
+  const auto& m = Metrics::Get();
   m.send_batches->Inc();
   m.send_batch_size->Observe(static_cast<double>(items.size()));
   m.send_commit_seconds->Observe(secs);

@@ -10,7 +10,7 @@
 #include <tchat/core/http/websocket.hpp>
 #include <tchat/core/log.hpp>
 
-#include "messaging_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::messaging {
 
@@ -45,7 +45,7 @@ void WsSession::Send(std::string text) {
 
 void WsSession::Overflow() {
   closing_ = true;
-  Metrics().slow_consumer_disconnects->Inc();
+  Metrics::Get().slow_consumer_disconnects->Inc();
   log::Warn("websocket dropped: slow consumer", {{"user_id", user_id_},
                                                  {"session", id_},
                                                  {"queued_frames", queued_frames()},
@@ -91,7 +91,7 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
       closing_ = true;
       break;
     }
-    Metrics().frames_sent->Inc(static_cast<double>(n));
+    Metrics::Get().frames_sent->Inc(static_cast<double>(n));
   }
   writing_ = false;
   writer_stopped_.NotifyAll();

@@ -37,7 +37,7 @@ const redis::RedisReply* MapField(const redis::RedisReply& map, std::string_view
 }  // namespace
 
 StreamConsumers::StreamConsumers(redis::RedisClient& redis, EventProcessor& processor,
-                                 Dispatcher& dispatcher, const Settings& settings, int worker_index)
+                                 Dispatcher& dispatcher, const Config& settings, int worker_index)
     : redis_(redis),
       processor_(processor),
       dispatcher_(dispatcher),

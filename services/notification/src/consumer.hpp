@@ -9,9 +9,9 @@
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/task.hpp>
 
+#include "config.hpp"
 #include "dispatcher.hpp"
 #include "processor.hpp"
-#include "settings.hpp"
 
 namespace tchat::notification {
 
@@ -33,7 +33,7 @@ inline const std::vector<std::string>& ConsumedStreams() {
 class StreamConsumers {
  public:
   StreamConsumers(redis::RedisClient& redis, EventProcessor& processor, Dispatcher& dispatcher,
-                  const Settings& settings, int worker_index);
+                  const Config& settings, int worker_index);
 
   // One read loop per stream; returns when `stopping()` turns true.
   Task<void> Run(const std::string& stream, std::function<bool()> stopping);
@@ -53,7 +53,7 @@ class StreamConsumers {
   redis::RedisClient& redis_;
   EventProcessor& processor_;
   Dispatcher& dispatcher_;
-  const Settings& settings_;
+  const Config& settings_;
   std::string consumer_;
 };
 

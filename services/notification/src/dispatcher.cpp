@@ -68,7 +68,7 @@ struct Dispatcher::Target {
 };
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, pg::Pool& pool, PushRouter& push, SmsProvider& sms,
-                       const Settings& settings)
+                       const Config& settings)
     : ex_(ex),
       pool_(pool),
       push_(push),
@@ -267,7 +267,7 @@ struct Dispatcher::Group {
 
   // 5. The rows' records: finished rows deleted, retries rescheduled (with
   // backoff), exhausted ones dead-lettered.
-  void RecordRows(DeliveryOutcomes& out, const Settings& settings, std::minstd_rand& rng) {
+  void RecordRows(DeliveryOutcomes& out, const Config& settings, std::minstd_rand& rng) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const QueuedDelivery& r = rows[i];
       const RowState& rs = state[i];

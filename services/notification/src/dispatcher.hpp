@@ -12,10 +12,10 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
+#include "config.hpp"
 #include "outcome_writer.hpp"
 #include "processor.hpp"
 #include "provider.hpp"
-#include "settings.hpp"
 
 namespace tchat::notification {
 
@@ -54,7 +54,7 @@ std::chrono::milliseconds RetryDelay(int attempt, std::chrono::milliseconds base
 class Dispatcher {
  public:
   Dispatcher(boost::asio::any_io_executor ex, pg::Pool& pool, PushRouter& push, SmsProvider& sms,
-             const Settings& settings);
+             const Config& settings);
 
   // Sends every delivery and records the outcomes. Never fails: database errors
   // are logged and the rows stay leased, so the poller picks them up again.
@@ -87,7 +87,7 @@ class Dispatcher {
   pg::Pool& pool_;
   PushRouter& push_;
   SmsProvider& sms_;
-  const Settings& settings_;
+  const Config& settings_;
   AsyncLimiter limiter_;
   Alarm alarm_;
   OutcomeWriter writer_;

@@ -389,7 +389,7 @@ http::Handler Admin(AdminHandler h, const std::string& admin_token) {
 
 }  // namespace
 
-void RegisterHandlers(http::Router& router, std::string admin_token) {
+void RegisterRoutes(http::Router& router, std::string admin_token) {
   router.Post("/v1/devices", RegisterDevice);
   router.Get("/v1/devices", GetDevices);
   router.Delete("/v1/devices/{id}", RemoveDevice);

@@ -15,6 +15,6 @@ namespace tchat::notification {
 //   GET /v1/admin/dead-letters, POST /v1/admin/dead-letters/{id}/redrive,
 //   POST /v1/admin/dead-letters/redrive, GET /v1/admin/poison-events
 // Handlers use the serving worker's pg::Pool. `admin_token` empty: admin API off.
-void RegisterHandlers(http::Router& router, std::string admin_token);
+void RegisterRoutes(http::Router& router, std::string admin_token);
 
 }  // namespace tchat::notification

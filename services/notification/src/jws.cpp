@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 
 namespace tchat::notification {
 
@@ -31,7 +31,7 @@ struct SigFree {
 Result<std::string> SignJws(JwsAlg alg, const json::object& header, const json::object& claims,
                             std::string_view pem) {
   const std::string input =
-      auth::Base64UrlEncode(ToJson(header)) + "." + auth::Base64UrlEncode(ToJson(claims));
+      jwt::Base64UrlEncode(ToJson(header)) + "." + jwt::Base64UrlEncode(ToJson(claims));
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Error::Internal("out of memory");
   std::unique_ptr<EVP_PKEY, PkeyFree> key(
@@ -75,7 +75,7 @@ Result<std::string> SignJws(JwsAlg alg, const json::object& header, const json::
     }
     sig = std::move(raw);
   }
-  return input + "." + auth::Base64UrlEncode(sig);
+  return input + "." + jwt::Base64UrlEncode(sig);
 }
 
 }  // namespace tchat::notification

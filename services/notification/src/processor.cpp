@@ -12,9 +12,7 @@
 #include "events.hpp"
 #include "message_inbox.hpp"
 #include "metrics.hpp"
-#include <tchat/core/pg/array.hpp>
 #include "stream_entry.hpp"
-#include <tchat/core/uuid.hpp>
 
 namespace tchat::notification {
 
@@ -309,7 +307,7 @@ pg::Statement PoisonStatement(const std::string& stream, const std::vector<Poiso
 
 // What a batch's transaction works from (each attempt anew).
 struct BatchInput {
-  const Settings& settings;
+  const Config& settings;
   const std::string& stream;
   const TriagedEntries& triaged;
   const std::unordered_set<std::string>& online;

@@ -12,8 +12,8 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
+#include "config.hpp"
 #include "rules.hpp"
-#include "settings.hpp"
 #include "store.hpp"
 
 namespace tchat::notification {
@@ -49,7 +49,7 @@ struct BatchResult {
 // One per worker; uses that worker's pool and Redis client.
 class EventProcessor {
  public:
-  EventProcessor(pg::Pool& pool, redis::RedisClient& redis, const Settings& settings)
+  EventProcessor(pg::Pool& pool, redis::RedisClient& redis, const Config& settings)
       : pool_(pool), redis_(redis), settings_(settings) {}
 
   // A database error fails the whole batch (nothing is committed): the caller
@@ -66,7 +66,7 @@ class EventProcessor {
  private:
   pg::Pool& pool_;
   redis::RedisClient& redis_;
-  const Settings& settings_;
+  const Config& settings_;
 };
 
 }  // namespace tchat::notification

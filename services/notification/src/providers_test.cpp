@@ -9,7 +9,7 @@
 #include <openssl/rsa.h>
 #include <test_http_server.hpp>
 
-#include <tchat/core/auth/base64url.hpp>
+#include <tchat/core/jwt/base64url.hpp>
 
 #include "apns.hpp"
 #include "dispatcher.hpp"
@@ -61,7 +61,7 @@ void MakeKey(KeyPair& k, bool ec) {
 bool VerifyJws(const std::string& jws, EVP_PKEY* key, bool es256) {
   const auto dot = jws.rfind('.');
   const std::string input = jws.substr(0, dot);
-  auto sig = auth::Base64UrlDecode(jws.substr(dot + 1));
+  auto sig = jwt::Base64UrlDecode(jws.substr(dot + 1));
   if (!sig) return false;
   std::string der = *sig;
   if (es256) {
@@ -87,7 +87,7 @@ json::object JwsPart(const std::string& jws, int part) {
   std::size_t start = 0;
   for (int i = 0; i < part; ++i) start = jws.find('.', start) + 1;
   const auto end = jws.find('.', start);
-  auto decoded = auth::Base64UrlDecode(jws.substr(start, end - start));
+  auto decoded = jwt::Base64UrlDecode(jws.substr(start, end - start));
   return ParseJsonObject(decoded.value_or("")).value();
 }
 

@@ -12,9 +12,9 @@
 #include <tchat/core/worker.hpp>
 
 #include "hashing.hpp"
+#include "metrics.hpp"
 #include "money_rate_limiter.hpp"
-#include "payment_metrics.hpp"
-#include "payment_service.hpp"
+#include "service.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -168,7 +168,7 @@ Task<Response> CreateTransfer(Request& req) {
   auto conversation = OptionalUuid(*body, "conversation_id");
   if (!conversation) co_return Response::FromError(conversation.error());
   if (*to == *user) {
-    PaymentMetrics::Get().Transfer("transfer", "invalid_argument");
+    Metrics::Get().Transfer("transfer", "invalid_argument");
     co_return Response::FromError(Error::InvalidArgument("cannot transfer to yourself"));
   }
   cmd.to_user_id = *to;
@@ -331,7 +331,7 @@ Task<Response> GetProviderOperation(Request& req) {
 }
 
 Response RejectWebhook(std::string_view reason, Error e) {
-  PaymentMetrics::Get().WebhookRejected(reason);
+  Metrics::Get().WebhookRejected(reason);
   log::Warn("provider webhook rejected", {{"reason", reason}});
   return Response::FromError(e);
 }
@@ -363,7 +363,7 @@ Result<ProviderEvent> ParseProviderEvent(std::string_view raw) {
 }
 
 Task<Response> ProviderWebhook(Request& req) {
-  const PaymentConfig& config = Service(req).config();
+  const Config& config = Service(req).config();
   if (config.webhook_secret.empty()) {
     co_return RejectWebhook("not_configured",
                             Error::Unavailable("provider webhooks are not configured"));
@@ -387,7 +387,7 @@ Task<Response> ProviderWebhook(Request& req) {
     if (e.WireCode() == "amount_mismatch") co_return RejectWebhook("amount_mismatch", e);
     co_return Response::FromError(e);
   }
-  PaymentMetrics::Get().WebhookEvent(ev->type, *outcome);
+  Metrics::Get().WebhookEvent(ev->type, *outcome);
   json::object body;
   body["status"] = *outcome;
   co_return Response::Json(200, body);
@@ -441,7 +441,7 @@ Task<Response> ListTransactions(Request& req) {
 }
 
 Task<Response> VerifyLedger(Request& req) {
-  const PaymentConfig& config = Service(req).config();
+  const Config& config = Service(req).config();
   if (!http::BearerMatches(req, config.admin_token)) {
     co_return Response::FromError(Error::Unauthenticated("admin credential required"));
   }
@@ -468,7 +468,7 @@ Task<Response> AdmitThen(std::string_view route, HandlerFn handler, Request& req
 // A POST route that moves or commits money. `route` is a string literal: it is
 // also the label of payment_rate_limited_total, whose series starts at zero here.
 void MoneyPost(http::Router& router, std::string_view route, HandlerFn handler) {
-  PaymentMetrics::Get().RateLimited(route);
+  Metrics::Get().RateLimited(route);
   router.Post(std::string(route),
               [route, handler](Request& req) { return AdmitThen(route, handler, req); });
 }

@@ -3,7 +3,7 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/client.hpp>
 
-#include "payment_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::payment {
 
@@ -27,12 +27,12 @@ Task<Status> MoneyRateLimiter::Admit(const std::string& user_id, std::string_vie
   if (redis_ == nullptr) co_return Ok();
   auto d = co_await redis::RateLimiter::Hit(*redis_, Key(user_id), limit_);
   if (!d) {
-    PaymentMetrics::Get().RateLimitError();
+    Metrics::Get().RateLimitError();
     WarnFailOpen(d.error(), route);
     co_return Ok();
   }
   if (d->allowed) co_return Ok();
-  PaymentMetrics::Get().RateLimited(route).Inc();
+  Metrics::Get().RateLimited(route).Inc();
   co_return Error::RateLimited("too many payment requests; try again later", d->retry_after);
 }
 

@@ -15,13 +15,13 @@
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/redis/client.hpp>
 
+#include "config.hpp"
 #include "hashing.hpp"
+#include "metrics.hpp"
 #include "money.hpp"
 #include "money_rate_limiter.hpp"
-#include "payment_config.hpp"
-#include "payment_metrics.hpp"
-#include "payment_service.hpp"
 #include "records.hpp"
+#include "service.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -137,7 +137,7 @@ ConfigReader ReaderOf(std::map<std::string, std::string> env) {
 }
 
 TEST(Config, DefaultsFromSpec) {
-  auto c = LoadPaymentConfig(CommonConfig{}, ReaderOf({}));
+  auto c = LoadConfig(ReaderOf({}), CommonConfig{});
   ASSERT_TRUE(c.ok()) << c.error().message;
   const auto& thb = c->LimitsFor(*FindCurrency("THB"));
   EXPECT_EQ(thb.daily, 100'000LL * 100);
@@ -154,10 +154,10 @@ TEST(Config, DefaultsFromSpec) {
 }
 
 TEST(Config, OverridesAndBadValuesNameTheKey) {
-  auto c = LoadPaymentConfig(CommonConfig{},
-                             ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
-                                       {"PAYMENT_BATCH_MAX_SIZE", "8"},
-                                       {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "5"}}));
+  auto c = LoadConfig(ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
+                                {"PAYMENT_BATCH_MAX_SIZE", "8"},
+                                {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "5"}}),
+                      CommonConfig{});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->LimitsFor(*FindCurrency("SGD")).per_transfer, 10'000);
   EXPECT_EQ(c->batch_max_size, 8);
@@ -169,7 +169,7 @@ TEST(Config, OverridesAndBadValuesNameTheKey) {
                                           {"PAYMENT_IDEMPOTENCY_TTL", "1h"},
                                           {"PAYMENT_BATCH_MAX_INFLIGHT", "-3"},
                                           {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "0"}}) {
-    auto bad = LoadPaymentConfig(CommonConfig{}, ReaderOf({{key, value}}));
+    auto bad = LoadConfig(ReaderOf({{key, value}}), CommonConfig{});
     ASSERT_FALSE(bad.ok()) << key;
     EXPECT_NE(bad.error().message.find(key), std::string::npos) << bad.error().message;
   }
@@ -224,7 +224,7 @@ TEST(MoneyRateLimiter, WithoutRedisEverythingIsAdmitted) {
 }
 
 TEST(MoneyRateLimiter, FailsOpenAndCountsWhenRedisIsUnreachable) {
-  PaymentMetrics::Get();  // registers the series
+  Metrics::Get();  // registers the series
   RunAsync([](boost::asio::any_io_executor ex) -> Task<void> {
     std::uint16_t closed_port = 0;
     {

@@ -2,41 +2,15 @@
 // and the provider's webhook events that settle them.
 #include <utility>
 
-#include "payment_metrics.hpp"
-#include "payment_service.hpp"
-#include "service_steps.hpp"
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "metrics.hpp"
+#include "service.hpp"
+#include "service_steps.hpp"
+#include "store.hpp"
+
 namespace tchat::payment {
-namespace {
-
-#define TCHAT_TOPUP_COLUMNS                                             \
-  "id, user_id, amount, currency, method, status, provider_reference, " \
-  "(extract(epoch FROM created_at) * 1000)::bigint, "                   \
-  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id"
-
-#define TCHAT_WITHDRAWAL_COLUMNS                                             \
-  "id, user_id, amount, currency, destination, status, provider_reference, " \
-  "(extract(epoch FROM created_at) * 1000)::bigint, "                        \
-  "(extract(epoch FROM updated_at) * 1000)::bigint, account_id, pending_account_id"
-
-ProviderOperation OperationFromRow(const pg::PgResult& r, int row) {
-  ProviderOperation op;
-  op.id = r.GetString(row, 0);
-  op.user_id = r.GetString(row, 1);
-  op.amount = r.GetInt64(row, 2);
-  op.currency = r.GetString(row, 3);
-  op.method_or_destination = r.GetString(row, 4);
-  op.status = r.GetString(row, 5);
-  op.provider_reference = r.GetString(row, 6);
-  op.created_ms = r.GetInt64(row, 7);
-  op.updated_ms = r.GetInt64(row, 8);
-  return op;
-}
-
-}  // namespace
-
 Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
   if (cmd.amount > config_.LimitsFor(*cmd.currency).monthly) {
     co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the top-up limit");
@@ -56,12 +30,7 @@ Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
     op.provider_reference = "psp_tu_" + RandomHex(16);
     op.created_ms = now;
     op.updated_ms = now;
-    auto ins = co_await c.Query(
-        "INSERT INTO topups (id, user_id, account_id, amount, currency, method, status, "
-        "provider_reference, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $8)",
-        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-        op.provider_reference, FormatRfc3339Ms(now));
+    auto ins = co_await InsertTopup(c, op, account_id, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     Outcome o;
     o.answer = Answer{201, Serialize(TopupJson(op)), false};
@@ -105,15 +74,12 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
       o.error = DomainError(*code);
       co_return o;
     }
-    auto ins = co_await c.Query(
-        "INSERT INTO withdrawals (id, user_id, account_id, amount, currency, destination, "
-        "status, provider_reference, pending_account_id, hold_entry_id, created_at, "
-        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $10)",
-        op.id, op.user_id, account_id, op.amount, op.currency, op.method_or_destination,
-        op.provider_reference, pending_id, entry, FormatRfc3339Ms(now));
+    auto ins =
+        co_await InsertWithdrawal(c, op, account_id, pending_id, entry, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     const json::object body = WithdrawalJson(op);
-    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.withdrawal.requested", now, body);
+    auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)),
+                                    "payment.withdrawal.requested", now, body);
     if (!ev) co_return std::move(ev).error();
     o.answer = Answer{201, Serialize(body), false};
     o.resource_id = op.id;
@@ -124,22 +90,18 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
 
 Task<Result<ProviderOperation>> PaymentService::GetTopup(const std::string& user_id,
                                                          const std::string& id) {
-  auto r =
-      co_await store_->pool().Query("SELECT " TCHAT_TOPUP_COLUMNS " FROM topups WHERE id = $1", id);
+  auto r = co_await FindTopup(store_->pool(), id);
   if (!r) co_return std::move(r).error();
-  if (r->empty() || r->GetString(0, 1) != user_id) co_return Error::NotFound("top-up not found");
-  co_return OperationFromRow(*r, 0);
+  if (!*r || (*r)->user_id != user_id) co_return Error::NotFound("top-up not found");
+  co_return std::move(**r);
 }
 
 Task<Result<ProviderOperation>> PaymentService::GetWithdrawal(const std::string& user_id,
                                                               const std::string& id) {
-  auto r = co_await store_->pool().Query(
-      "SELECT " TCHAT_WITHDRAWAL_COLUMNS " FROM withdrawals WHERE id = $1", id);
+  auto r = co_await FindWithdrawal(store_->pool(), id);
   if (!r) co_return std::move(r).error();
-  if (r->empty() || r->GetString(0, 1) != user_id) {
-    co_return Error::NotFound("withdrawal not found");
-  }
-  co_return OperationFromRow(*r, 0);
+  if (!*r || (*r)->user_id != user_id) co_return Error::NotFound("withdrawal not found");
+  co_return std::move(**r);
 }
 
 Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEvent& ev) {
@@ -151,24 +113,15 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
 
   auto r = co_await store_->pool().Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
-        auto fresh = co_await c.Query(
-            "INSERT INTO psp_events (id, type, reference) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            ev.id, ev.type, ev.reference);
+        auto fresh = co_await RecordProviderEvent(c, ev.id, ev.type, ev.reference);
         if (!fresh) co_return std::move(fresh).error();
-        if (fresh->AffectedRows() == 0) co_return std::string("duplicate");
+        if (!*fresh) co_return std::string("duplicate");
 
-        const std::string_view select_sql =
-            is_topup ? std::string_view("SELECT " TCHAT_TOPUP_COLUMNS
-                                        " FROM topups WHERE provider_reference = $1 FOR UPDATE")
-                     : std::string_view("SELECT " TCHAT_WITHDRAWAL_COLUMNS
-                                        " FROM withdrawals WHERE provider_reference = $1 "
-                                        "FOR UPDATE");
-        auto row = co_await c.Query(select_sql, ev.reference);
+        auto row = co_await LockProviderOperation(c, is_topup, ev.reference);
         if (!row) co_return std::move(row).error();
-        if (row->empty()) co_return Error::NotFound("unknown provider reference");
-        ProviderOperation op = OperationFromRow(*row, 0);
-        const std::int64_t account_id = row->GetInt64(0, 9);
+        if (!*row) co_return Error::NotFound("unknown provider reference");
+        ProviderOperation op = (*row)->op;
+        const std::int64_t account_id = (*row)->account_id;
         if (op.amount != ev.amount || op.currency != ev.currency->code) {
           co_return Error::Unprocessable("amount_mismatch",
                                          "amount or currency differs from the pending record");
@@ -185,7 +138,7 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
           if (*code != "ok") co_return Error::Internal("top-up could not be posted: " + *code);
           entry_id = entry;
         } else if (!is_topup) {
-          const std::int64_t pending = row->GetInt64(0, 10);
+          const std::int64_t pending = (*row)->pending_account_id;
           const std::int64_t to = succeeded ? accounts.ClearingFor(op.id) : account_id;
           auto code = co_await PostEntry(c, entry,
                                          succeeded ? "withdrawal_settlement" : "withdrawal_release",
@@ -197,18 +150,12 @@ Task<Result<std::string>> PaymentService::HandleProviderEvent(const ProviderEven
         op.status = succeeded ? "succeeded" : "failed";
         op.updated_ms = now;
         const std::string ts = FormatRfc3339Ms(now);
-        const std::string_view update_sql =
-            is_topup ? std::string_view(
-                           "UPDATE topups SET status = $2, entry_id = $3, "
-                           "updated_at = $4 WHERE id = $1")
-                     : std::string_view(
-                           "UPDATE withdrawals SET status = $2, final_entry_id = $3, "
-                           "updated_at = $4 WHERE id = $1");
-        auto upd = co_await c.Query(update_sql, op.id, op.status, entry_id, ts);
+        auto upd = co_await SettleProviderOperation(c, is_topup, op.id, op.status, entry_id, ts);
         if (!upd) co_return std::move(upd).error();
         const std::string type = "payment." + ev.type;
         json::object data = is_topup ? TopupJson(op) : WithdrawalJson(op);
-        auto out = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
+        auto out =
+            co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, std::move(data));
         if (!out) co_return std::move(out).error();
         co_return std::string("applied");
       });

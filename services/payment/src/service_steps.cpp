@@ -26,18 +26,6 @@ Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::s
   co_return co_await Outbox().Append(c, event);
 }
 
-Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
-                                    std::string_view kind, const std::string& reference,
-                                    std::int64_t from, std::int64_t to, std::int64_t amount,
-                                    std::string_view currency, std::int64_t now_ms) {
-  auto r = co_await c.Query(
-      "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
-      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
-      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms));
-  if (!r) co_return std::move(r).error();
-  co_return std::string(r->GetString(0, 0));
-}
-
 std::string Serialize(const json::object& o) {
   return tchat::ToJson(o);
 }

@@ -16,12 +16,12 @@
 #include <tchat/core/service/app.hpp>
 #include <tchat/core/time.hpp>
 
+#include "config.hpp"
 #include "handlers.hpp"
 #include "ledger_store.hpp"
+#include "metrics.hpp"
 #include "money_rate_limiter.hpp"
-#include "payment_config.hpp"
-#include "payment_metrics.hpp"
-#include "payment_service.hpp"
+#include "service.hpp"
 #include "transfer_batcher.hpp"
 
 namespace tchat::payment {
@@ -58,21 +58,21 @@ Task<void> PruneLoop(Worker& w, const App& app, std::chrono::milliseconds ttl) {
 
 }  // namespace
 
-Status SetupPaymentService(App& app) {
+Status Setup(App& app) {
   if (app.config().database_url.empty()) {
     return Error::InvalidArgument("config DATABASE_URL: the payment service needs PostgreSQL");
   }
-  auto loaded = LoadPaymentConfig(app.config(), app.reader());
+  auto loaded = LoadConfig(app.reader(), app.config());
   if (!loaded) return std::move(loaded).error();
   // Shared read-only by every worker's PaymentService.
-  auto config = std::make_shared<const PaymentConfig>(std::move(*loaded));
+  auto config = std::make_shared<const Config>(std::move(*loaded));
   if (config->webhook_secret.empty()) {
     log::Warn("TCHAT_PSP_WEBHOOK_SECRET is not set: provider webhooks are refused");
   }
   if (config->admin_token.empty()) {
     log::Warn("TCHAT_ADMIN_TOKEN is not set: the ledger verification endpoint is refused");
   }
-  PaymentMetrics::Get();  // the series exist from the start
+  Metrics::Get();  // the series exist from the start
 
   std::shared_ptr<events::OutboxRelay> relay;
   const auto workers = app.workers();

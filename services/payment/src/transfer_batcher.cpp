@@ -10,7 +10,7 @@
 
 #include <tchat/core/log.hpp>
 
-#include "payment_metrics.hpp"
+#include "metrics.hpp"
 
 namespace tchat::payment {
 namespace {
@@ -186,7 +186,7 @@ void TransferBatcher::Deliver(Pending& p, PostOutcome outcome) {
 }
 
 Task<void> TransferBatcher::RunBatch(Batch& batch) {
-  PaymentMetrics::Get().BatchSize(batch.size());
+  Metrics::Get().BatchSize(batch.size());
   auto r = co_await Post(batch);
   if (r) {
     for (std::size_t i = 0; i < batch.size(); ++i) Deliver(*batch[i], std::move((*r)[i]));

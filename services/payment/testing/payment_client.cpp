@@ -53,14 +53,14 @@ Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
   auto kid = RequireString(k, "kid");
   auto seed = RequireString(k, "seed");
   if (!kid || !seed) return Error::InvalidArgument("key file entry lacks kid or seed");
-  auto pair = auth::Ed25519KeyPair::FromSeed(*kid, *seed);
+  auto pair = jwt::Ed25519KeyPair::FromSeed(*kid, *seed);
   if (!pair) return std::move(pair).error();
-  return TokenMinter(auth::JwtSigner(std::move(*pair)));
+  return TokenMinter(jwt::JwtSigner(std::move(*pair)));
 }
 
 std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
   const auto now = std::chrono::system_clock::now();
-  auth::Claims c;
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;
@@ -71,7 +71,7 @@ std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds t
 }
 
 std::string TokenMinter::Jwks() const {
-  return auth::BuildJwks({signer_.Public()});
+  return jwt::BuildJwks({signer_.Public()});
 }
 
 std::string SignWebhook(const std::string& secret, std::int64_t unix_seconds,

@@ -18,9 +18,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/httpclient/http_client.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
@@ -46,8 +46,8 @@ class TokenMinter {
   std::string Jwks() const;
 
  private:
-  explicit TokenMinter(auth::JwtSigner signer) : signer_(std::move(signer)) {}
-  auth::JwtSigner signer_;
+  explicit TokenMinter(jwt::JwtSigner signer) : signer_(std::move(signer)) {}
+  jwt::JwtSigner signer_;
 };
 
 // The Tchat-Signature header for `body` sent at `unix_seconds`:

@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
-#include <tchat/core/auth/base64url.hpp>
-#include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/hashing.hpp>
+#include <tchat/core/jwt/base64url.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 
 #include "e2e_http.hpp"
 
@@ -76,14 +76,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string B64(std::string_view s) {
-  return auth::Base64UrlEncode(s);
+  return jwt::Base64UrlEncode(s);
 }
 
 json::object DecodeJwtPart(const std::string& token, int part) {
   std::size_t start = 0;
   for (int i = 0; i < part; ++i) start = token.find('.', start) + 1;
   const std::size_t end = token.find('.', start);
-  auto raw = auth::Base64UrlDecode(token.substr(start, end - start));
+  auto raw = jwt::Base64UrlDecode(token.substr(start, end - start));
   if (!raw) return {};
   json::error_code ec;
   json::value v = json::parse(*raw, ec);
@@ -174,7 +174,7 @@ TEST_F(AuthE2E, HealthAndJwks) {
     EXPECT_EQ(Str(k, "crv"), "Ed25519");
     EXPECT_EQ(Str(k, "alg"), "EdDSA");
     EXPECT_FALSE(Str(k, "kid").empty());
-    EXPECT_EQ(auth::Base64UrlDecode(Str(k, "x")).value_or("").size(), 32u);
+    EXPECT_EQ(jwt::Base64UrlDecode(Str(k, "x")).value_or("").size(), 32u);
     EXPECT_FALSE(k.as_object().contains("d")) << "private key material in the JWKS";
   }
 }
@@ -451,8 +451,8 @@ class ForgedTokens : public AuthE2E {
 };
 
 TEST_F(ForgedTokens, SignedByAnotherKeyWithTheServersKid) {
-  auth::JwtSigner forger(auth::Ed25519KeyPair::Generate(Str(header_, "kid")));
-  auth::Claims c;
+  jwt::JwtSigner forger(jwt::Ed25519KeyPair::Generate(Str(header_, "kid")));
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = victim_.user_id;
@@ -482,7 +482,7 @@ TEST_F(ForgedTokens, Hs256WithThePublicKeyAsSecret) {
   json::object h = header_;
   h["alg"] = "HS256";
   const std::string input = SigningInput(h, claims_);
-  for (const std::string& secret : {auth::Base64UrlDecode(x).value_or(""), x}) {
+  for (const std::string& secret : {jwt::Base64UrlDecode(x).value_or(""), x}) {
     ExpectRejected(input + "." + B64(HmacSha256(secret, input)), "HS256 keyed with the public key");
   }
 }

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <tchat/core/auth/jwt_signer.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
 #include "e2e_env.hpp"
@@ -119,11 +119,11 @@ class Replicas : public ::testing::Test {
     ASSERT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
     // Our own signing key and JWKS.
-    auto key = auth::Ed25519KeyPair::Generate("replicas-test");
+    auto key = jwt::Ed25519KeyPair::Generate("replicas-test");
     signer_.emplace(key);
     {
       std::ofstream jwks(dir_ + "/jwks.json");
-      jwks << auth::BuildJwks({key.Public()});
+      jwks << jwt::BuildJwks({key.Public()});
     }
     redis_port_ = FreePort();
     ASSERT_TRUE(StartRedis());
@@ -194,7 +194,7 @@ class Replicas : public ::testing::Test {
   User NewUser(int replica) {
     User u;
     u.id = NewUuidV7();
-    auth::Claims c;
+    jwt::Claims c;
     c.issuer = "tchat-auth";
     c.audience = "tchat";
     c.subject = u.id;
@@ -260,7 +260,7 @@ class Replicas : public ::testing::Test {
 
   boost::asio::io_context io_;
   std::string bin_, db_, redis_bin_, dir_;
-  std::optional<auth::JwtSigner> signer_;
+  std::optional<jwt::JwtSigner> signer_;
   Process redis_;
   Process replicas_[2];
   int ports_[2] = {0, 0};

@@ -16,8 +16,8 @@
 #include <boost/beast/http/write.hpp>
 #include <hiredis/hiredis.h>
 
-#include <tchat/core/auth/jwt_signer.hpp>
 #include <tchat/core/httpclient/exchange_recorder.hpp>
+#include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -81,19 +81,19 @@ ApiResponse Api::Call(const std::string& method, const std::string& target,
 }
 
 std::string MintToken(const std::string& user_id) {
-  static const auth::JwtSigner signer = [] {
+  static const jwt::JwtSigner signer = [] {
     std::ifstream in(RequireEnv("TCHAT_TEST_JWT_KEY_FILE"));
     std::stringstream ss;
     ss << in.rdbuf();
     auto o = ParseJsonObject(ss.str());
     if (!o) throw std::runtime_error("bad key file");
     const auto& k = o->at("keys").as_array().at(0).as_object();
-    auto pair = auth::Ed25519KeyPair::FromSeed(std::string(k.at("kid").as_string()),
-                                               std::string(k.at("seed").as_string()));
+    auto pair = jwt::Ed25519KeyPair::FromSeed(std::string(k.at("kid").as_string()),
+                                              std::string(k.at("seed").as_string()));
     if (!pair) throw std::runtime_error("bad key seed");
-    return auth::JwtSigner(*pair);
+    return jwt::JwtSigner(*pair);
   }();
-  auth::Claims c;
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;

@@ -27,9 +27,9 @@ TEST_F(PaymentApiTest, RequiresAValidToken) {
   EXPECT_EQ(Call("GET", "/v1/wallets", "").status, 401);
   EXPECT_EQ(Call("GET", "/v1/wallets", "not-a-token").status, 401);
   // A token signed by a key the service does not trust.
-  auto other = auth::Ed25519KeyPair::Generate("rogue");
-  auth::JwtSigner rogue(other);
-  auth::Claims c;
+  auto other = jwt::Ed25519KeyPair::Generate("rogue");
+  jwt::JwtSigner rogue(other);
+  jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = NewUuidV7();

@@ -6,7 +6,7 @@
 
 #include <tchat/core/result.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 class JwtSigner;
 }
 
@@ -25,9 +25,9 @@ class TokenMinter {
                    std::chrono::seconds ttl = std::chrono::minutes(15)) const;
 
  private:
-  explicit TokenMinter(std::shared_ptr<const auth::JwtSigner> signer)
+  explicit TokenMinter(std::shared_ptr<const jwt::JwtSigner> signer)
       : signer_(std::move(signer)) {}
-  std::shared_ptr<const auth::JwtSigner> signer_;
+  std::shared_ptr<const jwt::JwtSigner> signer_;
 };
 
 }  // namespace tchat::client

@@ -14,7 +14,7 @@
 #include <tchat/core/task.hpp>
 #include <tchat/core/worker.hpp>
 
-namespace tchat::auth {
+namespace tchat::jwt {
 class TokenVerifier;
 }
 
@@ -40,7 +40,7 @@ class App {
   http::Router& router();
   std::vector<Worker*> workers() const;
   // The shared verifier (null when neither JWKS_URL nor JWKS_FILE is set).
-  std::shared_ptr<auth::TokenVerifier> verifier() const;
+  std::shared_ptr<jwt::TokenVerifier> verifier() const;
 
   // A readiness check run by /health/ready on the worker serving the probe; it
   // must finish within `deadline` (the app enforces it too).

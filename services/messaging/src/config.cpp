@@ -1,0 +1,27 @@
+#include "config.hpp"
+
+namespace tchat::messaging {
+
+Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/) {
+  Config c;
+  ConfigLoader load;
+  load.Read(c.send_batch_max, r.Int("messaging_send_batch_max", 256, 1, 10000));
+  load.Read(c.send_lanes, r.Int("messaging_send_lanes", 1, 1, 64));
+  load.Read(c.send_linger, r.Duration("messaging_send_linger", std::chrono::milliseconds(5)));
+  load.Require(c.send_linger <= std::chrono::seconds(1), "messaging_send_linger", "at most 1s");
+  load.Read(c.send_linger_from, r.Int("messaging_send_linger_from", 16, 1, 10000));
+  load.Read(c.session.max_queued_frames, r.Int("messaging_ws_queue_frames", 1024, 8, 1'000'000));
+  load.Read(c.session.max_queued_bytes,
+            r.Int("messaging_ws_queue_bytes", 4 << 20, 64 << 10, std::int64_t{1} << 32));
+  load.Read(c.session.max_inflight_sends, r.Int("messaging_ws_max_inflight_sends", 256, 1, 100000));
+  load.Read(c.service.max_group_members, r.Int("messaging_max_group_members", 1000, 2, 100000));
+  load.Read(c.presence_ttl, r.Duration("messaging_presence_ttl", std::chrono::seconds(60)));
+  load.Require(c.presence_ttl >= std::chrono::seconds(3), "messaging_presence_ttl",
+               "must be at least 3s");
+  load.Read(c.redis_prefix, r.String("messaging_redis_prefix", "tchat:rt:"));
+  load.Read(c.payment_consumer, r.Bool("messaging_payment_consumer", true));
+  load.Read(c.outbox_relay, r.Bool("messaging_outbox_relay", true));
+  return std::move(load).Finish(std::move(c));
+}
+
+}  // namespace tchat::messaging

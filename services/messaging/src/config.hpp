@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include <tchat/core/config.hpp>
+#include <tchat/core/result.hpp>
+
+#include "service.hpp"
+#include "ws_session.hpp"
+
+namespace tchat::messaging {
+
+// The messaging service's own settings, from the environment (each key read as
+// written, then upper-cased; a bad value names the key):
+//   messaging_send_batch_max        messages per group commit            [256]
+//   messaging_send_lanes            group commits in flight per worker   [1]
+//   messaging_send_linger           least time between commits of a lane
+//                                   under load ("5ms", "0" never waits)  [5ms]
+//   messaging_send_linger_from      commit size that counts as load      [16]
+//   messaging_ws_queue_frames       outbound frames per connection       [1024]
+//   messaging_ws_queue_bytes        outbound bytes per connection        [4194304]
+//   messaging_ws_max_inflight_sends message.send being committed per conn [256]
+//   messaging_max_group_members     members of a group                   [1000]
+//   messaging_presence_ttl          presence entry life ("60s")          [60s]
+//   messaging_redis_prefix          prefix of real-time keys/channels    [tchat:rt:]
+//   messaging_payment_consumer      consume tchat.events.payment         [true]
+//   messaging_outbox_relay          relay the outbox to its stream       [true]
+struct Config {
+  std::size_t send_batch_max = 256;
+  std::size_t send_lanes = 1;
+  std::chrono::milliseconds send_linger{5};
+  std::size_t send_linger_from = 16;
+  SessionLimits session;
+  ServiceOptions service;
+  std::chrono::milliseconds presence_ttl{60000};
+  std::string redis_prefix = "tchat:rt:";
+  bool payment_consumer = true;
+  bool outbox_relay = true;
+};
+
+Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);
+
+}  // namespace tchat::messaging

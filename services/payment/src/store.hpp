@@ -1,0 +1,96 @@
+#pragma once
+
+// The payment service's SQL beyond the ledger (ledger_store.hpp): idempotency
+// keys, payment requests, top-ups, withdrawals, provider events and single
+// journal entries. Free functions: those taking a pg::Connection run inside the
+// caller's transaction, so that PaymentService composes one transaction of
+// several calls; those taking the worker's pg::Pool run on their own. Same
+// thread rules as the pool or connection they are given.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <tchat/core/pg/connection.hpp>
+#include <tchat/core/pg/pool.hpp>
+#include <tchat/core/result.hpp>
+#include <tchat/core/task.hpp>
+
+#include "records.hpp"
+
+namespace tchat::payment {
+
+// Idempotency keys: one row per (user, key), claimed as the first statement of
+// the request's transaction (a concurrent duplicate waits on it).
+// True when this transaction claimed the key; false when it exists already.
+Task<Result<bool>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                       const std::string& key, const std::string& request_hash);
+// What an earlier request with the key stored (nullopt: the row is gone).
+struct StoredAnswer {
+  std::string request_hash;
+  int status_code = 0;  // 0 when not stored
+  std::string result_code;
+  std::string response;
+};
+Task<Result<std::optional<StoredAnswer>>> FindIdempotencyKey(pg::Connection& c,
+                                                             const std::string& user_id,
+                                                             const std::string& key);
+// Stores the answer of the request that claimed the key.
+Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
+                                  const std::string& key, int status_code,
+                                  const std::string& result_code, const std::string& response,
+                                  const std::optional<std::string>& resource_id);
+
+// Marks `id` refunded by the transfer `refunded_by`.
+Task<Status> MarkTransferRefunded(pg::Connection& c, const std::string& id,
+                                  const std::string& refunded_by);
+
+// Payment requests. Times are RFC 3339 texts (FormatRfc3339Ms).
+Task<Status> InsertPaymentRequest(pg::Connection& c, const PaymentRequest& req,
+                                  const std::string& created_at);
+Task<Result<std::optional<PaymentRequest>>> FindPaymentRequest(pg::Pool& pool,
+                                                               const std::string& id);
+// FOR UPDATE inside the caller's transaction.
+Task<Result<std::optional<PaymentRequest>>> LockPaymentRequest(pg::Connection& c,
+                                                               const std::string& id);
+Task<Status> MarkPaymentRequestPaid(pg::Connection& c, const std::string& id,
+                                    const std::string& transfer_id, const std::string& updated_at);
+Task<Status> UpdatePaymentRequestStatus(pg::Connection& c, const std::string& id,
+                                        std::string_view status, const std::string& updated_at);
+
+// Top-ups and withdrawals (status 'pending' when inserted).
+Task<Status> InsertTopup(pg::Connection& c, const ProviderOperation& op, std::int64_t account_id,
+                         const std::string& created_at);
+Task<Status> InsertWithdrawal(pg::Connection& c, const ProviderOperation& op,
+                              std::int64_t account_id, std::int64_t pending_account_id,
+                              const std::string& hold_entry_id, const std::string& created_at);
+Task<Result<std::optional<ProviderOperation>>> FindTopup(pg::Pool& pool, const std::string& id);
+Task<Result<std::optional<ProviderOperation>>> FindWithdrawal(pg::Pool& pool,
+                                                              const std::string& id);
+
+// Provider webhooks: true when the event id is new (recorded now), false for a
+// duplicate.
+Task<Result<bool>> RecordProviderEvent(pg::Connection& c, const std::string& id,
+                                       const std::string& type, const std::string& reference);
+// The top-up or withdrawal with `provider_reference`, FOR UPDATE, with its
+// wallet account and (withdrawals) its pending account.
+struct LockedOperation {
+  ProviderOperation op;
+  std::int64_t account_id = 0;
+  std::int64_t pending_account_id = 0;  // withdrawals only
+};
+Task<Result<std::optional<LockedOperation>>> LockProviderOperation(
+    pg::Connection& c, bool is_topup, const std::string& provider_reference);
+// Sets the final status and the journal entry that settled it.
+Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std::string& id,
+                                     const std::string& status,
+                                     const std::optional<std::string>& entry_id,
+                                     const std::string& updated_at);
+
+// payment_post_entry with the caller's transaction; returns its code.
+Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
+                                    std::string_view kind, const std::string& reference,
+                                    std::int64_t from, std::int64_t to, std::int64_t amount,
+                                    std::string_view currency, std::int64_t now_ms);
+
+}  // namespace tchat::payment
