@@ -1,4 +1,4 @@
-// tchat-cli: a small command-line client of the Tchat API (SPEC §10).
+// tchat-cli: a small command-line client of the Tchat API (docs/api/openapi.yaml).
 //
 //   tchat-cli [--url URL] [--token-file FILE] login --phone +66812345678 [--code 123456]
 //   tchat-cli ... login --phone P --password SECRET

@@ -33,6 +33,6 @@ USER 10001:10001
 EXPOSE 8084
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8084/health || exit 1
-# SIGTERM drains in-flight requests (SPEC §2); docker stop's default 10 s is enough.
+# SIGTERM drains in-flight requests (core/include/tchat/core/service/app.hpp); docker stop's default 10 s is enough.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/tchat-notification"]

@@ -72,7 +72,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-# Before the fake services exist: nginx-made 502 must be JSON in the SPEC format.
+# Before the fake services exist: nginx-made 502 must be JSON in the API's format.
 tchat::nginx_start
 gw="http://127.0.0.1:$TCHAT_GATEWAY_PORT"
 body="$(curl -s -w '\n%{http_code}' "$gw/v1/wallets")"

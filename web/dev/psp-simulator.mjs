@@ -85,7 +85,7 @@ function esc(s) {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Tchat-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")> (SPEC §5). */
+/** Tchat-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")> (docs/api/openapi.yaml, payment). */
 /** @param {string} body */
 function sign(body) {
   const t = Math.floor(Date.now() / 1000);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // @ts-check
-// End-to-end test of the web client against a running Tchat stack (SPEC §10),
+// End-to-end test of the web client against a running Tchat stack (web/README.md),
 // driven through two browser contexts of Debian's Chromium (playwright-core; no
 // browser is downloaded): A on a desktop-sized window, B on a phone-sized one.
 //
@@ -255,7 +255,7 @@ step(
     }, run);
     check(posted === 60, `posted ${posted} of 60 messages`);
     await see(b, '.msg.theirs .text', 'Filler message 60');
-    // An access token about to expire: the reload must refresh it (SPEC §3) first.
+    // An access token about to expire: the reload must refresh it (docs/api/openapi.yaml, auth) first.
     const before = await b.evaluate(() => {
       const s = JSON.parse(localStorage.getItem('tchat.session') ?? '{}');
       s.accessExpiresAt = Date.now() - 1000;

@@ -183,7 +183,7 @@ TEST_F(VerifierTest, ValidToken) {
   EXPECT_EQ(r->user_id, "user-42");
   EXPECT_EQ(r->session_id, "sess-7");
   EXPECT_EQ(r->expires_at, kNow + 840s);
-  // The header is exactly what SPEC §2 says.
+  // The header is exactly what docs/api/openapi.yaml says.
   auto header = json::parse(*Base64UrlDecode(token.substr(0, token.find('.'))));
   EXPECT_EQ(header, json::parse(R"({"alg":"EdDSA","typ":"JWT","kid":"k1"})"));
 }

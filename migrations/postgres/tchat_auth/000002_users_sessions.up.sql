@@ -1,4 +1,4 @@
--- Users, sessions and refresh tokens of the auth service (SPEC §3).
+-- Users, sessions and refresh tokens of the auth service (docs/api/openapi.yaml, auth).
 
 -- One row per person, keyed by a UUIDv7 and found by phone (E.164) or username.
 CREATE TABLE users (

@@ -1,4 +1,4 @@
--- Transactional outbox (SPEC §7): events are written here in the same transaction as
+-- Transactional outbox (docs/ARCHITECTURE.md, events): events are written here in the same transaction as
 -- the change they describe, then relayed to the Redis stream and marked published.
 CREATE TABLE outbox (
     id           uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -12,7 +12,7 @@ CREATE TABLE outbox (
 -- The relay scans only what is still to be published, oldest first.
 CREATE INDEX outbox_unpublished_idx ON outbox (created_at) WHERE published_at IS NULL;
 
--- Consumer-side de-duplication (SPEC §7): an event id is recorded in the same
+-- Consumer-side de-duplication (docs/ARCHITECTURE.md, events): an event id is recorded in the same
 -- transaction as its effects, so redelivery after a crash changes nothing.
 CREATE TABLE processed_events (
     consumer     text        NOT NULL,

@@ -1,4 +1,4 @@
--- Messaging (SPEC §4): conversations, members, blocks and the PostgreSQL message store.
+-- Messaging (docs/api/openapi.yaml, messaging): conversations, members, blocks and the PostgreSQL message store.
 --
 -- Large histories: messages are hash-partitioned by conversation and keyed by
 -- (conversation_id, seq), so every read of history is one range of one index in one

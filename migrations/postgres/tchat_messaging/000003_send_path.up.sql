@@ -10,7 +10,7 @@
 -- 2. One outbox row per batch (type 'batch', payload: the JSON array of the
 --    batch's message.created envelopes) instead of one per message: one insert,
 --    one relay update and one cleanup per batch. The relay publishes every
---    element as its own stream entry (SPEC §7 is unchanged for consumers). The
+--    element as its own stream entry (unchanged for consumers; docs/ARCHITECTURE.md, events). The
 --    envelopes are written as text and compressed with lz4 instead of pglz.
 -- 3. The batch's conversations, members and blocks are read by key from the
 --    array of its conversation ids (a generic plan no longer scans

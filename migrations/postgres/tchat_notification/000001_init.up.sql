@@ -1,4 +1,4 @@
--- Consumer-side de-duplication (SPEC §7): an event id is recorded in the same
+-- Consumer-side de-duplication (docs/ARCHITECTURE.md, events): an event id is recorded in the same
 -- transaction as its effects, so redelivery after a crash changes nothing.
 CREATE TABLE processed_events (
     consumer     text        NOT NULL,

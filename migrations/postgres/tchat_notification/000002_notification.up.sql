@@ -1,8 +1,8 @@
--- The notification service's own data (SPEC §6): devices, preferences, the in-app
+-- The notification service's own data (docs/api/openapi.yaml, notification): devices, preferences, the in-app
 -- inbox, and the durable delivery queue with its dead letters. Consumer-side
 -- de-duplication lives in processed_events (000001).
 
--- RFC 3339 UTC with milliseconds, as the API prints times (SPEC §2).
+-- RFC 3339 UTC with milliseconds, as the API prints times (docs/api/openapi.yaml).
 CREATE FUNCTION rfc3339(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS
 $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 

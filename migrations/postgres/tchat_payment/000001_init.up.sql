@@ -1,4 +1,4 @@
--- Transactional outbox (SPEC §7): events are written here in the same transaction as
+-- Transactional outbox (docs/ARCHITECTURE.md, events): events are written here in the same transaction as
 -- the change they describe, then relayed to the Redis stream and marked published.
 CREATE TABLE outbox (
     id           uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,4 +1,4 @@
--- Payment ledger (SPEC §5): wallets and system accounts, an append-only double-entry
+-- Payment ledger (docs/api/openapi.yaml, payment): wallets and system accounts, an append-only double-entry
 -- journal, transfers, payment requests, top-ups, withdrawals, idempotency keys and
 -- processed provider events.
 --
@@ -138,7 +138,7 @@ CREATE UNIQUE INDEX transfers_payment_request_key ON transfers (payment_request_
 CREATE UNIQUE INDEX transfers_idempotency_key ON transfers (from_user_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
--- Idempotency-Key records (SPEC §5), per user. The row is inserted first in the
+-- Idempotency-Key records (docs/api/openapi.yaml, payment), per user. The row is inserted first in the
 -- transaction that performs the request, so a concurrent duplicate waits on it and
 -- then reads the stored answer. Kept at least 24 hours (pruned by created_at).
 CREATE TABLE idempotency_keys (

@@ -23,7 +23,7 @@ json::value OptJson(const std::optional<std::string>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
-// SPEC §3 user shape; the phone only for the user themself.
+// docs/api/openapi.yaml, auth user shape; the phone only for the user themself.
 json::object UserJson(const UserRecord& u, bool self) {
   json::object o{{"id", u.id},
                  {"display_name", OptJson(u.display_name)},

@@ -8,7 +8,7 @@
 
 namespace tchat::auth {
 
-// Adds every auth route of SPEC §3 to `router`:
+// Adds every auth route of docs/api/openapi.yaml, auth to `router`:
 //   POST /v1/auth/otp/request, POST /v1/auth/otp/verify, POST /v1/auth/login,
 //   POST /v1/auth/refresh, GET /.well-known/jwks.json        (public)
 //   PUT /v1/auth/password, POST /v1/auth/logout, GET /v1/auth/sessions,

@@ -86,7 +86,7 @@ struct SessionPage {
 
 // The auth domain: OTP and password sign-in, tokens, sessions, profiles. One per
 // worker (it holds that worker's pool and Redis client): use it only from
-// coroutines on that worker. Every error is a tchat::Error with the SPEC §2
+// coroutines on that worker. Every error is a tchat::Error with the docs/api/openapi.yaml
 // category; messages are meant for clients and never contain secrets.
 class AuthService {
  public:

@@ -18,7 +18,7 @@ std::string HashRefreshToken(std::string_view token);
 // any database work.
 bool LooksLikeRefreshToken(std::string_view token);
 
-// Issues access tokens (SPEC §3 claims: iss, aud, sub, sid, iat, exp; header
+// Issues access tokens (docs/api/openapi.yaml, auth claims: iss, aud, sub, sid, iat, exp; header
 // kid). Immutable; any thread.
 class TokenIssuer {
  public:

@@ -9,7 +9,7 @@
 
 namespace tchat::messaging {
 
-// The domain objects of SPEC §4 as plain values. JSON conversion is in
+// The domain objects of docs/api/openapi.yaml, messaging as plain values. JSON conversion is in
 // model_json.hpp so that stores and the service share one wire format.
 
 // One message. `reactions` maps an emoji to the ids of the users who reacted, in the

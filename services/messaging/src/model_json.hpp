@@ -8,11 +8,11 @@
 
 namespace tchat::messaging {
 
-// The SPEC §4 message object.
+// The docs/api/openapi.yaml, messaging message object.
 json::object MessageJson(const Message& m);
 // The same, appended as JSON text: byte for byte serialize(MessageJson(m)).
 void AppendMessageJson(std::string& out, const Message& m);
-// The SPEC §4 conversation object.
+// The docs/api/openapi.yaml, messaging conversation object.
 json::object ConversationJson(const Conversation& c);
 
 // Server → client WebSocket events, serialised once and shared by every

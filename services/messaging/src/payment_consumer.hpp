@@ -15,7 +15,8 @@ namespace tchat::messaging {
 class SendBatcher;
 
 // Turns payment events (tchat.events.payment, consumer group "messaging") into
-// payment messages in the conversation they name (SPEC §4, §7):
+// payment messages in the conversation they name (docs/api/openapi.yaml, messaging;
+// docs/ARCHITECTURE.md, events):
 //   payment.transfer.completed   from the sender   {"kind":"transfer",...}
 //   payment.request.created      from the requester {"kind":"request","status":"pending",...}
 //   payment.request.paid|declined from the payer; .cancelled from the requester

@@ -186,8 +186,8 @@ std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch)
     if (r.payment) out += ",\"p\":" + json::serialize(*r.payment);
     if (r.system) out += ",\"mt\":" + json::serialize(*r.system);
     if (r.server_posted) out += ",\"sys\":true";
-    // The message.created envelope (SPEC §7) up to its seq; msg_send_batch adds
-    // the seq, the conversation's type and title and the recipients.
+    // The message.created envelope (docs/ARCHITECTURE.md, events) up to its seq; msg_send_batch
+    // adds the seq, the conversation's type and title and the recipients.
     env.clear();
     env += "{\"id\":";
     AppendJsonString(env, r.event_id);

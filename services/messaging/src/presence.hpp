@@ -21,12 +21,11 @@ struct PresenceInfo {
   std::int64_t last_seen_ms = 0;  // 0: never seen
 };
 
-// Online/offline state in Redis (SPEC §4): a user is online while one of their
-// WebSockets is open on some replica. Each worker keeps, per user it hosts, one
-// member of the sorted set <prefix>presence:<user> — its node id, scored with an
-// expiry time that a heartbeat pushes forward every ttl/3. A crashed replica's
-// entries simply expire. The last disconnect anywhere records
-// <prefix>lastseen:<user>. Transitions are published to the user's conversations
+// Online/offline state in Redis (docs/api/openapi.yaml, messaging): a user is online while one of
+// their WebSockets is open on some replica. Each worker keeps, per user it hosts, one member of the
+// sorted set <prefix>presence:<user> — its node id, scored with an expiry time that a heartbeat
+// pushes forward every ttl/3. A crashed replica's entries simply expire. The last disconnect
+// anywhere records <prefix>lastseen:<user>. Transitions are published to the user's conversations
 // as "presence" events.
 //
 // Bound to one worker; not thread-safe.
@@ -44,7 +43,6 @@ class Presence {
   // Refreshes every local user's entry; run every ttl/3 until `stopping()`.
   Task<void> HeartbeatOnce();
   std::chrono::milliseconds heartbeat_interval() const { return ttl_ / 3; }
-
 
  private:
   std::string Key(std::string_view user_id) const;

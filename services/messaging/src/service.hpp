@@ -38,7 +38,7 @@ struct SendResult {
 // and the real-time events that follow each change. HTTP handlers and the
 // WebSocket handler both call it with the authenticated user's id (a canonical
 // UUID) and validated input. Conversation ids that are not UUIDs are simply not
-// found. Errors follow SPEC §2: not_found for unknown conversations or messages,
+// found. Errors follow docs/api/openapi.yaml: not_found for unknown conversations or messages,
 // permission_denied for non-members and missing rights.
 //
 // Bound to one worker; not thread-safe.

@@ -23,7 +23,7 @@ struct MessageInput {
   std::optional<json::object> attachment;  // image | file
 };
 
-// Checks everything the SPEC asks of a message: client_msg_id (1–128 printable
+// Checks everything the API asks of a message: client_msg_id (1–128 printable
 // ASCII), type, body (valid UTF-8, no NUL, 1–4096 characters for text; an optional
 // caption of up to 4096 for image and file), reply_to_seq >= 1, and for image/file
 // an "attachment" {"url" (absolute http(s)), "mime_type"?, "name" (files), "size"?,

@@ -9,10 +9,10 @@ class WebSocket;
 
 namespace tchat::messaging {
 
-// GET /v1/ws (SPEC §4). After the upgrade the user's channels are subscribed and
-// the server sends {"type":"ready","session_id"}; a client that then calls
-// GET /v1/sync has no gap between what sync returns and what arrives live.
-// Client frames: ping → pong, typing, message.send → ack | error, read
+// GET /v1/ws (docs/api/openapi.yaml, messaging). After the upgrade the user's channels are
+// subscribed and the server sends {"type":"ready","session_id"}; a client that then calls GET
+// /v1/sync has no gap between what sync returns and what arrives live. Client frames: ping → pong,
+// typing, message.send → ack | error, read
 // {"conversation_id","seq"}. A frame that is not JSON, has an unknown type or fails
 // validation is answered with an error event and the connection stays open.
 // Binary frames too; frames over 64 KiB and invalid UTF-8 end the connection

@@ -11,7 +11,7 @@ namespace tchat::notification {
 // The service's own configuration (environment variables; durations as "250ms",
 // "3s", "5m"). A bad value stops start-up with a message naming the key.
 struct Config {
-  // Streams and consumer group (SPEC §7).
+  // Streams and consumer group (docs/ARCHITECTURE.md, events).
   std::string group = "notification";               // NOTIFICATION_GROUP
   std::string consumer;                             // NOTIFICATION_CONSUMER [hostname-pid]
   int batch_size = 256;                             // NOTIFICATION_BATCH_SIZE

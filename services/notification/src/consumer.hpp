@@ -15,7 +15,7 @@
 
 namespace tchat::notification {
 
-// The streams this service consumes (SPEC §7).
+// The streams this service consumes (docs/ARCHITECTURE.md, events).
 inline const std::vector<std::string>& ConsumedStreams() {
   static const std::vector<std::string> kStreams = {std::string(events::kAuthStream),
                                                     std::string(events::kMessagingStream),

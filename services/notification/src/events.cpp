@@ -207,7 +207,8 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
     if (st) st = add("to_user_id", PartyRole::kReceiver);
     if (st) st = add("from_user_id", PartyRole::kSender);
   } else if (p.object == "request") {
-    // The payer is asked for money (SPEC §5: POST /v1/payment-requests {"from_user_id"}).
+    // The payer is asked for money (docs/api/openapi.yaml, payment: POST /v1/payment-requests
+    // {"from_user_id"}).
     if (st) st = add("from_user_id", PartyRole::kPayer);
     if (st) st = add("payer_id", PartyRole::kPayer);
     for (std::string_view f : {"requester_id", "to_user_id", "requester_user_id", "created_by"}) {

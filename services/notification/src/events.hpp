@@ -10,7 +10,7 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/time.hpp>
 
-// The events this service consumes (SPEC §7) and how they arrive.
+// The events this service consumes (docs/ARCHITECTURE.md, events) and how they arrive.
 //
 // Stream entry format (agreed for every producer): one field named "event"
 // whose value is the envelope JSON {"id","type","occurred_at","data":{...}}.

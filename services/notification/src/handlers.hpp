@@ -6,7 +6,7 @@
 
 namespace tchat::notification {
 
-// Registers the HTTP API of SPEC §6 on `router`:
+// Registers the HTTP API of docs/api/openapi.yaml, notification on `router`:
 //   POST /v1/devices, GET /v1/devices, DELETE /v1/devices/{id}
 //   GET /v1/notifications, POST /v1/notifications/{id}/read,
 //   POST /v1/notifications/read-all

@@ -9,7 +9,7 @@
 
 namespace tchat::notification {
 
-// The languages notifications are written in (SPEC §6).
+// The languages notifications are written in (docs/api/openapi.yaml, notification).
 enum class Locale { kEn, kTh, kId, kMs, kFil, kVi };
 
 // "th", "th-TH", "th_TH", "TH" → kTh; "tl"/"tl-PH" → kFil; "in" → kId (legacy code).

@@ -10,9 +10,9 @@
 
 #include "rules.hpp"
 
-// Delivery providers behind one interface (SPEC §6): push (FCM HTTP v1, APNs,
-// webhook, log) and SMS (webhook, log). A provider instance belongs to one worker
-// (it uses that worker's HttpClient) and is called only from coroutines on it.
+// Delivery providers behind one interface (docs/api/openapi.yaml, notification): push (FCM HTTP v1,
+// APNs, webhook, log) and SMS (webhook, log). A provider instance belongs to one worker (it uses
+// that worker's HttpClient) and is called only from coroutines on it.
 namespace tchat::notification {
 
 // How a provider answered one message.

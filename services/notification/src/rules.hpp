@@ -16,8 +16,8 @@
 #include "localization.hpp"
 #include "quiet_hours.hpp"
 
-// The notification rules (SPEC §6 and issue 6), as pure functions: given an event
-// and what is known about its recipients, what to send and what to keep in the
+// The notification rules (docs/api/openapi.yaml, notification and issue 6), as pure functions:
+// given an event and what is known about its recipients, what to send and what to keep in the
 // inbox. No I/O, so every rule is unit-tested with a fixed clock.
 namespace tchat::notification {
 

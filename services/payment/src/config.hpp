@@ -25,8 +25,8 @@ struct CurrencyLimits {
 //
 // Keys (environment, looked up as written and in upper case), amounts in major
 // units: PAYMENT_TRANSFER_LIMIT_<CUR> (default: the daily limit),
-// PAYMENT_DAILY_LIMIT_<CUR>, PAYMENT_MONTHLY_LIMIT_<CUR> (defaults: SPEC §5);
-// PAYMENT_IDEMPOTENCY_TTL ("24h", at least 24h); PAYMENT_BATCH_MAX_SIZE (64) and
+// PAYMENT_DAILY_LIMIT_<CUR>, PAYMENT_MONTHLY_LIMIT_<CUR> (defaults: docs/api/openapi.yaml,
+// payment); PAYMENT_IDEMPOTENCY_TTL ("24h", at least 24h); PAYMENT_BATCH_MAX_SIZE (64) and
 // PAYMENT_BATCH_MAX_INFLIGHT (3 per process), PAYMENT_BATCH_MIN_FILL (16) and
 // PAYMENT_BATCH_LINGER ("3ms"; see TransferBatcher); PAYMENT_OUTBOX_POLL_INTERVAL ("200ms");
 // PAYMENT_OUTBOX_RETENTION ("24h"); PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE (120: money

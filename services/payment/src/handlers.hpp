@@ -4,7 +4,7 @@
 
 namespace tchat::payment {
 
-// Registers the payment routes of SPEC §5 on `router`. Handlers parse and
+// Registers the payment routes of docs/api/openapi.yaml, payment on `router`. Handlers parse and
 // validate, make one call into the worker's PaymentService (Worker::Get) and map
 // the result. The webhook and ledger-verification routes are public at the token
 // level and do their own checks (HMAC signature; admin bearer credential).

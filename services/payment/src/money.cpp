@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, 3> kVnd{"vietqr", "momo", "zalopay"};
 // USD is not tied to one country of the region: card payments.
 constexpr std::array<std::string_view, 1> kUsd{"card"};
 
-// Minor units from ISO 4217; limits from SPEC §5.
+// Minor units from ISO 4217; limits from docs/api/openapi.yaml, payment.
 constexpr std::array<CurrencyInfo, 7> kCurrencies{{
     {"THB", 2, kThb, 100'000, 3'000'000},
     {"SGD", 2, kSgd, 5'000, 150'000},

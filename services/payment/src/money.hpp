@@ -7,9 +7,9 @@
 
 namespace tchat::payment {
 
-// One supported currency (SPEC §5): its ISO 4217 code and minor units, the top-up
-// methods of its region (lower case, as clients send them) and the default daily
-// and monthly outgoing limits in major units. Static data; any thread may read it.
+// One supported currency (docs/api/openapi.yaml, payment): its ISO 4217 code and minor units, the
+// top-up methods of its region (lower case, as clients send them) and the default daily and monthly
+// outgoing limits in major units. Static data; any thread may read it.
 struct CurrencyInfo {
   std::string_view code;
   int minor_units;

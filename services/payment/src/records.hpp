@@ -9,9 +9,9 @@
 
 namespace tchat::payment {
 
-// The client-visible records of the payment service and their JSON (SPEC §5).
-// Plain values; ids are canonical lower-case UUID strings, times are Unix
-// milliseconds rendered as RFC 3339 UTC with milliseconds.
+// The client-visible records of the payment service and their JSON (docs/api/openapi.yaml,
+// payment). Plain values; ids are canonical lower-case UUID strings, times are Unix milliseconds
+// rendered as RFC 3339 UTC with milliseconds.
 
 struct Transfer {
   std::string id;

@@ -22,9 +22,8 @@ std::string_view VerdictName(SignatureVerdict v);
 std::string ComputeWebhookSignature(std::string_view secret, std::int64_t unix_seconds,
                                     std::string_view body);
 
-// Checks a Tchat-Signature header (SPEC §5). Several v1 values are allowed (secret
-// rotation); each is compared in constant time. `now_seconds` is injectable for
-// tests.
+// Checks a Tchat-Signature header (docs/api/openapi.yaml, payment). Several v1 values are allowed
+// (secret rotation); each is compared in constant time. `now_seconds` is injectable for tests.
 SignatureVerdict VerifyWebhookSignature(std::string_view secret, std::string_view header,
                                         std::string_view body, std::int64_t now_seconds,
                                         std::chrono::seconds tolerance);

@@ -1,4 +1,4 @@
-// Black-box end-to-end tests of tchat-auth over HTTP (SPEC §3), against the
+// Black-box end-to-end tests of tchat-auth over HTTP (docs/api/openapi.yaml, auth), against the
 // running service with its real PostgreSQL and Redis. Environment:
 //   TCHAT_TEST_AUTH_URL  base URL, e.g. http://127.0.0.1:8081 (required)
 //   TCHAT_TEST_AUTH_LOG  the service's log file (the no-secrets test needs it)
@@ -317,7 +317,7 @@ TEST_F(AuthE2E, FirstVerificationCreatesTheUserWithTheSpecTokenResponse) {
   EXPECT_EQ(created.size(), 24u) << created;  // RFC 3339 UTC with milliseconds
   EXPECT_EQ(created.back(), 'Z');
 
-  // Access-token claims (SPEC §3) and header.
+  // Access-token claims (docs/api/openapi.yaml, auth) and header.
   const json::object header = DecodeJwtPart(s.access, 0);
   const json::object claims = DecodeJwtPart(s.access, 1);
   EXPECT_EQ(Str(header, "alg"), "EdDSA");

@@ -19,7 +19,7 @@ struct Reply {
 
   // The body as JSON (null when it is not JSON).
   json::value Json() const;
-  // body.error.code / body.error.message of a SPEC §2 error body ("" if absent).
+  // body.error.code / body.error.message of a docs/api/openapi.yaml error body ("" if absent).
   std::string ErrorCode() const;
   std::string ErrorMessage() const;
 };

@@ -1,6 +1,6 @@
-// Black-box tests of the running notification service (SPEC §6, issue 6): its
-// HTTP API, and the notifications it sends for events published on the Redis
-// streams, observed at a local HTTP sink that stands in for the providers.
+// Black-box tests of the running notification service (docs/api/openapi.yaml, notification, issue
+// 6): its HTTP API, and the notifications it sends for events published on the Redis streams,
+// observed at a local HTTP sink that stands in for the providers.
 //
 // Environment (all required; the test fails when one is missing):
 //   TCHAT_TEST_NOTIFICATION_URL   the service, e.g. http://127.0.0.1:18084

@@ -276,7 +276,7 @@ TEST_F(PaymentApiTest, InsufficientFundsAndLimits) {
   EXPECT_EQ(Balance(a), 0);
   EXPECT_EQ(Transfer(a, b.id, 1).ErrorCode(), "insufficient_funds");
 
-  // USD: 3,000 per transfer and per day by default (SPEC §5).
+  // USD: 3,000 per transfer and per day by default (docs/api/openapi.yaml, payment).
   User rich = NewUser();
   Fund(rich, 500'000, "USD");
   ApiResponse big = Transfer(rich, b.id, 300'001, "USD");

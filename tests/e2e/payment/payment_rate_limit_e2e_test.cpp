@@ -74,7 +74,7 @@ class PaymentRateLimitTest : public PaymentE2ETest {
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
 
-  // Asserts a refusal by the rate limit: 429, the SPEC's error body, Retry-After
+  // Asserts a refusal by the rate limit: 429, the API's error body, Retry-After
   // within the one-minute window.
   static void ExpectRateLimited(const ApiResponse& r, const std::string& what) {
     EXPECT_EQ(r.status, 429) << what << ": " << r.body;

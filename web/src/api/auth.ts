@@ -1,4 +1,4 @@
-// Auth service calls (SPEC §3).
+// Auth service calls (docs/api/openapi.yaml, auth).
 import type { Http } from './http';
 import type { OtpRequestResponse, TokenResponse, User } from './types';
 

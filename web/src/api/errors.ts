@@ -1,4 +1,4 @@
-// Errors of API calls. The services answer {"error":{"code","message"}} (SPEC §2);
+// Errors of API calls. The services answer {"error":{"code","message"}} (docs/api/openapi.yaml);
 // NetworkError is everything that never got an answer (offline, timeout, refused).
 
 export class ApiError extends Error {

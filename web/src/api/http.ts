@@ -1,6 +1,6 @@
 // JSON over fetch against the gateway (same origin). Adds the bearer token,
 // turns error bodies into ApiError, and on a 401 refreshes the tokens once and
-// repeats the request (SPEC §3: access tokens live 15 minutes).
+// repeats the request (docs/api/openapi.yaml, auth: access tokens live 15 minutes).
 import { ApiError, NetworkError } from './errors';
 
 export interface TokenSource {

@@ -1,4 +1,4 @@
-// Messaging service calls (SPEC §4).
+// Messaging service calls (docs/api/openapi.yaml, messaging).
 import type { Http } from './http';
 import type { Conversation, Message, Presence, SyncResponse } from './types';
 

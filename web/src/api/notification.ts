@@ -1,4 +1,4 @@
-// Notification service calls (SPEC §6).
+// Notification service calls (docs/api/openapi.yaml, notification).
 import type { Http } from './http';
 import type { Notification, Preferences } from './types';
 

@@ -1,4 +1,4 @@
-// Payment service calls (SPEC §5). Calls that move money carry an
+// Payment service calls (docs/api/openapi.yaml, payment). Calls that move money carry an
 // Idempotency-Key chosen by the caller, who reuses it when retrying.
 import type { Http } from './http';
 import type { PaymentRequest, Topup, Transaction, Transfer, Wallet } from './types';

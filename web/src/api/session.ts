@@ -1,5 +1,5 @@
 // The signed-in session: tokens in localStorage so that a reload keeps the user
-// signed in, refreshed shortly before the access token expires (SPEC §3).
+// signed in, refreshed shortly before the access token expires (docs/api/openapi.yaml, auth).
 //
 // Refresh tokens rotate and presenting a rotated one revokes the whole session,
 // so two tabs must never refresh with the same token: refreshes are serialised

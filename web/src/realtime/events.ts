@@ -1,4 +1,4 @@
-// Frames of the /v1/ws protocol (SPEC §4 and services/messaging/README.md).
+// Frames of the /v1/ws protocol (docs/api/openapi.yaml, messaging and services/messaging/README.md).
 import type { Conversation, Message, Presence } from '../api/types';
 
 export type ServerEvent =

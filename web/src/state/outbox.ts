@@ -1,7 +1,7 @@
 // Messages the user sent that the server has not confirmed yet. Each has its
 // client_msg_id from the moment it is typed; every attempt — over the WebSocket
 // or, when that is down or silent, over HTTP — reuses it, so the server stores
-// the message once however often it is sent (SPEC §4). Transient failures are
+// the message once however often it is sent (docs/api/openapi.yaml, messaging). Transient failures are
 // retried with backoff; refusals (4xx) and exhausted retries leave the message
 // "failed" with a retry button. Kept in localStorage, so a reload resends.
 import type { Message } from '../api/types';

@@ -1,4 +1,4 @@
-// Who is typing where. Typing events are ephemeral (SPEC §4): a person counts as
+// Who is typing where. Typing events are ephemeral (docs/api/openapi.yaml, messaging): a person counts as
 // typing for a few seconds after their last event, or until their message lands.
 import { Emitter } from '../util/emitter';
 

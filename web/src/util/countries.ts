@@ -1,5 +1,5 @@
-// The six markets of the client (SPEC: Southeast Asia): dialling code, home
-// currency and the regional top-up methods the payment service accepts (SPEC §5).
+// The six markets of the client (Southeast Asia): dialling code, home
+// currency and the regional top-up methods the payment service accepts (docs/api/openapi.yaml, payment).
 
 export interface Country {
   code: 'TH' | 'SG' | 'ID' | 'MY' | 'PH' | 'VN';

@@ -1,5 +1,5 @@
 // Client-generated identifiers: client_msg_id for idempotent sends and
-// Idempotency-Key for payment calls (SPEC §4, §5). Both only need to be unique.
+// Idempotency-Key for payment calls (docs/api/openapi.yaml, messaging; docs/api/openapi.yaml, payment). Both only need to be unique.
 
 export function newId(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();

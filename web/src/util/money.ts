@@ -1,4 +1,4 @@
-// Money is an integer amount in the currency's ISO 4217 minor units (SPEC §2);
+// Money is an integer amount in the currency's ISO 4217 minor units (docs/api/openapi.yaml);
 // the client never turns it into a float: parsing and formatting work on strings.
 
 export const CURRENCIES = ['THB', 'SGD', 'IDR', 'MYR', 'PHP', 'VND', 'USD'] as const;

@@ -33,9 +33,9 @@ struct ApiResponse {
   const json::object& object() const;  // the body as an object (empty when it is not)
 };
 
-// An asynchronous client of the Tchat HTTP API (SPEC §3–§4) over keep-alive
-// connections. Bound to one executor; not thread-safe: call it from coroutines on
-// that executor. The access token, when set, is sent as a bearer credential.
+// An asynchronous client of the Tchat HTTP API (docs/api/openapi.yaml: auth and messaging) over
+// keep-alive connections. Bound to one executor; not thread-safe: call it from coroutines on that
+// executor. The access token, when set, is sent as a bearer credential.
 class ApiClient {
  public:
   // `base_url`: "http://127.0.0.1:8082" (a service) or the gateway.
@@ -63,7 +63,7 @@ class ApiClient {
   Task<Result<ApiResponse>> VerifyOtp(std::string phone, std::string code);
   Task<Result<ApiResponse>> Login(std::string phone, std::string password);
 
-  // Messaging (SPEC §4).
+  // Messaging (docs/api/openapi.yaml, messaging).
   Task<Result<ApiResponse>> CreateDirect(std::string peer_id);
   Task<Result<ApiResponse>> CreateGroup(std::string title, std::vector<std::string> member_ids);
   Task<Result<ApiResponse>> ListConversations(int limit = 50, std::string cursor = {});

@@ -24,10 +24,9 @@ struct WsOptions {
   bool token_in_query = false;
 };
 
-// An asynchronous client of GET /v1/ws (SPEC §4): JSON text frames. Bound to one
-// executor; not thread-safe. Like any WebSocket: at most one ReadText and one
-// WriteText may be outstanding at a time (a reader coroutine and a writer may run
-// side by side).
+// An asynchronous client of GET /v1/ws (docs/api/openapi.yaml, messaging): JSON text frames. Bound
+// to one executor; not thread-safe. Like any WebSocket: at most one ReadText and one WriteText may
+// be outstanding at a time (a reader coroutine and a writer may run side by side).
 class WsClient {
  public:
   explicit WsClient(boost::asio::any_io_executor executor);

@@ -91,7 +91,7 @@ class ConfigLoader {
   std::optional<Error> error_;
 };
 
-// Settings every service shares (SPEC §2 and the runbook's ConfigMaps).
+// Settings every service shares (docs/api/openapi.yaml and the runbook's ConfigMaps).
 struct CommonConfig {
   std::string service;  // "auth", "messaging", ...
   std::string version;

@@ -7,7 +7,7 @@
 
 namespace tchat {
 
-// The error categories of SPEC §2. Each maps to one HTTP status in one place
+// The error categories of docs/api/openapi.yaml. Each maps to one HTTP status in one place
 // (http/error_response.cpp); domain-specific 422 codes ride in Error::detail_code.
 enum class ErrorCode {
   kInvalidArgument,   // 400

@@ -1,4 +1,4 @@
-// Send money to, or request money from, someone in the chat (SPEC §5). The
+// Send money to, or request money from, someone in the chat (docs/api/openapi.yaml, payment). The
 // Idempotency-Key is fixed when the dialog opens, so pressing the button again
 // after a network error cannot move the money twice.
 import { ApiError } from '../../api/errors';

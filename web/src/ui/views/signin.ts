@@ -1,4 +1,4 @@
-// Phone sign-in (SPEC §3): country + number → code by SMS → verify. When the
+// Phone sign-in (docs/api/openapi.yaml, auth): country + number → code by SMS → verify. When the
 // server runs with development OTP, its answer carries the code and the view
 // shows it (with a button to fill it in), so a local system needs no SMS.
 import { ApiError } from '../../api/errors';

@@ -12,7 +12,7 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-// Events between services (SPEC §7): producers write them to their database's
+// Events between services (docs/ARCHITECTURE.md, events): producers write them to their database's
 // `outbox` table in the same transaction as the change they describe; an
 // OutboxRelay moves them to the service's Redis stream. A stream entry has the
 // fields "id" (the event id, consumers' de-duplication key), "type" and "event"

@@ -49,7 +49,7 @@ struct OutboxRelayOptions {
   std::chrono::milliseconds cleanup_interval = std::chrono::minutes(1);
 };
 
-// Moves committed outbox rows to their Redis streams (SPEC §7): in one
+// Moves committed outbox rows to their Redis streams (docs/ARCHITECTURE.md, events): in one
 // transaction it locks a batch of unpublished rows (FOR UPDATE SKIP LOCKED, so
 // several replicas relay side by side without sending a row twice), XADDs them
 // in one pipeline and marks them published. A row of type "batch" carries a JSON

@@ -78,7 +78,7 @@ struct Response {
   static Response Text(int status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
   static Response NoContent();
-  // The SPEC §2 error body {"error":{"code","message"}} with the mapped status,
+  // The docs/api/openapi.yaml error body {"error":{"code","message"}} with the mapped status,
   // plus Retry-After for rate limits.
   static Response FromError(const Error& e);
 };

@@ -14,7 +14,7 @@ namespace tchat::jwt {
 
 using Ed25519PublicKey = std::array<std::uint8_t, 32>;
 
-// The access-token claims of SPEC §3.
+// The access-token claims of docs/api/openapi.yaml, auth.
 struct Claims {
   std::string issuer{};                                // iss
   std::string audience{};                              // aud

@@ -14,7 +14,7 @@
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
-// Helpers for Redis Streams (SPEC §7: one stream per producing service, one
+// Helpers for Redis Streams (docs/ARCHITECTURE.md, events: one stream per producing service, one
 // consumer group per consuming service). They run on any RedisCommander:
 // the pooled client for everything but blocking reads, which need a
 // RedisConnection from RedisClient::Dedicated().
