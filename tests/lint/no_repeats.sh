@@ -89,6 +89,10 @@ git ls-files --cached --others --exclude-standard -- services |
   sed 's/$/:1: a service-local copy of a core helper/' |
   rule "no service keeps its own uuid/ids/time_util/timestamp/async/pg_array files"
 
+# (The contract is the project's own: docs/api/openapi.yaml and docs/ARCHITECTURE.md.)
+search 'SPEC §' ':!tests/lint/no_repeats.sh' ':!web/package-lock.json' |
+  rule "documents and comments cite the project's contract (docs/api/openapi.yaml), not a SPEC outside it"
+
 if ((failures > 0)); then
   echo "FAIL: $failures rule(s) broken; use the core helper named in each rule"
   exit 1
