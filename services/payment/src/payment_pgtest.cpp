@@ -1,0 +1,365 @@
+// The ledger's SQL functions against live PostgreSQL, driven through the store's
+// C++ functions (LedgerStore::PostTransfers, PostEntry, Verify), so that the seam
+// between the C++ item rendering and payment_post_transfers / payment_post_entry
+// is exercised too. TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a
+// scratch database is created per test, migrated with every
+// migrations/postgres/tchat_payment/*.up.sql and dropped afterwards.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <tchat/core/json.hpp>
+#include <tchat/core/pg/pool.hpp>
+#include <tchat/core/time.hpp>
+#include <tchat/core/uuid.hpp>
+
+#include "ledger_store.hpp"
+#include "store.hpp"
+
+namespace tchat::payment {
+namespace {
+
+namespace asio = boost::asio;
+
+#define CO_ASSERT_OK(expr)                                     \
+  do {                                                         \
+    auto&& co_r_ = (expr);                                     \
+    if (!co_r_.ok()) {                                         \
+      ADD_FAILURE() << #expr << ": " << co_r_.error().message; \
+      co_return;                                               \
+    }                                                          \
+  } while (0)
+
+std::string GetEnv(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  auto q = url.find('?');
+  std::string base = url.substr(0, q);
+  std::string query = q == std::string::npos ? "" : url.substr(q);
+  auto scheme = base.find("://");
+  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash != std::string::npos) base.resize(slash);
+  return base + "/" + db + query;
+}
+
+void Quiet(void*, const char*) {}
+
+void AdminExec(const std::string& url, const std::string& sql) {
+  PGconn* c = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PQsetNoticeProcessor(c, Quiet, nullptr);
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto st = PQresultStatus(r);
+  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A transfer item as the service renders it: a fresh transfer, entry and event id,
+// an event envelope that is valid JSON and a success body naming the transfer.
+TransferItem MakeItem(const std::string& from_user, std::int64_t from_account,
+                      const std::string& to_user, std::int64_t to_account, std::int64_t amount,
+                      const std::string& key) {
+  TransferItem it;
+  it.transfer.id = NewUuidV7();
+  it.transfer.kind = "transfer";
+  it.transfer.from_user_id = from_user;
+  it.transfer.to_user_id = to_user;
+  it.transfer.amount = amount;
+  it.transfer.currency = "THB";
+  it.transfer.status = "completed";
+  it.transfer.created_ms = NowUnixMs();
+  it.entry_id = NewUuidV7();
+  it.from_account = from_account;
+  it.to_account = to_account;
+  it.idempotency_key = key;
+  it.request_hash = "hash-" + std::to_string(amount) + "-" + to_user;
+  it.response = R"({"id":")" + it.transfer.id + R"(","amount":)" + std::to_string(amount) + "}";
+  it.event_id = NewUuidV7();
+  it.event = R"({"id":")" + it.event_id + R"(","type":"payment.transfer.completed","data":{)" +
+             R"("transfer_id":")" + it.transfer.id + R"("}})";
+  return it;
+}
+
+class PaymentPgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    admin_url_ = GetEnv("TCHAT_TEST_PG_URL");
+    ASSERT_FALSE(admin_url_.empty()) << "TCHAT_TEST_PG_URL is not set";
+    db_ = "tchat_payment_pgtest_" + std::to_string(::getpid());
+    AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    AdminExec(admin_url_, "CREATE DATABASE " + db_);
+    db_url_ = WithDatabase(admin_url_, db_);
+    std::vector<std::filesystem::path> ups;
+    for (const auto& e : std::filesystem::directory_iterator(
+             std::filesystem::path(TCHAT_SOURCE_DIR) / "migrations/postgres/tchat_payment")) {
+      if (e.path().string().ends_with(".up.sql")) ups.push_back(e.path());
+    }
+    std::sort(ups.begin(), ups.end());
+    ASSERT_GE(ups.size(), 2u);
+    for (const auto& p : ups) AdminExec(db_url_, ReadFile(p));
+  }
+  void TearDown() override {
+    if (!db_.empty() && !admin_url_.empty()) {
+      AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    }
+  }
+
+  pg::PoolOptions PoolOpts() const {
+    pg::PoolOptions o;
+    o.conninfo = db_url_;
+    o.max_open = 2;
+    o.service = "payment_pgtest";
+    o.database = db_;
+    return o;
+  }
+
+  // Runs body on a fresh io_context until it finishes.
+  void Run(std::function<Task<void>(LedgerStore&)> body) {
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> Task<void> {
+          pg::Pool pool(io.get_executor(), PoolOpts());
+          LedgerStore store(pool);
+          co_await body(store);
+          done = true;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    io.run();
+    EXPECT_TRUE(done);
+  }
+
+  std::string admin_url_, db_, db_url_;
+};
+
+// payment_post_entry in its own transaction, as the provider operations call it.
+Task<Result<std::string>> Post(LedgerStore& store, std::int64_t from, std::int64_t to,
+                               std::int64_t amount) {
+  co_return co_await store.pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+        co_return co_await PostEntry(c, NewUuidV7(), "topup", NewUuidV7(), from, to, amount, "THB",
+                                     NowUnixMs());
+      });
+}
+
+Task<Result<std::int64_t>> Balance(LedgerStore& store, std::int64_t account) {
+  auto r = co_await store.pool().Query("SELECT balance FROM accounts WHERE id = $1", account);
+  if (!r) co_return std::move(r).error();
+  co_return r->GetInt64(0, 0);
+}
+
+Task<Result<std::int64_t>> Count(LedgerStore& store, std::string_view table_sql) {
+  auto r = co_await store.pool().Query(table_sql);
+  if (!r) co_return std::move(r).error();
+  co_return r->GetInt64(0, 0);
+}
+
+constexpr std::string_view kCountEntries = "SELECT count(*) FROM journal_entries";
+constexpr std::string_view kCountTransfers = "SELECT count(*) FROM transfers";
+constexpr std::string_view kCountEvents =
+    "SELECT count(*) FROM outbox WHERE type = 'payment.transfer.completed'";
+
+// Funds `account` from the THB clearing account.
+Task<Result<std::string>> Fund(LedgerStore& store, std::int64_t account, std::int64_t amount) {
+  auto sys = co_await store.System("THB");
+  if (!sys) co_return std::move(sys).error();
+  co_return co_await Post(store, sys->ClearingFor(NewUuidV7()), account, amount);
+}
+
+Task<Result<std::vector<PostOutcome>>> PostBatch(LedgerStore& store,
+                                                 const std::vector<TransferItem>& items) {
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < items.size(); ++i) texts.push_back(TransferItemJson(items[i], i + 1));
+  std::vector<const std::string*> ptrs;
+  for (const auto& t : texts) ptrs.push_back(&t);
+  co_return co_await store.PostTransfers(ptrs);
+}
+
+bool VerifyOk(const json::object& v) {
+  return v.at("ok").as_bool();
+}
+
+TEST_F(PaymentPgTest, PostEntryMovesMoneyAndRefusesAnOverdraft) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    auto funded = co_await Fund(store, *a, 10'000);
+    CO_ASSERT_OK(funded);
+    EXPECT_EQ(*funded, "ok");
+    auto moved = co_await Post(store, *a, *b, 2'500);
+    CO_ASSERT_OK(moved);
+    EXPECT_EQ(*moved, "ok");
+    auto entries = co_await Count(store, kCountEntries);
+    CO_ASSERT_OK(entries);
+    EXPECT_EQ(*entries, 2);
+
+    // More than alice has: refused, nothing written.
+    auto over = co_await Post(store, *a, *b, 7'501);
+    CO_ASSERT_OK(over);
+    EXPECT_EQ(*over, "insufficient_funds");
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 7'500);
+    auto bb = co_await Balance(store, *b);
+    CO_ASSERT_OK(bb);
+    EXPECT_EQ(*bb, 2'500);
+    auto after = co_await Count(store, kCountEntries);
+    CO_ASSERT_OK(after);
+    EXPECT_EQ(*after, *entries);
+
+    // Exactly what is left is allowed: the wallet reaches zero, not below.
+    auto all = co_await Post(store, *a, *b, 7'500);
+    CO_ASSERT_OK(all);
+    EXPECT_EQ(*all, "ok");
+    auto v = co_await store.Verify();
+    CO_ASSERT_OK(v);
+    EXPECT_TRUE(VerifyOk(*v)) << json::serialize(*v);
+  });
+}
+
+TEST_F(PaymentPgTest, TransferBatchDecidesEachItemAndReplaysKeys) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), carol = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    auto c = co_await store.EnsureWallet(carol, "THB");
+    CO_ASSERT_OK(c);
+    CO_ASSERT_OK(co_await Fund(store, *a, 1'000));
+
+    // A mixed batch: the second item no longer fits after the first; the third does.
+    std::vector<TransferItem> batch = {MakeItem(alice, *a, bob, *b, 600, "k1"),
+                                       MakeItem(alice, *a, bob, *b, 600, "k2"),
+                                       MakeItem(alice, *a, carol, *c, 300, "k3")};
+    auto out = co_await PostBatch(store, batch);
+    CO_ASSERT_OK(out);
+    EXPECT_EQ((*out)[0].code, "ok");
+    EXPECT_EQ((*out)[1].code, "insufficient_funds");
+    EXPECT_EQ((*out)[2].code, "ok");
+    EXPECT_FALSE((*out)[0].replayed);
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 100);
+    auto bb = co_await Balance(store, *b);
+    CO_ASSERT_OK(bb);
+    EXPECT_EQ(*bb, 600);
+    auto cb = co_await Balance(store, *c);
+    CO_ASSERT_OK(cb);
+    EXPECT_EQ(*cb, 300);
+    auto transfers = co_await Count(store, kCountTransfers);
+    CO_ASSERT_OK(transfers);
+    EXPECT_EQ(*transfers, 2);
+    auto events = co_await Count(store, kCountEvents);
+    CO_ASSERT_OK(events);
+    EXPECT_EQ(*events, 2);
+    auto ev = co_await store.pool().Query(
+        "SELECT payload->>'type', payload->'data'->>'transfer_id' FROM outbox WHERE id = $1::uuid",
+        batch[0].event_id);
+    CO_ASSERT_OK(ev);
+    EXPECT_EQ(ev->Rows(), 1);
+    if (ev->Rows() == 1) {
+      EXPECT_EQ(ev->GetString(0, 0), "payment.transfer.completed");
+      EXPECT_EQ(ev->GetString(0, 1), batch[0].transfer.id);
+    }
+
+    // The same keys again: the original answers, no second posting. A fresh
+    // transfer id must not leak in: the stored body names the first one.
+    std::vector<TransferItem> again = {MakeItem(alice, *a, bob, *b, 600, "k1"),
+                                       MakeItem(alice, *a, bob, *b, 600, "k2")};
+    auto replay = co_await PostBatch(store, again);
+    CO_ASSERT_OK(replay);
+    EXPECT_EQ((*replay)[0].code, "ok");
+    EXPECT_TRUE((*replay)[0].replayed);
+    EXPECT_EQ((*replay)[0].response, batch[0].response);
+    EXPECT_EQ((*replay)[1].code, "insufficient_funds");
+    EXPECT_TRUE((*replay)[1].replayed);
+    auto ab2 = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab2);
+    EXPECT_EQ(*ab2, 100);
+    auto transfers2 = co_await Count(store, kCountTransfers);
+    CO_ASSERT_OK(transfers2);
+    EXPECT_EQ(*transfers2, 2);
+    auto events2 = co_await Count(store, kCountEvents);
+    CO_ASSERT_OK(events2);
+    EXPECT_EQ(*events2, 2);
+
+    // The same key for a different request is refused.
+    std::vector<TransferItem> reused = {MakeItem(alice, *a, carol, *c, 50, "k1")};
+    auto clash = co_await PostBatch(store, reused);
+    CO_ASSERT_OK(clash);
+    EXPECT_EQ((*clash)[0].code, "idempotency_key_reused");
+  });
+}
+
+TEST_F(PaymentPgTest, VerifyHoldsAfterPostingsAndCatchesADriftedBalance) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    CO_ASSERT_OK(co_await Fund(store, *a, 5'000));
+    std::vector<TransferItem> batch = {MakeItem(alice, *a, bob, *b, 1'200, "v1"),
+                                       MakeItem(alice, *a, bob, *b, 9'999, "v2"),
+                                       MakeItem(bob, *b, alice, *a, 200, "v3")};
+    auto out = co_await PostBatch(store, batch);
+    CO_ASSERT_OK(out);
+    EXPECT_EQ((*out)[1].code, "insufficient_funds");
+
+    auto sums = co_await store.pool().Query(
+        "SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id, currency "
+        "HAVING sum(amount) <> 0) s");
+    CO_ASSERT_OK(sums);
+    EXPECT_EQ(sums->GetInt64(0, 0), 0);
+    auto cached = co_await store.pool().Query(
+        "SELECT count(*) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total "
+        "FROM postings GROUP BY account_id) p ON p.account_id = a.id "
+        "WHERE a.balance <> COALESCE(p.total, 0)");
+    CO_ASSERT_OK(cached);
+    EXPECT_EQ(cached->GetInt64(0, 0), 0);
+    auto v = co_await store.Verify();
+    CO_ASSERT_OK(v);
+    EXPECT_TRUE(VerifyOk(*v)) << json::serialize(*v);
+
+    // The check can fail: a cached balance that drifts from its postings is caught.
+    CO_ASSERT_OK(
+        co_await store.pool().Query("UPDATE accounts SET balance = balance + 1 WHERE id = $1", *b));
+    auto drifted = co_await store.Verify();
+    CO_ASSERT_OK(drifted);
+    EXPECT_FALSE(VerifyOk(*drifted));
+  });
+}
+
+}  // namespace
+}  // namespace tchat::payment
