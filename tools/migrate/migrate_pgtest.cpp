@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/core/testing/pg_scratch.hpp>
+
 #include "cli.hpp"
 #include "lock_id.hpp"
 #include "postgres_driver.hpp"
@@ -39,16 +41,6 @@ using Res = std::unique_ptr<PGresult, ResDeleter>;
 std::string AdminUrl() {
   const char* url = std::getenv("TCHAT_TEST_PG_URL");
   return url != nullptr ? url : "";
-}
-
-// The admin URL with its database replaced by `db`.
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  const std::size_t scheme = url.find("://");
-  const std::size_t query = url.find('?');
-  const std::string base = url.substr(0, query);
-  const std::string params = query == std::string::npos ? "" : url.substr(query);
-  const std::size_t slash = base.find('/', scheme + 3);
-  return (slash == std::string::npos ? base : base.substr(0, slash)) + "/" + db + params;
 }
 
 Conn Connect(const std::string& url) {
@@ -83,7 +75,7 @@ class MigratePgTest : public ::testing::Test {
     std::random_device rd;
     db_ = "tchat_migrate_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 100000);
     Query(admin_.get(), "CREATE DATABASE " + db_);
-    url_ = WithDatabase(admin_url_, db_);
+    url_ = tchat::pgtest::WithDatabase(admin_url_, db_);
     db_conn_ = Connect(url_);
     ASSERT_EQ(PQstatus(db_conn_.get()), CONNECTION_OK) << PQerrorMessage(db_conn_.get());
 
@@ -233,8 +225,8 @@ TEST_F(MigratePgTest, BadConnectionIsAnError) {
   std::ostringstream out;
   std::ostringstream err;
   std::istringstream in;
-  const std::vector<std::string> args = {"-database", WithDatabase(admin_url_, "no_such_db_x"),
-                                         "version"};
+  const std::vector<std::string> args = {
+      "-database", tchat::pgtest::WithDatabase(admin_url_, "no_such_db_x"), "version"};
   EXPECT_EQ(RunCli(args, out, err, in, PostgresDriverFactory()), 1);
   EXPECT_NE(err.str().find("no_such_db_x"), std::string::npos) << err.str();
 }

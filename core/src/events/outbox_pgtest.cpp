@@ -24,68 +24,22 @@
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/testing/pg_scratch.hpp>
 #include <tchat/core/uuid.hpp>
 
 namespace tchat::events {
 namespace {
 
+using namespace tchat::pgtest;  // NOLINT: test helpers
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-#define CO_ASSERT_OK(expr)                                     \
-  do {                                                         \
-    auto&& co_r_ = (expr);                                     \
-    if (!co_r_.ok()) {                                         \
-      ADD_FAILURE() << #expr << ": " << co_r_.error().message; \
-      co_return;                                               \
-    }                                                          \
-  } while (0)
-#define CO_ASSERT_TRUE(cond)             \
-  do {                                   \
-    if (!(cond)) {                       \
-      ADD_FAILURE() << "failed: " #cond; \
-      co_return;                         \
-    }                                    \
-  } while (0)
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// `url` with its database replaced by `db`.
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  auto q = url.find('?');
-  std::string base = url.substr(0, q);
-  std::string query = q == std::string::npos ? "" : url.substr(q);
-  auto scheme = base.find("://");
-  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash != std::string::npos) base.resize(slash);
-  return base + "/" + db + query;
-}
-
-void AdminExec(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-  PGresult* r = PQexec(c, sql.c_str());
-  const auto st = PQresultStatus(r);
-  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
-  PQclear(r);
-  PQfinish(c);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class OutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    admin_url_ = Env("TCHAT_TEST_PG_URL");
-    redis_url_ = Env("TCHAT_TEST_REDIS_URL");
+    admin_url_ = GetEnv("TCHAT_TEST_PG_URL");
+    redis_url_ = GetEnv("TCHAT_TEST_REDIS_URL");
     ASSERT_FALSE(admin_url_.empty()) << "TCHAT_TEST_PG_URL is not set";
     ASSERT_FALSE(redis_url_.empty()) << "TCHAT_TEST_REDIS_URL is not set";
     db_ = "tchat_outbox_test_" + std::to_string(::getpid());
@@ -101,7 +55,7 @@ class OutboxTest : public ::testing::Test {
   }
   void TearDown() override {
     if (!db_.empty() && !admin_url_.empty()) {
-      AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+      DropDatabase(admin_url_, db_);
     }
   }
 

@@ -32,6 +32,7 @@
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/testing/pg_scratch.hpp>
 
 #include "phone.hpp"
 #include "service.hpp"
@@ -39,59 +40,10 @@
 namespace tchat::auth {
 namespace {
 
+using namespace tchat::pgtest;  // NOLINT: test helpers
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-#define CO_ASSERT_OK(expr)                                     \
-  do {                                                         \
-    auto&& co_r_ = (expr);                                     \
-    if (!co_r_.ok()) {                                         \
-      ADD_FAILURE() << #expr << ": " << co_r_.error().message; \
-      co_return;                                               \
-    }                                                          \
-  } while (0)
-#define CO_ASSERT_TRUE(cond)             \
-  do {                                   \
-    if (!(cond)) {                       \
-      ADD_FAILURE() << "failed: " #cond; \
-      co_return;                         \
-    }                                    \
-  } while (0)
-
-std::string GetEnv(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  auto q = url.find('?');
-  std::string base = url.substr(0, q);
-  std::string query = q == std::string::npos ? "" : url.substr(q);
-  auto scheme = base.find("://");
-  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash != std::string::npos) base.resize(slash);
-  return base + "/" + db + query;
-}
-
-void Quiet(void*, const char*) {}
-
-void AdminExec(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-  PQsetNoticeProcessor(c, Quiet, nullptr);
-  PGresult* r = PQexec(c, sql.c_str());
-  const auto st = PQresultStatus(r);
-  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
-  PQclear(r);
-  PQfinish(c);
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A Thai mobile number nobody else in this run uses.
 std::string FreshPhone() {
@@ -120,18 +72,10 @@ class AuthPgTest : public ::testing::Test {
     redis_url_ = GetEnv("TCHAT_TEST_REDIS_URL");
     ASSERT_FALSE(admin_url_.empty()) << "TCHAT_TEST_PG_URL is not set";
     ASSERT_FALSE(redis_url_.empty()) << "TCHAT_TEST_REDIS_URL is not set";
-    db_ = "tchat_auth_pgtest_" + std::to_string(::getpid());
-    AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    AdminExec(admin_url_, "CREATE DATABASE " + db_);
-    db_url_ = WithDatabase(admin_url_, db_);
-    std::vector<std::filesystem::path> ups;
-    for (const auto& e : std::filesystem::directory_iterator(
-             std::filesystem::path(TCHAT_SOURCE_DIR) / "migrations/postgres/tchat_auth")) {
-      if (e.path().string().ends_with(".up.sql")) ups.push_back(e.path());
-    }
-    std::sort(ups.begin(), ups.end());
-    ASSERT_GE(ups.size(), 2u);
-    for (const auto& p : ups) AdminExec(db_url_, ReadFile(p));
+    db_ = ScratchName("tchat_auth_pgtest");
+    db_url_ = CreateMigratedDatabase(
+        admin_url_, db_, std::filesystem::path(TCHAT_SOURCE_DIR) / "migrations/postgres/tchat_auth",
+        2);
 
     config_.dev_otp = true;
     config_.otp_per_ip = {1000, std::chrono::hours(1)};
@@ -142,7 +86,7 @@ class AuthPgTest : public ::testing::Test {
   }
   void TearDown() override {
     if (!db_.empty() && !admin_url_.empty()) {
-      AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+      DropDatabase(admin_url_, db_);
     }
   }
 

@@ -23,6 +23,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/testing/pg_scratch.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -32,51 +33,9 @@
 namespace tchat::payment {
 namespace {
 
+using namespace tchat::pgtest;  // NOLINT: test helpers
+
 namespace asio = boost::asio;
-
-#define CO_ASSERT_OK(expr)                                     \
-  do {                                                         \
-    auto&& co_r_ = (expr);                                     \
-    if (!co_r_.ok()) {                                         \
-      ADD_FAILURE() << #expr << ": " << co_r_.error().message; \
-      co_return;                                               \
-    }                                                          \
-  } while (0)
-
-std::string GetEnv(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  auto q = url.find('?');
-  std::string base = url.substr(0, q);
-  std::string query = q == std::string::npos ? "" : url.substr(q);
-  auto scheme = base.find("://");
-  auto slash = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash != std::string::npos) base.resize(slash);
-  return base + "/" + db + query;
-}
-
-void Quiet(void*, const char*) {}
-
-void AdminExec(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-  PQsetNoticeProcessor(c, Quiet, nullptr);
-  PGresult* r = PQexec(c, sql.c_str());
-  const auto st = PQresultStatus(r);
-  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
-  PQclear(r);
-  PQfinish(c);
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A transfer item as the service renders it: a fresh transfer, entry and event id,
 // an event envelope that is valid JSON and a success body naming the transfer.
@@ -107,56 +66,20 @@ TransferItem MakeItem(const std::string& from_user, std::int64_t from_account,
 class PaymentPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    admin_url_ = GetEnv("TCHAT_TEST_PG_URL");
-    ASSERT_FALSE(admin_url_.empty()) << "TCHAT_TEST_PG_URL is not set";
-    db_ = "tchat_payment_pgtest_" + std::to_string(::getpid());
-    AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    AdminExec(admin_url_, "CREATE DATABASE " + db_);
-    db_url_ = WithDatabase(admin_url_, db_);
-    std::vector<std::filesystem::path> ups;
-    for (const auto& e : std::filesystem::directory_iterator(
-             std::filesystem::path(TCHAT_SOURCE_DIR) / "migrations/postgres/tchat_payment")) {
-      if (e.path().string().ends_with(".up.sql")) ups.push_back(e.path());
-    }
-    std::sort(ups.begin(), ups.end());
-    ASSERT_GE(ups.size(), 2u);
-    for (const auto& p : ups) AdminExec(db_url_, ReadFile(p));
+    db_.Create("tchat_payment_pgtest", TCHAT_SOURCE_DIR, "tchat_payment", 2);
   }
-  void TearDown() override {
-    if (!db_.empty() && !admin_url_.empty()) {
-      AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    }
+  void TearDown() override { db_.Drop(); }
+  pg::PoolOptions PoolOpts() const { return db_.Pool("payment_pgtest"); }
+
+  // Runs body with a store on a fresh io_context until it finishes.
+  void Run(const std::function<Task<void>(LedgerStore&)>& body) {
+    RunWithPool(PoolOpts(), [&](pg::Pool& pool) -> Task<void> {
+      LedgerStore store(pool);
+      co_await body(store);
+    });
   }
 
-  pg::PoolOptions PoolOpts() const {
-    pg::PoolOptions o;
-    o.conninfo = db_url_;
-    o.max_open = 2;
-    o.service = "payment_pgtest";
-    o.database = db_;
-    return o;
-  }
-
-  // Runs body on a fresh io_context until it finishes.
-  void Run(std::function<Task<void>(LedgerStore&)> body) {
-    asio::io_context io;
-    bool done = false;
-    asio::co_spawn(
-        io,
-        [&]() -> Task<void> {
-          pg::Pool pool(io.get_executor(), PoolOpts());
-          LedgerStore store(pool);
-          co_await body(store);
-          done = true;
-        },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io.run();
-    EXPECT_TRUE(done);
-  }
-
-  std::string admin_url_, db_, db_url_;
+  ScratchDatabase db_;
 };
 
 // payment_post_entry in its own transaction, as the provider operations call it.
