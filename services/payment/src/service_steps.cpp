@@ -21,8 +21,11 @@ const events::OutboxWriter& Outbox() {
 
 Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
                           std::int64_t now_ms, json::object data) {
-  co_return co_await Outbox().Append(
-      c, events::Event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)});
+  // A named event: GCC 12 destroys non-trivial temporaries of a co_await
+  // expression twice.
+  const events::Event event{event_id, std::string(type), FromUnixMillis(now_ms), std::move(data)};
+  auto appended = co_await Outbox().Append(c, event);
+  co_return appended;
 }
 
 std::string Serialize(const json::object& o) {
