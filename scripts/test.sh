@@ -16,20 +16,29 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack]"
+  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--only REGEX]"
   echo "  --no-install   skip scripts/install-deps.sh"
   echo "  --no-asan      skip the sanitizer build and its ctest run (quicker local runs)"
   echo "  --no-stack     skip the stack tests"
+  echo "  --only REGEX   run only the suites whose name matches REGEX (bash =~); the"
+  echo "                 others are listed as SKIP and the run does not count as complete"
+  echo "  TCHAT_TEST_CTEST_REGEX=R (environment): ctest runs only the tests matching R (-R)"
 }
 
 install=1
 asan=1
 stack=1
+only=""
 while (($#)); do
   case "$1" in
     --no-install) install=0 ;;
     --no-asan) asan=0 ;;
     --no-stack) stack=0 ;;
+    --only)
+      [[ $# -ge 2 ]] || { usage >&2; exit 2; }
+      only="$2"
+      shift
+      ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -71,6 +80,7 @@ source "$TCHAT_ROOT/scripts/lib/psp_sim.sh"
 passed=0
 failed=0
 failed_names=()
+skipped=0
 results=()
 phase="setup"
 # Runs one suite (name, then the command) in a subshell, so that a failing helper's
@@ -78,6 +88,11 @@ phase="setup"
 suite() {
   local name="$1" start rc=0
   shift
+  if [[ -n $only && ! $name =~ $only ]]; then
+    skipped=$((skipped + 1))
+    results+=("SKIP  $name (--only)")
+    return 0
+  fi
   start=$SECONDS
   phase="$name"
   echo
@@ -121,6 +136,9 @@ summary() {
     echo "  failed: ${failed_names[*]}"
     echo "  logs of the test stack: $TCHAT_RUN_DIR/logs/, PostgreSQL: $(tchat::pg_log)"
   fi
+  if ((skipped)); then
+    echo "  $skipped suites skipped by --only: this is not a complete run"
+  fi
   echo "$passed passed, $failed failed"
   if ((failed)) || [[ $rc != 0 ]]; then exit 1; fi
   exit 0
@@ -154,8 +172,10 @@ export TCHAT_TEST_REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0"
 # ctest: unit tests and the tests against PostgreSQL/Redis (labels pg, redis); the
 # e2e label needs the running stack and comes later.
 ctest_jobs="${TCHAT_TEST_JOBS:-$(nproc)}"
+ctest_filter=()
+if [[ -n ${TCHAT_TEST_CTEST_REGEX:-} ]]; then ctest_filter=(-R "$TCHAT_TEST_CTEST_REGEX"); fi
 if ((build_ok)); then
-  suite "ctest (build)" ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -j "$ctest_jobs" \
+  suite "ctest (build)" ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -j "$ctest_jobs" \
     --timeout 600 -LE e2e
 else
   suite_not_run "ctest (build)" "build failed"
@@ -164,7 +184,7 @@ if ((asan)); then
   if ((asan_ok)); then
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
       UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-      suite "ctest (build-asan)" ctest --test-dir "$TCHAT_ROOT/build-asan" --output-on-failure \
+      suite "ctest (build-asan)" ctest --test-dir "$TCHAT_ROOT/build-asan" "${ctest_filter[@]}" --output-on-failure \
       -j "$ctest_jobs" --timeout 900 -LE e2e
   else
     suite_not_run "ctest (build-asan)" "build failed"
@@ -199,7 +219,7 @@ asan_stack_e2e() {
   (TCHAT_BUILD_DIR="$TCHAT_ROOT/build-asan" tchat::services_start_all) || return 1
   TCHAT_TEST_MESSAGING_BIN="$TCHAT_ROOT/build-asan/bin/tchat-messaging" \
     TCHAT_TEST_PAYMENT_BIN="$TCHAT_ROOT/build-asan/bin/tchat-payment" \
-    ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -L e2e --timeout 900 || rc=1
+    ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900 || rc=1
   tchat::services_stop_all || rc=1 # LeakSanitizer reports when a process exits
   for svc in auth messaging payment notification; do
     log="$(tchat::service_log "$svc")"
@@ -247,7 +267,7 @@ if ((stack)); then
       contract_record="$TCHAT_RUN_DIR/artifacts/contract/exchanges.jsonl"
       mkdir -p "$(dirname "$contract_record")"
       suite "ctest e2e (build, running stack)" env TCHAT_CONTRACT_RECORD="$contract_record" \
-        ctest --test-dir "$TCHAT_ROOT/build" --output-on-failure -L e2e --timeout 900
+        ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900
       suite "api contract (recorded exchanges)" node "$TCHAT_ROOT/tests/contract/validate_exchanges.mjs" \
         "$contract_record"
       for t in "$TCHAT_ROOT"/tests/integration/[0-9]*.sh; do
