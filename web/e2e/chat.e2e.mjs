@@ -7,7 +7,8 @@
 //   sign-in with OTP (dev code) and profile → A starts a chat by B's phone number
 //   → messages appear live on the other side, typing and "seen" show → A tops up
 //   through the payment-provider simulator → A sends money, both see the payment
-//   card, B's wallet shows the new balance → B requests money, A pays it → A
+//   card, B's wallet shows the new balance → a large amount asks A to confirm
+//   first (Cancel sends nothing) → B requests money, A pays it → A
 //   reacts to a message → A posts 60 more; B reloads with an expiring token (it
 //   is refreshed) and scrolls up through the history → B goes offline, A writes,
 //   B comes back and finds the message in its inbox → B writes while offline and
@@ -202,6 +203,31 @@ step(
     await see(b, '[data-testid=balance-THB]', '12.34');
     await see(b, '.tx-list', 'Transfer');
     await shot(b, '10-phone-wallet');
+  },
+);
+
+step(
+  'A types 3,500 THB: the client asks first; Cancel sends nothing, Send reaches the server',
+  async () => {
+    await a.getByTestId('send-money').click();
+    await a.fill('#money-amount', '3500');
+    await a.getByTestId('money-submit').click();
+    const confirm = a.locator('dialog[open]').filter({ hasText: 'Check the amount' });
+    await see(a, 'dialog[open]', 'Send ฿3,500.00 to');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached', timeout: WAIT });
+    const cards = await a.locator('.msg.mine [data-testid=payment-card]').allTextContents();
+    check(
+      !cards.some((c) => c.includes('3,500')),
+      `a payment card for 3,500 after Cancel: ${cards}`,
+    );
+    check(await a.locator('#money-amount').isVisible(), 'the money dialog closed after Cancel');
+    // Confirmed, the transfer goes to the payment service, which refuses it (A has ~488 THB).
+    await a.getByTestId('money-submit').click();
+    await confirm.getByRole('button', { name: 'Send' }).click();
+    await see(a, 'dialog[open] .form-error', 'Not enough money');
+    await a.keyboard.press('Escape');
+    await a.locator('#money-amount').waitFor({ state: 'detached', timeout: WAIT });
   },
 );
 

@@ -119,6 +119,8 @@ export const en = {
   'money.currency': 'Currency',
   'money.note': 'Note (optional)',
   'money.balance': 'Balance: {amount}',
+  'money.confirmSend': 'Send {amount} to {name}? Check the amount: a payment cannot be taken back.',
+  'money.confirmPay': 'Pay {amount} to {name}? Check the amount: a payment cannot be taken back.',
   'money.send': 'Send',
   'money.request': 'Request',
   'money.invalidAmount': 'Enter an amount greater than zero.',

@@ -121,6 +121,8 @@ export const th: Messages = {
   'money.currency': 'สกุลเงิน',
   'money.note': 'บันทึก (ไม่บังคับ)',
   'money.balance': 'ยอดคงเหลือ: {amount}',
+  'money.confirmSend': 'ส่ง {amount} ให้ {name} ใช่ไหม ตรวจสอบจำนวนเงินก่อน เพราะการชำระเงินยกเลิกไม่ได้',
+  'money.confirmPay': 'ชำระ {amount} ให้ {name} ใช่ไหม ตรวจสอบจำนวนเงินก่อน เพราะการชำระเงินยกเลิกไม่ได้',
   'money.send': 'โอน',
   'money.request': 'ขอเงิน',
   'money.invalidAmount': 'กรุณากรอกจำนวนเงินที่มากกว่าศูนย์',

@@ -1,3 +1,5 @@
+import { parseConfirmThresholds } from './confirm-thresholds';
+
 // Money is an integer amount in the currency's ISO 4217 minor units (docs/api/openapi.yaml);
 // the client never turns it into a float: parsing and formatting work on strings.
 
@@ -16,6 +18,31 @@ const MINOR_UNITS: Record<string, number> = {
 
 export function minorUnits(currency: string): number {
   return MINOR_UNITS[currency] ?? 2;
+}
+
+// A money move above this amount (minor units) asks the sender to confirm it first:
+// a slip of the finger (an extra zero) should not move a week's wages. About USD 100
+// in each currency by default; a build can set its own with VITE_MONEY_CONFIRM_ABOVE,
+// e.g. "THB=300000,USD=10000" (currencies it does not name keep the default).
+const DEFAULT_CONFIRM_ABOVE: Record<string, number> = {
+  THB: 300_000,
+  SGD: 15_000,
+  IDR: 150_000_000,
+  MYR: 50_000,
+  PHP: 500_000,
+  VND: 2_500_000,
+  USD: 10_000,
+};
+
+const CONFIRM_ABOVE: Record<string, number> = {
+  ...DEFAULT_CONFIRM_ABOVE,
+  ...parseConfirmThresholds(String(import.meta.env.VITE_MONEY_CONFIRM_ABOVE ?? '')),
+};
+
+/** Whether moving `amount` (minor units) of `currency` needs an explicit confirmation. */
+export function needsConfirmation(amount: number, currency: string): boolean {
+  const limit = CONFIRM_ABOVE[currency];
+  return limit === undefined || amount > limit;
 }
 
 /** "1234" THB → "12.34" (no grouping, no symbol): for input fields. */

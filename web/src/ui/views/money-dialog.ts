@@ -7,7 +7,8 @@ import { t } from '../../i18n';
 import { countryByCode } from '../../util/countries';
 import { h } from '../../util/dom';
 import { newId } from '../../util/ids';
-import { CURRENCIES, parseAmount } from '../../util/money';
+import { CURRENCIES, needsConfirmation, parseAmount } from '../../util/money';
+import { confirmDialog } from '../components/confirm';
 import { openDialog } from '../components/dialog';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
@@ -102,6 +103,20 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
     const minor = parseAmount(amount.value, currency.value);
     if (minor === null) {
       err.textContent = t('money.invalidAmount');
+      amount.focus();
+      return;
+    }
+    if (
+      mode === 'send' &&
+      needsConfirmation(minor, currency.value) &&
+      !(await confirmDialog(
+        t('money.confirmSend', {
+          amount: money(minor, currency.value),
+          name: userName(ctx, who.value),
+        }),
+        t('money.send'),
+      ))
+    ) {
       amount.focus();
       return;
     }

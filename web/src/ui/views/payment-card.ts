@@ -5,6 +5,8 @@
 import type { Message } from '../../api/types';
 import { t, type MessageKey } from '../../i18n';
 import { h } from '../../util/dom';
+import { needsConfirmation } from '../../util/money';
+import { confirmDialog } from '../components/confirm';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
 import { money, userName } from '../format';
@@ -36,6 +38,16 @@ export function paymentCard(ctx: Ctx, m: Message, requestStatus: string | null):
     if (p.status === 'pending' && status === 'pending' && p.request_id) {
       const act = (action: 'pay' | 'decline' | 'cancel') => async (e: Event) => {
         const btn = e.currentTarget as HTMLButtonElement;
+        if (
+          action === 'pay' &&
+          needsConfirmation(p.amount, p.currency) &&
+          !(await confirmDialog(
+            t('money.confirmPay', { amount, name: userName(ctx, asker) }),
+            t('money.pay'),
+          ))
+        ) {
+          return;
+        }
         btn.disabled = true;
         try {
           await ctx.payment.actOnRequest(p.request_id!, action);
