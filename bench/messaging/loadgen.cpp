@@ -361,36 +361,33 @@ double Percentile(std::vector<std::int64_t>& v, double p) {
   return static_cast<double>(v[k]) / 1000.0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options o = Parse(argc, argv);
-  auto minter = TokenMinter::FromKeyFile(o.key_file);
-  if (!minter) Die(minter.error().message);
-  const int threads = std::max(1, o.threads);
-  std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-  std::vector<std::thread> workers;
-  for (int i = 0; i < threads; ++i) {
-    ios.push_back(std::make_unique<asio::io_context>(1));
-    guards.emplace_back(ios.back()->get_executor());
+// One run of the load generator: its event loops, clients and counters, and a
+// step per mode.
+struct Run {
+  Run(Options opts, TokenMinter m)
+      : o(std::move(opts)),
+        minter(std::move(m)),
+        threads(std::max(1, o.threads)),
+        latency(static_cast<std::size_t>(threads)),
+        pad(static_cast<std::size_t>(std::max(0, o.body_bytes - 16)), 'x') {
+    for (int i = 0; i < threads; ++i) {
+      ios.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(ios.back()->get_executor());
+    }
+    for (auto& io : ios) workers.emplace_back([&io = *io] { io.run(); });
   }
-  for (auto& io : ios) workers.emplace_back([&io = *io] { io.run(); });
-  std::vector<LatencyLog> latency(static_cast<std::size_t>(threads));
 
-  Stats stats;
-  std::atomic<bool> stop{false};
-  std::vector<std::unique_ptr<Client>> clients;
-  const std::string pad(static_cast<std::size_t>(std::max(0, o.body_bytes - 16)), 'x');
-  auto make_client = [&](int i) {
+  void MakeClient(int i) {
     auto c = std::make_unique<Client>(*ios[static_cast<std::size_t>(i % threads)]);
     c->user_id = tchat::NewUuidV7();
-    c->token = minter->Mint(c->user_id, std::chrono::hours(2));
+    c->token = minter.Mint(c->user_id, std::chrono::hours(2));
     c->prefix = "lg" + std::to_string(i) + "-";
     c->latency = &latency[static_cast<std::size_t>(i % threads)];
     clients.push_back(std::move(c));
-  };
-  auto connect_all = [&](int parallel) {
+  }
+
+  // Connects every client, at most `parallel` handshakes at a time.
+  void ConnectAll(int parallel) {
     const auto t0 = Clock::now();
     std::size_t started = 0;
     while (started < clients.size()) {
@@ -410,8 +407,10 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(stats.connect_failed.load()),
                 std::chrono::duration<double>(Clock::now() - t0).count());
     std::fflush(stdout);
-  };
-  auto measure = [&](const char* label) {
+  }
+
+  // Warm-up, then the measured window; stops the senders.
+  void Measure(const char* label) {
     std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
     for (auto& l : latency) l.recording = true;
     const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
@@ -424,11 +423,12 @@ int main(int argc, char** argv) {
     std::printf("%s_acked_per_second %.0f\n%s_delivered_per_second %.0f\nerrors %llu\n", label,
                 static_cast<double>(a1 - a0) / secs, label, static_cast<double>(d1 - d0) / secs,
                 static_cast<unsigned long long>(stats.errors.load()));
-  };
+  }
 
-  if (o.mode == "throughput" || o.mode == "latency") {
+  // throughput and latency: n/2 direct conversations of two clients each.
+  void RunDirect() {
     const int n = std::max(2, o.clients - o.clients % 2);
-    for (int i = 0; i < n; ++i) make_client(i);
+    for (int i = 0; i < n; ++i) MakeClient(i);
     ForEachParallel(
         *ios[0], n / 2, 16,
         [&](ApiClient& api, int pair) -> Task<bool> {
@@ -441,58 +441,68 @@ int main(int argc, char** argv) {
           co_return true;
         },
         o.url, "creating conversations");
-    connect_all(256);
+    ConnectAll(256);
     if (o.mode == "throughput") {
       for (auto& c : clients) {
         asio::co_spawn(c->io, WindowSender(*c, stats, o.window, pad, stop), asio::detached);
       }
-      measure("throughput");
+      Measure("throughput");
     } else {
-      // Client i starts i/rate seconds in, so the sends are spread evenly.
-      const auto start = Clock::now();
-      std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
-      for (std::size_t i = 0; i < clients.size(); ++i) {
-        clients[i]->next_send =
-            start + std::chrono::duration_cast<Clock::duration>(
-                        std::chrono::duration<double>(static_cast<double>(i) / o.rate));
-        per_loop[i % static_cast<std::size_t>(threads)].push_back(clients[i].get());
-      }
-      const auto tick = std::chrono::microseconds(std::max(10, o.tick_us));
-      for (int t = 0; t < threads; ++t) {
-        asio::co_spawn(
-            *ios[static_cast<std::size_t>(t)],
-            RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
-                       o.rate / n, tick, pad, stats, stop),
-            asio::detached);
-      }
-      measure("latency");
-      std::this_thread::sleep_for(200ms);
-      auto report = [](const char* label, std::vector<std::int64_t> v) {
-        std::printf(
-            "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n",
-            label, v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
-            Percentile(v, 0.99), label, Percentile(v, 1.0));
-      };
-      if (!o.samples_file.empty()) {
-        // "<send µs> <latency µs>" per delivery, for looking at the latency over time.
-        std::ofstream out(o.samples_file);
-        for (auto& l : latency) {
-          for (std::size_t i = 0; i < l.samples.size(); ++i) {
-            out << l.stamps[i] << ' ' << l.samples[i] << '\n';
-          }
+      RunLatency(n);
+    }
+  }
+
+  void RunLatency(int n) {
+    // Client i starts i/rate seconds in, so the sends are spread evenly.
+    const auto start = Clock::now();
+    std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      clients[i]->next_send =
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / o.rate));
+      per_loop[i % static_cast<std::size_t>(threads)].push_back(clients[i].get());
+    }
+    const auto tick = std::chrono::microseconds(std::max(10, o.tick_us));
+    for (int t = 0; t < threads; ++t) {
+      asio::co_spawn(
+          *ios[static_cast<std::size_t>(t)],
+          RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
+                     o.rate / n, tick, pad, stats, stop),
+          asio::detached);
+    }
+    Measure("latency");
+    std::this_thread::sleep_for(200ms);
+    ReportLatency();
+  }
+
+  void ReportLatency() {
+    auto report = [](const char* label, std::vector<std::int64_t> v) {
+      std::printf(
+          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n", label,
+          v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
+          Percentile(v, 0.99), label, Percentile(v, 1.0));
+    };
+    if (!o.samples_file.empty()) {
+      // "<send µs> <latency µs>" per delivery, for looking at the latency over time.
+      std::ofstream out(o.samples_file);
+      for (auto& l : latency) {
+        for (std::size_t i = 0; i < l.samples.size(); ++i) {
+          out << l.stamps[i] << ' ' << l.samples[i] << '\n';
         }
       }
-      std::vector<std::int64_t> delivered, acked;
-      for (auto& l : latency) {
-        delivered.insert(delivered.end(), l.samples.begin(), l.samples.end());
-        acked.insert(acked.end(), l.ack_samples.begin(), l.ack_samples.end());
-      }
-      report("latency", std::move(delivered));
-      report("ack_latency", std::move(acked));
     }
-  } else if (o.mode == "fanout") {
+    std::vector<std::int64_t> delivered, acked;
+    for (auto& l : latency) {
+      delivered.insert(delivered.end(), l.samples.begin(), l.samples.end());
+      acked.insert(acked.end(), l.ack_samples.begin(), l.ack_samples.end());
+    }
+    report("latency", std::move(delivered));
+    report("ack_latency", std::move(acked));
+  }
+
+  void RunFanout() {
     const int m = std::max(2, o.members);
-    for (int i = 0; i < o.groups * m; ++i) make_client(i);
+    for (int i = 0; i < o.groups * m; ++i) MakeClient(i);
     ForEachParallel(
         *ios[0], o.groups, 4,
         [&](ApiClient& api, int g) -> Task<bool> {
@@ -509,21 +519,23 @@ int main(int argc, char** argv) {
           co_return true;
         },
         o.url, "creating groups");
-    connect_all(256);
+    ConnectAll(256);
     for (int g = 0; g < o.groups; ++g) {
       Client& sender = *clients[static_cast<std::size_t>(g * m)];
       asio::co_spawn(sender.io, WindowSender(sender, stats, o.window, pad, stop), asio::detached);
     }
-    measure("fanout");
-  } else if (o.mode == "idle") {
+    Measure("fanout");
+  }
+
+  void RunIdle() {
     const long before = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
     for (int i = 0; i < o.connections; ++i) {
-      make_client(i);
+      MakeClient(i);
       if (o.sources > 0) {
         clients.back()->bind_address = "127.0.0." + std::to_string(2 + i % o.sources);
       }
     }
-    connect_all(128);
+    ConnectAll(128);
     std::this_thread::sleep_for(std::chrono::seconds(o.hold));
     const long after = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
     std::size_t still = 0;
@@ -534,8 +546,37 @@ int main(int argc, char** argv) {
       std::printf("server_kib_per_connection %.2f\n",
                   static_cast<double>(after - before) / static_cast<double>(still));
     }
+  }
+
+  Options o;
+  TokenMinter minter;
+  int threads;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> workers;
+  std::vector<LatencyLog> latency;
+  Stats stats;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Client>> clients;
+  const std::string pad;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = Parse(argc, argv);
+  auto minter = TokenMinter::FromKeyFile(o.key_file);
+  if (!minter) Die(minter.error().message);
+  Run run(std::move(o), std::move(*minter));
+  const std::string& mode = run.o.mode;
+  if (mode == "throughput" || mode == "latency") {
+    run.RunDirect();
+  } else if (mode == "fanout") {
+    run.RunFanout();
+  } else if (mode == "idle") {
+    run.RunIdle();
   } else {
-    Die("unknown mode " + o.mode);
+    Die("unknown mode " + mode);
   }
   std::fflush(stdout);
   std::_Exit(0);  // thousands of sockets: let the kernel close them

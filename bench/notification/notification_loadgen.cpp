@@ -179,9 +179,7 @@ long long GroupLag(redisContext* c, const std::string& stream) {
   return lag < 0 ? -1 : lag + pending;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -215,15 +213,27 @@ int main(int argc, char** argv) {
   if (o.service_bin.empty() || o.pg_url.empty() || o.redis_url.empty()) {
     Die("--service-bin, --pg-url and --redis-url are required");
   }
+  return o;
+}
 
-  // Scratch database, migrated.
-  const std::string db = "tchat_notification_bench_" + std::to_string(getpid());
-  PGconn* admin = PQconnectdb(o.pg_url.c_str());
-  if (PQstatus(admin) != CONNECTION_OK) Die(PQerrorMessage(admin));
-  Exec(admin, "CREATE DATABASE " + db);
-  const std::string db_url = ReplaceDb(o.pg_url, db);
-  PGconn* conn = PQconnectdb(db_url.c_str());
-  if (PQstatus(conn) != CONNECTION_OK) Die(PQerrorMessage(conn));
+// The scratch database: its name and URL, connections to it and to the admin
+// database (to drop it at the end).
+struct ScratchDb {
+  std::string name, url;
+  PGconn* admin = nullptr;
+  PGconn* conn = nullptr;
+};
+
+// Creates the scratch database and applies the service's migrations to it.
+ScratchDb CreateScratchDb(const Options& o) {
+  ScratchDb db;
+  db.name = "tchat_notification_bench_" + std::to_string(getpid());
+  db.admin = PQconnectdb(o.pg_url.c_str());
+  if (PQstatus(db.admin) != CONNECTION_OK) Die(PQerrorMessage(db.admin));
+  Exec(db.admin, "CREATE DATABASE " + db.name);
+  db.url = ReplaceDb(o.pg_url, db.name);
+  db.conn = PQconnectdb(db.url.c_str());
+  if (PQstatus(db.conn) != CONNECTION_OK) Die(PQerrorMessage(db.conn));
   std::vector<std::filesystem::path> ups;
   for (const auto& f : std::filesystem::directory_iterator(TCHAT_NOTIFICATION_MIGRATIONS)) {
     if (f.path().string().ends_with(".up.sql")) ups.push_back(f.path());
@@ -233,8 +243,13 @@ int main(int argc, char** argv) {
     std::ifstream in(p);
     std::stringstream ss;
     ss << in.rdbuf();
-    Exec(conn, ss.str());
+    Exec(db.conn, ss.str());
   }
+  return db;
+}
+
+// --users users with --devices devices each; returns the user ids.
+std::vector<std::string> RegisterDevices(const Options& o, PGconn* conn) {
   std::vector<std::string> users;
   for (int u = 0; u < o.users; ++u) users.push_back(tchat::NewUuidV7());
   for (int start = 0; start < o.users; start += 500) {
@@ -250,8 +265,11 @@ int main(int argc, char** argv) {
     }
     Exec(conn, sql);
   }
+  return users;
+}
 
-  // Redis: a clean database.
+// Redis: a clean database.
+redisContext* ConnectRedis(const Options& o) {
   const std::string rest = o.redis_url.substr(8);
   const std::string hostport = rest.substr(0, rest.find('/'));
   const int redis_db =
@@ -264,26 +282,16 @@ int main(int argc, char** argv) {
   RedisCmd(redis,
            {"DEL", std::string(tchat::events::kMessagingStream),
             std::string(tchat::events::kAuthStream), std::string(tchat::events::kPaymentStream)});
+  return redis;
+}
 
-  // The sink.
-  SinkStats stats;
-  stats.arrivals.reserve(static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.seconds) *
-                             static_cast<std::size_t>(o.devices) +
-                         1024);
-  asio::io_context sink_io;
-  tcp::acceptor acceptor(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto sink_port = acceptor.local_endpoint().port();
-  asio::co_spawn(sink_io, Accept(acceptor, stats), asio::detached);
-  std::vector<std::thread> sink_threads;
-  for (int i = 0; i < o.sink_threads; ++i) sink_threads.emplace_back([&] { sink_io.run(); });
-
-  // The service.
-  tcp::acceptor probe(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto svc_port = probe.local_endpoint().port();
-  probe.close();
+// Runs the service binary against the scratch database, pushing to the sink, and
+// waits until its consumer group exists. Returns its pid.
+pid_t StartService(const Options& o, const ScratchDb& db, unsigned short svc_port,
+                   unsigned short sink_port, redisContext* redis) {
   std::vector<std::string> env = {
       "PORT=" + std::to_string(svc_port),
-      "DATABASE_URL=" + db_url,
+      "DATABASE_URL=" + db.url,
       "REDIS_URL=" + o.redis_url,
       "TCHAT_PUSH_WEBHOOK_URL=http://127.0.0.1:" + std::to_string(sink_port) + "/push",
       "TCHAT_THREADS=" + std::to_string(o.threads),
@@ -293,7 +301,7 @@ int main(int argc, char** argv) {
       "http_client_max_conns_per_host=" + o.conns_per_host,
       "http_client_max_idle_conns=256",
       "NOTIFICATION_BATCH_SIZE=256"};
-  const std::string log_path = "/tmp/" + db + ".log";
+  const std::string log_path = "/tmp/" + db.name + ".log";
   const pid_t pid = fork();
   if (pid == 0) {
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -302,8 +310,9 @@ int main(int argc, char** argv) {
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
-    char* args[] = {o.service_bin.data(), nullptr};
-    execve(o.service_bin.c_str(), args, envp.data());
+    std::string bin = o.service_bin;
+    char* args[] = {bin.data(), nullptr};
+    execve(bin.c_str(), args, envp.data());
     _exit(127);
   }
   // Ready when the consumer group exists.
@@ -314,18 +323,29 @@ int main(int argc, char** argv) {
   if (GroupLag(redis, std::string(tchat::events::kMessagingStream)) < 0)
     Die("service did not start; see " + log_path);
   std::this_thread::sleep_for(300ms);
+  return pid;
+}
 
-  // Publish: pipelined XADDs in 10 ms ticks.
+// What was published: each event's id and XADD time.
+struct Published {
+  std::vector<std::string> ids;
+  std::vector<Clock::time_point> sent;
+  Clock::time_point t0, end;
+};
+
+// Publish: pipelined XADDs in 10 ms ticks.
+Published Publish(const Options& o, redisContext* redis, const std::vector<std::string>& users) {
   const int total = o.rate * o.seconds;
-  std::vector<std::string> ids(static_cast<std::size_t>(total));
-  std::vector<Clock::time_point> sent(static_cast<std::size_t>(total));
-  const auto t0 = Clock::now();
+  Published p;
+  p.ids.resize(static_cast<std::size_t>(total));
+  p.sent.resize(static_cast<std::size_t>(total));
+  p.t0 = Clock::now();
   int next = 0;
   while (next < total) {
     const auto tick =
-        t0 + std::chrono::microseconds(static_cast<long long>(next) * 1000000LL / o.rate);
+        p.t0 + std::chrono::microseconds(static_cast<long long>(next) * 1000000LL / o.rate);
     std::this_thread::sleep_until(tick);
-    const auto elapsed = Clock::now() - t0;
+    const auto elapsed = Clock::now() - p.t0;
     const int due = std::min<int>(
         total,
         static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() *
@@ -344,55 +364,53 @@ int main(int argc, char** argv) {
                              R"("],"preview":"hello from the benchmark","type":"text"}})";
       redisAppendCommand(redis, "XADD %b * event %b", tchat::events::kMessagingStream.data(),
                          tchat::events::kMessagingStream.size(), ev.data(), ev.size());
-      ids[static_cast<std::size_t>(next)] = id;
+      p.ids[static_cast<std::size_t>(next)] = id;
     }
     const auto at = Clock::now();
     for (int i = from; i < next; ++i) {
-      sent[static_cast<std::size_t>(i)] = at;
+      p.sent[static_cast<std::size_t>(i)] = at;
       void* reply = nullptr;
       if (redisGetReply(redis, &reply) != REDIS_OK) Die("XADD failed");
       freeReplyObject(reply);
     }
   }
-  const auto publish_end = Clock::now();
-  const long long backlog_at_end = GroupLag(redis, std::string(tchat::events::kMessagingStream));
-  // Drain: wait until everything arrived (or 60 s).
-  const std::size_t want = static_cast<std::size_t>(total) * static_cast<std::size_t>(o.devices);
-  Clock::time_point drained{};
+  p.end = Clock::now();
+  return p;
+}
+
+// Drain: waits until everything arrived (or 60 s); the last arrival, or none.
+Clock::time_point WaitDrained(SinkStats& stats, std::size_t want) {
   for (int i = 0; i < 600; ++i) {
     {
       std::lock_guard lock(stats.mu);
-      if (stats.arrivals.size() >= want) {
-        drained = stats.arrivals.back();
-        break;
-      }
+      if (stats.arrivals.size() >= want) return stats.arrivals.back();
     }
     std::this_thread::sleep_for(100ms);
   }
+  return Clock::time_point{};
+}
 
-  ::kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  sink_io.stop();
-  for (auto& t : sink_threads) t.join();
-
-  // Figures.
+// Figures. Returns the events never delivered.
+std::size_t Report(const Options& o, const SinkStats& stats, const Published& p,
+                   long long backlog_at_end, Clock::time_point drained) {
+  const std::size_t want = p.ids.size() * static_cast<std::size_t>(o.devices);
   std::vector<double> lat;
-  lat.reserve(ids.size());
+  lat.reserve(p.ids.size());
   std::size_t lost = 0;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    auto it = stats.first.find(ids[i]);
+  for (std::size_t i = 0; i < p.ids.size(); ++i) {
+    auto it = stats.first.find(p.ids[i]);
     if (it == stats.first.end()) {
       ++lost;
       continue;
     }
-    lat.push_back(std::chrono::duration<double, std::milli>(it->second - sent[i]).count());
+    lat.push_back(std::chrono::duration<double, std::milli>(it->second - p.sent[i]).count());
   }
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
+  auto pct = [&](double q) {
     return lat.empty()
                ? 0.0
                : lat[std::min(lat.size() - 1,
-                              static_cast<std::size_t>(p * static_cast<double>(lat.size())))];
+                              static_cast<std::size_t>(q * static_cast<double>(lat.size())))];
   };
   const std::size_t got = stats.arrivals.size();
   // Steady-state delivery rate: the middle of the run (skip the first and last 20 %).
@@ -404,9 +422,10 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(a[hi] - a[lo]).count();
     steady = secs > 0 ? static_cast<double>(hi - lo) / secs : 0;
   }
-  const double publish_secs = std::chrono::duration<double>(publish_end - t0).count();
+  const int total = static_cast<int>(p.ids.size());
+  const double publish_secs = std::chrono::duration<double>(p.end - p.t0).count();
   const double total_secs =
-      drained == Clock::time_point{} ? -1 : std::chrono::duration<double>(drained - t0).count();
+      drained == Clock::time_point{} ? -1 : std::chrono::duration<double>(drained - p.t0).count();
   std::printf("events published        %d in %.2f s (%.0f events/s offered)\n", total, publish_secs,
               total / publish_secs);
   std::printf("notifications at sink   %zu of %zu (%d devices per user)\n", got, want, o.devices);
@@ -420,10 +439,49 @@ int main(int argc, char** argv) {
   std::printf("events never delivered  %zu\n", lost);
   std::printf("RESULT delivered_per_s=%.0f events_per_s=%.0f p99_ms=%.1f lost=%zu backlog=%lld\n",
               steady, steady / o.devices, pct(0.99), lost, backlog_at_end);
+  return lost;
+}
 
-  PQfinish(conn);
-  Exec(admin, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
-  PQfinish(admin);
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  ScratchDb db = CreateScratchDb(o);
+  const std::vector<std::string> users = RegisterDevices(o, db.conn);
+  redisContext* redis = ConnectRedis(o);
+
+  // The sink.
+  SinkStats stats;
+  stats.arrivals.reserve(static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.seconds) *
+                             static_cast<std::size_t>(o.devices) +
+                         1024);
+  asio::io_context sink_io;
+  tcp::acceptor acceptor(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto sink_port = acceptor.local_endpoint().port();
+  asio::co_spawn(sink_io, Accept(acceptor, stats), asio::detached);
+  std::vector<std::thread> sink_threads;
+  for (int i = 0; i < o.sink_threads; ++i) sink_threads.emplace_back([&] { sink_io.run(); });
+
+  // The service, on a free port.
+  tcp::acceptor probe(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto svc_port = probe.local_endpoint().port();
+  probe.close();
+  const pid_t pid = StartService(o, db, svc_port, sink_port, redis);
+
+  const Published published = Publish(o, redis, users);
+  const long long backlog_at_end = GroupLag(redis, std::string(tchat::events::kMessagingStream));
+  const Clock::time_point drained =
+      WaitDrained(stats, published.ids.size() * static_cast<std::size_t>(o.devices));
+
+  ::kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  sink_io.stop();
+  for (auto& t : sink_threads) t.join();
+
+  const std::size_t lost = Report(o, stats, published, backlog_at_end, drained);
+  PQfinish(db.conn);
+  Exec(db.admin, "DROP DATABASE IF EXISTS " + db.name + " WITH (FORCE)");
+  PQfinish(db.admin);
   redisFree(redis);
   return lost == 0 ? 0 : 1;
 }

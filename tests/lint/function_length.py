@@ -3,8 +3,8 @@
 longer than 600 lines: the house rule is that a function whose comments number
 its steps becomes those steps, and a file holds one concept.
 
-Product code: the C++ sources and headers under core/, services/, clients/ and
-tools/, without tests (*_test.cpp, *_pgtest.cpp, *_redistest.cpp and testing/
+Product code: the C++ sources and headers under core/, services/, clients/,
+tools/ and bench/ (the load generators), without tests (*_test.cpp, *_pgtest.cpp, *_redistest.cpp and testing/
 directories). A function's length is the number of lines from its opening brace
 to its closing brace, both included; lambdas and local classes inside a function
 are part of it.
@@ -27,7 +27,7 @@ import sys
 
 MAX_FUNCTION_LINES = 80
 MAX_FILE_LINES = 600
-SOURCE_DIRS = ("core", "services", "clients", "tools")
+SOURCE_DIRS = ("core", "services", "clients", "tools", "bench")
 SOURCE_SUFFIXES = (".cpp", ".cc", ".hpp", ".h")
 TEST_SUFFIXES = ("_test.cpp", "_pgtest.cpp", "_redistest.cpp")
 

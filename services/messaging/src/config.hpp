@@ -16,7 +16,7 @@ namespace tchat::messaging {
 // written, then upper-cased; a bad value names the key):
 //   messaging_send_batch_max        messages per group commit            [256]
 //   messaging_send_lanes            group commits in flight per worker   [1]
-//   messaging_send_linger           least time between commits of a lane
+//   messaging_send_linger           least time between commits of a worker
 //                                   under load ("5ms", "0" never waits)  [5ms]
 //   messaging_send_linger_from      commit size that counts as load      [16]
 //   messaging_ws_queue_frames       outbound frames per connection       [1024]

@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
@@ -542,18 +543,21 @@ TEST(SendBatcher, AFullBatchWaitingIsCommittedWithoutLingering) {
   opts.linger_from = 2;
   BatcherRig rig(opts);
   int answered = 0;
-  // Submitted before the loop runs: the lane starts with all eight pending.
-  for (int i = 1; i <= 8; ++i) {
-    rig.batcher.Submit(BatcherRig::Request(i), "", [&](Result<AppendOutcome>) { ++answered; });
-  }
+  // The first goes alone (the worker was idle); the other eight queue behind it.
+  boost::asio::post(rig.io, [&] {
+    for (int i = 1; i <= 9; ++i) {
+      rig.batcher.Submit(BatcherRig::Request(i), "", [&](Result<AppendOutcome>) { ++answered; });
+    }
+  });
   rig.io.run_for(2s);
-  EXPECT_EQ(answered, 8);
-  // Two full batches: the second, full already when the first is done, does not
-  // wait for the linger.
-  ASSERT_EQ(rig.store.calls.size(), 2u);
-  EXPECT_EQ(rig.store.calls[0].size, 4u);
+  EXPECT_EQ(answered, 9);
+  // Then two full batches: the second, full already when the first is done, does
+  // not wait for the linger.
+  ASSERT_EQ(rig.store.calls.size(), 3u);
+  EXPECT_EQ(rig.store.calls[0].size, 1u);
   EXPECT_EQ(rig.store.calls[1].size, 4u);
-  EXPECT_LT(rig.store.calls[1].start - rig.store.calls[0].start, 200ms);
+  EXPECT_EQ(rig.store.calls[2].size, 4u);
+  EXPECT_LT(rig.store.calls[2].start - rig.store.calls[1].start, 200ms);
 }
 
 TEST(PaymentConsumer, TransferBecomesAPaymentMessageFromTheSender) {

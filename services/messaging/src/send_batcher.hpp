@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@
 
 #include "message_store.hpp"
 
+namespace tchat {
+template <typename Item, typename Outcome>
+class GroupCommit;
+}
 namespace tchat::events {
 class OutboxRelay;
 }
@@ -22,18 +27,26 @@ namespace tchat::messaging {
 
 class Hub;
 
-// Group commit of message sends. Each conversation has a home worker
+// One message send in a group commit: the request and the connection that sent it.
+struct SendItem {
+  AppendRequest request;
+  std::string origin_session;
+};
+
+// Group commit of message sends (a tchat::GroupCommit, see group_commit.hpp),
+// one SendBatcher per worker. Each conversation has a home worker
 // (hash % workers): sends submitted on other workers are handed to it, and the
 // answer is handed back, so that one conversation's rows are only ever locked by
 // one worker's batches of this process (no lock waits between workers).
 //
-// Within a worker, Sends are queued in lanes (by a
-// hash of the conversation, so one conversation's messages always share a lane
-// and keep their order); each lane commits one batch at a time, and while it is
-// committing the next batch gathers. Under load one commit (one WAL flush) covers
-// many messages, lanes commit side by side on separate connections, and at low
-// load a message is committed at once.
-// Under load a lane lingers: after a commit of at least `linger_from` messages
+// At home, one batch commits at a time (messaging_send_lanes: up to that many,
+// never two holding the same conversation), and while it is committing the next
+// batch gathers. Under load one commit (one WAL flush) covers many messages, and
+// at low load a message is committed at once. A batch is sorted by conversation
+// (stable, so one sender's messages keep their order): concurrent batches of
+// other workers and replicas lock conversation rows in the same order and cannot
+// deadlock.
+// Under load a home lingers: after a commit of at least `linger_from` messages
 // it starts the next one no sooner than `linger` after that commit started. Each
 // commit costs PostgreSQL about 0.4 ms of CPU whatever its size, and committing
 // back to back at moderate load spends the machine's spare CPU on those fixed
@@ -42,10 +55,12 @@ class Hub;
 // A smaller commit means the load is light, and a full batch waiting means it is
 // heavy: either way the next one starts at once.
 //
-// After a commit every sender is answered (in submission order), then the
-// message.new events go to the hub in seq order. A batch that fails as a whole is
-// answered with the error (the client retries with the same client_msg_id, which
-// is idempotent even when the failure hid a successful commit).
+// After a commit every sender is answered (in batch order), then the
+// message.new events go to the hub in seq order. A batch that fails as a whole
+// (other than for an unavailable database) is retried one message at a time so
+// that one bad message cannot fail the others; an unavailable database answers
+// every sender with the error (the client retries with the same client_msg_id,
+// which is idempotent even when the failure hid a successful commit).
 //
 // Bound to one worker; not thread-safe.
 class SendBatcher {
@@ -61,14 +76,14 @@ class SendBatcher {
 
   SendBatcher(boost::asio::any_io_executor ex, MessageStore& store, Hub& hub,
               std::shared_ptr<events::OutboxRelay> relay, Options options);
+  ~SendBatcher();
+  SendBatcher(const SendBatcher&) = delete;
+  SendBatcher& operator=(const SendBatcher&) = delete;
 
-  // The batchers of every worker of the process (this one included, at
-  // `self`), set once at start-up before any Submit.
-  struct Peer {
-    boost::asio::any_io_executor executor;
-    SendBatcher* batcher;
-  };
-  void SetPeers(std::vector<Peer> peers, std::size_t self);
+  // Joins the batchers of every worker of the process (worker i's at i) into one
+  // group commit, each the home of its share of conversations. Once at start-up,
+  // before any Submit; until then each batcher commits everything itself.
+  static void Connect(const std::vector<SendBatcher*>& batchers);
 
   // Queues one message. `origin_session` (may be empty) is left out of the
   // message.new fan-out: that connection gets the ack instead. `cb` runs on this
@@ -78,31 +93,20 @@ class SendBatcher {
   // Submit and wait for the answer.
   Task<Result<AppendOutcome>> Send(AppendRequest request, std::string origin_session);
 
-  std::size_t queued() const;
-
  private:
-  struct Item {
-    AppendRequest request;
-    std::string origin_session;
-    Callback cb;
-  };
-  void SubmitHere(AppendRequest request, std::string origin_session, Callback cb);
-
-  struct Lane {
-    std::vector<Item> pending;
-    bool running = false;
-  };
-  Task<void> Run(Lane& lane);
-  Task<void> Commit(std::vector<Item> items);
+  using Commits = GroupCommit<SendItem, AppendOutcome>;
+  static std::shared_ptr<Commits> Make(const std::vector<SendBatcher*>& homes);
+  // The batch function and its follow-up, on this batcher's worker.
+  Task<Result<std::vector<AppendOutcome>>> Append(std::span<SendItem> items);
+  void Settled(std::span<const SendItem> items, std::span<const Result<AppendOutcome>> answers,
+               std::chrono::steady_clock::duration took);
 
   boost::asio::any_io_executor ex_;
   MessageStore& store_;
   Hub& hub_;
   std::shared_ptr<events::OutboxRelay> relay_;
   Options options_;
-  std::vector<Lane> lanes_;
-  std::vector<Peer> peers_;
-  std::size_t self_ = 0;
+  std::shared_ptr<Commits> commits_;
 };
 
 }  // namespace tchat::messaging

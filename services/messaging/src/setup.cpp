@@ -63,20 +63,18 @@ Relays MakeRelays(const Config& cfg, const std::vector<Worker*>& workers) {
   return relays;
 }
 
-// One MessagingWorker per worker; each send batcher knows its peers.
+// One MessagingWorker per worker; their send batchers form one group commit.
 void CreateWorkers(App& app, const Config& cfg, const std::string& instance, const Relays& relays) {
   const auto workers = app.workers();
   const auto redis_options = redis::RedisOptions::FromConfig(app.config());
-  std::vector<SendBatcher::Peer> peers;
+  std::vector<SendBatcher*> batchers;
   for (std::size_t i = 0; i < workers.size(); ++i) {
     Worker* w = workers[i];
     auto mw = std::make_shared<MessagingWorker>(*w, cfg, redis_options, instance, relays[i]);
-    peers.push_back({w->io().get_executor(), mw->batcher.get()});
+    batchers.push_back(mw->batcher.get());
     w->Set(std::move(mw));
   }
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    workers[i]->Get<MessagingWorker>().batcher->SetPeers(peers, i);
-  }
+  SendBatcher::Connect(batchers);
 }
 
 // Per worker: the hub, the presence heartbeat and the relay; on worker 0 the
