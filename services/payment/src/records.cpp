@@ -1,5 +1,9 @@
 #include "records.hpp"
 
+#include <optional>
+#include <type_traits>
+#include <utility>
+
 #include <tchat/core/time.hpp>
 
 namespace tchat::payment {
@@ -7,6 +11,60 @@ namespace {
 
 json::value Opt(const std::optional<std::string>& v) {
   return v ? json::value(json::string(*v)) : json::value(nullptr);
+}
+
+// Reads the fields of a record's JSON, remembering the first failure: the
+// FromJson functions read every field and then ask whether all were there.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string_view text) : parsed_(ParseJsonObject(text)) {
+    if (!parsed_) error_ = parsed_.error();
+  }
+  std::string String(std::string_view field) { return Take(RequireString(Obj(), field), {}); }
+  std::optional<std::string> Optional(std::string_view field) {
+    return Take(OptionalString(Obj(), field), {});
+  }
+  std::int64_t Int(std::string_view field) { return Take(RequireInt(Obj(), field), 0); }
+  std::int64_t Millis(std::string_view field) {
+    const std::string text = String(field);
+    auto t = ParseRfc3339(text);
+    if (!t && !error_) error_ = Error::InvalidArgument(std::string(field) + " is not a time");
+    return t ? UnixMillis(*t) : 0;
+  }
+  // The record, or an internal error naming what was wrong with the text.
+  template <class Record>
+  Result<Record> Finish(Record r) {
+    if (error_) return Error::Internal("stored record is unreadable: " + error_->message);
+    return r;
+  }
+
+ private:
+  const json::object& Obj() const { return parsed_ ? *parsed_ : empty_; }
+  template <class T>
+  T Take(Result<T> r, std::type_identity_t<T> fallback) {
+    if (r) return std::move(*r);
+    if (!error_) error_ = r.error();
+    return fallback;
+  }
+
+  Result<json::object> parsed_;
+  json::object empty_;
+  std::optional<Error> error_;
+};
+
+Result<ProviderOperation> OperationFromJson(std::string_view text, std::string_view detail) {
+  FieldReader f(text);
+  ProviderOperation op;
+  op.id = f.String("id");
+  op.user_id = f.String("user_id");
+  op.amount = f.Int("amount");
+  op.currency = f.String("currency");
+  op.method_or_destination = f.String(detail);
+  op.status = f.String("status");
+  op.provider_reference = f.String("provider_reference");
+  op.created_ms = f.Millis("created_at");
+  op.updated_ms = f.Millis("updated_at");
+  return f.Finish(std::move(op));
 }
 
 }  // namespace
@@ -45,6 +103,12 @@ json::object ToJson(const PaymentRequest& r) {
   return o;
 }
 
+json::object ToJson(const PaidRequest& p) {
+  json::object o = ToJson(p.request);
+  o["transfer"] = ToJson(p.transfer);
+  return o;
+}
+
 json::object TopupJson(const ProviderOperation& op) {
   json::object o;
   o["id"] = op.id;
@@ -71,6 +135,50 @@ json::object WithdrawalJson(const ProviderOperation& op) {
   o["created_at"] = FormatRfc3339Ms(op.created_ms);
   o["updated_at"] = FormatRfc3339Ms(op.updated_ms);
   return o;
+}
+
+Result<Transfer> TransferFromJson(std::string_view text) {
+  FieldReader f(text);
+  Transfer t;
+  t.id = f.String("id");
+  t.kind = f.String("kind");
+  t.from_user_id = f.String("from_user_id");
+  t.to_user_id = f.String("to_user_id");
+  t.amount = f.Int("amount");
+  t.currency = f.String("currency");
+  t.note = f.Optional("note");
+  t.conversation_id = f.Optional("conversation_id");
+  t.status = f.String("status");
+  t.refund_of = f.Optional("refund_of");
+  t.refunded_by = f.Optional("refunded_by");
+  t.payment_request_id = f.Optional("payment_request_id");
+  t.created_ms = f.Millis("created_at");
+  return f.Finish(std::move(t));
+}
+
+Result<PaymentRequest> PaymentRequestFromJson(std::string_view text) {
+  FieldReader f(text);
+  PaymentRequest r;
+  r.id = f.String("id");
+  r.from_user_id = f.String("from_user_id");
+  r.to_user_id = f.String("to_user_id");
+  r.amount = f.Int("amount");
+  r.currency = f.String("currency");
+  r.note = f.Optional("note");
+  r.conversation_id = f.Optional("conversation_id");
+  r.status = f.String("status");
+  r.transfer_id = f.Optional("transfer_id");
+  r.created_ms = f.Millis("created_at");
+  r.updated_ms = f.Millis("updated_at");
+  return f.Finish(std::move(r));
+}
+
+Result<ProviderOperation> TopupFromJson(std::string_view text) {
+  return OperationFromJson(text, "method");
+}
+
+Result<ProviderOperation> WithdrawalFromJson(std::string_view text) {
+  return OperationFromJson(text, "destination");
 }
 
 }  // namespace tchat::payment

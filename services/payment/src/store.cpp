@@ -76,41 +76,27 @@ Result<std::optional<ProviderOperation>> OptionalOperation(Result<pg::PgResult> 
 
 }  // namespace
 
-Task<Result<bool>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
-                                       const std::string& key, const std::string& request_hash) {
-  auto claimed = co_await c.Query(
-      "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
-      "ON CONFLICT DO NOTHING",
-      user_id, key, request_hash);
-  if (!claimed) co_return std::move(claimed).error();
-  co_return claimed->AffectedRows() != 0;
-}
-
-Task<Result<std::optional<StoredAnswer>>> FindIdempotencyKey(pg::Connection& c,
-                                                             const std::string& user_id,
-                                                             const std::string& key) {
-  auto stored = co_await c.Query(
-      "SELECT request_hash, status_code, result_code, response FROM idempotency_keys "
-      "WHERE user_id = $1 AND key = $2",
-      user_id, key);
-  if (!stored) co_return std::move(stored).error();
-  if (stored->empty()) co_return std::optional<StoredAnswer>();
-  StoredAnswer a;
-  a.request_hash = stored->GetString(0, 0);
-  if (!stored->IsNull(0, 1)) a.status_code = stored->GetInt32(0, 1);
-  a.result_code = stored->GetString(0, 2);
-  a.response = stored->GetString(0, 3);
-  co_return std::optional<StoredAnswer>(std::move(a));
-}
-
-Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
-                                  const std::string& key, int status_code,
-                                  const std::string& result_code, const std::string& response,
-                                  const std::optional<std::string>& resource_id) {
+Task<Result<IdempotencyClaim>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                                   const std::string& key,
+                                                   const std::string& request_hash) {
   auto r = co_await c.Query(
-      "UPDATE idempotency_keys SET status_code = $3, result_code = $4, response = $5, "
-      "resource_id = $6 WHERE user_id = $1 AND key = $2",
-      user_id, key, status_code, result_code, response, resource_id);
+      "SELECT claimed, result_code, snapshot FROM payment_claim_idempotency_key($1, $2, $3)",
+      user_id, key, request_hash);
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() != 1) co_return Error::Internal("payment_claim_idempotency_key returned no row");
+  IdempotencyClaim claim;
+  claim.claimed = r->GetBool(0, "claimed");
+  if (!r->IsNull(0, "result_code")) claim.result_code = r->GetString(0, "result_code");
+  if (!r->IsNull(0, "snapshot")) claim.snapshot = r->GetString(0, "snapshot");
+  co_return claim;
+}
+
+Task<Status> SettleIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                  const std::string& key, const std::string& result_code,
+                                  const std::string& snapshot,
+                                  const std::optional<std::string>& resource_id) {
+  auto r = co_await c.Query("SELECT payment_settle_idempotency_key($1, $2, $3, $4, $5)", user_id,
+                            key, result_code, snapshot, resource_id);
   co_return StatusOf(r);
 }
 

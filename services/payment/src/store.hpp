@@ -20,25 +20,27 @@
 
 namespace tchat::payment {
 
-// Idempotency keys: one row per (user, key), claimed as the first statement of
-// the request's transaction (a concurrent duplicate waits on it).
-// True when this transaction claimed the key; false when it exists already.
-Task<Result<bool>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
-                                       const std::string& key, const std::string& request_hash);
-// What an earlier request with the key stored (nullopt: the row is gone).
-struct StoredAnswer {
-  std::string request_hash;
-  int status_code = 0;  // 0 when not stored
-  std::string result_code;
-  std::string response;
+// The Idempotency-Key protocol, C++ end. Its owner is the database: the
+// contract is written once at the top of
+// migrations/postgres/tchat_payment/000003_idempotency_outcome.up.sql. In short:
+// a request with a key calls ClaimIdempotencyKey as the first statement of its
+// transaction (a concurrent duplicate waits there); if it claimed the key it
+// performs itself and calls SettleIdempotencyKey with its domain outcome in the
+// same transaction; otherwise it answers with the stored outcome. Transfers do
+// the same through payment_post_transfers (LedgerStore::PostTransfers).
+struct IdempotencyClaim {
+  bool claimed = false;     // true: perform the request, then settle the key
+  std::string result_code;  // not claimed: "ok", a domain error code or idempotency_key_reused
+  std::string snapshot;     // not claimed, "ok": the created record's JSON (records.hpp)
 };
-Task<Result<std::optional<StoredAnswer>>> FindIdempotencyKey(pg::Connection& c,
-                                                             const std::string& user_id,
-                                                             const std::string& key);
-// Stores the answer of the request that claimed the key.
-Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
-                                  const std::string& key, int status_code,
-                                  const std::string& result_code, const std::string& response,
+Task<Result<IdempotencyClaim>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                                   const std::string& key,
+                                                   const std::string& request_hash);
+// Stores the domain outcome of the request that claimed the key: `result_code`
+// "ok" with the created record's snapshot and id, or a domain error code.
+Task<Status> SettleIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                  const std::string& key, const std::string& result_code,
+                                  const std::string& snapshot,
                                   const std::optional<std::string>& resource_id);
 
 // Marks `id` refunded by the transfer `refunded_by`.

@@ -180,8 +180,6 @@ Task<void> TransferBatcher::Run(std::shared_ptr<TransferBatcher> self, Batch bat
 }
 
 void TransferBatcher::Deliver(Pending& p, PostOutcome outcome) {
-  // A fresh success answers with the body the item was posted with.
-  if (outcome.code == "ok" && !outcome.replayed) outcome.response = std::move(p.item.response);
   p.result.emplace(std::move(outcome));
 }
 
