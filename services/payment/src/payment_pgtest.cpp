@@ -455,5 +455,46 @@ TEST_F(PaymentPgTest, ApplyTransferCountsTheDailyLimitAndWritesNothingWhenRefuse
   });
 }
 
+TEST_F(PaymentPgTest, AnEntryWithLimitsSharesTheTotalsOfTransfers) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    CO_ASSERT_OK(co_await Fund(store, *a, 5'000));
+    auto sys = co_await store.System("THB");
+    CO_ASSERT_OK(sys);
+    const std::int64_t pending = sys->PendingFor(NewUuidV7());
+    // A withdrawal hold with the limits, as CreateWithdrawal posts it.
+    auto hold = [&](std::int64_t amount) -> Task<Result<std::string>> {
+      co_return co_await store.pool().Transaction(
+          pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+            co_return co_await PostEntry(c, NewUuidV7(), "withdrawal", NewUuidV7(), *a, pending,
+                                         amount, "THB", NowUnixMs(), OutgoingLimits{1'000, 10'000});
+          });
+    };
+    auto first = co_await hold(700);
+    CO_ASSERT_OK(first);
+    EXPECT_EQ(*first, "ok");
+    // A transfer with the same limits sees the hold in the day's total.
+    std::vector<TransferItem> batch = {MakeItem(alice, *a, bob, *b, 400, "w1")};
+    batch[0].daily_limit = 1'000;
+    batch[0].monthly_limit = 10'000;
+    auto out = co_await PostBatch(store, batch);
+    CO_ASSERT_OK(out);
+    EXPECT_EQ((*out)[0].result_code, "limit_exceeded");
+    auto over = co_await hold(301);
+    CO_ASSERT_OK(over);
+    EXPECT_EQ(*over, "limit_exceeded");
+    auto rest = co_await hold(300);
+    CO_ASSERT_OK(rest);
+    EXPECT_EQ(*rest, "ok");
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 4'000);
+  });
+}
+
 }  // namespace
 }  // namespace tchat::payment

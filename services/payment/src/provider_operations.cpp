@@ -43,7 +43,10 @@ Task<Result<Done<ProviderOperation>>> PaymentService::CreateTopup(const Provider
 }
 
 Task<Result<Done<ProviderOperation>>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd) {
-  if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
+  const CurrencyLimits& currency_limits = config_.LimitsFor(*cmd.currency);
+  // A withdrawal leaves the wallet like a transfer: the same outgoing limits.
+  const OutgoingLimits limits{currency_limits.daily, currency_limits.monthly};
+  if (cmd.amount > currency_limits.per_transfer) {
     co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the withdrawal limit");
   }
   auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
@@ -55,7 +58,7 @@ Task<Result<Done<ProviderOperation>>> PaymentService::CreateWithdrawal(const Pro
   ProviderOperation created;
   // A named operation: GCC 12 destroys non-trivial temporaries of a co_await
   // expression twice.
-  Operation op_fn = [&cmd, account_id, &accounts, &created](
+  Operation op_fn = [&cmd, account_id, &accounts, &created, limits](
                         pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
     ProviderOperation& op = created;
     op.id = NewUuidV7(FromUnixMillis(now));
@@ -70,7 +73,7 @@ Task<Result<Done<ProviderOperation>>> PaymentService::CreateWithdrawal(const Pro
     op.updated_ms = now;
     const std::string entry = NewUuidV7(FromUnixMillis(now));
     auto code = co_await PostEntry(c, entry, "withdrawal", op.id, account_id, pending_id, op.amount,
-                                   op.currency, now);
+                                   op.currency, now, limits);
     if (!code) co_return std::move(code).error();
     Outcome o;
     if (*code != "ok") {

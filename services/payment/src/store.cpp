@@ -230,11 +230,24 @@ Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
                                     std::string_view kind, const std::string& reference,
                                     std::int64_t from, std::int64_t to, std::int64_t amount,
-                                    std::string_view currency, std::int64_t now_ms) {
+                                    std::string_view currency, std::int64_t now_ms,
+                                    std::optional<OutgoingLimits> limits) {
+  // The UTC day and month of the entry, as payment_apply_transfer computes them;
+  // NULL (not counted) without limits.
+  const std::optional<std::int64_t> daily =
+      limits ? std::optional<std::int64_t>(limits->daily) : std::nullopt;
+  const std::optional<std::int64_t> monthly =
+      limits ? std::optional<std::int64_t>(limits->monthly) : std::nullopt;
   auto r = co_await c.Query(
       "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
-      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
-      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms));
+      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true, "
+      "CASE WHEN $9::bigint IS NULL THEN NULL "
+      "ELSE ($8::timestamptz AT TIME ZONE 'UTC')::date END, "
+      "CASE WHEN $9::bigint IS NULL THEN NULL "
+      "ELSE date_trunc('month', $8::timestamptz AT TIME ZONE 'UTC')::date END, "
+      "$9::bigint, $10::bigint)",
+      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms), daily,
+      monthly);
   if (!r) co_return std::move(r).error();
   co_return std::string(r->GetString(0, 0));
 }

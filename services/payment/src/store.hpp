@@ -89,10 +89,20 @@ Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std
                                      const std::optional<std::string>& entry_id,
                                      const std::string& updated_at);
 
-// payment_post_entry with the caller's transaction; returns its code.
+// The outgoing limits of the sender's wallet that an entry counts against: its
+// amount is added to the wallet's UTC day and month totals, under the wallet's
+// row lock, and the entry is refused (limit_exceeded) beyond either.
+struct OutgoingLimits {
+  std::int64_t daily = 0;
+  std::int64_t monthly = 0;
+};
+
+// payment_post_entry with the caller's transaction; returns its code. With
+// `limits`, the entry counts against the sender's outgoing limits.
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
                                     std::string_view kind, const std::string& reference,
                                     std::int64_t from, std::int64_t to, std::int64_t amount,
-                                    std::string_view currency, std::int64_t now_ms);
+                                    std::string_view currency, std::int64_t now_ms,
+                                    std::optional<OutgoingLimits> limits = std::nullopt);
 
 }  // namespace tchat::payment
