@@ -20,13 +20,13 @@ class FieldReader {
   explicit FieldReader(std::string_view text) : parsed_(ParseJsonObject(text)) {
     if (!parsed_) error_ = parsed_.error();
   }
-  std::string String(std::string_view field) { return Take(RequireString(Obj(), field), {}); }
-  std::optional<std::string> Optional(std::string_view field) {
+  std::string Text(std::string_view field) { return Take(RequireString(Obj(), field), {}); }
+  std::optional<std::string> OptionalText(std::string_view field) {
     return Take(OptionalString(Obj(), field), {});
   }
-  std::int64_t Int(std::string_view field) { return Take(RequireInt(Obj(), field), 0); }
-  std::int64_t Millis(std::string_view field) {
-    const std::string text = String(field);
+  std::int64_t Integer(std::string_view field) { return Take(RequireInt(Obj(), field), 0); }
+  std::int64_t Time(std::string_view field) {
+    const std::string text = Text(field);
     auto t = ParseRfc3339(text);
     if (!t && !error_) error_ = Error::InvalidArgument(std::string(field) + " is not a time");
     return t ? UnixMillis(*t) : 0;
@@ -55,15 +55,15 @@ class FieldReader {
 Result<ProviderOperation> OperationFromJson(std::string_view text, std::string_view detail) {
   FieldReader f(text);
   ProviderOperation op;
-  op.id = f.String("id");
-  op.user_id = f.String("user_id");
-  op.amount = f.Int("amount");
-  op.currency = f.String("currency");
-  op.method_or_destination = f.String(detail);
-  op.status = f.String("status");
-  op.provider_reference = f.String("provider_reference");
-  op.created_ms = f.Millis("created_at");
-  op.updated_ms = f.Millis("updated_at");
+  op.id = f.Text("id");
+  op.user_id = f.Text("user_id");
+  op.amount = f.Integer("amount");
+  op.currency = f.Text("currency");
+  op.method_or_destination = f.Text(detail);
+  op.status = f.Text("status");
+  op.provider_reference = f.Text("provider_reference");
+  op.created_ms = f.Time("created_at");
+  op.updated_ms = f.Time("updated_at");
   return f.Finish(std::move(op));
 }
 
@@ -140,36 +140,36 @@ json::object WithdrawalJson(const ProviderOperation& op) {
 Result<Transfer> TransferFromJson(std::string_view text) {
   FieldReader f(text);
   Transfer t;
-  t.id = f.String("id");
-  t.kind = f.String("kind");
-  t.from_user_id = f.String("from_user_id");
-  t.to_user_id = f.String("to_user_id");
-  t.amount = f.Int("amount");
-  t.currency = f.String("currency");
-  t.note = f.Optional("note");
-  t.conversation_id = f.Optional("conversation_id");
-  t.status = f.String("status");
-  t.refund_of = f.Optional("refund_of");
-  t.refunded_by = f.Optional("refunded_by");
-  t.payment_request_id = f.Optional("payment_request_id");
-  t.created_ms = f.Millis("created_at");
+  t.id = f.Text("id");
+  t.kind = f.Text("kind");
+  t.from_user_id = f.Text("from_user_id");
+  t.to_user_id = f.Text("to_user_id");
+  t.amount = f.Integer("amount");
+  t.currency = f.Text("currency");
+  t.note = f.OptionalText("note");
+  t.conversation_id = f.OptionalText("conversation_id");
+  t.status = f.Text("status");
+  t.refund_of = f.OptionalText("refund_of");
+  t.refunded_by = f.OptionalText("refunded_by");
+  t.payment_request_id = f.OptionalText("payment_request_id");
+  t.created_ms = f.Time("created_at");
   return f.Finish(std::move(t));
 }
 
 Result<PaymentRequest> PaymentRequestFromJson(std::string_view text) {
   FieldReader f(text);
   PaymentRequest r;
-  r.id = f.String("id");
-  r.from_user_id = f.String("from_user_id");
-  r.to_user_id = f.String("to_user_id");
-  r.amount = f.Int("amount");
-  r.currency = f.String("currency");
-  r.note = f.Optional("note");
-  r.conversation_id = f.Optional("conversation_id");
-  r.status = f.String("status");
-  r.transfer_id = f.Optional("transfer_id");
-  r.created_ms = f.Millis("created_at");
-  r.updated_ms = f.Millis("updated_at");
+  r.id = f.Text("id");
+  r.from_user_id = f.Text("from_user_id");
+  r.to_user_id = f.Text("to_user_id");
+  r.amount = f.Integer("amount");
+  r.currency = f.Text("currency");
+  r.note = f.OptionalText("note");
+  r.conversation_id = f.OptionalText("conversation_id");
+  r.status = f.Text("status");
+  r.transfer_id = f.OptionalText("transfer_id");
+  r.created_ms = f.Time("created_at");
+  r.updated_ms = f.Time("updated_at");
   return f.Finish(std::move(r));
 }
 
