@@ -31,17 +31,30 @@ PaymentService& Service(Request& req) {
   return req.worker->Get<PaymentService>();
 }
 
-Response RawJson(int status, std::string body, bool replayed = false) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  if (replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+// How a mutating route answers: the record's JSON with `status`, or for a
+// replay (Idempotency-Key seen before, action already done) with
+// `replay_status` and Idempotent-Replayed: true; domain errors as
+// Response::FromError maps them.
+struct Shown {
+  int status;
+  int replay_status;
+};
+constexpr Shown kCreated{201, 201};
+constexpr Shown kOk{200, 200};
+constexpr Shown kRefunded{201, 200};  // a second refund answers the first, 200
+
+template <class Record, class Render>
+Response Show(const Result<Done<Record>>& done, Shown shown, Render render) {
+  if (!done) return Response::FromError(done.error());
+  Response r =
+      Response::Json(done->replayed ? shown.replay_status : shown.status, render(done->record));
+  if (done->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
   return r;
 }
 
-Response FromAnswer(Result<Answer> a) {
-  if (!a) return Response::FromError(a.error());
-  return RawJson(a->status, std::move(a->body), a->replayed);
+template <class Record>
+Response Show(const Result<Done<Record>>& done, Shown shown) {
+  return Show(done, shown, [](const Record& r) { return ToJson(r); });
 }
 
 // A path id; anything that is not a UUID cannot exist.
@@ -182,7 +195,8 @@ Task<Response> CreateTransfer(Request& req) {
   cmd.idempotency.key = std::move(**key);
   cmd.idempotency.fingerprint = FingerprintHex({"POST /v1/transfers", cmd.to_user_id, amount_text,
                                                 cmd.currency->code, note_part, conversation_part});
-  co_return FromAnswer(co_await Service(req).CreateTransfer(cmd));
+  auto done = co_await Service(req).CreateTransfer(cmd);
+  co_return Show(done, kCreated);
 }
 
 Task<Response> GetTransfer(Request& req) {
@@ -200,7 +214,8 @@ Task<Response> RefundTransfer(Request& req) {
   if (!user) co_return Response::FromError(user.error());
   auto id = PathId(req, "transfer");
   if (!id) co_return Response::FromError(id.error());
-  co_return FromAnswer(co_await Service(req).Refund(*user, *id));
+  auto done = co_await Service(req).Refund(*user, *id);
+  co_return Show(done, kRefunded);
 }
 
 // ---- payment requests ----
@@ -241,7 +256,8 @@ Task<Response> CreatePaymentRequest(Request& req) {
         FingerprintHex({"POST /v1/payment-requests", cmd.from_user_id, amount_text,
                         cmd.currency->code, note_part, conversation_part})};
   }
-  co_return FromAnswer(co_await Service(req).CreateRequest(cmd));
+  auto done = co_await Service(req).CreateRequest(cmd);
+  co_return Show(done, kCreated);
 }
 
 Task<Response> GetPaymentRequest(Request& req) {
@@ -264,11 +280,14 @@ Task<Response> ActOnPaymentRequest(Request& req) {
   if (!id) co_return Response::FromError(id.error());
   PaymentService& svc = Service(req);
   if constexpr (action == RequestAction::kPay) {
-    co_return FromAnswer(co_await svc.PayRequest(*user, *id));
+    auto done = co_await svc.PayRequest(*user, *id);
+    co_return Show(done, kOk);
   } else if constexpr (action == RequestAction::kDecline) {
-    co_return FromAnswer(co_await svc.DeclineRequest(*user, *id));
+    auto done = co_await svc.DeclineRequest(*user, *id);
+    co_return Show(done, kOk);
   } else {
-    co_return FromAnswer(co_await svc.CancelRequest(*user, *id));
+    auto done = co_await svc.CancelRequest(*user, *id);
+    co_return Show(done, kOk);
   }
 }
 
@@ -306,9 +325,11 @@ Task<Response> CreateProviderOperation(Request& req) {
   }
   PaymentService& svc = Service(req);
   if constexpr (topup) {
-    co_return FromAnswer(co_await svc.CreateTopup(cmd));
+    auto done = co_await svc.CreateTopup(cmd);
+    co_return Show(done, kCreated, TopupJson);
   } else {
-    co_return FromAnswer(co_await svc.CreateWithdrawal(cmd));
+    auto done = co_await svc.CreateWithdrawal(cmd);
+    co_return Show(done, kCreated, WithdrawalJson);
   }
 }
 

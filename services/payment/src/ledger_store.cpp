@@ -42,7 +42,7 @@ json::value ItemJson(const TransferItem& it, std::size_t ord) {
   o["created_at"] = FormatRfc3339Ms(t.created_ms);
   if (it.daily_limit) o["daily_limit"] = *it.daily_limit;
   if (it.monthly_limit) o["monthly_limit"] = *it.monthly_limit;
-  o["response"] = it.response;
+  o["snapshot"] = it.snapshot;
   o["event_id"] = it.event_id;
   o["event"] = it.event;
   return o;
@@ -222,7 +222,8 @@ Task<Result<std::vector<PostOutcome>>> LedgerStore::PostTransfers(
   }
   payload.push_back(']');
   auto r = co_await pool_.Query(
-      "SELECT ord, code, response, replayed FROM payment_post_transfers($1::jsonb) ORDER BY ord",
+      "SELECT ord, result_code, snapshot, replayed FROM payment_post_transfers($1::jsonb) "
+      "ORDER BY ord",
       payload);
   if (!r) co_return std::move(r).error();
   if (r->Rows() != static_cast<int>(items.size())) {
@@ -232,9 +233,9 @@ Task<Result<std::vector<PostOutcome>>> LedgerStore::PostTransfers(
   out.reserve(items.size());
   for (int i = 0; i < r->Rows(); ++i) {
     PostOutcome o;
-    o.code = r->GetString(i, 1);
-    o.response = r->IsNull(i, 2) ? std::string() : std::string(r->GetString(i, 2));
-    o.replayed = r->GetBool(i, 3);
+    o.result_code = r->GetString(i, "result_code");
+    if (!r->IsNull(i, "snapshot")) o.snapshot = r->GetString(i, "snapshot");
+    o.replayed = r->GetBool(i, "replayed");
     out.push_back(std::move(o));
   }
   co_return out;

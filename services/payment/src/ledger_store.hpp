@@ -17,9 +17,9 @@
 namespace tchat::payment {
 
 // One transfer as handed to payment_post_transfers / payment_apply_transfer (the
-// payment_transfer_item type of the migration). The success body and the outbox
-// event are rendered before posting, so that the database stores the exact answer
-// an idempotent replay returns.
+// payment_transfer_item type of the migrations). The transfer's snapshot (its
+// canonical JSON, records.hpp) and the outbox event are rendered before posting,
+// so that the database stores with the Idempotency-Key the record a replay returns.
 struct TransferItem {
   Transfer transfer;  // status "completed"
   std::string entry_id;
@@ -29,7 +29,7 @@ struct TransferItem {
   std::string request_hash;
   std::optional<std::int64_t> daily_limit;  // nullopt: not counted against limits
   std::optional<std::int64_t> monthly_limit;
-  std::string response;
+  std::string snapshot;
   std::string event_id;
   std::string event;
 };
@@ -39,14 +39,14 @@ struct TransferItem {
 // batcher only joins strings.
 std::string TransferItemJson(const TransferItem& item, std::size_t ord);
 
-// What the database answered for one item: "ok" or a domain code
-// (insufficient_funds, limit_exceeded, amount_overflow, idempotency_key_reused),
-// and whether it came from an earlier request with the key. `response` is the
-// stored success body of a replay (empty otherwise: a fresh item's body is the
-// one it was posted with).
+// What the database answered for one item (payment_post_transfers, by column
+// name): `result_code` "ok" or a domain code (insufficient_funds, limit_exceeded,
+// amount_overflow, idempotency_key_reused), and whether it came from an earlier
+// request with the key. `snapshot` is the stored transfer of a replayed "ok"
+// (empty otherwise: a fresh item's transfer is the one it was posted with).
 struct PostOutcome {
-  std::string code;
-  std::string response;
+  std::string result_code;
+  std::string snapshot;
   bool replayed = false;
 };
 

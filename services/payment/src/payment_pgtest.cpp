@@ -1,8 +1,10 @@
-// The ledger's SQL functions against live PostgreSQL, driven through the store's
-// C++ functions (LedgerStore::PostTransfers, PostEntry, Verify), so that the seam
-// between the C++ item rendering and payment_post_transfers / payment_post_entry
-// is exercised too. TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a
-// scratch database is created per test, migrated with every
+// The SQL functions the payment service calls, against live PostgreSQL, driven
+// through the store's C++ functions, so that the seam between C++ and PL/pgSQL is
+// exercised too: payment_post_transfers (LedgerStore::PostTransfers),
+// payment_apply_transfer (LedgerStore::ApplyTransfer), payment_post_entry
+// (PostEntry), payment_claim_idempotency_key and payment_settle_idempotency_key
+// (ClaimIdempotencyKey, SettleIdempotencyKey), and the ledger checks (Verify). TCHAT_TEST_PG_URL (a
+// superuser libpq URI) is required: a scratch database is created per test, migrated with every
 // migrations/postgres/tchat_payment/*.up.sql and dropped afterwards.
 #include <algorithm>
 #include <cstdint>
@@ -16,11 +18,16 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/testing/pg_scratch.hpp>
@@ -56,7 +63,7 @@ TransferItem MakeItem(const std::string& from_user, std::int64_t from_account,
   it.to_account = to_account;
   it.idempotency_key = key;
   it.request_hash = "hash-" + std::to_string(amount) + "-" + to_user;
-  it.response = R"({"id":")" + it.transfer.id + R"(","amount":)" + std::to_string(amount) + "}";
+  it.snapshot = R"({"id":")" + it.transfer.id + R"(","amount":)" + std::to_string(amount) + "}";
   it.event_id = NewUuidV7();
   it.event = R"({"id":")" + it.event_id + R"(","type":"payment.transfer.completed","data":{)" +
              R"("transfer_id":")" + it.transfer.id + R"("}})";
@@ -66,7 +73,7 @@ TransferItem MakeItem(const std::string& from_user, std::int64_t from_account,
 class PaymentPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_payment_pgtest", TCHAT_SOURCE_DIR, "tchat_payment", 2);
+    db_.Create("tchat_payment_pgtest", TCHAT_SOURCE_DIR, "tchat_payment", 3);
   }
   void TearDown() override { db_.Drop(); }
   pg::PoolOptions PoolOpts() const { return db_.Pool("payment_pgtest"); }
@@ -187,9 +194,9 @@ TEST_F(PaymentPgTest, TransferBatchDecidesEachItemAndReplaysKeys) {
                                        MakeItem(alice, *a, carol, *c, 300, "k3")};
     auto out = co_await PostBatch(store, batch);
     CO_ASSERT_OK(out);
-    EXPECT_EQ((*out)[0].code, "ok");
-    EXPECT_EQ((*out)[1].code, "insufficient_funds");
-    EXPECT_EQ((*out)[2].code, "ok");
+    EXPECT_EQ((*out)[0].result_code, "ok");
+    EXPECT_EQ((*out)[1].result_code, "insufficient_funds");
+    EXPECT_EQ((*out)[2].result_code, "ok");
     EXPECT_FALSE((*out)[0].replayed);
     auto ab = co_await Balance(store, *a);
     CO_ASSERT_OK(ab);
@@ -222,10 +229,10 @@ TEST_F(PaymentPgTest, TransferBatchDecidesEachItemAndReplaysKeys) {
                                        MakeItem(alice, *a, bob, *b, 600, "k2")};
     auto replay = co_await PostBatch(store, again);
     CO_ASSERT_OK(replay);
-    EXPECT_EQ((*replay)[0].code, "ok");
+    EXPECT_EQ((*replay)[0].result_code, "ok");
     EXPECT_TRUE((*replay)[0].replayed);
-    EXPECT_EQ((*replay)[0].response, batch[0].response);
-    EXPECT_EQ((*replay)[1].code, "insufficient_funds");
+    EXPECT_EQ((*replay)[0].snapshot, batch[0].snapshot);
+    EXPECT_EQ((*replay)[1].result_code, "insufficient_funds");
     EXPECT_TRUE((*replay)[1].replayed);
     auto ab2 = co_await Balance(store, *a);
     CO_ASSERT_OK(ab2);
@@ -241,7 +248,7 @@ TEST_F(PaymentPgTest, TransferBatchDecidesEachItemAndReplaysKeys) {
     std::vector<TransferItem> reused = {MakeItem(alice, *a, carol, *c, 50, "k1")};
     auto clash = co_await PostBatch(store, reused);
     CO_ASSERT_OK(clash);
-    EXPECT_EQ((*clash)[0].code, "idempotency_key_reused");
+    EXPECT_EQ((*clash)[0].result_code, "idempotency_key_reused");
   });
 }
 
@@ -258,7 +265,7 @@ TEST_F(PaymentPgTest, VerifyHoldsAfterPostingsAndCatchesADriftedBalance) {
                                        MakeItem(bob, *b, alice, *a, 200, "v3")};
     auto out = co_await PostBatch(store, batch);
     CO_ASSERT_OK(out);
-    EXPECT_EQ((*out)[1].code, "insufficient_funds");
+    EXPECT_EQ((*out)[1].result_code, "insufficient_funds");
 
     auto sums = co_await store.pool().Query(
         "SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id, currency "
@@ -281,6 +288,211 @@ TEST_F(PaymentPgTest, VerifyHoldsAfterPostingsAndCatchesADriftedBalance) {
     auto drifted = co_await store.Verify();
     CO_ASSERT_OK(drifted);
     EXPECT_FALSE(VerifyOk(*drifted));
+  });
+}
+
+// One Idempotency-Key step in its own transaction.
+Task<Result<IdempotencyClaim>> Claim(LedgerStore& store, const std::string& user,
+                                     const std::string& key, const std::string& hash) {
+  co_return co_await store.pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<IdempotencyClaim>> {
+        co_return co_await ClaimIdempotencyKey(c, user, key, hash);
+      });
+}
+
+// Claims `key` and settles it with `code` and `snapshot` in one transaction.
+Task<Result<bool>> ClaimAndSettle(LedgerStore& store, const std::string& user,
+                                  const std::string& key, const std::string& code,
+                                  const std::string& snapshot,
+                                  const std::optional<std::string>& resource) {
+  co_return co_await store.pool().Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+        auto claim = co_await ClaimIdempotencyKey(c, user, key, "hash-1");
+        if (!claim) co_return std::move(claim).error();
+        if (!claim->claimed) co_return false;
+        auto settled = co_await SettleIdempotencyKey(c, user, key, code, snapshot, resource);
+        if (!settled) co_return std::move(settled).error();
+        co_return true;
+      });
+}
+
+TEST_F(PaymentPgTest, IdempotencyKeyIsClaimedOnceAndReplaysItsDomainOutcome) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string user = NewUuidV7(), resource = NewUuidV7();
+    const std::string snapshot = R"({"id":")" + resource + R"("})";
+    auto first = co_await ClaimAndSettle(store, user, "a", "ok", snapshot, resource);
+    CO_ASSERT_OK(first);
+    EXPECT_TRUE(*first);
+    auto stored = co_await store.pool().Query(
+        "SELECT result_code, snapshot, resource_id::text FROM idempotency_keys "
+        "WHERE user_id = $1 AND key = 'a'",
+        user);
+    CO_ASSERT_OK(stored);
+    CO_ASSERT_TRUE(stored->Rows() == 1);
+    EXPECT_EQ(stored->GetString(0, "result_code"), "ok");
+    EXPECT_EQ(stored->GetString(0, "resource_id"), resource);
+
+    // The same request again: the stored outcome, byte for byte.
+    auto again = co_await Claim(store, user, "a", "hash-1");
+    CO_ASSERT_OK(again);
+    EXPECT_FALSE(again->claimed);
+    EXPECT_EQ(again->result_code, "ok");
+    EXPECT_EQ(again->snapshot, snapshot);
+    // Another request with the key: refused, nothing stored changes.
+    auto other = co_await Claim(store, user, "a", "hash-2");
+    CO_ASSERT_OK(other);
+    EXPECT_FALSE(other->claimed);
+    EXPECT_EQ(other->result_code, "idempotency_key_reused");
+    EXPECT_EQ(other->snapshot, "");
+    // The same key of another user is another key.
+    auto stranger = co_await Claim(store, NewUuidV7(), "a", "hash-2");
+    CO_ASSERT_OK(stranger);
+    EXPECT_TRUE(stranger->claimed);
+
+    // A domain refusal is stored as its code, without a record.
+    auto refused = co_await ClaimAndSettle(store, user, "b", "insufficient_funds", "x", resource);
+    CO_ASSERT_OK(refused);
+    auto replay = co_await Claim(store, user, "b", "hash-1");
+    CO_ASSERT_OK(replay);
+    EXPECT_FALSE(replay->claimed);
+    EXPECT_EQ(replay->result_code, "insufficient_funds");
+    EXPECT_EQ(replay->snapshot, "");
+
+    // A settled key cannot be settled again; a rolled-back claim leaves no key.
+    auto twice = co_await store.pool().Transaction(
+        pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+          auto s = co_await SettleIdempotencyKey(c, user, "a", "ok", "{}", std::nullopt);
+          if (!s) co_return std::move(s).error();
+          co_return true;
+        });
+    EXPECT_FALSE(twice.ok());
+    auto rolled_back = co_await store.pool().Transaction(
+        pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+          auto claim = co_await ClaimIdempotencyKey(c, user, "c", "hash-1");
+          if (!claim) co_return std::move(claim).error();
+          co_return Error::InvalidArgument("the request failed after claiming");
+        });
+    EXPECT_FALSE(rolled_back.ok());
+    auto fresh = co_await Claim(store, user, "c", "hash-1");
+    CO_ASSERT_OK(fresh);
+    EXPECT_TRUE(fresh->claimed);
+  });
+}
+
+TEST_F(PaymentPgTest, AConcurrentDuplicateWaitsForTheFirstOutcome) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const auto ex = co_await asio::this_coro::executor;
+    const std::string user = NewUuidV7();
+    const std::string snapshot = R"({"first":true})";
+    AsyncEvent claimed(ex), finished(ex);
+    bool first_ok = false;
+    // The first request claims the key and takes its time before settling.
+    auto first = [&]() -> Task<void> {
+      auto r = co_await store.pool().Transaction(
+          pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+            auto claim = co_await ClaimIdempotencyKey(c, user, "dup", "hash-1");
+            if (!claim) co_return std::move(claim).error();
+            claimed.Set();
+            asio::steady_timer pause(ex, std::chrono::milliseconds(300));
+            co_await pause.async_wait(asio::use_awaitable);
+            auto s = co_await SettleIdempotencyKey(c, user, "dup", "ok", snapshot, std::nullopt);
+            if (!s) co_return std::move(s).error();
+            co_return claim->claimed;
+          });
+      first_ok = r.ok() && *r;
+      finished.Set();
+    };
+    asio::co_spawn(ex, first(), asio::detached);
+    co_await claimed.Wait();
+    const auto start = std::chrono::steady_clock::now();
+    auto second = co_await Claim(store, user, "dup", "hash-1");
+    const auto waited = std::chrono::steady_clock::now() - start;
+    co_await finished.Wait();
+    CO_ASSERT_OK(second);
+    EXPECT_TRUE(first_ok);
+    EXPECT_GE(waited, std::chrono::milliseconds(200));
+    EXPECT_FALSE(second->claimed);
+    EXPECT_EQ(second->result_code, "ok");
+    EXPECT_EQ(second->snapshot, snapshot);
+  });
+}
+
+TEST_F(PaymentPgTest, ApplyTransferCountsTheDailyLimitAndWritesNothingWhenRefused) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    CO_ASSERT_OK(co_await Fund(store, *a, 5'000));
+    auto apply = [&](std::int64_t amount, std::string key) -> Task<Result<std::string>> {
+      TransferItem it = MakeItem(alice, *a, bob, *b, amount, key);
+      it.daily_limit = 1'000;
+      it.monthly_limit = 10'000;
+      co_return co_await store.pool().Transaction(
+          pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+            co_return co_await LedgerStore::ApplyTransfer(c, it);
+          });
+    };
+    auto first = co_await apply(600, "d1");
+    CO_ASSERT_OK(first);
+    EXPECT_EQ(*first, "ok");
+    auto second = co_await apply(600, "d2");
+    CO_ASSERT_OK(second);
+    EXPECT_EQ(*second, "limit_exceeded");
+    auto rest = co_await apply(400, "d3");
+    CO_ASSERT_OK(rest);
+    EXPECT_EQ(*rest, "ok");
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 4'000);
+    auto transfers = co_await Count(store, kCountTransfers);
+    CO_ASSERT_OK(transfers);
+    EXPECT_EQ(*transfers, 2);
+    auto events = co_await Count(store, kCountEvents);
+    CO_ASSERT_OK(events);
+    EXPECT_EQ(*events, 2);
+  });
+}
+
+TEST_F(PaymentPgTest, AnEntryWithLimitsSharesTheTotalsOfTransfers) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    CO_ASSERT_OK(co_await Fund(store, *a, 5'000));
+    auto sys = co_await store.System("THB");
+    CO_ASSERT_OK(sys);
+    const std::int64_t pending = sys->PendingFor(NewUuidV7());
+    // A withdrawal hold with the limits, as CreateWithdrawal posts it.
+    auto hold = [&](std::int64_t amount) -> Task<Result<std::string>> {
+      co_return co_await store.pool().Transaction(
+          pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<std::string>> {
+            co_return co_await PostEntry(c, NewUuidV7(), "withdrawal", NewUuidV7(), *a, pending,
+                                         amount, "THB", NowUnixMs(), OutgoingLimits{1'000, 10'000});
+          });
+    };
+    auto first = co_await hold(700);
+    CO_ASSERT_OK(first);
+    EXPECT_EQ(*first, "ok");
+    // A transfer with the same limits sees the hold in the day's total.
+    std::vector<TransferItem> batch = {MakeItem(alice, *a, bob, *b, 400, "w1")};
+    batch[0].daily_limit = 1'000;
+    batch[0].monthly_limit = 10'000;
+    auto out = co_await PostBatch(store, batch);
+    CO_ASSERT_OK(out);
+    EXPECT_EQ((*out)[0].result_code, "limit_exceeded");
+    auto over = co_await hold(301);
+    CO_ASSERT_OK(over);
+    EXPECT_EQ(*over, "limit_exceeded");
+    auto rest = co_await hold(300);
+    CO_ASSERT_OK(rest);
+    EXPECT_EQ(*rest, "ok");
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 4'000);
   });
 }
 

@@ -136,6 +136,65 @@ ConfigReader ReaderOf(std::map<std::string, std::string> env) {
   });
 }
 
+// An idempotent replay answers with the record read back from its stored
+// snapshot: rendering it again must give the snapshot's bytes.
+TEST(Records, SnapshotsReadBackToTheSameBytes) {
+  Transfer t;
+  t.id = "0190a4f2-8e1b-7c3d-9f00-0123456789ab";
+  t.kind = "refund";
+  t.from_user_id = "0190a4f2-8e1b-7c3d-9f00-000000000001";
+  t.to_user_id = "0190a4f2-8e1b-7c3d-9f00-000000000002";
+  t.amount = 9'007'199'254'740'993;  // beyond a double's exact integers
+  t.currency = "THB";
+  t.note = "dinner \"split\"\n\u00e9";
+  t.status = "completed";
+  t.refund_of = "0190a4f2-8e1b-7c3d-9f00-000000000003";
+  t.created_ms = 1'733'500'000'123;
+  const std::string transfer = tchat::ToJson(ToJson(t));
+  auto back = TransferFromJson(transfer);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(tchat::ToJson(ToJson(*back)), transfer);
+
+  PaymentRequest r;
+  r.id = t.id;
+  r.from_user_id = t.from_user_id;
+  r.to_user_id = t.to_user_id;
+  r.amount = 1;
+  r.currency = "USD";
+  r.conversation_id = t.to_user_id;
+  r.status = "pending";
+  r.created_ms = 1;
+  r.updated_ms = 1'733'500'000'999;
+  const std::string request = tchat::ToJson(ToJson(r));
+  auto request_back = PaymentRequestFromJson(request);
+  ASSERT_TRUE(request_back.ok()) << request_back.error().message;
+  EXPECT_EQ(tchat::ToJson(ToJson(*request_back)), request);
+
+  ProviderOperation op;
+  op.id = t.id;
+  op.user_id = t.from_user_id;
+  op.amount = 500;
+  op.currency = "JPY";
+  op.method_or_destination = "bank:0001";
+  op.status = "pending";
+  op.provider_reference = "psp_wd_00ff";
+  op.created_ms = 1'733'500'000'000;
+  op.updated_ms = 1'733'500'000'001;
+  const std::string withdrawal = tchat::ToJson(WithdrawalJson(op));
+  auto withdrawal_back = WithdrawalFromJson(withdrawal);
+  ASSERT_TRUE(withdrawal_back.ok()) << withdrawal_back.error().message;
+  EXPECT_EQ(tchat::ToJson(WithdrawalJson(*withdrawal_back)), withdrawal);
+  const std::string topup = tchat::ToJson(TopupJson(op));
+  auto topup_back = TopupFromJson(topup);
+  ASSERT_TRUE(topup_back.ok()) << topup_back.error().message;
+  EXPECT_EQ(tchat::ToJson(TopupJson(*topup_back)), topup);
+
+  // A text that is not the record is an internal error, not a wrong record.
+  EXPECT_EQ(TransferFromJson(withdrawal).error().code, ErrorCode::kInternal);
+  EXPECT_FALSE(TopupFromJson(withdrawal).ok());
+  EXPECT_FALSE(TransferFromJson("not json").ok());
+}
+
 TEST(Config, DefaultsFromSpec) {
   auto c = LoadConfig(ReaderOf({}), CommonConfig{});
   ASSERT_TRUE(c.ok()) << c.error().message;

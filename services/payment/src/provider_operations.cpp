@@ -11,16 +11,17 @@
 #include "store.hpp"
 
 namespace tchat::payment {
-Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
+Task<Result<Done<ProviderOperation>>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
   if (cmd.amount > config_.LimitsFor(*cmd.currency).monthly) {
     co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the top-up limit");
   }
   auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
   if (!account) co_return std::move(account).error();
   const std::int64_t account_id = *account;
-  Operation op_fn = [&cmd, account_id](pg::Connection& c,
-                                       std::int64_t now) -> Task<Result<Outcome>> {
-    ProviderOperation op;
+  ProviderOperation created;
+  Operation op_fn = [&cmd, account_id, &created](pg::Connection& c,
+                                                 std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation& op = created;
     op.id = NewUuidV7(FromUnixMillis(now));
     op.user_id = cmd.user_id;
     op.amount = cmd.amount;
@@ -33,15 +34,19 @@ Task<Result<Answer>> PaymentService::CreateTopup(const ProviderCommand& cmd) {
     auto ins = co_await InsertTopup(c, op, account_id, FormatRfc3339Ms(now));
     if (!ins) co_return std::move(ins).error();
     Outcome o;
-    o.answer = Answer{201, Serialize(TopupJson(op)), false};
+    o.snapshot = Serialize(TopupJson(op));
     o.resource_id = op.id;
     co_return o;
   };
-  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+  auto run = co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+  co_return FreshOrReplayed(std::move(run), std::move(created), &TopupFromJson);
 }
 
-Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd) {
-  if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
+Task<Result<Done<ProviderOperation>>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd) {
+  const CurrencyLimits& currency_limits = config_.LimitsFor(*cmd.currency);
+  // A withdrawal leaves the wallet like a transfer: the same outgoing limits.
+  const OutgoingLimits limits{currency_limits.daily, currency_limits.monthly};
+  if (cmd.amount > currency_limits.per_transfer) {
     co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the withdrawal limit");
   }
   auto account = co_await store_->EnsureWallet(cmd.user_id, cmd.currency->code);
@@ -50,11 +55,12 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
   if (!system) co_return std::move(system).error();
   const std::int64_t account_id = *account;
   const SystemAccounts accounts = *system;
+  ProviderOperation created;
   // A named operation: GCC 12 destroys non-trivial temporaries of a co_await
   // expression twice.
-  Operation op_fn = [&cmd, account_id, &accounts](pg::Connection& c,
-                                                  std::int64_t now) -> Task<Result<Outcome>> {
-    ProviderOperation op;
+  Operation op_fn = [&cmd, account_id, &accounts, &created, limits](
+                        pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
+    ProviderOperation& op = created;
     op.id = NewUuidV7(FromUnixMillis(now));
     const std::int64_t pending_id = accounts.PendingFor(op.id);
     op.user_id = cmd.user_id;
@@ -67,11 +73,11 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
     op.updated_ms = now;
     const std::string entry = NewUuidV7(FromUnixMillis(now));
     auto code = co_await PostEntry(c, entry, "withdrawal", op.id, account_id, pending_id, op.amount,
-                                   op.currency, now);
+                                   op.currency, now, limits);
     if (!code) co_return std::move(code).error();
     Outcome o;
     if (*code != "ok") {
-      o.error = DomainError(*code);
+      o.result_code = std::move(*code);
       co_return o;
     }
     auto ins =
@@ -81,11 +87,12 @@ Task<Result<Answer>> PaymentService::CreateWithdrawal(const ProviderCommand& cmd
     auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)),
                                     "payment.withdrawal.requested", now, body);
     if (!ev) co_return std::move(ev).error();
-    o.answer = Answer{201, Serialize(body), false};
+    o.snapshot = Serialize(body);
     o.resource_id = op.id;
     co_return o;
   };
-  co_return co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+  auto run = co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+  co_return FreshOrReplayed(std::move(run), std::move(created), &WithdrawalFromJson);
 }
 
 Task<Result<ProviderOperation>> PaymentService::GetTopup(const std::string& user_id,

@@ -6,12 +6,14 @@
 #include <string_view>
 
 #include <tchat/core/json.hpp>
+#include <tchat/core/result.hpp>
 
 namespace tchat::payment {
 
 // The client-visible records of the payment service and their JSON (docs/api/openapi.yaml,
 // payment). Plain values; ids are canonical lower-case UUID strings, times are Unix milliseconds
-// rendered as RFC 3339 UTC with milliseconds.
+// rendered as RFC 3339 UTC with milliseconds. A record's JSON is its canonical form: the body
+// the handlers send, the data of its event and the snapshot an Idempotency-Key stores.
 
 struct Transfer {
   std::string id;
@@ -56,9 +58,25 @@ struct ProviderOperation {
   std::int64_t updated_ms = 0;
 };
 
+// A paid payment request with the transfer that paid it.
+struct PaidRequest {
+  PaymentRequest request;
+  Transfer transfer;
+};
+
 json::object ToJson(const Transfer& t);
 json::object ToJson(const PaymentRequest& r);
+// The request's JSON with the transfer under "transfer".
+json::object ToJson(const PaidRequest& p);
 json::object TopupJson(const ProviderOperation& op);
 json::object WithdrawalJson(const ProviderOperation& op);
+
+// The records back from their canonical JSON text (an idempotency snapshot): the
+// inverses of the functions above, so that rendering what they return gives the
+// same bytes as the text. Internal error when the text is not such a record.
+Result<Transfer> TransferFromJson(std::string_view text);
+Result<PaymentRequest> PaymentRequestFromJson(std::string_view text);
+Result<ProviderOperation> TopupFromJson(std::string_view text);
+Result<ProviderOperation> WithdrawalFromJson(std::string_view text);
 
 }  // namespace tchat::payment

@@ -13,10 +13,10 @@
 namespace tchat::payment {
 namespace {
 
-// Renders what the database stores with the item: the 201 body and the event.
+// What the database stores with the item: the transfer's snapshot and its event.
 void Render(TransferItem& it) {
   const json::object t = ToJson(it.transfer);
-  it.response = Serialize(t);
+  it.snapshot = Serialize(t);
   it.event = Serialize(events::Envelope(events::Event{it.event_id, "payment.transfer.completed",
                                                       FromUnixMillis(it.transfer.created_ms), t}));
 }
@@ -70,7 +70,7 @@ TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::s
   return it;
 }
 
-Task<Result<Answer>> PaymentService::CreateTransfer(const TransferCommand& cmd) {
+Task<Result<Done<Transfer>>> PaymentService::CreateTransfer(const TransferCommand& cmd) {
   auto& metrics = Metrics::Get();
   const CurrencyLimits& limits = config_.LimitsFor(*cmd.currency);
   if (cmd.amount > limits.per_transfer) {
@@ -94,23 +94,28 @@ Task<Result<Answer>> PaymentService::CreateTransfer(const TransferCommand& cmd) 
   it.daily_limit = limits.daily;
   it.monthly_limit = limits.monthly;
   Render(it);
+  Transfer fresh = it.transfer;
 
   auto outcome = co_await batcher_->Submit(std::move(it));
   if (!outcome) {
     metrics.Transfer("transfer", "error");
     co_return std::move(outcome).error();
   }
-  if (outcome->replayed) metrics.Replay();
-  if (outcome->code == "ok") {
-    if (!outcome->replayed) {
-      metrics.Transfer("transfer", "completed");
-      metrics.Amount(cmd.currency->code, cmd.amount);
-      EventsCommitted();
-    }
-    co_return Answer{201, std::move(outcome->response), outcome->replayed};
+  if (outcome->replayed) {
+    metrics.Replay();
+    if (outcome->result_code != "ok") co_return DomainError(outcome->result_code);
+    auto stored = TransferFromJson(outcome->snapshot);
+    if (!stored) co_return std::move(stored).error();
+    co_return Done<Transfer>{std::move(*stored), true};
   }
-  if (!outcome->replayed) metrics.Transfer("transfer", outcome->code);
-  co_return DomainError(outcome->code);
+  if (outcome->result_code != "ok") {
+    metrics.Transfer("transfer", outcome->result_code);
+    co_return DomainError(outcome->result_code);
+  }
+  metrics.Transfer("transfer", "completed");
+  metrics.Amount(cmd.currency->code, cmd.amount);
+  EventsCommitted();
+  co_return Done<Transfer>{std::move(fresh), false};
 }
 
 Task<Result<Transfer>> PaymentService::GetTransfer(const std::string& user_id,
@@ -123,11 +128,11 @@ Task<Result<Transfer>> PaymentService::GetTransfer(const std::string& user_id,
   co_return std::move(**t);
 }
 
-Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
-                                            const std::string& transfer_id) {
+Task<Result<Done<Transfer>>> PaymentService::Refund(const std::string& user_id,
+                                                    const std::string& transfer_id) {
   auto& metrics = Metrics::Get();
   auto r = co_await store_->pool().Transaction(
-      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Done<Transfer>>> {
         auto locked = co_await LedgerStore::LockTransfer(c, transfer_id);
         if (!locked) co_return std::move(locked).error();
         if (!*locked) co_return Error::NotFound("transfer not found");
@@ -143,7 +148,7 @@ Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
           auto existing = co_await LedgerStore::FindTransferOn(c, *orig.refunded_by);
           if (!existing) co_return std::move(existing).error();
           if (!*existing) co_return Error::Internal("refund record missing");
-          co_return Answer{200, Serialize(ToJson(**existing)), true};
+          co_return Done<Transfer>{std::move(**existing), true};
         }
         const std::int64_t now = NowUnixMs();
         TransferItem it = NewTransferItem("refund", orig.to_user_id, orig.from_user_id, orig.amount,
@@ -159,7 +164,7 @@ Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
         if (*code != "ok") co_return DomainError(*code);
         auto marked = co_await MarkTransferRefunded(c, orig.id, it.transfer.id);
         if (!marked) co_return std::move(marked).error();
-        co_return Answer{201, std::move(it.response), false};
+        co_return Done<Transfer>{std::move(it.transfer), false};
       });
   if (!r) {
     metrics.Transfer("refund", std::string(r.error().WireCode()));
@@ -170,62 +175,52 @@ Task<Result<Answer>> PaymentService::Refund(const std::string& user_id,
   co_return r;
 }
 
-Task<Result<Answer>> PaymentService::RunIdempotent(const std::string& user_id,
-                                                   const std::optional<IdempotencyRequest>& idem,
-                                                   Operation op) {
+Task<Result<std::optional<std::string>>> PaymentService::RunIdempotent(
+    const std::string& user_id, const std::optional<IdempotencyRequest>& idem, Operation op) {
+  struct Ran {
+    Outcome outcome;
+    bool replayed = false;
+  };
   auto r = co_await store_->pool().Transaction(
-      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Outcome>> {
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Ran>> {
         const std::int64_t now = NowUnixMs();
         if (idem) {
           // First statement of the transaction: a concurrent duplicate waits here.
-          auto claimed = co_await ClaimIdempotencyKey(c, user_id, idem->key, idem->fingerprint);
-          if (!claimed) co_return std::move(claimed).error();
-          if (!*claimed) {
-            auto stored = co_await FindIdempotencyKey(c, user_id, idem->key);
-            if (!stored) co_return std::move(stored).error();
-            if (!*stored) co_return Error::Unavailable("idempotency key vanished; retry");
-            Outcome o;
-            if ((*stored)->request_hash != idem->fingerprint) {
-              o.error = DomainError("idempotency_key_reused");
-              co_return o;
-            }
-            const std::string_view code = (*stored)->result_code;
-            if (code == "ok") {
-              o.answer = Answer{(*stored)->status_code, std::move((*stored)->response), true};
-            } else {
-              o.error = DomainError(code);
-            }
-            o.answer.replayed = true;
-            co_return o;
+          auto claim = co_await ClaimIdempotencyKey(c, user_id, idem->key, idem->fingerprint);
+          if (!claim) co_return std::move(claim).error();
+          if (!claim->claimed) {
+            Ran stored;
+            stored.outcome.result_code = std::move(claim->result_code);
+            stored.outcome.snapshot = std::move(claim->snapshot);
+            stored.replayed = stored.outcome.result_code != "idempotency_key_reused";
+            co_return stored;
           }
         }
         auto out = co_await op(c, now);
         if (!out) co_return std::move(out).error();
         if (idem) {
-          // Domain errors are stored too: the same request gets the same answer.
-          const bool ok = !out->error;
-          const int status = ok ? out->answer.status : 422;
-          const std::string code = ok ? std::string("ok") : std::string(out->error->WireCode());
-          const std::string body = ok ? out->answer.body : std::string();
-          auto saved = co_await SaveIdempotentAnswer(c, user_id, idem->key, status, code, body,
-                                                     out->resource_id);
-          if (!saved) co_return std::move(saved).error();
+          // Domain refusals are stored too: the same request gets the same answer.
+          auto settled = co_await SettleIdempotencyKey(c, user_id, idem->key, out->result_code,
+                                                       out->snapshot, out->resource_id);
+          if (!settled) co_return std::move(settled).error();
         }
-        co_return out;
+        co_return Ran{std::move(*out), false};
       });
   if (!r) co_return std::move(r).error();
-  if (r->answer.replayed) Metrics::Get().Replay();
-  if (r->error) co_return std::move(*r->error);
+  if (r->replayed) Metrics::Get().Replay();
+  if (r->outcome.result_code != "ok") co_return DomainError(r->outcome.result_code);
+  if (r->replayed) co_return std::optional<std::string>(std::move(r->outcome.snapshot));
   EventsCommitted();
-  co_return std::move(r->answer);
+  co_return std::optional<std::string>();
 }
 
-Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
+Task<Result<Done<PaymentRequest>>> PaymentService::CreateRequest(const RequestCommand& cmd) {
   if (cmd.amount > config_.LimitsFor(*cmd.currency).per_transfer) {
     co_return Error::Unprocessable("limit_exceeded", "the amount exceeds the per-transfer limit");
   }
-  Operation op_fn = [&cmd](pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
-    PaymentRequest req;
+  PaymentRequest created;
+  Operation op_fn = [&cmd, &created](pg::Connection& c, std::int64_t now) -> Task<Result<Outcome>> {
+    PaymentRequest& req = created;
     req.id = NewUuidV7(FromUnixMillis(now));
     req.from_user_id = cmd.from_user_id;
     req.to_user_id = cmd.to_user_id;
@@ -244,11 +239,12 @@ Task<Result<Answer>> PaymentService::CreateRequest(const RequestCommand& cmd) {
                                     now, body);
     if (!ev) co_return std::move(ev).error();
     Outcome o;
-    o.answer = Answer{201, Serialize(body), false};
+    o.snapshot = Serialize(body);
     o.resource_id = req.id;
     co_return o;
   };
-  co_return co_await RunIdempotent(cmd.to_user_id, cmd.idempotency, std::move(op_fn));
+  auto run = co_await RunIdempotent(cmd.to_user_id, cmd.idempotency, std::move(op_fn));
+  co_return FreshOrReplayed(std::move(run), std::move(created), &PaymentRequestFromJson);
 }
 
 Task<Result<PaymentRequest>> PaymentService::GetRequest(const std::string& user_id,
@@ -263,7 +259,9 @@ Task<Result<PaymentRequest>> PaymentService::GetRequest(const std::string& user_
   co_return req;
 }
 
-Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, const std::string& id) {
+Task<Result<Done<PaidRequest>>> PaymentService::PayRequest(const std::string& user_id,
+                                                           const std::string& id) {
+  using Answer = Done<PaidRequest>;
   auto& metrics = Metrics::Get();
   auto pre = co_await GetRequest(user_id, id);
   if (!pre) co_return std::move(pre).error();
@@ -288,9 +286,7 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
           auto t = co_await LedgerStore::FindTransferOn(c, *req.transfer_id);
           if (!t) co_return std::move(t).error();
           if (!*t) co_return Error::Internal("transfer of a paid request missing");
-          json::object body = ToJson(req);
-          body["transfer"] = ToJson(**t);
-          co_return Answer{200, Serialize(body), true};
+          co_return Answer{PaidRequest{std::move(req), std::move(**t)}, true};
         }
         if (req.status != "pending") {
           co_return Error::Conflict("payment request is " + req.status);
@@ -319,12 +315,12 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
         req.status = "paid";
         req.transfer_id = it.transfer.id;
         req.updated_ms = now;
-        json::object body = ToJson(req);
-        body["transfer"] = ToJson(it.transfer);
+        PaidRequest paid{std::move(req), std::move(it.transfer)};
+        json::object body = ToJson(paid);
         auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), "payment.request.paid",
-                                        now, body);
+                                        now, std::move(body));
         if (!ev) co_return std::move(ev).error();
-        co_return Answer{200, Serialize(body), false};
+        co_return Answer{std::move(paid), false};
       });
   if (!r) {
     metrics.Transfer("request_payment", std::string(r.error().WireCode()));
@@ -336,19 +332,21 @@ Task<Result<Answer>> PaymentService::PayRequest(const std::string& user_id, cons
   co_return r;
 }
 
-Task<Result<Answer>> PaymentService::DeclineRequest(const std::string& user_id,
-                                                    const std::string& id) {
+Task<Result<Done<PaymentRequest>>> PaymentService::DeclineRequest(const std::string& user_id,
+                                                                  const std::string& id) {
   co_return co_await SetRequestStatus(user_id, id, true, "declined");
 }
 
-Task<Result<Answer>> PaymentService::CancelRequest(const std::string& user_id,
-                                                   const std::string& id) {
+Task<Result<Done<PaymentRequest>>> PaymentService::CancelRequest(const std::string& user_id,
+                                                                 const std::string& id) {
   co_return co_await SetRequestStatus(user_id, id, false, "cancelled");
 }
 
-Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id,
-                                                      const std::string& id, bool as_payer,
-                                                      std::string_view new_status) {
+Task<Result<Done<PaymentRequest>>> PaymentService::SetRequestStatus(const std::string& user_id,
+                                                                    const std::string& id,
+                                                                    bool as_payer,
+                                                                    std::string_view new_status) {
+  using Answer = Done<PaymentRequest>;
   auto r = co_await store_->pool().Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Answer>> {
         auto locked = co_await LockPaymentRequest(c, id);
@@ -363,7 +361,7 @@ Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id
           co_return Error::PermissionDenied(as_payer ? "only the payer can decline a request"
                                                      : "only the requester can cancel a request");
         }
-        if (req.status == new_status) co_return Answer{200, Serialize(ToJson(req)), true};
+        if (req.status == new_status) co_return Answer{std::move(req), true};
         if (req.status != "pending") co_return Error::Conflict("payment request is " + req.status);
         const std::int64_t now = NowUnixMs();
         auto upd = co_await UpdatePaymentRequestStatus(c, req.id, new_status, FormatRfc3339Ms(now));
@@ -374,7 +372,7 @@ Task<Result<Answer>> PaymentService::SetRequestStatus(const std::string& user_id
         const std::string type = "payment.request." + std::string(new_status);
         auto ev = co_await InsertOutbox(c, NewUuidV7(FromUnixMillis(now)), type, now, body);
         if (!ev) co_return std::move(ev).error();
-        co_return Answer{200, Serialize(body), false};
+        co_return Answer{std::move(req), false};
       });
   if (r && !r->replayed) EventsCommitted();
   co_return r;

@@ -20,13 +20,14 @@
 
 namespace tchat::payment {
 
-// The answer to a mutating request: the HTTP status and JSON body to send, and
-// whether it was replayed from an earlier request (Idempotency-Key, or a request
-// that is idempotent by nature such as paying a request twice). Domain failures
-// are Errors instead (insufficient_funds, limit_exceeded, ...).
-struct Answer {
-  int status = 200;
-  std::string body;
+// What a mutating use case returns: the record it produced or, replayed, the
+// record an earlier identical request produced (an Idempotency-Key seen before,
+// or an action already done, such as refunding a refunded transfer). Domain
+// refusals are Errors instead (insufficient_funds, limit_exceeded, ...). How
+// either is shown (status, headers) is the handlers' business.
+template <class Record>
+struct Done {
+  Record record;
   bool replayed = false;
 };
 
@@ -84,8 +85,9 @@ struct HistoryPage {
 
 // The payment use cases for one worker: each validates what only the database can
 // tell, runs one short transaction (or hands a transfer to the batcher), and
-// renders the answer. Callers pass already-validated input (ids canonical,
-// currencies known, amounts positive). Used only on its worker's thread.
+// returns domain values: records, Done<Record> and Errors with stable codes.
+// Callers pass already-validated input (ids canonical, currencies known, amounts
+// positive). Used only on its worker's thread.
 class PaymentService {
  public:
   PaymentService(std::shared_ptr<LedgerStore> store, std::shared_ptr<TransferBatcher> batcher,
@@ -95,27 +97,29 @@ class PaymentService {
 
   Task<Result<std::vector<Wallet>>> Wallets(const std::string& user_id);
 
-  // 201 with the transfer; replays for a repeated key with the same body;
+  // The transfer; a repeated key with the same request replays the first one.
   // idempotency_key_reused, insufficient_funds, limit_exceeded (per-transfer,
   // daily, monthly).
-  Task<Result<Answer>> CreateTransfer(const TransferCommand& cmd);
+  Task<Result<Done<Transfer>>> CreateTransfer(const TransferCommand& cmd);
   // Parties only: anyone else gets not_found, as if it did not exist.
   Task<Result<Transfer>> GetTransfer(const std::string& user_id, const std::string& id);
-  // The recipient sends the full amount back (201 with the refund); refunding
-  // again answers 200 with the same refund. The sender gets permission_denied.
-  Task<Result<Answer>> Refund(const std::string& user_id, const std::string& transfer_id);
+  // The recipient sends the full amount back; refunding again replays the same
+  // refund. The sender gets permission_denied.
+  Task<Result<Done<Transfer>>> Refund(const std::string& user_id, const std::string& transfer_id);
 
-  Task<Result<Answer>> CreateRequest(const RequestCommand& cmd);
+  Task<Result<Done<PaymentRequest>>> CreateRequest(const RequestCommand& cmd);
   Task<Result<PaymentRequest>> GetRequest(const std::string& user_id, const std::string& id);
-  // The payer pays (200 with the request and its transfer; again: the same).
-  Task<Result<Answer>> PayRequest(const std::string& user_id, const std::string& id);
+  // The payer pays (the request and its transfer; again: the same, replayed).
+  Task<Result<Done<PaidRequest>>> PayRequest(const std::string& user_id, const std::string& id);
   // The payer declines / the requester cancels a pending request.
-  Task<Result<Answer>> DeclineRequest(const std::string& user_id, const std::string& id);
-  Task<Result<Answer>> CancelRequest(const std::string& user_id, const std::string& id);
+  Task<Result<Done<PaymentRequest>>> DeclineRequest(const std::string& user_id,
+                                                    const std::string& id);
+  Task<Result<Done<PaymentRequest>>> CancelRequest(const std::string& user_id,
+                                                   const std::string& id);
 
-  Task<Result<Answer>> CreateTopup(const ProviderCommand& cmd);
+  Task<Result<Done<ProviderOperation>>> CreateTopup(const ProviderCommand& cmd);
   // Holds the amount (wallet → withdrawal_pending) until the provider reports.
-  Task<Result<Answer>> CreateWithdrawal(const ProviderCommand& cmd);
+  Task<Result<Done<ProviderOperation>>> CreateWithdrawal(const ProviderCommand& cmd);
   Task<Result<ProviderOperation>> GetTopup(const std::string& user_id, const std::string& id);
   Task<Result<ProviderOperation>> GetWithdrawal(const std::string& user_id, const std::string& id);
   // Applies a verified provider event exactly once: "applied", "duplicate" (event
@@ -135,17 +139,33 @@ class PaymentService {
   void OnEventsCommitted(std::function<void()> fn) { events_committed_ = std::move(fn); }
 
  private:
+  // What an operation run by RunIdempotent decided: "ok" with the created
+  // record's snapshot (its JSON) and id, or a domain error code (then nothing but
+  // the key is written).
   struct Outcome {
-    std::optional<Error> error;  // a domain error (nothing written but the key)
-    Answer answer;
+    std::string result_code = "ok";
+    std::string snapshot;
     std::optional<std::string> resource_id;
   };
   using Operation = std::function<Task<Result<Outcome>>(pg::Connection&, std::int64_t now_ms)>;
-  // Runs `op` in a transaction guarded by the optional Idempotency-Key of `user_id`.
-  Task<Result<Answer>> RunIdempotent(const std::string& user_id,
-                                     const std::optional<IdempotencyRequest>& idem, Operation op);
-  Task<Result<Answer>> SetRequestStatus(const std::string& user_id, const std::string& id,
-                                        bool as_payer, std::string_view new_status);
+  // Runs `op` in a transaction guarded by the optional Idempotency-Key of
+  // `user_id` (the protocol of store.hpp). nullopt when `op` ran now; the stored
+  // snapshot when an earlier request with the key had succeeded.
+  Task<Result<std::optional<std::string>>> RunIdempotent(
+      const std::string& user_id, const std::optional<IdempotencyRequest>& idem, Operation op);
+  // `fresh`, or the record of a replayed snapshot, after RunIdempotent.
+  template <class Record>
+  static Result<Done<Record>> FreshOrReplayed(Result<std::optional<std::string>> run, Record fresh,
+                                              Result<Record> (*parse)(std::string_view)) {
+    if (!run) return std::move(run).error();
+    if (!*run) return Done<Record>{std::move(fresh), false};
+    auto stored = parse(**run);
+    if (!stored) return std::move(stored).error();
+    return Done<Record>{std::move(*stored), true};
+  }
+  Task<Result<Done<PaymentRequest>>> SetRequestStatus(const std::string& user_id,
+                                                      const std::string& id, bool as_payer,
+                                                      std::string_view new_status);
   TransferItem NewTransferItem(std::string_view kind, const std::string& from_user,
                                const std::string& to_user, std::int64_t amount,
                                std::string_view currency, std::int64_t now_ms) const;

@@ -19,7 +19,7 @@ namespace tchat::payment {
 Task<Status> InsertOutbox(pg::Connection& c, const std::string& event_id, std::string_view type,
                           std::int64_t now_ms, json::object data);
 
-// A response body.
+// The canonical JSON text of a record (its snapshot) or of an event envelope.
 std::string Serialize(const json::object& o);
 
 }  // namespace tchat::payment

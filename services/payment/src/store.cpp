@@ -76,41 +76,27 @@ Result<std::optional<ProviderOperation>> OptionalOperation(Result<pg::PgResult> 
 
 }  // namespace
 
-Task<Result<bool>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
-                                       const std::string& key, const std::string& request_hash) {
-  auto claimed = co_await c.Query(
-      "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
-      "ON CONFLICT DO NOTHING",
-      user_id, key, request_hash);
-  if (!claimed) co_return std::move(claimed).error();
-  co_return claimed->AffectedRows() != 0;
-}
-
-Task<Result<std::optional<StoredAnswer>>> FindIdempotencyKey(pg::Connection& c,
-                                                             const std::string& user_id,
-                                                             const std::string& key) {
-  auto stored = co_await c.Query(
-      "SELECT request_hash, status_code, result_code, response FROM idempotency_keys "
-      "WHERE user_id = $1 AND key = $2",
-      user_id, key);
-  if (!stored) co_return std::move(stored).error();
-  if (stored->empty()) co_return std::optional<StoredAnswer>();
-  StoredAnswer a;
-  a.request_hash = stored->GetString(0, 0);
-  if (!stored->IsNull(0, 1)) a.status_code = stored->GetInt32(0, 1);
-  a.result_code = stored->GetString(0, 2);
-  a.response = stored->GetString(0, 3);
-  co_return std::optional<StoredAnswer>(std::move(a));
-}
-
-Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
-                                  const std::string& key, int status_code,
-                                  const std::string& result_code, const std::string& response,
-                                  const std::optional<std::string>& resource_id) {
+Task<Result<IdempotencyClaim>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                                   const std::string& key,
+                                                   const std::string& request_hash) {
   auto r = co_await c.Query(
-      "UPDATE idempotency_keys SET status_code = $3, result_code = $4, response = $5, "
-      "resource_id = $6 WHERE user_id = $1 AND key = $2",
-      user_id, key, status_code, result_code, response, resource_id);
+      "SELECT claimed, result_code, snapshot FROM payment_claim_idempotency_key($1, $2, $3)",
+      user_id, key, request_hash);
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() != 1) co_return Error::Internal("payment_claim_idempotency_key returned no row");
+  IdempotencyClaim claim;
+  claim.claimed = r->GetBool(0, "claimed");
+  if (!r->IsNull(0, "result_code")) claim.result_code = r->GetString(0, "result_code");
+  if (!r->IsNull(0, "snapshot")) claim.snapshot = r->GetString(0, "snapshot");
+  co_return claim;
+}
+
+Task<Status> SettleIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                  const std::string& key, const std::string& result_code,
+                                  const std::string& snapshot,
+                                  const std::optional<std::string>& resource_id) {
+  auto r = co_await c.Query("SELECT payment_settle_idempotency_key($1, $2, $3, $4, $5)", user_id,
+                            key, result_code, snapshot, resource_id);
   co_return StatusOf(r);
 }
 
@@ -244,11 +230,24 @@ Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
                                     std::string_view kind, const std::string& reference,
                                     std::int64_t from, std::int64_t to, std::int64_t amount,
-                                    std::string_view currency, std::int64_t now_ms) {
+                                    std::string_view currency, std::int64_t now_ms,
+                                    std::optional<OutgoingLimits> limits) {
+  // The UTC day and month of the entry, as payment_apply_transfer computes them;
+  // NULL (not counted) without limits.
+  const std::optional<std::int64_t> daily =
+      limits ? std::optional<std::int64_t>(limits->daily) : std::nullopt;
+  const std::optional<std::int64_t> monthly =
+      limits ? std::optional<std::int64_t>(limits->monthly) : std::nullopt;
   auto r = co_await c.Query(
       "SELECT payment_post_entry($1::uuid, $2::text, $3::uuid, $4::bigint, $5::bigint, "
-      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true)",
-      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms));
+      "$6::bigint, $7::text, NULL::uuid, NULL::uuid, $8::timestamptz, true, "
+      "CASE WHEN $9::bigint IS NULL THEN NULL "
+      "ELSE ($8::timestamptz AT TIME ZONE 'UTC')::date END, "
+      "CASE WHEN $9::bigint IS NULL THEN NULL "
+      "ELSE date_trunc('month', $8::timestamptz AT TIME ZONE 'UTC')::date END, "
+      "$9::bigint, $10::bigint)",
+      entry_id, kind, reference, from, to, amount, currency, FormatRfc3339Ms(now_ms), daily,
+      monthly);
   if (!r) co_return std::move(r).error();
   co_return std::string(r->GetString(0, 0));
 }

@@ -20,25 +20,27 @@
 
 namespace tchat::payment {
 
-// Idempotency keys: one row per (user, key), claimed as the first statement of
-// the request's transaction (a concurrent duplicate waits on it).
-// True when this transaction claimed the key; false when it exists already.
-Task<Result<bool>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
-                                       const std::string& key, const std::string& request_hash);
-// What an earlier request with the key stored (nullopt: the row is gone).
-struct StoredAnswer {
-  std::string request_hash;
-  int status_code = 0;  // 0 when not stored
-  std::string result_code;
-  std::string response;
+// The Idempotency-Key protocol, C++ end. Its owner is the database: the
+// contract is written once at the top of
+// migrations/postgres/tchat_payment/000003_idempotency_outcome.up.sql. In short:
+// a request with a key calls ClaimIdempotencyKey as the first statement of its
+// transaction (a concurrent duplicate waits there); if it claimed the key it
+// performs itself and calls SettleIdempotencyKey with its domain outcome in the
+// same transaction; otherwise it answers with the stored outcome. Transfers do
+// the same through payment_post_transfers (LedgerStore::PostTransfers).
+struct IdempotencyClaim {
+  bool claimed = false;     // true: perform the request, then settle the key
+  std::string result_code;  // not claimed: "ok", a domain error code or idempotency_key_reused
+  std::string snapshot;     // not claimed, "ok": the created record's JSON (records.hpp)
 };
-Task<Result<std::optional<StoredAnswer>>> FindIdempotencyKey(pg::Connection& c,
-                                                             const std::string& user_id,
-                                                             const std::string& key);
-// Stores the answer of the request that claimed the key.
-Task<Status> SaveIdempotentAnswer(pg::Connection& c, const std::string& user_id,
-                                  const std::string& key, int status_code,
-                                  const std::string& result_code, const std::string& response,
+Task<Result<IdempotencyClaim>> ClaimIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                                   const std::string& key,
+                                                   const std::string& request_hash);
+// Stores the domain outcome of the request that claimed the key: `result_code`
+// "ok" with the created record's snapshot and id, or a domain error code.
+Task<Status> SettleIdempotencyKey(pg::Connection& c, const std::string& user_id,
+                                  const std::string& key, const std::string& result_code,
+                                  const std::string& snapshot,
                                   const std::optional<std::string>& resource_id);
 
 // Marks `id` refunded by the transfer `refunded_by`.
@@ -87,10 +89,20 @@ Task<Status> SettleProviderOperation(pg::Connection& c, bool is_topup, const std
                                      const std::optional<std::string>& entry_id,
                                      const std::string& updated_at);
 
-// payment_post_entry with the caller's transaction; returns its code.
+// The outgoing limits of the sender's wallet that an entry counts against: its
+// amount is added to the wallet's UTC day and month totals, under the wallet's
+// row lock, and the entry is refused (limit_exceeded) beyond either.
+struct OutgoingLimits {
+  std::int64_t daily = 0;
+  std::int64_t monthly = 0;
+};
+
+// payment_post_entry with the caller's transaction; returns its code. With
+// `limits`, the entry counts against the sender's outgoing limits.
 Task<Result<std::string>> PostEntry(pg::Connection& c, const std::string& entry_id,
                                     std::string_view kind, const std::string& reference,
                                     std::int64_t from, std::int64_t to, std::int64_t amount,
-                                    std::string_view currency, std::int64_t now_ms);
+                                    std::string_view currency, std::int64_t now_ms,
+                                    std::optional<OutgoingLimits> limits = std::nullopt);
 
 }  // namespace tchat::payment

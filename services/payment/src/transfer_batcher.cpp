@@ -61,13 +61,7 @@ Task<Result<std::vector<PostOutcome>>> TransferBatcher::Post(std::shared_ptr<Led
   for (int attempt = 0;; ++attempt) {
     auto r = co_await store->PostTransfers(items);
     if (r) {
-      if (r->size() != batch.size()) co_return r;  // GroupCommit refuses it
-      // A fresh success answers with the body the item was posted with.
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        PostOutcome& o = (*r)[i];
-        if (o.code == "ok" && !o.replayed) o.response = std::move(batch[i].response);
-      }
-      co_return r;
+      co_return r;  // GroupCommit refuses a reply of the wrong size
     }
     const Error& e = r.error();
     if ((e.IsDeadlock() || e.IsSerializationFailure()) && attempt < kConflictRetries) continue;

@@ -858,7 +858,9 @@ export interface paths {
          * @description Requires `Idempotency-Key`: the same key with the same body answers the
          *     original (with `Idempotent-Replayed: true`); with another body, 422
          *     `idempotency_key_reused`. Not enough money: 422 `insufficient_funds`; over
-         *     the per-transfer, daily or monthly limit: 422 `limit_exceeded`; to
+         *     the per-transfer, daily or monthly limit: 422 `limit_exceeded` (the daily
+         *     and monthly totals of a currency count every outgoing movement: transfers,
+         *     paid payment requests and withdrawals); to
          *     yourself, a non-positive amount or an unknown currency: 400. Counted
          *     against the per-user money rate limit (429). With a `conversation_id`,
          *     the transfer appears in that chat as a payment message.
@@ -1113,7 +1115,11 @@ export interface paths {
          * Withdraw to a bank account or e-wallet
          * @description Holds the amount (a posting to the pending-withdrawals account) and
          *     answers the pending withdrawal; the provider's webhook settles or
-         *     releases it. `Idempotency-Key` is optional.
+         *     releases it. `Idempotency-Key` is optional. A withdrawal leaves the
+         *     wallet like a transfer: it counts against the same per-transfer, daily
+         *     and monthly limits of its currency, shared with transfers and paid
+         *     payment requests (422 `limit_exceeded` beyond any of them). Not enough
+         *     money: 422 `insufficient_funds`.
          */
         post: operations["createWithdrawal"];
         delete?: never;
