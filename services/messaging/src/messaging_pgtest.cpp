@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/testing/pg_scratch.hpp>
@@ -264,7 +265,7 @@ TEST_F(MessagingPgTest, SendBatchWritesTheNamedFieldsOfMessageCreated) {
     auto row = co_await OnlyBatchRow(pool);
     CO_ASSERT_OK(row);
     EXPECT_EQ(row->id, text.event_id);  // the row takes the first event's id
-    EXPECT_EQ(row->stream, "tchat.events.messaging");
+    EXPECT_EQ(row->stream, events::kMessagingStream);
     EXPECT_FALSE(row->published);
     // The relay reads id and type from the front without parsing (EnvelopeHead).
     EXPECT_TRUE(row->payload.starts_with("[{\"id\":\"" + text.event_id +

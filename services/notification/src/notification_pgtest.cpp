@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/testing/pg_scratch.hpp>
 #include <tchat/core/uuid.hpp>
@@ -163,9 +164,9 @@ TEST_F(NotificationPgTest, BatchWritesInboxDeliveriesWaitingPushesAndPoison) {
     st.push_back(InsertSendingDeliveries(sending, 30000));
     st.push_back(waiting(R"({"seq":5,"event_at":10})", "2", "ev3"));
     st.push_back(waiting(R"({"seq":4,"event_at":20})", "1", "ev4"));
-    st.push_back(InsertPoisonEvents("tchat.events.auth", poison));
+    const std::string stream(events::kAuthStream);
+    st.push_back(InsertPoisonEvents(stream, poison));
     CO_ASSERT_OK(co_await pool.Pipeline(std::move(st)));
-    const std::string stream = "tchat.events.auth";
     CO_ASSERT_OK(co_await RecordPoisonEvents(pool, stream, poison));  // once only
 
     auto n = co_await pool.Query(
@@ -190,10 +191,12 @@ TEST_F(NotificationPgTest, BatchWritesInboxDeliveriesWaitingPushesAndPoison) {
     EXPECT_EQ(w->GetInt64(0, 0), 3);
     EXPECT_EQ(w->GetString(0, 1), "5");
     EXPECT_EQ(w->GetString(0, 2), "ev4");
-    EXPECT_EQ(co_await Scalar(pool,
-                              "SELECT count(*) FROM poison_events WHERE event_id IS NULL AND "
-                              "event_type IS NULL AND stream = 'tchat.events.auth'"),
-              1);
+    auto p = co_await pool.Query(
+        "SELECT count(*) FROM poison_events WHERE event_id IS NULL AND event_type IS NULL AND "
+        "stream = $1",
+        stream);
+    CO_ASSERT_OK(p);
+    EXPECT_EQ(p->GetInt64(0, 0), 1);
   });
 }
 
