@@ -28,6 +28,8 @@
 --     payment          object  optional
 --     system           object  optional (stored in messages.meta)
 --     server_posted    bool    optional: true skips the membership and block checks
+--   An array whose first element lacks message_id (a caller of the one-letter
+--   keys before 000005) is refused with SQLSTATE 22023.
 --   Output: one row per element, ordered by idx (= index), status ok, duplicate,
 --   not_found, not_member, blocked or bad_reply; for ok and duplicate the stored
 --   message and recipients (every member of the conversation). The conversations
@@ -56,6 +58,14 @@ AS $fn$
 DECLARE
     conv_ids uuid[];
 BEGIN
+    -- A batch comes from one service; one without the named fields is from a
+    -- service older than this migration, whose messages would all come back
+    -- not_found: refuse it loudly instead.
+    IF jsonb_typeof(batch) <> 'array' OR
+       (jsonb_array_length(batch) > 0 AND NOT (batch->0 ? 'message_id')) THEN
+        RAISE EXCEPTION 'msg_send_batch: the input is not the array of named fields of 000005'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT array_agg(DISTINCT x.conversation_id) INTO conv_ids
       FROM jsonb_to_recordset(batch) AS x(conversation_id uuid);
     PERFORM 1 FROM conversations c WHERE c.id = ANY (conv_ids) ORDER BY c.id FOR UPDATE;

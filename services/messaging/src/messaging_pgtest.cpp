@@ -365,6 +365,21 @@ TEST_F(MessagingPgTest, SendBatchStatusesAndServerPostedMessages) {
   });
 }
 
+// A caller of the one-letter keys from before 000005 is refused, not answered
+// not_found for every message.
+TEST_F(MessagingPgTest, SendBatchRefusesTheOldInputKeys) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string old_input =
+        R"([{"i":0,"id":")" + NewUuidV7() + R"(","c":")" + NewUuidV7() + R"(","t":"text"}])";
+    auto r = co_await pool.Query("SELECT * FROM msg_send_batch($1::jsonb)", old_input);
+    CO_ASSERT_TRUE(!r.ok());
+    EXPECT_EQ(r.error().sqlstate, "22023") << r.error().message;
+    auto none = co_await pool.Query("SELECT count(*) FROM msg_send_batch('[]')");
+    CO_ASSERT_OK(none);
+    EXPECT_EQ(none->GetInt64(0, 0), 0);
+  });
+}
+
 // The time helpers every message read and event uses.
 TEST_F(MessagingPgTest, TimeHelpersFormatMillisecondsAndRfc3339Utc) {
   Run([&](pg::Pool& pool) -> Task<void> {
