@@ -57,15 +57,4 @@ std::size_t CodePoints(std::string_view s) {
   return n;
 }
 
-std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (count == max_code_points) return s.substr(0, i);
-      ++count;
-    }
-  }
-  return s;
-}
-
 }  // namespace tchat

@@ -20,15 +20,11 @@ TEST(Utf8, AcceptsValidAndRejectsMalformed) {
   EXPECT_FALSE(ValidUtf8("\x80"));              // lone continuation
 }
 
-TEST(Utf8, CodePointsAndTruncation) {
+TEST(Utf8, CodePoints) {
   EXPECT_EQ(CodePoints(""), 0u);
   EXPECT_EQ(CodePoints("abc"), 3u);
   EXPECT_EQ(CodePoints("กขค"), 3u);
   EXPECT_EQ(CodePoints("👍👍"), 2u);
-  EXPECT_EQ(TruncateCodePoints("กขค", 2), "กข");
-  EXPECT_EQ(TruncateCodePoints("ab", 5), "ab");
-  EXPECT_EQ(TruncateCodePoints("👍x", 1), "👍");
-  EXPECT_EQ(TruncateCodePoints("abc", 0), "");
 }
 
 TEST(Utf8, DecodeReturnsTheCodePointOfValidSequencesOnly) {

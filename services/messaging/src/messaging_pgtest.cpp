@@ -1,8 +1,10 @@
-// msg_send_batch against live PostgreSQL, driven through PgMessageStore::Append
-// so that both halves of the message.created envelope are exercised: C++ writes
-// each element up to '"seq":', the SQL function completes it. TCHAT_TEST_PG_URL (a
-// superuser libpq URI) is required: a scratch database is created per test,
-// migrated with every migrations/postgres/tchat_messaging/*.up.sql and dropped.
+// The SQL functions messaging calls, against live PostgreSQL: msg_send_batch
+// (driven through PgMessageStore::Append, so that both ends of its contract —
+// the named input fields and the message.created envelope it owns — are
+// exercised; migrations/postgres/tchat_messaging/000005), tchat_ms and
+// tchat_rfc3339. TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a scratch
+// database is created per test, migrated with every
+// migrations/postgres/tchat_messaging/*.up.sql and dropped.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -21,6 +23,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/testing/pg_scratch.hpp>
@@ -38,7 +41,7 @@ namespace asio = boost::asio;
 class MessagingPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_messaging_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 2);
+    db_.Create("tchat_messaging_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 5);
   }
   void TearDown() override { db_.Drop(); }
   pg::PoolOptions PoolOpts() const { return db_.Pool("messaging_pgtest"); }
@@ -207,6 +210,187 @@ TEST_F(MessagingPgTest, BatchOutboxRowHoldsCompleteMessageCreatedEnvelopes) {
     auto envs2 = co_await BatchEnvelopes(pool);
     CO_ASSERT_OK(envs2);
     EXPECT_EQ(envs2->size(), batch.size());
+  });
+}
+
+// The raw payload and columns of the one outbox row of type 'batch'.
+struct BatchRow {
+  std::string id, stream, payload;
+  bool published = false;
+};
+
+Task<Result<BatchRow>> OnlyBatchRow(pg::Pool& pool) {
+  auto r = co_await pool.Query(
+      "SELECT id::text, stream, payload::text, published_at IS NOT NULL FROM outbox "
+      "WHERE type = 'batch'");
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() != 1) co_return Error::Internal("want one batch row");
+  co_return BatchRow{std::string(r->GetString(0, 0)), std::string(r->GetString(0, 1)),
+                     std::string(r->GetString(0, 2)), r->GetBool(0, 3)};
+}
+
+// A conversation of `type` with `title` (null when empty) and `members`.
+Task<Status> MakeTitled(pg::Pool& pool, const std::string& id, const std::string& type,
+                        const std::string& title, const std::vector<std::string>& members) {
+  auto made = co_await MakeConversation(pool, id, members);
+  if (!made.ok()) co_return made;
+  auto r = co_await pool.Query(
+      "UPDATE conversations SET type = $2, title = nullif($3, '') WHERE id = $1::uuid", id, type,
+      title);
+  if (!r) co_return std::move(r).error();
+  co_return Ok();
+}
+
+// Every named field of the message.created envelope the function writes, and the
+// outbox row that holds it (the contract of 000005).
+TEST_F(MessagingPgTest, SendBatchWritesTheNamedFieldsOfMessageCreated) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), carol = NewUuidV7();
+    const std::string c1 = NewUuidV7();
+    const std::string group = "group", title = "Ops \"night\"";
+    const std::vector<std::string> members = {alice, bob, carol};
+    CO_ASSERT_OK(co_await MakeTitled(pool, c1, group, title, members));
+    PgMessageStore store(pool);
+    std::string long_body;
+    for (int i = 0; i < 150; ++i) long_body += "ก";  // 3 bytes each
+    AppendRequest text = Text(c1, alice, long_body, "n1");
+    AppendRequest image = Text(c1, bob, "", "n2");
+    image.type = "image";
+    image.attachment = json::object{{"url", "https://x.example/a.png"}};
+    std::vector<AppendRequest> batch = {text, image};
+    auto out = co_await store.Append(batch);
+    CO_ASSERT_OK(out);
+    CO_ASSERT_TRUE(out->size() == 2 && (*out)[1].status == AppendStatus::kOk);
+
+    auto row = co_await OnlyBatchRow(pool);
+    CO_ASSERT_OK(row);
+    EXPECT_EQ(row->id, text.event_id);  // the row takes the first event's id
+    EXPECT_EQ(row->stream, events::kMessagingStream);
+    EXPECT_FALSE(row->published);
+    // The relay reads id and type from the front without parsing (EnvelopeHead).
+    EXPECT_TRUE(row->payload.starts_with("[{\"id\":\"" + text.event_id +
+                                         "\",\"type\":\"message.created\",\"occurred_at\":\""))
+        << row->payload;
+    auto envs = co_await BatchEnvelopes(pool);
+    CO_ASSERT_OK(envs);
+    CO_ASSERT_TRUE(envs->size() == 2);
+    const json::object& e = (*envs)[0];
+    const std::string at(e.at("occurred_at").as_string());
+    EXPECT_EQ(at.size(), 24u) << at;  // 2026-01-02T03:04:05.678Z
+    EXPECT_TRUE(at[10] == 'T' && at[19] == '.' && at.back() == 'Z') << at;
+    const json::object& d = e.at("data").as_object();
+    EXPECT_EQ(d.at("message_type").as_string(), "text");
+    EXPECT_EQ(d.at("preview").as_string(), long_body.substr(0, 140 * 3));  // code points
+    EXPECT_EQ(d.at("conversation_type").as_string(), "group");
+    EXPECT_EQ(d.at("conversation_title").as_string(), "Ops \"night\"");
+    EXPECT_EQ(d.size(), 9u) << json::serialize(d);
+    std::vector<std::string> others = {bob, carol};
+    std::sort(others.begin(), others.end());
+    ExpectEnvelope(e, text, 1, others);
+    const json::object& d2 = (*envs)[1].at("data").as_object();
+    EXPECT_EQ(d2.at("message_type").as_string(), "image");
+    EXPECT_EQ(d2.at("preview").as_string(), "");
+    EXPECT_EQ(d2.at("seq").as_int64(), 2);
+
+    auto stored = co_await pool.Query(
+        "SELECT attachment->>'url', reply_to_seq IS NULL, client_msg_id, body FROM messages "
+        "WHERE conversation_id = $1::uuid AND seq = 2",
+        c1);
+    CO_ASSERT_OK(stored);
+    CO_ASSERT_TRUE(stored->Rows() == 1);
+    EXPECT_EQ(stored->GetString(0, 0), "https://x.example/a.png");
+    EXPECT_TRUE(stored->GetBool(0, 1));
+    EXPECT_EQ(stored->GetString(0, 2), "n2");
+    EXPECT_EQ(stored->GetString(0, 3), "");
+    // A reply names a message committed before its batch.
+    AppendRequest reply = Text(c1, carol, "re", "n3");
+    reply.reply_to_seq = 2;
+    std::vector<AppendRequest> later = {reply};
+    auto replied = co_await store.Append(later);
+    CO_ASSERT_OK(replied);
+    CO_ASSERT_TRUE(replied->size() == 1 && (*replied)[0].status == AppendStatus::kOk);
+    EXPECT_EQ((*replied)[0].message.reply_to_seq, std::optional<std::int64_t>(2));
+  });
+}
+
+// server_posted skips the membership check and stores `system` as meta; a
+// direct chat with a block refuses; a reply past the end is refused; the
+// envelope of an untitled direct chat says so.
+TEST_F(MessagingPgTest, SendBatchStatusesAndServerPostedMessages) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), server = NewUuidV7();
+    const std::string direct = NewUuidV7(), blocked = NewUuidV7();
+    const std::string type = "direct", untitled;
+    const std::vector<std::string> pair = {alice, bob}, with_server = {alice, server};
+    CO_ASSERT_OK(co_await MakeTitled(pool, direct, type, untitled, pair));
+    CO_ASSERT_OK(co_await MakeTitled(pool, blocked, type, untitled, with_server));
+    auto block = co_await pool.Query(
+        "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1::uuid, $2::uuid)", server, alice);
+    CO_ASSERT_OK(block);
+    PgMessageStore store(pool);
+    AppendRequest posted = Text(direct, server, "paid", "");
+    posted.client_msg_id.reset();
+    posted.type = "system";
+    posted.system = json::object{{"action", "payment_sent"}};
+    posted.server_posted = true;
+    AppendRequest to_blocker = Text(blocked, alice, "hi", "b1");
+    AppendRequest bad_reply = Text(direct, alice, "re", "b2");
+    bad_reply.reply_to_seq = 99;
+    AppendRequest nowhere = Text(NewUuidV7(), alice, "lost", "b3");
+    std::vector<AppendRequest> batch = {posted, to_blocker, bad_reply, nowhere};
+    auto out = co_await store.Append(batch);
+    CO_ASSERT_OK(out);
+    CO_ASSERT_TRUE(out->size() == 4);
+    EXPECT_EQ((*out)[0].status, AppendStatus::kOk);
+    EXPECT_EQ((*out)[1].status, AppendStatus::kBlocked);
+    EXPECT_EQ((*out)[2].status, AppendStatus::kBadReply);
+    EXPECT_EQ((*out)[3].status, AppendStatus::kNotFound);
+    std::vector<std::string> both = {alice, bob};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ((*out)[0].recipients, both);
+
+    auto meta = co_await pool.Query(
+        "SELECT meta->>'action', type FROM messages WHERE conversation_id = $1::uuid", direct);
+    CO_ASSERT_OK(meta);
+    CO_ASSERT_TRUE(meta->Rows() == 1);
+    EXPECT_EQ(meta->GetString(0, 0), "payment_sent");
+    EXPECT_EQ(meta->GetString(0, 1), "system");
+    auto envs = co_await BatchEnvelopes(pool);
+    CO_ASSERT_OK(envs);
+    CO_ASSERT_TRUE(envs->size() == 1);  // only the ok message has an event
+    const json::object& d = (*envs)[0].at("data").as_object();
+    EXPECT_EQ(d.at("conversation_type").as_string(), "direct");
+    EXPECT_TRUE(d.at("conversation_title").is_null());
+    ExpectEnvelope((*envs)[0], posted, 1, both);  // the server is no member: everyone
+  });
+}
+
+// A caller of the one-letter keys from before 000005 is refused, not answered
+// not_found for every message.
+TEST_F(MessagingPgTest, SendBatchRefusesTheOldInputKeys) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string old_input =
+        R"([{"i":0,"id":")" + NewUuidV7() + R"(","c":")" + NewUuidV7() + R"(","t":"text"}])";
+    auto r = co_await pool.Query("SELECT * FROM msg_send_batch($1::jsonb)", old_input);
+    CO_ASSERT_TRUE(!r.ok());
+    EXPECT_EQ(r.error().sqlstate, "22023") << r.error().message;
+    auto none = co_await pool.Query("SELECT count(*) FROM msg_send_batch('[]')");
+    CO_ASSERT_OK(none);
+    EXPECT_EQ(none->GetInt64(0, 0), 0);
+  });
+}
+
+// The time helpers every message read and event uses.
+TEST_F(MessagingPgTest, TimeHelpersFormatMillisecondsAndRfc3339Utc) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    auto r = co_await pool.Query(
+        "SELECT tchat_ms('2026-01-02T03:04:05.678+02'::timestamptz), "
+        "tchat_rfc3339('2026-01-02T03:04:05.678+02'::timestamptz), "
+        "tchat_rfc3339('1999-12-31T23:59:59.9999Z'::timestamptz)");  // truncated, not rounded
+    CO_ASSERT_OK(r);
+    EXPECT_EQ(r->GetInt64(0, 0), 1767315845678);
+    EXPECT_EQ(r->GetString(0, 1), "2026-01-02T01:04:05.678Z");
+    EXPECT_EQ(r->GetString(0, 2), "1999-12-31T23:59:59.999Z");
   });
 }
 

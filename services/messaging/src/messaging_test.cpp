@@ -241,41 +241,28 @@ TEST(PgStore, BatchArgumentAndSyncTokens) {
   sys.type = "system";
   sys.system = json::object{{"action", "title_changed"}};
   sys.server_posted = true;
-  auto v = json::parse(PgMessageStore::EncodeBatch({r, sys}));
+  auto v = json::parse(PgMessageStore::EncodeSendBatch({r, sys}));
   ASSERT_TRUE(v.is_array());
   const auto& a = v.as_array();
   ASSERT_EQ(a.size(), 2u);
-  EXPECT_EQ(a[0].at("i").as_int64(), 0);
-  EXPECT_EQ(a[0].at("b").as_string(), "he said \"hi\"\n");
-  EXPECT_EQ(a[0].at("k").as_string(), "k1");
-  EXPECT_EQ(a[0].at("rt").as_int64(), 7);
-  EXPECT_FALSE(a[0].as_object().contains("sys"));
-  EXPECT_EQ(a[1].at("i").as_int64(), 1);
-  EXPECT_FALSE(a[1].as_object().contains("k"));
-  EXPECT_TRUE(a[1].at("sys").as_bool());
-  EXPECT_EQ(a[1].at("mt").at("action").as_string(), "title_changed");
-  // The envelope prefix: what msg_send_batch appends makes it whole.
-  const std::string whole = std::string(a[0].at("e").as_string()) +
-                            "3,\"conversation_type\":\"direct\",\"conversation_title\":null,"
-                            "\"recipients\":[\"u2\"]}}";
-  const json::value env = json::parse(whole);
-  EXPECT_EQ(env.at("id").as_string(), "ev1");
-  EXPECT_EQ(env.at("type").as_string(), "message.created");
-  EXPECT_EQ(env.at("occurred_at").as_string().size(), 24u);
-  const json::value& data = env.at("data");
-  EXPECT_EQ(data.at("conversation_id").as_string(), "c1");
-  EXPECT_EQ(data.at("message_id").as_string(), "id1");
-  EXPECT_EQ(data.at("sender_id").as_string(), "s1");
-  EXPECT_EQ(data.at("message_type").as_string(), "text");
-  EXPECT_EQ(data.at("preview").as_string(), "he said \"hi\"\n");
-  EXPECT_EQ(data.at("seq").as_int64(), 3);
-  // Previews stop at 140 code points, not bytes.
-  AppendRequest long_body = r;
-  long_body.body.clear();
-  for (int i = 0; i < 150; ++i) long_body.body += "ก";
-  const json::value lv = json::parse(PgMessageStore::EncodeBatch({long_body}));
-  const json::value le = json::parse(std::string(lv.at(0).at("e").as_string()) + "1}}");
-  EXPECT_EQ(le.at("data").at("preview").as_string().size(), 140u * 3);
+  const json::object& text = a[0].as_object();
+  EXPECT_EQ(text.at("index").as_int64(), 0);
+  EXPECT_EQ(text.at("message_id").as_string(), "id1");
+  EXPECT_EQ(text.at("event_id").as_string(), "ev1");
+  EXPECT_EQ(text.at("conversation_id").as_string(), "c1");
+  EXPECT_EQ(text.at("sender_id").as_string(), "s1");
+  EXPECT_EQ(text.at("type").as_string(), "text");
+  EXPECT_EQ(text.at("body").as_string(), "he said \"hi\"\n");
+  EXPECT_EQ(text.at("client_msg_id").as_string(), "k1");
+  EXPECT_EQ(text.at("reply_to_seq").as_int64(), 7);
+  EXPECT_FALSE(text.contains("server_posted"));
+  EXPECT_FALSE(text.contains("system"));
+  const json::object& posted = a[1].as_object();
+  EXPECT_EQ(posted.at("index").as_int64(), 1);
+  EXPECT_FALSE(posted.contains("client_msg_id"));
+  EXPECT_FALSE(posted.contains("reply_to_seq"));
+  EXPECT_TRUE(posted.at("server_posted").as_bool());
+  EXPECT_EQ(posted.at("system").at("action").as_string(), "title_changed");
 
   const std::string token = EncodeSyncToken("1234:1240:1235,1237");
   EXPECT_TRUE(token.starts_with("s1."));

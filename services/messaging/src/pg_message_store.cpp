@@ -1,15 +1,11 @@
 #include "pg_message_store.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <unordered_map>
 
 #include <tchat/core/events/streams.hpp>
 #include <tchat/core/jwt/base64url.hpp>
-#include <tchat/core/log.hpp>
 #include <tchat/core/pg/array.hpp>
-#include <tchat/core/time.hpp>
-#include <tchat/core/utf8.hpp>
 
 #include "pg_rows.hpp"
 #include "text.hpp"
@@ -21,8 +17,6 @@ namespace {
 using pgrows::ReadMessage;
 
 constexpr int kMaxDistinctReactions = 50;
-// The preview in message.created: the first 140 characters of the body.
-constexpr std::size_t kPreviewCodePoints = 140;
 
 AppendStatus ParseStatus(std::string_view s) {
   if (s == "ok") return AppendStatus::kOk;
@@ -153,58 +147,43 @@ void SpreadOutcomes(std::vector<AppendOutcome>& answers, const DedupedBatch& d,
 
 }  // namespace
 
-std::string PgMessageStore::EncodeBatch(const std::vector<AppendRequest>& batch) {
-  const std::int64_t now_ms = NowUnixMs();
-  const std::string occurred_at = FormatRfc3339Ms(now_ms);
+// CONTRACT with msg_send_batch (migrations/postgres/tchat_messaging/000005_send_batch_contract
+// .up.sql, which lists the fields and owns the message.created envelope): one object per
+// request, under the names the function reads. Change both ends together.
+std::string PgMessageStore::EncodeSendBatch(const std::vector<AppendRequest>& batch) {
   std::string out;
-  out.reserve(batch.size() * 640);
-  std::string env;
+  out.reserve(batch.size() * 400);
   out += '[';
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const AppendRequest& r = batch[i];
     if (i > 0) out += ',';
-    out += "{\"i\":";
+    out += "{\"index\":";
     out += std::to_string(i);
-    const auto field = [&out](std::string_view key, std::string_view value) {
+    const auto text = [&out](std::string_view key, std::string_view value) {
       out += ",\"";
       out += key;
       out += "\":";
       AppendJsonString(out, value);
     };
-    field("id", r.id);
-    field("ev", r.event_id);
-    field("c", r.conversation_id);
-    field("s", r.sender_id);
-    if (r.client_msg_id) field("k", *r.client_msg_id);
-    field("t", r.type);
-    field("b", r.body);
-    if (r.reply_to_seq) {
-      out += ",\"rt\":";
-      out += std::to_string(*r.reply_to_seq);
-    }
-    if (r.attachment) out += ",\"a\":" + json::serialize(*r.attachment);
-    if (r.payment) out += ",\"p\":" + json::serialize(*r.payment);
-    if (r.system) out += ",\"mt\":" + json::serialize(*r.system);
-    if (r.server_posted) out += ",\"sys\":true";
-    // The message.created envelope (docs/ARCHITECTURE.md, events) up to its seq; msg_send_batch
-    // adds the seq, the conversation's type and title and the recipients.
-    env.clear();
-    env += "{\"id\":";
-    AppendJsonString(env, r.event_id);
-    env += ",\"type\":\"message.created\",\"occurred_at\":\"";
-    env += occurred_at;
-    env += "\",\"data\":{\"conversation_id\":";
-    AppendJsonString(env, r.conversation_id);
-    env += ",\"message_id\":";
-    AppendJsonString(env, r.id);
-    env += ",\"sender_id\":";
-    AppendJsonString(env, r.sender_id);
-    env += ",\"message_type\":";
-    AppendJsonString(env, r.type);
-    env += ",\"preview\":";
-    AppendJsonString(env, TruncateCodePoints(r.body, kPreviewCodePoints));
-    env += ",\"seq\":";
-    field("e", env);
+    const auto object = [&out](std::string_view key, const std::optional<json::object>& value) {
+      if (!value) return;
+      out += ",\"";
+      out += key;
+      out += "\":";
+      out += json::serialize(*value);
+    };
+    text("message_id", r.id);
+    text("event_id", r.event_id);
+    text("conversation_id", r.conversation_id);
+    text("sender_id", r.sender_id);
+    if (r.client_msg_id) text("client_msg_id", *r.client_msg_id);
+    text("type", r.type);
+    text("body", r.body);
+    if (r.reply_to_seq) out += ",\"reply_to_seq\":" + std::to_string(*r.reply_to_seq);
+    object("attachment", r.attachment);
+    object("payment", r.payment);
+    object("system", r.system);
+    if (r.server_posted) out += ",\"server_posted\":true";
     out += '}';
   }
   out += ']';
@@ -215,7 +194,7 @@ Task<Result<std::vector<AppendOutcome>>> PgMessageStore::Append(std::vector<Appe
   std::vector<AppendOutcome> out;
   if (batch.empty()) co_return out;
   DedupedBatch d = Dedupe(batch);
-  const std::string arg = EncodeBatch(d.unique);
+  const std::string arg = EncodeSendBatch(d.unique);
   Result<pg::PgResult> r = Error::Internal("not run");
   // A deadlock or serialization failure rolled the whole batch back: run it again.
   for (int attempt = 0; attempt < 4; ++attempt) {

@@ -9,8 +9,10 @@ namespace tchat::messaging {
 // The PostgreSQL message store (migrations/postgres/tchat_messaging/000002):
 // messages hash-partitioned by conversation, keyed by (conversation_id, seq).
 // Append runs one msg_send_batch() statement per batch — one transaction, one WAL
-// flush for the whole batch. Sync tokens are PostgreSQL snapshots (see the
-// migration's header). Bound to one worker's pg::Pool; not thread-safe.
+// flush for the whole batch; that function (migrations/postgres/tchat_messaging/
+// 000005) also writes the batch's message.created events, and owns their envelope. Sync tokens are
+// PostgreSQL snapshots (see the migration's header). Bound to one worker's pg::Pool; not
+// thread-safe.
 class PgMessageStore final : public MessageStore {
  public:
   explicit PgMessageStore(pg::Pool& pool) : pool_(pool) {}
@@ -29,8 +31,9 @@ class PgMessageStore final : public MessageStore {
   Task<Result<SyncResult>> Sync(std::string_view user_id, std::string_view token,
                                 int message_limit) override;
 
-  // The JSON argument of msg_send_batch for `batch` (exposed for tests).
-  static std::string EncodeBatch(const std::vector<AppendRequest>& batch);
+  // The JSON argument of msg_send_batch for `batch`: one object per request, with
+  // the field names the function's contract lists (exposed for tests).
+  static std::string EncodeSendBatch(const std::vector<AppendRequest>& batch);
 
  private:
   pg::Pool& pool_;

@@ -2,43 +2,9 @@
 
 #include <chrono>
 
-#include <tchat/core/pg/array.hpp>
 #include <tchat/core/time.hpp>
 
 namespace tchat::notification {
-
-namespace {
-
-constexpr std::string_view kLoadPrefs = R"(
-SELECT user_id::text AS user_id, push_enabled, show_previews, quiet_start, quiet_end,
-       quiet_timezone, locale, timezone
-FROM notification_preferences WHERE user_id = ANY($1::uuid[]))";
-
-constexpr std::string_view kLoadMutes = R"(
-SELECT user_id::text AS user_id, conversation_id FROM muted_conversations
-WHERE user_id = ANY($1::uuid[]) AND conversation_id = ANY($2::text[])
-  AND (until IS NULL OR until > now()))";
-
-constexpr std::string_view kLoadDevices = R"(
-SELECT id::text AS id, user_id::text AS user_id, platform, token FROM devices
-WHERE user_id = ANY($1::uuid[]) ORDER BY user_id, created_at, id)";
-
-UserSettings ReadSettings(const pg::PgResult& prefs, int i) {
-  UserSettings s;
-  s.push_enabled = prefs.GetBool(i, "push_enabled");
-  s.show_previews = prefs.GetBool(i, "show_previews");
-  s.locale = ParseLocale(prefs.GetString(i, "locale")).value_or(Locale::kEn);
-  s.timezone = std::string(prefs.GetString(i, "timezone"));
-  if (!prefs.IsNull(i, "quiet_start") && !prefs.IsNull(i, "quiet_end")) {
-    s.quiet = QuietHours{prefs.GetInt32(i, "quiet_start"), prefs.GetInt32(i, "quiet_end"),
-                         prefs.IsNull(i, "quiet_timezone")
-                             ? s.timezone
-                             : std::string(prefs.GetString(i, "quiet_timezone"))};
-  }
-  return s;
-}
-
-}  // namespace
 
 std::string PresenceKey(std::string_view prefix, std::string_view user_id) {
   return std::string(prefix) + std::string(user_id);
@@ -114,39 +80,6 @@ void NamedUsers(const std::vector<const ParsedEntry*>& todo,
   }
   users.assign(u.begin(), u.end());
   conversations.assign(cv.begin(), cv.end());
-}
-
-std::vector<pg::Statement> AudienceQueries(const std::vector<std::string>& users,
-                                           const std::vector<std::string>& conversations) {
-  const std::string user_arr = pg::ToArray(users);
-  std::vector<pg::Statement> st;
-  st.push_back(pg::Statement::Of(kLoadPrefs, user_arr));
-  st.push_back(pg::Statement::Of(kLoadMutes, user_arr, pg::ToArray(conversations)));
-  st.push_back(pg::Statement::Of(kLoadDevices, user_arr));
-  return st;
-}
-
-void ReadAudience(const std::vector<pg::PgResult>& r, Audience& a) {
-  const pg::PgResult& prefs = r[0];
-  for (int i = 0; i < prefs.Rows(); ++i) {
-    a.users[std::string(prefs.GetString(i, "user_id"))].view.settings = ReadSettings(prefs, i);
-  }
-  const pg::PgResult& m = r[1];
-  for (int i = 0; i < m.Rows(); ++i) {
-    a.mutes.emplace(std::string(m.GetString(i, "user_id")),
-                    std::string(m.GetString(i, "conversation_id")));
-  }
-  const pg::PgResult& dev = r[2];
-  for (int i = 0; i < dev.Rows(); ++i) {
-    UserData& ud = a.users[std::string(dev.GetString(i, "user_id"))];
-    ud.devices.push_back(Device{std::string(dev.GetString(i, "id")),
-                                std::string(dev.GetString(i, "user_id")),
-                                std::string(dev.GetString(i, "platform")),
-                                std::string(dev.GetString(i, "token")),
-                                {},
-                                {}});
-    ud.view.has_devices = true;
-  }
 }
 
 }  // namespace tchat::notification

@@ -8,8 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include <tchat/core/pg/params.hpp>
-#include <tchat/core/pg/result.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
@@ -20,7 +18,7 @@
 
 // What a batch of events knows about the users they name: who is online
 // (messaging's presence in Redis), and their preferences, mutes and devices
-// (PostgreSQL, read inside the batch's transaction).
+// (PostgreSQL, read inside the batch's transaction by LoadAudience, event_store.hpp).
 namespace tchat::notification {
 
 // The Redis key of a user's presence: messaging's sorted set of its replicas'
@@ -55,12 +53,5 @@ struct Audience {
 void NamedUsers(const std::vector<const ParsedEntry*>& events,
                 const std::unordered_set<std::string>& online, std::vector<std::string>& users,
                 std::vector<std::string>& conversations);
-
-// The queries (one pipeline) for the preferences, mutes and devices of `users`.
-std::vector<pg::Statement> AudienceQueries(const std::vector<std::string>& users,
-                                           const std::vector<std::string>& conversations);
-
-// Reads the answers to AudienceQueries into `a`.
-void ReadAudience(const std::vector<pg::PgResult>& r, Audience& a);
 
 }  // namespace tchat::notification

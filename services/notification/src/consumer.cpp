@@ -6,6 +6,8 @@
 #include <tchat/core/async.hpp>
 #include <tchat/core/log.hpp>
 
+#include "delivery_store.hpp"
+#include "event_store.hpp"
 #include "metrics.hpp"
 
 namespace tchat::notification {
@@ -196,19 +198,10 @@ Task<void> StreamConsumers::MaintenanceLoop(pg::Pool& pool, std::function<bool()
         }
       }
     }
-    auto depth =
-        co_await pool.Query("SELECT state, count(*) AS n FROM delivery_queue GROUP BY state");
-    if (depth) {
-      double waiting = 0, sending = 0, retry = 0;
-      for (int i = 0; i < depth->Rows(); ++i) {
-        const auto state = depth->GetString(i, "state");
-        const auto n = static_cast<double>(depth->GetInt64(i, "n"));
-        if (state == "waiting") waiting = n;
-        if (state == "sending") sending = n;
-        if (state == "retry") retry = n;
-      }
-      m.queue_depth.With({"waiting"}).Set(waiting);
-      m.queue_depth.With({"sending"}).Set(sending);
+    if (auto depth = co_await CountQueuedDeliveries(pool)) {
+      const auto retry = static_cast<double>(depth->retry);
+      m.queue_depth.With({"waiting"}).Set(static_cast<double>(depth->waiting));
+      m.queue_depth.With({"sending"}).Set(static_cast<double>(depth->sending));
       m.queue_depth.With({"retry"}).Set(retry);
       m.retry_depth.Set(retry);
     }
@@ -216,13 +209,8 @@ Task<void> StreamConsumers::MaintenanceLoop(pg::Pool& pool, std::function<bool()
     if (now - last_prune > 10min) {
       last_prune = now;
       const double secs = static_cast<double>(settings_.dedupe_retention.count());
-      auto pr = co_await pool.Query(
-          "DELETE FROM processed_events WHERE ctid IN (SELECT ctid FROM processed_events "
-          "WHERE processed_at < now() - $1::float8 * interval '1 second' LIMIT 50000)",
-          secs);
-      if (pr && pr->AffectedRows() > 0) {
-        log::Info("pruned processed_events", {{"rows", pr->AffectedRows()}});
-      }
+      auto pruned = co_await PruneProcessedEvents(pool, secs);
+      if (pruned && *pruned > 0) log::Info("pruned processed_events", {{"rows", *pruned}});
     }
     if (now - last_cleanup > 5min) {
       last_cleanup = now;

@@ -11,35 +11,13 @@
 #include <tchat/core/pg/array.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "delivery_store.hpp"
 #include "metrics.hpp"
 
 namespace tchat::notification {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::string_view kClaim = R"(
-UPDATE delivery_queue q SET state = 'sending', due_at = now() + $2::float8 * interval '1 millisecond'
-FROM (SELECT id FROM delivery_queue WHERE due_at <= now() ORDER BY due_at LIMIT $1
-      FOR UPDATE SKIP LOCKED) c
-WHERE q.id = c.id
-RETURNING q.id::text AS id, q.channel, q.user_id::text AS user_id, q.payload::text AS payload,
-          q.msg_count, q.device_ids::text AS device_ids, q.attempts, q.event_id)";
-
-constexpr std::string_view kDevicesOf = R"(
-SELECT id::text AS id, user_id::text AS user_id, platform, token FROM devices
-WHERE user_id = ANY($1::uuid[]))";
-
-json::object ParseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
-}
-
-}  // namespace
 
 std::chrono::milliseconds RetryDelay(int attempt, std::chrono::milliseconds base,
                                      std::chrono::milliseconds max,
@@ -128,7 +106,7 @@ struct Dispatcher::Group {
   explicit Group(std::vector<QueuedDelivery> r) : rows(std::move(r)) {}
 
   // 1. The users of push rows that do not carry their devices (sorted, once
-  // each); AttachDevices gives those rows their devices from kDevicesOf.
+  // each); AttachDevices gives those rows their devices (DevicesOfUsers).
   std::vector<std::string> UsersWithoutDevices() const {
     std::vector<std::string> users;
     for (const auto& r : rows) {
@@ -139,16 +117,11 @@ struct Dispatcher::Group {
     return users;
   }
 
-  void AttachDevices(const pg::PgResult& res) {
+  void AttachDevices(std::vector<Device> devices) {
     std::unordered_map<std::string, std::vector<Device>> by_user;
-    for (int i = 0; i < res.Rows(); ++i) {
-      by_user[std::string(res.GetString(i, "user_id"))].push_back(
-          Device{std::string(res.GetString(i, "id")),
-                 std::string(res.GetString(i, "user_id")),
-                 std::string(res.GetString(i, "platform")),
-                 std::string(res.GetString(i, "token")),
-                 {},
-                 {}});
+    for (Device& d : devices) {
+      std::string user = d.user_id;
+      by_user[user].push_back(std::move(d));
     }
     for (auto& r : rows) {
       if (r.channel != "push" || r.devices) continue;
@@ -355,13 +328,13 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
   Group g(std::move(rows));
   // 1. Devices of push rows that do not carry them.
   if (const std::vector<std::string> users = g.UsersWithoutDevices(); !users.empty()) {
-    auto res = co_await pool_.Query(kDevicesOf, pg::ToArray(users));
+    auto res = co_await DevicesOfUsers(pool_, users);
     if (!res) {
       log::Warn("delivery: cannot load devices; rows stay leased",
                 {{"error", res.error().message}, {"rows", g.rows.size()}});
       co_return;
     }
-    g.AttachDevices(*res);
+    g.AttachDevices(std::move(*res));
   }
 
   // 2. Render once per row, one target per device.
@@ -426,24 +399,11 @@ void Dispatcher::Dispatch(std::vector<QueuedDelivery> rows) {
 
 Task<Result<std::vector<QueuedDelivery>>> Dispatcher::ClaimDue(int limit) {
   const auto lease_from = std::chrono::steady_clock::now();
-  auto r = co_await pool_.Query(kClaim, limit, static_cast<double>(settings_.send_lease.count()));
+  auto r =
+      co_await ClaimDueDeliveries(pool_, limit, static_cast<double>(settings_.send_lease.count()));
   if (!r) co_return std::move(r).error();
-  std::vector<QueuedDelivery> out;
-  out.reserve(static_cast<std::size_t>(r->Rows()));
-  for (int i = 0; i < r->Rows(); ++i) {
-    QueuedDelivery q;
-    q.id = std::string(r->GetString(i, "id"));
-    q.channel = std::string(r->GetString(i, "channel"));
-    if (!r->IsNull(i, "user_id")) q.user_id = std::string(r->GetString(i, "user_id"));
-    q.payload = ParseObject(r->GetString(i, "payload"));
-    q.msg_count = r->GetInt32(i, "msg_count");
-    if (!r->IsNull(i, "device_ids")) q.device_ids = pg::ParseArray(r->GetString(i, "device_ids"));
-    q.attempts = r->GetInt32(i, "attempts");
-    if (!r->IsNull(i, "event_id")) q.event_id = std::string(r->GetString(i, "event_id"));
-    q.lease_until = lease_from + settings_.send_lease;
-    out.push_back(std::move(q));
-  }
-  co_return out;
+  for (QueuedDelivery& q : *r) q.lease_until = lease_from + settings_.send_lease;
+  co_return std::move(*r);
 }
 
 Task<void> Dispatcher::PollLoop(std::function<bool()> stopping) {

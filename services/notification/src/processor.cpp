@@ -9,6 +9,7 @@
 #include <tchat/core/uuid.hpp>
 
 #include "audience.hpp"
+#include "event_store.hpp"
 #include "events.hpp"
 #include "message_inbox.hpp"
 #include "metrics.hpp"
@@ -17,48 +18,6 @@
 namespace tchat::notification {
 
 namespace {
-
-constexpr std::string_view kDedupe = R"(
-INSERT INTO processed_events (consumer, event_id)
-SELECT $1, e FROM unnest($2::text[]) AS e ON CONFLICT DO NOTHING RETURNING event_id)";
-
-constexpr std::string_view kInsertInbox = R"(
-INSERT INTO notifications (id, user_id, kind, title, body, data, event_id, created_at)
-SELECT i::uuid, u::uuid, k, t, b, d::jsonb, e, a::timestamptz
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[]) AS x(i, u, k, t, b, d, e, a))";
-
-constexpr std::string_view kInsertSending = R"(
-INSERT INTO delivery_queue (id, channel, user_id, collapse_key, payload, device_ids, state, due_at,
-                            event_id)
-SELECT i::uuid, c, NULLIF(u, '')::uuid, NULLIF(k, ''), p::jsonb, d::uuid[], 'sending',
-       now() + $8::float8 * interval '1 millisecond', e
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-  AS x(i, c, u, k, p, d, e))";
-
-constexpr std::string_view kUpsertWaiting = R"(
-INSERT INTO delivery_queue (id, channel, user_id, collapse_key, payload, msg_count, state, due_at,
-                            event_id)
-SELECT i::uuid, 'push', u::uuid, k, p::jsonb, n, 'waiting',
-       now() + $7::float8 * interval '1 millisecond', e
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
-  AS x(i, u, k, p, n, e)
-ON CONFLICT (user_id, collapse_key) WHERE state = 'waiting' AND collapse_key IS NOT NULL
-DO UPDATE SET msg_count = delivery_queue.msg_count + EXCLUDED.msg_count,
-  -- The newest message (by seq, then time) is the one shown, whichever batch
-  -- commits last.
-  payload = CASE WHEN (COALESCE((EXCLUDED.payload->>'seq')::bigint, 0),
-                       COALESCE((EXCLUDED.payload->>'event_at')::bigint, 0)) >=
-                      (COALESCE((delivery_queue.payload->>'seq')::bigint, 0),
-                       COALESCE((delivery_queue.payload->>'event_at')::bigint, 0))
-                 THEN EXCLUDED.payload ELSE delivery_queue.payload END,
-  event_id = EXCLUDED.event_id)";
-
-constexpr std::string_view kInsertPoison = R"(
-INSERT INTO poison_events (stream, entry_id, event_id, event_type, reason, raw)
-SELECT $1, en, NULLIF(ei, ''), NULLIF(et, ''), r, w
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(en, ei, et, r, w)
-ON CONFLICT (stream, entry_id) DO NOTHING)";
 
 // User ids as PostgreSQL prints uuids (events may spell them in upper case), so
 // that they match the rows the database returns.
@@ -108,20 +67,19 @@ struct Counts {
   std::size_t inbox = 0;
 };
 
-// The events' ids as one array parameter.
-std::string EventIds(const std::vector<ParsedEntry>& events) {
+// The events' ids.
+std::vector<std::string> EventIds(const std::vector<ParsedEntry>& events) {
   std::vector<std::string> ids;
   ids.reserve(events.size());
   for (const ParsedEntry& p : events) ids.push_back(p.env.id);
-  return pg::ToArray(ids);
+  return ids;
 }
 
-// The events whose ids processed_events had not seen (`inserted`: the ids its
+// The events whose ids processed_events had not seen (`fresh`: the ids its
 // insert returned), each id once; the others count as duplicates.
 std::vector<const ParsedEntry*> FreshEvents(const std::vector<ParsedEntry>& events,
-                                            const pg::PgResult& inserted, Counts& counts) {
-  std::unordered_set<std::string> fresh;
-  for (int i = 0; i < inserted.Rows(); ++i) fresh.emplace(inserted.GetString(i, 0));
+                                            const std::unordered_set<std::string>& fresh,
+                                            Counts& counts) {
   std::vector<const ParsedEntry*> todo;
   std::unordered_set<std::string> taken;  // the same id twice in one batch
   for (const ParsedEntry& p : events) {
@@ -190,28 +148,19 @@ class BatchRows {
   // The inserts of inbox entries and deliveries, and the collapse windows' upsert.
   std::vector<pg::Statement> Statements(double lease_ms, double window_ms) const {
     std::vector<pg::Statement> st;
-    if (in_id_.size() > 0) {
-      st.push_back(pg::Statement::Of(kInsertInbox, in_id_.str(), in_user_.str(), in_kind_.str(),
-                                     in_title_.str(), in_body_.str(), in_data_.str(),
-                                     in_event_.str(), in_at_.str()));
-    }
-    if (s_id_.size() > 0) {
-      st.push_back(pg::Statement::Of(kInsertSending, s_id_.str(), s_chan_.str(), s_user_.str(),
-                                     s_key_.str(), s_payload_.str(), s_devs_.str(), s_event_.str(),
-                                     lease_ms));
-    }
+    if (inbox_.id.size() > 0) st.push_back(InsertInboxEntries(inbox_));
+    if (sending_.id.size() > 0) st.push_back(InsertSendingDeliveries(sending_, lease_ms));
     if (!waiting_.empty()) {
-      pg::ArrayBuilder w_id, w_user, w_key, w_payload, w_count, w_event;
-      for (const auto& [key, w] : waiting_) {  // sorted: a stable lock order
-        w_id.Add(NewUuidV7());
-        w_user.Add(key.first);
-        w_key.Add(key.second);
-        w_payload.Add(w.payload);
-        w_count.Add(std::to_string(w.count));
-        w_event.Add(w.event_id);
+      WaitingColumns w;
+      for (const auto& [key, wait] : waiting_) {  // sorted: a stable lock order
+        w.id.Add(NewUuidV7());
+        w.user.Add(key.first);
+        w.collapse_key.Add(key.second);
+        w.payload.Add(wait.payload);
+        w.count.Add(std::to_string(wait.count));
+        w.event.Add(wait.event_id);
       }
-      st.push_back(pg::Statement::Of(kUpsertWaiting, w_id.str(), w_user.str(), w_key.str(),
-                                     w_payload.str(), w_count.str(), w_event.str(), window_ms));
+      st.push_back(UpsertWaitingDeliveries(w, window_ms));
     }
     return st;
   }
@@ -227,14 +176,14 @@ class BatchRows {
 
   void AddInbox(const ParsedEntry& p, const InboxItem& item) {
     // Inbox order is event order (a backlog keeps its chronology).
-    in_id_.Add(NewUuidV7At(p.env.occurred_at));
-    in_at_.Add(FormatRfc3339Ms(p.env.occurred_at));
-    in_user_.Add(item.user_id);
-    in_kind_.Add(item.kind);
-    in_title_.Add(item.title);
-    in_body_.Add(item.body);
-    in_data_.Add(ToJson(item.data));
-    in_event_.Add(p.env.id);
+    inbox_.id.Add(NewUuidV7At(p.env.occurred_at));
+    inbox_.at.Add(FormatRfc3339Ms(p.env.occurred_at));
+    inbox_.user.Add(item.user_id);
+    inbox_.kind.Add(item.kind);
+    inbox_.title.Add(item.title);
+    inbox_.body.Add(item.body);
+    inbox_.data.Add(ToJson(item.data));
+    inbox_.event.Add(p.env.id);
   }
 
   void AddWaiting(const ParsedEntry& p, const PushItem& push) {
@@ -257,13 +206,13 @@ class BatchRows {
     q.event_id = p.env.id;
     std::vector<std::string> dev_ids;
     for (const auto& d : devs) dev_ids.push_back(d.id);
-    s_id_.Add(q.id);
-    s_chan_.Add("push");
-    s_user_.Add(push.user_id);
-    s_key_.Add(push.collapse_key);
-    s_payload_.Add(ToJson(push.payload));
-    s_devs_.Add(pg::ToArray(dev_ids));
-    s_event_.Add(p.env.id);
+    sending_.id.Add(q.id);
+    sending_.channel.Add("push");
+    sending_.user.Add(push.user_id);
+    sending_.collapse_key.Add(push.collapse_key);
+    sending_.payload.Add(ToJson(push.payload));
+    sending_.device_ids.Add(pg::ToArray(dev_ids));
+    sending_.event.Add(p.env.id);
     q.payload = std::move(push.payload);
     q.device_ids = std::move(dev_ids);
     q.devices = devs;
@@ -275,34 +224,34 @@ class BatchRows {
     q.id = NewUuidV7();
     q.channel = "sms";
     q.event_id = p.env.id;
-    s_id_.Add(q.id);
-    s_chan_.Add("sms");
-    s_user_.Add("");
-    s_key_.Add("");
-    s_payload_.Add(ToJson(sms.payload));
-    s_devs_.AddNull();
-    s_event_.Add(p.env.id);
+    sending_.id.Add(q.id);
+    sending_.channel.Add("sms");
+    sending_.user.Add("");
+    sending_.collapse_key.Add("");
+    sending_.payload.Add(ToJson(sms.payload));
+    sending_.device_ids.AddNull();
+    sending_.event.Add(p.env.id);
     q.payload = std::move(sms.payload);
     return q;
   }
 
   bool collapse_;
-  pg::ArrayBuilder in_id_, in_user_, in_kind_, in_title_, in_body_, in_data_, in_event_, in_at_;
-  pg::ArrayBuilder s_id_, s_chan_, s_user_, s_key_, s_payload_, s_devs_, s_event_;
+  InboxColumns inbox_;
+  SendingColumns sending_;
   std::map<std::pair<std::string, std::string>, Waiting> waiting_;
   std::map<MessageInboxKey, MessageInbox> message_inbox_;
 };
 
 pg::Statement PoisonStatement(const std::string& stream, const std::vector<PoisonEntry>& poison) {
-  pg::ArrayBuilder en, ei, et, re, rw;
+  PoisonColumns rows;
   for (const PoisonEntry& p : poison) {
-    en.Add(p.entry_id);
-    ei.Add(p.event_id);
-    et.Add(p.type);
-    re.Add(p.reason);
-    rw.Add(p.raw);
+    rows.entry_id.Add(p.entry_id);
+    rows.event_id.Add(p.event_id);
+    rows.type.Add(p.type);
+    rows.reason.Add(p.reason);
+    rows.raw.Add(p.raw);
   }
-  return pg::Statement::Of(kInsertPoison, stream, en.str(), ei.str(), et.str(), re.str(), rw.str());
+  return InsertPoisonEvents(stream, rows);
 }
 
 // What a batch's transaction works from (each attempt anew).
@@ -323,7 +272,7 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
   // 1. De-duplicate by event id.
   std::vector<const ParsedEntry*> todo;
   if (!in.triaged.events.empty()) {
-    auto d = co_await c.Query(kDedupe, in.settings.group, EventIds(in.triaged.events));
+    auto d = co_await MarkEventsProcessed(c, in.settings.group, EventIds(in.triaged.events));
     if (!d) co_return std::move(d).error();
     todo = FreshEvents(in.triaged.events, *d, counts);
   }
@@ -334,9 +283,9 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
   std::vector<std::string> conversations;
   NamedUsers(todo, in.online, users, conversations);
   if (!users.empty()) {
-    auto r = co_await c.Pipeline(AudienceQueries(users, conversations));
-    if (!r) co_return std::move(r).error();
-    ReadAudience(*r, audience);
+    if (Status a = co_await LoadAudience(c, users, conversations, audience); !a) {
+      co_return std::move(a).error();
+    }
   }
   for (const auto& u : in.online) audience.users[u].view.online = true;
 
@@ -402,15 +351,13 @@ Task<Status> EventProcessor::RecordPoison(std::string_view stream, const redis::
   PoisonEntry p;
   (void)ParseEntry(entry, p);
   const std::string s(stream);
-  pg::ArrayBuilder en, ei, et, re, rw;
-  en.Add(entry.id);
-  ei.Add(p.event_id);
-  et.Add(p.type);
-  re.Add(SafeText(reason));
-  rw.Add(p.raw);
-  const std::string a1 = en.str(), a2 = ei.str(), a3 = et.str(), a4 = re.str(), a5 = rw.str();
-  auto r = co_await pool_.Query(kInsertPoison, s, a1, a2, a3, a4, a5);
-  if (!r) co_return std::move(r).error();
+  PoisonColumns rows;
+  rows.entry_id.Add(entry.id);
+  rows.event_id.Add(p.event_id);
+  rows.type.Add(p.type);
+  rows.reason.Add(SafeText(reason));
+  rows.raw.Add(p.raw);
+  if (Status r = co_await RecordPoisonEvents(pool_, s, rows); !r) co_return r;
   Metrics::Get().events.With({s, "other", "poison"}).Inc();
   co_return Ok();
 }

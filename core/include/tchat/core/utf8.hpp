@@ -19,7 +19,4 @@ bool ValidUtf8(std::string_view s);
 // The number of code points in valid UTF-8 `s` (what the API calls characters).
 std::size_t CodePoints(std::string_view s);
 
-// The longest prefix of valid UTF-8 `s` with at most `max_code_points` code points.
-std::string_view TruncateCodePoints(std::string_view s, std::size_t max_code_points);
-
 }  // namespace tchat
