@@ -23,14 +23,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <tchat/client/api_client.hpp>
+#include <tchat/client/token_minter.hpp>
+#include <tchat/client/webhook_signer.hpp>
 #include <tchat/core/uuid.hpp>
-
-#include "payment_client.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
-namespace pt = tchat::payment::testing;
+namespace tc = tchat::client;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -103,7 +104,7 @@ std::string MethodFor(const std::string& currency) {
 // Funds every user (top-up + signed webhook), a few at a time.
 bool FundAll(const Options& o, std::vector<User>& users) {
   asio::io_context io;
-  pt::PaymentApi api(io.get_executor(), o.url, 16);
+  tc::ApiClient api(io.get_executor(), o.url, {}, 16);
   std::atomic<bool> ok{true};
   std::size_t next = 0;
   int running = 16;
@@ -116,24 +117,27 @@ bool FundAll(const Options& o, std::vector<User>& users) {
             const std::string body = "{\"amount\":" + std::to_string(o.fund) + ",\"currency\":\"" +
                                      o.currency + "\",\"method\":\"" + MethodFor(o.currency) +
                                      "\"}";
-            auto t = co_await api.Call("POST", "/v1/topups", u.token, body);
+            tc::ApiRequest topup("POST", "/v1/topups", body);
+            topup.bearer = u.token;
+            auto t = co_await api.Send(std::move(topup));
             if (!t || t->status != 201) {
               std::fprintf(stderr, "payment-load: top-up failed: %s\n",
-                           t ? t->body.c_str() : t.error().message.c_str());
+                           t ? t->raw.c_str() : t.error().message.c_str());
               ok = false;
               break;
             }
-            const std::string ref(t->json.at("provider_reference").as_string());
+            const std::string ref(t->body.at("provider_reference").as_string());
             const std::string event = "{\"id\":\"evt_" + tchat::NewUuidV7() +
                                       "\",\"type\":\"topup.succeeded\",\"reference\":\"" + ref +
                                       "\",\"amount\":" + std::to_string(o.fund) +
                                       ",\"currency\":\"" + o.currency + "\"}";
-            std::vector<std::pair<std::string, std::string>> h;
-            h.emplace_back("Tchat-Signature", pt::SignWebhook(o.secret, pt::UnixNow(), event));
-            auto w2 = co_await api.Call("POST", "/v1/webhooks/psp", "", event, h);
+            tc::ApiRequest webhook(
+                "POST", "/v1/webhooks/psp", event,
+                {{"Tchat-Signature", tc::SignWebhook(o.secret, tc::UnixNow(), event)}});
+            auto w2 = co_await api.Send(std::move(webhook));
             if (!w2 || w2->status != 200) {
               std::fprintf(stderr, "payment-load: webhook failed: %s\n",
-                           w2 ? w2->body.c_str() : w2.error().message.c_str());
+                           w2 ? w2->raw.c_str() : w2.error().message.c_str());
               ok = false;
               break;
             }
@@ -158,7 +162,7 @@ struct ThreadStats {
 void RunThread(const Options& o, const std::vector<User>& users, int clients, unsigned seed,
                Clock::time_point measure_from, Clock::time_point stop, ThreadStats& stats) {
   asio::io_context io;
-  pt::PaymentApi api(io.get_executor(), o.url, static_cast<std::size_t>(clients) + 4);
+  tc::ApiClient api(io.get_executor(), o.url, {}, static_cast<std::size_t>(clients) + 4);
   int running = clients;
   for (int c = 0; c < clients; ++c) {
     asio::co_spawn(
@@ -174,10 +178,11 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
             if (to == from) to = (to + 1) % users.size();
             const std::string body = "{\"to_user_id\":\"" + users[to].id +
                                      "\",\"amount\":1,\"currency\":\"" + o.currency + "\"}";
-            std::vector<std::pair<std::string, std::string>> h;
-            h.emplace_back("Idempotency-Key", key_prefix + std::to_string(n++));
+            tc::ApiRequest transfer("POST", "/v1/transfers", body,
+                                    {{"Idempotency-Key", key_prefix + std::to_string(n++)}});
+            transfer.bearer = users[from].token;
             const auto start = Clock::now();
-            auto r = co_await api.Call("POST", "/v1/transfers", users[from].token, body, h);
+            auto r = co_await api.Send(std::move(transfer));
             const auto end = Clock::now();
             if (end < measure_from || end > stop) continue;
             if (!r || r->status >= 500) {
@@ -203,7 +208,7 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
 
 int main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
-  auto minter = pt::TokenMinter::FromKeyFile(o.key_file);
+  auto minter = tc::TokenMinter::FromKeyFile(o.key_file);
   if (!minter) Usage(minter.error().message.c_str());
   std::vector<User> users;
   for (int i = 0; i < o.accounts; ++i) {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 
 #include <tchat/client/api_client.hpp>
@@ -6,12 +8,29 @@
 
 namespace tchat::client {
 
-std::string ApiResponse::error_code() const {
+namespace {
+
+// body["error"][field] of an error body, or "".
+std::string ErrorField(const json::value& body, std::string_view field) {
   if (!body.is_object()) return {};
   const json::value* e = body.get_object().if_contains("error");
   if (e == nullptr || !e->is_object()) return {};
-  const json::value* c = e->get_object().if_contains("code");
-  return c != nullptr && c->is_string() ? std::string(c->get_string()) : std::string();
+  const json::value* f = e->get_object().if_contains(field);
+  return f != nullptr && f->is_string() ? std::string(f->get_string()) : std::string();
+}
+
+}  // namespace
+
+std::string ApiResponse::error_code() const {
+  return ErrorField(body, "code");
+}
+
+std::string ApiResponse::error_message() const {
+  return ErrorField(body, "message");
+}
+
+std::string ApiResponse::header(std::string_view name) const {
+  return std::string(headers.Get(name).value_or(""));
 }
 
 const json::object& ApiResponse::object() const {
@@ -39,44 +58,48 @@ std::string UrlEncode(std::string_view s) {
 }
 
 ApiClient::ApiClient(boost::asio::any_io_executor executor, std::string base_url,
-                     std::string access_token)
+                     std::string access_token, std::size_t max_conns)
     : base_(std::move(base_url)), token_(std::move(access_token)) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   httpclient::HttpClientOptions o;
-  o.max_conns_per_host = 64;
+  o.max_conns_per_host = max_conns;
+  o.max_idle_conns = std::max(max_conns, o.max_idle_conns);
   o.timeout = std::chrono::seconds(30);
   http_ = std::make_unique<httpclient::HttpClient>(std::move(executor), o);
 }
 
 ApiClient::~ApiClient() = default;
 
-Task<Result<ApiResponse>> ApiClient::CallRaw(std::string_view method, std::string_view path,
-                                             std::string body, std::string content_type) {
-  httpclient::HttpRequest req(std::string(method), base_ + std::string(path), std::move(body));
-  // What the contract record needs, kept before the request moves into Send.
-  auto* recorder = httpclient::ExchangeRecorder::Get();
-  std::string recorded_method, recorded_target;
-  if (recorder != nullptr) {
-    recorded_method = method;
-    recorded_target = path;
-  }
-  if (!req.body.empty()) req.headers.Set("Content-Type", std::move(content_type));
-  if (!token_.empty()) req.headers.Set("Authorization", "Bearer " + token_);
+Task<Result<ApiResponse>> ApiClient::Send(ApiRequest request) {
+  httpclient::HttpRequest req(request.method, base_ + request.path, std::move(request.body));
+  if (!req.body.empty()) req.headers.Set("Content-Type", std::move(request.content_type));
+  const std::string& bearer = request.bearer ? *request.bearer : token_;
+  if (!bearer.empty()) req.headers.Set("Authorization", "Bearer " + bearer);
+  for (auto& [name, value] : request.headers) req.headers.Add(std::move(name), std::move(value));
+  req.timeout = request.timeout;
   auto r = co_await http_->Send(std::move(req));
   if (!r) co_return std::move(r).error();
-  if (recorder != nullptr) {
-    recorder->Http(recorded_method, recorded_target, r->status,
+  if (auto* recorder = httpclient::ExchangeRecorder::Get()) {
+    recorder->Http(request.method, request.path, r->status,
                    r->headers.Get("Content-Type").value_or(""), r->body);
   }
   ApiResponse out;
   out.status = r->status;
   out.raw = std::move(r->body);
+  out.headers = std::move(r->headers);
   if (!out.raw.empty()) {
     boost::system::error_code ec;
     json::value v = json::parse(out.raw, ec);
     if (!ec) out.body = std::move(v);
   }
   co_return out;
+}
+
+Task<Result<ApiResponse>> ApiClient::CallRaw(std::string_view method, std::string_view path,
+                                             std::string body, std::string content_type) {
+  ApiRequest request(std::string(method), std::string(path), std::move(body));
+  request.content_type = std::move(content_type);
+  co_return co_await Send(std::move(request));
 }
 
 Task<Result<ApiResponse>> ApiClient::Call(std::string_view method, std::string_view path,

@@ -28,8 +28,14 @@ bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& pred,
   }
 }
 
-BlockingApi::BlockingApi(boost::asio::io_context& io, std::string base_url, std::string token)
-    : io_(io), api_(io.get_executor(), std::move(base_url), std::move(token)) {}
+BlockingApi::BlockingApi(boost::asio::io_context& io, std::string base_url, std::string token,
+                         std::size_t max_conns)
+    : io_(io), api_(io.get_executor(), std::move(base_url), std::move(token), max_conns) {}
+
+void BlockingApi::set_header(std::string name, std::string value) {
+  std::erase_if(headers_, [&name](const auto& field) { return field.first == name; });
+  headers_.emplace_back(std::move(name), std::move(value));
+}
 
 ApiResponse BlockingApi::Run(Task<Result<ApiResponse>> task) {
   auto r = RunSync(io_, std::move(task));
@@ -42,14 +48,78 @@ ApiResponse BlockingApi::Run(Task<Result<ApiResponse>> task) {
   return std::move(*r);
 }
 
+ApiResponse BlockingApi::Send(ApiRequest request) {
+  return std::move(Concurrently({std::move(request)}).front());
+}
+
+std::vector<ApiResponse> BlockingApi::Concurrently(std::vector<ApiRequest> requests) {
+  std::vector<ApiResponse> answers(requests.size());
+  std::size_t done = 0;
+  std::exception_ptr error;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    ApiRequest& request = requests[i];
+    request.headers.insert(request.headers.begin(), headers_.begin(), headers_.end());
+    boost::asio::co_spawn(
+        io_,
+        [this, request = std::move(request), &answer = answers[i]]() mutable -> Task<void> {
+          auto r = co_await api_.Send(std::move(request));
+          if (r) {
+            answer = std::move(*r);
+          } else {
+            answer.raw = r.error().message;
+          }
+        },
+        [&done, &error](std::exception_ptr e) {
+          ++done;
+          if (e && !error) error = e;
+        });
+  }
+  // Every coroutine refers to `answers`: all must finish before this returns.
+  while (done < requests.size()) {
+    if (io_.stopped()) io_.restart();
+    io_.run_one();
+  }
+  if (error) std::rethrow_exception(error);
+  return answers;
+}
+
+ApiResponse BlockingApi::Json(std::string method, std::string path, std::optional<json::value> body,
+                              std::string bearer) {
+  ApiRequest request(std::move(method), std::move(path), body ? ToJson(*body) : std::string());
+  if (!bearer.empty()) request.bearer = std::move(bearer);
+  return Send(std::move(request));
+}
+
+ApiResponse BlockingApi::Get(std::string path, std::string bearer) {
+  return Json("GET", std::move(path), std::nullopt, std::move(bearer));
+}
+
+ApiResponse BlockingApi::Post(std::string path, const json::value& body, std::string bearer) {
+  return Json("POST", std::move(path), body, std::move(bearer));
+}
+
+ApiResponse BlockingApi::Put(std::string path, const json::value& body, std::string bearer) {
+  return Json("PUT", std::move(path), body, std::move(bearer));
+}
+
+ApiResponse BlockingApi::Patch(std::string path, const json::value& body, std::string bearer) {
+  return Json("PATCH", std::move(path), body, std::move(bearer));
+}
+
+ApiResponse BlockingApi::Delete(std::string path, std::string bearer) {
+  return Json("DELETE", std::move(path), std::nullopt, std::move(bearer));
+}
+
 ApiResponse BlockingApi::Call(std::string method, std::string path,
                               std::optional<json::value> body) {
-  return Run(api_.Call(method, path, std::move(body)));
+  return Json(std::move(method), std::move(path), std::move(body), {});
 }
 
 ApiResponse BlockingApi::Raw(std::string method, std::string path, std::string body,
                              std::string content_type) {
-  return Run(api_.CallRaw(method, path, std::move(body), std::move(content_type)));
+  ApiRequest request(std::move(method), std::move(path), std::move(body));
+  request.content_type = std::move(content_type);
+  return Send(std::move(request));
 }
 
 BlockingWs::BlockingWs(boost::asio::io_context& io)

@@ -26,7 +26,11 @@ Result<TokenMinter> TokenMinter::FromKeyFile(const std::string& path) {
   if (!kid || !seed) return Error::InvalidArgument("key file " + path + ": kid and seed needed");
   auto pair = jwt::Ed25519KeyPair::FromSeed(*kid, *seed);
   if (!pair) return std::move(pair).error();
-  return TokenMinter(std::make_shared<const jwt::JwtSigner>(std::move(*pair)));
+  return FromKeyPair(*pair);
+}
+
+TokenMinter TokenMinter::FromKeyPair(const jwt::Ed25519KeyPair& key) {
+  return TokenMinter(std::make_shared<const jwt::JwtSigner>(key));
 }
 
 std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
@@ -39,6 +43,10 @@ std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds t
   c.issued_at = now;
   c.expires_at = now + ttl;
   return signer_->Sign(c);
+}
+
+std::string TokenMinter::Jwks() const {
+  return jwt::BuildJwks({signer_->Public()});
 }
 
 }  // namespace tchat::client

@@ -20,7 +20,9 @@
 #include <tchat/core/jwt/base64url.hpp>
 #include <tchat/core/jwt/jwt_signer.hpp>
 
-#include "e2e_http.hpp"
+#include "support/env.hpp"
+#include "support/fixture.hpp"
+#include "support/users.hpp"
 
 namespace tchat::e2e {
 namespace {
@@ -100,71 +102,51 @@ std::string Str(const json::value& v, std::string_view key) {
   return f && f->is_string() ? std::string(f->as_string()) : "";
 }
 
-// A signed-in user as the tests see it.
-struct Session {
-  std::string access;
-  std::string refresh;
-  std::string user_id;
-  std::string phone;
-  json::value reply;
-};
-
-class AuthE2E : public ::testing::Test {
+// The auth service (TCHAT_TEST_AUTH_URL); every test poses as a client address of
+// its own (X-Real-IP).
+class AuthE2E : public ServiceTest {
  protected:
+  AuthE2E() : ServiceTest("TCHAT_TEST_AUTH_URL") {}
+
   void SetUp() override {
-    url_ = AuthUrl();
-    ASSERT_FALSE(url_.empty()) << "TCHAT_TEST_AUTH_URL is not set (e.g. http://127.0.0.1:8081)";
-    api_ = std::make_unique<Api>(url_, FreshIp());
+    ServiceTest::SetUp();
+    api_ = NewClient();
+  }
+
+  // A client of the service posing as a fresh client address.
+  std::unique_ptr<BlockingApi> NewClient() {
+    auto api = std::make_unique<BlockingApi>(io_, url_);
+    api->set_header("X-Real-IP", FreshIp());
+    return api;
   }
 
   // Requests a code; returns the dev_code (fails the test without one).
   std::string RequestCode(const std::string& phone, const std::string& country = "") {
-    json::object body{{"phone", phone}};
-    if (!country.empty()) body["country"] = country;
-    Reply r = api_->Post("/v1/auth/otp/request", body);
-    EXPECT_EQ(r.status, 202) << r.body;
-    const std::string code = Str(r.Json(), "dev_code");
-    EXPECT_EQ(code.size(), 6u) << "the service must run with TCHAT_DEV_OTP=1: " << r.body;
-    return code;
+    return RequestDevCode(*api_, phone, country);
   }
 
   Session SignIn(const std::string& phone, const std::string& device = "e2e") {
-    const std::string code = RequestCode(phone);
-    Reply r = api_->Post(
-        "/v1/auth/otp/verify",
-        json::object{
-            {"phone", phone}, {"code", code}, {"device_name", device}, {"platform", "web"}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    Session s;
-    s.reply = r.Json();
-    s.access = Str(s.reply, "access_token");
-    s.refresh = Str(s.reply, "refresh_token");
-    if (s.reply.is_object() && s.reply.as_object().contains("user")) {
-      s.user_id = Str(s.reply.at("user"), "id");
-    }
-    s.phone = phone;
-    return s;
+    return e2e::SignIn(*api_, phone, device);
   }
 
   Session NewUser() { return SignIn(ThaiNumber().e164); }
 
-  std::string url_;
-  std::unique_ptr<Api> api_;
+  std::unique_ptr<BlockingApi> api_;
 };
 
 // ---------------------------------------------------------------- basics
 
 TEST_F(AuthE2E, HealthAndJwks) {
-  Reply h = api_->Get("/health");
+  ApiResponse h = api_->Get("/health");
   EXPECT_EQ(h.status, 200);
-  EXPECT_EQ(Str(h.Json(), "service"), "auth");
-  Reply ready = api_->Get("/health/ready");
-  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(Str(h.body, "service"), "auth");
+  ApiResponse ready = api_->Get("/health/ready");
+  EXPECT_EQ(ready.status, 200) << ready.raw;
 
-  Reply j = api_->Get("/.well-known/jwks.json");
+  ApiResponse j = api_->Get("/.well-known/jwks.json");
   ASSERT_EQ(j.status, 200);
   EXPECT_NE(j.headers.Get("content-type").value_or("").find("application/json"), std::string::npos);
-  json::value doc = j.Json();
+  json::value doc = j.body;
   ASSERT_TRUE(doc.is_object() && doc.at("keys").is_array());
   const auto& keys = doc.at("keys").as_array();
   ASSERT_GE(keys.size(), 1u);
@@ -181,9 +163,9 @@ TEST_F(AuthE2E, HealthAndJwks) {
 
 TEST_F(AuthE2E, ProtectedRoutesNeedAToken) {
   for (const char* path : {"/v1/users/me", "/v1/auth/sessions", "/v1/users?phone=%2B66812345678"}) {
-    Reply r = api_->Get(path);
+    ApiResponse r = api_->Get(path);
     EXPECT_EQ(r.status, 401) << path;
-    EXPECT_EQ(r.ErrorCode(), "unauthenticated");
+    EXPECT_EQ(r.error_code(), "unauthenticated");
     EXPECT_EQ(r.headers.Get("www-authenticate").value_or(""), "Bearer");
   }
   EXPECT_EQ(api_->Post("/v1/auth/logout", json::object{}).status, 401);
@@ -195,10 +177,10 @@ TEST_F(AuthE2E, ProtectedRoutesNeedAToken) {
 
 TEST_F(AuthE2E, OtpRequestAnswersAsSpecified) {
   const Number n = ThaiNumber();
-  Reply r =
+  ApiResponse r =
       api_->Post("/v1/auth/otp/request", json::object{{"phone", n.national}, {"country", "TH"}});
-  ASSERT_EQ(r.status, 202) << r.body;
-  json::value v = r.Json();
+  ASSERT_EQ(r.status, 202) << r.raw;
+  json::value v = r.body;
   EXPECT_EQ(Int(v.at("expires_in")), 300);
   EXPECT_EQ(Int(v.at("resend_after")), 60);
   const std::string code = Str(v, "dev_code");
@@ -211,10 +193,11 @@ TEST_F(AuthE2E, PhoneNumbersOfAllSixCountriesNormalise) {
     SCOPED_TRACE(n.country + " " + n.national);
     // Asked in national format with the country, verified in E.164: same number.
     const std::string code = RequestCode(n.national, n.country);
-    Reply v = api_->Post("/v1/auth/otp/verify", json::object{{"phone", n.e164}, {"code", code}});
-    ASSERT_EQ(v.status, 200) << v.body;
-    EXPECT_EQ(Str(v.Json().at("user"), "phone"), n.e164);
-    EXPECT_EQ(Str(v.Json().at("user"), "country"), n.country);
+    ApiResponse v =
+        api_->Post("/v1/auth/otp/verify", json::object{{"phone", n.e164}, {"code", code}});
+    ASSERT_EQ(v.status, 200) << v.raw;
+    EXPECT_EQ(Str(v.body.at("user"), "phone"), n.e164);
+    EXPECT_EQ(Str(v.body.at("user"), "country"), n.country);
   }
 }
 
@@ -235,25 +218,25 @@ TEST_F(AuthE2E, BadPhoneNumbersFailWithAReason) {
       {{{"country", "TH"}}, "phone"},
   };
   for (const auto& c : cases) {
-    Reply r = api_->Post("/v1/auth/otp/request", c.body);
-    EXPECT_EQ(r.status, 400) << json::serialize(c.body) << " → " << r.body;
-    EXPECT_EQ(r.ErrorCode(), "invalid_argument");
-    EXPECT_NE(r.ErrorMessage().find(c.why), std::string::npos)
-        << json::serialize(c.body) << " → " << r.ErrorMessage();
+    ApiResponse r = api_->Post("/v1/auth/otp/request", c.body);
+    EXPECT_EQ(r.status, 400) << json::serialize(c.body) << " → " << r.raw;
+    EXPECT_EQ(r.error_code(), "invalid_argument");
+    EXPECT_NE(r.error_message().find(c.why), std::string::npos)
+        << json::serialize(c.body) << " → " << r.error_message();
   }
-  Reply not_json = api_->Send(Call{"POST", "/v1/auth/otp/request", "{not json", {}});
+  ApiResponse not_json = api_->Send(ApiRequest{"POST", "/v1/auth/otp/request", "{not json", {}});
   EXPECT_EQ(not_json.status, 400);
-  Reply bad_locale = api_->Post("/v1/auth/otp/request",
-                                json::object{{"phone", ThaiNumber().e164}, {"locale", "zz"}});
+  ApiResponse bad_locale = api_->Post("/v1/auth/otp/request",
+                                      json::object{{"phone", ThaiNumber().e164}, {"locale", "zz"}});
   EXPECT_EQ(bad_locale.status, 400);
 }
 
 TEST_F(AuthE2E, ResendCooldownAnswers429WithRetryAfter) {
   const std::string phone = ThaiNumber().e164;
   RequestCode(phone);
-  Reply again = api_->Post("/v1/auth/otp/request", json::object{{"phone", phone}});
-  ASSERT_EQ(again.status, 429) << again.body;
-  EXPECT_EQ(again.ErrorCode(), "rate_limited");
+  ApiResponse again = api_->Post("/v1/auth/otp/request", json::object{{"phone", phone}});
+  ASSERT_EQ(again.status, 429) << again.raw;
+  EXPECT_EQ(again.error_code(), "rate_limited");
   const int retry = std::stoi(std::string(again.headers.Get("retry-after").value_or("0")));
   EXPECT_GE(retry, 50);
   EXPECT_LE(retry, 60);
@@ -265,21 +248,21 @@ TEST_F(AuthE2E, PerAddressLimitAnswers429) {
   int refused_for_address = 0, accepted = 0;
   std::string retry_after;
   for (int batch = 0; batch < 400 && refused_for_address == 0; ++batch) {
-    std::vector<Call> calls;
+    std::vector<ApiRequest> calls;
     for (int i = 0; i < 50; ++i) {
-      calls.push_back(Call{"POST",
-                           "/v1/auth/otp/request",
-                           json::serialize(json::object{{"phone", ThaiNumber().e164}}),
-                           {}});
+      calls.push_back(ApiRequest{"POST",
+                                 "/v1/auth/otp/request",
+                                 json::serialize(json::object{{"phone", ThaiNumber().e164}}),
+                                 {}});
     }
-    for (const Reply& r : api_->Concurrently(calls)) {
+    for (const ApiResponse& r : api_->Concurrently(calls)) {
       if (r.status == 202) {
         ++accepted;
-      } else if (r.status == 429 && r.ErrorMessage().find("address") != std::string::npos) {
+      } else if (r.status == 429 && r.error_message().find("address") != std::string::npos) {
         ++refused_for_address;
         retry_after = std::string(r.headers.Get("retry-after").value_or(""));
       } else {
-        ADD_FAILURE() << "unexpected " << r.status << " " << r.body << r.transport_error;
+        ADD_FAILURE() << "unexpected " << r.status << " " << r.raw;
         return;
       }
     }
@@ -289,10 +272,10 @@ TEST_F(AuthE2E, PerAddressLimitAnswers429) {
   ASSERT_FALSE(retry_after.empty());
   EXPECT_GT(std::stoi(retry_after), 0);
   // Once refused, refused: the next request from the address is too.
-  Reply next = api_->Post("/v1/auth/otp/request", json::object{{"phone", ThaiNumber().e164}});
+  ApiResponse next = api_->Post("/v1/auth/otp/request", json::object{{"phone", ThaiNumber().e164}});
   EXPECT_EQ(next.status, 429);
   // Another address is not affected.
-  api_->set_ip(FreshIp());
+  api_->set_header("X-Real-IP", FreshIp());
   EXPECT_EQ(api_->Post("/v1/auth/otp/request", json::object{{"phone", ThaiNumber().e164}}).status,
             202);
 }
@@ -327,8 +310,8 @@ TEST_F(AuthE2E, FirstVerificationCreatesTheUserWithTheSpecTokenResponse) {
   EXPECT_EQ(Str(claims, "sub"), s.user_id);
   EXPECT_FALSE(Str(claims, "sid").empty());
   EXPECT_EQ(Int(claims.at("exp")) - Int(claims.at("iat")), 900);
-  Reply jwks = api_->Get("/.well-known/jwks.json");
-  EXPECT_NE(jwks.body.find("\"" + Str(header, "kid") + "\""), std::string::npos);
+  ApiResponse jwks = api_->Get("/.well-known/jwks.json");
+  EXPECT_NE(jwks.raw.find("\"" + Str(header, "kid") + "\""), std::string::npos);
 
   // The second sign-in finds the same user.
   Session again = SignIn(phone);
@@ -339,14 +322,15 @@ TEST_F(AuthE2E, FirstVerificationCreatesTheUserWithTheSpecTokenResponse) {
 TEST_F(AuthE2E, VerifyRejectsBadInput) {
   const std::string phone = ThaiNumber().e164;
   for (const char* code : {"12345", "1234567", "abcdef", ""}) {
-    Reply r = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+    ApiResponse r =
+        api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
     EXPECT_EQ(r.status, 400) << code;
   }
   EXPECT_EQ(api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}}).status, 400);
-  Reply never =
+  ApiResponse never =
       api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", "123456"}});
   EXPECT_EQ(never.status, 401);
-  EXPECT_EQ(never.ErrorCode(), "unauthenticated");
+  EXPECT_EQ(never.error_code(), "unauthenticated");
 }
 
 TEST_F(AuthE2E, BruteForcingAnOtpStopsAtTheLimit) {
@@ -355,13 +339,15 @@ TEST_F(AuthE2E, BruteForcingAnOtpStopsAtTheLimit) {
   std::string wrong = code;
   wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
   for (int i = 1; i <= 5; ++i) {
-    Reply r = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", wrong}});
-    EXPECT_EQ(r.status, 401) << r.body;
+    ApiResponse r =
+        api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", wrong}});
+    EXPECT_EQ(r.status, 401) << r.raw;
   }
   // After five wrong tries the right code no longer works.
-  Reply right = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
-  EXPECT_EQ(right.status, 401) << right.body;
-  EXPECT_NE(right.ErrorMessage().find("request a new one"), std::string::npos);
+  ApiResponse right =
+      api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+  EXPECT_EQ(right.status, 401) << right.raw;
+  EXPECT_NE(right.error_message().find("request a new one"), std::string::npos);
 }
 
 TEST_F(AuthE2E, ACodeWorksOnce) {
@@ -377,19 +363,19 @@ TEST_F(AuthE2E, ConcurrentVerificationsOfOneCodeExactlyOneWins) {
     const std::string phone = ThaiNumber().e164;
     const std::string code = RequestCode(phone);
     const std::string body = json::serialize(json::object{{"phone", phone}, {"code", code}});
-    std::vector<Call> calls(static_cast<std::size_t>(racers),
-                            Call{"POST", "/v1/auth/otp/verify", body, {}});
+    std::vector<ApiRequest> calls(static_cast<std::size_t>(racers),
+                                  ApiRequest{"POST", "/v1/auth/otp/verify", body, {}});
     auto replies = api_->Concurrently(calls);
     int ok = 0, refused = 0;
     std::set<std::string> users;
     for (const auto& r : replies) {
       if (r.status == 200) {
         ++ok;
-        users.insert(Str(r.Json().at("user"), "id"));
+        users.insert(Str(r.body.at("user"), "id"));
       } else if (r.status == 401) {
         ++refused;
       } else {
-        ADD_FAILURE() << r.status << " " << r.body << r.transport_error;
+        ADD_FAILURE() << r.status << " " << r.raw;
       }
     }
     EXPECT_EQ(ok, 1) << racers << " racers";
@@ -401,20 +387,20 @@ TEST_F(AuthE2E, ConcurrentVerificationsOfOneCodeExactlyOneWins) {
 
 TEST_F(AuthE2E, RefreshRotatesAndReuseRevokesTheSession) {
   Session s = NewUser();
-  Reply r1 = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
-  ASSERT_EQ(r1.status, 200) << r1.body;
-  const std::string second = Str(r1.Json(), "refresh_token");
-  const std::string access2 = Str(r1.Json(), "access_token");
+  ApiResponse r1 = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
+  ASSERT_EQ(r1.status, 200) << r1.raw;
+  const std::string second = Str(r1.body, "refresh_token");
+  const std::string access2 = Str(r1.body, "access_token");
   EXPECT_NE(second, s.refresh);
-  EXPECT_EQ(Str(r1.Json(), "token_type"), "Bearer");
-  EXPECT_EQ(Int(r1.Json().at("expires_in")), 900);
+  EXPECT_EQ(Str(r1.body, "token_type"), "Bearer");
+  EXPECT_EQ(Int(r1.body.at("expires_in")), 900);
   EXPECT_EQ(DecodeJwtPart(access2, 1).at("sid"), DecodeJwtPart(s.access, 1).at("sid"));
   EXPECT_EQ(api_->Get("/v1/users/me", access2).status, 200);
 
   // The first token again: the whole session is revoked.
-  Reply replay = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
+  ApiResponse replay = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", s.refresh}});
   EXPECT_EQ(replay.status, 401);
-  Reply latest = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", second}});
+  ApiResponse latest = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", second}});
   EXPECT_EQ(latest.status, 401) << "the newest token of a revoked session must fail at once";
   EXPECT_EQ(api_->Get("/v1/users/me", access2).status, 401);
 }
@@ -442,9 +428,9 @@ class ForgedTokens : public AuthE2E {
     return B64(json::serialize(header)) + "." + B64(json::serialize(claims));
   }
   void ExpectRejected(const std::string& token, const char* what) {
-    Reply r = api_->Get("/v1/users/me", token);
-    EXPECT_EQ(r.status, 401) << what << ": " << r.body;
-    EXPECT_EQ(r.ErrorCode(), "unauthenticated") << what;
+    ApiResponse r = api_->Get("/v1/users/me", token);
+    EXPECT_EQ(r.status, 401) << what << ": " << r.raw;
+    EXPECT_EQ(r.error_code(), "unauthenticated") << what;
   }
   Session victim_;
   json::object header_, claims_;
@@ -472,9 +458,9 @@ TEST_F(ForgedTokens, AlgNone) {
 }
 
 TEST_F(ForgedTokens, Hs256WithThePublicKeyAsSecret) {
-  Reply j = api_->Get("/.well-known/jwks.json");
+  ApiResponse j = api_->Get("/.well-known/jwks.json");
   std::string x;
-  const json::value jwks = j.Json();
+  const json::value jwks = j.body;
   for (const auto& k : jwks.at("keys").as_array()) {
     if (Str(k, "kid") == Str(header_, "kid")) x = Str(k, "x");
   }
@@ -511,12 +497,12 @@ TEST_F(AuthE2E, SessionsListRevokeAndLogout) {
   const std::string phone = ThaiNumber().e164;
   Session phone1 = SignIn(phone, "phone one");
   Session phone2 = SignIn(phone, "phone two");
-  Reply list = api_->Get("/v1/auth/sessions", phone2.access);
-  ASSERT_EQ(list.status, 200) << list.body;
-  const json::value list_json = list.Json();
+  ApiResponse list = api_->Get("/v1/auth/sessions", phone2.access);
+  ASSERT_EQ(list.status, 200) << list.raw;
+  const json::value list_json = list.body;
   const auto& sessions = list_json.at("sessions").as_array();
   ASSERT_EQ(sessions.size(), 2u);
-  EXPECT_TRUE(list.Json().at("next_cursor").is_null());
+  EXPECT_TRUE(list.body.at("next_cursor").is_null());
   std::string other_id;
   int current = 0;
   for (const auto& s : sessions) {
@@ -535,10 +521,10 @@ TEST_F(AuthE2E, SessionsListRevokeAndLogout) {
   EXPECT_EQ(Str(DecodeJwtPart(phone1.access, 1), "sid"), other_id);
 
   // Page of one.
-  Reply page = api_->Get("/v1/auth/sessions?limit=1", phone2.access);
+  ApiResponse page = api_->Get("/v1/auth/sessions?limit=1", phone2.access);
   ASSERT_EQ(page.status, 200);
-  EXPECT_EQ(page.Json().at("sessions").as_array().size(), 1u);
-  EXPECT_FALSE(page.Json().at("next_cursor").is_null());
+  EXPECT_EQ(page.body.at("sessions").as_array().size(), 1u);
+  EXPECT_FALSE(page.body.at("next_cursor").is_null());
   EXPECT_EQ(api_->Get("/v1/auth/sessions?limit=0", phone2.access).status, 400);
   EXPECT_EQ(api_->Get("/v1/auth/sessions?limit=201", phone2.access).status, 400);
   EXPECT_EQ(api_->Get("/v1/auth/sessions?cursor=nope", phone2.access).status, 400);
@@ -564,9 +550,9 @@ TEST_F(AuthE2E, OneUserCannotReadOrRevokeAnothersSessions) {
   Session alice = NewUser();
   Session bob = NewUser();
   const std::string alice_sid = Str(DecodeJwtPart(alice.access, 1), "sid");
-  Reply bobs = api_->Get("/v1/auth/sessions", bob.access);
+  ApiResponse bobs = api_->Get("/v1/auth/sessions", bob.access);
   ASSERT_EQ(bobs.status, 200);
-  EXPECT_EQ(bobs.body.find(alice_sid), std::string::npos);
+  EXPECT_EQ(bobs.raw.find(alice_sid), std::string::npos);
   EXPECT_EQ(api_->Delete("/v1/auth/sessions/" + alice_sid, bob.access).status, 404);
   // Alice's session is untouched.
   EXPECT_EQ(api_->Get("/v1/users/me", alice.access).status, 200);
@@ -579,19 +565,20 @@ TEST_F(AuthE2E, OneUserCannotReadOrRevokeAnothersSessions) {
 TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
   Session s = NewUser();
   const std::string pw = "correct horse battery staple";
-  Reply short_pw =
+  ApiResponse short_pw =
       api_->Put("/v1/auth/password", json::object{{"password", "elevenchars"}}, s.access);
   EXPECT_EQ(short_pw.status, 400);
-  EXPECT_NE(short_pw.ErrorMessage().find("12"), std::string::npos);
+  EXPECT_NE(short_pw.error_message().find("12"), std::string::npos);
   EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, s.access).status, 204);
-  Reply me = api_->Get("/v1/users/me", s.access);
-  EXPECT_TRUE(me.Json().at("has_password").as_bool());
+  ApiResponse me = api_->Get("/v1/users/me", s.access);
+  EXPECT_TRUE(me.body.at("has_password").as_bool());
 
   // Login by phone (national form with country works too).
-  Reply login = api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}});
-  ASSERT_EQ(login.status, 200) << login.body;
-  EXPECT_FALSE(login.Json().at("new_user").as_bool());
-  EXPECT_EQ(Str(login.Json().at("user"), "id"), s.user_id);
+  ApiResponse login =
+      api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}});
+  ASSERT_EQ(login.status, 200) << login.raw;
+  EXPECT_FALSE(login.body.at("new_user").as_bool());
+  EXPECT_EQ(Str(login.body.at("user"), "id"), s.user_id);
   const std::string national = "0" + s.phone.substr(3);
   EXPECT_EQ(api_->Post("/v1/auth/login",
                        json::object{{"phone", national}, {"country", "TH"}, {"password", pw}})
@@ -624,11 +611,12 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
 
   // An attacker address: wrong passwords answer 401, then 429 with Retry-After,
   // even for the right password; the owner's address still works.
-  Api attacker(url_, FreshIp());
+  auto attacker_api = NewClient();
+  BlockingApi& attacker = *attacker_api;
   int unauthorized = 0;
-  Reply locked;
+  ApiResponse locked;
   for (int i = 0; i < 20; ++i) {
-    Reply r = attacker.Post(
+    ApiResponse r = attacker.Post(
         "/v1/auth/login",
         json::object{{"phone", s.phone}, {"password", "guess " + std::to_string(i) + "!!!!!!"}});
     if (r.status == 401) {
@@ -639,8 +627,8 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
     break;
   }
   EXPECT_GE(unauthorized, 3);
-  ASSERT_EQ(locked.status, 429) << locked.body;
-  EXPECT_EQ(locked.ErrorCode(), "rate_limited");
+  ASSERT_EQ(locked.status, 429) << locked.raw;
+  EXPECT_EQ(locked.error_code(), "rate_limited");
   EXPECT_GT(std::stoi(std::string(locked.headers.Get("retry-after").value_or("0"))), 0);
   EXPECT_EQ(
       attacker.Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
@@ -649,11 +637,11 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
             200);
 
   // The change itself ends the other sessions.
-  Reply changed = api_->Put("/v1/auth/password",
-                            json::object{{"password", pw2}, {"current_password", pw}}, s.access);
-  EXPECT_EQ(changed.status, 204) << changed.body;
+  ApiResponse changed = api_->Put(
+      "/v1/auth/password", json::object{{"password", pw2}, {"current_password", pw}}, s.access);
+  EXPECT_EQ(changed.status, 204) << changed.raw;
   EXPECT_EQ(api_->Post("/v1/auth/refresh",
-                       json::object{{"refresh_token", Str(login.Json(), "refresh_token")}})
+                       json::object{{"refresh_token", Str(login.body, "refresh_token")}})
                 .status,
             401);
   EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
@@ -665,43 +653,44 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
 
 TEST_F(AuthE2E, LoginOfUnknownOrPasswordlessAccountsLooksTheSame) {
   Session s = NewUser();  // no password set
-  Reply a = api_->Post("/v1/auth/login",
-                       json::object{{"phone", s.phone}, {"password", "whatever password"}});
-  Reply b = api_->Post("/v1/auth/login", json::object{{"phone", ThaiNumber().e164},
-                                                      {"password", "whatever password"}});
-  Reply c = api_->Post("/v1/auth/login", json::object{{"username", "nobody_" + Digits(8)},
-                                                      {"password", "whatever password"}});
+  ApiResponse a = api_->Post("/v1/auth/login",
+                             json::object{{"phone", s.phone}, {"password", "whatever password"}});
+  ApiResponse b = api_->Post("/v1/auth/login", json::object{{"phone", ThaiNumber().e164},
+                                                            {"password", "whatever password"}});
+  ApiResponse c = api_->Post("/v1/auth/login", json::object{{"username", "nobody_" + Digits(8)},
+                                                            {"password", "whatever password"}});
   EXPECT_EQ(a.status, 401);
   EXPECT_EQ(b.status, 401);
   EXPECT_EQ(c.status, 401);
-  EXPECT_EQ(a.body, b.body);
-  EXPECT_EQ(b.body, c.body);
+  EXPECT_EQ(a.raw, b.raw);
+  EXPECT_EQ(b.raw, c.raw);
 }
 
 // ---------------------------------------------------------------- users
 
 TEST_F(AuthE2E, MeAndProfileUpdates) {
   Session s = NewUser();
-  Reply me = api_->Get("/v1/users/me", s.access);
+  ApiResponse me = api_->Get("/v1/users/me", s.access);
   ASSERT_EQ(me.status, 200);
-  EXPECT_EQ(Str(me.Json(), "phone"), s.phone);
+  EXPECT_EQ(Str(me.body, "phone"), s.phone);
   const std::string name = "Name_" + Digits(8);
-  Reply p = api_->Patch("/v1/users/me",
-                        json::object{{"display_name", "  สมชาย ใจดี "},
-                                     {"username", name},
-                                     {"locale", "en"},
-                                     {"avatar_url", "https://cdn.example.com/a.png"}},
-                        s.access);
-  ASSERT_EQ(p.status, 200) << p.body;
-  EXPECT_EQ(Str(p.Json(), "display_name"), "สมชาย ใจดี");
-  EXPECT_EQ(Str(p.Json(), "username"), name);
-  EXPECT_EQ(Str(p.Json(), "locale"), "en");
-  EXPECT_EQ(Str(p.Json(), "avatar_url"), "https://cdn.example.com/a.png");
+  ApiResponse p = api_->Patch("/v1/users/me",
+                              json::object{{"display_name", "  สมชาย ใจดี "},
+                                           {"username", name},
+                                           {"locale", "en"},
+                                           {"avatar_url", "https://cdn.example.com/a.png"}},
+                              s.access);
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(Str(p.body, "display_name"), "สมชาย ใจดี");
+  EXPECT_EQ(Str(p.body, "username"), name);
+  EXPECT_EQ(Str(p.body, "locale"), "en");
+  EXPECT_EQ(Str(p.body, "avatar_url"), "https://cdn.example.com/a.png");
   // null clears.
-  Reply cleared = api_->Patch("/v1/users/me", json::object{{"avatar_url", nullptr}}, s.access);
+  ApiResponse cleared =
+      api_->Patch("/v1/users/me", json::object{{"avatar_url", nullptr}}, s.access);
   ASSERT_EQ(cleared.status, 200);
-  EXPECT_TRUE(cleared.Json().at("avatar_url").is_null());
-  EXPECT_EQ(Str(cleared.Json(), "username"), name);
+  EXPECT_TRUE(cleared.body.at("avatar_url").is_null());
+  EXPECT_EQ(Str(cleared.body, "username"), name);
 
   for (const json::object& bad :
        {json::object{{"username", "9starts_with_digit"}}, json::object{{"username", "ab"}},
@@ -709,28 +698,28 @@ TEST_F(AuthE2E, MeAndProfileUpdates) {
         json::object{{"locale", nullptr}}, json::object{{"display_name", std::string(65, 'x')}},
         json::object{{"display_name", ""}}, json::object{{"avatar_url", "javascript:alert(1)"}},
         json::object{{"phone", "+66812345678"}}, json::object{{"display_name", 5}}}) {
-    Reply r = api_->Patch("/v1/users/me", bad, s.access);
-    EXPECT_EQ(r.status, 400) << json::serialize(bad) << " → " << r.body;
+    ApiResponse r = api_->Patch("/v1/users/me", bad, s.access);
+    EXPECT_EQ(r.status, 400) << json::serialize(bad) << " → " << r.raw;
   }
 
   // Usernames are unique regardless of case.
   Session other = NewUser();
   std::string lower = name;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  Reply taken = api_->Patch("/v1/users/me", json::object{{"username", lower}}, other.access);
-  EXPECT_EQ(taken.status, 409) << taken.body;
-  EXPECT_EQ(taken.ErrorCode(), "conflict");
+  ApiResponse taken = api_->Patch("/v1/users/me", json::object{{"username", lower}}, other.access);
+  EXPECT_EQ(taken.status, 409) << taken.raw;
+  EXPECT_EQ(taken.error_code(), "conflict");
 }
 
 TEST_F(AuthE2E, PublicProfileHasNoPhone) {
   Session a = NewUser();
   Session b = NewUser();
-  Reply r = api_->Get("/v1/users/" + a.user_id, b.access);
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Str(r.Json(), "id"), a.user_id);
-  EXPECT_FALSE(r.Json().as_object().contains("phone"));
-  EXPECT_EQ(r.body.find(a.phone), std::string::npos);
-  EXPECT_TRUE(r.Json().as_object().contains("display_name"));
+  ApiResponse r = api_->Get("/v1/users/" + a.user_id, b.access);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(Str(r.body, "id"), a.user_id);
+  EXPECT_FALSE(r.body.as_object().contains("phone"));
+  EXPECT_EQ(r.raw.find(a.phone), std::string::npos);
+  EXPECT_TRUE(r.body.as_object().contains("display_name"));
   EXPECT_EQ(api_->Get("/v1/users/0190b4c2-7a1e-7c3d-9f0a-0123456789ab", b.access).status, 404);
   EXPECT_EQ(api_->Get("/v1/users/not-a-uuid", b.access).status, 404);
 }
@@ -743,32 +732,32 @@ TEST_F(AuthE2E, ContactLookupByUsernameIgnoresCaseAndHidesPhones) {
   std::string lower = name;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const std::string& q : {name, lower}) {
-    Reply found = api_->Get("/v1/users?username=" + q, a.access);
-    ASSERT_EQ(found.status, 200) << found.body;
-    const json::value j = found.Json();
+    ApiResponse found = api_->Get("/v1/users?username=" + q, a.access);
+    ASSERT_EQ(found.status, 200) << found.raw;
+    const json::value j = found.body;
     const auto& users = j.at("users").as_array();
     ASSERT_EQ(users.size(), 1u) << q;
     EXPECT_EQ(Str(users[0], "id"), b.user_id);
     EXPECT_EQ(Str(users[0], "username"), name);
     EXPECT_FALSE(users[0].as_object().contains("phone"));
-    EXPECT_EQ(found.body.find(b.phone), std::string::npos);
+    EXPECT_EQ(found.raw.find(b.phone), std::string::npos);
     EXPECT_TRUE(j.at("next_cursor").is_null());
   }
   // Not found: an empty list, as for phone numbers.
-  Reply none = api_->Get("/v1/users?username=nobody_" + Digits(10), a.access);
-  ASSERT_EQ(none.status, 200) << none.body;
-  EXPECT_TRUE(none.Json().at("users").as_array().empty());
-  Reply prefix = api_->Get("/v1/users?username=" + name.substr(0, name.size() - 1), a.access);
+  ApiResponse none = api_->Get("/v1/users?username=nobody_" + Digits(10), a.access);
+  ASSERT_EQ(none.status, 200) << none.raw;
+  EXPECT_TRUE(none.body.at("users").as_array().empty());
+  ApiResponse prefix = api_->Get("/v1/users?username=" + name.substr(0, name.size() - 1), a.access);
   ASSERT_EQ(prefix.status, 200);
-  EXPECT_TRUE(prefix.Json().at("users").as_array().empty()) << "not an exact match";
+  EXPECT_TRUE(prefix.body.at("users").as_array().empty()) << "not an exact match";
   // Exactly one of phone and username; a name no username can have.
   for (const std::string& bad :
        {"/v1/users?username=" + name + "&phone=%2B" + b.phone.substr(1), std::string("/v1/users"),
         std::string("/v1/users?username="), std::string("/v1/users?username=9lives"),
         std::string("/v1/users?username=%40") + name, std::string("/v1/users?username=ab")}) {
-    Reply r = api_->Get(bad, a.access);
-    EXPECT_EQ(r.status, 400) << bad << " → " << r.body;
-    EXPECT_EQ(r.ErrorCode(), "invalid_argument") << bad;
+    ApiResponse r = api_->Get(bad, a.access);
+    EXPECT_EQ(r.status, 400) << bad << " → " << r.raw;
+    EXPECT_EQ(r.error_code(), "invalid_argument") << bad;
   }
   EXPECT_EQ(api_->Get("/v1/users?username=" + name).status, 401);
 }
@@ -777,28 +766,28 @@ TEST_F(AuthE2E, ContactLookupByPhoneIsLimitedAndHidesPhones) {
   Session a = NewUser();
   Session b = NewUser();
   const std::string q = "/v1/users?phone=" + std::string("%2B") + b.phone.substr(1);
-  Reply found = api_->Get(q, a.access);
-  ASSERT_EQ(found.status, 200) << found.body;
-  const json::value found_json = found.Json();
+  ApiResponse found = api_->Get(q, a.access);
+  ASSERT_EQ(found.status, 200) << found.raw;
+  const json::value found_json = found.body;
   const auto& users = found_json.at("users").as_array();
   ASSERT_EQ(users.size(), 1u);
   EXPECT_EQ(Str(users[0], "id"), b.user_id);
   EXPECT_FALSE(users[0].as_object().contains("phone"));
   // National form: the caller's country applies.
-  Reply national = api_->Get("/v1/users?phone=0" + b.phone.substr(3), a.access);
+  ApiResponse national = api_->Get("/v1/users?phone=0" + b.phone.substr(3), a.access);
   ASSERT_EQ(national.status, 200);
-  EXPECT_EQ(national.Json().at("users").as_array().size(), 1u);
-  Reply none = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
+  EXPECT_EQ(national.body.at("users").as_array().size(), 1u);
+  ApiResponse none = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
   ASSERT_EQ(none.status, 200);
-  EXPECT_TRUE(none.Json().at("users").as_array().empty());
+  EXPECT_TRUE(none.body.at("users").as_array().empty());
   EXPECT_EQ(api_->Get("/v1/users", a.access).status, 400);
   EXPECT_EQ(api_->Get("/v1/users?phone=12", a.access).status, 400);
 
   // Enumeration is capped: one caller soon gets 429 with Retry-After.
-  Reply limited;
+  ApiResponse limited;
   int answered = 0;
   for (int i = 0; i < 20000; ++i) {
-    Reply r = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
+    ApiResponse r = api_->Get("/v1/users?phone=%2B" + ThaiNumber().e164.substr(1), a.access);
     if (r.status != 200) {
       limited = r;
       break;
@@ -813,10 +802,10 @@ TEST_F(AuthE2E, ContactLookupByPhoneIsLimitedAndHidesPhones) {
 
 TEST_F(AuthE2E, MetricsCountSignInsAndRefreshes) {
   auto value = [&](const std::string& series) {
-    Reply m = api_->Get("/metrics");
-    const auto pos = m.body.find("\n" + series + " ");
+    ApiResponse m = api_->Get("/metrics");
+    const auto pos = m.raw.find("\n" + series + " ");
     if (pos == std::string::npos) return -1.0;
-    return std::stod(m.body.substr(pos + series.size() + 2));
+    return std::stod(m.raw.substr(pos + series.size() + 2));
   };
   const double signins = value("auth_signins_total{method=\"otp\"}");
   const double sent = value("auth_otp_sent_total");
@@ -829,10 +818,10 @@ TEST_F(AuthE2E, MetricsCountSignInsAndRefreshes) {
   EXPECT_GE(value("auth_signins_total{method=\"otp\"}"), signins + 1);
   EXPECT_GE(value("auth_otp_sent_total"), sent + 1);
   EXPECT_GE(value("auth_token_refreshes_total{result=\"ok\"}"), refreshes + 1);
-  Reply m = api_->Get("/metrics");
+  ApiResponse m = api_->Get("/metrics");
   for (const char* name : {"auth_otp_verified_total", "auth_otp_failed_total",
                            "auth_lockouts_total", "outbox_events_published_total"}) {
-    EXPECT_NE(m.body.find(name), std::string::npos) << name;
+    EXPECT_NE(m.raw.find(name), std::string::npos) << name;
   }
 }
 
@@ -850,8 +839,7 @@ bool ContainsToken(const std::string& text, const std::string& needle) {
 }
 
 TEST_F(AuthE2E, NoSecretOrOtpAppearsInTheLogs) {
-  const char* log_path = std::getenv("TCHAT_TEST_AUTH_LOG");
-  ASSERT_TRUE(log_path != nullptr && *log_path) << "TCHAT_TEST_AUTH_LOG is not set";
+  const std::string log_path = RequireEnv("TCHAT_TEST_AUTH_LOG");
   std::vector<std::string> secrets;
   const std::string phone = ThaiNumber().e164;
   const std::string code = RequestCode(phone);
@@ -859,23 +847,23 @@ TEST_F(AuthE2E, NoSecretOrOtpAppearsInTheLogs) {
   std::string wrong = code;
   wrong[5] = code[5] == '9' ? '0' : static_cast<char>(code[5] + 1);
   (void)api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", wrong}});
-  Reply v = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
+  ApiResponse v = api_->Post("/v1/auth/otp/verify", json::object{{"phone", phone}, {"code", code}});
   ASSERT_EQ(v.status, 200);
-  const std::string access = Str(v.Json(), "access_token");
+  const std::string access = Str(v.body, "access_token");
   secrets.push_back(access);
-  secrets.push_back(Str(v.Json(), "refresh_token"));
+  secrets.push_back(Str(v.body, "refresh_token"));
   const std::string pw = "log canary password " + Digits(6);
   secrets.push_back(pw);
   ASSERT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, access).status, 204);
   (void)api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw + "x"}});
   secrets.push_back(pw + "x");
-  Reply l = api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});
+  ApiResponse l = api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});
   ASSERT_EQ(l.status, 200);
-  secrets.push_back(Str(l.Json(), "refresh_token"));
+  secrets.push_back(Str(l.body, "refresh_token"));
   (void)api_->Post("/v1/auth/refresh",
-                   json::object{{"refresh_token", Str(l.Json(), "refresh_token")}});
+                   json::object{{"refresh_token", Str(l.body, "refresh_token")}});
   (void)api_->Post("/v1/auth/refresh",
-                   json::object{{"refresh_token", Str(l.Json(), "refresh_token")}});
+                   json::object{{"refresh_token", Str(l.body, "refresh_token")}});
   (void)api_->Get("/v1/users?phone=%2B" + phone.substr(1), access);
   std::this_thread::sleep_for(300ms);  // let the lines reach the file
 

@@ -16,12 +16,51 @@
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "e2e_env.hpp"
+#include "support/env.hpp"
+#include "support/fixture.hpp"
+#include "support/json_fields.hpp"
 
 namespace tchat::e2e {
 namespace {
 
+using namespace std::chrono_literals;
 using client::WsClient;
+
+// The messaging service (TCHAT_TEST_MESSAGING_URL) and its conversations.
+class E2eTest : public ServiceTest {
+ protected:
+  E2eTest() : ServiceTest("TCHAT_TEST_MESSAGING_URL") {}
+
+  // Creates (or finds) the direct conversation of a and b; returns its id.
+  std::string Direct(User& a, const User& b) {
+    auto r = a.api->Run(a.api->async().CreateDirect(b.id));
+    EXPECT_TRUE(r.status == 201 || r.status == 200) << r.raw;
+    return Str(r.object(), "id");
+  }
+
+  std::string Group(User& owner, const std::vector<const User*>& members,
+                    std::string title = "group") {
+    std::vector<std::string> ids;
+    for (const User* m : members) ids.push_back(m->id);
+    auto r = owner.api->Run(owner.api->async().CreateGroup(title, ids));
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return Str(r.object(), "id");
+  }
+
+  ApiResponse SendText(User& u, const std::string& conv, const std::string& body,
+                       std::string cmid = {}) {
+    if (cmid.empty()) cmid = NewUuidV7();
+    return u.api->Run(u.api->async().SendText(conv, cmid, body));
+  }
+
+  std::vector<json::object> History(User& u, const std::string& conv, int limit = 200) {
+    auto r = u.api->Run(u.api->async().History(conv, std::nullopt, std::nullopt, limit));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    std::vector<json::object> out;
+    for (const auto& m : Arr(r.object(), "messages")) out.push_back(m.get_object());
+    return out;
+  }
+};
 
 // ---------------------------------------------------------------------------
 // Conversations
@@ -899,8 +938,7 @@ class EventsTest : public E2eTest {
  protected:
   void SetUp() override {
     E2eTest::SetUp();
-    redis_url_ = EnvOr("TCHAT_TEST_REDIS_URL");
-    if (redis_url_.empty()) GTEST_FAIL() << "TCHAT_TEST_REDIS_URL is not set";
+    redis_url_ = RequireEnv("TCHAT_TEST_REDIS_URL");
     redis::RedisOptions o;
     o.url = redis_url_;
     o.pool_size = 2;

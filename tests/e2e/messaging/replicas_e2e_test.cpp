@@ -12,119 +12,39 @@
 #include <set>
 #include <thread>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/client/token_minter.hpp>
 #include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "e2e_env.hpp"
+#include "support/env.hpp"
+#include "support/fixture.hpp"
+#include "support/json_fields.hpp"
+#include "support/process.hpp"
 
 namespace tchat::e2e {
 namespace {
 
+using namespace std::chrono_literals;
 using client::WsClient;
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// A child process with its own environment; output goes to `log`.
-class Process {
- public:
-  Process() = default;
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-  ~Process() { Stop(SIGKILL); }
-
-  bool Start(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-             const std::string& log) {
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      // Not one of the test's sockets may leak into the child: a WebSocket the
-      // test closes must really close.
-      for (int i = 3; i < 65536; ++i) ::close(i);
-      std::vector<char*> args, envp;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-      envp.push_back(nullptr);
-      ::execvpe(args[0], args.data(), envp.data());
-      ::_exit(127);
-    }
-    return true;
-  }
-
-  // Sends `sig` and reaps the child (SIGTERM: waits up to 20 s, then SIGKILL).
-  void Stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    for (int i = 0; i < 400; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool running() const { return pid_ > 0; }
-  void Signal(int sig) {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-  // Non-blocking: true once the child has exited (and is reaped).
-  bool Reaped() {
-    if (pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) pid_ = -1;
-    return pid_ <= 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-class Replicas : public ::testing::Test {
+class Replicas : public ServiceTest {
  protected:
   void SetUp() override {
-    bin_ = EnvOr("TCHAT_TEST_MESSAGING_BIN");
-    db_ = EnvOr("TCHAT_TEST_MESSAGING_DATABASE_URL");
-    if (bin_.empty()) GTEST_FAIL() << "TCHAT_TEST_MESSAGING_BIN is not set";
-    if (db_.empty()) GTEST_FAIL() << "TCHAT_TEST_MESSAGING_DATABASE_URL is not set";
-    redis_bin_ = EnvOr("TCHAT_TEST_REDIS_SERVER_BIN");
-    if (redis_bin_.empty()) redis_bin_ = "redis-server";
+    bin_ = RequireEnv("TCHAT_TEST_MESSAGING_BIN");
+    db_ = RequireEnv("TCHAT_TEST_MESSAGING_DATABASE_URL");
+    redis_bin_ = EnvOr("TCHAT_TEST_REDIS_SERVER_BIN", "redis-server");
     char dir[] = "/tmp/tchat-replicas-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
     // Our own signing key and JWKS.
     auto key = jwt::Ed25519KeyPair::Generate("replicas-test");
-    signer_.emplace(key);
-    {
-      std::ofstream jwks(dir_ + "/jwks.json");
-      jwks << jwt::BuildJwks({key.Public()});
-    }
+    minter_.emplace(client::TokenMinter::FromKeyPair(key));
+    std::ofstream(dir_ + "/jwks.json") << minter_->Jwks();
     redis_port_ = FreePort();
     ASSERT_TRUE(StartRedis());
     for (int i = 0; i < 2; ++i) {
@@ -175,9 +95,7 @@ class Replicas : public ::testing::Test {
         "REDIS_URL=redis://127.0.0.1:" + std::to_string(redis_port_) + "/0",
         "JWKS_FILE=" + dir_ + "/jwks.json",
         "TCHAT_THREADS=2",
-        "LOG_LEVEL=" + (EnvOr("TCHAT_TEST_REPLICA_LOG_LEVEL").empty()
-                            ? std::string("warn")
-                            : EnvOr("TCHAT_TEST_REPLICA_LOG_LEVEL")),
+        "LOG_LEVEL=" + EnvOr("TCHAT_TEST_REPLICA_LOG_LEVEL", "warn"),
         "redis_dial_timeout=1s",
         "redis_read_timeout=1s",
     };
@@ -192,25 +110,12 @@ class Replicas : public ::testing::Test {
   }
 
   User NewUser(int replica) {
-    User u;
-    u.id = NewUuidV7();
-    jwt::Claims c;
-    c.issuer = "tchat-auth";
-    c.audience = "tchat";
-    c.subject = u.id;
-    c.session_id = NewUuidV7();
-    c.issued_at = std::chrono::system_clock::now();
-    c.expires_at = c.issued_at + std::chrono::minutes(15);
-    u.token = signer_->Sign(c);
-    u.api = std::make_unique<BlockingApi>(io_, Url(replica), u.token);
-    return u;
+    const std::string id = NewUuidV7();
+    return UserWithToken(id, minter_->Mint(id), Url(replica));
   }
 
   std::unique_ptr<BlockingWs> Connect(const User& u, int replica) {
-    auto ws = std::make_unique<BlockingWs>(io_);
-    auto st = ws->Connect(Url(replica), u.token);
-    EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().message);
-    return ws;
+    return ServiceTest::Connect(u, Url(replica));
   }
 
   // Every message of a conversation, paging forward.
@@ -258,11 +163,10 @@ class Replicas : public ::testing::Test {
     return out;
   }
 
-  boost::asio::io_context io_;
   std::string bin_, db_, redis_bin_, dir_;
-  std::optional<jwt::JwtSigner> signer_;
-  Process redis_;
-  Process replicas_[2];
+  std::optional<client::TokenMinter> minter_;
+  ChildProcess redis_;
+  ChildProcess replicas_[2];
   int ports_[2] = {0, 0};
   int redis_port_ = 0;
 };
@@ -311,8 +215,8 @@ TEST_F(Replicas, KillNineMidStreamLosesNothingAcknowledged) {
   User a = NewUser(1), a2 = NewUser(0), b = NewUser(1);
   a2.id = a.id;  // a second device of a, on the replica that dies
   a2.token = a.token;
-  a2.api = std::make_unique<BlockingApi>(io_, Url(0), a.token);
-  b.api = std::make_unique<BlockingApi>(io_, Url(1), b.token);
+  a2.api = std::make_shared<BlockingApi>(io_, Url(0), a.token);
+  b.api = std::make_shared<BlockingApi>(io_, Url(1), b.token);
   auto created = a.api->Run(a.api->async().CreateDirect(b.id));
   ASSERT_EQ(created.status, 201) << created.raw;
   const std::string conv = Str(created.object(), "id");
@@ -511,7 +415,7 @@ TEST_F(Replicas, SigtermClosesWebSocketsWith1001AndKeepsTheOtherReplicaServing) 
   User a_elsewhere = NewUser(1);
   a_elsewhere.id = a.id;
   a_elsewhere.token = a.token;
-  a_elsewhere.api = std::make_unique<BlockingApi>(io_, Url(1), a.token);
+  a_elsewhere.api = std::make_shared<BlockingApi>(io_, Url(1), a.token);
   EXPECT_EQ(a_elsewhere.api->Run(a_elsewhere.api->async().SendText(conv, "again", "hi")).status,
             201);
 }

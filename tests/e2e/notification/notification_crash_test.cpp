@@ -19,17 +19,20 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <tchat/client/blocking.hpp>
 #include <tchat/core/events/streams.hpp>
 
 #include "sink.hpp"
-#include "support.hpp"
+#include "support/env.hpp"
+#include "support/process.hpp"
+#include "support/redis.hpp"
+#include "support/users.hpp"
 
 namespace tchat::e2e {
 namespace {
@@ -61,59 +64,11 @@ std::string Scalar(PGconn* c, const std::string& sql) {
   return v;
 }
 
-std::uint16_t FreePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-class Service {
- public:
-  Service(std::vector<std::string> env, std::string log)
-      : env_(std::move(env)), log_(std::move(log)) {}
-  ~Service() { Kill(); }
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> envp;
-      for (auto& e : env_) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      char* argv[] = {const_cast<char*>(TCHAT_NOTIFICATION_BIN), nullptr};
-      execve(TCHAT_NOTIFICATION_BIN, argv, envp.data());
-      _exit(127);
-    }
-  }
-  void Kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
- private:
-  std::vector<std::string> env_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 bool WaitReady(std::uint16_t port) {
-  Api api("http://127.0.0.1:" + std::to_string(port));
+  boost::asio::io_context io;
+  client::BlockingApi api(io, "http://127.0.0.1:" + std::to_string(port));
   for (int i = 0; i < 150; ++i) {
-    try {
-      if (api.Call("GET", "/health/ready").status == 200) return true;
-    } catch (const std::exception&) {
-    }
+    if (api.Get("/health/ready").status == 200) return true;
     std::this_thread::sleep_for(100ms);
   }
   return false;
@@ -191,8 +146,8 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   const std::uint16_t port_a = FreePort(), port_b = FreePort();
   const std::string logdir = std::filesystem::temp_directory_path() / db;
   std::filesystem::create_directories(logdir);
-  Service a(env_for(port_a, "crash-a"), logdir + "/a.log");
-  Service b(env_for(port_b, "crash-b"), logdir + "/b.log");
+  ChildProcess a({TCHAT_NOTIFICATION_BIN}, env_for(port_a, "crash-a"), logdir + "/a.log");
+  ChildProcess b({TCHAT_NOTIFICATION_BIN}, env_for(port_b, "crash-b"), logdir + "/b.log");
   a.Start();
   b.Start();
   ASSERT_TRUE(WaitReady(port_a)) << "see " << logdir;
@@ -236,9 +191,10 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
     produced = true;
   });
   std::this_thread::sleep_for(1200ms);
-  a.Kill();  // SIGKILL mid-stream: its read batches, leases and sends are cut off
+  a.Stop(SIGKILL);  // SIGKILL mid-stream: its read batches, leases and sends are cut off
   std::this_thread::sleep_for(800ms);
-  Service a2(env_for(port_a, "crash-a2"), logdir + "/a2.log");  // a new consumer name
+  ChildProcess a2({TCHAT_NOTIFICATION_BIN}, env_for(port_a, "crash-a2"),
+                  logdir + "/a2.log");  // a new consumer name
   a2.Start();
   ASSERT_TRUE(WaitReady(port_a)) << "restart failed; see " << logdir;
   producer.join();
@@ -332,8 +288,8 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
     EXPECT_EQ(redis.Command(args), "0") << stream << " has unacknowledged entries";
   }
 
-  a2.Stop();
-  b.Stop();
+  a2.Stop(SIGTERM);
+  b.Stop(SIGTERM);
   PQfinish(conn);
   Exec(admin, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
   PQfinish(admin);

@@ -20,25 +20,32 @@
 #include <set>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <tchat/client/blocking.hpp>
 #include <tchat/core/events/streams.hpp>
 #include <tchat/core/time.hpp>
 
 #include "sink.hpp"
-#include "support.hpp"
+#include "support/env.hpp"
+#include "support/redis.hpp"
+#include "support/users.hpp"
 
 namespace tchat::e2e {
 namespace {
 
 using namespace std::chrono_literals;
+using client::ApiRequest;
+using client::ApiResponse;
+using client::BlockingApi;
 
 constexpr auto kWait = 15s;  // generous: a loaded CI machine
 
 class NotificationE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    api_ = std::make_unique<Api>(RequireEnv("TCHAT_TEST_NOTIFICATION_URL"));
+    api_ = std::make_unique<BlockingApi>(io_, RequireEnv("TCHAT_TEST_NOTIFICATION_URL"));
     sink_ = std::make_unique<HttpSink>(RequireEnv("TCHAT_TEST_NOTIFICATION_SINK"));
     redis_ = std::make_unique<Redis>(RequireEnv("TCHAT_TEST_REDIS_URL"));
     admin_ = RequireEnv("TCHAT_TEST_ADMIN_TOKEN");
@@ -49,26 +56,25 @@ class NotificationE2E : public ::testing::Test {
     api_.reset();
   }
 
-  struct User {
-    std::string id;
-    std::string token;
-  };
-  static User NewUser() {
-    User u{NewUserId(), {}};
-    u.token = MintToken(u.id);
-    return u;
+  static User NewUser() { return MintUser(); }
+  // A request to the service; `bearer` empty: no credential.
+  static ApiResponse Call(const std::string& method, const std::string& target,
+                          const std::string& bearer = {}, const std::string& body = {}) {
+    ApiRequest request(method, target, body);
+    request.bearer = bearer;
+    return api_->Send(std::move(request));
   }
   // Registers a device; returns {device id, push token}.
   static std::pair<std::string, std::string> AddDevice(const User& u,
                                                        const std::string& platform = "android") {
     const std::string push_token = "tok-" + NewUserId();
-    auto r = api_->Call("POST", "/v1/devices", u.token,
-                        ToJson(json::object{{"platform", platform}, {"token", push_token}}));
+    auto r = Call("POST", "/v1/devices", u.token,
+                  ToJson(json::object{{"platform", platform}, {"token", push_token}}));
     EXPECT_EQ(r.status, 201) << r.raw;
-    return {std::string(Obj(r).at("id").as_string()), push_token};
+    return {std::string(r.object().at("id").as_string()), push_token};
   }
   static void SetPrefs(const User& u, const json::object& prefs) {
-    auto r = api_->Call("PUT", "/v1/notification-preferences", u.token, ToJson(prefs));
+    auto r = Call("PUT", "/v1/notification-preferences", u.token, ToJson(prefs));
     ASSERT_EQ(r.status, 200) << r.raw;
   }
   static json::object Message(const std::string& conversation, const User& sender,
@@ -127,7 +133,7 @@ class NotificationE2E : public ::testing::Test {
     json::object last;
     const auto until = std::chrono::steady_clock::now() + kWait;
     while (true) {
-      auto r = api_->Call("GET", "/v1/notifications" + query, u.token);
+      auto r = Call("GET", "/v1/notifications" + query, u.token);
       if (r.status == 200 && r.body.is_object()) {
         last = r.body.as_object();
         if (done(last)) break;
@@ -138,7 +144,7 @@ class NotificationE2E : public ::testing::Test {
     return last;
   }
   static json::object Inbox(const User& u, const std::string& query = "") {
-    auto r = api_->Call("GET", "/v1/notifications" + query, u.token);
+    auto r = Call("GET", "/v1/notifications" + query, u.token);
     EXPECT_EQ(r.status, 200) << r.raw;
     return r.body.is_object() ? r.body.as_object() : json::object{};
   }
@@ -174,13 +180,15 @@ class NotificationE2E : public ::testing::Test {
     return Envelope("message.created", std::move(m));
   }
 
-  static std::unique_ptr<Api> api_;
+  static boost::asio::io_context io_;
+  static std::unique_ptr<BlockingApi> api_;
   static std::unique_ptr<HttpSink> sink_;
   static std::unique_ptr<Redis> redis_;
   static std::string admin_;
 };
 
-std::unique_ptr<Api> NotificationE2E::api_;
+boost::asio::io_context NotificationE2E::io_;
+std::unique_ptr<BlockingApi> NotificationE2E::api_;
 std::unique_ptr<HttpSink> NotificationE2E::sink_;
 std::unique_ptr<Redis> NotificationE2E::redis_;
 std::string NotificationE2E::admin_;
@@ -195,14 +203,14 @@ TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
   auto [id1, tok1] = AddDevice(a, "android");
   auto [id2, tok2] = AddDevice(a, "ios");
   // The same token again is the same device (201, same id).
-  auto again = api_->Call("POST", "/v1/devices", a.token,
-                          ToJson(json::object{{"platform", "android"}, {"token", tok1}}));
+  auto again = Call("POST", "/v1/devices", a.token,
+                    ToJson(json::object{{"platform", "android"}, {"token", tok1}}));
   ASSERT_EQ(again.status, 201);
-  EXPECT_EQ(Obj(again).at("id").as_string(), id1);
+  EXPECT_EQ(again.object().at("id").as_string(), id1);
 
-  auto list = api_->Call("GET", "/v1/devices", a.token);
+  auto list = Call("GET", "/v1/devices", a.token);
   ASSERT_EQ(list.status, 200);
-  const auto& devices = Obj(list).at("devices").as_array();
+  const auto& devices = list.object().at("devices").as_array();
   ASSERT_EQ(devices.size(), 2u);
   std::set<std::string> platforms;
   for (const auto& d : devices)
@@ -210,63 +218,60 @@ TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
   EXPECT_EQ(platforms, (std::set<std::string>{"android", "ios"}));
 
   // b sees none of a's devices and cannot delete them.
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", b.token)).at("devices").as_array().size(), 0u);
-  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, b.token).status, 404);
-  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, a.token).status, 204);
-  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, a.token).status, 404);
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/devices", b.token).object().at("devices").as_array().size(), 0u);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/" + id1, b.token).status, 404);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/" + id1, a.token).status, 204);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/" + id1, a.token).status, 404);
+  EXPECT_EQ(Call("GET", "/v1/devices", a.token).object().at("devices").as_array().size(), 1u);
 
   // A token registered by another account moves to it (same phone, new sign-in).
-  auto moved = api_->Call("POST", "/v1/devices", b.token,
-                          ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
+  auto moved = Call("POST", "/v1/devices", b.token,
+                    ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
   ASSERT_EQ(moved.status, 201);
-  EXPECT_EQ(Obj(moved).at("id").as_string(), id2);
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 0u);
+  EXPECT_EQ(moved.object().at("id").as_string(), id2);
+  EXPECT_EQ(Call("GET", "/v1/devices", a.token).object().at("devices").as_array().size(), 0u);
 }
 
 TEST_F(NotificationE2E, DevicesRejectBadInputAndMissingToken) {
   User a = NewUser();
-  EXPECT_EQ(api_->Call("GET", "/v1/devices").status, 401);
-  EXPECT_EQ(
-      api_->Call("POST", "/v1/devices", a.token, R"({"platform":"nokia","token":"x"})").status,
-      400);
-  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":""})").status,
+  EXPECT_EQ(Call("GET", "/v1/devices").status, 401);
+  EXPECT_EQ(Call("POST", "/v1/devices", a.token, R"({"platform":"nokia","token":"x"})").status,
             400);
-  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios"})").status, 400);
-  EXPECT_EQ(
-      api_->Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":"a b"})").status,
-      400);
-  EXPECT_EQ(api_->Call("POST", "/v1/devices", a.token, "not json").status, 400);
-  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/not-a-uuid", a.token).status, 404);
+  EXPECT_EQ(Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":""})").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/devices", a.token, R"({"platform":"ios"})").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/devices", a.token, R"({"platform":"ios","token":"a b"})").status,
+            400);
+  EXPECT_EQ(Call("POST", "/v1/devices", a.token, "not json").status, 400);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/not-a-uuid", a.token).status, 404);
 }
 
 // ---------------------------------------------------------------- preferences
 
 TEST_F(NotificationE2E, PreferencesDefaultsPutAndValidation) {
   User a = NewUser();
-  auto def = api_->Call("GET", "/v1/notification-preferences", a.token);
+  auto def = Call("GET", "/v1/notification-preferences", a.token);
   ASSERT_EQ(def.status, 200);
-  EXPECT_EQ(Obj(def).at("push_enabled"), true);
-  EXPECT_EQ(Obj(def).at("show_previews"), true);
-  EXPECT_TRUE(Obj(def).at("quiet_hours").is_null());
-  EXPECT_EQ(Obj(def).at("muted_conversations").as_array().size(), 0u);
-  EXPECT_EQ(Obj(def).at("locale"), "en");
-  EXPECT_EQ(Obj(def).at("timezone"), "Asia/Bangkok");
+  EXPECT_EQ(def.object().at("push_enabled"), true);
+  EXPECT_EQ(def.object().at("show_previews"), true);
+  EXPECT_TRUE(def.object().at("quiet_hours").is_null());
+  EXPECT_EQ(def.object().at("muted_conversations").as_array().size(), 0u);
+  EXPECT_EQ(def.object().at("locale"), "en");
+  EXPECT_EQ(def.object().at("timezone"), "Asia/Bangkok");
 
   const std::string conv = NewUserId();
-  auto put = api_->Call(
-      "PUT", "/v1/notification-preferences", a.token,
-      ToJson(json::object{
-          {"push_enabled", false},
-          {"show_previews", false},
-          {"quiet_hours",
-           json::object{{"start", "22:00"}, {"end", "07:00"}, {"timezone", "Asia/Manila"}}},
-          {"muted_conversations",
-           json::array{json::object{{"conversation_id", conv}, {"until", nullptr}}}},
-          {"locale", "th-TH"}}));
+  auto put =
+      Call("PUT", "/v1/notification-preferences", a.token,
+           ToJson(json::object{
+               {"push_enabled", false},
+               {"show_previews", false},
+               {"quiet_hours",
+                json::object{{"start", "22:00"}, {"end", "07:00"}, {"timezone", "Asia/Manila"}}},
+               {"muted_conversations",
+                json::array{json::object{{"conversation_id", conv}, {"until", nullptr}}}},
+               {"locale", "th-TH"}}));
   ASSERT_EQ(put.status, 200) << put.raw;
-  auto got = api_->Call("GET", "/v1/notification-preferences", a.token);
-  const auto& p = Obj(got);
+  auto got = Call("GET", "/v1/notification-preferences", a.token);
+  const auto& p = got.object();
   EXPECT_EQ(p.at("push_enabled"), false);
   EXPECT_EQ(p.at("show_previews"), false);
   EXPECT_EQ(p.at("locale"), "th");
@@ -278,11 +283,11 @@ TEST_F(NotificationE2E, PreferencesDefaultsPutAndValidation) {
             json::value(conv));
 
   // A partial PUT keeps the rest; null clears quiet hours.
-  ASSERT_EQ(api_->Call("PUT", "/v1/notification-preferences", a.token,
-                       R"({"push_enabled":true,"quiet_hours":null})")
+  ASSERT_EQ(Call("PUT", "/v1/notification-preferences", a.token,
+                 R"({"push_enabled":true,"quiet_hours":null})")
                 .status,
             200);
-  auto after = Obj(api_->Call("GET", "/v1/notification-preferences", a.token));
+  auto after = Call("GET", "/v1/notification-preferences", a.token).object();
   EXPECT_EQ(after.at("push_enabled"), true);
   EXPECT_EQ(after.at("show_previews"), false);
   EXPECT_TRUE(after.at("quiet_hours").is_null());
@@ -290,7 +295,7 @@ TEST_F(NotificationE2E, PreferencesDefaultsPutAndValidation) {
 
   // Another user's preferences are untouched.
   User b = NewUser();
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notification-preferences", b.token)).at("show_previews"),
+  EXPECT_EQ(Call("GET", "/v1/notification-preferences", b.token).object().at("show_previews"),
             true);
 
   for (const char* bad :
@@ -300,7 +305,7 @@ TEST_F(NotificationE2E, PreferencesDefaultsPutAndValidation) {
         R"({"quiet_hours":"always"})", R"({"timezone":"Nowhere/City"})", R"({"locale":"klingon"})",
         R"({"push_enabled":"yes"})", R"({"muted_conversations":[{"conversation_id":""}]})",
         R"({"muted_conversations":[{"conversation_id":"c","until":"tomorrow"}]})", "[1,2]"}) {
-    EXPECT_EQ(api_->Call("PUT", "/v1/notification-preferences", a.token, bad).status, 400) << bad;
+    EXPECT_EQ(Call("PUT", "/v1/notification-preferences", a.token, bad).status, 400) << bad;
   }
 }
 
@@ -515,7 +520,7 @@ TEST_F(NotificationE2E, MessageInboxReadEntryStaysTheNextMessageMakesANewOne) {
   auto inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
   ASSERT_EQ(Items(inbox).size(), 1u) << ToJson(inbox);
   const std::string first_id = ItemStr(Items(inbox)[0], "id");
-  ASSERT_EQ(api_->Call("POST", "/v1/notifications/" + first_id + "/read", r.token).status, 204);
+  ASSERT_EQ(Call("POST", "/v1/notifications/" + first_id + "/read", r.token).status, 204);
 
   redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "second", 2));
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 1; });
@@ -531,7 +536,7 @@ TEST_F(NotificationE2E, MessageInboxReadEntryStaysTheNextMessageMakesANewOne) {
   EXPECT_EQ(inbox.at("unread_count"), 1);
 
   // The same after read-all.
-  ASSERT_EQ(api_->Call("POST", "/v1/notifications/read-all", r.token).status, 204);
+  ASSERT_EQ(Call("POST", "/v1/notifications/read-all", r.token).status, 204);
   redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "third", 3));
   redis_->Publish(events::kMessagingStream, MessageEvent(conv, sender, {r.id}, "fourth", 4));
   inbox = InboxWhen(r, [&](const json::object& b) { return UnreadCount(b, conv) == 2; });
@@ -645,12 +650,12 @@ TEST_F(NotificationE2E, MessageInboxPagesGoOnWhenAnEntryMovesUp) {
   EXPECT_TRUE(next.at("next_cursor").is_null());
 
   // An entry id (the cursor of earlier releases) is still a position.
-  auto legacy = api_->Call("GET", "/v1/notifications?cursor=" + ItemStr(first[0], "id"), r.token);
+  auto legacy = Call("GET", "/v1/notifications?cursor=" + ItemStr(first[0], "id"), r.token);
   ASSERT_EQ(legacy.status, 200) << legacy.raw;
-  for (const auto& n : Items(Obj(legacy))) {
+  for (const auto& n : Items(legacy.object())) {
     EXPECT_NE(Data(n).at("conversation_id"), json::value(c)) << "the cursor's own entry again";
   }
-  EXPECT_EQ(api_->Call("GET", "/v1/notifications?cursor=12_zz", r.token).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/notifications?cursor=12_zz", r.token).status, 400);
 }
 
 // ---------------------------------------------------------------- payments, inbox
@@ -677,21 +682,21 @@ TEST_F(NotificationE2E, TransferPushesAndInboxToBothPartiesInTheirLanguages) {
     EXPECT_EQ(Str(push, "title"), expected[i].second) << expected[i].first;
     EXPECT_NE(Str(push, "body").find("123.45 THB"), std::string::npos) << Str(push, "body");
     // The inbox has the same entry.
-    auto inbox = api_->Call("GET", "/v1/notifications", to.token);
+    auto inbox = Call("GET", "/v1/notifications", to.token);
     ASSERT_EQ(inbox.status, 200);
-    const auto& items = Obj(inbox).at("notifications").as_array();
+    const auto& items = inbox.object().at("notifications").as_array();
     ASSERT_EQ(items.size(), 1u);
     EXPECT_EQ(items[0].as_object().at("kind"), "payment.received");
     EXPECT_EQ(items[0].as_object().at("title"), json::value(expected[i].second));
     EXPECT_EQ(items[0].as_object().at("read"), false);
     EXPECT_EQ(items[0].as_object().at("data").as_object().at("amount"), 12345);
-    EXPECT_EQ(Obj(inbox).at("unread_count"), 1);
+    EXPECT_EQ(inbox.object().at("unread_count"), 1);
   }
   // The payer got one "sent" push per transfer, and as many inbox entries.
   ASSERT_TRUE(sink_->WaitForCount("token", ftok, expected.size(), kWait));
   EXPECT_EQ(Str(sink_->Matching("token", ftok)[0], "title"), "Payment sent");
-  auto inbox = api_->Call("GET", "/v1/notifications?limit=200", from.token);
-  EXPECT_EQ(Obj(inbox).at("notifications").as_array().size(), expected.size());
+  auto inbox = Call("GET", "/v1/notifications?limit=200", from.token);
+  EXPECT_EQ(inbox.object().at("notifications").as_array().size(), expected.size());
 }
 
 TEST_F(NotificationE2E, InboxPaginationReadAndReadAll) {
@@ -704,35 +709,35 @@ TEST_F(NotificationE2E, InboxPaginationReadAndReadAll) {
   // No device: the inbox still fills.
   ApiResponse page;
   for (int tries = 0; tries < 150; ++tries) {
-    page = api_->Call("GET", "/v1/notifications?limit=2", to.token);
-    if (Obj(page).at("unread_count") == 3) break;
+    page = Call("GET", "/v1/notifications?limit=2", to.token);
+    if (page.object().at("unread_count") == 3) break;
     std::this_thread::sleep_for(100ms);
   }
-  ASSERT_EQ(Obj(page).at("unread_count"), 3) << page.raw;
-  const auto& first = Obj(page).at("notifications").as_array();
+  ASSERT_EQ(page.object().at("unread_count"), 3) << page.raw;
+  const auto& first = page.object().at("notifications").as_array();
   ASSERT_EQ(first.size(), 2u);
   EXPECT_NE(first[0].as_object().at("body").as_string().find("3.00 SGD"), std::string::npos)
       << "newest first";
-  ASSERT_TRUE(Obj(page).at("next_cursor").is_string());
-  auto next = api_->Call(
-      "GET",
-      "/v1/notifications?limit=2&cursor=" + std::string(Obj(page).at("next_cursor").as_string()),
-      to.token);
+  ASSERT_TRUE(page.object().at("next_cursor").is_string());
+  auto next = Call("GET",
+                   "/v1/notifications?limit=2&cursor=" +
+                       std::string(page.object().at("next_cursor").as_string()),
+                   to.token);
   ASSERT_EQ(next.status, 200);
-  ASSERT_EQ(Obj(next).at("notifications").as_array().size(), 1u);
-  EXPECT_TRUE(Obj(next).at("next_cursor").is_null());
+  ASSERT_EQ(next.object().at("notifications").as_array().size(), 1u);
+  EXPECT_TRUE(next.object().at("next_cursor").is_null());
 
   const std::string id(first[0].as_object().at("id").as_string());
-  EXPECT_EQ(api_->Call("POST", "/v1/notifications/" + id + "/read", from.token).status, 404)
+  EXPECT_EQ(Call("POST", "/v1/notifications/" + id + "/read", from.token).status, 404)
       << "another user marked it read";
-  EXPECT_EQ(api_->Call("POST", "/v1/notifications/" + id + "/read", to.token).status, 204);
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notifications", to.token)).at("unread_count"), 2);
-  auto unread = api_->Call("GET", "/v1/notifications?unread_only=true", to.token);
-  EXPECT_EQ(Obj(unread).at("notifications").as_array().size(), 2u);
-  EXPECT_EQ(api_->Call("POST", "/v1/notifications/read-all", to.token).status, 204);
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/notifications", to.token)).at("unread_count"), 0);
-  EXPECT_EQ(api_->Call("GET", "/v1/notifications?limit=0", to.token).status, 400);
-  EXPECT_EQ(api_->Call("GET", "/v1/notifications?cursor=zzz", to.token).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/notifications/" + id + "/read", to.token).status, 204);
+  EXPECT_EQ(Call("GET", "/v1/notifications", to.token).object().at("unread_count"), 2);
+  auto unread = Call("GET", "/v1/notifications?unread_only=true", to.token);
+  EXPECT_EQ(unread.object().at("notifications").as_array().size(), 2u);
+  EXPECT_EQ(Call("POST", "/v1/notifications/read-all", to.token).status, 204);
+  EXPECT_EQ(Call("GET", "/v1/notifications", to.token).object().at("unread_count"), 0);
+  EXPECT_EQ(Call("GET", "/v1/notifications?limit=0", to.token).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/notifications?cursor=zzz", to.token).status, 400);
 }
 
 TEST_F(NotificationE2E, PaymentRequestAndTopupGoToTheRightParty) {
@@ -825,15 +830,15 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
 // stream → this service → the SMS provider. Needs TCHAT_TEST_AUTH_URL (auth
 // running with TCHAT_DEV_OTP=1 on the same Redis).
 TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
-  Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
+  BlockingApi auth(io_, RequireEnv("TCHAT_TEST_AUTH_URL"));
   std::string local = "81" + std::to_string(1000000 + std::rand() % 8999999);
   const std::string phone = "+66" + local;
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = auth.Call("POST", "/v1/auth/otp/request", {},
-                     ToJson(json::object{{"phone", "0" + local}, {"country", "TH"}}));
+  auto r =
+      auth.Post("/v1/auth/otp/request", json::object{{"phone", "0" + local}, {"country", "TH"}});
   ASSERT_EQ(r.status, 202) << r.raw;
-  ASSERT_TRUE(Obj(r).contains("dev_code")) << "auth must run with TCHAT_DEV_OTP=1";
-  const std::string code(Obj(r).at("dev_code").as_string());
+  ASSERT_TRUE(r.object().contains("dev_code")) << "auth must run with TCHAT_DEV_OTP=1";
+  const std::string code(r.object().at("dev_code").as_string());
   ASSERT_TRUE(sink_->WaitForCount("to", phone, 1, kWait));
   auto sms = sink_->Matching("to", phone);
   EXPECT_LT(sms[0].at - t0, 1000ms) << "OTP SMS took longer than a second end to end";
@@ -868,18 +873,17 @@ TEST_F(NotificationE2E, DuplicateEventIdsNotifyOnceAndPoisonNeverBlocks) {
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(sink_->Matching("token", tok).size(), 1u) << "a duplicate event notified twice";
   EXPECT_EQ(
-      Obj(api_->Call("GET", "/v1/notifications", r.token)).at("notifications").as_array().size(),
-      1u);
+      Call("GET", "/v1/notifications", r.token).object().at("notifications").as_array().size(), 1u);
 
-  auto poison = api_->Call("GET", "/v1/admin/poison-events?limit=200", admin_);
+  auto poison = Call("GET", "/v1/admin/poison-events?limit=200", admin_);
   ASSERT_EQ(poison.status, 200);
   int found = 0;
-  for (const auto& p : Obj(poison).at("poison_events").as_array()) {
+  for (const auto& p : poison.object().at("poison_events").as_array()) {
     const auto& raw = p.as_object().at("raw").as_string();
     if (raw == "{not json" || p.as_object().at("event_type") == "weird.thing") ++found;
   }
   EXPECT_GE(found, 2);
-  EXPECT_EQ(api_->Call("GET", "/v1/admin/poison-events").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/admin/poison-events").status, 401);
 }
 
 // ---------------------------------------------------------------- provider faults
@@ -924,7 +928,7 @@ TEST_F(NotificationE2E, RetryableFaultsBackOffThenSucceed) {
   EXPECT_GE(b[1].at - b[0].at, 1900ms) << "Retry-After: 2 was not honoured";
   EXPECT_EQ(sink_->Matching("token", t_hang).size(), 2u);
   // Still registered: a passing fault never removes a device.
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", u500.token)).at("devices").as_array().size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/devices", u500.token).object().at("devices").as_array().size(), 1u);
 }
 
 TEST_F(NotificationE2E, PermanentErrorDeadLettersAndRedriveDelivers) {
@@ -937,9 +941,9 @@ TEST_F(NotificationE2E, PermanentErrorDeadLettersAndRedriveDelivers) {
   // Find the dead letter.
   std::string dl_id;
   for (int i = 0; i < 100 && dl_id.empty(); ++i) {
-    auto list = api_->Call("GET", "/v1/admin/dead-letters?limit=200", admin_);
+    auto list = Call("GET", "/v1/admin/dead-letters?limit=200", admin_);
     ASSERT_EQ(list.status, 200) << list.raw;
-    for (const auto& e : Obj(list).at("dead_letters").as_array()) {
+    for (const auto& e : list.object().at("dead_letters").as_array()) {
       if (e.as_object().at("device_id") == json::value(d1))
         dl_id = std::string(e.as_object().at("id").as_string());
     }
@@ -948,15 +952,15 @@ TEST_F(NotificationE2E, PermanentErrorDeadLettersAndRedriveDelivers) {
   ASSERT_FALSE(dl_id.empty()) << "no dead letter for a permanent 400";
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(sink_->Matching("token", tok).size(), 1u) << "a permanent error was retried";
-  EXPECT_EQ(api_->Call("GET", "/v1/admin/dead-letters").status, 401);
-  EXPECT_EQ(api_->Call("GET", "/v1/admin/dead-letters", "wrong-token").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/admin/dead-letters").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/admin/dead-letters", "wrong-token").status, 401);
   // Re-drive: the sink now accepts.
-  auto rd = api_->Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_);
+  auto rd = Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_);
   ASSERT_EQ(rd.status, 200) << rd.raw;
   ASSERT_TRUE(sink_->WaitForCount("token", tok, 2, kWait));
   EXPECT_EQ(sink_->Matching("token", tok).back().status, 200);
   EXPECT_EQ(Str(sink_->Matching("token", tok).back(), "title"), "Payment received");
-  EXPECT_EQ(api_->Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_).status, 404)
+  EXPECT_EQ(Call("POST", "/v1/admin/dead-letters/" + dl_id + "/redrive", admin_).status, 404)
       << "re-driven twice";
 }
 
@@ -971,7 +975,7 @@ TEST_F(NotificationE2E, UnregisteredTokenRemovesTheDevice) {
   ASSERT_TRUE(sink_->WaitForCount("token", kept, 1, kWait));
   json::array devices;
   for (int i = 0; i < 100; ++i) {
-    devices = Obj(api_->Call("GET", "/v1/devices", r.token)).at("devices").as_array();
+    devices = Call("GET", "/v1/devices", r.token).object().at("devices").as_array();
     if (devices.size() == 1) break;
     std::this_thread::sleep_for(100ms);
   }
@@ -980,7 +984,7 @@ TEST_F(NotificationE2E, UnregisteredTokenRemovesTheDevice) {
 }
 
 TEST_F(NotificationE2E, MetricsExposeTheServiceSeries) {
-  auto m = api_->Call("GET", "/metrics");
+  auto m = Call("GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   for (const char* series : {"notification_events_consumed_total", "notifications_sent_total",
                              "notifications_failed_total", "notification_retry_queue_depth",

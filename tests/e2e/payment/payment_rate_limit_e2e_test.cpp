@@ -16,7 +16,10 @@
 
 #include <unistd.h>
 
-#include "e2e_fixture.hpp"
+#include "payment_fixture.hpp"
+#include "support/env.hpp"
+#include "support/process.hpp"
+#include "support/sql_probe.hpp"
 
 namespace tchat::payment::e2e {
 namespace {
@@ -43,27 +46,23 @@ class PaymentRateLimitTest : public PaymentE2ETest {
  protected:
   void SetUp() override {
     PaymentE2ETest::SetUp();
-    if (HasFatalFailure()) return;
-    const std::string bin = testing::Env("TCHAT_TEST_PAYMENT_BIN");
-    ASSERT_FALSE(bin.empty()) << "TCHAT_TEST_PAYMENT_BIN (path of tchat-payment) is not set";
-    const std::string redis_url = testing::Env("TCHAT_TEST_REDIS_URL");
-    ASSERT_FALSE(redis_url.empty()) << "TCHAT_TEST_REDIS_URL (the stack's Redis) is not set";
+    const std::string bin = tchat::e2e::RequireEnv("TCHAT_TEST_PAYMENT_BIN");
+    const std::string redis_url = tchat::e2e::RequireEnv("TCHAT_TEST_REDIS_URL");
     char dir_template[] = "/tmp/tchat-payment-ratelimit-XXXXXX";
     ASSERT_NE(::mkdtemp(dir_template), nullptr);
     dir_ = dir_template;
     jwks_ = dir_ + "/jwks.json";
-    std::ofstream(jwks_) << env_.minter->Jwks();
-    const int port = FreePort();
-    svc_ = std::make_unique<ServiceProcess>(
-        bin,
+    std::ofstream(jwks_) << tchat::e2e::Minter().Jwks();
+    const int port = tchat::e2e::FreePort();
+    svc_ = std::make_unique<tchat::e2e::ChildProcess>(
+        std::vector<std::string>{bin},
         std::vector<std::string>{
             "PORT=" + std::to_string(port), "DATABASE_URL=" + env_.database_url,
             "REDIS_URL=" + redis_url, "JWKS_FILE=" + jwks_, "TCHAT_ADMIN_TOKEN=" + env_.admin_token,
             "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret, "TCHAT_THREADS=2", "LOG_LEVEL=warn",
             "PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE=" + std::to_string(kLimit)});
     // The whole test talks to the private instance.
-    api_ = std::make_unique<PaymentApi>(io_.get_executor(),
-                                        "http://127.0.0.1:" + std::to_string(port));
+    UseService("http://127.0.0.1:" + std::to_string(port));
     ASSERT_TRUE(svc_->Start());
     ASSERT_TRUE(WaitReady()) << "private tchat-payment did not become ready";
   }
@@ -77,9 +76,9 @@ class PaymentRateLimitTest : public PaymentE2ETest {
   // Asserts a refusal by the rate limit: 429, the API's error body, Retry-After
   // within the one-minute window.
   static void ExpectRateLimited(const ApiResponse& r, const std::string& what) {
-    EXPECT_EQ(r.status, 429) << what << ": " << r.body;
-    EXPECT_EQ(r.ErrorCode(), "rate_limited") << what << ": " << r.body;
-    EXPECT_TRUE(r.json.is_object() && r.json.at("error").as_object().contains("message")) << what;
+    EXPECT_EQ(r.status, 429) << what << ": " << r.raw;
+    EXPECT_EQ(r.error_code(), "rate_limited") << what << ": " << r.raw;
+    EXPECT_TRUE(r.body.is_object() && r.body.at("error").as_object().contains("message")) << what;
     const auto retry = r.headers.Get("Retry-After");
     ASSERT_TRUE(retry.has_value()) << what << ": no Retry-After";
     const int seconds = std::stoi(std::string(*retry));
@@ -87,7 +86,7 @@ class PaymentRateLimitTest : public PaymentE2ETest {
     EXPECT_LE(seconds, 60) << what;
   }
 
-  std::unique_ptr<ServiceProcess> svc_;
+  std::unique_ptr<tchat::e2e::ChildProcess> svc_;
   std::string dir_;
   std::string jwks_;
 };
@@ -101,28 +100,28 @@ TEST_F(PaymentRateLimitTest, OneUsersExtraMoneyRequestsAreRefusedAndMoveNothing)
   Fund(funder, 100'000);
   ASSERT_FALSE(HasFatalFailure());
   ApiResponse to_a = Transfer(funder, a.id, 50'000);
-  ASSERT_EQ(to_a.status, 201) << to_a.body;
+  ASSERT_EQ(to_a.status, 201) << to_a.raw;
   ASSERT_EQ(Transfer(funder, b.id, 10'000).status, 201);
   // b asks a for money (b's first): a will be unable to pay it.
   ApiResponse request = Post(
       "/v1/payment-requests", b,
       json::serialize(json::object{{"from_user_id", a.id}, {"amount", 700}, {"currency", "THB"}}));
-  ASSERT_EQ(request.status, 201) << request.body;
+  ASSERT_EQ(request.status, 201) << request.raw;
 
   // a's first kLimit money requests go through (receiving money does not count).
   for (int i = 0; i < kLimit; ++i) {
     ApiResponse t = Transfer(a, c.id, 100);
-    ASSERT_EQ(t.status, 201) << "transfer " << i + 1 << ": " << t.body;
+    ASSERT_EQ(t.status, 201) << "transfer " << i + 1 << ": " << t.raw;
   }
   // The next one is refused, and so is every other money route for a.
-  const std::string refused_key = testing::NewKey();
+  const std::string refused_key = NewKey();
   ExpectRateLimited(Transfer(a, c.id, 100, "THB", refused_key), "transfer");
-  ExpectRateLimited(Post("/v1/transfers/" + Str(to_a.json, "id") + "/refund", a), "refund");
+  ExpectRateLimited(Post("/v1/transfers/" + Str(to_a.body, "id") + "/refund", a), "refund");
   ExpectRateLimited(Post("/v1/payment-requests", a,
                          json::serialize(json::object{
                              {"from_user_id", b.id}, {"amount", 100}, {"currency", "THB"}})),
                     "payment request");
-  ExpectRateLimited(Post("/v1/payment-requests/" + Str(request.json, "id") + "/pay", a),
+  ExpectRateLimited(Post("/v1/payment-requests/" + Str(request.body, "id") + "/pay", a),
                     "paying a request");
   ExpectRateLimited(
       Post("/v1/topups", a,
@@ -142,7 +141,7 @@ TEST_F(PaymentRateLimitTest, OneUsersExtraMoneyRequestsAreRefusedAndMoveNothing)
   EXPECT_EQ(Balance(c), kLimit * 100);
   EXPECT_EQ(Balance(b), 10'000);
   EXPECT_EQ(Balance(funder), 40'000);
-  testing::SqlProbe db(env_.database_url);
+  tchat::e2e::SqlProbe db(env_.database_url);
   ASSERT_TRUE(db.ok()) << db.error();
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM transfers WHERE from_user_id = '" + a.id + "'"),
             std::to_string(kLimit));
@@ -153,21 +152,21 @@ TEST_F(PaymentRateLimitTest, OneUsersExtraMoneyRequestsAreRefusedAndMoveNothing)
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM withdrawals WHERE user_id = '" + a.id + "'"), "0");
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM payment_requests WHERE to_user_id = '" + a.id + "'"),
             "0");
-  EXPECT_EQ(Str(Get("/v1/transfers/" + Str(to_a.json, "id"), a).json, "status"), "completed");
-  EXPECT_EQ(Str(Get("/v1/payment-requests/" + Str(request.json, "id"), a).json, "status"),
+  EXPECT_EQ(Str(Get("/v1/transfers/" + Str(to_a.body, "id"), a).body, "status"), "completed");
+  EXPECT_EQ(Str(Get("/v1/payment-requests/" + Str(request.body, "id"), a).body, "status"),
             "pending");
 
   // Reads and actions that move no money still work for a.
   EXPECT_EQ(Get("/v1/wallets", a).status, 200);
   EXPECT_EQ(Get("/v1/transactions", a).status, 200);
-  ApiResponse declined = Post("/v1/payment-requests/" + Str(request.json, "id") + "/decline", a);
-  EXPECT_EQ(declined.status, 200) << declined.body;
+  ApiResponse declined = Post("/v1/payment-requests/" + Str(request.body, "id") + "/decline", a);
+  EXPECT_EQ(declined.status, 200) << declined.raw;
 
   // Other users are unaffected: b and c each have their own window.
   ApiResponse by_b = Transfer(b, c.id, 1'000);
-  EXPECT_EQ(by_b.status, 201) << by_b.body;
+  EXPECT_EQ(by_b.status, 201) << by_b.raw;
   ApiResponse by_c = Transfer(c, a.id, 50);
-  EXPECT_EQ(by_c.status, 201) << by_c.body;
+  EXPECT_EQ(by_c.status, 201) << by_c.raw;
   EXPECT_EQ(Balance(c), kLimit * 100 + 1'000 - 50);
   EXPECT_EQ(Balance(a), 50'000 - kLimit * 100 + 50);
 
@@ -177,11 +176,11 @@ TEST_F(PaymentRateLimitTest, OneUsersExtraMoneyRequestsAreRefusedAndMoveNothing)
   for (const char* route : {"/v1/transfers", "/v1/transfers/{id}/refund", "/v1/payment-requests",
                             "/v1/payment-requests/{id}/pay", "/v1/topups", "/v1/withdrawals"}) {
     const double refused =
-        Sample(m.body, "payment_rate_limited_total{route=\"" + std::string(route) + "\"}");
+        Sample(m.raw, "payment_rate_limited_total{route=\"" + std::string(route) + "\"}");
     EXPECT_GE(refused, 1) << route;
   }
-  EXPECT_EQ(Sample(m.body, "payment_rate_limited_total{route=\"/v1/transfers\"}"), 2);
-  EXPECT_EQ(Sample(m.body, "payment_rate_limit_errors_total"), 0);
+  EXPECT_EQ(Sample(m.raw, "payment_rate_limited_total{route=\"/v1/transfers\"}"), 2);
+  EXPECT_EQ(Sample(m.raw, "payment_rate_limit_errors_total"), 0);
 
   const auto problems = IndependentLedgerCheck(env_.database_url);
   for (const auto& p : problems) ADD_FAILURE() << p;

@@ -22,14 +22,17 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "e2e_fixture.hpp"
+#include "payment_fixture.hpp"
+#include "support/env.hpp"
+#include "support/process.hpp"
+#include "support/sql_probe.hpp"
 
 namespace tchat::payment::e2e {
 namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Headers = HeaderList;
 
 // Built outside co_await expressions: GCC 12 mishandles braced initialisers there.
 Headers KeyHeader(const std::string& key) {
@@ -76,7 +79,7 @@ struct LoadOptions {
 
 class Load {
  public:
-  Load(PaymentApi& api, std::vector<User> users, Model& model, LoadOptions options)
+  Load(client::ApiClient& api, std::vector<User> users, Model& model, LoadOptions options)
       : api_(api), users_(std::move(users)), model_(model), options_(options) {}
 
   int gave_up() const { return gave_up_; }
@@ -99,8 +102,8 @@ class Load {
  private:
   // A definitive refusal: the only ones this load can cause.
   void ExpectRefusal(const ApiResponse& r) {
-    const std::string code = r.ErrorCode();
-    EXPECT_TRUE(code == "insufficient_funds" || code == "limit_exceeded") << r.status << r.body;
+    const std::string code = r.error_code();
+    EXPECT_TRUE(code == "insufficient_funds" || code == "limit_exceeded") << r.status << r.raw;
     ++model_.refused;
   }
 
@@ -110,7 +113,9 @@ class Load {
     const auto give_up = Clock::now() + options_.give_up;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
-      auto r = co_await api_.Call(method, path, u.token, body, h, std::chrono::seconds(10));
+      ApiRequest request = PaymentRequest(method, path, u.token, body, h);
+      request.timeout = std::chrono::seconds(10);
+      auto r = co_await api_.Send(std::move(request));
       if (r && r->status < 500) co_return std::move(*r);
       if (Clock::now() > give_up) {
         ++gave_up_;
@@ -134,16 +139,16 @@ class Load {
       const std::int64_t amount = std::uniform_int_distribution<std::int64_t>(1, 5'000)(rng);
       const int op = std::uniform_int_distribution<int>(0, 99)(rng);
       if (op < 65) {
-        const std::string key = testing::NewKey();
+        const std::string key = NewKey();
         const std::string body = json::serialize(
             json::object{{"to_user_id", users_[to].id}, {"amount", amount}, {"currency", "THB"}});
         Headers h = KeyHeader(key);
         auto r = co_await Definitive("POST", "/v1/transfers", users_[from], body, h);
         if (!r) continue;
         if (r->status == 201) {
-          if (model_.Apply(r->json)) ++model_.transfers;
+          if (model_.Apply(r->body)) ++model_.transfers;
           model_.transfer_keys.insert(users_[from].id + " " + key);
-          model_.refundable.push_back({std::string(r->json.at("id").as_string()), from, to});
+          model_.refundable.push_back({std::string(r->body.at("id").as_string()), from, to});
         } else {
           ExpectRefusal(*r);
         }
@@ -154,7 +159,7 @@ class Load {
         auto r = co_await Definitive("POST", path, users_[k.to], "{}", Headers());
         if (!r) continue;
         if (r->status == 201 || r->status == 200) {
-          if (model_.Apply(r->json)) ++model_.refunds;
+          if (model_.Apply(r->body)) ++model_.refunds;
         } else {
           ExpectRefusal(*r);
         }
@@ -162,19 +167,19 @@ class Load {
         // to_user asks from_user; then pay, decline or cancel.
         const std::string body = json::serialize(json::object{
             {"from_user_id", users_[from].id}, {"amount", amount}, {"currency", "THB"}});
-        Headers h = KeyHeader(testing::NewKey());
+        Headers h = KeyHeader(NewKey());
         auto created = co_await Definitive("POST", "/v1/payment-requests", users_[to], body, h);
         if (!created) continue;
-        EXPECT_EQ(created->status, 201) << created->body;
+        EXPECT_EQ(created->status, 201) << created->raw;
         if (created->status != 201) continue;
-        const std::string id(created->json.at("id").as_string());
+        const std::string id(created->body.at("id").as_string());
         const int what = std::uniform_int_distribution<int>(0, 9)(rng);
         if (what < 7) {
           const std::string path = "/v1/payment-requests/" + id + "/pay";
           auto paid = co_await Definitive("POST", path, users_[from], "{}", Headers());
           if (!paid) continue;
           if (paid->status == 200) {
-            if (model_.Apply(paid->json.at("transfer"))) ++model_.request_payments;
+            if (model_.Apply(paid->body.at("transfer"))) ++model_.request_payments;
           } else {
             ExpectRefusal(*paid);
           }
@@ -191,7 +196,7 @@ class Load {
     }
   }
 
-  PaymentApi& api_;
+  client::ApiClient& api_;
   std::vector<User> users_;
   Model& model_;
   LoadOptions options_;
@@ -213,8 +218,8 @@ class PaymentStressTest : public PaymentE2ETest {
   // Everything the test knows must agree with the service and the database.
   void CheckAgreement(const std::vector<User>& users, const Model& model) {
     ApiResponse v = Verify();
-    ASSERT_EQ(v.status, 200) << v.body;
-    EXPECT_TRUE(v.json.at("ok").as_bool()) << v.body;
+    ASSERT_EQ(v.status, 200) << v.raw;
+    EXPECT_TRUE(v.body.at("ok").as_bool()) << v.raw;
     const auto problems = IndependentLedgerCheck(env_.database_url);
     for (const auto& p : problems) ADD_FAILURE() << p;
 
@@ -230,7 +235,7 @@ class PaymentStressTest : public PaymentE2ETest {
 
     // The database holds exactly the acknowledged transfers among these users,
     // each once, and each acknowledged key maps to one transfer.
-    testing::SqlProbe db(env_.database_url);
+    tchat::e2e::SqlProbe db(env_.database_url);
     ASSERT_TRUE(db.ok()) << db.error();
     std::string in;
     for (const auto& u : users) in += (in.empty() ? "'" : ",'") + u.id + "'";
@@ -257,7 +262,7 @@ TEST_F(PaymentStressTest, MoneyIsConservedUnderConcurrency) {
   Model model;
   std::vector<User> users = FundedUsers(5, model);
   ASSERT_FALSE(HasFatalFailure());
-  Load load(*api_, users, model, LoadOptions{});
+  Load load(api_->async(), users, model, LoadOptions{});
   load.Run(io_);
   EXPECT_EQ(load.gave_up(), 0);
   std::printf(
@@ -273,20 +278,19 @@ TEST_F(PaymentStressTest, MoneyIsConservedUnderConcurrency) {
 }
 
 TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
-  const std::string bin = testing::Env("TCHAT_TEST_PAYMENT_BIN");
-  ASSERT_FALSE(bin.empty()) << "TCHAT_TEST_PAYMENT_BIN (path of tchat-payment) is not set";
+  const std::string bin = tchat::e2e::RequireEnv("TCHAT_TEST_PAYMENT_BIN");
   char dir_template[] = "/tmp/tchat-payment-crash-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   const std::string jwks = std::string(dir_template) + "/jwks.json";
-  std::ofstream(jwks) << env_.minter->Jwks();
-  const int port = FreePort();
-  ServiceProcess svc(bin, {"PORT=" + std::to_string(port), "DATABASE_URL=" + env_.database_url,
-                           "JWKS_FILE=" + jwks, "TCHAT_ADMIN_TOKEN=" + env_.admin_token,
-                           "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret, "TCHAT_THREADS=2",
-                           "LOG_LEVEL=warn"});
+  std::ofstream(jwks) << tchat::e2e::Minter().Jwks();
+  const int port = tchat::e2e::FreePort();
+  tchat::e2e::ChildProcess svc(
+      {bin},
+      {"PORT=" + std::to_string(port), "DATABASE_URL=" + env_.database_url, "JWKS_FILE=" + jwks,
+       "TCHAT_ADMIN_TOKEN=" + env_.admin_token, "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret,
+       "TCHAT_THREADS=2", "LOG_LEVEL=warn"});
   // The whole test talks to the private instance.
-  api_ =
-      std::make_unique<PaymentApi>(io_.get_executor(), "http://127.0.0.1:" + std::to_string(port));
+  UseService("http://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(svc.Start());
   ASSERT_TRUE(WaitReady()) << "private tchat-payment did not become ready";
 
@@ -307,7 +311,7 @@ TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
       if (!svc.Start()) restart_failed = true;
     }
   });
-  Load load(*api_, users, model,
+  Load load(api_->async(), users, model,
             LoadOptions{24, std::chrono::milliseconds(7000), std::chrono::milliseconds(60'000)});
   load.Run(io_);
   killer.join();

@@ -1,14 +1,17 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <tchat/core/httpclient/message.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
@@ -26,11 +29,37 @@ struct ApiResponse {
   int status = 0;
   json::value body;
   std::string raw;
+  httpclient::HttpHeaders headers;
 
   bool ok() const { return status >= 200 && status < 300; }
-  // body["error"]["code"] or "".
+  // body["error"]["code"] / body["error"]["message"], or "".
   std::string error_code() const;
+  std::string error_message() const;
   const json::object& object() const;  // the body as an object (empty when it is not)
+  // The first header field of this name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// One request exactly as sent: any body (malformed JSON included), extra header fields and
+// a credential of its own. Not an aggregate, for the reason given at httpclient::HttpRequest.
+struct ApiRequest {
+  ApiRequest(std::string method_in, std::string path_in, std::string body_in = {},
+             HeaderList headers_in = {})
+      : method(std::move(method_in)),
+        path(std::move(path_in)),
+        body(std::move(body_in)),
+        headers(std::move(headers_in)) {}
+
+  std::string method;
+  std::string path;  // with the query string
+  std::string body;  // sent as is, with `content_type`, when not empty
+  HeaderList headers;
+  // The bearer credential of this request: nullopt sends the client's token, "" none.
+  std::optional<std::string> bearer;
+  std::optional<std::chrono::milliseconds> timeout;  // nullopt: 30 s
+  std::string content_type = "application/json";
 };
 
 // An asynchronous client of the Tchat HTTP API (docs/api/openapi.yaml: auth and messaging) over
@@ -38,9 +67,10 @@ struct ApiResponse {
 // executor. The access token, when set, is sent as a bearer credential.
 class ApiClient {
  public:
-  // `base_url`: "http://127.0.0.1:8082" (a service) or the gateway.
+  // `base_url`: "http://127.0.0.1:8082" (a service) or the gateway. At most
+  // `max_conns` connections are open at once (further requests queue).
   ApiClient(boost::asio::any_io_executor executor, std::string base_url,
-            std::string access_token = {});
+            std::string access_token = {}, std::size_t max_conns = 64);
   ~ApiClient();
   ApiClient(const ApiClient&) = delete;
   ApiClient& operator=(const ApiClient&) = delete;
@@ -49,6 +79,9 @@ class ApiClient {
   const std::string& access_token() const { return token_; }
   const std::string& base_url() const { return base_; }
 
+  // Every exchange goes through Send, which also appends it to the contract record
+  // (httpclient::ExchangeRecorder, TCHAT_CONTRACT_RECORD) when that is enabled.
+  Task<Result<ApiResponse>> Send(ApiRequest request);
   // Any request: `path` includes the query string; `body` is sent as JSON.
   // `method` and `path` are copied before the first suspension.
   Task<Result<ApiResponse>> Call(std::string_view method, std::string_view path,

@@ -67,22 +67,44 @@ inline void RunSync(boost::asio::io_context& io, Task<void> task) {
 bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& pred,
               std::chrono::milliseconds timeout);
 
-// The HTTP API, blocking.
+// The HTTP API, blocking. Transport failures become status 0 with the message in raw.
 class BlockingApi {
  public:
-  BlockingApi(boost::asio::io_context& io, std::string base_url, std::string token = {});
+  BlockingApi(boost::asio::io_context& io, std::string base_url, std::string token = {},
+              std::size_t max_conns = 64);
   ApiClient& async() { return api_; }
 
-  // Transport failures become status 0 with the message in raw.
+  // A header field sent with every request from now on (e.g. X-Real-IP), replacing an
+  // earlier value of the same name.
+  void set_header(std::string name, std::string value);
+
+  // Any request, exactly as given (plus the fields of set_header).
+  ApiResponse Send(ApiRequest request);
+  // Every request at once (on as many connections), waiting for all the answers; the
+  // answers are in the order of the requests.
+  std::vector<ApiResponse> Concurrently(std::vector<ApiRequest> requests);
+
+  // JSON requests; `bearer` empty: the client's token (if any).
+  ApiResponse Get(std::string path, std::string bearer = {});
+  ApiResponse Post(std::string path, const json::value& body, std::string bearer = {});
+  ApiResponse Put(std::string path, const json::value& body, std::string bearer = {});
+  ApiResponse Patch(std::string path, const json::value& body, std::string bearer = {});
+  ApiResponse Delete(std::string path, std::string bearer = {});
+
   ApiResponse Call(std::string method, std::string path,
                    std::optional<json::value> body = std::nullopt);
   ApiResponse Raw(std::string method, std::string path, std::string body,
                   std::string content_type = "application/json");
+  // Runs one call of async() (the typed calls: Run(async().CreateDirect(id))).
   ApiResponse Run(Task<Result<ApiResponse>> task);
 
  private:
+  ApiResponse Json(std::string method, std::string path, std::optional<json::value> body,
+                   std::string bearer);
+
   boost::asio::io_context& io_;
   ApiClient api_;
+  HeaderList headers_;
 };
 
 // A WebSocket connection whose frames are read in the background into an inbox.

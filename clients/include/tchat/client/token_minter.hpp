@@ -7,8 +7,9 @@
 #include <tchat/core/result.hpp>
 
 namespace tchat::jwt {
+class Ed25519KeyPair;
 class JwtSigner;
-}
+}  // namespace tchat::jwt
 
 namespace tchat::client {
 
@@ -19,14 +20,17 @@ namespace tchat::client {
 class TokenMinter {
  public:
   static Result<TokenMinter> FromKeyFile(const std::string& path);
+  // A minter signing with `key` (e.g. a key a test generated for services it starts).
+  static TokenMinter FromKeyPair(const jwt::Ed25519KeyPair& key);
 
   // An access token for `user_id` with a fresh session id.
   std::string Mint(const std::string& user_id,
                    std::chrono::seconds ttl = std::chrono::minutes(15)) const;
+  // The public JWKS of the signing key (what a service loads with JWKS_FILE).
+  std::string Jwks() const;
 
  private:
-  explicit TokenMinter(std::shared_ptr<const jwt::JwtSigner> signer)
-      : signer_(std::move(signer)) {}
+  explicit TokenMinter(std::shared_ptr<const jwt::JwtSigner> signer) : signer_(std::move(signer)) {}
   std::shared_ptr<const jwt::JwtSigner> signer_;
 };
 

@@ -1,36 +1,25 @@
-#include "e2e_fixture.hpp"
+#include "payment_fixture.hpp"
 
+#include <map>
 #include <thread>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <tchat/client/webhook_signer.hpp>
 #include <tchat/core/uuid.hpp>
+
+#include "support/env.hpp"
+#include "support/sql_probe.hpp"
 
 namespace tchat::payment::e2e {
 
-std::string E2EEnv::Load(E2EEnv& out) {
-  using testing::Env;
-  std::string missing;
-  auto need = [&](const char* name, std::string& dst) {
-    dst = Env(name);
-    if (dst.empty()) missing += std::string(missing.empty() ? "" : ", ") + name;
-  };
-  std::string key_file;
-  need("TCHAT_TEST_PAYMENT_URL", out.url);
-  need("TCHAT_TEST_JWT_KEY_FILE", key_file);
-  need("TCHAT_TEST_ADMIN_TOKEN", out.admin_token);
-  need("TCHAT_TEST_PSP_WEBHOOK_SECRET", out.webhook_secret);
-  need("TCHAT_TEST_PAYMENT_DATABASE_URL", out.database_url);
-  if (!missing.empty()) return "environment not set: " + missing;
-  auto minter = TokenMinter::FromKeyFile(key_file);
-  if (!minter) return "TCHAT_TEST_JWT_KEY_FILE: " + minter.error().message;
-  out.minter = std::make_shared<TokenMinter>(std::move(*minter));
-  return {};
+PaymentEnv PaymentEnv::Load() {
+  using tchat::e2e::RequireEnv;
+  PaymentEnv env;
+  env.url = RequireEnv("TCHAT_TEST_PAYMENT_URL");
+  env.admin_token = RequireEnv("TCHAT_TEST_ADMIN_TOKEN");
+  env.webhook_secret = RequireEnv("TCHAT_TEST_PSP_WEBHOOK_SECRET");
+  env.database_url = RequireEnv("TCHAT_TEST_PAYMENT_DATABASE_URL");
+  tchat::e2e::Minter();  // TCHAT_TEST_JWT_KEY_FILE, checked before the first test needs it
+  return env;
 }
 
 std::string MethodFor(const std::string& currency) {
@@ -40,26 +29,32 @@ std::string MethodFor(const std::string& currency) {
   return kMethods.at(currency);
 }
 
-void PaymentE2ETest::SetUp() {
-  const std::string problem = E2EEnv::Load(env_);
-  ASSERT_TRUE(problem.empty()) << problem;
-  api_ = std::make_unique<PaymentApi>(io_.get_executor(), env_.url);
+std::string NewKey() {
+  return "key-" + NewUuidV7();
 }
 
-User PaymentE2ETest::NewUser() {
-  User u;
-  u.id = NewUuidV7();
-  u.token = env_.minter->Mint(u.id);
-  return u;
+ApiRequest PaymentRequest(std::string method, std::string path, std::string token, std::string body,
+                          HeaderList headers) {
+  ApiRequest request(std::move(method), std::move(path), std::move(body), std::move(headers));
+  request.bearer = std::move(token);
+  return request;
+}
+
+void PaymentE2ETest::SetUp() {
+  env_ = PaymentEnv::Load();
+  UseService(env_.url);
+}
+
+void PaymentE2ETest::UseService(const std::string& url) {
+  api_ = std::make_unique<client::BlockingApi>(io_, url);
 }
 
 ApiResponse PaymentE2ETest::Call(const std::string& method, const std::string& path,
                                  const std::string& token, const std::string& body,
-                                 std::vector<std::pair<std::string, std::string>> headers) {
-  auto r = RunSync(io_, api_->Call(method, path, token, body, std::move(headers)));
-  EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-  if (!r.ok()) return ApiResponse{};
-  return std::move(*r);
+                                 HeaderList headers) {
+  ApiResponse r = api_->Send(PaymentRequest(method, path, token, body, std::move(headers)));
+  EXPECT_NE(r.status, 0) << method << " " << path << ": " << r.raw;
+  return r;
 }
 
 ApiResponse PaymentE2ETest::Transfer(const User& from, const std::string& to_id,
@@ -68,7 +63,7 @@ ApiResponse PaymentE2ETest::Transfer(const User& from, const std::string& to_id,
   extra["to_user_id"] = to_id;
   extra["amount"] = amount;
   extra["currency"] = currency;
-  if (key.empty()) key = testing::NewKey();
+  if (key.empty()) key = NewKey();
   return Post("/v1/transfers", from, json::serialize(extra), {{"Idempotency-Key", key}});
 }
 
@@ -76,17 +71,17 @@ json::object PaymentE2ETest::CreateTopup(const User& u, std::int64_t amount,
                                          const std::string& currency) {
   json::object body{{"amount", amount}, {"currency", currency}, {"method", MethodFor(currency)}};
   ApiResponse r = Post("/v1/topups", u, json::serialize(body));
-  EXPECT_EQ(r.status, 201) << r.body;
-  if (r.status != 201 || !r.json.is_object()) return {};
-  return r.json.as_object();
+  EXPECT_EQ(r.status, 201) << r.raw;
+  if (r.status != 201 || !r.body.is_object()) return {};
+  return r.body.as_object();
 }
 
 ApiResponse PaymentE2ETest::Webhook(const std::string& body, std::int64_t t,
                                     const std::string& secret_override) {
-  if (t == 0) t = testing::UnixNow();
+  if (t == 0) t = client::UnixNow();
   const std::string& secret = secret_override.empty() ? env_.webhook_secret : secret_override;
   return Call("POST", "/v1/webhooks/psp", "", body,
-              {{"Tchat-Signature", testing::SignWebhook(secret, t, body)}});
+              {{"Tchat-Signature", client::SignWebhook(secret, t, body)}});
 }
 
 std::string PaymentE2ETest::WebhookBody(const std::string& event_id, const std::string& type,
@@ -106,15 +101,15 @@ void PaymentE2ETest::Fund(const User& u, std::int64_t amount, const std::string&
   const std::string ref(topup.at("provider_reference").as_string());
   ApiResponse w =
       Webhook(WebhookBody("evt_" + NewUuidV7(), "topup.succeeded", ref, amount, currency));
-  ASSERT_EQ(w.status, 200) << w.body;
-  ASSERT_EQ(w.json.at("status").as_string(), "applied");
+  ASSERT_EQ(w.status, 200) << w.raw;
+  ASSERT_EQ(w.body.at("status").as_string(), "applied");
 }
 
 std::int64_t PaymentE2ETest::Balance(const User& u, const std::string& currency) {
   ApiResponse r = Get("/v1/wallets", u);
-  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.status, 200) << r.raw;
   if (r.status != 200) return -1;
-  for (const auto& w : r.json.at("wallets").as_array()) {
+  for (const auto& w : r.body.at("wallets").as_array()) {
     if (w.at("currency").as_string() == currency) return w.at("balance").as_int64();
   }
   return 0;
@@ -127,51 +122,17 @@ ApiResponse PaymentE2ETest::Verify() {
 bool PaymentE2ETest::WaitReady(std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
-    auto r = RunSync(
-        io_, api_->Call("GET", "/health/ready", "", {}, {}, std::chrono::milliseconds(500)));
-    if (r && r->status == 200) return true;
+    ApiRequest probe("GET", "/health/ready");
+    probe.timeout = std::chrono::milliseconds(500);
+    if (api_->Send(std::move(probe)).status == 200) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
 }
 
-bool ServiceProcess::Start() {
-  std::vector<char*> argv{bin_.data(), nullptr};
-  std::vector<char*> envp;
-  for (auto& e : env_) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  const int rc = posix_spawn(&pid_, bin_.c_str(), &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0;
-}
-
-void ServiceProcess::Stop(int sig) {
-  if (pid_ <= 0) return;
-  ::kill(pid_, sig);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::vector<std::string> IndependentLedgerCheck(const std::string& database_url) {
   std::vector<std::string> problems;
-  testing::SqlProbe db(database_url);
+  tchat::e2e::SqlProbe db(database_url);
   if (!db.ok()) return {"cannot connect: " + db.error()};
   // One snapshot for every query.
   db.Query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
