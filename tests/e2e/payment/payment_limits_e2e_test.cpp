@@ -6,9 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
-
-#include "e2e_fixture.hpp"
+#include "payment_fixture.hpp"
 
 namespace tchat::payment::e2e {
 namespace {
@@ -32,19 +30,19 @@ TEST_F(PaymentLimitsTest, WithdrawalsAndTransfersShareTheDailyLimit) {
   User other = NewUser();
   Fund(rich, 500'000, "USD");
   ApiResponse first = Withdraw(rich, 250'000);
-  ASSERT_EQ(first.status, 201) << first.body;
+  ASSERT_EQ(first.status, 201) << first.raw;
   // What is left of the day's limit is 50,000: neither a withdrawal nor a
   // transfer may go beyond it.
   ApiResponse over = Withdraw(rich, 60'000);
-  EXPECT_EQ(over.status, 422) << over.body;
-  EXPECT_EQ(over.ErrorCode(), "limit_exceeded");
+  EXPECT_EQ(over.status, 422) << over.raw;
+  EXPECT_EQ(over.error_code(), "limit_exceeded");
   ApiResponse transfer_over = Transfer(rich, other.id, 60'000, "USD");
-  EXPECT_EQ(transfer_over.status, 422) << transfer_over.body;
-  EXPECT_EQ(transfer_over.ErrorCode(), "limit_exceeded");
+  EXPECT_EQ(transfer_over.status, 422) << transfer_over.raw;
+  EXPECT_EQ(transfer_over.error_code(), "limit_exceeded");
   EXPECT_EQ(Transfer(rich, other.id, 30'000, "USD").status, 201);
   ApiResponse rest = Withdraw(rich, 20'000);  // exactly up to the day's limit
-  EXPECT_EQ(rest.status, 201) << rest.body;
-  EXPECT_EQ(Withdraw(rich, 1).ErrorCode(), "limit_exceeded");
+  EXPECT_EQ(rest.status, 201) << rest.raw;
+  EXPECT_EQ(Withdraw(rich, 1).error_code(), "limit_exceeded");
   EXPECT_EQ(Balance(rich, "USD"), 500'000 - kUsdDaily);
 
   // A paid payment request counts too: after paying one, a withdrawal beyond
@@ -55,14 +53,14 @@ TEST_F(PaymentLimitsTest, WithdrawalsAndTransfersShareTheDailyLimit) {
       Post("/v1/payment-requests", other,
            json::serialize(
                json::object{{"from_user_id", payer.id}, {"amount", 280'000}, {"currency", "USD"}}));
-  ASSERT_EQ(asked.status, 201) << asked.body;
-  const std::string request_id(asked.json.at("id").as_string());
+  ASSERT_EQ(asked.status, 201) << asked.raw;
+  const std::string request_id(asked.body.at("id").as_string());
   ASSERT_EQ(Post("/v1/payment-requests/" + request_id + "/pay", payer).status, 200);
-  EXPECT_EQ(Withdraw(payer, 20'001).ErrorCode(), "limit_exceeded");
+  EXPECT_EQ(Withdraw(payer, 20'001).error_code(), "limit_exceeded");
   EXPECT_EQ(Withdraw(payer, 20'000).status, 201);
   EXPECT_EQ(Balance(payer, "USD"), 100'000);
   ApiResponse verify = Verify();
-  EXPECT_TRUE(verify.json.at("ok").as_bool()) << verify.body;
+  EXPECT_TRUE(verify.body.at("ok").as_bool()) << verify.raw;
 }
 
 TEST_F(PaymentLimitsTest, RacingWithdrawalsAndTransfersNeverPassTheLimit) {
@@ -76,41 +74,28 @@ TEST_F(PaymentLimitsTest, RacingWithdrawalsAndTransfersNeverPassTheLimit) {
   const std::string transfer_body = json::serialize(
       json::object{{"to_user_id", other.id}, {"amount", kAmount}, {"currency", "USD"}});
   const std::string withdrawal_body = WithdrawalBody(kAmount);
-  std::vector<ApiResponse> answers(2 * kEach);
-  int done = 0;
+  std::vector<ApiRequest> movements;
   for (int i = 0; i < 2 * kEach; ++i) {
     const bool transfer = i % 2 == 0;
-    boost::asio::co_spawn(
-        io_,
-        [&, i, transfer]() -> Task<void> {
-          std::vector<std::pair<std::string, std::string>> headers;
-          headers.emplace_back("Idempotency-Key", testing::NewKey());
-          auto r =
-              co_await api_->Call("POST", transfer ? "/v1/transfers" : "/v1/withdrawals", u.token,
-                                  transfer ? transfer_body : withdrawal_body, headers);
-          if (r) answers[static_cast<std::size_t>(i)] = std::move(*r);
-          ++done;
-        },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
+    movements.push_back(PaymentRequest("POST", transfer ? "/v1/transfers" : "/v1/withdrawals",
+                                       u.token, transfer ? transfer_body : withdrawal_body,
+                                       {{"Idempotency-Key", NewKey()}}));
   }
-  io_.restart();
-  while (done < 2 * kEach) io_.run_one();
+  std::vector<ApiResponse> answers = api_->Concurrently(std::move(movements));
   int accepted = 0;
   for (const ApiResponse& r : answers) {
     if (r.status == 201) {
       ++accepted;
     } else {
-      EXPECT_EQ(r.status, 422) << r.body;
-      EXPECT_EQ(r.ErrorCode(), "limit_exceeded") << r.body;
+      EXPECT_EQ(r.status, 422) << r.raw;
+      EXPECT_EQ(r.error_code(), "limit_exceeded") << r.raw;
     }
   }
   EXPECT_EQ(accepted, static_cast<int>(kUsdDaily / kAmount));
   EXPECT_EQ(Balance(u, "USD"), 500'000 - accepted * kAmount);
-  EXPECT_EQ(Withdraw(u, kUsdDaily - accepted * kAmount + 1).ErrorCode(), "limit_exceeded");
+  EXPECT_EQ(Withdraw(u, kUsdDaily - accepted * kAmount + 1).error_code(), "limit_exceeded");
   ApiResponse verify = Verify();
-  EXPECT_TRUE(verify.json.at("ok").as_bool()) << verify.body;
+  EXPECT_TRUE(verify.body.at("ok").as_bool()) << verify.raw;
 }
 
 }  // namespace
