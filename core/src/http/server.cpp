@@ -522,6 +522,11 @@ void Server::State::Record(HttpConn& c, const RouteMatch& match, double secs) {
                 {"remote_ip", req.remote_ip},
                 {"user_id", req.user_id()}});
   }
+  if (!res.error_detail.empty()) {  // what the error body left out
+    log::Write(
+        res.status >= 500 ? log::Level::kError : log::Level::kWarn, "request failed",
+        {{"request_id", req.request_id}, {"status", res.status}, {"error", res.error_detail}});
+  }
 }
 
 asio::awaitable<void> Server::State::Close(HttpConn& c) {
