@@ -45,8 +45,9 @@ OWNERS = {
                      "/v1/admin/dead-letters", "/v1/admin/poison-events"),
 }
 # What an error body must never quote (PostgreSQL's messages, internals).
-LEAKS = re.compile(r"SQLSTATE|violates|duplicate key|relation \"|syntax error|invalid byte "
-                   r"sequence|PQ|libpq|postgres|pg_|std::|what\(\)|exception", re.I)
+LEAKS = re.compile(r"SQLSTATE|violates .* constraint|duplicate key|relation \"|at or near|"
+                   r"invalid byte sequence|invalid input syntax|libpq|PQ[a-z]|postgres|"
+                   r"server closed the connection|std::|what\(\)|exception", re.I)
 FAILURE_KINDS = ("hang", "refused", "closed without an answer", "internal text in the body",
                  "crash", "no token")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -505,7 +506,7 @@ def port_of(var):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=17)
-    ap.add_argument("--max-requests", type=int, default=4000)
+    ap.add_argument("--max-requests", type=int, default=10000)
     ap.add_argument("--max-seconds", type=float, default=75)
     ap.add_argument("--ws-cases", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=3.0, help="per request, seconds")
