@@ -204,8 +204,9 @@ start_stack() {
   tchat::log "test stack ready: gateway http://127.0.0.1:$TCHAT_GATEWAY_PORT"
 }
 # The end-to-end tests once more, against the services built with ASan + UBSan
-# (build-asan/): whole request paths and real concurrency, which unit tests do not
-# reach, run under the sanitizers too. A sanitizer report in a service's log, or
+# (build-asan/), then the fuzz run (tests/fuzz/): whole request paths, real
+# concurrency and hostile input, which unit tests do not reach, run under the
+# sanitizers too. A sanitizer report in a service's log, or
 # at its exit, fails the suite.
 asan_stack_e2e() {
   local svc log rc=0 found=0
@@ -220,6 +221,8 @@ asan_stack_e2e() {
   TCHAT_TEST_MESSAGING_BIN="$TCHAT_ROOT/build-asan/bin/tchat-messaging" \
     TCHAT_TEST_PAYMENT_BIN="$TCHAT_ROOT/build-asan/bin/tchat-payment" \
     ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900 || rc=1
+  # Malformed and random input under the sanitizers (tests/integration/13_fuzz.sh).
+  python3 "$TCHAT_ROOT/tests/fuzz/http_fuzz.py" --seed "${TCHAT_FUZZ_SEED:-17}" || rc=1
   tchat::services_stop_all || rc=1 # LeakSanitizer reports when a process exits
   for svc in auth messaging payment notification; do
     log="$(tchat::service_log "$svc")"

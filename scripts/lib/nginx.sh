@@ -45,11 +45,12 @@ tchat::nginx_generate() {
   nofile="$(ulimit -Hn)"
   if [[ "$nofile" == unlimited ]] || ((nofile > 65536)); then nofile=65536; fi
   local s
-  for s in "$TCHAT_RUN_DIR" "$web_root"; do
+  for s in "$TCHAT_RUN_DIR" "$web_root" "$TCHAT_ROOT"; do
     [[ "$s" != *[[:space:]\;\|]* ]] || tchat::die "path unsuitable for nginx.conf: $s"
   done
   sed -e "s|@@RUN_DIR@@|$TCHAT_RUN_DIR|g" \
     -e "s|@@WEB_ROOT@@|$web_root|g" \
+    -e "s|@@CONF_DIR@@|$TCHAT_ROOT/deploy/nginx|g" \
     -e "s|@@GATEWAY_PORT@@|$TCHAT_GATEWAY_PORT|g" \
     -e "s|@@AUTH_PORT@@|$TCHAT_AUTH_PORT|g" \
     -e "s|@@MESSAGING_PORT@@|$TCHAT_MESSAGING_PORT|g" \

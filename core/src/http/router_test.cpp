@@ -126,6 +126,33 @@ TEST(ResponseTest, ErrorBodyAndRetryAfter) {
   EXPECT_EQ(d.body, R"({"error":{"code":"insufficient_funds","message":"no money"}})");
 }
 
+// Server-side failures and database errors never reach the client's body: it
+// gets a generic message, the detail stays in error_detail for the log.
+TEST(ResponseTest, ErrorBodiesKeepInternalTextOut) {
+  Error dup{ErrorCode::kConflict,
+            R"(duplicate key value violates unique constraint "users_phone_key")"};
+  dup.sqlstate = "23505";
+  auto c = Response::FromError(dup);
+  EXPECT_EQ(c.status, 409);
+  EXPECT_EQ(c.body,
+            R"({"error":{"code":"conflict","message":"the request could not be processed"}})");
+  EXPECT_NE(c.error_detail.find("23505"), std::string::npos);
+  EXPECT_NE(c.error_detail.find("users_phone_key"), std::string::npos);
+
+  auto i = Response::FromError(Error::Internal("pg: relation \"wallets\" does not exist"));
+  EXPECT_EQ(i.status, 500);
+  EXPECT_EQ(i.body, R"({"error":{"code":"internal","message":"internal error"}})");
+  EXPECT_EQ(i.error_detail, "pg: relation \"wallets\" does not exist");
+  auto u = Response::FromError(Error::Unavailable("connect to 10.0.0.7:5432 refused"));
+  EXPECT_EQ(u.status, 503);
+  EXPECT_EQ(u.body.find("10.0.0.7"), std::string::npos) << u.body;
+
+  // A client's own mistake keeps its message (nothing internal in it).
+  auto b = Response::FromError(Error::InvalidArgument("amount must be positive"));
+  EXPECT_EQ(b.body, R"({"error":{"code":"invalid_argument","message":"amount must be positive"}})");
+  EXPECT_TRUE(b.error_detail.empty());
+}
+
 // Literal templates are found without a scan; the answer must be the scan's.
 TEST(RouterTest, LiteralPathsMatchLikeTheScan) {
   Router r;

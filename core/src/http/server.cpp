@@ -240,6 +240,19 @@ struct LastSeries {
 // What one read asks for at most (Beast's own choice for its read algorithms).
 constexpr std::size_t kMaxRead = 65536;
 
+// Whether the unparsed part of a header holds a line feed without its carriage
+// return. Beast refuses one at once when the header arrives whole, but while
+// waiting for more it only looks for CRLF CRLF, which a bare-LF header never
+// sends: the client would wait for the header timeout instead of a 400.
+bool HasBareLineFeed(const beast::flat_buffer& buffer) {
+  const auto data = buffer.data();
+  const std::string_view text(static_cast<const char*>(data.data()), data.size());
+  for (std::size_t i = text.find('\n'); i != std::string_view::npos; i = text.find('\n', i + 1)) {
+    if (i == 0 || text[i - 1] != '\r') return true;
+  }
+  return false;
+}
+
 // Feeds what `buffer` holds to the parser until the header (or, with
 // whole_message, the whole request) is complete. need_more: read and call again.
 boost::system::error_code ParseBuffered(RequestParser& parser, beast::flat_buffer& buffer,
@@ -250,8 +263,13 @@ boost::system::error_code ParseBuffered(RequestParser& parser, beast::flat_buffe
     boost::system::error_code ec;
     const std::size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
-    if (ec) return ec;
-    if (used == 0) return bhttp::error::need_more;
+    if (ec && ec != bhttp::error::need_more) return ec;
+    if (ec || used == 0) {
+      if (!parser.is_header_done() && HasBareLineFeed(buffer)) {
+        return bhttp::error::bad_line_ending;
+      }
+      return bhttp::error::need_more;
+    }
   }
 }
 
@@ -301,20 +319,12 @@ Response BodyTooLarge(std::size_t max_body_bytes) {
       Error::PayloadTooLarge("request body exceeds " + std::to_string(max_body_bytes) + " bytes"));
 }
 
-// The answer to a request whose body could not be read, when it gets one: 413
-// for a body over the limit; none when the client closed or the connection
-// failed (or the chunked encoding was malformed).
-std::optional<Response> BodyRefusal(const boost::system::error_code& ec,
+// The answer to a request that could not be read, when it gets one: 413 for a
+// body or a header over the limit, 400 for a malformed request (its header, or
+// the chunked encoding of its body); none when the client closed or the
+// connection failed.
+std::optional<Response> ReadRefusal(const boost::system::error_code& ec,
                                     std::size_t max_body_bytes) {
-  if (ec == bhttp::error::body_limit) return BodyTooLarge(max_body_bytes);
-  return std::nullopt;
-}
-
-// The answer to a request whose header could not be read, when it gets one:
-// 413 for a body or a header over the limit, 400 for a malformed request;
-// none when the client closed or the connection failed.
-std::optional<Response> HeaderRefusal(const boost::system::error_code& ec,
-                                      std::size_t max_body_bytes) {
   if (ec == bhttp::error::body_limit) return BodyTooLarge(max_body_bytes);
   if (ec == bhttp::error::header_limit) {
     return Response::FromError(Error(ErrorCode::kPayloadTooLarge, "request headers too large"));
@@ -413,7 +423,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     c.conn.busy = true;
     const auto started = Clock::now();
     if (ec) {
-      if (auto refusal = HeaderRefusal(ec, opts.max_body_bytes)) co_await Refuse(c, *refusal, 11);
+      if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) co_await Refuse(c, *refusal, 11);
       break;
     }
     c.first = false;
@@ -433,7 +443,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
         c.buffer.commit(n);
       }
       if (ec) {
-        if (auto refusal = BodyRefusal(ec, opts.max_body_bytes)) {
+        if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) {
           co_await Refuse(c, *refusal, parser.version());
         }
         break;
@@ -511,6 +521,11 @@ void Server::State::Record(HttpConn& c, const RouteMatch& match, double secs) {
                 {"duration_ms", secs * 1000.0},
                 {"remote_ip", req.remote_ip},
                 {"user_id", req.user_id()}});
+  }
+  if (!res.error_detail.empty()) {  // what the error body left out
+    log::Write(
+        res.status >= 500 ? log::Level::kError : log::Level::kWarn, "request failed",
+        {{"request_id", req.request_id}, {"status", res.status}, {"error", res.error_detail}});
   }
 }
 

@@ -501,6 +501,38 @@ TEST_F(ServerTest, WebSocketControlFramesBinaryAndBatchedWrites) {
   EXPECT_EQ(ws.reason().code, boost::beast::websocket::close_code::normal);
 }
 
+// A malformed header or chunked body gets a 400 at once, however it is split
+// into segments (a bare-LF header in two used to wait for the header timeout; a
+// bad chunked body used to be closed without an answer).
+TEST_F(ServerTest, MalformedRequestsGet400AtOnce) {
+  auto answer = [&](std::vector<std::string> segments) {
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    for (const auto& seg : segments) {
+      asio::write(s, asio::buffer(seg));
+      std::this_thread::sleep_for(30ms);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    while (!ec) out.append(buf, s.read_some(asio::buffer(buf), ec));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms) << out;  // not the 300 ms timeout
+    return out.substr(0, out.find("\r\n"));
+  };
+  EXPECT_EQ(answer({"GET /hello HTTP/1.1\nHost: x\n\n"}), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(answer({"GET /hello HTTP/1.1", "\nHost: x\n", "\n"}), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(answer({"GET /hello HTTP/1.1\r\nHost: x", "\nA: b\r\n", "\r\n"}),
+            "HTTP/1.1 400 Bad Request");
+  const std::string chunked =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const char* body : {"zz\r\nhi\r\n0\r\n\r\n", "fffffffffffffffffffff\r\n",
+                           "2\r\nhello\r\n0\r\n\r\n", "2\r\nhi\r\n0\r\n\x01\x02\r\n\r\n"}) {
+    EXPECT_EQ(answer({chunked, body}), "HTTP/1.1 400 Bad Request") << body;
+  }
+}
+
 // Frames that break RFC 6455 end the connection with the code it names.
 TEST_F(ServerTest, WebSocketProtocolViolationsCloseWithTheirCodes) {
   auto close_code_after = [&](const std::string& frame) -> int {
@@ -532,6 +564,28 @@ TEST_F(ServerTest, WebSocketProtocolViolationsCloseWithTheirCodes) {
   std::string huge("\x81\xff", 2);
   huge += std::string("\x00\x00\x00\x00\x01\x00\x00\x00", 8);  // 16 MiB announced
   EXPECT_EQ(close_code_after(huge + mask), 1009);
+  // A close frame's code is echoed when it may be sent, else answered with 1002.
+  // (Read raw: the server closes the connection right after its answer.)
+  auto close_with = [&](unsigned code) -> int {
+    asio::io_context io;
+    boost::beast::websocket::stream<tcp::socket> ws(io);
+    ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    ws.handshake("x", "/ws?access_token=good");
+    boost::beast::flat_buffer buf;
+    ws.read(buf);  // hello
+    asio::write(ws.next_layer(),
+                asio::buffer(std::string("\x88\x82", 2) + mask + static_cast<char>(code >> 8) +
+                             static_cast<char>(code & 0xFF)));
+    unsigned char frame[4] = {};
+    boost::system::error_code ec;
+    asio::read(ws.next_layer(), asio::buffer(frame), ec);
+    if (ec || frame[0] != 0x88 || frame[1] != 2) return -1;
+    return frame[2] << 8 | frame[3];
+  };
+  for (unsigned ok : {1000u, 1001u, 1003u, 1011u, 3000u, 4999u}) EXPECT_EQ(close_with(ok), ok);
+  for (unsigned bad : {0u, 999u, 1004u, 1005u, 1006u, 1015u, 2999u, 5000u, 65535u}) {
+    EXPECT_EQ(close_with(bad), 1002) << bad;
+  }
 }
 
 TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {

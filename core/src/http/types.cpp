@@ -112,11 +112,28 @@ Response Response::NoContent() {
   return r;
 }
 
+namespace {
+
+// The message a client may see for `e` with `status`, or nullopt for its own.
+std::optional<std::string_view> GenericMessage(const Error& e, int status) {
+  if (status == 503) return "the service is temporarily unavailable; try again shortly";
+  if (status >= 500) return "internal error";
+  if (!e.sqlstate.empty()) return "the request could not be processed";
+  return std::nullopt;
+}
+
+}  // namespace
+
 Response Response::FromError(const Error& e) {
+  const int status = ErrorCodeHttpStatus(e.code);
+  const auto generic = GenericMessage(e, status);
   json::object err;
   err["code"] = e.WireCode();
-  err["message"] = e.message;
-  Response r = Json(ErrorCodeHttpStatus(e.code), json::object{{"error", std::move(err)}});
+  err["message"] = generic ? *generic : std::string_view(e.message);
+  Response r = Json(status, json::object{{"error", std::move(err)}});
+  if (generic) {
+    r.error_detail = e.sqlstate.empty() ? e.message : "SQLSTATE " + e.sqlstate + ": " + e.message;
+  }
   if (e.retry_after) {
     r.headers.emplace_back("Retry-After",
                            std::to_string(std::max<long long>(1, e.retry_after->count())));

@@ -58,7 +58,17 @@ void AppendHeader(std::string& out, unsigned opcode, std::size_t len) {
   }
 }
 
+// Whether `code` may travel in a close frame (RFC 6455 §7.4): the registered
+// codes except those reserved for endpoints' own use (1004, 1005, 1006, 1015),
+// and 3000-4999 for libraries and applications.
+bool SendableCloseCode(std::uint16_t code) {
+  if (code >= 3000 && code <= 4999) return true;
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
+}
+
+// A close frame; a code that may not be sent goes out as 1011 (internal error).
 std::string CloseFrame(std::uint16_t code, std::string_view reason) {
+  if (!SendableCloseCode(code)) code = 1011;
   reason = reason.substr(0, 120);
   std::string f;
   AppendHeader(f, kClose, 2 + reason.size());
@@ -232,8 +242,9 @@ struct FrameStep {
   }
 };
 
-// The peer's close frame (`payload`, `len` bytes): its code, or 1002 when the
-// frame is malformed; the code our close frame answers with.
+// The peer's close frame (`payload`, `len` bytes): the code our close frame
+// answers with. Its own code echoed (1000 when it sent none), or 1002 when the
+// frame is malformed or its code may not be sent (999, 1005, 5000, ...).
 FrameStep PeerClose(WebSocket::Impl& s, const char* payload, std::size_t len) {
   s.close_received = true;
   std::uint16_t code = 1000;
@@ -241,12 +252,11 @@ FrameStep PeerClose(WebSocket::Impl& s, const char* payload, std::size_t len) {
     code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
                                       static_cast<unsigned char>(payload[1]));
   }
-  if (len == 1 ||
+  if (len == 1 || !SendableCloseCode(code) ||
       !ValidUtf8(std::string_view(payload, len).substr(std::min<std::size_t>(len, 2)))) {
     code = kProtocolError;
   }
-  return FrameStep{FrameStep::kPeerClose,
-                   static_cast<std::uint16_t>(code == 1005 || code == 1006 ? 1000 : code)};
+  return FrameStep{FrameStep::kPeerClose, code};
 }
 
 // The last frame of a message is in: the message, unless it is binary or not UTF-8.

@@ -805,9 +805,12 @@ export interface paths {
          *     `type` or an unknown one, or a binary frame, is answered by an `error`
          *     frame; the socket stays open.
          *
-         *     Close codes: 1000 normal, 1001 the server is shutting down, 1008 the
-         *     token's subject is not a user id, 1009 a frame over the size limit, 1011
-         *     the service could not load the caller's conversations.
+         *     Close codes: 1000 normal, 1001 the server is shutting down, 1002 a
+         *     protocol error (an unmasked or malformed frame, or a close frame whose
+         *     code may not be sent: RFC 6455 §7.4, e.g. 999, 1005, 1006, 5000), 1007 a
+         *     text frame that is not UTF-8, 1008 the token's subject is not a user id,
+         *     1009 a frame over the size limit, 1011 the service could not load the
+         *     caller's conversations. A client's valid close code is echoed.
          */
         get: operations["openWebSocket"];
         put?: never;
@@ -1473,7 +1476,9 @@ export interface components {
                  * @description A category (`invalid_argument`, `unauthenticated`,
                  *     `permission_denied`, `not_found`, `method_not_allowed`,
                  *     `conflict`, `payload_too_large`, `unprocessable`, `rate_limited`,
-                 *     `internal`, `unavailable`, `deadline_exceeded`) or a 422 domain code.
+                 *     `internal`, `unavailable`, `deadline_exceeded`; from the gateway
+                 *     also `uri_too_long`, `header_too_large`, `not_implemented`,
+                 *     `http_version_not_supported`) or a 422 domain code.
                  */
                 code: string;
                 message: string;

@@ -71,6 +71,9 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   HeaderList headers;
+  // What an error response left out of its body (FromError): logged with the
+  // request id by the server, never sent.
+  std::string error_detail;
 
   static Response Json(int status, const json::value& v);
   // The content type is copied (a view is taken so that the common literals cost
@@ -79,7 +82,9 @@ struct Response {
                        std::string_view content_type = "text/plain; charset=utf-8");
   static Response NoContent();
   // The docs/api/openapi.yaml error body {"error":{"code","message"}} with the mapped status,
-  // plus Retry-After for rate limits.
+  // plus Retry-After for rate limits. A server-side failure (5xx) or a database
+  // error (an SQLSTATE) gets a generic message: its own, which may quote
+  // PostgreSQL or internals, goes to error_detail.
   static Response FromError(const Error& e);
 };
 

@@ -34,6 +34,7 @@ class WebSocket {
   // segment for a burst instead of one each.
   Task<Status> WriteMany(const std::vector<std::string_view>& texts);
   // Sends a close frame (1000 normal, 1001 going away, 1008 policy, 1009 too big).
+  // A code that may not travel on the wire (1005, 1006, 999, ...) goes out as 1011.
   Task<void> Close(std::uint16_t code, std::string_view reason = {});
   // Cancels pending operations from any coroutine on the same worker.
   void Cancel();
