@@ -72,10 +72,10 @@ audit_listen_addresses() {
     port="${what##* }"
     open="$(open_addresses "$port")"
     if [[ -n "$open" ]]; then
-      echo "FAIL ${what% *} (port $port) listens on ${open}(reachable from other hosts)"
+      echo "FAIL ${what% *} listens on ${open}(port $port; reachable from other hosts)"
       rc=1
     elif tchat::port_open "$port"; then
-      echo "OK ${what% *} (port $port) listens on loopback only"
+      echo "OK ${what% *} listens on loopback only (port $port)"
     fi
   done
   return "$rc"

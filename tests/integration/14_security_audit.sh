@@ -25,7 +25,7 @@ else
   grep -E '^(FAIL|❌)' <<<"$out" | indent
 fi
 for what in "gateway / : X-Content-Type-Options" "gateway / : Content-Security-Policy" \
-  "auth (port $TCHAT_AUTH_PORT) listens on loopback only" "secrets.env mode 600"; do
+  "auth listens on loopback only (port $TCHAT_AUTH_PORT)" "secrets.env mode 600"; do
   grep -qF "OK ${what/ : /: }" <<<"$out" && pass "audit checked: $what" ||
     fail "audit did not report 'OK ${what/ : /: }'"
 done
@@ -47,7 +47,7 @@ pid=$!
 tchat::wait_until 5 tchat::port_open "$port" || true
 out="$(TCHAT_NOTIFICATION_PORT="$port" "${audit[@]}" 2>&1)" &&
   fail "a service on 0.0.0.0 passed the audit" ||
-  { grep -q "^FAIL notification (port $port) listens on 0.0.0.0" <<<"$out" &&
+  { grep -q "^FAIL notification listens on 0.0.0.0 (port $port;" <<<"$out" &&
     pass "a service listening on 0.0.0.0 fails the audit" ||
     fail "audit failed without naming the listener: $(grep '^FAIL' <<<"$out" | head -n 3)"; }
 
