@@ -112,7 +112,7 @@ audit_gateway_headers() {
       if grep -qiF -- "$h" <<<"$headers"; then
         echo "OK gateway $path: ${h%%:*}"
       else
-        echo "FAIL gateway $path: no ${h%%:*}${h#*:} header"
+        echo "FAIL gateway $path: no '${h%: }' header"
         rc=1
       fi
     done

@@ -13,7 +13,10 @@ audit=("$ROOT/scripts/security-audit.sh" --local)
 work="$(mktemp -d)"
 pid=""
 cleanup() {
-  if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  if [[ -n "$pid" ]]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
