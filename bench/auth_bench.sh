@@ -93,7 +93,7 @@ redis_pid=$!
 chmod 600 "$work/jwt-key.json"
 # The load generator spreads its requests over many client addresses; limits are
 # raised only so that one host can drive the whole benchmark.
-PORT="$SERVICE_PORT" DATABASE_URL="$db_url" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+PORT="$SERVICE_PORT" LISTEN_ADDRESS=127.0.0.1 DATABASE_URL="$db_url" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
   TCHAT_JWT_KEY_FILE="$work/jwt-key.json" TCHAT_DEV_OTP=1 TCHAT_THREADS="$threads" \
   LOG_LEVEL=warn AUTH_OTP_PER_NUMBER_PER_HOUR=1000 AUTH_OTP_PER_IP_PER_HOUR=100000000 \
   AUTH_OTP_VERIFY_PER_IP_PER_HOUR=100000000 AUTH_LOGIN_PER_IP_PER_HOUR=100000000 \

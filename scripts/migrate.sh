@@ -1,6 +1,8 @@
 #!/bin/bash
 # migrate.sh — the runbook's database migration: runs the migrations of every
-# service database (migrations/postgres/<database>/) up to the latest version.
+# service database (migrations/postgres/<database>/) up to the latest version,
+# as the databases' owner (POSTGRES_USER), never as a service's own role
+# (tchat_<service>: rights on its rows, not its schema; docs/RUNBOOK.md, section 8).
 #
 #   POSTGRES_USER      default postgres
 #   POSTGRES_PASSWORD  default empty (the local system trusts loopback)

@@ -46,9 +46,20 @@ done
 admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 --dbname=postgres "$@"; }
 admin -c "SELECT 1" >/dev/null || tchat::die "cannot connect to PostgreSQL at $PGHOST:$PGPORT"
 
+# The dump grants its tables to the service's own role (tchat_<service>, named
+# after its database): on a new cluster that role does not exist yet. It is
+# created without a login here; start.sh (locally) or postgres-init (Kubernetes,
+# with its password) gives it one.
+service_db() { [[ "$1" =~ ^tchat_(auth|messaging|payment|notification)$ ]]; }
+ensure_role() {
+  service_db "$1" || return 0
+  admin -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$1') THEN CREATE ROLE $1 NOLOGIN; END IF; END \$\$"
+}
+
 for db in "${databases[@]}"; do
   scratch="${db}__restore"
   echo "Restoring $db from $(basename "${dump[$db]}")..."
+  ensure_role "$db"
   admin -c "DROP DATABASE IF EXISTS $scratch WITH (FORCE)"
   admin -c "CREATE DATABASE $scratch"
   if ! gzip -dc "${dump[$db]}" |
@@ -60,5 +71,10 @@ for db in "${databases[@]}"; do
   # The swap: services reconnect to the restored database on their next attempt.
   admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   admin -c "ALTER DATABASE $scratch RENAME TO $db"
+  # A new database is open to every role: only its service's may connect.
+  if service_db "$db"; then
+    admin -c "REVOKE ALL ON DATABASE $db FROM PUBLIC"
+    admin -c "GRANT CONNECT, TEMPORARY ON DATABASE $db TO $db"
+  fi
   echo "✅ Restore completed for $db"
 done

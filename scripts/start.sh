@@ -9,6 +9,8 @@
 # TCHAT_GATEWAY_PORT [8080], TCHAT_AUTH_PORT [8081], TCHAT_MESSAGING_PORT [8082],
 # TCHAT_PAYMENT_PORT [8083], TCHAT_NOTIFICATION_PORT [8084], TCHAT_PG_PORT [5432],
 # TCHAT_REDIS_PORT [6379], TCHAT_PSP_SIM_PORT [8089], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
+# LISTEN_ADDRESS [127.0.0.1; with development OTP another address also needs
+# TCHAT_DEV_OTP_ALLOW_NETWORK=1], TCHAT_TRUSTED_PROXIES [127.0.0.0/8,::1],
 # TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
 # runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...) and every
 # other service setting (TCHAT_SERVICE_SETTINGS in scripts/lib/services.sh). The
@@ -65,12 +67,13 @@ if ((build)); then
   tchat::web_build
 fi
 
+# First, so that a bad combination of settings stops start-up before anything runs.
+tchat::write_service_config
 tchat::pg_start
 tchat::redis_start
 tchat::pg_setup_databases
 
 tchat::ensure_secrets
-tchat::write_service_config
 # Restart: services already running get the new build.
 tchat::services_stop_all || true
 if ! tchat::services_start_all; then

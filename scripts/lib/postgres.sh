@@ -2,6 +2,8 @@
 # A private PostgreSQL 15 server for the local system and the tests: data under
 # $TCHAT_RUN_DIR/postgres, listening on 127.0.0.1:$TCHAT_PG_PORT, trust
 # authentication on loopback (it is a development server; nothing else reaches it).
+# Each service connects as its own role (tchat_<service>), whose rights end at
+# its own database; migrations and the scripts use the owner, postgres.
 # PostgreSQL refuses to run as root, so as root the server runs as user postgres.
 # Requires common.sh.
 
@@ -27,6 +29,8 @@ tchat::pg_data() { echo "$(tchat::pg_dir)/data"; }
 tchat::pg_log() { echo "$(tchat::pg_dir)/postgres.log"; }
 tchat::pg_admin_url() { echo "postgresql://postgres@127.0.0.1:${TCHAT_PG_PORT}/postgres"; }
 tchat::pg_url() { echo "postgresql://postgres@127.0.0.1:${TCHAT_PG_PORT}/$1?sslmode=disable"; }
+# The URL service $1 connects with: its own role (tchat_$1) on its own database.
+tchat::pg_service_url() { echo "postgresql://tchat_$1@127.0.0.1:${TCHAT_PG_PORT}/tchat_$1?sslmode=disable"; }
 
 tchat::_pg_prepare_dir() {
   local dir="$TCHAT_RUN_DIR/postgres"
@@ -154,8 +158,37 @@ tchat::pg_create_db() {
   fi
 }
 
-# Creates the four service databases and migrates each to the latest version with
-# tchat-migrate from $TCHAT_BUILD_DIR.
+# Gives database $1 its service role of the same name (created when missing; a
+# login, also when a restore created it without one; no superuser, DDL or right
+# elsewhere): CONNECT on this database only (PUBLIC loses it), and reading and
+# writing the rows of its tables and sequences, also of those later migrations
+# create. The owner (postgres, which
+# runs the migrations) keeps the schema. Idempotent.
+tchat::pg_grant_service_role() {
+  local db="$1"
+  [[ "$db" =~ ^tchat_[a-z]+$ ]] || tchat::die "bad service database name: $db"
+  tchat::psql postgres <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db') THEN
+    CREATE ROLE $db LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+END \$\$;
+ALTER ROLE $db LOGIN;
+REVOKE ALL ON DATABASE $db FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE $db TO $db;
+SQL
+  tchat::psql "$db" <<SQL
+GRANT USAGE ON SCHEMA public TO $db;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $db;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO $db;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO $db;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO $db;
+SQL
+}
+
+# Creates the four service databases, migrates each to the latest version with
+# tchat-migrate from $TCHAT_BUILD_DIR (as the owner, postgres) and grants each
+# service's role its own database (tchat::pg_grant_service_role).
 tchat::pg_setup_databases() {
   local migrate="$TCHAT_BUILD_DIR/bin/tchat-migrate" svc db
   [[ -x "$migrate" ]] || tchat::die "$migrate not found: build first (scripts/build.sh)"
@@ -164,6 +197,7 @@ tchat::pg_setup_databases() {
     tchat::pg_create_db "$db"
     "$migrate" -path "$TCHAT_ROOT/migrations/postgres/$db" -database "$(tchat::pg_url "$db")" up 2>&1 |
       sed "s/^/    $db: /" >&2 || tchat::die "migrations failed for $db"
+    tchat::pg_grant_service_role "$db"
   done
 }
 

@@ -65,8 +65,8 @@ TCHAT_SERVICE_SETTINGS=(
   db_max_open_conns db_max_idle_conns db_conn_max_lifetime db_max_connections
   redis_pool_size redis_min_idle_conns redis_dial_timeout redis_read_timeout redis_write_timeout
   http_client_timeout http_client_max_idle_conns http_client_max_conns_per_host
-  LOG_LEVEL TCHAT_DEV_OTP TCHAT_DEBUG_ENDPOINTS TCHAT_PUSH_WEBHOOK_URL TCHAT_SMS_WEBHOOK_URL
-  TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
+  LOG_LEVEL TCHAT_DEV_OTP TCHAT_DEV_OTP_ALLOW_NETWORK TCHAT_DEBUG_ENDPOINTS TCHAT_PUSH_WEBHOOK_URL
+  TCHAT_SMS_WEBHOOK_URL TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS TCHAT_TRUSTED_PROXIES JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
   SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
   HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
@@ -127,6 +127,11 @@ tchat::write_service_config() {
     if [[ -n "${!name}" ]]; then settings[$name]="${!name}"; else unset "settings[$name]"; fi
   done
   : "${settings[LOG_LEVEL]:=info}" "${settings[TCHAT_DEV_OTP]:=1}" "${settings[TCHAT_DEBUG_ENDPOINTS]:=0}"
+  # Reachable from this host only, unless told otherwise; the gateway in front
+  # is on loopback, so loopback is the trusted proxy that names the client.
+  : "${settings[LISTEN_ADDRESS]:=127.0.0.1}" "${settings[TCHAT_TRUSTED_PROXIES]:=127.0.0.0/8,::1}"
+  tchat::_check_dev_otp "${settings[TCHAT_DEV_OTP]}" "${settings[LISTEN_ADDRESS]}" \
+    "${settings[TCHAT_DEV_OTP_ALLOW_NETWORK]:-0}"
   # tcmalloc samples one allocation per this many bytes for /debug/pprof/heap:
   # only while that endpoint is on, unless the environment asks for it.
   if [[ "${settings[TCHAT_DEBUG_ENDPOINTS]}" == 1 ]]; then
@@ -152,10 +157,21 @@ tchat::write_service_config() {
     done < <(printf '%s\n' "${!settings[@]}" | LC_ALL=C sort)
     local svc
     for svc in "${TCHAT_SERVICES[@]}"; do
-      echo "# $svc: PORT=$(tchat::service_port "$svc") DATABASE_URL=$(tchat::pg_url "tchat_$svc")"
+      echo "# $svc: PORT=$(tchat::service_port "$svc") DATABASE_URL=$(tchat::pg_service_url "$svc")"
     done
   } >"$file.tmp"
   mv "$file.tmp" "$file"
+}
+
+# Stops start-up when development OTP ($1: sign-in codes in API answers) would be
+# on a listen address ($2) other hosts reach, unless $3 (TCHAT_DEV_OTP_ALLOW_NETWORK)
+# says so too. The services refuse the same; this says it before anything starts.
+tchat::_check_dev_otp() {
+  local otp="${1,,}" address="$2" allow="${3,,}"
+  [[ "$otp" =~ ^(1|true|yes|on)$ ]] || return 0
+  [[ "$allow" =~ ^(1|true|yes|on)$ ]] && return 0
+  [[ "$address" =~ ^(127\.[0-9.]+|::1|localhost)$ ]] && return 0
+  tchat::die "config: TCHAT_DEV_OTP=1 (anyone can sign in as any number) with LISTEN_ADDRESS=$address, which other hosts reach: use LISTEN_ADDRESS=127.0.0.1, or set TCHAT_DEV_OTP_ALLOW_NETWORK=1 as well"
 }
 
 # One shell-quoted KEY=value line.
@@ -174,7 +190,7 @@ tchat::service_env() {
   source "$(tchat::secrets_file)"
   set +a
   PORT="$2"
-  DATABASE_URL="$(tchat::pg_url "tchat_$1")"
+  DATABASE_URL="$(tchat::pg_service_url "$1")"
   export PORT DATABASE_URL
 }
 

@@ -160,6 +160,15 @@ def check_rendering(label, objs):
         check(env.get("PORT", {}).get("value") == str(port)
               and f"/tchat_{svc}" in env.get("DATABASE_URL", {}).get("value", ""),
               f"[{label}] {name}: PORT={port}, DATABASE_URL names tchat_{svc}")
+        db_url = env.get("DATABASE_URL", {}).get("value", "")
+        check(db_url.startswith(f"postgresql://tchat_{svc}:$(")
+              and env.get("DATABASE_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef")
+              == {"name": "postgres-secret", "key": f"{svc}-password"},
+              f"[{label}] {name}: connects as its own role tchat_{svc} (password {svc}-password)")
+        redis_ref = env.get("REDIS_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        check(env.get("REDIS_URL", {}).get("value", "").startswith("redis://:$(REDIS_PASSWORD)@")
+              and redis_ref.get("name") == "redis-secret",
+              f"[{label}] {name}: REDIS_URL carries the password of Secret redis-secret")
         refs = [(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
                 for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
         unknown = [r for r in refs if r[1] not in secret_keys.get(r[0], set())]
@@ -184,6 +193,28 @@ def check_rendering(label, objs):
     check(perf == PERFORMANCE_CONFIG, f"[{label}] tchat-performance-config holds the runbook's keys and values")
     check("db_max_connections" in configmaps.get("tchat-config", {}).get("data", {}),
           f"[{label}] tchat-config has db_max_connections (the runbook patches it)")
+
+    tchat_config = configmaps.get("tchat-config", {}).get("data", {})
+    proxies = str(tchat_config.get("TCHAT_TRUSTED_PROXIES", "")).replace(",", " ").split()
+    check(bool(proxies) and all(re.fullmatch(r"[0-9a-f.:]+/\d+", p) for p in proxies)
+          and not any(p.endswith("/0") for p in proxies),
+          f"[{label}] tchat-config: TCHAT_TRUSTED_PROXIES lists the pod network's CIDRs ({proxies})")
+    dev_otp = str(tchat_config.get("TCHAT_DEV_OTP", "0")) == "1"
+    check(not dev_otp or str(tchat_config.get("TCHAT_DEV_OTP_ALLOW_NETWORK", "0")) == "1",
+          f"[{label}] tchat-config: development OTP on pods (0.0.0.0) only with TCHAT_DEV_OTP_ALLOW_NETWORK")
+    redis_c = statefulsets.get("redis", {}).get("spec", {}).get("template", {}).get("spec", {})
+    redis_c = (redis_c.get("containers") or [{}])[0]
+    redis_env = {e["name"]: e for e in redis_c.get("env", [])}
+    check("--requirepass" in redis_c.get("args", [])
+          and redis_env.get("REDISCLI_AUTH", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("name")
+          == "redis-secret",
+          f"[{label}] Redis requires the password of Secret redis-secret")
+    init = configmaps.get("postgres-init", {}).get("data", {}).get("10-tchat.sh", "")
+    check("CREATE ROLE tchat_$svc LOGIN" in init
+          and "REVOKE ALL ON DATABASE tchat_$svc FROM PUBLIC" in init
+          and "GRANT CONNECT, TEMPORARY ON DATABASE tchat_$svc TO tchat_$svc" in init
+          and "SUPERUSER" not in init.replace("NOSUPERUSER", ""),
+          f"[{label}] postgres-init: a role per service, CONNECT on its own database only")
 
     check({"postgres", "postgres-replica", "scylla", "redis"} <= set(statefulsets),
           f"[{label}] StatefulSets postgres, postgres-replica, scylla, redis")
@@ -246,9 +277,18 @@ for svc, port in SERVICES.items():
     c = compose.get(svc, {})
     dockerfile = c.get("build", {}).get("dockerfile", "")
     env = c.get("environment", {})
-    check((ROOT / dockerfile).is_file() and f"{port}:{port}" in c.get("ports", [])
+    check((ROOT / dockerfile).is_file() and f"127.0.0.1:{port}:{port}" in c.get("ports", [])
           and str(env.get("PORT")) == str(port) and f"/tchat_{svc}" in env.get("DATABASE_URL", ""),
           f"docker-compose.yml: {svc} builds {dockerfile}, port {port}, its database")
+published = [p for c in compose.values() for p in c.get("ports", [])]
+check(published and all(str(p).startswith("127.0.0.1:") for p in published),
+      f"docker-compose.yml: every published port is on 127.0.0.1 {published}")
+compose_text = (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")
+secret_names = ["POSTGRES_PASSWORD", "TCHAT_ADMIN_TOKEN", "TCHAT_PSP_WEBHOOK_SECRET", "TCHAT_OTP_PEPPER"]
+defaulted = sorted({m for m in re.findall(r"\$\{(\w+):?-", compose_text) if m in secret_names})
+required = {m for m in re.findall(r"\$\{(\w+):\?", compose_text)}
+check(not defaulted and set(secret_names) <= required,
+      f"docker-compose.yml: secrets are required (${{X:?...}}), none has a default {defaulted or ''}")
 deps_ok = all(dep in compose for c in compose.values() for dep in c.get("depends_on", {}))
 check(deps_ok, "docker-compose.yml: every depends_on names a service")
 prom_volumes = compose.get("prometheus", {}).get("volumes", [])

@@ -129,6 +129,33 @@ void ConfigLoader::Require(bool holds, std::string_view key, std::string_view wh
   }
 }
 
+namespace {
+
+// Whether a listen address reaches this host only.
+bool IsLoopbackListen(const std::string& address) {
+  if (address == "localhost") return true;
+  auto ip = IpAddress::Parse(address);
+  return ip && TrustedProxies::Loopback().Contains(*ip);
+}
+
+// What reaches the service from the network: development OTP only on loopback
+// unless TCHAT_DEV_OTP_ALLOW_NETWORK says so too, and the trusted proxies.
+void ReadExposure(const ConfigReader& r, CommonConfig& c, ConfigLoader& load) {
+  bool dev_otp_network = false;
+  load.Read(dev_otp_network, r.Bool("TCHAT_DEV_OTP_ALLOW_NETWORK", false));
+  load.Require(!c.dev_otp || dev_otp_network || IsLoopbackListen(c.listen_address), "TCHAT_DEV_OTP",
+               "development OTP (codes in API answers) on the non-loopback LISTEN_ADDRESS '" +
+                   c.listen_address +
+                   "': listen on 127.0.0.1, or set TCHAT_DEV_OTP_ALLOW_NETWORK=1 as well");
+  if (auto proxies = r.Raw("TCHAT_TRUSTED_PROXIES"); proxies && !proxies->empty()) {
+    auto parsed = TrustedProxies::Parse(*proxies);
+    load.Require(parsed.ok(), "TCHAT_TRUSTED_PROXIES", parsed.ok() ? "" : parsed.error().message);
+    if (parsed) c.trusted_proxies = std::move(*parsed);
+  }
+}
+
+}  // namespace
+
 Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t default_port,
                                       const ConfigReader& r) {
   CommonConfig c;
@@ -152,6 +179,7 @@ Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t de
   load.Read(c.jwt_issuer, r.String("TCHAT_JWT_ISSUER", "tchat-auth"));
   load.Read(c.jwt_audience, r.String("TCHAT_JWT_AUDIENCE", "tchat"));
   load.Read(c.dev_otp, r.Bool("TCHAT_DEV_OTP", false));
+  ReadExposure(r, c, load);
   load.Read(c.admin_token, r.String("TCHAT_ADMIN_TOKEN", ""));
   load.Read(c.psp_webhook_secret, r.String("TCHAT_PSP_WEBHOOK_SECRET", ""));
   load.Read(c.debug_endpoints, r.Bool("TCHAT_DEBUG_ENDPOINTS", false));

@@ -74,6 +74,7 @@ TEST(LoadCommonConfigTest, ReadsRunbookKeysAsWritten) {
                                      {"http_client_max_idle_conns", "100"},
                                      {"http_client_max_conns_per_host", "10"},
                                      {"PORT", "9000"},
+                                     {"LISTEN_ADDRESS", "127.0.0.1"},
                                      {"TCHAT_DEV_OTP", "1"}}));
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->db_max_open_conns, 20);
@@ -181,6 +182,56 @@ TEST(ConfigLoaderTest, RequireNamesTheKey) {
   ASSERT_FALSE(done.ok());
   EXPECT_EQ(done.error().message, "config B: must be set");
   EXPECT_EQ(done.error().code, ErrorCode::kInvalidArgument);
+}
+
+// Development OTP hands out sign-in codes to whoever asks: on an address other
+// hosts reach only with a second, explicit switch.
+TEST(LoadCommonConfigTest, DevOtpNeedsLoopbackOrASecondSwitch) {
+  for (const char* address : {"127.0.0.1", "::1", "localhost", "127.0.0.2"}) {
+    EXPECT_TRUE(LoadCommonConfig("auth", 8081,
+                                 FromMap({{"TCHAT_DEV_OTP", "1"}, {"LISTEN_ADDRESS", address}}))
+                    .ok())
+        << address;
+  }
+  for (const char* address : {"0.0.0.0", "::", "192.168.1.5"}) {
+    auto c = LoadCommonConfig("auth", 8081,
+                              FromMap({{"TCHAT_DEV_OTP", "1"}, {"LISTEN_ADDRESS", address}}));
+    ASSERT_FALSE(c.ok()) << address;
+    EXPECT_NE(c.error().message.find("TCHAT_DEV_OTP_ALLOW_NETWORK"), std::string::npos)
+        << c.error().message;
+  }
+  EXPECT_FALSE(LoadCommonConfig("auth", 8081, FromMap({{"TCHAT_DEV_OTP", "1"}})).ok())
+      << "the default listen address is 0.0.0.0";
+  EXPECT_TRUE(LoadCommonConfig("auth", 8081,
+                               FromMap({{"TCHAT_DEV_OTP", "1"},
+                                        {"LISTEN_ADDRESS", "0.0.0.0"},
+                                        {"TCHAT_DEV_OTP_ALLOW_NETWORK", "1"}}))
+                  .ok());
+  EXPECT_TRUE(LoadCommonConfig("auth", 8081, FromMap({{"LISTEN_ADDRESS", "0.0.0.0"}})).ok());
+}
+
+TEST(LoadCommonConfigTest, TrustedProxies) {
+  const auto loopback = IpAddress::Parse("127.0.0.1").value();
+  const auto pod = IpAddress::Parse("10.244.3.4").value();
+  auto def = LoadCommonConfig("auth", 8081, FromMap({}));
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(def->trusted_proxies.Contains(loopback));
+  EXPECT_FALSE(def->trusted_proxies.Contains(pod));
+
+  auto k8s = LoadCommonConfig("auth", 8081, FromMap({{"TCHAT_TRUSTED_PROXIES", "10.244.0.0/16"}}));
+  ASSERT_TRUE(k8s.ok());
+  EXPECT_TRUE(k8s->trusted_proxies.Contains(pod));
+  EXPECT_FALSE(k8s->trusted_proxies.Contains(loopback));
+
+  auto none = LoadCommonConfig("auth", 8081, FromMap({{"TCHAT_TRUSTED_PROXIES", "none"}}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->trusted_proxies.empty());
+
+  auto bad = LoadCommonConfig("auth", 8081, FromMap({{"TCHAT_TRUSTED_PROXIES", "10.0.0.0/8,x"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("TCHAT_TRUSTED_PROXIES"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("'x'"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace

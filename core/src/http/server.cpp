@@ -37,10 +37,6 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-bool IsLoopback(const std::string& ip) {
-  return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
-}
-
 using Clock = std::chrono::steady_clock;
 
 // How long a closing connection keeps reading (and discarding) what the client
@@ -290,9 +286,22 @@ beast::flat_buffer::mutable_buffers_type ReadSpace(beast::flat_buffer& buffer) {
   return buffer.prepare(beast::read_size(buffer, kMaxRead));
 }
 
+// Every X-Forwarded-For header of the request as one list: a client that sends
+// the header twice must not hide the hops a proxy appended to one of them.
+std::string ForwardedFor(const Request& req) {
+  std::string all;
+  for (const auto& [name, value] : req.headers) {
+    if (name != "x-forwarded-for") continue;
+    if (!all.empty()) all += ',';
+    all += value;
+  }
+  return all;
+}
+
 // Fills in what the server knows of a request before it is routed: the worker,
 // the request id (the client's when it is sane) and the client's address.
-void StampRequest(Request& req, Worker* worker, const std::string& peer_ip) {
+void StampRequest(Request& req, Worker* worker, const std::string& peer_ip,
+                  const TrustedProxies& trusted) {
   req.worker = worker;
   std::string_view rid = req.Header("x-request-id");
   if (SaneRequestId(rid)) {
@@ -300,12 +309,8 @@ void StampRequest(Request& req, Worker* worker, const std::string& peer_ip) {
   } else {
     NewRequestId(req.request_id);
   }
-  req.remote_ip = peer_ip;
-  if (IsLoopback(peer_ip)) {
-    // The gateway on the same host tells us who the client is.
-    std::string_view real = req.Header("x-real-ip");
-    if (!real.empty() && real.size() < 64) req.remote_ip.assign(real);
-  }
+  req.remote_ip = ClientAddress(peer_ip, ForwardedFor(req), req.Header("x-real-ip"), trusted);
+  req.client_key = AddressLimitKey(req.remote_ip);
 }
 
 Response HandlerThrew(const Request& req, const Route& route, const std::exception& e) {
@@ -451,7 +456,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     }
 
     io.Pause();
-    StampRequest(c.req, w.worker, c.peer_ip);
+    StampRequest(c.req, w.worker, c.peer_ip, opts.trusted_proxies);
     RouteMatch match =
         router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
     if (match.route != nullptr && match.route->ws_handler) {

@@ -57,6 +57,12 @@ class ServerTest : public ::testing::Test {
                                          {"params", static_cast<int>(req.path_params.size())}});
                  },
                  {.authenticated = false});
+    router_.Get("/client",
+                [](Request& req) -> Task<Response> {
+                  co_return Response::Json(
+                      200, json::object{{"ip", req.remote_ip}, {"key", req.client_key}});
+                },
+                {.authenticated = false});
     router_.Get("/me", [](Request& req) -> Task<Response> {
       co_return Response::Json(200, json::object{{"user", req.user_id()}});
     });
@@ -169,6 +175,26 @@ TEST_F(ServerTest, ServesJsonAndEchoesRequestId) {
   std::string g = Get("/hello", "X-Request-ID: bad id with spaces\r\n");
   EXPECT_EQ(g.find("bad id"), std::string::npos);
   EXPECT_NE(g.find("X-Request-ID: "), std::string::npos);
+}
+
+// The test's client connects from loopback, a trusted proxy by default: the
+// headers name the client when they hold addresses, and only then.
+TEST_F(ServerTest, ClientAddressComesFromTrustedForwardingHeaders) {
+  EXPECT_NE(Get("/client").find(R"({"ip":"127.0.0.1","key":"127.0.0.1"})"), std::string::npos);
+  EXPECT_NE(Get("/client", "X-Real-IP: 203.0.113.7\r\n").find(R"("ip":"203.0.113.7")"),
+            std::string::npos);
+  EXPECT_NE(Get("/client", "X-Real-IP: not-an-address\r\n").find(R"("ip":"127.0.0.1")"),
+            std::string::npos);
+  EXPECT_NE(Get("/client", "X-Forwarded-For: 6.6.6.6, 203.0.113.9\r\nX-Real-IP: 1.1.1.1\r\n")
+                .find(R"("ip":"203.0.113.9")"),
+            std::string::npos);
+  // A second header cannot hide the hop the proxy appended to the first.
+  EXPECT_NE(Get("/client", "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 6.6.6.6\r\n")
+                .find(R"("ip":"6.6.6.6")"),
+            std::string::npos);
+  EXPECT_NE(Get("/client", "X-Real-IP: 2001:db8:1:2:3:4:5:6\r\n")
+                .find(R"({"ip":"2001:db8:1:2:3:4:5:6","key":"2001:db8:1:2::/64"})"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {

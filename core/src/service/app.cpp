@@ -296,6 +296,7 @@ int App::Run() {
   so.body_timeout = s.config.http_body_timeout;
   so.write_timeout = s.config.http_write_timeout;
   so.idle_timeout = s.config.http_idle_timeout;
+  so.trusted_proxies = s.config.trusted_proxies;
   http::Authenticator authn;
   if (s.verifier) {
     authn = [v = s.verifier](std::string_view token) -> Result<http::AuthContext> {

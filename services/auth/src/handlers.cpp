@@ -70,6 +70,7 @@ AuthService& Service(Request& req) {
 ClientInfo Client(const Request& req) {
   ClientInfo c;
   c.ip = req.remote_ip;
+  c.limit_key = req.client_key;
   c.user_agent = std::string(req.Header("user-agent"));
   c.accept_language = std::string(req.Header("accept-language"));
   return c;
@@ -178,7 +179,7 @@ Task<Response> SetPassword(Request& req, AuthService& svc, const Caller& caller)
   auto current = OptionalString(*body, "current_password");
   if (!current) co_return ErrorResponse(req, current.error());
   Status st =
-      co_await svc.SetPassword(caller, std::move(*password), std::move(*current), req.remote_ip);
+      co_await svc.SetPassword(caller, std::move(*password), std::move(*current), req.client_key);
   if (!st) co_return ErrorResponse(req, st.error());
   co_return Response::NoContent();
 }
@@ -303,9 +304,9 @@ Task<Response> LookupUsers(Request& req, AuthService& svc, const Caller& caller)
   Result<std::optional<UserRecord>> u = std::optional<UserRecord>();
   if (phone) {
     const std::string country = req.Query("country").value_or(std::string());
-    u = co_await svc.LookupByPhone(caller, *phone, country, req.remote_ip);
+    u = co_await svc.LookupByPhone(caller, *phone, country, req.client_key);
   } else {
-    u = co_await svc.LookupByUsername(caller, *username, req.remote_ip);
+    u = co_await svc.LookupByUsername(caller, *username, req.client_key);
   }
   if (!u) co_return ErrorResponse(req, u.error());
   json::array users;

@@ -111,7 +111,7 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
     co_return Error::InvalidArgument("locale must be one of en, th, id, ms, fil, vi");
   }
   const std::string code = OtpStore::NewCode();
-  auto issued = co_await deps_->otp->Issue(redis_, phone->e164, client.ip, code);
+  auto issued = co_await deps_->otp->Issue(redis_, phone->e164, client.limit_key, code);
   if (!issued) co_return std::move(issued).error();
   switch (issued->result) {
     case OtpIssue::kIssued:
@@ -173,7 +173,7 @@ Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
   if (!phone) co_return std::move(phone).error();
   if (Status st = ValidateOtpCode(code); !st) co_return std::move(st).error();
 
-  auto check = co_await deps_->otp->Verify(redis_, phone->e164, client.ip, code);
+  auto check = co_await deps_->otp->Verify(redis_, phone->e164, client.limit_key, code);
   if (!check) co_return std::move(check).error();
   switch (check->result) {
     case OtpCheck::kOk:
@@ -211,7 +211,7 @@ Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
   m.signins_otp->Inc();
   if (rec->new_user) m.users_created->Inc();
   // Holding the phone proves ownership: lift any password lock-out.
-  (void)co_await deps_->guard->ClearAccount(redis_, rec->user.id, client.ip);
+  (void)co_await deps_->guard->ClearAccount(redis_, rec->user.id, client.limit_key);
   log::Info("signed in", {{"method", "otp"},
                           {"user_id", rec->user.id},
                           {"session_id", session.id},
@@ -246,7 +246,7 @@ Task<Result<TokenGrant>> AuthService::Login(std::string_view phone_input, std::s
   // Unknown accounts are guarded like real ones, so that lock-out behaviour does
   // not reveal who exists.
   const std::string account = *found ? (*found)->first.id : (e164.empty() ? "name:" + name : e164);
-  if (Status st = co_await deps_->guard->Check(redis_, account, client.ip); !st) {
+  if (Status st = co_await deps_->guard->Check(redis_, account, client.limit_key); !st) {
     co_return std::move(st).error();
   }
 
@@ -264,7 +264,7 @@ Task<Result<TokenGrant>> AuthService::Login(std::string_view phone_input, std::s
   }
   if (!ok) {
     m.login_failures->Inc();
-    auto ev = co_await deps_->guard->RecordFailure(redis_, account, client.ip);
+    auto ev = co_await deps_->guard->RecordFailure(redis_, account, client.limit_key);
     if (ev) {
       if (ev->account_ip) m.lockout_account_ip->Inc();
       if (ev->account) m.lockout_account->Inc();
@@ -279,7 +279,7 @@ Task<Result<TokenGrant>> AuthService::Login(std::string_view phone_input, std::s
     }
     co_return WrongCredentials();
   }
-  (void)co_await deps_->guard->RecordSuccess(redis_, account, client.ip);
+  (void)co_await deps_->guard->RecordSuccess(redis_, account, client.limit_key);
 
   std::string rehash;
   if (deps_->hasher->NeedsRehash(stored)) {

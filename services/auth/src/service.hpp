@@ -50,6 +50,7 @@ Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile key
 // Facts about the client that a sign-in records on the session.
 struct ClientInfo {
   std::string ip;
+  std::string limit_key;  // what per-address limits count under (AddressLimitKey)
   std::string user_agent;
   std::string accept_language;
   std::string device_name;

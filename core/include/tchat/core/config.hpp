@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <tchat/core/client_address.hpp>
 #include <tchat/core/result.hpp>
 
 namespace tchat {
@@ -105,6 +106,11 @@ struct CommonConfig {
   std::string jwks_file;     // alternative: a local JWKS file (tests, bootstrapping)
   std::string jwt_issuer = "tchat-auth";
   std::string jwt_audience = "tchat";
+  // TCHAT_TRUSTED_PROXIES (CIDRs; default loopback): the peers whose
+  // X-Forwarded-For / X-Real-IP name the client (client_address.hpp).
+  TrustedProxies trusted_proxies = TrustedProxies::Loopback();
+  // TCHAT_DEV_OTP. On a non-loopback LISTEN_ADDRESS only with
+  // TCHAT_DEV_OTP_ALLOW_NETWORK=1: anyone who reaches it can sign in as anyone.
   bool dev_otp = false;
   std::string admin_token;  // TCHAT_ADMIN_TOKEN; never logged
   std::string psp_webhook_secret;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <tchat/core/client_address.hpp>
 #include <tchat/core/http/router.hpp>
 #include <tchat/core/result.hpp>
 
@@ -31,6 +32,8 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};  // between keep-alive requests
+  // The peers whose X-Forwarded-For / X-Real-IP name the client (Request::remote_ip).
+  TrustedProxies trusted_proxies = TrustedProxies::Loopback();
 };
 
 // HTTP/1.1 server over Beast. Every worker gets its own SO_REUSEPORT acceptor,

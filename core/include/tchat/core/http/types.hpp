@@ -37,8 +37,9 @@ class Request {
   Method method = Method::kOther;
   std::string target;  // path + query as received
   std::string body;
-  HeaderList headers;  // names lower-cased
-  std::string remote_ip;
+  HeaderList headers;      // names lower-cased
+  std::string remote_ip;   // the client's address (ServerOptions::trusted_proxies)
+  std::string client_key;  // what per-address limits count under: AddressLimitKey(remote_ip)
   std::string request_id;
   std::optional<AuthContext> auth;  // set for authenticated routes
   std::vector<std::pair<std::string_view, std::string>> path_params;
