@@ -221,7 +221,7 @@ asan_stack_e2e() {
   TCHAT_TEST_MESSAGING_BIN="$TCHAT_ROOT/build-asan/bin/tchat-messaging" \
     TCHAT_TEST_PAYMENT_BIN="$TCHAT_ROOT/build-asan/bin/tchat-payment" \
     ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900 || rc=1
-  # Malformed and random input under the sanitizers (tests/integration/13_fuzz.sh).
+  # Malformed and random input under the sanitizers (tests/integration/15_fuzz.sh).
   python3 "$TCHAT_ROOT/tests/fuzz/http_fuzz.py" --seed "${TCHAT_FUZZ_SEED:-17}" || rc=1
   tchat::services_stop_all || rc=1 # LeakSanitizer reports when a process exits
   for svc in auth messaging payment notification; do
