@@ -70,13 +70,14 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
     return Error::InvalidArgument("phone must be E.164");
   }
   o.phone = p;
-  auto code = RequireString(data, "code");
-  if (!code) return std::move(code).error();
-  if (code->empty() || code->size() > 12 ||
-      !std::all_of(code->begin(), code->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Error::InvalidArgument("code must be digits");
+  // The code travels sealed to this service's key (never in plaintext at rest:
+  // in the stream, the queue or a dead letter); the SMS sender opens it.
+  auto sealed = RequireString(data, "sealed_code");
+  if (!sealed) return std::move(sealed).error();
+  if (sealed->empty() || sealed->size() > 256) {
+    return Error::InvalidArgument("sealed_code must be 1-256 characters");
   }
-  o.code = std::move(*code);
+  o.sealed_code = std::move(*sealed);
   auto locale = StringOrEmpty(data, "locale");
   if (!locale) return std::move(locale).error();
   o.locale = std::move(*locale);

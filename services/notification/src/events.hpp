@@ -30,10 +30,12 @@ struct Envelope {
 // caller records such an entry as poison.
 Result<Envelope> ParseEnvelope(std::string_view json_text);
 
-// auth.otp.requested {phone, code, locale?, expires_in? | expires_at?, user_id?}
+// auth.otp.requested {phone, sealed_code, locale?, expires_in? | expires_at?, user_id?}
+// sealed_code: the digits sealed to this service's key (TCHAT_NOTIFICATION_SEAL_KEY),
+// base64; opened only when the SMS is rendered for the provider.
 struct OtpRequested {
   std::string phone;  // E.164
-  std::string code;
+  std::string sealed_code;
   std::string locale;                 // may be empty
   std::int64_t expires_in = 300;      // seconds after occurred_at
   std::optional<SysTime> expires_at;  // wins over expires_in when given

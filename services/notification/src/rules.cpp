@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include <sodium.h>
+
 namespace tchat::notification {
 
 namespace {
@@ -199,7 +201,7 @@ Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale>
   }
   json::object payload{{"t", "otp"},
                        {"to", otp.phone},
-                       {"code", otp.code},
+                       {"sealed_code", otp.sealed_code},
                        {"locale", LocaleCode(loc)},
                        {"minutes", std::max<std::int64_t>(1, (life.count() + 59) / 60)},
                        {"expires_at", UnixMillis(expires_at)},
@@ -276,14 +278,17 @@ MessageInboxText RenderMessageInbox(const json::object& payload, std::int64_t co
   return text;
 }
 
-Result<RenderedSms> RenderSms(const json::object& p) {
+Result<RenderedSms> RenderSms(const json::object& p, const SealedBoxOpener& opener) {
   if (StringValue(p, "t") != "otp") return Error::InvalidArgument("unknown sms template");
+  auto code = opener.Open(StringValue(p, "sealed_code"));
+  if (!code) return Error::InvalidArgument("the sealed code does not open with this key");
   RenderedSms r;
   r.to = std::string(StringValue(p, "to"));
   const Locale loc = LocaleOf(p);
   r.locale = std::string(LocaleCode(loc));
   const std::string minutes = std::to_string(Int(p, "minutes", 5));
-  r.text = Localize(loc, Text::kOtpSms, {{"code", StringValue(p, "code")}, {"minutes", minutes}});
+  r.text = Localize(loc, Text::kOtpSms, {{"code", *code}, {"minutes", minutes}});
+  sodium_memzero(code->data(), code->size());
   if (auto at = Int(p, "expires_at", -1); at >= 0) r.expires_at = FromUnixMillis(at);
   if (auto at = Int(p, "event_at", -1); at >= 0) r.event_at = FromUnixMillis(at);
   if (r.to.empty()) return Error::InvalidArgument("sms without a phone number");

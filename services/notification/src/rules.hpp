@@ -10,6 +10,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/time.hpp>
 
 #include "events.hpp"
@@ -141,6 +142,8 @@ struct RenderedSms {
   std::optional<SysTime> expires_at;  // after this the text is useless: drop it
   std::optional<SysTime> event_at;
 };
-Result<RenderedSms> RenderSms(const json::object& payload);
+// Opens the payload's sealed code with `opener` (kInvalidArgument when it does
+// not open: the row is dead-lettered, still sealed).
+Result<RenderedSms> RenderSms(const json::object& payload, const SealedBoxOpener& opener);
 
 }  // namespace tchat::notification

@@ -11,6 +11,8 @@
 //   TCHAT_TEST_JWT_KEY_FILE       signing key of the JWKS the service trusts
 //   TCHAT_TEST_ADMIN_TOKEN        the service's TCHAT_ADMIN_TOKEN
 //   TCHAT_TEST_AUTH_URL           auth (dev OTP on, same Redis), for the OTP end-to-end test
+//   TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY  the key OTP codes are sealed to (secrets.env)
+//   TCHAT_TEST_PG_URL             the stack's PostgreSQL (tchat_auth, tchat_notification)
 // The service must run with its default collapse window (1 s) or shorter retry
 // settings; the tests allow for the defaults.
 #include <algorithm>
@@ -21,8 +23,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <tchat/core/events/streams.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/time.hpp>
 
 #include "sink.hpp"
@@ -34,6 +38,40 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kWait = 15s;  // generous: a loaded CI machine
+
+// An OTP code as auth sends it: sealed to the notification service's key.
+std::string Sealed(std::string_view code) {
+  static const SealedBoxSender sender =
+      SealedBoxSender::FromPublicKeyHex(RequireEnv("TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY"))
+          .value();
+  return sender.Seal(code);
+}
+
+// The rows `sql` returns, each as the text of its first column, from database
+// `db` of the stack's PostgreSQL.
+std::vector<std::string> PgRows(const std::string& db, const std::string& sql,
+                                const std::string& param) {
+  std::string url = RequireEnv("TCHAT_TEST_PG_URL");
+  const auto slash = url.find('/', url.find("://") + 3);
+  const auto q = url.find('?', slash);
+  url = url.substr(0, slash) + "/" + db + (q == std::string::npos ? "" : url.substr(q));
+  PGconn* c = PQconnectdb(url.c_str());
+  std::vector<std::string> out;
+  if (PQstatus(c) == CONNECTION_OK) {
+    const char* params[] = {param.c_str()};
+    PGresult* r = PQexecParams(c, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+    } else {
+      ADD_FAILURE() << PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  } else {
+    ADD_FAILURE() << "cannot connect to " << db << ": " << PQerrorMessage(c);
+  }
+  PQfinish(c);
+  return out;
+}
 
 class NotificationE2E : public ::testing::Test {
  protected:
@@ -772,11 +810,11 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   for (char& c : digits)
     if (c >= 'a' && c <= 'f') c = static_cast<char>('0' + (c - 'a'));
   const auto t0 = std::chrono::steady_clock::now();
-  redis_->Publish(
-      events::kAuthStream,
-      Envelope("auth.otp.requested",
-               json::object{
-                   {"phone", digits}, {"code", "482913"}, {"locale", "th"}, {"expires_in", 300}}));
+  redis_->Publish(events::kAuthStream,
+                  Envelope("auth.otp.requested", json::object{{"phone", digits},
+                                                              {"sealed_code", Sealed("482913")},
+                                                              {"locale", "th"},
+                                                              {"expires_in", 300}}));
   ASSERT_TRUE(sink_->WaitForCount("to", digits, 1, kWait));
   auto sms = sink_->Matching("to", digits);
   ASSERT_EQ(sms.size(), 1u);
@@ -790,12 +828,14 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   User u = NewUser();
   SetPrefs(u, json::object{{"locale", "ms"}, {"push_enabled", false}});
   std::string vn = "+849" + digits.substr(4, 8);
-  redis_->Publish(events::kAuthStream,
-                  Envelope("auth.otp.requested",
-                           json::object{{"phone", vn}, {"code", "111222"}, {"user_id", u.id}}));
+  redis_->Publish(
+      events::kAuthStream,
+      Envelope("auth.otp.requested",
+               json::object{{"phone", vn}, {"sealed_code", Sealed("111222")}, {"user_id", u.id}}));
   std::string vn2 = "+848" + digits.substr(4, 8);
   redis_->Publish(events::kAuthStream,
-                  Envelope("auth.otp.requested", json::object{{"phone", vn2}, {"code", "333444"}}));
+                  Envelope("auth.otp.requested",
+                           json::object{{"phone", vn2}, {"sealed_code", Sealed("333444")}}));
   ASSERT_TRUE(sink_->WaitForCount("to", vn, 1, kWait));
   ASSERT_TRUE(sink_->WaitForCount("to", vn2, 1, kWait));
   EXPECT_NE(Str(sink_->Matching("to", vn)[0], "text").find("Kod Tchat anda"), std::string::npos);
@@ -810,8 +850,7 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
           json::object{{"phone", ph},
                        {"country", "PH"},
                        {"locale", "fil"},
-                       {"code", "777888"},
-                       {"message", "ignored"},
+                       {"sealed_code", Sealed("777888")},
                        {"purpose", "sign_in"},
                        {"expires_at", FormatRfc3339Ms(std::chrono::system_clock::now() + 5min)}}));
   ASSERT_TRUE(sink_->WaitForCount("to", ph, 1, kWait));
@@ -840,6 +879,61 @@ TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
   EXPECT_NE(Str(sms[0], "text").find(code), std::string::npos) << Str(sms[0], "text");
   EXPECT_EQ(Str(sms[0], "locale"), "th");
   EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos);
+}
+
+// No OTP code is readable at rest (issue 17): not in auth's outbox, not on the
+// auth event stream, not in the delivery queue, not in a dead letter (the SMS
+// provider refuses this one for good, so it stays as a dead letter).
+TEST_F(NotificationE2E, OtpCodeIsNowhereAtRest) {
+  Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string local = "81" + std::to_string(1000000 + std::rand() % 8999999);
+  const std::string phone = "+66" + local;
+  sink_->Script(phone, {Reply(400)});
+  auto r = auth.Call("POST", "/v1/auth/otp/request", {},
+                     ToJson(json::object{{"phone", phone}, {"purpose", "password"}}));
+  ASSERT_EQ(r.status, 202) << r.raw;
+  ASSERT_TRUE(Obj(r).contains("dev_code")) << "auth must run with TCHAT_DEV_OTP=1";
+  const std::string code(Obj(r).at("dev_code").as_string());
+  ASSERT_TRUE(sink_->WaitForCount("to", phone, 1, kWait));
+  EXPECT_NE(Str(sink_->Matching("to", phone)[0], "text").find(code), std::string::npos)
+      << "the SMS request itself carries the code";
+
+  // The outbox row.
+  auto outbox = PgRows(
+      "tchat_auth", "SELECT payload::text FROM outbox WHERE payload->'data'->>'phone' = $1", phone);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].find(code), std::string::npos) << outbox[0];
+  EXPECT_NE(outbox[0].find("sealed_code"), std::string::npos) << outbox[0];
+  // The stream entry (the newest entries of the auth stream, joined by Lua).
+  const std::string stream = redis_->Command(
+      {"EVAL",
+       "local out = {} for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', "
+       "200)) do local f = e[2] for i = 2, #f, 2 do if string.find(f[i], ARGV[1], 1, true) then "
+       "table.insert(out, f[i]) end end end return table.concat(out, '\\n')",
+       "1", std::string(events::kAuthStream), phone});
+  ASSERT_NE(stream.find(phone), std::string::npos) << "the event is not on the stream";
+  EXPECT_EQ(stream.find(code), std::string::npos) << stream;
+  // The dead letter, through the admin API, and its row in the queue.
+  std::string letter;
+  for (int i = 0; i < 100 && letter.empty(); ++i) {
+    auto list = api_->Call("GET", "/v1/admin/dead-letters?limit=200", admin_);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    for (const auto& e : Obj(list).at("dead_letters").as_array()) {
+      const std::string text = ToJson(e);
+      if (text.find(phone) != std::string::npos) letter = text;
+    }
+    if (letter.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(letter.empty()) << "no dead letter for the refused SMS";
+  EXPECT_EQ(letter.find(code), std::string::npos) << letter;
+  auto queued =
+      PgRows("tchat_notification",
+             "SELECT payload::text || last_error FROM dead_letters WHERE payload->>'to' = "
+             "$1 UNION ALL SELECT payload::text || coalesce(last_error, '') FROM "
+             "delivery_queue WHERE payload->>'to' = $1",
+             phone);
+  ASSERT_FALSE(queued.empty());
+  for (const auto& q : queued) EXPECT_EQ(q.find(code), std::string::npos) << q;
 }
 
 // ---------------------------------------------------------------- stream semantics
