@@ -97,6 +97,18 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
   return o;
 }
 
+Result<PasswordChanged> DecodePasswordChanged(const json::object& data) {
+  PasswordChanged o;
+  auto user = RequireString(data, "user_id");
+  if (!user) return std::move(user).error();
+  if (!IsUuid(*user)) return Error::InvalidArgument("user_id must be a UUID");
+  o.user_id = std::move(*user);
+  auto change = StringOrEmpty(data, "change");
+  if (!change) return std::move(change).error();
+  o.change = *change == "reset" ? "reset" : "changed";
+  return o;
+}
+
 Result<MessageCreated> DecodeMessageCreated(const json::object& data) {
   MessageCreated m;
   auto conv = RequireString(data, "conversation_id");
@@ -226,6 +238,7 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
 
 EventKind ClassifyEventType(std::string_view type) {
   if (type == "auth.otp.requested") return EventKind::kOtpRequested;
+  if (type == "auth.password.changed") return EventKind::kPasswordChanged;
   if (type == "message.created") return EventKind::kMessageCreated;
   if (StartsWith(type, "payment.") && type.size() > 8) return EventKind::kPayment;
   for (std::string_view family : {"auth.", "user.", "session.", "message.", "conversation.",

@@ -43,6 +43,14 @@ struct OtpRequested {
 };
 Result<OtpRequested> DecodeOtpRequested(const json::object& data);
 
+// auth.password.changed {user_id, session_id?, change: "set" | "changed" | "reset"}
+// (tchat/core/events/auth_events.hpp): the user is told on their devices.
+struct PasswordChanged {
+  std::string user_id;
+  std::string change;
+};
+Result<PasswordChanged> DecodePasswordChanged(const json::object& data);
+
 // message.created {conversation_id, message_id, seq, sender_id, sender_name?,
 // recipients:[user ids], preview, message_type (or type), conversation_title?}
 struct MessageCreated {
@@ -85,7 +93,14 @@ struct PaymentEvent {
 Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::object& data);
 
 // How an event type is handled.
-enum class EventKind { kOtpRequested, kMessageCreated, kPayment, kIgnored, kUnknown };
+enum class EventKind {
+  kOtpRequested,
+  kPasswordChanged,
+  kMessageCreated,
+  kPayment,
+  kIgnored,
+  kUnknown
+};
 // kIgnored: a known family this service has nothing to do for (message.updated,
 // auth.user.created, ...). kUnknown: anything else (recorded as poison).
 EventKind ClassifyEventType(std::string_view type);

@@ -5,9 +5,10 @@
 #include <vector>
 
 #include <tchat/core/pg/array.hpp>
-#include "rules.hpp"
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
+
+#include "rules.hpp"
 
 namespace tchat::notification {
 

@@ -143,6 +143,9 @@ Plan PlanEvent(const ParsedEntry& p, Audience& audience, SysTime now, const Rule
   if (const auto* pay = std::get_if<PaymentEvent>(&p.decoded)) {
     return PlanPayment(p.env, *pay, audience.ViewFor(nullptr), now, options);
   }
+  if (const auto* pc = std::get_if<PasswordChanged>(&p.decoded)) {
+    return PlanPasswordChanged(p.env, *pc, audience.ViewFor(nullptr), now, options);
+  }
   if (const auto* otp = std::get_if<OtpRequested>(&p.decoded)) {
     std::optional<Locale> user_locale;
     if (!otp->user_id.empty()) {

@@ -183,6 +183,32 @@ Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLook
   return plan;
 }
 
+Plan PlanPasswordChanged(const Envelope& env, const PasswordChanged& pc,
+                         const RecipientLookup& view, SysTime now, const RuleOptions& options) {
+  Plan plan;
+  const RecipientView& v = view(pc.user_id);
+  const Locale loc = v.settings.locale;
+  const std::string title = Localize(loc, Text::kPasswordChangedTitle);
+  const std::string body =
+      Localize(loc, pc.change == "reset" ? Text::kPasswordResetBody : Text::kPasswordChangedBody);
+  json::object data{{"type", env.type}, {"change", pc.change}};
+  plan.inbox.push_back({pc.user_id, "security", title, body, data, {}, {}});
+  RecipientView urgent = v;
+  urgent.settings.quiet.reset();
+  if (auto blocked = PushBlocked(urgent, now, now - env.occurred_at > options.max_push_age)) {
+    plan.suppressed.push_back({pc.user_id, *blocked});
+    return plan;
+  }
+  json::object payload{{"t", "static"},
+                       {"kind", "security"},
+                       {"title", title},
+                       {"body", body},
+                       {"data", json::object{{"kind", "security"}, {"type", env.type}}},
+                       {"event_at", UnixMillis(env.occurred_at)}};
+  plan.pushes.push_back({pc.user_id, "", std::move(payload), false});
+  return plan;
+}
+
 Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale> user_locale,
              SysTime now) {
   Plan plan;

@@ -100,6 +100,12 @@ Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLo
 Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLookup& view,
                  SysTime now, const RuleOptions& options);
 
+// auth.password.changed → a "security" inbox entry and a push to every device of
+// the user (quiet hours do not hold it back: the user must learn of it at once;
+// push_enabled=false, no device or an old event do).
+Plan PlanPasswordChanged(const Envelope& env, const PasswordChanged& pc,
+                         const RecipientLookup& view, SysTime now, const RuleOptions& options);
+
 // auth.otp.requested → one SMS, whatever the preferences, unless the code has
 // already expired. Language: the event's locale, else the user's, else the
 // phone number's country.

@@ -246,6 +246,27 @@ TEST(Rules, PaymentTransferNotifiesBothPartiesInboxEvenWithoutPush) {
   EXPECT_EQ(p.suppressed.at(0).reason, "push_disabled");
 }
 
+TEST(Rules, PasswordChangeIsToldEvenInQuietHours) {
+  Views v;
+  v[kA].has_devices = true;
+  v[kA].settings.locale = Locale::kTh;
+  v[kA].settings.quiet = QuietHours{660, 780, "Asia/Bangkok"};  // 11:00-13:00 there
+  Envelope e = Env("2026-01-15T05:00:00Z");                     // 12:00 in Bangkok
+  e.type = "auth.password.changed";
+  PasswordChanged pc{kA, "changed"};
+  auto p = PlanPasswordChanged(e, pc, v.Lookup(), At("2026-01-15T05:00:01Z"), {});
+  ASSERT_EQ(p.inbox.size(), 1u);
+  EXPECT_EQ(p.inbox[0].kind, "security");
+  ASSERT_EQ(p.pushes.size(), 1u) << "quiet hours do not hold a security notice back";
+  EXPECT_EQ(RenderPush(p.pushes[0].payload, 1).title, "รหัสผ่าน Tchat ของคุณถูกเปลี่ยน");
+  pc.change = "reset";
+  v[kA].settings.push_enabled = false;
+  auto off = PlanPasswordChanged(e, pc, v.Lookup(), At("2026-01-15T05:00:01Z"), {});
+  EXPECT_TRUE(off.pushes.empty());
+  ASSERT_EQ(off.inbox.size(), 1u);
+  EXPECT_NE(off.inbox[0].body, p.inbox[0].body) << "a reset is worded as one";
+}
+
 TEST(Rules, OtpAlwaysSentUnlessExpiredInTheRightLanguage) {
   OtpRequested otp;
   otp.phone = "+66812345678";

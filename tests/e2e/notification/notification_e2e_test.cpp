@@ -881,6 +881,40 @@ TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
   EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos);
 }
 
+// A password change reaches the user's devices (issue 17): auth's
+// auth.password.changed → a push to every device and a "security" inbox entry.
+TEST_F(NotificationE2E, PasswordChangeIsPushedToTheUsersDevices) {
+  Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string phone = "+6681" + std::to_string(1000000 + std::rand() % 8999999);
+  auto code = [&](const std::string& purpose) {
+    auto r = auth.Call("POST", "/v1/auth/otp/request", {},
+                       ToJson(json::object{{"phone", phone}, {"purpose", purpose}}));
+    EXPECT_EQ(r.status, 202) << r.raw;
+    return std::string(Obj(r).at("dev_code").as_string());
+  };
+  auto v = auth.Call("POST", "/v1/auth/otp/verify", {},
+                     ToJson(json::object{{"phone", phone}, {"code", code("sign_in")}}));
+  ASSERT_EQ(v.status, 200) << v.raw;
+  User u{std::string(Obj(v).at("user").as_object().at("id").as_string()),
+         std::string(Obj(v).at("access_token").as_string())};
+  auto [device, push_token] = AddDevice(u);
+  auto put =
+      auth.Call("PUT", "/v1/auth/password", u.token,
+                ToJson(json::object{{"password", "a password for e2e " + push_token.substr(4, 8)},
+                                    {"otp_code", code("password")}}));
+  ASSERT_EQ(put.status, 204) << put.raw;
+  ASSERT_TRUE(sink_->WaitForCount("token", push_token, 1, kWait)) << "no push for the change";
+  auto pushed = sink_->Matching("token", push_token);
+  EXPECT_EQ(Str(pushed[0], "title"), "Your Tchat password changed");
+  auto inbox = api_->Call("GET", "/v1/notifications", u.token);
+  ASSERT_EQ(inbox.status, 200) << inbox.raw;
+  bool found = false;
+  for (const auto& n : Obj(inbox).at("notifications").as_array()) {
+    if (n.as_object().at("kind") == json::value("security")) found = true;
+  }
+  EXPECT_TRUE(found) << inbox.raw;
+}
+
 // No OTP code is readable at rest (issue 17): not in auth's outbox, not on the
 // auth event stream, not in the delivery queue, not in a dead letter (the SMS
 // provider refuses this one for good, so it stays as a dead letter).
