@@ -452,9 +452,24 @@ Task<Status> AuthService::StorePassword(const std::string& user_id, const std::s
   co_return Ok();
 }
 
+namespace {
+
+// auth.session.revoked: what belongs to the session (push devices) goes with it.
+events::Event SessionRevokedEvent(std::string_view user_id, std::string_view session_id,
+                                  std::string_view reason) {
+  return events::Event::Make(
+      std::string(events::kSessionRevoked),
+      json::object{{"user_id", user_id}, {"session_id", session_id}, {"reason", reason}});
+}
+
+}  // namespace
+
 Task<Status> AuthService::Logout(const Caller& caller) {
-  auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout");
+  auto r = co_await store_.RevokeSession(
+      caller.session_id, caller.user_id, "logout", *deps_->outbox,
+      SessionRevokedEvent(caller.user_id, caller.session_id, "logout"));
   if (!r) co_return std::move(r).error();
+  if (*r) deps_->outbox->Committed();
   Metrics::Get().revoked_logout->Inc();
   co_return Ok();
 }
@@ -475,9 +490,12 @@ Task<Result<SessionPage>> AuthService::ListSessions(const Caller& caller,
 
 Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view session_id) {
   if (!IsUuid(session_id)) co_return Error::NotFound("session not found");
-  auto r = co_await store_.RevokeSession(session_id, caller.user_id, "revoked");
+  auto r =
+      co_await store_.RevokeSession(session_id, caller.user_id, "revoked", *deps_->outbox,
+                                    SessionRevokedEvent(caller.user_id, session_id, "revoked"));
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
+  deps_->outbox->Committed();
   Metrics::Get().revoked_user->Inc();
   co_return Ok();
 }

@@ -217,10 +217,19 @@ Task<Result<bool>> AuthStore::IsSessionActive(std::string_view session_id,
 }
 
 Task<Result<bool>> AuthStore::RevokeSession(std::string_view session_id, std::string_view user_id,
-                                            std::string_view reason) {
-  auto r = co_await pool_.Query(kRevokeSql, session_id, user_id, reason);
-  if (!r) co_return std::move(r).error();
-  co_return r->GetInt64(0, 0) > 0;
+                                            std::string_view reason,
+                                            const events::OutboxWriter& outbox,
+                                            const events::Event& notice) {
+  co_return co_await pool_.Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+        auto r = co_await c.Query(kRevokeSql, session_id, user_id, reason);
+        if (!r) co_return std::move(r).error();
+        if (r->GetInt64(0, 0) == 0) co_return false;
+        if (r->GetInt64(0, 1) > 0) {  // newly revoked (an earlier revocation told already)
+          if (Status st = co_await outbox.Append(c, notice); !st) co_return std::move(st).error();
+        }
+        co_return true;
+      });
 }
 
 Task<Result<std::vector<SessionRecord>>> AuthStore::ListSessions(std::string_view user_id,

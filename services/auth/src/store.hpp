@@ -106,10 +106,13 @@ class AuthStore {
   // True when the session exists, belongs to the user and is neither revoked nor
   // expired.
   Task<Result<bool>> IsSessionActive(std::string_view session_id, std::string_view user_id);
-  // Revokes one of the user's sessions. False when the user has no such session
-  // (someone else's sessions are "not found" too).
+  // Revokes one of the user's sessions and queues `notice` (its
+  // auth.session.revoked; not again for a session already revoked) in one
+  // transaction. False when the user has no such session (someone else's
+  // sessions are "not found" too).
   Task<Result<bool>> RevokeSession(std::string_view session_id, std::string_view user_id,
-                                   std::string_view reason);
+                                   std::string_view reason, const events::OutboxWriter& outbox,
+                                   const events::Event& notice);
   // Active sessions, newest first; `before` is a session id cursor.
   Task<Result<std::vector<SessionRecord>>> ListSessions(std::string_view user_id,
                                                         std::optional<std::string> before,

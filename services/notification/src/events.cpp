@@ -109,6 +109,20 @@ Result<PasswordChanged> DecodePasswordChanged(const json::object& data) {
   return o;
 }
 
+Result<SessionRevoked> DecodeSessionRevoked(const json::object& data) {
+  SessionRevoked o;
+  auto user = RequireString(data, "user_id");
+  if (!user) return std::move(user).error();
+  auto session = RequireString(data, "session_id");
+  if (!session) return std::move(session).error();
+  if (!IsUuid(*user) || !IsUuid(*session)) {
+    return Error::InvalidArgument("user_id and session_id must be UUIDs");
+  }
+  o.user_id = std::move(*user);
+  o.session_id = std::move(*session);
+  return o;
+}
+
 Result<MessageCreated> DecodeMessageCreated(const json::object& data) {
   MessageCreated m;
   auto conv = RequireString(data, "conversation_id");
@@ -239,6 +253,7 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
 EventKind ClassifyEventType(std::string_view type) {
   if (type == "auth.otp.requested") return EventKind::kOtpRequested;
   if (type == "auth.password.changed") return EventKind::kPasswordChanged;
+  if (type == "auth.session.revoked") return EventKind::kSessionRevoked;
   if (type == "message.created") return EventKind::kMessageCreated;
   if (StartsWith(type, "payment.") && type.size() > 8) return EventKind::kPayment;
   for (std::string_view family : {"auth.", "user.", "session.", "message.", "conversation.",

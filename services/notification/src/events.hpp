@@ -51,6 +51,14 @@ struct PasswordChanged {
 };
 Result<PasswordChanged> DecodePasswordChanged(const json::object& data);
 
+// auth.session.revoked {user_id, session_id, reason?}: the session ended early
+// (logout, revocation); the push devices it registered are removed.
+struct SessionRevoked {
+  std::string user_id;
+  std::string session_id;
+};
+Result<SessionRevoked> DecodeSessionRevoked(const json::object& data);
+
 // message.created {conversation_id, message_id, seq, sender_id, sender_name?,
 // recipients:[user ids], preview, message_type (or type), conversation_title?}
 struct MessageCreated {
@@ -96,6 +104,7 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
 enum class EventKind {
   kOtpRequested,
   kPasswordChanged,
+  kSessionRevoked,
   kMessageCreated,
   kPayment,
   kIgnored,

@@ -196,7 +196,9 @@ Task<Response> RegisterDevice(Request& req) {
     co_return Response::FromError(
         Error::InvalidArgument("token must be 1-4096 printable ASCII characters"));
   }
-  auto d = co_await UpsertDevice(Db(req), *uid, *platform, *token);
+  const std::string session = req.auth ? req.auth->session_id : std::string();
+  auto d = co_await UpsertDevice(Db(req), *uid, IsUuid(session) ? session : std::string(),
+                                 *platform, *token);
   if (!d) co_return Response::FromError(d.error());
   co_return Response::Json(201, DeviceJson(*d));
 }

@@ -1,6 +1,7 @@
 #include "processor.hpp"
 
 #include <map>
+#include <optional>
 #include <unordered_set>
 #include <variant>
 
@@ -53,6 +54,11 @@ DO UPDATE SET msg_count = delivery_queue.msg_count + EXCLUDED.msg_count,
                        COALESCE((delivery_queue.payload->>'event_at')::bigint, 0))
                  THEN EXCLUDED.payload ELSE delivery_queue.payload END,
   event_id = EXCLUDED.event_id)";
+
+// The devices of ended sessions (auth.session.revoked) go.
+constexpr std::string_view kDeleteSessionDevices = R"(
+DELETE FROM devices d USING unnest($1::uuid[], $2::uuid[]) AS x(u, s)
+WHERE d.user_id = x.u AND d.session_id = x.s)";
 
 constexpr std::string_view kInsertPoison = R"(
 INSERT INTO poison_events (stream, entry_id, event_id, event_type, reason, raw)
@@ -308,6 +314,19 @@ pg::Statement PoisonStatement(const std::string& stream, const std::vector<Poiso
   return pg::Statement::Of(kInsertPoison, stream, en.str(), ei.str(), et.str(), re.str(), rw.str());
 }
 
+// Removes the push devices of the sessions these events end; nullopt when none do.
+std::optional<pg::Statement> SessionDevicesStatement(const std::vector<const ParsedEntry*>& todo) {
+  pg::ArrayBuilder users, sessions;
+  for (const ParsedEntry* p : todo) {
+    if (const auto* s = std::get_if<SessionRevoked>(&p->decoded)) {
+      users.Add(s->user_id);
+      sessions.Add(s->session_id);
+    }
+  }
+  if (users.size() == 0) return std::nullopt;
+  return pg::Statement::Of(kDeleteSessionDevices, users.str(), sessions.str());
+}
+
 // What a batch's transaction works from (each attempt anew).
 struct BatchInput {
   const Config& settings;
@@ -363,6 +382,7 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
                       static_cast<double>(in.settings.collapse_window.count()));
   out.has_waiting = rows.has_waiting();
   if (!in.triaged.poison.empty()) st.push_back(PoisonStatement(in.stream, in.triaged.poison));
+  if (auto gone = SessionDevicesStatement(todo)) st.push_back(std::move(*gone));
   if (!st.empty()) {
     auto w = co_await c.Pipeline(std::move(st));
     if (!w) co_return std::move(w).error();

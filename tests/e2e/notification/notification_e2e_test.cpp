@@ -254,12 +254,71 @@ TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
   EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id1, a.token).status, 404);
   EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 1u);
 
-  // A token registered by another account moves to it (same phone, new sign-in).
+  // A token registered by another account does not move silently (issue 17):
+  // 409, and a keeps it until a removes it (or signs out on that device).
   auto moved = api_->Call("POST", "/v1/devices", b.token,
                           ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
-  ASSERT_EQ(moved.status, 201);
-  EXPECT_EQ(Obj(moved).at("id").as_string(), id2);
-  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 0u);
+  ASSERT_EQ(moved.status, 409) << moved.raw;
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", a.token)).at("devices").as_array().size(), 1u);
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", b.token)).at("devices").as_array().size(), 0u);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/devices/" + id2, a.token).status, 204);
+  auto freed = api_->Call("POST", "/v1/devices", b.token,
+                          ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
+  ASSERT_EQ(freed.status, 201) << freed.raw;
+  EXPECT_EQ(Obj(api_->Call("GET", "/v1/devices", b.token)).at("devices").as_array().size(), 1u);
+}
+
+// Push devices belong to the session that registered them (issue 17): logging
+// out, or revoking the session from another device, removes its devices; the
+// other sessions' devices stay.
+TEST_F(NotificationE2E, EndingASessionRemovesItsDevices) {
+  Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string phone = "+6681" + std::to_string(1000000 + std::rand() % 8999999);
+  auto sign_in = [&]() {
+    auto r = auth.Call("POST", "/v1/auth/otp/request", {}, ToJson(json::object{{"phone", phone}}));
+    EXPECT_EQ(r.status, 202) << r.raw;
+    auto v = auth.Call("POST", "/v1/auth/otp/verify", {},
+                       ToJson(json::object{{"phone", phone}, {"code", Obj(r).at("dev_code")}}));
+    EXPECT_EQ(v.status, 200) << v.raw;
+    return User{std::string(Obj(v).at("user").as_object().at("id").as_string()),
+                std::string(Obj(v).at("access_token").as_string())};
+  };
+  User one = sign_in(), two = sign_in(), three = sign_in();
+  auto [d1, t1] = AddDevice(one);
+  auto [d2, t2] = AddDevice(two, "ios");
+  auto [d3, t3] = AddDevice(three, "web");
+  auto count = [&](const User& u) {
+    return Obj(api_->Call("GET", "/v1/devices", u.token)).at("devices").as_array().size();
+  };
+  ASSERT_EQ(count(three), 3u);
+  ASSERT_EQ(auth.Call("POST", "/v1/auth/logout", one.token).status, 204);
+  // The session of `two`, revoked from `three`.
+  auto sessions = auth.Call("GET", "/v1/auth/sessions", three.token);
+  ASSERT_EQ(sessions.status, 200) << sessions.raw;
+  std::string sid_two;
+  for (const auto& s : Obj(sessions).at("sessions").as_array()) {
+    const auto& o = s.as_object();
+    if (!o.at("current").as_bool() && sid_two.empty())
+      sid_two = std::string(o.at("id").as_string());
+  }
+  ASSERT_FALSE(sid_two.empty());
+  ASSERT_EQ(auth.Call("DELETE", "/v1/auth/sessions/" + sid_two, three.token).status, 204);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = count(three) == 1u;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(gone) << "the ended sessions' devices are still registered";
+  auto left = Obj(api_->Call("GET", "/v1/devices", three.token)).at("devices").as_array();
+  EXPECT_EQ(left.at(0).as_object().at("id").as_string(), d3);
+  // A push to the user now reaches only the device of the live session.
+  User sender = NewUser();
+  redis_->Publish(events::kPaymentStream,
+                  Envelope("payment.transfer.completed", Transfer(sender, three, 5, "THB")));
+  ASSERT_TRUE(sink_->WaitForCount("token", t3, 1, kWait));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(sink_->Matching("token", t1).empty());
+  EXPECT_TRUE(sink_->Matching("token", t2).empty());
 }
 
 TEST_F(NotificationE2E, DevicesRejectBadInputAndMissingToken) {

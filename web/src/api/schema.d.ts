@@ -1265,7 +1265,12 @@ export interface paths {
         put?: never;
         /**
          * Register a push token
-         * @description Registering a token again updates it (same device id).
+         * @description Registering a token again updates it (same device id). The device
+         *     belongs to the session of the access token (its `sid`): when that
+         *     session ends (`POST /v1/auth/logout`, `DELETE /v1/auth/sessions/{id}`)
+         *     the device is removed. A token registered by another account answers
+         *     409: it never moves silently; it is free again once that account
+         *     removes it or signs out on the device.
          */
         post: operations["registerDevice"];
         delete?: never;
@@ -4455,6 +4460,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };
     };

@@ -19,9 +19,10 @@ inline constexpr std::string_view kOtpRequested = "auth.otp.requested";
 // other session of theirs was revoked; the user is told on their devices.
 inline constexpr std::string_view kPasswordChanged = "auth.password.changed";
 
-// {user_id, session_id, reason ("logout" | "revoked" | "password_changed" |
-//  "reused" | "evicted")}: a session ended before its time; what belongs to it
-// (push devices, open sockets) goes with it.
+// {user_id, session_id, reason ("logout" | "revoked")}: a session ended before
+// its time; what belongs to it (push devices, open sockets) goes with it.
+// Sessions ended by a password change (auth.password.changed), refresh-token
+// reuse or the per-user cap are not announced this way yet.
 inline constexpr std::string_view kSessionRevoked = "auth.session.revoked";
 
 }  // namespace tchat::events
