@@ -428,7 +428,8 @@ Task<Status> AuthService::ResetPassword(std::string_view phone_input, std::strin
   auto old = co_await store_.GetPasswordHash((*user)->id);
   if (!old) co_return std::move(old).error();
   // Every session ends: whoever forgot the password may not be the only one in.
-  co_return co_await StorePassword((*user)->id, "", *old, std::move(password), "reset");
+  const std::string no_session;  // a named value: see Logout
+  co_return co_await StorePassword((*user)->id, no_session, *old, std::move(password), "reset");
 }
 
 Task<Status> AuthService::StorePassword(const std::string& user_id, const std::string& session_id,
@@ -465,9 +466,11 @@ events::Event SessionRevokedEvent(std::string_view user_id, std::string_view ses
 }  // namespace
 
 Task<Status> AuthService::Logout(const Caller& caller) {
-  auto r = co_await store_.RevokeSession(
-      caller.session_id, caller.user_id, "logout", *deps_->outbox,
-      SessionRevokedEvent(caller.user_id, caller.session_id, "logout"));
+  // Named, not temporaries: GCC 12 destroys some temporaries of a co_await
+  // expression twice.
+  const events::Event notice = SessionRevokedEvent(caller.user_id, caller.session_id, "logout");
+  auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout",
+                                         *deps_->outbox, notice);
   if (!r) co_return std::move(r).error();
   if (*r) deps_->outbox->Committed();
   Metrics::Get().revoked_logout->Inc();
@@ -490,9 +493,9 @@ Task<Result<SessionPage>> AuthService::ListSessions(const Caller& caller,
 
 Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view session_id) {
   if (!IsUuid(session_id)) co_return Error::NotFound("session not found");
+  const events::Event notice = SessionRevokedEvent(caller.user_id, session_id, "revoked");
   auto r =
-      co_await store_.RevokeSession(session_id, caller.user_id, "revoked", *deps_->outbox,
-                                    SessionRevokedEvent(caller.user_id, session_id, "revoked"));
+      co_await store_.RevokeSession(session_id, caller.user_id, "revoked", *deps_->outbox, notice);
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
   deps_->outbox->Committed();

@@ -19,6 +19,7 @@
 #include <cctype>
 #include <functional>
 #include <memory>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -38,6 +39,13 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kWait = 15s;  // generous: a loaded CI machine
+
+// A Thai mobile number no earlier run used (auth limits codes per number per
+// hour, and std::rand() repeats its numbers in every run).
+std::string FreshThaiPhone() {
+  static std::mt19937 rng(std::random_device{}());
+  return "+6681" + std::to_string(1000000 + rng() % 8999999);
+}
 
 // An OTP code as auth sends it: sealed to the notification service's key.
 std::string Sealed(std::string_view code) {
@@ -273,7 +281,7 @@ TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
 // other sessions' devices stay.
 TEST_F(NotificationE2E, EndingASessionRemovesItsDevices) {
   Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
-  const std::string phone = "+6681" + std::to_string(1000000 + std::rand() % 8999999);
+  const std::string phone = FreshThaiPhone();
   auto sign_in = [&]() {
     auto r = auth.Call("POST", "/v1/auth/otp/request", {}, ToJson(json::object{{"phone", phone}}));
     EXPECT_EQ(r.status, 202) << r.raw;
@@ -944,7 +952,7 @@ TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
 // auth.password.changed → a push to every device and a "security" inbox entry.
 TEST_F(NotificationE2E, PasswordChangeIsPushedToTheUsersDevices) {
   Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
-  const std::string phone = "+6681" + std::to_string(1000000 + std::rand() % 8999999);
+  const std::string phone = FreshThaiPhone();
   auto code = [&](const std::string& purpose) {
     auto r = auth.Call("POST", "/v1/auth/otp/request", {},
                        ToJson(json::object{{"phone", phone}, {"purpose", purpose}}));
@@ -979,8 +987,7 @@ TEST_F(NotificationE2E, PasswordChangeIsPushedToTheUsersDevices) {
 // provider refuses this one for good, so it stays as a dead letter).
 TEST_F(NotificationE2E, OtpCodeIsNowhereAtRest) {
   Api auth(RequireEnv("TCHAT_TEST_AUTH_URL"));
-  const std::string local = "81" + std::to_string(1000000 + std::rand() % 8999999);
-  const std::string phone = "+66" + local;
+  const std::string phone = FreshThaiPhone();
   sink_->Script(phone, {Reply(400)});
   auto r = auth.Call("POST", "/v1/auth/otp/request", {},
                      ToJson(json::object{{"phone", phone}, {"purpose", "password"}}));
