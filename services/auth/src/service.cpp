@@ -29,6 +29,14 @@ std::string LowerAscii(std::string_view s) {
   return out;
 }
 
+// auth.session.revoked: what belongs to the session (push devices) goes with it.
+events::Event SessionRevokedEvent(std::string_view user_id, std::string_view session_id,
+                                  std::string_view reason) {
+  return events::Event::Make(
+      std::string(events::kSessionRevoked),
+      json::object{{"user_id", user_id}, {"session_id", session_id}, {"reason", reason}});
+}
+
 }  // namespace
 
 Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile key_file,
@@ -453,21 +461,8 @@ Task<Status> AuthService::StorePassword(const std::string& user_id, const std::s
   co_return Ok();
 }
 
-namespace {
-
-// auth.session.revoked: what belongs to the session (push devices) goes with it.
-events::Event SessionRevokedEvent(std::string_view user_id, std::string_view session_id,
-                                  std::string_view reason) {
-  return events::Event::Make(
-      std::string(events::kSessionRevoked),
-      json::object{{"user_id", user_id}, {"session_id", session_id}, {"reason", reason}});
-}
-
-}  // namespace
-
 Task<Status> AuthService::Logout(const Caller& caller) {
-  // Named, not temporaries: GCC 12 destroys some temporaries of a co_await
-  // expression twice.
+  // Named, not a temporary: GCC 12 destroys some co_await temporaries twice.
   const events::Event notice = SessionRevokedEvent(caller.user_id, caller.session_id, "logout");
   auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout",
                                          *deps_->outbox, notice);

@@ -118,6 +118,22 @@ TEST(Events, DecodesOtp) {
   }
 }
 
+TEST(Events, DecodesAuthSessionAndPasswordEvents) {
+  EXPECT_EQ(ClassifyEventType("auth.password.changed"), EventKind::kPasswordChanged);
+  EXPECT_EQ(ClassifyEventType("auth.session.revoked"), EventKind::kSessionRevoked);
+  const std::string u = "0190f8a0-0000-7000-8000-000000000001";
+  const std::string s = "0190f8a0-0000-7000-8000-000000000002";
+  auto pc = DecodePasswordChanged(json::object{{"user_id", u}, {"change", "reset"}});
+  ASSERT_TRUE(pc);
+  EXPECT_EQ(pc->change, "reset");
+  EXPECT_FALSE(DecodePasswordChanged(json::object{{"user_id", "me"}}));
+  auto sr = DecodeSessionRevoked(json::object{{"user_id", u}, {"session_id", s}});
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->session_id, s);
+  EXPECT_FALSE(DecodeSessionRevoked(json::object{{"user_id", u}}));
+  EXPECT_FALSE(DecodeSessionRevoked(json::object{{"user_id", u}, {"session_id", "x"}}));
+}
+
 TEST(DeliveryOutcomes, MergedBatchesAreOneStatementPerKind) {
   DeliveryOutcomes a, b;
   EXPECT_TRUE(a.empty());
