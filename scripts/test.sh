@@ -248,6 +248,9 @@ if ((stack)); then
       source "$TCHAT_RUN_DIR/secrets.env"
       set +a
       export TCHAT_TEST_ADMIN_TOKEN="$TCHAT_ADMIN_TOKEN" TCHAT_TEST_PSP_WEBHOOK_SECRET="$TCHAT_PSP_WEBHOOK_SECRET"
+      # The OTP sealing pair: tests publish sealed OTP events and start notification replicas.
+      export TCHAT_TEST_NOTIFICATION_SEAL_KEY="$TCHAT_NOTIFICATION_SEAL_KEY"
+      export TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY="$TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY"
       export TCHAT_TEST_GATEWAY_URL="http://127.0.0.1:$TCHAT_GATEWAY_PORT"
       # What the end-to-end tests (ctest label e2e, tests/e2e/) need to reach and
       # inspect the stack.

@@ -312,8 +312,16 @@ int RunLogin(const Options& o) {
       l.Fail(v.error());
       co_return;
     }
-    httpclient::HttpRequest put("PUT", o.url + "/v1/auth/password",
-                                json::serialize(json::object{{"password", password}}));
+    // The first password needs a code sent for that purpose.
+    const json::object pw_body{{"phone", phone}, {"purpose", "password"}};
+    auto pc = co_await l.Post("/v1/auth/otp/request", pw_body, setup_ip, 202);
+    if (!pc) {
+      l.Fail(pc.error());
+      co_return;
+    }
+    httpclient::HttpRequest put(
+        "PUT", o.url + "/v1/auth/password",
+        json::serialize(json::object{{"password", password}, {"otp_code", pc->at("dev_code")}}));
     put.headers.Set("Authorization", "Bearer " + std::string(v->at("access_token").as_string()));
     put.headers.Set("X-Real-IP", "10.250.0.1");
     auto p = co_await l.client_.Send(std::move(put));

@@ -33,6 +33,13 @@ tchat::ensure_secrets() {
     )
     chmod 600 "$file"
   fi
+  # Added to files made before it existed, too.
+  if ! grep -q '^TCHAT_NOTIFICATION_SEAL_KEY=' "$file"; then
+    tchat::log "generating the notification service's OTP sealing key in $file"
+    local pair
+    pair="$(tchat::seal_keypair)" || tchat::die "cannot generate an X25519 key (openssl)"
+    (umask 077 && echo "$pair" >>"$file")
+  fi
   if [[ ! -s "$(tchat::jwt_key_file)" ]]; then
     local keygen="$TCHAT_BUILD_DIR/bin/tchat-keygen"
     [[ -x "$keygen" ]] || tchat::die "$keygen not found: build first (scripts/build.sh)"
@@ -41,6 +48,21 @@ tchat::ensure_secrets() {
       tchat::die "tchat-keygen failed"
     chmod 600 "$(tchat::jwt_key_file)"
   fi
+}
+
+# Prints TCHAT_NOTIFICATION_SEAL_KEY=<private> and TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY=<public>:
+# a fresh X25519 pair in hex. Auth seals OTP codes to the public half; only the
+# notification service, which sends the SMS, holds the private half.
+tchat::seal_keypair() {
+  local der pub
+  # The PKCS#8 (DER) form of an X25519 key ends with the 32 raw bytes, and so
+  # does the SubjectPublicKeyInfo of its public half.
+  der="$(openssl genpkey -algorithm X25519 -outform DER | xxd -p | tr -d '\n')" || return 1
+  pub="$(xxd -r -p <<<"$der" | openssl pkey -inform DER -pubout -outform DER | xxd -p | tr -d '\n')" ||
+    return 1
+  [[ ${#der} -ge 64 && ${#pub} -ge 64 ]] || return 1
+  echo "TCHAT_NOTIFICATION_SEAL_KEY=${der: -64}"
+  echo "TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY=${pub: -64}"
 }
 
 # Loads the secrets into the environment (exported).
@@ -71,7 +93,8 @@ TCHAT_SERVICE_SETTINGS=(
   HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
-TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER)
+TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
+  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY)
 
 # Succeeds when variable name $1 is a service setting (TCHAT_SERVICE_SETTINGS).
 tchat::is_service_setting() {
@@ -189,6 +212,9 @@ tchat::service_env() {
   # shellcheck disable=SC1090
   source "$(tchat::secrets_file)"
   set +a
+  # The OTP sealing key's private half is notification's alone; auth gets the public half.
+  [[ "$1" == notification ]] || unset TCHAT_NOTIFICATION_SEAL_KEY
+  [[ "$1" == auth ]] || unset TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY
   PORT="$2"
   DATABASE_URL="$(tchat::pg_service_url "$1")"
   export PORT DATABASE_URL

@@ -32,6 +32,7 @@
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/testing/pg_scratch.hpp>
 
 #include "phone.hpp"
@@ -78,6 +79,9 @@ class AuthPgTest : public ::testing::Test {
         2);
 
     config_.dev_otp = true;
+    // RFC 7748's Bob: the codes in the events are sealed to this key.
+    config_.notification_seal_public_key =
+        "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
     config_.otp_per_ip = {1000, std::chrono::hours(1)};
     config_.otp_verify_per_ip = {1000, std::chrono::hours(1)};
     config_.password_opslimit = 1;
@@ -146,8 +150,9 @@ class AuthPgTest : public ::testing::Test {
 
   // Requests a code and returns it (dev_code).
   static Task<Result<std::string>> RequestCode(AuthService& svc, const std::string& phone,
-                                               const ClientInfo& c) {
-    auto r = co_await svc.RequestOtp(phone, "", "", c);
+                                               const ClientInfo& c,
+                                               std::string purpose = "sign_in") {
+    auto r = co_await svc.RequestOtp(phone, "", "", purpose, c);
     if (!r) co_return std::move(r).error();
     if (!r->dev_code) co_return Error::Internal("no dev_code");
     co_return *r->dev_code;
@@ -158,6 +163,14 @@ class AuthPgTest : public ::testing::Test {
     auto code = co_await RequestCode(svc, phone, c);
     if (!code) co_return std::move(code).error();
     co_return co_await svc.VerifyOtp(phone, "", *code, c);
+  }
+
+  // Sets the first password of `g`'s user, proved by a code of purpose "password".
+  static Task<Status> FirstPassword(AuthService& svc, const TokenGrant& g, const std::string& pw,
+                                    const ClientInfo& c) {
+    auto code = co_await RequestCode(svc, g.user.phone, c, "password");
+    if (!code) co_return std::move(code).error();
+    co_return co_await svc.SetPassword(CallerOf(g), pw, std::nullopt, *code, c.ip);
   }
 
   static Caller CallerOf(const TokenGrant& g) {
@@ -283,27 +296,27 @@ TEST_F(AuthPgTest, ResendCooldownAndPerNumberAndPerAddressLimits) {
   Run([&](Env& e) -> Task<void> {
     const ClientInfo c = Client();
     const std::string phone = FreshPhone();
-    for (int i = 0; i < 3; ++i) CO_ASSERT_OK(co_await e.svc.RequestOtp(phone, "", "", c));
-    auto fourth = co_await e.svc.RequestOtp(phone, "", "", c);
+    for (int i = 0; i < 3; ++i) CO_ASSERT_OK(co_await e.svc.RequestOtp(phone, "", "", "", c));
+    auto fourth = co_await e.svc.RequestOtp(phone, "", "", "", c);
     CO_ASSERT_TRUE(!fourth.ok());
     EXPECT_EQ(fourth.error().code, ErrorCode::kRateLimited);
     EXPECT_NE(fourth.error().message.find("this number"), std::string::npos);
     CO_ASSERT_TRUE(fourth.error().retry_after.has_value());
     EXPECT_GT(fourth.error().retry_after->count(), 3000);  // the hour window
     // The address has used 4 of 5 requests: one more, then refused.
-    CO_ASSERT_OK(co_await e.svc.RequestOtp(FreshPhone(), "", "", c));
-    auto sixth = co_await e.svc.RequestOtp(FreshPhone(), "", "", c);
+    CO_ASSERT_OK(co_await e.svc.RequestOtp(FreshPhone(), "", "", "", c));
+    auto sixth = co_await e.svc.RequestOtp(FreshPhone(), "", "", "", c);
     CO_ASSERT_TRUE(!sixth.ok());
     EXPECT_EQ(sixth.error().code, ErrorCode::kRateLimited);
     EXPECT_NE(sixth.error().message.find("address"), std::string::npos);
     // Another address is unaffected.
-    CO_ASSERT_OK(co_await e.svc.RequestOtp(FreshPhone(), "", "", Client()));
+    CO_ASSERT_OK(co_await e.svc.RequestOtp(FreshPhone(), "", "", "", Client()));
   });
   config_.otp_resend_cooldown = 60s;
   Run([&](Env& e) -> Task<void> {
     const std::string phone = FreshPhone();
-    CO_ASSERT_OK(co_await e.svc.RequestOtp(phone, "", "", Client()));
-    auto again = co_await e.svc.RequestOtp(phone, "", "", Client());
+    CO_ASSERT_OK(co_await e.svc.RequestOtp(phone, "", "", "", Client()));
+    auto again = co_await e.svc.RequestOtp(phone, "", "", "", Client());
     CO_ASSERT_TRUE(!again.ok());
     EXPECT_EQ(again.error().code, ErrorCode::kRateLimited);
     CO_ASSERT_TRUE(again.error().retry_after.has_value());
@@ -336,10 +349,26 @@ TEST_F(AuthPgTest, OtpRequestGoesOutAsAnEventThroughTheOutbox) {
     EXPECT_EQ(env.at("type").as_string(), "auth.otp.requested");
     const auto& data = env.at("data").as_object();
     EXPECT_EQ(data.at("phone").as_string(), phone);
-    EXPECT_EQ(data.at("code").as_string(), *code);
     EXPECT_EQ(data.at("locale").as_string(), "vi");
-    EXPECT_NE(std::string(data.at("message").as_string()).find(*code), std::string::npos);
-    EXPECT_NE(std::string(data.at("message").as_string()).find("Mã"), std::string::npos);
+    EXPECT_EQ(data.at("purpose").as_string(), "sign_in");
+    // The code is nowhere in plaintext: not in the entry, not in the outbox row;
+    // it opens only with the notification service's key (RFC 7748's Bob).
+    EXPECT_EQ(entry.Field("event")->find(*code), std::string::npos) << *entry.Field("event");
+    EXPECT_FALSE(data.contains("code"));
+    EXPECT_FALSE(data.contains("message"));
+    auto opener = SealedBoxOpener::FromSecretKeyHex(
+        "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    CO_ASSERT_TRUE(opener.ok());
+    auto opened = opener->Open(data.at("sealed_code").as_string());
+    CO_ASSERT_OK(opened);
+    EXPECT_EQ(*opened, *code);
+    auto rows = co_await e.pool.Query("SELECT payload::text FROM outbox WHERE type = $1",
+                                      std::string("auth.otp.requested"));
+    CO_ASSERT_OK(rows);
+    CO_ASSERT_TRUE(rows->Rows() >= 1);
+    for (int i = 0; i < rows->Rows(); ++i) {
+      EXPECT_EQ(std::string(rows->GetString(i, 0)).find(*code), std::string::npos);
+    }
   });
 }
 
@@ -464,10 +493,11 @@ TEST_F(AuthPgTest, PasswordLoginLockoutSlowsDownButOtpStillWorks) {
     auto g = co_await SignIn(e.svc, phone, home);
     CO_ASSERT_OK(g);
     const std::string pw = "correct horse battery staple";
-    auto too_short = co_await e.svc.SetPassword(CallerOf(*g), "short", std::nullopt, home.ip);
+    auto too_short =
+        co_await e.svc.SetPassword(CallerOf(*g), "short", std::nullopt, std::nullopt, home.ip);
     CO_ASSERT_TRUE(!too_short.ok());
     EXPECT_EQ(too_short.error().code, ErrorCode::kInvalidArgument);
-    CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*g), pw, std::nullopt, home.ip));
+    CO_ASSERT_OK(co_await FirstPassword(e.svc, *g, pw, home));
     CO_ASSERT_OK(co_await e.svc.Login(phone, "", "", pw, home));
 
     // An attacker from one address: three failures, then locked (429) even with
@@ -512,19 +542,78 @@ TEST_F(AuthPgTest, PasswordChangeNeedsTheCurrentOneAndEndsOtherSessions) {
     CO_ASSERT_OK(a);
     CO_ASSERT_OK(b);
     const std::string pw1 = "first password 123", pw2 = "second password 456";
-    CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*a), pw1, std::nullopt, "10.0.0.1"));
+    CO_ASSERT_OK(co_await FirstPassword(e.svc, *a, pw1, Client("10.0.0.1")));
     // b was signed out by the change.
     EXPECT_FALSE((co_await e.svc.Refresh(b->refresh_token, Client())).ok());
-    auto missing = co_await e.svc.SetPassword(CallerOf(*a), pw2, std::nullopt, "10.0.0.1");
+    auto missing =
+        co_await e.svc.SetPassword(CallerOf(*a), pw2, std::nullopt, std::nullopt, "10.0.0.1");
     CO_ASSERT_TRUE(!missing.ok());
     EXPECT_EQ(missing.error().code, ErrorCode::kInvalidArgument);
-    auto wrong =
-        co_await e.svc.SetPassword(CallerOf(*a), pw2, std::string("not it at all"), "10.0.0.1");
+    auto wrong = co_await e.svc.SetPassword(CallerOf(*a), pw2, std::string("not it at all"),
+                                            std::nullopt, "10.0.0.1");
     CO_ASSERT_TRUE(!wrong.ok());
     EXPECT_EQ(wrong.error().code, ErrorCode::kPermissionDenied);
-    CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*a), pw2, pw1, "10.0.0.1"));
+    CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*a), pw2, pw1, std::nullopt, "10.0.0.1"));
     EXPECT_FALSE((co_await e.svc.Login(phone, "", "", pw1, Client())).ok());
     CO_ASSERT_OK(co_await e.svc.Login(phone, "", "", pw2, Client()));
+  });
+}
+
+// A session alone (a stolen access token, or one minted from a stolen refresh
+// token) cannot set a password: only a code sent to the phone for this purpose
+// or the current password proves the change; a reset by code ends every session.
+TEST_F(AuthPgTest, PasswordNeedsAFreshProofAndTheUserIsTold) {
+  Run([&](Env& e) -> Task<void> {
+    const std::string phone = FreshPhone();
+    const ClientInfo c = Client();
+    auto a = co_await SignIn(e.svc, phone, c);
+    CO_ASSERT_OK(a);
+    auto refreshed = co_await e.svc.Refresh(a->refresh_token, c);
+    CO_ASSERT_OK(refreshed);
+    const std::string pw = "taken over for good?";
+    auto bare =
+        co_await e.svc.SetPassword(CallerOf(*refreshed), pw, std::nullopt, std::nullopt, c.ip);
+    CO_ASSERT_TRUE(!bare.ok());
+    EXPECT_EQ(bare.error().code, ErrorCode::kInvalidArgument);
+    // A sign-in code proves nothing for a password.
+    auto signin_code = co_await RequestCode(e.svc, phone, c);
+    CO_ASSERT_OK(signin_code);
+    auto wrong_kind =
+        co_await e.svc.SetPassword(CallerOf(*a), pw, std::nullopt, *signin_code, c.ip);
+    CO_ASSERT_TRUE(!wrong_kind.ok());
+    EXPECT_EQ(wrong_kind.error().code, ErrorCode::kPermissionDenied);
+    CO_ASSERT_OK(co_await e.svc.VerifyOtp(phone, "", *signin_code, c));  // ends the cooldown
+    auto code = co_await RequestCode(e.svc, phone, c, "password");
+    CO_ASSERT_OK(code);
+    auto wrong = co_await e.svc.SetPassword(CallerOf(*a), pw, std::nullopt, WrongCode(*code), c.ip);
+    CO_ASSERT_TRUE(!wrong.ok());
+    EXPECT_EQ(wrong.error().code, ErrorCode::kPermissionDenied);
+    CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*a), pw, std::nullopt, *code, c.ip));
+    // Used up.
+    auto again = co_await e.svc.SetPassword(CallerOf(*a), pw, std::nullopt, *code, c.ip);
+    CO_ASSERT_TRUE(!again.ok());
+
+    // Reset by code: every session ends, the new password works.
+    auto reset_code = co_await RequestCode(e.svc, phone, c, "password");
+    CO_ASSERT_OK(reset_code);
+    const std::string pw2 = "forgotten, then reset";
+    auto bad_reset = co_await e.svc.ResetPassword(phone, "", WrongCode(*reset_code), pw2, c.ip);
+    CO_ASSERT_TRUE(!bad_reset.ok());
+    EXPECT_EQ(bad_reset.error().code, ErrorCode::kUnauthenticated);
+    CO_ASSERT_OK(co_await e.svc.ResetPassword(phone, "", *reset_code, pw2, c.ip));
+    auto dead = co_await e.svc.Authenticate(a->access_token);
+    EXPECT_FALSE(dead.ok()) << "a reset ends every session";
+    CO_ASSERT_OK(co_await e.svc.Login(phone, "", "", pw2, c));
+
+    // Both changes went out to be told to the user.
+    auto rows = co_await e.pool.Query(
+        "SELECT payload->'data'->>'change' FROM outbox WHERE type = 'auth.password.changed' AND "
+        "payload->'data'->>'user_id' = $1 ORDER BY created_at",
+        a->user.id);
+    CO_ASSERT_OK(rows);
+    CO_ASSERT_TRUE(rows->Rows() == 2);
+    EXPECT_EQ(rows->GetString(0, 0), "set");
+    EXPECT_EQ(rows->GetString(1, 0), "reset");
   });
 }
 
@@ -553,8 +642,7 @@ TEST_F(AuthPgTest, ProfileUsernameIsUniqueIgnoringCaseAndLoginWorksByUsername) {
     CO_ASSERT_TRUE(!taken.ok());
     EXPECT_EQ(taken.error().code, ErrorCode::kConflict);
 
-    CO_ASSERT_OK(
-        co_await e.svc.SetPassword(CallerOf(*a), "a fine password!", std::nullopt, "10.1.1.1"));
+    CO_ASSERT_OK(co_await FirstPassword(e.svc, *a, "a fine password!", Client("10.1.1.1")));
     auto by_name = co_await e.svc.Login("", "", lower, "a fine password!", Client());
     CO_ASSERT_OK(by_name);
     EXPECT_EQ(by_name->user.id, a->user.id);
@@ -667,7 +755,7 @@ TEST_F(AuthPgTest, NoSecretOrCodeOrFullPhoneNumberIsLogged) {
       secrets.push_back(g->refresh_token);
       const std::string pw = "my very secret passphrase";
       secrets.push_back(pw);
-      CO_ASSERT_OK(co_await e.svc.SetPassword(CallerOf(*g), pw, std::nullopt, c.ip));
+      CO_ASSERT_OK(co_await FirstPassword(e.svc, *g, pw, c));
       const ClientInfo attacker = Client();
       for (int i = 0; i < 6; ++i) {
         const std::string guess = "guessed password " + std::to_string(i);

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <tchat/core/sealed_box.hpp>
+
 namespace tchat::auth {
 
 namespace {
@@ -50,6 +52,11 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
   load.Read(c.otp_pepper, r.String("TCHAT_OTP_PEPPER", ""));
   load.Require(c.otp_pepper.empty() || c.otp_pepper.size() >= 16, "TCHAT_OTP_PEPPER",
                "must be at least 16 characters");
+  load.Read(c.notification_seal_public_key, r.String("TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY", ""));
+  load.Require(static_cast<bool>(SealedBoxSender::FromPublicKeyHex(c.notification_seal_public_key)),
+               "TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY",
+               "required: the notification service's 64-hex-digit X25519 public key, to which OTP "
+               "codes are sealed (scripts/start.sh generates it in secrets.env)");
 
   load.Read(c.access_token_ttl,
             Seconds(r, "AUTH_ACCESS_TOKEN_TTL", c.access_token_ttl, seconds(60), seconds(3600)));

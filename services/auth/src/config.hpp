@@ -25,6 +25,10 @@ struct Config {
   // TCHAT_OTP_PEPPER: the HMAC key of stored OTP hashes. Empty: derived from the
   // active signing key, so replicas that share the key file agree.
   std::string otp_pepper;
+  // TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY (required): the notification service's
+  // X25519 public key, 64 hex digits. OTP codes leave auth only sealed to it, so
+  // no code is readable in the outbox, the event stream or notification's queue.
+  std::string notification_seal_public_key;
 
   std::chrono::seconds access_token_ttl{15 * 60};          // AUTH_ACCESS_TOKEN_TTL
   std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  // AUTH_REFRESH_TOKEN_TTL

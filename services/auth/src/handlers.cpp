@@ -108,8 +108,10 @@ Task<Response> OtpRequest(Request& req) {
   if (!country) co_return ErrorResponse(req, country.error());
   auto locale = StringOrEmpty(*body, "locale");
   if (!locale) co_return ErrorResponse(req, locale.error());
+  auto purpose = StringOrEmpty(*body, "purpose");
+  if (!purpose) co_return ErrorResponse(req, purpose.error());
   const ClientInfo client = Client(req);
-  auto r = co_await Service(req).RequestOtp(*phone, *country, *locale, client);
+  auto r = co_await Service(req).RequestOtp(*phone, *country, *locale, *purpose, client);
   if (!r) co_return ErrorResponse(req, r.error());
   json::object out{{"expires_in", r->expires_in}, {"resend_after", r->resend_after}};
   if (r->dev_code) out["dev_code"] = *r->dev_code;
@@ -178,8 +180,27 @@ Task<Response> SetPassword(Request& req, AuthService& svc, const Caller& caller)
   if (!password) co_return ErrorResponse(req, password.error());
   auto current = OptionalString(*body, "current_password");
   if (!current) co_return ErrorResponse(req, current.error());
-  Status st =
-      co_await svc.SetPassword(caller, std::move(*password), std::move(*current), req.client_key);
+  auto code = OptionalString(*body, "otp_code");
+  if (!code) co_return ErrorResponse(req, code.error());
+  Status st = co_await svc.SetPassword(caller, std::move(*password), std::move(*current),
+                                       std::move(*code), req.client_key);
+  if (!st) co_return ErrorResponse(req, st.error());
+  co_return Response::NoContent();
+}
+
+Task<Response> ResetPassword(Request& req) {
+  auto body = ParseJsonObject(req.body);
+  if (!body) co_return ErrorResponse(req, body.error());
+  auto phone = RequireString(*body, "phone");
+  if (!phone) co_return ErrorResponse(req, phone.error());
+  auto country = StringOrEmpty(*body, "country");
+  if (!country) co_return ErrorResponse(req, country.error());
+  auto code = RequireString(*body, "otp_code");
+  if (!code) co_return ErrorResponse(req, code.error());
+  auto password = RequireString(*body, "password");
+  if (!password) co_return ErrorResponse(req, password.error());
+  Status st = co_await Service(req).ResetPassword(*phone, *country, *code, std::move(*password),
+                                                  req.client_key);
   if (!st) co_return ErrorResponse(req, st.error());
   co_return Response::NoContent();
 }
@@ -323,6 +344,7 @@ void RegisterRoutes(http::Router& router, const AuthDeps& deps) {
   router.Post("/v1/auth/otp/verify", OtpVerify, open);
   router.Post("/v1/auth/login", Login, open);
   router.Post("/v1/auth/refresh", RefreshTokens, open);
+  router.Post("/v1/auth/password/reset", ResetPassword, open);
   // The route holds only the document: routes outlive the workers' event loops,
   // so they must not own anything bound to one (like the outbox relay in deps).
   router.Get(

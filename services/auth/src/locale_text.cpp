@@ -60,30 +60,4 @@ std::string PickLocale(std::string_view requested, std::string_view accept_langu
   return std::string(DefaultLocaleForRegion(region));
 }
 
-std::string OtpSmsText(std::string_view locale, std::string_view code, int minutes) {
-  const std::string c(code);
-  const std::string m = std::to_string(minutes);
-  if (locale == "th") {
-    return "รหัส Tchat ของคุณคือ " + c + " ใช้ได้ภายใน " + m + " นาที ห้ามบอกรหัสนี้กับผู้อื่น";
-  }
-  if (locale == "id") {
-    return "Kode Tchat Anda: " + c + ". Berlaku " + m +
-           " menit. Jangan berikan kode ini kepada siapa pun.";
-  }
-  if (locale == "ms") {
-    return "Kod Tchat anda: " + c + ". Sah selama " + m +
-           " minit. Jangan kongsi kod ini dengan sesiapa.";
-  }
-  if (locale == "fil") {
-    return "Ang iyong Tchat code ay " + c + ". Mag-e-expire ito sa loob ng " + m +
-           " minuto. Huwag itong ibahagi kaninuman.";
-  }
-  if (locale == "vi") {
-    return "Mã Tchat của bạn là " + c + ". Mã có hiệu lực trong " + m +
-           " phút. Không chia sẻ mã này với bất kỳ ai.";
-  }
-  return "Your Tchat code is " + c + ". It expires in " + m +
-         " minutes. Never share it with anyone.";
-}
-
 }  // namespace tchat::auth

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-// The texts auth sends to people (the sign-in SMS) in the supported locales:
-// en, th, id, ms, fil, vi.
+// The language of the texts sent to people (the notification service words the
+// sign-in SMS) among the supported locales: en, th, id, ms, fil, vi.
 namespace tchat::auth {
 
 // The usual language of a supported country: TH→th, ID→id, MY→ms, PH→fil,
@@ -16,9 +16,5 @@ std::string_view DefaultLocaleForRegion(std::string_view region);
 // as fil), else the region's default.
 std::string PickLocale(std::string_view requested, std::string_view accept_language,
                        std::string_view region);
-
-// "Your Tchat code is 123456. It expires in 5 minutes. Never share it." in
-// `locale` (en when unsupported).
-std::string OtpSmsText(std::string_view locale, std::string_view code, int minutes);
 
 }  // namespace tchat::auth

@@ -83,6 +83,11 @@ std::string Key(std::string_view kind, std::string_view subject) {
   return k;
 }
 
+// The pending code's key: sign-in codes keep the key they always had.
+std::string CodeKey(std::string_view phone, OtpPurpose purpose) {
+  return Key(purpose == OtpPurpose::kPassword ? "otp_password" : "otp", phone);
+}
+
 }  // namespace
 
 OtpStore::OtpStore(const Config& c, std::string pepper)
@@ -111,9 +116,10 @@ std::string OtpStore::Hash(std::string_view phone, std::string_view code) const 
 }
 
 Task<Result<OtpIssueOutcome>> OtpStore::Issue(redis::RedisClient& redis, std::string_view phone,
-                                              std::string_view ip, std::string_view code) const {
+                                              std::string_view ip, std::string_view code,
+                                              OtpPurpose purpose) const {
   const std::vector<std::string> keys{Key("otp_req_ip", ip), Key("otp_cooldown", phone),
-                                      Key("otp_req_num", phone), Key("otp", phone)};
+                                      Key("otp_req_num", phone), CodeKey(phone, purpose)};
   const std::vector<std::string> args{std::to_string(per_ip_.count),
                                       std::to_string(per_ip_.window.count()),
                                       std::to_string(cooldown_.count()),
@@ -145,8 +151,9 @@ Task<Result<OtpIssueOutcome>> OtpStore::Issue(redis::RedisClient& redis, std::st
   co_return out;
 }
 
-Task<Status> OtpStore::Cancel(redis::RedisClient& redis, std::string_view phone) const {
-  const std::string code_key = Key("otp", phone);
+Task<Status> OtpStore::Cancel(redis::RedisClient& redis, std::string_view phone,
+                              OtpPurpose purpose) const {
+  const std::string code_key = CodeKey(phone, purpose);
   const std::string cooldown_key = Key("otp_cooldown", phone);
   auto r = co_await redis.Command("DEL", code_key, cooldown_key);
   if (!r) co_return std::move(r).error();
@@ -154,8 +161,9 @@ Task<Status> OtpStore::Cancel(redis::RedisClient& redis, std::string_view phone)
 }
 
 Task<Result<OtpVerifyOutcome>> OtpStore::Verify(redis::RedisClient& redis, std::string_view phone,
-                                                std::string_view ip, std::string_view code) const {
-  const std::vector<std::string> keys{Key("otp_verify_ip", ip), Key("otp", phone),
+                                                std::string_view ip, std::string_view code,
+                                                OtpPurpose purpose) const {
+  const std::vector<std::string> keys{Key("otp_verify_ip", ip), CodeKey(phone, purpose),
                                       Key("otp_cooldown", phone)};
   const std::vector<std::string> args{std::to_string(verify_per_ip_.count),
                                       std::to_string(verify_per_ip_.window.count()),

@@ -12,6 +12,13 @@
 
 namespace tchat::auth {
 
+// What a code may be used for: a sign-in code does not prove anything for a
+// password change, nor the other way round.
+enum class OtpPurpose {
+  kSignIn,    // POST /v1/auth/otp/verify
+  kPassword,  // PUT /v1/auth/password, POST /v1/auth/password/reset
+};
+
 enum class OtpIssue {
   kIssued,
   kIpLimited,      // too many code requests from this address
@@ -38,8 +45,9 @@ struct OtpVerifyOutcome {
   std::chrono::seconds retry_after{0};
 };
 
-// One-time sign-in codes in Redis. A code is kept only as HMAC-SHA256(pepper,
-// phone ":" code) with an attempt counter and a TTL. Issuing (address limit,
+// One-time codes in Redis, one pending per (number, purpose); the resend
+// cooldown and the per-number limit are shared by both purposes. A code is kept only as
+// HMAC-SHA256(pepper, phone ":" code) with an attempt counter and a TTL. Issuing (address limit,
 // resend cooldown, per-number limit, store) and verifying (address limit,
 // compare, burn or count; a match also ends the resend cooldown) are each a
 // single Lua script, so they are atomic: of
@@ -55,12 +63,14 @@ class OtpStore {
   static std::string NewCode();
 
   Task<Result<OtpIssueOutcome>> Issue(redis::RedisClient& redis, std::string_view phone,
-                                      std::string_view ip, std::string_view code) const;
+                                      std::string_view ip, std::string_view code,
+                                      OtpPurpose purpose) const;
   // Forgets the pending code and the cooldown of `phone` (the SMS could not be
   // queued, so the person may ask again at once).
-  Task<Status> Cancel(redis::RedisClient& redis, std::string_view phone) const;
+  Task<Status> Cancel(redis::RedisClient& redis, std::string_view phone, OtpPurpose purpose) const;
   Task<Result<OtpVerifyOutcome>> Verify(redis::RedisClient& redis, std::string_view phone,
-                                        std::string_view ip, std::string_view code) const;
+                                        std::string_view ip, std::string_view code,
+                                        OtpPurpose purpose) const;
 
  private:
   std::string Hash(std::string_view phone, std::string_view code) const;

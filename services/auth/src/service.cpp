@@ -29,6 +29,14 @@ std::string LowerAscii(std::string_view s) {
   return out;
 }
 
+// auth.session.revoked: what belongs to the session (push devices) goes with it.
+events::Event SessionRevokedEvent(std::string_view user_id, std::string_view session_id,
+                                  std::string_view reason) {
+  return events::Event::Make(
+      std::string(events::kSessionRevoked),
+      json::object{{"user_id", user_id}, {"session_id", session_id}, {"reason", reason}});
+}
+
 }  // namespace
 
 Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile key_file,
@@ -62,6 +70,12 @@ Result<std::shared_ptr<AuthDeps>> MakeAuthDeps(const Config& config, KeyFile key
                             .max_queue = config.password_max_queue});
   deps->outbox = std::make_shared<const events::OutboxWriter>(std::string(events::kAuthStream),
                                                               std::move(relay));
+  auto sealer = SealedBoxSender::FromPublicKeyHex(config.notification_seal_public_key);
+  if (!sealer) {
+    return Error::InvalidArgument("config TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY: " +
+                                  sealer.error().message);
+  }
+  deps->otp_sealer = std::make_shared<const SealedBoxSender>(std::move(*sealer));
   return deps;
 }
 
@@ -103,6 +117,7 @@ Task<Result<TokenGrant>> AuthService::Grant(SignInRecord record, std::string ses
 Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
                                                    std::string_view country,
                                                    std::string_view locale_in,
+                                                   std::string_view purpose_in,
                                                    const ClientInfo& client) {
   auto& m = Metrics::Get();
   auto phone = NormalizePhone(phone_input, country);
@@ -110,8 +125,12 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
   if (!locale_in.empty() && !IsSupportedLocale(locale_in)) {
     co_return Error::InvalidArgument("locale must be one of en, th, id, ms, fil, vi");
   }
+  if (!purpose_in.empty() && purpose_in != "sign_in" && purpose_in != "password") {
+    co_return Error::InvalidArgument("purpose must be sign_in or password");
+  }
+  const OtpPurpose purpose = purpose_in == "password" ? OtpPurpose::kPassword : OtpPurpose::kSignIn;
   const std::string code = OtpStore::NewCode();
-  auto issued = co_await deps_->otp->Issue(redis_, phone->e164, client.limit_key, code);
+  auto issued = co_await deps_->otp->Issue(redis_, phone->e164, client.limit_key, code, purpose);
   if (!issued) co_return std::move(issued).error();
   switch (issued->result) {
     case OtpIssue::kIssued:
@@ -133,31 +152,32 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
   // The SMS goes out through the notification service: the event is queued in
   // the outbox; if that fails the code is withdrawn so the person can retry.
   const std::string locale = PickLocale(locale_in, client.accept_language, phone->region);
-  const int minutes = static_cast<int>((deps_->config.otp_ttl.count() + 59) / 60);
   const auto now = std::chrono::system_clock::now();
   events::Event ev = events::Event::Make(
-      "auth.otp.requested",
+      std::string(events::kOtpRequested),
       json::object{{"phone", phone->e164},
                    {"country", phone->region},
                    {"locale", locale},
-                   {"code", code},
-                   {"message", OtpSmsText(locale, code, minutes)},
-                   {"purpose", "sign_in"},
+                   // Sealed: only the SMS sender (notification) can read it.
+                   {"sealed_code", deps_->otp_sealer->Seal(code)},
+                   {"purpose", purpose == OtpPurpose::kPassword ? "password" : "sign_in"},
                    {"expires_in", deps_->config.otp_ttl.count()},
                    {"expires_at", FormatRfc3339Ms(now + deps_->config.otp_ttl)}});
   Status queued = co_await store_.Execute(deps_->outbox->Insert(ev));
   if (!queued) {
-    (void)co_await deps_->otp->Cancel(redis_, phone->e164);
+    (void)co_await deps_->otp->Cancel(redis_, phone->e164, purpose);
     log::Error("cannot queue the OTP SMS",
                {{"phone", MaskPhone(phone->e164)}, {"error", queued.error().message}});
     co_return Error::Unavailable("cannot send a code right now; try again shortly");
   }
   deps_->outbox->Committed();
   m.otp_sent->Inc();
-  log::Info("otp requested", {{"phone", MaskPhone(phone->e164)},
-                              {"country", phone->region},
-                              {"locale", locale},
-                              {"event_id", ev.id}});
+  log::Info("otp requested",
+            {{"phone", MaskPhone(phone->e164)},
+             {"country", phone->region},
+             {"locale", locale},
+             {"purpose", purpose == OtpPurpose::kPassword ? "password" : "sign_in"},
+             {"event_id", ev.id}});
   OtpRequested out;
   out.expires_in = static_cast<int>(deps_->config.otp_ttl.count());
   out.resend_after = static_cast<int>(deps_->config.otp_resend_cooldown.count());
@@ -165,19 +185,14 @@ Task<Result<OtpRequested>> AuthService::RequestOtp(std::string_view phone_input,
   co_return out;
 }
 
-Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
-                                                std::string_view country, std::string_view code,
-                                                const ClientInfo& client) {
+Task<Status> AuthService::CheckCode(std::string_view e164, std::string_view limit_key,
+                                    std::string_view code, OtpPurpose purpose) {
   auto& m = Metrics::Get();
-  auto phone = NormalizePhone(phone_input, country);
-  if (!phone) co_return std::move(phone).error();
-  if (Status st = ValidateOtpCode(code); !st) co_return std::move(st).error();
-
-  auto check = co_await deps_->otp->Verify(redis_, phone->e164, client.limit_key, code);
+  auto check = co_await deps_->otp->Verify(redis_, e164, limit_key, code, purpose);
   if (!check) co_return std::move(check).error();
   switch (check->result) {
     case OtpCheck::kOk:
-      break;
+      co_return Ok();
     case OtpCheck::kIpLimited:
       m.otp_failed_rate_limited->Inc();
       co_return Error::RateLimited("too many code attempts from this address; try again later",
@@ -189,13 +204,28 @@ Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
           "request a new one");
     case OtpCheck::kBurned:
       m.otp_failed_burned->Inc();
-      log::Warn("otp burned after too many wrong codes", {{"phone", MaskPhone(phone->e164)}});
+      log::Warn("otp burned after too many wrong codes", {{"phone", MaskPhone(e164)}});
       co_return Error::Unauthenticated(
           "wrong code; too many wrong attempts, so this code no longer works: request a new one");
     case OtpCheck::kWrong:
-      m.otp_failed_wrong->Inc();
-      co_return Error::Unauthenticated("wrong code (" + std::to_string(check->attempts_left) +
-                                       " attempts left)");
+      break;
+  }
+  m.otp_failed_wrong->Inc();
+  co_return Error::Unauthenticated("wrong code (" + std::to_string(check->attempts_left) +
+                                   " attempts left)");
+}
+
+Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
+                                                std::string_view country, std::string_view code,
+                                                const ClientInfo& client) {
+  auto& m = Metrics::Get();
+  auto phone = NormalizePhone(phone_input, country);
+  if (!phone) co_return std::move(phone).error();
+  if (Status st = ValidateOtpCode(code); !st) co_return std::move(st).error();
+
+  if (Status st = co_await CheckCode(phone->e164, client.limit_key, code, OtpPurpose::kSignIn);
+      !st) {
+    co_return std::move(st).error();
   }
   m.otp_verified->Inc();
 
@@ -331,40 +361,114 @@ Task<Result<TokenGrant>> AuthService::Refresh(std::string_view refresh_token,
   co_return Error::Unauthenticated("invalid or expired refresh token");
 }
 
-Task<Status> AuthService::SetPassword(const Caller& caller, std::string password,
-                                      std::optional<std::string> current, std::string_view ip) {
+Task<Status> AuthService::CheckCurrentPassword(const Caller& caller, const std::string& stored,
+                                               std::string current, std::string_view ip) {
   auto& m = Metrics::Get();
+  if (stored.empty()) {
+    co_return Error::InvalidArgument(
+        "no password is set: prove the change with otp_code (purpose password)");
+  }
+  if (Status st = co_await deps_->guard->Check(redis_, caller.user_id, ip); !st) co_return st;
+  auto v = co_await deps_->hasher->Verify(stored, std::move(current));
+  if (!v) co_return std::move(v).error();
+  if (!*v) {
+    m.login_failures->Inc();
+    auto ev = co_await deps_->guard->RecordFailure(redis_, caller.user_id, ip);
+    if (ev && ev->account_ip) m.lockout_account_ip->Inc();
+    if (ev && ev->account) m.lockout_account->Inc();
+    co_return Error::PermissionDenied("current_password is wrong");
+  }
+  (void)co_await deps_->guard->RecordSuccess(redis_, caller.user_id, ip);
+  co_return Ok();
+}
+
+Task<Status> AuthService::CheckPasswordCode(const Caller& caller, std::string_view code,
+                                            std::string_view ip) {
+  if (Status st = ValidateOtpCode(code); !st) co_return st;
+  auto user = co_await store_.GetUser(caller.user_id);
+  if (!user) co_return std::move(user).error();
+  if (!*user) co_return Error::NotFound("user not found");
+  Status st = co_await CheckCode((*user)->phone, ip, code, OtpPurpose::kPassword);
+  // A wrong proof from a signed-in session is a refusal, not a sign-in failure.
+  if (!st && st.error().code == ErrorCode::kUnauthenticated) {
+    co_return Error::PermissionDenied("otp_code: " + st.error().message);
+  }
+  co_return st;
+}
+
+Task<Status> AuthService::SetPassword(const Caller& caller, std::string password,
+                                      std::optional<std::string> current_password,
+                                      std::optional<std::string> otp_code, std::string_view ip) {
   if (Status st = ValidatePassword(password); !st) co_return st;
   auto old = co_await store_.GetPasswordHash(caller.user_id);
   if (!old) co_return std::move(old).error();
-  if (!old->empty()) {
-    if (!current || current->empty()) {
-      co_return Error::InvalidArgument("current_password is required to change the password");
-    }
-    if (Status st = co_await deps_->guard->Check(redis_, caller.user_id, ip); !st) co_return st;
-    auto v = co_await deps_->hasher->Verify(*old, std::move(*current));
-    if (!v) co_return std::move(v).error();
-    if (!*v) {
-      m.login_failures->Inc();
-      auto ev = co_await deps_->guard->RecordFailure(redis_, caller.user_id, ip);
-      if (ev && ev->account_ip) m.lockout_account_ip->Inc();
-      if (ev && ev->account) m.lockout_account->Inc();
-      co_return Error::PermissionDenied("current_password is wrong");
-    }
-    (void)co_await deps_->guard->RecordSuccess(redis_, caller.user_id, ip);
+  // A session alone (however it was obtained: a stolen access or refresh token
+  // mints fresh ones) never proves enough: the current password or a code sent
+  // to the phone must come with the request.
+  if (current_password && !current_password->empty()) {
+    Status st = co_await CheckCurrentPassword(caller, *old, std::move(*current_password), ip);
+    if (!st) co_return st;
+  } else if (otp_code && !otp_code->empty()) {
+    if (Status st = co_await CheckPasswordCode(caller, *otp_code, ip); !st) co_return st;
+  } else {
+    co_return Error::InvalidArgument(
+        old->empty() ? "otp_code is required: request one with POST /v1/auth/otp/request "
+                       "{\"phone\",\"purpose\":\"password\"}"
+                     : "current_password or otp_code is required to change the password");
   }
+  co_return co_await StorePassword(caller.user_id, caller.session_id, *old, std::move(password),
+                                   old->empty() ? "set" : "changed");
+}
+
+Task<Status> AuthService::ResetPassword(std::string_view phone_input, std::string_view country,
+                                        std::string_view code, std::string password,
+                                        std::string_view ip) {
+  auto phone = NormalizePhone(phone_input, country);
+  if (!phone) co_return std::move(phone).error();
+  if (Status st = ValidateOtpCode(code); !st) co_return st;
+  if (Status st = ValidatePassword(password); !st) co_return st;
+  if (Status st = co_await CheckCode(phone->e164, ip, code, OtpPurpose::kPassword); !st) {
+    co_return st;
+  }
+  // The code proved the number; only now may the answer say whether it has an account.
+  auto user = co_await store_.FindByPhone(phone->e164);
+  if (!user) co_return std::move(user).error();
+  if (!*user) co_return Error::NotFound("no account has this phone number");
+  auto old = co_await store_.GetPasswordHash((*user)->id);
+  if (!old) co_return std::move(old).error();
+  // Every session ends: whoever forgot the password may not be the only one in.
+  const std::string no_session;  // a named value: see Logout
+  co_return co_await StorePassword((*user)->id, no_session, *old, std::move(password), "reset");
+}
+
+Task<Status> AuthService::StorePassword(const std::string& user_id, const std::string& session_id,
+                                        const std::string& old_hash, std::string password,
+                                        std::string_view change) {
   auto hash = co_await deps_->hasher->Hash(std::move(password));
   if (!hash) co_return std::move(hash).error();
-  auto set = co_await store_.SetPassword(caller.user_id, *old, *hash, caller.session_id);
+  // The user's devices are told (notification service), whoever asked.
+  events::Event notice = events::Event::Make(
+      std::string(events::kPasswordChanged),
+      json::object{
+          {"user_id", user_id},
+          {"session_id", session_id.empty() ? json::value(nullptr) : json::value(session_id)},
+          {"change", change}});
+  auto set =
+      co_await store_.SetPassword(user_id, old_hash, *hash, session_id, *deps_->outbox, notice);
   if (!set) co_return std::move(set).error();
   if (!*set) co_return Error::Conflict("the password was changed meanwhile; try again");
-  log::Info("password set", {{"user_id", caller.user_id}, {"first", old->empty()}});
+  deps_->outbox->Committed();
+  log::Info("password set", {{"user_id", user_id}, {"change", change}, {"event_id", notice.id}});
   co_return Ok();
 }
 
 Task<Status> AuthService::Logout(const Caller& caller) {
-  auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout");
+  // Named, not a temporary: GCC 12 destroys some co_await temporaries twice.
+  const events::Event notice = SessionRevokedEvent(caller.user_id, caller.session_id, "logout");
+  auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout",
+                                         *deps_->outbox, notice);
   if (!r) co_return std::move(r).error();
+  if (*r) deps_->outbox->Committed();
   Metrics::Get().revoked_logout->Inc();
   co_return Ok();
 }
@@ -385,9 +489,12 @@ Task<Result<SessionPage>> AuthService::ListSessions(const Caller& caller,
 
 Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view session_id) {
   if (!IsUuid(session_id)) co_return Error::NotFound("session not found");
-  auto r = co_await store_.RevokeSession(session_id, caller.user_id, "revoked");
+  const events::Event notice = SessionRevokedEvent(caller.user_id, session_id, "revoked");
+  auto r =
+      co_await store_.RevokeSession(session_id, caller.user_id, "revoked", *deps_->outbox, notice);
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
+  deps_->outbox->Committed();
   Metrics::Get().revoked_user->Inc();
   co_return Ok();
 }

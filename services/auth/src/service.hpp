@@ -7,12 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include <tchat/core/events/auth_events.hpp>
 #include <tchat/core/events/outbox.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/result.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/task.hpp>
 
 #include "config.hpp"
@@ -37,6 +39,8 @@ struct AuthDeps {
   std::shared_ptr<const LoginGuard> guard;
   std::shared_ptr<PasswordHasher> hasher;
   std::shared_ptr<const events::OutboxWriter> outbox;
+  // Seals OTP codes to the notification service's key (the SMS sender).
+  std::shared_ptr<const SealedBoxSender> otp_sealer;
 };
 
 // Builds the shared components: signer and verifier over `keys` (checked by
@@ -93,9 +97,10 @@ class AuthService {
  public:
   AuthService(std::shared_ptr<const AuthDeps> deps, pg::Pool& pool, redis::RedisClient& redis);
 
-  // POST /v1/auth/otp/request
+  // POST /v1/auth/otp/request; `purpose` "sign_in" (or empty) or "password".
   Task<Result<OtpRequested>> RequestOtp(std::string_view phone, std::string_view country,
-                                        std::string_view locale, const ClientInfo& client);
+                                        std::string_view locale, std::string_view purpose,
+                                        const ClientInfo& client);
   // POST /v1/auth/otp/verify
   Task<Result<TokenGrant>> VerifyOtp(std::string_view phone, std::string_view country,
                                      std::string_view code, const ClientInfo& client);
@@ -105,9 +110,18 @@ class AuthService {
                                  const ClientInfo& client);
   // POST /v1/auth/refresh
   Task<Result<TokenGrant>> Refresh(std::string_view refresh_token, const ClientInfo& client);
-  // PUT /v1/auth/password
+  // PUT /v1/auth/password: needs a proof, one of `current_password` and
+  // `otp_code` (a code of purpose "password" sent to the user's phone, which
+  // lives otp_ttl); ends the user's other sessions and tells the user
+  // (auth.password.changed). (Two optionals rather than one aggregate: GCC 12
+  // destroys a braced aggregate argument of a coroutine twice.)
   Task<Status> SetPassword(const Caller& caller, std::string password,
-                           std::optional<std::string> current_password, std::string_view ip);
+                           std::optional<std::string> current_password,
+                           std::optional<std::string> otp_code, std::string_view ip);
+  // POST /v1/auth/password/reset: a code of purpose "password" for `phone` sets a
+  // new password, ends every session of the user and tells them.
+  Task<Status> ResetPassword(std::string_view phone, std::string_view country,
+                             std::string_view code, std::string password, std::string_view ip);
   // POST /v1/auth/logout
   Task<Status> Logout(const Caller& caller);
   // GET /v1/auth/sessions
@@ -146,6 +160,17 @@ class AuthService {
                                  std::string refresh_token);
   NewSession MakeSession(std::string_view method, const ClientInfo& client,
                          const std::string& refresh_token) const;
+  // Verifies (and uses up) a code; failures as the sign-in answers them.
+  Task<Status> CheckCode(std::string_view e164, std::string_view limit_key, std::string_view code,
+                         OtpPurpose purpose);
+  Task<Status> CheckCurrentPassword(const Caller& caller, const std::string& stored,
+                                    std::string current, std::string_view ip);
+  Task<Status> CheckPasswordCode(const Caller& caller, std::string_view code, std::string_view ip);
+  // Hashes and stores a new password, ending the user's sessions but
+  // `session_id` (empty: all), with the auth.password.changed notice.
+  Task<Status> StorePassword(const std::string& user_id, const std::string& session_id,
+                             const std::string& old_hash, std::string password,
+                             std::string_view change);
   // Counts one contact lookup against the caller's and the address's limits.
   Task<Status> HitLookupLimit(const Caller& caller, std::string_view ip);
 

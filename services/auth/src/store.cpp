@@ -217,10 +217,19 @@ Task<Result<bool>> AuthStore::IsSessionActive(std::string_view session_id,
 }
 
 Task<Result<bool>> AuthStore::RevokeSession(std::string_view session_id, std::string_view user_id,
-                                            std::string_view reason) {
-  auto r = co_await pool_.Query(kRevokeSql, session_id, user_id, reason);
-  if (!r) co_return std::move(r).error();
-  co_return r->GetInt64(0, 0) > 0;
+                                            std::string_view reason,
+                                            const events::OutboxWriter& outbox,
+                                            const events::Event& notice) {
+  co_return co_await pool_.Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+        auto r = co_await c.Query(kRevokeSql, session_id, user_id, reason);
+        if (!r) co_return std::move(r).error();
+        if (r->GetInt64(0, 0) == 0) co_return false;
+        if (r->GetInt64(0, 1) > 0) {  // newly revoked (an earlier revocation told already)
+          if (Status st = co_await outbox.Append(c, notice); !st) co_return std::move(st).error();
+        }
+        co_return true;
+      });
 }
 
 Task<Result<std::vector<SessionRecord>>> AuthStore::ListSessions(std::string_view user_id,
@@ -300,11 +309,21 @@ Task<Result<UserRecord>> AuthStore::UpdateProfile(std::string_view user_id, cons
 }
 
 Task<Result<bool>> AuthStore::SetPassword(std::string_view user_id, std::string_view expected_old,
-                                          std::string_view new_hash,
-                                          std::string_view keep_session) {
-  auto r = co_await pool_.Query(kSetPasswordSql, user_id, new_hash, expected_old, keep_session);
-  if (!r) co_return std::move(r).error();
-  co_return r->GetInt64(0, 0) == 1;
+                                          std::string_view new_hash, std::string_view keep_session,
+                                          const events::OutboxWriter& outbox,
+                                          const events::Event& notice) {
+  // "Revoke all": a session id no session has.
+  const std::string_view keep = keep_session.empty()
+                                    ? std::string_view("00000000-0000-0000-0000-000000000000")
+                                    : keep_session;
+  co_return co_await pool_.Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+        auto r = co_await c.Query(kSetPasswordSql, user_id, new_hash, expected_old, keep);
+        if (!r) co_return std::move(r).error();
+        if (r->GetInt64(0, 0) != 1) co_return false;
+        if (Status st = co_await outbox.Append(c, notice); !st) co_return std::move(st).error();
+        co_return true;
+      });
 }
 
 Task<Result<std::int64_t>> AuthStore::Cleanup(std::chrono::milliseconds retention) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <tchat/core/events/outbox.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
@@ -105,10 +106,13 @@ class AuthStore {
   // True when the session exists, belongs to the user and is neither revoked nor
   // expired.
   Task<Result<bool>> IsSessionActive(std::string_view session_id, std::string_view user_id);
-  // Revokes one of the user's sessions. False when the user has no such session
-  // (someone else's sessions are "not found" too).
+  // Revokes one of the user's sessions and queues `notice` (its
+  // auth.session.revoked; not again for a session already revoked) in one
+  // transaction. False when the user has no such session (someone else's
+  // sessions are "not found" too).
   Task<Result<bool>> RevokeSession(std::string_view session_id, std::string_view user_id,
-                                   std::string_view reason);
+                                   std::string_view reason, const events::OutboxWriter& outbox,
+                                   const events::Event& notice);
   // Active sessions, newest first; `before` is a session id cursor.
   Task<Result<std::vector<SessionRecord>>> ListSessions(std::string_view user_id,
                                                         std::optional<std::string> before,
@@ -125,10 +129,13 @@ class AuthStore {
 
   // kConflict when the username is taken (case-insensitive).
   Task<Result<UserRecord>> UpdateProfile(std::string_view user_id, const ProfilePatch& patch);
-  // Sets the password when the stored hash is still `expected_old` (empty: none)
-  // and revokes the user's other sessions. False when it changed meanwhile.
+  // Sets the password when the stored hash is still `expected_old` (empty: none),
+  // revokes the user's sessions other than `keep_session` (empty: all of them) and
+  // queues `notice` in the outbox, in one transaction. False when the hash
+  // changed meanwhile (nothing written).
   Task<Result<bool>> SetPassword(std::string_view user_id, std::string_view expected_old,
-                                 std::string_view new_hash, std::string_view keep_session);
+                                 std::string_view new_hash, std::string_view keep_session,
+                                 const events::OutboxWriter& outbox, const events::Event& notice);
 
   // Deletes sessions and refresh tokens that ended more than `retention` ago.
   Task<Result<std::int64_t>> Cleanup(std::chrono::milliseconds retention);

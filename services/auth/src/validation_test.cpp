@@ -102,18 +102,6 @@ TEST(Locale, PickFromRequestHeaderOrCountry) {
   EXPECT_EQ(PickLocale("", "", "SG"), "en");
 }
 
-TEST(SmsText, EveryLocaleCarriesTheCodeAndTheMinutes) {
-  for (const char* l : {"en", "th", "id", "ms", "fil", "vi"}) {
-    const std::string t = OtpSmsText(l, "042917", 5);
-    EXPECT_NE(t.find("042917"), std::string::npos) << l;
-    EXPECT_NE(t.find("5"), std::string::npos) << l;
-    EXPECT_NE(t.find("Tchat"), std::string::npos) << l;
-  }
-  EXPECT_NE(OtpSmsText("th", "1", 5), OtpSmsText("en", "1", 5));
-  EXPECT_NE(OtpSmsText("vi", "1", 5), OtpSmsText("id", "1", 5));
-  EXPECT_EQ(OtpSmsText("xx", "1", 5), OtpSmsText("en", "1", 5));
-}
-
 TEST(DeviceText, CleanedAndCut) {
   EXPECT_EQ(CleanDeviceText("  Pixel 8\n ", 64), "Pixel 8");
   EXPECT_EQ(CleanDeviceText("abcdef", 3), "abc");

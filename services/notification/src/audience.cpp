@@ -74,6 +74,8 @@ void NamedUsers(const std::vector<const ParsedEntry*>& todo,
       cv.insert(m->conversation_id);
     } else if (const auto* pay = std::get_if<PaymentEvent>(&p->decoded)) {
       for (const auto& party : pay->parties) u.insert(party.user_id);
+    } else if (const auto* pc = std::get_if<PasswordChanged>(&p->decoded)) {
+      u.insert(pc->user_id);
     } else if (const auto* otp = std::get_if<OtpRequested>(&p->decoded)) {
       if (!otp->user_id.empty()) u.insert(otp->user_id);
     }

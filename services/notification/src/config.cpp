@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <sodium.h>
 #include <unistd.h>
 
 namespace tchat::notification {
@@ -70,6 +71,16 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
   load.Require(s.claim_min_idle.count() > 0, "NOTIFICATION_CLAIM_MIN_IDLE", "must be > 0");
   load.Require(s.poll_interval.count() > 0, "NOTIFICATION_POLL_INTERVAL", "must be > 0");
   load.Require(s.block.count() > 0, "NOTIFICATION_BLOCK", "must be > 0");
+  std::string seal_key;
+  load.Read(seal_key, r.String("TCHAT_NOTIFICATION_SEAL_KEY", ""));
+  if (load.ok()) {
+    auto opener = SealedBoxOpener::FromSecretKeyHex(seal_key);
+    sodium_memzero(seal_key.data(), seal_key.size());
+    load.Require(static_cast<bool>(opener), "TCHAT_NOTIFICATION_SEAL_KEY",
+                 "required: the 64-hex-digit X25519 key that opens OTP codes (scripts/start.sh "
+                 "generates one in secrets.env)");
+    if (opener) s.otp_opener = std::make_shared<const SealedBoxOpener>(std::move(*opener));
+  }
   return std::move(load).Finish(std::move(s));
 }
 

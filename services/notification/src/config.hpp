@@ -1,10 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <tchat/core/config.hpp>
 #include <tchat/core/result.hpp>
+#include <tchat/core/sealed_box.hpp>
 
 namespace tchat::notification {
 
@@ -51,6 +53,10 @@ struct Config {
   std::string apns_key_id;    // APNS_KEY_ID
   std::string apns_team_id;   // APNS_TEAM_ID
   std::string apns_topic;     // APNS_TOPIC (bundle id)
+  // TCHAT_NOTIFICATION_SEAL_KEY (required, a secret of this service only): the
+  // X25519 private key, 64 hex digits, that opens the OTP codes auth seals to its
+  // public half (TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY, auth's setting).
+  std::shared_ptr<const SealedBoxOpener> otp_opener;
 };
 
 Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common);

@@ -136,7 +136,7 @@ struct Dispatcher::Group {
 
   // 2. Renders each row once and makes its targets; rows with nothing to send
   // (expired SMS, no device) are dropped, unrenderable ones dead-lettered.
-  void Render(Metrics& metrics) {
+  void Render(Metrics& metrics, const SealedBoxOpener& opener) {
     pushes.resize(rows.size());
     smses.resize(rows.size());
     state.resize(rows.size());
@@ -144,7 +144,7 @@ struct Dispatcher::Group {
     for (std::size_t i = 0; i < rows.size(); ++i) {
       QueuedDelivery& r = rows[i];
       if (r.channel == "sms") {
-        RenderSmsRow(i, now, metrics);
+        RenderSmsRow(i, now, metrics, opener);
         continue;
       }
       pushes[i] = RenderPush(r.payload, std::max(1, r.msg_count));
@@ -165,9 +165,10 @@ struct Dispatcher::Group {
     }
   }
 
-  void RenderSmsRow(std::size_t i, std::chrono::system_clock::time_point now, Metrics& metrics) {
+  void RenderSmsRow(std::size_t i, std::chrono::system_clock::time_point now, Metrics& metrics,
+                    const SealedBoxOpener& opener) {
     const QueuedDelivery& r = rows[i];
-    auto s = RenderSms(r.payload);
+    auto s = RenderSms(r.payload, opener);
     if (!s) {
       dead.push_back({i, "", "", "render: " + s.error().message});
       return;
@@ -338,7 +339,7 @@ Task<void> Dispatcher::Deliver(std::vector<QueuedDelivery> rows) {
   }
 
   // 2. Render once per row, one target per device.
-  g.Render(metrics);
+  g.Render(metrics, *settings_.otp_opener);
 
   // 3. Send everything, at most max_in_flight at once on this worker.
   {

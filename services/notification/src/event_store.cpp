@@ -64,6 +64,11 @@ DO UPDATE SET msg_count = delivery_queue.msg_count + EXCLUDED.msg_count,
                  THEN EXCLUDED.payload ELSE delivery_queue.payload END,
   event_id = EXCLUDED.event_id)";
 
+// The devices of ended sessions (auth.session.revoked) go.
+constexpr std::string_view kDeleteSessionDevices = R"(
+DELETE FROM devices d USING unnest($1::uuid[], $2::uuid[]) AS x(u, s)
+WHERE d.user_id = x.u AND d.session_id = x.s)";
+
 constexpr std::string_view kInsertPoison = R"(
 INSERT INTO poison_events (stream, entry_id, event_id, event_type, reason, raw)
 SELECT $1, en, NULLIF(ei, ''), NULLIF(et, ''), r, w
@@ -213,6 +218,11 @@ pg::Statement InsertSendingDeliveries(const SendingColumns& r, double lease_ms) 
 pg::Statement UpsertWaitingDeliveries(const WaitingColumns& r, double window_ms) {
   return pg::Statement::Of(kUpsertWaiting, r.id.str(), r.user.str(), r.collapse_key.str(),
                            r.payload.str(), r.count.str(), r.event.str(), window_ms);
+}
+
+pg::Statement DeleteSessionDevices(const pg::ArrayBuilder& user_ids,
+                                   const pg::ArrayBuilder& session_ids) {
+  return pg::Statement::Of(kDeleteSessionDevices, user_ids.str(), session_ids.str());
 }
 
 pg::Statement InsertPoisonEvents(const std::string& stream, const PoisonColumns& r) {

@@ -71,6 +71,10 @@ struct PoisonColumns {
   pg::ArrayBuilder entry_id, event_id, type, reason, raw;
 };
 pg::Statement InsertPoisonEvents(const std::string& stream, const PoisonColumns& rows);
+
+// The push devices of ended sessions (auth.session.revoked): pairs of user and session ids.
+pg::Statement DeleteSessionDevices(const pg::ArrayBuilder& user_ids,
+                                   const pg::ArrayBuilder& session_ids);
 Task<Status> RecordPoisonEvents(pg::Pool& pool, const std::string& stream,
                                 const PoisonColumns& rows);
 

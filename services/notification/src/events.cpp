@@ -70,13 +70,14 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
     return Error::InvalidArgument("phone must be E.164");
   }
   o.phone = p;
-  auto code = RequireString(data, "code");
-  if (!code) return std::move(code).error();
-  if (code->empty() || code->size() > 12 ||
-      !std::all_of(code->begin(), code->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Error::InvalidArgument("code must be digits");
+  // The code travels sealed to this service's key (never in plaintext at rest:
+  // in the stream, the queue or a dead letter); the SMS sender opens it.
+  auto sealed = RequireString(data, "sealed_code");
+  if (!sealed) return std::move(sealed).error();
+  if (sealed->empty() || sealed->size() > 256) {
+    return Error::InvalidArgument("sealed_code must be 1-256 characters");
   }
-  o.code = std::move(*code);
+  o.sealed_code = std::move(*sealed);
   auto locale = StringOrEmpty(data, "locale");
   if (!locale) return std::move(locale).error();
   o.locale = std::move(*locale);
@@ -93,6 +94,32 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
   auto user = StringOrEmpty(data, "user_id");
   if (!user) return std::move(user).error();
   if (!user->empty() && IsUuid(*user)) o.user_id = std::move(*user);
+  return o;
+}
+
+Result<PasswordChanged> DecodePasswordChanged(const json::object& data) {
+  PasswordChanged o;
+  auto user = RequireString(data, "user_id");
+  if (!user) return std::move(user).error();
+  if (!IsUuid(*user)) return Error::InvalidArgument("user_id must be a UUID");
+  o.user_id = std::move(*user);
+  auto change = StringOrEmpty(data, "change");
+  if (!change) return std::move(change).error();
+  o.change = *change == "reset" ? "reset" : "changed";
+  return o;
+}
+
+Result<SessionRevoked> DecodeSessionRevoked(const json::object& data) {
+  SessionRevoked o;
+  auto user = RequireString(data, "user_id");
+  if (!user) return std::move(user).error();
+  auto session = RequireString(data, "session_id");
+  if (!session) return std::move(session).error();
+  if (!IsUuid(*user) || !IsUuid(*session)) {
+    return Error::InvalidArgument("user_id and session_id must be UUIDs");
+  }
+  o.user_id = std::move(*user);
+  o.session_id = std::move(*session);
   return o;
 }
 
@@ -225,6 +252,8 @@ Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::objec
 
 EventKind ClassifyEventType(std::string_view type) {
   if (type == "auth.otp.requested") return EventKind::kOtpRequested;
+  if (type == "auth.password.changed") return EventKind::kPasswordChanged;
+  if (type == "auth.session.revoked") return EventKind::kSessionRevoked;
   if (type == "message.created") return EventKind::kMessageCreated;
   if (StartsWith(type, "payment.") && type.size() > 8) return EventKind::kPayment;
   for (std::string_view family : {"auth.", "user.", "session.", "message.", "conversation.",

@@ -30,16 +30,34 @@ struct Envelope {
 // caller records such an entry as poison.
 Result<Envelope> ParseEnvelope(std::string_view json_text);
 
-// auth.otp.requested {phone, code, locale?, expires_in? | expires_at?, user_id?}
+// auth.otp.requested {phone, sealed_code, locale?, expires_in? | expires_at?, user_id?}
+// sealed_code: the digits sealed to this service's key (TCHAT_NOTIFICATION_SEAL_KEY),
+// base64; opened only when the SMS is rendered for the provider.
 struct OtpRequested {
   std::string phone;  // E.164
-  std::string code;
+  std::string sealed_code;
   std::string locale;                 // may be empty
   std::int64_t expires_in = 300;      // seconds after occurred_at
   std::optional<SysTime> expires_at;  // wins over expires_in when given
   std::string user_id;                // may be empty
 };
 Result<OtpRequested> DecodeOtpRequested(const json::object& data);
+
+// auth.password.changed {user_id, session_id?, change: "set" | "changed" | "reset"}
+// (tchat/core/events/auth_events.hpp): the user is told on their devices.
+struct PasswordChanged {
+  std::string user_id;
+  std::string change;
+};
+Result<PasswordChanged> DecodePasswordChanged(const json::object& data);
+
+// auth.session.revoked {user_id, session_id, reason?}: the session ended early
+// (logout, revocation); the push devices it registered are removed.
+struct SessionRevoked {
+  std::string user_id;
+  std::string session_id;
+};
+Result<SessionRevoked> DecodeSessionRevoked(const json::object& data);
 
 // message.created {conversation_id, message_id, seq, sender_id, sender_name?,
 // recipients:[user ids], preview, message_type (or type), conversation_title?}
@@ -83,7 +101,15 @@ struct PaymentEvent {
 Result<PaymentEvent> DecodePaymentEvent(std::string_view type, const json::object& data);
 
 // How an event type is handled.
-enum class EventKind { kOtpRequested, kMessageCreated, kPayment, kIgnored, kUnknown };
+enum class EventKind {
+  kOtpRequested,
+  kPasswordChanged,
+  kSessionRevoked,
+  kMessageCreated,
+  kPayment,
+  kIgnored,
+  kUnknown
+};
 // kIgnored: a known family this service has nothing to do for (message.updated,
 // auth.user.created, ...). kUnknown: anything else (recorded as poison).
 EventKind ClassifyEventType(std::string_view type);

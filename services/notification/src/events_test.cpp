@@ -97,23 +97,41 @@ TEST(Events, DecodesPaymentParties) {
 }
 
 TEST(Events, DecodesOtp) {
-  auto ok =
-      ParseJsonObject(R"({"phone":"+66812345678","code":"123456","locale":"th","expires_in":300})");
+  auto ok = ParseJsonObject(
+      R"({"phone":"+66812345678","sealed_code":"c2VhbGVk","locale":"th","expires_in":300})");
   auto o = DecodeOtpRequested(*ok);
   ASSERT_TRUE(o);
   EXPECT_EQ(o->expires_in, 300);
   EXPECT_FALSE(o->expires_at);
   // auth's shape: expires_at, plus fields this service does not read.
   auto a = DecodeOtpRequested(*ParseJsonObject(
-      R"({"phone":"+66812345678","country":"TH","locale":"th","code":"123456","message":"x","purpose":"sign_in","expires_at":"2026-01-01T00:05:00.000Z"})"));
+      R"({"phone":"+66812345678","country":"TH","locale":"th","sealed_code":"c2VhbGVk","purpose":"sign_in","expires_at":"2026-01-01T00:05:00.000Z"})"));
   ASSERT_TRUE(a) << a.error().message;
   ASSERT_TRUE(a->expires_at);
   EXPECT_EQ(FormatRfc3339Ms(*a->expires_at), "2026-01-01T00:05:00.000Z");
-  for (const char* bad : {R"({"phone":"0812345678","code":"1"})", R"({"phone":"+66812345678"})",
-                          R"({"phone":"+66812345678","code":"12a4"})",
-                          R"({"phone":"+66812345678","code":"1234","expires_in":-1})"}) {
+  // A plaintext code is refused: only a sealed one may travel.
+  for (const char* bad :
+       {R"({"phone":"0812345678","sealed_code":"c2VhbGVk"})", R"({"phone":"+66812345678"})",
+        R"({"phone":"+66812345678","code":"1234"})", R"({"phone":"+66812345678","sealed_code":""})",
+        R"({"phone":"+66812345678","sealed_code":"c2Vh","expires_in":-1})"}) {
     EXPECT_FALSE(DecodeOtpRequested(*ParseJsonObject(bad))) << bad;
   }
+}
+
+TEST(Events, DecodesAuthSessionAndPasswordEvents) {
+  EXPECT_EQ(ClassifyEventType("auth.password.changed"), EventKind::kPasswordChanged);
+  EXPECT_EQ(ClassifyEventType("auth.session.revoked"), EventKind::kSessionRevoked);
+  const std::string u = "0190f8a0-0000-7000-8000-000000000001";
+  const std::string s = "0190f8a0-0000-7000-8000-000000000002";
+  auto pc = DecodePasswordChanged(json::object{{"user_id", u}, {"change", "reset"}});
+  ASSERT_TRUE(pc);
+  EXPECT_EQ(pc->change, "reset");
+  EXPECT_FALSE(DecodePasswordChanged(json::object{{"user_id", "me"}}));
+  auto sr = DecodeSessionRevoked(json::object{{"user_id", u}, {"session_id", s}});
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->session_id, s);
+  EXPECT_FALSE(DecodeSessionRevoked(json::object{{"user_id", u}}));
+  EXPECT_FALSE(DecodeSessionRevoked(json::object{{"user_id", u}, {"session_id", "x"}}));
 }
 
 TEST(DeliveryOutcomes, MergedBatchesAreOneStatementPerKind) {

@@ -196,7 +196,11 @@ Task<Response> RegisterDevice(Request& req) {
     co_return Response::FromError(
         Error::InvalidArgument("token must be 1-4096 printable ASCII characters"));
   }
-  auto d = co_await UpsertDevice(Db(req), *uid, *platform, *token);
+  // A named value, not a temporary: GCC 12 destroys some temporaries of a
+  // co_await expression twice.
+  std::string session = req.auth ? req.auth->session_id : std::string();
+  if (!IsUuid(session)) session.clear();
+  auto d = co_await UpsertDevice(Db(req), *uid, session, *platform, *token);
   if (!d) co_return Response::FromError(d.error());
   co_return Response::Json(201, DeviceJson(*d));
 }

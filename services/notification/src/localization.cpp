@@ -101,6 +101,33 @@ constexpr Table kTable = {{
      "ibahagi kaninuman.",
      "Mã Tchat của bạn là {code}. Mã hết hạn sau {minutes} phút. Không chia sẻ mã này với bất kỳ "
      "ai."},
+    // kPasswordChangedTitle
+    {"Your Tchat password changed", "รหัสผ่าน Tchat ของคุณถูกเปลี่ยน", "Kata sandi Tchat Anda diubah",
+     "Kata laluan Tchat anda telah ditukar", "Napalitan ang iyong Tchat password",
+     "Mật khẩu Tchat của bạn đã thay đổi"},
+    // kPasswordChangedBody
+    {"Your other devices were signed out. If this was not you, sign in with a code and reset "
+     "your password.",
+     "อุปกรณ์อื่นของคุณถูกออกจากระบบ หากไม่ใช่คุณ ให้เข้าสู่ระบบด้วยรหัสและรีเซ็ตรหัสผ่าน",
+     "Perangkat Anda yang lain telah keluar. Jika ini bukan Anda, masuk dengan kode dan atur "
+     "ulang kata sandi.",
+     "Peranti anda yang lain telah dilog keluar. Jika ini bukan anda, log masuk dengan kod dan "
+     "tetapkan semula kata laluan.",
+     "Na-sign out ang iba mong device. Kung hindi ikaw ito, mag-sign in gamit ang code at i-reset "
+     "ang password.",
+     "Các thiết bị khác của bạn đã bị đăng xuất. Nếu không phải bạn, hãy đăng nhập bằng mã và "
+     "đặt lại mật khẩu."},
+    // kPasswordResetBody
+    {"Your password was reset with a code sent to your phone; every device was signed out.",
+     "รหัสผ่านของคุณถูกรีเซ็ตด้วยรหัสที่ส่งไปยังโทรศัพท์ของคุณ ทุกอุปกรณ์ถูกออกจากระบบ",
+     "Kata sandi Anda diatur ulang dengan kode yang dikirim ke ponsel Anda; semua perangkat "
+     "telah keluar.",
+     "Kata laluan anda ditetapkan semula dengan kod yang dihantar ke telefon anda; semua peranti "
+     "telah dilog keluar.",
+     "Na-reset ang iyong password gamit ang code na ipinadala sa iyong telepono; na-sign out ang "
+     "lahat ng device.",
+     "Mật khẩu của bạn đã được đặt lại bằng mã gửi đến điện thoại; mọi thiết bị đã bị đăng "
+     "xuất."},
 }};
 
 std::string Lower(std::string_view s) {

@@ -50,6 +50,9 @@ enum class Text {
   kPaymentUpdateTitle,
   kPaymentUpdateBody,  // "{amount}"
   kOtpSms,             // "Your Tchat code is {code}. It expires in {minutes} minutes..."
+  kPasswordChangedTitle,
+  kPasswordChangedBody,  // "Your password was changed; your other devices were signed out..."
+  kPasswordResetBody,
   kCount_,
 };
 

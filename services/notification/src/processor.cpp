@@ -1,6 +1,7 @@
 #include "processor.hpp"
 
 #include <map>
+#include <optional>
 #include <unordered_set>
 #include <variant>
 
@@ -100,6 +101,9 @@ Plan PlanEvent(const ParsedEntry& p, Audience& audience, SysTime now, const Rule
   }
   if (const auto* pay = std::get_if<PaymentEvent>(&p.decoded)) {
     return PlanPayment(p.env, *pay, audience.ViewFor(nullptr), now, options);
+  }
+  if (const auto* pc = std::get_if<PasswordChanged>(&p.decoded)) {
+    return PlanPasswordChanged(p.env, *pc, audience.ViewFor(nullptr), now, options);
   }
   if (const auto* otp = std::get_if<OtpRequested>(&p.decoded)) {
     std::optional<Locale> user_locale;
@@ -254,6 +258,19 @@ pg::Statement PoisonStatement(const std::string& stream, const std::vector<Poiso
   return InsertPoisonEvents(stream, rows);
 }
 
+// Removes the push devices of the sessions these events end; nullopt when none do.
+std::optional<pg::Statement> SessionDevicesStatement(const std::vector<const ParsedEntry*>& todo) {
+  pg::ArrayBuilder users, sessions;
+  for (const ParsedEntry* p : todo) {
+    if (const auto* s = std::get_if<SessionRevoked>(&p->decoded)) {
+      users.Add(s->user_id);
+      sessions.Add(s->session_id);
+    }
+  }
+  if (users.size() == 0) return std::nullopt;
+  return DeleteSessionDevices(users, sessions);
+}
+
 // What a batch's transaction works from (each attempt anew).
 struct BatchInput {
   const Config& settings;
@@ -309,6 +326,7 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
                       static_cast<double>(in.settings.collapse_window.count()));
   out.has_waiting = rows.has_waiting();
   if (!in.triaged.poison.empty()) st.push_back(PoisonStatement(in.stream, in.triaged.poison));
+  if (auto gone = SessionDevicesStatement(todo)) st.push_back(std::move(*gone));
   if (!st.empty()) {
     auto w = co_await c.Pipeline(std::move(st));
     if (!w) co_return std::move(w).error();

@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include <sodium.h>
+
 namespace tchat::notification {
 
 namespace {
@@ -181,6 +183,32 @@ Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLook
   return plan;
 }
 
+Plan PlanPasswordChanged(const Envelope& env, const PasswordChanged& pc,
+                         const RecipientLookup& view, SysTime now, const RuleOptions& options) {
+  Plan plan;
+  const RecipientView& v = view(pc.user_id);
+  const Locale loc = v.settings.locale;
+  const std::string title = Localize(loc, Text::kPasswordChangedTitle);
+  const std::string body =
+      Localize(loc, pc.change == "reset" ? Text::kPasswordResetBody : Text::kPasswordChangedBody);
+  json::object data{{"type", env.type}, {"change", pc.change}};
+  plan.inbox.push_back({pc.user_id, "security", title, body, data, {}, {}});
+  RecipientView urgent = v;
+  urgent.settings.quiet.reset();
+  if (auto blocked = PushBlocked(urgent, now, now - env.occurred_at > options.max_push_age)) {
+    plan.suppressed.push_back({pc.user_id, *blocked});
+    return plan;
+  }
+  json::object payload{{"t", "static"},
+                       {"kind", "security"},
+                       {"title", title},
+                       {"body", body},
+                       {"data", json::object{{"kind", "security"}, {"type", env.type}}},
+                       {"event_at", UnixMillis(env.occurred_at)}};
+  plan.pushes.push_back({pc.user_id, "", std::move(payload), false});
+  return plan;
+}
+
 Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale> user_locale,
              SysTime now) {
   Plan plan;
@@ -199,7 +227,7 @@ Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale>
   }
   json::object payload{{"t", "otp"},
                        {"to", otp.phone},
-                       {"code", otp.code},
+                       {"sealed_code", otp.sealed_code},
                        {"locale", LocaleCode(loc)},
                        {"minutes", std::max<std::int64_t>(1, (life.count() + 59) / 60)},
                        {"expires_at", UnixMillis(expires_at)},
@@ -276,14 +304,17 @@ MessageInboxText RenderMessageInbox(const json::object& payload, std::int64_t co
   return text;
 }
 
-Result<RenderedSms> RenderSms(const json::object& p) {
+Result<RenderedSms> RenderSms(const json::object& p, const SealedBoxOpener& opener) {
   if (StringValue(p, "t") != "otp") return Error::InvalidArgument("unknown sms template");
+  auto code = opener.Open(StringValue(p, "sealed_code"));
+  if (!code) return Error::InvalidArgument("the sealed code does not open with this key");
   RenderedSms r;
   r.to = std::string(StringValue(p, "to"));
   const Locale loc = LocaleOf(p);
   r.locale = std::string(LocaleCode(loc));
   const std::string minutes = std::to_string(Int(p, "minutes", 5));
-  r.text = Localize(loc, Text::kOtpSms, {{"code", StringValue(p, "code")}, {"minutes", minutes}});
+  r.text = Localize(loc, Text::kOtpSms, {{"code", *code}, {"minutes", minutes}});
+  sodium_memzero(code->data(), code->size());
   if (auto at = Int(p, "expires_at", -1); at >= 0) r.expires_at = FromUnixMillis(at);
   if (auto at = Int(p, "event_at", -1); at >= 0) r.event_at = FromUnixMillis(at);
   if (r.to.empty()) return Error::InvalidArgument("sms without a phone number");

@@ -10,6 +10,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/result.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/time.hpp>
 
 #include "events.hpp"
@@ -99,6 +100,12 @@ Plan PlanMessage(const Envelope& env, const MessageCreated& m, const RecipientLo
 Plan PlanPayment(const Envelope& env, const PaymentEvent& p, const RecipientLookup& view,
                  SysTime now, const RuleOptions& options);
 
+// auth.password.changed → a "security" inbox entry and a push to every device of
+// the user (quiet hours do not hold it back: the user must learn of it at once;
+// push_enabled=false, no device or an old event do).
+Plan PlanPasswordChanged(const Envelope& env, const PasswordChanged& pc,
+                         const RecipientLookup& view, SysTime now, const RuleOptions& options);
+
 // auth.otp.requested → one SMS, whatever the preferences, unless the code has
 // already expired. Language: the event's locale, else the user's, else the
 // phone number's country.
@@ -141,6 +148,8 @@ struct RenderedSms {
   std::optional<SysTime> expires_at;  // after this the text is useless: drop it
   std::optional<SysTime> event_at;
 };
-Result<RenderedSms> RenderSms(const json::object& payload);
+// Opens the payload's sealed code with `opener` (kInvalidArgument when it does
+// not open: the row is dead-lettered, still sealed).
+Result<RenderedSms> RenderSms(const json::object& payload, const SealedBoxOpener& opener);
 
 }  // namespace tchat::notification

@@ -246,32 +246,63 @@ TEST(Rules, PaymentTransferNotifiesBothPartiesInboxEvenWithoutPush) {
   EXPECT_EQ(p.suppressed.at(0).reason, "push_disabled");
 }
 
+TEST(Rules, PasswordChangeIsToldEvenInQuietHours) {
+  Views v;
+  v[kA].has_devices = true;
+  v[kA].settings.locale = Locale::kTh;
+  v[kA].settings.quiet = QuietHours{660, 780, "Asia/Bangkok"};  // 11:00-13:00 there
+  Envelope e = Env("2026-01-15T05:00:00Z");                     // 12:00 in Bangkok
+  e.type = "auth.password.changed";
+  PasswordChanged pc{kA, "changed"};
+  auto p = PlanPasswordChanged(e, pc, v.Lookup(), At("2026-01-15T05:00:01Z"), {});
+  ASSERT_EQ(p.inbox.size(), 1u);
+  EXPECT_EQ(p.inbox[0].kind, "security");
+  ASSERT_EQ(p.pushes.size(), 1u) << "quiet hours do not hold a security notice back";
+  EXPECT_EQ(RenderPush(p.pushes[0].payload, 1).title, "รหัสผ่าน Tchat ของคุณถูกเปลี่ยน");
+  pc.change = "reset";
+  v[kA].settings.push_enabled = false;
+  auto off = PlanPasswordChanged(e, pc, v.Lookup(), At("2026-01-15T05:00:01Z"), {});
+  EXPECT_TRUE(off.pushes.empty());
+  ASSERT_EQ(off.inbox.size(), 1u);
+  EXPECT_NE(off.inbox[0].body, p.inbox[0].body) << "a reset is worded as one";
+}
+
 TEST(Rules, OtpAlwaysSentUnlessExpiredInTheRightLanguage) {
   OtpRequested otp;
   otp.phone = "+66812345678";
-  otp.code = "654321";
+  // RFC 7748 §6.1's Alice: the SMS sender's key.
+  auto opener = SealedBoxOpener::FromSecretKeyHex(
+      "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  ASSERT_TRUE(opener);
+  otp.sealed_code = SealedBoxSender::FromPublicKeyHex(opener->PublicKeyHex())->Seal("654321");
   otp.expires_in = 300;
   Envelope e = Env("2026-01-15T05:00:00Z");
   auto p = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:00:01Z"));
   ASSERT_EQ(p.sms.size(), 1u);
-  auto sms = RenderSms(p.sms[0].payload);
+  EXPECT_EQ(ToJson(p.sms[0].payload).find("654321"), std::string::npos)
+      << "the queued payload keeps the code sealed";
+  auto sms = RenderSms(p.sms[0].payload, *opener);
   ASSERT_TRUE(sms);
   EXPECT_EQ(sms->to, "+66812345678");
   EXPECT_EQ(sms->locale, "th") << "the country's language when nothing else is known";
   EXPECT_NE(sms->text.find("654321"), std::string::npos);
   otp.locale = "id";
   EXPECT_EQ(
-      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload)->locale,
+      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload, *opener)
+          ->locale,
       "id");
   otp.locale.clear();
   EXPECT_EQ(
-      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload)->locale,
+      RenderSms(PlanOtp(e, otp, Locale::kVi, At("2026-01-15T05:00:01Z")).sms[0].payload, *opener)
+          ->locale,
       "vi");
   otp.expires_at = At("2026-01-15T05:10:00Z");
   otp.locale = "en";
   auto ten = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:06:00Z"));
   ASSERT_EQ(ten.sms.size(), 1u) << "expires_at wins over expires_in";
-  EXPECT_NE(RenderSms(ten.sms[0].payload)->text.find("10 minutes"), std::string::npos);
+  EXPECT_NE(RenderSms(ten.sms[0].payload, *opener)->text.find("10 minutes"), std::string::npos);
+  auto other = SealedBoxOpener::FromSecretKeyHex(std::string(64, '1'));
+  EXPECT_FALSE(RenderSms(ten.sms[0].payload, *other)) << "another key cannot open it";
   otp.expires_at.reset();
   otp.locale.clear();
   auto late = PlanOtp(e, otp, std::nullopt, At("2026-01-15T05:05:00Z"));

@@ -25,8 +25,10 @@ json::value ParseOrEmpty(std::string_view text) {
 
 constexpr std::string_view kUpsertDevice = R"(
 WITH up AS (
-  INSERT INTO devices (id, user_id, platform, token) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (platform, token) DO UPDATE SET user_id = EXCLUDED.user_id, updated_at = now()
+  INSERT INTO devices (id, user_id, platform, token, session_id)
+  VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid)
+  ON CONFLICT (platform, token) DO UPDATE SET session_id = EXCLUDED.session_id, updated_at = now()
+  WHERE devices.user_id = EXCLUDED.user_id
   RETURNING id, user_id, platform, token, created_at, updated_at)
 SELECT id::text, user_id::text, platform, token, rfc3339(created_at) AS created_at,
        rfc3339(updated_at) AS updated_at FROM up)";
@@ -127,13 +129,18 @@ json::object DeviceJson(const Device& d) {
 }
 
 Task<Result<Device>> UpsertDevice(pg::Pool& pool, const std::string& user_id,
-                                  const std::string& platform, const std::string& token) {
+                                  const std::string& session_id, const std::string& platform,
+                                  const std::string& token) {
   const std::string id = NewUuidV7();
   co_return co_await pool.Transaction(
       pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<Device>> {
-        auto r = co_await c.Query(kUpsertDevice, id, user_id, platform, token);
+        auto r = co_await c.Query(kUpsertDevice, id, user_id, platform, token, session_id);
         if (!r) co_return std::move(r).error();
-        if (r->Rows() != 1) co_return Error::Internal("device upsert returned no row");
+        if (r->Rows() != 1) {
+          co_return Error::Conflict(
+              "this push token is registered to another account; it moves only once that "
+              "account signs out on the device or removes it");
+        }
         Device d = DeviceFromRow(*r, 0);
         auto trim = co_await c.Query(kTrimDevices, user_id, kMaxDevicesPerUser);
         if (!trim) co_return std::move(trim).error();

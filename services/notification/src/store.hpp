@@ -33,10 +33,13 @@ json::object DeviceJson(const Device& d);
 // The most devices one user may register; the oldest goes when a new one arrives.
 inline constexpr int kMaxDevicesPerUser = 20;
 
-// Registers (or refreshes) a push token for `user_id`. A token already known for
-// another user moves to this one. Returns the device.
+// Registers (or refreshes) a push token for `user_id`, owned by auth session
+// `session_id` (the latest that registered it). kConflict when another user has
+// the token: it never moves silently (that account's sign-out or removal frees
+// it). Returns the device.
 Task<Result<Device>> UpsertDevice(pg::Pool& pool, const std::string& user_id,
-                                  const std::string& platform, const std::string& token);
+                                  const std::string& session_id, const std::string& platform,
+                                  const std::string& token);
 Task<Result<std::vector<Device>>> ListDevices(pg::Pool& pool, const std::string& user_id);
 // False when the device does not exist or belongs to someone else.
 Task<Result<bool>> DeleteDevice(pg::Pool& pool, const std::string& user_id,

@@ -17,6 +17,18 @@ Status Decode(ParsedEntry& p, const Envelope& env) {
       p.decoded = std::move(*d);
       return Ok();
     }
+    case EventKind::kPasswordChanged: {
+      auto d = DecodePasswordChanged(env.data);
+      if (!d) return std::move(d).error();
+      p.decoded = std::move(*d);
+      return Ok();
+    }
+    case EventKind::kSessionRevoked: {
+      auto d = DecodeSessionRevoked(env.data);
+      if (!d) return std::move(d).error();
+      p.decoded = std::move(*d);
+      return Ok();
+    }
     case EventKind::kMessageCreated: {
       auto d = DecodeMessageCreated(env.data);
       if (!d) return std::move(d).error();
@@ -48,6 +60,8 @@ std::string SafeText(std::string_view s) {
 std::string_view TypeLabel(const ParsedEntry& p) {
   switch (p.kind) {
     case EventKind::kOtpRequested:
+    case EventKind::kPasswordChanged:
+    case EventKind::kSessionRevoked:
     case EventKind::kMessageCreated:
       return p.env.type;
     case EventKind::kPayment:

@@ -17,7 +17,9 @@ struct ParsedEntry {
   std::string entry_id;
   Envelope env;
   EventKind kind = EventKind::kUnknown;
-  std::variant<std::monostate, OtpRequested, MessageCreated, PaymentEvent> decoded;
+  std::variant<std::monostate, OtpRequested, PasswordChanged, SessionRevoked, MessageCreated,
+               PaymentEvent>
+      decoded;
 };
 
 // An entry that cannot be processed, as poison_events records it: the fields

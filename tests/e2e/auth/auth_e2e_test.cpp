@@ -121,8 +121,9 @@ class AuthE2E : public ServiceTest {
   }
 
   // Requests a code; returns the dev_code (fails the test without one).
-  std::string RequestCode(const std::string& phone, const std::string& country = "") {
-    return RequestDevCode(*api_, phone, country);
+  std::string RequestCode(const std::string& phone, const std::string& country = "",
+                          const std::string& purpose = "") {
+    return RequestDevCode(*api_, phone, country, purpose);
   }
 
   Session SignIn(const std::string& phone, const std::string& device = "e2e") {
@@ -569,7 +570,13 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
       api_->Put("/v1/auth/password", json::object{{"password", "elevenchars"}}, s.access);
   EXPECT_EQ(short_pw.status, 400);
   EXPECT_NE(short_pw.error_message().find("12"), std::string::npos);
-  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, s.access).status, 204);
+  // The signed-in session alone is no proof, even for the first password.
+  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, s.access).status, 400);
+  const std::string pw_code = RequestCode(s.phone, "", "password");
+  EXPECT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}, {"otp_code", pw_code}},
+                      s.access)
+                .status,
+            204);
   ApiResponse me = api_->Get("/v1/users/me", s.access);
   EXPECT_TRUE(me.body.at("has_password").as_bool());
 
@@ -649,6 +656,70 @@ TEST_F(AuthE2E, PasswordSetLoginChangeAndLockout) {
   EXPECT_EQ(
       api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw2}}).status,
       200);
+}
+
+// A stolen access token (or a refresh token, which mints fresh access tokens)
+// must not take the account over: no password can be set, changed or reset
+// without the current password or a code sent to the phone for that purpose.
+TEST_F(AuthE2E, AStolenTokenCannotSetThePassword) {
+  Session victim = NewUser();
+  Session other_device = SignIn(victim.phone, "tablet");
+  // The thief refreshes (a "fresh" session by refresh token alone) and tries.
+  ApiResponse r = api_->Post("/v1/auth/refresh", json::object{{"refresh_token", victim.refresh}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const std::string stolen = Str(r.body, "access_token");
+  const std::string pw = "the thief's own password";
+  ApiResponse bare = api_->Put("/v1/auth/password", json::object{{"password", pw}}, stolen);
+  EXPECT_EQ(bare.status, 400) << bare.raw;
+  ApiResponse guessed = api_->Put("/v1/auth/password",
+                                  json::object{{"password", pw}, {"otp_code", "000000"}}, stolen);
+  EXPECT_EQ(guessed.status, 403) << guessed.raw;
+  ApiResponse nopw =
+      api_->Put("/v1/auth/password",
+                json::object{{"password", pw}, {"current_password", "anything at all"}}, stolen);
+  EXPECT_EQ(nopw.status, 400) << nopw.raw;
+  // A sign-in code is no password proof.
+  const std::string signin_code = RequestCode(victim.phone);
+  EXPECT_EQ(api_->Put("/v1/auth/password",
+                      json::object{{"password", pw}, {"otp_code", signin_code}}, stolen)
+                .status,
+            403);
+  // Nothing changed: the other device is still signed in, no password works.
+  EXPECT_EQ(api_->Get("/v1/users/me", other_device.access).status, 200);
+  EXPECT_FALSE(api_->Get("/v1/users/me", other_device.access).body.at("has_password").as_bool());
+  EXPECT_EQ(
+      api_->Post("/v1/auth/login", json::object{{"phone", victim.phone}, {"password", pw}}).status,
+      401);
+}
+
+TEST_F(AuthE2E, PasswordResetByCodeEndsEverySession) {
+  Session s = NewUser();
+  Session other = SignIn(s.phone, "phone 2");
+  const std::string pw = "reset by a code " + Digits(6);
+  ApiResponse unknown = api_->Post(
+      "/v1/auth/password/reset",
+      json::object{{"phone", ThaiNumber().e164}, {"otp_code", "123456"}, {"password", pw}});
+  EXPECT_EQ(unknown.status, 401) << unknown.raw;
+  const std::string code = RequestCode(s.phone, "", "password");
+  ApiResponse short_pw =
+      api_->Post("/v1/auth/password/reset",
+                 json::object{{"phone", s.phone}, {"otp_code", code}, {"password", "x"}});
+  EXPECT_EQ(short_pw.status, 400);
+  ApiResponse ok =
+      api_->Post("/v1/auth/password/reset",
+                 json::object{{"phone", s.phone}, {"otp_code", code}, {"password", pw}});
+  ASSERT_EQ(ok.status, 204) << ok.raw;
+  EXPECT_EQ(api_->Get("/v1/users/me", s.access).status, 401);
+  EXPECT_EQ(api_->Get("/v1/users/me", other.access).status, 401);
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", other.refresh}}).status,
+            401);
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
+            200);
+  // The code is used up.
+  EXPECT_EQ(api_->Post("/v1/auth/password/reset",
+                       json::object{{"phone", s.phone}, {"otp_code", code}, {"password", pw}})
+                .status,
+            401);
 }
 
 TEST_F(AuthE2E, LoginOfUnknownOrPasswordlessAccountsLooksTheSame) {
@@ -854,7 +925,12 @@ TEST_F(AuthE2E, NoSecretOrOtpAppearsInTheLogs) {
   secrets.push_back(Str(v.body, "refresh_token"));
   const std::string pw = "log canary password " + Digits(6);
   secrets.push_back(pw);
-  ASSERT_EQ(api_->Put("/v1/auth/password", json::object{{"password", pw}}, access).status, 204);
+  const std::string pw_code = RequestCode(phone, "", "password");
+  secrets.push_back(pw_code);
+  ASSERT_EQ(
+      api_->Put("/v1/auth/password", json::object{{"password", pw}, {"otp_code", pw_code}}, access)
+          .status,
+      204);
   (void)api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw + "x"}});
   secrets.push_back(pw + "x");
   ApiResponse l = api_->Post("/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});

@@ -23,10 +23,12 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <tchat/client/blocking.hpp>
 #include <tchat/core/events/streams.hpp>
+#include <tchat/core/sealed_box.hpp>
 
 #include "sink.hpp"
 #include "support/env.hpp"
@@ -122,8 +124,21 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
     Exec(conn, sql);
   }
 
+  // The OTP sealing pair of these replicas (their own, fresh).
+  std::string seal_key(64, '0');
+  {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(seal_key.data(), seal_key.size() + 1, raw, sizeof raw);
+  }
+  const auto opener = SealedBoxOpener::FromSecretKeyHex(seal_key);
+  ASSERT_TRUE(opener.ok());
+  const auto sealer = SealedBoxSender::FromPublicKeyHex(opener->PublicKeyHex());
+  ASSERT_TRUE(sealer.ok());
+
   auto env_for = [&](std::uint16_t port, const std::string& consumer) {
     return std::vector<std::string>{
+        "TCHAT_NOTIFICATION_SEAL_KEY=" + seal_key,
         "PORT=" + std::to_string(port),
         "DATABASE_URL=" + db_url,
         "REDIS_URL=" + redis_url,
@@ -173,8 +188,10 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
     events.emplace_back(tchat::events::kMessagingStream, std::move(env));
     if (i % 10 == 0 && i / 10 < kOtps) {
       const std::string phone = "+6681" + std::to_string(1000000 + i);
-      auto otp = Envelope("auth.otp.requested",
-                          json::object{{"phone", phone}, {"code", "123456"}, {"locale", "en"}});
+      auto otp =
+          Envelope("auth.otp.requested", json::object{{"phone", phone},
+                                                      {"sealed_code", sealer->Seal("123456")},
+                                                      {"locale", "en"}});
       expected[std::string(otp.at("id").as_string())] = {phone};
       events.emplace_back(tchat::events::kAuthStream, std::move(otp));
     }

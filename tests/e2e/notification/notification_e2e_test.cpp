@@ -11,20 +11,25 @@
 //   TCHAT_TEST_JWT_KEY_FILE       signing key of the JWKS the service trusts
 //   TCHAT_TEST_ADMIN_TOKEN        the service's TCHAT_ADMIN_TOKEN
 //   TCHAT_TEST_AUTH_URL           auth (dev OTP on, same Redis), for the OTP end-to-end test
+//   TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY  the key OTP codes are sealed to (secrets.env)
+//   TCHAT_TEST_PG_URL             the stack's PostgreSQL (tchat_auth, tchat_notification)
 // The service must run with its default collapse window (1 s) or shorter retry
 // settings; the tests allow for the defaults.
 #include <algorithm>
 #include <cctype>
 #include <functional>
 #include <memory>
+#include <random>
 #include <set>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <tchat/client/blocking.hpp>
 #include <tchat/core/events/streams.hpp>
+#include <tchat/core/sealed_box.hpp>
 #include <tchat/core/time.hpp>
 
 #include "sink.hpp"
@@ -42,6 +47,47 @@ using client::BlockingApi;
 
 constexpr auto kWait = 15s;  // generous: a loaded CI machine
 
+// A Thai mobile number no earlier run used (auth limits codes per number per
+// hour, and std::rand() repeats its numbers in every run).
+std::string FreshThaiPhone() {
+  static std::mt19937 rng(std::random_device{}());
+  return "+6681" + std::to_string(1000000 + rng() % 8999999);
+}
+
+// An OTP code as auth sends it: sealed to the notification service's key.
+std::string Sealed(std::string_view code) {
+  static const SealedBoxSender sender =
+      SealedBoxSender::FromPublicKeyHex(RequireEnv("TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY"))
+          .value();
+  return sender.Seal(code);
+}
+
+// The rows `sql` returns, each as the text of its first column, from database
+// `db` of the stack's PostgreSQL.
+std::vector<std::string> PgRows(const std::string& db, const std::string& sql,
+                                const std::string& param) {
+  std::string url = RequireEnv("TCHAT_TEST_PG_URL");
+  const auto slash = url.find('/', url.find("://") + 3);
+  const auto q = url.find('?', slash);
+  url = url.substr(0, slash) + "/" + db + (q == std::string::npos ? "" : url.substr(q));
+  PGconn* c = PQconnectdb(url.c_str());
+  std::vector<std::string> out;
+  if (PQstatus(c) == CONNECTION_OK) {
+    const char* params[] = {param.c_str()};
+    PGresult* r = PQexecParams(c, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+    } else {
+      ADD_FAILURE() << PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  } else {
+    ADD_FAILURE() << "cannot connect to " << db << ": " << PQerrorMessage(c);
+  }
+  PQfinish(c);
+  return out;
+}
+
 class NotificationE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -57,12 +103,17 @@ class NotificationE2E : public ::testing::Test {
   }
 
   static User NewUser() { return MintUser(); }
-  // A request to the service; `bearer` empty: no credential.
-  static ApiResponse Call(const std::string& method, const std::string& target,
-                          const std::string& bearer = {}, const std::string& body = {}) {
+  // A request to `api` (another service: auth); `bearer` empty: no credential.
+  static ApiResponse CallOn(BlockingApi& api, const std::string& method, const std::string& target,
+                            const std::string& bearer = {}, const std::string& body = {}) {
     ApiRequest request(method, target, body);
     request.bearer = bearer;
-    return api_->Send(std::move(request));
+    return api.Send(std::move(request));
+  }
+  // A request to the notification service.
+  static ApiResponse Call(const std::string& method, const std::string& target,
+                          const std::string& bearer = {}, const std::string& body = {}) {
+    return CallOn(*api_, method, target, bearer, body);
   }
   // Registers a device; returns {device id, push token}.
   static std::pair<std::string, std::string> AddDevice(const User& u,
@@ -224,12 +275,72 @@ TEST_F(NotificationE2E, DevicesRegisterListDeleteEachUserOnlyTheirOwn) {
   EXPECT_EQ(Call("DELETE", "/v1/devices/" + id1, a.token).status, 404);
   EXPECT_EQ(Call("GET", "/v1/devices", a.token).object().at("devices").as_array().size(), 1u);
 
-  // A token registered by another account moves to it (same phone, new sign-in).
+  // A token registered by another account does not move silently (issue 17):
+  // 409, and a keeps it until a removes it (or signs out on that device).
   auto moved = Call("POST", "/v1/devices", b.token,
                     ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
-  ASSERT_EQ(moved.status, 201);
-  EXPECT_EQ(moved.object().at("id").as_string(), id2);
-  EXPECT_EQ(Call("GET", "/v1/devices", a.token).object().at("devices").as_array().size(), 0u);
+  ASSERT_EQ(moved.status, 409) << moved.raw;
+  EXPECT_EQ(Call("GET", "/v1/devices", a.token).object().at("devices").as_array().size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/devices", b.token).object().at("devices").as_array().size(), 0u);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/" + id2, a.token).status, 204);
+  auto freed = Call("POST", "/v1/devices", b.token,
+                    ToJson(json::object{{"platform", "ios"}, {"token", tok2}}));
+  ASSERT_EQ(freed.status, 201) << freed.raw;
+  EXPECT_EQ(Call("GET", "/v1/devices", b.token).object().at("devices").as_array().size(), 1u);
+}
+
+// Push devices belong to the session that registered them (issue 17): logging
+// out, or revoking the session from another device, removes its devices; the
+// other sessions' devices stay.
+TEST_F(NotificationE2E, EndingASessionRemovesItsDevices) {
+  BlockingApi auth(io_, RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string phone = FreshThaiPhone();
+  auto sign_in = [&]() {
+    auto r =
+        CallOn(auth, "POST", "/v1/auth/otp/request", {}, ToJson(json::object{{"phone", phone}}));
+    EXPECT_EQ(r.status, 202) << r.raw;
+    auto v = CallOn(auth, "POST", "/v1/auth/otp/verify", {},
+                    ToJson(json::object{{"phone", phone}, {"code", r.object().at("dev_code")}}));
+    EXPECT_EQ(v.status, 200) << v.raw;
+    return User{std::string(v.object().at("user").as_object().at("id").as_string()),
+                std::string(v.object().at("access_token").as_string()), nullptr};
+  };
+  User one = sign_in(), two = sign_in(), three = sign_in();
+  auto [d1, t1] = AddDevice(one);
+  auto [d2, t2] = AddDevice(two, "ios");
+  auto [d3, t3] = AddDevice(three, "web");
+  auto count = [&](const User& u) {
+    return Call("GET", "/v1/devices", u.token).object().at("devices").as_array().size();
+  };
+  ASSERT_EQ(count(three), 3u);
+  ASSERT_EQ(CallOn(auth, "POST", "/v1/auth/logout", one.token).status, 204);
+  // The session of `two`, revoked from `three`.
+  auto sessions = CallOn(auth, "GET", "/v1/auth/sessions", three.token);
+  ASSERT_EQ(sessions.status, 200) << sessions.raw;
+  std::string sid_two;
+  for (const auto& s : sessions.object().at("sessions").as_array()) {
+    const auto& o = s.as_object();
+    if (!o.at("current").as_bool() && sid_two.empty())
+      sid_two = std::string(o.at("id").as_string());
+  }
+  ASSERT_FALSE(sid_two.empty());
+  ASSERT_EQ(CallOn(auth, "DELETE", "/v1/auth/sessions/" + sid_two, three.token).status, 204);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = count(three) == 1u;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(gone) << "the ended sessions' devices are still registered";
+  auto left = Call("GET", "/v1/devices", three.token).object().at("devices").as_array();
+  EXPECT_EQ(left.at(0).as_object().at("id").as_string(), d3);
+  // A push to the user now reaches only the device of the live session.
+  User sender = NewUser();
+  redis_->Publish(events::kPaymentStream,
+                  Envelope("payment.transfer.completed", Transfer(sender, three, 5, "THB")));
+  ASSERT_TRUE(sink_->WaitForCount("token", t3, 1, kWait));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(sink_->Matching("token", t1).empty());
+  EXPECT_TRUE(sink_->Matching("token", t2).empty());
 }
 
 TEST_F(NotificationE2E, DevicesRejectBadInputAndMissingToken) {
@@ -777,11 +888,11 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   for (char& c : digits)
     if (c >= 'a' && c <= 'f') c = static_cast<char>('0' + (c - 'a'));
   const auto t0 = std::chrono::steady_clock::now();
-  redis_->Publish(
-      events::kAuthStream,
-      Envelope("auth.otp.requested",
-               json::object{
-                   {"phone", digits}, {"code", "482913"}, {"locale", "th"}, {"expires_in", 300}}));
+  redis_->Publish(events::kAuthStream,
+                  Envelope("auth.otp.requested", json::object{{"phone", digits},
+                                                              {"sealed_code", Sealed("482913")},
+                                                              {"locale", "th"},
+                                                              {"expires_in", 300}}));
   ASSERT_TRUE(sink_->WaitForCount("to", digits, 1, kWait));
   auto sms = sink_->Matching("to", digits);
   ASSERT_EQ(sms.size(), 1u);
@@ -795,12 +906,14 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
   User u = NewUser();
   SetPrefs(u, json::object{{"locale", "ms"}, {"push_enabled", false}});
   std::string vn = "+849" + digits.substr(4, 8);
-  redis_->Publish(events::kAuthStream,
-                  Envelope("auth.otp.requested",
-                           json::object{{"phone", vn}, {"code", "111222"}, {"user_id", u.id}}));
+  redis_->Publish(
+      events::kAuthStream,
+      Envelope("auth.otp.requested",
+               json::object{{"phone", vn}, {"sealed_code", Sealed("111222")}, {"user_id", u.id}}));
   std::string vn2 = "+848" + digits.substr(4, 8);
   redis_->Publish(events::kAuthStream,
-                  Envelope("auth.otp.requested", json::object{{"phone", vn2}, {"code", "333444"}}));
+                  Envelope("auth.otp.requested",
+                           json::object{{"phone", vn2}, {"sealed_code", Sealed("333444")}}));
   ASSERT_TRUE(sink_->WaitForCount("to", vn, 1, kWait));
   ASSERT_TRUE(sink_->WaitForCount("to", vn2, 1, kWait));
   EXPECT_NE(Str(sink_->Matching("to", vn)[0], "text").find("Kod Tchat anda"), std::string::npos);
@@ -815,8 +928,7 @@ TEST_F(NotificationE2E, OtpSmsImmediatelyInTheUsersLanguageWhateverThePreference
           json::object{{"phone", ph},
                        {"country", "PH"},
                        {"locale", "fil"},
-                       {"code", "777888"},
-                       {"message", "ignored"},
+                       {"sealed_code", Sealed("777888")},
                        {"purpose", "sign_in"},
                        {"expires_at", FormatRfc3339Ms(std::chrono::system_clock::now() + 5min)}}));
   ASSERT_TRUE(sink_->WaitForCount("to", ph, 1, kWait));
@@ -845,6 +957,94 @@ TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
   EXPECT_NE(Str(sms[0], "text").find(code), std::string::npos) << Str(sms[0], "text");
   EXPECT_EQ(Str(sms[0], "locale"), "th");
   EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos);
+}
+
+// A password change reaches the user's devices (issue 17): auth's
+// auth.password.changed → a push to every device and a "security" inbox entry.
+TEST_F(NotificationE2E, PasswordChangeIsPushedToTheUsersDevices) {
+  BlockingApi auth(io_, RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string phone = FreshThaiPhone();
+  auto code = [&](const std::string& purpose) {
+    auto r = CallOn(auth, "POST", "/v1/auth/otp/request", {},
+                    ToJson(json::object{{"phone", phone}, {"purpose", purpose}}));
+    EXPECT_EQ(r.status, 202) << r.raw;
+    return std::string(r.object().at("dev_code").as_string());
+  };
+  auto v = CallOn(auth, "POST", "/v1/auth/otp/verify", {},
+                  ToJson(json::object{{"phone", phone}, {"code", code("sign_in")}}));
+  ASSERT_EQ(v.status, 200) << v.raw;
+  User u{std::string(v.object().at("user").as_object().at("id").as_string()),
+         std::string(v.object().at("access_token").as_string()), nullptr};
+  auto [device, push_token] = AddDevice(u);
+  auto put =
+      CallOn(auth, "PUT", "/v1/auth/password", u.token,
+             ToJson(json::object{{"password", "a password for e2e " + push_token.substr(4, 8)},
+                                 {"otp_code", code("password")}}));
+  ASSERT_EQ(put.status, 204) << put.raw;
+  ASSERT_TRUE(sink_->WaitForCount("token", push_token, 1, kWait)) << "no push for the change";
+  auto pushed = sink_->Matching("token", push_token);
+  EXPECT_EQ(Str(pushed[0], "title"), "Your Tchat password changed");
+  auto inbox = Call("GET", "/v1/notifications", u.token);
+  ASSERT_EQ(inbox.status, 200) << inbox.raw;
+  bool found = false;
+  for (const auto& n : inbox.object().at("notifications").as_array()) {
+    if (n.as_object().at("kind") == json::value("security")) found = true;
+  }
+  EXPECT_TRUE(found) << inbox.raw;
+}
+
+// No OTP code is readable at rest (issue 17): not in auth's outbox, not on the
+// auth event stream, not in the delivery queue, not in a dead letter (the SMS
+// provider refuses this one for good, so it stays as a dead letter).
+TEST_F(NotificationE2E, OtpCodeIsNowhereAtRest) {
+  BlockingApi auth(io_, RequireEnv("TCHAT_TEST_AUTH_URL"));
+  const std::string phone = FreshThaiPhone();
+  sink_->Script(phone, {Reply(400)});
+  auto r = CallOn(auth, "POST", "/v1/auth/otp/request", {},
+                  ToJson(json::object{{"phone", phone}, {"purpose", "password"}}));
+  ASSERT_EQ(r.status, 202) << r.raw;
+  ASSERT_TRUE(r.object().contains("dev_code")) << "auth must run with TCHAT_DEV_OTP=1";
+  const std::string code(r.object().at("dev_code").as_string());
+  ASSERT_TRUE(sink_->WaitForCount("to", phone, 1, kWait));
+  EXPECT_NE(Str(sink_->Matching("to", phone)[0], "text").find(code), std::string::npos)
+      << "the SMS request itself carries the code";
+
+  // The outbox row.
+  auto outbox = PgRows(
+      "tchat_auth", "SELECT payload::text FROM outbox WHERE payload->'data'->>'phone' = $1", phone);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].find(code), std::string::npos) << outbox[0];
+  EXPECT_NE(outbox[0].find("sealed_code"), std::string::npos) << outbox[0];
+  // The stream entry (the newest entries of the auth stream, joined by Lua).
+  const std::string stream = redis_->Command(
+      {"EVAL",
+       "local out = {} for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', "
+       "200)) do local f = e[2] for i = 2, #f, 2 do if string.find(f[i], ARGV[1], 1, true) then "
+       "table.insert(out, f[i]) end end end return table.concat(out, '\\n')",
+       "1", std::string(events::kAuthStream), phone});
+  ASSERT_NE(stream.find(phone), std::string::npos) << "the event is not on the stream";
+  EXPECT_EQ(stream.find(code), std::string::npos) << stream;
+  // The dead letter, through the admin API, and its row in the queue.
+  std::string letter;
+  for (int i = 0; i < 100 && letter.empty(); ++i) {
+    auto list = Call("GET", "/v1/admin/dead-letters?limit=200", admin_);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    for (const auto& e : list.object().at("dead_letters").as_array()) {
+      const std::string text = ToJson(e);
+      if (text.find(phone) != std::string::npos) letter = text;
+    }
+    if (letter.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(letter.empty()) << "no dead letter for the refused SMS";
+  EXPECT_EQ(letter.find(code), std::string::npos) << letter;
+  auto queued =
+      PgRows("tchat_notification",
+             "SELECT payload::text || last_error FROM dead_letters WHERE payload->>'to' = "
+             "$1 UNION ALL SELECT payload::text || coalesce(last_error, '') FROM "
+             "delivery_queue WHERE payload->>'to' = $1",
+             phone);
+  ASSERT_FALSE(queued.empty());
+  for (const auto& q : queued) EXPECT_EQ(q.find(code), std::string::npos) << q;
 }
 
 // ---------------------------------------------------------------- stream semantics

@@ -45,9 +45,10 @@ std::string FreshIp() {
 }
 
 std::string RequestDevCode(client::BlockingApi& auth, const std::string& phone,
-                           const std::string& country) {
+                           const std::string& country, const std::string& purpose) {
   json::object body{{"phone", phone}};
   if (!country.empty()) body["country"] = country;
+  if (!purpose.empty()) body["purpose"] = purpose;
   client::ApiResponse r = auth.Post("/v1/auth/otp/request", body);
   EXPECT_EQ(r.status, 202) << r.raw;
   const std::string code = Str(r.object(), "dev_code");

@@ -45,10 +45,11 @@ struct Session {
   json::value reply;  // the whole verify answer
 };
 
-// POST /v1/auth/otp/request on `auth`; returns the dev_code. Expects 202 and a
-// six-digit code (gtest EXPECTs: the test fails without them).
+// POST /v1/auth/otp/request on `auth` (`purpose` sign_in when empty, or password);
+// returns the dev_code. Expects 202 and a six-digit code (gtest EXPECTs: the test
+// fails without them).
 std::string RequestDevCode(client::BlockingApi& auth, const std::string& phone,
-                           const std::string& country = {});
+                           const std::string& country = {}, const std::string& purpose = {});
 // Requests a code and verifies it (device `device`, platform web); expects 200.
 Session SignIn(client::BlockingApi& auth, const std::string& phone,
                const std::string& device = "e2e");

@@ -244,12 +244,41 @@ export interface paths {
         get?: never;
         /**
          * Set or change the password
-         * @description The first password needs only the signed-in session; changing it needs
-         *     `current_password` (a wrong one answers 403 and counts towards the
-         *     lock-out). 12 to 256 characters. Argon2id.
+         * @description Needs a fresh proof besides the session (which a stolen token would
+         *     give): `current_password` (a wrong one answers 403 and counts towards
+         *     the lock-out), or `otp_code`, a code sent to the user's phone with
+         *     `purpose: password` (a wrong or used one answers 403). Without a proof:
+         *     400. The user's other sessions end, and the user's devices are told
+         *     (event `auth.password.changed`). 12 to 256 characters. Argon2id.
          */
         put: operations["setPassword"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a forgotten password with a code
+         * @description A code sent to the phone with `purpose: password` sets a new password;
+         *     every session of the user ends and their devices are told (event
+         *     `auth.password.changed`). A wrong, used or missing code answers 401; a
+         *     number without an account answers 404 (only once its code was right).
+         */
+        post: operations["resetPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1245,7 +1274,12 @@ export interface paths {
         put?: never;
         /**
          * Register a push token
-         * @description Registering a token again updates it (same device id).
+         * @description Registering a token again updates it (same device id). The device
+         *     belongs to the session of the access token (its `sid`): when that
+         *     session ends (`POST /v1/auth/logout`, `DELETE /v1/auth/sessions/{id}`)
+         *     the device is removed. A token registered by another account answers
+         *     409: it never moves silently; it is free again once that account
+         *     removes it or signs out on the device.
          */
         post: operations["registerDevice"];
         delete?: never;
@@ -1522,6 +1556,14 @@ export interface components {
             country?: string;
             /** @description Language of the SMS (en, th, id, ms, fil, vi). */
             locale?: string;
+            /**
+             * @description What the code is for: `sign_in` (the default, for
+             *     `POST /v1/auth/otp/verify`) or `password` (the proof of
+             *     `PUT /v1/auth/password` and `POST /v1/auth/password/reset`). A code of
+             *     one purpose proves nothing for the other.
+             * @enum {string}
+             */
+            purpose?: "sign_in" | "password";
         };
         OtpRequested: {
             /** @description Seconds the code stays valid. */
@@ -1552,8 +1594,26 @@ export interface components {
         };
         PasswordBody: {
             password: string;
-            /** @description Required when the user already has a password. */
+            /**
+             * @description One proof of the change: the current password (only when the user has
+             *     one).
+             */
             current_password?: string | null;
+            /**
+             * @description The other proof: a code sent to the user's phone by
+             *     `POST /v1/auth/otp/request` with `purpose: password`, within its
+             *     5-minute life.
+             */
+            otp_code?: string | null;
+        };
+        PasswordResetBody: {
+            /** @description E.164 (`+66812345678`), or national with `country`. */
+            phone: string;
+            /** @description ISO 3166 region of a national number (`TH`). */
+            country?: string;
+            /** @description A code sent by `POST /v1/auth/otp/request` with `purpose: password`. */
+            otp_code: string;
+            password: string;
         };
         TokenResponse: {
             access_token: string;
@@ -2809,6 +2869,44 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "+66812345678",
+                 *       "otp_code": "123456",
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordResetBody"];
+            };
+        };
+        responses: {
+            /** @description The password is set; every session has ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Error"];
@@ -4373,6 +4471,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };
     };

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string_view>
+
+// The events the auth service publishes on kAuthStream (streams.hpp), with the
+// fields of their `data` (docs/ARCHITECTURE.md, "Events between services").
+// Producer: services/auth; consumers name the types by these constants.
+// Header-only.
+namespace tchat::events {
+
+// {phone (E.164), country, locale, purpose ("sign_in" | "password"),
+//  sealed_code, expires_in, expires_at}: an SMS to send. The code is never in
+// plaintext: `sealed_code` is a libsodium sealed box (base64) to the
+// notification service's key (tchat/core/sealed_box.hpp).
+inline constexpr std::string_view kOtpRequested = "auth.otp.requested";
+
+// {user_id, session_id (the session that made the change; null for a reset),
+//  change ("set" | "changed" | "reset")}: the user's password changed and every
+// other session of theirs was revoked; the user is told on their devices.
+inline constexpr std::string_view kPasswordChanged = "auth.password.changed";
+
+// {user_id, session_id, reason ("logout" | "revoked")}: a session ended before
+// its time; what belongs to it (push devices, open sockets) goes with it.
+// Sessions ended by a password change (auth.password.changed), refresh-token
+// reuse or the per-user cap are not announced this way yet.
+inline constexpr std::string_view kSessionRevoked = "auth.session.revoked";
+
+}  // namespace tchat::events
