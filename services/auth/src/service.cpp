@@ -222,11 +222,8 @@ Task<Result<TokenGrant>> AuthService::VerifyOtp(std::string_view phone_input,
   auto phone = NormalizePhone(phone_input, country);
   if (!phone) co_return std::move(phone).error();
   if (Status st = ValidateOtpCode(code); !st) co_return std::move(st).error();
-
-  if (Status st = co_await CheckCode(phone->e164, client.limit_key, code, OtpPurpose::kSignIn);
-      !st) {
-    co_return std::move(st).error();
-  }
+  Status checked = co_await CheckCode(phone->e164, client.limit_key, code, OtpPurpose::kSignIn);
+  if (!checked) co_return std::move(checked).error();
   m.otp_verified->Inc();
 
   const std::string refresh = NewRefreshToken();
