@@ -319,6 +319,7 @@ Task<Result<TokenGrant>> AuthService::Refresh(std::string_view refresh_token,
       m.revoked_reuse->Inc();
       log::Warn("refresh token reused: session revoked",
                 {{"session_id", r->session_id}, {"ip", client.ip}});
+      co_await AnnounceRevoked(r->user.id, r->session_id, "refresh_token_reuse");
       co_return Error::Unauthenticated(
           "refresh token was already used; the session has been revoked for safety");
     case RefreshStatus::kRevoked:
@@ -358,6 +359,7 @@ Task<Status> AuthService::SetPassword(const Caller& caller, std::string password
   auto set = co_await store_.SetPassword(caller.user_id, *old, *hash, caller.session_id);
   if (!set) co_return std::move(set).error();
   if (!*set) co_return Error::Conflict("the password was changed meanwhile; try again");
+  co_await AnnounceRevoked(caller.user_id, caller.session_id, "password_changed", true);
   log::Info("password set", {{"user_id", caller.user_id}, {"first", old->empty()}});
   co_return Ok();
 }
@@ -366,6 +368,7 @@ Task<Status> AuthService::Logout(const Caller& caller) {
   auto r = co_await store_.RevokeSession(caller.session_id, caller.user_id, "logout");
   if (!r) co_return std::move(r).error();
   Metrics::Get().revoked_logout->Inc();
+  co_await AnnounceRevoked(caller.user_id, caller.session_id, "logout");
   co_return Ok();
 }
 
@@ -389,7 +392,23 @@ Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view s
   if (!r) co_return std::move(r).error();
   if (!*r) co_return Error::NotFound("session not found");
   Metrics::Get().revoked_user->Inc();
+  co_await AnnounceRevoked(caller.user_id, session_id, "revoked");
   co_return Ok();
+}
+
+Task<void> AuthService::AnnounceRevoked(std::string_view user_id, std::string_view session_id,
+                                        std::string_view reason, bool all_but) {
+  json::object data{{"user_id", user_id}, {"reason", reason}};
+  data[all_but ? "except_session_id" : "session_id"] = session_id;
+  events::Event ev =
+      events::Event::Make(all_but ? "auth.sessions.revoked" : "auth.session.revoked", data);
+  Status queued = co_await store_.Execute(deps_->outbox->Insert(ev));
+  if (!queued) {
+    log::Error("cannot announce a session revocation",
+               {{"user_id", user_id}, {"reason", reason}, {"error", queued.error().message}});
+    co_return;
+  }
+  deps_->outbox->Committed();
 }
 
 Task<Result<Caller>> AuthService::Authenticate(std::string_view token) {
