@@ -344,10 +344,11 @@ Task<void> Hub::JoinThenDeliver(std::string user_id, std::string conversation_id
   DeliverToUser(user_id, {}, frame, event);
 }
 
+// Closing a session is asynchronous (its handler detaches it later), so the
+// maps do not change under these loops.
 void Hub::ForEachSession(const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const {
   for (const auto& [uid, u] : users_) {
-    const auto sessions = u.sessions;  // fn may close (never detach) them
-    for (const auto& s : sessions) fn(s);
+    for (const auto& s : u.sessions) fn(s);
   }
 }
 
@@ -355,8 +356,7 @@ void Hub::ForEachSessionOf(std::string_view user_id,
                            const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const {
   auto it = users_.find(user_id);
   if (it == users_.end()) return;
-  const auto sessions = it->second.sessions;
-  for (const auto& s : sessions) fn(s);
+  for (const auto& s : it->second.sessions) fn(s);
 }
 
 void Hub::OnReconnect() {

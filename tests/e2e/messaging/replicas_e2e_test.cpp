@@ -592,6 +592,7 @@ TEST_F(Replicas, ARevokedSessionsSocketsCloseOnEveryReplicaWithin2s) {
   // A replica that starts after the revocation still refuses the session.
   replicas_[1].Stop(SIGTERM);
   ASSERT_TRUE(StartReplica(1));
+  std::this_thread::sleep_for(300ms);  // its watcher reads the stream back
   auto late = std::make_unique<BlockingWs>(io_);
   (void)late->Connect(Url(1), u.token, {}, 5s);
   EXPECT_TRUE(late->WaitClosed(3s));
