@@ -65,6 +65,47 @@ void Reauthenticate(MessagingWorker& mw, WsSession& session, const json::object&
       json::object{{"type", "auth.ok"}, {"expires_at", FormatRfc3339Ms(UnixMs(p->expires_at))}}));
 }
 
+// message.send: validated, counted against the user's limit, then committed
+// without blocking the reader; answered by ack or error.
+Task<void> HandleSend(MessagingWorker& mw, const std::shared_ptr<WsSession>& session,
+                      const json::object& frame) {
+  const std::string& user = session->user_id();
+  const json::value* msg = frame.if_contains("message");
+  std::string cmid;
+  if (msg != nullptr && msg->is_object()) cmid = StringValue(msg->get_object(), "client_msg_id");
+  if (cmid.size() > 128) cmid.clear();
+  const std::string conv(StringValue(frame, "conversation_id"));
+  if (conv.empty()) {
+    SendError(*session, cmid, Error::InvalidArgument("conversation_id is required"));
+    co_return;
+  }
+  if (msg == nullptr || !msg->is_object()) {
+    SendError(*session, cmid, Error::InvalidArgument("message must be an object"));
+    co_return;
+  }
+  auto input = ParseMessageInput(msg->get_object());
+  if (!input) {
+    SendError(*session, cmid, input.error());
+    co_return;
+  }
+  if (Status st = co_await mw.service->AdmitMessage(user); !st) {
+    SendError(*session, cmid, st.error());
+    co_return;
+  }
+  co_await session->WaitForSendSlot();
+  if (session->closing()) co_return;
+  session->SendStarted();
+  mw.service->SubmitSend(user, conv, std::move(*input), session->id(),
+                         [session, cmid](Result<SendResult> r) {
+                           if (r) {
+                             session->Send(AckEvent(r->message));
+                           } else {
+                             SendError(*session, cmid, r.error());
+                           }
+                           session->SendDone();
+                         });
+}
+
 Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& session,
                        const std::string& text) {
   auto parsed = ParseJsonObject(text);
@@ -89,40 +130,7 @@ Task<void> HandleFrame(MessagingWorker& mw, const std::shared_ptr<WsSession>& se
     co_return;
   }
   if (type == "message.send") {
-    const json::value* msg = frame.if_contains("message");
-    std::string cmid;
-    if (msg != nullptr && msg->is_object()) cmid = StringValue(msg->get_object(), "client_msg_id");
-    if (cmid.size() > 128) cmid.clear();
-    const std::string conv(StringValue(frame, "conversation_id"));
-    if (conv.empty()) {
-      SendError(*session, cmid, Error::InvalidArgument("conversation_id is required"));
-      co_return;
-    }
-    if (msg == nullptr || !msg->is_object()) {
-      SendError(*session, cmid, Error::InvalidArgument("message must be an object"));
-      co_return;
-    }
-    auto input = ParseMessageInput(msg->get_object());
-    if (!input) {
-      SendError(*session, cmid, input.error());
-      co_return;
-    }
-    if (Status st = co_await mw.service->AdmitMessage(user); !st) {
-      SendError(*session, cmid, st.error());
-      co_return;
-    }
-    co_await session->WaitForSendSlot();
-    if (session->closing()) co_return;
-    session->SendStarted();
-    mw.service->SubmitSend(user, conv, std::move(*input), session->id(),
-                           [session, cmid](Result<SendResult> r) {
-                             if (r) {
-                               session->Send(AckEvent(r->message));
-                             } else {
-                               SendError(*session, cmid, r.error());
-                             }
-                             session->SendDone();
-                           });
+    co_await HandleSend(mw, session, frame);
     co_return;
   }
   if (type == "typing") {
