@@ -58,6 +58,10 @@ export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
 # The payment stress tests move money between a few users far faster than a person
 # (default 120 a minute); the rate-limit e2e test runs its own instance with a low limit.
 export PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE=100000000
+# Likewise the messaging e2e and web tests send, type, create groups and connect
+# far faster than a person; replicas_e2e_test.cpp runs replicas with low limits.
+export messaging_rate_messages_per_minute=100000000 messaging_rate_typing_per_minute=100000000
+export messaging_rate_groups_per_hour=100000000 messaging_rate_ws_connects_per_minute=100000000
 # The notification e2e test listens here and stands in for the push/SMS providers.
 export TCHAT_TEST_NOTIFICATION_SINK=127.0.0.1:18294
 export TCHAT_PUSH_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/push"

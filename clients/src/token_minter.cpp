@@ -33,13 +33,14 @@ TokenMinter TokenMinter::FromKeyPair(const jwt::Ed25519KeyPair& key) {
   return TokenMinter(std::make_shared<const jwt::JwtSigner>(key));
 }
 
-std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl) const {
+std::string TokenMinter::Mint(const std::string& user_id, std::chrono::seconds ttl,
+                              const std::string& session_id) const {
   const auto now = std::chrono::system_clock::now();
   jwt::Claims c;
   c.issuer = "tchat-auth";
   c.audience = "tchat";
   c.subject = user_id;
-  c.session_id = NewUuidV7();
+  c.session_id = session_id.empty() ? NewUuidV7() : session_id;
   c.issued_at = now;
   c.expires_at = now + ttl;
   return signer_->Sign(c);

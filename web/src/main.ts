@@ -35,6 +35,12 @@ const socket = new RealtimeSocket(async (forceRefresh) => {
   return `${scheme}://${location.host}/v1/ws?access_token=${encodeURIComponent(token)}`;
 });
 
+// The server closes a socket (4001) when its token expires: an open socket adopts
+// every refreshed token instead, so a long-open tab is not cut.
+session.events.on('token', (token) => {
+  socket.send({ type: 'auth', access_token: token });
+});
+
 const directory = new Directory(auth);
 const presence = new PresenceState(messaging);
 const wallet = new WalletState(payment);

@@ -113,6 +113,30 @@ Task<Result<std::vector<StreamEntry>>> XReadGroup(RedisCommander& redis, std::st
   co_return ParseStreamEntries(std::move(reply->elements[0].elements[1]));
 }
 
+Task<Result<std::vector<StreamEntry>>> XRead(RedisCommander& redis, std::string_view stream,
+                                             std::string_view after_id, std::size_t count,
+                                             std::optional<std::chrono::milliseconds> block) {
+  char count_buf[24];
+  char block_buf[24];
+  auto count_arg = Format(count_buf, static_cast<std::int64_t>(count));
+  Result<RedisReply> reply = Error::Internal("unset");
+  if (block) {
+    const std::array<std::string_view, 8> argv{
+        "XREAD",   "COUNT", count_arg, "BLOCK", Format(block_buf, block->count()),
+        "STREAMS", stream,  after_id};
+    reply = co_await redis.BlockingCommand(argv, *block);
+  } else {
+    reply = co_await redis.Command("XREAD", "COUNT", count_arg, "STREAMS", stream, after_id);
+  }
+  if (!reply) co_return std::move(reply).error();
+  if (reply->IsNil()) co_return std::vector<StreamEntry>{};  // nothing new
+  if (!reply->IsArray() || reply->elements.size() != 1 || !reply->elements[0].IsArray() ||
+      reply->elements[0].elements.size() != 2) {
+    co_return BadShape("XREAD");
+  }
+  co_return ParseStreamEntries(std::move(reply->elements[0].elements[1]));
+}
+
 Task<Result<std::int64_t>> XAck(RedisCommander& redis, std::string_view stream,
                                 std::string_view group, std::span<const std::string_view> ids) {
   std::vector<std::string_view> args{"XACK", stream, group};

@@ -19,6 +19,41 @@ using testing::RunAsync;
 using testing::Sleep;
 using testing::TestOptions;
 
+TEST(RedisStreams, XReadReturnsEntriesAfterAnIdToEveryReader) {
+  REQUIRE_REDIS();
+  RunAsync([](asio::any_io_executor ex) -> Task<void> {
+    RedisClient redis(ex, TestOptions());
+    const std::string stream = Key("plain-read");
+    (void)co_await redis.Del(stream);
+    const StreamField one[] = {{"event", "1"}};
+    const StreamField two[] = {{"event", "2"}};
+    auto first = co_await XAdd(redis, stream, one);
+    auto second = co_await XAdd(redis, stream, two);
+    CO_ASSERT_TRUE(first.ok() && second.ok());
+    // Two readers see the same entries: nothing is consumed.
+    for (int reader = 0; reader < 2; ++reader) {
+      auto all = co_await XRead(redis, stream, "0-0", 10);
+      CO_ASSERT_TRUE(all.ok());
+      CO_ASSERT_TRUE(all->size() == 2u);
+      EXPECT_EQ(*(*all)[1].Field("event"), "2");
+    }
+    auto after = co_await XRead(redis, stream, *first, 10);
+    CO_ASSERT_TRUE(after.ok());
+    CO_ASSERT_TRUE(after->size() == 1u);
+    EXPECT_EQ((*after)[0].id, *second);
+    auto none = co_await XRead(redis, stream, *second, 10);
+    CO_ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    // Blocking needs a dedicated connection; a timeout is an empty result.
+    auto conn = co_await redis.Dedicated();
+    CO_ASSERT_TRUE(conn.ok());
+    auto waited = co_await XRead(*conn, stream, *second, 10, 100ms);
+    CO_ASSERT_TRUE(waited.ok());
+    EXPECT_TRUE(waited->empty());
+    conn->Close();
+  });
+}
+
 TEST(RedisStreams, AddGroupReadAckPending) {
   REQUIRE_REDIS();
   RunAsync([](asio::any_io_executor ex) -> Task<void> {

@@ -173,6 +173,12 @@ class AuthService {
                              std::string_view change);
   // Counts one contact lookup against the caller's and the address's limits.
   Task<Status> HitLookupLimit(const Caller& caller, std::string_view ip);
+  // Tells the other services (tchat.events.auth) that sessions were revoked, so
+  // that messaging closes their WebSockets: "auth.session.revoked" {session_id,
+  // user_id, reason}, or with `all_but` "auth.sessions.revoked" {user_id,
+  // except_session_id, reason}. Best effort: a failure is logged.
+  Task<void> AnnounceRevoked(std::string_view user_id, std::string_view session_id,
+                             std::string_view reason, bool all_but = false);
 
   std::shared_ptr<const AuthDeps> deps_;
   AuthStore store_;

@@ -19,6 +19,14 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/)
   load.Require(c.presence_ttl >= std::chrono::seconds(3), "messaging_presence_ttl",
                "must be at least 3s");
   load.Read(c.redis_prefix, r.String("messaging_redis_prefix", "tchat:rt:"));
+  load.Read(c.limits.messages.count,
+            r.Int("messaging_rate_messages_per_minute", 300, 0, 1'000'000'000));
+  load.Read(c.limits.typing.count,
+            r.Int("messaging_rate_typing_per_minute", 120, 0, 1'000'000'000));
+  load.Read(c.limits.groups.count, r.Int("messaging_rate_groups_per_hour", 30, 0, 1'000'000'000));
+  load.Read(c.limits.connections.count,
+            r.Int("messaging_rate_ws_connects_per_minute", 30, 0, 1'000'000'000));
+  c.limits.prefix = c.redis_prefix;
   load.Read(c.payment_consumer, r.Bool("messaging_payment_consumer", true));
   load.Read(c.outbox_relay, r.Bool("messaging_outbox_relay", true));
   return std::move(load).Finish(std::move(c));

@@ -8,6 +8,7 @@
 #include <tchat/core/result.hpp>
 
 #include "service.hpp"
+#include "user_limits.hpp"
 #include "ws_session.hpp"
 
 namespace tchat::messaging {
@@ -25,6 +26,10 @@ namespace tchat::messaging {
 //   messaging_max_group_members     members of a group                   [1000]
 //   messaging_presence_ttl          presence entry life ("60s")          [60s]
 //   messaging_redis_prefix          prefix of real-time keys/channels    [tchat:rt:]
+//   messaging_rate_messages_per_minute    messages a user sends (0: no limit)   [300]
+//   messaging_rate_typing_per_minute      typing frames of a user               [120]
+//   messaging_rate_groups_per_hour        groups a user creates                 [30]
+//   messaging_rate_ws_connects_per_minute WebSockets a user opens               [30]
 //   messaging_payment_consumer      consume tchat.events.payment         [true]
 //   messaging_outbox_relay          relay the outbox to its stream       [true]
 struct Config {
@@ -36,6 +41,7 @@ struct Config {
   ServiceOptions service;
   std::chrono::milliseconds presence_ttl{60000};
   std::string redis_prefix = "tchat:rt:";
+  UserLimitsOptions limits;  // its prefix is redis_prefix
   bool payment_consumer = true;
   bool outbox_relay = true;
 };

@@ -361,6 +361,34 @@ Task<Result<std::vector<std::string>>> ConversationStore::Blocked(std::string_vi
   co_return out;
 }
 
+Task<Result<std::vector<std::string>>> ConversationStore::BlockedBy(
+    std::string_view user_id, const std::vector<std::string>& user_ids) {
+  std::vector<std::string> out;
+  if (user_ids.empty()) co_return out;
+  auto r = co_await pool_.Query(
+      "SELECT blocker_id FROM blocks WHERE blocked_id = $1 AND blocker_id = ANY($2::uuid[])",
+      user_id, pg::ToArray(user_ids));
+  if (!r) co_return std::move(r).error();
+  for (int i = 0; i < r->Rows(); ++i) out.emplace_back(r->GetString(i, 0));
+  co_return out;
+}
+
+Task<Result<std::vector<std::string>>> ConversationStore::PresenceVisible(
+    std::string_view viewer_id, const std::vector<std::string>& user_ids) {
+  std::vector<std::string> out;
+  if (user_ids.empty()) co_return out;
+  auto r = co_await pool_.Query(
+      "SELECT u::text FROM unnest($2::uuid[]) AS u WHERE u = $1::uuid OR ("
+      "EXISTS (SELECT 1 FROM members mine JOIN members theirs "
+      "ON theirs.conversation_id = mine.conversation_id "
+      "WHERE mine.user_id = $1 AND theirs.user_id = u) "
+      "AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = u AND blocked_id = $1))",
+      viewer_id, pg::ToArray(user_ids));
+  if (!r) co_return std::move(r).error();
+  for (int i = 0; i < r->Rows(); ++i) out.emplace_back(r->GetString(i, 0));
+  co_return out;
+}
+
 Task<Result<std::vector<std::string>>> ConversationStore::ConversationIds(std::string_view user_id,
                                                                           int limit) {
   auto r = co_await pool_.Query("SELECT conversation_id FROM members WHERE user_id = $1 LIMIT $2",

@@ -91,6 +91,13 @@ class ConversationStore {
   Task<Status> Block(std::string_view blocker_id, std::string_view blocked_id);
   Task<Status> Unblock(std::string_view blocker_id, std::string_view blocked_id);
   Task<Result<std::vector<std::string>>> Blocked(std::string_view blocker_id);
+  // The users among `user_ids` who blocked `user_id`.
+  Task<Result<std::vector<std::string>>> BlockedBy(std::string_view user_id,
+                                                   const std::vector<std::string>& user_ids);
+  // The users among `user_ids` whose presence `viewer_id` may see: the viewer, and
+  // those who share a conversation with the viewer and did not block them.
+  Task<Result<std::vector<std::string>>> PresenceVisible(std::string_view viewer_id,
+                                                         const std::vector<std::string>& user_ids);
 
   // Ids of the user's conversations (at most `limit`), for real-time subscriptions.
   Task<Result<std::vector<std::string>>> ConversationIds(std::string_view user_id,

@@ -276,7 +276,7 @@ Task<Response> GetPresence(Request& req) {
   }
   if (ids.empty()) co_return Fail(Error::InvalidArgument("user_ids is required"));
   if (ids.size() > 200) co_return Fail(Error::InvalidArgument("at most 200 user_ids"));
-  auto r = co_await Service(req).GetPresence(ids);
+  auto r = co_await Service(req).GetPresence(*user, ids);
   if (!r) co_return Fail(r.error());
   json::array out;
   for (const auto& p : *r) {

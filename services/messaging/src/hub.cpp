@@ -28,6 +28,12 @@ void ForEachCsv(std::string_view csv, Fn&& fn) {
   }
 }
 
+bool CsvContains(std::string_view csv, std::string_view item) {
+  bool found = false;
+  if (!csv.empty()) ForEachCsv(csv, [&](std::string_view x) { found = found || x == item; });
+  return found;
+}
+
 }  // namespace
 
 Hub::Hub(asio::any_io_executor ex, redis::RedisClient& redis,
@@ -289,7 +295,7 @@ void Hub::OnPayload(std::string_view channel, std::string_view payload) {
       const std::vector<std::string> members =
           it->second;  // delivery may not change it, but be safe
       for (const std::string& uid : members) {
-        if (uid == p->exclude_user) continue;
+        if (uid == p->exclude_user || CsvContains(p->users, uid)) continue;
         DeliverToUser(uid, p->exclude_session, frame, p->event);
       }
       break;
@@ -338,6 +344,21 @@ Task<void> Hub::JoinThenDeliver(std::string user_id, std::string conversation_id
   DeliverToUser(user_id, {}, frame, event);
 }
 
+// Closing a session is asynchronous (its handler detaches it later), so the
+// maps do not change under these loops.
+void Hub::ForEachSession(const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const {
+  for (const auto& [uid, u] : users_) {
+    for (const auto& s : u.sessions) fn(s);
+  }
+}
+
+void Hub::ForEachSessionOf(std::string_view user_id,
+                           const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const {
+  auto it = users_.find(user_id);
+  if (it == users_.end()) return;
+  for (const auto& s : it->second.sessions) fn(s);
+}
+
 void Hub::OnReconnect() {
   auto frame = std::make_shared<const std::string>(R"({"type":"sync.required"})");
   for (auto& [uid, u] : users_) {
@@ -355,9 +376,9 @@ void Hub::ToMembers(std::string_view conversation_id, const std::vector<std::str
 }
 
 void Hub::ToLocalMembers(std::string_view conversation_id, std::string_view exclude_user,
-                         std::string event) {
+                         std::string event, const std::vector<std::string>& hidden_from) {
   Publish(ConversationChannel(conversation_id),
-          Encode('a', conversation_id, {}, exclude_user, {}, event));
+          Encode('a', conversation_id, {}, exclude_user, hidden_from, event));
 }
 
 void Hub::Joined(std::string_view user_id, std::string_view conversation_id, std::string event) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,7 +36,8 @@ namespace tchat::messaging {
 //
 // Payload: "<kind>|<conversation>|<excluded session>|<excluded user>|<user,user,...>\n"
 // followed by the event JSON, which is forwarded verbatim. Kinds: m (to the listed
-// members), a (to every local member of the conversation: presence), j / l (the
+// members), a (to every local member of the conversation but the listed users:
+// presence, which is not shown to those the user blocked), j / l (the
 // listed user joined / left the conversation: subscribe or unsubscribe, then
 // deliver).
 //
@@ -67,12 +69,19 @@ class Hub {
   // on this worker (nullopt otherwise).
   std::optional<std::vector<std::string>> Detach(const std::shared_ptr<WsSession>& session);
 
+  // The sessions open on this worker (all, or one user's), for checks of their
+  // credentials. `fn` may close sessions but not attach or detach them.
+  void ForEachSession(const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const;
+  void ForEachSessionOf(std::string_view user_id,
+                        const std::function<void(const std::shared_ptr<WsSession>&)>& fn) const;
+
   // Publishing. Queued in call order and sent in pipelined batches; a failure
   // (Redis down) loses the events, which sync recovers.
   void ToMembers(std::string_view conversation_id, const std::vector<std::string>& recipients,
                  std::string_view exclude_session, std::string event);
+  // To every local member but `exclude_user` and the users in `hidden_from`.
   void ToLocalMembers(std::string_view conversation_id, std::string_view exclude_user,
-                      std::string event);
+                      std::string event, const std::vector<std::string>& hidden_from = {});
   void Joined(std::string_view user_id, std::string_view conversation_id, std::string event);
   void Left(std::string_view user_id, std::string_view conversation_id, std::string event);
 

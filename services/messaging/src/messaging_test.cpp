@@ -27,6 +27,7 @@
 #include "pg_rows.hpp"
 #include "send_batcher.hpp"
 #include "service.hpp"
+#include "session_guard.hpp"
 #include "text.hpp"
 #include "validation.hpp"
 
@@ -409,6 +410,52 @@ TEST(Config, SendLingerDefaultsAndLimits) {
     ASSERT_FALSE(r) << bad.begin()->first;
     EXPECT_NE(r.error().message.find(bad.begin()->first), std::string::npos) << r.error().message;
   }
+}
+
+TEST(Config, RateLimitsDefaultForPeopleAndZeroTurnsThemOff) {
+  auto c = LoadConfig(ConfigFrom({}), CommonConfig{});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->limits.messages.count, 300);
+  EXPECT_EQ(c->limits.messages.window, std::chrono::minutes(1));
+  EXPECT_EQ(c->limits.groups.window, std::chrono::hours(1));
+  auto off = LoadConfig(ConfigFrom({{"messaging_rate_messages_per_minute", "0"},
+                                    {"messaging_rate_ws_connects_per_minute", "7"}}),
+                        CommonConfig{});
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->limits.messages.count, 0);
+  EXPECT_EQ(off->limits.connections.count, 7);
+  auto bad = LoadConfig(ConfigFrom({{"messaging_rate_typing_per_minute", "-1"}}), CommonConfig{});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("messaging_rate_typing_per_minute"), std::string::npos);
+}
+
+// ---- credentials ----
+
+TEST(Revocation, AuthEventsNameASessionOrAllButOne) {
+  auto one = ParseRevocation(
+      R"({"type":"auth.session.revoked","data":{"session_id":"0190B1A5-0000-7000-8000-000000000001",)"
+      R"("user_id":"0190b1a5-0000-7000-8000-000000000002","reason":"logout"}})");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->session_id, "0190b1a5-0000-7000-8000-000000000001");
+  EXPECT_EQ(one->user_id, "0190b1a5-0000-7000-8000-000000000002");
+  EXPECT_EQ(one->reason, "logout");
+  auto all = ParseRevocation(
+      R"({"type":"auth.sessions.revoked","data":{"user_id":"0190b1a5-0000-7000-8000-000000000002",)"
+      R"("except_session_id":"0190b1a5-0000-7000-8000-000000000003"}})");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->session_id.empty());
+  EXPECT_EQ(all->except_session_id, "0190b1a5-0000-7000-8000-000000000003");
+  EXPECT_FALSE(ParseRevocation(R"({"type":"auth.otp.requested","data":{"phone":"+66"}})"));
+  EXPECT_FALSE(ParseRevocation(R"({"type":"auth.session.revoked","data":{"session_id":"x"}})"));
+  EXPECT_FALSE(ParseRevocation(R"({"type":"auth.sessions.revoked","data":{}})"));
+  EXPECT_FALSE(ParseRevocation("not json"));
+}
+
+TEST(ModelJson, RateLimitedErrorsCarryRetryAfter) {
+  auto e = json::parse(ErrorEvent("k", "rate_limited", "slow down", 12)).as_object();
+  EXPECT_EQ(e.at("retry_after").as_int64(), 12);
+  auto plain = json::parse(ErrorEvent("k", "invalid_argument", "bad")).as_object();
+  EXPECT_FALSE(plain.contains("retry_after"));
 }
 
 // ---- send batcher ----

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <tchat/core/events/outbox_relay.hpp>
+#include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/worker.hpp>
@@ -27,8 +28,10 @@ MessagingWorker::MessagingWorker(Worker& worker, const Config& cfg,
       std::make_unique<SendBatcher>(ex, *messages, *hub, std::move(relay),
                                     SendBatcher::Options{cfg.send_batch_max, cfg.send_lanes,
                                                          cfg.send_linger, cfg.send_linger_from});
+  limits = std::make_unique<UserLimits>(redis, cfg.limits);
   service = std::make_unique<MessagingService>(*conversations, *messages, *batcher, *hub, *presence,
-                                               cfg.service);
+                                               *limits, cfg.service);
+  guard = std::make_unique<SessionGuard>(*hub, kRememberRevoked);
 }
 
 MessagingWorker::~MessagingWorker() = default;

@@ -11,6 +11,8 @@
 #include "presence.hpp"
 #include "send_batcher.hpp"
 #include "service.hpp"
+#include "session_guard.hpp"
+#include "user_limits.hpp"
 
 namespace tchat {
 class Worker;
@@ -19,6 +21,9 @@ class OutboxRelay;
 }
 namespace redis {
 struct RedisOptions;
+}
+namespace jwt {
+class TokenVerifier;
 }
 }  // namespace tchat
 
@@ -43,6 +48,11 @@ struct MessagingWorker {
   std::unique_ptr<Presence> presence;
   std::unique_ptr<SendBatcher> batcher;
   std::unique_ptr<MessagingService> service;
+  std::unique_ptr<SessionGuard> guard;
+  std::unique_ptr<UserLimits> limits;
+  // Verifies the tokens of `auth` frames (shared by every worker; null when the
+  // service has no JWKS, which the server then also refuses every socket for).
+  std::shared_ptr<jwt::TokenVerifier> verifier;
   std::uint64_t next_session = 0;
 };
 

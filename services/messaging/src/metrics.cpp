@@ -39,6 +39,13 @@ Metrics& Metrics::Get() {
     x.payment_events =
         &r.AddCounter("messaging_payment_events_total", "Payment events turned into chat messages.")
              .With(std::vector<std::string>{});
+    x.rate_limited =
+        &r.AddCounter("messaging_rate_limited_total", "Actions refused by a per-user rate limit.")
+             .With(std::vector<std::string>{});
+    x.ws_credential_closes =
+        &r.AddCounter("messaging_ws_credential_closes_total",
+                      "WebSockets closed because their token expired or session was revoked.")
+             .With(std::vector<std::string>{});
     return x;
   }();
   return m;

@@ -17,6 +17,8 @@ struct Metrics {
   metrics::Counter* fanout_publish_errors;      // messaging_fanout_publish_errors_total
   metrics::Counter* fanout_deliveries;          // messaging_fanout_deliveries_total
   metrics::Counter* payment_events;             // messaging_payment_events_total
+  metrics::Counter* rate_limited;               // messaging_rate_limited_total
+  metrics::Counter* ws_credential_closes;       // messaging_ws_credential_closes_total
 
   static Metrics& Get();
 };

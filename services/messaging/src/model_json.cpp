@@ -172,9 +172,10 @@ std::string ConversationRemovedEvent(std::string_view conversation_id) {
 }
 
 std::string ErrorEvent(std::string_view client_msg_id, std::string_view code,
-                       std::string_view message) {
+                       std::string_view message, std::int64_t retry_after_s) {
   json::object o{{"type", "error"}, {"error", json::object{{"code", code}, {"message", message}}}};
   if (!client_msg_id.empty()) o["client_msg_id"] = client_msg_id;
+  if (retry_after_s > 0) o["retry_after"] = retry_after_s;
   return ToJson(o);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <tchat/core/json.hpp>
@@ -26,8 +27,9 @@ std::string PresenceEvent(std::string_view user_id, bool online, std::int64_t la
 std::string ConversationEvent(const Conversation& c);
 // Sent to a member who left or was removed: the conversation is gone for them.
 std::string ConversationRemovedEvent(std::string_view conversation_id);
+// `retry_after_s` > 0 (a rate limit): seconds until the action is allowed again.
 std::string ErrorEvent(std::string_view client_msg_id, std::string_view code,
-                       std::string_view message);
+                       std::string_view message, std::int64_t retry_after_s = 0);
 std::string AckEvent(const Message& m);
 
 }  // namespace tchat::messaging

@@ -32,18 +32,20 @@ std::string Presence::LastSeenKey(std::string_view user_id) const {
 }
 
 void Presence::Announce(const std::string& user_id, const std::vector<std::string>& conversations,
-                        bool online, std::int64_t last_seen_ms) {
+                        const std::vector<std::string>& hidden_from, bool online,
+                        std::int64_t last_seen_ms) {
   if (conversations.empty()) return;
   const std::string event = PresenceEvent(user_id, online, last_seen_ms);
   std::size_t n = 0;
   for (const std::string& c : conversations) {
     if (++n > kMaxAnnounced) break;
-    hub_.ToLocalMembers(c, user_id, event);
+    hub_.ToLocalMembers(c, user_id, event, hidden_from);
   }
 }
 
 Task<void> Presence::Online(const std::string& user_id,
-                            const std::vector<std::string>& conversations) {
+                            const std::vector<std::string>& conversations,
+                            const std::vector<std::string>& hidden_from) {
   local_.insert(user_id);
   const std::int64_t now = NowUnixMs();
   const std::string key = Key(user_id);
@@ -61,12 +63,13 @@ Task<void> Presence::Online(const std::string& user_id,
     co_return;
   }
   if (r->size() == 4 && (*r)[3].IsInteger() && (*r)[3].integer == 1) {
-    Announce(user_id, conversations, true, now);
+    Announce(user_id, conversations, hidden_from, true, now);
   }
 }
 
 Task<void> Presence::Offline(const std::string& user_id,
-                             const std::vector<std::string>& conversations) {
+                             const std::vector<std::string>& conversations,
+                             const std::vector<std::string>& hidden_from) {
   local_.erase(user_id);
   const std::int64_t now = NowUnixMs();
   const std::string key = Key(user_id);
@@ -82,7 +85,7 @@ Task<void> Presence::Offline(const std::string& user_id,
     co_return;
   }
   if (r->size() == 3 && (*r)[2].IsInteger() && (*r)[2].integer == 0) {
-    Announce(user_id, conversations, false, now);
+    Announce(user_id, conversations, hidden_from, false, now);
   }
 }
 

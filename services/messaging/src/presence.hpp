@@ -26,7 +26,7 @@ struct PresenceInfo {
 // sorted set <prefix>presence:<user> — its node id, scored with an expiry time that a heartbeat
 // pushes forward every ttl/3. A crashed replica's entries simply expire. The last disconnect
 // anywhere records <prefix>lastseen:<user>. Transitions are published to the user's conversations
-// as "presence" events.
+// as "presence" events, except to the users they blocked (`hidden_from`).
 //
 // Bound to one worker; not thread-safe.
 class Presence {
@@ -35,8 +35,10 @@ class Presence {
            std::chrono::milliseconds ttl);
 
   // The user's first session on this worker opened / last one closed.
-  Task<void> Online(const std::string& user_id, const std::vector<std::string>& conversations);
-  Task<void> Offline(const std::string& user_id, const std::vector<std::string>& conversations);
+  Task<void> Online(const std::string& user_id, const std::vector<std::string>& conversations,
+                    const std::vector<std::string>& hidden_from);
+  Task<void> Offline(const std::string& user_id, const std::vector<std::string>& conversations,
+                     const std::vector<std::string>& hidden_from);
 
   Task<Result<std::vector<PresenceInfo>>> Query(const std::vector<std::string>& user_ids);
 
@@ -48,7 +50,8 @@ class Presence {
   std::string Key(std::string_view user_id) const;
   std::string LastSeenKey(std::string_view user_id) const;
   void Announce(const std::string& user_id, const std::vector<std::string>& conversations,
-                bool online, std::int64_t last_seen_ms);
+                const std::vector<std::string>& hidden_from, bool online,
+                std::int64_t last_seen_ms);
 
   redis::RedisClient& redis_;
   Hub& hub_;

@@ -72,13 +72,24 @@ Result<SendResult> OutcomeToResult(Result<AppendOutcome> outcome) {
 
 MessagingService::MessagingService(ConversationStore& conversations, MessageStore& messages,
                                    SendBatcher& batcher, Hub& hub, Presence& presence,
-                                   ServiceOptions options)
+                                   UserLimits& limits, ServiceOptions options)
     : conversations_(conversations),
       messages_(messages),
       batcher_(batcher),
       hub_(hub),
       presence_(presence),
+      limits_(limits),
       options_(options) {}
+
+Task<Status> MessagingService::RefuseBlockers(const std::string& user_id,
+                                              const std::vector<std::string>& user_ids) {
+  auto blockers = co_await conversations_.BlockedBy(user_id, user_ids);
+  if (!blockers) co_return std::move(blockers).error();
+  if (!blockers->empty()) {
+    co_return Error::PermissionDenied("a user you named does not accept you in their groups");
+  }
+  co_return Ok();
+}
 
 Task<Result<Access>> MessagingService::RequireMember(std::string_view conversation_id,
                                                      const std::string& user_id) {
@@ -175,6 +186,10 @@ Task<Result<Conversation>> MessagingService::CreateGroup(
         "too_many_members",
         "a group has at most " + std::to_string(options_.max_group_members) + " members");
   }
+  if (Status st = co_await limits_.Admit(UserLimits::Kind::kGroup, user_id); !st) {
+    co_return std::move(st).error();
+  }
+  if (Status st = co_await RefuseBlockers(user_id, members); !st) co_return std::move(st).error();
   const std::string id = NewUuidV7();
   auto st = co_await conversations_.CreateGroup(id, user_id, title, members, NewUuidV7());
   if (!st) co_return std::move(st).error();
@@ -233,6 +248,7 @@ Task<Result<Conversation>> MessagingService::AddMembers(const std::string& user_
                                    "members cannot be added to a direct conversation");
   }
   if (!access->is_admin()) co_return Error::PermissionDenied("only group admins can add members");
+  if (Status st = co_await RefuseBlockers(user_id, user_ids); !st) co_return std::move(st).error();
   auto added = co_await conversations_.AddMembers(*id, user_id, user_ids,
                                                   options_.max_group_members, NewUuidV7());
   if (!added) co_return std::move(added).error();
@@ -314,6 +330,7 @@ Task<Result<SendResult>> MessagingService::Send(const std::string& user_id,
                                                 MessageInput input, std::string origin_session) {
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
+  if (Status st = co_await AdmitMessage(user_id); !st) co_return std::move(st).error();
   co_return OutcomeToResult(co_await batcher_.Send(MakeRequest(user_id, *id, std::move(input)),
                                                    std::move(origin_session)));
 }
@@ -329,6 +346,10 @@ void MessagingService::SubmitSend(const std::string& user_id, std::string_view c
   batcher_.Submit(
       MakeRequest(user_id, *id, std::move(input)), std::move(origin_session),
       [done = std::move(done)](Result<AppendOutcome> o) { done(OutcomeToResult(std::move(o))); });
+}
+
+Task<Status> MessagingService::AdmitMessage(const std::string& user_id) {
+  co_return co_await limits_.Admit(UserLimits::Kind::kMessage, user_id);
 }
 
 Task<Result<HistoryPage>> MessagingService::History(const std::string& user_id,
@@ -404,6 +425,7 @@ Task<Status> MessagingService::Typing(const std::string& user_id,
                                       std::string_view conversation_id) {
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
+  if (Status st = co_await limits_.Admit(UserLimits::Kind::kTyping, user_id); !st) co_return st;
   auto members = co_await CachedMembers(*id);
   if (!members) co_return std::move(members).error();
   if (std::find(members->begin(), members->end(), user_id) == members->end()) {
@@ -429,8 +451,24 @@ Task<Result<SyncResult>> MessagingService::Sync(const std::string& user_id,
 }
 
 Task<Result<std::vector<PresenceInfo>>> MessagingService::GetPresence(
-    const std::vector<std::string>& user_ids) {
-  co_return co_await presence_.Query(user_ids);
+    const std::string& viewer_id, const std::vector<std::string>& user_ids) {
+  auto visible = co_await conversations_.PresenceVisible(viewer_id, user_ids);
+  if (!visible) co_return std::move(visible).error();
+  auto known = co_await presence_.Query(*visible);
+  if (!known) co_return std::move(known).error();
+  // In the order asked; the hidden ones as never seen.
+  std::vector<PresenceInfo> out;
+  out.reserve(user_ids.size());
+  for (const std::string& u : user_ids) {
+    auto it = std::find_if(known->begin(), known->end(),
+                           [&](const PresenceInfo& p) { return p.user_id == u; });
+    if (it != known->end()) {
+      out.push_back(std::move(*it));
+    } else {
+      out.push_back(PresenceInfo{u, false, 0});
+    }
+  }
+  co_return out;
 }
 
 Task<Status> MessagingService::Block(const std::string& user_id, const std::string& target_id) {

@@ -16,6 +16,7 @@
 #include "conversation_store.hpp"
 #include "message_store.hpp"
 #include "presence.hpp"
+#include "user_limits.hpp"
 #include "validation.hpp"
 
 namespace tchat::messaging {
@@ -45,7 +46,7 @@ struct SendResult {
 class MessagingService {
  public:
   MessagingService(ConversationStore& conversations, MessageStore& messages, SendBatcher& batcher,
-                   Hub& hub, Presence& presence, ServiceOptions options);
+                   Hub& hub, Presence& presence, UserLimits& limits, ServiceOptions options);
 
   Task<Result<std::pair<Conversation, bool>>> CreateDirect(const std::string& user_id,
                                                            const std::string& peer_id);
@@ -68,9 +69,12 @@ class MessagingService {
   Task<Result<SendResult>> Send(const std::string& user_id, std::string_view conversation_id,
                                 MessageInput input, std::string origin_session = {});
   // The same without waiting: `done` runs on this worker once the message is
-  // committed (or failed). For the WebSocket reader.
+  // committed (or failed). For the WebSocket reader, which calls AdmitMessage
+  // first (Send does so itself).
   void SubmitSend(const std::string& user_id, std::string_view conversation_id, MessageInput input,
                   std::string origin_session, std::function<void(Result<SendResult>)> done);
+  // The user's message rate limit: Ok, or kRateLimited with retry_after.
+  Task<Status> AdmitMessage(const std::string& user_id);
 
   Task<Result<HistoryPage>> History(const std::string& user_id, std::string_view conversation_id,
                                     HistoryQuery query);
@@ -85,7 +89,11 @@ class MessagingService {
   Task<Status> Typing(const std::string& user_id, std::string_view conversation_id);
 
   Task<Result<SyncResult>> Sync(const std::string& user_id, std::string_view token);
-  Task<Result<std::vector<PresenceInfo>>> GetPresence(const std::vector<std::string>& user_ids);
+  // Presence of `user_ids` as `viewer_id` may see it: users who share no
+  // conversation with the viewer, or blocked them, come back offline and never
+  // seen.
+  Task<Result<std::vector<PresenceInfo>>> GetPresence(const std::string& viewer_id,
+                                                      const std::vector<std::string>& user_ids);
 
   Task<Status> Block(const std::string& user_id, const std::string& target_id);
   Task<Status> Unblock(const std::string& user_id, const std::string& target_id);
@@ -98,6 +106,8 @@ class MessagingService {
   Task<Result<Access>> RequireMember(std::string_view conversation_id, const std::string& user_id);
   Task<Result<std::vector<std::string>>> CachedMembers(const std::string& conversation_id);
   void ForgetMembers(const std::string& conversation_id) { member_cache_.erase(conversation_id); }
+  // kPermissionDenied when one of `user_ids` blocked `user_id`.
+  Task<Status> RefuseBlockers(const std::string& user_id, const std::vector<std::string>& user_ids);
   // Sends conversation.updated to `recipients` (and joined/left to those users).
   Task<void> Announce(const std::string& conversation_id, const std::string& viewer_id,
                       const std::vector<std::string>& recipients,
@@ -110,6 +120,7 @@ class MessagingService {
   SendBatcher& batcher_;
   Hub& hub_;
   Presence& presence_;
+  UserLimits& limits_;
   ServiceOptions options_;
   struct CachedMemberList {
     std::vector<std::string> members;

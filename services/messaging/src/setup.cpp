@@ -24,6 +24,7 @@
 #include "handlers.hpp"
 #include "messaging_worker.hpp"
 #include "payment_consumer.hpp"
+#include "revocation_watcher.hpp"
 
 namespace tchat::messaging {
 namespace {
@@ -39,6 +40,35 @@ Task<void> PresenceHeartbeat(App& app, MessagingWorker& mw, asio::any_io_executo
     if (app.stopping()) break;
     co_await mw.presence->HeartbeatOnce();
   }
+}
+
+// Closes this worker's sockets whose access token expired, once a second.
+Task<void> ExpirySweep(App& app, MessagingWorker& mw, asio::any_io_executor ex) {
+  asio::steady_timer timer(ex);
+  while (!app.stopping()) {
+    timer.expires_after(std::chrono::seconds(1));
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (app.stopping()) break;
+    mw.guard->CloseExpired(std::chrono::system_clock::now());
+  }
+}
+
+// Worker 0's revocation watcher: every revocation goes to every worker's guard.
+std::shared_ptr<RevocationWatcher> StartRevocationWatcher(App& app, Worker& w) {
+  const auto workers = app.workers();
+  auto watcher = std::make_shared<RevocationWatcher>(
+      w.Get<redis::RedisClient>(), kRememberRevoked,
+      [workers](const Revocation& r) {
+        for (Worker* each : workers) {
+          asio::post(each->io(), [each, r] {
+            each->Get<MessagingWorker>().guard->Apply(r, std::chrono::system_clock::now());
+          });
+        }
+      },
+      [&app] { return app.stopping(); });
+  asio::co_spawn(
+      w.io(), [watcher]() -> Task<void> { co_await watcher->Run(); }, asio::detached);
+  return watcher;
 }
 
 using Relays = std::vector<std::shared_ptr<events::OutboxRelay>>;
@@ -71,6 +101,7 @@ void CreateWorkers(App& app, const Config& cfg, const std::string& instance, con
   for (std::size_t i = 0; i < workers.size(); ++i) {
     Worker* w = workers[i];
     auto mw = std::make_shared<MessagingWorker>(*w, cfg, redis_options, instance, relays[i]);
+    mw->verifier = app.verifier();
     batchers.push_back(mw->batcher.get());
     w->Set(std::move(mw));
   }
@@ -82,36 +113,40 @@ void CreateWorkers(App& app, const Config& cfg, const std::string& instance, con
 void StartLoops(App& app, const Config& cfg, const std::string& instance, const Relays& relays) {
   const auto workers = app.workers();
   const bool consume_payments = cfg.payment_consumer;
-  // Worker 0's payment consumer, for shutdown to stop.
+  // Worker 0's payment consumer and revocation watcher, for shutdown to stop.
   auto consumer_slot = std::make_shared<std::shared_ptr<PaymentConsumer>>();
-  app.OnWorkerStart(
-      [&app, relays, consume_payments, instance, consumer_slot](Worker& w) -> Task<void> {
-        auto& mw = w.Get<MessagingWorker>();
-        auto ex = w.io().get_executor();
-        mw.hub->Start();
-        asio::co_spawn(ex, PresenceHeartbeat(app, mw, ex), asio::detached);
-        if (auto& relay = relays[static_cast<std::size_t>(w.index())]) {
-          asio::co_spawn(ex, relay->Run(w.Get<pg::Pool>(), w.Get<redis::RedisClient>()),
-                         asio::detached);
-        }
-        if (w.index() == 0) {
-          if (consume_payments) {
-            auto consumer = std::make_shared<PaymentConsumer>(w.Get<redis::RedisClient>(),
-                                                              *mw.batcher, "messaging-" + instance,
-                                                              [&app] { return app.stopping(); });
-            *consumer_slot = consumer;
-            asio::co_spawn(
-                ex, [consumer]() -> Task<void> { co_await consumer->Run(); }, asio::detached);
-          }
-        }
-        co_return;
-      });
-  app.OnShutdown([relays, workers, consumer_slot] {
+  auto watcher_slot = std::make_shared<std::shared_ptr<RevocationWatcher>>();
+  app.OnWorkerStart([&app, relays, consume_payments, instance, consumer_slot,
+                     watcher_slot](Worker& w) -> Task<void> {
+    auto& mw = w.Get<MessagingWorker>();
+    auto ex = w.io().get_executor();
+    mw.hub->Start();
+    asio::co_spawn(ex, PresenceHeartbeat(app, mw, ex), asio::detached);
+    asio::co_spawn(ex, ExpirySweep(app, mw, ex), asio::detached);
+    if (auto& relay = relays[static_cast<std::size_t>(w.index())]) {
+      asio::co_spawn(ex, relay->Run(w.Get<pg::Pool>(), w.Get<redis::RedisClient>()),
+                     asio::detached);
+    }
+    if (w.index() == 0) {
+      *watcher_slot = StartRevocationWatcher(app, w);
+      if (consume_payments) {
+        auto consumer = std::make_shared<PaymentConsumer>(w.Get<redis::RedisClient>(), *mw.batcher,
+                                                          "messaging-" + instance,
+                                                          [&app] { return app.stopping(); });
+        *consumer_slot = consumer;
+        asio::co_spawn(
+            ex, [consumer]() -> Task<void> { co_await consumer->Run(); }, asio::detached);
+      }
+    }
+    co_return;
+  });
+  app.OnShutdown([relays, workers, consumer_slot, watcher_slot] {
     for (const auto& relay : relays) {
       if (relay) relay->Stop();
     }
-    asio::post(workers.front()->io(), [consumer_slot] {
+    asio::post(workers.front()->io(), [consumer_slot, watcher_slot] {
       if (*consumer_slot) (*consumer_slot)->Stop();
+      if (*watcher_slot) (*watcher_slot)->Stop();
     });
     for (Worker* w : workers) {
       asio::post(w->io(), [w] { w->Get<MessagingWorker>().hub->Stop(); });

@@ -43,6 +43,23 @@ void WsSession::Send(std::string text) {
   Deliver(std::make_shared<const std::string>(std::move(text)));
 }
 
+void WsSession::CloseWith(std::uint16_t code, std::string reason) {
+  if (closing_) return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  queue_.clear();
+  queue_.shrink_to_fit();
+  head_ = 0;
+  queued_bytes_ = 0;
+  reader_wake_.NotifyAll();
+  // The writer sends the close frame: after its write in progress, if any.
+  if (!writing_) {
+    writing_ = true;
+    boost::asio::co_spawn(ex_, Drain(shared_from_this()), boost::asio::detached);
+  }
+}
+
 void WsSession::Overflow() {
   closing_ = true;
   Metrics::Get().slow_consumer_disconnects->Inc();
@@ -93,6 +110,7 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
     }
     Metrics::Get().frames_sent->Inc(static_cast<double>(n));
   }
+  if (close_code_ != 0) co_await ws_.Close(close_code_, close_reason_);
   writing_ = false;
   writer_stopped_.NotifyAll();
   reader_wake_.NotifyAll();  // a failed write closed the session
@@ -100,7 +118,8 @@ Task<void> WsSession::Drain(std::shared_ptr<WsSession> /*keep_alive*/) {
 
 Task<void> WsSession::Finish() {
   closing_ = true;
-  if (writing_) ws_.Cancel();
+  // A close frame being sent is left to finish (Close bounds its own wait).
+  if (writing_ && close_code_ == 0) ws_.Cancel();
   while (writing_) co_await writer_stopped_.WaitNotified();
   queue_.clear();
   queue_.shrink_to_fit();

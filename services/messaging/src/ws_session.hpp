@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +48,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   WsSession& operator=(const WsSession&) = delete;
 
   const std::string& user_id() const { return user_id_; }
+  // The credentials the socket runs on: the access token's session (sid) and
+  // expiry, from the upgrade or the last `auth` frame.
+  void SetCredentials(std::string auth_session, std::chrono::system_clock::time_point expires_at) {
+    auth_session_ = std::move(auth_session);
+    expires_at_ = expires_at;
+  }
+  const std::string& auth_session() const { return auth_session_; }
+  std::chrono::system_clock::time_point expires_at() const { return expires_at_; }
   // Process-unique connection id ("<instance>-<worker>-<n>").
   const std::string& id() const { return id_; }
 
@@ -53,6 +63,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // queue is discarded and the socket cancelled, which ends the handler's read.
   void Deliver(const Frame& frame);
   void Send(std::string text);
+
+  // Ends the session from outside its reader: nothing more is queued and a close
+  // frame with `code` and `reason` goes out after the write on the wire; the
+  // handler's read then ends with the peer's answer (or a few seconds later).
+  void CloseWith(std::uint16_t code, std::string reason);
 
   bool closing() const { return closing_; }
   std::size_t queued_frames() const { return queue_.size() - head_; }
@@ -86,6 +101,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   boost::asio::any_io_executor ex_;
   std::string user_id_;
   std::string id_;
+  std::string auth_session_;
+  std::chrono::system_clock::time_point expires_at_ = std::chrono::system_clock::time_point::max();
+  std::uint16_t close_code_ = 0;  // set by CloseWith
+  std::string close_reason_;
   SessionLimits limits_;
   std::vector<Frame> queue_;  // [head_, size) is pending
   std::size_t head_ = 0;

@@ -1,6 +1,7 @@
 // End-to-end tests of messaging replicas: the test starts its own Redis and two
 // tchat-messaging processes on one database, then checks cross-replica fan-out,
-// a kill -9 in the middle of a stream of messages, and a Redis restart.
+// a kill -9 in the middle of a stream of messages, a Redis restart, session
+// revocations reaching every replica, and per-user rate limits shared by them.
 //
 // Environment: TCHAT_TEST_MESSAGING_BIN (the binary), TCHAT_TEST_MESSAGING_DATABASE_URL
 // (a migrated tchat_messaging database); redis-server is taken from PATH or
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <tchat/client/token_minter.hpp>
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/jwt/jwt_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -25,6 +27,7 @@
 #include "support/fixture.hpp"
 #include "support/json_fields.hpp"
 #include "support/process.hpp"
+#include "support/redis.hpp"
 
 namespace tchat::e2e {
 namespace {
@@ -99,6 +102,13 @@ class Replicas : public ServiceTest {
         "redis_dial_timeout=1s",
         "redis_read_timeout=1s",
     };
+    // The load above is far beyond a person's; LimitedReplicas sets low limits.
+    std::vector<std::string> limits = limits_env_;
+    if (limits.empty()) {
+      limits = {"messaging_rate_messages_per_minute=0", "messaging_rate_typing_per_minute=0",
+                "messaging_rate_groups_per_hour=0", "messaging_rate_ws_connects_per_minute=0"};
+    }
+    env.insert(env.end(), limits.begin(), limits.end());
     if (const char* asan = std::getenv("ASAN_OPTIONS"))
       env.push_back(std::string("ASAN_OPTIONS=") + asan);
     if (!replicas_[i].Start({bin_}, env, dir_ + "/replica" + std::to_string(i) + ".log")) {
@@ -109,9 +119,25 @@ class Replicas : public ServiceTest {
         io_, [&] { return api.Call("GET", "/health/ready").status == 200; }, 20s);
   }
 
+  // An access token of `user_id` for `session_id`.
+  std::string Token(const std::string& user_id, const std::string& session_id,
+                    std::chrono::seconds ttl = std::chrono::minutes(15)) {
+    return minter_->Mint(user_id, ttl, session_id);
+  }
+
   User NewUser(int replica) {
     const std::string id = NewUuidV7();
     return UserWithToken(id, minter_->Mint(id), Url(replica));
+  }
+  // A user whose token belongs to the given session.
+  User SessionUser(const std::string& user_id, const std::string& session_id, int replica) {
+    return UserWithToken(user_id, Token(user_id, session_id), Url(replica));
+  }
+
+  // Adds an event to the replicas' Redis as auth's outbox relay would.
+  void AuthEvent(const std::string& type, json::object data) {
+    Redis redis("redis://127.0.0.1:" + std::to_string(redis_port_) + "/0");
+    redis.Publish(events::kAuthStream, Envelope(type, std::move(data)));
   }
 
   std::unique_ptr<BlockingWs> Connect(const User& u, int replica) {
@@ -164,6 +190,7 @@ class Replicas : public ServiceTest {
   }
 
   std::string bin_, db_, redis_bin_, dir_;
+  std::vector<std::string> limits_env_;  // set before SetUp
   std::optional<client::TokenMinter> minter_;
   ChildProcess redis_;
   ChildProcess replicas_[2];
@@ -418,6 +445,144 @@ TEST_F(Replicas, SigtermClosesWebSocketsWith1001AndKeepsTheOtherReplicaServing) 
   a_elsewhere.api = std::make_shared<BlockingApi>(io_, Url(1), a.token);
   EXPECT_EQ(a_elsewhere.api->Run(a_elsewhere.api->async().SendText(conv, "again", "hi")).status,
             201);
+}
+
+// ---------------------------------------------------------------------------
+// Credentials: a revoked session's sockets close on every replica
+// ---------------------------------------------------------------------------
+
+TEST_F(Replicas, ARevokedSessionsSocketsCloseOnEveryReplicaWithin2s) {
+  const std::string user = NewUuidV7(), revoked = NewUuidV7(), kept = NewUuidV7();
+  User u = SessionUser(user, revoked, 0);
+  User other = SessionUser(user, kept, 1);
+  auto on0 = Connect(u, 0);
+  auto on1 = Connect(u, 1);
+  auto kept_on1 = Connect(other, 1);
+  (void)on0->CollectFor(300ms);  // the watchers are reading the stream by now
+
+  AuthEvent("auth.session.revoked",
+            json::object{{"session_id", revoked}, {"user_id", user}, {"reason", "logout"}});
+  const auto at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(on0->WaitClosed(2s)) << "replica 0 kept the revoked socket";
+  EXPECT_TRUE(on1->WaitClosed(2s)) << "replica 1 kept the revoked socket";
+  EXPECT_LE(std::chrono::steady_clock::now() - at, 2s);
+  EXPECT_EQ(on0->close_code(), 4001);
+  EXPECT_EQ(on1->close_code(), 4001);
+  ASSERT_TRUE(kept_on1->Send(WsClient::PingFrame()).ok());
+  EXPECT_TRUE(kept_on1->NextOfType("pong", 3s)) << "another session's socket must stay";
+
+  // A user-wide revocation (a password change) spares only the named session.
+  auto on0_again = Connect(other, 0);
+  User third = SessionUser(user, NewUuidV7(), 0);
+  auto third_on0 = Connect(third, 0);
+  AuthEvent("auth.sessions.revoked",
+            json::object{{"user_id", user}, {"except_session_id", kept}, {"reason", "password"}});
+  EXPECT_TRUE(third_on0->WaitClosed(2s));
+  EXPECT_EQ(third_on0->close_code(), 4001);
+  ASSERT_TRUE(on0_again->Send(WsClient::PingFrame()).ok());
+  EXPECT_TRUE(on0_again->NextOfType("pong", 3s));
+
+  // A replica that starts after the revocation still refuses the session.
+  replicas_[1].Stop(SIGTERM);
+  ASSERT_TRUE(StartReplica(1));
+  std::this_thread::sleep_for(300ms);  // its watcher reads the stream back
+  auto late = std::make_unique<BlockingWs>(io_);
+  (void)late->Connect(Url(1), u.token, {}, 5s);
+  EXPECT_TRUE(late->WaitClosed(3s));
+  EXPECT_EQ(late->close_code(), 4001);
+}
+
+// ---------------------------------------------------------------------------
+// Per-user rate limits, shared by the replicas
+// ---------------------------------------------------------------------------
+
+class LimitedReplicas : public Replicas {
+ protected:
+  LimitedReplicas() {
+    limits_env_ = {"messaging_rate_messages_per_minute=5", "messaging_rate_typing_per_minute=3",
+                   "messaging_rate_groups_per_hour=2", "messaging_rate_ws_connects_per_minute=3"};
+  }
+
+  // Status and Retry-After of a raw HTTP call.
+  std::pair<int, std::string> RawPost(int replica, const std::string& token,
+                                      const std::string& path, const json::value& body) {
+    BlockingApi api(io_, Url(replica), token);
+    ApiResponse r = api.Send(ApiRequest("POST", path, json::serialize(body)));
+    return {r.status, r.header("Retry-After")};
+  }
+};
+
+TEST_F(LimitedReplicas, MessagesOverTheLimitAre429OnAnyReplicaAndAnErrorOnTheSocket) {
+  User a = NewUser(0), b = NewUser(1);
+  auto created = a.api->Run(a.api->async().CreateDirect(b.id));
+  ASSERT_EQ(created.status, 201);
+  const std::string conv = Str(created.object(), "id");
+  const std::string path = "/v1/conversations/" + conv + "/messages";
+  auto body = [](int i) {
+    return json::object{
+        {"client_msg_id", "m" + std::to_string(i)}, {"type", "text"}, {"body", "hi"}};
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(RawPost(0, a.token, path, body(i)).first, 201);
+  for (int i = 3; i < 5; ++i) EXPECT_EQ(RawPost(1, a.token, path, body(i)).first, 201);
+  auto [status, retry] = RawPost(0, a.token, path, body(5));
+  EXPECT_EQ(status, 429);
+  ASSERT_FALSE(retry.empty()) << "no Retry-After";
+  EXPECT_GE(std::stoi(retry), 1);
+  EXPECT_LE(std::stoi(retry), 60);
+  EXPECT_EQ(RawPost(1, a.token, path, body(6)).first, 429);
+  // b's own limit is untouched.
+  EXPECT_EQ(RawPost(1, b.token, path, body(7)).first, 201);
+
+  auto ws = Connect(a, 1);
+  ASSERT_TRUE(ws->Send(WsClient::MessageSendFrame(conv, "ws-1", "hi")).ok());
+  auto e = ws->NextOfType("error", 5s);
+  ASSERT_TRUE(e) << "no error frame";
+  EXPECT_EQ(Str(*e, "client_msg_id"), "ws-1");
+  EXPECT_EQ(Str(Obj(*e, "error"), "code"), "rate_limited");
+  EXPECT_GE(Int(*e, "retry_after"), 1);
+  EXPECT_FALSE(ws->NextOfType("ack", 300ms));
+}
+
+TEST_F(LimitedReplicas, TypingGroupsAndConnectionsHaveTheirLimits) {
+  User a = NewUser(0), b = NewUser(1);
+  auto created = a.api->Run(a.api->async().CreateDirect(b.id));
+  ASSERT_EQ(created.status, 201);
+  const std::string conv = Str(created.object(), "id");
+  auto ws = Connect(a, 0);  // connection 1 of 3
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ws->Send(WsClient::TypingFrame(conv)).ok());
+  EXPECT_FALSE(ws->NextOfType("error", 500ms)) << "typing under the limit was refused";
+  ASSERT_TRUE(ws->Send(WsClient::TypingFrame(conv)).ok());
+  auto e = ws->NextOfType("error", 5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Str(Obj(*e, "error"), "code"), "rate_limited");
+
+  EXPECT_EQ(RawPost(0, a.token, "/v1/conversations",
+                    json::object{{"type", "group"},
+                                 {"title", "g1"},
+                                 {"member_ids", json::array{json::value(b.id)}}})
+                .first,
+            201);
+  EXPECT_EQ(RawPost(1, a.token, "/v1/conversations",
+                    json::object{{"type", "group"},
+                                 {"title", "g2"},
+                                 {"member_ids", json::array{json::value(b.id)}}})
+                .first,
+            201);
+  auto [status, retry] = RawPost(
+      0, a.token, "/v1/conversations",
+      json::object{
+          {"type", "group"}, {"title", "g3"}, {"member_ids", json::array{json::value(b.id)}}});
+  EXPECT_EQ(status, 429);
+  EXPECT_FALSE(retry.empty());
+
+  auto second = Connect(a, 1);  // 2 of 3
+  auto third = Connect(a, 0);   // 3 of 3
+  auto fourth = std::make_unique<BlockingWs>(io_);
+  (void)fourth->Connect(Url(1), a.token, {}, 5s);
+  EXPECT_TRUE(fourth->WaitClosed(3s)) << "a fourth socket in a minute was let in";
+  EXPECT_EQ(fourth->close_code(), 4029);
+  ASSERT_TRUE(ws->Send(WsClient::PingFrame()).ok());
+  EXPECT_TRUE(ws->NextOfType("pong", 3s)) << "the open sockets stay";
 }
 
 }  // namespace

@@ -474,7 +474,9 @@ export interface paths {
          * @description `direct`: exactly one other user in `member_ids`; one direct conversation
          *     per pair (200 with the existing one, 201 when new). `group`: a `title` and
          *     any number of members up to the group limit (the creator is the owner).
-         *     Someone who blocked the creator cannot be added (403).
+         *     Someone who blocked the creator cannot be added (403). A user creates at
+         *     most `messaging_rate_groups_per_hour` groups an hour (default 30; 429
+         *     with `Retry-After` beyond).
          */
         post: operations["createConversation"];
         delete?: never;
@@ -528,7 +530,8 @@ export interface paths {
         put?: never;
         /**
          * Add group members
-         * @description Group owners and admins; posts a `members_added` system message.
+         * @description Group owners and admins; posts a `members_added` system message. Someone
+         *     who blocked the caller cannot be added (403).
          */
         post: operations["addMembers"];
         delete?: never;
@@ -592,7 +595,10 @@ export interface paths {
          *     answers the original message with 200, never a duplicate. `seq` is per
          *     conversation, from 1, without gaps. A blocked sender cannot message the
          *     blocker in a direct conversation (403). The same message object reaches
-         *     every member's WebSockets as `message.new`.
+         *     every member's WebSockets as `message.new`. A user sends at most
+         *     `messaging_rate_messages_per_minute` messages a minute, over HTTP and
+         *     WebSocket together, on every replica (default 300; 429 with
+         *     `Retry-After` beyond).
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -749,7 +755,10 @@ export interface paths {
         };
         /**
          * Who is online
-         * @description Online while a WebSocket of the user is open anywhere.
+         * @description Online while a WebSocket of the user is open anywhere. Only for users who
+         *     share a conversation with the caller and did not block them (and the
+         *     caller themselves): anyone else comes back offline with `last_seen_at`
+         *     null, as if never seen. Presence events follow the same rule.
          */
         get: operations["getPresence"];
         put?: never;
@@ -829,17 +838,36 @@ export interface paths {
          *     every member receives each event once, whichever replica it is on.
          *
          *     **Client → server** frames are `WsClientFrame`: `ping` (answered by
-         *     `pong`), `typing`, `read` and `message.send` (answered by `ack`, or by
-         *     `error` with the `client_msg_id`). A frame that is not JSON, has no
-         *     `type` or an unknown one, or a binary frame, is answered by an `error`
-         *     frame; the socket stays open.
+         *     `pong`), `typing`, `read`, `message.send` (answered by `ack`, or by
+         *     `error` with the `client_msg_id`) and `auth` (answered by `auth.ok`). A
+         *     frame that is not JSON, has no `type` or an unknown one, or a binary
+         *     frame, is answered by an `error` frame; the socket stays open.
+         *
+         *     **Credentials.** A socket lives only as long as its credentials: it is
+         *     closed with **4001** when its access token expires, unless the client
+         *     sent an `auth` frame with a fresh token of the same user first (the
+         *     socket then runs on that token: `auth.ok` tells its expiry), and within
+         *     2 s of its session being revoked (logout, `DELETE /v1/auth/sessions/{id}`,
+         *     a password change for the other sessions, a reused refresh token), on
+         *     every replica. A token of a revoked session cannot open a socket (4001
+         *     right after the upgrade) nor renew one. A client that gets 4001 refreshes
+         *     its token (or signs in again) before it reconnects.
+         *
+         *     **Rate limits** (per user, on every replica together; `error` frame with
+         *     code `rate_limited` and `retry_after` seconds): `message.send` shares the
+         *     message limit of `POST /v1/conversations/{id}/messages`, `typing` has its
+         *     own (`messaging_rate_typing_per_minute`, default 120). Opening sockets
+         *     faster than `messaging_rate_ws_connects_per_minute` (default 30) gets an
+         *     `error` frame and close code 4029.
          *
          *     Close codes: 1000 normal, 1001 the server is shutting down, 1002 a
          *     protocol error (an unmasked or malformed frame, or a close frame whose
          *     code may not be sent: RFC 6455 §7.4, e.g. 999, 1005, 1006, 5000), 1007 a
          *     text frame that is not UTF-8, 1008 the token's subject is not a user id,
          *     1009 a frame over the size limit, 1011 the service could not load the
-         *     caller's conversations. A client's valid close code is echoed.
+         *     caller's conversations, 4001 the token expired or the session was
+         *     revoked, 4029 too many sockets opened. A client's valid close code is
+         *     echoed.
          */
         get: operations["openWebSocket"];
         put?: never;
@@ -1855,7 +1883,23 @@ export interface components {
             blocked_user_ids: components["schemas"]["Uuid"][];
         };
         /** @description A frame the client sends on `/v1/ws`. */
-        WsClientFrame: components["schemas"]["WsPingFrame"] | components["schemas"]["WsTypingRequestFrame"] | components["schemas"]["WsReadRequestFrame"] | components["schemas"]["WsMessageSendFrame"];
+        WsClientFrame: components["schemas"]["WsPingFrame"] | components["schemas"]["WsTypingRequestFrame"] | components["schemas"]["WsReadRequestFrame"] | components["schemas"]["WsMessageSendFrame"] | components["schemas"]["WsAuthFrame"];
+        /**
+         * @description Renews the socket's credentials with a fresh access token of the same
+         *     user (after a token refresh), so that the socket is not closed (4001)
+         *     when the token it was opened with expires. Answered by `auth.ok`, or by
+         *     `error` (`unauthenticated`: invalid, expired or revoked;
+         *     `permission_denied`: another user's token), after which the socket keeps
+         *     its previous credentials.
+         */
+        WsAuthFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth";
+            access_token: string;
+        };
         /** @description Answered by `pong`. */
         WsPingFrame: {
             /**
@@ -1897,7 +1941,7 @@ export interface components {
             message: components["schemas"]["MessageInput"];
         };
         /** @description A frame the server sends on `/v1/ws`. */
-        WsServerFrame: components["schemas"]["WsReadyFrame"] | components["schemas"]["WsPongFrame"] | components["schemas"]["WsMessageEventFrame"] | components["schemas"]["WsReactionFrame"] | components["schemas"]["WsReadFrame"] | components["schemas"]["WsTypingFrame"] | components["schemas"]["WsPresenceFrame"] | components["schemas"]["WsConversationUpdatedFrame"] | components["schemas"]["WsAckFrame"] | components["schemas"]["WsErrorFrame"] | components["schemas"]["WsSyncRequiredFrame"];
+        WsServerFrame: components["schemas"]["WsReadyFrame"] | components["schemas"]["WsPongFrame"] | components["schemas"]["WsMessageEventFrame"] | components["schemas"]["WsReactionFrame"] | components["schemas"]["WsReadFrame"] | components["schemas"]["WsTypingFrame"] | components["schemas"]["WsPresenceFrame"] | components["schemas"]["WsConversationUpdatedFrame"] | components["schemas"]["WsAckFrame"] | components["schemas"]["WsErrorFrame"] | components["schemas"]["WsSyncRequiredFrame"] | components["schemas"]["WsAuthOkFrame"];
         /** @description The first frame: the socket is subscribed to the caller's conversations. */
         WsReadyFrame: {
             /**
@@ -2021,7 +2065,8 @@ export interface components {
         };
         /**
          * @description A refused frame. `client_msg_id` when it answers a `message.send` that
-         *     carried one; the error codes are those of the HTTP API.
+         *     carried one; the error codes are those of the HTTP API. `retry_after`
+         *     (seconds) with `rate_limited`.
          */
         WsErrorFrame: {
             /**
@@ -2030,10 +2075,24 @@ export interface components {
              */
             type: "error";
             client_msg_id?: string;
+            retry_after?: number;
             error: {
                 code: string;
                 message: string;
             };
+        };
+        /** @description The answer to `auth`: the socket now runs on the new token. */
+        WsAuthOkFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth.ok";
+            /**
+             * Format: date-time
+             * @description When the new token expires (the socket closes then, unless renewed again).
+             */
+            expires_at: string;
         };
         /** @description Events may have been missed (the replica lost Redis); call `GET /v1/sync`. */
         WsSyncRequiredFrame: {
@@ -3232,6 +3291,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Error"];
         };
     };
@@ -3497,6 +3557,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Error"];
         };
     };

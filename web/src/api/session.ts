@@ -25,7 +25,8 @@ interface Stored {
 export type SignOutReason = 'user' | 'expired';
 
 export class Session implements TokenSource {
-  readonly events = new Emitter<{ change: SignOutReason | null; user: User }>();
+  /** `token`: a new access token (this tab or another refreshed), for open sockets to adopt. */
+  readonly events = new Emitter<{ change: SignOutReason | null; user: User; token: string }>();
   private data: Stored | null;
   private inflight: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -41,6 +42,8 @@ export class Session implements TokenSource {
       this.schedule();
       if (!!was !== !!this.data || was?.user.id !== this.data?.user.id) {
         this.events.emit('change', this.data ? null : 'expired');
+      } else if (this.data && this.data.accessToken !== was?.accessToken) {
+        this.events.emit('token', this.data.accessToken);
       }
     });
   }
@@ -105,6 +108,7 @@ export class Session implements TokenSource {
       if (current && current.refreshToken !== before) {
         this.data = current; // another tab rotated meanwhile
         this.schedule();
+        this.events.emit('token', current.accessToken);
         return;
       }
       if (!current) {
@@ -136,6 +140,7 @@ export class Session implements TokenSource {
     };
     save(this.data);
     this.schedule();
+    this.events.emit('token', t.access_token);
   }
 
   /** Refreshes ahead of expiry, so that requests and reconnects never wait for it. */

@@ -26,10 +26,17 @@ export type ServerEvent =
       removed?: boolean;
     }
   | { type: 'ack'; client_msg_id: string; conversation_id?: string; message: Message }
-  | { type: 'error'; client_msg_id?: string; error: { code: string; message: string } };
+  | { type: 'auth.ok'; expires_at: string }
+  | {
+      type: 'error';
+      client_msg_id?: string;
+      retry_after?: number;
+      error: { code: string; message: string };
+    };
 
 export type ClientFrame =
   | { type: 'ping' }
+  | { type: 'auth'; access_token: string }
   | { type: 'typing'; conversation_id: string }
   | { type: 'read'; conversation_id: string; seq: number }
   | {

@@ -241,6 +241,7 @@ export class Messenger {
         }
         break;
       case 'pong':
+      case 'auth.ok':
         break;
     }
   }

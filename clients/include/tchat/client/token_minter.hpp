@@ -23,9 +23,9 @@ class TokenMinter {
   // A minter signing with `key` (e.g. a key a test generated for services it starts).
   static TokenMinter FromKeyPair(const jwt::Ed25519KeyPair& key);
 
-  // An access token for `user_id` with a fresh session id.
-  std::string Mint(const std::string& user_id,
-                   std::chrono::seconds ttl = std::chrono::minutes(15)) const;
+  // An access token for `user_id` of `session_id` (a fresh one when empty).
+  std::string Mint(const std::string& user_id, std::chrono::seconds ttl = std::chrono::minutes(15),
+                   const std::string& session_id = {}) const;
   // The public JWKS of the signing key (what a service loads with JWKS_FILE).
   std::string Jwks() const;
 

@@ -19,10 +19,15 @@ inline constexpr std::string_view kOtpRequested = "auth.otp.requested";
 // other session of theirs was revoked; the user is told on their devices.
 inline constexpr std::string_view kPasswordChanged = "auth.password.changed";
 
-// {user_id, session_id, reason ("logout" | "revoked")}: a session ended before
-// its time; what belongs to it (push devices, open sockets) goes with it.
-// Sessions ended by a password change (auth.password.changed), refresh-token
-// reuse or the per-user cap are not announced this way yet.
+// {user_id, session_id, reason ("logout" | "revoked" | "refresh_token_reuse")}:
+// a session ended before its time; what belongs to it (push devices, open
+// sockets) goes with it. Sessions ended by the per-user cap are not announced.
 inline constexpr std::string_view kSessionRevoked = "auth.session.revoked";
+
+// {user_id, except_session_id ("" for none), reason ("password_set" |
+// "password_changed" | "password_reset")}: every session of the user but one
+// ended; messaging closes their sockets. (Their push devices stay: the
+// auth.password.changed notice must still reach them.)
+inline constexpr std::string_view kSessionsRevoked = "auth.sessions.revoked";
 
 }  // namespace tchat::events

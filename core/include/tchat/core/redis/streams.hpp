@@ -50,6 +50,13 @@ Task<Result<std::vector<StreamEntry>>> XReadGroup(
     std::string_view consumer, std::size_t count,
     std::optional<std::chrono::milliseconds> block = std::nullopt, std::string_view id = ">");
 
+// XREAD COUNT count [BLOCK ms] STREAMS stream after_id: the entries after
+// `after_id` ("$" for only new ones), for a reader that must see every entry
+// itself (no consumer group, nothing to acknowledge). With `block`, as above.
+Task<Result<std::vector<StreamEntry>>> XRead(
+    RedisCommander& redis, std::string_view stream, std::string_view after_id, std::size_t count,
+    std::optional<std::chrono::milliseconds> block = std::nullopt);
+
 // XACK stream group id...; returns how many were acknowledged.
 Task<Result<std::int64_t>> XAck(RedisCommander& redis, std::string_view stream,
                                 std::string_view group, std::span<const std::string_view> ids);
