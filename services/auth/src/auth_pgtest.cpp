@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <tchat/core/async.hpp>
+#include <tchat/core/client_address.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
@@ -139,9 +140,11 @@ class AuthPgTest : public ::testing::Test {
     EXPECT_TRUE(done);
   }
 
+  // As the server fills it in: the address, and the key its limits count under.
   static ClientInfo Client(std::string ip = FreshIp()) {
     ClientInfo c;
     c.ip = std::move(ip);
+    c.limit_key = AddressLimitKey(c.ip);
     c.user_agent = "auth_pgtest";
     c.device_name = "test device";
     c.platform = "android";
