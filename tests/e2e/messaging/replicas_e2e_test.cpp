@@ -318,15 +318,18 @@ TEST_F(Replicas, KillNineMidStreamLosesNothingAcknowledged) {
   EXPECT_LT(doomed_acked, static_cast<std::size_t>(kEach)) << "the kill came too late to test";
 
   // The survivor's stream completes on the other replica.
-  client::RunUntil(
+  int survivor_acked = 0;
+  ASSERT_TRUE(client::RunUntil(
       io_,
       [&] {
         drain_acks(*w_survivor);
-        int s = 0;
-        for (const auto& [k, v] : acked) s += k[0] == 's';
-        return s == kEach;
+        survivor_acked = 0;
+        for (const auto& [k, v] : acked) survivor_acked += k[0] == 's';
+        return survivor_acked == kEach;
       },
-      60s);
+      60s))
+      << "the surviving replica acknowledged " << survivor_acked << " of " << kEach
+      << " messages in 60 s";
 
   // Every acknowledged message is in the history, with the seq it was acknowledged
   // with; seqs are 1..N without gaps or duplicates.
