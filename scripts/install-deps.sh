@@ -32,7 +32,7 @@ PACKAGES=(
   # servers and tools of the local system, the tests and the benchmarks
   # (postgresql-15 ships pgbench)
   postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
-  curl jq procps util-linux tzdata openssl ca-certificates iproute2 python3-yaml
+  curl jq procps util-linux tzdata openssl ca-certificates iproute2 python3 python3-yaml xxd
   # the web client's browser tests drive Debian's Chromium (no browser download);
   # the fonts make their screenshots show Thai text and emoji
   chromium fonts-tlwg-loma-otf fonts-noto-color-emoji
