@@ -83,11 +83,13 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
                         "CROSS JOIN LATERAL (SELECT " TCHAT_MSG_COLUMNS
                         " FROM messages m WHERE m.conversation_id = k.c AND m.seq = k.s) x",
                         id_array, pg::ToArray(last_seqs)));
+  // Unread counts stop at the last_seq the conversation row was read with, so the
+  // count agrees with the last message shown even when a message lands meanwhile.
   statements.push_back(pg::Statement::Of(
       "SELECT k.c, (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.conversation_id = k.c "
-      "AND m.seq > k.r AND m.sender_id <> $3::uuid LIMIT 1000) z) "
-      "FROM unnest($1::uuid[], $2::bigint[]) AS k(c, r)",
-      id_array, pg::ToArray(read_seqs), viewer_id));
+      "AND m.seq > k.r AND m.seq <= k.l AND m.sender_id <> $3::uuid LIMIT 1000) z) "
+      "FROM unnest($1::uuid[], $2::bigint[], $4::bigint[]) AS k(c, r, l)",
+      id_array, pg::ToArray(read_seqs), viewer_id, pg::ToArray(last_seqs)));
   auto results = co_await conn.Pipeline(std::move(statements));
   if (!results) co_return std::move(results).error();
   const pg::PgResult& members = (*results)[0];

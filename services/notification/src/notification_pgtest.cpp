@@ -2,9 +2,11 @@
 // processing (event_store) and of delivery (delivery_store), each function on a
 // scratch database migrated with every migrations/postgres/tchat_notification/
 // *.up.sql. TCHAT_TEST_PG_URL (a superuser libpq URI) is required.
+#include <atomic>
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 
 #include "delivery_store.hpp"
 #include "event_store.hpp"
+#include "store.hpp"
 
 namespace tchat::notification {
 namespace {
@@ -262,6 +265,42 @@ TEST_F(NotificationPgTest, MessageEntriesAreLockedMergedAndInsertedOnce) {
 
 // Claims lease due rows once; outcomes delete, reschedule, dead-letter and drop
 // unregistered devices; the queue depth counts states.
+// A writer inserts unread entries while the inbox is read: every page of unread
+// entries must list exactly as many as its unread_count says, because the page
+// and the count come from one snapshot. Two statements would sometimes count an
+// entry that the list, read a moment earlier, does not show.
+TEST_F(NotificationPgTest, InboxPageAndUnreadCountComeFromOneStatement) {
+  const std::string user = NewUuidV7();
+  std::atomic<bool> stop = false;
+  std::atomic<int> inserted = 0;
+  std::thread writer([&] {
+    PGconn* c = PQconnectdb(db_.url.c_str());
+    while (!stop && PQstatus(c) == CONNECTION_OK) {
+      const std::string sql =
+          "INSERT INTO notifications (id, user_id, kind, title, body) VALUES ('" + NewUuidV7() +
+          "', '" + user + "', 'payment.received', 't', 'b')";
+      PQclear(PQexec(c, sql.c_str()));
+      ++inserted;
+    }
+    PQfinish(c);
+  });
+  Run([&](pg::Pool& pool) -> Task<void> {
+    auto empty = co_await ListInbox(pool, NewUuidV7(), 10, std::nullopt, true);
+    CO_ASSERT_OK(empty);
+    EXPECT_TRUE(empty->notifications.empty());
+    EXPECT_EQ(empty->unread_count, 0);
+    for (int i = 0; i < 300 && !HasFailure(); ++i) {
+      auto page = co_await ListInbox(pool, user, 1000, std::nullopt, true);
+      CO_ASSERT_OK(page);
+      EXPECT_EQ(static_cast<std::int64_t>(page->notifications.size()), page->unread_count)
+          << "read " << i;
+    }
+  });
+  stop = true;
+  writer.join();
+  EXPECT_GT(inserted.load(), 0);
+}
+
 TEST_F(NotificationPgTest, DeliveriesAreClaimedOnceAndTheirOutcomesRecorded) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string u1 = NewUuidV7(), dev = NewUuidV7(), q1 = NewUuidV7(), q2 = NewUuidV7(),

@@ -45,20 +45,26 @@ FROM devices WHERE user_id = $1 ORDER BY created_at, id)";
 constexpr std::string_view kDeleteDevice = "DELETE FROM devices WHERE id = $1 AND user_id = $2";
 
 // notifications_user_created_idx (000003). created_at's exact value (in
-// microseconds) goes into the cursor.
+// microseconds) goes into the cursor. The page and the unread count come from one
+// statement, so from one snapshot: a notification inserted between two statements
+// could otherwise be counted but not listed. An empty page is one row whose id is
+// NULL, carrying the count.
 constexpr std::string_view kListInbox = R"(
-SELECT id::text, kind, title, body, data::text AS data, read_at IS NOT NULL AS read,
-       rfc3339(created_at) AS created_at,
-       (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
-FROM notifications
-WHERE user_id = $1
-  AND ($2::bigint IS NULL OR
-       (created_at, id) < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))
-  AND (NOT $4::bool OR read_at IS NULL)
-ORDER BY created_at DESC, id DESC LIMIT $5)";
-
-constexpr std::string_view kUnreadCount =
-    "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL";
+WITH page AS (
+  SELECT id, kind, title, body, data, read_at, created_at
+  FROM notifications
+  WHERE user_id = $1
+    AND ($2::bigint IS NULL OR
+         (created_at, id) < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid))
+    AND (NOT $4::bool OR read_at IS NULL)
+  ORDER BY created_at DESC, id DESC LIMIT $5),
+unread AS (SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL)
+SELECT page.id::text, page.kind, page.title, page.body, page.data::text AS data,
+       page.read_at IS NOT NULL AS read, rfc3339(page.created_at) AS created_at,
+       (extract(epoch FROM page.created_at) * 1000000)::bigint AS created_at_us,
+       unread.n AS unread_count
+FROM unread LEFT JOIN page ON true
+ORDER BY page.created_at DESC, page.id DESC)";
 
 constexpr std::string_view kMarkRead = R"(
 UPDATE notifications SET read_at = COALESCE(read_at, now()) WHERE id = $1 AND user_id = $2)";
@@ -204,14 +210,13 @@ Task<Result<InboxPage>> ListInbox(pg::Pool& pool, const std::string& user_id, in
     after_us = cursor->created_at_us;
     after_id = cursor->id;
   }
-  std::vector<pg::Statement> st;
-  st.push_back(pg::Statement::Of(kListInbox, user_id, after_us, after_id, unread_only, limit + 1));
-  st.push_back(pg::Statement::Of(kUnreadCount, user_id));
-  auto r = co_await pool.Pipeline(std::move(st));
+  auto r = co_await pool.Query(kListInbox, user_id, after_us, after_id, unread_only, limit + 1);
   if (!r) co_return std::move(r).error();
-  const pg::PgResult& rows = (*r)[0];
+  const pg::PgResult& rows = *r;
   InboxPage page;
-  const int n = std::min(rows.Rows(), limit);
+  page.unread_count = rows.GetInt64(0, "unread_count");
+  const int listed = rows.IsNull(0, "id") ? 0 : rows.Rows();
+  const int n = std::min(listed, limit);
   for (int i = 0; i < n; ++i) {
     page.notifications.push_back(json::object{{"id", rows.GetString(i, "id")},
                                               {"kind", rows.GetString(i, "kind")},
@@ -221,11 +226,10 @@ Task<Result<InboxPage>> ListInbox(pg::Pool& pool, const std::string& user_id, in
                                               {"read", rows.GetBool(i, "read")},
                                               {"created_at", rows.GetString(i, "created_at")}});
   }
-  if (rows.Rows() > limit && n > 0) {
+  if (listed > limit && n > 0) {
     page.next_cursor =
         FormatInboxCursor(InboxCursor{rows.GetInt64(n - 1, "created_at_us"), S(rows, n - 1, "id")});
   }
-  page.unread_count = (*r)[1].GetInt64(0, 0);
   co_return page;
 }
 
