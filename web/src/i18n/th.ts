@@ -1,5 +1,5 @@
 // ข้อความภาษาไทย (Thai interface text). Every key of en.ts must be here: the
-// Messages type makes a missing one a compile error.
+// Messages type makes a missing one a compile error. Words: GLOSSARY.md.
 import type { Messages } from './en';
 
 export const th: Messages = {
@@ -56,11 +56,11 @@ export const th: Messages = {
   'chats.newGroup': 'กลุ่มใหม่',
   'chats.empty': 'ยังไม่มีแชท เริ่มแชทด้วยหมายเลขโทรศัพท์',
   'chats.pick': 'เลือกแชท หรือเริ่มแชทใหม่',
-  'chats.unread': 'ยังไม่ได้อ่าน {count} ข้อความ',
+  'chats.unread': { other: 'ยังไม่ได้อ่าน {count} ข้อความ' },
   'chats.online': 'ออนไลน์',
   'chats.noMessages': 'ยังไม่มีข้อความ',
   'chats.group': 'กลุ่ม',
-  'chats.members': 'สมาชิก {count} คน',
+  'chats.members': { other: 'สมาชิก {count} คน' },
 
   'newChat.title': 'เริ่มแชท',
   'newChat.label': 'หมายเลขโทรศัพท์ หรือ @ชื่อผู้ใช้',
@@ -89,7 +89,7 @@ export const th: Messages = {
   'chat.failed': 'ส่งไม่สำเร็จ',
   'chat.sent': 'ส่งแล้ว',
   'chat.seen': 'อ่านแล้ว',
-  'chat.seenBy': 'อ่านแล้ว {count} คน',
+  'chat.seenBy': { other: 'อ่านแล้ว {count} คน' },
   'chat.edited': 'แก้ไขแล้ว',
   'chat.deleted': 'ข้อความนี้ถูกลบแล้ว',
   'chat.discard': 'ทิ้ง',
@@ -171,7 +171,7 @@ export const th: Messages = {
   'inbox.markAll': 'อ่านทั้งหมดแล้ว',
   'inbox.unread': 'ยังไม่ได้อ่าน',
   'inbox.messageFrom': 'ข้อความใหม่จาก {name}',
-  'inbox.messagesFrom': 'ข้อความใหม่ {count} ข้อความจาก {name}',
+  'inbox.messagesFrom': { other: 'ข้อความใหม่ {count} ข้อความจาก {name}' },
 
   'settings.title': 'ตั้งค่า',
   'settings.profile': 'โปรไฟล์',
