@@ -13,6 +13,7 @@ import { Messenger } from './state/messenger';
 import { PreferencesState } from './state/preferences';
 import { PresenceState } from './state/presence';
 import { WalletState } from './state/wallet';
+import { initLocale } from './i18n';
 import { App } from './ui/app';
 import { toast } from './ui/components/toast';
 import type { Ctx } from './ui/context';
@@ -66,4 +67,7 @@ const ctx: Ctx = {
   toast,
   rerender: () => app?.render(),
 };
-app = new App(document.getElementById('app')!, ctx);
+// The saved or the browser's language first (its table is a chunk of its own).
+void initLocale().then(() => {
+  app = new App(document.getElementById('app')!, ctx);
+});

@@ -1,4 +1,18 @@
-// English interface text; the source of the message keys (th.ts must have them all).
+// English interface text; the source of the message keys. Every other language
+// (th, id, ms, fil, vi) is typed against it, so a missing key is a compile error,
+// and scripts/check-i18n.mjs fails on a key missing, extra or unused anywhere.
+// A plural text is an object of Intl.PluralRules categories; `tn()` picks one.
+
+/** The forms of a plural text: `other` always, the others as the language has them. */
+export interface Plural {
+  zero?: string;
+  one?: string;
+  two?: string;
+  few?: string;
+  many?: string;
+  other: string;
+}
+
 export const en = {
   'app.name': 'Tchat',
   'app.skip': 'Skip to content',
@@ -11,7 +25,6 @@ export const en = {
   'common.close': 'Close',
   'common.save': 'Save',
   'common.saved': 'Saved',
-  'common.back': 'Back',
   'common.retry': 'Retry',
   'common.loading': 'Loading…',
   'common.loadMore': 'Load more',
@@ -53,11 +66,11 @@ export const en = {
   'chats.newGroup': 'New group',
   'chats.empty': 'No chats yet. Start one with a phone number.',
   'chats.pick': 'Pick a chat, or start a new one.',
-  'chats.unread': '{count} unread',
+  'chats.unread': { one: '{count} unread', other: '{count} unread' },
   'chats.online': 'online',
   'chats.noMessages': 'No messages yet',
   'chats.group': 'Group',
-  'chats.members': '{count} members',
+  'chats.members': { one: '{count} member', other: '{count} members' },
 
   'newChat.title': 'Start a chat',
   'newChat.label': 'Phone number or @username',
@@ -87,7 +100,7 @@ export const en = {
   'chat.failed': 'Not sent',
   'chat.sent': 'Sent',
   'chat.seen': 'Seen',
-  'chat.seenBy': 'Seen by {count}',
+  'chat.seenBy': { one: 'Seen by {count}', other: 'Seen by {count}' },
   'chat.edited': 'edited',
   'chat.deleted': 'This message was deleted.',
   'chat.discard': 'Discard',
@@ -106,8 +119,6 @@ export const en = {
   'chat.requestMoney': 'Request money',
   'chat.mute': 'Mute notifications',
   'chat.unmute': 'Unmute notifications',
-  'chat.muted': 'Muted',
-  'chat.newMessages': 'New messages',
   'chat.notFound': 'This chat does not exist or you are not a member.',
   'chat.system': 'Chat updated',
 
@@ -126,7 +137,6 @@ export const en = {
   'money.invalidAmount': 'Enter an amount greater than zero.',
   'money.insufficient': 'Not enough money in your {currency} wallet. Top up first.',
   'money.limit': 'This is over your limit for {currency}.',
-  'money.youSent': 'You sent',
   'money.sentYou': '{name} sent you',
   'money.sentTo': 'Sent to {name}',
   'money.refund': 'Refund',
@@ -146,7 +156,6 @@ export const en = {
   'wallet.title': 'Wallet',
   'wallet.balances': 'Balances',
   'wallet.noWallets': 'No money yet. Top up to start sending.',
-  'wallet.topup': 'Top up',
   'wallet.topupTitle': 'Add money',
   'wallet.method': 'Pay with',
   'wallet.continue': 'Continue to payment',
@@ -169,7 +178,10 @@ export const en = {
   'inbox.markAll': 'Mark all as read',
   'inbox.unread': 'Unread',
   'inbox.messageFrom': 'New message from {name}',
-  'inbox.messagesFrom': '{count} new messages from {name}',
+  'inbox.messagesFrom': {
+    one: '{count} new message from {name}',
+    other: '{count} new messages from {name}',
+  },
 
   'settings.title': 'Settings',
   'settings.profile': 'Profile',
@@ -187,7 +199,14 @@ export const en = {
   'settings.noMuted': 'No muted chats.',
   'settings.unmute': 'Unmute',
   'settings.signOut': 'Sign out',
-} as const;
+} as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof en;
-export type Messages = Record<MessageKey, string>;
+/** The keys whose text is a Plural (for `tn()`). */
+export type PluralKey = {
+  [K in MessageKey]: (typeof en)[K] extends string ? never : K;
+}[MessageKey];
+/** The keys of plain texts (for `t()`). */
+export type TextKey = Exclude<MessageKey, PluralKey>;
+/** A language's table: every key of en, plain or plural like en's. */
+export type Messages = { [K in TextKey]: string } & { [K in PluralKey]: Plural };

@@ -1,7 +1,7 @@
 // The root: signed out → sign-in; signed in without a name → profile set-up;
 // otherwise the shell. Starts and stops the live parts with the session.
 import type { SignOutReason } from '../api/session';
-import { adoptProfileLocale, t } from '../i18n';
+import { t } from '../i18n';
 import type { Ctx, View } from './context';
 import { ProfileSetupView } from './views/profile-setup';
 import { ShellView } from './views/shell';
@@ -41,7 +41,6 @@ export class App {
     if (this.startedFor && this.startedFor !== user?.id) this.stop(this.startedFor, reason);
     if (user && !this.startedFor) {
       this.startedFor = user.id;
-      adoptProfileLocale(user.locale);
       this.ctx.directory.put(user);
       this.ctx.messenger.start();
       this.ctx.inbox.open();

@@ -38,6 +38,18 @@ export function shortTime(iso: string): string {
   return d.toLocaleDateString(loc, { day: 'numeric', month: 'short' });
 }
 
+/** "now", "5 minutes ago", "yesterday" within a week; the date (shortTime) before. */
+export function relativeTime(iso: string, now = Date.now()): string {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(intlLocale(), { numeric: 'auto' });
+  const abs = Math.abs(seconds);
+  if (abs < 45) return rtf.format(0, 'second');
+  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86_400) return rtf.format(Math.round(seconds / 3600), 'hour');
+  if (abs < 7 * 86_400) return rtf.format(Math.round(seconds / 86_400), 'day');
+  return shortTime(iso);
+}
+
 export function clockTime(iso: string): string {
   return new Date(iso).toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit' });
 }

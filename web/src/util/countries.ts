@@ -58,7 +58,7 @@ export const COUNTRIES: Country[] = [
     flag: '🇻🇳',
     dial: '+84',
     currency: 'VND',
-    example: '091 234 56 78',
+    example: '0912 345 678',
     timezone: 'Asia/Ho_Chi_Minh',
   },
 ];

@@ -45,9 +45,33 @@ export function needsConfirmation(amount: number, currency: string): boolean {
   return limit === undefined || amount > limit;
 }
 
-/** "1234" THB → "12.34" (no grouping, no symbol): for input fields. */
-export function toMajorString(amount: number, currency: string): string {
-  const digits = minorUnits(currency);
+// Digits people write and see: IDR has cents in ISO 4217 (and in the API) but no
+// coin below Rp 100 circulates, so amounts are shown and typed in whole rupiah.
+const DISPLAY_DIGITS: Record<string, number> = { IDR: 0, VND: 0 };
+
+export function displayDigits(currency: string): number {
+  return Math.min(DISPLAY_DIGITS[currency] ?? minorUnits(currency), minorUnits(currency));
+}
+
+/** The decimal separator of a locale ("." in en-GB, "," in id-ID and vi-VN). */
+export function decimalSeparator(locale: string): string {
+  return (
+    new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === 'decimal')?.value ?? '.'
+  );
+}
+
+/** "0.00", "0,00" or "0": the amount field's placeholder. */
+export function amountPlaceholder(currency: string, locale: string): string {
+  const d = displayDigits(currency);
+  return d ? `0${decimalSeparator(locale)}${'0'.repeat(d)}` : '0';
+}
+
+/** "1234" THB → "12.34" (no grouping, no symbol), with all the currency's minor digits. */
+export function toMajorString(
+  amount: number,
+  currency: string,
+  digits = minorUnits(currency),
+): string {
   const neg = amount < 0;
   const s = String(Math.abs(Math.trunc(amount))).padStart(digits + 1, '0');
   const major = digits ? `${s.slice(0, -digits)}.${s.slice(-digits)}` : s;
@@ -55,26 +79,51 @@ export function toMajorString(amount: number, currency: string): string {
 }
 
 /**
- * Parses what a person typed ("12", "12.5", "1,200.00") into minor units.
- * Returns null for anything that is not a positive amount with at most the
- * currency's number of decimals.
+ * Parses what a person typed into minor units, with the locale's decimal separator
+ * (`decimal`, "." or ","); the other one and spaces may group thousands ("1,200.50",
+ * "1.200,50", "25.000"). Currencies shown without decimals (VND, IDR) take whole
+ * amounts, grouped by either mark. Returns null for anything that is not a
+ * positive amount with at most the currency's displayed decimals.
  */
-export function parseAmount(input: string, currency: string): number | null {
-  const digits = minorUnits(currency);
-  const s = input.trim().replace(/[,\s_]/g, '');
-  const m = /^(\d+)(?:\.(\d*))?$/.exec(s);
-  if (!m) return null;
-  const frac = m[2] ?? '';
-  if (frac.length > digits) return null;
-  const minor = BigInt(m[1]!) * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, '0') || '0');
+export function parseAmount(input: string, currency: string, decimal = '.'): number | null {
+  const shown = displayDigits(currency);
+  const scale = minorUnits(currency) - shown;
+  const s = input.trim().replace(/[\s\u00a0\u202f_]/g, '');
+  let whole: string;
+  let frac = '';
+  if (shown === 0) {
+    if (!/^(\d+|\d{1,3}([.,]\d{3})+)$/.test(s)) return null;
+    whole = s.replace(/[.,]/g, '');
+  } else {
+    const group = decimal === '.' ? ',' : '.';
+    const [w = '', f, extra] = s.split(decimal);
+    if (extra !== undefined || (f !== undefined && !/^\d*$/.test(f))) return null;
+    const g = group === '.' ? '\\.' : ',';
+    if (!new RegExp(`^(\\d+|\\d{1,3}(${g}\\d{3})+)$`).test(w)) return null;
+    whole = w.split(group).join('');
+    frac = f ?? '';
+    if (frac.length > shown) return null;
+  }
+  const minor =
+    (BigInt(whole) * 10n ** BigInt(shown) + BigInt(frac.padEnd(shown, '0') || '0')) *
+    10n ** BigInt(scale);
   if (minor <= 0n || minor > BigInt(Number.MAX_SAFE_INTEGER)) return null;
   return Number(minor);
 }
 
-/** Localised display: "฿12.34", "Rp 1.000,00", with the currency's minor digits. */
+/**
+ * Localised display: "฿12.34", "Rp 150.000", "25.000 ₫", with the digits people
+ * use (an IDR amount with cents, which the client never makes, keeps them).
+ */
 export function formatMoney(amount: number, currency: string, locale: string): string {
-  const digits = minorUnits(currency);
-  const major = toMajorString(amount, currency);
+  const shown = displayDigits(currency);
+  const whole = amount % 10 ** (minorUnits(currency) - shown) === 0;
+  const digits = whole ? shown : minorUnits(currency);
+  const major = toMajorString(
+    whole ? amount / 10 ** (minorUnits(currency) - shown) : amount,
+    currency,
+    digits,
+  );
   try {
     // Intl takes a string here (Intl.NumberFormat v3), which keeps large amounts exact;
     // the cast covers TypeScript's older lib typing.

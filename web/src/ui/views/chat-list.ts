@@ -1,6 +1,6 @@
 // The conversation list: title, last message, time, unread badge, online dot.
 import type { Conversation } from '../../api/types';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { h, icon, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import { avatar } from '../components/avatar';
@@ -115,7 +115,7 @@ export class ChatListView implements View {
     const label = [
       title,
       online ? t('chats.online') : '',
-      c.unread_count ? t('chats.unread', { count: c.unread_count }) : '',
+      c.unread_count ? tn('chats.unread', c.unread_count) : '',
     ]
       .filter(Boolean)
       .join(', ');

@@ -1,7 +1,7 @@
 // One conversation: history with infinite scroll upwards, live messages, the
 // composer (send, reply, edit), typing indicator, receipts and money actions.
 import type { Conversation, Message } from '../../api/types';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { h, icon, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import { avatar } from '../components/avatar';
@@ -188,7 +188,7 @@ export class ChatView implements View {
     const peer = peerOf(this.ctx, c);
     const online = peer ? this.ctx.presence.online(peer) : null;
     let sub = '';
-    if (c.type === 'group') sub = t('chats.members', { count: c.members.length });
+    if (c.type === 'group') sub = tn('chats.members', c.members.length);
     else if (online) sub = t('chats.online');
     const muted = this.ctx.preferences.isMuted(c.id);
     replaceChildren(
@@ -275,7 +275,7 @@ export class ChatView implements View {
           ? t('chat.sent')
           : c?.type === 'direct'
             ? t('chat.seen')
-            : t('chat.seenBy', { count: seen });
+            : tn('chat.seenBy', seen);
       }
       out.push({
         key: `s${m.seq}`,

@@ -1,12 +1,12 @@
 // The notification inbox: newest first, unread marked; opening an entry marks
 // it read and goes to its chat when it has one.
 import type { Notification } from '../../api/types';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { h, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
-import { shortTime, fullTime, userName } from '../format';
+import { fullTime, relativeTime, userName } from '../format';
 import { chatPath } from '../router';
 
 export class InboxView implements View {
@@ -97,7 +97,7 @@ export class InboxView implements View {
         h(
           'time',
           { datetime: n.created_at, title: fullTime(n.created_at) },
-          shortTime(n.created_at),
+          relativeTime(n.created_at),
         ),
       ),
     );
@@ -112,7 +112,7 @@ export class InboxView implements View {
       const count = typeof n.data.count === 'number' ? n.data.count : 1;
       return {
         title:
-          count > 1 ? t('inbox.messagesFrom', { name, count }) : t('inbox.messageFrom', { name }),
+          count > 1 ? tn('inbox.messagesFrom', count, { name }) : t('inbox.messageFrom', { name }),
         body: n.body,
       };
     }

@@ -3,11 +3,17 @@
 // after a network error cannot move the money twice.
 import { ApiError } from '../../api/errors';
 import type { Conversation } from '../../api/types';
-import { t } from '../../i18n';
+import { intlLocale, t } from '../../i18n';
 import { countryByCode } from '../../util/countries';
 import { h } from '../../util/dom';
 import { newId } from '../../util/ids';
-import { CURRENCIES, needsConfirmation, parseAmount } from '../../util/money';
+import {
+  amountPlaceholder,
+  CURRENCIES,
+  decimalSeparator,
+  needsConfirmation,
+  parseAmount,
+} from '../../util/money';
 import { confirmDialog } from '../components/confirm';
 import { openDialog } from '../components/dialog';
 import type { Ctx } from '../context';
@@ -39,7 +45,6 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
     inputmode: 'decimal',
     autocomplete: 'off',
     required: true,
-    placeholder: '0.00',
   });
   const currency = h(
     'select',
@@ -53,6 +58,7 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
       mode === 'send'
         ? t('money.balance', { amount: money(ctx.wallet.balance(currency.value), currency.value) })
         : '';
+    amount.placeholder = amountPlaceholder(currency.value, intlLocale());
   };
   currency.addEventListener('change', showBalance);
   showBalance();
@@ -100,7 +106,7 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const minor = parseAmount(amount.value, currency.value);
+    const minor = parseAmount(amount.value, currency.value, decimalSeparator(intlLocale()));
     if (minor === null) {
       err.textContent = t('money.invalidAmount');
       amount.focus();

@@ -3,7 +3,7 @@
 // same request (paid, declined, cancelled) update it — and, while it is pending,
 // Pay/Decline for the payer and Cancel for the requester.
 import type { Message } from '../../api/types';
-import { t, type MessageKey } from '../../i18n';
+import { t, type TextKey } from '../../i18n';
 import { h } from '../../util/dom';
 import { needsConfirmation } from '../../util/money';
 import { confirmDialog } from '../components/confirm';
@@ -12,13 +12,22 @@ import { errorText } from '../errors';
 import { money, userName } from '../format';
 import { ApiError } from '../../api/errors';
 
+const STATUS_KEYS: Record<string, TextKey> = {
+  completed: 'money.status.completed',
+  pending: 'money.status.pending',
+  paid: 'money.status.paid',
+  declined: 'money.status.declined',
+  cancelled: 'money.status.cancelled',
+  refunded: 'money.status.refunded',
+};
+
 export function paymentCard(ctx: Ctx, m: Message, requestStatus: string | null): HTMLElement {
   const p = m.payment!;
   const me = ctx.session.user!.id;
   const amount = money(p.amount, p.currency);
   const statusText = (s: string) => {
-    const key = `money.status.${s}` as MessageKey;
-    return t(key) === key ? s : t(key);
+    const key = STATUS_KEYS[s];
+    return key ? t(key) : s;
   };
   let heading: string;
   let status = p.status;

@@ -2,12 +2,14 @@
 // previews, quiet hours, muted chats) and sign-out.
 import { ApiError } from '../../api/errors';
 import type { Preferences } from '../../api/types';
-import { LOCALES, locale, setLocale, t, type Locale } from '../../i18n';
+import { LOCALES, locale, t, type Locale } from '../../i18n';
+import { formatPhone } from '../../util/phone';
 import { COUNTRIES } from '../../util/countries';
 import { h, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
+import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
 
 export class SettingsView implements View {
@@ -86,7 +88,11 @@ export class SettingsView implements View {
       name,
       h('label', { for: 'set-username' }, t('profile.username')),
       username,
-      h('p', { class: 'hint' }, `${t('settings.phone')}: ${user.phone ?? ''}`),
+      h(
+        'p',
+        { class: 'hint' },
+        `${t('settings.phone')}: ${user.phone ? formatPhone(user.phone, user.country) : ''}`,
+      ),
       msg,
       h(
         'div',
@@ -121,17 +127,8 @@ export class SettingsView implements View {
       { id: 'set-language', name: 'language' },
       LOCALES.map((l) => h('option', { value: l.code, selected: l.code === locale() }, l.name)),
     );
-    select.addEventListener('change', () => {
-      const l = select.value as Locale;
-      setLocale(l);
-      // The services word SMS and notifications in the user's language too.
-      this.ctx.auth.updateMe({ locale: l }).then(
-        (u) => this.ctx.session.updateUser(u),
-        () => undefined,
-      );
-      this.ctx.preferences.update({ locale: l }).catch(() => undefined);
-      this.ctx.rerender();
-    });
+    // The services word SMS and notifications in the user's language too.
+    select.addEventListener('change', () => void chooseLocale(this.ctx, select.value as Locale));
     return h(
       'section',
       { class: 'card stack' },

@@ -3,11 +3,13 @@
 // shows it (with a button to fill it in), so a local system needs no SMS.
 import { ApiError } from '../../api/errors';
 import type { OtpRequestResponse } from '../../api/types';
-import { LOCALES, locale, setLocale, t, intlLocale, type Locale } from '../../i18n';
+import { LOCALES, locale, t, intlLocale, type Locale } from '../../i18n';
+import { formatPhone } from '../../util/phone';
 import { COUNTRIES, countryByCode, type Country } from '../../util/countries';
 import { h, replaceChildren } from '../../util/dom';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
+import { chooseLocale, localeAtSignIn } from '../locale';
 
 const COUNTRY_KEY = 'tchat.country';
 
@@ -37,10 +39,8 @@ export class SignInView implements View {
       {
         'aria-label': t('signin.language'),
         class: 'lang-select',
-        onChange: (e: Event) => {
-          setLocale((e.target as HTMLSelectElement).value as Locale);
-          this.ctx.rerender();
-        },
+        onChange: (e: Event) =>
+          void chooseLocale(this.ctx, (e.target as HTMLSelectElement).value as Locale),
       },
       LOCALES.map((l) => h('option', { value: l.code, selected: l.code === locale() }, l.name)),
     );
@@ -128,10 +128,9 @@ export class SignInView implements View {
     phone.focus();
   }
 
-  /** "+66 81 234 5678" for "081 234 5678": the trunk 0 goes after the country code. */
+  /** The number as people there write it ("081 234 5678"). */
   private displayPhone(): string {
-    if (this.phone.startsWith('+')) return this.phone;
-    return `${this.country.dial} ${this.phone.replace(/^0/, '')}`;
+    return formatPhone(this.phone, this.country.code);
   }
 
   private showCodeStep(r: OtpRequestResponse): void {
@@ -216,7 +215,9 @@ export class SignInView implements View {
       try {
         const tokens = await this.ctx.auth.verifyOtp(this.phone, this.country.code, value);
         if (this.timer) clearInterval(this.timer);
-        this.ctx.session.begin(tokens); // the app re-renders into profile set-up or chats
+        const saveLocale = await localeAtSignIn(this.ctx, tokens);
+        this.ctx.session.begin(tokens);
+        saveLocale(); // the app re-renders into profile set-up or chats
       } catch (ex) {
         err.textContent =
           ex instanceof ApiError && ex.status < 500 && ex.status !== 429

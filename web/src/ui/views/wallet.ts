@@ -6,18 +6,25 @@
 // the top-up to settle. Locally the "provider" is the development simulator
 // behind the gateway at /dev/psp/ (web/dev/psp-simulator.mjs).
 import type { Topup, Transaction } from '../../api/types';
-import { t, type MessageKey } from '../../i18n';
+import { intlLocale, t, type TextKey } from '../../i18n';
 import { countryByCode, METHOD_NAMES, TOPUP_METHODS } from '../../util/countries';
 import { h, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import { newId } from '../../util/ids';
-import { CURRENCIES, parseAmount } from '../../util/money';
+import { amountPlaceholder, CURRENCIES, decimalSeparator, parseAmount } from '../../util/money';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { fullTime, money, userName } from '../format';
 import { ApiError } from '../../api/errors';
 
 const DEV_CHECKOUT = '/dev/psp/pay';
+const KIND_KEYS: Record<string, TextKey> = {
+  topup: 'wallet.kind.topup',
+  transfer: 'wallet.kind.transfer',
+  refund: 'wallet.kind.refund',
+  request_payment: 'wallet.kind.request_payment',
+  withdrawal: 'wallet.kind.withdrawal',
+};
 
 export class WalletView implements View {
   readonly el: HTMLElement;
@@ -114,7 +121,6 @@ export class WalletView implements View {
       name: 'amount',
       inputmode: 'decimal',
       autocomplete: 'off',
-      placeholder: '0.00',
       required: true,
     });
     const currency = h(
@@ -123,13 +129,15 @@ export class WalletView implements View {
       CURRENCIES.map((c) => h('option', { value: c, selected: c === home }, c)),
     );
     const method = h('select', { id: 'topup-method', name: 'method' });
-    const fillMethods = () =>
+    const fillMethods = () => {
+      amount.placeholder = amountPlaceholder(currency.value, intlLocale());
       replaceChildren(
         method,
         (TOPUP_METHODS[currency.value] ?? []).map((m) =>
           h('option', { value: m }, METHOD_NAMES[m] ?? m),
         ),
       );
+    };
     fillMethods();
     currency.addEventListener('change', fillMethods);
     const err = h('p', { class: 'form-error', role: 'alert' });
@@ -163,7 +171,7 @@ export class WalletView implements View {
     let lastSent = '';
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const minor = parseAmount(amount.value, currency.value);
+      const minor = parseAmount(amount.value, currency.value, decimalSeparator(intlLocale()));
       if (minor === null) {
         err.textContent = t('money.invalidAmount');
         amount.focus();
@@ -241,8 +249,7 @@ export class WalletView implements View {
     replaceChildren(
       this.history,
       this.transactions.map((x) => {
-        const kindKey = `wallet.kind.${x.kind}` as MessageKey;
-        const kind = t(kindKey) === kindKey ? t('wallet.kind.other') : t(kindKey);
+        const kind = t(KIND_KEYS[x.kind] ?? 'wallet.kind.other');
         return h(
           'li',
           { class: 'tx' },
