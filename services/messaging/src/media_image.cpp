@@ -294,7 +294,6 @@ Result<ImageInfo> ProcessRgbFrame(const RgbFrame& frame, const std::string& out_
   if (!info) return info;
   info->width = width;
   info->height = height;
-  info->source_mime = "image/x-video-frame";
   return info;
 }
 

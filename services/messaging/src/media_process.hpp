@@ -60,7 +60,7 @@ struct ImageInfo {
   std::string placeholder;
   Variant thumb;            // <out_dir>/thumb.jpg (or .webp), longest side ≤ thumb_side
   Variant display;          // <out_dir>/display.jpg (or .webp), longest side ≤ display_side
-  std::string source_mime;  // what the input was decoded as: image/jpeg, image/png, …
+  std::string source_mime;  // the input's format: image/jpeg, image/png, … ("" for a poster)
 };
 
 struct VideoInfo {
