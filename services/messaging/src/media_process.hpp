@@ -1,6 +1,6 @@
 #pragma once
 
-// Processing of uploaded attachments (SPEC §4a, issue 18): images re-encoded without
+// Processing of uploaded attachments (issue 18): images re-encoded without
 // metadata with a thumbnail, a display size and a placeholder (libvips); videos probed
 // for duration and a poster frame, voice notes for duration and a waveform
 // (libavformat/libavcodec). Storage, upload and serving are elsewhere; these functions
