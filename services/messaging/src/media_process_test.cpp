@@ -265,6 +265,27 @@ TEST_F(MediaProcessTest, WebpAndGifAreRead) {
   }
 }
 
+TEST_F(MediaProcessTest, GreyAnd16BitImagesComeOutAs8Bit) {
+  ImagePtr img = TwoColours(500, 400);
+  VipsImage *grey = nullptr, *wide = nullptr;
+  ASSERT_EQ(vips_colourspace(img.get(), &grey, VIPS_INTERPRETATION_B_W, nullptr), 0);
+  ImagePtr grey_img(grey);
+  ASSERT_EQ(vips_colourspace(img.get(), &wide, VIPS_INTERPRETATION_RGB16, nullptr), 0);
+  ImagePtr wide_img(wide);
+  const fs::path grey_src = SaveAs(grey_img.get(), "grey.jpg");
+  const fs::path wide_src = SaveAs(wide_img.get(), "wide.png");
+  ASSERT_EQ(vips_image_get_format(Load(wide_src).get()), VIPS_FORMAT_USHORT);
+  for (const fs::path& src : {grey_src, wide_src}) {
+    auto info = ProcessImage(src, out_, limits_);
+    ASSERT_TRUE(info.ok()) << src << ": " << info.error().message;
+    EXPECT_EQ(info->width, 500);
+    ImagePtr display = Load(info->display.path);
+    ASSERT_TRUE(display);
+    EXPECT_EQ(vips_image_get_format(display.get()), VIPS_FORMAT_UCHAR) << src;
+    EXPECT_EQ(vips_image_get_width(display.get()), 500);
+  }
+}
+
 // An embedded colour profile is applied (pixels converted to sRGB) and not kept.
 TEST_F(MediaProcessTest, EmbeddedProfileIsAppliedAndDropped) {
   ImagePtr img = TwoColours(800, 600);
