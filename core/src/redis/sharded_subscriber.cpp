@@ -72,6 +72,9 @@ Task<Status> ShardedSubscriber::Subscribe(std::string channel) {
   for (const auto& [node, link] : links_) {
     if (link->conn->open() && link->subscribed.contains(channel)) co_return Ok();
   }
+  if (!started_) {
+    co_return Error::Unavailable("redis subscriber not connected; subscribes on reconnect");
+  }
   Waiter waiter;
   Status status = Error::Unavailable("redis subscriber not connected; subscribes on reconnect");
   waiters_.emplace(channel, ChannelWaiter{&waiter, &status});
