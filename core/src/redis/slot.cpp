@@ -113,4 +113,15 @@ Result<std::vector<RedisEndpoint>> ParseClusterUrl(std::string_view url) {
   return seeds;
 }
 
+Status ValidateRedisUrl(std::string_view url) {
+  if (IsClusterUrl(url)) {
+    auto seeds = ParseClusterUrl(url);
+    if (!seeds) return std::move(seeds).error();
+    return Ok();
+  }
+  auto endpoint = ParseRedisUrl(url);
+  if (!endpoint) return std::move(endpoint).error();
+  return Ok();
+}
+
 }  // namespace tchat::redis

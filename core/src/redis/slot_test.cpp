@@ -74,6 +74,10 @@ TEST(RedisClusterUrl, Refusals) {
   EXPECT_FALSE(ParseClusterUrl("redis-cluster://").ok());
   EXPECT_FALSE(ParseClusterUrl("redis-cluster://a:1/3").ok());  // only database 0
   EXPECT_FALSE(ParseClusterUrl("redis-cluster://a:x").ok());
+  EXPECT_TRUE(ValidateRedisUrl("redis-cluster://a:1,b:2").ok());
+  EXPECT_TRUE(ValidateRedisUrl("redis://a:1/0").ok());
+  EXPECT_FALSE(ValidateRedisUrl("redis-cluster://a:1/2").ok());
+  EXPECT_FALSE(ValidateRedisUrl("http://a:1").ok());
 }
 
 }  // namespace

@@ -36,4 +36,8 @@ bool IsClusterUrl(std::string_view url);
 // refused (a cluster has only database 0). Errors are kInvalidArgument.
 Result<std::vector<RedisEndpoint>> ParseClusterUrl(std::string_view url);
 
+// Ok for a valid redis:// or redis-cluster:// URL (kInvalidArgument naming the
+// problem otherwise): what start-up checks REDIS_URL with.
+Status ValidateRedisUrl(std::string_view url);
+
 }  // namespace tchat::redis
