@@ -219,13 +219,39 @@ Task<Result<RedisReply>> Cluster::Exec(RedisArgs args) {
   co_return std::move(reply);
 }
 
+// One node's replies of a round: kept, or queued for the next round (MOVED,
+// ASK, TRYAGAIN, CLUSTERDOWN).
+void Cluster::Sort(int node, std::vector<RedisReply>& got, const std::vector<Item>& items,
+                   std::vector<RedisReply>& replies, Round& round) {
+  std::size_t k = 0;
+  for (const Item& it : items) {
+    if (it.asking) ++k;  // ASKING's +OK
+    RedisReply& reply = got[k++];
+    if (reply.IsError()) {
+      if (auto redirect = ParseRedirect(reply.str)) {
+        if (redirect->ask) {
+          round.again.push_back({it.index, NodeIndex(redirect->host, redirect->port, node), true});
+        } else {
+          NoteMoved(*redirect, node);
+          round.again.push_back({it.index});
+        }
+        round.last_error = reply.str;
+        continue;
+      }
+      if (MustWait(reply.str)) {
+        round.last_error = reply.str;
+        stale_ = true;
+        round.must_wait = true;
+        round.again.push_back({it.index});
+        continue;
+      }
+    }
+    replies[it.index] = std::move(reply);
+  }
+}
+
 Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& batch) {
   auto self = shared_from_this();
-  struct Item {
-    std::size_t index;
-    int node = -1;  // set by ASK
-    bool asking = false;
-  };
   std::vector<RedisReply> replies(batch.size());
   std::vector<Item> todo;
   for (std::size_t i = 0; i < batch.size(); ++i) todo.push_back({i});
@@ -241,14 +267,14 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
       Status st = co_await Refresh();
       if (!st) last_error = st.error().message;
     }
-    bool must_wait = false;
-    std::vector<Item> again;
+    Round round;
+    round.last_error = std::move(last_error);
     std::map<int, std::vector<Item>> groups;
     for (const Item& it : todo) {
       int node = it.node >= 0 ? it.node : NodeOf(batch.slot(it.index));
       if (node < 0) {
-        again.push_back({it.index});
-        must_wait = true;
+        round.again.push_back({it.index});
+        round.must_wait = true;
         stale_ = true;
         continue;
       }
@@ -263,40 +289,17 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
       auto r = co_await PoolFor(node)->ExecPipeline(sub);
       if (!r) {
         if (!NotSent(r.error())) co_return std::move(r).error();
-        last_error = r.error().message;
+        round.last_error = r.error().message;
         stale_ = true;
-        must_wait = true;
-        for (const Item& it : items) again.push_back({it.index});
+        round.must_wait = true;
+        for (const Item& it : items) round.again.push_back({it.index});
         continue;
       }
-      std::size_t k = 0;
-      for (const Item& it : items) {
-        if (it.asking) ++k;  // ASKING's +OK
-        RedisReply& reply = (*r)[k++];
-        if (reply.IsError()) {
-          if (auto redirect = ParseRedirect(reply.str)) {
-            if (redirect->ask) {
-              again.push_back({it.index, NodeIndex(redirect->host, redirect->port, node), true});
-            } else {
-              NoteMoved(*redirect, node);
-              again.push_back({it.index});
-            }
-            last_error = reply.str;
-            continue;
-          }
-          if (MustWait(reply.str)) {
-            last_error = reply.str;
-            stale_ = true;
-            must_wait = true;
-            again.push_back({it.index});
-            continue;
-          }
-        }
-        replies[it.index] = std::move(reply);
-      }
+      Sort(node, *r, items, replies, round);
     }
-    todo.swap(again);
-    if (!todo.empty() && must_wait) {
+    todo.swap(round.again);
+    last_error = std::move(round.last_error);
+    if (!todo.empty() && round.must_wait) {
       co_await Sleep(executor_, wait);
       wait = std::min(wait * 2, kMaxWait);
     }

@@ -77,6 +77,20 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   metrics::Counter* errors() const { return errors_; }
 
  private:
+  // A command of a batch being routed.
+  struct Item {
+    std::size_t index;
+    int node = -1;  // set by ASK
+    bool asking = false;
+  };
+  // What one routing round leaves for the next.
+  struct Round {
+    std::vector<Item> again;
+    bool must_wait = false;
+    std::string last_error;
+  };
+  void Sort(int node, std::vector<RedisReply>& got, const std::vector<Item>& items,
+            std::vector<RedisReply>& replies, Round& round);
   std::shared_ptr<Pool> PoolFor(int node);
   Task<Status> Load();
   Status Apply(const RedisReply& slots, int asked);
