@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
       io,
       [&]() -> Task<void> {
         auto ex = io.get_executor();
-        const std::vector<std::string> one{"tchat.events.bench"};
+        const std::vector<std::string> one{"bench:stream:one"};
         const double x_single = co_await XAdd(ex, single, one, secs);
         const double x_one = co_await XAdd(ex, cluster, one, secs);
         const double x_three = co_await XAdd(ex, cluster, StreamsOnThreeMasters(), secs);

@@ -23,12 +23,12 @@ tchat::redis_cluster_pidfile() { echo "$(tchat::redis_cluster_dir)/$1/redis.pid"
 
 tchat::redis_cluster_start() {
   command -v redis-server >/dev/null || tchat::die "redis-server not found (run scripts/install-deps.sh)"
-  local root port dir nodes=() fresh=0
-  root="$(tchat::redis_cluster_dir)"
+  local cluster_dir port dir nodes=() fresh=0
+  cluster_dir="$(tchat::redis_cluster_dir)"
   local persistence=(--save "3600 1 300 100 60 10000" --appendonly no)
   if [[ "${TCHAT_DURABLE:-1}" == 0 ]]; then persistence=(--save "" --appendonly no); fi
   for port in $(tchat::redis_cluster_ports); do
-    dir="$root/$port"
+    dir="$cluster_dir/$port"
     nodes+=("127.0.0.1:$port")
     if tchat::live_pid "$(tchat::redis_cluster_pidfile "$port")" redis-server >/dev/null; then
       continue
@@ -47,12 +47,12 @@ tchat::redis_cluster_start() {
   done
   for port in $(tchat::redis_cluster_ports); do
     tchat::wait_until 10 tchat::_redis_cluster_ping "$port" ||
-      tchat::die "cluster node $port did not answer PING (log: $root/$port/redis.log)"
+      tchat::die "cluster node $port did not answer PING (log: $cluster_dir/$port/redis.log)"
   done
   if ((fresh)); then
     tchat::log "creating a Redis Cluster on ${nodes[*]}"
-    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$root/create.log" 2>&1 ||
-      { tail -n 20 "$root/create.log" >&2; tchat::die "redis-cli --cluster create failed"; }
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$cluster_dir/create.log" 2>&1 ||
+      { tail -n 20 "$cluster_dir/create.log" >&2; tchat::die "redis-cli --cluster create failed"; }
   fi
   tchat::wait_until 30 tchat::_redis_cluster_ok ||
     tchat::die "the Redis Cluster did not reach cluster_state:ok"

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/log.hpp>
 
 #include "pool.hpp"
@@ -28,11 +29,6 @@ constexpr std::chrono::milliseconds kMinRefreshInterval{100};
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 constexpr std::string_view kPublish = "*3\r\n$7\r\nPUBLISH\r\n";
 constexpr std::string_view kSPublish = "*3\r\n$8\r\nSPUBLISH\r\n";
-
-Task<void> Sleep(const asio::any_io_executor& ex, std::chrono::milliseconds d) {
-  asio::steady_timer timer(ex, d);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 bool MustWait(std::string_view error) {
   return error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN");
@@ -300,7 +296,7 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
     todo.swap(round.again);
     last_error = std::move(round.last_error);
     if (!todo.empty() && round.must_wait) {
-      co_await Sleep(executor_, wait);
+      co_await Sleep(wait);
       wait = std::min(wait * 2, kMaxWait);
     }
   }
@@ -433,7 +429,7 @@ Task<Result<RedisReply>> ClusterConnection::Exec(RedisArgs args, std::chrono::mi
       co_return r;  // sent, and the connection broke: it may have run
     }
     cluster->MarkStale();
-    co_await Sleep(cluster->executor(), wait);
+    co_await Sleep(wait);
     wait = std::min(wait * 2, kMaxWait);
   }
   co_return Error::Unavailable("redis cluster: command not served after " +
