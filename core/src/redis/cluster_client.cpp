@@ -246,6 +246,39 @@ void Cluster::Sort(int node, std::vector<RedisReply>& got, const std::vector<Ite
   }
 }
 
+// Sends each node's share of a batch, all at once (one round trip, not one per
+// node), and returns their results in the order of `groups`.
+Task<std::vector<Result<std::vector<RedisReply>>>> Cluster::SendGroups(
+    const RedisBatch& batch, const std::map<int, std::vector<Item>>& groups) {
+  std::vector<Result<std::vector<RedisReply>>> results(
+      groups.size(), Error::Unavailable("redis cluster: not sent"));
+  std::size_t pending = groups.size();
+  Waiter all;
+  std::size_t g = 0;
+  for (const auto& [node, items] : groups) {
+    RedisBatch sub;
+    for (const Item& it : items) {
+      if (it.asking) sub.AddEncoded(kAsking, -1);
+      AppendRouted(sub, batch, it.index);
+    }
+    if (groups.size() == 1) {
+      results[0] = co_await PoolFor(node)->ExecPipeline(sub);
+      co_return results;
+    }
+    asio::co_spawn(
+        executor_,
+        [&results, &pending, &all, i = g, sub = std::move(sub),
+         pool = PoolFor(node)]() -> Task<void> {
+          results[i] = co_await pool->ExecPipeline(sub);
+          if (--pending == 0) all.Wake();
+        },
+        asio::detached);
+    ++g;
+  }
+  if (pending > 0) co_await Suspend(all);
+  co_return results;
+}
+
 Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& batch) {
   auto self = shared_from_this();
   std::vector<RedisReply> replies(batch.size());
@@ -276,13 +309,10 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
       }
       groups[node].push_back(it);
     }
+    auto results = co_await SendGroups(batch, groups);
+    std::size_t g = 0;
     for (auto& [node, items] : groups) {
-      RedisBatch sub;
-      for (const Item& it : items) {
-        if (it.asking) sub.AddEncoded(kAsking, -1);
-        AppendRouted(sub, batch, it.index);
-      }
-      auto r = co_await PoolFor(node)->ExecPipeline(sub);
+      auto& r = results[g++];
       if (!r) {
         if (!NotSent(r.error())) co_return std::move(r).error();
         round.last_error = r.error().message;

@@ -91,6 +91,8 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   };
   void Sort(int node, std::vector<RedisReply>& got, const std::vector<Item>& items,
             std::vector<RedisReply>& replies, Round& round);
+  Task<std::vector<Result<std::vector<RedisReply>>>> SendGroups(
+      const RedisBatch& batch, const std::map<int, std::vector<Item>>& groups);
   std::shared_ptr<Pool> PoolFor(int node);
   Task<Status> Load();
   Status Apply(const RedisReply& slots, int asked);
