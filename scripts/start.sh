@@ -71,6 +71,9 @@ fi
 tchat::write_service_config
 tchat::pg_start
 tchat::redis_start
+# TCHAT_REDIS_CLUSTER=1: the services use a private Redis Cluster instead
+# (three masters and three replicas on 127.0.0.1:7001-7006, TCHAT_REDIS_CLUSTER_PORT).
+if [[ "${TCHAT_REDIS_CLUSTER:-0}" == 1 ]]; then tchat::redis_cluster_start; fi
 tchat::pg_setup_databases
 
 tchat::ensure_secrets

@@ -46,6 +46,7 @@ tchat::prom_stop
 tchat::nginx_stop
 if ((!services_only)); then
   tchat::redis_stop
+  tchat::redis_cluster_stop
   tchat::pg_stop
 fi
 echo "Stopped."

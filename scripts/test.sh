@@ -16,10 +16,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--only REGEX]"
+  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--redis-cluster] [--only REGEX]"
   echo "  --no-install   skip scripts/install-deps.sh"
   echo "  --no-asan      skip the sanitizer build and its ctest run (quicker local runs)"
   echo "  --no-stack     skip the stack tests"
+  echo "  --redis-cluster  run the whole stack (every e2e pass) on the Redis Cluster instead of"
+  echo "                 the single Redis (default: only the pass 'ctest e2e (Redis Cluster)' does)"
   echo "  --only REGEX   run only the suites whose name matches REGEX (bash =~); the"
   echo "                 others are listed as SKIP and the run does not count as complete"
   echo "  TCHAT_TEST_CTEST_REGEX=R (environment): ctest runs only the tests matching R (-R)"
@@ -29,8 +31,10 @@ install=1
 asan=1
 stack=1
 only=""
+redis_cluster="${TCHAT_TEST_REDIS_CLUSTER:-0}"
 while (($#)); do
   case "$1" in
+    --redis-cluster) redis_cluster=1 ;;
     --no-install) install=0 ;;
     --no-asan) asan=0 ;;
     --no-stack) stack=0 ;;
@@ -51,6 +55,8 @@ done
 export TCHAT_RUN_DIR="$TCHAT_ROOT/.test-run"
 export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
 export TCHAT_PG_PORT=25432 TCHAT_REDIS_PORT=26379
+# The Redis Cluster (scripts/lib/redis_cluster.sh): six nodes on 26381-26386.
+export TCHAT_REDIS_CLUSTER_PORT=26381 TCHAT_REDIS_CLUSTER_NODE_TIMEOUT=1000
 export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
 export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0
@@ -124,6 +130,7 @@ stop_test_stack() {
   tchat::psp_sim_stop >/dev/null 2>&1 || true
   tchat::nginx_stop >/dev/null 2>&1 || true
   tchat::redis_stop >/dev/null 2>&1 || true
+  tchat::redis_cluster_stop >/dev/null 2>&1 || true
   tchat::pg_stop >/dev/null 2>&1 || true
 }
 
@@ -170,8 +177,18 @@ rm -rf "$TCHAT_RUN_DIR"
 mkdir -p "$TCHAT_RUN_DIR/logs"
 tchat::pg_start
 tchat::redis_start
+tchat::redis_cluster_start
 export TCHAT_TEST_PG_URL="postgresql://postgres@127.0.0.1:$TCHAT_PG_PORT/postgres"
 export TCHAT_TEST_REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0"
+TCHAT_TEST_REDIS_CLUSTER_URL="$(tchat::redis_cluster_url)"
+export TCHAT_TEST_REDIS_CLUSTER_URL
+# e2e passes against the single Redis leave out the tests that need the cluster
+# (label "cluster"); with --redis-cluster every pass runs on the cluster.
+e2e_labels=(-L e2e -LE cluster)
+if ((redis_cluster)); then
+  export TCHAT_REDIS_CLUSTER=1
+  e2e_labels=(-L e2e)
+fi
 
 # ctest: unit tests and the tests against PostgreSQL/Redis (labels pg, redis); the
 # e2e label needs the running stack and comes later.
@@ -224,7 +241,7 @@ asan_stack_e2e() {
   (TCHAT_BUILD_DIR="$TCHAT_ROOT/build-asan" tchat::services_start_all) || return 1
   TCHAT_TEST_MESSAGING_BIN="$TCHAT_ROOT/build-asan/bin/tchat-messaging" \
     TCHAT_TEST_PAYMENT_BIN="$TCHAT_ROOT/build-asan/bin/tchat-payment" \
-    ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900 || rc=1
+    ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure "${e2e_labels[@]}" --timeout 900 || rc=1
   # Malformed and random input under the sanitizers (tests/integration/15_fuzz.sh).
   python3 "$TCHAT_ROOT/tests/fuzz/http_fuzz.py" --seed "${TCHAT_FUZZ_SEED:-17}" || rc=1
   tchat::services_stop_all || rc=1 # LeakSanitizer reports when a process exits
@@ -238,6 +255,26 @@ asan_stack_e2e() {
     fi
   done
   ((found == 0)) || rc=1
+  return "$rc"
+}
+
+# The services (build/) on the Redis Cluster, and the end-to-end tests that
+# exercise Redis most against them: auth (OTP and sign-in guard scripts, rate
+# limits), messaging (fan-out over sharded pub/sub, presence, limits, events),
+# payment, and ClusterFailover (kill -9 of a master under load). The node that
+# test kills is started again afterwards (it rejoins as a replica). Skipped when
+# --redis-cluster already ran every pass on the cluster.
+cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|cluster_failover_e2e_test)$'
+redis_cluster_e2e() {
+  local rc=0
+  tchat::services_stop_all || return 1
+  TCHAT_REDIS_CLUSTER=1 tchat::write_service_config || return 1
+  (tchat::services_start_all) || return 1
+  TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL" \
+    ctest --test-dir "$TCHAT_ROOT/build" -R "${TCHAT_TEST_CTEST_REGEX:-$cluster_e2e_tests}" \
+    --output-on-failure -L e2e --timeout 900 || rc=1
+  tchat::redis_cluster_start || rc=1
+  tchat::services_stop_all || rc=1
   return "$rc"
 }
 
@@ -256,6 +293,8 @@ if ((stack)); then
       export TCHAT_TEST_NOTIFICATION_SEAL_KEY="$TCHAT_NOTIFICATION_SEAL_KEY"
       export TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY="$TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY"
       export TCHAT_TEST_GATEWAY_URL="http://127.0.0.1:$TCHAT_GATEWAY_PORT"
+      # The services' Redis, which the e2e tests inspect.
+      if ((redis_cluster)); then export TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL"; fi
       # What the end-to-end tests (ctest label e2e, tests/e2e/) need to reach and
       # inspect the stack.
       export TCHAT_TEST_JWT_KEY_FILE TCHAT_TEST_AUTH_LOG
@@ -277,7 +316,7 @@ if ((stack)); then
       contract_record="$TCHAT_RUN_DIR/artifacts/contract/exchanges.jsonl"
       mkdir -p "$(dirname "$contract_record")"
       suite "ctest e2e (build, running stack)" env TCHAT_CONTRACT_RECORD="$contract_record" \
-        ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure -L e2e --timeout 900
+        ctest --test-dir "$TCHAT_ROOT/build" "${ctest_filter[@]}" --output-on-failure "${e2e_labels[@]}" --timeout 900
       suite "api contract (recorded exchanges)" node "$TCHAT_ROOT/tests/contract/validate_exchanges.mjs" \
         "$contract_record"
       for t in "$TCHAT_ROOT"/tests/integration/[0-9]*.sh; do
@@ -300,6 +339,9 @@ if ((stack)); then
         else
           suite_not_run "ctest e2e (build-asan services)" "build failed"
         fi
+      fi
+      if ((!redis_cluster)); then
+        suite "ctest e2e (Redis Cluster)" redis_cluster_e2e
       fi
     fi
   fi

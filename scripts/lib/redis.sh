@@ -3,9 +3,20 @@
 # The local system keeps snapshots (dump.rdb there); TCHAT_DURABLE=0 (tests)
 # turns persistence off. Requires common.sh.
 
+# shellcheck source=scripts/lib/redis_cluster.sh
+source "$TCHAT_ROOT/scripts/lib/redis_cluster.sh"
+
 tchat::redis_dir() { echo "$TCHAT_RUN_DIR/redis"; }
 tchat::redis_pidfile() { echo "$(tchat::redis_dir)/redis.pid"; }
-tchat::redis_url() { echo "redis://127.0.0.1:${TCHAT_REDIS_PORT}/0"; }
+# The services' REDIS_URL: the single Redis, or with TCHAT_REDIS_CLUSTER=1 the
+# private Redis Cluster (redis_cluster.sh).
+tchat::redis_url() {
+  if [[ "${TCHAT_REDIS_CLUSTER:-0}" == 1 ]]; then
+    tchat::redis_cluster_url
+  else
+    echo "redis://127.0.0.1:${TCHAT_REDIS_PORT}/0"
+  fi
+}
 
 tchat::redis_running() {
   tchat::live_pid "$(tchat::redis_pidfile)" redis-server >/dev/null

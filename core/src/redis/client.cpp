@@ -12,213 +12,23 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/redis/client.hpp>
 
+#include "cluster_client.hpp"
 #include "conn.hpp"
+#include "pool.hpp"
 
 namespace tchat::redis {
-namespace detail {
-
-namespace asio = boost::asio;
-
-// Grow the pool once the least loaded connection has this many commands in
-// flight: pipelining makes one connection go a long way.
-constexpr std::size_t kGrowAt = 16;
-
-// The state behind RedisClient, shared with the background coroutines (dials,
-// Ping) so that they never outlive what they touch.
-class Pool : public std::enable_shared_from_this<Pool> {
- public:
-  Pool(asio::any_io_executor executor, RedisOptions options)
-      : executor_(std::move(executor)),
-        options_(std::move(options)),
-        endpoint_(ParseRedisUrl(options_.url)),
-        errors_(&ConnectionErrors(options_.service)),
-        client_name_(ClientName(options_.service, "")) {
-    options_.pool_size = std::max(1, options_.pool_size);
-    options_.min_idle = std::clamp(options_.min_idle, 0, options_.pool_size);
-  }
-
-  Task<Result<RedisReply>> Exec(RedisArgs args) {
-    Conn* conn = Pick();
-    if (conn == nullptr) {
-      auto acquired = co_await Acquire();
-      if (!acquired) co_return std::move(acquired).error();
-      conn = acquired->get();
-    }
-    co_return co_await conn->Exec(args);
-  }
-
-  Task<Result<std::vector<RedisReply>>> ExecPipeline(const RedisBatch& batch) {
-    Conn* conn = Pick();
-    if (conn == nullptr) {
-      auto acquired = co_await Acquire();
-      if (!acquired) co_return std::move(acquired).error();
-      conn = acquired->get();
-    }
-    co_return co_await conn->ExecPipeline(batch);
-  }
-
-  Task<Result<std::shared_ptr<Conn>>> DialDedicated() {
-    if (!endpoint_) co_return endpoint_.error();
-    auto self = shared_from_this();
-    co_return co_await Conn::Dial(executor_, options_, *endpoint_, client_name_, errors_);
-  }
-
-  Task<Status> Warmup() {
-    if (!endpoint_) co_return endpoint_.error();
-    auto self = shared_from_this();
-    while (!shut_ && OpenCount() < static_cast<std::size_t>(std::max(1, options_.min_idle))) {
-      ++dialing_;
-      Status s = co_await Grow();
-      if (!s) co_return s;
-    }
-    co_return Ok();
-  }
-
-  Task<Status> Ping(std::chrono::milliseconds deadline) {
-    struct State {
-      explicit State(asio::any_io_executor ex) : timer(std::move(ex)) {}
-      asio::steady_timer timer;
-      std::optional<Status> result;
-    };
-    auto state = std::make_shared<State>(executor_);
-    state->timer.expires_after(deadline);
-    asio::co_spawn(
-        executor_,
-        [self = shared_from_this(), state]() -> Task<void> {
-          const std::array<std::string_view, 1> ping{"PING"};
-          auto reply = co_await self->Exec(ping);
-          state->result = reply ? Ok() : Status(std::move(reply).error());
-          state->timer.cancel();
-        },
-        asio::detached);
-    if (!state->result) co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (state->result) co_return *state->result;
-    co_return Error::DeadlineExceeded("redis PING took longer than " +
-                                      std::to_string(deadline.count()) + "ms");
-  }
-
-  void Shutdown() {
-    shut_ = true;
-    auto conns = std::move(conns_);
-    conns_.clear();
-    for (auto& c : conns) c->Close();
-    WakeDialWaiters();
-  }
-
-  std::size_t OpenCount() const {
-    return static_cast<std::size_t>(
-        std::count_if(conns_.begin(), conns_.end(), [](const auto& c) { return c->open(); }));
-  }
-  std::size_t InFlight() const {
-    std::size_t n = 0;
-    for (const auto& c : conns_) n += c->in_flight();
-    return n;
-  }
-
- private:
-  // The least loaded open connection, or nullptr. Drops closed connections and
-  // starts a background dial when the pool is busy or below min_idle.
-  Conn* Pick() {
-    Conn* best = nullptr;
-    bool saw_closed = false;
-    for (const auto& c : conns_) {
-      if (!c->open()) {
-        saw_closed = true;
-        continue;
-      }
-      if (best == nullptr || c->in_flight() < best->in_flight()) {
-        best = c.get();
-        if (best->in_flight() == 0) break;
-      }
-    }
-    if (saw_closed) std::erase_if(conns_, [](const auto& c) { return !c->open(); });
-    if (best != nullptr && dialing_ == 0 && !shut_ &&
-        conns_.size() < static_cast<std::size_t>(options_.pool_size) &&
-        (best->in_flight() >= kGrowAt ||
-         conns_.size() < static_cast<std::size_t>(options_.min_idle))) {
-      ++dialing_;  // now, not when the coroutine starts: one background dial at a time
-      asio::co_spawn(
-          executor_, [self = shared_from_this()]() -> Task<void> { (void)co_await self->Grow(); },
-          asio::detached);
-    }
-    return best;
-  }
-
-  // Slow path when no connection is open: dial, or wait for the dial under way.
-  Task<Result<std::shared_ptr<Conn>>> Acquire() {
-    if (!endpoint_) co_return endpoint_.error();
-    auto self = shared_from_this();
-    for (;;) {
-      if (shut_) co_return Error::Unavailable("redis client closed");
-      if (Conn* c = Pick()) co_return c->shared_from_this();
-      if (dialing_ > 0) {
-        Waiter waiter;
-        dial_waiters_.push_back(&waiter);
-        co_await Suspend(waiter);
-        if (shut_) co_return Error::Unavailable("redis client closed");
-        if (Conn* c = Pick()) co_return c->shared_from_this();
-        co_return last_dial_error_.value_or(Error::Unavailable("redis unavailable"));
-      }
-      ++dialing_;
-      Status s = co_await Grow();
-      if (!s) co_return std::move(s).error();
-    }
-  }
-
-  // Dials one more pooled connection and wakes whoever waits for a dial. The
-  // caller has counted it in dialing_.
-  Task<Status> Grow() {
-    auto dialed = co_await Conn::Dial(executor_, options_, *endpoint_, client_name_, errors_);
-    --dialing_;
-    Status status;
-    if (dialed) {
-      if (down_) log::Info("redis reachable again");
-      down_ = false;
-      last_dial_error_.reset();
-      if (shut_) {
-        (*dialed)->Close();
-      } else {
-        conns_.push_back(std::move(*dialed));
-      }
-    } else {
-      if (!down_) log::Warn("redis dial failed", {{"error", dialed.error().message}});
-      down_ = true;
-      last_dial_error_ = dialed.error();
-      status = std::move(dialed).error();
-    }
-    WakeDialWaiters();
-    co_return status;
-  }
-
-  void WakeDialWaiters() {
-    auto waiters = std::move(dial_waiters_);
-    dial_waiters_.clear();
-    for (Waiter* w : waiters) w->Wake();
-  }
-
-  asio::any_io_executor executor_;
-  RedisOptions options_;
-  Result<RedisEndpoint> endpoint_;
-  metrics::Counter* errors_;
-  std::string client_name_;
-  std::vector<std::shared_ptr<Conn>> conns_;
-  int dialing_ = 0;
-  bool shut_ = false;
-  bool down_ = false;
-  std::optional<Error> last_dial_error_;
-  std::vector<Waiter*> dial_waiters_;
-};
-
-}  // namespace detail
 
 // --- RedisConnection ---------------------------------------------------------
 
 RedisConnection::RedisConnection(std::shared_ptr<detail::Conn> conn) : conn_(std::move(conn)) {}
+RedisConnection::RedisConnection(std::shared_ptr<detail::ClusterConnection> conn)
+    : cluster_(std::move(conn)) {}
 RedisConnection::RedisConnection(RedisConnection&&) noexcept = default;
 RedisConnection& RedisConnection::operator=(RedisConnection&& other) noexcept {
   if (this != &other) {
     Close();
     conn_ = std::move(other.conn_);
+    cluster_ = std::move(other.cluster_);
   }
   return *this;
 }
@@ -227,40 +37,56 @@ RedisConnection::~RedisConnection() {
 }
 
 Task<Result<RedisReply>> RedisConnection::Command(RedisArgs args) {
+  if (cluster_) return cluster_->Exec(args);
   return conn_->Exec(args);
 }
 
 Task<Result<RedisReply>> RedisConnection::BlockingCommand(RedisArgs args,
                                                           std::chrono::milliseconds block) {
+  if (cluster_) return cluster_->Exec(args, block);
   return conn_->Exec(args, block);
 }
 
 Task<Result<std::vector<RedisReply>>> RedisConnection::Pipeline(const RedisBatch& batch) {
+  if (cluster_) return cluster_->ExecPipeline(batch);
   return conn_->ExecPipeline(batch);
 }
 
 bool RedisConnection::IsOpen() const {
+  if (cluster_) return cluster_->open();
   return conn_ && conn_->open();
 }
 
 void RedisConnection::Close() {
+  if (cluster_) cluster_->Close();
   if (conn_) conn_->Close();
 }
 
 // --- RedisClient -------------------------------------------------------------
 
-RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisOptions options)
-    : pool_(std::make_shared<detail::Pool>(std::move(executor), std::move(options))) {}
+RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisOptions options) {
+  if (IsClusterUrl(options.url)) {
+    cluster_ = std::make_shared<detail::Cluster>(std::move(executor), std::move(options));
+  } else {
+    pool_ = std::make_shared<detail::Pool>(std::move(executor), std::move(options));
+  }
+}
 
 RedisClient::~RedisClient() {
-  pool_->Shutdown();
+  Close();
 }
 
 Task<Status> RedisClient::Warmup() {
+  if (cluster_) return cluster_->Warmup();
   return pool_->Warmup();
 }
 
 Task<Result<RedisReply>> RedisClient::Command(RedisArgs args) {
+  return Exec(args);
+}
+
+Task<Result<RedisReply>> RedisClient::Exec(RedisArgs args) {
+  if (cluster_) return cluster_->Exec(args);
   return pool_->Exec(args);
 }
 
@@ -270,28 +96,35 @@ Task<Result<RedisReply>> RedisClient::BlockingCommand(RedisArgs, std::chrono::mi
 }
 
 Task<Result<std::vector<RedisReply>>> RedisClient::Pipeline(const RedisBatch& batch) {
+  if (cluster_) return cluster_->ExecPipeline(batch);
   return pool_->ExecPipeline(batch);
 }
 
 Task<Result<RedisConnection>> RedisClient::Dedicated() {
+  if (cluster_) {
+    if (Status st = cluster_->url_status(); !st) co_return st.error();
+    co_return RedisConnection(std::make_shared<detail::ClusterConnection>(cluster_));
+  }
   auto conn = co_await pool_->DialDedicated();
   if (!conn) co_return std::move(conn).error();
   co_return RedisConnection(std::move(*conn));
 }
 
 Task<Status> RedisClient::Ping(std::chrono::milliseconds deadline) {
+  if (cluster_) return cluster_->Ping(deadline);
   return pool_->Ping(deadline);
 }
 
 void RedisClient::Close() {
-  pool_->Shutdown();
+  if (cluster_) cluster_->Shutdown();
+  if (pool_) pool_->Shutdown();
 }
 
 std::size_t RedisClient::OpenConnections() const {
-  return pool_->OpenCount();
+  return cluster_ ? cluster_->OpenCount() : pool_->OpenCount();
 }
 std::size_t RedisClient::InFlight() const {
-  return pool_->InFlight();
+  return cluster_ ? cluster_->InFlight() : pool_->InFlight();
 }
 
 namespace {
@@ -311,7 +144,7 @@ Result<std::int64_t> IntegerReply(std::string_view command, Result<RedisReply> r
 
 Task<Result<std::optional<std::string>>> RedisClient::Get(std::string_view key) {
   const std::array<std::string_view, 2> argv{"GET", key};
-  auto reply = co_await pool_->Exec(argv);
+  auto reply = co_await Exec(argv);
   if (!reply) co_return std::move(reply).error();
   if (reply->IsNil()) co_return std::optional<std::string>();
   if (!reply->IsString()) co_return Unexpected("GET", *reply);
@@ -329,7 +162,7 @@ Task<Result<bool>> RedisClient::Set(std::string_view key, std::string_view value
     args[n++] = std::string_view(ttl, static_cast<std::size_t>(end - ttl));
   }
   if (options.only_if_absent) args[n++] = "NX";
-  auto reply = co_await pool_->Exec(std::span<const std::string_view>(args.data(), n));
+  auto reply = co_await Exec(std::span<const std::string_view>(args.data(), n));
   if (!reply) co_return std::move(reply).error();
   if (reply->IsNil()) co_return false;
   if (!reply->IsStatus()) co_return Unexpected("SET", *reply);
@@ -338,7 +171,7 @@ Task<Result<bool>> RedisClient::Set(std::string_view key, std::string_view value
 
 Task<Result<std::int64_t>> RedisClient::Incr(std::string_view key) {
   const std::array<std::string_view, 2> argv{"INCR", key};
-  co_return IntegerReply("INCR", co_await pool_->Exec(argv));
+  co_return IntegerReply("INCR", co_await Exec(argv));
 }
 
 Task<Result<bool>> RedisClient::Expire(std::string_view key, std::chrono::seconds ttl) {
@@ -346,20 +179,20 @@ Task<Result<bool>> RedisClient::Expire(std::string_view key, std::chrono::second
   auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), ttl.count());
   const std::array<std::string_view, 3> argv{
       "EXPIRE", key, std::string_view(digits, static_cast<std::size_t>(end - digits))};
-  auto n = IntegerReply("EXPIRE", co_await pool_->Exec(argv));
+  auto n = IntegerReply("EXPIRE", co_await Exec(argv));
   if (!n) co_return std::move(n).error();
   co_return *n == 1;
 }
 
 Task<Result<std::int64_t>> RedisClient::Del(std::string_view key) {
   const std::array<std::string_view, 2> argv{"DEL", key};
-  co_return IntegerReply("DEL", co_await pool_->Exec(argv));
+  co_return IntegerReply("DEL", co_await Exec(argv));
 }
 
 Task<Result<std::int64_t>> RedisClient::Publish(std::string_view channel,
                                                 std::string_view message) {
   const std::array<std::string_view, 3> argv{"PUBLISH", channel, message};
-  co_return IntegerReply("PUBLISH", co_await pool_->Exec(argv));
+  co_return IntegerReply("PUBLISH", co_await Exec(argv));
 }
 
 }  // namespace tchat::redis

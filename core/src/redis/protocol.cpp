@@ -5,10 +5,20 @@
 
 #include <hiredis/read.h>
 
+#include <tchat/core/redis/cluster.hpp>
+
 namespace tchat::redis {
 
 RedisBatch& RedisBatch::Add(RedisArgs args) {
   detail::AppendCommand(encoded_, args);
+  ends_.emplace_back(encoded_.size(), CommandSlot(args));
+  ++count_;
+  return *this;
+}
+
+RedisBatch& RedisBatch::AddEncoded(std::string_view command, int slot) {
+  encoded_.append(command);
+  ends_.emplace_back(encoded_.size(), slot);
   ++count_;
   return *this;
 }

@@ -14,6 +14,7 @@
 #include <tchat/core/redis/subscriber.hpp>
 
 #include "conn.hpp"
+#include "sharded_subscriber.hpp"
 
 namespace tchat::redis {
 namespace detail {
@@ -213,39 +214,58 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   bool ping_outstanding_ = false;
 };
 
+Task<Status> Refuse() {
+  co_return Error::InvalidArgument(
+      "pattern subscriptions do not exist in sharded pub/sub (Redis Cluster)");
+}
+
 }  // namespace detail
 
+using detail::Refuse;
+
 RedisSubscriber::RedisSubscriber(boost::asio::any_io_executor executor, RedisOptions options,
-                                 MessageHandler on_message, ReconnectHandler on_reconnect)
-    : impl_(std::make_shared<detail::Subscriber>(std::move(executor), std::move(options),
-                                                 std::move(on_message), std::move(on_reconnect))) {}
+                                 MessageHandler on_message, ReconnectHandler on_reconnect) {
+  if (IsClusterUrl(options.url)) {
+    sharded_ = std::make_shared<detail::ShardedSubscriber>(
+        std::move(executor), std::move(options), std::move(on_message), std::move(on_reconnect));
+  } else {
+    impl_ = std::make_shared<detail::Subscriber>(std::move(executor), std::move(options),
+                                                 std::move(on_message), std::move(on_reconnect));
+  }
+}
 
 RedisSubscriber::~RedisSubscriber() {
-  impl_->Stop();
+  Stop();
 }
 
 void RedisSubscriber::Start() {
+  if (sharded_) return sharded_->Start();
   impl_->Start();
 }
 void RedisSubscriber::Stop() {
+  if (sharded_) return sharded_->Stop();
   impl_->Stop();
 }
 
 Task<Status> RedisSubscriber::Subscribe(std::string channel) {
+  if (sharded_) return sharded_->Subscribe(std::move(channel));
   return impl_->Change("SUBSCRIBE", std::move(channel), false, true);
 }
 Task<Status> RedisSubscriber::PSubscribe(std::string pattern) {
+  if (sharded_) return Refuse();
   return impl_->Change("PSUBSCRIBE", std::move(pattern), true, true);
 }
 Task<Status> RedisSubscriber::Unsubscribe(std::string channel) {
+  if (sharded_) return sharded_->Unsubscribe(std::move(channel));
   return impl_->Change("UNSUBSCRIBE", std::move(channel), false, false);
 }
 Task<Status> RedisSubscriber::PUnsubscribe(std::string pattern) {
+  if (sharded_) return Refuse();
   return impl_->Change("PUNSUBSCRIBE", std::move(pattern), true, false);
 }
 
 bool RedisSubscriber::Connected() const {
-  return impl_->connected();
+  return sharded_ ? sharded_->connected() : impl_->connected();
 }
 
 }  // namespace tchat::redis

@@ -20,6 +20,7 @@
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/cluster.hpp>
 #include <tchat/core/redis/options.hpp>
 #include <tchat/core/service/app.hpp>
 
@@ -159,8 +160,9 @@ void App::Impl::AddPostgres() {
 
 Status App::Impl::AddRedis() {
   if (config.redis_url.empty()) return Ok();
-  auto endpoint = redis::ParseRedisUrl(config.redis_url);
-  if (!endpoint) return Error::InvalidArgument("config REDIS_URL: " + endpoint.error().message);
+  if (Status url = redis::ValidateRedisUrl(config.redis_url); !url) {
+    return Error::InvalidArgument("config REDIS_URL: " + url.error().message);
+  }
   const int n = static_cast<int>(workers.size());
   for (auto& w : workers) {
     redis::RedisOptions o = redis::RedisOptions::FromConfig(config);

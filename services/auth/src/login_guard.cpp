@@ -74,7 +74,7 @@ return {lp, la, fi}
 }
 
 std::string Key(std::string_view kind, std::string_view a, std::string_view b = {}) {
-  std::string k(kKeyPrefix);
+  std::string k(kGuardKeyPrefix);
   k += kind;
   k += ':';
   k += a;

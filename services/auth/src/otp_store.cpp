@@ -76,7 +76,7 @@ return {4, left}
 }
 
 std::string Key(std::string_view kind, std::string_view subject) {
-  std::string k(kKeyPrefix);
+  std::string k(kOtpKeyPrefix);
   k += kind;
   k += ':';
   k += subject;

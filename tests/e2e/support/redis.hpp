@@ -14,10 +14,15 @@ struct redisContext;
 
 namespace tchat::e2e {
 
-// Blocking Redis commands. Not thread-safe.
+// Blocking Redis commands. Not thread-safe. On a redis-cluster://host:port,...
+// URL it connects to the first seed that answers and follows MOVED/ASK to the
+// node owning each command's key (reconnecting there); a DEL of keys in several
+// slots is split into one DEL per key.
 class Redis {
  public:
-  explicit Redis(const std::string& url);  // redis://host:port[/db]; throws when unreachable
+  // redis://host:port[/db] or redis-cluster://host:port[,host:port...]; throws
+  // when unreachable.
+  explicit Redis(const std::string& url);
   ~Redis();
   Redis(const Redis&) = delete;
   Redis& operator=(const Redis&) = delete;
@@ -28,8 +33,20 @@ class Redis {
   std::string Publish(std::string_view stream, const json::object& envelope);
   std::string PublishRaw(std::string_view stream, const std::vector<std::string>& fields);
 
+  // Cluster only: "host:port" of the master serving `key`'s slot now.
+  std::string NodeOf(const std::string& key);
+  // The process id of the server this connection is on (INFO server).
+  long ServerPid();
+
  private:
+  void Connect(const std::string& host, int port);
+  void ConnectAnySeed();
+  std::string Run(const std::vector<std::string>& args);
+
   redisContext* ctx_ = nullptr;
+  bool cluster_ = false;
+  std::string addr_;  // host:port connected to
+  std::vector<std::string> seeds_;
 };
 
 // {"id": <new uuid>, "type", "occurred_at": now (RFC 3339 ms), "data"}.

@@ -18,6 +18,8 @@
 namespace tchat::redis {
 
 namespace detail {
+class Cluster;
+class ClusterConnection;
 class Conn;
 class Pool;
 }  // namespace detail
@@ -30,6 +32,7 @@ class Pool;
 class RedisConnection final : public RedisCommander {
  public:
   explicit RedisConnection(std::shared_ptr<detail::Conn> conn);
+  explicit RedisConnection(std::shared_ptr<detail::ClusterConnection> conn);
   RedisConnection(RedisConnection&&) noexcept;
   RedisConnection& operator=(RedisConnection&&) noexcept;
   ~RedisConnection() override;
@@ -48,6 +51,7 @@ class RedisConnection final : public RedisCommander {
 
  private:
   std::shared_ptr<detail::Conn> conn_;
+  std::shared_ptr<detail::ClusterConnection> cluster_;  // on a redis-cluster:// URL
 };
 
 // Options of RedisClient::Set.
@@ -62,6 +66,12 @@ struct RedisSetOptions {
 // when connections get busy and keeps min_idle connections once used. A dead
 // connection fails its in-flight commands with kUnavailable, is dropped and is
 // redialled on demand, so the client recovers by itself after Redis restarts.
+//
+// On a redis-cluster:// URL (see cluster.hpp) the client is slot-aware: it
+// keeps the cluster's slot map, one such pool per node, sends each command to
+// the master of its key's slot and follows MOVED/ASK, failovers and resharding
+// by itself; a batch is split by node. PUBLISH goes out as SPUBLISH (sharded
+// pub/sub), matching RedisSubscriber's SSUBSCRIBE on a cluster.
 //
 // Thread rules: create one per worker io_context and use it only from coroutines
 // running on that executor. Destroying it closes every connection and fails what
@@ -115,7 +125,10 @@ class RedisClient final : public RedisCommander {
   std::size_t InFlight() const;
 
  private:
-  std::shared_ptr<detail::Pool> pool_;
+  Task<Result<RedisReply>> Exec(RedisArgs args);
+
+  std::shared_ptr<detail::Pool> pool_;        // one Redis
+  std::shared_ptr<detail::Cluster> cluster_;  // or a Redis Cluster
 };
 
 }  // namespace tchat::redis

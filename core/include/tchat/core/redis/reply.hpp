@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <tchat/core/result.hpp>
@@ -75,17 +76,29 @@ class RedisBatch {
   }
   RedisBatch& Add(RedisArgs args);
 
+  // One command already in RESP, routed by `slot` on a cluster (-1: no key).
+  RedisBatch& AddEncoded(std::string_view command, int slot);
+
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
   // The commands in RESP, back to back.
   std::string_view encoded() const { return encoded_; }
+  // Command i in RESP and the hash slot of its key (-1: none); a cluster client
+  // splits the batch by node with these.
+  std::string_view command(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1].first;
+    return std::string_view(encoded_).substr(begin, ends_[i].first - begin);
+  }
+  int slot(std::size_t i) const { return ends_[i].second; }
   void Clear() {
     encoded_.clear();
+    ends_.clear();
     count_ = 0;
   }
 
  private:
   std::string encoded_;
+  std::vector<std::pair<std::size_t, int>> ends_;  // end offset in encoded_, slot
   std::size_t count_ = 0;
 };
 

@@ -15,6 +15,7 @@
 namespace tchat::redis {
 
 namespace detail {
+class ShardedSubscriber;
 class Subscriber;
 }  // namespace detail
 
@@ -23,6 +24,11 @@ class Subscriber;
 // doubling to 5 s), subscribes to all of them again and then calls the reconnect
 // callback, so that the owner knows it may have missed messages. A PING every
 // few seconds detects half-open connections.
+//
+// On a redis-cluster:// URL it uses sharded pub/sub instead (SSUBSCRIBE on the
+// master owning each channel's slot, which RedisClient's PUBLISH reaches as
+// SPUBLISH); PSubscribe is then refused (kInvalidArgument), and Subscribe waits
+// for its own channel's confirmation.
 //
 // Callbacks run on the executor. Bound to one executor; not thread-safe.
 // Destroying it stops the loop and closes the connection.
@@ -59,6 +65,7 @@ class RedisSubscriber {
 
  private:
   std::shared_ptr<detail::Subscriber> impl_;
+  std::shared_ptr<detail::ShardedSubscriber> sharded_;  // on a Redis Cluster
 };
 
 }  // namespace tchat::redis
