@@ -13,23 +13,27 @@ using pgrows::ReadMessage;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// $1 user, $2 prefix, $3 cursor (exclusive), $4 limit + 1, then $5 the words
-// (when there are some) and the conversation (when narrowed).
+// $1 user, $2 the prefix's terms, $3 cursor (exclusive), $4 limit + 1, then $5
+// the words (when there are some) and the conversation (when narrowed).
 std::string MessagesSql(bool words, bool conversation) {
   std::string sql = "SELECT " TCHAT_MSG_COLUMNS
                     " FROM messages m "
                     "WHERE m.conversation_id IN (SELECT me.conversation_id FROM members me "
-                    "WHERE me.user_id = $1) "
-                    "AND m.search_terms && (SELECT coalesce(array_agg(v.term), '{}') FROM ("
-                    "SELECT term FROM search_vocab WHERE term >= $2::text COLLATE \"C\" "
-                    "AND term < ($2::text || chr(1114111)) COLLATE \"C\" ORDER BY term LIMIT ";
-  sql += std::to_string(kMaxPrefixTerms);
-  sql += ") v) AND NOT m.deleted AND m.id < $3::uuid";
+                    "WHERE me.user_id = $1) AND m.search_terms && $2::text[] AND NOT m.deleted "
+                    "AND m.id < $3::uuid";
   int next = 5;
   if (words) sql += " AND m.search_terms @> $" + std::to_string(next++) + "::text[]";
   if (conversation) sql += " AND m.conversation_id = $" + std::to_string(next++) + "::uuid";
   sql += " ORDER BY m.id DESC LIMIT $4";
   return sql;
+}
+
+// The vocabulary's terms that start with $1, the first kMaxPrefixTerms.
+std::string PrefixSql() {
+  return "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab "
+         "WHERE term >= $1::text COLLATE \"C\" AND term < ($1::text || chr(1114111)) "
+         "COLLATE \"C\" ORDER BY term LIMIT " +
+         std::to_string(kMaxPrefixTerms) + ") v";
 }
 
 }  // namespace
@@ -55,31 +59,46 @@ std::vector<std::string> MessageSearchTerms(std::string_view body,
   return search::IndexTerms(text);
 }
 
+// The prefix is expanded first, so that the planner sees the actual terms (and
+// their frequencies, from the statistics of search_terms) and picks per query
+// between the GIN index (rare words) and the caller's conversations by key
+// (common ones): custom plans, never the statement cache's generic one.
 Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) {
   const bool words = !s.query.words.empty();
   const bool narrowed = s.conversation_id.has_value();
   const std::string sql = MessagesSql(words, narrowed);
+  const std::string prefix_sql = PrefixSql();
   const std::string cursor = s.before_id ? *s.before_id : std::string(kNoCursor);
   const std::string word_array = words ? pg::ToArray(s.query.words) : std::string();
   const int fetch = s.limit + 1;
-  Result<pg::PgResult> r = Error::Internal("not run");
-  if (words && narrowed) {
-    r = co_await pool_.Query(sql, s.user_id, s.query.prefix, cursor, fetch, word_array,
-                             *s.conversation_id);
-  } else if (words) {
-    r = co_await pool_.Query(sql, s.user_id, s.query.prefix, cursor, fetch, word_array);
-  } else if (narrowed) {
-    r = co_await pool_.Query(sql, s.user_id, s.query.prefix, cursor, fetch, *s.conversation_id);
-  } else {
-    r = co_await pool_.Query(sql, s.user_id, s.query.prefix, cursor, fetch);
-  }
-  if (!r) co_return std::move(r).error();
-  MessageSearchPage page;
-  const int n = std::min(r->Rows(), s.limit);
-  page.messages.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(*r, i));
-  page.has_more = r->Rows() > s.limit;
-  co_return page;
+  co_return co_await pool_.Transaction(
+      pg::IsolationLevel::kReadCommitted,
+      [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
+        MessageSearchPage page;
+        auto set = co_await c.Query("SET LOCAL plan_cache_mode = force_custom_plan");
+        if (!set) co_return std::move(set).error();
+        auto expanded = co_await c.Query(prefix_sql, s.query.prefix);
+        if (!expanded) co_return std::move(expanded).error();
+        const std::string terms(expanded->GetString(0, 0));
+        if (terms == "{}") co_return page;  // no word starts so: nothing can match
+        Result<pg::PgResult> r = Error::Internal("not run");
+        if (words && narrowed) {
+          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, word_array,
+                               *s.conversation_id);
+        } else if (words) {
+          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, word_array);
+        } else if (narrowed) {
+          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, *s.conversation_id);
+        } else {
+          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch);
+        }
+        if (!r) co_return std::move(r).error();
+        const int n = std::min(r->Rows(), s.limit);
+        page.messages.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(*r, i));
+        page.has_more = r->Rows() > s.limit;
+        co_return page;
+      });
 }
 
 Task<Result<std::vector<pgrows::ConversationRow>>> PgSearchStore::TitledGroups(
