@@ -151,6 +151,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tchat-search-reindex: %s", PQerrorMessage(conn.c));
     return 1;
   }
+  // Every batch's rows are found by primary key: without these, a plan that
+  // scans the whole table per batch (a hash join) can look cheaper.
+  Res settings;
+  if (!Exec(conn.c,
+            "SELECT set_config('enable_hashjoin', 'off', false), "
+            "set_config('enable_mergejoin', 'off', false), set_config('enable_seqscan', 'off', "
+            "false)",
+            {}, settings)) {
+    return 1;
+  }
   const auto start = std::chrono::steady_clock::now();
   std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
   long long read = 0, updated = 0;
