@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "search_store.hpp"
+
 namespace tchat::messaging::search {
 namespace {
 
@@ -126,6 +128,19 @@ TEST(SearchText, BadAndLongInputIsHarmless) {
   EXPECT_TRUE(IndexTerms(std::string(5000, 'a')).empty());  // one word too long to index
   EXPECT_EQ(CodePoints("ร้าน"), 4u);
   EXPECT_EQ(CodePoints("abc"), 3u);
+}
+
+TEST(SearchText, PaymentAndSystemMessagesAreSearchableByTheirText) {
+  const json::object payment{{"kind", "transfer"}, {"currency", "THB"}, {"amount", 125000}};
+  const auto p = MessageSearchTerms("ค่าข้าว 1,250 บาท", payment, std::nullopt);
+  EXPECT_TRUE(std::binary_search(p.begin(), p.end(), "thb"));
+  EXPECT_TRUE(std::binary_search(p.begin(), p.end(), "1250"));
+  EXPECT_TRUE(std::binary_search(p.begin(), p.end(), "ข้าว"));
+  const json::object renamed{{"action", "title_changed"}, {"title", "Kopi Lovers"}};
+  const auto t = MessageSearchTerms("", std::nullopt, renamed);
+  EXPECT_EQ(t, (std::vector<std::string>{"kopi", "lovers"}));
+  const json::object left{{"action", "member_left"}, {"user_id", "x"}};
+  EXPECT_TRUE(MessageSearchTerms("", std::nullopt, left).empty());
 }
 
 }  // namespace
