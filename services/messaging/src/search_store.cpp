@@ -10,6 +10,9 @@ namespace {
 
 using pgrows::ReadMessage;
 
+// A search that runs longer is cancelled (kDeadlineExceeded, 504).
+constexpr int kSearchTimeoutMs = 5000;
+
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
@@ -75,7 +78,10 @@ Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) 
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
         MessageSearchPage page;
-        auto set = co_await c.Query("SET LOCAL plan_cache_mode = force_custom_plan");
+        auto set = co_await c.Query(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+            "set_config('statement_timeout', $1::text, true)",
+            std::to_string(kSearchTimeoutMs));
         if (!set) co_return std::move(set).error();
         auto expanded = co_await c.Query(prefix_sql, s.query.prefix);
         if (!expanded) co_return std::move(expanded).error();
