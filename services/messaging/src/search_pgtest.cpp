@@ -222,5 +222,45 @@ TEST_F(SearchPgTest, PagesAreNewestFirstWithoutDuplicates) {
   });
 }
 
+// Past kIndexFirstCap matches in the whole table, a search reads the caller's
+// conversations instead: same answers, no leak of the others' messages.
+TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), eve = NewUuidV7();
+    const std::string mine = NewUuidV7(), theirs = NewUuidV7();
+    const std::vector<std::string> a = {alice}, e = {eve};
+    CO_ASSERT_OK(co_await MakeGroup(pool, mine, a));
+    CO_ASSERT_OK(co_await MakeGroup(pool, theirs, e));
+    PgMessageStore messages(pool);
+    PgSearchStore search(pool);
+    for (int b = 0; b < 9; ++b) {
+      std::vector<AppendRequest> batch;
+      for (int i = 0; i < 250; ++i)
+        batch.push_back(Text(theirs, eve, "kopi susu " + std::to_string(i)));
+      CO_ASSERT_OK(co_await messages.Append(std::move(batch)));
+    }
+    std::vector<AppendRequest> own = {Text(mine, alice, "kopi one"), Text(mine, alice, "teh two"),
+                                      Text(mine, alice, "kopi three"),
+                                      Text(mine, alice, "kopi susu four")};
+    CO_ASSERT_OK(co_await messages.Append(std::move(own)));
+    {
+      auto got = co_await Find(search, alice, "kopi"s);
+      EXPECT_EQ(got, (Bodies{"kopi susu four"s, "kopi three"s, "kopi one"s}));
+    }
+    {
+      auto got = co_await Find(search, alice, "kopi su"s);
+      EXPECT_EQ(got, Bodies{"kopi susu four"s});
+    }
+    {
+      auto got = co_await Find(search, alice, "kopi"s, theirs);
+      EXPECT_TRUE(got.empty());
+    }
+    {
+      auto got = co_await Find(search, eve, "kopi susu 249"s);
+      EXPECT_EQ(got.size(), 9u);  // one per batch
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tchat::messaging

@@ -16,19 +16,60 @@ constexpr int kSearchTimeoutMs = 5000;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// $1 user, $2 the prefix's terms, $3 cursor (exclusive), $4 limit + 1, then $5
-// the words (when there are some) and the conversation (when narrowed).
-std::string MessagesSql(bool words, bool conversation) {
-  std::string sql = "SELECT " TCHAT_MSG_COLUMNS
-                    " FROM messages m "
-                    "WHERE m.conversation_id IN (SELECT me.conversation_id FROM members me "
-                    "WHERE me.user_id = $1) AND m.search_terms && $2::text[] AND NOT m.deleted "
-                    "AND m.id < $3::uuid";
+// At most this many messages are taken from the GIN index before a search
+// turns to the caller's conversations instead (see PgSearchStore::Messages).
+constexpr int kIndexFirstCap = 2000;
+
+// The conditions after the terms: $1 user, $3 cursor (exclusive), then $5 the
+// words (when there are some) and $5 or $6 the conversation (when narrowed).
+// `terms` is the column (or expression) the term conditions test.
+std::string Conditions(std::string_view terms, std::string_view alias, bool words,
+                       bool conversation) {
+  std::string sql;
   int next = 5;
-  if (words) sql += " AND m.search_terms @> $" + std::to_string(next++) + "::text[]";
-  if (conversation) sql += " AND m.conversation_id = $" + std::to_string(next++) + "::uuid";
-  sql += " ORDER BY m.id DESC LIMIT $4";
+  if (words) {
+    sql += " AND ";
+    sql += terms;
+    sql += " @> $" + std::to_string(next++) + "::text[]";
+  }
+  if (conversation) {
+    sql += " AND ";
+    sql += alias;
+    sql += ".conversation_id = $" + std::to_string(next++) + "::uuid";
+  }
   return sql;
+}
+
+// Index first: the messages whose terms match, from the GIN index, at most
+// kIndexFirstCap + 1 of them (column 0: how many), then those of the caller's
+// conversations among them, newest first, at most $4 (columns 1...: the message,
+// NULL when none). $2 the prefix's terms.
+std::string IndexFirstSql(bool words, bool conversation) {
+  return "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
+         "WHERE m.search_terms && $2::text[] AND NOT m.deleted" +
+         Conditions("m.search_terms", "m", words, false) + " LIMIT " +
+         std::to_string(kIndexFirstCap + 1) +
+         ") SELECT (SELECT count(*) FROM g), r.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+         "SELECT " TCHAT_MSG_COLUMNS
+         " FROM g JOIN messages m ON m.conversation_id = g.conversation_id AND m.seq = g.seq "
+         "WHERE g.conversation_id IN (SELECT me.conversation_id FROM members me "
+         "WHERE me.user_id = $1) AND g.id < $3::uuid" +
+         Conditions("m.search_terms", "g", false, conversation) +
+         " ORDER BY g.id DESC LIMIT $4) AS r ON true";
+}
+
+// Conversations first: the caller's messages (by the conversations' keys),
+// tested one by one. The terms are tested through an expression the GIN index
+// does not serve, so that the planner cannot probe the index once per
+// conversation (which costs a scan of every matching term per conversation).
+std::string ConversationsFirstSql(bool words, bool conversation) {
+  return "SELECT " TCHAT_MSG_COLUMNS
+         " FROM messages m WHERE m.conversation_id IN (SELECT me.conversation_id "
+         "FROM members me WHERE me.user_id = $1) "
+         "AND (m.search_terms || '{}'::text[]) && $2::text[] AND NOT m.deleted "
+         "AND m.id < $3::uuid" +
+         Conditions("(m.search_terms || '{}'::text[])", "m", words, conversation) +
+         " ORDER BY m.id DESC LIMIT $4";
 }
 
 // The vocabulary's terms that start with $1, the first kMaxPrefixTerms.
@@ -62,18 +103,50 @@ std::vector<std::string> MessageSearchTerms(std::string_view body,
   return search::IndexTerms(text);
 }
 
-// The prefix is expanded first, so that the planner sees the actual terms (and
-// their frequencies, from the statistics of search_terms) and picks per query
-// between the GIN index (rare words) and the caller's conversations by key
-// (common ones): custom plans, never the statement cache's generic one.
+namespace {
+
+// Runs `sql` with the parameters MessagesSql's variants take.
+Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
+                                     const MessageSearch& s, const std::string& terms,
+                                     const std::string& cursor, const std::string& words) {
+  const int fetch = s.limit + 1;
+  const bool narrowed = s.conversation_id.has_value();
+  if (!words.empty() && narrowed) {
+    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words, *s.conversation_id);
+  }
+  if (!words.empty()) co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words);
+  if (narrowed) {
+    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, *s.conversation_id);
+  }
+  co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch);
+}
+
+void ReadPage(const pg::PgResult& r, int col, int limit, MessageSearchPage& page) {
+  int rows = r.Rows();
+  if (rows == 1 && r.IsNull(0, col)) rows = 0;  // the index-first query's "none"
+  const int n = std::min(rows, limit);
+  page.messages.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(r, i, col));
+  page.has_more = rows > limit;
+}
+
+}  // namespace
+
+// Two plans, because the cost of a search depends on how common its words are:
+// rare words are found fastest through the GIN index (few matches anywhere),
+// common ones by reading the caller's own messages (bounded by their
+// conversations, however many matches the whole table has). The index is tried
+// first, up to kIndexFirstCap matches; past that the search reads the caller's
+// conversations. The prefix is expanded first (the statements then see the
+// actual terms) and every statement is planned with its values.
 Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) {
   const bool words = !s.query.words.empty();
   const bool narrowed = s.conversation_id.has_value();
-  const std::string sql = MessagesSql(words, narrowed);
+  const std::string index_first = IndexFirstSql(words, narrowed);
+  const std::string conversations_first = ConversationsFirstSql(words, narrowed);
   const std::string prefix_sql = PrefixSql();
   const std::string cursor = s.before_id ? *s.before_id : std::string(kNoCursor);
   const std::string word_array = words ? pg::ToArray(s.query.words) : std::string();
-  const int fetch = s.limit + 1;
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
@@ -87,22 +160,15 @@ Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) 
         if (!expanded) co_return std::move(expanded).error();
         const std::string terms(expanded->GetString(0, 0));
         if (terms == "{}") co_return page;  // no word starts so: nothing can match
-        Result<pg::PgResult> r = Error::Internal("not run");
-        if (words && narrowed) {
-          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, word_array,
-                               *s.conversation_id);
-        } else if (words) {
-          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, word_array);
-        } else if (narrowed) {
-          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch, *s.conversation_id);
-        } else {
-          r = co_await c.Query(sql, s.user_id, terms, cursor, fetch);
-        }
+        auto r = co_await RunSearch(c, index_first, s, terms, cursor, word_array);
         if (!r) co_return std::move(r).error();
-        const int n = std::min(r->Rows(), s.limit);
-        page.messages.reserve(static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(*r, i));
-        page.has_more = r->Rows() > s.limit;
+        if (r->GetInt64(0, 0) <= kIndexFirstCap) {
+          ReadPage(*r, 1, s.limit, page);
+          co_return page;
+        }
+        r = co_await RunSearch(c, conversations_first, s, terms, cursor, word_array);
+        if (!r) co_return std::move(r).error();
+        ReadPage(*r, 0, s.limit, page);
         co_return page;
       });
 }
