@@ -110,25 +110,42 @@ sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) |
 user="00000000-0000-7000-8000-000000000001"  # fill.sql's user in 200 conversations
 # Our search, as search_store.cpp builds it: words (@>), last word a prefix
 # expanded through search_vocab (&&), newest first, a page of 20 (+1).
-# The service runs two statements per search (search_store.cpp): the prefix's
-# expansion through search_vocab, then the search with those terms, planned
-# with their values (force_custom_plan; pgbench -M simple plans each time too).
+# The statements the service runs per search (search_store.cpp): the prefix's
+# expansion through search_vocab; the search through the GIN index, at most
+# 2001 matches; and, when there were more, the search through the user's
+# conversations. Each planned with its values (the service forces custom plans;
+# pgbench -M simple plans every time too).
 ours() { # $1 words (text[] literal), $2 prefix
-  local words="" terms
+  local words="" convwords="" terms cte n
   [[ "$1" != "{}" ]] && words="AND m.search_terms @> '$1'::text[]"
+  [[ "$1" != "{}" ]] && convwords="AND (m.search_terms || '{}'::text[]) @> '$1'::text[]"
   terms="$(sql -c "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
     WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
     ORDER BY term LIMIT 128) v")"
+  cte="WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m
+ WHERE m.search_terms && '$terms'::text[] AND NOT m.deleted $words LIMIT 2001)"
+  n="$(sql -c "$cte SELECT count(*) FROM g")"
   cat <<EOF
 SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
  WHERE term >= '$2' COLLATE "C" AND term < ('$2' || chr(1114111)) COLLATE "C"
  ORDER BY term LIMIT 128) v;
+$cte
+SELECT (SELECT count(*) FROM g), r.* FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+ SELECT m.conversation_id, m.seq, m.id, m.body FROM g
+   JOIN messages m ON m.conversation_id = g.conversation_id AND m.seq = g.seq
+  WHERE g.conversation_id IN (SELECT me.conversation_id FROM members me WHERE me.user_id = '$user')
+    AND g.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+  ORDER BY g.id DESC LIMIT 21) AS r ON true;
+EOF
+  if ((n > 2000)); then
+    cat <<EOF
 SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
  WHERE m.conversation_id IN (SELECT me.conversation_id FROM members me WHERE me.user_id = '$user')
-   AND m.search_terms && '$terms'::text[]
-   AND NOT m.deleted AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid $words
+   AND (m.search_terms || '{}'::text[]) && '$terms'::text[] AND NOT m.deleted
+   AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid $convwords
  ORDER BY m.id DESC LIMIT 21;
 EOF
+  fi
 }
 anchor() { # $1 tsquery
   cat <<EOF
