@@ -761,7 +761,9 @@ export interface paths {
          *     removed finds none of that conversation's messages, earlier ones included
          *     (as they can no longer read its history); deleted messages never match;
          *     an edit replaces the message's words. A message is found as soon as its
-         *     send is acknowledged.
+         *     send is acknowledged. Blocking follows the rules of history: a blocked
+         *     user cannot send, and what they sent before stays in the history and is
+         *     found like any other message.
          *
          *     Words: `q` and the messages are split into words by ICU's word break
          *     rules (Thai, Lao, Khmer, Burmese and CJK by dictionary), normalised with
