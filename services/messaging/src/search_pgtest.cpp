@@ -99,6 +99,10 @@ TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
     CO_ASSERT_OK(sent);
     const Bodies pho = {"Tối nay ăn phở bò nhé"};
     {
+      auto got = co_await Find(search, alice, "phở bò"s, c1);
+      EXPECT_EQ(got, pho);
+    }
+    {
       auto got = co_await Find(search, bob, "pho bo"s);
       EXPECT_EQ(got, pho);
     }
@@ -254,6 +258,10 @@ TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
     {
       auto got = co_await Find(search, alice, "kopi"s, theirs);
       EXPECT_TRUE(got.empty());
+    }
+    {
+      auto got = co_await Find(search, alice, "kopi su"s, mine);
+      EXPECT_EQ(got, Bodies{"kopi susu four"s});
     }
     {
       auto got = co_await Find(search, eve, "kopi susu 249"s);

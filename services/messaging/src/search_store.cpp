@@ -20,22 +20,23 @@ constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 // turns to the caller's conversations instead (see PgSearchStore::Messages).
 constexpr int kIndexFirstCap = 2000;
 
-// The conditions after the terms: $1 user, $3 cursor (exclusive), then $5 the
-// words (when there are some) and $5 or $6 the conversation (when narrowed).
-// `terms` is the column (or expression) the term conditions test.
+// Conditions on the query's words ($5, when `words`) and on the conversation
+// ($6 after words, else $5; when `conversation`), as far as `emit_words` and
+// `emit_conversation` ask. `terms` is the column (or expression) the words test.
 std::string Conditions(std::string_view terms, std::string_view alias, bool words,
-                       bool conversation) {
+                       bool conversation, bool emit_words, bool emit_conversation) {
   std::string sql;
-  int next = 5;
-  if (words) {
+  const int words_param = 5;
+  const int conversation_param = words ? 6 : 5;
+  if (words && emit_words) {
     sql += " AND ";
     sql += terms;
-    sql += " @> $" + std::to_string(next++) + "::text[]";
+    sql += " @> $" + std::to_string(words_param) + "::text[]";
   }
-  if (conversation) {
+  if (conversation && emit_conversation) {
     sql += " AND ";
     sql += alias;
-    sql += ".conversation_id = $" + std::to_string(next++) + "::uuid";
+    sql += ".conversation_id = $" + std::to_string(conversation_param) + "::uuid";
   }
   return sql;
 }
@@ -47,14 +48,14 @@ std::string Conditions(std::string_view terms, std::string_view alias, bool word
 std::string IndexFirstSql(bool words, bool conversation) {
   return "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
          "WHERE m.search_terms && $2::text[] AND NOT m.deleted" +
-         Conditions("m.search_terms", "m", words, false) + " LIMIT " +
+         Conditions("m.search_terms", "m", words, conversation, true, false) + " LIMIT " +
          std::to_string(kIndexFirstCap + 1) +
          ") SELECT (SELECT count(*) FROM g), r.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
          "SELECT " TCHAT_MSG_COLUMNS
          " FROM g JOIN messages m ON m.conversation_id = g.conversation_id AND m.seq = g.seq "
          "WHERE g.conversation_id IN (SELECT me.conversation_id FROM members me "
          "WHERE me.user_id = $1) AND g.id < $3::uuid" +
-         Conditions("m.search_terms", "g", false, conversation) +
+         Conditions("m.search_terms", "g", words, conversation, false, true) +
          " ORDER BY g.id DESC LIMIT $4) AS r ON true";
 }
 
@@ -68,7 +69,7 @@ std::string ConversationsFirstSql(bool words, bool conversation) {
          "FROM members me WHERE me.user_id = $1) "
          "AND (m.search_terms || '{}'::text[]) && $2::text[] AND NOT m.deleted "
          "AND m.id < $3::uuid" +
-         Conditions("(m.search_terms || '{}'::text[])", "m", words, conversation) +
+         Conditions("(m.search_terms || '{}'::text[])", "m", words, conversation, true, true) +
          " ORDER BY m.id DESC LIMIT $4";
 }
 
