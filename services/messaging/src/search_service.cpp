@@ -27,7 +27,7 @@ bool TextMatches(std::string_view text, const search::Query& query) {
 Result<search::Query> ParseSearchQuery(const std::optional<std::string>& q) {
   if (!q || q->empty()) return Error::InvalidArgument("q is required");
   if (!ValidUtf8(*q)) return Error::InvalidArgument("q is not valid UTF-8");
-  if (search::CodePoints(*q) > search::kMaxQueryChars) {
+  if (CodePoints(*q) > search::kMaxQueryChars) {
     return Error::InvalidArgument("q is longer than 200 characters");
   }
   search::Query query = search::ParseQuery(*q);

@@ -207,12 +207,4 @@ std::vector<std::pair<std::size_t, std::size_t>> Highlights(std::string_view tex
   return out;
 }
 
-std::size_t CodePoints(std::string_view text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) {
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
 }  // namespace tchat::messaging::search

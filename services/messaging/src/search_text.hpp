@@ -59,8 +59,4 @@ Query ParseQuery(std::string_view q);
 std::vector<std::pair<std::size_t, std::size_t>> Highlights(std::string_view text,
                                                             const Query& query);
 
-// Counts the code points of valid UTF-8 (bytes that start no code point are not
-// counted).
-std::size_t CodePoints(std::string_view text);
-
 }  // namespace tchat::messaging::search
