@@ -188,13 +188,15 @@ echo "search latency, $clients concurrent searchers, ${duration}s each, user in 
 printf '%-34s %18s %18s %10s %10s\n' "query" "ours p50/p99 ms" "anchor p50/p99 ms" "ours hits" "anchor hits"
 row() { # label, our words, our prefix, anchor tsquery, full words for counting
   local o a
-  read -r o50 o99 on <<<"$(latency "o-$RANDOM" "$(ours "$2" "$3")")"
-  read -r a50 a99 an <<<"$(latency "a-$RANDOM" "$(anchor "$4")")"
+  read -r o50 o99 _ <<<"$(latency "o-$RANDOM" "$(ours "$2" "$3")")"
+  read -r a50 a99 _ <<<"$(latency "a-$RANDOM" "$(anchor "$4")")"
   printf '%-34s %18s %18s %10s %10s\n' "$1" "$o50 / $o99" "$a50 / $a99" \
     "$(count_ours "$5")" "$(count_anchor "$4")"
   o="$o99"
   a="$a99"
-  [[ -n "${o:-}" && -n "${a:-}" ]] && python3 -c "print(f'    p99 ours/anchor = {$o / $a:.2f}')" || true
+  if [[ "$o" != "-" && "$a" != "-" ]]; then
+    python3 -c "print(f'    p99 ours/anchor = {$o / $a:.2f}')"
+  fi
 }
 row "rare word: bugis" "{}" "bugis" "bugis" "{bugis}"
 row "common word: the" "{}" "the" "the" "{the}"
