@@ -26,6 +26,8 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/)
   load.Read(c.limits.groups.count, r.Int("messaging_rate_groups_per_hour", 30, 0, 1'000'000'000));
   load.Read(c.limits.connections.count,
             r.Int("messaging_rate_ws_connects_per_minute", 30, 0, 1'000'000'000));
+  load.Read(c.limits.searches.count,
+            r.Int("messaging_rate_searches_per_minute", 60, 0, 1'000'000'000));
   c.limits.prefix = c.redis_prefix;
   load.Read(c.payment_consumer, r.Bool("messaging_payment_consumer", true));
   load.Read(c.outbox_relay, r.Bool("messaging_outbox_relay", true));

@@ -30,6 +30,7 @@ namespace tchat::messaging {
 //   messaging_rate_typing_per_minute      typing frames of a user               [120]
 //   messaging_rate_groups_per_hour        groups a user creates                 [30]
 //   messaging_rate_ws_connects_per_minute WebSockets a user opens               [30]
+//   messaging_rate_searches_per_minute    searches a user makes                 [60]
 //   messaging_payment_consumer      consume tchat.events.payment         [true]
 //   messaging_outbox_relay          relay the outbox to its stream       [true]
 struct Config {

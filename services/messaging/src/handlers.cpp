@@ -256,6 +256,59 @@ Task<Response> Sync(Request& req) {
                                              {"full", r->full}});
 }
 
+SearchService& Search(Request& req) {
+  return *req.worker->Get<MessagingWorker>().search;
+}
+
+json::array HighlightsJson(const std::vector<std::pair<std::size_t, std::size_t>>& ranges) {
+  json::array out;
+  out.reserve(ranges.size());
+  for (const auto& [begin, end] : ranges) {
+    out.push_back(json::array{static_cast<std::uint64_t>(begin), static_cast<std::uint64_t>(end)});
+  }
+  return out;
+}
+
+// GET /v1/search/messages?q=&conversation_id=&cursor=&limit=
+Task<Response> SearchMessages(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Fail(user.error());
+  auto query = ParseSearchQuery(req.Query("q"));
+  if (!query) co_return Fail(query.error());
+  auto limit = ParseLimit(req.Query("limit"), 20, 50);
+  if (!limit) co_return Fail(limit.error());
+  auto r = co_await Search(req).Messages(*user, std::move(*query), req.Query("conversation_id"),
+                                         req.Query("cursor"), *limit);
+  if (!r) co_return Fail(r.error());
+  json::array results;
+  results.reserve(r->results.size());
+  for (const MessageSearchHit& h : r->results) {
+    results.push_back(json::object{{"message", MessageJson(h.message)},
+                                   {"conversation_id", h.message.conversation_id},
+                                   {"highlights", HighlightsJson(h.highlights)}});
+  }
+  co_return Response::Json(
+      200, json::object{{"results", std::move(results)},
+                        {"next_cursor",
+                         r->next_cursor ? json::value(*r->next_cursor) : json::value(nullptr)}});
+}
+
+// GET /v1/search/conversations?q=&limit=
+Task<Response> SearchConversations(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Fail(user.error());
+  auto query = ParseSearchQuery(req.Query("q"));
+  if (!query) co_return Fail(query.error());
+  auto limit = ParseLimit(req.Query("limit"), 20, 50);
+  if (!limit) co_return Fail(limit.error());
+  auto r = co_await Search(req).Conversations(*user, *query, *limit);
+  if (!r) co_return Fail(r.error());
+  json::array list;
+  list.reserve(r->size());
+  for (const Conversation& c : *r) list.push_back(ConversationJson(c));
+  co_return Response::Json(200, json::object{{"conversations", std::move(list)}});
+}
+
 Task<Response> GetPresence(Request& req) {
   auto user = http::CallerId(req);
   if (!user) co_return Fail(user.error());
@@ -344,6 +397,8 @@ void RegisterRoutes(http::Router& r) {
   r.Post("/v1/conversations/{id}/read", MarkRead);
   r.Post("/v1/conversations/{id}/typing", Typing);
   r.Get("/v1/sync", Sync);
+  r.Get("/v1/search/messages", SearchMessages);
+  r.Get("/v1/search/conversations", SearchConversations);
   r.Get("/v1/presence", GetPresence);
   r.Post("/v1/blocks", BlockUser);
   r.Get("/v1/blocks", ListBlocks);

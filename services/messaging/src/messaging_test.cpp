@@ -418,6 +418,8 @@ TEST(Config, RateLimitsDefaultForPeopleAndZeroTurnsThemOff) {
   EXPECT_EQ(c->limits.messages.count, 300);
   EXPECT_EQ(c->limits.messages.window, std::chrono::minutes(1));
   EXPECT_EQ(c->limits.groups.window, std::chrono::hours(1));
+  EXPECT_EQ(c->limits.searches.count, 60);
+  EXPECT_EQ(c->limits.searches.window, std::chrono::minutes(1));
   auto off = LoadConfig(ConfigFrom({{"messaging_rate_messages_per_minute", "0"},
                                     {"messaging_rate_ws_connects_per_minute", "7"}}),
                         CommonConfig{});

@@ -31,6 +31,8 @@ MessagingWorker::MessagingWorker(Worker& worker, const Config& cfg,
   limits = std::make_unique<UserLimits>(redis, cfg.limits);
   service = std::make_unique<MessagingService>(*conversations, *messages, *batcher, *hub, *presence,
                                                *limits, cfg.service);
+  search_store = std::make_unique<PgSearchStore>(pool);
+  search = std::make_unique<SearchService>(*search_store, *limits);
   guard = std::make_unique<SessionGuard>(*hub, kRememberRevoked);
 }
 

@@ -9,6 +9,8 @@
 #include "hub.hpp"
 #include "pg_message_store.hpp"
 #include "presence.hpp"
+#include "search_service.hpp"
+#include "search_store.hpp"
 #include "send_batcher.hpp"
 #include "service.hpp"
 #include "session_guard.hpp"
@@ -48,6 +50,8 @@ struct MessagingWorker {
   std::unique_ptr<Presence> presence;
   std::unique_ptr<SendBatcher> batcher;
   std::unique_ptr<MessagingService> service;
+  std::unique_ptr<PgSearchStore> search_store;
+  std::unique_ptr<SearchService> search;
   std::unique_ptr<SessionGuard> guard;
   std::unique_ptr<UserLimits> limits;
   // Verifies the tokens of `auth` frames (shared by every worker; null when the

@@ -8,6 +8,7 @@
 #include <tchat/core/pg/array.hpp>
 
 #include "pg_rows.hpp"
+#include "search_store.hpp"
 #include "text.hpp"
 
 namespace tchat::messaging {
@@ -148,8 +149,9 @@ void SpreadOutcomes(std::vector<AppendOutcome>& answers, const DedupedBatch& d,
 }  // namespace
 
 // CONTRACT with msg_send_batch (migrations/postgres/tchat_messaging/000005_send_batch_contract
-// .up.sql, which lists the fields and owns the message.created envelope): one object per
-// request, under the names the function reads. Change both ends together.
+// .up.sql, which lists the fields and owns the message.created envelope, and 000006_search,
+// which adds "search_terms"): one object per request, under the names the function reads.
+// Change both ends together.
 std::string PgMessageStore::EncodeSendBatch(const std::vector<AppendRequest>& batch) {
   std::string out;
   out.reserve(batch.size() * 400);
@@ -184,7 +186,13 @@ std::string PgMessageStore::EncodeSendBatch(const std::vector<AppendRequest>& ba
     object("payment", r.payment);
     object("system", r.system);
     if (r.server_posted) out += ",\"server_posted\":true";
-    out += '}';
+    out += ",\"search_terms\":[";
+    const std::vector<std::string> terms = MessageSearchTerms(r.body, r.payment, r.system);
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      if (t > 0) out += ',';
+      AppendJsonString(out, terms[t]);
+    }
+    out += "]}";
   }
   out += ']';
   return out;
@@ -264,20 +272,24 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (type == "text" && body.empty()) {
           co_return Error::InvalidArgument("body must not be empty");
         }
+        // The new body's words replace the old ones; the vocabulary is written last,
+        // after the conversation's row (the order msg_send_batch takes them in).
+        const std::string terms = pg::ToArray(MessageSearchTerms(body, std::nullopt, std::nullopt));
         std::vector<pg::Statement> st;
         st.push_back(pg::Statement::Of(
-            "UPDATE messages AS m SET body = $3, edited_at = now(), "
+            "UPDATE messages AS m SET body = $3, edited_at = now(), search_terms = $4::text[], "
             "change_xid = pg_current_xact_id() WHERE m.conversation_id = $1 AND m.seq = $2 "
             "RETURNING " TCHAT_MSG_COLUMNS,
-            conversation_id, seq, body));
+            conversation_id, seq, body, terms));
         AppendChangeTail(st, conversation_id, "message.updated", event_id, seq, "editor_id",
                          editor_id);
+        st.push_back(pg::Statement::Of(kAddVocabularySql, terms));
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
         MessageChange change;
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients =
-            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
+        change.recipients = pg::ParseArray((*rs)[rs->size() - 2].GetString(0, 0))
+                                .value_or(std::vector<std::string>{});
         co_return change;
       });
 }
@@ -318,7 +330,8 @@ Task<Result<MessageChange>> PgMessageStore::Delete(std::string_view conversation
         std::vector<pg::Statement> st;
         st.push_back(pg::Statement::Of(
             "UPDATE messages AS m SET deleted = true, body = '', attachment = NULL, "
-            "payment = NULL, reactions = '{}', change_xid = pg_current_xact_id() "
+            "payment = NULL, reactions = '{}', search_terms = NULL, "
+            "change_xid = pg_current_xact_id() "
             "WHERE m.conversation_id = $1 AND m.seq = $2 RETURNING " TCHAT_MSG_COLUMNS,
             conversation_id, seq));
         AppendChangeTail(st, conversation_id, "message.deleted", event_id, seq, "deleted_by",

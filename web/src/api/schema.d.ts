@@ -743,6 +743,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/search/messages": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the caller's messages
+         * @description Messages of the conversations the caller is a member of now, newest first
+         *     (by the time they were sent), that contain every word of `q`; the last
+         *     word matches as a prefix (search as you type). A member who left or was
+         *     removed finds none of that conversation's messages, earlier ones included
+         *     (as they can no longer read its history); deleted messages never match;
+         *     an edit replaces the message's words. A message is found as soon as its
+         *     send is acknowledged. Blocking follows the rules of history: a blocked
+         *     user cannot send, and what they sent before stays in the history and is
+         *     found like any other message.
+         *
+         *     Words: `q` and the messages are split into words by ICU's word break
+         *     rules (Thai, Lao, Khmer, Burmese and CJK by dictionary), normalised with
+         *     NFKC and case folding. A word written in Latin letters without
+         *     diacritics also finds its spellings with them (`pho bo` finds `phở bò`;
+         *     `phở` finds only `phở`); a number without separators also finds it with
+         *     them (`1250` finds `1,250`); emoji are words. Payment messages are found
+         *     by their note and currency code, a group's rename by the new title.
+         *
+         *     The last word expands to at most the first 128 known words starting with
+         *     it (in code point order): a very short prefix may miss some; type on.
+         *     Counts against the caller's search rate limit
+         *     (`messaging_rate_searches_per_minute`, default 60).
+         */
+        get: operations["searchMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/search/conversations": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the caller's conversations by title
+         * @description The caller's group conversations whose title matches `q` by the rules of
+         *     message search (every word, the last as a prefix), most recently active
+         *     first. Direct conversations are not matched by the other member's name:
+         *     the messaging service does not hold users' names (look them up with
+         *     `GET /v1/users`). Counts against the search rate limit.
+         */
+        get: operations["searchConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/presence": {
         parameters: {
             query?: never;
@@ -1857,6 +1928,25 @@ export interface components {
         };
         ReadBody: {
             seq: number;
+        };
+        MessageSearchPage: {
+            results: components["schemas"]["MessageSearchHit"][];
+            /** @description Pass as `cursor` for older results; null on the last page. */
+            next_cursor: string | null;
+        };
+        MessageSearchHit: {
+            message: components["schemas"]["Message"];
+            conversation_id: components["schemas"]["Uuid"];
+            /**
+             * @description The words of `message.body` that matched, as [start, end) offsets in
+             *     UTF-16 code units (JavaScript string indices), in order. Empty when
+             *     the message matched by something other than its body (a payment's
+             *     currency, a rename's title).
+             */
+            highlights: number[][];
+        };
+        ConversationSearchResult: {
+            conversations: components["schemas"]["Conversation"][];
         };
         SyncResponse: {
             conversations: components["schemas"]["Conversation"][];
@@ -3779,6 +3869,72 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            default: components["responses"]["Error"];
+        };
+    };
+    searchMessages: {
+        parameters: {
+            query: {
+                /** @description 1 to 8 words, at most 200 characters. */
+                q: string;
+                /** @description Only this conversation (one the caller is not in finds nothing). */
+                conversation_id?: components["schemas"]["Uuid"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageSearchPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    searchConversations: {
+        parameters: {
+            query: {
+                /** @description 1 to 8 words, at most 200 characters. */
+                q: string;
+                limit?: number;
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching conversations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationSearchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Error"];
         };
     };
