@@ -106,6 +106,7 @@ std::uint16_t Server::port() const {
 }
 
 void Server::Start() {
+  state_->header_body_limit = state_->HeaderBodyLimit();
   for (auto& w : state_->workers) {
     asio::co_spawn(w->worker->io(), state_->AcceptLoop(*w), asio::detached);
   }
@@ -218,6 +219,7 @@ void Recycle(Request& req, Response& res) {
   req.request_id.clear();
   req.auth.reset();
   req.path_params.clear();
+  req.body_sink.reset();
   if (res.body.capacity() > kKeep) {
     std::string().swap(res.body);
   } else {
@@ -386,7 +388,7 @@ struct Server::State::HttpConn {
   // one on a keep-alive connection).
   void AwaitRequest(RequestParser& parser) {
     parser.header_limit(static_cast<std::uint32_t>(st.opts.max_header_bytes));
-    parser.body_limit(st.opts.max_body_bytes);
+    parser.body_limit(st.header_body_limit);
     io->Expire(finished, first ? st.opts.header_timeout : st.opts.idle_timeout);
     conn.busy = false;
   }
@@ -428,10 +430,19 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     c.conn.busy = true;
     const auto started = Clock::now();
     if (ec) {
-      if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) co_await Refuse(c, *refusal, 11);
+      if (auto refusal = ReadRefusal(ec, header_body_limit)) co_await Refuse(c, *refusal, 11);
       break;
     }
     c.first = false;
+
+    StampRequest(c.req, w.worker, c.peer_ip, opts.trusted_proxies);
+    RouteMatch match =
+        router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
+    bool admitted = false;
+    if (auto refusal = PrepareBody(c, parser, match, admitted)) {
+      co_await Refuse(c, *refusal, parser.version());
+      break;
+    }
 
     if (!parser.is_done()) {  // the body
       if (parser.expects_continue()) {
@@ -448,17 +459,18 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
         c.buffer.commit(n);
       }
       if (ec) {
-        if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) {
-          co_await Refuse(c, *refusal, parser.version());
+        std::optional<Response> refusal;
+        if (parser.sink_error()) {
+          refusal = Response::FromError(*parser.sink_error());
+        } else {
+          refusal = ReadRefusal(ec, BodyLimit(match));
         }
+        if (refusal) co_await Refuse(c, *refusal, parser.version());
         break;
       }
     }
 
     io.Pause();
-    StampRequest(c.req, w.worker, c.peer_ip, opts.trusted_proxies);
-    RouteMatch match =
-        router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
     if (match.route != nullptr && match.route->ws_handler) {
       if (auto breq = UpgradeRequest(parser, c.req)) {
         // The WebSocket lives on in a coroutine of its own: this one's frame (read
@@ -470,7 +482,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
       }
     }
     c.req.path_params = std::move(match.params);
-    if (Admit(c.req, match, c.res)) {
+    if (admitted || Admit(c.req, match, c.res)) {
       try {
         c.res = co_await match.route->handler(c.req);
       } catch (const std::exception& e) {
@@ -487,6 +499,42 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     Recycle(c.req, c.res);
   }
   co_await Close(c);
+}
+
+std::uint64_t Server::State::BodyLimit(const RouteMatch& match) const {
+  if (match.route != nullptr && match.route->options.max_body_bytes != 0) {
+    return match.route->options.max_body_bytes;
+  }
+  return opts.max_body_bytes;
+}
+
+// The parser's limit while it reads a header: the largest body any route takes
+// (Beast refuses a Content-Length over it before the route is known).
+std::uint64_t Server::State::HeaderBodyLimit() const {
+  std::uint64_t most = opts.max_body_bytes;
+  for (const auto& r : router.routes()) most = std::max(most, r->options.max_body_bytes);
+  return most;
+}
+
+std::optional<Response> Server::State::PrepareBody(HttpConn& c, RequestParser& parser,
+                                                   const RouteMatch& match, bool& admitted) {
+  const std::uint64_t limit = BodyLimit(match);
+  if (auto length = parser.content_length(); length && *length > limit) {
+    return BodyTooLarge(limit);
+  }
+  parser.body_limit(limit);
+  const Route* route = match.route;
+  if (route == nullptr || !route->options.open_sink || parser.is_done()) return std::nullopt;
+  // A streaming route: the caller is checked before any of the body is read.
+  c.req.path_params = match.params;
+  Response denied;
+  if (!Admit(c.req, match, denied)) return denied;
+  auto sink = route->options.open_sink(c.req);
+  if (!sink) return Response::FromError(sink.error());
+  c.req.body_sink = std::move(*sink);
+  parser.StreamTo(c.req.body_sink.get());
+  admitted = true;
+  return std::nullopt;
 }
 
 // The interim response that asks the client for the body it announced with

@@ -64,6 +64,7 @@ struct Server::State {
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> active{0};
   std::uint16_t port = 0;
+  std::uint64_t header_body_limit = 0;  // HeaderBodyLimit(), once the routes are known
   metrics::CounterFamily& requests_total;
   metrics::HistogramFamily& duration;
   metrics::Gauge& open_connections;
@@ -112,6 +113,14 @@ struct Server::State {
   // the route's handler is to run, else false with `res` set to the answer.
   bool Admit(Request& req, const RouteMatch& match, Response& res);
   bool Authenticate(Request& req, const Route& route, Response& denied);
+  // The body limit of the matched route (the server's when none).
+  std::uint64_t BodyLimit(const RouteMatch& match) const;
+  std::uint64_t HeaderBodyLimit() const;
+  // Once the header is read and routed: the body's limit, and on a streaming
+  // route the caller's admission and its sink (admitted = true). A response when
+  // the request is to be refused before its body is read.
+  std::optional<Response> PrepareBody(HttpConn& c, RequestParser& parser, const RouteMatch& match,
+                                      bool& admitted);
 
   // WebSocket routes (server_websocket.cpp).
   struct WsConn;
