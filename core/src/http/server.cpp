@@ -439,7 +439,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     RouteMatch match =
         router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
     bool admitted = false;
-    if (auto refusal = PrepareBody(c, parser, match, admitted)) {
+    if (auto refusal = co_await PrepareBody(c, parser, match, admitted)) {
       co_await Refuse(c, *refusal, parser.version());
       break;
     }
@@ -516,25 +516,32 @@ std::uint64_t Server::State::HeaderBodyLimit() const {
   return most;
 }
 
-std::optional<Response> Server::State::PrepareBody(HttpConn& c, RequestParser& parser,
-                                                   const RouteMatch& match, bool& admitted) {
+asio::awaitable<std::optional<Response>> Server::State::PrepareBody(HttpConn& c,
+                                                                    RequestParser& parser,
+                                                                    const RouteMatch& match,
+                                                                    bool& admitted) {
   const std::uint64_t limit = BodyLimit(match);
   if (auto length = parser.content_length(); length && *length > limit) {
-    return BodyTooLarge(limit);
+    co_return BodyTooLarge(limit);
   }
   parser.body_limit(limit);
   const Route* route = match.route;
-  if (route == nullptr || !route->options.open_sink || parser.is_done()) return std::nullopt;
+  if (route == nullptr || !route->options.open_sink || parser.is_done()) co_return std::nullopt;
   // A streaming route: the caller is checked before any of the body is read.
   c.req.path_params = match.params;
   Response denied;
-  if (!Admit(c.req, match, denied)) return denied;
-  auto sink = route->options.open_sink(c.req);
-  if (!sink) return Response::FromError(sink.error());
+  if (!Admit(c.req, match, denied)) co_return denied;
+  Result<std::shared_ptr<BodySink>> sink = Error::Internal("no sink");
+  try {
+    sink = co_await route->options.open_sink(c.req);
+  } catch (const std::exception& e) {
+    co_return HandlerThrew(c.req, *route, e);
+  }
+  if (!sink) co_return Response::FromError(sink.error());
   c.req.body_sink = std::move(*sink);
   parser.StreamTo(c.req.body_sink.get());
   admitted = true;
-  return std::nullopt;
+  co_return std::nullopt;
 }
 
 // The interim response that asks the client for the body it announced with

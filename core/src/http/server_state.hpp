@@ -119,8 +119,9 @@ struct Server::State {
   // Once the header is read and routed: the body's limit, and on a streaming
   // route the caller's admission and its sink (admitted = true). A response when
   // the request is to be refused before its body is read.
-  std::optional<Response> PrepareBody(HttpConn& c, RequestParser& parser, const RouteMatch& match,
-                                      bool& admitted);
+  boost::asio::awaitable<std::optional<Response>> PrepareBody(HttpConn& c, RequestParser& parser,
+                                                              const RouteMatch& match,
+                                                              bool& admitted);
 
   // WebSocket routes (server_websocket.cpp).
   struct WsConn;

@@ -40,9 +40,10 @@ class StreamTest : public ::testing::Test {
   void SetUp() override {
     RouteOptions o;
     o.max_body_bytes = 8192;
-    o.open_sink = [this](Request&) -> Result<std::shared_ptr<BodySink>> {
+    o.open_sink = [this](Request& req) -> Task<Result<std::shared_ptr<BodySink>>> {
       ++opened_;
-      return std::shared_ptr<BodySink>(std::make_shared<CountingSink>(live_));
+      if (req.Query("refuse")) co_return Error::Unprocessable("quota_exceeded", "no room");
+      co_return std::shared_ptr<BodySink>(std::make_shared<CountingSink>(live_));
     };
     router_.Post(
         "/upload",
@@ -149,6 +150,12 @@ TEST_F(StreamTest, TheSinksRefusalIsTheAnswer) {
   EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
   EXPECT_NE(r.find("sink: over 4096"), std::string::npos) << r;
   EXPECT_TRUE(NoSinkLeft());
+}
+
+TEST_F(StreamTest, OpenSinkCanRefuseBeforeTheBody) {
+  std::string r = Raw(Post("/upload?refuse=1", std::string(100, 'x')));
+  EXPECT_NE(r.find("HTTP/1.1 422"), std::string::npos) << r;
+  EXPECT_NE(r.find("quota_exceeded"), std::string::npos) << r;
 }
 
 TEST_F(StreamTest, TheCallerIsCheckedBeforeTheBody) {
