@@ -26,6 +26,8 @@ KindInfo Info(UserLimits::Kind kind) {
       return {"groups", "too many groups created; try again later"};
     case UserLimits::Kind::kConnection:
       return {"connections", "too many connections opened; try again later"};
+    case UserLimits::Kind::kUpload:
+      return {"uploads", "too many uploads; slow down"};
   }
   return {"other", "too many requests"};
 }
@@ -49,6 +51,9 @@ Task<Status> UserLimits::Admit(Kind kind, const std::string& user_id) {
       break;
     case Kind::kConnection:
       limit = options_.connections;
+      break;
+    case Kind::kUpload:
+      limit = options_.uploads;
       break;
   }
   if (limit.count <= 0) co_return Ok();

@@ -22,6 +22,7 @@ struct UserLimitsOptions {
   redis::RateLimit typing{120, std::chrono::minutes(1)};      // typing frames
   redis::RateLimit groups{30, std::chrono::hours(1)};         // groups created
   redis::RateLimit connections{30, std::chrono::minutes(1)};  // WebSockets opened
+  redis::RateLimit uploads{30, std::chrono::minutes(1)};      // media uploads
   std::string prefix = "tchat:rt:";                           // of the Redis keys
 };
 
@@ -37,7 +38,7 @@ struct UserLimitsOptions {
 // One per worker, used only on that worker's thread; `redis` outlives it.
 class UserLimits {
  public:
-  enum class Kind { kMessage, kTyping, kGroup, kConnection };
+  enum class Kind { kMessage, kTyping, kGroup, kConnection, kUpload };
 
   UserLimits(redis::RedisCommander& redis, UserLimitsOptions options);
 
