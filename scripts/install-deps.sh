@@ -30,6 +30,10 @@ PACKAGES=(
   libmagic-dev  # the messaging service sniffs the type of uploads
   libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
+  # attachments: images (libvips), video and voice probing (FFmpeg's libraries);
+  # libvips-tools (`vips`) is the media benchmark's anchor, ffmpeg makes the
+  # media tests' video and voice fixtures
+  libvips-dev libvips-tools libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
   # servers and tools of the local system, the tests and the benchmarks
   # (postgresql-15 ships pgbench)
   postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
