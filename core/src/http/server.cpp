@@ -439,36 +439,12 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     RouteMatch match =
         router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
     bool admitted = false;
-    if (auto refusal = co_await PrepareBody(c, parser, match, admitted)) {
+    if (auto refusal = co_await PrepareBody(c.req, parser, match, admitted)) {
       co_await Refuse(c, *refusal, parser.version());
       break;
     }
 
-    if (!parser.is_done()) {  // the body
-      if (parser.expects_continue()) {
-        if (!co_await SendContinue(io, parser.version())) break;
-      }
-      io.Expire(opts.body_timeout);
-      while ((ec = ParseBuffered(parser, c.buffer, /*whole_message=*/true)) ==
-             bhttp::error::need_more) {
-        auto [rec, n] = co_await io.socket.async_read_some(ReadSpace(c.buffer), kTuple);
-        if (rec) {
-          ec = ReadFailure(parser, rec);
-          break;
-        }
-        c.buffer.commit(n);
-      }
-      if (ec) {
-        std::optional<Response> refusal;
-        if (parser.sink_error()) {
-          refusal = Response::FromError(*parser.sink_error());
-        } else {
-          refusal = ReadRefusal(ec, BodyLimit(match));
-        }
-        if (refusal) co_await Refuse(c, *refusal, parser.version());
-        break;
-      }
-    }
+    if (!co_await ReadBody(c, parser, match)) break;
 
     io.Pause();
     if (match.route != nullptr && match.route->ws_handler) {
@@ -501,47 +477,35 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
   co_await Close(c);
 }
 
-std::uint64_t Server::State::BodyLimit(const RouteMatch& match) const {
-  if (match.route != nullptr && match.route->options.max_body_bytes != 0) {
-    return match.route->options.max_body_bytes;
+// Reads the body (to Request::body or the route's sink). False when the request
+// was refused or the connection failed: the session ends.
+asio::awaitable<bool> Server::State::ReadBody(HttpConn& c, RequestParser& parser,
+                                              const RouteMatch& match) {
+  if (parser.is_done()) co_return true;
+  ConnIo& io = *c.io;
+  if (parser.expects_continue()) {
+    if (!co_await SendContinue(io, parser.version())) co_return false;
   }
-  return opts.max_body_bytes;
-}
-
-// The parser's limit while it reads a header: the largest body any route takes
-// (Beast refuses a Content-Length over it before the route is known).
-std::uint64_t Server::State::HeaderBodyLimit() const {
-  std::uint64_t most = opts.max_body_bytes;
-  for (const auto& r : router.routes()) most = std::max(most, r->options.max_body_bytes);
-  return most;
-}
-
-asio::awaitable<std::optional<Response>> Server::State::PrepareBody(HttpConn& c,
-                                                                    RequestParser& parser,
-                                                                    const RouteMatch& match,
-                                                                    bool& admitted) {
-  const std::uint64_t limit = BodyLimit(match);
-  if (auto length = parser.content_length(); length && *length > limit) {
-    co_return BodyTooLarge(limit);
+  io.Expire(opts.body_timeout);
+  boost::system::error_code ec;
+  while ((ec = ParseBuffered(parser, c.buffer, /*whole_message=*/true)) ==
+         bhttp::error::need_more) {
+    auto [rec, n] = co_await io.socket.async_read_some(ReadSpace(c.buffer), kTuple);
+    if (rec) {
+      ec = ReadFailure(parser, rec);
+      break;
+    }
+    c.buffer.commit(n);
   }
-  parser.body_limit(limit);
-  const Route* route = match.route;
-  if (route == nullptr || !route->options.open_sink || parser.is_done()) co_return std::nullopt;
-  // A streaming route: the caller is checked before any of the body is read.
-  c.req.path_params = match.params;
-  Response denied;
-  if (!Admit(c.req, match, denied)) co_return denied;
-  Result<std::shared_ptr<BodySink>> sink = Error::Internal("no sink");
-  try {
-    sink = co_await route->options.open_sink(c.req);
-  } catch (const std::exception& e) {
-    co_return HandlerThrew(c.req, *route, e);
+  if (!ec) co_return true;
+  std::optional<Response> refusal;
+  if (parser.sink_error()) {
+    refusal = Response::FromError(*parser.sink_error());
+  } else {
+    refusal = ReadRefusal(ec, BodyLimit(match));
   }
-  if (!sink) co_return Response::FromError(sink.error());
-  c.req.body_sink = std::move(*sink);
-  parser.StreamTo(c.req.body_sink.get());
-  admitted = true;
-  co_return std::nullopt;
+  if (refusal) co_await Refuse(c, *refusal, parser.version());
+  co_return false;
 }
 
 // The interim response that asks the client for the body it announced with

@@ -102,6 +102,9 @@ struct Server::State {
   struct HttpConn;
   boost::asio::awaitable<void> Session(PerWorker& w, boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<bool> SendContinue(ConnIo& io, unsigned version);
+  // Reads the body; false when the session is to end (refused or failed).
+  boost::asio::awaitable<bool> ReadBody(HttpConn& c, RequestParser& parser,
+                                        const RouteMatch& match);
   // Answers a request that could not be read (the connection then closes).
   boost::asio::awaitable<void> Refuse(HttpConn& c, const Response& res, unsigned version);
   // The request's metric series and log line, once it is answered.
@@ -119,7 +122,7 @@ struct Server::State {
   // Once the header is read and routed: the body's limit, and on a streaming
   // route the caller's admission and its sink (admitted = true). A response when
   // the request is to be refused before its body is read.
-  boost::asio::awaitable<std::optional<Response>> PrepareBody(HttpConn& c, RequestParser& parser,
+  boost::asio::awaitable<std::optional<Response>> PrepareBody(Request& req, RequestParser& parser,
                                                               const RouteMatch& match,
                                                               bool& admitted);
 
