@@ -87,7 +87,9 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     // Bob sends Alice's upload: the whole write fails, no message, no ref.
     auto stolen = co_await messages.Append({WithMedia(conv, bob, photo)});
     EXPECT_FALSE(stolen.ok());
-    if (!stolen.ok()) EXPECT_EQ(stolen.error().sqlstate, "42501");
+    if (!stolen.ok()) {
+      EXPECT_EQ(stolen.error().sqlstate, "42501");
+    }
     auto count = co_await pool.Query("SELECT count(*) FROM messages");
     CO_ASSERT_TRUE(count.ok());
     EXPECT_EQ(count->GetInt64(0, 0), 0);
@@ -125,7 +127,7 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     EXPECT_EQ(*co_await Refs(pool, photo.id), 0);
     auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
     CO_ASSERT_OK(swept);
-    ASSERT_EQ(swept->size(), 1u);
+    CO_ASSERT_TRUE(swept->size() == 1u);
     EXPECT_EQ((*swept)[0].sha256, photo.sha256);
     auto in_use = co_await media.HashInUse(photo.sha256);
     CO_ASSERT_OK(in_use);
@@ -157,7 +159,7 @@ TEST_F(MediaPgTest, SweepTakesOldUnattachedUploadsAndSkipsOneBeingSent) {
         (co_await tx.Query("UPDATE media SET attached_at = now() WHERE id = $1", busy.id)).ok());
     auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
     CO_ASSERT_OK(swept);
-    ASSERT_EQ(swept->size(), 1u);
+    CO_ASSERT_TRUE(swept->size() == 1u);
     EXPECT_EQ((*swept)[0].sha256, old.sha256);
     CO_ASSERT_TRUE((co_await tx.Query("ROLLBACK")).ok());
     // Once the send is gone (rolled back here), the next sweep takes it; the

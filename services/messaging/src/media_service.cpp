@@ -9,6 +9,8 @@
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "media_ingest.hpp"
+
 namespace tchat::messaging {
 
 namespace {
@@ -102,16 +104,7 @@ Task<Result<MediaRow>> MediaService::FinishUpload(const std::string& user_id, Up
   row.bytes = static_cast<std::int64_t>(sink.bytes());
   row.sha256 = sink.sha256();
   row.filename = params.filename;
-  if (row.kind == "voice") {
-    if (!params.duration_ms) {
-      co_return Error::InvalidArgument("duration_ms is required for a voice note");
-    }
-    // At most ~512 kbit/s: a duration far too short for the bytes is refused.
-    if (row.bytes > static_cast<std::int64_t>(*params.duration_ms) * 64 + 65536) {
-      co_return Error::InvalidArgument("duration_ms does not fit the size of the voice note");
-    }
-    row.duration_ms = params.duration_ms;
-  }
+  if (row.kind == "voice") row.duration_ms = params.duration_ms;  // until probed
   auto used = co_await store_.UsedBytes(user_id);
   if (!used) co_return std::move(used).error();
   if (*used + row.bytes > options_.quota_bytes) {
@@ -119,14 +112,21 @@ Task<Result<MediaRow>> MediaService::FinishUpload(const std::string& user_id, Up
   }
   const std::string tmp = sink.temp_path();
   sink.Release();
-  std::function<Status()> commit = [dir = dir_, tmp, sha = row.sha256]() -> Status {
-    auto st = dir.Commit(tmp, sha);
-    if (!st) ::unlink(tmp.c_str());
-    return st;
+  std::function<Result<Ingested>()> ingest = [dir = dir_, tmp, sha = row.sha256,
+                                              kind = row.kind]() {
+    return IngestUpload(dir, tmp, sha, kind);
   };
-  if (Status st = co_await blocking_.Run<void>(std::move(commit)); !st) {
-    co_return std::move(st).error();
+  auto done = co_await blocking_.Run<Ingested>(std::move(ingest));
+  if (!done) {
+    ::unlink(tmp.c_str());  // when the pool refused the work
+    co_return std::move(done).error();
   }
+  if (done->width) row.width = done->width;
+  if (done->height) row.height = done->height;
+  if (done->duration_ms) row.duration_ms = done->duration_ms;
+  row.waveform = std::move(done->waveform);
+  row.placeholder = std::move(done->placeholder);
+  row.variants = std::move(done->variants);
   if (Status st = co_await store_.Insert(row); !st) co_return std::move(st).error();
   row.created_ms = UuidV7Millis(row.id);
   co_return row;
@@ -197,11 +197,14 @@ Task<Result<ServeTarget>> MediaService::Serve(const std::string& id, const std::
   if (!row) co_return std::move(row).error();
   ServeTarget t;
   std::string suffix;
-  if (variant != "original") {
-    const json::value* v = row->variants.if_contains(variant);
+  // A photo is only ever served re-encoded (its upload may carry EXIF, GPS).
+  const std::string wanted =
+      row->kind == "image" && variant == "original" ? std::string("display") : variant;
+  if (wanted != "original") {
+    const json::value* v = row->variants.if_contains(wanted);
     if (v == nullptr || !v->is_string()) co_return MediaNotFound();
     suffix = std::string(v->get_string());
-    t.content_type = "image/jpeg";  // variants are re-encoded stills
+    t.content_type = VariantContentType(suffix);  // variants are re-encoded stills
     t.disposition = "inline";
   } else {
     t.content_type = row->content_type;

@@ -25,6 +25,7 @@
 #include "config.hpp"
 #include "handlers.hpp"
 #include "media_handlers.hpp"
+#include "media_process.hpp"
 #include "messaging_worker.hpp"
 #include "payment_consumer.hpp"
 #include "revocation_watcher.hpp"
@@ -108,6 +109,7 @@ Status AttachMedia(App& app, const Config& cfg) {
   mo.unattached_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.media_unattached_ttl);
   mo.url_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.media_url_ttl);
   if (Status st = MediaDir(mo.dir).Prepare(); !st) return st;
+  if (Status st = media::InitMediaProcessing(); !st) return st;
   // Two threads: file syncs and renames (image work joins them).
   static BlockingPool blocking(2);
   for (Worker* w : app.workers()) {

@@ -4,6 +4,11 @@
 // carry uploads (TCHAT_TEST_MESSAGING_URL for the WebSocket). The stack runs with
 // scripts/test.sh's media settings: messaging_media_quota_bytes = 24 MiB and
 // messaging_rate_uploads_per_minute = 60. Fixtures are made here.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <tchat/core/uuid.hpp>
 
 #include "support/env.hpp"
@@ -23,6 +28,60 @@ std::string Png(std::size_t pad = 0) {
       33);
   p += std::string(pad, '\0');
   return p + NewUuidV7();  // unique bytes: no two tests share a file
+}
+
+// The output of an ffmpeg command (fixtures are made, never downloaded); "" when
+// it failed.
+std::string Ffmpeg(const std::string& args, const std::string& ext) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("tchat-media-" + NewUuidV7() + ext)).string();
+  const std::string cmd = "ffmpeg -loglevel error -y " + args + " " + path;
+  if (std::system(cmd.c_str()) != 0) return {};
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::filesystem::remove(path);
+  return ss.str();
+}
+
+// A 640x480 JPEG carrying an EXIF APP1 segment with a GPS IFD and `marker`.
+std::string JpegWithGps(const std::string& marker) {
+  std::string jpeg = Ffmpeg("-f lavfi -i color=c=red:s=640x480 -frames:v 1", ".jpg");
+  if (jpeg.size() < 4) return {};
+  // TIFF (big endian): IFD0 with one entry, GPSInfo (0x8825) -> the GPS IFD at 26,
+  // which holds GPSLatitudeRef "N"; then the marker.
+  std::string tiff(
+      "MM\x00\x2a\x00\x00\x00\x08"
+      "\x00\x01\x88\x25\x00\x04\x00\x00\x00\x01\x00\x00\x00\x1a"
+      "\x00\x00\x00\x00"
+      "\x00\x01\x00\x01\x00\x02\x00\x00\x00\x02N\x00\x00\x00"
+      "\x00\x00\x00\x00",
+      44);
+  std::string app1 = std::string("Exif\x00\x00", 6) + tiff + marker;
+  const std::size_t len = app1.size() + 2;
+  std::string seg = "\xff\xe1";
+  seg += static_cast<char>(len >> 8);
+  seg += static_cast<char>(len & 0xff);
+  return jpeg.substr(0, 2) + seg + app1 + jpeg.substr(2);
+}
+
+// A JPEG's width and height from its SOF segment ({0, 0} when none).
+std::pair<int, int> JpegSize(const std::string& j) {
+  for (std::size_t i = 2; i + 9 < j.size();) {
+    if (static_cast<unsigned char>(j[i]) != 0xff) return {0, 0};
+    const auto marker = static_cast<unsigned char>(j[i + 1]);
+    const std::size_t len =
+        (static_cast<unsigned char>(j[i + 2]) << 8) | static_cast<unsigned char>(j[i + 3]);
+    if (marker >= 0xc0 && marker <= 0xc3) {
+      const int h =
+          (static_cast<unsigned char>(j[i + 5]) << 8) | static_cast<unsigned char>(j[i + 6]);
+      const int w =
+          (static_cast<unsigned char>(j[i + 7]) << 8) | static_cast<unsigned char>(j[i + 8]);
+      return {w, h};
+    }
+    i += 2 + len;
+  }
+  return {0, 0};
 }
 
 class MediaTest : public ServiceTest {
@@ -65,27 +124,37 @@ class MediaTest : public ServiceTest {
   std::string gateway_;
 };
 
-TEST_F(MediaTest, PhotoIsServedByTheGatewayFromASignedUrl) {
+TEST_F(MediaTest, PhotoIsReEncodedWithoutExifAndServedFromASignedUrl) {
   User a = GatewayUser();
-  const std::string png = Png(100);
-  // The header says JPEG; the bytes are a PNG: the bytes win.
-  auto up = Upload(a, png, "", "image/jpeg");
+  const std::string marker = "TCHAT-GPS-" + NewUuidV7();
+  const std::string photo = JpegWithGps(marker);
+  ASSERT_FALSE(photo.empty()) << "ffmpeg could not make the fixture";
+  ASSERT_NE(photo.find(marker), std::string::npos);
+  // The header says PNG; the bytes are a JPEG: the bytes win.
+  auto up = Upload(a, photo, "", "image/png");
   ASSERT_EQ(up.status, 201) << up.raw;
   EXPECT_EQ(Str(up.object(), "kind"), "image");
-  EXPECT_EQ(Str(up.object(), "content_type"), "image/png");
-  EXPECT_EQ(Int(up.object(), "size"), static_cast<std::int64_t>(png.size()));
+  EXPECT_EQ(Str(up.object(), "content_type"), "image/jpeg");
+  EXPECT_EQ(Int(up.object(), "width"), 640);
+  EXPECT_EQ(Int(up.object(), "height"), 480);
+  EXPECT_TRUE(Str(up.object(), "placeholder").starts_with("data:image/")) << up.raw;
   const std::string url = Str(up.object(), "url");
   ASSERT_TRUE(url.starts_with("/media/")) << url;
 
   auto got = Fetch(a, url);
   ASSERT_EQ(got.status, 200) << got.raw.substr(0, 200);
-  EXPECT_EQ(got.raw, png);
-  EXPECT_EQ(got.header("content-type"), "image/png");
+  EXPECT_NE(got.raw, photo);
+  EXPECT_EQ(got.raw.find(marker), std::string::npos) << "the EXIF segment was served";
+  EXPECT_EQ(got.raw.find("Exif"), std::string::npos);
+  EXPECT_TRUE(got.header("content-type").starts_with("image/")) << got.header("content-type");
   EXPECT_EQ(got.header("x-content-type-options"), "nosniff");
   EXPECT_FALSE(got.header("etag").empty());
-  auto part = Fetch(a, url, {{"Range", "bytes=1-3"}});
-  EXPECT_EQ(part.status, 206);
-  EXPECT_EQ(part.raw, "PNG");
+  auto thumb = Fetch(a, Str(up.object(), "thumbnail_url"));
+  ASSERT_EQ(thumb.status, 200);
+  EXPECT_EQ(thumb.raw.find(marker), std::string::npos);
+  if (thumb.header("content-type") == "image/jpeg") {
+    EXPECT_EQ(JpegSize(thumb.raw), std::make_pair(320, 240));
+  }
 
   // A forged signature or a changed expiry is refused.
   std::string forged = url;
@@ -95,6 +164,22 @@ TEST_F(MediaTest, PhotoIsServedByTheGatewayFromASignedUrl) {
   std::string later = url;
   later[exp + 4] = later[exp + 4] == '9' ? '8' : static_cast<char>(later[exp + 4] + 1);
   EXPECT_EQ(Fetch(a, later).status, 403);
+}
+
+TEST_F(MediaTest, FileIsServedByteForByteWithRange) {
+  User a = GatewayUser();
+  const std::string text = "0123456789 plain text " + NewUuidV7() + "\n";
+  auto up = Upload(a, text, "?filename=notes.txt");
+  ASSERT_EQ(up.status, 201) << up.raw;
+  EXPECT_EQ(Str(up.object(), "kind"), "file");
+  EXPECT_EQ(Str(up.object(), "filename"), "notes.txt");
+  auto got = Fetch(a, Str(up.object(), "url"));
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.raw, text);
+  EXPECT_EQ(got.header("content-disposition"), "attachment; filename*=UTF-8''notes.txt");
+  auto part = Fetch(a, Str(up.object(), "url"), {{"Range", "bytes=2-5"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.raw, "2345");
 }
 
 TEST_F(MediaTest, HtmlDisguisedAsAPhotoIsOnlyADownload) {
@@ -153,7 +238,7 @@ TEST_F(MediaTest, OnlyTheUploaderAttachesAndOnlyMembersSeeIt) {
   User a = NewUser(), b = NewUser(), c = NewUser();
   const std::string conv = Direct(a, b);
   auto wb = Connect(b);
-  auto up = Upload(a, Png(10));
+  auto up = Upload(a, JpegWithGps(NewUuidV7()));
   ASSERT_EQ(up.status, 201) << up.raw;
   const std::string id = Str(up.object(), "id");
   // Before it is posted only its owner sees it.
@@ -176,7 +261,9 @@ TEST_F(MediaTest, OnlyTheUploaderAttachesAndOnlyMembersSeeIt) {
   const json::object& m = Obj(*ev, "message");
   EXPECT_EQ(Str(m, "type"), "image");
   EXPECT_EQ(Str(Obj(m, "attachment"), "id"), id);
-  EXPECT_EQ(Str(Obj(m, "attachment"), "content_type"), "image/png");
+  EXPECT_EQ(Str(Obj(m, "attachment"), "content_type"), "image/jpeg");
+  EXPECT_EQ(Int(Obj(m, "attachment"), "width"), 640);
+  EXPECT_FALSE(Str(Obj(m, "attachment"), "placeholder").empty());
   EXPECT_EQ(Int(Obj(m, "attachment"), "size"), Int(up.object(), "size"));
   // Now the other member gets it with signed URLs; an outsider does not.
   auto seen = b.api->Get("/v1/media/" + id);
@@ -191,21 +278,27 @@ TEST_F(MediaTest, OnlyTheUploaderAttachesAndOnlyMembersSeeIt) {
   EXPECT_EQ(a.api->Get("/v1/media/" + id).status, 200);
 }
 
-TEST_F(MediaTest, VoiceNoteNeedsAPlausibleDuration) {
+TEST_F(MediaTest, VoiceNoteGetsItsDurationAndWaveform) {
   User a = NewUser();
-  // An Ogg page header: sniffed as audio/ogg.
-  std::string ogg("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00", 14);
-  ogg += std::string(4000, '\x01') + NewUuidV7();
-  EXPECT_EQ(Upload(a, ogg, "?kind=voice").status, 400);
-  auto up = Upload(a, ogg, "?kind=voice&duration_ms=2500");
+  const std::string ogg =
+      Ffmpeg("-f lavfi -i sine=frequency=440:duration=2 -c:a libopus -f ogg", ".ogg");
+  ASSERT_FALSE(ogg.empty()) << "ffmpeg could not make the fixture";
+  auto up = Upload(a, ogg, "?kind=voice&duration_ms=9000");
   ASSERT_EQ(up.status, 201) << up.raw;
   EXPECT_EQ(Str(up.object(), "kind"), "voice");
-  EXPECT_EQ(Int(up.object(), "duration_ms"), 2500);
+  // The duration read from the audio wins over the client's.
+  EXPECT_NEAR(static_cast<double>(Int(up.object(), "duration_ms")), 2000.0, 100.0);
+  EXPECT_FALSE(Arr(up.object(), "waveform").empty());
+  EXPECT_LE(Arr(up.object(), "waveform").size(), 64u);
+  // Garbage that claims to be a voice note is refused.
+  std::string bad("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00", 14);
+  bad += std::string(4000, '\x01');
+  EXPECT_EQ(Upload(a, bad, "?kind=voice").status, 422);
   User b = NewUser();
   const std::string conv = Direct(a, b);
   auto sent = SendMedia(a, conv, "voice", Str(up.object(), "id"));
   ASSERT_EQ(sent.status, 201) << sent.raw;
-  EXPECT_EQ(Int(Obj(sent.object(), "attachment"), "duration_ms"), 2500);
+  EXPECT_EQ(Int(Obj(sent.object(), "attachment"), "duration_ms"), Int(up.object(), "duration_ms"));
 }
 
 }  // namespace

@@ -896,7 +896,12 @@ export interface paths {
          *     type is found from the bytes: JPEG, PNG, WebP and GIF are `image`;
          *     Ogg/WebM/MP4 audio and AAC are `voice` with `?kind=voice` (else `file`);
          *     MP4 and QuickTime are `video`; anything else is a `file` served only as
-         *     a download (HTML, SVG, scripts as `application/octet-stream`). Limits:
+         *     a download (HTML, SVG, scripts as `application/octet-stream`). Photos are
+         *     re-encoded without metadata into a thumbnail (320 px) and a display size
+         *     (1600 px) and only those are served; a video gets a poster and its
+         *     duration, a voice note its duration and waveform; media that cannot be
+         *     decoded are refused (422 `corrupt_media`, `unsupported_media`,
+         *     `image_too_large`, `media_too_long`). Limits:
          *     images and voice notes 16 MiB, videos and files 100 MiB (413 as soon as
          *     the body passes its kind's limit); a quota per user (422
          *     `quota_exceeded`) and an upload rate limit (429). The upload must be
@@ -4062,8 +4067,9 @@ export interface operations {
     uploadMedia: {
         parameters: {
             query?: {
-                /** @description `voice` for a voice note (then `duration_ms` is required). */
+                /** @description `voice` for a voice note (its duration and waveform are read from the audio). */
                 kind?: "voice";
+                /** @description The recorder's duration of a voice note; the one read from the audio wins. */
                 duration_ms?: number;
                 /** @description The name shown for a file (1 to 255 bytes; no slashes or controls). */
                 filename?: string;
