@@ -85,7 +85,9 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     CO_ASSERT_OK(co_await media.Insert(photo));
 
     // Bob sends Alice's upload: the whole write fails, no message, no ref.
-    auto stolen = co_await messages.Append({WithMedia(conv, bob, photo)});
+    std::vector<AppendRequest> batch1;
+    batch1.push_back(WithMedia(conv, bob, photo));
+    auto stolen = co_await messages.Append(batch1);
     EXPECT_FALSE(stolen.ok());
     if (!stolen.ok()) {
       EXPECT_EQ(stolen.error().sqlstate, "42501");
@@ -93,19 +95,29 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     auto count = co_await pool.Query("SELECT count(*) FROM messages");
     CO_ASSERT_TRUE(count.ok());
     EXPECT_EQ(count->GetInt64(0, 0), 0);
-    EXPECT_EQ(*co_await Refs(pool, photo.id), 0);
+    auto refs1 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs1);
+    EXPECT_EQ(*refs1, 0);
 
     // An upload that does not exist: refused as well.
-    auto gone = co_await messages.Append({WithMedia(conv, alice, Upload(alice))});
+    std::vector<AppendRequest> batch2;
+    batch2.push_back(WithMedia(conv, alice, Upload(alice)));
+    auto gone = co_await messages.Append(batch2);
     EXPECT_FALSE(gone.ok());
 
     // Alice sends it twice (a forward): two refs, attached.
-    auto sent = co_await messages.Append({WithMedia(conv, alice, photo)});
+    std::vector<AppendRequest> batch3;
+    batch3.push_back(WithMedia(conv, alice, photo));
+    auto sent = co_await messages.Append(batch3);
     CO_ASSERT_OK(sent);
     EXPECT_EQ((*sent)[0].status, AppendStatus::kOk);
-    auto again = co_await messages.Append({WithMedia(conv, alice, photo)});
+    std::vector<AppendRequest> batch4;
+    batch4.push_back(WithMedia(conv, alice, photo));
+    auto again = co_await messages.Append(batch4);
     CO_ASSERT_OK(again);
-    EXPECT_EQ(*co_await Refs(pool, photo.id), 2);
+    auto refs2 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs2);
+    EXPECT_EQ(*refs2, 2);
     auto row = co_await media.Get(photo.id);
     CO_ASSERT_OK(row);
     EXPECT_TRUE(row->attached);
@@ -119,12 +131,16 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     // Deleting one message drops its ref only; deleting both frees the upload.
     const std::int64_t seq1 = (*sent)[0].message.seq, seq2 = (*again)[0].message.seq;
     CO_ASSERT_OK(co_await messages.Delete(conv, seq1, alice, false, NewUuidV7()));
-    EXPECT_EQ(*co_await Refs(pool, photo.id), 1);
+    auto refs3 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs3);
+    EXPECT_EQ(*refs3, 1);
     auto kept = co_await media.Sweep(std::chrono::hours(24), 100);
     CO_ASSERT_OK(kept);
     EXPECT_TRUE(kept->empty());
     CO_ASSERT_OK(co_await messages.Delete(conv, seq2, alice, false, NewUuidV7()));
-    EXPECT_EQ(*co_await Refs(pool, photo.id), 0);
+    auto refs4 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs4);
+    EXPECT_EQ(*refs4, 0);
     auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
     CO_ASSERT_OK(swept);
     CO_ASSERT_TRUE(swept->size() == 1u);
