@@ -14,7 +14,20 @@
 -- attached after messaging_media_unattached_ttl and media whose messages are all
 -- gone, then a file once no row names its hash.
 
-ALTER TABLE messages DROP CONSTRAINT messages_type_check;
+-- The check of messages.type (named messages_type_check1 by 000003, whose old
+-- table kept the first name) is found by what it checks.
+DO $$
+DECLARE
+    c text;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+              WHERE conrelid = 'messages'::regclass AND contype = 'c'
+                AND pg_get_constraintdef(oid) LIKE '%type = ANY%'
+    LOOP
+        EXECUTE format('ALTER TABLE messages DROP CONSTRAINT %I', c);
+    END LOOP;
+END
+$$;
 ALTER TABLE messages ADD CONSTRAINT messages_type_check
     CHECK (type IN ('text', 'image', 'voice', 'video', 'file', 'payment', 'system'));
 
