@@ -127,7 +127,7 @@ Status MediaDir::Commit(const std::string& tmp, std::string_view sha256,
                         std::string_view suffix) const {
   if (auto st = FsyncPath(tmp, O_RDONLY); !st) return st;
   const std::string dir = root_ + "/objects/" + std::string(sha256.substr(0, 2));
-  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return Error::Internal(Errno("mkdir"));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Error::Internal(Errno("mkdir"));
   const std::string dest = Path(sha256, suffix);
   if (::rename(tmp.c_str(), dest.c_str()) != 0) return Error::Internal(Errno("rename " + dest));
   return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
@@ -137,7 +137,7 @@ Result<std::shared_ptr<UploadSink>> UploadSink::Open(const MediaDir& dir, const 
                                                      bool want_voice) {
   std::shared_ptr<UploadSink> s(new UploadSink(limits, want_voice));
   s->path_ = dir.TempPath();
-  s->fd_ = ::open(s->path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  s->fd_ = ::open(s->path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (s->fd_ < 0) {
     s->path_.clear();
     return Error::Internal(Errno("cannot create an upload file"));

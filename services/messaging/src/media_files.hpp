@@ -41,7 +41,8 @@ SniffedType SniffType(std::string_view head, bool want_voice);
 // The media store on disk: <root>/objects/<first two hex>/<sha256>[.<variant>]
 // for content (shared by uploads of the same bytes), <root>/tmp/ for uploads in
 // progress. Every file is written to tmp, fsynced, renamed into place and its
-// directory fsynced.
+// directory fsynced. Files are world-readable (0644, directories 0755): the
+// gateway's nginx workers serve them.
 class MediaDir {
  public:
   explicit MediaDir(std::string root) : root_(std::move(root)) {}
