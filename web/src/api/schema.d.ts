@@ -4177,7 +4177,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/octet-stream": string;
+                };
             };
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
