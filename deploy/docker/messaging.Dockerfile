@@ -24,6 +24,7 @@ RUN apt-get update -qq \
       ca-certificates curl libpq5 libssl3 libhiredis0.14 libsodium23 \
       libboost-json1.81.0 libboost-url1.81.0 libphonenumber8 libprotobuf32 \
       libicu72 libabsl20220623 libgoogle-perftools4 \
+      libvips42 libavformat59 libavcodec59 libavutil57 libswscale6 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 tchat \
  && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin tchat

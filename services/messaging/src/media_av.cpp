@@ -186,7 +186,7 @@ Result<std::vector<std::uint8_t>> ToRgb(const AVFrame* frame) {
   return rgb;
 }
 
-// The poster from the first decodable frame, and how many packets that took.
+// The poster from the first decodable frame (within kMaxPacketsForPoster packets).
 Result<ImageInfo> Poster(AVFormatContext* fmt, AVCodecContext* dec, int index, int rotation,
                          const std::string& out_dir, const Limits& limits) {
   std::optional<Result<ImageInfo>> poster;

@@ -1,6 +1,6 @@
 #pragma once
 
-// Processing of uploaded attachments (SPEC §4a, issue 18): images re-encoded without
+// Processing of uploaded attachments (issue 18): images re-encoded without
 // metadata with a thumbnail, a display size and a placeholder (libvips); videos probed
 // for duration and a poster frame, voice notes for duration and a waveform
 // (libavformat/libavcodec). Storage, upload and serving are elsewhere; these functions
@@ -10,6 +10,7 @@
 // is initialised once, on first use or by InitMediaProcessing(). Bad input is always
 // an Error (Unprocessable, 422) with one of the detail codes below, never a crash.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -60,7 +61,7 @@ struct ImageInfo {
   std::string placeholder;
   Variant thumb;            // <out_dir>/thumb.jpg (or .webp), longest side ≤ thumb_side
   Variant display;          // <out_dir>/display.jpg (or .webp), longest side ≤ display_side
-  std::string source_mime;  // what the input was decoded as: image/jpeg, image/png, …
+  std::string source_mime;  // the input's format: image/jpeg, image/png, … ("" for a poster)
 };
 
 struct VideoInfo {
@@ -84,10 +85,12 @@ struct VoiceInfo {
 // broken installation stops start-up instead of failing every upload.
 Status InitMediaProcessing();
 
-// JPEG, PNG, WebP, GIF (first frame), HEIC/HEIF/AVIF when libvips reads them. The
-// output carries no metadata at all (no EXIF, GPS, XMP, IPTC, ICC: pixels are
-// converted to sRGB first). out_dir must exist; thumb.* and display.* in it are
-// replaced.
+// JPEG, PNG, WebP, GIF (first frame), and HEIC/HEIF/AVIF when libvips can read them
+// (reported as image/heif; not covered by the tests). The output carries no metadata
+// at all (no EXIF, GPS, XMP, IPTC, ICC): an embedded colour profile is applied first
+// (pixels converted to sRGB); without one the pixels are taken as sRGB. out_dir must
+// exist; thumb.* and display.* in it are replaced (written to *.tmp, then renamed; not
+// fsynced: storage's job).
 Result<ImageInfo> ProcessImage(const std::string& src_path, const std::string& out_dir,
                                const Limits& limits);
 

@@ -265,6 +265,56 @@ TEST_F(MediaProcessTest, WebpAndGifAreRead) {
   }
 }
 
+TEST_F(MediaProcessTest, GreyAnd16BitImagesComeOutAs8Bit) {
+  ImagePtr img = TwoColours(500, 400);
+  VipsImage *grey = nullptr, *wide = nullptr;
+  ASSERT_EQ(vips_colourspace(img.get(), &grey, VIPS_INTERPRETATION_B_W, nullptr), 0);
+  ImagePtr grey_img(grey);
+  ASSERT_EQ(vips_colourspace(img.get(), &wide, VIPS_INTERPRETATION_RGB16, nullptr), 0);
+  ImagePtr wide_img(wide);
+  const fs::path grey_src = SaveAs(grey_img.get(), "grey.jpg");
+  const fs::path wide_src = SaveAs(wide_img.get(), "wide.png");
+  ASSERT_EQ(vips_image_get_format(Load(wide_src).get()), VIPS_FORMAT_USHORT);
+  for (const fs::path& src : {grey_src, wide_src}) {
+    auto info = ProcessImage(src, out_, limits_);
+    ASSERT_TRUE(info.ok()) << src << ": " << info.error().message;
+    EXPECT_EQ(info->width, 500);
+    ImagePtr display = Load(info->display.path);
+    ASSERT_TRUE(display);
+    EXPECT_EQ(vips_image_get_format(display.get()), VIPS_FORMAT_UCHAR) << src;
+    EXPECT_EQ(vips_image_get_width(display.get()), 500);
+  }
+}
+
+// An embedded colour profile is applied (pixels converted to sRGB) and not kept.
+TEST_F(MediaProcessTest, EmbeddedProfileIsAppliedAndDropped) {
+  ImagePtr img = TwoColours(800, 600);
+  VipsImage* tagged = nullptr;
+  ASSERT_EQ(vips_icc_transform(img.get(), &tagged, "cmyk", "input_profile", "srgb", "embedded",
+                               FALSE, nullptr),
+            0)
+      << vips_error_buffer();
+  ImagePtr cmyk(tagged);
+  ASSERT_NE(vips_image_get_typeof(cmyk.get(), "icc-profile-data"), 0u);
+  const fs::path src = dir_ / "cmyk.jpg";
+  ASSERT_EQ(vips_jpegsave(cmyk.get(), src.c_str(), nullptr), 0) << vips_error_buffer();
+  {
+    ImagePtr check = Load(src);
+    ASSERT_TRUE(check);
+    ASSERT_EQ(vips_image_get_bands(check.get()), 4);  // really CMYK, with its profile
+    ASSERT_NE(vips_image_get_typeof(check.get(), "icc-profile-data"), 0u);
+  }
+  auto info = ProcessImage(src, out_, limits_);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  ImagePtr display = Load(info->display.path);
+  ASSERT_TRUE(display);
+  EXPECT_EQ(vips_image_get_bands(display.get()), 3);
+  EXPECT_EQ(RedOrBlue(display.get(), 100, 300), 1);  // left red, right blue, as drawn
+  EXPECT_EQ(RedOrBlue(display.get(), 700, 300), -1);
+  ExpectNoMetadata(info->display.path);
+  ExpectNoMetadata(info->thumb.path);
+}
+
 // A PNG whose header declares 100000×100000 pixels with almost no data: refused from
 // the header, quickly, without decoding (10^10 pixels would take many GiB).
 TEST_F(MediaProcessTest, DecompressionBombIsRefusedFromTheHeader) {
