@@ -27,6 +27,7 @@ PACKAGES=(
   # libraries (Boost 1.81 only: 1.74 conflicts with it)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libhiredis-dev libssl-dev libsodium-dev
+  libmagic-dev  # the messaging service sniffs the type of uploads
   libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   # attachments: images (libvips), video and voice probing (FFmpeg's libraries);

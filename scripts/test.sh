@@ -70,6 +70,8 @@ export messaging_rate_messages_per_minute=100000000 messaging_rate_typing_per_mi
 export messaging_rate_groups_per_hour=100000000 messaging_rate_ws_connects_per_minute=100000000
 # Searches: low enough for search_e2e_test.cpp to reach it with a user of its own.
 export messaging_rate_searches_per_minute=200
+# Small enough for tests/e2e/messaging/media_e2e_test.cpp to reach them.
+export messaging_media_quota_bytes=$((24 << 20)) messaging_rate_uploads_per_minute=60
 # The notification e2e test listens here and stands in for the push/SMS providers.
 export TCHAT_TEST_NOTIFICATION_SINK=127.0.0.1:18294
 export TCHAT_PUSH_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/push"

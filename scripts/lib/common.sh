@@ -128,3 +128,7 @@ tchat::defaults() {
   export TCHAT_RUN_DIR TCHAT_BUILD_DIR TCHAT_PG_PORT TCHAT_REDIS_PORT TCHAT_GATEWAY_PORT \
     TCHAT_AUTH_PORT TCHAT_MESSAGING_PORT TCHAT_PAYMENT_PORT TCHAT_NOTIFICATION_PORT TCHAT_DURABLE
 }
+
+# The messaging service's media store (TCHAT_MEDIA_DIR), which the gateway
+# serves files from: inside the run directory unless set.
+tchat::media_dir() { echo "${TCHAT_MEDIA_DIR:-$TCHAT_RUN_DIR/media}"; }

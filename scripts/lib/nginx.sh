@@ -50,6 +50,7 @@ tchat::nginx_generate() {
   done
   sed -e "s|@@RUN_DIR@@|$TCHAT_RUN_DIR|g" \
     -e "s|@@WEB_ROOT@@|$web_root|g" \
+    -e "s|@@MEDIA_DIR@@|$(tchat::media_dir)|g" \
     -e "s|@@CONF_DIR@@|$TCHAT_ROOT/deploy/nginx|g" \
     -e "s|@@GATEWAY_PORT@@|$TCHAT_GATEWAY_PORT|g" \
     -e "s|@@AUTH_PORT@@|$TCHAT_AUTH_PORT|g" \

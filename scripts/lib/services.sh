@@ -40,6 +40,10 @@ tchat::ensure_secrets() {
     pair="$(tchat::seal_keypair)" || tchat::die "cannot generate an X25519 key (openssl)"
     (umask 077 && echo "$pair" >>"$file")
   fi
+  if ! grep -q '^TCHAT_MEDIA_URL_KEY=' "$file"; then
+    tchat::log "generating the key of signed media URLs in $file"
+    (umask 077 && echo "TCHAT_MEDIA_URL_KEY=$(openssl rand -hex 32)" >>"$file")
+  fi
   if [[ ! -s "$(tchat::jwt_key_file)" ]]; then
     local keygen="$TCHAT_BUILD_DIR/bin/tchat-keygen"
     [[ -x "$keygen" ]] || tchat::die "$keygen not found: build first (scripts/build.sh)"
@@ -90,11 +94,11 @@ TCHAT_SERVICE_SETTINGS=(
   LOG_LEVEL TCHAT_DEV_OTP TCHAT_DEV_OTP_ALLOW_NETWORK TCHAT_DEBUG_ENDPOINTS TCHAT_PUSH_WEBHOOK_URL
   TCHAT_SMS_WEBHOOK_URL TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS TCHAT_TRUSTED_PROXIES JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
   SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
-  HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER
+  HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER TCHAT_MEDIA_DIR
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
 TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
-  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY)
+  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY TCHAT_MEDIA_URL_KEY)
 
 # Succeeds when variable name $1 is a service setting (TCHAT_SERVICE_SETTINGS).
 tchat::is_service_setting() {
@@ -215,9 +219,12 @@ tchat::service_env() {
   # The OTP sealing key's private half is notification's alone; auth gets the public half.
   [[ "$1" == notification ]] || unset TCHAT_NOTIFICATION_SEAL_KEY
   [[ "$1" == auth ]] || unset TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY
+  # The media URL key is messaging's alone.
+  [[ "$1" == messaging ]] || unset TCHAT_MEDIA_URL_KEY
   PORT="$2"
   DATABASE_URL="$(tchat::pg_service_url "$1")"
-  export PORT DATABASE_URL
+  TCHAT_MEDIA_DIR="$(tchat::media_dir)"
+  export PORT DATABASE_URL TCHAT_MEDIA_DIR
 }
 
 tchat::service_running() {

@@ -58,6 +58,13 @@ trap cleanup EXIT
     cat <<CONF
   server {
     listen 127.0.0.1:$port;
+    # What messaging answers to a valid signed media URL.
+    location /media/accel/ {
+      add_header X-Accel-Redirect /_media/objects/ab/abcdef;
+      add_header Content-Disposition "attachment";
+      default_type text/html;
+      return 200 '';
+    }
     location / {
       default_type application/json;
       return 200 '{"service":"$svc","uri":"\$request_uri","request_id":"\$http_x_request_id","xff":"\$http_x_forwarded_for","upgrade":"\$http_upgrade","connection":"\$http_connection"}';
@@ -125,6 +132,9 @@ expect_route /v1/users/me auth
 expect_route /.well-known/jwks.json auth
 expect_route /v1/conversations messaging
 expect_route /v1/conversations/abc/messages messaging
+expect_route /v1/media messaging
+expect_route /v1/media/abc?variant=thumb messaging
+expect_route "/media/abc/original?exp=1&sig=x" messaging
 expect_route /v1/sync?since=x messaging
 expect_route /v1/presence?user_ids=a messaging
 expect_route /v1/blocks/u1 messaging
@@ -177,6 +187,26 @@ else
 fi
 conn="$(curl -s "$gw/v1/conversations" | jq -r .connection)"
 if [[ "$conn" == "" ]]; then pass "upstream keep-alive (no Connection: close)"; else fail "Connection header to upstream: '$conn'"; fi
+
+# Media: the file an X-Accel-Redirect names is served from the media store by
+# the gateway with the Content-Type and Content-Disposition of the service's
+# answer, nosniff, and Range; the internal location itself is not reachable.
+mkdir -p "$TCHAT_RUN_DIR/media/objects/ab"
+printf '<html>0123456789</html>' >"$TCHAT_RUN_DIR/media/objects/ab/abcdef"
+headers="$(curl -s -D - -o "$TCHAT_RUN_DIR/got" "$gw/media/accel/x" | tr -d '\r')"
+if [[ "$(cat "$TCHAT_RUN_DIR/got")" == '<html>0123456789</html>' ]] &&
+  grep -qi '^content-type: text/html' <<<"$headers" &&
+  grep -qi '^content-disposition: attachment' <<<"$headers" &&
+  grep -qi '^x-content-type-options: nosniff' <<<"$headers" &&
+  grep -qi '^etag:' <<<"$headers"; then
+  pass "X-Accel-Redirect serves the media file with the service's headers"
+else
+  fail "X-Accel-Redirect: $headers / $(head -c 100 "$TCHAT_RUN_DIR/got")"
+fi
+part="$(curl -s -H 'Range: bytes=6-9' -w ' %{http_code}' "$gw/media/accel/x")"
+if [[ "$part" == "0123 206" ]]; then pass "media Range → 206"; else fail "media Range: '$part'"; fi
+code="$(curl -s -o /dev/null -w '%{http_code}' "$gw/_media/objects/ab/abcdef")"
+if [[ "$code" == 404 ]]; then pass "/_media/ is internal (404)"; else fail "/_media/ direct → $code"; fi
 
 # The web client (placeholder until web/dist exists) at / and for client-side routes.
 code="$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$gw/")"

@@ -54,7 +54,7 @@ void RequestParser::on_field_impl(bhttp::field name, boost::beast::string_view n
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                       boost::system::error_code& ec) {
   // basic_parser has already refused a length above the body limit.
-  if (content_length) {
+  if (content_length && sink_ == nullptr) {
     if (*content_length > req_.body.max_size()) {
       ec = bhttp::error::buffer_overflow;
       return;
@@ -63,16 +63,28 @@ void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& cont
   }
 }
 
-std::size_t RequestParser::on_body_impl(boost::beast::string_view body,
-                                        boost::system::error_code&) {
-  req_.body.append(body);
+std::size_t RequestParser::TakeBody(boost::beast::string_view body, boost::system::error_code& ec) {
+  if (sink_ == nullptr) {
+    req_.body.append(body);
+    return body.size();
+  }
+  auto st = sink_->Write(std::string_view(body.data(), body.size()));
+  if (!st) {
+    sink_error_ = std::move(st).error();
+    ec = boost::system::errc::make_error_code(boost::system::errc::operation_canceled);
+    return 0;
+  }
   return body.size();
 }
 
+std::size_t RequestParser::on_body_impl(boost::beast::string_view body,
+                                        boost::system::error_code& ec) {
+  return TakeBody(body, ec);
+}
+
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
-                                              boost::system::error_code&) {
-  req_.body.append(body);
-  return body.size();
+                                              boost::system::error_code& ec) {
+  return TakeBody(body, ec);
 }
 
 }  // namespace tchat::http

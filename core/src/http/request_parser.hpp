@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <boost/beast/http/basic_parser.hpp>
@@ -26,6 +27,10 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   unsigned version() const { return version_; }
   // The request carried "Expect: 100-continue".
   bool expects_continue() const { return expect_continue_; }
+  // From now on the body goes to `sink` (not owned) instead of Request::body.
+  void StreamTo(BodySink* sink) { sink_ = sink; }
+  // Why the sink refused a piece of the body (the parse then failed), if it did.
+  const std::optional<Error>& sink_error() const { return sink_error_; }
 
  private:
   void on_request_impl(boost::beast::http::verb method, boost::beast::string_view method_str,
@@ -48,6 +53,11 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   boost::beast::http::verb verb_ = boost::beast::http::verb::unknown;
   unsigned version_ = 11;
   bool expect_continue_ = false;
+  BodySink* sink_ = nullptr;
+  std::optional<Error> sink_error_;
+
+  // Gives a piece of the body to the sink or to Request::body.
+  std::size_t TakeBody(boost::beast::string_view body, boost::system::error_code& ec);
 };
 
 // Maps Beast's verb to the project's Method.

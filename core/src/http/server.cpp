@@ -106,6 +106,7 @@ std::uint16_t Server::port() const {
 }
 
 void Server::Start() {
+  state_->header_body_limit = state_->HeaderBodyLimit();
   for (auto& w : state_->workers) {
     asio::co_spawn(w->worker->io(), state_->AcceptLoop(*w), asio::detached);
   }
@@ -218,6 +219,7 @@ void Recycle(Request& req, Response& res) {
   req.request_id.clear();
   req.auth.reset();
   req.path_params.clear();
+  req.body_sink.reset();
   if (res.body.capacity() > kKeep) {
     std::string().swap(res.body);
   } else {
@@ -386,7 +388,7 @@ struct Server::State::HttpConn {
   // one on a keep-alive connection).
   void AwaitRequest(RequestParser& parser) {
     parser.header_limit(static_cast<std::uint32_t>(st.opts.max_header_bytes));
-    parser.body_limit(st.opts.max_body_bytes);
+    parser.body_limit(st.header_body_limit);
     io->Expire(finished, first ? st.opts.header_timeout : st.opts.idle_timeout);
     conn.busy = false;
   }
@@ -428,37 +430,23 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     c.conn.busy = true;
     const auto started = Clock::now();
     if (ec) {
-      if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) co_await Refuse(c, *refusal, 11);
+      if (auto refusal = ReadRefusal(ec, header_body_limit)) co_await Refuse(c, *refusal, 11);
       break;
     }
     c.first = false;
 
-    if (!parser.is_done()) {  // the body
-      if (parser.expects_continue()) {
-        if (!co_await SendContinue(io, parser.version())) break;
-      }
-      io.Expire(opts.body_timeout);
-      while ((ec = ParseBuffered(parser, c.buffer, /*whole_message=*/true)) ==
-             bhttp::error::need_more) {
-        auto [rec, n] = co_await io.socket.async_read_some(ReadSpace(c.buffer), kTuple);
-        if (rec) {
-          ec = ReadFailure(parser, rec);
-          break;
-        }
-        c.buffer.commit(n);
-      }
-      if (ec) {
-        if (auto refusal = ReadRefusal(ec, opts.max_body_bytes)) {
-          co_await Refuse(c, *refusal, parser.version());
-        }
-        break;
-      }
-    }
-
-    io.Pause();
     StampRequest(c.req, w.worker, c.peer_ip, opts.trusted_proxies);
     RouteMatch match =
         router.Match(c.req.method == Method::kHead ? Method::kGet : c.req.method, c.req.path());
+    bool admitted = false;
+    if (auto refusal = co_await PrepareBody(c.req, parser, match, admitted)) {
+      co_await Refuse(c, *refusal, parser.version());
+      break;
+    }
+
+    if (!co_await ReadBody(c, parser, match)) break;
+
+    io.Pause();
     if (match.route != nullptr && match.route->ws_handler) {
       if (auto breq = UpgradeRequest(parser, c.req)) {
         // The WebSocket lives on in a coroutine of its own: this one's frame (read
@@ -470,7 +458,7 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
       }
     }
     c.req.path_params = std::move(match.params);
-    if (Admit(c.req, match, c.res)) {
+    if (admitted || Admit(c.req, match, c.res)) {
       try {
         c.res = co_await match.route->handler(c.req);
       } catch (const std::exception& e) {
@@ -487,6 +475,37 @@ asio::awaitable<void> Server::State::Session(PerWorker& w, tcp::socket socket) {
     Recycle(c.req, c.res);
   }
   co_await Close(c);
+}
+
+// Reads the body (to Request::body or the route's sink). False when the request
+// was refused or the connection failed: the session ends.
+asio::awaitable<bool> Server::State::ReadBody(HttpConn& c, RequestParser& parser,
+                                              const RouteMatch& match) {
+  if (parser.is_done()) co_return true;
+  ConnIo& io = *c.io;
+  if (parser.expects_continue()) {
+    if (!co_await SendContinue(io, parser.version())) co_return false;
+  }
+  io.Expire(opts.body_timeout);
+  boost::system::error_code ec;
+  while ((ec = ParseBuffered(parser, c.buffer, /*whole_message=*/true)) ==
+         bhttp::error::need_more) {
+    auto [rec, n] = co_await io.socket.async_read_some(ReadSpace(c.buffer), kTuple);
+    if (rec) {
+      ec = ReadFailure(parser, rec);
+      break;
+    }
+    c.buffer.commit(n);
+  }
+  if (!ec) co_return true;
+  std::optional<Response> refusal;
+  if (parser.sink_error()) {
+    refusal = Response::FromError(*parser.sink_error());
+  } else {
+    refusal = ReadRefusal(ec, BodyLimit(match));
+  }
+  if (refusal) co_await Refuse(c, *refusal, parser.version());
+  co_return false;
 }
 
 // The interim response that asks the client for the body it announced with

@@ -64,6 +64,7 @@ struct Server::State {
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> active{0};
   std::uint16_t port = 0;
+  std::uint64_t header_body_limit = 0;  // HeaderBodyLimit(), once the routes are known
   metrics::CounterFamily& requests_total;
   metrics::HistogramFamily& duration;
   metrics::Gauge& open_connections;
@@ -101,6 +102,9 @@ struct Server::State {
   struct HttpConn;
   boost::asio::awaitable<void> Session(PerWorker& w, boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<bool> SendContinue(ConnIo& io, unsigned version);
+  // Reads the body; false when the session is to end (refused or failed).
+  boost::asio::awaitable<bool> ReadBody(HttpConn& c, RequestParser& parser,
+                                        const RouteMatch& match);
   // Answers a request that could not be read (the connection then closes).
   boost::asio::awaitable<void> Refuse(HttpConn& c, const Response& res, unsigned version);
   // The request's metric series and log line, once it is answered.
@@ -112,6 +116,15 @@ struct Server::State {
   // the route's handler is to run, else false with `res` set to the answer.
   bool Admit(Request& req, const RouteMatch& match, Response& res);
   bool Authenticate(Request& req, const Route& route, Response& denied);
+  // The body limit of the matched route (the server's when none).
+  std::uint64_t BodyLimit(const RouteMatch& match) const;
+  std::uint64_t HeaderBodyLimit() const;
+  // Once the header is read and routed: the body's limit, and on a streaming
+  // route the caller's admission and its sink (admitted = true). A response when
+  // the request is to be refused before its body is read.
+  boost::asio::awaitable<std::optional<Response>> PrepareBody(Request& req, RequestParser& parser,
+                                                              const RouteMatch& match,
+                                                              bool& admitted);
 
   // WebSocket routes (server_websocket.cpp).
   struct WsConn;

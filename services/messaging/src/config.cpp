@@ -2,6 +2,37 @@
 
 namespace tchat::messaging {
 
+namespace {
+
+void LoadMediaConfig(const ConfigReader& r, ConfigLoader& load, Config& c) {
+  load.Read(c.media_dir, r.String("TCHAT_MEDIA_DIR", "media"));
+  load.Require(!c.media_dir.empty(), "TCHAT_MEDIA_DIR", "must not be empty");
+  load.Read(c.media_url_key, r.String("TCHAT_MEDIA_URL_KEY", ""));
+  load.Require(c.media_url_key.empty() || c.media_url_key.size() >= 32, "TCHAT_MEDIA_URL_KEY",
+               "must be at least 32 characters");
+  constexpr std::int64_t kMax = std::int64_t{1} << 40;
+  load.Read(c.media_limits.image, r.Int("messaging_media_max_image_bytes", 16 << 20, 1024, kMax));
+  load.Read(c.media_limits.voice, r.Int("messaging_media_max_voice_bytes", 16 << 20, 1024, kMax));
+  load.Read(c.media_limits.video, r.Int("messaging_media_max_video_bytes", 100 << 20, 1024, kMax));
+  load.Read(c.media_limits.file, r.Int("messaging_media_max_file_bytes", 100 << 20, 1024, kMax));
+  load.Read(c.media_quota_bytes,
+            r.Int("messaging_media_quota_bytes", std::int64_t{1} << 30, 0, std::int64_t{1} << 50));
+  load.Read(c.media_unattached_ttl,
+            r.Duration("messaging_media_unattached_ttl", std::chrono::hours(24)));
+  load.Require(c.media_unattached_ttl >= std::chrono::seconds(1), "messaging_media_unattached_ttl",
+               "must be at least 1s");
+  load.Read(c.media_url_ttl, r.Duration("messaging_media_url_ttl", std::chrono::hours(1)));
+  load.Require(
+      c.media_url_ttl >= std::chrono::seconds(10) && c.media_url_ttl <= std::chrono::hours(1),
+      "messaging_media_url_ttl", "must be between 10s and 1h");
+  load.Read(c.media_sweep_interval,
+            r.Duration("messaging_media_sweep_interval", std::chrono::minutes(10)));
+  load.Require(c.media_sweep_interval >= std::chrono::milliseconds(100),
+               "messaging_media_sweep_interval", "must be at least 100ms");
+}
+
+}  // namespace
+
 Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/) {
   Config c;
   ConfigLoader load;
@@ -28,7 +59,10 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& /*common*/)
             r.Int("messaging_rate_ws_connects_per_minute", 30, 0, 1'000'000'000));
   load.Read(c.limits.searches.count,
             r.Int("messaging_rate_searches_per_minute", 60, 0, 1'000'000'000));
+  load.Read(c.limits.uploads.count,
+            r.Int("messaging_rate_uploads_per_minute", 30, 0, 1'000'000'000));
   c.limits.prefix = c.redis_prefix;
+  LoadMediaConfig(r, load, c);
   load.Read(c.payment_consumer, r.Bool("messaging_payment_consumer", true));
   load.Read(c.outbox_relay, r.Bool("messaging_outbox_relay", true));
   return std::move(load).Finish(std::move(c));

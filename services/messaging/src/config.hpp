@@ -7,6 +7,7 @@
 #include <tchat/core/config.hpp>
 #include <tchat/core/result.hpp>
 
+#include "media_files.hpp"
 #include "service.hpp"
 #include "user_limits.hpp"
 #include "ws_session.hpp"
@@ -31,6 +32,18 @@ namespace tchat::messaging {
 //   messaging_rate_groups_per_hour        groups a user creates                 [30]
 //   messaging_rate_ws_connects_per_minute WebSockets a user opens               [30]
 //   messaging_rate_searches_per_minute    searches a user makes                 [60]
+//   messaging_rate_uploads_per_minute     media uploads of a user               [30]
+//   TCHAT_MEDIA_DIR                 the media store's directory          [media, in the
+//                                   working directory: the run directory of scripts/start.sh]
+//   TCHAT_MEDIA_URL_KEY             key of the signed media URLs (secret, >= 32 characters;
+//                                   absent: a random key of this process, with a warning:
+//                                   URLs then work only on this replica)
+//   messaging_media_max_image_bytes / _voice_bytes / _video_bytes / _file_bytes
+//                                   upload limits per kind [16 MiB, 16 MiB, 100 MiB, 100 MiB]
+//   messaging_media_quota_bytes     bytes of uploads a user may hold     [1 GiB]
+//   messaging_media_unattached_ttl  life of an upload no message carries [24h]
+//   messaging_media_url_ttl         life of a signed media URL (<= 1h)   [1h]
+//   messaging_media_sweep_interval  time between two sweeps              [10m]
 //   messaging_payment_consumer      consume tchat.events.payment         [true]
 //   messaging_outbox_relay          relay the outbox to its stream       [true]
 struct Config {
@@ -43,6 +56,13 @@ struct Config {
   std::chrono::milliseconds presence_ttl{60000};
   std::string redis_prefix = "tchat:rt:";
   UserLimitsOptions limits;  // its prefix is redis_prefix
+  std::string media_dir = "media";
+  std::string media_url_key;
+  MediaLimits media_limits;
+  std::int64_t media_quota_bytes = std::int64_t{1} << 30;
+  std::chrono::milliseconds media_unattached_ttl{std::chrono::hours(24)};
+  std::chrono::milliseconds media_url_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds media_sweep_interval{std::chrono::minutes(10)};
   bool payment_consumer = true;
   bool outbox_relay = true;
 };

@@ -148,6 +148,8 @@ Task<Response> SendMessage(Request& req) {
   if (!body) co_return Fail(body.error());
   auto input = ParseMessageInput(*body);
   if (!input) co_return Fail(input.error());
+  auto& media = *req.worker->Get<MessagingWorker>().media;
+  if (Status st = co_await media.ResolveAttachment(*user, *input); !st) co_return Fail(st.error());
   auto r = co_await Service(req).Send(*user, req.PathParam("id"), std::move(*input));
   if (!r) co_return Fail(r.error());
   co_return Response::Json(r->duplicate ? 200 : 201, MessageJson(r->message));

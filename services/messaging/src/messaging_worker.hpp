@@ -7,6 +7,8 @@
 #include "config.hpp"
 #include "conversation_store.hpp"
 #include "hub.hpp"
+#include "media_service.hpp"
+#include "media_store.hpp"
 #include "pg_message_store.hpp"
 #include "presence.hpp"
 #include "search_service.hpp"
@@ -54,6 +56,8 @@ struct MessagingWorker {
   std::unique_ptr<SearchService> search;
   std::unique_ptr<SessionGuard> guard;
   std::unique_ptr<UserLimits> limits;
+  std::unique_ptr<MediaStore> media_store;
+  std::unique_ptr<MediaService> media;  // set by Setup (AttachMedia)
   // Verifies the tokens of `auth` frames (shared by every worker; null when the
   // service has no JWKS, which the server then also refuses every socket for).
   std::shared_ptr<jwt::TokenVerifier> verifier;

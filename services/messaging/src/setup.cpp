@@ -13,7 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <tchat/core/blocking_pool.hpp>
 #include <tchat/core/events/outbox_relay.hpp>
+#include <tchat/core/log.hpp>
 #include <tchat/core/pg/pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/options.hpp>
@@ -22,6 +24,8 @@
 
 #include "config.hpp"
 #include "handlers.hpp"
+#include "media_handlers.hpp"
+#include "media_process.hpp"
 #include "messaging_worker.hpp"
 #include "payment_consumer.hpp"
 #include "revocation_watcher.hpp"
@@ -71,6 +75,51 @@ std::shared_ptr<RevocationWatcher> StartRevocationWatcher(App& app, Worker& w) {
   return watcher;
 }
 
+// Worker 0's sweeper: unattached uploads past their life and media no message
+// carries any more go, with their files once no upload names their bytes.
+Task<void> MediaSweeper(App& app, MessagingWorker& mw, asio::any_io_executor ex,
+                        std::chrono::milliseconds every) {
+  asio::steady_timer timer(ex);
+  while (!app.stopping()) {
+    timer.expires_after(every);
+    (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (app.stopping()) break;
+    auto n = co_await mw.media->SweepOnce();
+    if (!n) {
+      log::Warn("media sweep failed", {{"error", n.error().message}});
+    } else if (*n > 0) {
+      log::Info("media swept", {{"media", *n}});
+    }
+  }
+}
+
+// The media store and each worker's MediaService (their blocking pool shared).
+Status AttachMedia(App& app, const Config& cfg) {
+  MediaOptions mo;
+  mo.dir = cfg.media_dir;
+  mo.url_key = cfg.media_url_key;
+  if (mo.url_key.empty()) {
+    mo.url_key = RandomHex(32);
+    log::Warn(
+        "TCHAT_MEDIA_URL_KEY is not set: signed media URLs use a key of this process and "
+        "work only on it (set the key on every replica)");
+  }
+  mo.limits = cfg.media_limits;
+  mo.quota_bytes = cfg.media_quota_bytes;
+  mo.unattached_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.media_unattached_ttl);
+  mo.url_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.media_url_ttl);
+  if (Status st = MediaDir(mo.dir).Prepare(); !st) return st;
+  if (Status st = media::InitMediaProcessing(); !st) return st;
+  // Two threads: file syncs and renames (image work joins them).
+  static BlockingPool blocking(2);
+  for (Worker* w : app.workers()) {
+    auto& mw = w->Get<MessagingWorker>();
+    mw.media_store = std::make_unique<MediaStore>(w->Get<pg::Pool>());
+    mw.media = std::make_unique<MediaService>(*mw.media_store, *mw.limits, blocking, mo);
+  }
+  return Ok();
+}
+
 using Relays = std::vector<std::shared_ptr<events::OutboxRelay>>;
 
 // One outbox relay per worker: they share the rows with SKIP LOCKED. Empty
@@ -113,11 +162,12 @@ void CreateWorkers(App& app, const Config& cfg, const std::string& instance, con
 void StartLoops(App& app, const Config& cfg, const std::string& instance, const Relays& relays) {
   const auto workers = app.workers();
   const bool consume_payments = cfg.payment_consumer;
+  const auto sweep_every = cfg.media_sweep_interval;
   // Worker 0's payment consumer and revocation watcher, for shutdown to stop.
   auto consumer_slot = std::make_shared<std::shared_ptr<PaymentConsumer>>();
   auto watcher_slot = std::make_shared<std::shared_ptr<RevocationWatcher>>();
-  app.OnWorkerStart([&app, relays, consume_payments, instance, consumer_slot,
-                     watcher_slot](Worker& w) -> Task<void> {
+  app.OnWorkerStart([&app, relays, consume_payments, instance, consumer_slot, watcher_slot,
+                     sweep_every](Worker& w) -> Task<void> {
     auto& mw = w.Get<MessagingWorker>();
     auto ex = w.io().get_executor();
     mw.hub->Start();
@@ -128,6 +178,7 @@ void StartLoops(App& app, const Config& cfg, const std::string& instance, const 
                      asio::detached);
     }
     if (w.index() == 0) {
+      asio::co_spawn(ex, MediaSweeper(app, mw, ex, sweep_every), asio::detached);
       *watcher_slot = StartRevocationWatcher(app, w);
       if (consume_payments) {
         auto consumer = std::make_shared<PaymentConsumer>(w.Get<redis::RedisClient>(), *mw.batcher,
@@ -168,7 +219,9 @@ Status Setup(App& app) {
   const std::string instance = RandomHex(8);
   const Relays relays = MakeRelays(*cfg, app.workers());
   CreateWorkers(app, *cfg, instance, relays);
+  if (Status st = AttachMedia(app, *cfg); !st) return st;
   RegisterRoutes(app.router());
+  RegisterMediaRoutes(app.router(), *cfg);
   StartLoops(app, *cfg, instance, relays);
   return Ok();
 }

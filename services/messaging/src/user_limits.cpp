@@ -28,6 +28,8 @@ KindInfo Info(UserLimits::Kind kind) {
       return {"connections", "too many connections opened; try again later"};
     case UserLimits::Kind::kSearch:
       return {"searches", "too many searches; slow down"};
+    case UserLimits::Kind::kUpload:
+      return {"uploads", "too many uploads; slow down"};
   }
   return {"other", "too many requests"};
 }
@@ -54,6 +56,9 @@ Task<Status> UserLimits::Admit(Kind kind, const std::string& user_id) {
       break;
     case Kind::kSearch:
       limit = options_.searches;
+      break;
+    case Kind::kUpload:
+      limit = options_.uploads;
       break;
   }
   if (limit.count <= 0) co_return Ok();

@@ -23,6 +23,7 @@ struct UserLimitsOptions {
   redis::RateLimit groups{30, std::chrono::hours(1)};         // groups created
   redis::RateLimit connections{30, std::chrono::minutes(1)};  // WebSockets opened
   redis::RateLimit searches{60, std::chrono::minutes(1)};     // message/conversation searches
+  redis::RateLimit uploads{30, std::chrono::minutes(1)};      // media uploads
   std::string prefix = "tchat:rt:";                           // of the Redis keys
 };
 
@@ -38,7 +39,7 @@ struct UserLimitsOptions {
 // One per worker, used only on that worker's thread; `redis` outlives it.
 class UserLimits {
  public:
-  enum class Kind { kMessage, kTyping, kGroup, kConnection, kSearch };
+  enum class Kind { kMessage, kTyping, kGroup, kConnection, kSearch, kUpload };
 
   UserLimits(redis::RedisCommander& redis, UserLimitsOptions options);
 

@@ -135,8 +135,9 @@ Result<MessageInput> ParseMessageInput(const json::object& o) {
   if (in.type == "payment" || in.type == "system") {
     return Invalid("type", "'" + in.type + "' messages are posted by the server only");
   }
-  if (in.type != "text" && in.type != "image" && in.type != "file") {
-    return Invalid("type", "must be one of text, image, file");
+  if (in.type != "text" && in.type != "image" && in.type != "voice" && in.type != "video" &&
+      in.type != "file") {
+    return Invalid("type", "must be one of text, image, voice, video, file");
   }
   auto body = ValidateTextBody(o.if_contains("body"), in.type != "text");
   if (!body) return std::move(body).error();
@@ -144,7 +145,18 @@ Result<MessageInput> ParseMessageInput(const json::object& o) {
   auto reply = OptionalInteger(o, "reply_to_seq", 1, INT64_MAX, "reply_to_seq");
   if (!reply) return std::move(reply).error();
   in.reply_to_seq = *reply;
-  if (in.type != "text") {
+  if (const json::value* aid = o.if_contains("attachment_id"); aid != nullptr && !aid->is_null()) {
+    if (in.type == "text") return Invalid("attachment_id", "is not allowed on text messages");
+    std::optional<std::string> id;
+    if (aid->is_string()) id = CanonicalUuid(aid->get_string());
+    if (!id) return Invalid("attachment_id", "must be the id of an upload");
+    if (o.contains("attachment")) {
+      return Invalid("attachment", "must be absent when attachment_id is given");
+    }
+    in.attachment_id = std::move(*id);
+  } else if (in.type == "voice" || in.type == "video") {
+    return Invalid("attachment_id", "is required for this type");
+  } else if (in.type != "text") {
     auto a = ParseAttachment(o.if_contains("attachment"), in.type == "file");
     if (!a) return std::move(a).error();
     in.attachment = std::move(*a);

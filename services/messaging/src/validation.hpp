@@ -20,14 +20,18 @@ struct MessageInput {
   std::string type = "text";  // text | image | file (payment and system are the server's)
   std::string body;
   std::optional<std::int64_t> reply_to_seq;
-  std::optional<json::object> attachment;  // image | file
+  std::optional<json::object> attachment;  // image | voice | video | file
+  // An upload of the sender's (POST /v1/media) to attach; the service turns it
+  // into `attachment` (MediaService::ResolveAttachment) before sending.
+  std::optional<std::string> attachment_id;
 };
 
 // Checks everything the API asks of a message: client_msg_id (1–128 printable
 // ASCII), type, body (valid UTF-8, no NUL, 1–4096 characters for text; an optional
-// caption of up to 4096 for image and file), reply_to_seq >= 1, and for image/file
-// an "attachment" {"url" (absolute http(s)), "mime_type"?, "name" (files), "size"?,
-// "width"?, "height"?}. Errors are invalid_argument naming the field.
+// caption of up to 4096 for the others), reply_to_seq >= 1, and for
+// image/voice/video/file an "attachment_id" (an upload's id), or for image/file
+// an outside "attachment" {"url" (absolute http(s)), "mime_type"?, "name" (files),
+// "size"?, "width"?, "height"?}. Errors are invalid_argument naming the field.
 Result<MessageInput> ParseMessageInput(const json::object& o);
 
 // A new body for an edit: the same rules as a text body.

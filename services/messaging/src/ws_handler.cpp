@@ -92,6 +92,10 @@ Task<void> HandleSend(MessagingWorker& mw, const std::shared_ptr<WsSession>& ses
     SendError(*session, cmid, st.error());
     co_return;
   }
+  if (Status st = co_await mw.media->ResolveAttachment(user, *input); !st) {
+    SendError(*session, cmid, st.error());
+    co_return;
+  }
   co_await session->WaitForSendSlot();
   if (session->closing()) co_return;
   session->SendStarted();

@@ -949,6 +949,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/media": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload an attachment (photo, voice note, video, file)
+         * @description The file is the raw request body (any Content-Type: it is ignored). The
+         *     type is found from the bytes: JPEG, PNG, WebP and GIF are `image`;
+         *     Ogg/WebM/MP4 audio and AAC are `voice` with `?kind=voice` (else `file`);
+         *     MP4 and QuickTime are `video`; anything else is a `file` served only as
+         *     a download (HTML, SVG, scripts as `application/octet-stream`). Photos are
+         *     re-encoded without metadata into a thumbnail (320 px) and a display size
+         *     (1600 px) and only those are served; a video gets a poster and its
+         *     duration, a voice note its duration and waveform; media that cannot be
+         *     decoded are refused (422 `corrupt_media`, `unsupported_media`,
+         *     `image_too_large`, `media_too_long`). Limits:
+         *     images and voice notes 16 MiB, videos and files 100 MiB (413 as soon as
+         *     the body passes its kind's limit); a quota per user (422
+         *     `quota_exceeded`) and an upload rate limit (429). The upload must be
+         *     attached to a message (`attachment_id`) within 24 hours or it is
+         *     deleted.
+         */
+        post: operations["uploadMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: components["parameters"]["IdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An attachment with fresh signed URLs
+         * @description For the uploader and the members of a conversation where a message that
+         *     is not deleted carries it (others get 404). The URLs (`url`,
+         *     `thumbnail_url`, `display_url`) are signed and expire at `expires_at`
+         *     (at most an hour); a browser may use them directly. With
+         *     `redirect=true` the answer is a 302 to the URL of `variant`.
+         */
+        get: operations["getMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/{id}/{variant}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: components["parameters"]["IdPath"];
+                variant: "original" | "thumb" | "display";
+            };
+            cookie?: never;
+        };
+        /**
+         * The bytes of a signed media URL
+         * @description The URL is the credential (no bearer token): `exp` (Unix seconds) and
+         *     `sig` (HMAC-SHA256 of the id, variant and expiry). The service checks
+         *     them and answers with `X-Accel-Redirect`; the gateway then serves the
+         *     file from the media store (Range, ETag) with the Content-Type and
+         *     Content-Disposition given (files always as downloads) and
+         *     `X-Content-Type-Options: nosniff`.
+         */
+        get: operations["fetchMediaFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/wallets": {
         parameters: {
             query?: never;
@@ -1831,9 +1928,12 @@ export interface components {
         };
         /**
          * @description A new message (`POST …/messages`, and `message` of the WebSocket frame
-         *     `message.send`). `text` needs a `body` (1 to 4096 characters); `image`
-         *     and `file` need an `attachment` (files with a `name`) and may have a
-         *     caption. `payment` and `system` messages are posted by the server only.
+         *     `message.send`). `text` needs a `body` (1 to 4096 characters); `image`,
+         *     `voice`, `video` and `file` need an `attachment_id` (an upload of the
+         *     sender's, `POST /v1/media`, of that kind; any kind for `file`) — or, for
+         *     `image` and `file` only, an outside `attachment` (files with a `name`) —
+         *     and may have a caption. `payment` and `system` messages are posted by
+         *     the server only.
          */
         MessageInput: {
             /** @description The sender's idempotency token, 1 to 128 printable ASCII characters. */
@@ -1842,9 +1942,10 @@ export interface components {
              * @default text
              * @enum {string}
              */
-            type: "text" | "image" | "file";
+            type: "text" | "image" | "voice" | "video" | "file";
             body?: string;
             reply_to_seq?: number | null;
+            attachment_id?: components["schemas"]["Uuid"];
             attachment?: components["schemas"]["AttachmentInput"];
         };
         MessageEdit: {
@@ -1864,14 +1965,50 @@ export interface components {
             /** @description Images only. */
             height?: number;
         };
-        /** @description The attachment as stored (the validated fields of `AttachmentInput`). */
+        /**
+         * @description The attachment as stored: an upload (`id`, `kind`, `content_type`, …;
+         *     `url` and `thumbnail_url` are `GET /v1/media/{id}` paths that answer with
+         *     signed URLs) or an outside link (the validated fields of `AttachmentInput`).
+         */
         Attachment: {
             url: string;
+            id?: components["schemas"]["Uuid"];
+            /** @enum {string} */
+            kind?: "image" | "voice" | "video" | "file";
+            content_type?: string;
+            filename?: string;
+            duration_ms?: number;
+            waveform?: number[];
+            /** @description A tiny blurred preview (data URL) to lay out before loading. */
+            placeholder?: string;
+            thumbnail_url?: string;
             mime_type?: string;
             name?: string;
             size?: number;
             width?: number;
             height?: number;
+        };
+        /** @description An upload with signed URLs that expire at `expires_at`. */
+        Media: {
+            id: components["schemas"]["Uuid"];
+            /** @enum {string} */
+            kind: "image" | "voice" | "video" | "file";
+            /** @description What the file is served as (found from its bytes). */
+            content_type: string;
+            size: number;
+            sha256: string;
+            filename?: string;
+            width?: number;
+            height?: number;
+            duration_ms?: number;
+            waveform?: number[];
+            placeholder?: string;
+            /** @description Signed URL of the file as uploaded (images re-encoded). */
+            url: string;
+            thumbnail_url?: string;
+            display_url?: string;
+            expires_at: components["schemas"]["Timestamp"];
+            created_at: components["schemas"]["Timestamp"];
         };
         /** @description What a payment message shows (posted from the payment service's events). */
         PaymentInfo: {
@@ -1905,7 +2042,7 @@ export interface components {
             seq: number;
             sender_id: components["schemas"]["Uuid"];
             /** @enum {string} */
-            type: "text" | "image" | "file" | "payment" | "system";
+            type: "text" | "image" | "voice" | "video" | "file" | "payment" | "system";
             /** @description Empty when deleted. */
             body: string;
             client_msg_id: string | null;
@@ -2574,6 +2711,16 @@ export interface components {
         };
         /** @description The resource's state does not allow it (`conflict`). */
         Conflict: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request body is over its limit (`payload_too_large`). */
+        PayloadTooLarge: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
                 [name: string]: unknown;
@@ -4070,6 +4217,128 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadMedia: {
+        parameters: {
+            query?: {
+                /** @description `voice` for a voice note (its duration and waveform are read from the audio). */
+                kind?: "voice";
+                /** @description The recorder's duration of a voice note; the one read from the audio wins. */
+                duration_ms?: number;
+                /** @description The name shown for a file (1 to 255 bytes; no slashes or controls). */
+                filename?: string;
+                /** @description Accepted and ignored (access follows the messages that carry the upload). */
+                conversation_id?: string;
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMedia: {
+        parameters: {
+            query?: {
+                variant?: "original" | "thumb" | "display";
+                redirect?: "true";
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: components["parameters"]["IdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The media object. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            /** @description To the signed URL of the variant. */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    fetchMediaFile: {
+        parameters: {
+            query: {
+                exp: number;
+                sig: string;
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: components["parameters"]["IdPath"];
+                variant: "original" | "thumb" | "display";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (through the gateway). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Part of the file (Range). */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };

@@ -27,6 +27,17 @@ struct RouteOptions {
   bool authenticated = true;
   // Probe endpoints log at debug level so they do not flood the logs.
   bool quiet = false;
+  // Streams the body instead of buffering it: called once the header is read and
+  // the caller authenticated, before any of the body is read. It returns the
+  // sink the body goes to (kept in Request::body_sink for the handler), or an
+  // error that answers the request at once (the body is never read). Blocking
+  // work does not belong here (it runs on the connection's thread); asking a
+  // database or Redis (a quota, a rate limit) does.
+  std::function<Task<Result<std::shared_ptr<BodySink>>>(Request&)> open_sink = nullptr;
+  // The largest body this route takes, when it differs from the server's
+  // ServerOptions::max_body_bytes (0: the server's). A Content-Length above it is
+  // answered with 413 before any of the body is read.
+  std::uint64_t max_body_bytes = 0;
 };
 
 // One registered route. `pattern` is the template used as the metrics label.

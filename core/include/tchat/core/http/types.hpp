@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,17 @@ struct AuthContext {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Where a streaming route's request body goes instead of Request::body
+// (RouteOptions::open_sink): each piece as it arrives from the socket, on the
+// connection's thread. Write must be quick (a write to the page cache, a hash
+// update); an error ends the request at once with that error's response (413 for
+// a body over a limit only the sink knows, say) and the connection closes.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual Status Write(std::string_view piece) = 0;
+};
+
 // An HTTP request as handlers see it: the project's own type, so handler files
 // need no Beast. Owned by the connection for the duration of the handler call.
 class Request {
@@ -44,6 +56,8 @@ class Request {
   std::optional<AuthContext> auth;  // set for authenticated routes
   std::vector<std::pair<std::string_view, std::string>> path_params;
   Worker* worker = nullptr;  // the event loop running this request
+  // Streaming routes: the sink that took the body (Request::body stays empty).
+  std::shared_ptr<BodySink> body_sink;
 
   std::string_view path() const;
   std::string_view query_string() const;

@@ -1,0 +1,195 @@
+// Attachments in PostgreSQL (migrations/postgres/tchat_messaging/000007_media):
+// the triggers that attach an upload to a message in the send's own transaction
+// (through PgMessageStore::Append, msg_send_batch unchanged), the owner check,
+// detaching on delete, and MediaStore's sweep, also while a send holds the row.
+// TCHAT_TEST_PG_URL (a superuser libpq URI) is required.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <tchat/core/pg/pool.hpp>
+#include <tchat/core/testing/pg_scratch.hpp>
+#include <tchat/core/uuid.hpp>
+
+#include "media_service.hpp"
+#include "media_store.hpp"
+#include "pg_message_store.hpp"
+
+namespace tchat::messaging {
+namespace {
+
+using namespace tchat::pgtest;  // NOLINT: test helpers
+
+class MediaPgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_.Create("tchat_media_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 6);
+  }
+  void TearDown() override { db_.Drop(); }
+  void Run(const std::function<Task<void>(pg::Pool&)>& body) {
+    RunWithPool(db_.Pool("media_pgtest", 3), body);
+  }
+  ScratchDatabase db_;
+};
+
+Task<Status> MakeConversation(pg::Pool& pool, const std::string& id, const std::string& a,
+                              const std::string& b) {
+  auto c = co_await pool.Query(
+      "INSERT INTO conversations (id, type, created_by) VALUES ($1::uuid, 'group', $2::uuid)", id,
+      a);
+  if (!c) co_return std::move(c).error();
+  auto m = co_await pool.Query(
+      "INSERT INTO members (conversation_id, user_id, role) VALUES ($1::uuid, $2::uuid, 'owner'),"
+      " ($1::uuid, $3::uuid, 'member')",
+      id, a, b);
+  if (!m) co_return std::move(m).error();
+  co_return Ok();
+}
+
+MediaRow Upload(const std::string& owner) {
+  MediaRow m;
+  m.id = NewUuidV7();
+  m.owner_id = owner;
+  m.kind = "image";
+  m.content_type = "image/png";
+  m.bytes = 100;
+  m.sha256 = std::string(64, 'a');
+  return m;
+}
+
+AppendRequest WithMedia(const std::string& conv, const std::string& sender, const MediaRow& m) {
+  AppendRequest r;
+  r.id = NewUuidV7();
+  r.event_id = NewUuidV7();
+  r.conversation_id = conv;
+  r.sender_id = sender;
+  r.type = "image";
+  r.client_msg_id = NewUuidV7();
+  r.attachment = MediaService::AttachmentJson(m);
+  return r;
+}
+
+Task<Result<std::int64_t>> Refs(pg::Pool& pool, const std::string& media_id) {
+  auto r = co_await pool.Query("SELECT count(*) FROM media_refs WHERE media_id = $1", media_id);
+  if (!r) co_return std::move(r).error();
+  co_return r->GetInt64(0, 0);
+}
+
+TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), conv = NewUuidV7();
+    CO_ASSERT_OK(co_await MakeConversation(pool, conv, alice, bob));
+    MediaStore media(pool);
+    PgMessageStore messages(pool);
+    const MediaRow photo = Upload(alice);
+    CO_ASSERT_OK(co_await media.Insert(photo));
+
+    // Bob sends Alice's upload: the whole write fails, no message, no ref.
+    std::vector<AppendRequest> batch1;
+    batch1.push_back(WithMedia(conv, bob, photo));
+    auto stolen = co_await messages.Append(batch1);
+    EXPECT_FALSE(stolen.ok());
+    if (!stolen.ok()) {
+      EXPECT_EQ(stolen.error().sqlstate, "42501");
+    }
+    auto count = co_await pool.Query("SELECT count(*) FROM messages");
+    CO_ASSERT_TRUE(count.ok());
+    EXPECT_EQ(count->GetInt64(0, 0), 0);
+    auto refs1 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs1);
+    EXPECT_EQ(*refs1, 0);
+
+    // An upload that does not exist: refused as well.
+    std::vector<AppendRequest> batch2;
+    batch2.push_back(WithMedia(conv, alice, Upload(alice)));
+    auto gone = co_await messages.Append(batch2);
+    EXPECT_FALSE(gone.ok());
+
+    // Alice sends it twice (a forward): two refs, attached.
+    std::vector<AppendRequest> batch3;
+    batch3.push_back(WithMedia(conv, alice, photo));
+    auto sent = co_await messages.Append(batch3);
+    CO_ASSERT_OK(sent);
+    EXPECT_EQ((*sent)[0].status, AppendStatus::kOk);
+    std::vector<AppendRequest> batch4;
+    batch4.push_back(WithMedia(conv, alice, photo));
+    auto again = co_await messages.Append(batch4);
+    CO_ASSERT_OK(again);
+    auto refs2 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs2);
+    EXPECT_EQ(*refs2, 2);
+    auto row = co_await media.Get(photo.id);
+    CO_ASSERT_OK(row);
+    EXPECT_TRUE(row->attached);
+    auto bob_reads = co_await media.CanRead(photo.id, bob);
+    CO_ASSERT_OK(bob_reads);
+    EXPECT_TRUE(*bob_reads);
+    auto stranger = co_await media.CanRead(photo.id, NewUuidV7());
+    CO_ASSERT_OK(stranger);
+    EXPECT_FALSE(*stranger);
+
+    // Deleting one message drops its ref only; deleting both frees the upload.
+    const std::int64_t seq1 = (*sent)[0].message.seq, seq2 = (*again)[0].message.seq;
+    CO_ASSERT_OK(co_await messages.Delete(conv, seq1, alice, false, NewUuidV7()));
+    auto refs3 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs3);
+    EXPECT_EQ(*refs3, 1);
+    auto kept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(kept);
+    EXPECT_TRUE(kept->empty());
+    CO_ASSERT_OK(co_await messages.Delete(conv, seq2, alice, false, NewUuidV7()));
+    auto refs4 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs4);
+    EXPECT_EQ(*refs4, 0);
+    auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(swept);
+    CO_ASSERT_TRUE(swept->size() == 1u);
+    EXPECT_EQ((*swept)[0].sha256, photo.sha256);
+    auto in_use = co_await media.HashInUse(photo.sha256);
+    CO_ASSERT_OK(in_use);
+    EXPECT_FALSE(*in_use);
+  });
+}
+
+TEST_F(MediaPgTest, SweepTakesOldUnattachedUploadsAndSkipsOneBeingSent) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7();
+    MediaStore media(pool);
+    const MediaRow fresh = Upload(alice);
+    MediaRow old = Upload(alice), busy = Upload(alice);
+    old.sha256 = std::string(64, 'b');
+    CO_ASSERT_OK(co_await media.Insert(fresh));
+    CO_ASSERT_OK(co_await media.Insert(old));
+    CO_ASSERT_OK(co_await media.Insert(busy));
+    CO_ASSERT_TRUE((co_await pool.Query("UPDATE media SET created_at = now() - interval '25 hours' "
+                                        "WHERE id IN ($1, $2)",
+                                        old.id, busy.id))
+                       .ok());
+    // A send attaching `busy` holds its row (the trigger's UPDATE) while the
+    // sweeper runs: the sweeper skips it rather than delete it under the send.
+    auto lease = co_await pool.Acquire();
+    CO_ASSERT_TRUE(lease.ok());
+    pg::Connection& tx = **lease;
+    CO_ASSERT_TRUE((co_await tx.Query("BEGIN")).ok());
+    CO_ASSERT_TRUE(
+        (co_await tx.Query("UPDATE media SET attached_at = now() WHERE id = $1", busy.id)).ok());
+    auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(swept);
+    CO_ASSERT_TRUE(swept->size() == 1u);
+    EXPECT_EQ((*swept)[0].sha256, old.sha256);
+    CO_ASSERT_TRUE((co_await tx.Query("ROLLBACK")).ok());
+    // Once the send is gone (rolled back here), the next sweep takes it; the
+    // fresh upload stays.
+    auto next = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(next);
+    EXPECT_EQ(next->size(), 1u);
+    auto still = co_await media.Get(fresh.id);
+    EXPECT_TRUE(still.ok());
+    auto used = co_await media.UsedBytes(alice);
+    CO_ASSERT_OK(used);
+    EXPECT_EQ(*used, 100);
+  });
+}
+
+}  // namespace
+}  // namespace tchat::messaging
