@@ -91,6 +91,7 @@ TCHAT_SERVICE_SETTINGS=(
   TCHAT_SMS_WEBHOOK_URL TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS TCHAT_TRUSTED_PROXIES JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
   SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
   HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER
+  TCHAT_PG_REPLICA DATABASE_REPLICA_MAX_LAG_MS DATABASE_REPLICA_CHECK_INTERVAL_MS
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
 TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
@@ -202,7 +203,8 @@ tchat::_kv() { printf '%s=%q\n' "$1" "$2"; }
 
 # In the subshell that becomes service $1 on port $2: its environment. The
 # settings are exactly config.env's (one the caller's environment has and
-# config.env does not is dropped), then the secrets, PORT and DATABASE_URL.
+# config.env does not is dropped), then the secrets, PORT and DATABASE_URL, and
+# with TCHAT_PG_REPLICA=1 recorded, DATABASE_REPLICA_URL (scripts/lib/pg_replica.sh).
 tchat::service_env() {
   local name
   for name in $(tchat::_exported_settings); do unset "$name"; done
@@ -218,6 +220,10 @@ tchat::service_env() {
   PORT="$2"
   DATABASE_URL="$(tchat::pg_service_url "$1")"
   export PORT DATABASE_URL
+  unset DATABASE_REPLICA_URL TCHAT_PG_REPLICATION_PASSWORD
+  if [[ "${TCHAT_PG_REPLICA:-0}" == 1 ]]; then
+    export DATABASE_REPLICA_URL="postgresql://tchat_$1@127.0.0.1:${TCHAT_PG_REPLICA_PORT:-$((TCHAT_PG_PORT + 10))}/tchat_$1?sslmode=disable"
+  fi
 }
 
 tchat::service_running() {
