@@ -19,6 +19,7 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/options.hpp>
 #include <tchat/core/service/app.hpp>
@@ -136,11 +137,20 @@ void App::Impl::CreateWorkers() {
   }
 }
 
-// Per-worker clients: the configured totals are shared out between workers.
+// Per-worker clients: the configured totals are shared out between workers. Each
+// worker also gets a pg::ReadPool for the reads a replica may serve: with
+// DATABASE_REPLICA_URL, a replica pool of the same size (and quick to give up on
+// a replica that does not answer), whose lag worker 0 measures.
 void App::Impl::AddPostgres() {
   if (config.database_url.empty()) return;
   const int n = static_cast<int>(workers.size());
   const int total = std::min(config.db_max_open_conns, config.db_max_connections);
+  const std::string db = DatabaseName(config.database_url);
+  auto replica_state = std::make_shared<pg::ReplicaState>(
+      pg::ReplicaOptions{.max_lag = config.database_replica_max_lag,
+                         .check_interval = config.database_replica_check_interval,
+                         .service = config.service,
+                         .database = db});
   for (auto& w : workers) {
     pg::PoolOptions o;
     o.conninfo = config.database_url;
@@ -148,8 +158,24 @@ void App::Impl::AddPostgres() {
     o.max_idle = std::max(1, config.db_max_idle_conns / n);
     o.max_lifetime = config.db_conn_max_lifetime;
     o.service = config.service;
-    o.database = DatabaseName(config.database_url);
-    w->Set(std::make_shared<pg::Pool>(w->io().get_executor(), o));
+    o.database = db;
+    auto primary = std::make_shared<pg::Pool>(w->io().get_executor(), o);
+    std::unique_ptr<pg::Pool> replica;
+    if (!config.database_replica_url.empty()) {
+      o.conninfo = config.database_replica_url;
+      o.database = db + "_replica";
+      o.connect_timeout = std::chrono::seconds(1);
+      o.acquire_timeout = std::chrono::seconds(1);
+      replica = std::make_unique<pg::Pool>(w->io().get_executor(), o);
+    }
+    w->Set(primary);
+    w->Set(std::make_shared<pg::ReadPool>(*primary, std::move(replica), replica_state));
+  }
+  if (!config.database_replica_url.empty()) {
+    on_start.push_back([this](Worker& w) -> Task<void> {
+      if (w.index() != 0) co_return;
+      co_await w.Get<pg::ReadPool>().RunChecks([this] { return stopping.load(); });
+    });
   }
   checks.emplace_back("postgres",
                       [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
