@@ -167,15 +167,6 @@ Result<CommonConfig> LoadCommonConfig(std::string_view service, std::uint16_t de
   load.Read(c.threads, r.Int("TCHAT_THREADS", 0, 0, 256));
 
   load.Read(c.database_url, r.String("DATABASE_URL", ""));
-  load.Read(c.database_replica_url, r.String("DATABASE_REPLICA_URL", ""));
-  std::int64_t lag_ms = c.database_replica_max_lag.count();
-  std::int64_t check_ms = c.database_replica_check_interval.count();
-  load.Read(lag_ms, r.Int("DATABASE_REPLICA_MAX_LAG_MS", lag_ms, 0, 3600000));
-  load.Read(check_ms, r.Int("DATABASE_REPLICA_CHECK_INTERVAL_MS", check_ms, 10, 60000));
-  c.database_replica_max_lag = std::chrono::milliseconds(lag_ms);
-  c.database_replica_check_interval = std::chrono::milliseconds(check_ms);
-  load.Require(c.database_replica_url.empty() || !c.database_url.empty(), "DATABASE_REPLICA_URL",
-               "is set without DATABASE_URL (the primary)");
   load.Read(c.redis_url, r.String("REDIS_URL", ""));
   // No service of this build has a ScyllaDB message store (messages live in
   // PostgreSQL): a configured ScyllaDB would be ignored without a word, so a

@@ -114,6 +114,12 @@ ReadPool::ReadPool(Pool& primary, std::unique_ptr<Pool> replica,
                    std::shared_ptr<ReplicaState> state)
     : primary_(primary), replica_(std::move(replica)), state_(std::move(state)) {}
 
+bool ReadPool::ReplicaBroken(const Error& e) {
+  if (e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kDeadlineExceeded) return true;
+  if (e.sqlstate.starts_with("08") || e.sqlstate.starts_with("57")) return true;
+  return e.code == ErrorCode::kInternal && e.sqlstate.empty();  // e.g. "database send failed"
+}
+
 bool ReadPool::UseReplica(std::string_view pin_key) const {
   if (!replica_ || !state_->Usable()) return false;
   return pin_key.empty() || !state_->Pinned(pin_key);

@@ -114,19 +114,30 @@ Task<void> Body(asio::any_io_executor ex, const std::string& primary_url,
   CO_ASSERT(co_await UsableWithin(reads, 5s));
   EXPECT_EQ(co_await ServedBy(reads), "replica");
 
-  // 4. Replica stopped while the state still says usable: the read still
-  // succeeds (on the primary) and the replica is marked down at once.
+  // 4. Replica stopped while the last check (of a pool checking only every 10 s,
+  // so that the verdict stays fresh) says usable: the read still succeeds, on the
+  // primary, and the failure marks the replica down at once.
+  ReplicaOptions slow{
+      .max_lag = 300ms, .check_interval = 10s, .service = "replica_pgtest", .database = "t2"};
+  auto slow_state = std::make_shared<ReplicaState>(slow);
+  ReadPool slow_reads(primary, std::make_unique<Pool>(ex, po), slow_state);
+  CO_ASSERT((co_await slow_reads.CheckReplica()).usable);
+  EXPECT_EQ(co_await ServedBy(slow_reads), "replica");
   EXPECT_EQ(Script("stop"), 0);
-  EXPECT_EQ(co_await ServedBy(reads), "primary");
-  EXPECT_FALSE(state->Usable());
+  CO_ASSERT(slow_state->Usable());
+  EXPECT_EQ(co_await ServedBy(slow_reads), "primary");
+  EXPECT_FALSE(slow_state->Usable());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(co_await ServedBy(slow_reads), "primary");
   ReplicaCheck down = co_await reads.CheckReplica();
   EXPECT_FALSE(down.usable);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(co_await ServedBy(reads), "primary");
+  EXPECT_EQ(co_await ServedBy(reads), "primary");
 
   // 5. Started again: used again once a check finds it caught up.
   EXPECT_EQ(Script("start"), 0);
   EXPECT_TRUE(co_await UsableWithin(reads, 15s));
   EXPECT_EQ(co_await ServedBy(reads), "replica");
+  EXPECT_TRUE((co_await slow_reads.CheckReplica()).usable);
+  EXPECT_EQ(co_await ServedBy(slow_reads), "replica");
   (void)co_await primary.Execute("DROP TABLE " + table, {});
 }
 
@@ -160,7 +171,9 @@ TEST(ReadPool, WithoutReplicaEveryReadGoesToThePrimary) {
   asio::co_spawn(
       io,
       [&]() -> Task<void> {
-        Pool primary(io.get_executor(), PoolOptions{.conninfo = primary_url});
+        PoolOptions po;
+        po.conninfo = primary_url;
+        Pool primary(io.get_executor(), po);
         ReadPool reads(primary, nullptr, std::make_shared<ReplicaState>(ReplicaOptions{}));
         EXPECT_FALSE((co_await reads.CheckReplica()).usable);
         served = co_await ServedBy(reads);

@@ -47,7 +47,7 @@ struct App::Impl {
 
   // The steps of App::Create, in order.
   void CreateWorkers();
-  void AddPostgres();
+  Status AddPostgres();
   Status AddRedis();
   Status CreateVerifier();
   void AddCommonRoutes();
@@ -118,7 +118,7 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
       .AddGauge("service_info", "Build and runtime information.", {"service", "version"})
       .With({s.config.service, s.config.version})
       .Set(1);
-  s.AddPostgres();
+  if (Status st = s.AddPostgres(); !st) return std::move(st).error();
   if (Status st = s.AddRedis(); !st) return std::move(st).error();
   if (Status st = s.CreateVerifier(); !st) return std::move(st).error();
   s.AddCommonRoutes();
@@ -137,20 +137,45 @@ void App::Impl::CreateWorkers() {
   }
 }
 
+namespace {
+
+// The read replica's settings (docs/operations/read-replica.md).
+struct ReplicaSettings {
+  std::string url;
+  pg::ReplicaOptions options;
+};
+Result<ReplicaSettings> ReadReplicaSettings(const ConfigReader& r, const CommonConfig& c) {
+  ReplicaSettings s;
+  std::int64_t lag_ms = 1000;
+  std::int64_t check_ms = 250;
+  ConfigLoader load;
+  load.Read(s.url, r.String("DATABASE_REPLICA_URL", ""));
+  load.Read(lag_ms, r.Int("DATABASE_REPLICA_MAX_LAG_MS", lag_ms, 0, 3600000));
+  load.Read(check_ms, r.Int("DATABASE_REPLICA_CHECK_INTERVAL_MS", check_ms, 10, 60000));
+  load.Require(s.url.empty() || !c.database_url.empty(), "DATABASE_REPLICA_URL",
+               "is set without DATABASE_URL (the primary)");
+  s.options.max_lag = std::chrono::milliseconds(lag_ms);
+  s.options.check_interval = std::chrono::milliseconds(check_ms);
+  s.options.service = c.service;
+  s.options.database = DatabaseName(c.database_url);
+  return std::move(load).Finish(std::move(s));
+}
+
+}  // namespace
+
 // Per-worker clients: the configured totals are shared out between workers. Each
 // worker also gets a pg::ReadPool for the reads a replica may serve: with
 // DATABASE_REPLICA_URL, a replica pool of the same size (and quick to give up on
 // a replica that does not answer), whose lag worker 0 measures.
-void App::Impl::AddPostgres() {
-  if (config.database_url.empty()) return;
+Status App::Impl::AddPostgres() {
+  auto replica_settings = ReadReplicaSettings(reader, config);
+  if (!replica_settings) return std::move(replica_settings).error();
+  if (config.database_url.empty()) return Ok();
+  const std::string replica_url = replica_settings->url;
   const int n = static_cast<int>(workers.size());
   const int total = std::min(config.db_max_open_conns, config.db_max_connections);
   const std::string db = DatabaseName(config.database_url);
-  auto replica_state = std::make_shared<pg::ReplicaState>(
-      pg::ReplicaOptions{.max_lag = config.database_replica_max_lag,
-                         .check_interval = config.database_replica_check_interval,
-                         .service = config.service,
-                         .database = db});
+  auto replica_state = std::make_shared<pg::ReplicaState>(replica_settings->options);
   for (auto& w : workers) {
     pg::PoolOptions o;
     o.conninfo = config.database_url;
@@ -161,8 +186,8 @@ void App::Impl::AddPostgres() {
     o.database = db;
     auto primary = std::make_shared<pg::Pool>(w->io().get_executor(), o);
     std::unique_ptr<pg::Pool> replica;
-    if (!config.database_replica_url.empty()) {
-      o.conninfo = config.database_replica_url;
+    if (!replica_url.empty()) {
+      o.conninfo = replica_url;
       o.database = db + "_replica";
       o.connect_timeout = std::chrono::seconds(1);
       o.acquire_timeout = std::chrono::seconds(1);
@@ -171,7 +196,7 @@ void App::Impl::AddPostgres() {
     w->Set(primary);
     w->Set(std::make_shared<pg::ReadPool>(*primary, std::move(replica), replica_state));
   }
-  if (!config.database_replica_url.empty()) {
+  if (!replica_url.empty()) {
     on_start.push_back([this](Worker& w) -> Task<void> {
       if (w.index() != 0) co_return;
       co_await w.Get<pg::ReadPool>().RunChecks([this] { return stopping.load(); });
@@ -181,6 +206,7 @@ void App::Impl::AddPostgres() {
                       [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
                         co_return co_await w.Get<pg::Pool>().Ping(deadline);
                       });
+  return Ok();
 }
 
 Status App::Impl::AddRedis() {

@@ -101,11 +101,6 @@ struct CommonConfig {
   int threads = 0;  // 0: one per core
 
   std::string database_url;  // libpq URI; empty: no PostgreSQL
-  // DATABASE_REPLICA_URL: a streaming replica of that database serving reads that
-  // tolerate DATABASE_REPLICA_MAX_LAG_MS of staleness (pg::ReadPool); empty: none.
-  std::string database_replica_url;
-  std::chrono::milliseconds database_replica_max_lag{1000};
-  std::chrono::milliseconds database_replica_check_interval{250};
   std::string redis_url;     // redis://host:port/db; empty: no Redis
   std::string jwks_url;      // where to fetch auth's keys
   std::string jwks_file;     // alternative: a local JWKS file (tests, bootstrapping)

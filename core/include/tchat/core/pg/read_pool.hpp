@@ -33,7 +33,7 @@ struct ReplicaOptions {
 struct ReplicaCheck {
   bool usable = false;
   double lag_seconds = -1;  // upper bound of the replica's staleness; -1: unknown
-  std::string reason;      // why not usable
+  std::string reason;       // why not usable
 };
 
 // Whether the replica may serve reads, shared by the ReadPools of every worker of
@@ -116,6 +116,9 @@ class ReadPool {
 
  private:
   bool UseReplica(std::string_view pin_key) const;
+  // The replica (not the query) failed: connection lost or refused, timeout,
+  // server shutting down (SQLSTATE 57P0x) or connection class 08.
+  static bool ReplicaBroken(const Error& e);
   Task<Result<ReplicaCheck>> Measure();
 
   Pool& primary_;
@@ -131,10 +134,7 @@ std::invoke_result_t<Fn&, Pool&> ReadPool::Read(Fn fn, std::string_view pin_key)
       state_->CountRead(true);
       co_return r;
     }
-    if (r.error().code == ErrorCode::kUnavailable ||
-        r.error().code == ErrorCode::kDeadlineExceeded) {
-      state_->MarkDown(r.error().message);
-    }
+    if (ReplicaBroken(r.error())) state_->MarkDown(r.error().message);
   }
   state_->CountRead(false);
   co_return co_await fn(primary_);
