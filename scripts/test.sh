@@ -183,8 +183,8 @@ export TCHAT_TEST_PG_URL="postgresql://postgres@127.0.0.1:$TCHAT_PG_PORT/postgre
 # needs it; without it, that test fails rather than skips).
 if [[ "$TCHAT_PG_REPLICA" == 1 ]]; then
   tchat::pg_replica_start
-  export TCHAT_TEST_PG_REPLICA_URL="$(tchat::pg_replica_url postgres)"
-  export TCHAT_TEST_PG_REPLICA_PORT="$(tchat::pg_replica_port)"
+  TCHAT_TEST_PG_REPLICA_URL="$(tchat::pg_replica_url postgres)"
+  export TCHAT_TEST_PG_REPLICA_URL
 fi
 export TCHAT_TEST_REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0"
 

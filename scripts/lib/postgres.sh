@@ -57,7 +57,7 @@ tchat::_pg_prepare_dir() {
 # Creates the cluster when missing (idempotent).
 tchat::pg_init() {
   [[ -x "$TCHAT_PG_BIN/initdb" ]] || tchat::die "PostgreSQL 15 not found in $TCHAT_PG_BIN (run scripts/install-deps.sh)"
-  tchat::_pg_prepare_dir
+  tchat::_pg_prepare_dir postgres
   local data
   data="$(tchat::pg_data)"
   if [[ -f "$data/PG_VERSION" ]]; then return 0; fi

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <tchat/core/async.hpp>
 #include <tchat/core/pg/read_pool.hpp>
 
 namespace tchat::pg {
@@ -43,11 +44,6 @@ int Script(const std::string& action) {
   const std::string cmd =
       std::string(TCHAT_SOURCE_DIR) + "/scripts/pg-replica.sh " + action + " >/dev/null 2>&1";
   return std::system(cmd.c_str());
-}
-
-Task<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
 }
 
 // Which server answered a read through the pool: "replica" or "primary".
