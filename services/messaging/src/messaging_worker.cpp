@@ -5,6 +5,7 @@
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/worker.hpp>
 
@@ -31,6 +32,7 @@ MessagingWorker::MessagingWorker(Worker& worker, const Config& cfg,
   limits = std::make_unique<UserLimits>(redis, cfg.limits);
   service = std::make_unique<MessagingService>(*conversations, *messages, *batcher, *hub, *presence,
                                                *limits, cfg.service);
+  service->UseReads(worker.Find<pg::ReadPool>());
   guard = std::make_unique<SessionGuard>(*hub, kRememberRevoked);
 }
 
