@@ -72,9 +72,9 @@ tchat::log "seeding 200 conversations of 500 messages"
 tchat::psql tchat_messaging <<'SQL'
 INSERT INTO conversations (id, type, title, created_by)
 SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(c), 12, '0'))::uuid, 'group', 'bench',
-       '00000000-0000-7000-8000-000000000001'
+       '00000000-0000-7000-8000-000000000001'::uuid
 FROM generate_series(1, 200) c UNION ALL
-SELECT '00000000-0000-7000-8000-0000000000ff', 'group', 'writer', '00000000-0000-7000-8000-000000000001';
+SELECT '00000000-0000-7000-8000-0000000000ff'::uuid, 'group', 'writer', '00000000-0000-7000-8000-000000000001'::uuid;
 INSERT INTO messages (conversation_id, seq, id, sender_id, type, body, created_at, change_xid)
 SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(c), 12, '0'))::uuid, s, gen_random_uuid(),
        '00000000-0000-7000-8000-000000000001', 'text', repeat('message ', 8) || s, now(), pg_current_xact_id()
