@@ -19,20 +19,20 @@ tchat::ensure_secrets() {
   local file
   file="$(tchat::secrets_file)"
   mkdir -p "$TCHAT_RUN_DIR"
-  if [[ ! -s "$file" ]]; then
-    tchat::log "generating local secrets in $file"
-    (
-      umask 077
-      {
-        echo "# Local secrets of the Tchat services (generated once by scripts/start.sh)."
-        echo "TCHAT_ADMIN_TOKEN=$(openssl rand -hex 32)"
-        echo "TCHAT_PSP_WEBHOOK_SECRET=$(openssl rand -hex 32)"
-        echo "TCHAT_OTP_PEPPER=$(openssl rand -hex 32)"
-      } >"$file.tmp"
-      mv "$file.tmp" "$file"
-    )
-    chmod 600 "$file"
-  fi
+  # Each one when missing: the file may already hold others (the PostgreSQL
+  # replication password, scripts/lib/pg_replica.sh, can come first).
+  local name
+  for name in TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER; do
+    if ! grep -q "^$name=" "$file" 2>/dev/null; then
+      tchat::log "generating $name in $file"
+      (
+        umask 077
+        [[ -s "$file" ]] || echo "# Local secrets of the Tchat services (generated once by scripts/start.sh)." >>"$file"
+        echo "$name=$(openssl rand -hex 32)" >>"$file"
+      )
+    fi
+  done
+  chmod 600 "$file"
   # Added to files made before it existed, too.
   if ! grep -q '^TCHAT_NOTIFICATION_SEAL_KEY=' "$file"; then
     tchat::log "generating the notification service's OTP sealing key in $file"
@@ -95,7 +95,7 @@ TCHAT_SERVICE_SETTINGS=(
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
 TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
-  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY)
+  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY TCHAT_PG_REPLICATION_PASSWORD)
 
 # Succeeds when variable name $1 is a service setting (TCHAT_SERVICE_SETTINGS).
 tchat::is_service_setting() {
