@@ -17,10 +17,12 @@ source "$ROOT/scripts/lib/pg_replica.sh"
 READ_SERVICES=(messaging payment notification)
 metrics_url() { echo "http://127.0.0.1:$(tchat::service_port "$1")/metrics"; }
 # Value of db_replica_available of service $1 (empty when absent).
-available() { curl -s -m 5 "$(metrics_url "$1")" | awk '$1 ~ /^db_replica_available\{/ { print $NF }' | head -n1; }
+available() {
+  { curl -s -m 5 "$(metrics_url "$1")" || true; } | awk '$1 ~ /^db_replica_available\{/ { v = $NF } END { print v }'
+}
 # db_reads_total of service $1 with target $2.
 reads_of() {
-  curl -s -m 5 "$(metrics_url "$1")" |
+  { curl -s -m 5 "$(metrics_url "$1")" || true; } |
     awk -v t="target=\"$2\"" '$1 ~ /^db_reads_total\{/ && index($1, t) { s += $NF } END { printf "%.0f\n", s + 0 }'
 }
 all_available() {
@@ -63,7 +65,7 @@ sleep 2
 declare -A primary_before
 for svc in "${READ_SERVICES[@]}"; do primary_before[$svc]="$(reads_of "$svc" primary)"; done
 stopped_at=$SECONDS
-tchat::pg_replica_stop >/dev/null 2>&1
+tchat::pg_replica_stop >/dev/null 2>&1 || fail "scripts/lib/pg_replica.sh could not stop the replica"
 if tchat::wait_until 5 all_available 0; then
   pass "db_replica_available 0 on every service within 5 s of the replica stopping ($((SECONDS - stopped_at))s)"
 else
