@@ -248,7 +248,12 @@ Task<Response> GetInbox(Request& req) {
   // From the replica when one is within its lag bound (pg::ReadPool).
   auto list = [&](pg::Pool& pool) { return ListInbox(pool, *uid, *limit, *cursor, *unread); };
   auto* reads = req.worker->Find<pg::ReadPool>();
-  auto page = reads ? co_await reads->Read(list, *uid) : co_await list(Db(req));
+  Result<InboxPage> page = Error::Internal("unset");
+  if (reads) {
+    page = co_await reads->Read(list, *uid);
+  } else {
+    page = co_await list(Db(req));
+  }
   if (!page) co_return Response::FromError(page.error());
   json::object out{{"notifications", std::move(page->notifications)},
                    {"unread_count", page->unread_count}};

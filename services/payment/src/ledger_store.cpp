@@ -301,7 +301,13 @@ Task<Result<std::vector<HistoryLine>>> LedgerStore::History(
   auto query = [&](pg::Pool& pool) {
     return pool.Query(kSql, user_id, currency, before_posting_id, limit);
   };
-  auto r = reads_ ? co_await reads_->Read(query, user_id) : co_await query(pool_);
+  // (No co_await inside ?: — GCC 12 miscompiles it.)
+  Result<pg::PgResult> r = Error::Internal("unset");
+  if (reads_) {
+    r = co_await reads_->Read(query, user_id);
+  } else {
+    r = co_await query(pool_);
+  }
   if (!r) co_return std::move(r).error();
   std::vector<HistoryLine> out;
   out.reserve(static_cast<std::size_t>(r->Rows()));
