@@ -11,7 +11,9 @@
 # TCHAT_REDIS_PORT [6379], TCHAT_PSP_SIM_PORT [8089], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
 # LISTEN_ADDRESS [127.0.0.1; with development OTP another address also needs
 # TCHAT_DEV_OTP_ALLOW_NETWORK=1], TCHAT_TRUSTED_PROXIES [127.0.0.0/8,::1],
-# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
+# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PG_REPLICA [0; 1: a streaming read replica of
+# PostgreSQL on TCHAT_PG_REPLICA_PORT (primary + 10) that the services read from,
+# docs/operations/read-replica.md], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
 # runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...) and every
 # other service setting (TCHAT_SERVICE_SETTINGS in scripts/lib/services.sh). The
 # services' settings are recorded in $TCHAT_RUN_DIR/config.env and kept by later
@@ -23,6 +25,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=scripts/lib/postgres.sh
 source "$TCHAT_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/pg_replica.sh
+source "$TCHAT_ROOT/scripts/lib/pg_replica.sh"
 # shellcheck source=scripts/lib/redis.sh
 source "$TCHAT_ROOT/scripts/lib/redis.sh"
 # shellcheck source=scripts/lib/services.sh
@@ -75,6 +79,7 @@ tchat::redis_start
 # (three masters and three replicas on 127.0.0.1:7001-7006, TCHAT_REDIS_CLUSTER_PORT).
 if [[ "${TCHAT_REDIS_CLUSTER:-0}" == 1 ]]; then tchat::redis_cluster_start; fi
 tchat::pg_setup_databases
+if tchat::pg_replica_wanted; then tchat::pg_replica_start; else tchat::pg_replica_stop; fi
 
 tchat::ensure_secrets
 # Restart: services already running get the new build.
@@ -95,6 +100,7 @@ Tchat is running.
   notification  http://127.0.0.1:$TCHAT_NOTIFICATION_PORT/health
   PostgreSQL    $(tchat::pg_admin_url)   (databases tchat_auth, tchat_messaging, tchat_payment, tchat_notification)
   Redis         $(tchat::redis_url)
+$(if tchat::pg_replica_wanted; then echo "  PG replica    127.0.0.1:$(tchat::pg_replica_port) (reads; scripts/pg-replica.sh status)"; fi)
 
   logs          $TCHAT_RUN_DIR/logs/<service>.log, nginx-access.log, nginx-error.log;
                 PostgreSQL: $(tchat::pg_log); Redis: $(tchat::redis_dir)/redis.log

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what scripts/start.sh started: the services first (SIGTERM, so they finish
-# in-flight requests), then the gateway, Redis and PostgreSQL. Data under
+# in-flight requests), then the gateway, Redis and PostgreSQL (its read replica first). Data under
 # $TCHAT_RUN_DIR (default .run/) is kept; delete that directory to start afresh.
 set -euo pipefail
 
@@ -8,6 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=scripts/lib/postgres.sh
 source "$TCHAT_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/pg_replica.sh
+source "$TCHAT_ROOT/scripts/lib/pg_replica.sh"
 # shellcheck source=scripts/lib/redis.sh
 source "$TCHAT_ROOT/scripts/lib/redis.sh"
 # shellcheck source=scripts/lib/services.sh
@@ -47,6 +49,7 @@ tchat::nginx_stop
 if ((!services_only)); then
   tchat::redis_stop
   tchat::redis_cluster_stop
+  tchat::pg_replica_stop
   tchat::pg_stop
 fi
 echo "Stopped."

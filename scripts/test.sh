@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Tchat: installs dependencies, builds build/ and build-asan/,
-# starts a private PostgreSQL (127.0.0.1:25432) and Redis (26379) under .test-run/,
+# starts a private PostgreSQL (127.0.0.1:25432), its streaming read replica
+# (25442) and Redis (26379) under .test-run/,
 # runs ctest in both build directories, then starts the four services (from
 # build/, ports 18081-18084), the payment simulator (18089) and the gateway
 # (18080) against them and runs the end-to-end tests (recording their exchanges,
@@ -60,6 +61,9 @@ export TCHAT_REDIS_CLUSTER_PORT=26381 TCHAT_REDIS_CLUSTER_NODE_TIMEOUT=1000
 export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
 export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0
+# The services read from a streaming replica of the test PostgreSQL (port 25442;
+# scripts/lib/pg_replica.sh); TCHAT_PG_REPLICA=0 runs without it.
+export TCHAT_PG_REPLICA="${TCHAT_PG_REPLICA:-1}"
 export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
 # The payment stress tests move money between a few users far faster than a person
 # (default 120 a minute); the rate-limit e2e test runs its own instance with a low limit.
@@ -80,6 +84,8 @@ tchat::defaults
 
 # shellcheck source=scripts/lib/postgres.sh
 source "$TCHAT_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/pg_replica.sh
+source "$TCHAT_ROOT/scripts/lib/pg_replica.sh"
 # shellcheck source=scripts/lib/redis.sh
 source "$TCHAT_ROOT/scripts/lib/redis.sh"
 # shellcheck source=scripts/lib/services.sh
@@ -135,6 +141,7 @@ stop_test_stack() {
   tchat::nginx_stop >/dev/null 2>&1 || true
   tchat::redis_stop >/dev/null 2>&1 || true
   tchat::redis_cluster_stop >/dev/null 2>&1 || true
+  tchat::pg_replica_stop >/dev/null 2>&1 || true
   tchat::pg_stop >/dev/null 2>&1 || true
 }
 
@@ -177,12 +184,20 @@ if (tchat::web_build); then web_ok=1; fi
 phase="test servers"
 stop_test_stack
 tchat::pg_destroy
+tchat::pg_replica_destroy
 rm -rf "$TCHAT_RUN_DIR"
 mkdir -p "$TCHAT_RUN_DIR/logs"
 tchat::pg_start
 tchat::redis_start
 tchat::redis_cluster_start
 export TCHAT_TEST_PG_URL="postgresql://postgres@127.0.0.1:$TCHAT_PG_PORT/postgres"
+# The replica streams everything the tests create from here on (replica_pgtest
+# needs it; without it, that test fails rather than skips).
+if [[ "$TCHAT_PG_REPLICA" == 1 ]]; then
+  tchat::pg_replica_start
+  TCHAT_TEST_PG_REPLICA_URL="$(tchat::pg_replica_url postgres)"
+  export TCHAT_TEST_PG_REPLICA_URL
+fi
 export TCHAT_TEST_REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0"
 TCHAT_TEST_REDIS_CLUSTER_URL="$(tchat::redis_cluster_url)"
 export TCHAT_TEST_REDIS_CLUSTER_URL

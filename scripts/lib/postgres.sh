@@ -32,20 +32,23 @@ tchat::pg_url() { echo "postgresql://postgres@127.0.0.1:${TCHAT_PG_PORT}/$1?sslm
 # The URL service $1 connects with: its own role (tchat_$1) on its own database.
 tchat::pg_service_url() { echo "postgresql://tchat_$1@127.0.0.1:${TCHAT_PG_PORT}/tchat_$1?sslmode=disable"; }
 
+# Prepares the directory of server $1 (default postgres; the replica's is
+# postgres-replica) under the run dir for the postgres user.
 tchat::_pg_prepare_dir() {
-  local dir="$TCHAT_RUN_DIR/postgres"
+  local name="${1:-postgres}"
+  local dir="$TCHAT_RUN_DIR/$name"
   mkdir -p "$TCHAT_RUN_DIR"
   if [[ "$(id -u)" == 0 ]] && [[ ! -e "$dir" ]]; then
     if ! runuser -u postgres -- test -x "$TCHAT_RUN_DIR"; then
       local key target
       key="$(printf '%s' "$TCHAT_RUN_DIR" | md5sum | cut -c1-12)"
-      target="/var/tmp/tchat-postgres-$key"
+      target="/var/tmp/tchat-$name-$key"
       tchat::warn "user postgres cannot reach $TCHAT_RUN_DIR; keeping its files in $target"
       mkdir -p "$target"
       ln -sfn "$target" "$dir"
     fi
   fi
-  dir="$(tchat::pg_dir)"
+  dir="$(readlink -f "$dir" 2>/dev/null || echo "$dir")"
   mkdir -p "$dir"
   if [[ "$(id -u)" == 0 ]]; then chown postgres:postgres "$dir/"; fi
   chmod 700 "$dir/"
@@ -54,7 +57,7 @@ tchat::_pg_prepare_dir() {
 # Creates the cluster when missing (idempotent).
 tchat::pg_init() {
   [[ -x "$TCHAT_PG_BIN/initdb" ]] || tchat::die "PostgreSQL 15 not found in $TCHAT_PG_BIN (run scripts/install-deps.sh)"
-  tchat::_pg_prepare_dir
+  tchat::_pg_prepare_dir postgres
   local data
   data="$(tchat::pg_data)"
   if [[ -f "$data/PG_VERSION" ]]; then return 0; fi
@@ -115,8 +118,17 @@ tchat::pg_start() {
   if tchat::port_open "$TCHAT_PG_PORT"; then
     tchat::die "port $TCHAT_PG_PORT is taken by another process (a system PostgreSQL? try 'pg_ctlcluster 15 main stop' or set TCHAT_PG_PORT)"
   fi
-  local dir sockdir
-  dir="$(tchat::pg_dir)"
+  tchat::log "starting PostgreSQL on 127.0.0.1:$TCHAT_PG_PORT"
+  tchat::pg_ctl_start "$(tchat::pg_dir)" "$TCHAT_PG_PORT" || tchat::die "PostgreSQL did not start (log: $(tchat::pg_log))"
+}
+
+# Starts the server whose files are in directory $1 (data/, postgres.log, sock/)
+# on 127.0.0.1:$2 and waits until it accepts connections; further arguments are
+# server options (-c name=value). Shared by the primary and the streaming replica
+# (scripts/lib/pg_replica.sh). Prints the log's tail and fails when it does not start.
+tchat::pg_ctl_start() {
+  local dir="$1" port="$2" sockdir
+  shift 2
   sockdir="$dir/sock"
   # Unix socket paths are limited to ~107 bytes; go TCP-only when ours is too long.
   if ((${#sockdir} > 90)); then
@@ -125,11 +137,10 @@ tchat::pg_start() {
     mkdir -p "$sockdir"
     if [[ "$(id -u)" == 0 ]]; then chown postgres:postgres "$sockdir"; fi
   fi
-  tchat::log "starting PostgreSQL on 127.0.0.1:$TCHAT_PG_PORT"
-  if ! tchat::pg_exec "$TCHAT_PG_BIN/pg_ctl" start -D "$(tchat::pg_data)" -w -t 60 \
-    -l "$(tchat::pg_log)" -o "-p $TCHAT_PG_PORT -k '$sockdir'" >/dev/null 9>&-; then
-    tail -n 20 "$(tchat::pg_log)" >&2 || true
-    tchat::die "PostgreSQL did not start (log: $(tchat::pg_log))"
+  if ! tchat::pg_exec "$TCHAT_PG_BIN/pg_ctl" start -D "$dir/data" -w -t 60 \
+    -l "$dir/postgres.log" -o "-p $port -k '$sockdir' $*" >/dev/null 9>&-; then
+    tail -n 20 "$dir/postgres.log" >&2 || true
+    return 1
   fi
 }
 

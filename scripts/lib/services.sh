@@ -19,20 +19,20 @@ tchat::ensure_secrets() {
   local file
   file="$(tchat::secrets_file)"
   mkdir -p "$TCHAT_RUN_DIR"
-  if [[ ! -s "$file" ]]; then
-    tchat::log "generating local secrets in $file"
-    (
-      umask 077
-      {
-        echo "# Local secrets of the Tchat services (generated once by scripts/start.sh)."
-        echo "TCHAT_ADMIN_TOKEN=$(openssl rand -hex 32)"
-        echo "TCHAT_PSP_WEBHOOK_SECRET=$(openssl rand -hex 32)"
-        echo "TCHAT_OTP_PEPPER=$(openssl rand -hex 32)"
-      } >"$file.tmp"
-      mv "$file.tmp" "$file"
-    )
-    chmod 600 "$file"
-  fi
+  # Each one when missing: the file may already hold others (the PostgreSQL
+  # replication password, scripts/lib/pg_replica.sh, can come first).
+  local name
+  for name in TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER; do
+    if ! grep -q "^$name=" "$file" 2>/dev/null; then
+      tchat::log "generating $name in $file"
+      (
+        umask 077
+        [[ -s "$file" ]] || echo "# Local secrets of the Tchat services (generated once by scripts/start.sh)." >>"$file"
+        echo "$name=$(openssl rand -hex 32)" >>"$file"
+      )
+    fi
+  done
+  chmod 600 "$file"
   # Added to files made before it existed, too.
   if ! grep -q '^TCHAT_NOTIFICATION_SEAL_KEY=' "$file"; then
     tchat::log "generating the notification service's OTP sealing key in $file"
@@ -95,10 +95,12 @@ TCHAT_SERVICE_SETTINGS=(
   TCHAT_SMS_WEBHOOK_URL TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS TCHAT_TRUSTED_PROXIES JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
   SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
   HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER TCHAT_MEDIA_DIR
+  TCHAT_PG_REPLICA DATABASE_REPLICA_MAX_LAG_MS DATABASE_REPLICA_CHECK_INTERVAL_MS
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
 TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
-  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY TCHAT_MEDIA_URL_KEY)
+  TCHAT_NOTIFICATION_SEAL_KEY TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY TCHAT_MEDIA_URL_KEY
+  TCHAT_PG_REPLICATION_PASSWORD)
 
 # Succeeds when variable name $1 is a service setting (TCHAT_SERVICE_SETTINGS).
 tchat::is_service_setting() {
@@ -206,7 +208,8 @@ tchat::_kv() { printf '%s=%q\n' "$1" "$2"; }
 
 # In the subshell that becomes service $1 on port $2: its environment. The
 # settings are exactly config.env's (one the caller's environment has and
-# config.env does not is dropped), then the secrets, PORT and DATABASE_URL.
+# config.env does not is dropped), then the secrets, PORT and DATABASE_URL, and
+# with TCHAT_PG_REPLICA=1 recorded, DATABASE_REPLICA_URL (scripts/lib/pg_replica.sh).
 tchat::service_env() {
   local name
   for name in $(tchat::_exported_settings); do unset "$name"; done
@@ -225,6 +228,10 @@ tchat::service_env() {
   DATABASE_URL="$(tchat::pg_service_url "$1")"
   TCHAT_MEDIA_DIR="$(tchat::media_dir)"
   export PORT DATABASE_URL TCHAT_MEDIA_DIR
+  unset DATABASE_REPLICA_URL TCHAT_PG_REPLICATION_PASSWORD
+  if [[ "${TCHAT_PG_REPLICA:-0}" == 1 ]]; then
+    export DATABASE_REPLICA_URL="postgresql://tchat_$1@127.0.0.1:${TCHAT_PG_REPLICA_PORT:-$((TCHAT_PG_PORT + 10))}/tchat_$1?sslmode=disable"
+  fi
 }
 
 tchat::service_running() {

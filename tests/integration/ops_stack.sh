@@ -33,6 +33,8 @@ ops_stack_start() {
   # would be retried and the notification queue would change under the drill's
   # before/after comparison); the log providers deliver at once.
   unset REDIS_URL DATABASE_URL TCHAT_PUSH_WEBHOOK_URL TCHAT_SMS_WEBHOOK_URL
+  # No read replica runs beside a private stack.
+  unset TCHAT_PG_REPLICA DATABASE_REPLICA_URL
   local port
   for port in "$TCHAT_PG_PORT" "$TCHAT_REDIS_PORT" "$TCHAT_AUTH_PORT" "$TCHAT_MESSAGING_PORT" \
     "$TCHAT_PAYMENT_PORT" "$TCHAT_NOTIFICATION_PORT"; do

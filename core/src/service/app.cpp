@@ -19,6 +19,7 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/metrics.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/redis/cluster.hpp>
 #include <tchat/core/redis/options.hpp>
@@ -47,7 +48,7 @@ struct App::Impl {
 
   // The steps of App::Create, in order.
   void CreateWorkers();
-  void AddPostgres();
+  Status AddPostgres();
   Status AddRedis();
   Status CreateVerifier();
   void AddCommonRoutes();
@@ -118,7 +119,7 @@ Result<std::unique_ptr<App>> App::Create(std::string_view service, std::uint16_t
       .AddGauge("service_info", "Build and runtime information.", {"service", "version"})
       .With({s.config.service, s.config.version})
       .Set(1);
-  s.AddPostgres();
+  if (Status st = s.AddPostgres(); !st) return std::move(st).error();
   if (Status st = s.AddRedis(); !st) return std::move(st).error();
   if (Status st = s.CreateVerifier(); !st) return std::move(st).error();
   s.AddCommonRoutes();
@@ -137,11 +138,45 @@ void App::Impl::CreateWorkers() {
   }
 }
 
-// Per-worker clients: the configured totals are shared out between workers.
-void App::Impl::AddPostgres() {
-  if (config.database_url.empty()) return;
+namespace {
+
+// The read replica's settings (docs/operations/read-replica.md).
+struct ReplicaSettings {
+  std::string url;
+  pg::ReplicaOptions options;
+};
+Result<ReplicaSettings> ReadReplicaSettings(const ConfigReader& r, const CommonConfig& c) {
+  ReplicaSettings s;
+  std::int64_t lag_ms = 1000;
+  std::int64_t check_ms = 250;
+  ConfigLoader load;
+  load.Read(s.url, r.String("DATABASE_REPLICA_URL", ""));
+  load.Read(lag_ms, r.Int("DATABASE_REPLICA_MAX_LAG_MS", lag_ms, 0, 3600000));
+  load.Read(check_ms, r.Int("DATABASE_REPLICA_CHECK_INTERVAL_MS", check_ms, 10, 60000));
+  load.Require(s.url.empty() || !c.database_url.empty(), "DATABASE_REPLICA_URL",
+               "is set without DATABASE_URL (the primary)");
+  s.options.max_lag = std::chrono::milliseconds(lag_ms);
+  s.options.check_interval = std::chrono::milliseconds(check_ms);
+  s.options.service = c.service;
+  s.options.database = DatabaseName(c.database_url);
+  return std::move(load).Finish(std::move(s));
+}
+
+}  // namespace
+
+// Per-worker clients: the configured totals are shared out between workers. Each
+// worker also gets a pg::ReadPool for the reads a replica may serve: with
+// DATABASE_REPLICA_URL, a replica pool of the same size (and quick to give up on
+// a replica that does not answer), whose lag worker 0 measures.
+Status App::Impl::AddPostgres() {
+  auto replica_settings = ReadReplicaSettings(reader, config);
+  if (!replica_settings) return std::move(replica_settings).error();
+  if (config.database_url.empty()) return Ok();
+  const std::string replica_url = replica_settings->url;
   const int n = static_cast<int>(workers.size());
   const int total = std::min(config.db_max_open_conns, config.db_max_connections);
+  const std::string db = DatabaseName(config.database_url);
+  auto replica_state = std::make_shared<pg::ReplicaState>(replica_settings->options);
   for (auto& w : workers) {
     pg::PoolOptions o;
     o.conninfo = config.database_url;
@@ -149,13 +184,30 @@ void App::Impl::AddPostgres() {
     o.max_idle = std::max(1, config.db_max_idle_conns / n);
     o.max_lifetime = config.db_conn_max_lifetime;
     o.service = config.service;
-    o.database = DatabaseName(config.database_url);
-    w->Set(std::make_shared<pg::Pool>(w->io().get_executor(), o));
+    o.database = db;
+    auto primary = std::make_shared<pg::Pool>(w->io().get_executor(), o);
+    std::unique_ptr<pg::Pool> replica;
+    if (!replica_url.empty()) {
+      o.conninfo = replica_url;
+      o.database = db + "_replica";
+      o.connect_timeout = std::chrono::seconds(1);
+      o.acquire_timeout = std::chrono::seconds(1);
+      replica = std::make_unique<pg::Pool>(w->io().get_executor(), o);
+    }
+    w->Set(primary);
+    w->Set(std::make_shared<pg::ReadPool>(*primary, std::move(replica), replica_state));
+  }
+  if (!replica_url.empty()) {
+    on_start.push_back([this](Worker& w) -> Task<void> {
+      if (w.index() != 0) co_return;
+      co_await w.Get<pg::ReadPool>().RunChecks([this] { return stopping.load(); });
+    });
   }
   checks.emplace_back("postgres",
                       [](Worker& w, std::chrono::milliseconds deadline) -> Task<Status> {
                         co_return co_await w.Get<pg::Pool>().Ping(deadline);
                       });
+  return Ok();
 }
 
 Status App::Impl::AddRedis() {

@@ -5,6 +5,7 @@
 #include <tchat/core/events/outbox_relay.hpp>
 #include <tchat/core/jwt/token_verifier.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/redis/client.hpp>
 #include <tchat/core/worker.hpp>
 
@@ -33,6 +34,7 @@ MessagingWorker::MessagingWorker(Worker& worker, const Config& cfg,
                                                *limits, cfg.service);
   search_store = std::make_unique<PgSearchStore>(pool);
   search = std::make_unique<SearchService>(*search_store, *limits);
+  service->UseReads(worker.Find<pg::ReadPool>());
   guard = std::make_unique<SessionGuard>(*hub, kRememberRevoked);
 }
 

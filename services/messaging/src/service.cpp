@@ -7,6 +7,7 @@
 
 #include "hub.hpp"
 #include "model_json.hpp"
+#include "pg_message_store.hpp"
 #include "send_batcher.hpp"
 
 namespace tchat::messaging {
@@ -159,6 +160,7 @@ void MessagingService::PostSystem(const std::string& conversation_id, const std:
 
 Task<Result<std::pair<Conversation, bool>>> MessagingService::CreateDirect(
     const std::string& user_id, const std::string& peer_id) {
+  PinWrites pin{reads_, user_id};
   if (peer_id == user_id) {
     co_return Error::InvalidArgument("a direct conversation needs another user");
   }
@@ -177,6 +179,7 @@ Task<Result<std::pair<Conversation, bool>>> MessagingService::CreateDirect(
 Task<Result<Conversation>> MessagingService::CreateGroup(
     const std::string& user_id, const std::string& title,
     const std::vector<std::string>& member_ids) {
+  PinWrites pin{reads_, user_id};
   std::vector<std::string> members;
   for (const auto& m : member_ids) {
     if (m != user_id) members.push_back(m);
@@ -203,7 +206,13 @@ Task<Result<Conversation>> MessagingService::CreateGroup(
 
 Task<Result<ConversationPage>> MessagingService::List(const std::string& user_id, int limit,
                                                       std::string_view cursor) {
-  co_return co_await conversations_.List(user_id, limit, cursor);
+  if (!reads_) co_return co_await conversations_.List(user_id, limit, cursor);
+  co_return co_await reads_->Read(
+      [&](pg::Pool& pool) -> Task<Result<ConversationPage>> {
+        ConversationStore store(pool);
+        co_return co_await store.List(user_id, limit, cursor);
+      },
+      user_id);
 }
 
 Task<Result<Conversation>> MessagingService::Get(const std::string& user_id,
@@ -218,6 +227,7 @@ Task<Result<Conversation>> MessagingService::Get(const std::string& user_id,
 Task<Result<Conversation>> MessagingService::UpdateTitle(const std::string& user_id,
                                                          std::string_view conversation_id,
                                                          const std::string& title) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -239,6 +249,7 @@ Task<Result<Conversation>> MessagingService::UpdateTitle(const std::string& user
 Task<Result<Conversation>> MessagingService::AddMembers(const std::string& user_id,
                                                         std::string_view conversation_id,
                                                         const std::vector<std::string>& user_ids) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -263,6 +274,7 @@ Task<Result<Conversation>> MessagingService::AddMembers(const std::string& user_
 Task<Status> MessagingService::RemoveMember(const std::string& user_id,
                                             std::string_view conversation_id,
                                             std::string_view member_id) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto target = CanonicalUuid(member_id);
@@ -304,6 +316,7 @@ Task<Result<Conversation>> MessagingService::SetRole(const std::string& user_id,
                                                      std::string_view conversation_id,
                                                      std::string_view member_id,
                                                      std::string_view role) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -328,6 +341,7 @@ Task<Result<Conversation>> MessagingService::SetRole(const std::string& user_id,
 Task<Result<SendResult>> MessagingService::Send(const std::string& user_id,
                                                 std::string_view conversation_id,
                                                 MessageInput input, std::string origin_session) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   if (Status st = co_await AdmitMessage(user_id); !st) co_return std::move(st).error();
@@ -343,9 +357,12 @@ void MessagingService::SubmitSend(const std::string& user_id, std::string_view c
     done(NotFoundConversation());
     return;
   }
-  batcher_.Submit(
-      MakeRequest(user_id, *id, std::move(input)), std::move(origin_session),
-      [done = std::move(done)](Result<AppendOutcome> o) { done(OutcomeToResult(std::move(o))); });
+  std::shared_ptr<pg::ReplicaState> pins = reads_ ? reads_->state() : nullptr;
+  batcher_.Submit(MakeRequest(user_id, *id, std::move(input)), std::move(origin_session),
+                  [done = std::move(done), pins, user = user_id](Result<AppendOutcome> o) {
+                    if (pins) pins->Pin(user);  // once committed (or failed)
+                    done(OutcomeToResult(std::move(o)));
+                  });
 }
 
 Task<Status> MessagingService::AdmitMessage(const std::string& user_id) {
@@ -359,12 +376,20 @@ Task<Result<HistoryPage>> MessagingService::History(const std::string& user_id,
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
   if (!access) co_return std::move(access).error();
-  co_return co_await messages_.History(*id, query);
+  // Membership is checked on the primary; the page may come from the replica.
+  if (!reads_) co_return co_await messages_.History(*id, query);
+  co_return co_await reads_->Read(
+      [&](pg::Pool& pool) -> Task<Result<HistoryPage>> {
+        PgMessageStore store(pool);
+        co_return co_await store.History(*id, query);
+      },
+      user_id);
 }
 
 Task<Result<Message>> MessagingService::Edit(const std::string& user_id,
                                              std::string_view conversation_id, std::int64_t seq,
                                              const std::string& body) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -377,6 +402,7 @@ Task<Result<Message>> MessagingService::Edit(const std::string& user_id,
 
 Task<Result<Message>> MessagingService::Delete(const std::string& user_id,
                                                std::string_view conversation_id, std::int64_t seq) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -393,6 +419,7 @@ Task<Result<Message>> MessagingService::Delete(const std::string& user_id,
 Task<Result<Message>> MessagingService::React(const std::string& user_id,
                                               std::string_view conversation_id, std::int64_t seq,
                                               const std::string& emoji, bool add) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
@@ -408,6 +435,7 @@ Task<Result<Message>> MessagingService::React(const std::string& user_id,
 
 Task<Status> MessagingService::MarkRead(const std::string& user_id,
                                         std::string_view conversation_id, std::int64_t seq) {
+  PinWrites pin{reads_, user_id};
   auto id = ConversationId(conversation_id);
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
@@ -100,8 +101,20 @@ class MessagingService {
   Task<Result<std::vector<std::string>>> Blocked(const std::string& user_id);
 
   ConversationStore& conversations() { return conversations_; }
+  // History and the conversation list read through `reads` (possibly from a
+  // replica); null: from the stores given to the constructor.
+  void UseReads(pg::ReadPool* reads) { reads_ = reads; }
 
  private:
+  // Pins the user's reads to the primary when destroyed, i.e. once the write of
+  // the coroutine that holds it is over (read-after-write, pg::ReplicaState::Pin).
+  struct PinWrites {
+    pg::ReadPool* reads;
+    const std::string& user_id;
+    ~PinWrites() {
+      if (reads) reads->state()->Pin(user_id);
+    }
+  };
   // The caller's access; kNotFound / kPermissionDenied otherwise.
   Task<Result<Access>> RequireMember(std::string_view conversation_id, const std::string& user_id);
   Task<Result<std::vector<std::string>>> CachedMembers(const std::string& conversation_id);
@@ -117,6 +130,7 @@ class MessagingService {
 
   ConversationStore& conversations_;
   MessageStore& messages_;
+  pg::ReadPool* reads_ = nullptr;
   SendBatcher& batcher_;
   Hub& hub_;
   Presence& presence_;

@@ -7,6 +7,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
@@ -483,7 +484,11 @@ Task<Response> AdmitThen(std::string_view route, HandlerFn handler, Request& req
   if (!user) co_return Response::FromError(user.error());
   auto admitted = co_await req.worker->Get<MoneyRateLimiter>().Admit(*user, route);
   if (!admitted) co_return Response::FromError(admitted.error());
-  co_return co_await handler(req);
+  Response r = co_await handler(req);
+  // Read-after-write: the caller's own history comes from the primary for a while
+  // (pg::ReplicaState::Pin); the balance never reads from a replica.
+  if (auto* reads = req.worker->Find<pg::ReadPool>()) reads->state()->Pin(*user);
+  co_return r;
 }
 
 // A POST route that moves or commits money. `route` is a string literal: it is

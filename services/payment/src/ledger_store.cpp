@@ -296,7 +296,18 @@ Task<Result<std::vector<HistoryLine>>> LedgerStore::History(
       "JOIN journal_entries e ON e.id = p.entry_id "
       "WHERE a.kind = 'user' AND a.user_id = $1 AND ($2::text IS NULL OR a.currency = $2) "
       "ORDER BY p.id DESC LIMIT $4";
-  auto r = co_await pool_.Query(kSql, user_id, currency, before_posting_id, limit);
+  // From the replica when one is within its lag bound, unless the user moved
+  // money within the pin window (handlers.cpp pins them after each money POST).
+  auto query = [&](pg::Pool& pool) {
+    return pool.Query(kSql, user_id, currency, before_posting_id, limit);
+  };
+  // (No co_await inside ?: — GCC 12 miscompiles it.)
+  Result<pg::PgResult> r = Error::Internal("unset");
+  if (reads_) {
+    r = co_await reads_->Read(query, user_id);
+  } else {
+    r = co_await query(pool_);
+  }
   if (!r) co_return std::move(r).error();
   std::vector<HistoryLine> out;
   out.reserve(static_cast<std::size_t>(r->Rows()));

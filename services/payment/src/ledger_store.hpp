@@ -9,6 +9,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
+#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/result.hpp>
 #include <tchat/core/task.hpp>
 
@@ -86,7 +87,9 @@ struct SystemAccounts {
 // thread-safe, used only by coroutines on that worker.
 class LedgerStore {
  public:
-  explicit LedgerStore(pg::Pool& pool) : pool_(pool) {}
+  // `reads` (may be null): where History reads, possibly a replica (pg::ReadPool).
+  explicit LedgerStore(pg::Pool& pool, pg::ReadPool* reads = nullptr)
+      : pool_(pool), reads_(reads) {}
 
   pg::Pool& pool() { return pool_; }
 
@@ -139,6 +142,7 @@ class LedgerStore {
 
  private:
   pg::Pool& pool_;
+  pg::ReadPool* reads_;
   std::unordered_map<std::string, std::int64_t> wallet_ids_;  // "user currency" → id
   std::unordered_map<std::string, SystemAccounts> system_;
 };

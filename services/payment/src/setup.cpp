@@ -92,7 +92,7 @@ Status Setup(App& app) {
 
   std::shared_ptr<TransferBatcher> batcher;
   for (Worker* w : workers) {
-    auto store = std::make_shared<LedgerStore>(w->Get<pg::Pool>());
+    auto store = std::make_shared<LedgerStore>(w->Get<pg::Pool>(), w->Find<pg::ReadPool>());
     if (!batcher) {
       // One batcher for the process, at home on worker 0 (see TransferBatcher).
       batcher = std::make_shared<TransferBatcher>(
