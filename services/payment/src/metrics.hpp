@@ -19,6 +19,9 @@ namespace tchat::payment {
 //   payment_rate_limited_total{route}               money requests refused with 429
 //   payment_rate_limit_errors_total                 money requests admitted unchecked
 //                                                   because Redis failed (fail open)
+//   payment_user_lookups_total{result}              counterparty checks (UserDirectory):
+//                                                   cached, found, not_found, refused,
+//                                                   unavailable
 class Metrics {
  public:
   static Metrics& Get();
@@ -33,6 +36,7 @@ class Metrics {
   // the life of the process (callers may keep it).
   metrics::Counter& RateLimited(std::string_view route);
   void RateLimitError() { rate_limit_errors_.Inc(); }
+  void UserLookup(std::string_view result) { user_lookups_.With({result}).Inc(); }
 
  private:
   Metrics();
@@ -45,6 +49,7 @@ class Metrics {
   metrics::Histogram& batch_size_;
   metrics::CounterFamily& rate_limited_;
   metrics::Counter& rate_limit_errors_;
+  metrics::CounterFamily& user_lookups_;
 };
 
 }  // namespace tchat::payment
