@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string_view>
 
 #include <tchat/core/metrics.hpp>
@@ -36,7 +37,9 @@ class Metrics {
   // the life of the process (callers may keep it).
   metrics::Counter& RateLimited(std::string_view route);
   void RateLimitError() { rate_limit_errors_.Inc(); }
-  void UserLookup(std::string_view result) { user_lookups_.With({result}).Inc(); }
+  enum class Lookup { kCached, kFound, kNotFound, kRefused, kUnavailable };
+  // A counterparty check's result (no lookup of the series: on every transfer).
+  void UserLookup(Lookup result) { user_lookups_[static_cast<std::size_t>(result)]->Inc(); }
 
  private:
   Metrics();
@@ -49,7 +52,7 @@ class Metrics {
   metrics::Histogram& batch_size_;
   metrics::CounterFamily& rate_limited_;
   metrics::Counter& rate_limit_errors_;
-  metrics::CounterFamily& user_lookups_;
+  std::array<metrics::Counter*, 5> user_lookups_{};  // by Lookup
 };
 
 }  // namespace tchat::payment

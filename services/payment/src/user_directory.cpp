@@ -49,11 +49,11 @@ void UserDirectory::Remember(const std::string& id) {
 Task<Status> UserDirectory::RequireUser(std::string_view id_view, std::string_view authorization) {
   const std::string id(id_view);
   if (Known(id)) {
-    Metrics::Get().UserLookup("cached");
+    Metrics::Get().UserLookup(Metrics::Lookup::kCached);
     co_return Ok();
   }
   if (options_.auth_url.empty()) {
-    Metrics::Get().UserLookup("unavailable");
+    Metrics::Get().UserLookup(Metrics::Lookup::kUnavailable);
     co_return DependencyUnavailable("TCHAT_AUTH_URL is not set");
   }
   httpclient::HttpRequest request("GET", options_.auth_url + "/v1/users/" + id);
@@ -61,23 +61,23 @@ Task<Status> UserDirectory::RequireUser(std::string_view id_view, std::string_vi
   request.headers.Set("Accept", "application/json");
   auto response = co_await http_.Send(std::move(request));
   if (!response) {
-    Metrics::Get().UserLookup("unavailable");
+    Metrics::Get().UserLookup(Metrics::Lookup::kUnavailable);
     log::Warn("auth did not answer a user lookup", {{"error", response.error().message}});
     co_return DependencyUnavailable("auth: " + response.error().message);
   }
   switch (response->status) {
     case 200:
-      Metrics::Get().UserLookup("found");
+      Metrics::Get().UserLookup(Metrics::Lookup::kFound);
       Remember(id);
       co_return Ok();
     case 404:
-      Metrics::Get().UserLookup("not_found");
+      Metrics::Get().UserLookup(Metrics::Lookup::kNotFound);
       co_return Error(ErrorCode::kNotFound, "user not found", "user_not_found");
     case 401:
-      Metrics::Get().UserLookup("refused");
+      Metrics::Get().UserLookup(Metrics::Lookup::kRefused);
       co_return Error::Unauthenticated("the auth service refused the token; sign in again");
     default:
-      Metrics::Get().UserLookup("unavailable");
+      Metrics::Get().UserLookup(Metrics::Lookup::kUnavailable);
       log::Warn("auth answered a user lookup with an error", {{"status", response->status}});
       co_return DependencyUnavailable("auth answered " + std::to_string(response->status));
   }
