@@ -41,7 +41,7 @@ SERVICE_PORT="${TCHAT_BENCH_SERVICE_PORT:-18291}"
 AUTH_PORT="${TCHAT_BENCH_AUTH_PORT:-18295}"
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
 
-usage() { sed -n '16,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '19,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --clients) clients="$2"; shift ;;
