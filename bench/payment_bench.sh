@@ -14,7 +14,8 @@
 # transfer exists (remembered 10 minutes per worker). The warm-up (10 s by default)
 # also fills that cache, as steady traffic would: a shorter one leaves first
 # transfers to a recipient, each with a round trip to auth, in the measured window
-# (with 1000 uniform accounts, 3 s measured ~0.7-1.0x pgbench instead of ~1.3-1.8x).
+# (1000 uniform accounts on a shared 2-core machine: 0.65x and 0.95x of pgbench
+# with 3 s, 1.76x with 15 s).
 #
 # Usage: bench/payment_bench.sh [--clients N] [--duration SECONDS] [--warmup SECONDS]
 #                               [--accounts N] [--hot N] [--pgbench-mode simple|prepared]
@@ -41,7 +42,7 @@ SERVICE_PORT="${TCHAT_BENCH_SERVICE_PORT:-18291}"
 AUTH_PORT="${TCHAT_BENCH_AUTH_PORT:-18295}"
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
 
-usage() { sed -n '19,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '20,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --clients) clients="$2"; shift ;;
