@@ -62,8 +62,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The service, with a database and Redis that are not there: /health never touches them.
-env -u JWKS_URL DATABASE_URL="postgres://tchat@127.0.0.1:1/tchat_$service" REDIS_URL="redis://127.0.0.1:1" PORT="$SERVICE_PORT" TCHAT_THREADS="$workers" \
+# The service, with a database, Redis and auth (payment's TCHAT_AUTH_URL) that are not
+# there: /health never touches them.
+env -u JWKS_URL DATABASE_URL="postgres://tchat@127.0.0.1:1/tchat_$service" REDIS_URL="redis://127.0.0.1:1" \
+  TCHAT_AUTH_URL="http://127.0.0.1:1" PORT="$SERVICE_PORT" TCHAT_THREADS="$workers" \
   LOG_LEVEL=warn "$bin" >"$work/service.log" 2>&1 </dev/null &
 service_pid=$!
 health_ok() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVICE_PORT/health")" == 200 ]]; }

@@ -1,10 +1,13 @@
 // payment-load: the transfer load generator of bench/payment_bench.sh.
 //
-//   payment-load --url URL --key-file KEYS --secret PSP_SECRET --clients N
+//   payment-load --url URL --auth-url AUTH_URL --secret PSP_SECRET --clients N
 //                --accounts K --duration SECONDS [--warmup SECONDS] [--threads T]
 //                [--fund MINOR] [--currency THB]
 //
-// Creates K users, funds each through a top-up and a signed provider webhook, then
+// Signs K new users up through the auth service (AUTH_URL with development OTP:
+// payment checks there that the other user of a transfer exists, with the
+// caller's token, so users and sessions must be real), funds each through a
+// top-up and a signed provider webhook, then
 // runs N closed-loop clients for the duration, each POSTing /v1/transfers (fresh
 // Idempotency-Key, amount 1, random distinct pair of the K accounts) and waiting
 // for the answer. Only acknowledged transfers (201) count. Prints one line of
@@ -24,7 +27,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include <tchat/client/api_client.hpp>
-#include <tchat/client/token_minter.hpp>
 #include <tchat/client/webhook_signer.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -36,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string url;
-  std::string key_file;
+  std::string auth_url;
   std::string secret;
   int clients = 32;
   int accounts = 1000;
@@ -60,8 +62,8 @@ Options Parse(int argc, char** argv) {
     const std::string v = argv[++i];
     if (a == "--url")
       o.url = v;
-    else if (a == "--key-file")
-      o.key_file = v;
+    else if (a == "--auth-url")
+      o.auth_url = v;
     else if (a == "--secret")
       o.secret = v;
     else if (a == "--clients")
@@ -81,8 +83,8 @@ Options Parse(int argc, char** argv) {
     else
       Usage(("unknown option " + a).c_str());
   }
-  if (o.url.empty() || o.key_file.empty() || o.secret.empty()) {
-    Usage("--url, --key-file and --secret are required");
+  if (o.url.empty() || o.auth_url.empty() || o.secret.empty()) {
+    Usage("--url, --auth-url and --secret are required");
   }
   if (o.accounts < 2 || o.clients < 1 || o.threads < 1) Usage("bad counts");
   return o;
@@ -99,6 +101,58 @@ std::string MethodFor(const std::string& currency) {
   if (currency == "PHP") return "gcash";
   if (currency == "USD") return "card";
   Usage("--currency must be THB, SGD, PHP or USD");
+}
+
+// Runs `worker` on `parallel` coroutines of one io_context until each returns.
+template <class Worker>
+void RunParallel(asio::io_context& io, int parallel, Worker worker) {
+  int running = parallel;
+  for (int w = 0; w < parallel; ++w) {
+    asio::co_spawn(
+        io,
+        [&]() -> tchat::Task<void> {
+          co_await worker();
+          --running;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+  }
+  while (running > 0) io.run_one();
+}
+
+// Signs `n` new users up through auth's development OTP (sign-in with a new
+// number), a few at a time. Numbers: +668 and eight digits from a random start.
+bool SignUpAll(const Options& o, int n, std::vector<User>& users) {
+  asio::io_context io;
+  tc::ApiClient auth(io.get_executor(), o.auth_url, {}, 16);
+  std::mt19937 rng(std::random_device{}());
+  const std::uint32_t base = 10'000'000 + rng() % 80'000'000;
+  users.assign(static_cast<std::size_t>(n), User{});
+  std::atomic<bool> ok{true};
+  std::size_t next = 0;
+  auto fail = [&](const char* what, const auto& r) {
+    std::fprintf(stderr, "payment-load: %s failed: %s\n", what,
+                 r ? r->raw.c_str() : r.error().message.c_str());
+    ok = false;
+  };
+  RunParallel(io, 16, [&]() -> tchat::Task<void> {
+    while (next < users.size() && ok) {
+      User& u = users[next];
+      const std::string phone = "+668" + std::to_string(base + next++);
+      auto code =
+          co_await auth.Send({"POST", "/v1/auth/otp/request", "{\"phone\":\"" + phone + "\"}"});
+      if (!code || code->status != 202) co_return fail("OTP request", code);
+      const std::string body = "{\"phone\":\"" + phone + "\",\"code\":\"" +
+                               std::string(code->body.at("dev_code").as_string()) +
+                               "\",\"device_name\":\"payment-load\",\"platform\":\"web\"}";
+      auto s = co_await auth.Send({"POST", "/v1/auth/otp/verify", body});
+      if (!s || s->status != 200) co_return fail("OTP verify", s);
+      u.id = std::string(s->body.at("user").at("id").as_string());
+      u.token = std::string(s->body.at("access_token").as_string());
+    }
+  });
+  return ok;
 }
 
 // Funds every user (top-up + signed webhook), a few at a time.
@@ -208,15 +262,8 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
 
 int main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
-  auto minter = tc::TokenMinter::FromKeyFile(o.key_file);
-  if (!minter) Usage(minter.error().message.c_str());
   std::vector<User> users;
-  for (int i = 0; i < o.accounts; ++i) {
-    User u;
-    u.id = tchat::NewUuidV7();
-    u.token = minter->Mint(u.id, std::chrono::hours(1));
-    users.push_back(std::move(u));
-  }
+  if (!SignUpAll(o, o.accounts, users)) return 1;
   if (!FundAll(o, users)) return 1;
 
   const auto start = Clock::now();

@@ -42,6 +42,8 @@ free_port() {
 base_env=(env -i PATH=/usr/bin:/bin LISTEN_ADDRESS=127.0.0.1 TCHAT_THREADS=1
   DATABASE_URL=postgresql://postgres@127.0.0.1:1/tchat_ops_none REDIS_URL=redis://127.0.0.1:1/0
   JWKS_URL=http://127.0.0.1:1/.well-known/jwks.json SHUTDOWN_TIMEOUT=1s
+  # Payment requires auth's address (it asks auth about transfers' counterparties).
+  TCHAT_AUTH_URL=http://127.0.0.1:1
   # RFC 7748's published X25519 test pair (auth and notification require one).
   TCHAT_NOTIFICATION_SEAL_KEY=77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a
   TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY=8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a)

@@ -62,6 +62,16 @@ Result<Config> LoadConfig(const ConfigReader& reader, const CommonConfig& common
 
   load.Read(c.money_rate_limit.count, reader.Int("PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE",
                                                  c.money_rate_limit.count, 1, 100'000'000));
+
+  load.Read(c.auth_url, reader.String("TCHAT_AUTH_URL", ""));
+  load.Require(c.auth_url.starts_with("http://") || c.auth_url.starts_with("https://"),
+               "TCHAT_AUTH_URL",
+               "required: the auth service's base URL (http://host:port), where transfers and "
+               "payment requests check that the other user exists");
+  load.Read(c.auth_timeout, reader.Duration("PAYMENT_AUTH_TIMEOUT", c.auth_timeout));
+  load.Require(c.auth_timeout >= std::chrono::milliseconds(100) &&
+                   c.auth_timeout <= std::chrono::seconds(10),
+               "PAYMENT_AUTH_TIMEOUT", "must be between 100ms and 10s");
   return std::move(load).Finish(std::move(c));
 }
 

@@ -32,11 +32,17 @@ struct CurrencyLimits {
 // PAYMENT_OUTBOX_RETENTION ("24h"); PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE (120: money
 // operations one user may start per minute, see MoneyRateLimiter; far above what a
 // person does, low enough to stop a script; test stacks and benchmarks raise it).
-// TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET come from the common configuration.
+// TCHAT_AUTH_URL (required: the auth service's base URL, http:// or https://; every
+// transfer and payment request checks there that the other user exists, see
+// UserDirectory) and PAYMENT_AUTH_TIMEOUT ("2s", 100ms to 10s: past it the request
+// is refused with 503). TCHAT_ADMIN_TOKEN and TCHAT_PSP_WEBHOOK_SECRET come from the
+// common configuration.
 struct Config {
   std::array<CurrencyLimits, 7> limits{};  // parallel to Currencies()
   std::string admin_token;
   std::string webhook_secret;
+  std::string auth_url;
+  std::chrono::milliseconds auth_timeout = std::chrono::seconds(2);
   std::chrono::seconds webhook_tolerance{300};
   std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);
   int batch_max_size = 64;

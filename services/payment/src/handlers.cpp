@@ -16,6 +16,7 @@
 #include "metrics.hpp"
 #include "money_rate_limiter.hpp"
 #include "service.hpp"
+#include "user_directory.hpp"
 #include "webhook_signature.hpp"
 
 namespace tchat::payment {
@@ -138,6 +139,14 @@ Result<std::optional<std::string>> IdempotencyKey(const Request& req, bool requi
   return std::optional<std::string>(std::string(key));
 }
 
+// The other user of a transfer or payment request must exist: the auth service is
+// asked with the caller's own credential (404 user_not_found, 503
+// dependency_unavailable when auth cannot say; see UserDirectory). Nothing has
+// changed when this fails. `id` must outlive the awaited task.
+Task<Status> RequireCounterparty(Request& req, const std::string& id) {
+  return req.worker->Get<UserDirectory>().RequireUser(id, req.Header("authorization"));
+}
+
 std::string OptPart(const std::optional<std::string>& v) {
   return v ? "1" + *v : "0";
 }
@@ -184,6 +193,10 @@ Task<Response> CreateTransfer(Request& req) {
   if (*to == *user) {
     Metrics::Get().Transfer("transfer", "invalid_argument");
     co_return Response::FromError(Error::InvalidArgument("cannot transfer to yourself"));
+  }
+  if (Status known = co_await RequireCounterparty(req, *to); !known) {
+    Metrics::Get().Transfer("transfer", known.error().WireCode());
+    co_return Response::FromError(known.error());
   }
   cmd.to_user_id = *to;
   cmd.amount = *amount;
@@ -240,6 +253,9 @@ Task<Response> CreatePaymentRequest(Request& req) {
   if (!conversation) co_return Response::FromError(conversation.error());
   if (*from == *user) {
     co_return Response::FromError(Error::InvalidArgument("cannot request money from yourself"));
+  }
+  if (Status known = co_await RequireCounterparty(req, *from); !known) {
+    co_return Response::FromError(known.error());
   }
   RequestCommand cmd;
   cmd.to_user_id = *user;

@@ -36,7 +36,16 @@ Metrics::Metrics()
               .AddCounter("payment_rate_limit_errors_total",
                           "Money requests admitted without a rate-limit check because Redis "
                           "failed (the limiter fails open).")
-              .With(std::vector<std::string>{})) {}
+              .With(std::vector<std::string>{})) {
+  auto& lookups = metrics::Registry::Default().AddCounter(
+      "payment_user_lookups_total",
+      "Counterparty checks against the auth service, by result (cached, found, not_found, "
+      "refused, unavailable).",
+      {"result"});
+  const std::array<std::string_view, 5> names{"cached", "found", "not_found", "refused",
+                                              "unavailable"};  // in Lookup's order
+  for (std::size_t i = 0; i < names.size(); ++i) user_lookups_[i] = &lookups.With({names[i]});
+}
 
 void Metrics::Transfer(std::string_view kind, std::string_view result) {
   transfers_.With({kind, result}).Inc();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string_view>
 
 #include <tchat/core/metrics.hpp>
@@ -19,6 +20,9 @@ namespace tchat::payment {
 //   payment_rate_limited_total{route}               money requests refused with 429
 //   payment_rate_limit_errors_total                 money requests admitted unchecked
 //                                                   because Redis failed (fail open)
+//   payment_user_lookups_total{result}              counterparty checks (UserDirectory):
+//                                                   cached, found, not_found, refused,
+//                                                   unavailable
 class Metrics {
  public:
   static Metrics& Get();
@@ -33,6 +37,9 @@ class Metrics {
   // the life of the process (callers may keep it).
   metrics::Counter& RateLimited(std::string_view route);
   void RateLimitError() { rate_limit_errors_.Inc(); }
+  enum class Lookup { kCached, kFound, kNotFound, kRefused, kUnavailable };
+  // A counterparty check's result (no lookup of the series: on every transfer).
+  void UserLookup(Lookup result) { user_lookups_[static_cast<std::size_t>(result)]->Inc(); }
 
  private:
   Metrics();
@@ -45,6 +52,7 @@ class Metrics {
   metrics::Histogram& batch_size_;
   metrics::CounterFamily& rate_limited_;
   metrics::Counter& rate_limit_errors_;
+  std::array<metrics::Counter*, 5> user_lookups_{};  // by Lookup
 };
 
 }  // namespace tchat::payment

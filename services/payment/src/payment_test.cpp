@@ -195,8 +195,11 @@ TEST(Records, SnapshotsReadBackToTheSameBytes) {
   EXPECT_FALSE(TransferFromJson("not json").ok());
 }
 
+// The one setting without a default.
+constexpr std::pair<const char*, const char*> kAuthUrl{"TCHAT_AUTH_URL", "http://127.0.0.1:8081"};
+
 TEST(Config, DefaultsFromSpec) {
-  auto c = LoadConfig(ReaderOf({}), CommonConfig{});
+  auto c = LoadConfig(ReaderOf({kAuthUrl}), CommonConfig{});
   ASSERT_TRUE(c.ok()) << c.error().message;
   const auto& thb = c->LimitsFor(*FindCurrency("THB"));
   EXPECT_EQ(thb.daily, 100'000LL * 100);
@@ -210,10 +213,27 @@ TEST(Config, DefaultsFromSpec) {
   // A person never starts 120 money operations a minute; a script does.
   EXPECT_EQ(c->money_rate_limit.count, 120);
   EXPECT_EQ(c->money_rate_limit.window, std::chrono::minutes(1));
+  EXPECT_EQ(c->auth_url, "http://127.0.0.1:8081");
+  EXPECT_EQ(c->auth_timeout, std::chrono::seconds(2));
+}
+
+TEST(Config, WithoutTheAuthServiceThereIsNoStart) {
+  // Transfers and payment requests check the other user at auth: no address, no service.
+  for (const char* url : {"", "127.0.0.1:8081", "ftp://auth"}) {
+    auto c = LoadConfig(ReaderOf({{"TCHAT_AUTH_URL", url}}), CommonConfig{});
+    ASSERT_FALSE(c.ok()) << url;
+    EXPECT_NE(c.error().message.find("TCHAT_AUTH_URL"), std::string::npos) << c.error().message;
+  }
+  auto https = LoadConfig(ReaderOf({{"TCHAT_AUTH_URL", "https://auth-service:8081"},
+                                    {"PAYMENT_AUTH_TIMEOUT", "500ms"}}),
+                          CommonConfig{});
+  ASSERT_TRUE(https.ok()) << https.error().message;
+  EXPECT_EQ(https->auth_timeout, std::chrono::milliseconds(500));
 }
 
 TEST(Config, OverridesAndBadValuesNameTheKey) {
-  auto c = LoadConfig(ReaderOf({{"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
+  auto c = LoadConfig(ReaderOf({kAuthUrl,
+                                {"PAYMENT_TRANSFER_LIMIT_SGD", "100"},
                                 {"PAYMENT_BATCH_MAX_SIZE", "8"},
                                 {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "5"}}),
                       CommonConfig{});
@@ -227,8 +247,9 @@ TEST(Config, OverridesAndBadValuesNameTheKey) {
                                           {"PAYMENT_MONTHLY_LIMIT_USD", "0"},
                                           {"PAYMENT_IDEMPOTENCY_TTL", "1h"},
                                           {"PAYMENT_BATCH_MAX_INFLIGHT", "-3"},
-                                          {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "0"}}) {
-    auto bad = LoadConfig(ReaderOf({{key, value}}), CommonConfig{});
+                                          {"PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE", "0"},
+                                          {"PAYMENT_AUTH_TIMEOUT", "30s"}}) {
+    auto bad = LoadConfig(ReaderOf({kAuthUrl, {key, value}}), CommonConfig{});
     ASSERT_FALSE(bad.ok()) << key;
     EXPECT_NE(bad.error().message.find(key), std::string::npos) << bad.error().message;
   }

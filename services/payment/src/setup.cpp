@@ -23,6 +23,7 @@
 #include "money_rate_limiter.hpp"
 #include "service.hpp"
 #include "transfer_batcher.hpp"
+#include "user_directory.hpp"
 
 namespace tchat::payment {
 namespace {
@@ -72,6 +73,8 @@ Status Setup(App& app) {
   if (config->admin_token.empty()) {
     log::Warn("TCHAT_ADMIN_TOKEN is not set: the ledger verification endpoint is refused");
   }
+  log::Info("transfers and payment requests check the other user at the auth service",
+            {{"auth_url", config->auth_url}, {"timeout_ms", config->auth_timeout.count()}});
   Metrics::Get();  // the series exist from the start
 
   std::shared_ptr<events::OutboxRelay> relay;
@@ -103,6 +106,10 @@ Status Setup(App& app) {
     if (relay) service->OnEventsCommitted([relay] { relay->Wake(); });
     w->Set(store);
     w->Set(service);
+    // Per worker: its HTTP client is bound to the worker's event loop.
+    w->Set(std::make_shared<UserDirectory>(
+        w->io().get_executor(),
+        UserDirectoryOptions{.auth_url = config->auth_url, .timeout = config->auth_timeout}));
     // Null Redis client without REDIS_URL: the limiter then admits everything.
     w->Set(std::make_shared<MoneyRateLimiter>(w->Find<redis::RedisClient>(),
                                               config->money_rate_limit));

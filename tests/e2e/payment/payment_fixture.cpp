@@ -18,6 +18,7 @@ PaymentEnv PaymentEnv::Load() {
   env.admin_token = RequireEnv("TCHAT_TEST_ADMIN_TOKEN");
   env.webhook_secret = RequireEnv("TCHAT_TEST_PSP_WEBHOOK_SECRET");
   env.database_url = RequireEnv("TCHAT_TEST_PAYMENT_DATABASE_URL");
+  env.auth_url = RequireEnv("TCHAT_TEST_AUTH_URL");
   tchat::e2e::Minter();  // TCHAT_TEST_JWT_KEY_FILE, checked before the first test needs it
   return env;
 }

@@ -2,7 +2,8 @@
 
 // The payment end-to-end tests' fixture, on the e2e harness (tests/e2e/support):
 // they talk HTTP to a running tchat-payment (TCHAT_TEST_PAYMENT_URL) and read its
-// database directly for independent checks (TCHAT_TEST_PAYMENT_DATABASE_URL).
+// database directly for independent checks (TCHAT_TEST_PAYMENT_DATABASE_URL); their
+// users sign up through the running auth service (TCHAT_TEST_AUTH_URL).
 // Missing configuration fails the test; nothing is skipped.
 
 #include <chrono>
@@ -32,6 +33,7 @@ struct PaymentEnv {
   std::string admin_token;
   std::string webhook_secret;
   std::string database_url;
+  std::string auth_url;  // what tchat-payment instances the tests start are given
 
   // Reads the TCHAT_TEST_* variables; throws e2e::MissingEnv naming what is missing.
   static PaymentEnv Load();
@@ -50,8 +52,10 @@ class PaymentE2ETest : public ::testing::Test {
  protected:
   void SetUp() override;
 
-  // A made-up user with a fresh access token.
-  User NewUser() { return tchat::e2e::MintUser(); }
+  // A new user signed up through auth (TCHAT_TEST_AUTH_URL) with its access token:
+  // payment asks auth whether the other user of a transfer or request exists, with
+  // the caller's token, so both must be real.
+  User NewUser() { return tchat::e2e::SignUpUser(io_); }
   // Makes api_ talk to another instance (one the test started).
   void UseService(const std::string& url);
 

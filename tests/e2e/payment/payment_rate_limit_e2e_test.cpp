@@ -59,7 +59,8 @@ class PaymentRateLimitTest : public PaymentE2ETest {
         std::vector<std::string>{
             "PORT=" + std::to_string(port), "DATABASE_URL=" + env_.database_url,
             "REDIS_URL=" + redis_url, "JWKS_FILE=" + jwks_, "TCHAT_ADMIN_TOKEN=" + env_.admin_token,
-            "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret, "TCHAT_THREADS=2", "LOG_LEVEL=warn",
+            "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret, "TCHAT_AUTH_URL=" + env_.auth_url,
+            "TCHAT_THREADS=2", "LOG_LEVEL=warn",
             "PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE=" + std::to_string(kLimit)});
     // The whole test talks to the private instance.
     UseService("http://127.0.0.1:" + std::to_string(port));

@@ -288,7 +288,7 @@ TEST_F(PaymentStressTest, CrashSafetyUnderLoad) {
       {bin},
       {"PORT=" + std::to_string(port), "DATABASE_URL=" + env_.database_url, "JWKS_FILE=" + jwks,
        "TCHAT_ADMIN_TOKEN=" + env_.admin_token, "TCHAT_PSP_WEBHOOK_SECRET=" + env_.webhook_secret,
-       "TCHAT_THREADS=2", "LOG_LEVEL=warn"});
+       "TCHAT_AUTH_URL=" + env_.auth_url, "TCHAT_THREADS=2", "LOG_LEVEL=warn"});
   // The whole test talks to the private instance.
   UseService("http://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(svc.Start());

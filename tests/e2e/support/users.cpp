@@ -71,4 +71,19 @@ Session SignIn(client::BlockingApi& auth, const std::string& phone, const std::s
   return s;
 }
 
+std::string NewPhone() {
+  static std::mt19937_64 rng(std::random_device{}());
+  std::string phone = (rng() % 2 == 0) ? "+668" : "+669";
+  for (int i = 0; i < 8; ++i) phone += static_cast<char>('0' + rng() % 10);
+  return phone;
+}
+
+User SignUpUser(boost::asio::io_context& io) {
+  client::BlockingApi auth(io, RequireEnv("TCHAT_TEST_AUTH_URL"));
+  auth.set_header("X-Real-IP", FreshIp());  // sign-in limits of its own
+  Session s = SignIn(auth, NewPhone());
+  EXPECT_FALSE(s.user_id.empty() || s.access.empty()) << "sign-up failed: " << s.reply;
+  return User{s.user_id, s.access, nullptr};
+}
+
 }  // namespace tchat::e2e

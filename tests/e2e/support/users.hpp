@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+
 #include <tchat/client/blocking.hpp>
 #include <tchat/client/token_minter.hpp>
 #include <tchat/core/json.hpp>
@@ -53,5 +55,14 @@ std::string RequestDevCode(client::BlockingApi& auth, const std::string& phone,
 // Requests a code and verifies it (device `device`, platform web); expects 200.
 Session SignIn(client::BlockingApi& auth, const std::string& phone,
                const std::string& device = "e2e");
+
+// A random Thai mobile number (+668 or +669 and eight digits: 2e8 of them), so a
+// new user at auth.
+std::string NewPhone();
+// A new user signed up through the auth service (TCHAT_TEST_AUTH_URL, dev OTP), from
+// a client address of its own (FreshIp): a real id, a real session and its access
+// token, for services that ask auth about users (payment checks the other user of
+// a transfer). `api` stays null. Failures are test failures (EXPECTs).
+User SignUpUser(boost::asio::io_context& io);
 
 }  // namespace tchat::e2e

@@ -1089,9 +1089,12 @@ export interface paths {
          *     the per-transfer, daily or monthly limit: 422 `limit_exceeded` (the daily
          *     and monthly totals of a currency count every outgoing movement: transfers,
          *     paid payment requests and withdrawals); to
-         *     yourself, a non-positive amount or an unknown currency: 400. Counted
-         *     against the per-user money rate limit (429). With a `conversation_id`,
-         *     the transfer appears in that chat as a payment message.
+         *     yourself, a non-positive amount or an unknown currency: 400; to a user
+         *     who does not exist: 404 `user_not_found`; when the auth service cannot
+         *     say whether they exist: 503 `dependency_unavailable` (nothing moved; try
+         *     again with the same key). Counted against the per-user money rate limit
+         *     (429). With a `conversation_id`, the transfer appears in that chat as a
+         *     payment message.
          */
         post: operations["createTransfer"];
         delete?: never;
@@ -1167,7 +1170,9 @@ export interface paths {
         /**
          * Ask someone for money
          * @description The caller asks `from_user_id` to pay. `Idempotency-Key` is optional and
-         *     works as for transfers.
+         *     works as for transfers. `from_user_id` must exist (404
+         *     `user_not_found`; 503 `dependency_unavailable` when the auth service
+         *     cannot say).
          */
         post: operations["createPaymentRequest"];
         delete?: never;
@@ -1708,7 +1713,8 @@ export interface components {
                  *     `conflict`, `payload_too_large`, `unprocessable`, `rate_limited`,
                  *     `internal`, `unavailable`, `deadline_exceeded`; from the gateway
                  *     also `uri_too_long`, `header_too_large`, `not_implemented`,
-                 *     `http_version_not_supported`) or a 422 domain code.
+                 *     `http_version_not_supported`), a 422 domain code, or
+                 *     `user_not_found` (404) or `dependency_unavailable` (503).
                  */
                 code: string;
                 message: string;
@@ -2709,6 +2715,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The other user (`to_user_id`, `from_user_id`) does not exist (`user_not_found`); nothing changed. */
+        UserNotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "user_not_found",
+                 *         "message": "user not found"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The resource's state does not allow it (`conflict`). */
         Conflict: {
             headers: {
@@ -2773,6 +2797,28 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description Another service this request needs (payment: the auth service, asked
+         *     whether the other user exists) did not answer in time or failed
+         *     (`dependency_unavailable`); nothing changed, try again.
+         */
+        DependencyUnavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "dependency_unavailable",
+                 *         "message": "the service is temporarily unavailable; try again shortly"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -4434,8 +4480,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["UserNotFound"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["DependencyUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -4539,8 +4587,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["UserNotFound"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["DependencyUnavailable"];
             default: components["responses"]["Error"];
         };
     };
