@@ -445,6 +445,16 @@ TEST(Revocation, AuthEventsNameASessionOrAllButOne) {
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->session_id.empty());
   EXPECT_EQ(all->except_session_id, "0190b1a5-0000-7000-8000-000000000003");
+  EXPECT_TRUE(all->session_ids.empty());
+  // A password change lists the sessions it ended; entries that are not ids are skipped.
+  auto listed = ParseRevocation(
+      R"({"type":"auth.sessions.revoked","data":{"user_id":"0190b1a5-0000-7000-8000-000000000002",)"
+      R"("except_session_id":"","session_ids":["0190B1A5-0000-7000-8000-000000000004",7,"x",)"
+      R"("0190b1a5-0000-7000-8000-000000000005"]}})");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->session_ids,
+            (std::vector<std::string>{"0190b1a5-0000-7000-8000-000000000004",
+                                      "0190b1a5-0000-7000-8000-000000000005"}));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.otp.requested","data":{"phone":"+66"}})"));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.session.revoked","data":{"session_id":"x"}})"));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.sessions.revoked","data":{}})"));
