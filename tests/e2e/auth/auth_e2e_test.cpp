@@ -740,8 +740,7 @@ TEST_F(AuthE2E, RemovingThePasswordNeedsAProof) {
   const std::string pw = "to be removed " + Digits(6);
   ApiResponse set = api_->Put(
       "/v1/auth/password",
-      json::object{{"password", pw}, {"otp_code", RequestCode(s.phone, "", "password")}},
-      s.access);
+      json::object{{"password", pw}, {"otp_code", RequestCode(s.phone, "", "password")}}, s.access);
   ASSERT_EQ(set.status, 204) << set.raw;
   Session other = SignIn(s.phone, "tablet");
   EXPECT_EQ(remove({}, s.access).status, 400) << "a session alone is no proof";
@@ -764,12 +763,12 @@ TEST_F(AuthE2E, RemovingThePasswordNeedsAProof) {
 
   // A code of purpose "password" proves a removal too.
   const std::string pw2 = "set again " + Digits(6);
-  ASSERT_EQ(api_->Put("/v1/auth/password",
-                      json::object{{"password", pw2},
-                                   {"otp_code", RequestCode(s.phone, "", "password")}},
-                      s.access)
-                .status,
-            204);
+  ASSERT_EQ(
+      api_->Put("/v1/auth/password",
+                json::object{{"password", pw2}, {"otp_code", RequestCode(s.phone, "", "password")}},
+                s.access)
+          .status,
+      204);
   ApiResponse by_code = remove({{"otp_code", RequestCode(s.phone, "", "password")}}, s.access);
   EXPECT_EQ(by_code.status, 204) << by_code.raw;
   EXPECT_FALSE(api_->Get("/v1/users/me", s.access).body.at("has_password").as_bool());
