@@ -44,16 +44,14 @@ constexpr std::string_view kInsertFirstTokenSql =
   "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) " \
   "FROM 1 FOR 6), 6, 112 + floor(random() * 16)::int), 'hex')::uuid"
 // The CTE `announced`: one auth.session.revoked outbox row (revocation_events.hpp;
-// stream $S, type $T) per row (id, user_id) of the CTE `gone`, in the statement that
-// revokes them, so the announcement commits or rolls back with the revocation.
-#define TCHAT_ANNOUNCE_GONE(S, T, reason)                                                   \
-  " announced AS (INSERT INTO outbox (id, stream, type, payload)"                           \
-  " SELECT e.eid, " S ", " T ", jsonb_build_object('id', e.eid, 'type', " T                 \
-  ","                                                                                       \
-  " 'occurred_at', to_char(clock_timestamp() AT TIME ZONE 'UTC',"                           \
-  " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'data', jsonb_build_object('user_id', e.user_id," \
-  " 'session_id', e.id, 'reason', " reason                                                  \
-  "))"                                                                                      \
+// stream S, type T, occurred_at At: parameters) per row (id, user_id) of the CTE
+// `gone`, in the statement that revokes them, so the announcement commits or
+// rolls back with the revocation.
+#define TCHAT_ANNOUNCE_GONE(S, T, At, reason)                                                      \
+  " announced AS (INSERT INTO outbox (id, stream, type, payload)"                                  \
+  " SELECT e.eid, " S ", " T ", jsonb_build_object('id', e.eid, 'type', " T ", 'occurred_at', " At \
+  ", 'data', jsonb_build_object('user_id', e.user_id, 'session_id', e.id, 'reason', " reason       \
+  "))"                                                                                             \
   " FROM (SELECT g.id, g.user_id, " TCHAT_SQL_UUID_V7 " AS eid FROM gone g) e)"
 
 // The per-user cap: the sessions beyond the newest $2 end, each announced.
@@ -61,7 +59,7 @@ constexpr std::string_view kEvictSql =
     "WITH gone AS (UPDATE sessions SET revoked_at = now(), revoke_reason = 'evicted' WHERE id IN ("
     "SELECT id FROM sessions WHERE user_id = (SELECT user_id FROM sessions WHERE id = $1::uuid) "
     "AND revoked_at IS NULL AND expires_at > now() ORDER BY id DESC OFFSET $2) "
-    "RETURNING id, user_id)," TCHAT_ANNOUNCE_GONE("$3::text", "$4::text",
+    "RETURNING id, user_id)," TCHAT_ANNOUNCE_GONE("$3::text", "$4::text", "$5::text",
                                                   "'evicted'") " SELECT count(*) FROM gone";
 constexpr std::string_view kRehashSql =
     "UPDATE users SET password_hash = $2 WHERE id = $1::uuid AND password_hash = $3";
@@ -87,7 +85,8 @@ constexpr std::string_view kRefreshWhySql =
 constexpr std::string_view kRevokeForReuseSql =
     "WITH gone AS (UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' "
     "WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id, user_id)," TCHAT_ANNOUNCE_GONE(
-        "$2::text", "$3::text", "'refresh_token_reuse'") " SELECT user_id::text FROM gone";
+        "$2::text", "$3::text", "$4::text",
+        "'refresh_token_reuse'") " SELECT user_id::text FROM gone";
 
 constexpr std::string_view kSessionActiveSql =
     "SELECT revoked_at IS NULL AND expires_at > now() FROM sessions "
@@ -211,7 +210,7 @@ Task<Result<SignInRecord>> AuthStore::SignInUser(const UserRecord& user, const N
 
 pg::Statement AuthStore::Evict(std::string_view new_session) const {
   return pg::Statement::Of(kEvictSql, new_session, max_sessions_, events::kAuthStream,
-                           events::kSessionRevoked);
+                           events::kSessionRevoked, FormatRfc3339Ms(NowUnixMs()));
 }
 
 Task<Result<RefreshRecord>> AuthStore::Refresh(std::string_view token_hash,
@@ -237,7 +236,7 @@ Task<Result<RefreshRecord>> AuthStore::Refresh(std::string_view token_hash,
   } else if (used) {
     // Revoked and announced in one statement (a racing reuse finds it revoked).
     auto rv = co_await pool_.Query(kRevokeForReuseSql, out.session_id, events::kAuthStream,
-                                   events::kSessionRevoked);
+                                   events::kSessionRevoked, FormatRfc3339Ms(NowUnixMs()));
     if (!rv) co_return std::move(rv).error();
     out.status = RefreshStatus::kReused;
     if (rv->Rows() == 1) out.user.id = std::string(rv->GetString(0, 0));
