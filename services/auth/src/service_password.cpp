@@ -82,9 +82,7 @@ Task<Status> AuthService::RemovePassword(const Caller& caller,
   const bool has_proof =
       (current_password && !current_password->empty()) || (otp_code && !otp_code->empty());
   if (!has_proof) {
-    co_return Error::InvalidArgument(
-        "current_password or otp_code is required to remove the "
-        "password");
+    co_return Error::InvalidArgument("current_password or otp_code is required to remove it");
   }
   auto old = co_await store_.GetPasswordHash(caller.user_id);
   if (!old) co_return std::move(old).error();
@@ -93,7 +91,9 @@ Task<Status> AuthService::RemovePassword(const Caller& caller,
       co_await CheckProof(caller, *old, std::move(current_password), std::move(otp_code), ip);
   if (!proved) co_return proved;
   // An empty password: StorePassword stores no hash (the column becomes NULL).
-  co_return co_await StorePassword(caller.user_id, caller.session_id, *old, std::string(),
+  // (Named, not a temporary: see Logout.)
+  std::string none;
+  co_return co_await StorePassword(caller.user_id, caller.session_id, *old, std::move(none),
                                    "removed");
 }
 

@@ -461,6 +461,31 @@ TEST(Revocation, AuthEventsNameASessionOrAllButOne) {
   EXPECT_FALSE(ParseRevocation("not json"));
 }
 
+// A password change's revocation names the sessions it ended: their tokens are
+// refused from then on (and forgotten once they can no longer be valid).
+TEST(Revocation, AUserWideRevocationRemembersTheSessionsItNames) {
+  boost::asio::io_context io{1};
+  redis::RedisOptions ro;
+  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
+  redis::RedisClient redis(io.get_executor(), ro);
+  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
+  SessionGuard guard(hub, std::chrono::seconds(60));
+  const std::string kept = "0190b1a5-0000-7000-8000-000000000003";
+  const std::string ended = "0190b1a5-0000-7000-8000-000000000004";
+  Revocation r;
+  r.user_id = "0190b1a5-0000-7000-8000-000000000002";
+  r.except_session_id = kept;
+  const auto now = std::chrono::system_clock::now();
+  guard.Apply(r, now);
+  EXPECT_FALSE(guard.IsRevoked(ended)) << "not named: nothing to remember";
+  r.session_ids = {ended};
+  guard.Apply(r, now);
+  EXPECT_TRUE(guard.IsRevoked(ended));
+  EXPECT_FALSE(guard.IsRevoked(kept));
+  guard.CloseExpired(now + std::chrono::minutes(2));  // past `remember`: forgotten
+  EXPECT_FALSE(guard.IsRevoked(ended));
+}
+
 TEST(ModelJson, RateLimitedErrorsCarryRetryAfter) {
   auto e = json::parse(ErrorEvent("k", "rate_limited", "slow down", 12)).as_object();
   EXPECT_EQ(e.at("retry_after").as_int64(), 12);
