@@ -9,6 +9,7 @@ docker-compose file and the Dockerfiles must have every service, multi-stage
 Debian 12 builds and non-root users. Prints PASS/FAIL lines; exit 1 on failure.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -105,6 +106,72 @@ def containers(pod_spec):
     return pod_spec.get("initContainers", []) + pod_spec.get("containers", [])
 
 
+ERROR_PAGES = "tchat-error-pages"
+# The controller's own errors that error-pages.yaml answers, with the API's codes.
+ERROR_CODES = {404: "not_found", 413: "payload_too_large", 502: "unavailable", 503: "unavailable",
+               504: "unavailable"}
+
+
+def error_page_answers(conf):
+    """{status: body} of the `return` lines of the error backend's nginx.conf, and
+    the X-Code each is chosen by (None: the default answer)."""
+    answers = {}
+    for m in re.finditer(r'(?:if \(\$http_x_code = "(\d+)"\) \{\s*)?return (\d+) \'([^\']*)\';', conf):
+        answers[int(m.group(2))] = (m.group(1), m.group(3).replace("\\n", ""))
+    return answers
+
+
+def check_error_pages(label, ingress, configmaps, deployments, services, policies):
+    """The ingress controller's own errors are JSON (issue 17): 404 for a path no
+    route serves (catch-all path), 413/502/503/504 through custom-http-errors."""
+    ann = ingress["metadata"].get("annotations", {})
+    intercepted = {int(c) for c in str(ann.get("nginx.ingress.kubernetes.io/custom-http-errors", "")).split(",")
+                   if c.strip().isdigit()}
+    check(intercepted == set(ERROR_CODES) - {404}
+          and ann.get("nginx.ingress.kubernetes.io/default-backend") == ERROR_PAGES,
+          f"[{label}] Ingress: custom-http-errors 413,502,503,504 go to {ERROR_PAGES} ({sorted(intercepted)})")
+    catch_all = [p for r in ingress["spec"]["rules"] for p in r["http"]["paths"] if p["path"] == "/"]
+    check(len(catch_all) == 1 and catch_all[0]["pathType"] == "Prefix"
+          and catch_all[0]["backend"]["service"]["name"] == ERROR_PAGES,
+          f"[{label}] Ingress: any other path (/) goes to {ERROR_PAGES}")
+    conf = configmaps.get(ERROR_PAGES, {}).get("data", {}).get("nginx.conf", "")
+    answers = error_page_answers(conf)
+    bad = []
+    for status, code in ERROR_CODES.items():
+        x_code, body = answers.get(status, (None, ""))
+        try:
+            err = json.loads(body)["error"]
+            ok = err["code"] == code and bool(err["message"])
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        # 404 is the answer without an X-Code; every other status answers its own X-Code.
+        ok = ok and x_code == (None if status == 404 else str(status))
+        if not ok:
+            bad.append(status)
+    check(conf and not bad and "default_type application/json;" in conf and "listen 8080;" in conf,
+          f"[{label}] {ERROR_PAGES}: JSON error bodies for {sorted(ERROR_CODES)} {bad or ''}")
+    d = deployments.get(ERROR_PAGES, {}).get("spec", {})
+    tpl = d.get("template", {})
+    c = (tpl.get("spec", {}).get("containers") or [{}])[0]
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    check(d.get("selector", {}).get("matchLabels", {}).get("app") == ERROR_PAGES
+          and tpl.get("metadata", {}).get("labels", {}).get("app") == ERROR_PAGES
+          and mounts.get("/etc/nginx/nginx.conf", {}).get("subPath") == "nginx.conf"
+          and c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/healthz"
+          and c.get("securityContext", {}).get("readOnlyRootFilesystem") is True
+          and tpl.get("spec", {}).get("securityContext", {}).get("runAsNonRoot") is True,
+          f"[{label}] Deployment {ERROR_PAGES}: its nginx.conf mounted, probed, non-root, read-only")
+    s = services.get(ERROR_PAGES, {}).get("spec", {})
+    check(s.get("selector", {}).get("app") == ERROR_PAGES and any(p["port"] == 8080 for p in s.get("ports", [])),
+          f"[{label}] Service {ERROR_PAGES}: port 8080")
+    reachable = any(
+        p["spec"]["podSelector"].get("matchLabels", {}).get("app") == ERROR_PAGES
+        and any(f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                == "ingress-nginx" for rule in p["spec"].get("ingress", []) for f in rule.get("from", []))
+        for p in policies.values())
+    check(reachable, f"[{label}] NetworkPolicy: the ingress controller reaches {ERROR_PAGES}")
+
+
 def check_rendering(label, objs):
     """Checks one complete set of objects (the base, or a rendered overlay)."""
     ns = [o for o in objs if o["kind"] == "Namespace"]
@@ -119,7 +186,7 @@ def check_rendering(label, objs):
     pdbs = objects_of(objs, "PodDisruptionBudget")
     configmaps = objects_of(objs, "ConfigMap")
     statefulsets = objects_of(objs, "StatefulSet")
-    want = {f"{s}-service" for s in SERVICES}
+    want = {f"{s}-service" for s in SERVICES} | {ERROR_PAGES}
     check(set(deployments) == want, f"[{label}] Deployments {sorted(want)}")
 
     for svc, port in SERVICES.items():
@@ -236,8 +303,11 @@ def check_rendering(label, objs):
               and all(r.get("host") == "api.tchat.sea" for r in ing["rules"]))
         backends = {(p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
                     for r in ing["rules"] for p in r["http"]["paths"]}
-        ok = ok and backends == {(f"{s}-service", p) for s, p in SERVICES.items()}
+        ok = ok and backends == {(f"{s}-service", p) for s, p in SERVICES.items()} | {(ERROR_PAGES, 8080)}
     check(ok, f"[{label}] Ingress api.tchat.sea with TLS secret tchat-tls, routes to the four services")
+    if ingresses:
+        check_error_pages(label, ingresses[0], configmaps, deployments, services,
+                          objects_of(objs, "NetworkPolicy"))
 
     policies = objects_of(objs, "NetworkPolicy")
     deny = policies.get("default-deny", {}).get("spec", {})

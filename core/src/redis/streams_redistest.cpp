@@ -3,8 +3,10 @@
 #include <vector>
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/reader_connection.hpp>
 #include <tchat/core/redis/streams.hpp>
 
 #include "test_util.hpp"
@@ -198,6 +200,66 @@ TEST(RedisStreams, BlockingReadOnDedicatedConnectionLeavesPoolFree) {
     EXPECT_EQ(*(*read)[0].Field("late"), "yes");
     EXPECT_TRUE(pool_answered_while_blocked);
     (void)co_await redis.Del(stream);
+  });
+}
+
+// The blocking readers' connection: kept while open, dialled again after a
+// failure or a Close(), and a pause that ends early when the loop stops.
+TEST(RedisStreams, ReaderConnectionRedialsAfterAFailure) {
+  REQUIRE_REDIS();
+  RunAsync([](asio::any_io_executor ex) -> Task<void> {
+    RedisClient redis(ex, TestOptions());
+    bool stopping = false;
+    ReaderConnection reader(
+        redis, "test reader", [&] { return stopping; }, 300ms);
+    RedisConnection* first = co_await reader.Get();
+    CO_ASSERT_TRUE(first != nullptr);
+    RedisConnection* kept = co_await reader.Get();
+    EXPECT_EQ(kept, first) << "an open connection is kept";
+    const std::string stream = Key("reader");
+    auto waited = co_await XRead(*first, stream, "0-0", 10, 50ms);
+    CO_ASSERT_TRUE(waited.ok());
+
+    reader.Close();  // as at shutdown: the connection is closed under the loop
+    auto failed = co_await XRead(*first, stream, "0-0", 10, 50ms);
+    CO_ASSERT_TRUE(!failed.ok());
+    auto start = std::chrono::steady_clock::now();
+    co_await reader.Failed(failed.error());
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms) << "no pause after a failure";
+    RedisConnection* second = co_await reader.Get();
+    CO_ASSERT_TRUE(second != nullptr);
+    auto again = co_await XRead(*second, stream, "0-0", 10, 50ms);
+    EXPECT_TRUE(again.ok()) << "the new connection works";
+
+    stopping = true;  // a stopping loop neither waits nor dials
+    start = std::chrono::steady_clock::now();
+    co_await reader.Pause();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+    reader.Close();
+  });
+}
+
+// A server that refuses: Get() answers nullptr after the pause, and dials again
+// on the next call.
+TEST(RedisStreams, ReaderConnectionWaitsWhenRedisIsDown) {
+  REQUIRE_REDIS();
+  RunAsync([](asio::any_io_executor ex) -> Task<void> {
+    std::uint16_t closed_port = 0;
+    {
+      asio::ip::tcp::acceptor probe(ex, {asio::ip::make_address("127.0.0.1"), 0});
+      closed_port = probe.local_endpoint().port();
+    }
+    auto options = TestOptions();
+    options.url = "redis://127.0.0.1:" + std::to_string(closed_port) + "/0";
+    RedisClient down(ex, options);
+    ReaderConnection reader(
+        down, "test reader", [] { return false; }, 200ms);
+    for (int i = 0; i < 2; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      RedisConnection* none = co_await reader.Get();
+      EXPECT_EQ(none, nullptr);
+      EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+    }
   });
 }
 

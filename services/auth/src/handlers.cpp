@@ -188,6 +188,20 @@ Task<Response> SetPassword(Request& req, AuthService& svc, const Caller& caller)
   co_return Response::NoContent();
 }
 
+// The proof comes in a JSON body; without one the answer is the 400 of a missing proof.
+Task<Response> RemovePassword(Request& req, AuthService& svc, const Caller& caller) {
+  auto body = req.body.empty() ? Result<json::object>(json::object{}) : ParseJsonObject(req.body);
+  if (!body) co_return ErrorResponse(req, body.error());
+  auto current = OptionalString(*body, "current_password");
+  if (!current) co_return ErrorResponse(req, current.error());
+  auto code = OptionalString(*body, "otp_code");
+  if (!code) co_return ErrorResponse(req, code.error());
+  Status st =
+      co_await svc.RemovePassword(caller, std::move(*current), std::move(*code), req.client_key);
+  if (!st) co_return ErrorResponse(req, st.error());
+  co_return Response::NoContent();
+}
+
 Task<Response> ResetPassword(Request& req) {
   auto body = ParseJsonObject(req.body);
   if (!body) co_return ErrorResponse(req, body.error());
@@ -359,6 +373,7 @@ void RegisterRoutes(http::Router& router, const AuthDeps& deps) {
   // Bearer-token routes: verified here (see handlers.hpp), so the server's own
   // authentication hook is not needed for them.
   router.Put("/v1/auth/password", Authed(SetPassword), open);
+  router.Delete("/v1/auth/password", Authed(RemovePassword), open);
   router.Post("/v1/auth/logout", Authed(Logout), open);
   router.Get("/v1/auth/sessions", Authed(ListSessions), open);
   router.Delete("/v1/auth/sessions/{id}", Authed(RevokeSession), open);

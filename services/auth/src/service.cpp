@@ -11,6 +11,7 @@
 #include "metrics.hpp"
 #include "phone.hpp"
 #include "redis_keys.hpp"
+#include "revocation_events.hpp"
 #include "validation.hpp"
 
 namespace tchat::auth {
@@ -27,14 +28,6 @@ std::string LowerAscii(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// auth.session.revoked: what belongs to the session (push devices) goes with it.
-events::Event SessionRevokedEvent(std::string_view user_id, std::string_view session_id,
-                                  std::string_view reason) {
-  return events::Event::Make(
-      std::string(events::kSessionRevoked),
-      json::object{{"user_id", user_id}, {"session_id", session_id}, {"reason", reason}});
 }
 
 }  // namespace
@@ -110,6 +103,7 @@ Task<Result<TokenGrant>> AuthService::Grant(SignInRecord record, std::string ses
   g.user = std::move(record.user);
   if (record.evicted > 0) {
     Metrics::Get().revoked_evicted->Inc(static_cast<double>(record.evicted));
+    deps_->outbox->Committed();  // their auth.session.revoked, written with the sign-in
   }
   co_return g;
 }
@@ -346,7 +340,7 @@ Task<Result<TokenGrant>> AuthService::Refresh(std::string_view refresh_token,
       m.revoked_reuse->Inc();
       log::Warn("refresh token reused: session revoked",
                 {{"session_id", r->session_id}, {"ip", client.ip}});
-      co_await AnnounceRevoked(r->user.id, r->session_id, "refresh_token_reuse");
+      deps_->outbox->Committed();  // its auth.session.revoked, written with the revocation
       co_return Error::Unauthenticated(
           "refresh token was already used; the session has been revoked for safety");
     case RefreshStatus::kRevoked:
@@ -394,21 +388,6 @@ Task<Status> AuthService::RevokeSession(const Caller& caller, std::string_view s
   deps_->outbox->Committed();
   Metrics::Get().revoked_user->Inc();
   co_return Ok();
-}
-
-Task<void> AuthService::AnnounceRevoked(std::string_view user_id, std::string_view session_id,
-                                        std::string_view reason, bool all_but) {
-  json::object data{{"user_id", user_id}, {"reason", reason}};
-  data[all_but ? "except_session_id" : "session_id"] = session_id;
-  events::Event ev = events::Event::Make(
-      std::string(all_but ? events::kSessionsRevoked : events::kSessionRevoked), data);
-  Status queued = co_await store_.Execute(deps_->outbox->Insert(ev));
-  if (!queued) {
-    log::Error("cannot announce a session revocation",
-               {{"user_id", user_id}, {"reason", reason}, {"error", queued.error().message}});
-    co_return;
-  }
-  deps_->outbox->Committed();
 }
 
 Task<Result<Caller>> AuthService::Authenticate(std::string_view token) {

@@ -118,6 +118,10 @@ class AuthService {
   Task<Status> SetPassword(const Caller& caller, std::string password,
                            std::optional<std::string> current_password,
                            std::optional<std::string> otp_code, std::string_view ip);
+  // DELETE /v1/auth/password: the same proof as a change; kConflict when the user
+  // has no password. Ends the other sessions and tells the user, as a change.
+  Task<Status> RemovePassword(const Caller& caller, std::optional<std::string> current_password,
+                              std::optional<std::string> otp_code, std::string_view ip);
   // POST /v1/auth/password/reset: a code of purpose "password" for `phone` sets a
   // new password, ends every session of the user and tells them.
   Task<Status> ResetPassword(std::string_view phone, std::string_view country,
@@ -166,19 +170,19 @@ class AuthService {
   Task<Status> CheckCurrentPassword(const Caller& caller, const std::string& stored,
                                     std::string current, std::string_view ip);
   Task<Status> CheckPasswordCode(const Caller& caller, std::string_view code, std::string_view ip);
-  // Hashes and stores a new password, ending the user's sessions but
-  // `session_id` (empty: all), with the auth.password.changed notice.
+  // Hashes and stores a new password (an empty one removes it), ending the
+  // user's sessions but `session_id` (empty: all), with their
+  // auth.sessions.revoked and the auth.password.changed notice.
   Task<Status> StorePassword(const std::string& user_id, const std::string& session_id,
                              const std::string& old_hash, std::string password,
                              std::string_view change);
   // Counts one contact lookup against the caller's and the address's limits.
   Task<Status> HitLookupLimit(const Caller& caller, std::string_view ip);
-  // Tells the other services (tchat.events.auth) that sessions were revoked, so
-  // that messaging closes their WebSockets: "auth.session.revoked" {session_id,
-  // user_id, reason}, or with `all_but` "auth.sessions.revoked" {user_id,
-  // except_session_id, reason}. Best effort: a failure is logged.
-  Task<void> AnnounceRevoked(std::string_view user_id, std::string_view session_id,
-                             std::string_view reason, bool all_but = false);
+  // The fresh proof of a password change or removal: `current_password` or an
+  // `otp_code` of purpose "password" (kInvalidArgument when neither is given).
+  Task<Status> CheckProof(const Caller& caller, const std::string& stored,
+                          std::optional<std::string> current_password,
+                          std::optional<std::string> otp_code, std::string_view ip);
 
   std::shared_ptr<const AuthDeps> deps_;
   AuthStore store_;

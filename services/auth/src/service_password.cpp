@@ -1,4 +1,4 @@
-// AuthService: setting, changing and resetting a password. Every change needs a
+// AuthService: setting, changing, removing and resetting a password. Every change needs a
 // proof besides the session (the current password, or a code sent to the phone
 // for this purpose), ends the user's other sessions and tells their devices
 // (auth.password.changed, docs/ARCHITECTURE.md "Events between services").
@@ -47,28 +47,54 @@ Task<Status> AuthService::CheckPasswordCode(const Caller& caller, std::string_vi
   co_return st;
 }
 
+Task<Status> AuthService::CheckProof(const Caller& caller, const std::string& stored,
+                                     std::optional<std::string> current_password,
+                                     std::optional<std::string> otp_code, std::string_view ip) {
+  // A session alone (however it was obtained: a stolen access or refresh token
+  // mints fresh ones) never proves enough: the current password or a code sent
+  // to the phone must come with the request.
+  if (current_password && !current_password->empty()) {
+    co_return co_await CheckCurrentPassword(caller, stored, std::move(*current_password), ip);
+  }
+  if (otp_code && !otp_code->empty()) co_return co_await CheckPasswordCode(caller, *otp_code, ip);
+  co_return Error::InvalidArgument(
+      stored.empty() ? "otp_code is required: request one with POST /v1/auth/otp/request "
+                       "{\"phone\",\"purpose\":\"password\"}"
+                     : "current_password or otp_code is required to change the password");
+}
+
 Task<Status> AuthService::SetPassword(const Caller& caller, std::string password,
                                       std::optional<std::string> current_password,
                                       std::optional<std::string> otp_code, std::string_view ip) {
   if (Status st = ValidatePassword(password); !st) co_return st;
   auto old = co_await store_.GetPasswordHash(caller.user_id);
   if (!old) co_return std::move(old).error();
-  // A session alone (however it was obtained: a stolen access or refresh token
-  // mints fresh ones) never proves enough: the current password or a code sent
-  // to the phone must come with the request.
-  if (current_password && !current_password->empty()) {
-    Status st = co_await CheckCurrentPassword(caller, *old, std::move(*current_password), ip);
-    if (!st) co_return st;
-  } else if (otp_code && !otp_code->empty()) {
-    if (Status st = co_await CheckPasswordCode(caller, *otp_code, ip); !st) co_return st;
-  } else {
-    co_return Error::InvalidArgument(
-        old->empty() ? "otp_code is required: request one with POST /v1/auth/otp/request "
-                       "{\"phone\",\"purpose\":\"password\"}"
-                     : "current_password or otp_code is required to change the password");
-  }
+  Status proved =
+      co_await CheckProof(caller, *old, std::move(current_password), std::move(otp_code), ip);
+  if (!proved) co_return proved;
   co_return co_await StorePassword(caller.user_id, caller.session_id, *old, std::move(password),
                                    old->empty() ? "set" : "changed");
+}
+
+Task<Status> AuthService::RemovePassword(const Caller& caller,
+                                         std::optional<std::string> current_password,
+                                         std::optional<std::string> otp_code, std::string_view ip) {
+  const bool has_proof =
+      (current_password && !current_password->empty()) || (otp_code && !otp_code->empty());
+  if (!has_proof) {
+    co_return Error::InvalidArgument("current_password or otp_code is required to remove it");
+  }
+  auto old = co_await store_.GetPasswordHash(caller.user_id);
+  if (!old) co_return std::move(old).error();
+  if (old->empty()) co_return Error::Conflict("no password is set");
+  Status proved =
+      co_await CheckProof(caller, *old, std::move(current_password), std::move(otp_code), ip);
+  if (!proved) co_return proved;
+  // An empty password: StorePassword stores no hash (the column becomes NULL).
+  // (Named, not a temporary: see Logout.)
+  std::string none;
+  co_return co_await StorePassword(caller.user_id, caller.session_id, *old, std::move(none),
+                                   "removed");
 }
 
 Task<Status> AuthService::ResetPassword(std::string_view phone_input, std::string_view country,
@@ -95,8 +121,12 @@ Task<Status> AuthService::ResetPassword(std::string_view phone_input, std::strin
 Task<Status> AuthService::StorePassword(const std::string& user_id, const std::string& session_id,
                                         const std::string& old_hash, std::string password,
                                         std::string_view change) {
-  auto hash = co_await deps_->hasher->Hash(std::move(password));
-  if (!hash) co_return std::move(hash).error();
+  std::string hash;  // empty: the password is removed
+  if (!password.empty()) {
+    auto h = co_await deps_->hasher->Hash(std::move(password));
+    if (!h) co_return std::move(h).error();
+    hash = std::move(*h);
+  }
   // The user's devices are told (notification service), whoever asked.
   events::Event notice = events::Event::Make(
       std::string(events::kPasswordChanged),
@@ -104,14 +134,15 @@ Task<Status> AuthService::StorePassword(const std::string& user_id, const std::s
           {"user_id", user_id},
           {"session_id", session_id.empty() ? json::value(nullptr) : json::value(session_id)},
           {"change", change}});
-  auto set =
-      co_await store_.SetPassword(user_id, old_hash, *hash, session_id, *deps_->outbox, notice);
+  // Messaging closes the user's other sockets (all of them after a reset) and
+  // refuses their tokens: auth.sessions.revoked, in the same transaction.
+  const std::string reason = "password_" + std::string(change);
+  auto set = co_await store_.SetPassword(user_id, old_hash, hash, session_id, reason,
+                                         *deps_->outbox, notice);
   if (!set) co_return std::move(set).error();
   if (!*set) co_return Error::Conflict("the password was changed meanwhile; try again");
   deps_->outbox->Committed();
   log::Info("password set", {{"user_id", user_id}, {"change", change}, {"event_id", notice.id}});
-  // Messaging closes the user's other sockets (all of them after a reset).
-  co_await AnnounceRevoked(user_id, session_id, "password_" + std::string(change), true);
   co_return Ok();
 }
 

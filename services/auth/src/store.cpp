@@ -1,8 +1,12 @@
 #include "store.hpp"
 
+#include <tchat/core/events/auth_events.hpp>
+#include <tchat/core/events/streams.hpp>
 #include <tchat/core/pg/result.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
+
+#include "revocation_events.hpp"
 
 namespace tchat::auth {
 
@@ -33,10 +37,30 @@ constexpr std::string_view kInsertSessionSql =
 constexpr std::string_view kInsertFirstTokenSql =
     "INSERT INTO refresh_tokens (token_hash, session_id, user_id, expires_at) "
     "SELECT decode($1, 'hex'), s.id, s.user_id, s.expires_at FROM sessions s WHERE s.id = $2::uuid";
+// An event id made by the database: a UUIDv7 like NewUuidV7() (48 bits of Unix
+// milliseconds, version 7, random rest), one per row.
+#define TCHAT_SQL_UUID_V7                                                                    \
+  "encode(set_byte(overlay(uuid_send(gen_random_uuid()) PLACING "                            \
+  "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) " \
+  "FROM 1 FOR 6), 6, 112 + floor(random() * 16)::int), 'hex')::uuid"
+// The CTE `announced`: one auth.session.revoked outbox row (revocation_events.hpp;
+// stream S, type T, occurred_at At: parameters) per row (id, user_id) of the CTE
+// `gone`, in the statement that revokes them, so the announcement commits or
+// rolls back with the revocation.
+#define TCHAT_ANNOUNCE_GONE(S, T, At, reason)                                                      \
+  " announced AS (INSERT INTO outbox (id, stream, type, payload)"                                  \
+  " SELECT e.eid, " S ", " T ", jsonb_build_object('id', e.eid, 'type', " T ", 'occurred_at', " At \
+  ", 'data', jsonb_build_object('user_id', e.user_id, 'session_id', e.id, 'reason', " reason       \
+  "))"                                                                                             \
+  " FROM (SELECT g.id, g.user_id, " TCHAT_SQL_UUID_V7 " AS eid FROM gone g) e)"
+
+// The per-user cap: the sessions beyond the newest $2 end, each announced.
 constexpr std::string_view kEvictSql =
-    "UPDATE sessions SET revoked_at = now(), revoke_reason = 'evicted' WHERE id IN ("
+    "WITH gone AS (UPDATE sessions SET revoked_at = now(), revoke_reason = 'evicted' WHERE id IN ("
     "SELECT id FROM sessions WHERE user_id = (SELECT user_id FROM sessions WHERE id = $1::uuid) "
-    "AND revoked_at IS NULL AND expires_at > now() ORDER BY id DESC OFFSET $2)";
+    "AND revoked_at IS NULL AND expires_at > now() ORDER BY id DESC OFFSET $2) "
+    "RETURNING id, user_id)," TCHAT_ANNOUNCE_GONE("$3::text", "$4::text", "$5::text",
+                                                  "'evicted'") " SELECT count(*) FROM gone";
 constexpr std::string_view kRehashSql =
     "UPDATE users SET password_hash = $2 WHERE id = $1::uuid AND password_hash = $3";
 
@@ -59,8 +83,10 @@ constexpr std::string_view kRefreshWhySql =
     "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
     "WHERE rt.token_hash = decode($1, 'hex')";
 constexpr std::string_view kRevokeForReuseSql =
-    "UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' "
-    "WHERE id = $1::uuid AND revoked_at IS NULL";
+    "WITH gone AS (UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh_token_reuse' "
+    "WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id, user_id)," TCHAT_ANNOUNCE_GONE(
+        "$2::text", "$3::text", "$4::text",
+        "'refresh_token_reuse'") " SELECT user_id::text FROM gone";
 
 constexpr std::string_view kSessionActiveSql =
     "SELECT revoked_at IS NULL AND expires_at > now() FROM sessions "
@@ -99,12 +125,13 @@ constexpr std::string_view kUpdateProfileSql =
     " avatar_url = CASE WHEN $8::boolean THEN $9 ELSE u.avatar_url END,"
     " updated_at = now()"
     " WHERE u.id = $1::uuid RETURNING " USER_COLS;
+// An empty new hash ($2) removes the password.
 constexpr std::string_view kSetPasswordSql =
-    "WITH p AS (UPDATE users SET password_hash = $2, password_changed_at = now(), "
+    "WITH p AS (UPDATE users SET password_hash = NULLIF($2, ''), password_changed_at = now(), "
     "updated_at = now() WHERE id = $1::uuid AND COALESCE(password_hash, '') = $3 RETURNING id),"
     " r AS (UPDATE sessions SET revoked_at = now(), revoke_reason = 'password_changed' "
-    "WHERE user_id IN (SELECT id FROM p) AND id <> $4::uuid AND revoked_at IS NULL RETURNING 1)"
-    " SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM r)";
+    "WHERE user_id IN (SELECT id FROM p) AND id <> $4::uuid AND revoked_at IS NULL RETURNING id)"
+    " SELECT (SELECT count(*) FROM p), (SELECT COALESCE(string_agg(id::text, ','), '') FROM r)";
 
 constexpr std::string_view kCleanupSessionsSql =
     "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE "
@@ -150,7 +177,7 @@ Task<Result<SignInRecord>> AuthStore::SignInByPhone(std::string_view phone,
   batch.push_back(pg::Statement::Of(kInsertSessionByPhoneSql, s.id, phone, s.device_name,
                                     s.platform, s.ip, s.user_agent, s.method, session_ttl_));
   batch.push_back(pg::Statement::Of(kInsertFirstTokenSql, s.refresh_hash, s.id));
-  batch.push_back(pg::Statement::Of(kEvictSql, s.id, max_sessions_));
+  batch.push_back(Evict(s.id));
   auto r = co_await pool_.Pipeline(std::move(batch));
   if (!r) co_return std::move(r).error();
   auto& res = *r;
@@ -158,7 +185,7 @@ Task<Result<SignInRecord>> AuthStore::SignInByPhone(std::string_view phone,
   SignInRecord out;
   out.new_user = res[0].AffectedRows() == 1;
   out.user = ReadUser(res[1], 0);
-  out.evicted = res[4].AffectedRows();
+  out.evicted = res[4].GetInt64(0, 0);
   co_return out;
 }
 
@@ -170,15 +197,20 @@ Task<Result<SignInRecord>> AuthStore::SignInUser(const UserRecord& user, const N
   batch.push_back(pg::Statement::Of(kInsertSessionSql, s.id, user.id, s.device_name, s.platform,
                                     s.ip, s.user_agent, s.method, session_ttl_));
   batch.push_back(pg::Statement::Of(kInsertFirstTokenSql, s.refresh_hash, s.id));
-  batch.push_back(pg::Statement::Of(kEvictSql, s.id, max_sessions_));
+  batch.push_back(Evict(s.id));
   if (!rehash.empty()) batch.push_back(pg::Statement::Of(kRehashSql, user.id, rehash, old_hash));
   auto r = co_await pool_.Pipeline(std::move(batch));
   if (!r) co_return std::move(r).error();
   if ((*r)[0].Rows() != 1) co_return Error::Unauthenticated("the account no longer exists");
   SignInRecord out;
   out.user = user;
-  out.evicted = (*r)[3].AffectedRows();
+  out.evicted = (*r)[3].GetInt64(0, 0);
   co_return out;
+}
+
+pg::Statement AuthStore::Evict(std::string_view new_session) const {
+  return pg::Statement::Of(kEvictSql, new_session, max_sessions_, events::kAuthStream,
+                           events::kSessionRevoked, FormatRfc3339Ms(NowUnixMs()));
 }
 
 Task<Result<RefreshRecord>> AuthStore::Refresh(std::string_view token_hash,
@@ -202,9 +234,12 @@ Task<Result<RefreshRecord>> AuthStore::Refresh(std::string_view token_hash,
   if (revoked) {
     out.status = RefreshStatus::kRevoked;
   } else if (used) {
-    auto rv = co_await pool_.Query(kRevokeForReuseSql, out.session_id);
+    // Revoked and announced in one statement (a racing reuse finds it revoked).
+    auto rv = co_await pool_.Query(kRevokeForReuseSql, out.session_id, events::kAuthStream,
+                                   events::kSessionRevoked, FormatRfc3339Ms(NowUnixMs()));
     if (!rv) co_return std::move(rv).error();
     out.status = RefreshStatus::kReused;
+    if (rv->Rows() == 1) out.user.id = std::string(rv->GetString(0, 0));
   }  // else: expired, kUnknown
   co_return out;
 }
@@ -310,6 +345,7 @@ Task<Result<UserRecord>> AuthStore::UpdateProfile(std::string_view user_id, cons
 
 Task<Result<bool>> AuthStore::SetPassword(std::string_view user_id, std::string_view expected_old,
                                           std::string_view new_hash, std::string_view keep_session,
+                                          std::string_view revoke_reason,
                                           const events::OutboxWriter& outbox,
                                           const events::Event& notice) {
   // "Revoke all": a session id no session has.
@@ -321,6 +357,10 @@ Task<Result<bool>> AuthStore::SetPassword(std::string_view user_id, std::string_
         auto r = co_await c.Query(kSetPasswordSql, user_id, new_hash, expected_old, keep);
         if (!r) co_return std::move(r).error();
         if (r->GetInt64(0, 0) != 1) co_return false;
+        // The other sessions' end is announced in this transaction, with their ids.
+        const events::Event revoked = SessionsRevokedEvent(user_id, keep_session, revoke_reason,
+                                                           SplitSessionIds(r->GetString(0, 1)));
+        if (Status st = co_await outbox.Append(c, revoked); !st) co_return std::move(st).error();
         if (Status st = co_await outbox.Append(c, notice); !st) co_return std::move(st).error();
         co_return true;
       });

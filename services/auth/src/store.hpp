@@ -41,7 +41,7 @@ struct NewSession {
 struct SignInRecord {
   UserRecord user;
   bool new_user = false;
-  std::int64_t evicted = 0;  // older sessions revoked by the per-user cap
+  std::int64_t evicted = 0;  // older sessions revoked (and announced) by the per-user cap
 };
 
 struct SessionRecord {
@@ -90,7 +90,8 @@ class AuthStore {
   AuthStore(pg::Pool& pool, std::chrono::seconds session_ttl, int max_sessions_per_user);
 
   // OTP sign-in: creates the user on first sign-in, opens the session with its
-  // first refresh token and applies the per-user session cap, in one batch.
+  // first refresh token and applies the per-user session cap (each evicted
+  // session's auth.session.revoked goes to the outbox), in one batch.
   Task<Result<SignInRecord>> SignInByPhone(std::string_view phone, std::string_view country,
                                            std::string_view locale, const NewSession& session);
   // Password sign-in of a known user. `rehash` (when not empty) replaces the
@@ -99,7 +100,7 @@ class AuthStore {
                                         std::string_view old_hash, std::string_view rehash);
 
   // Rotates a refresh token (one statement); on failure tells why, revoking the
-  // session when a used token comes back.
+  // session (and queueing its auth.session.revoked) when a used token comes back.
   Task<Result<RefreshRecord>> Refresh(std::string_view token_hash, std::string_view new_hash,
                                       std::string_view ip);
 
@@ -129,13 +130,15 @@ class AuthStore {
 
   // kConflict when the username is taken (case-insensitive).
   Task<Result<UserRecord>> UpdateProfile(std::string_view user_id, const ProfilePatch& patch);
-  // Sets the password when the stored hash is still `expected_old` (empty: none),
-  // revokes the user's sessions other than `keep_session` (empty: all of them) and
-  // queues `notice` in the outbox, in one transaction. False when the hash
-  // changed meanwhile (nothing written).
+  // Sets the password (an empty `new_hash` removes it) when the stored hash is
+  // still `expected_old` (empty: none), revokes the user's sessions other than
+  // `keep_session` (empty: all of them), and queues their auth.sessions.revoked
+  // (`revoke_reason`, with the revoked ids) and `notice` in the outbox, in one
+  // transaction. False when the hash changed meanwhile (nothing written).
   Task<Result<bool>> SetPassword(std::string_view user_id, std::string_view expected_old,
                                  std::string_view new_hash, std::string_view keep_session,
-                                 const events::OutboxWriter& outbox, const events::Event& notice);
+                                 std::string_view revoke_reason, const events::OutboxWriter& outbox,
+                                 const events::Event& notice);
 
   // Deletes sessions and refresh tokens that ended more than `retention` ago.
   Task<Result<std::int64_t>> Cleanup(std::chrono::milliseconds retention);
@@ -144,6 +147,9 @@ class AuthStore {
   Task<Status> Execute(pg::Statement statement);
 
  private:
+  // The per-user cap after `new_session` was added, with its announcements.
+  pg::Statement Evict(std::string_view new_session) const;
+
   pg::Pool& pool_;
   std::string session_ttl_;  // "2592000 seconds"
   int max_sessions_;

@@ -447,10 +447,45 @@ TEST(Revocation, AuthEventsNameASessionOrAllButOne) {
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->session_id.empty());
   EXPECT_EQ(all->except_session_id, "0190b1a5-0000-7000-8000-000000000003");
+  EXPECT_TRUE(all->session_ids.empty());
+  // A password change lists the sessions it ended; entries that are not ids are skipped.
+  auto listed = ParseRevocation(
+      R"({"type":"auth.sessions.revoked","data":{"user_id":"0190b1a5-0000-7000-8000-000000000002",)"
+      R"("except_session_id":"","session_ids":["0190B1A5-0000-7000-8000-000000000004",7,"x",)"
+      R"("0190b1a5-0000-7000-8000-000000000005"]}})");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->session_ids,
+            (std::vector<std::string>{"0190b1a5-0000-7000-8000-000000000004",
+                                      "0190b1a5-0000-7000-8000-000000000005"}));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.otp.requested","data":{"phone":"+66"}})"));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.session.revoked","data":{"session_id":"x"}})"));
   EXPECT_FALSE(ParseRevocation(R"({"type":"auth.sessions.revoked","data":{}})"));
   EXPECT_FALSE(ParseRevocation("not json"));
+}
+
+// A password change's revocation names the sessions it ended: their tokens are
+// refused from then on (and forgotten once they can no longer be valid).
+TEST(Revocation, AUserWideRevocationRemembersTheSessionsItNames) {
+  boost::asio::io_context io{1};
+  redis::RedisOptions ro;
+  ro.url = "redis://127.0.0.1:1/0";  // never used: nothing is published
+  redis::RedisClient redis(io.get_executor(), ro);
+  Hub hub(io.get_executor(), redis, ro, Hub::Options{});
+  SessionGuard guard(hub, std::chrono::seconds(60));
+  const std::string kept = "0190b1a5-0000-7000-8000-000000000003";
+  const std::string ended = "0190b1a5-0000-7000-8000-000000000004";
+  Revocation r;
+  r.user_id = "0190b1a5-0000-7000-8000-000000000002";
+  r.except_session_id = kept;
+  const auto now = std::chrono::system_clock::now();
+  guard.Apply(r, now);
+  EXPECT_FALSE(guard.IsRevoked(ended)) << "not named: nothing to remember";
+  r.session_ids = {ended};
+  guard.Apply(r, now);
+  EXPECT_TRUE(guard.IsRevoked(ended));
+  EXPECT_FALSE(guard.IsRevoked(kept));
+  guard.CloseExpired(now + std::chrono::minutes(2));  // past `remember`: forgotten
+  EXPECT_FALSE(guard.IsRevoked(ended));
 }
 
 TEST(ModelJson, RateLimitedErrorsCarryRetryAfter) {

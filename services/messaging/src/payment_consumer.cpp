@@ -27,7 +27,8 @@ PaymentConsumer::PaymentConsumer(redis::RedisClient& redis, SendBatcher& batcher
     : redis_(redis),
       batcher_(batcher),
       consumer_(std::move(consumer_name)),
-      stopping_(std::move(stopping)) {}
+      stopping_(stopping),
+      reader_(redis, "payment consumer", std::move(stopping)) {}
 
 std::optional<AppendRequest> PaymentConsumer::MessageFor(std::string_view type,
                                                          const json::object& data) {
@@ -117,7 +118,7 @@ Task<bool> PaymentConsumer::Handle(const std::string* envelope_text) {
 }
 
 void PaymentConsumer::Stop() {
-  if (conn_) conn_->Close();
+  reader_.Close();
 }
 
 Task<void> PaymentConsumer::Run() {
@@ -128,20 +129,13 @@ Task<void> PaymentConsumer::Run() {
     if (!group_ready) {
       auto st = co_await redis::XGroupCreate(redis_, stream, kGroup, "0");
       if (!st) {
-        co_await Sleep(std::chrono::seconds(1));
+        co_await reader_.Pause();
         continue;
       }
       group_ready = true;
     }
-    if (!conn_ || !conn_->IsOpen()) {
-      auto c = co_await redis_.Dedicated();
-      if (!c) {
-        co_await Sleep(std::chrono::seconds(1));
-        continue;
-      }
-      if (stopping_()) break;
-      conn_.emplace(std::move(*c));
-    }
+    redis::RedisConnection* conn = co_await reader_.Get();
+    if (conn == nullptr) continue;
     std::vector<redis::StreamEntry> entries;
     if (std::chrono::steady_clock::now() >= next_claim) {
       next_claim = std::chrono::steady_clock::now() + kClaimEvery;
@@ -149,12 +143,10 @@ Task<void> PaymentConsumer::Run() {
       if (claimed) entries = std::move(claimed->entries);
     }
     if (entries.empty()) {
-      auto read = co_await redis::XReadGroup(*conn_, stream, kGroup, consumer_, 100, kBlock);
+      auto read = co_await redis::XReadGroup(*conn, stream, kGroup, consumer_, 100, kBlock);
       if (!read) {
-        if (stopping_()) break;
         if (redis::IsRedisError(read.error(), "NOGROUP")) group_ready = false;
-        conn_.reset();
-        co_await Sleep(std::chrono::seconds(1));
+        co_await reader_.Failed(read.error());
         continue;
       }
       entries = std::move(*read);

@@ -6,6 +6,7 @@
 
 #include <tchat/core/json.hpp>
 #include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/reader_connection.hpp>
 #include <tchat/core/task.hpp>
 
 #include "message_store.hpp"
@@ -49,7 +50,7 @@ class PaymentConsumer {
   SendBatcher& batcher_;
   std::string consumer_;
   std::function<bool()> stopping_;
-  std::optional<redis::RedisConnection> conn_;  // the blocking reads' own connection
+  redis::ReaderConnection reader_;  // the blocking reads' own connection
 };
 
 }  // namespace tchat::messaging

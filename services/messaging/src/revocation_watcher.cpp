@@ -1,8 +1,6 @@
 #include "revocation_watcher.hpp"
 
-#include <tchat/core/async.hpp>
 #include <tchat/core/events/streams.hpp>
-#include <tchat/core/log.hpp>
 #include <tchat/core/redis/streams.hpp>
 #include <tchat/core/time.hpp>
 
@@ -17,10 +15,13 @@ constexpr std::size_t kBatch = 500;
 
 RevocationWatcher::RevocationWatcher(redis::RedisClient& redis, std::chrono::seconds remember,
                                      Sink sink, std::function<bool()> stopping)
-    : redis_(redis), remember_(remember), sink_(std::move(sink)), stopping_(std::move(stopping)) {}
+    : remember_(remember),
+      sink_(std::move(sink)),
+      stopping_(stopping),
+      reader_(redis, "revocation watcher", std::move(stopping)) {}
 
 void RevocationWatcher::Stop() {
-  if (conn_) conn_->Close();
+  reader_.Close();
 }
 
 Task<void> RevocationWatcher::Run() {
@@ -30,21 +31,11 @@ Task<void> RevocationWatcher::Run() {
       NowUnixMs() - std::chrono::duration_cast<std::chrono::milliseconds>(remember_).count();
   std::string last_id = std::to_string(since > 0 ? since : 0) + "-0";
   while (!stopping_()) {
-    if (!conn_ || !conn_->IsOpen()) {
-      auto c = co_await redis_.Dedicated();
-      if (!c) {
-        co_await Sleep(std::chrono::seconds(1));
-        continue;
-      }
-      if (stopping_()) break;
-      conn_.emplace(std::move(*c));
-    }
-    auto read = co_await redis::XRead(*conn_, stream, last_id, kBatch, kBlock);
+    redis::RedisConnection* conn = co_await reader_.Get();
+    if (conn == nullptr) continue;
+    auto read = co_await redis::XRead(*conn, stream, last_id, kBatch, kBlock);
     if (!read) {
-      if (stopping_()) break;
-      log::Warn("revocation watcher: redis failed", {{"error", read.error().message}});
-      conn_.reset();
-      co_await Sleep(std::chrono::seconds(1));
+      co_await reader_.Failed(read.error());
       continue;
     }
     for (const auto& e : *read) {

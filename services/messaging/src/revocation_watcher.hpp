@@ -6,6 +6,7 @@
 #include <string>
 
 #include <tchat/core/redis/client.hpp>
+#include <tchat/core/redis/reader_connection.hpp>
 #include <tchat/core/task.hpp>
 
 #include "session_guard.hpp"
@@ -34,11 +35,10 @@ class RevocationWatcher {
   void Stop();
 
  private:
-  redis::RedisClient& redis_;
   std::chrono::seconds remember_;
   Sink sink_;
   std::function<bool()> stopping_;
-  std::optional<redis::RedisConnection> conn_;
+  redis::ReaderConnection reader_;
 };
 
 }  // namespace tchat::messaging

@@ -34,6 +34,12 @@ std::optional<Revocation> ParseRevocation(std::string_view envelope) {
     if (auto s = CanonicalUuid(StringValue(data, "except_session_id"))) {
       r.except_session_id = std::move(*s);
     }
+    if (const json::value* ids = data.if_contains("session_ids"); ids && ids->is_array()) {
+      for (const json::value& id : ids->get_array()) {
+        if (!id.is_string()) continue;
+        if (auto s = CanonicalUuid(id.get_string())) r.session_ids.push_back(std::move(*s));
+      }
+    }
     return r;
   }
   return std::nullopt;
@@ -83,6 +89,7 @@ std::size_t SessionGuard::Apply(const Revocation& r, std::chrono::system_clock::
       hub_.ForEachSessionOf(r.user_id, revoke);
     }
   } else {
+    for (const auto& id : r.session_ids) revoked_[id] = now + remember_;
     hub_.ForEachSessionOf(r.user_id, revoke);
   }
   return n;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace tchat::messaging {
 
@@ -25,10 +26,13 @@ inline constexpr std::chrono::seconds kRememberRevoked{3600 + 60};
 // One session revocation, as auth announces it on its event stream
 // (tchat.events.auth): "auth.session.revoked" names one session;
 // "auth.sessions.revoked" every session of a user except `except_session_id`.
+// A user-wide one lists the sessions it revoked (`session_ids`), so that their
+// unexpired access tokens are refused too.
 struct Revocation {
-  std::string session_id;         // one session; empty for a user-wide one
-  std::string user_id;            // the user (required for a user-wide one)
-  std::string except_session_id;  // user-wide: the session that stays
+  std::string session_id;                // one session; empty for a user-wide one
+  std::string user_id;                   // the user (required for a user-wide one)
+  std::string except_session_id;         // user-wide: the session that stays
+  std::vector<std::string> session_ids;  // user-wide: the sessions it ended
   std::string reason;
 };
 
@@ -48,8 +52,8 @@ class SessionGuard {
 
   // Closes the sessions whose token expired by `now`; returns how many.
   std::size_t CloseExpired(std::chrono::system_clock::time_point now);
-  // Closes the sessions `r` revokes and remembers a revoked session id; returns
-  // how many were closed.
+  // Closes the sessions `r` revokes and remembers the revoked session ids;
+  // returns how many were closed.
   std::size_t Apply(const Revocation& r, std::chrono::system_clock::time_point now);
   // True when tokens of `session_id` must not be accepted any more.
   bool IsRevoked(std::string_view session_id) const;

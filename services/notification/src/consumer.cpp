@@ -5,6 +5,7 @@
 
 #include <tchat/core/async.hpp>
 #include <tchat/core/log.hpp>
+#include <tchat/core/redis/reader_connection.hpp>
 
 #include "delivery_store.hpp"
 #include "event_store.hpp"
@@ -95,20 +96,12 @@ Task<bool> StreamConsumers::Handle(const std::string& stream,
 }
 
 Task<void> StreamConsumers::Run(const std::string& stream, std::function<bool()> stopping) {
-  std::optional<redis::RedisConnection> conn;
+  redis::ReaderConnection reader(redis_, "stream consumer " + stream, stopping);
   bool read_pending = true;  // own pending entries first (a restart, a failed batch)
   bool group_ready = false;
   while (!stopping()) {
-    if (!conn || !conn->IsOpen()) {
-      auto c = co_await redis_.Dedicated();
-      if (!c) {
-        log::Warn("stream consumer: redis unavailable",
-                  {{"stream", stream}, {"error", c.error().message}});
-        co_await SleepUnless(1s, stopping);
-        continue;
-      }
-      conn.emplace(std::move(*c));
-    }
+    redis::RedisConnection* conn = co_await reader.Get();
+    if (conn == nullptr) continue;
     if (!group_ready) {
       // "0": a new group starts at the beginning of the stream, so that events
       // written before the first start are not lost.
@@ -130,9 +123,7 @@ Task<void> StreamConsumers::Run(const std::string& stream, std::function<bool()>
         group_ready = false;
         continue;
       }
-      log::Warn("XREADGROUP failed", {{"stream", stream}, {"error", entries.error().message}});
-      conn.reset();
-      co_await SleepUnless(1s, stopping);
+      co_await reader.Failed(entries.error());
       continue;
     }
     if (read_pending && entries->empty()) {

@@ -94,6 +94,9 @@ Result<OtpRequested> DecodeOtpRequested(const json::object& data) {
   auto user = StringOrEmpty(data, "user_id");
   if (!user) return std::move(user).error();
   if (!user->empty() && IsUuid(*user)) o.user_id = std::move(*user);
+  auto purpose = StringOrEmpty(data, "purpose");
+  if (!purpose) return std::move(purpose).error();
+  o.for_password = *purpose == "password";
   return o;
 }
 

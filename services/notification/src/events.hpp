@@ -40,10 +40,12 @@ struct OtpRequested {
   std::int64_t expires_in = 300;      // seconds after occurred_at
   std::optional<SysTime> expires_at;  // wins over expires_in when given
   std::string user_id;                // may be empty
+  bool for_password = false;          // purpose "password" (else a sign-in code)
 };
 Result<OtpRequested> DecodeOtpRequested(const json::object& data);
 
-// auth.password.changed {user_id, session_id?, change: "set" | "changed" | "reset"}
+// auth.password.changed {user_id, session_id?, change: "set" | "changed" | "removed" |
+// "reset"}
 // (tchat/core/events/auth_events.hpp): the user is told on their devices.
 struct PasswordChanged {
   std::string user_id;

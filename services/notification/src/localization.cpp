@@ -101,6 +101,20 @@ constexpr Table kTable = {{
      "ibahagi kaninuman.",
      "Mã Tchat của bạn là {code}. Mã hết hạn sau {minutes} phút. Không chia sẻ mã này với bất kỳ "
      "ai."},
+    // kOtpPasswordSms
+    {"Your Tchat code to change your password is {code}. It expires in {minutes} minutes. If "
+     "you did not ask for it, ignore this message and do not share the code.",
+     "รหัส Tchat สำหรับเปลี่ยนรหัสผ่านของคุณคือ {code} หมดอายุใน {minutes} นาที หากคุณไม่ได้ขอ "
+     "โปรดเพิกเฉยข้อความนี้และห้ามบอกรหัสนี้กับผู้อื่น",
+     "Kode Tchat untuk mengubah kata sandi Anda adalah {code}. Berlaku {minutes} menit. Jika "
+     "Anda tidak memintanya, abaikan pesan ini dan jangan berikan kode ini kepada siapa pun.",
+     "Kod Tchat untuk menukar kata laluan anda ialah {code}. Sah selama {minutes} minit. Jika "
+     "anda tidak memintanya, abaikan mesej ini dan jangan kongsi kod ini dengan sesiapa.",
+     "Ang iyong Tchat code para palitan ang password ay {code}. Mag-e-expire ito sa loob ng "
+     "{minutes} minuto. Kung hindi mo ito hiniling, huwag pansinin ang mensaheng ito at huwag "
+     "ibahagi ang code.",
+     "Mã Tchat để đổi mật khẩu của bạn là {code}. Mã hết hạn sau {minutes} phút. Nếu bạn không "
+     "yêu cầu, hãy bỏ qua tin nhắn này và không chia sẻ mã với bất kỳ ai."},
     // kPasswordChangedTitle
     {"Your Tchat password changed", "รหัสผ่าน Tchat ของคุณถูกเปลี่ยน", "Kata sandi Tchat Anda diubah",
      "Kata laluan Tchat anda telah ditukar", "Napalitan ang iyong Tchat password",
@@ -128,6 +142,19 @@ constexpr Table kTable = {{
      "lahat ng device.",
      "Mật khẩu của bạn đã được đặt lại bằng mã gửi đến điện thoại; mọi thiết bị đã bị đăng "
      "xuất."},
+    // kPasswordRemovedBody
+    {"Your password was removed: you now sign in with a code sent to your phone. Your other "
+     "devices were signed out.",
+     "รหัสผ่านของคุณถูกลบแล้ว จากนี้ให้เข้าสู่ระบบด้วยรหัสที่ส่งไปยังโทรศัพท์ของคุณ "
+     "อุปกรณ์อื่นของคุณถูกออกจากระบบ",
+     "Kata sandi Anda dihapus: kini Anda masuk dengan kode yang dikirim ke ponsel Anda. "
+     "Perangkat Anda yang lain telah keluar.",
+     "Kata laluan anda telah dibuang: kini anda log masuk dengan kod yang dihantar ke telefon "
+     "anda. Peranti anda yang lain telah dilog keluar.",
+     "Inalis ang iyong password: mag-sign in ka na gamit ang code na ipinadala sa iyong "
+     "telepono. Na-sign out ang iba mong device.",
+     "Mật khẩu của bạn đã bị xóa: từ nay bạn đăng nhập bằng mã gửi đến điện thoại. Các thiết "
+     "bị khác của bạn đã bị đăng xuất."},
 }};
 
 std::string Lower(std::string_view s) {

@@ -50,9 +50,11 @@ enum class Text {
   kPaymentUpdateTitle,
   kPaymentUpdateBody,  // "{amount}"
   kOtpSms,             // "Your Tchat code is {code}. It expires in {minutes} minutes..."
+  kOtpPasswordSms,     // "Your Tchat code to change your password is {code}. ..."
   kPasswordChangedTitle,
   kPasswordChangedBody,  // "Your password was changed; your other devices were signed out..."
   kPasswordResetBody,
+  kPasswordRemovedBody,  // "Your password was removed; ... other devices were signed out."
   kCount_,
 };
 

@@ -32,10 +32,14 @@ TEST(Localization, EveryTextExistsInEveryLanguageWithItsPlaceholders) {
       const std::string s = Localize(l, static_cast<Text>(t));
       EXPECT_FALSE(s.empty()) << LocaleCode(l) << " text " << t;
     }
-    const std::string otp = Localize(l, Text::kOtpSms, {{"code", "123456"}, {"minutes", "5"}});
-    EXPECT_NE(otp.find("123456"), std::string::npos) << LocaleCode(l);
-    EXPECT_NE(otp.find('5'), std::string::npos) << LocaleCode(l);
-    EXPECT_EQ(otp.find('{'), std::string::npos) << LocaleCode(l) << ": " << otp;
+    for (Text t : {Text::kOtpSms, Text::kOtpPasswordSms}) {
+      const std::string otp = Localize(l, t, {{"code", "123456"}, {"minutes", "5"}});
+      EXPECT_NE(otp.find("123456"), std::string::npos) << LocaleCode(l);
+      EXPECT_NE(otp.find('5'), std::string::npos) << LocaleCode(l);
+      EXPECT_EQ(otp.find('{'), std::string::npos) << LocaleCode(l) << ": " << otp;
+    }
+    // A password code reads otherwise than a sign-in code.
+    EXPECT_NE(Localize(l, Text::kOtpPasswordSms), Localize(l, Text::kOtpSms)) << LocaleCode(l);
     const std::string n = Localize(l, Text::kNewMessagesTitle, {{"n", "7"}});
     EXPECT_NE(n.find('7'), std::string::npos) << LocaleCode(l);
   }

@@ -189,8 +189,10 @@ Plan PlanPasswordChanged(const Envelope& env, const PasswordChanged& pc,
   const RecipientView& v = view(pc.user_id);
   const Locale loc = v.settings.locale;
   const std::string title = Localize(loc, Text::kPasswordChangedTitle);
-  const std::string body =
-      Localize(loc, pc.change == "reset" ? Text::kPasswordResetBody : Text::kPasswordChangedBody);
+  const Text body_text = pc.change == "reset"     ? Text::kPasswordResetBody
+                         : pc.change == "removed" ? Text::kPasswordRemovedBody
+                                                  : Text::kPasswordChangedBody;
+  const std::string body = Localize(loc, body_text);
   json::object data{{"type", env.type}, {"change", pc.change}};
   plan.inbox.push_back({pc.user_id, "security", title, body, data, {}, {}});
   RecipientView urgent = v;
@@ -230,6 +232,7 @@ Plan PlanOtp(const Envelope& env, const OtpRequested& otp, std::optional<Locale>
                        {"sealed_code", otp.sealed_code},
                        {"locale", LocaleCode(loc)},
                        {"minutes", std::max<std::int64_t>(1, (life.count() + 59) / 60)},
+                       {"purpose", otp.for_password ? "password" : "sign_in"},
                        {"expires_at", UnixMillis(expires_at)},
                        {"event_at", UnixMillis(env.occurred_at)}};
   plan.sms.push_back({otp.phone, std::move(payload)});
@@ -313,7 +316,9 @@ Result<RenderedSms> RenderSms(const json::object& p, const SealedBoxOpener& open
   const Locale loc = LocaleOf(p);
   r.locale = std::string(LocaleCode(loc));
   const std::string minutes = std::to_string(Int(p, "minutes", 5));
-  r.text = Localize(loc, Text::kOtpSms, {{"code", *code}, {"minutes", minutes}});
+  // A code to change or reset the password says so (it is no sign-in code).
+  const Text text = StringValue(p, "purpose") == "password" ? Text::kOtpPasswordSms : Text::kOtpSms;
+  r.text = Localize(loc, text, {{"code", *code}, {"minutes", minutes}});
   sodium_memzero(code->data(), code->size());
   if (auto at = Int(p, "expires_at", -1); at >= 0) r.expires_at = FromUnixMillis(at);
   if (auto at = Int(p, "event_at", -1); at >= 0) r.event_at = FromUnixMillis(at);

@@ -722,6 +722,58 @@ TEST_F(AuthE2E, PasswordResetByCodeEndsEverySession) {
             401);
 }
 
+// DELETE /v1/auth/password (issue 17): the same fresh proof as a change, then
+// the other sessions end as after a change.
+TEST_F(AuthE2E, RemovingThePasswordNeedsAProof) {
+  Session s = NewUser();
+  auto remove = [&](const json::object& proof, const std::string& bearer) {
+    ApiRequest req("DELETE", "/v1/auth/password", json::serialize(proof));
+    req.bearer = bearer;
+    return api_->Send(std::move(req));
+  };
+  // (At most five codes an hour go to one number: this test asks for five.)
+  // Nothing to remove yet: 409 (with a proof), 400 (without one).
+  EXPECT_EQ(remove({}, s.access).status, 400);
+  ApiResponse none = remove({{"current_password", "anything at all"}}, s.access);
+  EXPECT_EQ(none.status, 409) << none.raw;
+
+  const std::string pw = "to be removed " + Digits(6);
+  ApiResponse set = api_->Put(
+      "/v1/auth/password",
+      json::object{{"password", pw}, {"otp_code", RequestCode(s.phone, "", "password")}}, s.access);
+  ASSERT_EQ(set.status, 204) << set.raw;
+  Session other = SignIn(s.phone, "tablet");
+  EXPECT_EQ(remove({}, s.access).status, 400) << "a session alone is no proof";
+  EXPECT_EQ(api_->Delete("/v1/auth/password", s.access).status, 400);  // no body at all
+  EXPECT_EQ(remove({{"current_password", "not the password"}}, s.access).status, 403);
+  EXPECT_EQ(remove({{"otp_code", "000000"}}, s.access).status, 403);
+  EXPECT_EQ(remove({{"current_password", pw}}, "").status, 401);
+  EXPECT_TRUE(api_->Get("/v1/users/me", s.access).body.at("has_password").as_bool());
+  EXPECT_EQ(api_->Get("/v1/users/me", other.access).status, 200);
+
+  ApiResponse ok = remove({{"current_password", pw}}, s.access);
+  ASSERT_EQ(ok.status, 204) << ok.raw;
+  EXPECT_FALSE(api_->Get("/v1/users/me", s.access).body.at("has_password").as_bool());
+  EXPECT_EQ(api_->Get("/v1/users/me", other.access).status, 401) << "other sessions end";
+  EXPECT_EQ(api_->Post("/v1/auth/refresh", json::object{{"refresh_token", other.refresh}}).status,
+            401);
+  EXPECT_EQ(api_->Post("/v1/auth/login", json::object{{"phone", s.phone}, {"password", pw}}).status,
+            401);
+  EXPECT_EQ(remove({{"current_password", pw}}, s.access).status, 409);
+
+  // A code of purpose "password" proves a removal too.
+  const std::string pw2 = "set again " + Digits(6);
+  ASSERT_EQ(
+      api_->Put("/v1/auth/password",
+                json::object{{"password", pw2}, {"otp_code", RequestCode(s.phone, "", "password")}},
+                s.access)
+          .status,
+      204);
+  ApiResponse by_code = remove({{"otp_code", RequestCode(s.phone, "", "password")}}, s.access);
+  EXPECT_EQ(by_code.status, 204) << by_code.raw;
+  EXPECT_FALSE(api_->Get("/v1/users/me", s.access).body.at("has_password").as_bool());
+}
+
 TEST_F(AuthE2E, LoginOfUnknownOrPasswordlessAccountsLooksTheSame) {
   Session s = NewUser();  // no password set
   ApiResponse a = api_->Post("/v1/auth/login",

@@ -162,6 +162,74 @@ TEST_F(SecurityE2e, APasswordChangeClosesTheOtherSessionsSockets) {
   EXPECT_TRUE(Alive(*ws_two)) << "the session that changed the password keeps its socket";
 }
 
+// After a password change the other sessions' access tokens (valid for up to
+// 15 minutes) can neither open a socket nor renew one: auth.sessions.revoked
+// lists the sessions it ended.
+TEST_F(SecurityE2e, APasswordChangeRefusesTheOtherSessionsTokens) {
+  const std::string phone = NewPhone();
+  Account one = SignIn(phone);
+  Account two = SignIn(phone);
+  auto ws_one = ConnectWith(one.access);
+  auto ws_two = ConnectWith(two.access);
+  ASSERT_TRUE(Alive(*ws_one));
+  const std::string code = RequestDevCode(*auth_, phone, "", "password");
+  auto r =
+      Auth("PUT", "/v1/auth/password",
+           json::object{{"password", "correct horse battery 7"}, {"otp_code", code}}, two.access);
+  ASSERT_EQ(r.status, 204) << r.raw;
+  // The open socket closing shows that this replica has the revocation.
+  ASSERT_TRUE(ws_one->WaitClosed(2s)) << "the other session's socket is still open";
+
+  auto again = std::make_unique<BlockingWs>(io_);
+  (void)again->Connect(url_, one.access, {}, 5s);
+  EXPECT_TRUE(again->WaitClosed(3s)) << "a revoked session's token opened a socket";
+  EXPECT_EQ(again->close_code(), 4001);
+  // Nor does it renew a socket (of the session that stays).
+  ASSERT_TRUE(ws_two->Send(R"({"type":"auth","access_token":")" + one.access + "\"}").ok());
+  auto refused = ws_two->NextOfType("error", 3s);
+  ASSERT_TRUE(refused) << "the revoked session's token renewed a socket";
+  EXPECT_EQ(Str(Obj(*refused, "error"), "code"), "unauthenticated");
+  EXPECT_TRUE(Alive(*ws_two)) << "the session that changed the password keeps its socket";
+  auto fresh = ConnectWith(two.access);
+  EXPECT_TRUE(Alive(*fresh)) << "the session that stays still opens sockets";
+}
+
+// The per-user session cap (AUTH_MAX_SESSIONS_PER_USER, 10 in the test stack)
+// ends the oldest session when an eleventh signs in: it is announced like any
+// revocation, so its sockets close within 2 s and its token opens no new one.
+TEST_F(SecurityE2e, ASessionEvictedByTheCapClosesItsSockets) {
+  constexpr int kCap = 10;
+  const std::string phone = NewPhone();
+  Account oldest = SignIn(phone);
+  const std::string pw = "evicted by the cap " + phone.substr(5);
+  const std::string code = RequestDevCode(*auth_, phone, "", "password");
+  auto set = Auth("PUT", "/v1/auth/password", json::object{{"password", pw}, {"otp_code", code}},
+                  oldest.access);
+  ASSERT_EQ(set.status, 204) << set.raw;
+  auto ws_oldest = ConnectWith(oldest.access);
+  ASSERT_TRUE(Alive(*ws_oldest));
+  std::string newest;
+  for (int i = 1; i < kCap; ++i) {  // sessions 2..10: the cap is reached, nothing ends
+    auto login = Auth("POST", "/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});
+    ASSERT_EQ(login.status, 200) << login.raw;
+    newest = Str(login.object(), "access_token");
+  }
+  auto ws_newest = ConnectWith(newest);
+  ASSERT_TRUE(Alive(*ws_oldest)) << "a session within the cap must stay";
+
+  auto login = Auth("POST", "/v1/auth/login", json::object{{"phone", phone}, {"password", pw}});
+  ASSERT_EQ(login.status, 200) << login.raw;  // the eleventh: the oldest is evicted
+  const auto evicted = std::chrono::steady_clock::now();
+  EXPECT_TRUE(ws_oldest->WaitClosed(2s)) << "the evicted session's socket is still open";
+  EXPECT_LE(std::chrono::steady_clock::now() - evicted, 2s);
+  EXPECT_EQ(ws_oldest->close_code(), 4001);
+  EXPECT_TRUE(Alive(*ws_newest)) << "the sessions within the cap keep their sockets";
+  auto again = std::make_unique<BlockingWs>(io_);
+  (void)again->Connect(url_, oldest.access, {}, 5s);
+  EXPECT_TRUE(again->WaitClosed(3s)) << "the evicted session's token opened a socket";
+  EXPECT_EQ(again->close_code(), 4001);
+}
+
 TEST_F(SecurityE2e, AnExpiredTokenClosesTheSocketUnlessRenewed) {
   User a = NewUser();
   const std::string short_lived = Minter().Mint(a.id, 3s);

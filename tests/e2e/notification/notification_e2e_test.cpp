@@ -343,6 +343,56 @@ TEST_F(NotificationE2E, EndingASessionRemovesItsDevices) {
   EXPECT_TRUE(sink_->Matching("token", t2).empty());
 }
 
+// The per-user session cap (AUTH_MAX_SESSIONS_PER_USER, 10 in the test stack)
+// ends the oldest session when an eleventh signs in: auth announces it
+// (auth.session.revoked, reason "evicted") and its devices go, as at a logout.
+TEST_F(NotificationE2E, ASessionEvictedByTheCapLosesItsDevices) {
+  constexpr int kCap = 10;
+  BlockingApi auth(io_, RequireEnv("TCHAT_TEST_AUTH_URL"));
+  auth.set_header("X-Real-IP", FreshIp());
+  const std::string phone = FreshThaiPhone();
+  auto code = [&](const std::string& purpose) {
+    auto r = CallOn(auth, "POST", "/v1/auth/otp/request", {},
+                    ToJson(json::object{{"phone", phone}, {"purpose", purpose}}));
+    EXPECT_EQ(r.status, 202) << r.raw;
+    return std::string(r.object().at("dev_code").as_string());
+  };
+  auto v = CallOn(auth, "POST", "/v1/auth/otp/verify", {},
+                  ToJson(json::object{{"phone", phone}, {"code", code("sign_in")}}));
+  ASSERT_EQ(v.status, 200) << v.raw;
+  User oldest{std::string(v.object().at("user").as_object().at("id").as_string()),
+              std::string(v.object().at("access_token").as_string()), nullptr};
+  const std::string pw = "evicted device " + phone.substr(4);
+  auto put = CallOn(auth, "PUT", "/v1/auth/password", oldest.token,
+                    ToJson(json::object{{"password", pw}, {"otp_code", code("password")}}));
+  ASSERT_EQ(put.status, 204) << put.raw;
+  auto [d_old, t_old] = AddDevice(oldest);
+  auto login = [&]() {
+    auto r = CallOn(auth, "POST", "/v1/auth/login", {},
+                    ToJson(json::object{{"phone", phone}, {"password", pw}}));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return User{oldest.id, std::string(r.object().at("access_token").as_string()), nullptr};
+  };
+  User newest;
+  for (int i = 1; i < kCap; ++i) newest = login();  // sessions 2..10: within the cap
+  auto [d_new, t_new] = AddDevice(newest, "ios");
+  auto count = [&]() {
+    return Call("GET", "/v1/devices", newest.token).object().at("devices").as_array().size();
+  };
+  ASSERT_EQ(count(), 2u);
+  (void)login();  // the eleventh: the oldest session is evicted
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = count() == 1u;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(gone) << "the evicted session's device is still registered";
+  auto left = Call("GET", "/v1/devices", newest.token).object().at("devices").as_array();
+  EXPECT_EQ(left.at(0).as_object().at("id").as_string(), d_new);
+  EXPECT_NE(d_old, d_new);
+  EXPECT_NE(t_old, t_new);
+}
+
 TEST_F(NotificationE2E, DevicesRejectBadInputAndMissingToken) {
   User a = NewUser();
   EXPECT_EQ(Call("GET", "/v1/devices").status, 401);
@@ -957,6 +1007,47 @@ TEST_F(NotificationE2E, OtpFromAuthReachesTheSmsSinkWithinASecond) {
   EXPECT_NE(Str(sms[0], "text").find(code), std::string::npos) << Str(sms[0], "text");
   EXPECT_EQ(Str(sms[0], "locale"), "th");
   EXPECT_NE(Str(sms[0], "text").find("รหัส"), std::string::npos);
+}
+
+// A code asked for the password (purpose "password": a change, a removal or a
+// reset) is not worded as a sign-in code, in each of the six languages.
+TEST_F(NotificationE2E, APasswordCodesSmsIsWordedForThePassword) {
+  const std::string digits = FreshThaiPhone();
+  // Per language: a word of the password text that the sign-in text lacks.
+  const std::vector<std::pair<std::string, std::string>> langs = {
+      {"en", "change your password"},  {"th", "เปลี่ยนรหัสผ่าน"},
+      {"id", "mengubah kata sandi"},   {"ms", "menukar kata laluan"},
+      {"fil", "palitan ang password"}, {"vi", "đổi mật khẩu"}};
+  std::vector<std::string> phones;
+  for (std::size_t i = 0; i < langs.size(); ++i) {
+    const std::string phone = digits.substr(0, digits.size() - 1) + std::to_string(i);
+    phones.push_back(phone);
+    redis_->Publish(events::kAuthStream,
+                    Envelope("auth.otp.requested", json::object{{"phone", phone},
+                                                                {"sealed_code", Sealed("246810")},
+                                                                {"locale", langs[i].first},
+                                                                {"purpose", "password"},
+                                                                {"expires_in", 300}}));
+  }
+  // The same number's sign-in code keeps the sign-in wording.
+  const std::string signin = digits.substr(0, digits.size() - 1) + "9";
+  redis_->Publish(events::kAuthStream,
+                  Envelope("auth.otp.requested", json::object{{"phone", signin},
+                                                              {"sealed_code", Sealed("135791")},
+                                                              {"locale", "en"},
+                                                              {"purpose", "sign_in"},
+                                                              {"expires_in", 300}}));
+  for (std::size_t i = 0; i < langs.size(); ++i) {
+    ASSERT_TRUE(sink_->WaitForCount("to", phones[i], 1, kWait)) << langs[i].first;
+    const std::string text = Str(sink_->Matching("to", phones[i])[0], "text");
+    EXPECT_NE(text.find("246810"), std::string::npos) << text;
+    EXPECT_NE(text.find(langs[i].second), std::string::npos) << langs[i].first << ": " << text;
+    EXPECT_EQ(Str(sink_->Matching("to", phones[i])[0], "locale"), langs[i].first);
+  }
+  ASSERT_TRUE(sink_->WaitForCount("to", signin, 1, kWait));
+  const std::string text = Str(sink_->Matching("to", signin)[0], "text");
+  EXPECT_NE(text.find("Your Tchat code is 135791"), std::string::npos) << text;
+  EXPECT_EQ(text.find("password"), std::string::npos) << text;
 }
 
 // A password change reaches the user's devices (issue 17): auth's

@@ -253,7 +253,17 @@ export interface paths {
          */
         put: operations["setPassword"];
         post?: never;
-        delete?: never;
+        /**
+         * Remove the password
+         * @description The account then signs in with codes sent to the phone only. Needs the
+         *     same fresh proof as a change: `current_password` (a wrong one answers
+         *     403 and counts towards the lock-out) or `otp_code`, a code sent to the
+         *     user's phone with `purpose: password` within its 5-minute life (a wrong
+         *     or used one answers 403). Without a proof: 400; when the user has no
+         *     password: 409. The user's other sessions end, and the user's devices
+         *     are told (event `auth.password.changed`, change `removed`).
+         */
+        delete: operations["removePassword"];
         options?: never;
         head?: never;
         patch?: never;
@@ -919,8 +929,8 @@ export interface paths {
          *     sent an `auth` frame with a fresh token of the same user first (the
          *     socket then runs on that token: `auth.ok` tells its expiry), and within
          *     2 s of its session being revoked (logout, `DELETE /v1/auth/sessions/{id}`,
-         *     a password change for the other sessions, a reused refresh token), on
-         *     every replica. A token of a revoked session cannot open a socket (4001
+         *     a password change for the other sessions, a reused refresh token, an
+         *     eviction by the per-user session cap), on every replica. A token of a revoked session cannot open a socket (4001
          *     right after the upgrade) nor renew one. A client that gets 4001 refreshes
          *     its token (or signs in again) before it reconnects.
          *
@@ -1805,6 +1815,16 @@ export interface components {
              * @description The other proof: a code sent to the user's phone by
              *     `POST /v1/auth/otp/request` with `purpose: password`, within its
              *     5-minute life.
+             */
+            otp_code?: string | null;
+        };
+        /** @description One of `current_password` and `otp_code`. */
+        PasswordProof: {
+            /** @description The current password. */
+            current_password?: string | null;
+            /**
+             * @description A code sent to the user's phone by `POST /v1/auth/otp/request` with
+             *     `purpose: password`, within its 5-minute life.
              */
             otp_code?: string | null;
         };
@@ -3202,6 +3222,37 @@ export interface operations {
         };
         responses: {
             /** @description The password is set. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    removePassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordProof"];
+            };
+        };
+        responses: {
+            /** @description The password is removed; the other sessions have ended. */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -15,18 +15,22 @@ namespace tchat::events {
 inline constexpr std::string_view kOtpRequested = "auth.otp.requested";
 
 // {user_id, session_id (the session that made the change; null for a reset),
-//  change ("set" | "changed" | "reset")}: the user's password changed and every
-// other session of theirs was revoked; the user is told on their devices.
+//  change ("set" | "changed" | "removed" | "reset")}: the user's password changed
+// (or was removed) and every other session of theirs was revoked; the user is
+// told on their devices.
 inline constexpr std::string_view kPasswordChanged = "auth.password.changed";
 
-// {user_id, session_id, reason ("logout" | "revoked" | "refresh_token_reuse")}:
-// a session ended before its time; what belongs to it (push devices, open
-// sockets) goes with it. Sessions ended by the per-user cap are not announced.
+// {user_id, session_id, reason ("logout" | "revoked" | "refresh_token_reuse" |
+// "evicted" (the per-user session cap))}: a session ended before its time; what
+// belongs to it (push devices, open sockets, its unexpired access tokens) goes
+// with it. Written in the transaction that ends the session.
 inline constexpr std::string_view kSessionRevoked = "auth.session.revoked";
 
 // {user_id, except_session_id ("" for none), reason ("password_set" |
-// "password_changed" | "password_reset")}: every session of the user but one
-// ended; messaging closes their sockets. (Their push devices stay: the
+// "password_changed" | "password_removed" | "password_reset"), session_ids (the
+// sessions this ended)}: every session of the user but one ended; messaging
+// closes their sockets and refuses the listed sessions' access tokens. Written in
+// the password change's transaction. (Their push devices stay: the
 // auth.password.changed notice must still reach them.)
 inline constexpr std::string_view kSessionsRevoked = "auth.sessions.revoked";
 
