@@ -12,7 +12,9 @@
 //   reacts to a message → A posts 60 more; B reloads with an expiring token (it
 //   is refreshed) and scrolls up through the history → B goes offline, A writes,
 //   B comes back and finds the message in its inbox → B writes while offline and
-//   the message goes out when B is back → Thai interface → no console errors.
+//   the message goes out when B is back → A sets a password with a code, changes
+//   it with the current one → A's devices: one signed out, then all the others →
+//   Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
@@ -381,6 +383,126 @@ step('B writes while offline: shown as sending, delivered once B is back', async
   check(
     (await a.locator('.msg .text').filter({ hasText: 'Written in a tunnel' }).count()) === 1,
     'A shows the message more than once',
+  );
+});
+
+const alicePasswords = [`first password ${run}`, `second password ${run}`];
+
+step(
+  'A sets a password with a code sent to the phone, then changes it with the current one',
+  async () => {
+    await a.locator('a[data-nav=settings]').click();
+    const section = a.getByTestId('password');
+    await see(a, '[data-testid=password]', 'You sign in with a code');
+    await section.getByRole('button', { name: 'Send code' }).click();
+    await section.getByTestId('dev-code').waitFor({ timeout: WAIT });
+    await section.getByRole('button', { name: 'Use this code' }).click();
+    await a.fill('#pw-new', alicePasswords[0]);
+    await a.fill('#pw-repeat', `${alicePasswords[0]}x`);
+    await section.getByRole('button', { name: 'Set password' }).click();
+    await see(a, '[data-testid=password] [role=alert]', 'The two passwords are not the same.');
+    await a.fill('#pw-repeat', alicePasswords[0]);
+    await section.getByRole('button', { name: 'Set password' }).click();
+    await see(a, '[data-testid=password] [role=status]', 'Password saved');
+    await section.scrollIntoViewIfNeeded();
+    await shot(a, '17-desktop-password-set');
+    // Now a change, proven by the current password: a wrong one is refused (403).
+    expectedFailures.push({ who: 'A', status: 403, path: '/v1/auth/password' });
+    await a.fill('#pw-current', 'not the password at all');
+    await a.fill('#pw-new', alicePasswords[1]);
+    await a.fill('#pw-repeat', alicePasswords[1]);
+    await section.getByRole('button', { name: 'Change password' }).click();
+    await see(a, '[data-testid=password] [role=alert]', 'The current password is wrong.');
+    await a.fill('#pw-current', alicePasswords[0]);
+    await section.getByRole('button', { name: 'Change password' }).click();
+    await see(a, '[data-testid=password] [role=status]', 'Password saved');
+    // The API agrees: the new password signs in, the old one no longer does.
+    expectedFailures.push({ who: 'A', status: 401, path: '/v1/auth/login' });
+    const status = await a.evaluate(
+      async ({ phone, passwords }) => {
+        const login = (password) =>
+          fetch('/v1/auth/login', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ phone, country: 'TH', password, device_name: 'Check' }),
+          });
+        const oldOne = (await login(passwords[0])).status;
+        const newOne = await login(passwords[1]);
+        const tokens = await newOne.json();
+        // That check session is not kept.
+        await fetch('/v1/auth/logout', {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${tokens.access_token}` },
+        });
+        return { oldOne, newOne: newOne.status };
+      },
+      { phone: alice.phone, passwords: alicePasswords },
+    );
+    check(status.oldOne === 401, `the old password still signs in (${status.oldOne})`);
+    check(status.newOne === 200, `the new password does not sign in (${status.newOne})`);
+  },
+);
+
+step('A’s devices: this one marked; one other signed out, then all the others', async () => {
+  // Three more sessions of A, as if from other devices (password sign-ins).
+  const refreshTokens = await a.evaluate(
+    async ({ phone, password }) => {
+      const out = [];
+      for (const device of ['Test phone 1', 'Test phone 2', 'Test tablet']) {
+        const r = await fetch('/v1/auth/login', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ phone, country: 'TH', password, device_name: device }),
+        });
+        out.push((await r.json()).refresh_token);
+      }
+      return out;
+    },
+    { phone: alice.phone, password: alicePasswords[1] },
+  );
+  check(refreshTokens.every(Boolean), 'a password sign-in gave no refresh token');
+  await a.reload();
+  const list = a.getByTestId('session-list');
+  await see(a, '[data-testid=session-list]', 'Test tablet');
+  check((await list.locator('li').count()) === 4, 'the list does not show 4 sessions');
+  const current = list.locator('li[data-current]');
+  check((await current.count()) === 1, 'not exactly one session is marked as this one');
+  check((await current.innerText()).includes('This device'), 'this device is not labelled');
+  check((await current.getByRole('button').count()) === 0, 'this device offers to sign itself out');
+  await a.getByTestId('devices').scrollIntoViewIfNeeded();
+  await shot(a, '18-desktop-devices');
+  await list.getByRole('button', { name: 'Sign out Test phone 1' }).click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click();
+  await see(a, '[data-testid=devices] [role=status]', 'Test phone 1 is signed out.');
+  await list.locator('li').nth(2).waitFor({ state: 'visible', timeout: WAIT });
+  check((await list.locator('li').count()) === 3, 'the signed-out device is still listed');
+  check(
+    (await list.filter({ hasText: 'Test phone 1' }).count()) === 0,
+    'Test phone 1 is still listed',
+  );
+  await a.getByTestId('sign-out-others').click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Sign out all other devices' }).click();
+  await see(a, '[data-testid=devices]', 'You are signed in on this device only.');
+  check((await list.locator('li').count()) === 1, 'other devices are still listed');
+  await shot(a, '19-desktop-devices-only-this');
+  // The signed-out devices' refresh tokens no longer work.
+  for (let i = 0; i < refreshTokens.length; i++)
+    expectedFailures.push({ who: 'A', status: 401, path: '/v1/auth/refresh' });
+  const refreshed = await a.evaluate(async (tokens) => {
+    const out = [];
+    for (const t of tokens) {
+      const r = await fetch('/v1/auth/refresh', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: t }),
+      });
+      out.push(r.status);
+    }
+    return out;
+  }, refreshTokens);
+  check(
+    refreshed.every((s) => s === 401),
+    `a signed-out device can still refresh: ${refreshed.join(', ')}`,
   );
 });
 
