@@ -14,7 +14,8 @@
 //   B comes back and finds the message in its inbox → B writes while offline and
 //   the message goes out when B is back → A sets a password with a code, changes
 //   it with the current one → A's devices: one signed out, then all the others →
-//   Thai interface → no console errors.
+//   C (a third browser) resets a forgotten password by a code on the sign-in
+//   screen and signs in with it → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
@@ -81,16 +82,20 @@ let browser;
 /** @type {Page} */ let a;
 /** @type {Page} */ let b;
 /** Console errors and uncaught exceptions, per page. */
-const problems = { A: /** @type {string[]} */ ([]), B: /** @type {string[]} */ ([]) };
+const problems = {
+  A: /** @type {string[]} */ ([]),
+  B: /** @type {string[]} */ ([]),
+  C: /** @type {string[]} */ ([]),
+};
 
 /**
  * Failed responses a step provokes on purpose (the browser logs each as a console
  * error): each entry excuses exactly one, for that page, status and path.
- * @type {{who: 'A' | 'B', status: number, path: string}[]}
+ * @type {{who: 'A' | 'B' | 'C', status: number, path: string}[]}
  */
 const expectedFailures = [];
 
-/** @param {'A' | 'B'} who @param {import('playwright-core').ConsoleMessage} msg */
+/** @param {'A' | 'B' | 'C'} who @param {import('playwright-core').ConsoleMessage} msg */
 function expectedFailure(who, msg) {
   const i = expectedFailures.findIndex(
     (e) =>
@@ -102,7 +107,7 @@ function expectedFailure(who, msg) {
   return i >= 0;
 }
 
-/** @param {Page} page @param {'A' | 'B'} who */
+/** @param {Page} page @param {'A' | 'B' | 'C'} who */
 function watch(page, who) {
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !expectedFailure(who, msg)) {
@@ -506,6 +511,52 @@ step('A’s devices: this one marked; one other signed out, then all the others'
   );
 });
 
+step(
+  'C forgot the password: reset by a code on the sign-in screen, then sign in with it',
+  async () => {
+    const carol = { phone: phoneNumber('3'), name: `Carol ${run}`, username: `carol_${run}` };
+    const ctxC = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      locale: 'en-GB',
+      timezoneId: 'Asia/Bangkok',
+    });
+    try {
+      const c = await ctxC.newPage();
+      watch(c, 'C');
+      await signIn(c, carol, '20-phone-c');
+      await c.locator('a[data-nav=settings]').click();
+      await c.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await c.getByRole('button', { name: 'Sign in with a password' }).click();
+      await c.getByRole('button', { name: 'Forgot your password?' }).click();
+      await c.selectOption('#country', 'TH');
+      await c.fill('#phone', carol.phone);
+      await c.getByRole('button', { name: 'Send code' }).click();
+      await c.getByTestId('dev-code').waitFor({ timeout: WAIT });
+      await c.getByRole('button', { name: 'Use this code' }).click();
+      const password = `carol resets ${run}`;
+      await c.fill('#reset-new', password);
+      await c.fill('#reset-repeat', password);
+      await shot(c, '21-phone-reset-password');
+      await c.getByRole('button', { name: 'Reset password' }).click();
+      await see(c, '[role=status]', 'Your password is reset.');
+      check((await c.inputValue('#phone')) === carol.phone, 'the number is not kept for sign-in');
+      expectedFailures.push({ who: 'C', status: 401, path: '/v1/auth/login' });
+      await c.fill('#password', 'a wrong password');
+      await c.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await see(c, '[role=alert]', 'Wrong phone number or password.');
+      await c.fill('#password', password);
+      await shot(c, '22-phone-password-sign-in');
+      await c.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await c.getByTestId('conversation-list').waitFor({ timeout: WAIT });
+    } finally {
+      await ctxC.close();
+    }
+  },
+);
+
 step('the interface switches to Thai', async () => {
   await b.getByRole('link', { name: 'Back to chats' }).click();
   await b.locator('a[data-nav=settings]').click();
@@ -524,7 +575,7 @@ step('the interface switches to Thai', async () => {
 });
 
 step('no console errors or uncaught exceptions in either browser', async () => {
-  const all = [...problems.A.map((p) => `A: ${p}`), ...problems.B.map((p) => `B: ${p}`)];
+  const all = Object.entries(problems).flatMap(([who, list]) => list.map((p) => `${who}: ${p}`));
   check(all.length === 0, `console errors:\n  ${all.join('\n  ')}`);
 });
 

@@ -52,6 +52,18 @@ export const en = {
   'signin.rateLimited': 'Too many attempts. Try again in {seconds} seconds.',
   'signin.expired': 'Your session has ended. Please sign in again.',
   'signin.language': 'Language',
+  'signin.withPassword': 'Sign in with a password',
+  'signin.withCode': 'Sign in with a code instead',
+  'signin.password': 'Password',
+  'signin.signIn': 'Sign in',
+  'signin.wrongPassword': 'Wrong phone number or password.',
+  'signin.forgot': 'Forgot your password?',
+  'reset.title': 'Reset your password',
+  'reset.hint':
+    'We send a code to your phone; with it you choose a new password. Every device you are signed in on is signed out.',
+  'reset.submit': 'Reset password',
+  'reset.done': 'Your password is reset. Sign in with it.',
+  'reset.noAccount': 'No Tchat account has that number.',
 
   'profile.title': 'Set up your profile',
   'profile.subtitle': 'This is how people see you in chats.',

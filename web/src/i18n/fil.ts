@@ -44,6 +44,18 @@ export const fil: Messages = {
     'Masyadong maraming pagsubok. Subukan ulit pagkalipas ng {seconds} segundo.',
   'signin.expired': 'Natapos na ang iyong session. Mag-sign in ulit.',
   'signin.language': 'Wika',
+  'signin.withPassword': 'Mag-sign in gamit ang password',
+  'signin.withCode': 'Mag-sign in gamit ang code',
+  'signin.password': 'Password',
+  'signin.signIn': 'Mag-sign in',
+  'signin.wrongPassword': 'Mali ang numero ng telepono o password.',
+  'signin.forgot': 'Nakalimutan ang password?',
+  'reset.title': 'I-reset ang password',
+  'reset.hint':
+    'Magpapadala kami ng code sa telepono mo para makapili ka ng bagong password. Mase-sign out ka sa lahat ng device.',
+  'reset.submit': 'I-reset ang password',
+  'reset.done': 'Na-reset na ang password mo. Mag-sign in gamit ang bago.',
+  'reset.noAccount': 'Walang Tchat account na may ganyang numero.',
 
   'profile.title': 'I-set up ang iyong profile',
   'profile.subtitle': 'Ganito ka makikita ng ibang tao sa mga chat.',

@@ -41,6 +41,18 @@ export const id: Messages = {
   'signin.rateLimited': 'Terlalu banyak percobaan. Coba lagi dalam {seconds} detik.',
   'signin.expired': 'Sesi Anda telah berakhir. Silakan masuk lagi.',
   'signin.language': 'Bahasa',
+  'signin.withPassword': 'Masuk dengan kata sandi',
+  'signin.withCode': 'Masuk dengan kode verifikasi saja',
+  'signin.password': 'Kata sandi',
+  'signin.signIn': 'Masuk',
+  'signin.wrongPassword': 'Nomor HP atau kata sandi salah.',
+  'signin.forgot': 'Lupa kata sandi?',
+  'reset.title': 'Atur ulang kata sandi',
+  'reset.hint':
+    'Kami kirim kode ke HP Anda untuk membuat kata sandi baru. Anda akan keluar dari semua perangkat.',
+  'reset.submit': 'Atur ulang kata sandi',
+  'reset.done': 'Kata sandi sudah diatur ulang. Silakan masuk dengan kata sandi baru.',
+  'reset.noAccount': 'Tidak ada akun Tchat dengan nomor itu.',
 
   'profile.title': 'Lengkapi profil Anda',
   'profile.subtitle': 'Begini orang lain melihat Anda di chat.',

@@ -41,6 +41,18 @@ export const ms: Messages = {
   'signin.rateLimited': 'Terlalu banyak cubaan. Cuba lagi dalam {seconds} saat.',
   'signin.expired': 'Sesi anda telah tamat. Sila log masuk semula.',
   'signin.language': 'Bahasa',
+  'signin.withPassword': 'Log masuk dengan kata laluan',
+  'signin.withCode': 'Log masuk dengan kod pengesahan',
+  'signin.password': 'Kata laluan',
+  'signin.signIn': 'Log masuk',
+  'signin.wrongPassword': 'Nombor telefon atau kata laluan salah.',
+  'signin.forgot': 'Terlupa kata laluan?',
+  'reset.title': 'Set semula kata laluan',
+  'reset.hint':
+    'Kami menghantar kod ke telefon anda untuk memilih kata laluan baharu. Anda akan dilog keluar daripada semua peranti.',
+  'reset.submit': 'Set semula kata laluan',
+  'reset.done': 'Kata laluan anda telah diset semula. Log masuk dengan kata laluan baharu.',
+  'reset.noAccount': 'Tiada akaun Tchat dengan nombor itu.',
 
   'profile.title': 'Sediakan profil anda',
   'profile.subtitle': 'Beginilah orang lain melihat anda dalam sembang.',

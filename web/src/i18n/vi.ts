@@ -41,6 +41,18 @@ export const vi: Messages = {
   'signin.rateLimited': 'Bạn đã thử quá nhiều lần. Hãy thử lại sau {seconds} giây.',
   'signin.expired': 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
   'signin.language': 'Ngôn ngữ',
+  'signin.withPassword': 'Đăng nhập bằng mật khẩu',
+  'signin.withCode': 'Đăng nhập bằng mã xác minh',
+  'signin.password': 'Mật khẩu',
+  'signin.signIn': 'Đăng nhập',
+  'signin.wrongPassword': 'Số điện thoại hoặc mật khẩu không đúng.',
+  'signin.forgot': 'Quên mật khẩu?',
+  'reset.title': 'Đặt lại mật khẩu',
+  'reset.hint':
+    'Chúng tôi sẽ gửi mã đến điện thoại của bạn để đặt mật khẩu mới. Bạn sẽ bị đăng xuất khỏi mọi thiết bị.',
+  'reset.submit': 'Đặt lại mật khẩu',
+  'reset.done': 'Đã đặt lại mật khẩu. Hãy đăng nhập bằng mật khẩu mới.',
+  'reset.noAccount': 'Không có tài khoản Tchat nào dùng số này.',
 
   'profile.title': 'Thiết lập hồ sơ',
   'profile.subtitle': 'Mọi người sẽ thấy bạn như thế này trong các cuộc trò chuyện.',
