@@ -14,6 +14,7 @@
 //   B comes back and finds the message in its inbox → B writes while offline and
 //   the message goes out when B is back → A sets a password with a code, changes
 //   it with the current one → A's devices: one signed out, then all the others →
+//   A blocks B from the chat menu (B cannot write), unblocks B in settings →
 //   C (a third browser) resets a forgotten password by a code on the sign-in
 //   screen and signs in with it → Thai interface → no console errors.
 //
@@ -526,7 +527,7 @@ step(
     try {
       const c = await ctxC.newPage();
       watch(c, 'C');
-      await signIn(c, carol, '20-phone-c');
+      await signIn(c, carol, '21-phone-c');
       await c.locator('a[data-nav=settings]').click();
       await c.getByRole('button', { name: 'Sign out', exact: true }).click();
       await c.getByRole('button', { name: 'Sign in with a password' }).click();
@@ -539,7 +540,7 @@ step(
       const password = `carol resets ${run}`;
       await c.fill('#reset-new', password);
       await c.fill('#reset-repeat', password);
-      await shot(c, '21-phone-reset-password');
+      await shot(c, '22-phone-reset-password');
       await c.getByRole('button', { name: 'Reset password' }).click();
       await see(c, '[role=status]', 'Your password is reset.');
       check((await c.inputValue('#phone')) === carol.phone, 'the number is not kept for sign-in');
@@ -548,7 +549,7 @@ step(
       await c.getByRole('button', { name: 'Sign in', exact: true }).click();
       await see(c, '[role=alert]', 'Wrong phone number or password.');
       await c.fill('#password', password);
-      await shot(c, '22-phone-password-sign-in');
+      await shot(c, '23-phone-password-sign-in');
       await c.getByRole('button', { name: 'Sign in', exact: true }).click();
       await c.getByTestId('conversation-list').waitFor({ timeout: WAIT });
     } finally {

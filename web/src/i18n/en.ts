@@ -102,6 +102,7 @@ export const en = {
   'group.needName': 'Enter a group name.',
 
   'chat.back': 'Back to chats',
+  'chat.more': 'More options',
   'chat.typing': '{name} is typing…',
   'chat.typingMany': 'Several people are typing…',
   'chat.placeholder': 'Message',
@@ -244,6 +245,17 @@ export const en = {
   'devices.confirmOthers': 'Sign out every device except this one?',
   'devices.signedOut': '{device} is signed out.',
   'devices.signedOutOthers': 'All other devices are signed out.',
+  'blocked.title': 'Blocked people',
+  'blocked.hint': 'Blocked people cannot message you directly or add you to groups.',
+  'blocked.none': 'You have not blocked anyone.',
+  'blocked.block': 'Block',
+  'blocked.blockNamed': 'Block {name}',
+  'blocked.unblock': 'Unblock',
+  'blocked.unblockNamed': 'Unblock {name}',
+  'blocked.confirm':
+    'Block {name}? They will not be able to message you directly or add you to groups.',
+  'blocked.done': '{name} is blocked.',
+  'blocked.undone': '{name} is unblocked.',
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof en;

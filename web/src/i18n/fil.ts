@@ -94,6 +94,7 @@ export const fil: Messages = {
   'group.needName': 'Maglagay ng pangalan ng grupo.',
 
   'chat.back': 'Bumalik sa mga chat',
+  'chat.more': 'Iba pang opsyon',
   'chat.typing': 'Nagta-type si {name}…',
   'chat.typingMany': 'Ilang tao ang nagta-type…',
   'chat.placeholder': 'Mensahe',
@@ -240,4 +241,16 @@ export const fil: Messages = {
   'devices.confirmOthers': 'I-sign out ang lahat ng device maliban dito?',
   'devices.signedOut': 'Na-sign out na ang {device}.',
   'devices.signedOutOthers': 'Na-sign out na ang lahat ng ibang device.',
+  'blocked.title': 'Mga naka-block',
+  'blocked.hint':
+    'Hindi ka mapapadalhan ng direktang mensahe o maidadagdag sa grupo ng mga naka-block mo.',
+  'blocked.none': 'Wala ka pang bina-block.',
+  'blocked.block': 'I-block',
+  'blocked.blockNamed': 'I-block si {name}',
+  'blocked.unblock': 'I-unblock',
+  'blocked.unblockNamed': 'I-unblock si {name}',
+  'blocked.confirm':
+    'I-block si {name}? Hindi ka na niya mapapadalhan ng direktang mensahe o maidadagdag sa grupo.',
+  'blocked.done': 'Na-block si {name}.',
+  'blocked.undone': 'Na-unblock si {name}.',
 };

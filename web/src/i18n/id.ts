@@ -91,6 +91,7 @@ export const id: Messages = {
   'group.needName': 'Masukkan nama grup.',
 
   'chat.back': 'Kembali ke daftar chat',
+  'chat.more': 'Opsi lainnya',
   'chat.typing': '{name} sedang mengetik…',
   'chat.typingMany': 'Beberapa orang sedang mengetik…',
   'chat.placeholder': 'Pesan',
@@ -232,4 +233,16 @@ export const id: Messages = {
   'devices.confirmOthers': 'Keluar dari semua perangkat kecuali yang ini?',
   'devices.signedOut': '{device} sudah dikeluarkan.',
   'devices.signedOutOthers': 'Semua perangkat lain sudah dikeluarkan.',
+  'blocked.title': 'Orang yang diblokir',
+  'blocked.hint':
+    'Orang yang diblokir tidak bisa mengirim pesan langsung kepada Anda atau menambahkan Anda ke grup.',
+  'blocked.none': 'Anda belum memblokir siapa pun.',
+  'blocked.block': 'Blokir',
+  'blocked.blockNamed': 'Blokir {name}',
+  'blocked.unblock': 'Buka blokir',
+  'blocked.unblockNamed': 'Buka blokir {name}',
+  'blocked.confirm':
+    'Blokir {name}? Dia tidak akan bisa mengirim pesan langsung kepada Anda atau menambahkan Anda ke grup.',
+  'blocked.done': '{name} diblokir.',
+  'blocked.undone': 'Blokir {name} sudah dibuka.',
 };

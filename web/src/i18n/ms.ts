@@ -91,6 +91,7 @@ export const ms: Messages = {
   'group.needName': 'Masukkan nama kumpulan.',
 
   'chat.back': 'Kembali ke senarai sembang',
+  'chat.more': 'Pilihan lain',
   'chat.typing': '{name} sedang menaip…',
   'chat.typingMany': 'Beberapa orang sedang menaip…',
   'chat.placeholder': 'Mesej',
@@ -234,4 +235,16 @@ export const ms: Messages = {
   'devices.confirmOthers': 'Log keluar semua peranti kecuali peranti ini?',
   'devices.signedOut': '{device} telah dilog keluar.',
   'devices.signedOutOthers': 'Semua peranti lain telah dilog keluar.',
+  'blocked.title': 'Orang yang disekat',
+  'blocked.hint':
+    'Orang yang disekat tidak boleh menghantar mesej terus kepada anda atau menambah anda ke dalam kumpulan.',
+  'blocked.none': 'Anda belum menyekat sesiapa.',
+  'blocked.block': 'Sekat',
+  'blocked.blockNamed': 'Sekat {name}',
+  'blocked.unblock': 'Nyahsekat',
+  'blocked.unblockNamed': 'Nyahsekat {name}',
+  'blocked.confirm':
+    'Sekat {name}? Dia tidak akan dapat menghantar mesej terus kepada anda atau menambah anda ke dalam kumpulan.',
+  'blocked.done': '{name} telah disekat.',
+  'blocked.undone': '{name} telah dinyahsekat.',
 };

@@ -89,6 +89,7 @@ export const th: Messages = {
   'group.needName': 'กรุณากรอกชื่อกลุ่ม',
 
   'chat.back': 'กลับไปที่รายการแชท',
+  'chat.more': 'ตัวเลือกเพิ่มเติม',
   'chat.typing': '{name} กำลังพิมพ์…',
   'chat.typingMany': 'หลายคนกำลังพิมพ์…',
   'chat.placeholder': 'ข้อความ',
@@ -227,4 +228,14 @@ export const th: Messages = {
   'devices.confirmOthers': 'ออกจากระบบทุกอุปกรณ์ ยกเว้นอุปกรณ์นี้ใช่ไหม',
   'devices.signedOut': 'ออกจากระบบ {device} แล้ว',
   'devices.signedOutOthers': 'ออกจากระบบอุปกรณ์อื่นทั้งหมดแล้ว',
+  'blocked.title': 'ผู้ที่ถูกบล็อก',
+  'blocked.hint': 'ผู้ที่ถูกบล็อกจะส่งข้อความหาคุณโดยตรงหรือเพิ่มคุณเข้ากลุ่มไม่ได้',
+  'blocked.none': 'คุณยังไม่ได้บล็อกใคร',
+  'blocked.block': 'บล็อก',
+  'blocked.blockNamed': 'บล็อก {name}',
+  'blocked.unblock': 'เลิกบล็อก',
+  'blocked.unblockNamed': 'เลิกบล็อก {name}',
+  'blocked.confirm': 'บล็อก {name} ใช่ไหม เขาจะส่งข้อความหาคุณโดยตรงหรือเพิ่มคุณเข้ากลุ่มไม่ได้',
+  'blocked.done': 'บล็อก {name} แล้ว',
+  'blocked.undone': 'เลิกบล็อก {name} แล้ว',
 };

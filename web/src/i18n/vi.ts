@@ -91,6 +91,7 @@ export const vi: Messages = {
   'group.needName': 'Nhập tên nhóm.',
 
   'chat.back': 'Quay lại danh sách trò chuyện',
+  'chat.more': 'Tùy chọn khác',
   'chat.typing': '{name} đang soạn tin…',
   'chat.typingMany': 'Nhiều người đang soạn tin…',
   'chat.placeholder': 'Tin nhắn',
@@ -233,4 +234,15 @@ export const vi: Messages = {
   'devices.confirmOthers': 'Đăng xuất khỏi mọi thiết bị trừ thiết bị này?',
   'devices.signedOut': 'Đã đăng xuất {device}.',
   'devices.signedOutOthers': 'Đã đăng xuất khỏi mọi thiết bị khác.',
+  'blocked.title': 'Người bị chặn',
+  'blocked.hint': 'Người bị chặn không thể nhắn tin trực tiếp cho bạn hay thêm bạn vào nhóm.',
+  'blocked.none': 'Bạn chưa chặn ai.',
+  'blocked.block': 'Chặn',
+  'blocked.blockNamed': 'Chặn {name}',
+  'blocked.unblock': 'Bỏ chặn',
+  'blocked.unblockNamed': 'Bỏ chặn {name}',
+  'blocked.confirm':
+    'Chặn {name}? Người này sẽ không thể nhắn tin trực tiếp cho bạn hay thêm bạn vào nhóm.',
+  'blocked.done': 'Đã chặn {name}.',
+  'blocked.undone': 'Đã bỏ chặn {name}.',
 };

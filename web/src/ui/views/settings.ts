@@ -12,6 +12,7 @@ import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
+import { BlockedSection } from './blocked';
 import { DevicesSection } from './devices';
 import { PasswordSection } from './password';
 
@@ -20,8 +21,10 @@ export class SettingsView implements View {
   private readonly prefsBox: HTMLElement;
   private readonly mutedBox: HTMLElement;
   private readonly subs = new Subscriptions();
+  private readonly blocked: BlockedSection;
 
   constructor(private readonly ctx: Ctx) {
+    this.blocked = new BlockedSection(ctx);
     const devices = new DevicesSection(ctx);
     // A new password ends the other sessions: the list shows it.
     const password = new PasswordSection(ctx, () => void devices.load());
@@ -48,6 +51,7 @@ export class SettingsView implements View {
           h('h2', { id: 'muted-title' }, t('settings.muted')),
           this.mutedBox,
         ),
+        this.blocked.el,
         password.el,
         devices.el,
         h(
@@ -69,6 +73,7 @@ export class SettingsView implements View {
 
   dispose(): void {
     this.subs.dispose();
+    this.blocked.dispose();
   }
 
   private profileForm(): HTMLElement {
