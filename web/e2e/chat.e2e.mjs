@@ -512,6 +512,57 @@ step('A’s devices: this one marked; one other signed out, then all the others'
   );
 });
 
+/** B posts a text to the chat through the API; answers the HTTP status. @param {string} id @param {string} text */
+async function bPosts(id, text) {
+  return b.evaluate(
+    async ({ id, text }) => {
+      const token = JSON.parse(localStorage.getItem('tchat.session') ?? '{}').accessToken;
+      const r = await fetch(`/v1/conversations/${id}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_msg_id: `m-${Date.now()}`, type: 'text', body: text }),
+      });
+      return r.status;
+    },
+    { id, text },
+  );
+}
+
+step('A blocks B from the chat menu (B cannot write), then unblocks B in settings', async () => {
+  await a.locator('a[data-nav=chats]').click();
+  await openChat(a, bob.name);
+  const id = new URL(a.url()).pathname.split('/')[2] ?? '';
+  await a.getByRole('button', { name: 'More options' }).click();
+  await a.getByRole('menuitem', { name: `Block ${bob.name}` }).click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Block', exact: true }).click();
+  await see(a, '.toast', `${bob.name} is blocked.`);
+  expectedFailures.push({ who: 'B', status: 403, path: `/v1/conversations/${id}/messages` });
+  const whileBlocked = await bPosts(id, `Written while blocked ${run}`);
+  check(whileBlocked === 403, `B could write to A while blocked (${whileBlocked})`);
+  await a.locator('a[data-nav=settings]').click();
+  const list = a.getByTestId('blocked-list');
+  await see(a, '[data-testid=blocked-list]', bob.name);
+  await a.getByTestId('blocked').scrollIntoViewIfNeeded();
+  await shot(a, '20-desktop-blocked');
+  await list.getByRole('button', { name: `Unblock ${bob.name}` }).click();
+  await see(a, '[data-testid=blocked]', 'You have not blocked anyone.');
+  const afterUnblock = await bPosts(id, `Written after unblock ${run}`);
+  check(
+    afterUnblock === 201 || afterUnblock === 200,
+    `B cannot write after unblock (${afterUnblock})`,
+  );
+  await a.locator('a[data-nav=chats]').click();
+  await openChat(a, bob.name);
+  await see(a, '.msg.theirs .text', `Written after unblock ${run}`);
+  check(
+    (await a
+      .locator('.msg .text')
+      .filter({ hasText: `Written while blocked ${run}` })
+      .count()) === 0,
+    'the message B wrote while blocked reached A',
+  );
+});
+
 step(
   'C forgot the password: reset by a code on the sign-in screen, then sign in with it',
   async () => {
