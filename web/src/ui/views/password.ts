@@ -50,24 +50,7 @@ export class PasswordSection {
       { type: 'submit', class: 'primary' },
       has ? t('password.change') : t('password.set'),
     );
-    const sendCode = h(
-      'button',
-      { type: 'button', 'data-testid': 'password-send-code' },
-      t('password.sendCode'),
-    );
-    sendCode.addEventListener('click', async () => {
-      err.textContent = '';
-      sendCode.disabled = true;
-      try {
-        const r = await this.requestCode();
-        replaceChildren(codeBox, codeSentNote(this.phone(), r, code), code.label, code.input);
-        code.input.focus();
-      } catch (ex) {
-        err.textContent = errorText(ex);
-      } finally {
-        sendCode.disabled = false;
-      }
-    });
+    const sendCode = this.sendCodeButton(codeBox, code, err);
     const other =
       has &&
       h(
@@ -106,28 +89,57 @@ export class PasswordSection {
         (code.input.isConnected ? code.input : sendCode).focus();
         return;
       }
-      const proofBody =
-        proof === 'current' ? { current_password: current.value } : { otp_code: otp };
       submit.disabled = true;
       err.textContent = '';
-      try {
-        await this.ctx.auth.setPassword(fields.password.value, proofBody);
-        this.ctx.session.updateUser({ ...this.ctx.session.user!, has_password: true });
-        this.render('current', t('password.saved'));
-        this.onChanged();
-      } catch (ex) {
-        submit.disabled = false;
-        err.textContent =
-          ex instanceof ApiError && ex.status === 403
-            ? proof === 'current'
-              ? t('password.wrongCurrent')
-              : t('password.wrongCode')
-            : ex instanceof ApiError && ex.status === 400
-              ? ex.message
-              : errorText(ex);
-      }
+      const failure = await this.save(
+        fields.password.value,
+        proof === 'current' ? { current_password: current.value } : { otp_code: otp },
+      );
+      submit.disabled = false;
+      err.textContent = failure ?? '';
     });
     replaceChildren(this.body, form);
+  }
+
+  /** "Send code": asks for a password code and shows the field to type it in. */
+  private sendCodeButton(
+    codeBox: HTMLElement,
+    code: { label: HTMLElement; input: HTMLInputElement },
+    err: HTMLElement,
+  ): HTMLButtonElement {
+    const button = h('button', { type: 'button' }, t('password.sendCode'));
+    button.addEventListener('click', async () => {
+      err.textContent = '';
+      button.disabled = true;
+      try {
+        const r = await this.requestCode();
+        replaceChildren(codeBox, codeSentNote(this.phone(), r, code), code.label, code.input);
+        code.input.focus();
+      } catch (ex) {
+        err.textContent = errorText(ex);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  /** Sends the new password; on success shows the form anew, else answers the error text. */
+  private async save(
+    password: string,
+    proof: { current_password: string } | { otp_code: string },
+  ): Promise<string | null> {
+    try {
+      await this.ctx.auth.setPassword(password, proof);
+      this.ctx.session.updateUser({ ...this.ctx.session.user!, has_password: true });
+      this.render('current', t('password.saved'));
+      this.onChanged();
+      return null;
+    } catch (ex) {
+      if (ex instanceof ApiError && ex.status === 403)
+        return 'otp_code' in proof ? t('password.wrongCode') : t('password.wrongCurrent');
+      return ex instanceof ApiError && ex.status === 400 ? ex.message : errorText(ex);
+    }
   }
 
   /** The user's number as people there write it. */
