@@ -104,22 +104,24 @@ export class DevicesSection {
   private async signOut(s: AuthSession, name: string): Promise<void> {
     if (!(await confirmDialog(t('devices.confirmOne', { device: name }), t('devices.signOut'))))
       return;
+    let done = false;
     try {
       await this.revoke(s.id);
-      this.status.textContent = t('devices.signedOut', { device: name });
+      done = true;
     } catch (err) {
       this.ctx.toast(errorText(err), 'error');
     }
     await this.load();
+    if (done) this.status.textContent = t('devices.signedOut', { device: name });
   }
 
   private async signOutOthers(others: AuthSession[]): Promise<void> {
     if (!(await confirmDialog(t('devices.confirmOthers'), t('devices.signOutOthers')))) return;
     const results = await Promise.allSettled(others.map((s) => this.revoke(s.id)));
+    await this.load();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) this.ctx.toast(errorText((failed as PromiseRejectedResult).reason), 'error');
     else this.status.textContent = t('devices.signedOutOthers');
-    await this.load();
   }
 
   /** Revokes a session; one that has ended meanwhile (404) is signed out already. */
