@@ -601,7 +601,10 @@ step(
       await c.fill('#password', password);
       await shot(c, '23-phone-password-sign-in');
       await c.getByRole('button', { name: 'Sign in', exact: true }).click();
+      // Signed in where C signed out (settings); the chats are a tap away.
+      await c.locator('a[data-nav=chats]').click();
       await c.getByTestId('conversation-list').waitFor({ timeout: WAIT });
+      await see(c, '.chat-list', 'No chats yet');
     } finally {
       await ctxC.close();
     }
