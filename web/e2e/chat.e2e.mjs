@@ -12,7 +12,11 @@
 //   reacts to a message → A posts 60 more; B reloads with an expiring token (it
 //   is refreshed) and scrolls up through the history → B goes offline, A writes,
 //   B comes back and finds the message in its inbox → B writes while offline and
-//   the message goes out when B is back → Thai interface → no console errors.
+//   the message goes out when B is back → A sets a password with a code, changes
+//   it with the current one → A's devices: one signed out, then all the others →
+//   A blocks B from the chat menu (B cannot write), unblocks B in settings →
+//   C (a third browser) resets a forgotten password by a code on the sign-in
+//   screen and signs in with it → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
@@ -79,16 +83,20 @@ let browser;
 /** @type {Page} */ let a;
 /** @type {Page} */ let b;
 /** Console errors and uncaught exceptions, per page. */
-const problems = { A: /** @type {string[]} */ ([]), B: /** @type {string[]} */ ([]) };
+const problems = {
+  A: /** @type {string[]} */ ([]),
+  B: /** @type {string[]} */ ([]),
+  C: /** @type {string[]} */ ([]),
+};
 
 /**
  * Failed responses a step provokes on purpose (the browser logs each as a console
  * error): each entry excuses exactly one, for that page, status and path.
- * @type {{who: 'A' | 'B', status: number, path: string}[]}
+ * @type {{who: 'A' | 'B' | 'C', status: number, path: string}[]}
  */
 const expectedFailures = [];
 
-/** @param {'A' | 'B'} who @param {import('playwright-core').ConsoleMessage} msg */
+/** @param {'A' | 'B' | 'C'} who @param {import('playwright-core').ConsoleMessage} msg */
 function expectedFailure(who, msg) {
   const i = expectedFailures.findIndex(
     (e) =>
@@ -100,7 +108,7 @@ function expectedFailure(who, msg) {
   return i >= 0;
 }
 
-/** @param {Page} page @param {'A' | 'B'} who */
+/** @param {Page} page @param {'A' | 'B' | 'C'} who */
 function watch(page, who) {
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !expectedFailure(who, msg)) {
@@ -384,6 +392,225 @@ step('B writes while offline: shown as sending, delivered once B is back', async
   );
 });
 
+const alicePasswords = [`first password ${run}`, `second password ${run}`];
+
+step(
+  'A sets a password with a code sent to the phone, then changes it with the current one',
+  async () => {
+    await a.locator('a[data-nav=settings]').click();
+    const section = a.getByTestId('password');
+    await see(a, '[data-testid=password]', 'You sign in with a code');
+    await section.getByRole('button', { name: 'Send code' }).click();
+    await section.getByTestId('dev-code').waitFor({ timeout: WAIT });
+    await section.getByRole('button', { name: 'Use this code' }).click();
+    await a.fill('#pw-new', alicePasswords[0]);
+    await a.fill('#pw-repeat', `${alicePasswords[0]}x`);
+    await section.getByRole('button', { name: 'Set password' }).click();
+    await see(a, '[data-testid=password] [role=alert]', 'The two passwords are not the same.');
+    await a.fill('#pw-repeat', alicePasswords[0]);
+    await section.getByRole('button', { name: 'Set password' }).click();
+    await see(a, '[data-testid=password] [role=status]', 'Password saved');
+    await section.scrollIntoViewIfNeeded();
+    await shot(a, '17-desktop-password-set');
+    // Now a change, proven by the current password: a wrong one is refused (403).
+    expectedFailures.push({ who: 'A', status: 403, path: '/v1/auth/password' });
+    await a.fill('#pw-current', 'not the password at all');
+    await a.fill('#pw-new', alicePasswords[1]);
+    await a.fill('#pw-repeat', alicePasswords[1]);
+    await section.getByRole('button', { name: 'Change password' }).click();
+    await see(a, '[data-testid=password] [role=alert]', 'The current password is wrong.');
+    await a.fill('#pw-current', alicePasswords[0]);
+    await section.getByRole('button', { name: 'Change password' }).click();
+    await see(a, '[data-testid=password] [role=status]', 'Password saved');
+    // The API agrees: the new password signs in, the old one no longer does.
+    expectedFailures.push({ who: 'A', status: 401, path: '/v1/auth/login' });
+    const status = await a.evaluate(
+      async ({ phone, passwords }) => {
+        const login = (password) =>
+          fetch('/v1/auth/login', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ phone, country: 'TH', password, device_name: 'Check' }),
+          });
+        const oldOne = (await login(passwords[0])).status;
+        const newOne = await login(passwords[1]);
+        const tokens = await newOne.json();
+        // That check session is not kept.
+        await fetch('/v1/auth/logout', {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${tokens.access_token}` },
+        });
+        return { oldOne, newOne: newOne.status };
+      },
+      { phone: alice.phone, passwords: alicePasswords },
+    );
+    check(status.oldOne === 401, `the old password still signs in (${status.oldOne})`);
+    check(status.newOne === 200, `the new password does not sign in (${status.newOne})`);
+  },
+);
+
+step('A’s devices: this one marked; one other signed out, then all the others', async () => {
+  // Three more sessions of A, as if from other devices (password sign-ins).
+  const refreshTokens = await a.evaluate(
+    async ({ phone, password }) => {
+      const out = [];
+      for (const device of ['Test phone 1', 'Test phone 2', 'Test tablet']) {
+        const r = await fetch('/v1/auth/login', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ phone, country: 'TH', password, device_name: device }),
+        });
+        out.push((await r.json()).refresh_token);
+      }
+      return out;
+    },
+    { phone: alice.phone, password: alicePasswords[1] },
+  );
+  check(refreshTokens.every(Boolean), 'a password sign-in gave no refresh token');
+  await a.reload();
+  const list = a.getByTestId('session-list');
+  await see(a, '[data-testid=session-list]', 'Test tablet');
+  check((await list.locator('li').count()) === 4, 'the list does not show 4 sessions');
+  const current = list.locator('li[data-current]');
+  check((await current.count()) === 1, 'not exactly one session is marked as this one');
+  check((await current.innerText()).includes('This device'), 'this device is not labelled');
+  check((await current.getByRole('button').count()) === 0, 'this device offers to sign itself out');
+  await a.getByTestId('devices').scrollIntoViewIfNeeded();
+  await shot(a, '18-desktop-devices');
+  await list.getByRole('button', { name: 'Sign out Test phone 1' }).click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click();
+  await see(a, '[data-testid=devices] [role=status]', 'Test phone 1 is signed out.');
+  check((await list.locator('li').count()) === 3, 'the signed-out device is still listed');
+  check(
+    (await list.filter({ hasText: 'Test phone 1' }).count()) === 0,
+    'Test phone 1 is still listed',
+  );
+  await a.getByTestId('sign-out-others').click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Sign out all other devices' }).click();
+  await see(a, '[data-testid=devices]', 'You are signed in on this device only.');
+  check((await list.locator('li').count()) === 1, 'other devices are still listed');
+  await shot(a, '19-desktop-devices-only-this');
+  // The signed-out devices' refresh tokens no longer work.
+  for (let i = 0; i < refreshTokens.length; i++)
+    expectedFailures.push({ who: 'A', status: 401, path: '/v1/auth/refresh' });
+  const refreshed = await a.evaluate(async (tokens) => {
+    const out = [];
+    for (const t of tokens) {
+      const r = await fetch('/v1/auth/refresh', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: t }),
+      });
+      out.push(r.status);
+    }
+    return out;
+  }, refreshTokens);
+  check(
+    refreshed.every((s) => s === 401),
+    `a signed-out device can still refresh: ${refreshed.join(', ')}`,
+  );
+});
+
+/** B posts a text to the chat through the API; answers the HTTP status. @param {string} id @param {string} text */
+async function bPosts(id, text) {
+  return b.evaluate(
+    async ({ id, text }) => {
+      const token = JSON.parse(localStorage.getItem('tchat.session') ?? '{}').accessToken;
+      const r = await fetch(`/v1/conversations/${id}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_msg_id: `m-${Date.now()}`, type: 'text', body: text }),
+      });
+      return r.status;
+    },
+    { id, text },
+  );
+}
+
+step('A blocks B from the chat menu (B cannot write), then unblocks B in settings', async () => {
+  await a.locator('a[data-nav=chats]').click();
+  await openChat(a, bob.name);
+  const id = new URL(a.url()).pathname.split('/')[2] ?? '';
+  await a.getByRole('button', { name: 'More options' }).click();
+  await a.getByRole('menuitem', { name: `Block ${bob.name}` }).click();
+  await a.getByRole('dialog').getByRole('button', { name: 'Block', exact: true }).click();
+  await see(a, '.toast', `${bob.name} is blocked.`);
+  expectedFailures.push({ who: 'B', status: 403, path: `/v1/conversations/${id}/messages` });
+  const whileBlocked = await bPosts(id, `Written while blocked ${run}`);
+  check(whileBlocked === 403, `B could write to A while blocked (${whileBlocked})`);
+  await a.locator('a[data-nav=settings]').click();
+  const list = a.getByTestId('blocked-list');
+  await see(a, '[data-testid=blocked-list]', bob.name);
+  await a.getByTestId('blocked').scrollIntoViewIfNeeded();
+  await shot(a, '20-desktop-blocked');
+  await list.getByRole('button', { name: `Unblock ${bob.name}` }).click();
+  await see(a, '[data-testid=blocked]', 'You have not blocked anyone.');
+  const afterUnblock = await bPosts(id, `Written after unblock ${run}`);
+  check(
+    afterUnblock === 201 || afterUnblock === 200,
+    `B cannot write after unblock (${afterUnblock})`,
+  );
+  await a.locator('a[data-nav=chats]').click();
+  await openChat(a, bob.name);
+  await see(a, '.msg.theirs .text', `Written after unblock ${run}`);
+  check(
+    (await a
+      .locator('.msg .text')
+      .filter({ hasText: `Written while blocked ${run}` })
+      .count()) === 0,
+    'the message B wrote while blocked reached A',
+  );
+});
+
+step(
+  'C forgot the password: reset by a code on the sign-in screen, then sign in with it',
+  async () => {
+    const carol = { phone: phoneNumber('3'), name: `Carol ${run}`, username: `carol_${run}` };
+    const ctxC = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      locale: 'en-GB',
+      timezoneId: 'Asia/Bangkok',
+    });
+    try {
+      const c = await ctxC.newPage();
+      watch(c, 'C');
+      await signIn(c, carol, '21-phone-c');
+      await c.locator('a[data-nav=settings]').click();
+      await c.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await c.getByRole('button', { name: 'Sign in with a password' }).click();
+      await c.getByRole('button', { name: 'Forgot your password?' }).click();
+      await c.selectOption('#country', 'TH');
+      await c.fill('#phone', carol.phone);
+      await c.getByRole('button', { name: 'Send code' }).click();
+      await c.getByTestId('dev-code').waitFor({ timeout: WAIT });
+      await c.getByRole('button', { name: 'Use this code' }).click();
+      const password = `carol resets ${run}`;
+      await c.fill('#reset-new', password);
+      await c.fill('#reset-repeat', password);
+      await shot(c, '22-phone-reset-password');
+      await c.getByRole('button', { name: 'Reset password' }).click();
+      await see(c, '[role=status]', 'Your password is reset.');
+      check((await c.inputValue('#phone')) === carol.phone, 'the number is not kept for sign-in');
+      expectedFailures.push({ who: 'C', status: 401, path: '/v1/auth/login' });
+      await c.fill('#password', 'a wrong password');
+      await c.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await see(c, '[role=alert]', 'Wrong phone number or password.');
+      await c.fill('#password', password);
+      await shot(c, '23-phone-password-sign-in');
+      await c.getByRole('button', { name: 'Sign in', exact: true }).click();
+      // Signed in, on the route where C signed out (settings).
+      await see(c, '.settings h1', 'Settings');
+      const session = await c.evaluate(() => localStorage.getItem('tchat.session') ?? '{}');
+      check(!!JSON.parse(session).accessToken, 'no session after the password sign-in');
+    } finally {
+      await ctxC.close();
+    }
+  },
+);
+
 step('the interface switches to Thai', async () => {
   await b.getByRole('link', { name: 'Back to chats' }).click();
   await b.locator('a[data-nav=settings]').click();
@@ -402,7 +629,7 @@ step('the interface switches to Thai', async () => {
 });
 
 step('no console errors or uncaught exceptions in either browser', async () => {
-  const all = [...problems.A.map((p) => `A: ${p}`), ...problems.B.map((p) => `B: ${p}`)];
+  const all = Object.entries(problems).flatMap(([who, list]) => list.map((p) => `${who}: ${p}`));
   check(all.length === 0, `console errors:\n  ${all.join('\n  ')}`);
 });
 

@@ -1,6 +1,6 @@
 // Auth service calls (docs/api/openapi.yaml, auth).
 import type { Http } from './http';
-import type { OtpRequestResponse, TokenResponse, User } from './types';
+import type { AuthSession, OtpRequestResponse, TokenResponse, User } from './types';
 
 export class AuthApi {
   constructor(private readonly http: Http) {}
@@ -15,6 +15,63 @@ export class AuthApi {
       { phone, country, code, device_name: deviceName(), platform: 'web' },
       { auth: false },
     );
+  }
+
+  /** A code whose only use is proving a password change or reset (`purpose: password`). */
+  requestPasswordOtp(
+    phone: string,
+    country: string | undefined,
+    locale: string,
+  ): Promise<OtpRequestResponse> {
+    return this.http.post(
+      '/v1/auth/otp/request',
+      { phone, country, locale, purpose: 'password' },
+      { auth: false },
+    );
+  }
+
+  loginWithPassword(phone: string, country: string, password: string): Promise<TokenResponse> {
+    return this.http.post(
+      '/v1/auth/login',
+      { phone, country, password, device_name: deviceName(), platform: 'web' },
+      { auth: false },
+    );
+  }
+
+  /** Sets or changes the password; the proof is the current password or a password code. */
+  setPassword(
+    password: string,
+    proof: { current_password: string } | { otp_code: string },
+  ): Promise<void> {
+    return this.http.put('/v1/auth/password', { password, ...proof });
+  }
+
+  /** A forgotten password: a password code sets a new one and ends every session. */
+  resetPassword(phone: string, country: string, otpCode: string, password: string): Promise<void> {
+    return this.http.post(
+      '/v1/auth/password/reset',
+      { phone, country, otp_code: otpCode, password },
+      { auth: false },
+    );
+  }
+
+  /** Every signed-in device of the user, `current` marking this one. */
+  async sessions(): Promise<AuthSession[]> {
+    const out: AuthSession[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.http.get<{ sessions: AuthSession[]; next_cursor: string | null }>(
+        '/v1/auth/sessions',
+        { query: { limit: 100, cursor } },
+      );
+      out.push(...page.sessions);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
+  revokeSession(id: string): Promise<void> {
+    return this.http.delete(`/v1/auth/sessions/${encodeURIComponent(id)}`);
   }
 
   refresh(refreshToken: string): Promise<TokenResponse> {

@@ -72,4 +72,18 @@ export class MessagingApi {
   presence(userIds: string[]): Promise<{ presence: Presence[] }> {
     return this.http.get('/v1/presence', { query: { user_ids: userIds.join(',') } });
   }
+
+  /** The users the caller blocked (ids). */
+  async blocked(): Promise<string[]> {
+    const r = await this.http.get<{ blocked_user_ids: string[] }>('/v1/blocks');
+    return r.blocked_user_ids;
+  }
+
+  block(userId: string): Promise<void> {
+    return this.http.post('/v1/blocks', { user_id: userId });
+  }
+
+  unblock(userId: string): Promise<void> {
+    return this.http.delete(`/v1/blocks/${encodeURIComponent(userId)}`);
+  }
 }

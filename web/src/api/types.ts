@@ -9,6 +9,8 @@ type Schemas = components['schemas'];
 /** `phone` and `has_password` only on the signed-in user's own profile. */
 export type User = Schemas['User'];
 export type TokenResponse = Schemas['TokenResponse'];
+/** A signed-in device (GET /v1/auth/sessions); `current` is the caller's. */
+export type AuthSession = Schemas['Session'];
 /** `dev_code` only when the server runs with development OTP (TCHAT_DEV_OTP=1). */
 export type OtpRequestResponse = Schemas['OtpRequested'];
 

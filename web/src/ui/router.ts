@@ -3,7 +3,8 @@
 //   /c/<id>      one chat
 //   /wallet      balances, top-up, history (?topup=<id> after the provider page)
 //   /inbox       notifications
-//   /settings    profile, language, notification preferences
+//   /settings    profile, language, notification preferences, blocked people,
+//                password, devices
 import { Emitter } from '../util/emitter';
 
 export type Route =

@@ -7,6 +7,7 @@ import { Subscriptions } from '../../util/emitter';
 import { avatar } from '../components/avatar';
 import { confirmDialog } from '../components/confirm';
 import { showMenu, type MenuItem } from '../components/menu';
+import { blockPerson, unblockPerson } from './blocked';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '../format';
@@ -222,7 +223,47 @@ export class ChatView implements View {
         },
         icon(muted ? ICONS.bellOff : ICONS.bell),
       ),
+      peer &&
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'icon-button',
+            'aria-haspopup': 'menu',
+            'aria-label': t('chat.more'),
+            title: t('chat.more'),
+            'data-testid': 'chat-more',
+            onClick: (e: Event) => void this.openPeerMenu(peer, e.currentTarget as HTMLElement),
+          },
+          icon(ICONS.more),
+        ),
     );
+  }
+
+  /** A direct chat's menu: block or unblock the other person. */
+  private async openPeerMenu(peer: string, anchor: HTMLElement): Promise<void> {
+    let blocked: boolean;
+    try {
+      blocked = (await this.ctx.messaging.blocked()).includes(peer);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+      return;
+    }
+    const name = userName(this.ctx, peer);
+    showMenu(anchor, [
+      [
+        blocked
+          ? {
+              label: t('blocked.unblockNamed', { name }),
+              action: () => void unblockPerson(this.ctx, peer, name),
+            }
+          : {
+              label: t('blocked.blockNamed', { name }),
+              danger: true,
+              action: () => void blockPerson(this.ctx, peer, name),
+            },
+      ],
+    ]);
   }
 
   private renderTyping(): void {

@@ -1,5 +1,6 @@
 // Settings: profile, interface language, notification preferences (push,
-// previews, quiet hours, muted chats) and sign-out.
+// previews, quiet hours, muted chats), password, devices, blocked people and
+// sign-out.
 import { ApiError } from '../../api/errors';
 import type { Preferences } from '../../api/types';
 import { LOCALES, locale, t, type Locale } from '../../i18n';
@@ -11,14 +12,22 @@ import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
+import { BlockedSection } from './blocked';
+import { DevicesSection } from './devices';
+import { PasswordSection } from './password';
 
 export class SettingsView implements View {
   readonly el: HTMLElement;
   private readonly prefsBox: HTMLElement;
   private readonly mutedBox: HTMLElement;
   private readonly subs = new Subscriptions();
+  private readonly blocked: BlockedSection;
 
   constructor(private readonly ctx: Ctx) {
+    this.blocked = new BlockedSection(ctx);
+    const devices = new DevicesSection(ctx);
+    // A new password ends the other sessions: the list shows it.
+    const password = new PasswordSection(ctx, () => void devices.load());
     this.prefsBox = h('div', { class: 'stack' }, h('p', { class: 'muted' }, t('common.loading')));
     this.mutedBox = h('div');
     this.el = h(
@@ -42,6 +51,9 @@ export class SettingsView implements View {
           h('h2', { id: 'muted-title' }, t('settings.muted')),
           this.mutedBox,
         ),
+        this.blocked.el,
+        password.el,
+        devices.el,
         h(
           'button',
           { type: 'button', class: 'danger wide', onClick: () => void this.signOut() },
@@ -61,6 +73,7 @@ export class SettingsView implements View {
 
   dispose(): void {
     this.subs.dispose();
+    this.blocked.dispose();
   }
 
   private profileForm(): HTMLElement {
