@@ -30,7 +30,7 @@ all_available() {
   for svc in "${READ_SERVICES[@]}"; do [[ "$(available "$svc")" == "$1" ]] || return 1; done
 }
 
-trap 'tchat::pg_replica_running || tchat::pg_replica_start >/dev/null 2>&1 || true' EXIT
+trap 'touch "${work:-/nonexistent}/stop" 2>/dev/null; tchat::pg_replica_running || tchat::pg_replica_start >/dev/null 2>&1 || true' EXIT
 # An earlier test (disaster recovery) may have re-created the primary: start
 # clones the replica again when it belongs to another cluster.
 tchat::pg_replica_start >/dev/null 2>&1 || { fail "the replica does not start"; finish; }
@@ -49,12 +49,17 @@ token="$(curl -s -m 10 -H 'Content-Type: application/json' -d "{\"phone\":\"$pho
 if [[ -n "$token" && "$token" != null ]]; then pass "signed in $phone"; else fail "no token for $phone"; finish; fi
 
 work="$(mktemp -d)"
+# Only pages after the first (a cursor) read from the replica; these cursors lie
+# beyond every row: a position in the year 2100, just below the largest posting id (the largest means no cursor).
+far="4102444800000000_00000000-0000-7000-8000-000000000000"
+far_id=9223372036854775806
 # Load: 3 loops of the three replica-eligible reads until $work/stop exists;
 # every status is appended to $work/status.<n>.
 load() {
   local n="$1" path
   while [[ ! -e "$work/stop" ]]; do
-    for path in /v1/conversations /v1/transactions /v1/notifications; do
+    for path in "/v1/conversations?cursor=$far" "/v1/transactions?cursor=$far_id" \
+      "/v1/notifications?cursor=$far"; do
       curl -s -o /dev/null -m 10 -w '%{http_code}\n' -H "Authorization: Bearer $token" "$gw$path" \
         >>"$work/status.$n" || echo "curl-failed" >>"$work/status.$n"
     done

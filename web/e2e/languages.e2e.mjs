@@ -21,6 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { runSteps } from './run_steps.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
@@ -407,35 +409,12 @@ async function main() {
   watch(v, 'V');
   watch(i, 'I');
 
-  let passed = 0;
-  let failed = 0;
-  for (const s of steps) {
-    if (failed) {
-      console.log(`SKIP: ${s.name}`);
-      continue;
-    }
-    const started = Date.now();
-    try {
-      await s.fn();
-      passed++;
-      console.log(`PASS: ${s.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-    } catch (err) {
-      failed++;
-      console.log(
-        `FAIL: ${s.name}\n  ${String(err instanceof Error ? err.message : err)
-          .split('\n')
-          .join('\n  ')}`,
-      );
-      await shot(v, 'lang-failure-vi').catch(() => undefined);
-      await shot(i, 'lang-failure-id').catch(() => undefined);
-    }
-  }
+  await runSteps('web client languages', steps, async () => {
+    await shot(v, 'lang-failure-vi');
+    await shot(i, 'lang-failure-id');
+  });
   await browser.close();
   console.log(`screenshots: ${ARTIFACTS} (lang-*)`);
-  console.log(
-    `web client languages: ${passed} passed, ${failed} failed, ${steps.length - passed - failed} skipped`,
-  );
-  process.exitCode = failed ? 1 : 0;
 }
 
 main().catch(async (err) => {

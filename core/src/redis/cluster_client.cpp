@@ -352,26 +352,7 @@ Task<Status> Cluster::Warmup() {
 }
 
 Task<Status> Cluster::Ping(std::chrono::milliseconds deadline) {
-  struct State {
-    explicit State(asio::any_io_executor ex) : timer(std::move(ex)) {}
-    asio::steady_timer timer;
-    std::optional<Status> result;
-  };
-  auto state = std::make_shared<State>(executor_);
-  state->timer.expires_after(deadline);
-  asio::co_spawn(
-      executor_,
-      [self = shared_from_this(), state]() -> Task<void> {
-        const std::array<std::string_view, 1> ping{"PING"};
-        auto reply = co_await self->Exec(ping);
-        state->result = reply ? Ok() : Status(std::move(reply).error());
-        state->timer.cancel();
-      },
-      asio::detached);
-  if (!state->result) co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (state->result) co_return *state->result;
-  co_return Error::DeadlineExceeded("redis PING took longer than " +
-                                    std::to_string(deadline.count()) + "ms");
+  return PingWithin(executor_, shared_from_this(), deadline);
 }
 
 void Cluster::Shutdown() {

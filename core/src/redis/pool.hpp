@@ -27,6 +27,34 @@ namespace asio = boost::asio;
 // flight: pipelining makes one connection go a long way.
 constexpr std::size_t kGrowAt = 16;
 
+// PING through `target` (a Pool or a Cluster: anything with Exec), answered within
+// `deadline` or DeadlineExceeded. The PING runs on in the background when the
+// deadline passes; `target` is kept alive by it.
+template <typename Target>
+Task<Status> PingWithin(asio::any_io_executor executor, std::shared_ptr<Target> target,
+                        std::chrono::milliseconds deadline) {
+  struct State {
+    explicit State(asio::any_io_executor ex) : timer(std::move(ex)) {}
+    asio::steady_timer timer;
+    std::optional<Status> result;
+  };
+  auto state = std::make_shared<State>(executor);
+  state->timer.expires_after(deadline);
+  asio::co_spawn(
+      executor,
+      [target = std::move(target), state]() -> Task<void> {
+        const std::array<std::string_view, 1> ping{"PING"};
+        auto reply = co_await target->Exec(ping);
+        state->result = reply ? Ok() : Status(std::move(reply).error());
+        state->timer.cancel();
+      },
+      asio::detached);
+  if (!state->result) co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (state->result) co_return *state->result;
+  co_return Error::DeadlineExceeded("redis PING took longer than " +
+                                    std::to_string(deadline.count()) + "ms");
+}
+
 // The state behind RedisClient, shared with the background coroutines (dials,
 // Ping) so that they never outlive what they touch.
 class Pool : public std::enable_shared_from_this<Pool> {
@@ -82,26 +110,7 @@ class Pool : public std::enable_shared_from_this<Pool> {
   }
 
   Task<Status> Ping(std::chrono::milliseconds deadline) {
-    struct State {
-      explicit State(asio::any_io_executor ex) : timer(std::move(ex)) {}
-      asio::steady_timer timer;
-      std::optional<Status> result;
-    };
-    auto state = std::make_shared<State>(executor_);
-    state->timer.expires_after(deadline);
-    asio::co_spawn(
-        executor_,
-        [self = shared_from_this(), state]() -> Task<void> {
-          const std::array<std::string_view, 1> ping{"PING"};
-          auto reply = co_await self->Exec(ping);
-          state->result = reply ? Ok() : Status(std::move(reply).error());
-          state->timer.cancel();
-        },
-        asio::detached);
-    if (!state->result) co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (state->result) co_return *state->result;
-    co_return Error::DeadlineExceeded("redis PING took longer than " +
-                                      std::to_string(deadline.count()) + "ms");
+    return PingWithin(executor_, shared_from_this(), deadline);
   }
 
   void Shutdown() {

@@ -206,7 +206,9 @@ Task<Result<Conversation>> MessagingService::CreateGroup(
 
 Task<Result<ConversationPage>> MessagingService::List(const std::string& user_id, int limit,
                                                       std::string_view cursor) {
-  if (!reads_) co_return co_await conversations_.List(user_id, limit, cursor);
+  // The first page is what a client shows after a live event: from the primary.
+  // Later pages (a cursor) may come from the replica (docs/operations/read-replica.md).
+  if (!reads_ || cursor.empty()) co_return co_await conversations_.List(user_id, limit, cursor);
   co_return co_await reads_->Read(
       [&](pg::Pool& pool) -> Task<Result<ConversationPage>> {
         ConversationStore store(pool);
@@ -376,14 +378,24 @@ Task<Result<HistoryPage>> MessagingService::History(const std::string& user_id,
   if (!id) co_return NotFoundConversation();
   auto access = co_await RequireMember(*id, user_id);
   if (!access) co_return std::move(access).error();
-  // Membership is checked on the primary; the page may come from the replica.
-  if (!reads_) co_return co_await messages_.History(*id, query);
-  co_return co_await reads_->Read(
+  // Membership is checked on the primary. The newest page (no before_seq) and
+  // catch-up reads (after_seq) answer live events: from the primary. Older pages may
+  // come from the replica (docs/operations/read-replica.md): seqs of a conversation
+  // have no gaps, so a page that does not end at before_seq - 1 may be missing what
+  // the replica has not replayed yet, and is read again on the primary.
+  if (!reads_ || !query.before_seq || query.after_seq) {
+    co_return co_await messages_.History(*id, query);
+  }
+  auto page = co_await reads_->Read(
       [&](pg::Pool& pool) -> Task<Result<HistoryPage>> {
         PgMessageStore store(pool);
         co_return co_await store.History(*id, query);
       },
       user_id);
+  if (page && !page->messages.empty() && page->messages.back().seq == *query.before_seq - 1) {
+    co_return page;
+  }
+  co_return co_await messages_.History(*id, query);
 }
 
 Task<Result<Message>> MessagingService::Edit(const std::string& user_id,

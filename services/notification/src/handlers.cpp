@@ -245,9 +245,11 @@ Task<Response> GetInbox(Request& req) {
   if (!cursor) co_return Response::FromError(cursor.error());
   auto unread = BoolQuery(req, "unread_only");
   if (!unread) co_return Response::FromError(unread.error());
-  // From the replica when one is within its lag bound (pg::ReadPool).
+  // The first page answers a push the user just got: from the primary. Later pages
+  // (a cursor) from the replica when one is within its lag bound (pg::ReadPool;
+  // docs/operations/read-replica.md).
   auto list = [&](pg::Pool& pool) { return ListInbox(pool, *uid, *limit, *cursor, *unread); };
-  auto* reads = req.worker->Find<pg::ReadPool>();
+  auto* reads = cursor->has_value() ? req.worker->Find<pg::ReadPool>() : nullptr;
   Result<InboxPage> page = Error::Internal("unset");
   if (reads) {
     page = co_await reads->Read(list, *uid);

@@ -275,7 +275,14 @@ TEST_F(NotificationPgTest, InboxPageAndUnreadCountComeFromOneStatement) {
   std::atomic<int> inserted = 0;
   std::thread writer([&] {
     PGconn* c = PQconnectdb(db_.url.c_str());
+    // Past 900 entries each insert first deletes the oldest, so the inbox stays
+    // within one page (limit 1000) and keeps changing.
+    const std::string trim =
+        "DELETE FROM notifications WHERE id = (SELECT id FROM notifications "
+        "WHERE user_id = '" +
+        user + "' ORDER BY created_at, id LIMIT 1)";
     while (!stop && PQstatus(c) == CONNECTION_OK) {
+      if (inserted >= 900) PQclear(PQexec(c, trim.c_str()));
       const std::string sql =
           "INSERT INTO notifications (id, user_id, kind, title, body) VALUES ('" + NewUuidV7() +
           "', '" + user + "', 'payment.received', 't', 'b')";

@@ -296,14 +296,16 @@ Task<Result<std::vector<HistoryLine>>> LedgerStore::History(
       "JOIN journal_entries e ON e.id = p.entry_id "
       "WHERE a.kind = 'user' AND a.user_id = $1 AND ($2::text IS NULL OR a.currency = $2) "
       "ORDER BY p.id DESC LIMIT $4";
-  // From the replica when one is within its lag bound, unless the user moved
-  // money within the pin window (handlers.cpp pins them after each money POST).
+  // The first page (no cursor) shows a transfer the user was just told of: from the
+  // primary. Later pages from the replica when one is within its lag bound, unless
+  // the user moved money within the pin window (handlers.cpp pins them after each
+  // money POST); docs/operations/read-replica.md.
   auto query = [&](pg::Pool& pool) {
     return pool.Query(kSql, user_id, currency, before_posting_id, limit);
   };
   // (No co_await inside ?: — GCC 12 miscompiles it.)
   Result<pg::PgResult> r = Error::Internal("unset");
-  if (reads_) {
+  if (reads_ && before_posting_id < INT64_MAX) {  // INT64_MAX: no cursor (service.cpp)
     r = co_await reads_->Read(query, user_id);
   } else {
     r = co_await query(pool_);
