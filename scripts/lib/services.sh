@@ -209,7 +209,8 @@ tchat::_kv() { printf '%s=%q\n' "$1" "$2"; }
 # In the subshell that becomes service $1 on port $2: its environment. The
 # settings are exactly config.env's (one the caller's environment has and
 # config.env does not is dropped), then the secrets, PORT and DATABASE_URL, and
-# with TCHAT_PG_REPLICA=1 recorded, DATABASE_REPLICA_URL (scripts/lib/pg_replica.sh).
+# with TCHAT_PG_REPLICA=1 recorded, DATABASE_REPLICA_URL for messaging and payment
+# (scripts/lib/pg_replica.sh).
 tchat::service_env() {
   local name
   for name in $(tchat::_exported_settings); do unset "$name"; done
@@ -229,7 +230,8 @@ tchat::service_env() {
   TCHAT_MEDIA_DIR="$(tchat::media_dir)"
   export PORT DATABASE_URL TCHAT_MEDIA_DIR
   unset DATABASE_REPLICA_URL TCHAT_PG_REPLICATION_PASSWORD
-  if [[ "${TCHAT_PG_REPLICA:-0}" == 1 ]]; then
+  # Only the services with replica reads get it (docs/operations/read-replica.md).
+  if [[ "${TCHAT_PG_REPLICA:-0}" == 1 && ($1 == messaging || $1 == payment) ]]; then
     export DATABASE_REPLICA_URL="postgresql://tchat_$1@127.0.0.1:${TCHAT_PG_REPLICA_PORT:-$((TCHAT_PG_PORT + 10))}/tchat_$1?sslmode=disable"
   fi
 }

@@ -14,7 +14,7 @@ source "$ROOT/scripts/lib/postgres.sh"
 # shellcheck source=scripts/lib/pg_replica.sh
 source "$ROOT/scripts/lib/pg_replica.sh"
 
-READ_SERVICES=(messaging payment notification)
+READ_SERVICES=(messaging payment)
 metrics_url() { echo "http://127.0.0.1:$(tchat::service_port "$1")/metrics"; }
 # Value of db_replica_available of service $1 (empty when absent).
 available() {
@@ -58,8 +58,7 @@ far_id=9223372036854775806
 load() {
   local n="$1" path
   while [[ ! -e "$work/stop" ]]; do
-    for path in "/v1/conversations?cursor=$far" "/v1/transactions?cursor=$far_id" \
-      "/v1/notifications?cursor=$far"; do
+    for path in "/v1/conversations?cursor=$far" "/v1/transactions?cursor=$far_id"; do
       curl -s -o /dev/null -m 10 -w '%{http_code}\n' -H "Authorization: Bearer $token" "$gw$path" \
         >>"$work/status.$n" || echo "curl-failed" >>"$work/status.$n"
     done

@@ -3,7 +3,6 @@
 #include <tchat/core/config.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/pg/pool.hpp>
-#include <tchat/core/pg/read_pool.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 #include <tchat/core/worker.hpp>
@@ -21,12 +20,6 @@ using http::Response;
 
 pg::Pool& Db(Request& req) {
   return req.worker->Get<pg::Pool>();
-}
-
-// Read-after-write for the inbox: after the user marks notifications read, their
-// inbox reads come from the primary for a while (pg::ReplicaState::Pin).
-void PinInbox(Request& req, const std::string& uid) {
-  if (auto* reads = req.worker->Find<pg::ReadPool>()) reads->state()->Pin(uid);
 }
 
 Result<int> Limit(const Request& req) {
@@ -245,17 +238,10 @@ Task<Response> GetInbox(Request& req) {
   if (!cursor) co_return Response::FromError(cursor.error());
   auto unread = BoolQuery(req, "unread_only");
   if (!unread) co_return Response::FromError(unread.error());
-  // The first page answers a push the user just got: from the primary. Later pages
-  // (a cursor) from the replica when one is within its lag bound (pg::ReadPool;
-  // docs/operations/read-replica.md).
-  auto list = [&](pg::Pool& pool) { return ListInbox(pool, *uid, *limit, *cursor, *unread); };
-  auto* reads = cursor->has_value() ? req.worker->Find<pg::ReadPool>() : nullptr;
-  Result<InboxPage> page = Error::Internal("unset");
-  if (reads) {
-    page = co_await reads->Read(list, *uid);
-  } else {
-    page = co_await list(Db(req));
-  }
+  // From the primary, every page: the service writes the inbox continuously, so
+  // even a later page can hold entries milliseconds old, which a replica within its
+  // lag bound may not have yet (docs/operations/read-replica.md).
+  auto page = co_await ListInbox(Db(req), *uid, *limit, *cursor, *unread);
   if (!page) co_return Response::FromError(page.error());
   json::object out{{"notifications", std::move(page->notifications)},
                    {"unread_count", page->unread_count}};
@@ -272,7 +258,6 @@ Task<Response> ReadAll(Request& req) {
   auto uid = http::CallerId(req);
   if (!uid) co_return Response::FromError(uid.error());
   auto n = co_await MarkAllRead(Db(req), *uid);
-  PinInbox(req, *uid);
   if (!n) co_return Response::FromError(n.error());
   co_return Response::NoContent();
 }
@@ -284,7 +269,6 @@ Task<Response> ReadOne(Request& req) {
   const std::string id(req.PathParam("id"));
   if (!IsUuid(id)) co_return Response::FromError(Error::NotFound("no such notification"));
   auto ok = co_await MarkRead(Db(req), *uid, id);
-  PinInbox(req, *uid);
   if (!ok) co_return Response::FromError(ok.error());
   if (!*ok) co_return Response::FromError(Error::NotFound("no such notification"));
   co_return Response::NoContent();
