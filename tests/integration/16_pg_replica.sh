@@ -30,7 +30,7 @@ all_available() {
   for svc in "${READ_SERVICES[@]}"; do [[ "$(available "$svc")" == "$1" ]] || return 1; done
 }
 
-trap 'touch "${work:-/nonexistent}/stop" 2>/dev/null; tchat::pg_replica_running || tchat::pg_replica_start >/dev/null 2>&1 || true' EXIT
+trap 'touch "${work:-/nonexistent}/stop" 2>/dev/null || true; tchat::pg_replica_running || tchat::pg_replica_start >/dev/null 2>&1 || true' EXIT
 # An earlier test (disaster recovery) may have re-created the primary: start
 # clones the replica again when it belongs to another cluster.
 tchat::pg_replica_start >/dev/null 2>&1 || { fail "the replica does not start"; finish; }
