@@ -282,11 +282,11 @@ Task<std::vector<Result<std::vector<RedisReply>>>> Cluster::SendGroups(
 Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& batch) {
   auto self = shared_from_this();
   std::vector<RedisReply> replies(batch.size());
-  std::vector<Item> todo;
-  for (std::size_t i = 0; i < batch.size(); ++i) todo.push_back({i});
+  std::vector<Item> pending;
+  for (std::size_t i = 0; i < batch.size(); ++i) pending.push_back({i});
   auto wait = kFirstWait;
   std::string last_error = "no slot map";
-  for (int attempt = 0; !todo.empty(); ++attempt) {
+  for (int attempt = 0; !pending.empty(); ++attempt) {
     if (shut_) co_return Error::Unavailable("redis client closed");
     if (attempt == kMaxAttempts) {
       co_return Error::Unavailable("redis cluster: command not served after " +
@@ -299,7 +299,7 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
     Round round;
     round.last_error = std::move(last_error);
     std::map<int, std::vector<Item>> groups;
-    for (const Item& it : todo) {
+    for (const Item& it : pending) {
       int node = it.node >= 0 ? it.node : NodeOf(batch.slot(it.index));
       if (node < 0) {
         round.again.push_back({it.index});
@@ -323,9 +323,9 @@ Task<Result<std::vector<RedisReply>>> Cluster::ExecPipeline(const RedisBatch& ba
       }
       Sort(node, *r, items, replies, round);
     }
-    todo.swap(round.again);
+    pending.swap(round.again);
     last_error = std::move(round.last_error);
-    if (!todo.empty() && round.must_wait) {
+    if (!pending.empty() && round.must_wait) {
       co_await Sleep(wait);
       wait = std::min(wait * 2, kMaxWait);
     }
