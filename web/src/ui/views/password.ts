@@ -30,6 +30,15 @@ export class PasswordSection {
       this.body,
     );
     this.render(ctx.session.user?.has_password ? 'current' : 'code');
+    // The password may have been set or removed on another device since sign-in.
+    ctx.auth.me().then(
+      (u) => {
+        if (!!u.has_password === !!ctx.session.user?.has_password) return;
+        ctx.session.updateUser(u);
+        if (this.el.isConnected) this.render(u.has_password ? 'current' : 'code');
+      },
+      () => undefined,
+    );
   }
 
   /** `current`: prove with the current password; `code`: with a code sent by SMS. */
