@@ -238,7 +238,9 @@ export class ChatView implements View {
             onClick: (e: Event) =>
               peer
                 ? void this.openPeerMenu(peer, e.currentTarget as HTMLElement)
-                : void import('./group-settings').then((m) => m.openGroupSettings(this.ctx, c.id)),
+                : void import('./group-settings')
+                    .then((m) => m.openGroupSettings(this.ctx, c.id))
+                    .catch((err) => this.ctx.toast(errorText(err), 'error')),
           },
           icon(ICONS.more),
         ),

@@ -59,13 +59,17 @@ export class WalletView implements View {
       t('common.loadMore'),
     );
     this.status = h('div', { class: 'status-line', role: 'status', 'data-testid': 'topup-status' });
-    // The payment-request list is a chunk of its own, loaded with this page.
+    // The payment-request list is a chunk of its own, loaded with this page; offline
+    // with the chunk not cached, the page shows without it.
     const requestsBox = h('div');
-    void import('./payment-requests').then((m) => {
-      if (this.disposed) return;
-      this.extras = new m.RequestsSection(ctx);
-      requestsBox.replaceWith(this.extras.el);
-    });
+    void import('./payment-requests').then(
+      (m) => {
+        if (this.disposed) return;
+        this.extras = new m.RequestsSection(ctx);
+        requestsBox.replaceWith(this.extras.el);
+      },
+      () => undefined,
+    );
     this.el = h(
       'section',
       { class: 'page wallet' },
@@ -114,7 +118,10 @@ export class WalletView implements View {
         {
           type: 'button',
           'data-testid': 'withdraw-open',
-          onClick: () => void import('./withdraw').then((m) => m.openWithdrawDialog(this.ctx)),
+          onClick: () =>
+            void import('./withdraw')
+              .then((m) => m.openWithdrawDialog(this.ctx))
+              .catch((err) => this.ctx.toast(errorText(err), 'error')),
         },
         t('withdraw.title'),
       ),
@@ -327,7 +334,10 @@ export class WalletView implements View {
             class: 'tx clickable',
             'data-kind': x.kind,
             // The kind is a button (keyboard, screen readers); a click anywhere opens it too.
-            onClick: () => void import('./receipt').then((m) => m.openReceipt(this.ctx, x, kind)),
+            onClick: () =>
+              void import('./receipt')
+                .then((m) => m.openReceipt(this.ctx, x, kind))
+                .catch((err) => this.ctx.toast(errorText(err), 'error')),
           },
           h(
             'div',
