@@ -152,7 +152,9 @@ Task<Status> UpdatePaymentRequestStatus(pg::Connection& c, const std::string& id
 Task<Result<std::vector<PaymentRequest>>> ListPaymentRequests(
     pg::Pool& pool, const std::string& user_id, RequestDirection direction,
     const std::optional<std::string>& status, const std::optional<RequestKey>& after, int limit) {
-  // One index range scan per side (payment_requests_from_idx / _to_idx).
+  // One index range scan per side (payment_requests_from_idx / _to_idx). created_at
+  // is written in whole milliseconds (InsertPaymentRequest, FormatRfc3339Ms), so the
+  // cursor's milliseconds name the position exactly.
   std::string_view party = direction == RequestDirection::kIncoming ? "from_user_id = $1"
                            : direction == RequestDirection::kOutgoing
                                ? "to_user_id = $1"
