@@ -133,7 +133,7 @@ CONF
 # fails on any non-2xx answer or socket error.
 wrk_mibs() {
   local out
-  out="$(wrk -t 2 -c "${CLIENTS:-16}" -d "${SECONDS_PER_RUN:-5}s" "${@:2}" "$1")"
+  out="$(wrk -t 2 -c "${CLIENTS:-16}" -d "${SECONDS_PER_RUN:-5}s" --timeout 30s "${@:2}" "$1")"
   if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
     echo "media_bench: wrk saw failures: $out" >&2
     exit 1
@@ -164,13 +164,17 @@ request = function()
 end
 LUA
   : >"$work/dl.txt"
+  local v
   for _ in $(seq 1 "$rounds"); do
-    {
-      echo "gateway-full $(wrk_mibs "$url")"
-      echo "anchor-full $(wrk_mibs "$ANCHOR/$rel")"
-      echo "gateway-range $(wrk_mibs "$url" -s "$work/range.lua")"
-      echo "anchor-range $(wrk_mibs "$ANCHOR/$rel" -s "$work/range.lua")"
-    } >>"$work/dl.txt"
+    # One assignment each, so that a failed run stops the benchmark (set -e).
+    v="$(wrk_mibs "$url")"
+    echo "gateway-full $v" >>"$work/dl.txt"
+    v="$(wrk_mibs "$ANCHOR/$rel")"
+    echo "anchor-full $v" >>"$work/dl.txt"
+    v="$(wrk_mibs "$url" -s "$work/range.lua")"
+    echo "gateway-range $v" >>"$work/dl.txt"
+    v="$(wrk_mibs "$ANCHOR/$rel" -s "$work/range.lua")"
+    echo "anchor-range $v" >>"$work/dl.txt"
   done
   local gf af gr ar
   gf="$(awk '$1 == "gateway-full" {print $2}' "$work/dl.txt" | median)"
