@@ -11,8 +11,8 @@
 //   (nothing is sent) → A sends a PDF, B downloads it byte for byte → A records a
 //   voice note from Chromium's fake microphone (Opus in WebM or Ogg) → B sees its
 //   duration and waveform and plays it → A sends a 2-second MP4 (made here with
-//   ffmpeg): B sees its poster and duration, and a tap puts the player in its
-//   place → no console errors.
+//   ffmpeg) with a caption typed first: B sees its poster, duration and caption,
+//   and a tap puts the player in its place → no console errors.
 //
 // scripts/test.sh runs it as the suite "web client media (playwright)".
 // Environment: as chat.e2e.mjs (TCHAT_TEST_GATEWAY_URL, TCHAT_WEB_ARTIFACTS,
@@ -413,33 +413,43 @@ step(
   },
 );
 
-step('A sends a video: B sees its poster and duration, and a tap starts the player', async () => {
-  const file = path.join(os.tmpdir(), `tchat-e2e-${run}.mp4`);
-  execFileSync('ffmpeg', [
-    ...['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25'],
-    ...['-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', file],
-  ]);
-  const buffer = await readFile(file);
-  await rm(file, { force: true });
-  await a
-    .getByTestId('attach-input')
-    .setInputFiles({ name: 'clip.mp4', mimeType: 'video/mp4', buffer });
-  const video = b.locator('.msg.theirs [data-testid=att-video]').last();
-  await video.locator('.att-thumb.loaded').waitFor({ timeout: WAIT });
-  const box = await video.boundingBox();
-  // 640×360 shown in at most 260×320: 260×146.
-  check(
-    Math.round(box?.width ?? 0) === 260 && Math.abs((box?.height ?? 0) - 146) <= 1,
-    `video box ${box?.width}×${box?.height}, wanted 260×146`,
-  );
-  await see(b, '.msg.theirs [data-testid=att-video] .att-duration', '0:02');
-  await shot(b, 'media-08-phone-video');
-  await video.getByRole('button', { name: 'Play video' }).click();
-  const player = video.locator('video');
-  await player.waitFor({ timeout: WAIT });
-  const src = await player.getAttribute('src');
-  check(!!src && src.startsWith('/media/'), `the player's source is ${src}`);
-});
+step(
+  'A sends a video with a caption: B sees its poster, duration and caption; a tap starts the player',
+  async () => {
+    const file = path.join(os.tmpdir(), `tchat-e2e-${run}.mp4`);
+    execFileSync('ffmpeg', [
+      ...['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25'],
+      ...['-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', file],
+    ]);
+    const buffer = await readFile(file);
+    await rm(file, { force: true });
+    // Text typed before attaching becomes the caption.
+    await a.getByTestId('composer').fill('Our trip 🎬');
+    await a
+      .getByTestId('attach-input')
+      .setInputFiles({ name: 'clip.mp4', mimeType: 'video/mp4', buffer });
+    const video = b.locator('.msg.theirs [data-testid=att-video]').last();
+    await video.locator('.att-thumb.loaded').waitFor({ timeout: WAIT });
+    const box = await video.boundingBox();
+    // 640×360 shown in at most 260×320: 260×146.
+    check(
+      Math.round(box?.width ?? 0) === 260 && Math.abs((box?.height ?? 0) - 146) <= 1,
+      `video box ${box?.width}×${box?.height}, wanted 260×146`,
+    );
+    await see(b, '.msg.theirs [data-testid=att-video] .att-duration', '0:02');
+    await see(b, '.msg.theirs .caption', 'Our trip 🎬');
+    check(
+      (await a.getByTestId('composer').inputValue()) === '',
+      'the caption stayed in the composer',
+    );
+    await shot(b, 'media-08-phone-video');
+    await video.getByRole('button', { name: 'Play video' }).click();
+    const player = video.locator('video');
+    await player.waitFor({ timeout: WAIT });
+    const src = await player.getAttribute('src');
+    check(!!src && src.startsWith('/media/'), `the player's source is ${src}`);
+  },
+);
 
 step('no console errors or uncaught exceptions in either browser', async () => {
   const all = Object.entries(problems).flatMap(([who, list]) => list.map((p) => `${who}: ${p}`));

@@ -27,6 +27,8 @@ export interface UploadItem {
   width?: number;
   height?: number;
   durationMs?: number;
+  /** Sent as the message's body. */
+  caption: string;
 }
 
 interface Entry {
@@ -59,7 +61,7 @@ export class Uploads {
   add(
     conversationId: string,
     file: Blob,
-    opts: { name: string; voice?: boolean; durationMs?: number },
+    opts: { name: string; voice?: boolean; durationMs?: number; caption?: string },
   ): UploadItem {
     const item: UploadItem = {
       id: newId(),
@@ -72,6 +74,7 @@ export class Uploads {
       error: null,
       previewUrl: null,
       durationMs: opts.durationMs,
+      caption: opts.caption ?? '',
     };
     const entry: Entry = { item, file, abort: null };
     this.entries.push(entry);
@@ -113,11 +116,15 @@ export class Uploads {
     handle.done.then(
       (m) => {
         if (!this.entries.includes(e)) return;
-        this.messenger.sendMedia(item.conversationId, {
-          type: item.kind === 'voice' ? 'voice' : m.kind,
-          attachmentId: m.id,
-          attachment: attachmentOf(m),
-        });
+        this.messenger.sendMedia(
+          item.conversationId,
+          {
+            type: item.kind === 'voice' ? 'voice' : m.kind,
+            attachmentId: m.id,
+            attachment: attachmentOf(m),
+          },
+          item.caption,
+        );
         this.drop(e);
       },
       (err: unknown) => {

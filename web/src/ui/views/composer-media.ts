@@ -99,9 +99,15 @@ export class ComposerMedia {
     this.input.removeEventListener('paste', this.onPaste);
   }
 
+  /** Uploads the files; text already typed becomes the caption of a single one. */
   addFiles(files: File[]): void {
+    const caption = files.length === 1 ? this.input.value.trim() : '';
+    if (caption) {
+      this.input.value = '';
+      this.input.dispatchEvent(new Event('input'));
+    }
     for (const f of files) {
-      this.ctx.uploads.add(this.conversationId, f, { name: f.name || t('media.file') });
+      this.ctx.uploads.add(this.conversationId, f, { name: f.name || t('media.file'), caption });
     }
     if (files.length) this.scroller.scrollTop = this.scroller.scrollHeight;
   }
