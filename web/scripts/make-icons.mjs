@@ -35,12 +35,19 @@ const icons = [
   { file: 'apple-touch-icon.png', size: 180, maskable: true },
 ];
 
-const browser = await chromium.launch({ executablePath: process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium' });
+const browser = await chromium.launch({
+  executablePath: process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium',
+});
 try {
   for (const icon of icons) {
     const page = await browser.newPage({ viewport: { width: icon.size, height: icon.size } });
-    const markup = svg(icon).replace('width="512" height="512"', `width="${icon.size}" height="${icon.size}"`);
-    await page.setContent(`<html><body style="margin:0;background:transparent">${markup}</body></html>`);
+    const markup = svg(icon).replace(
+      'width="512" height="512"',
+      `width="${icon.size}" height="${icon.size}"`,
+    );
+    await page.setContent(
+      `<html><body style="margin:0;background:transparent">${markup}</body></html>`,
+    );
     await page.screenshot({ path: path.join(OUT, icon.file), omitBackground: true });
     await page.close();
     console.log(`public/icons/${icon.file} (${icon.size}x${icon.size})`);

@@ -36,9 +36,11 @@ const PAGING_PARAMS = ['cursor', 'before_seq', 'after_seq'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
-    caches.open(SHELL_CACHE).then((cache) =>
-      cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: 'reload' }))),
-    ),
+    caches
+      .open(SHELL_CACHE)
+      .then((cache) =>
+        cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: 'reload' }))),
+      ),
   );
   // No skipWaiting here: a new version waits until the page says so (update prompt).
 });
@@ -73,7 +75,9 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   const user = tokenSubject(req.headers.get('Authorization'));
-  if (user && isKeptRead(url)) event.respondWith(networkFirst(req, keyFor(url, user)));
+  if (user && isKeptRead(url)) {
+    event.respondWith(networkFirst(req, keyFor(url, user), event.clientId));
+  }
 });
 
 async function shellPage(req) {
@@ -113,7 +117,7 @@ function tokenSubject(header) {
   }
 }
 
-async function networkFirst(req, key) {
+async function networkFirst(req, key, clientId) {
   const cache = await caches.open(API_CACHE);
   const network = fetch(req).then(async (res) => {
     if (res.ok) await cache.put(key, res.clone());
@@ -129,6 +133,9 @@ async function networkFirst(req, key) {
     // offline or the gateway is away: the kept copy below
   }
   network.catch(() => undefined);
+  // The page refreshes what it got from here once it is back online (src/pwa/offline.ts).
+  const client = clientId ? await self.clients.get(clientId) : null;
+  client?.postMessage({ type: 'offline-copy', path: new URL(req.url).pathname });
   return offlineCopy(kept);
 }
 

@@ -34,7 +34,9 @@ export function serviceWorker(): Plugin {
       const emitted = Object.keys(bundle)
         .filter((f) => !f.endsWith('.map') && f !== 'sw.js')
         .map((f) => `/${f}`);
-      const shell = [...new Set(['/index.html', ...emitted, ...(publicDir ? publicFiles(publicDir) : [])])].sort();
+      const shell = [
+        ...new Set(['/index.html', ...emitted, ...(publicDir ? publicFiles(publicDir) : [])]),
+      ].sort();
       const hash = createHash('sha256');
       for (const f of shell) hash.update(`${f}\n`);
       const index = bundle['index.html'];
