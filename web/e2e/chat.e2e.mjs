@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { assertAccessible, assertScreensAccessible, waitForServiceWorker } from './pwa.mjs';
 import { runSteps } from './run_steps.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -110,10 +111,17 @@ function expectedFailure(who, msg) {
   return i >= 0;
 }
 
+/** Pages whose network is off on purpose: their failed loads are expected. */
+const offlinePages = new Set();
+/** @param {'A' | 'B' | 'C'} who @param {import('playwright-core').ConsoleMessage} msg */
+function offlineFailure(who, msg) {
+  return offlinePages.has(who) && /ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(msg.text());
+}
+
 /** @param {Page} page @param {'A' | 'B' | 'C'} who */
 function watch(page, who) {
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !expectedFailure(who, msg)) {
+    if (msg.type() === 'error' && !expectedFailure(who, msg) && !offlineFailure(who, msg)) {
       problems[who].push(`console: ${msg.text()} (${page.url()})`);
     }
   });
@@ -394,6 +402,57 @@ step('B writes while offline: shown as sending, delivered once B is back', async
   );
 });
 
+step(
+  'B reopens the app offline: the service worker serves the shell, the kept list and chat; a message written then goes out once',
+  async () => {
+    await waitForServiceWorker(b);
+    // Online once more, so that the kept copies hold the latest message.
+    await b.reload();
+    await see(b, '.msg .text', 'Written in a tunnel');
+    /** @type {string[]} */
+    const fromWorker = [];
+    /** @param {import('playwright-core').Response} r */
+    const onResponse = (r) => {
+      if (!r.fromServiceWorker()) return;
+      const kept = r.headers()['x-tchat-offline-copy'] === '1' ? ' (kept copy)' : '';
+      fromWorker.push(`${new URL(r.url()).pathname}${kept}`);
+    };
+    b.on('response', onResponse);
+    await ctxB.setOffline(true);
+    offlinePages.add('B');
+    try {
+      await b.goto(`${BASE}/`);
+      await see(b, '[data-testid=conversation-list]', 'Written in a tunnel');
+      check(
+        fromWorker.includes('/v1/conversations (kept copy)'),
+        `the list did not come from the service worker's copy: ${fromWorker.join(', ')}`,
+      );
+      await shot(b, '24-phone-offline-start');
+      await openChat(b, alice.name);
+      await see(b, '.msg .text', 'Written in a tunnel');
+      await send(b, 'Queued while the app was offline');
+      await see(b, '.msg.mine.pending', 'Sending');
+      await shot(b, '25-phone-offline-chat');
+    } finally {
+      await ctxB.setOffline(false);
+      b.off('response', onResponse);
+    }
+    await see(a, '.msg.theirs .text', 'Queued while the app was offline');
+    await b
+      .locator('.msg.mine')
+      .filter({ hasText: 'Queued while the app was offline' })
+      .getByTestId('receipt')
+      .waitFor({ timeout: WAIT });
+    offlinePages.delete('B');
+    await a.waitForTimeout(1000);
+    const copies = await a
+      .locator('.msg .text')
+      .filter({ hasText: 'Queued while the app was offline' })
+      .count();
+    check(copies === 1, `A shows the queued message ${copies} times`);
+  },
+);
+
 const alicePasswords = [`first password ${run}`, `second password ${run}`];
 
 step(
@@ -609,6 +668,38 @@ step(
       check(!!JSON.parse(session).accessToken, 'no session after the password sign-in');
     } finally {
       await ctxC.close();
+    }
+  },
+);
+
+step(
+  'axe: no serious or critical WCAG 2.1 AA violation on any screen, light and dark',
+  async () => {
+    const ctxD = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      locale: 'en-GB',
+    });
+    try {
+      const d = await ctxD.newPage();
+      await d.goto(`${BASE}/`);
+      await d.locator('#phone').waitFor({ timeout: WAIT });
+      for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+        await d.emulateMedia({ colorScheme });
+        await assertAccessible(d, `sign-in (phone, ${colorScheme})`);
+      }
+    } finally {
+      await ctxD.close();
+    }
+    for (const [page, who] of /** @type {const} */ ([
+      [a, 'desktop'],
+      [b, 'phone'],
+    ])) {
+      for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+        await page.emulateMedia({ colorScheme });
+        const screens = await assertScreensAccessible(page, `${who}, ${colorScheme}`);
+        check(screens.length === 6, `axe checked only ${screens.join(', ')} (${who})`);
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
     }
   },
 );

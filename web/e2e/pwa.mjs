@@ -34,7 +34,9 @@ export async function axeViolations(page) {
       targets: v.nodes.slice(0, 5).map((/** @type {any} */ n) => n.target.join(' ')),
     }));
   }, TAGS);
-  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  return result.filter(
+    (/** @type {{impact: string}} */ v) => v.impact === 'serious' || v.impact === 'critical',
+  );
 }
 
 /**
@@ -67,4 +69,59 @@ export async function waitForServiceWorker(page) {
   });
   const controlled = await page.evaluate(() => !!navigator.serviceWorker.controller);
   if (!controlled) throw new Error('no service worker controls the page');
+}
+
+/**
+ * Goes to a route the way the client's links do (history API, no page load).
+ * @param {Page} page @param {string} path
+ */
+async function goRoute(page, path) {
+  await page.evaluate((p) => {
+    history.pushState(null, '', p);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, path);
+}
+
+/**
+ * Runs axe on each main screen of a signed-in page — chat list, new-chat dialog,
+ * the first chat, wallet, inbox, settings — and returns to where the page was.
+ * @param {Page} page @param {string} label "desktop, dark"
+ * @returns {Promise<string[]>} the screens checked
+ */
+export async function assertScreensAccessible(page, label) {
+  const back = new URL(page.url()).pathname;
+  /** @type {string[]} */
+  const checked = [];
+  const at = async (/** @type {string} */ screen, /** @type {string} */ selector) => {
+    await page.locator(selector).first().waitFor({ state: 'visible', timeout: 20_000 });
+    // Lists and balances fill in after the screen appears.
+    await page.waitForTimeout(400);
+    await assertAccessible(page, `${screen} (${label})`);
+    checked.push(screen);
+  };
+  await goRoute(page, '/');
+  await at('chat list', '[data-testid=conversation-list] a');
+  const chat = await page.locator('[data-testid=conversation-list] a').first().getAttribute('href');
+  await page.getByTestId('new-chat').click();
+  await at('new-chat dialog', 'dialog[open]');
+  // Focus management: in the dialog while it is open, back on its opener after Escape.
+  if (!(await page.evaluate(() => !!document.activeElement?.closest('dialog[open]')))) {
+    throw new Error(`the new-chat dialog does not take the focus (${label})`);
+  }
+  await page.keyboard.press('Escape');
+  await page.locator('dialog[open]').waitFor({ state: 'detached', timeout: 5_000 });
+  const focus = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  if (focus !== 'new-chat') throw new Error(`focus after the dialog: ${focus} (${label})`);
+  if (chat) {
+    await goRoute(page, chat);
+    await at('chat', '[data-testid=composer]');
+  }
+  await goRoute(page, '/wallet');
+  await at('wallet', '[data-testid=balances]');
+  await goRoute(page, '/inbox');
+  await at('inbox', '[data-testid=inbox-list]');
+  await goRoute(page, '/settings');
+  await at('settings', '.settings h1');
+  await goRoute(page, back);
+  return checked;
 }
