@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { parseConfirmThresholds } from './src/util/confirm-thresholds';
+import { bundleBudget } from './scripts/bundle-budget';
 import { serviceWorker } from './sw/vite-plugin-sw';
 
 // The gateway serves dist/ at "/" with a fallback to index.html, so the client
@@ -12,7 +13,7 @@ parseConfirmThresholds(process.env.VITE_MONEY_CONFIRM_ABOVE ?? '');
 
 export default defineConfig({
   base: '/',
-  plugins: [serviceWorker()],
+  plugins: [serviceWorker(), bundleBudget()],
   build: {
     outDir: 'dist',
     target: 'es2022',
