@@ -23,7 +23,7 @@
 // Environment: TCHAT_TEST_GATEWAY_URL [http://127.0.0.1:8080], TCHAT_WEB_ARTIFACTS
 // [.test-run/artifacts/web] (screenshots), TCHAT_CHROMIUM [/usr/bin/chromium],
 // TCHAT_E2E_HEADED=1 to watch.
-import { mkdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -35,6 +35,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
 const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
+/** The built client the gateway serves (scripts/lib/nginx.sh): a step "deploys" into it. */
+const WEB_DIST = process.env.TCHAT_WEB_DIST ?? path.join(ROOT, 'web/dist');
 const WAIT = 20_000;
 
 /** @typedef {import('playwright-core').Page} Page */
@@ -450,6 +452,81 @@ step(
       .filter({ hasText: 'Queued while the app was offline' })
       .count();
     check(copies === 1, `A shows the queued message ${copies} times`);
+  },
+);
+
+step(
+  'a new version is deployed: A is offered a reload, and after it the new version runs',
+  async () => {
+    await waitForServiceWorker(a);
+    // What a deployment changes: sw.js (its build carries the new file list). The
+    // line stays: restoring it would be one more deployment for later steps.
+    await appendFile(path.join(WEB_DIST, 'sw.js'), `\n// e2e deployment ${run}\n`);
+    await a.evaluate(async () => {
+      await (await navigator.serviceWorker.getRegistration())?.update();
+    });
+    await a.getByTestId('update-prompt').waitFor({ timeout: WAIT });
+    await shot(a, '26-desktop-update-prompt');
+    await Promise.all([
+      a.waitForEvent('load', { timeout: WAIT }),
+      a.getByTestId('update-prompt').getByRole('button', { name: 'Reload' }).click(),
+    ]);
+    await a.getByTestId('composer').waitFor({ timeout: WAIT });
+    const state = await a.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      return { waiting: !!reg?.waiting, controlled: !!navigator.serviceWorker.controller };
+    });
+    check(state.controlled && !state.waiting, `after the reload: ${JSON.stringify(state)}`);
+    check((await a.getByTestId('update-prompt').count()) === 0, 'the update prompt is still shown');
+  },
+);
+
+step(
+  'A turns on browser notifications in settings; B’s message shows one while A’s tab is hidden',
+  async () => {
+    await ctxA.grantPermissions(['notifications'], { origin: BASE });
+    const back = new URL(a.url()).pathname;
+    await a.locator('a[data-nav=settings]').click();
+    await a.getByTestId('browser-notifications-toggle').click();
+    await see(a, '[data-testid=browser-notifications-status]', 'On for this browser');
+    // The tab goes to the background (as another tab in front would make it), and
+    // the notifications the client makes are recorded besides being shown.
+    await a.evaluate(() => {
+      const Real = window.Notification;
+      /** @type {{title: string, body?: string, tag?: string}[]} */
+      const shown = [];
+      Object.assign(window, { e2eShown: shown });
+      /** @param {string} title @param {NotificationOptions} [options] */
+      function Recording(title, options) {
+        shown.push({ title, body: options?.body, tag: options?.tag });
+        return new Real(title, options);
+      }
+      Object.defineProperty(Recording, 'permission', { get: () => Real.permission });
+      Object.defineProperty(window, 'Notification', { configurable: true, value: Recording });
+      Object.defineProperty(document, 'visibilityState', {
+        configurable: true,
+        get: () => 'hidden',
+      });
+    });
+    try {
+      await send(b, 'Ping for a hidden tab');
+      await a.waitForFunction(() => /** @type {any} */ (window).e2eShown.length > 0, null, {
+        timeout: WAIT,
+      });
+      const shown = await a.evaluate(() => /** @type {any} */ (window).e2eShown);
+      check(
+        shown.length === 1 &&
+          shown[0].title === bob.name &&
+          shown[0].body === 'Ping for a hidden tab',
+        `notifications: ${JSON.stringify(shown)}`,
+      );
+    } finally {
+      await a.evaluate(() => {
+        delete (/** @type {any} */ (document).visibilityState);
+      });
+    }
+    await a.goto(`${BASE}${back}`);
+    await a.getByTestId('composer').waitFor({ timeout: WAIT });
   },
 );
 
