@@ -16,7 +16,10 @@
 //   it with the current one → A's devices: one signed out, then all the others →
 //   A blocks B from the chat menu (B cannot write), unblocks B in settings →
 //   C (a third browser) resets a forgotten password by a code on the sign-in
-//   screen and signs in with it → Thai interface → no console errors.
+//   screen and signs in with it → B reopens the client offline (service worker:
+//   kept list and chat; a message written then is sent once) → a deployment: A
+//   reloads from the update prompt → A's browser notification while the tab is
+//   hidden → axe on every screen, light and dark → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
