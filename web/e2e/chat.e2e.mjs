@@ -12,14 +12,14 @@
 //   reacts to a message → A posts 60 more; B reloads with an expiring token (it
 //   is refreshed) and scrolls up through the history → B goes offline, A writes,
 //   B comes back and finds the message in its inbox → B writes while offline and
-//   the message goes out when B is back → A sets a password with a code, changes
-//   it with the current one → A's devices: one signed out, then all the others →
-//   A blocks B from the chat menu (B cannot write), unblocks B in settings →
-//   C (a third browser) resets a forgotten password by a code on the sign-in
-//   screen and signs in with it → B reopens the client offline (service worker:
-//   kept list and chat; a message written then is sent once) → a deployment: A
-//   reloads from the update prompt → A's browser notification while the tab is
-//   hidden → axe on every screen, light and dark → Thai interface → no console errors.
+//   the message goes out when B is back → B reopens the client offline (service
+//   worker: kept list and chat; a message written then is sent once) → a
+//   deployment: A reloads from the update prompt → A's browser notification while
+//   the tab is hidden → A sets a password with a code, changes it with the current
+//   one → A's devices: one signed out, then all the others → A blocks B from the
+//   chat menu (B cannot write), unblocks B in settings → C (a third browser)
+//   resets a forgotten password by a code on the sign-in screen and signs in with
+//   it → axe on every screen, light and dark → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
