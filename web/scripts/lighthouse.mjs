@@ -18,6 +18,7 @@
 // Exit code 1 when --min is given and a score is below it.
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import lighthouse from 'lighthouse';
 import { chromium } from 'playwright-core';
 
@@ -150,6 +151,11 @@ try {
   await browser.close();
 }
 
+// The scores move with the machine's load (simulated throttling scales real CPU time).
+const load = loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
+console.log(`load average ${load} on ${cpus().length} CPUs`);
 const median = (/** @type {number[]} */ xs) =>
   [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
 let below = false;
