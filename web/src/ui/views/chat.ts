@@ -435,7 +435,8 @@ export class ChatView implements View {
   private jumpTo(seq: number): void {
     const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
     if (!el) return;
-    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    const still = matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
     el.classList.add('flash');
     setTimeout(() => el.classList.remove('flash'), 1500);
   }
