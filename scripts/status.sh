@@ -35,7 +35,7 @@ down=0
 # Colour only on a terminal.
 if [[ -t 1 ]]; then ok=$'\e[32mup\e[0m' bad=$'\e[31mDOWN\e[0m' off=$'\e[33moff\e[0m'; else ok=up bad=DOWN off=off; fi
 
-row() { printf '%-13s %-6s %-8s %-7s %s\n' "$@"; }
+row() { printf '%-16s %-6s %-8s %-7s %s\n' "$@"; }
 # pid of pid file $1 for program $2, or "-".
 pid_of() { tchat::live_pid "$1" "$2" 2>/dev/null || echo -; }
 # "listen" or "closed" for port $1.
