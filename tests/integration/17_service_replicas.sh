@@ -126,7 +126,7 @@ cp "$work/summary.json" "$TCHAT_RUN_DIR/artifacts/replicas-summary.json" 2>/dev/
 
 gone=1
 for pid in "${pids[@]}"; do tchat::_pid_gone "$pid" || gone=0; done
-((gone)) && pass "the four killed replicas are gone" || fail "a killed replica still runs"
+if ((gone)); then pass "the four killed replicas are gone"; else fail "a killed replica still runs"; fi
 
 # The ledger adds up (payment's own port: the balancer).
 ledger="$(curl -s -m 30 -H "Authorization: Bearer $TCHAT_TEST_ADMIN_TOKEN" \
@@ -147,7 +147,7 @@ done
 for svc in "${TCHAT_SERVICES[@]}"; do
   tchat::wait_until 30 tchat::_ready "$(tchat::replica_port "$svc" 1)" || restarted=0
 done
-((restarted)) && pass "the killed replicas started again" || fail "a killed replica did not start again"
+if ((restarted)); then pass "the killed replicas started again"; else fail "a killed replica did not start again"; fi
 sleep 6
 mark="$(wc -l <"$access")"
 phone="+6689$(printf '%07d' $((RANDOM * 32768 % 10000000 + RANDOM % 1000)))"
@@ -159,7 +159,7 @@ for _ in 1 2 3 4 5 6; do
     curl -s -o /dev/null -m 10 -H "Authorization: Bearer $token" "$TCHAT_TEST_GATEWAY_URL$path" || true
   done
 done
-served="$(tail -n +"$((mark + 1))" "$access" | jq -r .upstream 2>/dev/null | tr ', ' '\n\n' | sort -u | tr '\n' ' ')"
+served="$(tail -n +"$((mark + 1))" "$access" | jq -r '.upstream | split(", ")[]' 2>/dev/null | sort -u | tr '\n' ' ')"
 back=1
 for svc in "${TCHAT_SERVICES[@]}"; do
   [[ " $served " == *" 127.0.0.1:$(tchat::replica_port "$svc" 1) "* ]] || back=0
