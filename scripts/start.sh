@@ -115,7 +115,7 @@ fi)
   Redis         $(tchat::redis_url)
 $(if tchat::pg_replica_wanted; then echo "  PG replica    127.0.0.1:$(tchat::pg_replica_port) (reads; scripts/pg-replica.sh status)"; fi)
 
-  logs          $TCHAT_RUN_DIR/logs/<service>.log, nginx-access.log, nginx-error.log;
+  logs          $TCHAT_RUN_DIR/logs/<service>$(if (($(tchat::replicas) > 1)); then echo "-<replica>"; fi).log, nginx-access.log, nginx-error.log;
                 PostgreSQL: $(tchat::pg_log); Redis: $(tchat::redis_dir)/redis.log
   config        $(tchat::config_file)
   secrets       $(tchat::secrets_file) (admin token, PSP webhook secret, OTP pepper),
@@ -125,6 +125,6 @@ $(if tchat::pg_replica_wanted; then echo "  PG replica    127.0.0.1:$(tchat::pg_
                 gateway at /dev/psp/pay (the wallet's "Top up" leads there;
                 log: $(tchat::psp_sim_log))
 
-Check health:  BASE_URL=http://127.0.0.1 scripts/health-check.sh
+Check health:  BASE_URL=http://127.0.0.1 $(if (($(tchat::replicas) > 1)); then echo "TCHAT_REPLICAS=$(tchat::replicas) "; fi)scripts/health-check.sh
 Stop:          scripts/stop.sh
 INFO
