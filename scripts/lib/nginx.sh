@@ -82,6 +82,12 @@ tchat::_nginx_upstreams() {
     echo "    keepalive 32;"
     echo "}"
   done
+  # Auth's servers without keep-alive, for the sign-in routes (see the template).
+  echo "upstream tchat_auth_fresh {"
+  for ((r = 1; r <= n; r++)); do
+    echo "    server 127.0.0.1:$(tchat::replica_port auth "$r") max_fails=1 fail_timeout=5s;"
+  done
+  echo "}"
 }
 
 # With replicas (TCHAT_REPLICAS >= 2), each service's own port is a listener of
