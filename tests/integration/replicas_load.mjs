@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Load of tests/integration/17_service_replicas.sh: clients of the gateway sign
+// Load of tests/integration/18_service_replicas.sh: clients of the gateway sign
 // in, send messages, send money and read their notifications while one replica
 // of every service is killed (SIGKILL) under them; WebSocket clients stay
 // connected (reconnecting when their replica dies). Then it checks what the
