@@ -23,11 +23,13 @@
 # (scripts/start.sh) against that database: message history (newest page, a page
 # a year back), conversation list with unread counts (a light and a heavy user),
 # /v1/sync after 1 hour, 1 day and 7 days offline, wallet balance, transaction
-# history (newest, half a year deep), inbox page, and message sends (closed loop,
-# 20 senders: throughput). Each read: p50/p99 over --duration seconds.
+# history (newest, half a year deep), inbox page: each read by --concurrency
+# readers (20) at --rate requests/s in all (200; an open loop, latency counted from
+# when a request was due), p50/p99 over --duration seconds. Then message sends by
+# 20 senders in a closed loop: the throughput.
 #
 # Usage: bench/scale_bench.sh [--scale P]... [--data DIR] [--duration S]
-#            [--concurrency N] [--generate-only | --measure-only] [--clean]
+#            [--concurrency N] [--rate R] [--generate-only | --measure-only] [--clean]
 #   --scale P      1, 10 or 100 (repeatable; default: 1 and 10)
 #   --data DIR     where the PostgreSQL clusters live, one per scale
 #                  (default ${TMPDIR:-/tmp}/tchat-scale); never inside the repository
@@ -46,16 +48,18 @@ scales=()
 data="${TMPDIR:-/tmp}/tchat-scale"
 duration=10
 concurrency=20
+rate=200
 generate=1
 measure=1
 clean=0
-usage() { sed -n '29,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '31,38p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --scale) scales+=("$2"); shift ;;
     --data) data="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --concurrency) concurrency="$2"; shift ;;
+    --rate) rate="$2"; shift ;;
     --generate-only) measure=0 ;;
     --measure-only) generate=0 ;;
     --clean) clean=1 ;;
@@ -70,6 +74,7 @@ for p in "${scales[@]}"; do
 done
 [[ "$duration" =~ ^[1-9][0-9]*$ ]] && ((duration <= 120)) || tchat::die "--duration: 1..120"
 [[ "$concurrency" =~ ^[1-9][0-9]*$ ]] || tchat::die "--concurrency: a positive integer"
+[[ "$rate" =~ ^[1-9][0-9]*$ ]] || tchat::die "--rate: a positive integer"
 case "$(readlink -f "$data")/" in "$ROOT"/*) tchat::die "--data must be outside the repository" ;; esac
 
 export TCHAT_BUILD_DIR="${TCHAT_BUILD_DIR:-$ROOT/build}"
@@ -101,7 +106,8 @@ fi
 psql_db() {  # psql_db DB [psql args...]: as the owner, stopping at the first error
   local db="$1"
   shift
-  tchat::pg_exec "$TCHAT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TCHAT_PG_PORT" \
+  PGOPTIONS="-c client_min_messages=warning" \
+    tchat::pg_exec "$TCHAT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TCHAT_PG_PORT" \
     -U postgres -d "$db" "$@"
 }
 
@@ -190,9 +196,10 @@ generate_scale() {
     local t0=$SECONDS
     # The generator's helpers go; VACUUM leaves the visibility map and statistics
     # a year-old table has.
-    psql_db postgres -c "DROP SCHEMA IF EXISTS scale_gen CASCADE" >/dev/null
+    psql_db postgres -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS scale_gen CASCADE" >/dev/null
     for db in "${DBS[@]/#/tchat_}"; do
-      psql_db "$db" -c "DROP SCHEMA IF EXISTS scale_gen CASCADE" -c "VACUUM (ANALYZE)" >/dev/null
+      psql_db "$db" -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS scale_gen CASCADE" \
+        -c "VACUUM (ANALYZE)" >/dev/null
     done
     echo "$((SECONDS - t0))" >"$gen/vacuum.done"
     echo "  step vacuum: $((SECONDS - t0)) s"
@@ -213,9 +220,9 @@ cid() { printf '00000001-0000-7000-8000-%012x' "$1"; }
 write_plan() {
   local msg="http://127.0.0.1:$TCHAT_MESSAGING_PORT" pay="http://127.0.0.1:$TCHAT_PAYMENT_PORT"
   local ntf="http://127.0.0.1:$TCHAT_NOTIFICATION_PORT" i j u h d x
-  # Light users: 20 ordinary ones from the middle of the id range.
+  # Light users: 20 ordinary ones (not heavy, each in direct conversation u with u + 1).
   local light=()
-  for ((i = 0; i < 20; i++)); do light+=($((U / 2 + 37 * i))); done
+  for ((i = 0; i < 20; i++)); do light+=($((U / 4 + i * (U / 50)))); done
   {
     for ((j = 0; j < 5; j++)); do
       printf 'history_newest\tGET\t%s\t%s\t/v1/conversations/%s/messages?limit=50\n' "$msg" "$(uid $((j + 1)))" "$(cid "$j")"
@@ -237,12 +244,14 @@ write_plan() {
       printf 'tx_history_deep\tGET\t%s\t%s\t/v1/transactions?limit=50&cursor=%s\n' "$pay" "$(uid "$u")" $((2 * U + T))
     done
     for u in "${light[@]}"; do printf 'inbox\tGET\t%s\t%s\t/v1/notifications?limit=20\n' "$ntf" "$(uid "$u")"; done
+  } >"$TCHAT_RUN_DIR/plan-reads.tsv"
+  {
     # User i and i + 1 share direct conversation i (gen_messaging.sql's layout).
     for u in "${light[@]}"; do
       printf 'send\tPOST\t%s\t%s\t/v1/conversations/%s/messages\t{"client_msg_id":"scale-{n}","type":"text","body":"a message sent by the scale benchmark"}\n' \
         "$msg" "$(uid "$u")" "$(cid "$u")"
     done
-  }
+  } >"$TCHAT_RUN_DIR/plan-send.tsv"
 }
 
 sizes_report() {
@@ -290,11 +299,14 @@ measure_scale() {
   echo "ledger_verify seconds=$((SECONDS - t0)) $(jq -c '{ok, counts, failed: [.checks[] | select(.ok | not) | .name]}' <<<"$verify")" |
     tee "$out"
   [[ "$(jq -r .ok <<<"$verify")" == true ]] || tchat::die "the ledger verification failed at scale $p %"
-  write_plan >"$TCHAT_RUN_DIR/plan.tsv"
+  write_plan
+  local load=("$TCHAT_BUILD_DIR/bin/tchat-scale-load" --key-file "$TCHAT_RUN_DIR/jwt-signing-keys.json"
+    --concurrency "$concurrency" --duration "$duration" --warmup 2)
   tchat::psql postgres -c "CHECKPOINT" >/dev/null
-  "$TCHAT_BUILD_DIR/bin/tchat-scale-load" --key-file "$TCHAT_RUN_DIR/jwt-signing-keys.json" \
-    --plan "$TCHAT_RUN_DIR/plan.tsv" --concurrency "$concurrency" --duration "$duration" --warmup 2 |
-    sed "s/^/scale=$p /" | tee -a "$out"
+  # Reads at a fixed offered rate (open loop): their latency, not the machine's maximum.
+  "${load[@]}" --plan "$TCHAT_RUN_DIR/plan-reads.tsv" --rate "$rate" | sed "s/^/scale=$p /" | tee -a "$out"
+  # Sends in a closed loop: the throughput of $concurrency senders.
+  "${load[@]}" --plan "$TCHAT_RUN_DIR/plan-send.tsv" | sed "s/^/scale=$p /" | tee -a "$out"
   sizes_report | sed "s/^/scale=$p /" | tee -a "$out"
   stop_stack
 }

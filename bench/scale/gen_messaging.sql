@@ -29,8 +29,10 @@ SELECT :'step' = 'plan' AS is_plan, :'step' = 'conversations' AS is_conversation
 DROP TABLE IF EXISTS scale_gen.plan;
 CREATE UNLOGGED TABLE scale_gen.plan (
     j      bigint  PRIMARY KEY,
+    cid    uuid    NOT NULL,
     type   text    NOT NULL,
     users  int[]   NOT NULL,
+    uids   uuid[]  NOT NULL,
     n      int     NOT NULL,
     phase  float8  NOT NULL
 );
@@ -57,8 +59,9 @@ WITH k AS (
                            ((e / 1990 + 2 + (e % 1990) % (k.u - 3)) % k.u)::int] END
       FROM k, generate_series(k.dn + k.g, k.c - 1) AS j, LATERAL (SELECT j - k.dn - k.g AS e) x
 )
-INSERT INTO scale_gen.plan (j, type, users, n, phase)
-SELECT conv.j, conv.type, conv.users,
+INSERT INTO scale_gen.plan (j, cid, type, users, uids, n, phase)
+SELECT conv.j, scale_gen.cid(conv.j), conv.type, conv.users,
+       ARRAY(SELECT scale_gen.uid(x) FROM unnest(conv.users) AS x),
        CASE WHEN conv.j < 5 THEN 10000
             ELSE greatest(1, round(-ln(1.0 - scale_gen.u(conv.j, 3)) * mean.avg))::int END,
        scale_gen.u(conv.j, 7)
@@ -103,9 +106,9 @@ ALTER TABLE messages DISABLE TRIGGER USER;  -- media triggers: no attachments he
 SET LOCAL work_mem = '256MB';
 INSERT INTO messages (conversation_id, seq, id, sender_id, type, body, client_msg_id,
                       created_at, change_xid)
-SELECT scale_gen.cid(p.j), s,
-       scale_gen.uuid7(t.at, 2, p.j * 65536 + s),
-       scale_gen.uid(p.users[1 + scale_gen.r(p.j * 65536 + s, 19, cardinality(p.users))]),
+SELECT p.cid, s,
+       gen_random_uuid(),  -- (the service's are UUIDv7; no index or order depends on them)
+       p.uids[1 + scale_gen.r(p.j * 65536 + s, 19, cardinality(p.uids))],
        'text',
        (ARRAY['ok see you there', 'haha yes', 'Can you send me the file from yesterday?',
               'I will be 10 minutes late, sorry!', 'thanks :)', 'where are we meeting tonight?',

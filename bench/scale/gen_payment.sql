@@ -48,10 +48,10 @@ SELECT scale_gen.uuid7(at, 4, i), scale_gen.uid(i), 1000 + i, 100000000, 'THB', 
 INSERT INTO postings (id, entry_id, account_id, currency, amount, balance_after,
                       counterparty_user_id, created_at)
 OVERRIDING SYSTEM VALUE
-SELECT 2 * i + 1, scale_gen.uuid7(at, 1, i), :clearing, 'THB', -100000000, -100000000 * (i + 1), NULL, at
+SELECT 2 * i + 1, scale_gen.uuid7(at, 1, i), :clearing, 'THB', -100000000, -100000000::bigint * (i + 1), NULL::uuid, at
   FROM generate_series(0, :U - 1) AS i, LATERAL (SELECT :'T0'::timestamptz - interval '1 day' AS at) t
 UNION ALL
-SELECT 2 * i + 2, scale_gen.uuid7(at, 1, i), 1000 + i, 'THB', 100000000, 100000000, NULL, at
+SELECT 2 * i + 2, scale_gen.uuid7(at, 1, i), 1000 + i, 'THB', 100000000, 100000000, NULL::uuid, at
   FROM generate_series(0, :U - 1) AS i, LATERAL (SELECT :'T0'::timestamptz - interval '1 day' AS at) t
  ORDER BY 1;
 UPDATE scale_gen.bal SET bal = CASE WHEN acct = :clearing THEN -100000000 * :U::bigint ELSE 100000000 END;

@@ -3,7 +3,7 @@
 // prints its latency percentiles.
 //
 // Usage: tchat-scale-load --key-file FILE --plan FILE [--concurrency 20]
-//            [--duration 10] [--warmup 2] [--only NAME]
+//            [--duration 10] [--warmup 2] [--rate R] [--only NAME]
 // Plan: one request per line, tab-separated:
 //   name  method  base_url  user_id  path  [body]
 // Lines of one name form one measurement; its `concurrency` readers take the
@@ -11,7 +11,10 @@
 // in the body becomes a number unique within the run (client_msg_id of a send).
 // Every request carries an access token of its user, signed with the key file's
 // key (as auth would sign it). A request that does not answer 2xx counts as an
-// error; its first answer is printed.
+// error; its first answer is printed. --rate R: R requests a second over all
+// readers, evenly spaced (an open loop: the latencies of a service below its
+// maximum); without it each reader sends again as soon as it has an answer (a
+// closed loop: the rate is the service's maximum with that many in flight).
 // Output, one line per name:
 //   result <name> n=<count> errors=<count> rps=<per second> p50_ms=<> p99_ms=<> max_ms=<>
 
@@ -28,9 +31,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/token_minter.hpp>
@@ -54,6 +60,7 @@ struct Options {
   int concurrency = 20;
   int duration = 10;
   int warmup = 2;
+  double rate = 0;  // requests per second over all readers; 0: each reader sends at once again
 };
 
 Options Parse(int argc, char** argv) {
@@ -74,6 +81,8 @@ Options Parse(int argc, char** argv) {
       o.duration = std::atoi(v.c_str());
     } else if (a == "--warmup") {
       o.warmup = std::atoi(v.c_str());
+    } else if (a == "--rate") {
+      o.rate = std::atof(v.c_str());
     } else {
       Die("unknown option " + a);
     }
@@ -82,6 +91,7 @@ Options Parse(int argc, char** argv) {
   if (o.concurrency < 1 || o.concurrency > 256) Die("--concurrency must be 1..256");
   if (o.duration < 1 || o.duration > 300) Die("--duration must be 1..300 (bounded)");
   if (o.warmup < 0 || o.warmup > 60) Die("--warmup must be 0..60");
+  if (o.rate < 0 || o.rate > 100000) Die("--rate must be 0..100000");
   return o;
 }
 
@@ -139,12 +149,23 @@ struct Measurement {
   std::string first_error;
 };
 
-Task<void> Reader(asio::io_context& io, Measurement& m, std::uint64_t run_id) {
+// One reader. With a rate, its requests are due every `interval` (readers
+// staggered by `offset`) and a latency counts from when the request was due, so a
+// slow answer also delays what should have been sent meanwhile (no coordinated
+// omission); without one, it sends the next request as soon as an answer comes.
+Task<void> Reader(asio::io_context& io, Measurement& m, std::uint64_t run_id,
+                  std::chrono::nanoseconds interval, std::chrono::nanoseconds offset) {
   std::map<std::string, std::unique_ptr<ApiClient>> clients;  // one keep-alive client per base
   std::vector<std::int64_t> mine;
   std::uint64_t errors = 0;
   std::string first_error;
+  asio::steady_timer timer(io);
+  auto due = Clock::now() + offset;
   while (!m.stop.load()) {
+    if (interval.count() > 0) {
+      timer.expires_at(due);
+      (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
     const std::uint64_t n = m.next.fetch_add(1);
     const Line& l = (*m.lines)[n % m.lines->size()];
     auto& c = clients[l.base];
@@ -152,7 +173,8 @@ Task<void> Reader(asio::io_context& io, Measurement& m, std::uint64_t run_id) {
     ApiRequest req(l.method, l.path, l.body.empty() ? "" : Expand(l.body, run_id * 1000000000 + n));
     req.bearer = l.token;
     const bool rec = m.recording.load();
-    const auto t0 = Clock::now();
+    const auto t0 = interval.count() > 0 ? due : Clock::now();
+    due += interval;
     auto r = co_await c->Send(std::move(req));
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0);
     if (!r || !r->ok()) {
@@ -187,8 +209,12 @@ void Measure(const Options& o, const std::string& name, const std::vector<Line>&
   Measurement m;
   m.lines = &lines;
   m.running = o.concurrency;
+  const auto interval = o.rate > 0 ? std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                         1e9 * o.concurrency / o.rate))
+                                   : std::chrono::nanoseconds(0);
   for (int i = 0; i < o.concurrency; ++i) {
-    asio::co_spawn(io, Reader(io, m, run_id), asio::detached);
+    asio::co_spawn(io, Reader(io, m, run_id, interval, interval * i / o.concurrency),
+                   asio::detached);
   }
   std::thread loop([&io] { io.run(); });
   std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
