@@ -180,9 +180,9 @@ Task<void> Reader(asio::io_context& io, Measurement& m, std::uint64_t run_id,
     if (!r || !r->ok()) {
       ++errors;
       if (first_error.empty()) {
-        first_error = l.method + " " + l.path + ": " +
-                      (r ? std::to_string(r->status) + " " + r->raw.substr(0, 300)
-                         : r.error().message);
+        first_error =
+            l.method + " " + l.path + ": " +
+            (r ? std::to_string(r->status) + " " + r->raw.substr(0, 300) : r.error().message);
       }
       continue;
     }
@@ -209,9 +209,9 @@ void Measure(const Options& o, const std::string& name, const std::vector<Line>&
   Measurement m;
   m.lines = &lines;
   m.running = o.concurrency;
-  const auto interval = o.rate > 0 ? std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                         1e9 * o.concurrency / o.rate))
-                                   : std::chrono::nanoseconds(0);
+  const auto interval =
+      o.rate > 0 ? std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * o.concurrency / o.rate))
+                 : std::chrono::nanoseconds(0);
   for (int i = 0; i < o.concurrency; ++i) {
     asio::co_spawn(io, Reader(io, m, run_id, interval, interval * i / o.concurrency),
                    asio::detached);
@@ -232,7 +232,8 @@ void Measure(const Options& o, const std::string& name, const std::vector<Line>&
               name.c_str(), m.us.size(), static_cast<unsigned long long>(m.errors),
               static_cast<double>(m.us.size()) / secs, Pct(m.us, 0.50), Pct(m.us, 0.99),
               m.us.empty() ? 0.0 : static_cast<double>(m.us.back()) / 1000.0);
-  if (!m.first_error.empty()) std::printf("first_error %s %s\n", name.c_str(), m.first_error.c_str());
+  if (!m.first_error.empty())
+    std::printf("first_error %s %s\n", name.c_str(), m.first_error.c_str());
   std::fflush(stdout);
 }
 
@@ -244,9 +245,11 @@ int main(int argc, char** argv) {
   if (!minter) Die(minter.error().message);
   const auto plan = ReadPlan(o, *minter);
   if (plan.empty()) Die("the plan has no request");
-  const auto run_id = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count() % 1000000);
+  const auto run_id =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count() %
+                                 1000000);
   for (const auto& [name, lines] : plan) Measure(o, name, lines, run_id);
   return 0;
 }
