@@ -29,10 +29,12 @@
 # 20 senders in a closed loop: the throughput.
 #
 # Usage: bench/scale_bench.sh [--scale P]... [--data DIR] [--duration S]
-#            [--concurrency N] [--rate R] [--generate-only | --measure-only] [--clean]
+#            [--concurrency N] [--rate R] [--generate-only | --measure-only |
+#            --explain-only] [--clean]
 #   --scale P      1, 10 or 100 (repeatable; default: 1 and 10)
 #   --data DIR     where the PostgreSQL clusters live, one per scale
 #                  (default ${TMPDIR:-/tmp}/tchat-scale); never inside the repository
+#   --explain-only the database's work per read (EXPLAIN ANALYZE buffers) without services
 #   --clean        stop anything running there and delete DIR, then exit
 # Ports: TCHAT_SCALE_PORT_BASE (default 48000) .. +11. Needs $TCHAT_BUILD_DIR/bin
 # (default build/) with the services, tchat-migrate, tchat-keygen and tchat-scale-load.
@@ -52,7 +54,8 @@ rate=200
 generate=1
 measure=1
 clean=0
-usage() { sed -n '31,38p' "$0" | sed 's/^# \{0,1\}//'; }
+explain_only=0
+usage() { sed -n '31,40p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --scale) scales+=("$2"); shift ;;
@@ -63,6 +66,7 @@ while (($#)); do
     --generate-only) measure=0 ;;
     --measure-only) generate=0 ;;
     --clean) clean=1 ;;
+    --explain-only) generate=0; measure=0; explain_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -254,6 +258,66 @@ write_plan() {
   } >"$TCHAT_RUN_DIR/plan-send.tsv"
 }
 
+# explain DB NAME SQL: the statement's buffers (shared hit + read) and execution
+# time from EXPLAIN (ANALYZE, BUFFERS): the database's work per read, which does
+# not depend on how busy the machine is, unlike the latencies.
+explain() {
+  local db="$1" name="$2" sql="$3" json
+  json="$(psql_db "$db" -At -c "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) $sql")" ||
+    tchat::die "EXPLAIN failed for $name"
+  jq -r --arg n "$name" '.[0] | "explain \($n) buffers=\(.Plan["Shared Hit Blocks"] + .Plan["Shared Read Blocks"]) exec_ms=\(."Execution Time")"' <<<"$json"
+}
+
+# The services' statements behind each read (as in services/*/src at this commit),
+# for the plan's users and conversations.
+explain_reads() {
+  explain_samples | awk '{ split($3, b, "="); split($4, e, "="); n[$2]++; buf[$2] += b[2]; ms[$2] += e[2]
+                           if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 } }
+    END { for (i = 1; i <= k; i++) { x = order[i]
+            printf "explain %s buffers=%.0f exec_ms=%.3f\n", x, buf[x] / n[x], ms[x] / n[x] } }'
+}
+
+explain_samples() {
+  local u h x d i
+  for h in 0 1 2; do
+    explain tchat_messaging history_newest "SELECT * FROM messages m WHERE m.conversation_id = '$(cid "$h")'
+      AND m.seq < 9223372036854775807 ORDER BY m.seq DESC LIMIT 51"
+    explain tchat_messaging history_year_back "SELECT * FROM messages m WHERE m.conversation_id = '$(cid "$h")'
+      AND m.seq < 60 ORDER BY m.seq DESC LIMIT 51"
+  done
+  for i in 0 1 2; do
+    for x in "conv_list_light:$(uid $((U / 4 + i * (U / 50))))" "conv_list_heavy:$(uid 0)"; do
+      explain tchat_messaging "${x%%:*}" "SELECT c.id, c.last_seq, c.last_read_seq FROM msg_user_conversations('${x#*:}') c
+        WHERE (c.updated_at, c.id) < ('epoch'::timestamptz + 253402300799000000 * interval '1 microsecond',
+        'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY c.updated_at DESC, c.id DESC LIMIT 51"
+      explain tchat_messaging "${x%%:*}_unread" "SELECT k.id, (SELECT count(*) FROM (SELECT 1 FROM messages m
+        WHERE m.conversation_id = k.id AND m.seq > k.last_read_seq AND m.seq <= k.last_seq
+        AND m.sender_id <> '${x#*:}' LIMIT 1000) z) FROM (SELECT * FROM msg_user_conversations('${x#*:}') c
+        ORDER BY c.updated_at DESC, c.id DESC LIMIT 50) k"
+    done
+    u="$(uid $((U / 4 + i * (U / 50))))"
+    for d in 3600:1h 86400:1d 604800:7d; do
+      x=$((X0 + (365 * 86400 - ${d%%:*}) / 30))
+      explain tchat_messaging "sync_${d##*:}" "SELECT c.id, z.n FROM msg_user_conversations('$u') c
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
+          AND m.change_xid >= pg_snapshot_xmin('$x:$x:') AND NOT pg_visible_in_snapshot(m.change_xid, '$x:$x:')
+          ORDER BY m.seq LIMIT 51) y) z
+        WHERE NOT pg_visible_in_snapshot(c.change_xid, '$x:$x:')"
+    done
+    explain tchat_payment wallet_balance "SELECT currency, balance FROM accounts WHERE kind = 'user' AND user_id = '$u'"
+    for x in "tx_history_newest:9223372036854775807" "tx_history_deep:$((2 * U + T))"; do
+      explain tchat_payment "${x%%:*}" "SELECT p.id, e.id, e.kind, p.amount FROM accounts a
+        CROSS JOIN LATERAL (SELECT * FROM postings q WHERE q.account_id = a.id AND q.id < ${x#*:}
+        ORDER BY q.id DESC LIMIT 51) p JOIN journal_entries e ON e.id = p.entry_id
+        WHERE a.kind = 'user' AND a.user_id = '$u' ORDER BY p.id DESC LIMIT 51"
+    done
+    explain tchat_notification inbox "WITH page AS (SELECT id, kind, created_at FROM notifications
+        WHERE user_id = '$u' ORDER BY created_at DESC, id DESC LIMIT 21),
+      unread AS (SELECT count(*) AS n FROM notifications WHERE user_id = '$u' AND read_at IS NULL)
+      SELECT page.id, unread.n FROM unread LEFT JOIN page ON true"
+  done
+}
+
 sizes_report() {
   psql_db tchat_messaging -At -F ' ' -c "
     SELECT 'size messages rows=' || count(*) || ' table_bytes=' || pg_table_size('messages')
@@ -307,11 +371,51 @@ measure_scale() {
   "${load[@]}" --plan "$TCHAT_RUN_DIR/plan-reads.tsv" --rate "$rate" | sed "s/^/scale=$p /" | tee -a "$out"
   # Sends in a closed loop: the throughput of $concurrency senders.
   "${load[@]}" --plan "$TCHAT_RUN_DIR/plan-send.tsv" | sed "s/^/scale=$p /" | tee -a "$out"
+  explain_reads | sed "s/^/scale=$p /" | tee -a "$out"
   sizes_report | sed "s/^/scale=$p /" | tee -a "$out"
   stop_stack
 }
 
+# --explain-only: the database side alone (PostgreSQL started, no services),
+# replacing the scale's earlier explain lines.
+explain_scale() {
+  local p="$1" out="$data/results-s$1.txt"
+  use_scale "$p"
+  sizes_for "$p"
+  [[ -f "$gen/complete" ]] || tchat::die "scale $p % is not generated"
+  # shellcheck disable=SC1091
+  source "$gen/meta.env"
+  tchat::pg_start >/dev/null
+  tchat::pg_setup_databases 2>/dev/null
+  touch "$out"
+  sed -i '/ explain /d' "$out"
+  explain_reads | sed "s/^/scale=$p /" | tee -a "$out"
+  tchat::pg_exec "$TCHAT_PG_BIN/pg_ctl" stop -D "$(tchat::pg_data)" -m fast -w >/dev/null
+}
+
 summary() {
+  echo
+  echo "== database work per read (EXPLAIN ANALYZE): buffers touched / execution ms, mean of the samples"
+  cat "$data"/results-s*.txt 2>/dev/null | awk '
+    $2 == "explain" {
+      s = substr($1, 7) + 0; name = $3; split($4, b, "="); split($5, e, "=")
+      buf[name, s] = b[2]; ms[name, s] = e[2]
+      if (!(name in seen)) { seen[name] = 1; names[++n] = name }
+      if (!(s in sc)) { sc[s] = 1; scales[++m] = s }
+    }
+    END {
+      if (n == 0) exit
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (scales[j] < scales[i]) { t = scales[i]; scales[i] = scales[j]; scales[j] = t }
+      printf "%-24s", "statement"
+      for (i = 1; i <= m; i++) printf " %18s", scales[i] "% buf/ms"
+      printf " %12s\n", "buf ratio"
+      for (k = 1; k <= n; k++) {
+        name = names[k]; printf "%-24s", name
+        for (i = 1; i <= m; i++) printf " %18s", buf[name, scales[i]] "/" ms[name, scales[i]]
+        lo = buf[name, scales[1]]; hi = buf[name, scales[m]]
+        printf " %12s\n", (lo > 0 ? sprintf("%.2f", hi / lo) : "-")
+      }
+    }'
   echo
   echo "== summary: p50/p99 in ms per scale; ratio = p99 at the largest scale / p99 at the smallest"
   cat "$data"/results-s*.txt 2>/dev/null | awk '
@@ -345,5 +449,6 @@ chmod 755 "$data"
 for p in "${scales[@]}"; do
   if ((generate)); then generate_scale "$p"; fi
   if ((measure)); then measure_scale "$p"; fi
+  if ((explain_only)); then explain_scale "$p"; fi
 done
 summary
