@@ -76,7 +76,7 @@ done
 for p in "${scales[@]}"; do
   [[ "$p" == 1 || "$p" == 10 || "$p" == 100 ]] || tchat::die "--scale is 1, 10 or 100, not $p"
 done
-[[ "$duration" =~ ^[1-9][0-9]*$ ]] && ((duration <= 120)) || tchat::die "--duration: 1..120"
+if ! [[ "$duration" =~ ^[1-9][0-9]*$ ]] || ((duration > 120)); then tchat::die "--duration: 1..120"; fi
 [[ "$concurrency" =~ ^[1-9][0-9]*$ ]] || tchat::die "--concurrency: a positive integer"
 [[ "$rate" =~ ^[1-9][0-9]*$ ]] || tchat::die "--rate: a positive integer"
 case "$(readlink -f "$data")/" in "$ROOT"/*) tchat::die "--data must be outside the repository" ;; esac
