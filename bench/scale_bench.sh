@@ -34,7 +34,8 @@
 #   --scale P      1, 10 or 100 (repeatable; default: 1 and 10)
 #   --data DIR     where the PostgreSQL clusters live, one per scale
 #                  (default ${TMPDIR:-/tmp}/tchat-scale); never inside the repository
-#   --explain-only the database's work per read (EXPLAIN ANALYZE buffers) without services
+#   --explain-only the database's work per read (EXPLAIN ANALYZE buffers) and the table
+#                  sizes, without services
 #   --clean        stop anything running there and delete DIR, then exit
 # Ports: TCHAT_SCALE_PORT_BASE (default 48000) .. +11. Needs $TCHAT_BUILD_DIR/bin
 # (default build/) with the services, tchat-migrate, tchat-keygen and tchat-scale-load.
@@ -55,7 +56,7 @@ generate=1
 measure=1
 clean=0
 explain_only=0
-usage() { sed -n '31,40p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '31,41p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --scale) scales+=("$2"); shift ;;
@@ -388,8 +389,9 @@ explain_scale() {
   tchat::pg_start >/dev/null
   tchat::pg_setup_databases 2>/dev/null
   touch "$out"
-  sed -i '/ explain /d' "$out"
+  sed -i '/ explain /d; / size /d; / index /d; / database /d' "$out"
   explain_reads | sed "s/^/scale=$p /" | tee -a "$out"
+  sizes_report | sed "s/^/scale=$p /" | tee -a "$out"
   tchat::pg_exec "$TCHAT_PG_BIN/pg_ctl" stop -D "$(tchat::pg_data)" -m fast -w >/dev/null
 }
 
