@@ -8,12 +8,14 @@ import { avatar } from '../components/avatar';
 import { confirmDialog } from '../components/confirm';
 import { showMenu, type MenuItem } from '../components/menu';
 import { blockPerson, unblockPerson } from './blocked';
+import { muteState, openMuteMenu } from './mute-menu';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '../format';
 import { ICONS } from '../icons';
 import { renderItem, signature, type ItemActions, type ItemModel } from './message-item';
 import { openMoneyDialog } from './money-dialog';
+import { ComposerMedia } from './composer-media';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -28,6 +30,7 @@ export class ChatView implements View {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly banner: HTMLElement;
+  private readonly media: ComposerMedia;
   private readonly rendered = new Map<string, { sig: string; el: HTMLElement }>();
   private readonly observer: IntersectionObserver;
   private conv: Conversation | null = null;
@@ -67,10 +70,14 @@ export class ChatView implements View {
       'data-testid': 'composer',
     });
     this.banner = h('div', { class: 'composer-banner', hidden: true });
+    const chatEl = h('section', { class: 'chat', 'data-conversation-id': id });
+    this.media = new ComposerMedia(ctx, id, chatEl, this.input, this.scroller);
+    this.scroller.append(this.media.uploadsEl);
     this.composer = h(
       'form',
       { class: 'composer' },
       this.banner,
+      this.media.panel,
       h(
         'div',
         { class: 'composer-row' },
@@ -98,6 +105,7 @@ export class ChatView implements View {
           },
           icon(ICONS.request),
         ),
+        this.media.buttons,
         this.input,
         h(
           'button',
@@ -112,14 +120,8 @@ export class ChatView implements View {
         ),
       ),
     );
-    this.el = h(
-      'section',
-      { class: 'chat', 'data-conversation-id': id },
-      this.head,
-      this.scroller,
-      this.typingLine,
-      this.composer,
-    );
+    this.el = chatEl;
+    this.el.append(this.head, this.scroller, this.typingLine, this.composer);
 
     this.wireComposer();
     this.observer = new IntersectionObserver(
@@ -156,6 +158,7 @@ export class ChatView implements View {
   dispose(): void {
     this.disposed = true;
     this.subs.dispose();
+    this.media.dispose();
     this.observer.disconnect();
     cancelAnimationFrame(this.frame);
   }
@@ -191,7 +194,7 @@ export class ChatView implements View {
     let sub = '';
     if (c.type === 'group') sub = tn('chats.members', c.members.length);
     else if (online) sub = t('chats.online');
-    const muted = this.ctx.preferences.isMuted(c.id);
+    const muted = muteState(this.ctx, c.id);
     replaceChildren(
       this.head,
       h(
@@ -216,14 +219,15 @@ export class ChatView implements View {
         {
           type: 'button',
           class: muted ? 'icon-button active' : 'icon-button',
-          'aria-pressed': muted ? 'true' : 'false',
-          'aria-label': muted ? t('chat.unmute') : t('chat.mute'),
-          title: muted ? t('chat.unmute') : t('chat.mute'),
-          onClick: () => void this.toggleMute(),
+          'aria-haspopup': 'menu',
+          'aria-label': muted ? `${t('chat.mute')}: ${muted}` : t('chat.mute'),
+          title: muted ?? t('chat.mute'),
+          'data-testid': 'chat-mute',
+          onClick: (e: Event) => openMuteMenu(this.ctx, c.id, e.currentTarget as HTMLElement),
         },
         icon(muted ? ICONS.bellOff : ICONS.bell),
       ),
-      peer &&
+      (peer || c.type === 'group') &&
         h(
           'button',
           {
@@ -233,7 +237,12 @@ export class ChatView implements View {
             'aria-label': t('chat.more'),
             title: t('chat.more'),
             'data-testid': 'chat-more',
-            onClick: (e: Event) => void this.openPeerMenu(peer, e.currentTarget as HTMLElement),
+            onClick: (e: Event) =>
+              peer
+                ? void this.openPeerMenu(peer, e.currentTarget as HTMLElement)
+                : void import('./group-settings')
+                    .then((m) => m.openGroupSettings(this.ctx, c.id))
+                    .catch((err) => this.ctx.toast(errorText(err), 'error')),
           },
           icon(ICONS.more),
         ),
@@ -273,14 +282,6 @@ export class ChatView implements View {
       : users.length === 1
         ? t('chat.typing', { name: userName(this.ctx, users[0]!) })
         : t('chat.typingMany');
-  }
-
-  private async toggleMute(): Promise<void> {
-    try {
-      await this.ctx.preferences.setMuted(this.id, !this.ctx.preferences.isMuted(this.id));
-    } catch (err) {
-      this.ctx.toast(errorText(err), 'error');
-    }
   }
 
   // ---- messages ----
@@ -434,7 +435,8 @@ export class ChatView implements View {
   private jumpTo(seq: number): void {
     const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
     if (!el) return;
-    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    const still = matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
     el.classList.add('flash');
     setTimeout(() => el.classList.remove('flash'), 1500);
   }
