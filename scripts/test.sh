@@ -19,10 +19,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$TCHAT_ROOT/scripts/lib/e2e.sh"
 
 usage() {
-  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--redis-cluster] [--only REGEX]"
+  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--no-containers] [--redis-cluster] [--only REGEX]"
   echo "  --no-install   skip scripts/install-deps.sh"
   echo "  --no-asan      skip the sanitizer build and its ctest run (quicker local runs)"
   echo "  --no-stack     skip the stack tests"
+  echo "  --no-containers  skip the container images' suite (scripts/containers.sh test)"
   echo "  --redis-cluster  run the whole stack (every e2e pass) on the Redis Cluster instead of"
   echo "                 the single Redis (default: only the pass 'ctest e2e (Redis Cluster)' does)"
   echo "  --only REGEX   run only the suites whose name matches REGEX (bash =~); the"
@@ -33,6 +34,7 @@ usage() {
 install=1
 asan=1
 stack=1
+containers=1
 only=""
 redis_cluster="${TCHAT_TEST_REDIS_CLUSTER:-0}"
 while (($#)); do
@@ -41,6 +43,7 @@ while (($#)); do
     --no-install) install=0 ;;
     --no-asan) asan=0 ;;
     --no-stack) stack=0 ;;
+    --no-containers) containers=0 ;;
     --only)
       [[ $# -ge 2 ]] || { usage >&2; exit 2; }
       only="$2"
@@ -330,5 +333,19 @@ if ((stack)); then
         suite "ctest e2e (Redis Cluster)" redis_cluster_e2e
       fi
     fi
+  fi
+fi
+
+# The container images (deploy/docker/Dockerfile) built with Debian's Docker
+# engine and proved: ldd, uid 10001 and a read-only root filesystem, HEALTHCHECK,
+# SIGTERM drains, the end-to-end tests against the four containers behind the
+# gateway, docker-compose with the local stand-ins, the Kubernetes overlays'
+# images. Its own stack (ports 19032-19294, .containers-run/); needs root (dockerd).
+if ((containers)); then
+  if ((build_ok)); then
+    stop_test_stack
+    suite "containers" "$TCHAT_ROOT/scripts/containers.sh" test
+  else
+    suite_not_run "containers" "build failed"
   fi
 fi
