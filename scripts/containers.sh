@@ -7,7 +7,10 @@
 #
 #   build         builds tchat/{auth,messaging,payment,notification,migrate}:dev (and
 #                 :<version>) with the engine's layer and compiler caches; prints
-#                 the build time and the image sizes
+#                 the build time and the image sizes. --from-build-dir: the images
+#                 take the programs of the host build $TCHAT_BUILD_DIR (debug
+#                 information stripped) instead of compiling them in the builder
+#                 stage (scripts/test.sh's suite: build/ is already compiled)
 #   test          build, then: ldd inside every image; the four services from their
 #                 images (uid 10001, --read-only, tmpfs /tmp, no capabilities) on
 #                 the host network against a private PostgreSQL and Redis: ready,
@@ -29,7 +32,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-  echo "Usage: $0 build|test|compose-test|clean"
+  echo "Usage: $0 build|test|compose-test|clean [--from-build-dir]"
   echo "  TCHAT_CONTAINERS_PORT_BASE=N  ports N+32 (PostgreSQL), N+79 (Redis), N+80..84 (gateway, services)"
 }
 
@@ -37,6 +40,12 @@ cmd="${1:-}"
 case "$cmd" in
   build | test | compose-test | clean) ;;
   -h | --help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+binaries=build
+case "${2:-}" in
+  "") ;;
+  --from-build-dir) binaries=prebuilt ;;
   *) usage >&2; exit 2 ;;
 esac
 
@@ -86,7 +95,7 @@ setup_engine() {
 
 build() {
   local start=$SECONDS
-  tchat::images_build
+  tchat::images_build "$binaries"
   echo "built ${#TCHAT_IMAGES[@]} images in $((SECONDS - start)) s:"
   tchat::images_sizes
 }

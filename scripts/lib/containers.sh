@@ -15,16 +15,35 @@ tchat::project_version() {
 }
 tchat::container_name() { echo "${TCHAT_CONTAINER_PREFIX:-tchat-ctest}-$1"; }
 
-# Builds every image (the builder stage once: the later targets reuse its layers).
+# Stages the programs of the host build $TCHAT_BUILD_DIR for the Dockerfile's
+# "prebuilt" stage: .containers-bin/tchat-* (debug information stripped) and each
+# one's package list (deploy/docker/runtime-packages.sh, run here: the host is the
+# same Debian 12 as the images).
+tchat::images_stage_prebuilt() {
+  local dir="$TCHAT_ROOT/.containers-bin" p
+  grep -q '^VERSION_ID="12"' /etc/os-release ||
+    tchat::die "--from-build-dir needs a Debian 12 host (the binaries run on Debian 12 images)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for p in "${TCHAT_IMAGES[@]}"; do
+    [[ -x "$TCHAT_BUILD_DIR/bin/tchat-$p" ]] || tchat::die "$TCHAT_BUILD_DIR/bin/tchat-$p not found (scripts/build.sh)"
+    objcopy --strip-debug "$TCHAT_BUILD_DIR/bin/tchat-$p" "$dir/tchat-$p"
+    "$TCHAT_ROOT/deploy/docker/runtime-packages.sh" "$dir/tchat-$p" >"$dir/$p.packages"
+  done
+}
+
+# Builds every image (the builder stage once: the later targets reuse its layers);
+# with $1 = prebuilt, from the host build instead (tchat::images_stage_prebuilt).
 # Prints each target's build time.
 tchat::images_build() {
-  local version target start
+  local binaries="${1:-build}" version target start
   version="$(tchat::project_version)"
   [[ -n "$version" ]] || tchat::die "no project version in CMakeLists.txt"
+  if [[ "$binaries" == prebuilt ]]; then tchat::images_stage_prebuilt; fi
   for target in "${TCHAT_IMAGES[@]}"; do
     start=$SECONDS
-    tchat::log "building tchat/$target:dev (tchat/$target:$version)"
-    if ! DOCKER_BUILDKIT=1 tchat::docker build --network host --progress plain \
+    tchat::log "building tchat/$target:dev (tchat/$target:$version, binaries: $binaries)"
+    if ! DOCKER_BUILDKIT=1 tchat::docker build --network host --progress plain --build-arg "BINARIES=$binaries" \
       --build-arg "TCHAT_VERSION=$version" --build-arg "BUILD_JOBS=${TCHAT_BUILD_JOBS:-2}" \
       -f "$TCHAT_DOCKERFILE" --target "$target" \
       -t "tchat/$target:dev" -t "tchat/$target:$version" "$TCHAT_ROOT" \

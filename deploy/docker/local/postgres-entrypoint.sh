@@ -14,7 +14,11 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  # The first-start server listens on a private socket only: pg_isready (the
+  # compose health check) says "no response" until the real server runs.
+  PGHOST="$(mktemp -d)"
+  export PGHOST
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST" -w start >/dev/null
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
       *.sh) echo "running $f"; POSTGRES_USER="$POSTGRES_USER" bash "$f" ;;
@@ -23,6 +27,7 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     esac
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  unset PGHOST
   echo "initialised $PGDATA"
 fi
 if [[ "${1:-}" == postgres ]]; then
