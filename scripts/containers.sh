@@ -24,7 +24,8 @@
 #                 the build cache)
 #
 # Ports: a block from TCHAT_CONTAINERS_PORT_BASE [19000]: gateway +80, services
-# +81..+84, PostgreSQL +32, Redis +79, the notification test sink +294.
+# +81..+84, PostgreSQL +32, Redis +79, the notification test sink +94, Prometheus
+# (compose) +90.
 # Run directory: TCHAT_CONTAINERS_RUN_DIR [.containers-run]. Needs root (dockerd).
 set -euo pipefail
 
@@ -115,7 +116,7 @@ test_images() {
   tchat::pg_destroy
   rm -rf "$TCHAT_RUN_DIR/logs" "$TCHAT_RUN_DIR/containers" "$(tchat::media_dir)"
   mkdir -p "$TCHAT_RUN_DIR/logs"
-  tchat::e2e_settings "127.0.0.1:$((base + 294))"
+  tchat::e2e_settings "127.0.0.1:$((base + 94))"
   tchat::pg_start
   tchat::redis_start
   tchat::pg_setup_databases

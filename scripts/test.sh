@@ -340,7 +340,7 @@ fi
 # engine and proved: ldd, uid 10001 and a read-only root filesystem, HEALTHCHECK,
 # SIGTERM drains, the end-to-end tests against the four containers behind the
 # gateway, docker-compose with the local stand-ins, the Kubernetes overlays'
-# images. Its own stack (ports 19032-19294, .containers-run/); needs root (dockerd).
+# images. Its own stack (ports 19032-19094, .containers-run/); needs root (dockerd).
 if ((containers)); then
   if ((build_ok)); then
     stop_test_stack

@@ -8,8 +8,10 @@
 TCHAT_COMPOSE_PROJECT="${TCHAT_COMPOSE_PROJECT:-tchat-ctest}"
 TCHAT_LOCAL_IMAGES=(postgres:15-debian redis:7-debian prometheus:2.42-debian)
 
+# docker-compose with only --env-file's variables and the ports: a variable of the
+# caller's environment would win over the env file (compose's precedence).
 tchat::compose() {
-  tchat::as_root env TCHAT_AUTH_PORT="$TCHAT_AUTH_PORT" TCHAT_MESSAGING_PORT="$TCHAT_MESSAGING_PORT" \
+  tchat::as_root env -i PATH="$PATH" HOME="${HOME:-/root}" TCHAT_AUTH_PORT="$TCHAT_AUTH_PORT" TCHAT_MESSAGING_PORT="$TCHAT_MESSAGING_PORT" \
     TCHAT_PAYMENT_PORT="$TCHAT_PAYMENT_PORT" TCHAT_NOTIFICATION_PORT="$TCHAT_NOTIFICATION_PORT" \
     TCHAT_PROMETHEUS_PORT="$((TCHAT_GATEWAY_PORT + 10))" \
     "$TCHAT_DOCKER_COMPOSE" --project-name "$TCHAT_COMPOSE_PROJECT" --env-file "$TCHAT_RUN_DIR/compose.env" \

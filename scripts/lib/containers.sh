@@ -60,7 +60,7 @@ tchat::images_sizes() {
   local target bytes
   for target in "${TCHAT_IMAGES[@]}"; do
     bytes="$(tchat::docker image inspect -f '{{.Size}}' "tchat/$target:dev")" || return 1
-    printf '  tchat/%-13s %4d MB\n' "$target:dev" "$((bytes / 1000000))"
+    printf '  %-24s %4d MB\n' "tchat/$target:dev" "$((bytes / 1000000))"
   done
 }
 
