@@ -179,19 +179,23 @@ tchat::container_security_check() {
 }
 
 # docker stop (SIGTERM, then SIGKILL after the grace period $2): fails unless the
-# service drained and exited 0 within it.
+# service logged the signal and a stop with no unfinished connection, and exited
+# 0 within the grace period.
 tchat::container_stop_check() {
-  local svc="$1" grace="${2:-30}" name start code
+  local svc="$1" grace="${2:-30}" name start code log
   name="$(tchat::container_name "$svc")"
   start=$SECONDS
   tchat::docker stop -t "$grace" "$name" >/dev/null || return 1
   code="$(tchat::container_status "$svc" .State.ExitCode)"
-  if [[ "$code" != 0 ]] || ((SECONDS - start >= grace)); then
-    echo "$svc: exit code $code after $((SECONDS - start)) s of docker stop -t $grace" >&2
-    tail -n 5 "$(tchat::service_log "$svc")" >&2
+  log="$(tchat::docker logs --tail 20 "$name" 2>&1)"
+  if [[ "$code" != 0 ]] || ((SECONDS - start >= grace)) ||
+    ! grep -q '"msg":"shutting down","signal":15' <<<"$log" ||
+    ! grep -q '"msg":"stopped","unfinished_connections":0' <<<"$log"; then
+    echo "$svc: exit code $code after $((SECONDS - start)) s of docker stop -t $grace; last lines:" >&2
+    tail -n 5 <<<"$log" >&2
     return 1
   fi
-  echo "  $svc: SIGTERM drained, exit 0 after $((SECONDS - start)) s"
+  echo "  $svc: SIGTERM, drained (0 unfinished connections), exit 0 after $((SECONDS - start)) s"
 }
 
 # Removes the containers and stops their log copies.
