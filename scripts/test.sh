@@ -341,10 +341,15 @@ fi
 # SIGTERM drains, the end-to-end tests against the four containers behind the
 # gateway, docker-compose with the local stand-ins, the Kubernetes overlays'
 # images. Its own stack (ports 19032-19094, .containers-run/); needs root (dockerd).
+# The images take the programs of build/, compiled above (--from-build-dir): a
+# second compile in the Dockerfile's builder stage would add tens of minutes on a
+# cold machine; TCHAT_CONTAINERS_FROM_SOURCE=1 runs that one instead.
 if ((containers)); then
   if ((build_ok)); then
     stop_test_stack
-    suite "containers" "$TCHAT_ROOT/scripts/containers.sh" test
+    containers_from=(--from-build-dir)
+    if [[ "${TCHAT_CONTAINERS_FROM_SOURCE:-0}" == 1 ]]; then containers_from=(); fi
+    suite "containers" "$TCHAT_ROOT/scripts/containers.sh" test "${containers_from[@]}"
   else
     suite_not_run "containers" "build failed"
   fi
