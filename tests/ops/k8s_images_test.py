@@ -68,7 +68,7 @@ def main():
     use_docker = "--docker" in sys.argv[1:]
     version = re.search(r"project\(tchat VERSION ([0-9.]+)", (ROOT / "CMakeLists.txt").read_text()).group(1)
     targets = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", DOCKERFILE.read_text(), re.M | re.I))
-    targets -= {"build", "runtime"}
+    targets -= {"build", "runtime", "prebuilt", "binaries"}
     check({"auth", "messaging", "payment", "notification", "migrate"} <= targets,
           f"deploy/docker/Dockerfile has a target per image ({sorted(targets)})")
     kubectl = shutil.which("kubectl")
