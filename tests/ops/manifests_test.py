@@ -389,8 +389,11 @@ for m in re.finditer(r"^FROM\s+(\S+)\s+AS\s+(\w+)\s*$(.*?)(?=^FROM\s|\Z)", docke
     stages[m.group(2)] = (m.group(1), m.group(3))
 base_arg = re.search(r"^ARG BASE_IMAGE=(\S+)", dockerfile, re.M)
 check(base_arg is not None and re.match(r"debian:(12|bookworm)", base_arg.group(1)) is not None
-      and "build" in stages and all(f in ("${BASE_IMAGE}", "runtime") for f, _ in stages.values()),
-      f"Dockerfile: every stage on Debian 12 (BASE_IMAGE), a builder stage ({sorted(stages)})")
+      and "build" in stages and stages.get("prebuilt", ("",))[0] == "scratch"
+      and stages.get("binaries", ("",))[0] == "${BINARIES}"
+      and all(f in ("${BASE_IMAGE}", "runtime") for n, (f, _) in stages.items() if n not in ("prebuilt", "binaries")),
+      f"Dockerfile: every stage on Debian 12 (BASE_IMAGE), a builder stage or a host build's binaries "
+      f"({sorted(stages)})")
 check(not re.search(r"^#\s*syntax=", dockerfile, re.M),
       "Dockerfile: no '# syntax=' line (the engine's own frontend: no image from Docker Hub)")
 for svc, port in list(SERVICES.items()) + [("migrate", None)]:
