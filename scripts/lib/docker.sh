@@ -50,7 +50,14 @@ tchat::dockerd_start() {
   command -v dockerd >/dev/null || tchat::die "dockerd not found (tchat::docker_install)"
   local log="${TCHAT_DOCKERD_LOG:-/tmp/tchat-dockerd.log}"
   tchat::log "starting dockerd (log $log)"
-  tchat::as_root dockerd --bridge=none --iptables=false >>"$log" 2>&1 </dev/null 9>&- &
+  # Not through tchat::as_root: a backgrounded function is a subshell, and its pid
+  # would not be dockerd's (sudo passes the signal on).
+  if [[ "$(id -u)" == 0 ]]; then
+    dockerd --bridge=none --iptables=false >>"$log" 2>&1 </dev/null 9>&- &
+  else
+    # shellcheck disable=SC2024 # the log is the caller's file, written by this shell
+    sudo dockerd --bridge=none --iptables=false >>"$log" 2>&1 </dev/null 9>&- &
+  fi
   TCHAT_DOCKERD_PID=$!
   if ! tchat::wait_until 60 tchat::dockerd_running; then
     tail -n 20 "$log" >&2
