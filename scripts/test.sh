@@ -273,10 +273,13 @@ asan_stack_e2e() {
 # The services (build/) on the Redis Cluster, and the end-to-end tests that
 # exercise Redis most against them: auth (OTP and sign-in guard scripts, rate
 # limits), messaging (fan-out over sharded pub/sub, presence, limits, events),
-# payment, and ClusterFailover (kill -9 of a master under load). The node that
-# test kills is started again afterwards (it rejoins as a replica). Skipped when
-# --redis-cluster already ran every pass on the cluster.
-cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|cluster_failover_e2e_test)$'
+# payment, notification (its consumers of the event streams, presence lookups),
+# and ClusterFailover (kill -9 of a master under load). The node that test kills
+# is started again afterwards (it rejoins as a replica). Then, with the services
+# stopped (it empties every master and shares the streams' consumer group),
+# notification's crash test: its own processes on the cluster, SIGKILL while
+# events flow. Skipped when --redis-cluster already ran every pass on the cluster.
+cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|notification_e2e_test|cluster_failover_e2e_test)$'
 redis_cluster_e2e() {
   local rc=0
   tchat::services_stop_all || return 1
@@ -287,6 +290,10 @@ redis_cluster_e2e() {
     --output-on-failure -L e2e --timeout 900 || rc=1
   tchat::redis_cluster_start || rc=1
   tchat::services_stop_all || rc=1
+  if [[ -z ${TCHAT_TEST_CTEST_REGEX:-} || notification_crash_test =~ $TCHAT_TEST_CTEST_REGEX ]]; then
+    TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL" \
+      ctest --test-dir "$TCHAT_ROOT/build" -R '^notification_crash_test$' --output-on-failure --timeout 900 || rc=1
+  fi
   return "$rc"
 }
 
@@ -315,6 +322,10 @@ if ((stack)); then
       if ((web_ok)); then
         suite "web client (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/chat.e2e.mjs"
+        # Group management, mutes, payment requests, withdrawals, receipts, password
+        # removal (screenshots screens-*, same directory).
+        suite "web client screens (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
+          node "$TCHAT_ROOT/web/e2e/screens.e2e.mjs"
         # The same client in Vietnamese and Indonesian (screenshots lang-*, same directory).
         suite "web client languages (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/languages.e2e.mjs"
@@ -323,6 +334,7 @@ if ((stack)); then
           node "$TCHAT_ROOT/web/e2e/media.e2e.mjs"
       else
         suite_not_run "web client (playwright)" "the web client did not build"
+        suite_not_run "web client screens (playwright)" "the web client did not build"
         suite_not_run "web client languages (playwright)" "the web client did not build"
         suite_not_run "web client media (playwright)" "the web client did not build"
       fi
