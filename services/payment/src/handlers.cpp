@@ -171,6 +171,15 @@ Task<Response> ListWallets(Request& req) {
   co_return Response::Json(200, body);
 }
 
+// POST /v1/wallets/close: no body. 204 when closed (or already closed).
+Task<Response> CloseWallets(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  Status st = co_await Service(req).CloseWallets(*user);
+  if (!st) co_return Response::FromError(st.error());
+  co_return Response::NoContent();
+}
+
 Task<Response> CreateTransfer(Request& req) {
   auto user = http::CallerId(req);
   if (!user) co_return Response::FromError(user.error());
@@ -519,6 +528,7 @@ void MoneyPost(http::Router& router, std::string_view route, HandlerFn handler) 
 
 void RegisterRoutes(http::Router& router) {
   router.Get("/v1/wallets", ListWallets);
+  router.Post("/v1/wallets/close", CloseWallets);
   // Every route that moves or commits money counts against the caller's
   // MoneyRateLimiter; reads, decline and cancel do not.
   MoneyPost(router, "/v1/transfers", CreateTransfer);
