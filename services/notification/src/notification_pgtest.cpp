@@ -383,5 +383,46 @@ TEST_F(NotificationPgTest, DeliveriesAreClaimedOnceAndTheirOutcomesRecorded) {
   });
 }
 
+// auth.user.deleted: the deleted user's devices, preferences, mutes and inbox go,
+// another user's stay; applying it again is harmless.
+TEST_F(NotificationPgTest, DeletedUsersLoseDevicesPreferencesAndInbox) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string gone = NewUuidV7(), kept = NewUuidV7();
+    for (const std::string* u : {&gone, &kept}) {
+      const std::string device = NewUuidV7(), token = "tok-" + NewUuidV7(), entry = NewUuidV7();
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO devices (id, user_id, platform, token) VALUES ($1::uuid, $2::uuid, "
+          "'android', $3)",
+          device, *u, token));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, quiet_timezone) "
+          "VALUES ($1::uuid, 1320, 420, 'Asia/Bangkok')",
+          *u));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO muted_conversations (user_id, conversation_id) VALUES ($1::uuid, 'c1')", *u));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO notifications (id, user_id, kind, title, body) VALUES ($1::uuid, $2::uuid, "
+          "'payment', 't', 'b')",
+          entry, *u));
+    }
+    pg::ArrayBuilder users;
+    users.Add(gone);
+    for (int round = 0; round < 2; ++round) {
+      pg::Statement st = DeleteUsersData(users);
+      auto r = co_await pool.Execute(st.sql, std::move(st.params));
+      CO_ASSERT_OK(r);
+    }
+    for (std::string_view table :
+         {"devices", "notification_preferences", "muted_conversations", "notifications"}) {
+      const std::string count_gone = "SELECT count(*) FROM " + std::string(table) +
+                                     " WHERE user_id = '" + gone + "'";
+      const std::string count_kept = "SELECT count(*) FROM " + std::string(table) +
+                                     " WHERE user_id = '" + kept + "'";
+      EXPECT_EQ(co_await Scalar(pool, count_gone), 0) << table;
+      EXPECT_EQ(co_await Scalar(pool, count_kept), 1) << table;
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tchat::notification

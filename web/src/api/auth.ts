@@ -46,6 +46,14 @@ export class AuthApi {
     return this.http.put('/v1/auth/password', { password, ...proof });
   }
 
+  /**
+   * Deletes the account for good (DELETE /v1/users/me): needs a code sent with
+   * `purpose: password` (or the current password). 409 while a wallet holds money.
+   */
+  deleteMe(proof: { current_password: string } | { otp_code: string }): Promise<void> {
+    return this.http.delete('/v1/users/me', { body: proof });
+  }
+
   /** A forgotten password: a password code sets a new one and ends every session. */
   resetPassword(phone: string, country: string, otpCode: string, password: string): Promise<void> {
     return this.http.post(

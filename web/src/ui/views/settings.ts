@@ -1,6 +1,6 @@
 // Settings: profile, interface language, notification preferences (push,
 // previews, quiet hours, muted chats), password, devices, blocked people and
-// sign-out.
+// sign-out, and deleting the account (delete-account.ts).
 import { ApiError } from '../../api/errors';
 import type { Preferences } from '../../api/types';
 import { LOCALES, locale, t, type Locale } from '../../i18n';
@@ -13,6 +13,7 @@ import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
 import { BlockedSection } from './blocked';
+import { DeleteAccountSection } from './delete-account';
 import { DevicesSection } from './devices';
 import { PasswordSection } from './password';
 
@@ -59,6 +60,7 @@ export class SettingsView implements View {
           { type: 'button', class: 'danger wide', onClick: () => void this.signOut() },
           t('settings.signOut'),
         ),
+        new DeleteAccountSection(ctx).el,
       ),
     );
     this.subs.add(ctx.preferences.events.on('changed', (p) => this.renderMuted(p)));
