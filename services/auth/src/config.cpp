@@ -32,6 +32,16 @@ Result<std::chrono::milliseconds> Millis(const ConfigReader& r, std::string_view
   return *d;
 }
 
+// The payment service, asked to close the wallets before an account deletion.
+void ReadPaymentKeys(const ConfigReader& r, ConfigLoader& load, Config& c) {
+  load.Read(c.payment_url, r.String("TCHAT_PAYMENT_URL", ""));
+  load.Require(c.payment_url.empty() || c.payment_url.starts_with("http://") ||
+                   c.payment_url.starts_with("https://"),
+               "TCHAT_PAYMENT_URL", "must be an http:// or https:// URL");
+  load.Read(c.payment_timeout,
+            Millis(r, "AUTH_PAYMENT_TIMEOUT", c.payment_timeout, std::chrono::milliseconds(100)));
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
@@ -112,12 +122,7 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
             Millis(r, "AUTH_OUTBOX_RETENTION", c.outbox_retention, std::chrono::milliseconds(0)));
   load.Read(c.session_retention,
             Millis(r, "AUTH_SESSION_RETENTION", c.session_retention, std::chrono::hours(1)));
-  load.Read(c.payment_url, r.String("TCHAT_PAYMENT_URL", ""));
-  load.Require(c.payment_url.empty() || c.payment_url.starts_with("http://") ||
-                   c.payment_url.starts_with("https://"),
-               "TCHAT_PAYMENT_URL", "must be an http:// or https:// URL");
-  load.Read(c.payment_timeout,
-            Millis(r, "AUTH_PAYMENT_TIMEOUT", c.payment_timeout, std::chrono::milliseconds(100)));
+  ReadPaymentKeys(r, load, c);
   return std::move(load).Finish(std::move(c));
 }
 
