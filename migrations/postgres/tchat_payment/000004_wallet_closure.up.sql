@@ -49,6 +49,22 @@ CREATE TRIGGER accounts_closed_owner_no_new BEFORE INSERT ON accounts
     FOR EACH ROW WHEN (NEW.kind = 'user')
     EXECUTE FUNCTION payment_refuse_wallet_of_closed_owner();
 
+-- No top-up into a closed wallet: its settlement could not be credited, and the
+-- provider would hold the customer's money. FOR SHARE waits for a closure in
+-- progress (which locks the wallets FOR UPDATE) and lets that closure, in turn,
+-- see this top-up as pending when it commits first.
+CREATE FUNCTION payment_refuse_topup_of_closed_wallet() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM accounts WHERE id = NEW.account_id AND closed_at IS NOT NULL
+               FOR SHARE) THEN
+        RAISE EXCEPTION 'wallet % is closed', NEW.account_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER topups_closed_wallet BEFORE INSERT ON topups
+    FOR EACH ROW EXECUTE FUNCTION payment_refuse_topup_of_closed_wallet();
+
 -- Closes the wallets of `owner`: 'ok' (also when already closed),
 -- 'wallet_not_empty' or 'operation_pending' (nothing changed). The owner's
 -- wallets are locked first (id order, as transfers lock them), so a transfer
