@@ -395,6 +395,25 @@ TEST_F(MessagingPgTest, TimeHelpersFormatMillisecondsAndRfc3339Utc) {
   });
 }
 
+// The messages of the account-deletion test: gone's text (with search terms), photo
+// (an upload of gone's) and payment with a note; bob's text with reactions of both.
+// (Built outside the coroutine: GCC 12 cannot keep an initializer list in its frame.)
+struct ForgetRow {
+  std::string seq, sender, type, body, extra;
+};
+std::vector<ForgetRow> ForgetRows(const std::string& gone, const std::string& bob,
+                                  const std::string& media) {
+  std::vector<ForgetRow> rows;
+  rows.push_back({"1", gone, "text", "private words", R"({"t":["private","zzgoneonly"]})"});
+  rows.push_back({"2", gone, "image", "caption", R"({"a":{"id":")" + media + R"("}})"});
+  rows.push_back({"3", gone, "payment", "for lunch",
+                  R"({"p":{"kind":"transfer","amount":100,"note":"for lunch"}})"});
+  rows.push_back({"4", bob, "text", "private reply",
+                  R"({"t":["private","reply"],"r":{"x":[")" + gone + R"(",")" + bob +
+                      R"("],"y":[")" + gone + R"("]}})"});
+  return rows;
+}
+
 // Account deletion (msg_forget_user, migration 000008): the deleted user's own
 // messages become tombstones, payment messages lose their note, reactions and
 // search terms go, the user leaves (ownership passes on), uploads no message
@@ -408,20 +427,8 @@ TEST_F(MessagingPgTest, ForgettingADeletedUserAnonymisesOnceAndKeepsTheOthers) {
         "INSERT INTO media (id, owner_id, kind, content_type, bytes, sha256) VALUES "
         "($1::uuid, $2::uuid, 'image', 'image/png', 3, repeat('a', 64))",
         media, gone));
-    // (Named rows, not temporaries: GCC 12 mishandles temporaries in co_await arguments.)
-    struct Row {
-      std::string seq, sender, type, body, extra;
-    };
-    const std::vector<Row> rows_in = {
-        {"1", gone, "text", "private words", R"({"t":["private","zzgoneonly"]})"},
-        {"2", gone, "image", "caption", R"({"a":{"id":")" + media + R"("}})"},
-        {"3", gone, "payment", "for lunch",
-         R"({"p":{"kind":"transfer","amount":100,"note":"for lunch"}})"},
-        {"4", bob, "text", "private reply",
-         R"({"t":["private","reply"],"r":{"x":[")" + gone + R"(",")" + bob + R"("],"y":[")" + gone +
-             R"("]}})"},
-    };
-    for (const Row& row : rows_in) {
+    const std::vector<ForgetRow> rows_in = ForgetRows(gone, bob, media);
+    for (const ForgetRow& row : rows_in) {
       const std::string id = NewUuidV7();
       auto r = co_await pool.Query(
           "INSERT INTO messages (conversation_id, seq, id, sender_id, type, body, attachment, "
