@@ -16,7 +16,8 @@
 //   it with the current one → A's devices: one signed out, then all the others →
 //   A blocks B from the chat menu (B cannot write), unblocks B in settings →
 //   C (a third browser) resets a forgotten password by a code on the sign-in
-//   screen and signs in with it → Thai interface → no console errors.
+//   screen and signs in with it → D deletes the account with a code in settings
+//   and the number signs up anew → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs

@@ -422,7 +422,8 @@ TEST_F(MessagingPgTest, ForgettingADeletedUserAnonymisesOnceAndKeepsTheOthers) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string gone = NewUuidV7(), bob = NewUuidV7(), cid = NewUuidV7();
     const std::string media = NewUuidV7(), event = NewUuidV7();
-    CO_ASSERT_OK(co_await MakeConversation(pool, cid, {gone, bob}));
+    const std::vector<std::string> members = {gone, bob};
+    CO_ASSERT_OK(co_await MakeConversation(pool, cid, members));
     CO_ASSERT_OK(co_await pool.Query(
         "INSERT INTO media (id, owner_id, kind, content_type, bytes, sha256) VALUES "
         "($1::uuid, $2::uuid, 'image', 'image/png', 3, repeat('a', 64))",
