@@ -2,6 +2,7 @@
 import './styles.css';
 import { AuthApi } from './api/auth';
 import { Http } from './api/http';
+import { MediaApi } from './api/media';
 import { MessagingApi } from './api/messaging';
 import { NotificationApi } from './api/notification';
 import { PaymentApi } from './api/payment';
@@ -12,8 +13,10 @@ import { InboxState } from './state/inbox';
 import { Messenger } from './state/messenger';
 import { PreferencesState } from './state/preferences';
 import { PresenceState } from './state/presence';
+import { Uploads } from './state/uploads';
 import { WalletState } from './state/wallet';
 import { initLocale } from './i18n';
+import { startPwa } from './pwa';
 import { App } from './ui/app';
 import { toast } from './ui/components/toast';
 import type { Ctx } from './ui/context';
@@ -48,6 +51,8 @@ const wallet = new WalletState(payment);
 const inbox = new InboxState(notification);
 const preferences = new PreferencesState(notification);
 const messenger = new Messenger(messaging, session, socket, directory, presence, wallet, inbox);
+const media = new MediaApi(http, session);
+const uploads = new Uploads(media, messenger);
 const router = new Router();
 
 let app: App | null = null;
@@ -63,10 +68,13 @@ const ctx: Ctx = {
   preferences,
   inbox,
   messenger,
+  media,
+  uploads,
   router,
   toast,
   rerender: () => app?.render(),
 };
+startPwa(ctx, socket);
 // The saved or the browser's language first (its table is a chunk of its own).
 void initLocale().then(() => {
   app = new App(document.getElementById('app')!, ctx);

@@ -14,6 +14,7 @@ import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '.
 import { ICONS } from '../icons';
 import { renderItem, signature, type ItemActions, type ItemModel } from './message-item';
 import { openMoneyDialog } from './money-dialog';
+import { ComposerMedia } from './composer-media';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -28,6 +29,7 @@ export class ChatView implements View {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly banner: HTMLElement;
+  private readonly media: ComposerMedia;
   private readonly rendered = new Map<string, { sig: string; el: HTMLElement }>();
   private readonly observer: IntersectionObserver;
   private conv: Conversation | null = null;
@@ -67,10 +69,14 @@ export class ChatView implements View {
       'data-testid': 'composer',
     });
     this.banner = h('div', { class: 'composer-banner', hidden: true });
+    const chatEl = h('section', { class: 'chat', 'data-conversation-id': id });
+    this.media = new ComposerMedia(ctx, id, chatEl, this.input, this.scroller);
+    this.scroller.append(this.media.uploadsEl);
     this.composer = h(
       'form',
       { class: 'composer' },
       this.banner,
+      this.media.panel,
       h(
         'div',
         { class: 'composer-row' },
@@ -98,6 +104,7 @@ export class ChatView implements View {
           },
           icon(ICONS.request),
         ),
+        this.media.buttons,
         this.input,
         h(
           'button',
@@ -112,14 +119,8 @@ export class ChatView implements View {
         ),
       ),
     );
-    this.el = h(
-      'section',
-      { class: 'chat', 'data-conversation-id': id },
-      this.head,
-      this.scroller,
-      this.typingLine,
-      this.composer,
-    );
+    this.el = chatEl;
+    this.el.append(this.head, this.scroller, this.typingLine, this.composer);
 
     this.wireComposer();
     this.observer = new IntersectionObserver(
@@ -156,6 +157,7 @@ export class ChatView implements View {
   dispose(): void {
     this.disposed = true;
     this.subs.dispose();
+    this.media.dispose();
     this.observer.disconnect();
     cancelAnimationFrame(this.frame);
   }
@@ -434,7 +436,8 @@ export class ChatView implements View {
   private jumpTo(seq: number): void {
     const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
     if (!el) return;
-    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    const still = matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
     el.classList.add('flash');
     setTimeout(() => el.classList.remove('flash'), 1500);
   }

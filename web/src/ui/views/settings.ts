@@ -12,6 +12,7 @@ import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
+import { notificationsCard } from '../../pwa/notify';
 import { BlockedSection } from './blocked';
 import { DeleteAccountSection } from './delete-account';
 import { DevicesSection } from './devices';
@@ -46,6 +47,7 @@ export class SettingsView implements View {
           h('h2', { id: 'prefs-title' }, t('settings.notifications')),
           this.prefsBox,
         ),
+        notificationsCard(),
         h(
           'section',
           { class: 'card stack', 'aria-labelledby': 'muted-title' },
