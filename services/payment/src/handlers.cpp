@@ -151,34 +151,7 @@ std::string OptPart(const std::optional<std::string>& v) {
   return v ? "1" + *v : "0";
 }
 
-// ---- wallets and transfers ----
-
-Task<Response> ListWallets(Request& req) {
-  auto user = http::CallerId(req);
-  if (!user) co_return Response::FromError(user.error());
-  auto wallets = co_await Service(req).Wallets(*user);
-  if (!wallets) co_return Response::FromError(wallets.error());
-  json::array arr;
-  for (const Wallet& w : *wallets) {
-    json::object o;
-    o["currency"] = w.currency;
-    o["balance"] = w.balance;
-    o["updated_at"] = FormatRfc3339Ms(w.updated_ms);
-    arr.push_back(std::move(o));
-  }
-  json::object body;
-  body["wallets"] = std::move(arr);
-  co_return Response::Json(200, body);
-}
-
-// POST /v1/wallets/close: no body. 204 when closed (or already closed).
-Task<Response> CloseWallets(Request& req) {
-  auto user = http::CallerId(req);
-  if (!user) co_return Response::FromError(user.error());
-  Status st = co_await Service(req).CloseWallets(*user);
-  if (!st) co_return Response::FromError(st.error());
-  co_return Response::NoContent();
-}
+// ---- transfers (the wallet routes: wallet_handlers.cpp) ----
 
 Task<Response> CreateTransfer(Request& req) {
   auto user = http::CallerId(req);
@@ -294,6 +267,60 @@ Task<Response> GetPaymentRequest(Request& req) {
   auto r = co_await Service(req).GetRequest(*user, *id);
   if (!r) co_return Response::FromError(r.error());
   co_return Response::Json(200, ToJson(*r));
+}
+
+// The list's cursor: "<created_at in ms>_<id>" of the last request of a page.
+std::optional<RequestKey> ParseRequestCursor(std::string_view text) {
+  const auto sep = text.find('_');
+  if (sep == std::string_view::npos) return std::nullopt;
+  auto ms = ParseInt(text.substr(0, sep), 0, INT64_MAX / 2);
+  auto id = CanonicalUuid(text.substr(sep + 1));
+  if (!ms || !id) return std::nullopt;
+  return RequestKey{*ms, *id};
+}
+
+Result<RequestDirection> ParseDirection(const std::optional<std::string>& d) {
+  if (!d || d->empty()) return RequestDirection::kBoth;
+  if (*d == "incoming") return RequestDirection::kIncoming;
+  if (*d == "outgoing") return RequestDirection::kOutgoing;
+  return Error::InvalidArgument("direction must be incoming or outgoing");
+}
+
+Task<Response> ListRequests(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  auto direction = ParseDirection(req.Query("direction"));
+  if (!direction) co_return Response::FromError(direction.error());
+  std::optional<std::string> status = req.Query("status");
+  if (status && status->empty()) status.reset();
+  if (status && *status != "pending" && *status != "paid" && *status != "declined" &&
+      *status != "cancelled") {
+    co_return Response::FromError(
+        Error::InvalidArgument("status must be pending, paid, declined or cancelled"));
+  }
+  int limit = 50;
+  if (auto l = req.Query("limit"); l && !l->empty()) {
+    auto parsed = ParseInt(*l, 1, 200);
+    if (!parsed) {
+      co_return Response::FromError(Error::InvalidArgument("limit must be between 1 and 200"));
+    }
+    limit = static_cast<int>(*parsed);
+  }
+  std::optional<RequestKey> after;
+  if (auto c = req.Query("cursor"); c && !c->empty()) {
+    after = ParseRequestCursor(*c);
+    if (!after) co_return Response::FromError(Error::InvalidArgument("cursor is not valid"));
+  }
+  auto page = co_await Service(req).ListRequests(*user, *direction, status, after, limit);
+  if (!page) co_return Response::FromError(page.error());
+  json::array arr;
+  for (const PaymentRequest& r : page->requests) arr.push_back(ToJson(r));
+  json::object body;
+  body["payment_requests"] = std::move(arr);
+  body["next_cursor"] =
+      page->next ? json::value(std::to_string(page->next->created_ms) + "_" + page->next->id)
+                 : json::value(nullptr);
+  co_return Response::Json(200, body);
 }
 
 enum class RequestAction { kPay, kDecline, kCancel };
@@ -527,14 +554,14 @@ void MoneyPost(http::Router& router, std::string_view route, HandlerFn handler) 
 }  // namespace
 
 void RegisterRoutes(http::Router& router) {
-  router.Get("/v1/wallets", ListWallets);
-  router.Post("/v1/wallets/close", CloseWallets);
+  RegisterWalletRoutes(router);
   // Every route that moves or commits money counts against the caller's
   // MoneyRateLimiter; reads, decline and cancel do not.
   MoneyPost(router, "/v1/transfers", CreateTransfer);
   router.Get("/v1/transfers/{id}", GetTransfer);
   MoneyPost(router, "/v1/transfers/{id}/refund", RefundTransfer);
   MoneyPost(router, "/v1/payment-requests", CreatePaymentRequest);
+  router.Get("/v1/payment-requests", ListRequests);
   router.Get("/v1/payment-requests/{id}", GetPaymentRequest);
   MoneyPost(router, "/v1/payment-requests/{id}/pay", ActOnPaymentRequest<RequestAction::kPay>);
   router.Post("/v1/payment-requests/{id}/decline", ActOnPaymentRequest<RequestAction::kDecline>);

@@ -46,6 +46,11 @@ export class AuthApi {
     return this.http.put('/v1/auth/password', { password, ...proof });
   }
 
+  /** Removes the password (then codes only); the same proof as a change. */
+  removePassword(proof: { current_password: string } | { otp_code: string }): Promise<void> {
+    return this.http.delete('/v1/auth/password', { body: proof });
+  }
+
   /**
    * Deletes the account for good (DELETE /v1/users/me): needs a code sent with
    * `purpose: password` (or the current password). 409 while a wallet holds money.
