@@ -280,10 +280,13 @@ asan_stack_e2e() {
 # The services (build/) on the Redis Cluster, and the end-to-end tests that
 # exercise Redis most against them: auth (OTP and sign-in guard scripts, rate
 # limits), messaging (fan-out over sharded pub/sub, presence, limits, events),
-# payment, and ClusterFailover (kill -9 of a master under load). The node that
-# test kills is started again afterwards (it rejoins as a replica). Skipped when
-# --redis-cluster already ran every pass on the cluster.
-cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|cluster_failover_e2e_test)$'
+# payment, notification (its consumers of the event streams, presence lookups),
+# and ClusterFailover (kill -9 of a master under load). The node that test kills
+# is started again afterwards (it rejoins as a replica). Then, with the services
+# stopped (it empties every master and shares the streams' consumer group),
+# notification's crash test: its own processes on the cluster, SIGKILL while
+# events flow. Skipped when --redis-cluster already ran every pass on the cluster.
+cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|notification_e2e_test|cluster_failover_e2e_test)$'
 redis_cluster_e2e() {
   local rc=0
   tchat::services_stop_all || return 1
@@ -294,6 +297,10 @@ redis_cluster_e2e() {
     --output-on-failure -L e2e --timeout 900 || rc=1
   tchat::redis_cluster_start || rc=1
   tchat::services_stop_all || rc=1
+  if [[ -z ${TCHAT_TEST_CTEST_REGEX:-} || notification_crash_test =~ $TCHAT_TEST_CTEST_REGEX ]]; then
+    TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL" \
+      ctest --test-dir "$TCHAT_ROOT/build" -R '^notification_crash_test$' --output-on-failure --timeout 900 || rc=1
+  fi
   return "$rc"
 }
 

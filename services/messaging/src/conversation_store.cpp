@@ -159,11 +159,12 @@ Task<Result<ConversationPage>> ConversationStore::List(std::string_view viewer_i
   auto lease = co_await pool_.Acquire();
   if (!lease) co_return std::move(lease).error();
   auto r = co_await (*lease)->Query(
-      "SELECT " TCHAT_CONV_COLUMNS
+      "SELECT " TCHAT_USER_CONV_COLUMNS
       ", (extract(epoch FROM c.updated_at) * 1000000)::bigint AS us "
-      "FROM members me JOIN conversations c ON c.id = me.conversation_id "
-      "WHERE me.user_id = $1 AND ((extract(epoch FROM c.updated_at) * 1000000)::bigint, c.id) "
-      "< ($2::bigint, $3::uuid) ORDER BY us DESC, c.id DESC LIMIT $4",
+      "FROM msg_user_conversations($1) c "  // by key at any size (migration 000008)
+      "WHERE (c.updated_at, c.id) < ('epoch'::timestamptz + "
+      "least($2::bigint, 253402300799000000) * interval '1 microsecond', $3::uuid) "
+      "ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
       viewer_id, cur->updated_us, cur->id, limit + 1);
   if (!r) co_return std::move(r).error();
   ConversationPage page;
