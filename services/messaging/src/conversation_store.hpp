@@ -26,7 +26,7 @@ struct RemoveOutcome {
   std::vector<std::string> remaining;    // members after the change
 };
 
-// What forgetting a deleted user changed (msg_forget_user, migration 000008).
+// What forgetting a deleted user changed (msg_forget_user, migration 000009).
 struct ForgetOutcome {
   bool already_done = false;  // the event was processed before: nothing changed
   int conversations = 0;      // conversations the user was taken out of
@@ -116,7 +116,7 @@ class ConversationStore {
   // messages, takes them out of every conversation, drops their blocks, search
   // terms and uploads no message carries, in one transaction recorded under the
   // event id (a second call with it changes nothing). The rule is the
-  // migration's (000008_forget_user.up.sql).
+  // migration's (000009_forget_user.up.sql).
   Task<Result<ForgetOutcome>> ForgetUser(std::string_view user_id, std::string_view event_id);
 
  private:

@@ -486,7 +486,7 @@ std::vector<ForgetRow> ForgetRows(const std::string& gone, const std::string& bo
   return rows;
 }
 
-// Account deletion (msg_forget_user, migration 000008): the deleted user's own
+// Account deletion (msg_forget_user, migration 000009): the deleted user's own
 // messages become tombstones, payment messages lose their note, reactions and
 // search terms go, the user leaves (ownership passes on), uploads no message
 // carries are deleted; a repeat of the event changes nothing.
