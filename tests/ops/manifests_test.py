@@ -407,6 +407,8 @@ def check_rendering(label, objs):
     for svc in SERVICES:
         targets = egress_targets(f"{svc}-service")
         need = {"postgres", "redis"} | ({"auth-service"} if svc != "auth" else set())
+        # Account deletion: auth asks payment to close the wallets first.
+        need |= {"payment-service"} if svc == "auth" else set()
         need |= {"scylla"} if svc == "messaging" else set()
         check(targets == need, f"[{label}] {svc}-service may reach exactly {sorted(need)} (got {sorted(targets)})")
 

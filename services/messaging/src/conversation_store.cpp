@@ -412,4 +412,20 @@ Task<Result<std::vector<std::string>>> ConversationStore::MemberIds(
   co_return out;
 }
 
+Task<Result<ForgetOutcome>> ConversationStore::ForgetUser(std::string_view user_id,
+                                                          std::string_view event_id) {
+  auto r = co_await pool_.Query(
+      "SELECT conversations, messages, media FROM msg_forget_user($1::uuid, $2)", user_id,
+      event_id);
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() != 1) co_return Error::Internal("msg_forget_user answered no row");
+  ForgetOutcome out;
+  out.conversations = static_cast<int>(r->GetInt64(0, 0));
+  out.already_done = out.conversations < 0;
+  if (out.already_done) out.conversations = 0;
+  out.messages = r->GetInt64(0, 1);
+  out.media = static_cast<int>(r->GetInt64(0, 2));
+  co_return out;
+}
+
 }  // namespace tchat::messaging
