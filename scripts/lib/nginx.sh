@@ -118,6 +118,11 @@ server {
     proxy_next_upstream error;
     proxy_next_upstream_tries 3;
     add_header X-Tchat-Balancer $svc always;
+    # Answered by nginx itself: asking whether this port is a balancer must not
+    # reach the replicas (a refused connection would take them out for fail_timeout).
+    location = /_tchat_balancer {
+        return 204;
+    }
     location / {
         proxy_pass http://tchat_$svc;
     }
@@ -135,7 +140,7 @@ CONF
 
 # Succeeds when the gateway balances port $1 (tchat::_nginx_balancers).
 tchat::nginx_balances() {
-  curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$1/health" 2>/dev/null | grep -qi '^x-tchat-balancer:'
+  curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$1/_tchat_balancer" 2>/dev/null | grep -qi '^x-tchat-balancer:'
 }
 # After a start or reload: waits until the gateway balances each service's port
 # when there are replicas, and has let it go when there are none.

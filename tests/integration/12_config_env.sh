@@ -23,10 +23,10 @@ S="$ROOT/scripts"
 
 # --- The keys the C++ reads (string literals handed to the configuration reader)
 # are all settings config.env records, except the per-service and secret ones, the
-# addresses of the stack's own parts (always written: JWKS_URL, TCHAT_AUTH_URL), and
+# addresses of the stack's own parts (always written: JWKS_URL, TCHAT_*_URL), and
 # TCHAT_CONTRACT_RECORD, which only the end-to-end tests' clients read (the core
 # exchange recorder: a test setting, not a service's).
-not_recorded=" PORT DATABASE_URL DATABASE_REPLICA_URL REDIS_URL JWKS_URL TCHAT_AUTH_URL TCHAT_JWT_KEY_FILE TCHAT_CONTRACT_RECORD ${TCHAT_SECRET_SETTINGS[*]} "
+not_recorded=" PORT DATABASE_URL DATABASE_REPLICA_URL REDIS_URL JWKS_URL TCHAT_AUTH_URL TCHAT_MESSAGING_URL TCHAT_PAYMENT_URL TCHAT_NOTIFICATION_URL TCHAT_JWT_KEY_FILE TCHAT_CONTRACT_RECORD ${TCHAT_SECRET_SETTINGS[*]} "
 mapfile -t keys < <(
   grep -rhoE '(\.(String|Int|Bool|Duration|Raw)\(|(Seconds|Millis)\(r, |ReadLimit\(reader, |getenv\()"[A-Za-z0-9_]+' \
     "$ROOT/core/src" "$ROOT/services" --include='*.cpp' --exclude='*test*' |

@@ -26,6 +26,8 @@ const STATUS_KEYS: Record<Status, TextKey> = {
 export class RequestsSection {
   readonly el: HTMLElement;
   private readonly list: HTMLElement;
+  // The tab panel around the list: a role on the <ul> itself would hide its list semantics.
+  private readonly panel: HTMLElement;
   private readonly more: HTMLButtonElement;
   private readonly tabs: Record<Direction, HTMLButtonElement>;
   private readonly status: HTMLSelectElement;
@@ -62,12 +64,8 @@ export class RequestsSection {
       ),
     );
     this.status.addEventListener('change', () => void this.load(true));
-    this.list = h('ul', {
-      class: 'tx-list',
-      role: 'tabpanel',
-      id: 'req-list',
-      'data-testid': 'requests-list',
-    });
+    this.list = h('ul', { class: 'tx-list', 'data-testid': 'requests-list' });
+    this.panel = h('div', { role: 'tabpanel', id: 'req-list' }, this.list);
     this.more = h(
       'button',
       { type: 'button', class: 'link-button', hidden: true, onClick: () => void this.load(false) },
@@ -93,7 +91,7 @@ export class RequestsSection {
           this.status,
         ),
       ),
-      this.list,
+      this.panel,
       this.more,
     );
     this.subs.add(ctx.directory.events.on('user', () => this.render()));
@@ -113,7 +111,7 @@ export class RequestsSection {
       b.setAttribute('aria-selected', k === d ? 'true' : 'false');
       b.className = k === d ? 'small primary' : 'small';
     }
-    this.list.setAttribute('aria-labelledby', `req-tab-${d}`);
+    this.panel.setAttribute('aria-labelledby', `req-tab-${d}`);
     void this.load(true);
   }
 
