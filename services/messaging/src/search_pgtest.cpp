@@ -1,6 +1,7 @@
 // Message search against live PostgreSQL (migrations/postgres/tchat_messaging/
-// 000006_search): the terms msg_send_batch stores with each message, edits and
-// deletions, membership, prefixes through search_vocab and paging.
+// 000006_search, 000008_search_words): the terms msg_send_batch stores with each
+// message and their search_words rows, edits and deletions (the trigger),
+// membership, prefixes, paging across conversations, the --words backfill.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a scratch database is
 // created per test, migrated with every tchat_messaging/*.up.sql and dropped.
 #include <algorithm>
@@ -26,7 +27,7 @@ using namespace std::string_literals;
 class SearchPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 6);
+    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 8);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {
@@ -82,6 +83,22 @@ Task<std::vector<std::string>> Find(PgSearchStore& store, const std::string& use
 }
 
 using Bodies = std::vector<std::string>;
+
+// search_words has exactly one row per term of every message not deleted.
+Task<Status> WordsMatchTerms(pg::Pool& pool) {
+  auto r = co_await pool.Query(
+      "SELECT (SELECT count(*) FROM search_words), "
+      "(SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
+      "WHERE NOT m.deleted), "
+      "(SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
+      "WHERE NOT m.deleted AND NOT EXISTS (SELECT 1 FROM search_words w "
+      "WHERE w.conversation_id = m.conversation_id AND w.term = t AND w.id = m.id "
+      "AND w.seq = m.seq))");
+  if (!r) co_return std::move(r).error();
+  EXPECT_EQ(r->GetInt64(0, 0), r->GetInt64(0, 1)) << "search_words rows vs message terms";
+  EXPECT_EQ(r->GetInt64(0, 2), 0) << "message terms without their search_words row";
+  co_return Ok();
+}
 
 TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
   Run([&](pg::Pool& pool) -> Task<void> {
@@ -143,11 +160,14 @@ TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
       auto got = co_await Find(search, alice, "pho"s, c1);
       EXPECT_EQ(got.size(), 1u);
     }
-    // The vocabulary holds the terms and their variants.
+    // search_words holds the terms and their variants, one row per message.
     auto v = co_await pool.Query(
-        "SELECT count(*) FROM search_vocab WHERE term IN ('phở', 'pho', '1,250', '1250', 'ร้าน')");
+        "SELECT count(*) FROM search_words WHERE conversation_id = $1::uuid "
+        "AND term IN ('phở', 'pho', '1,250', '1250', 'ร้าน')",
+        c1);
     CO_ASSERT_OK(v);
     EXPECT_EQ(v->GetInt64(0, 0), 5);
+    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
     // A member removed finds nothing of that conversation any more.
     CO_ASSERT_OK(co_await pool.Query("DELETE FROM members WHERE user_id = $1::uuid", bob));
     {
@@ -195,6 +215,13 @@ TEST_F(SearchPgTest, EditsReplaceWordsAndDeletionsRemoveThem) {
         co_await pool.Query("SELECT count(*) FROM messages WHERE search_terms IS NULL AND deleted");
     CO_ASSERT_OK(t);
     EXPECT_EQ(t->GetInt64(0, 0), 1);
+    // The rows follow the edit and the deletion exactly; a row that goes takes its
+    // words along.
+    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
+    CO_ASSERT_OK(co_await pool.Query("DELETE FROM messages WHERE conversation_id = $1::uuid", c));
+    auto left = co_await pool.Query("SELECT count(*) FROM search_words");
+    CO_ASSERT_OK(left);
+    EXPECT_EQ(left->GetInt64(0, 0), 0);
   });
 }
 
@@ -226,8 +253,8 @@ TEST_F(SearchPgTest, PagesAreNewestFirstWithoutDuplicates) {
   });
 }
 
-// Past kIndexFirstCap matches in the whole table, a search reads the caller's
-// conversations instead: same answers, no leak of the others' messages.
+// Many matches in other people's conversations change nothing: the search reads
+// the caller's conversations only, and leaks none of the others' messages.
 TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string alice = NewUuidV7(), eve = NewUuidV7();
@@ -267,6 +294,93 @@ TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
       auto got = co_await Find(search, eve, "kopi susu 249"s);
       EXPECT_EQ(got.size(), 9u);  // one per batch
     }
+  });
+}
+
+// Results of several conversations come merged newest first, a page at a time,
+// each message once (a prefix that matches two of its words included).
+TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    const std::string c1 = NewUuidV7(), c2 = NewUuidV7(), c3 = NewUuidV7();
+    const std::vector<std::string> ab = {alice, bob}, a = {alice};
+    CO_ASSERT_OK(co_await MakeGroup(pool, c1, ab));
+    CO_ASSERT_OK(co_await MakeGroup(pool, c2, a));
+    CO_ASSERT_OK(co_await MakeGroup(pool, c3, ab));
+    PgMessageStore messages(pool);
+    PgSearchStore search(pool);
+    const std::vector<std::string> order = {c1, c2, c3, c2, c1, c3, c3, c2, c1};
+    Bodies newest_first;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      std::vector<AppendRequest> one;
+      const std::string body = "bayar bayaran " + std::to_string(i);
+      one.push_back(Text(order[i], alice, body));
+      newest_first.insert(newest_first.begin(), body);
+      CO_ASSERT_OK(co_await messages.Append(std::move(one)));
+    }
+    std::vector<AppendRequest> other = {Text(c2, alice, "teh tarik")};
+    CO_ASSERT_OK(co_await messages.Append(std::move(other)));
+    for (const std::string q : {"baya", "bayar", "bayar baya", "bayaran bay"}) {
+      Bodies seen;
+      MessageSearch s;
+      s.user_id = alice;
+      s.query = search::ParseQuery(q);
+      s.limit = 2;
+      for (int page = 0; page < 10; ++page) {
+        auto r = co_await search.Messages(s);
+        CO_ASSERT_OK(r);
+        for (const Message& m : r->messages) seen.push_back(m.body);
+        if (!r->has_more) break;
+        s.before_id = r->messages.back().id;
+      }
+      EXPECT_EQ(seen, newest_first) << q;
+    }
+    // Bob is not in c2: he finds the others only, still newest first.
+    Bodies bobs;
+    for (std::size_t i = order.size(); i-- > 0;) {
+      if (order[i] != c2) bobs.push_back("bayar bayaran " + std::to_string(i));
+    }
+    auto got = co_await Find(search, bob, "bayar"s);
+    EXPECT_EQ(got, bobs);
+  });
+}
+
+// Messages indexed before migration 000008 have terms and no rows:
+// tchat-search-reindex --words (kBackfillWordsSql) adds them, batch by batch,
+// and leaves deleted messages and rows already there alone.
+TEST_F(SearchPgTest, BackfillAddsTheWordsOfEarlierMessages) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), c = NewUuidV7();
+    const std::vector<std::string> only = {alice};
+    CO_ASSERT_OK(co_await MakeGroup(pool, c, only));
+    PgMessageStore messages(pool);
+    PgSearchStore search(pool);
+    std::vector<AppendRequest> batch;
+    for (int i = 0; i < 7; ++i) batch.push_back(Text(c, alice, "kopi " + std::to_string(i)));
+    CO_ASSERT_OK(co_await messages.Append(std::move(batch)));
+    CO_ASSERT_OK(co_await messages.Delete(c, 3, alice, false, NewUuidV7()));
+    // As before the migration: no rows (one message kept, to be left alone).
+    CO_ASSERT_OK(co_await pool.Query("DELETE FROM search_words WHERE seq <> 5"));
+    {
+      auto got = co_await Find(search, alice, "kopi"s);
+      EXPECT_EQ(got, Bodies{"kopi 4"s});
+    }
+    std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
+    long long read = 0, added = 0;
+    for (int i = 0; i < 10; ++i) {
+      auto r = co_await pool.Query(kBackfillWordsSql, conversation, seq, 3);
+      CO_ASSERT_OK(r);
+      if (r->GetInt64(0, 0) == 0) break;
+      read += r->GetInt64(0, 0);
+      added += r->GetInt64(0, 3);
+      conversation = std::string(r->GetString(0, 1));
+      seq = std::string(r->GetString(0, 2));
+    }
+    EXPECT_EQ(read, 7);
+    EXPECT_EQ(added, 5 * 2);  // "kopi" and the number, of 5 messages
+    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
+    auto got = co_await Find(search, alice, "kopi"s);
+    EXPECT_EQ(got, (Bodies{"kopi 6", "kopi 5", "kopi 4", "kopi 3", "kopi 1", "kopi 0"}));
   });
 }
 

@@ -16,69 +16,67 @@ constexpr int kSearchTimeoutMs = 5000;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// At most this many messages are taken from the GIN index before a search
-// turns to the caller's conversations instead (see PgSearchStore::Messages).
-constexpr int kIndexFirstCap = 2000;
+// How a search reads search_words (migration 000008): per conversation of the
+// caller, newest first, through one term (the driver), at most a page; then the
+// newest page of all of them. `check`: the driver is one of several words, and
+// each candidate message is tested for the others and the prefix.
+struct Plan {
+  std::string driver;
+  bool check = false;
+  std::vector<std::string> others;  // the other words (check)
+};
 
-// Conditions on the query's words ($5, when `words`) and on the conversation
-// ($6 after words, else $5; when `conversation`), as far as `emit_words` and
-// `emit_conversation` ask. `terms` is the column (or expression) the words test.
-std::string Conditions(std::string_view terms, std::string_view alias, bool words,
-                       bool conversation, bool emit_words, bool emit_conversation) {
-  std::string sql;
-  const int words_param = 5;
-  const int conversation_param = words ? 6 : 5;
-  if (words && emit_words) {
-    sql += " AND ";
-    sql += terms;
-    sql += " @> $" + std::to_string(words_param) + "::text[]";
+// The longest word drives (a longer word tends to be rarer: fewer candidates);
+// with none, the prefix does, as a range of terms.
+Plan MakePlan(const search::Query& q) {
+  Plan p;
+  if (q.words.empty()) {
+    p.driver = q.prefix;
+    return p;
   }
-  if (conversation && emit_conversation) {
-    sql += " AND ";
-    sql += alias;
-    sql += ".conversation_id = $" + std::to_string(conversation_param) + "::uuid";
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < q.words.size(); ++i) {
+    if (q.words[i].size() > q.words[best].size()) best = i;
   }
-  return sql;
+  p.driver = q.words[best];
+  p.check = true;
+  for (std::size_t i = 0; i < q.words.size(); ++i) {
+    if (i != best) p.others.push_back(q.words[i]);
+  }
+  return p;
 }
 
-// Index first: the messages whose terms match, from the GIN index, at most
-// kIndexFirstCap + 1 of them (column 0: how many), then those of the caller's
-// conversations among them, newest first, at most $4 (columns 1...: the message,
-// NULL when none). $2 the prefix's terms.
-std::string IndexFirstSql(bool words, bool conversation) {
-  return "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
-         "WHERE m.search_terms && $2::text[] AND NOT m.deleted" +
-         Conditions("m.search_terms", "m", words, conversation, true, false) + " LIMIT " +
-         std::to_string(kIndexFirstCap + 1) +
-         ") SELECT (SELECT count(*) FROM g), r.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
-         "SELECT " TCHAT_MSG_COLUMNS
-         " FROM g JOIN messages m ON m.conversation_id = g.conversation_id AND m.seq = g.seq "
-         "WHERE g.conversation_id IN (SELECT me.conversation_id FROM members me "
-         "WHERE me.user_id = $1) AND g.id < $3::uuid" +
-         Conditions("m.search_terms", "g", words, conversation, false, true) +
-         " ORDER BY g.id DESC LIMIT $4) AS r ON true";
-}
-
-// Conversations first: the caller's messages (by the conversations' keys),
-// tested one by one. The terms are tested through an expression the GIN index
-// does not serve, so that the planner cannot probe the index once per
-// conversation (which costs a scan of every matching term per conversation).
-std::string ConversationsFirstSql(bool words, bool conversation) {
+// $1 user, $2 driver, $3 cursor (message id), $4 page + 1; with `check` $5 the
+// other words and $6 the prefix; with `narrowed` the conversation ($7, else $5).
+// The inner query takes at most a page per conversation from the index, newest
+// first (for the prefix: the range of its terms, a message once); the outer one
+// keeps the newest page of those and reads their messages.
+std::string SearchSql(bool check, bool narrowed) {
+  std::string inner;
+  if (!check) {
+    inner =
+        "SELECT DISTINCT w.conversation_id, w.seq, w.id FROM search_words w "
+        "WHERE w.conversation_id = me.conversation_id AND w.term >= $2::text "
+        "AND w.term < ($2::text || chr(1114111)) AND w.id < $3::uuid "
+        "ORDER BY w.id DESC LIMIT $4";
+  } else {
+    inner =
+        "SELECT w.conversation_id, w.seq, w.id FROM search_words w "
+        "JOIN messages c ON c.conversation_id = w.conversation_id AND c.seq = w.seq "
+        "WHERE w.conversation_id = me.conversation_id AND w.term = $2::text "
+        "AND w.id < $3::uuid AND c.search_terms @> $5::text[] "
+        "AND EXISTS (SELECT 1 FROM unnest(c.search_terms) AS t WHERE starts_with(t, $6::text)) "
+        "ORDER BY w.id DESC LIMIT $4";
+  }
+  const std::string conversation =
+      narrowed ? std::string(" AND me.conversation_id = $") + (check ? "7" : "5") + "::uuid"
+               : std::string();
   return "SELECT " TCHAT_MSG_COLUMNS
-         " FROM messages m WHERE m.conversation_id IN (SELECT me.conversation_id "
-         "FROM members me WHERE me.user_id = $1) "
-         "AND (m.search_terms || '{}'::text[]) && $2::text[] AND NOT m.deleted "
-         "AND m.id < $3::uuid" +
-         Conditions("(m.search_terms || '{}'::text[])", "m", words, conversation, true, true) +
-         " ORDER BY m.id DESC LIMIT $4";
-}
-
-// The vocabulary's terms that start with $1, the first kMaxPrefixTerms.
-std::string PrefixSql() {
-  return "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab "
-         "WHERE term >= $1::text COLLATE \"C\" AND term < ($1::text || chr(1114111)) "
-         "COLLATE \"C\" ORDER BY term LIMIT " +
-         std::to_string(kMaxPrefixTerms) + ") v";
+         " FROM (SELECT x.conversation_id, x.seq, x.id FROM members me CROSS JOIN LATERAL (" +
+         inner + ") AS x WHERE me.user_id = $1::uuid" + conversation +
+         " ORDER BY x.id DESC LIMIT $4) AS p "
+         "JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq "
+         "WHERE NOT m.deleted ORDER BY p.id DESC";
 }
 
 }  // namespace
@@ -106,48 +104,35 @@ std::vector<std::string> MessageSearchTerms(std::string_view body,
 
 namespace {
 
-// Runs `sql` with the parameters MessagesSql's variants take.
+// Runs SearchSql(plan.check, narrowed) with its parameters.
 Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
-                                     const MessageSearch& s, const std::string& terms,
-                                     const std::string& cursor, const std::string& words) {
+                                     const MessageSearch& s, const Plan& plan,
+                                     const std::string& cursor) {
   const int fetch = s.limit + 1;
-  const bool narrowed = s.conversation_id.has_value();
-  if (!words.empty() && narrowed) {
-    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words, *s.conversation_id);
+  if (plan.check) {
+    const std::string others = pg::ToArray(plan.others);
+    if (s.conversation_id) {
+      co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, others, s.query.prefix,
+                                 *s.conversation_id);
+    }
+    co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, others, s.query.prefix);
   }
-  if (!words.empty()) co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words);
-  if (narrowed) {
-    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, *s.conversation_id);
+  if (s.conversation_id) {
+    co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, *s.conversation_id);
   }
-  co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch);
-}
-
-void ReadPage(const pg::PgResult& r, int col, int limit, MessageSearchPage& page) {
-  int rows = r.Rows();
-  if (rows == 1 && r.IsNull(0, col)) rows = 0;  // the index-first query's "none"
-  const int n = std::min(rows, limit);
-  page.messages.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(r, i, col));
-  page.has_more = rows > limit;
+  co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch);
 }
 
 }  // namespace
 
-// Two plans, because the cost of a search depends on how common its words are:
-// rare words are found fastest through the GIN index (few matches anywhere),
-// common ones by reading the caller's own messages (bounded by their
-// conversations, however many matches the whole table has). The index is tried
-// first, up to kIndexFirstCap matches; past that the search reads the caller's
-// conversations. The prefix is expanded first (the statements then see the
-// actual terms) and every statement is planned with its values.
+// One statement whose cost follows the page, not the number of matches: per
+// conversation of the caller one descent of search_words' index and at most a
+// page of its entries (see SearchSql). Planned with its values (the prefix's
+// range), within a statement timeout.
 Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) {
-  const bool words = !s.query.words.empty();
-  const bool narrowed = s.conversation_id.has_value();
-  const std::string index_first = IndexFirstSql(words, narrowed);
-  const std::string conversations_first = ConversationsFirstSql(words, narrowed);
-  const std::string prefix_sql = PrefixSql();
+  const Plan plan = MakePlan(s.query);
+  const std::string sql = SearchSql(plan.check, s.conversation_id.has_value());
   const std::string cursor = s.before_id ? *s.before_id : std::string(kNoCursor);
-  const std::string word_array = words ? pg::ToArray(s.query.words) : std::string();
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
@@ -157,19 +142,12 @@ Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) 
             "set_config('statement_timeout', $1::text, true)",
             std::to_string(kSearchTimeoutMs));
         if (!set) co_return std::move(set).error();
-        auto expanded = co_await c.Query(prefix_sql, s.query.prefix);
-        if (!expanded) co_return std::move(expanded).error();
-        const std::string terms(expanded->GetString(0, 0));
-        if (terms == "{}") co_return page;  // no word starts so: nothing can match
-        auto r = co_await RunSearch(c, index_first, s, terms, cursor, word_array);
+        auto r = co_await RunSearch(c, sql, s, plan, cursor);
         if (!r) co_return std::move(r).error();
-        if (r->GetInt64(0, 0) <= kIndexFirstCap) {
-          ReadPage(*r, 1, s.limit, page);
-          co_return page;
-        }
-        r = co_await RunSearch(c, conversations_first, s, terms, cursor, word_array);
-        if (!r) co_return std::move(r).error();
-        ReadPage(*r, 0, s.limit, page);
+        const int n = std::min(r->Rows(), s.limit);
+        page.messages.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(*r, i));
+        page.has_more = r->Rows() > s.limit;
         co_return page;
       });
 }
