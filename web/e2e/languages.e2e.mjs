@@ -328,13 +328,15 @@ step('I tops up Rp 150.000 and sends Rp 20.000: whole rupiah on both sides', asy
  * message: in the URL (?m=seq) and on screen, with the message in the visible part
  * of the history.
  * @param {Page} page @param {string} box @param {string} query @param {string} marks @param {string} full
+ * @param {string} screenshot the results' screenshot
  */
-async function searchAndJump(page, box, query, marks, full) {
+async function searchAndJump(page, box, query, marks, full, screenshot) {
   await page.getByTestId(box).fill(query);
   const hit = page.getByTestId('search-hit').filter({ hasText: full }).first();
   await hit.waitFor({ timeout: WAIT });
   const marked = (await hit.locator('mark').allTextContents()).join(' ');
   check(marked === marks, `"${query}": marked "${marked}", expected "${marks}"`);
+  await shot(page, screenshot);
   const seq = await hit.getAttribute('data-seq');
   await hit.click();
   await page.waitForURL(new RegExp(`/c/[0-9a-f-]+\\?m=${seq}$`), { timeout: WAIT });
@@ -368,13 +370,27 @@ step(
     // Enough after them that both are scrolled out of the phone's view.
     for (let n = 1; n <= 12; n++) await send(`${n}. Hẹn gặp lại ${run}`);
     await nav(v, 'chats');
-    await searchAndJump(v, 'search-input', 'pho bo', 'phở bò', 'Tối nay ăn phở bò');
+    await searchAndJump(
+      v,
+      'search-input',
+      'pho bo',
+      'phở bò',
+      'Tối nay ăn phở bò',
+      'lang-vi-search-1-phone-results',
+    );
     await noKeys(v, 'vi search');
-    await shot(v, 'lang-vi-08-phone-search-jump');
+    await shot(v, 'lang-vi-search-2-phone-jump');
     // Inside the chat: a Thai word in unspaced text.
     await v.getByTestId('chat-search').click();
-    await searchAndJump(v, 'chat-search-input', 'กาแฟ', 'กาแฟ', 'ร้านกาแฟ');
-    await shot(v, 'lang-vi-09-phone-search-thai');
+    await searchAndJump(
+      v,
+      'chat-search-input',
+      'กาแฟ',
+      'กาแฟ',
+      'ร้านกาแฟ',
+      'lang-vi-search-3-phone-thai-results',
+    );
+    await shot(v, 'lang-vi-search-4-phone-thai-jump');
   },
 );
 
