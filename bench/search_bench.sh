@@ -294,8 +294,9 @@ count_ours() {
   sql -c "SELECT count(*) FROM messages m WHERE $mine AND m.search_terms @> '$1'::text[]
     AND EXISTS (SELECT 1 FROM unnest(m.search_terms) t WHERE starts_with(t, '$2'))"
 }
+# The same rows as ours: not the messages the send runs wrote without terms.
 count_simple() {
-  sql -c "SELECT count(*) FROM messages m WHERE $mine
+  sql -c "SELECT count(*) FROM messages m WHERE $mine AND m.search_terms IS NOT NULL
     AND to_tsvector('simple', m.body) @@ to_tsquery('simple', '$1')"
 }
 
