@@ -22,6 +22,8 @@ import type { WalletState } from './wallet';
 const PAGE = 50;
 /** The history API's largest page. */
 const AROUND_MAX = 200;
+/** A jump this far below the range held extends it; a farther one opens a window. */
+const AROUND_NEAR = 2 * PAGE;
 const TYPING_EVERY_MS = 3_000;
 
 type Source = 'live' | 'sync' | 'history';
@@ -170,7 +172,7 @@ export class Messenger {
 
   /**
    * Loads the history around `seq` (a search result): the range held is extended
-   * down to it when that is a few pages, else replaced by a window of a page
+   * down to it when that is two pages at most, else replaced by a window of a page
    * around it (`before_seq` = seq + half a page), which grows as the user scrolls
    * either way (loadOlder, loadNewer).
    */
@@ -179,7 +181,7 @@ export class Messenger {
     const cache = this.cache(conversationId);
     const want = Math.max(1, seq - 5);
     if (cache.get(seq) || (cache.oldestSeq ?? 0) <= want) return;
-    if ((cache.oldestSeq ?? 0) - want <= 2 * AROUND_MAX) {
+    if ((cache.oldestSeq ?? 0) - want <= AROUND_NEAR) {
       while (cache.hasOlder && (cache.oldestSeq ?? 0) > want) {
         const oldest = cache.oldestSeq!;
         const limit = Math.min(AROUND_MAX, Math.max(PAGE, oldest - want));
