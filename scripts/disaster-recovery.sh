@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # disaster-recovery.sh — the runbook's disaster recovery: fetches the full backup
 # <backup_date> from the backup store, checks it against its manifest, restores
-# PostgreSQL, ScyllaDB (when the backup has it) and Redis, restores the
-# configuration, and brings the services back on the versions the backup names.
+# PostgreSQL, ScyllaDB (when the backup has it), Redis and the attachments' media
+# store (restore-media.sh, when the backup has it), restores the configuration,
+# and brings the services back on the versions the backup names.
 #
 # Usage: scripts/disaster-recovery.sh [--local|--k8s] <backup_date>
 #   Without <backup_date>: usage and the list of available backups, exit 1.
@@ -104,6 +105,11 @@ else
   echo "ScyllaDB was not part of this backup: nothing to restore"
 fi
 "$scripts/restore-redis.sh" "$RECOVERY_DIR/"
+if [[ "$(jq -r '.media // "not configured"' "$MANIFEST")" == "backed up" ]]; then
+  "$scripts/restore-media.sh" "$RECOVERY_DIR/"
+else
+  echo "The media store was not part of this backup: nothing to restore"
+fi
 
 # Restore configurations and deploy services with backed up versions
 if tchat::is_local; then

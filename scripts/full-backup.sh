@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # full-backup.sh — the runbook's automated full backup: PostgreSQL, ScyllaDB,
-# Redis and the configuration into BACKUP_ROOT/<YYYYmmdd_HHMMSS>/ with a
+# Redis, the attachments' media store (media-backup.sh, after the PostgreSQL
+# dump) and the configuration into BACKUP_ROOT/<YYYYmmdd_HHMMSS>/ with a
 # manifest.json, then a copy to the backup store.
 #
 # Usage: scripts/full-backup.sh [--local|--k8s]
@@ -87,6 +88,10 @@ fi
 # Redis backup
 "$scripts/redis-backup.sh" "$WORK_DIR"
 
+# Media backup (attachments: TCHAT_MEDIA_DIR), after the PostgreSQL dump so that
+# every media row dumped has its file.
+"$scripts/media-backup.sh" "$WORK_DIR"
+
 # Configuration backup
 declare -A images
 if tchat::is_local; then
@@ -131,11 +136,11 @@ jq -n \
   --arg timestamp "$(date -Iseconds)" --arg version "$version" --arg target "$TCHAT_TARGET" \
   --arg auth "${images[auth]}" --arg messaging "${images[messaging]}" \
   --arg payment "${images[payment]}" --arg notification "${images[notification]}" \
-  --arg scylla "$scylla" --argjson files "$files_json" \
+  --arg scylla "$scylla" --arg media "backed up" --argjson files "$files_json" \
   --argjson databases "$(tchat::backup_databases | jq -R . | jq -s .)" \
   '{timestamp: $timestamp, version: $version, target: $target,
     services: {auth: $auth, messaging: $messaging, payment: $payment, notification: $notification},
-    databases: $databases, scylla: $scylla, files: $files}' >"$WORK_DIR/manifest.json"
+    databases: $databases, scylla: $scylla, media: $media, files: $files}' >"$WORK_DIR/manifest.json"
 
 mv "$WORK_DIR" "$BACKUP_DIR"
 trap - EXIT

@@ -348,9 +348,13 @@ if ((stack)); then
         # The same client in Vietnamese and Indonesian (screenshots lang-*, same directory).
         suite "web client languages (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/languages.e2e.mjs"
+        # Attachments: photo, cancelled upload, file download, voice note (media-* screenshots).
+        suite "web client media (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
+          node "$TCHAT_ROOT/web/e2e/media.e2e.mjs"
       else
         suite_not_run "web client (playwright)" "the web client did not build"
         suite_not_run "web client languages (playwright)" "the web client did not build"
+        suite_not_run "web client media (playwright)" "the web client did not build"
       fi
       if ((asan)); then
         if ((asan_ok)); then

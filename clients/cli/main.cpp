@@ -7,6 +7,7 @@
 //   tchat-cli ... direct USER_ID
 //   tchat-cli ... group TITLE [USER_ID...]
 //   tchat-cli ... send CONVERSATION_ID TEXT...
+//   tchat-cli ... send-file CONVERSATION_ID PATH [--caption TEXT] [--voice]
 //   tchat-cli ... history CONVERSATION_ID [LIMIT]
 //   tchat-cli ... listen                                    (prints events until Ctrl-C)
 //
@@ -15,8 +16,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,7 +44,9 @@ int Usage() {
       "usage: tchat-cli [--url URL] [--token-file FILE] COMMAND ...\n"
       "commands: login --phone P [--code C | --password X] | token --key-file K --user U |\n"
       "          conversations | direct USER | group TITLE [USER...] |\n"
-      "          send CONVERSATION TEXT... | history CONVERSATION [LIMIT] | listen\n");
+      "          send CONVERSATION TEXT... | send-file CONVERSATION PATH [--caption T] [--voice] "
+      "|\n"
+      "          history CONVERSATION [LIMIT] | listen\n");
   return 2;
 }
 
@@ -163,6 +168,33 @@ int Listen(boost::asio::io_context& io, const std::string& url, const std::strin
   return 0;
 }
 
+// send-file CONVERSATION PATH [--caption TEXT] [--voice]: uploads the file (its
+// kind is what the service finds in the bytes: photo, video, or file; a voice
+// note with --voice) and sends it as a message. Prints the message.
+int SendFile(BlockingApi& api, std::vector<std::string> args) {
+  const std::string caption = Flag(args, "--caption");
+  const auto before = args.size();
+  std::erase(args, std::string("--voice"));
+  const bool voice = args.size() != before;
+  if (args.size() != 2) return Usage();
+  std::ifstream in(args[1], std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", args[1].c_str());
+    return 1;
+  }
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string name = std::filesystem::path(args[1]).filename().string();
+  ApiResponse up = api.Run(api.async().UploadMedia(bytes, voice ? std::string() : name, voice));
+  if (!up.ok()) return Print(up);
+  const tchat::json::object& media = up.object();
+  const tchat::json::value* id = media.if_contains("id");
+  const tchat::json::value* kind = media.if_contains("kind");
+  if (id == nullptr || !id->is_string() || kind == nullptr || !kind->is_string()) return Print(up);
+  const std::string type = voice ? "voice" : std::string(kind->get_string());
+  return Print(api.Run(api.async().SendAttachment(args[0], NewClientMsgId(), type,
+                                                  std::string(id->get_string()), caption)));
+}
+
 // The commands that need a saved token.
 int RunSignedIn(boost::asio::io_context& io, BlockingApi& api, const std::string& url,
                 const std::string& cmd, const std::vector<std::string>& args) {
@@ -177,6 +209,7 @@ int RunSignedIn(boost::asio::io_context& io, BlockingApi& api, const std::string
     for (std::size_t i = 1; i < args.size(); ++i) text += (i > 1 ? " " : "") + args[i];
     return Print(api.Run(api.async().SendText(args[0], NewClientMsgId(), text)));
   }
+  if (cmd == "send-file") return SendFile(api, args);
   if (cmd == "history" && !args.empty()) {
     const int limit = args.size() > 1 ? std::atoi(args[1].c_str()) : 50;
     return Print(api.Run(api.async().History(args[0], std::nullopt, std::nullopt, limit)));

@@ -192,6 +192,31 @@ Task<Result<ApiResponse>> ApiClient::SendMessage(std::string conversation_id,
                           std::move(message));
 }
 
+Task<Result<ApiResponse>> ApiClient::UploadMedia(std::string bytes, std::string filename,
+                                                 bool voice) {
+  std::string path = "/v1/media";
+  char sep = '?';
+  if (!filename.empty()) {
+    path += sep + std::string("filename=") + UrlEncode(filename);
+    sep = '&';
+  }
+  if (voice) path += sep + std::string("kind=voice");
+  ApiRequest r("POST", std::move(path), std::move(bytes));
+  r.content_type = "application/octet-stream";
+  r.timeout = std::chrono::minutes(10);  // up to 100 MiB
+  co_return co_await Send(std::move(r));
+}
+
+Task<Result<ApiResponse>> ApiClient::SendAttachment(std::string conversation_id,
+                                                    std::string client_msg_id, std::string type,
+                                                    std::string attachment_id,
+                                                    std::string caption) {
+  json::object m{
+      {"client_msg_id", client_msg_id}, {"type", type}, {"attachment_id", attachment_id}};
+  if (!caption.empty()) m["body"] = caption;
+  co_return co_await SendMessage(std::move(conversation_id), std::move(m));
+}
+
 Task<Result<ApiResponse>> ApiClient::History(std::string conversation_id,
                                              std::optional<std::int64_t> before_seq,
                                              std::optional<std::int64_t> after_seq, int limit) {

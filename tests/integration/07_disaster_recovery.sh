@@ -3,10 +3,12 @@
 # system: users, conversations, messages, top-ups, transfers, devices and
 # notifications are created through the API; scripts/full-backup.sh --local
 # saves everything to a directory store; PostgreSQL's cluster and Redis's data are
-# deleted; scripts/disaster-recovery.sh --local brings them back. Then every table
+# deleted, and so is the media store with a photo sent in a chat;
+# scripts/disaster-recovery.sh --local brings them back. Then every table
 # (row count and checksum) and every Redis key must be as before, the ledger
-# verification must pass, the services must be healthy, tokens issued before the
-# disaster must still work, and the system must go on where it stopped.
+# verification must pass, the photo's files must be back byte for byte and served
+# again, the services must be healthy, tokens issued before the disaster must
+# still work, and the system must go on where it stopped.
 # pass/fail always succeed, so "check && pass || fail" is an if-then-else; some
 # functions are called through tchat::wait_until and traps.
 # shellcheck disable=SC2015,SC2317
@@ -64,6 +66,24 @@ has_notifications() {
 }
 if tchat::wait_until 15 has_notifications; then pass "notifications delivered"; else fail "no notification for user 2"; fi
 
+# A photo (made here) sent in the direct chat: the media store must come back too.
+ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=640x480" -frames:v 1 -q:v 3 "$work/photo.jpg"
+media="$(body_of "$(api POST messaging /v1/media "${token[0]}" "" --data-binary "@$work/photo.jpg")")"
+media_id="$(jq -r .id <<<"$media")"
+media_sha="$(jq -r .sha256 <<<"$media")"
+code="$(status_of "$(api POST messaging "/v1/conversations/$direct/messages" "${token[0]}" \
+  "{\"client_msg_id\":\"drill-photo\",\"type\":\"image\",\"attachment_id\":\"$media_id\"}")")"
+media_store="$(tchat::media_dir)"
+# Every file of the store (original, thumbnail, display size) with its checksum.
+media_files() { (cd "$media_store/objects" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+media_before="$(media_files)"
+if [[ "$code" == 201 && "$(sha256sum <"$media_store/objects/${media_sha:0:2}/$media_sha" | cut -d' ' -f1)" == "$media_sha" &&
+  "$(wc -l <<<"$media_before")" == 3 ]]; then
+  pass "a photo sent in the chat: 3 files in the media store (original, thumbnail, display)"
+else
+  fail "photo message answered $code; media store: $media_before"
+fi
+
 before="$(quiet_fingerprint)" || { fail "the data did not settle"; finish; }
 wallet_before="$(body_of "$(api GET payment /v1/wallets "${token[1]}")" | jq -c '[.wallets[] | {currency, balance}]')"
 last_seq="$(body_of "$(api GET messaging "/v1/conversations/$direct/messages?limit=200" "${token[0]}")" | jq '[.messages[].seq] | max')"
@@ -88,8 +108,10 @@ fi
 manifest="$BACKUP_STORE/$date/manifest.json"
 if jq -e '.files | keys | (map(select(endswith(".sql.gz"))) | length == 4) and
     (map(select(endswith(".rdb"))) | length == 1) and (index("config/secrets.env") != null)' "$manifest" >/dev/null &&
-  jq -e '.services | keys == ["auth","messaging","notification","payment"]' "$manifest" >/dev/null; then
-  pass "manifest.json lists 4 dumps, the RDB, the secrets and the 4 services"
+  jq -e '.services | keys == ["auth","messaging","notification","payment"]' "$manifest" >/dev/null &&
+  jq -e '.media == "backed up" and (.files | keys | map(select(test("^media_[0-9_]+[.]tar$"))) | length == 1)' \
+    "$manifest" >/dev/null; then
+  pass "manifest.json lists 4 dumps, the RDB, the media archive, the secrets and the 4 services"
 else
   fail "manifest.json: $(jq -c '{services, files: (.files | keys)}' "$manifest")"
 fi
@@ -104,6 +126,7 @@ tchat::pg_stop >/dev/null 2>&1
 tchat::pg_destroy
 tchat::redis_stop >/dev/null 2>&1
 rm -rf "$(tchat::redis_dir)"
+rm -rf "$media_store"
 if [[ "$(http_status "$(svc_url payment)/health/ready")" != 200 ]]; then
   pass "services not ready without their databases"
 else
@@ -127,6 +150,23 @@ if [[ "$after" == "$before" ]]; then
 else
   fail "data differs after the restore:"
   diff <(echo "$before") <(echo "$after") | indent || true
+fi
+
+media_after="$(media_files 2>/dev/null || true)"
+if [[ "$media_after" == "$media_before" ]]; then
+  pass "the photo's 3 files are back byte for byte (sha256 of the upload: ${media_sha:0:12}…)"
+else
+  fail "media store after the restore:"
+  diff <(echo "$media_before") <(echo "$media_after") | indent || true
+fi
+# And served again: a fresh signed URL, checked by the service, names a file that exists.
+url="$(body_of "$(api GET messaging "/v1/media/$media_id" "${token[1]}")" | jq -r .url)"
+accel="$(curl -s -m 10 -o /dev/null -D - "$(svc_url messaging)$url" | tr -d '\r' |
+  awk -F': ' 'tolower($1) == "x-accel-redirect" {print $2}')"
+if [[ "$accel" == /_media/objects/* && -s "$media_store/${accel#/_media/}" ]]; then
+  pass "the photo is served again to the other member ($accel)"
+else
+  fail "signed URL $url → X-Accel-Redirect '$accel'"
 fi
 
 ledger="$(curl -s -m 10 -H "Authorization: Bearer $TCHAT_ADMIN_TOKEN" "$(svc_url payment)/v1/admin/ledger/verify")"

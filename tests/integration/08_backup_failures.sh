@@ -217,8 +217,10 @@ full_backup_ok "full-backup.sh --local with SCYLLA_HOSTS set and no ScyllaDB"
 
 # The Kubernetes path, against a stand-in kubectl: scylla-0 answers CQL but has
 # no keyspace (or, with FAKE_KEYSPACE set, has that one and fails to snapshot);
-# redis-0 is the test stack's Redis; PostgreSQL is reached directly.
-mkdir -p "$fake/k8s"
+# redis-0 is the test stack's Redis; PostgreSQL is reached directly; the
+# messaging pod's media volume is a directory here (FAKE_MEDIA_FAIL: tar fails).
+mkdir -p "$fake/k8s" "$fake/media/objects/ab"
+echo photo >"$fake/media/objects/ab/abcdef"
 cat >"$fake/k8s/kubectl" <<SH
 #!/bin/bash
 # kubectl -n tchat VERB ...
@@ -231,6 +233,9 @@ case "\$*" in
     echo "'\${*: -1}' not found in keyspaces" >&2; exit 2 ;;
   *"nodetool snapshot"*) echo "nodetool: snapshot failed" >&2; exit 1 ;;
   "exec redis-0 -- redis-cli --rdb -") exec redis-cli -p $TCHAT_REDIS_PORT --rdb - 2>/dev/null ;;
+  "exec deploy/messaging-service -c media-gateway -- tar -C /var/lib/tchat/media -cf - objects")
+    [[ -z "\${FAKE_MEDIA_FAIL:-}" ]] || { echo "tar: objects: Permission denied" >&2; exit 1; }
+    exec tar -C "$fake/media" -cf - objects ;;
   "get configmaps -o json" | "get secrets -o json") echo '{"items": []}' ;;
   "get deployment "*) echo "tchat/\${3%-service}:drill" ;;
   *) echo "fake kubectl: unexpected: \$*" >&2; exit 1 ;;
@@ -243,6 +248,21 @@ rm -rf "${work:?}/root" "$work/store"
 mkdir -p "$work/root" "$work/store"
 run "${k8s[@]}" "$S/full-backup.sh" --k8s
 full_backup_ok "full-backup.sh on a cluster whose ScyllaDB has none of the keyspaces"
+date="$(tail -n1 <<<"$out")"
+media_tar="$(find "$work/store/$date" -name 'media_*.tar')"
+if [[ -n "$media_tar" && "$(tar -tf "$media_tar" | grep -v '/$')" == objects/ab/abcdef ]]; then
+  pass "full-backup.sh --k8s: the media volume is in the backup ($(basename "$media_tar"))"
+else
+  fail "full-backup.sh --k8s: media archive '$media_tar'"
+fi
+rm -rf "${work:?}/root" "$work/store"
+mkdir -p "$work/root" "$work/store"
+run "${k8s[@]}" FAKE_MEDIA_FAIL=1 "$S/full-backup.sh" --k8s
+if [[ $rc != 0 ]] && grep -q '❌ media backup failed' <<<"$out" && nothing_in "$work/root" "$work/store"; then
+  pass "full-backup.sh: a media store that cannot be read fails the backup, nothing left"
+else
+  fail "full-backup.sh with an unreadable media store: rc=$rc left: $(find "$work/root" "$work/store" -mindepth 1) out=$out"
+fi
 rm -rf "${work:?}/root" "$work/store"
 mkdir -p "$work/root" "$work/store"
 run "${k8s[@]}" FAKE_KEYSPACE=tchat_messaging "$S/full-backup.sh" --k8s

@@ -33,6 +33,8 @@ ops_stack_start() {
   # would be retried and the notification queue would change under the drill's
   # before/after comparison); the log providers deliver at once.
   unset REDIS_URL DATABASE_URL TCHAT_PUSH_WEBHOOK_URL TCHAT_SMS_WEBHOOK_URL
+  # Its media store is its own (TCHAT_RUN_DIR/media).
+  unset TCHAT_MEDIA_DIR
   # No read replica runs beside a private stack.
   unset TCHAT_PG_REPLICA DATABASE_REPLICA_URL
   local port

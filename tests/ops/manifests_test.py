@@ -172,6 +172,76 @@ def check_error_pages(label, ingress, configmaps, deployments, services, policie
     check(reachable, f"[{label}] NetworkPolicy: the ingress controller reaches {ERROR_PAGES}")
 
 
+MEDIA_INGRESS = "tchat-ingress-media"
+MEDIA_PORT = 8085
+
+
+def nginx_location(conf, prefix):
+    """The body of `location ^~ PREFIX { ... }` (no nested blocks), or None."""
+    m = re.search(r"location \^~ " + re.escape(prefix) + r" \{([^}]*)\}", conf or "")
+    return m.group(1) if m else None
+
+
+def size_bytes(text):
+    m = re.fullmatch(r"(\d+)([kmg]?)", str(text).strip().lower())
+    return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2)] if m else 0
+
+
+def check_media(label, ingress, configmaps, deployments, services, policies):
+    """Attachments (services/messaging/README.md): uploads of 100 MiB reach the
+    service unbuffered, and signed media URLs reach an nginx that serves the file
+    from the media volume through an internal /_media/ location (X-Accel-Redirect)."""
+    ann = (ingress or {}).get("metadata", {}).get("annotations", {})
+    paths = {p["path"]: (p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+             for r in (ingress or {}).get("spec", {}).get("rules", []) for p in r["http"]["paths"]}
+    check(paths == {"/v1/media": ("Prefix", "messaging-service", 8082),
+                    "/media/": ("Prefix", "messaging-service", MEDIA_PORT)},
+          f"[{label}] {MEDIA_INGRESS}: /v1/media to messaging 8082, /media/ to its media gateway {MEDIA_PORT}")
+    check(size_bytes(ann.get("nginx.ingress.kubernetes.io/proxy-body-size", "")) >= 100 << 20
+          and ann.get("nginx.ingress.kubernetes.io/proxy-request-buffering") == "off",
+          f"[{label}] {MEDIA_INGRESS}: bodies up to 100 MiB, streamed (request buffering off)")
+    check(ann.get("nginx.ingress.kubernetes.io/default-backend") == ERROR_PAGES,
+          f"[{label}] {MEDIA_INGRESS}: the controller's errors are JSON ({ERROR_PAGES})")
+    spec = deployments.get("messaging-service", {}).get("spec", {}).get("template", {}).get("spec", {})
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    service_c = (spec.get("containers") or [{}])[0]
+    env = {e["name"]: e.get("value") for e in service_c.get("env", [])}
+    media_dir = env.get("TCHAT_MEDIA_DIR", "")
+    media_volume = next((n for n, v in volumes.items()
+                         if v.get("persistentVolumeClaim", {}).get("claimName") == "messaging-media"), None)
+    check(bool(media_dir) and any(m["name"] == media_volume and m["mountPath"] == media_dir
+                                  for m in service_c.get("volumeMounts", [])),
+          f"[{label}] messaging-service: TCHAT_MEDIA_DIR ({media_dir}) is the messaging-media volume")
+    gateways = [c for c in spec.get("containers", [])[1:]
+                if any(p.get("containerPort") == MEDIA_PORT for p in c.get("ports", []))]
+    gw = gateways[0] if gateways else {}
+    mounts = {m["mountPath"]: m for m in gw.get("volumeMounts", [])}
+    conf_mount = mounts.get("/etc/nginx/nginx.conf", {})
+    conf_volume = volumes.get(conf_mount.get("name"), {}).get("configMap", {}).get("name")
+    conf = configmaps.get(conf_volume, {}).get("data", {}).get("nginx.conf", "")
+    check(len(gateways) == 1 and mounts.get(media_dir, {}).get("name") == media_volume
+          and mounts[media_dir].get("readOnly") is True,
+          f"[{label}] messaging pod: one media gateway on {MEDIA_PORT} with the media volume read-only at {media_dir}")
+    internal = nginx_location(conf, "/_media/") or ""
+    check("internal;" in internal and f"alias {media_dir}/;" in internal and "nosniff" in internal,
+          f"[{label}] media gateway: internal /_media/ serves {media_dir}/ with nosniff (X-Accel-Redirect target)")
+    public = nginx_location(conf, "/media/") or ""
+    check(f"listen {MEDIA_PORT};" in conf and "proxy_pass http://127.0.0.1:8082;" in public
+          and "sendfile on;" in conf,
+          f"[{label}] media gateway: /media/ asks the service beside it; files go out with sendfile")
+    svc_ports = {p.get("port"): p.get("targetPort") for p in
+                 services.get("messaging-service", {}).get("spec", {}).get("ports", [])}
+    check(svc_ports.get(MEDIA_PORT) == "media", f"[{label}] Service messaging-service: port {MEDIA_PORT} (media)")
+    reachable = any(
+        any(p.get("port") == MEDIA_PORT for p in rule.get("ports", []))
+        and any(f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                == "ingress-nginx" for f in rule.get("from", []))
+        for pol in policies.values()
+        if "messaging-service" in str(pol["spec"].get("podSelector"))
+        for rule in pol["spec"].get("ingress", []))
+    check(reachable, f"[{label}] NetworkPolicy: the ingress controller reaches the media gateway ({MEDIA_PORT})")
+
+
 def check_rendering(label, objs):
     """Checks one complete set of objects (the base, or a rendered overlay)."""
     ns = [o for o in objs if o["kind"] == "Namespace"]
@@ -294,20 +364,25 @@ def check_rendering(label, objs):
                or c.get("securityContext", {}).get("allowPrivilegeEscalation") is not False]
         check(not bad, f"[{label}] {o['kind']} {o['metadata']['name']}: limits set, unprivileged {bad or ''}")
 
-    ingresses = list(objects_of(objs, "Ingress").values())
-    ok = len(ingresses) == 1
-    if ok:
-        ing = ingresses[0]["spec"]
+    ingresses = objects_of(objs, "Ingress")
+    ok = set(ingresses) == {"tchat-ingress", MEDIA_INGRESS}
+    backends = set()
+    for ingress in ingresses.values():
+        ing = ingress["spec"]
         tls = ing.get("tls", [])
-        ok = (any(t.get("secretName") == "tchat-tls" and "api.tchat.sea" in t.get("hosts", []) for t in tls)
-              and all(r.get("host") == "api.tchat.sea" for r in ing["rules"]))
-        backends = {(p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
-                    for r in ing["rules"] for p in r["http"]["paths"]}
-        ok = ok and backends == {(f"{s}-service", p) for s, p in SERVICES.items()} | {(ERROR_PAGES, 8080)}
-    check(ok, f"[{label}] Ingress api.tchat.sea with TLS secret tchat-tls, routes to the four services")
-    if ingresses:
-        check_error_pages(label, ingresses[0], configmaps, deployments, services,
+        ok = ok and (any(t.get("secretName") == "tchat-tls" and "api.tchat.sea" in t.get("hosts", []) for t in tls)
+                     and all(r.get("host") == "api.tchat.sea" for r in ing["rules"]))
+        backends |= {(p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+                     for r in ing["rules"] for p in r["http"]["paths"]}
+    ok = ok and backends == ({(f"{s}-service", p) for s, p in SERVICES.items()}
+                             | {(ERROR_PAGES, 8080), ("messaging-service", MEDIA_PORT)})
+    check(ok, f"[{label}] Ingresses tchat-ingress and {MEDIA_INGRESS}: api.tchat.sea with TLS secret "
+          "tchat-tls, routes to the four services and messaging's media gateway")
+    if "tchat-ingress" in ingresses:
+        check_error_pages(label, ingresses["tchat-ingress"], configmaps, deployments, services,
                           objects_of(objs, "NetworkPolicy"))
+    check_media(label, ingresses.get(MEDIA_INGRESS), configmaps, deployments, services,
+                objects_of(objs, "NetworkPolicy"))
 
     policies = objects_of(objs, "NetworkPolicy")
     deny = policies.get("default-deny", {}).get("spec", {})
@@ -388,6 +463,13 @@ for svc, port in SERVICES.items():
           f"{svc}.Dockerfile: runs as a non-root user ({users[-1] if users else 'none'})")
     check(re.search(rf"^EXPOSE\s+{port}\b", text, re.M) is not None and f"tchat-{svc}" in text,
           f"{svc}.Dockerfile: builds tchat-{svc}, exposes {port}")
+
+# --- The local gateway (deploy/nginx/) serves signed media URLs the same way.
+gateway_conf = (DEPLOY / "nginx" / "tchat-gateway.conf.template").read_text(encoding="utf-8")
+local_internal = nginx_location(gateway_conf, "/_media/") or ""
+check("internal;" in local_internal and "alias @@MEDIA_DIR@@/;" in local_internal
+      and "proxy_pass http://tchat_messaging;" in (nginx_location(gateway_conf, "/media/") or ""),
+      "tchat-gateway.conf.template: /media/ to messaging, internal /_media/ from the media store")
 
 print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

@@ -27,10 +27,10 @@ expect_usage() {
 }
 
 for s in postgres-backup.sh redis-backup.sh scylla-backup.sh scylla-repair.sh full-backup.sh \
-  data-fingerprint.sh cert-renewal.sh security-audit.sh status.sh; do
+  media-backup.sh data-fingerprint.sh cert-renewal.sh security-audit.sh status.sh; do
   expect_usage "$s" --no-such-option
 done
-for s in restore-postgres.sh restore-redis.sh restore-scylla.sh disaster-recovery.sh \
+for s in restore-postgres.sh restore-redis.sh restore-scylla.sh restore-media.sh disaster-recovery.sh \
   blue-green-deploy.sh canary-deploy.sh prometheus.sh; do
   expect_usage "$s"
 done
@@ -41,8 +41,8 @@ expect_usage canary-deploy.sh auth-service image:1 not-a-number
 expect_usage canary-deploy.sh auth-service image:1 150
 expect_usage disaster-recovery.sh 20240101_000000 extra
 
-for s in postgres-backup.sh restore-postgres.sh redis-backup.sh restore-redis.sh scylla-backup.sh \
-  scylla-repair.sh restore-scylla.sh full-backup.sh disaster-recovery.sh blue-green-deploy.sh \
+for s in postgres-backup.sh restore-postgres.sh redis-backup.sh restore-redis.sh media-backup.sh \
+  restore-media.sh scylla-backup.sh scylla-repair.sh restore-scylla.sh full-backup.sh disaster-recovery.sh blue-green-deploy.sh \
   canary-deploy.sh cert-renewal.sh security-audit.sh status.sh prometheus.sh data-fingerprint.sh; do
   if out="$("$S/$s" --help 2>&1)" && grep -q "Usage:" <<<"$out"; then
     pass "$s --help"

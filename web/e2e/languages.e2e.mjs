@@ -65,7 +65,7 @@ async function shot(page, name) {
 
 // A key shown instead of its text ("wallet.title"): t() falls back to the key.
 const KEY_MARKER =
-  /\b(app|nav|common|signin|profile|chats|newChat|group|chat|money|wallet|inbox|settings|password|devices|blocked|reset|search)\.[a-zA-Z_]+\b/;
+  /\b(app|nav|common|signin|profile|chats|newChat|group|chat|money|wallet|inbox|settings|password|devices|blocked|reset|media|search)\.[a-zA-Z_]+\b/;
 
 /** Fails when the page shows a message key: text, labels, placeholders, titles. @param {Page} page @param {string} where */
 async function noKeys(page, where) {

@@ -2,6 +2,7 @@
 import './styles.css';
 import { AuthApi } from './api/auth';
 import { Http } from './api/http';
+import { MediaApi } from './api/media';
 import { MessagingApi } from './api/messaging';
 import { NotificationApi } from './api/notification';
 import { PaymentApi } from './api/payment';
@@ -12,6 +13,7 @@ import { InboxState } from './state/inbox';
 import { Messenger } from './state/messenger';
 import { PreferencesState } from './state/preferences';
 import { PresenceState } from './state/presence';
+import { Uploads } from './state/uploads';
 import { WalletState } from './state/wallet';
 import { initLocale } from './i18n';
 import { App } from './ui/app';
@@ -48,6 +50,8 @@ const wallet = new WalletState(payment);
 const inbox = new InboxState(notification);
 const preferences = new PreferencesState(notification);
 const messenger = new Messenger(messaging, session, socket, directory, presence, wallet, inbox);
+const media = new MediaApi(http, session);
+const uploads = new Uploads(media, messenger);
 const router = new Router();
 
 let app: App | null = null;
@@ -63,6 +67,8 @@ const ctx: Ctx = {
   preferences,
   inbox,
   messenger,
+  media,
+  uploads,
   router,
   toast,
   rerender: () => app?.render(),

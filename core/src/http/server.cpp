@@ -486,6 +486,10 @@ asio::awaitable<bool> Server::State::ReadBody(HttpConn& c, RequestParser& parser
   if (parser.expects_continue()) {
     if (!co_await SendContinue(io, parser.version())) co_return false;
   }
+  // A body buffered in memory (small) must arrive within body_timeout in all; a
+  // body streamed to the route's sink (an upload of up to 100 MiB over a slow
+  // link) only must not stall that long: each read re-arms the deadline.
+  const bool streamed = match.route != nullptr && match.route->options.open_sink;
   io.Expire(opts.body_timeout);
   boost::system::error_code ec;
   while ((ec = ParseBuffered(parser, c.buffer, /*whole_message=*/true)) ==
@@ -496,6 +500,7 @@ asio::awaitable<bool> Server::State::ReadBody(HttpConn& c, RequestParser& parser
       break;
     }
     c.buffer.commit(n);
+    if (streamed) io.Expire(opts.body_timeout);
   }
   if (!ec) co_return true;
   std::optional<Response> refusal;

@@ -61,6 +61,7 @@ class StreamTest : public ::testing::Test {
     ServerOptions opts;
     opts.address = "127.0.0.1";
     opts.max_body_bytes = 1024;
+    opts.body_timeout = 1s;
     Authenticator auth = [](std::string_view token) -> Result<AuthContext> {
       if (token == "good") return AuthContext{"user-1", "sess-1", {}};
       return Error::Unauthenticated("bad token");
@@ -91,6 +92,30 @@ class StreamTest : public ::testing::Test {
       std::size_t n = s.read_some(asio::buffer(buf), ec);
       out.append(buf, n);
     } while (!ec);
+    return out;
+  }
+  // Sends the request's head, then `pieces` pieces of the body `gap` apart.
+  std::string SlowPost(const std::string& path, int pieces, std::chrono::milliseconds gap) {
+    const std::string piece(100, 'x');
+    const std::string head = Post(path, "").substr(0, Post(path, "").find("Content-Length"));
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    boost::system::error_code ec;
+    asio::write(s,
+                asio::buffer(head + "Content-Length: " + std::to_string(piece.size() * pieces) +
+                             "\r\n\r\n"),
+                ec);
+    for (int i = 0; i < pieces && !ec; ++i) {
+      std::this_thread::sleep_for(gap);
+      asio::write(s, asio::buffer(piece), ec);
+    }
+    std::string out;
+    char buf[4096];
+    while (!ec) {
+      std::size_t n = s.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+    }
     return out;
   }
   // The server lets go of a connection (and its request's sink) once the client
@@ -163,6 +188,23 @@ TEST_F(StreamTest, TheCallerIsCheckedBeforeTheBody) {
   std::string r = Raw(Post("/upload", std::string(100, 'x'), "Authorization: Bearer bad\r\n"));
   EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
   EXPECT_EQ(opened_.load(), before);
+}
+
+TEST_F(StreamTest, AStreamedBodyMayTakeLongerThanTheBodyTimeoutWhileItFlows) {
+  // 8 pieces 300 ms apart: 2.4 s in all, over the 1 s body timeout, never 1 s idle.
+  std::string r = SlowPost("/upload", 8, 300ms);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"bytes":800,"buffered":0})"), std::string::npos) << r;
+  // A stall as long as the timeout cuts it.
+  r = SlowPost("/upload", 2, 1500ms);
+  EXPECT_EQ(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_TRUE(NoSinkLeft());
+}
+
+TEST_F(StreamTest, ABufferedBodyKeepsItsWholeDeadline) {
+  // The same trickle to a route that buffers its body is cut after 1 s in all.
+  std::string r = SlowPost("/echo", 8, 300ms);
+  EXPECT_EQ(r.find("HTTP/1.1 200"), std::string::npos) << r;
 }
 
 }  // namespace

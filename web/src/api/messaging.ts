@@ -4,9 +4,11 @@ import type { Conversation, Message, MessageSearchPage, Presence, SyncResponse }
 
 export interface SendBody {
   client_msg_id: string;
-  type: 'text';
+  type: 'text' | 'image' | 'voice' | 'video' | 'file';
   body: string;
   reply_to_seq?: number;
+  /** An upload of the sender's (POST /v1/media) for image, voice, video and file. */
+  attachment_id?: string;
 }
 
 export class MessagingApi {

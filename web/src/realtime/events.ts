@@ -1,5 +1,6 @@
 // Frames of the /v1/ws protocol (docs/api/openapi.yaml, messaging and services/messaging/README.md).
 import type { Conversation, Message, Presence } from '../api/types';
+import type { SendBody } from '../api/messaging';
 
 export type ServerEvent =
   | { type: 'ready'; session_id?: string }
@@ -42,5 +43,5 @@ export type ClientFrame =
   | {
       type: 'message.send';
       conversation_id: string;
-      message: { client_msg_id: string; type: 'text'; body: string; reply_to_seq?: number };
+      message: SendBody;
     };

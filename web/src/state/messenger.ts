@@ -14,7 +14,7 @@ import { Conversations } from './conversations';
 import type { Directory } from './directory';
 import type { InboxState } from './inbox';
 import { MessageCache } from './message-cache';
-import { Outbox } from './outbox';
+import { Outbox, type PendingMedia } from './outbox';
 import type { PresenceState } from './presence';
 import { TypingState } from './typing';
 import type { WalletState } from './wallet';
@@ -231,6 +231,11 @@ export class Messenger {
   sendText(conversationId: string, body: string, replyToSeq: number | null): void {
     this.outbox.enqueue(conversationId, body, replyToSeq);
     this.typingSentAt.delete(conversationId);
+  }
+
+  /** An uploaded attachment as a message (the outbox retries it like text). */
+  sendMedia(conversationId: string, media: PendingMedia, caption = ''): void {
+    this.outbox.enqueue(conversationId, caption, null, media);
   }
 
   async edit(conversationId: string, seq: number, body: string): Promise<void> {

@@ -5,6 +5,7 @@
 // retried with backoff; refusals (4xx) and exhausted retries leave the message
 // "failed" with a retry button. Kept in localStorage, so a reload resends.
 import type { Message } from '../api/types';
+import type { Attachment } from '../api/media';
 import type { SendBody } from '../api/messaging';
 import { ApiError, isTransient } from '../api/errors';
 import { Emitter } from '../util/emitter';
@@ -19,6 +20,14 @@ export interface PendingMessage {
   state: 'sending' | 'failed';
   error: string | null;
   attempts: number;
+  /** An attachment message: its type, the upload, and what its bubble shows meanwhile. */
+  media?: PendingMedia;
+}
+
+export interface PendingMedia {
+  type: 'image' | 'voice' | 'video' | 'file';
+  attachmentId: string;
+  attachment: Attachment;
 }
 
 export interface OutboxTransport {
@@ -59,7 +68,12 @@ export class Outbox {
     return this.items.filter((p) => p.conversationId === conversationId);
   }
 
-  enqueue(conversationId: string, body: string, replyToSeq: number | null): PendingMessage {
+  enqueue(
+    conversationId: string,
+    body: string,
+    replyToSeq: number | null,
+    media?: PendingMedia,
+  ): PendingMessage {
     const p: PendingMessage = {
       clientMsgId: newId(),
       conversationId,
@@ -70,6 +84,7 @@ export class Outbox {
       error: null,
       attempts: 0,
     };
+    if (media) p.media = media;
     this.items.push(p);
     this.changed(p);
     this.attempt(p, true);
@@ -133,6 +148,10 @@ export class Outbox {
     p.attempts++;
     const body: SendBody = { client_msg_id: p.clientMsgId, type: 'text', body: p.body };
     if (p.replyToSeq) body.reply_to_seq = p.replyToSeq;
+    if (p.media) {
+      body.type = p.media.type;
+      body.attachment_id = p.media.attachmentId;
+    }
     if (preferLive && this.transport.sendLive(p.conversationId, body)) {
       // No ack in time: the socket may be half-dead; go over HTTP instead.
       this.timers.set(

@@ -1,6 +1,7 @@
 // Everything a view needs, created once in main.ts and handed down. Views keep
 // no global state of their own beyond their DOM.
 import type { AuthApi } from '../api/auth';
+import type { MediaApi } from '../api/media';
 import type { MessagingApi } from '../api/messaging';
 import type { NotificationApi } from '../api/notification';
 import type { PaymentApi } from '../api/payment';
@@ -10,6 +11,7 @@ import type { InboxState } from '../state/inbox';
 import type { Messenger } from '../state/messenger';
 import type { PreferencesState } from '../state/preferences';
 import type { PresenceState } from '../state/presence';
+import type { Uploads } from '../state/uploads';
 import type { WalletState } from '../state/wallet';
 import type { Router } from './router';
 
@@ -25,6 +27,9 @@ export interface Ctx {
   preferences: PreferencesState;
   inbox: InboxState;
   messenger: Messenger;
+  /** Attachments: signed URLs (media) and uploads in progress (uploads). */
+  media: MediaApi;
+  uploads: Uploads;
   router: Router;
   toast(message: string, kind?: 'info' | 'error'): void;
   /** Re-renders the whole interface (after a language change). */

@@ -71,7 +71,9 @@ export function messagePreview(_ctx: Ctx, m: Message): string {
     return `${m.payment.kind === 'request' ? '🧾' : '💸'} ${amount}${note}`;
   }
   if (m.type === 'system') return t('chat.system');
-  if (m.type === 'image') return '📷';
-  if (m.type === 'file') return `📎 ${m.attachment?.name ?? ''}`;
+  if (m.type === 'image') return m.body ? `📷 ${m.body}` : `📷 ${t('media.photo')}`;
+  if (m.type === 'video') return m.body ? `🎬 ${m.body}` : `🎬 ${t('media.video')}`;
+  if (m.type === 'voice') return `🎤 ${t('media.voice')}`;
+  if (m.type === 'file') return `📎 ${m.attachment?.filename ?? m.attachment?.name ?? ''}`;
   return m.body;
 }

@@ -108,6 +108,14 @@ class ApiClient {
                                      std::string body,
                                      std::optional<std::int64_t> reply_to_seq = std::nullopt);
   Task<Result<ApiResponse>> SendMessage(std::string conversation_id, json::object message);
+  // Attachments: POST /v1/media with `bytes` as the raw body (`filename` is the
+  // name shown for a file; `voice` asks for a voice note), then a message of
+  // `type` (image, voice, video or file) carrying the upload's id.
+  Task<Result<ApiResponse>> UploadMedia(std::string bytes, std::string filename = {},
+                                        bool voice = false);
+  Task<Result<ApiResponse>> SendAttachment(std::string conversation_id, std::string client_msg_id,
+                                           std::string type, std::string attachment_id,
+                                           std::string caption = {});
   Task<Result<ApiResponse>> History(std::string conversation_id,
                                     std::optional<std::int64_t> before_seq,
                                     std::optional<std::int64_t> after_seq, int limit = 50);

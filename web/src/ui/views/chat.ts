@@ -15,6 +15,7 @@ import { ICONS } from '../icons';
 import { itemModels, renderItem, signature, type ItemActions } from './message-item';
 import { openMoneyDialog } from './money-dialog';
 import { SearchPanel } from './search';
+import { ComposerMedia } from './composer-media';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -31,6 +32,7 @@ export class ChatView implements View {
   private readonly banner: HTMLElement;
   private readonly bottom: HTMLElement;
   private readonly search: SearchPanel;
+  private readonly media: ComposerMedia;
   private readonly rendered = new Map<string, { sig: string; el: HTMLElement }>();
   private readonly observer: IntersectionObserver;
   private conv: Conversation | null = null;
@@ -83,10 +85,14 @@ export class ChatView implements View {
       'data-testid': 'composer',
     });
     this.banner = h('div', { class: 'composer-banner', hidden: true });
+    const chatEl = h('section', { class: 'chat', 'data-conversation-id': id });
+    this.media = new ComposerMedia(ctx, id, chatEl, this.input, this.scroller);
+    this.scroller.append(this.media.uploadsEl);
     this.composer = h(
       'form',
       { class: 'composer' },
       this.banner,
+      this.media.panel,
       h(
         'div',
         { class: 'composer-row' },
@@ -114,6 +120,7 @@ export class ChatView implements View {
           },
           icon(ICONS.request),
         ),
+        this.media.buttons,
         this.input,
         h(
           'button',
@@ -128,9 +135,8 @@ export class ChatView implements View {
         ),
       ),
     );
-    this.el = h(
-      'section',
-      { class: 'chat', 'data-conversation-id': id },
+    this.el = chatEl;
+    this.el.append(
       this.head,
       this.search.box,
       this.search.results,
@@ -178,6 +184,7 @@ export class ChatView implements View {
     this.disposed = true;
     this.subs.dispose();
     this.search.dispose();
+    this.media.dispose();
     this.observer.disconnect();
     cancelAnimationFrame(this.frame);
   }

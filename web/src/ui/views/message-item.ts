@@ -7,6 +7,7 @@ import type { Ctx } from '../context';
 import { clockTime, fullTime, messagePreview, userName } from '../format';
 import { ICONS } from '../icons';
 import { paymentCard } from './payment-card';
+import { attachmentView } from './attachment';
 
 export interface ItemModel {
   /** "s<seq>" for stored messages, "p<client_msg_id>" for pending ones. */
@@ -86,6 +87,11 @@ export function renderItem(ctx: Ctx, m: ItemModel, actions: ItemActions): HTMLEl
     body.push(h('p', { class: 'deleted' }, t('chat.deleted')));
   } else if (msg?.type === 'payment' && msg.payment) {
     body.push(paymentCard(ctx, msg, m.requestStatus));
+  } else if (msg?.attachment || p?.media) {
+    classes.push('has-attachment');
+    body.push(attachmentView(ctx, (msg?.attachment ?? p?.media?.attachment)!));
+    const caption = msg?.body ?? p!.body;
+    if (caption) body.push(h('p', { class: 'text caption' }, caption));
   } else {
     body.push(h('p', { class: 'text' }, msg?.body ?? p!.body));
   }

@@ -1,0 +1,179 @@
+// Attachments on their way to the server (POST /v1/media), per conversation. Each
+// shows as a bubble with its progress and a cancel button; once stored, the
+// upload becomes a message in the outbox (Messenger.sendMedia), which sends and
+// retries it like text. A failed upload stays with a retry button. Uploads are
+// not kept across a reload (the file is only in this page's memory); the
+// message, once queued, is.
+import { ApiError } from '../api/errors';
+import { UploadAborted, type Attachment, type Media, type MediaApi } from '../api/media';
+import { Emitter } from '../util/emitter';
+import { newId } from '../util/ids';
+import type { Messenger } from './messenger';
+
+export type AttachmentKind = 'image' | 'voice' | 'video' | 'file';
+
+export interface UploadItem {
+  id: string;
+  conversationId: string;
+  /** What the bubble shows until the server has sniffed the bytes. */
+  kind: AttachmentKind;
+  name: string;
+  size: number;
+  sent: number;
+  state: 'uploading' | 'failed';
+  error: ApiError | Error | null;
+  /** An object URL of a photo, for the bubble while it uploads. */
+  previewUrl: string | null;
+  width?: number;
+  height?: number;
+  durationMs?: number;
+  /** Sent as the message's body. */
+  caption: string;
+}
+
+interface Entry {
+  item: UploadItem;
+  file: Blob;
+  abort: (() => void) | null;
+}
+
+/** The kind a file will most likely be, from its browser-given type (the server decides). */
+export function guessKind(file: Blob): AttachmentKind {
+  if (/^image\/(jpeg|png|webp|gif)$/.test(file.type)) return 'image';
+  if (/^video\/(mp4|quicktime)$/.test(file.type)) return 'video';
+  return 'file';
+}
+
+export class Uploads {
+  readonly events = new Emitter<{ changed: string }>();
+  private entries: Entry[] = [];
+
+  constructor(
+    private readonly media: MediaApi,
+    private readonly messenger: Messenger,
+  ) {}
+
+  list(conversationId: string): UploadItem[] {
+    return this.entries.filter((e) => e.item.conversationId === conversationId).map((e) => e.item);
+  }
+
+  /** Starts uploading a file (photo, video, any file) or a recorded voice note. */
+  add(
+    conversationId: string,
+    file: Blob,
+    opts: { name: string; voice?: boolean; durationMs?: number; caption?: string },
+  ): UploadItem {
+    const item: UploadItem = {
+      id: newId(),
+      conversationId,
+      kind: opts.voice ? 'voice' : guessKind(file),
+      name: opts.name,
+      size: file.size,
+      sent: 0,
+      state: 'uploading',
+      error: null,
+      previewUrl: null,
+      durationMs: opts.durationMs,
+      caption: opts.caption ?? '',
+    };
+    const entry: Entry = { item, file, abort: null };
+    this.entries.push(entry);
+    if (item.kind === 'image') void this.measure(entry);
+    this.start(entry);
+    return item;
+  }
+
+  cancel(id: string): void {
+    const e = this.entries.find((x) => x.item.id === id);
+    if (!e) return;
+    e.abort?.();
+    this.drop(e);
+  }
+
+  retry(id: string): void {
+    const e = this.entries.find((x) => x.item.id === id);
+    if (!e || e.item.state !== 'failed') return;
+    this.start(e);
+  }
+
+  private start(e: Entry): void {
+    const { item } = e;
+    item.state = 'uploading';
+    item.error = null;
+    item.sent = 0;
+    const handle = this.media.upload(e.file, {
+      voice: item.kind === 'voice',
+      durationMs: item.durationMs,
+      filename: item.kind === 'voice' ? undefined : item.name,
+      onProgress: (sent, total) => {
+        item.sent = sent;
+        item.size = total;
+        this.events.emit('changed', item.conversationId);
+      },
+    });
+    e.abort = handle.abort;
+    this.events.emit('changed', item.conversationId);
+    handle.done.then(
+      (m) => {
+        if (!this.entries.includes(e)) return;
+        this.messenger.sendMedia(
+          item.conversationId,
+          {
+            type: item.kind === 'voice' ? 'voice' : m.kind,
+            attachmentId: m.id,
+            attachment: attachmentOf(m),
+          },
+          item.caption,
+        );
+        this.drop(e);
+      },
+      (err: unknown) => {
+        if (err instanceof UploadAborted || !this.entries.includes(e)) return;
+        item.state = 'failed';
+        item.error = err instanceof Error ? err : new Error(String(err));
+        e.abort = null;
+        this.events.emit('changed', item.conversationId);
+      },
+    );
+  }
+
+  /** Width and height of a photo, so that its bubble has its final size at once. */
+  private async measure(e: Entry): Promise<void> {
+    try {
+      const bitmap = await createImageBitmap(e.file);
+      e.item.width = bitmap.width;
+      e.item.height = bitmap.height;
+      bitmap.close();
+      e.item.previewUrl = URL.createObjectURL(e.file);
+      if (this.entries.includes(e)) this.events.emit('changed', e.item.conversationId);
+      else URL.revokeObjectURL(e.item.previewUrl);
+    } catch {
+      // Not an image the browser decodes: the server will say what it is.
+    }
+  }
+
+  private drop(e: Entry): void {
+    this.entries = this.entries.filter((x) => x !== e);
+    if (e.item.previewUrl) URL.revokeObjectURL(e.item.previewUrl);
+    this.events.emit('changed', e.item.conversationId);
+  }
+}
+
+/** What a message carries for an upload (as the service stores it on the message). */
+export function attachmentOf(m: Media): Attachment {
+  const a: Attachment = {
+    id: m.id,
+    kind: m.kind,
+    content_type: m.content_type,
+    size: m.size,
+    url: `/v1/media/${m.id}`,
+  };
+  if (m.filename) a.filename = m.filename;
+  if (m.width) a.width = m.width;
+  if (m.height) a.height = m.height;
+  if (m.duration_ms) a.duration_ms = m.duration_ms;
+  if (m.waveform) a.waveform = m.waveform;
+  if (m.placeholder) a.placeholder = m.placeholder;
+  if (m.thumbnail_url) a.thumbnail_url = `/v1/media/${m.id}?variant=thumb`;
+  return a;
+}
