@@ -1,5 +1,7 @@
 import { defineConfig } from 'vite';
 import { parseConfirmThresholds } from './src/util/confirm-thresholds';
+import { bundleBudget } from './scripts/bundle-budget';
+import { serviceWorker } from './sw/vite-plugin-sw';
 
 // The gateway serves dist/ at "/" with a fallback to index.html, so the client
 // uses absolute asset paths and history-API routes. `npm run dev` proxies the API
@@ -11,6 +13,7 @@ parseConfirmThresholds(process.env.VITE_MONEY_CONFIRM_ABOVE ?? '');
 
 export default defineConfig({
   base: '/',
+  plugins: [serviceWorker(), bundleBudget()],
   build: {
     outDir: 'dist',
     target: 'es2022',

@@ -304,6 +304,37 @@ else
   fail "/docs/api/ Content-Security-Policy: '$csp'"
 fi
 
+# The installable client (web/sw/, web/public/manifest.webmanifest): the service
+# worker is never kept in an HTTP cache (a deployment is seen at the next update
+# check) and may control the whole site; the manifest has its media type; hashed
+# bundles are immutable; index.html is revalidated.
+if [[ "$web_root" == "$TCHAT_RUN_DIR"/* ]]; then
+  echo '// stand-in' >"$web_root/sw.js"
+  echo '{"name":"stand-in"}' >"$web_root/manifest.webmanifest"
+  mkdir -p "$web_root/assets" && echo '// stand-in' >"$web_root/assets/index-stand1n.js"
+fi
+header_of() { curl -s -D - -o /dev/null "$gw$1" | tr -d '\r' | grep -i -m1 "^$2:" | cut -d' ' -f2- || true; }
+expect_security_headers /sw.js
+if [[ "$(header_of /sw.js cache-control)" == "no-cache, no-store, must-revalidate" &&
+  "$(header_of /sw.js service-worker-allowed)" == "/" &&
+  "$(header_of /sw.js content-type)" == application/javascript* ]]; then
+  pass "/sw.js: not cached, scope /, JavaScript"
+else
+  fail "/sw.js headers: $(curl -s -D - -o /dev/null "$gw/sw.js" | tr -d '\r')"
+fi
+if [[ "$(header_of /manifest.webmanifest content-type)" == application/manifest+json* ]]; then
+  pass "/manifest.webmanifest: application/manifest+json"
+else
+  fail "/manifest.webmanifest content type: $(header_of /manifest.webmanifest content-type)"
+fi
+asset="$(cd "$web_root" && ls assets/*.js 2>/dev/null | head -n1)"
+if [[ -n "$asset" && "$(header_of "/$asset" cache-control)" == *immutable* &&
+  "$(header_of / cache-control)" == "no-cache" ]]; then
+  pass "hashed bundles immutable (/$asset), index.html revalidated"
+else
+  fail "cache headers: /$asset '$(header_of "/$asset" cache-control)', / '$(header_of / cache-control)'"
+fi
+
 # A client that sends half a header and stalls is cut after 10 s, as the services
 # cut it (the gateway used to wait 60 s).
 start=$SECONDS

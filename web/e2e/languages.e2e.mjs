@@ -262,8 +262,8 @@ step(
       (n) =>
         [...document.querySelectorAll('[data-testid=conversation-list] a')].some(
           (a) =>
-            (a.getAttribute('aria-label') ?? '').includes('1 belum dibaca') &&
-            a.textContent?.includes(n),
+            // The link's name: its text, with the unread count for screen readers.
+            (a.textContent ?? '').includes('1 belum dibaca') && a.textContent?.includes(n),
         ),
       viet.name,
       { timeout: WAIT },

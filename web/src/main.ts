@@ -16,6 +16,7 @@ import { PresenceState } from './state/presence';
 import { Uploads } from './state/uploads';
 import { WalletState } from './state/wallet';
 import { initLocale } from './i18n';
+import { startPwa } from './pwa';
 import { App } from './ui/app';
 import { toast } from './ui/components/toast';
 import type { Ctx } from './ui/context';
@@ -73,6 +74,7 @@ const ctx: Ctx = {
   toast,
   rerender: () => app?.render(),
 };
+startPwa(ctx, socket);
 // The saved or the browser's language first (its table is a chunk of its own).
 void initLocale().then(() => {
   app = new App(document.getElementById('app')!, ctx);

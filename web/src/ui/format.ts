@@ -24,24 +24,39 @@ export function conversationTitle(ctx: Ctx, c: Conversation): string {
   return peer ? userName(ctx, peer) : t('common.unknownUser');
 }
 
+// Formatters are costly to create (each toLocale*String with options makes one):
+// one per language and options, reused — a chat renders a time per message.
+const formatters = new Map<string, Intl.DateTimeFormat | Intl.RelativeTimeFormat>();
+function dateFormat(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${intlLocale()}|${JSON.stringify(options)}`;
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.DateTimeFormat(intlLocale(), options)));
+  return f;
+}
+function relativeFormat(): Intl.RelativeTimeFormat {
+  const key = `${intlLocale()}|relative`;
+  let f = formatters.get(key) as Intl.RelativeTimeFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.RelativeTimeFormat(intlLocale(), { numeric: 'auto' })));
+  return f;
+}
+
 /** "14:05" today, "Mon" this week, "3 Mar" before. */
 export function shortTime(iso: string): string {
   const d = new Date(iso);
   const now = new Date();
-  const loc = intlLocale();
   if (d.toDateString() === now.toDateString()) {
-    return d.toLocaleTimeString(loc, { hour: '2-digit', minute: '2-digit' });
+    return dateFormat({ hour: '2-digit', minute: '2-digit' }).format(d);
   }
   if (now.getTime() - d.getTime() < 6 * 86_400_000) {
-    return d.toLocaleDateString(loc, { weekday: 'short' });
+    return dateFormat({ weekday: 'short' }).format(d);
   }
-  return d.toLocaleDateString(loc, { day: 'numeric', month: 'short' });
+  return dateFormat({ day: 'numeric', month: 'short' }).format(d);
 }
 
 /** "now", "5 minutes ago", "yesterday" within a week; the date (shortTime) before. */
 export function relativeTime(iso: string, now = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(intlLocale(), { numeric: 'auto' });
+  const rtf = relativeFormat();
   const abs = Math.abs(seconds);
   if (abs < 45) return rtf.format(0, 'second');
   if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
@@ -51,11 +66,11 @@ export function relativeTime(iso: string, now = Date.now()): string {
 }
 
 export function clockTime(iso: string): string {
-  return new Date(iso).toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit' });
+  return dateFormat({ hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 }
 
 export function fullTime(iso: string): string {
-  return new Date(iso).toLocaleString(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+  return dateFormat({ dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
 
 export function money(amount: number, currency: string): string {

@@ -125,13 +125,15 @@ export class ChatListView implements View {
             : '') + messagePreview(this.ctx, c.last_message)
         : t('chats.noMessages');
     const online = peer ? this.ctx.presence.online(peer) : null;
-    const label = [
-      title,
+    // The link's name is its visible text (WCAG 2.5.3, label in name) plus the
+    // presence and unread count, which are shown as a dot and a number.
+    const extra = [
       online ? t('chats.online') : '',
       c.unread_count ? tn('chats.unread', c.unread_count) : '',
     ]
       .filter(Boolean)
-      .join(', ');
+      .map((x) => `, ${x}`)
+      .join('');
     return h(
       'li',
       null,
@@ -143,7 +145,6 @@ export class ChatListView implements View {
           'data-conversation-id': c.id,
           class: c.unread_count ? 'conv unread' : 'conv',
           'aria-current': c.id === this.active ? 'page' : null,
-          'aria-label': label,
         },
         avatar(title, peer ?? c.id, online),
         h(
@@ -164,9 +165,14 @@ export class ChatListView implements View {
             { class: 'conv-bottom' },
             h('span', { class: typing.length ? 'conv-preview typing' : 'conv-preview' }, preview),
             c.unread_count
-              ? h('span', { class: 'badge', 'data-testid': 'unread-badge' }, String(c.unread_count))
+              ? h(
+                  'span',
+                  { class: 'badge', 'data-testid': 'unread-badge', 'aria-hidden': 'true' },
+                  String(c.unread_count),
+                )
               : null,
           ),
+          extra ? h('span', { class: 'visually-hidden' }, extra) : null,
         ),
       ),
     );

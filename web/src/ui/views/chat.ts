@@ -418,7 +418,8 @@ export class ChatView implements View {
   private jumpTo(seq: number, behavior: ScrollBehavior = 'smooth'): void {
     const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
     if (!el) return;
-    el.scrollIntoView({ block: 'center', behavior });
+    const still = behavior === 'auto' || matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
     el.classList.add('flash');
     setTimeout(() => el.classList.remove('flash'), 1500);
   }

@@ -12,6 +12,7 @@ import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
+import { notificationsCard } from '../../pwa/notify';
 import { BlockedSection } from './blocked';
 import { DevicesSection } from './devices';
 import { PasswordSection } from './password';
@@ -45,6 +46,7 @@ export class SettingsView implements View {
           h('h2', { id: 'prefs-title' }, t('settings.notifications')),
           this.prefsBox,
         ),
+        notificationsCard(),
         h(
           'section',
           { class: 'card stack', 'aria-labelledby': 'muted-title' },
