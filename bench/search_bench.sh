@@ -6,29 +6,26 @@
 #      Indonesian, Malay, Filipino and English (3 to 14 words, some amounts such
 #      as "1,250 บาท") across messages/50 conversations; one user is a member of
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
-#      figure too; search_words is filled by migration 000008's trigger as it goes).
+#      figure too; the terms it writes hold the conversation key, migration 000008).
 #   1. persisted send throughput: msg_send_batch of 32 messages per call without
-#      search terms, with them (000008: search_words rows), with them in
-#      000006's design (GIN over messages.search_terms + search_vocab, its
-#      msg_send_batch taken from 000008's down migration), and in a third design
-#      measured here only: 000006's with the GIN index over the terms plus a key
-#      of the message's conversation ("keys", bench_keys() below), so that one
-#      GIN scan keeps the caller's conversations. --rounds rounds, --clients
-#      clients. Target: at most 15 % lower with terms.
+#      search terms, with them (000008: the terms and the conversation key in
+#      messages.search_terms, one GIN index), and with them in 000006's design
+#      (the terms only, and its msg_send_batch, from 000006's up migration).
+#      --rounds rounds, --clients clients. Target: at most 15 % lower with terms.
 #   2. search latency p50/p99 at --clients concurrent searchers for that user, SQL
-#      as the service runs it (services/messaging/src/search_store.cpp: per
-#      conversation through search_words), for a rare word, a common word, a
-#      common word + a prefix, a Thai word and an amount; anchors in the same run:
-#      000006's design (GIN over search_terms: the index first up to 2000
-#      matches, else the caller's conversations), and PostgreSQL's own
-#      to_tsvector('simple') + GIN over the same rows, with how many of the user's
-#      messages each finds (the latter cannot split Thai); and the "keys" design
-#      (one GIN scan: the terms and one of the caller's conversation keys, then
-#      the newest page of those rows). Target: p99 <= 50 ms.
+#      as the service runs it (services/messaging/src/search_store.cpp: one GIN
+#      scan for the terms and the caller's conversation keys, then the newest
+#      page), for a rare word, a common word, a common word + a prefix, a Thai
+#      word and an amount; anchors in the same run: 000006's design (GIN over
+#      search_terms: the index first up to 2000 matches, else the caller's
+#      conversations; the keys are in search_terms here too, which changes none
+#      of its results), and PostgreSQL's own to_tsvector('simple') + GIN over the
+#      same rows, with how many of the user's messages each finds (the latter
+#      cannot split Thai). Target: p99 <= 50 ms.
 #
 # Latencies are of the SQL (pgbench per-transaction logs), without the HTTP hop
 # and the service's query parsing and highlighting (microseconds per request).
-# Not a test: nothing is asserted. Bounded: fill + about 8 * duration.
+# Not a test: nothing is asserted. Bounded: fill + about (3 * rounds + 15) * duration.
 #
 # Usage: bench/search_bench.sh [--messages N] [--duration S] [--clients N] [--rounds N]
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-migrate,tchat-search-reindex} (default build/),
@@ -104,38 +101,32 @@ sql -c "VACUUM ANALYZE"
 python3 - "$t0" "$t1" "$t2" "$messages" <<'EOF'
 import sys
 t0, t1, t2, n = map(float, sys.argv[1:])
-print(f"fill {t1 - t0:.0f} s; tchat-search-reindex {t2 - t1:.0f} s ({n / (t2 - t1):,.0f} messages/s, "
-      "search_words rows included)")
+print(f"fill {t1 - t0:.0f} s; tchat-search-reindex {t2 - t1:.0f} s ({n / (t2 - t1):,.0f} messages/s)")
 EOF
 echo "  $reindex"
 user="00000000-0000-7000-8000-000000000001" # fill.sql's user in 200 conversations
 
 # ---- 1. send throughput without terms, with them, with them in 000006's design --
-# 000006's msg_send_batch (writes search_vocab, no search_words), from 000008's
-# down migration, under another name; its GIN index exists only for its runs.
+# 000006's msg_send_batch (terms without the key), from its up migration, under
+# another name. The GIN index exists only for the runs with terms.
 sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
-  "$ROOT/migrations/postgres/tchat_messaging/000008_search_words.down.sql" |
+  "$ROOT/migrations/postgres/tchat_messaging/000006_search.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_gin_send_batch/' >"$work/gin_send.sql"
-sql -c "CREATE TABLE search_vocab (term text COLLATE \"C\" PRIMARY KEY)" >/dev/null
 sql -f "$work/gin_send.sql" >/dev/null
-# The "keys" design's index terms: the message's terms and its conversation's
-# key (a control character no word holds, then the id).
-sql -c "CREATE FUNCTION bench_keys(terms text[], conv uuid) RETURNS text[] IMMUTABLE
-  PARALLEL SAFE LANGUAGE sql AS
-  'SELECT CASE WHEN terms IS NULL THEN NULL ELSE terms || (chr(1) || conv::text) END'" >/dev/null
-sql -c "INSERT INTO search_vocab SELECT DISTINCT t FROM messages m, unnest(m.search_terms) t" \
-  -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body, search_terms
-        FROM (SELECT body, search_terms FROM messages WHERE search_terms IS NOT NULL LIMIT 32) x" \
+sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
+          array_remove(search_terms, search_conversation_key(conversation_id)) AS search_terms
+        FROM (SELECT body, search_terms, conversation_id FROM messages
+               WHERE search_terms IS NOT NULL LIMIT 32) x" \
   -c "CREATE TABLE bench_conversations AS SELECT row_number() OVER (ORDER BY id) AS n, id
         FROM conversations" \
   -c "CREATE UNIQUE INDEX ON bench_conversations (n)" >/dev/null
-send_tps() { # mode: off | words | gin | keys
+send_tps() { # mode: off | keys | gin
   local dir="$work/send-$1-$RANDOM" fn=msg_send_batch
   local terms="'search_terms', to_jsonb(s.search_terms),"
   mkdir -p "$dir"
   chmod 777 "$dir"
   [[ "$1" == off ]] && terms=""
-  [[ "$1" == gin || "$1" == keys ]] && fn=bench_gin_send_batch
+  [[ "$1" == gin ]] && fn=bench_gin_send_batch
   cat >"$dir/script.sql" <<EOF
 \\set c random(1, $conversations)
 SELECT count(*) FROM $fn((
@@ -150,15 +141,10 @@ EOF
   "$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$dir/script.sql" "$db_url" 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
-gin_index() { # none | gin | keys | both
-  sql -c "DROP INDEX IF EXISTS messages_search_idx" -c "DROP INDEX IF EXISTS messages_keys_idx" \
-    2>/dev/null
-  if [[ "$1" == gin || "$1" == both ]]; then
+gin_index() { # none | gin
+  sql -c "DROP INDEX IF EXISTS messages_search_idx"
+  if [[ "$1" == gin ]]; then
     sql -c "CREATE INDEX messages_search_idx ON messages USING gin (search_terms)"
-  fi
-  if [[ "$1" == keys || "$1" == both ]]; then
-    sql -c "CREATE INDEX messages_keys_idx ON messages
-      USING gin (bench_keys(search_terms, conversation_id))"
   fi
 }
 echo
@@ -167,74 +153,67 @@ sends=()
 for ((r = 1; r <= rounds; r++)); do
   gin_index none
   off="$(send_tps off)"
-  words="$(send_tps words)"
   gin_index gin
-  gin="$(send_tps gin)"
-  gin_index keys
   keys="$(send_tps keys)"
-  sends+=("$off $words $gin $keys")
-  python3 - "$r" "$off" "$words" "$gin" "$keys" <<'EOF'
+  gin="$(send_tps gin)"
+  sends+=("$off $keys $gin")
+  python3 - "$r" "$off" "$keys" "$gin" <<'EOF'
 import sys
 r = sys.argv[1]
-off, words, gin, keys = map(float, sys.argv[2:])
+off, keys, gin = map(float, sys.argv[2:])
 cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
-print(f"  round {r}: without terms {off * 32:,.0f} messages/s; search_words {cost(words)}; "
-      f"000006 GIN {cost(gin)}; keys GIN {cost(keys)}")
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000008 keys {cost(keys)}; "
+      f"000006 GIN {cost(gin)}")
 EOF
 done
 python3 - "${sends[@]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:]]
 out = []
-for i, name in ((1, "search_words"), (2, "000006 GIN"), (3, "keys GIN")):
+for i, name in ((1, "000008 keys"), (2, "000006 GIN"), ):
     m = statistics.median(r[i] / r[0] for r in rows)
     out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
 print("  median ratio: " + ", ".join(out))
 EOF
-gin_index both
 
 # ---- 2. search latency -----------------------------------------------------
 echo
 echo "anchor index: to_tsvector('simple', body) GIN..."
 sql -c "CREATE INDEX messages_simple_tsv_idx ON messages USING gin (to_tsvector('simple', body))" \
   -c "VACUUM ANALYZE"
-sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) || ', search_words '
-  || pg_size_pretty(pg_total_relation_size('search_words')) || ' ('
-  || (SELECT count(*) FROM search_words) || ' rows), search_terms GIN '
-  || pg_size_pretty(pg_relation_size('messages_search_idx')) || ', keys GIN '
-  || pg_size_pretty(pg_relation_size('messages_keys_idx')) || ', simple tsvector GIN '
+# 000006's index, without the keys, for its size only.
+sql -c "CREATE INDEX bench_nokeys_idx ON messages
+  USING gin (array_remove(search_terms, search_conversation_key(conversation_id)))"
+sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) || ' ('
+  || (SELECT count(*) FROM messages) || ' rows), search_terms GIN with keys (000008) '
+  || pg_size_pretty(pg_relation_size('messages_search_idx')) || ', without (000006) '
+  || pg_size_pretty(pg_relation_size('bench_nokeys_idx')) || ', search_vocab '
+  || pg_size_pretty(pg_total_relation_size('search_vocab')) || ', simple tsvector GIN '
   || pg_size_pretty(pg_relation_size('messages_simple_tsv_idx'))"
+sql -c "DROP INDEX bench_nokeys_idx"
 
-# Ours, as search_store.cpp builds it (SearchSql): with no whole word the prefix
-# drives as a range of terms; else the longest word drives (given first here) and
-# each candidate is tested for the other words and the prefix. Newest first, a
-# page of 20 (+1), planned with its values.
-ours() { # $1 words (text[] literal, the driver first), $2 prefix
-  local inner driver list rest=""
-  if [[ "$1" == "{}" ]]; then
-    inner="SELECT DISTINCT w.conversation_id, w.seq, w.id FROM search_words w
-      WHERE w.conversation_id = me.conversation_id AND w.term >= '$2'
-        AND w.term < ('$2' || chr(1114111)) AND w.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-      ORDER BY w.id DESC LIMIT 21"
-  else
-    list="${1#\{}"
-    list="${list%\}}"
-    driver="${list%%,*}"
-    [[ "$list" == *,* ]] && rest="${list#*,}"
-    inner="SELECT w.conversation_id, w.seq, w.id FROM search_words w
-      JOIN messages c ON c.conversation_id = w.conversation_id AND c.seq = w.seq
-      WHERE w.conversation_id = me.conversation_id AND w.term = '$driver'
-        AND w.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-        AND c.search_terms @> '{$rest}'::text[]
-        AND EXISTS (SELECT 1 FROM unnest(c.search_terms) AS t WHERE starts_with(t, '$2'))
-      ORDER BY w.id DESC LIMIT 21"
-  fi
+# Ours, as search_store.cpp builds it (PrepareSql, SearchSql): the prefix's
+# expansion and the user's conversation keys, then one GIN scan for both (and the
+# words), the newest page of those rows; planned with its values.
+ours() { # $1 words (text[] literal), $2 prefix
+  local words="" terms keys
+  [[ "$1" != "{}" ]] && words="AND m.search_terms @> '$1'::text[]"
+  terms="$(sql -c "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
+    WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
+    ORDER BY term LIMIT 128) v")"
+  keys="$(sql -c "SELECT ARRAY(SELECT search_conversation_key(me.conversation_id) FROM members me
+    WHERE me.user_id = '$user')")"
   cat <<EOF
-SELECT m.conversation_id, m.seq, m.id, m.body FROM (SELECT x.conversation_id, x.seq, x.id
-  FROM members me CROSS JOIN LATERAL ($inner) AS x WHERE me.user_id = '$user'
-  ORDER BY x.id DESC LIMIT 21) AS p
-  JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq
- WHERE NOT m.deleted ORDER BY p.id DESC;
+SELECT (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
+ WHERE term >= '$2' COLLATE "C" AND term < ('$2' || chr(1114111)) COLLATE "C"
+ ORDER BY term LIMIT 128) v), ARRAY(SELECT search_conversation_key(me.conversation_id)
+ FROM members me WHERE me.user_id = '$user');
+WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m
+ WHERE m.search_terms && '$terms'::text[] AND m.search_terms && '$keys'::text[] $words
+   AND NOT m.deleted AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
+SELECT m.conversation_id, m.seq, m.id, m.body FROM (SELECT g.conversation_id, g.seq, g.id FROM g
+ ORDER BY g.id DESC LIMIT 21) AS p
+ JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq ORDER BY p.id DESC;
 EOF
 }
 # 000006's design, as its search_store.cpp ran it: the prefix's expansion through
@@ -271,26 +250,6 @@ SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
  ORDER BY m.id DESC LIMIT 21;
 EOF
   fi
-}
-# The "keys" design: the prefix's expansion (as 000006), then one GIN scan for
-# the terms and the caller's conversations' keys, newest page of those rows.
-keys() { # $1 words (text[] literal), $2 prefix
-  local words="" terms k="bench_keys(m.search_terms, m.conversation_id)"
-  [[ "$1" != "{}" ]] && words="AND $k @> '$1'::text[]"
-  terms="$(sql -c "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
-    WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
-    ORDER BY term LIMIT 128) v")"
-  cat <<EOF
-SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
- WHERE term >= '$2' COLLATE "C" AND term < ('$2' || chr(1114111)) COLLATE "C"
- ORDER BY term LIMIT 128) v;
-SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
- WHERE $k && '$terms'::text[] $words
-   AND $k && ARRAY(SELECT chr(1) || me.conversation_id::text FROM members me
-                    WHERE me.user_id = '$user')
-   AND NOT m.deleted AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
- ORDER BY m.id DESC LIMIT 21;
-EOF
 }
 simple() { # $1 tsquery
   cat <<EOF
@@ -331,6 +290,7 @@ mine="m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = 
   AND NOT m.deleted"
 count_ours() {
   sql -c "SELECT count(*) FROM messages m WHERE $mine AND m.search_terms @> '$1'::text[]
+    AND m.search_terms @> ARRAY[search_conversation_key(m.conversation_id)]
     AND EXISTS (SELECT 1 FROM unnest(m.search_terms) t WHERE starts_with(t, '$2'))"
 }
 # The same rows as ours: not the messages the send runs wrote without terms.
@@ -342,15 +302,14 @@ count_simple() {
 sql -c "CHECKPOINT" >/dev/null
 echo
 echo "search latency, $clients concurrent searchers, ${duration}s each, user in 200 conversations"
-printf '%-34s %17s %17s %17s %17s %9s %9s\n' "query" "ours p50/p99 ms" "000006 p50/p99" \
-  "keys p50/p99" "tsvector p50/p99" "ours hits" "tsv hits"
-row() { # label, words (driver first), prefix, tsquery
-  local o50 o99 g50 g99 k50 k99 a50 a99
+printf '%-34s %17s %17s %17s %9s %9s\n' "query" "ours p50/p99 ms" "000006 p50/p99" \
+  "tsvector p50/p99" "ours hits" "tsv hits"
+row() { # label, words, prefix, tsquery
+  local o50 o99 g50 g99 a50 a99
   read -r o50 o99 _ <<<"$(latency "o-$RANDOM" "$(ours "$2" "$3")")"
   read -r g50 g99 _ <<<"$(latency "g-$RANDOM" "$(gin "$2" "$3")")"
-  read -r k50 k99 _ <<<"$(latency "k-$RANDOM" "$(keys "$2" "$3")")"
   read -r a50 a99 _ <<<"$(latency "a-$RANDOM" "$(simple "$4")")"
-  printf '%-34s %17s %17s %17s %17s %9s %9s\n' "$1" "$o50 / $o99" "$g50 / $g99" "$k50 / $k99" \
+  printf '%-34s %17s %17s %17s %9s %9s\n' "$1" "$o50 / $o99" "$g50 / $g99" \
     "$a50 / $a99" "$(count_ours "$2" "$3")" "$(count_simple "$4")"
 }
 row "rare word: bugis" "{}" "bugis" "bugis"

@@ -272,23 +272,26 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (type == "text" && body.empty()) {
           co_return Error::InvalidArgument("body must not be empty");
         }
-        // The new body's words replace the old ones (in search_words too: the
-        // trigger of migration 000008).
+        // The new body's words (and the conversation key, migration 000008) replace
+        // the old ones; the vocabulary is written last, after the conversation's row
+        // (the order msg_send_batch takes them in).
         const std::string terms = pg::ToArray(MessageSearchTerms(body, std::nullopt, std::nullopt));
         std::vector<pg::Statement> st;
         st.push_back(pg::Statement::Of(
-            "UPDATE messages AS m SET body = $3, edited_at = now(), search_terms = $4::text[], "
+            "UPDATE messages AS m SET body = $3, edited_at = now(), "
+            "search_terms = $4::text[] || search_conversation_key(m.conversation_id), "
             "change_xid = pg_current_xact_id() WHERE m.conversation_id = $1 AND m.seq = $2 "
             "RETURNING " TCHAT_MSG_COLUMNS,
             conversation_id, seq, body, terms));
         AppendChangeTail(st, conversation_id, "message.updated", event_id, seq, "editor_id",
                          editor_id);
+        st.push_back(pg::Statement::Of(kAddVocabularySql, terms));
         auto rs = co_await c.Pipeline(std::move(st));
         if (!rs) co_return std::move(rs).error();
         MessageChange change;
         change.message = ReadMessage((*rs)[0], 0);
-        change.recipients =
-            pg::ParseArray(rs->back().GetString(0, 0)).value_or(std::vector<std::string>{});
+        change.recipients = pg::ParseArray((*rs)[rs->size() - 2].GetString(0, 0))
+                                .value_or(std::vector<std::string>{});
         co_return change;
       });
 }

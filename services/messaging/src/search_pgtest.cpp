@@ -1,7 +1,7 @@
 // Message search against live PostgreSQL (migrations/postgres/tchat_messaging/
-// 000006_search, 000008_search_words): the terms msg_send_batch stores with each
-// message and their search_words rows, edits and deletions (the trigger),
-// membership, prefixes, paging across conversations, the --words backfill.
+// 000006_search, 000008_search_conversation_key): the terms msg_send_batch stores
+// with each message and its conversation key, edits and deletions, membership,
+// prefixes, paging across conversations, the --keys backfill.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a scratch database is
 // created per test, migrated with every tchat_messaging/*.up.sql and dropped.
 #include <algorithm>
@@ -84,19 +84,20 @@ Task<std::vector<std::string>> Find(PgSearchStore& store, const std::string& use
 
 using Bodies = std::vector<std::string>;
 
-// search_words has exactly one row per term of every message not deleted.
-Task<Status> WordsMatchTerms(pg::Pool& pool) {
+// Every message with terms holds exactly one conversation key, its own; the
+// vocabulary (prefixes) holds none.
+Task<Status> KeysMatchConversations(pg::Pool& pool) {
   auto r = co_await pool.Query(
-      "SELECT (SELECT count(*) FROM search_words), "
+      "SELECT (SELECT count(*) FROM messages WHERE search_terms IS NOT NULL), "
       "(SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
-      "WHERE NOT m.deleted), "
-      "(SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
-      "WHERE NOT m.deleted AND NOT EXISTS (SELECT 1 FROM search_words w "
-      "WHERE w.conversation_id = m.conversation_id AND w.term = t AND w.id = m.id "
-      "AND w.seq = m.seq))");
+      "WHERE starts_with(t, chr(1))), "
+      "(SELECT count(*) FROM messages m WHERE m.search_terms IS NOT NULL "
+      "AND NOT m.search_terms @> ARRAY[search_conversation_key(m.conversation_id)]), "
+      "(SELECT count(*) FROM search_vocab WHERE starts_with(term, chr(1)))");
   if (!r) co_return std::move(r).error();
-  EXPECT_EQ(r->GetInt64(0, 0), r->GetInt64(0, 1)) << "search_words rows vs message terms";
-  EXPECT_EQ(r->GetInt64(0, 2), 0) << "message terms without their search_words row";
+  EXPECT_EQ(r->GetInt64(0, 0), r->GetInt64(0, 1)) << "messages with terms vs keys";
+  EXPECT_EQ(r->GetInt64(0, 2), 0) << "messages with terms without their own key";
+  EXPECT_EQ(r->GetInt64(0, 3), 0) << "keys in the vocabulary";
   co_return Ok();
 }
 
@@ -160,14 +161,14 @@ TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
       auto got = co_await Find(search, alice, "pho"s, c1);
       EXPECT_EQ(got.size(), 1u);
     }
-    // search_words holds the terms and their variants, one row per message.
+    // The terms hold the words and their variants, and the conversation's key.
     auto v = co_await pool.Query(
-        "SELECT count(*) FROM search_words WHERE conversation_id = $1::uuid "
-        "AND term IN ('phở', 'pho', '1,250', '1250', 'ร้าน')",
+        "SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
+        "WHERE m.conversation_id = $1::uuid AND t IN ('phở', 'pho', '1,250', '1250', 'ร้าน')",
         c1);
     CO_ASSERT_OK(v);
     EXPECT_EQ(v->GetInt64(0, 0), 5);
-    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
     // A member removed finds nothing of that conversation any more.
     CO_ASSERT_OK(co_await pool.Query("DELETE FROM members WHERE user_id = $1::uuid", bob));
     {
@@ -215,13 +216,8 @@ TEST_F(SearchPgTest, EditsReplaceWordsAndDeletionsRemoveThem) {
         co_await pool.Query("SELECT count(*) FROM messages WHERE search_terms IS NULL AND deleted");
     CO_ASSERT_OK(t);
     EXPECT_EQ(t->GetInt64(0, 0), 1);
-    // The rows follow the edit and the deletion exactly; a row that goes takes its
-    // words along.
-    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
-    CO_ASSERT_OK(co_await pool.Query("DELETE FROM messages WHERE conversation_id = $1::uuid", c));
-    auto left = co_await pool.Query("SELECT count(*) FROM search_words");
-    CO_ASSERT_OK(left);
-    EXPECT_EQ(left->GetInt64(0, 0), 0);
+    // The edit wrote its terms with the key; the deletion dropped both.
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
   });
 }
 
@@ -345,10 +341,10 @@ TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
   });
 }
 
-// Messages indexed before migration 000008 have terms and no rows:
-// tchat-search-reindex --words (kBackfillWordsSql) adds them, batch by batch,
-// and leaves deleted messages and rows already there alone.
-TEST_F(SearchPgTest, BackfillAddsTheWordsOfEarlierMessages) {
+// Messages indexed before migration 000008 have terms without the key:
+// tchat-search-reindex --keys (kBackfillKeysSql) adds it, batch by batch, and
+// leaves deleted messages and keys already there alone.
+TEST_F(SearchPgTest, BackfillAddsTheKeysOfEarlierMessages) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string alice = NewUuidV7(), c = NewUuidV7();
     const std::vector<std::string> only = {alice};
@@ -359,8 +355,10 @@ TEST_F(SearchPgTest, BackfillAddsTheWordsOfEarlierMessages) {
     for (int i = 0; i < 7; ++i) batch.push_back(Text(c, alice, "kopi " + std::to_string(i)));
     CO_ASSERT_OK(co_await messages.Append(std::move(batch)));
     CO_ASSERT_OK(co_await messages.Delete(c, 3, alice, false, NewUuidV7()));
-    // As before the migration: no rows (one message kept, to be left alone).
-    CO_ASSERT_OK(co_await pool.Query("DELETE FROM search_words WHERE seq <> 5"));
+    // As before the migration: no keys (one message kept, to be left alone).
+    CO_ASSERT_OK(
+        co_await pool.Query("UPDATE messages SET search_terms = array_remove(search_terms, "
+                            "search_conversation_key(conversation_id)) WHERE seq <> 5"));
     {
       auto got = co_await Find(search, alice, "kopi"s);
       EXPECT_EQ(got, Bodies{"kopi 4"s});
@@ -368,7 +366,7 @@ TEST_F(SearchPgTest, BackfillAddsTheWordsOfEarlierMessages) {
     std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
     long long read = 0, added = 0;
     for (int i = 0; i < 10; ++i) {
-      auto r = co_await pool.Query(kBackfillWordsSql, conversation, seq, 3);
+      auto r = co_await pool.Query(kBackfillKeysSql, conversation, seq, 3);
       CO_ASSERT_OK(r);
       if (r->GetInt64(0, 0) == 0) break;
       read += r->GetInt64(0, 0);
@@ -377,8 +375,8 @@ TEST_F(SearchPgTest, BackfillAddsTheWordsOfEarlierMessages) {
       seq = std::string(r->GetString(0, 2));
     }
     EXPECT_EQ(read, 7);
-    EXPECT_EQ(added, 5 * 2);  // "kopi" and the number, of 5 messages
-    CO_ASSERT_OK(co_await WordsMatchTerms(pool));
+    EXPECT_EQ(added, 5);  // not the deleted message, not the one with its key
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
     auto got = co_await Find(search, alice, "kopi"s);
     EXPECT_EQ(got, (Bodies{"kopi 6", "kopi 5", "kopi 4", "kopi 3", "kopi 1", "kopi 0"}));
   });

@@ -1,10 +1,11 @@
-// tchat-search-reindex: fills messages.search_terms for messages written before
-// migration 000006, or for every message with --all (after a change to the word
-// splitter, services/messaging/src/search_text.hpp); search_words follows them
-// (000008's trigger). With --words it adds instead the search_words rows of
-// messages indexed before migration 000008 (run it once after that migration).
+// tchat-search-reindex: fills messages.search_terms (and search_vocab) for
+// messages written before migration 000006, or for every message with --all
+// (after a change to the word splitter, services/messaging/src/search_text.hpp);
+// the terms it writes hold the conversation key (migration 000008). With --keys
+// it adds instead that key to the terms of messages indexed before migration
+// 000008 (run it once after that migration; they are not found until then).
 //
-//   tchat-search-reindex [--all | --words] [--batch N] [--pause-ms N]
+//   tchat-search-reindex [--all | --keys] [--batch N] [--pause-ms N]
 //   DATABASE_URL: the messaging database (a libpq URI), as the service reads it.
 //
 // Works on a live table without blocking sends: it walks messages by primary key
@@ -36,7 +37,7 @@ using tchat::json::object;
 
 struct Options {
   bool all = false;
-  bool words = false;
+  bool keys = false;
   int batch = 1000;
   int pause_ms = 0;
 };
@@ -66,7 +67,24 @@ bool Exec(PGconn* c, const char* sql, const std::vector<std::string>& params, Re
     std::fprintf(stderr, "tchat-search-reindex: %s", PQerrorMessage(c));
     return false;
   }
-  return true;
+  return !(o.all && o.keys);
+}
+
+// One batch of --keys after (conversation, seq) (kBackfillKeysSql). Returns the
+// messages read (0: done), or -1.
+int KeysBatch(PGconn* c, const Options& o, std::string& conversation, std::string& seq,
+              long long& added) {
+  Res r;
+  if (!Exec(c, tchat::messaging::kBackfillKeysSql, {conversation, seq, std::to_string(o.batch)},
+            r)) {
+    return -1;
+  }
+  const int n = std::atoi(PQgetvalue(r.r, 0, 0));
+  if (n == 0) return 0;
+  conversation = PQgetvalue(r.r, 0, 1);
+  seq = PQgetvalue(r.r, 0, 2);
+  added += std::atoll(PQgetvalue(r.r, 0, 3));
+  return n;
 }
 
 std::optional<object> JsonColumn(PGresult* r, int row, int col) {
@@ -82,8 +100,8 @@ bool ParseArgs(int argc, char** argv, Options& o) {
     const std::string a = argv[i];
     if (a == "--all") {
       o.all = true;
-    } else if (a == "--words") {
-      o.words = true;
+    } else if (a == "--keys") {
+      o.keys = true;
     } else if ((a == "--batch" || a == "--pause-ms") && i + 1 < argc) {
       const int v = std::atoi(argv[++i]);
       if (v < 0 || (a == "--batch" && (v < 1 || v > 100000))) return false;
@@ -92,17 +110,15 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       return false;
     }
   }
-  return !(o.all && o.words);
+  return !(o.all && o.keys);
 }
 
-// One batch of --words after (conversation, seq): the rows of the batch's
-// messages, locked (FOR SHARE) so that an edit or deletion running meanwhile
-// either committed first (its new terms are read) or waits and then replaces
-// the rows written here. Returns the messages read (0: done), or -1.
-int WordsBatch(PGconn* c, const Options& o, std::string& conversation, std::string& seq,
-               long long& added) {
+// One batch of --keys after (conversation, seq) (kBackfillKeysSql). Returns the
+// messages read (0: done), or -1.
+int KeysBatch(PGconn* c, const Options& o, std::string& conversation, std::string& seq,
+              long long& added) {
   Res r;
-  if (!Exec(c, tchat::messaging::kBackfillWordsSql, {conversation, seq, std::to_string(o.batch)},
+  if (!Exec(c, tchat::messaging::kBackfillKeysSql, {conversation, seq, std::to_string(o.batch)},
             r)) {
     return -1;
   }
@@ -127,7 +143,7 @@ int Batch(PGconn* c, const Options& o, std::string& conversation, std::string& s
   if (!Exec(c, sql.c_str(), {conversation, seq, std::to_string(o.batch)}, rows)) return -1;
   const int n = PQntuples(rows.r);
   if (n == 0) return 0;
-  tchat::pg::ArrayBuilder convs, seqs, terms, xids;
+  tchat::pg::ArrayBuilder convs, seqs, terms, xids, vocab;
   for (int i = 0; i < n; ++i) {
     const std::vector<std::string> t = tchat::messaging::MessageSearchTerms(
         PQgetvalue(rows.r, i, 2), JsonColumn(rows.r, i, 3), JsonColumn(rows.r, i, 4));
@@ -135,12 +151,18 @@ int Batch(PGconn* c, const Options& o, std::string& conversation, std::string& s
     seqs.Add(PQgetvalue(rows.r, i, 1));
     xids.Add(PQgetvalue(rows.r, i, 5));
     terms.Add(tchat::pg::ToArray(t));
+    for (const std::string& term : t) vocab.Add(term);
   }
   conversation = PQgetvalue(rows.r, n - 1, 0);
   seq = PQgetvalue(rows.r, n - 1, 1);
+  // The vocabulary first, in its own statement (a transaction of its own: sends
+  // add terms after their conversation's lock; this holds no other lock).
+  Res v;
+  if (!Exec(c, tchat::messaging::kAddVocabularySql, {vocab.str()}, v)) return -1;
   Res u;
   if (!Exec(c,
-            "UPDATE messages m SET search_terms = u.terms::text[] FROM unnest($1::uuid[], "
+            "UPDATE messages m SET search_terms = u.terms::text[] || "
+            "search_conversation_key(m.conversation_id) FROM unnest($1::uuid[], "
             "$2::bigint[], $3::text[], $4::xid8[]) AS u(c, s, terms, x) "
             "WHERE m.conversation_id = u.c AND m.seq = u.s AND m.change_xid = u.x "
             "AND NOT m.deleted",
@@ -157,7 +179,7 @@ int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, o)) {
     std::fprintf(stderr,
-                 "usage: tchat-search-reindex [--all | --words] [--batch N] [--pause-ms N]\n");
+                 "usage: tchat-search-reindex [--all | --keys] [--batch N] [--pause-ms N]\n");
     return 2;
   }
   const char* url = std::getenv("DATABASE_URL");
@@ -185,17 +207,17 @@ int main(int argc, char** argv) {
   std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
   long long read = 0, updated = 0;
   for (;;) {
-    const int n = o.words ? WordsBatch(conn.c, o, conversation, seq, updated)
-                          : Batch(conn.c, o, conversation, seq, updated);
+    const int n = o.keys ? KeysBatch(conn.c, o, conversation, seq, updated)
+                         : Batch(conn.c, o, conversation, seq, updated);
     if (n < 0) return 1;
     if (n == 0) break;
     read += n;
     if (o.pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.pause_ms));
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (o.words) {
-    std::printf("tchat-search-reindex --words: %lld messages read, %lld word rows added, %.1f s\n",
-                read, updated, s);
+  if (o.keys) {
+    std::printf("tchat-search-reindex --keys: %lld messages read, %lld keys added, %.1f s\n", read,
+                updated, s);
     return 0;
   }
   std::printf(

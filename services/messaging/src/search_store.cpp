@@ -16,67 +16,35 @@ constexpr int kSearchTimeoutMs = 5000;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// How a search reads search_words (migration 000008): per conversation of the
-// caller, newest first, through one term (the driver), at most a page; then the
-// newest page of all of them. `check`: the driver is one of several words, and
-// each candidate message is tested for the others and the prefix.
-struct Plan {
-  std::string driver;
-  bool check = false;
-  std::vector<std::string> others;  // the other words (check)
-};
-
-// The longest word drives (a longer word tends to be rarer: fewer candidates);
-// with none, the prefix does, as a range of terms.
-Plan MakePlan(const search::Query& q) {
-  Plan p;
-  if (q.words.empty()) {
-    p.driver = q.prefix;
-    return p;
-  }
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < q.words.size(); ++i) {
-    if (q.words[i].size() > q.words[best].size()) best = i;
-  }
-  p.driver = q.words[best];
-  p.check = true;
-  for (std::size_t i = 0; i < q.words.size(); ++i) {
-    if (i != best) p.others.push_back(q.words[i]);
-  }
-  return p;
+// The search (migration 000008): one scan of the GIN index over search_terms
+// for the prefix's terms ($2, one of them), the words ($5 when `words`, all of
+// them) and the caller's conversation keys ($1, one of them); the index
+// intersects them, so only the caller's matches are read from the heap. Then the
+// newest $4 older than the cursor ($3). The matches are collected first
+// (MATERIALIZED) so that no plan walks a message index by id looking for them.
+std::string SearchSql(bool words) {
+  return std::string(
+             "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
+             "WHERE m.search_terms && $2::text[] AND m.search_terms && $1::text[]") +
+         (words ? " AND m.search_terms @> $5::text[]" : "") +
+         " AND NOT m.deleted AND m.id < $3::uuid) "
+         "SELECT " TCHAT_MSG_COLUMNS
+         " FROM (SELECT g.conversation_id, g.seq, g.id FROM g ORDER BY g.id DESC LIMIT $4) AS p "
+         "JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq "
+         "ORDER BY p.id DESC";
 }
 
-// $1 user, $2 driver, $3 cursor (message id), $4 page + 1; with `check` $5 the
-// other words and $6 the prefix; with `narrowed` the conversation ($7, else $5).
-// The inner query takes at most a page per conversation from the index, newest
-// first (for the prefix: the range of its terms, a message once); the outer one
-// keeps the newest page of those and reads their messages.
-std::string SearchSql(bool check, bool narrowed) {
-  std::string inner;
-  if (!check) {
-    inner =
-        "SELECT DISTINCT w.conversation_id, w.seq, w.id FROM search_words w "
-        "WHERE w.conversation_id = me.conversation_id AND w.term >= $2::text "
-        "AND w.term < ($2::text || chr(1114111)) AND w.id < $3::uuid "
-        "ORDER BY w.id DESC LIMIT $4";
-  } else {
-    inner =
-        "SELECT w.conversation_id, w.seq, w.id FROM search_words w "
-        "JOIN messages c ON c.conversation_id = w.conversation_id AND c.seq = w.seq "
-        "WHERE w.conversation_id = me.conversation_id AND w.term = $2::text "
-        "AND w.id < $3::uuid AND c.search_terms @> $5::text[] "
-        "AND EXISTS (SELECT 1 FROM unnest(c.search_terms) AS t WHERE starts_with(t, $6::text)) "
-        "ORDER BY w.id DESC LIMIT $4";
-  }
-  const std::string conversation =
-      narrowed ? std::string(" AND me.conversation_id = $") + (check ? "7" : "5") + "::uuid"
-               : std::string();
-  return "SELECT " TCHAT_MSG_COLUMNS
-         " FROM (SELECT x.conversation_id, x.seq, x.id FROM members me CROSS JOIN LATERAL (" +
-         inner + ") AS x WHERE me.user_id = $1::uuid" + conversation +
-         " ORDER BY x.id DESC LIMIT $4) AS p "
-         "JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq "
-         "WHERE NOT m.deleted ORDER BY p.id DESC";
+// $1 the user, $2 the prefix (, $3 the one conversation): the vocabulary's terms
+// that start with the prefix, the first kMaxPrefixTerms; the keys of the user's
+// conversations (of the one conversation if the user is a member of it).
+std::string PrepareSql(bool narrowed) {
+  return "SELECT (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab "
+         "WHERE term >= $2::text COLLATE \"C\" AND term < ($2::text || chr(1114111)) "
+         "COLLATE \"C\" ORDER BY term LIMIT " +
+         std::to_string(kMaxPrefixTerms) +
+         ") v), ARRAY(SELECT search_conversation_key(me.conversation_id) FROM members me "
+         "WHERE me.user_id = $1::uuid" +
+         (narrowed ? std::string(" AND me.conversation_id = $3::uuid") : std::string()) + ")";
 }
 
 }  // namespace
@@ -104,35 +72,34 @@ std::vector<std::string> MessageSearchTerms(std::string_view body,
 
 namespace {
 
-// Runs SearchSql(plan.check, narrowed) with its parameters.
-Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
-                                     const MessageSearch& s, const Plan& plan,
-                                     const std::string& cursor) {
-  const int fetch = s.limit + 1;
-  if (plan.check) {
-    const std::string others = pg::ToArray(plan.others);
-    if (s.conversation_id) {
-      co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, others, s.query.prefix,
-                                 *s.conversation_id);
-    }
-    co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, others, s.query.prefix);
-  }
+Task<Result<pg::PgResult>> RunPrepare(pg::Connection& c, const std::string& sql,
+                                      const MessageSearch& s) {
   if (s.conversation_id) {
-    co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch, *s.conversation_id);
+    co_return co_await c.Query(sql, s.user_id, s.query.prefix, *s.conversation_id);
   }
-  co_return co_await c.Query(sql, s.user_id, plan.driver, cursor, fetch);
+  co_return co_await c.Query(sql, s.user_id, s.query.prefix);
+}
+
+Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
+                                     const std::string& keys, const std::string& terms,
+                                     const std::string& cursor, int fetch,
+                                     const std::string& words) {
+  if (!words.empty()) co_return co_await c.Query(sql, keys, terms, cursor, fetch, words);
+  co_return co_await c.Query(sql, keys, terms, cursor, fetch);
 }
 
 }  // namespace
 
-// One statement whose cost follows the page, not the number of matches: per
-// conversation of the caller one descent of search_words' index and at most a
-// page of its entries (see SearchSql). Planned with its values (the prefix's
-// range), within a statement timeout.
+// One statement for the prefix's terms and the caller's conversation keys, then
+// the search with both as values (planned with them: the GIN index is scanned
+// for the terms and the keys together, see SearchSql).
 Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) {
-  const Plan plan = MakePlan(s.query);
-  const std::string sql = SearchSql(plan.check, s.conversation_id.has_value());
+  const bool words = !s.query.words.empty();
+  const std::string prepare_sql = PrepareSql(s.conversation_id.has_value());
+  const std::string search_sql = SearchSql(words);
   const std::string cursor = s.before_id ? *s.before_id : std::string(kNoCursor);
+  const std::string word_array = words ? pg::ToArray(s.query.words) : std::string();
+  const int fetch = s.limit + 1;
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
@@ -142,7 +109,13 @@ Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) 
             "set_config('statement_timeout', $1::text, true)",
             std::to_string(kSearchTimeoutMs));
         if (!set) co_return std::move(set).error();
-        auto r = co_await RunSearch(c, sql, s, plan, cursor);
+        auto prep = co_await RunPrepare(c, prepare_sql, s);
+        if (!prep) co_return std::move(prep).error();
+        const std::string terms(prep->GetString(0, 0));
+        const std::string keys(prep->GetString(0, 1));
+        // No word starts so, or no conversation: nothing can match.
+        if (terms == "{}" || keys == "{}") co_return page;
+        auto r = co_await RunSearch(c, search_sql, keys, terms, cursor, fetch, word_array);
         if (!r) co_return std::move(r).error();
         const int n = std::min(r->Rows(), s.limit);
         page.messages.reserve(static_cast<std::size_t>(n));

@@ -783,10 +783,10 @@ export interface paths {
          *     them (`1250` finds `1,250`); emoji are words. Payment messages are found
          *     by their note and currency code, a group's rename by the new title.
          *
-         *     The last word matches every word starting with it (in code point order).
-         *     A search costs about a page per conversation of the caller, whatever
-         *     the number of matches, except a query of one very short prefix, which
-         *     reads that prefix's words in each conversation (a longer one narrows it).
+         *     The last word expands to at most the first 128 known words starting with
+         *     it (in code point order): a very short prefix may miss some; type on.
+         *     A search reads only the caller's matching messages, however many other
+         *     people's messages hold the same words.
          *     Counts against the caller's search rate limit
          *     (`messaging_rate_searches_per_minute`, default 60).
          */

@@ -1,66 +1,33 @@
--- Message search, second design (docs/api/openapi.yaml, /v1/search/messages):
--- a words table read newest first per conversation, instead of 000006's GIN
--- index over messages.search_terms.
+-- Message search, conversation keys (docs/api/openapi.yaml, /v1/search/messages):
+-- each message's search_terms also hold its conversation's key, so that one scan
+-- of 000006's GIN index keeps only the caller's conversations.
 --
--- The GIN index answers "which messages hold these terms" for the whole table;
--- a search must then keep those of the caller's conversations and sort them by
--- time, so a common word cost as much as its matches (bench/search_bench.sh:
--- p99 456 ms at 1 million messages). search_words holds one row per
--- (conversation, term, message) in that key order, message id (a UUIDv7: the
--- time of the send) last: per conversation of the caller, the newest messages
--- holding a term are the first entries of one index range, so a page costs one
--- short descent per conversation, however many messages match. A prefix (the
--- query's last word) is a range of terms within the conversation (code point
--- order, COLLATE "C"), so search_vocab and its expansion are no longer needed.
+-- With 000006 alone a search found every message of the table holding its words
+-- and then kept the caller's: a common word cost as much as its matches in the
+-- whole table. The key is one more term per message, search_conversation_key(id)
+-- (a control character, which no word holds, then the conversation's id); a
+-- search asks the index for the words AND one of its conversations' keys, and
+-- the index intersects the two (its posting lists are read only where both
+-- hold entries), so the heap is read only for the caller's matches. No other
+-- table or index: a send writes one more GIN entry per message.
 --
--- Kept in the writer's transaction:
--- * msg_send_batch inserts the rows of each new message's terms (the CONTRACT
---   of 000006 is unchanged: "search_terms" per element);
--- * a trigger on messages replaces them when search_terms changes (an edit, a
---   deletion's tombstone sets it NULL, tchat-search-reindex) and removes them
---   with the row.
--- messages.search_terms stays: it is what the rows are made from, and a search
--- tests its other words against it.
+-- Who writes the key (all in the writer's transaction):
+-- * msg_send_batch appends it to each new message's terms (below; the CONTRACT
+--   of 000006 is unchanged: "search_terms" per element, without the key; the
+--   vocabulary gets the terms only);
+-- * an edit writes its new terms with the key (pg_message_store.cpp);
+-- * tchat-search-reindex writes the terms of older messages with the key, and
+--   with --keys adds the key to messages indexed before this migration.
+-- A deletion sets search_terms NULL, as before.
 --
--- Messages indexed before this migration have their terms but no rows yet:
--- `tchat-search-reindex --words` adds them in short batches (sends go on); until
--- it has run they are not found. This migration itself only creates an empty
--- table, so it does not block sends.
+-- Messages indexed before this migration have their terms but no key: until
+-- `tchat-search-reindex --keys` has run they are not found. This migration
+-- itself only replaces a function: it does not read the table or block sends.
 
-CREATE TABLE search_words (
-    conversation_id uuid             NOT NULL,
-    term            text COLLATE "C" NOT NULL,
-    id              uuid             NOT NULL,  -- the message's id
-    seq             bigint           NOT NULL,  -- the message's seq (its key)
-    PRIMARY KEY (conversation_id, term, id) INCLUDE (seq)
-);
-
-CREATE FUNCTION search_words_sync() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    IF OLD.search_terms IS NOT NULL THEN
-        DELETE FROM search_words w
-         WHERE w.conversation_id = OLD.conversation_id AND w.term = ANY (OLD.search_terms)
-           AND w.id = OLD.id;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.search_terms IS NOT NULL AND NOT NEW.deleted THEN
-        INSERT INTO search_words (conversation_id, term, id, seq)
-        SELECT DISTINCT NEW.conversation_id, t, NEW.id, NEW.seq FROM unnest(NEW.search_terms) AS t
-        ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER messages_search_words_update AFTER UPDATE OF search_terms ON messages
-    FOR EACH ROW WHEN (OLD.search_terms IS DISTINCT FROM NEW.search_terms)
-    EXECUTE FUNCTION search_words_sync();
-CREATE TRIGGER messages_search_words_delete AFTER DELETE ON messages
-    FOR EACH ROW WHEN (OLD.search_terms IS NOT NULL)
-    EXECUTE FUNCTION search_words_sync();
-
-DROP INDEX messages_search_idx;
-DROP TABLE search_vocab;
+-- The key of a conversation in messages.search_terms.
+CREATE FUNCTION search_conversation_key(conversation_id uuid) RETURNS text
+IMMUTABLE PARALLEL SAFE STRICT LANGUAGE sql
+RETURN chr(1) || conversation_id::text;
 
 DROP FUNCTION msg_send_batch(jsonb);
 
@@ -147,13 +114,15 @@ BEGIN
                               reply_to_seq, attachment, payment, meta, created_at, change_xid,
                               search_terms)
         SELECT n.c, n.new_seq, n.mid, n.s, n.t, n.b, n.k, n.rt, n.a, n.p, n.mt,
-               now(), pg_current_xact_id(), n.terms
+               now(), pg_current_xact_id(),
+               CASE WHEN n.terms IS NOT NULL THEN n.terms || search_conversation_key(n.c) END
           FROM numbered n
-    ), words AS (
-        -- One row per term of each new message (000008's header).
-        INSERT INTO search_words (conversation_id, term, id, seq)
-        SELECT DISTINCT n.c, v.term, n.mid, n.new_seq
-          FROM numbered n CROSS JOIN LATERAL unnest(n.terms) AS v(term)
+    ), vocab AS (
+        -- After the conversations' locks, in sorted order (see the header).
+        INSERT INTO search_vocab (term)
+        SELECT DISTINCT v.term FROM numbered n CROSS JOIN LATERAL unnest(n.terms) AS v(term)
+         ORDER BY v.term
+        ON CONFLICT DO NOTHING
     ), upd AS (
         UPDATE conversations cv
            SET last_seq = mx.seq, updated_at = now(), change_xid = pg_current_xact_id()

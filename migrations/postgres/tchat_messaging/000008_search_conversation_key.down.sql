@@ -1,17 +1,8 @@
--- Back to 000007: 000006's GIN index and vocabulary (rebuilt from
--- messages.search_terms) and its msg_send_batch; no search_words.
-
-DROP TRIGGER messages_search_words_delete ON messages;
-DROP TRIGGER messages_search_words_update ON messages;
-DROP FUNCTION search_words_sync();
-DROP TABLE search_words;
-
-CREATE TABLE search_vocab (
-    term text COLLATE "C" PRIMARY KEY
-);
-INSERT INTO search_vocab (term)
-SELECT DISTINCT t FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) AS t;
-CREATE INDEX messages_search_idx ON messages USING gin (search_terms);
+-- Back to 000007: 000006's msg_send_batch (terms without the conversation key).
+-- The keys already written stay in messages.search_terms: 000006's search asks
+-- for words (@>) and the prefix's vocabulary terms (&&), never for all of a
+-- message's terms, so an extra element changes no result (and rewriting every
+-- row here would block sends for as long).
 
 DROP FUNCTION msg_send_batch(jsonb);
 
@@ -144,3 +135,5 @@ BEGIN
      ORDER BY chk.i;
 END
 $fn$;
+
+DROP FUNCTION search_conversation_key(uuid);
