@@ -11,8 +11,14 @@
 -- hold entries), so the heap is read only for the caller's matches. No other
 -- table or index: a send writes one more GIN entry per message.
 --
+-- The key is the array's FIRST element: when the scan must test rows again (a
+-- bitmap that outgrew work_mem keeps pages, not rows), && compares each element
+-- of the terms with every key of the caller until one matches; first, the key
+-- matches at once (900 rows tested against 200 keys: 48 ms with the key last,
+-- 3 ms with it first).
+--
 -- Who writes the key (all in the writer's transaction):
--- * msg_send_batch appends it to each new message's terms (below; the CONTRACT
+-- * msg_send_batch puts it before each new message's terms (below; the CONTRACT
 --   of 000006 is unchanged: "search_terms" per element, without the key; the
 --   vocabulary gets the terms only);
 -- * an edit writes its new terms with the key (pg_message_store.cpp);
@@ -115,7 +121,7 @@ BEGIN
                               search_terms)
         SELECT n.c, n.new_seq, n.mid, n.s, n.t, n.b, n.k, n.rt, n.a, n.p, n.mt,
                now(), pg_current_xact_id(),
-               CASE WHEN n.terms IS NOT NULL THEN n.terms || search_conversation_key(n.c) END
+               CASE WHEN n.terms IS NOT NULL THEN array_prepend(search_conversation_key(n.c), n.terms) END
           FROM numbered n
     ), vocab AS (
         -- After the conversations' locks, in sorted order (see the header).

@@ -279,7 +279,7 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         std::vector<pg::Statement> st;
         st.push_back(pg::Statement::Of(
             "UPDATE messages AS m SET body = $3, edited_at = now(), "
-            "search_terms = $4::text[] || search_conversation_key(m.conversation_id), "
+            "search_terms = array_prepend(search_conversation_key(m.conversation_id), $4::text[]), "
             "change_xid = pg_current_xact_id() WHERE m.conversation_id = $1 AND m.seq = $2 "
             "RETURNING " TCHAT_MSG_COLUMNS,
             conversation_id, seq, body, terms));

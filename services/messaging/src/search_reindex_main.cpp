@@ -161,8 +161,8 @@ int Batch(PGconn* c, const Options& o, std::string& conversation, std::string& s
   if (!Exec(c, tchat::messaging::kAddVocabularySql, {vocab.str()}, v)) return -1;
   Res u;
   if (!Exec(c,
-            "UPDATE messages m SET search_terms = u.terms::text[] || "
-            "search_conversation_key(m.conversation_id) FROM unnest($1::uuid[], "
+            "UPDATE messages m SET search_terms = array_prepend("
+            "search_conversation_key(m.conversation_id), u.terms::text[]) FROM unnest($1::uuid[], "
             "$2::bigint[], $3::text[], $4::xid8[]) AS u(c, s, terms, x) "
             "WHERE m.conversation_id = u.c AND m.seq = u.s AND m.change_xid = u.x "
             "AND NOT m.deleted",
