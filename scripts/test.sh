@@ -345,6 +345,10 @@ if ((stack)); then
       if ((web_ok)); then
         suite "web client (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/chat.e2e.mjs"
+        # Group management, mutes, payment requests, withdrawals, receipts, password
+        # removal (screenshots screens-*, same directory).
+        suite "web client screens (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
+          node "$TCHAT_ROOT/web/e2e/screens.e2e.mjs"
         # The same client in Vietnamese and Indonesian (screenshots lang-*, same directory).
         suite "web client languages (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/languages.e2e.mjs"
@@ -353,6 +357,7 @@ if ((stack)); then
           node "$TCHAT_ROOT/web/e2e/media.e2e.mjs"
       else
         suite_not_run "web client (playwright)" "the web client did not build"
+        suite_not_run "web client screens (playwright)" "the web client did not build"
         suite_not_run "web client languages (playwright)" "the web client did not build"
         suite_not_run "web client media (playwright)" "the web client did not build"
       fi

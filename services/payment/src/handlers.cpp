@@ -287,6 +287,60 @@ Task<Response> GetPaymentRequest(Request& req) {
   co_return Response::Json(200, ToJson(*r));
 }
 
+// The list's cursor: "<created_at in ms>_<id>" of the last request of a page.
+std::optional<RequestKey> ParseRequestCursor(std::string_view text) {
+  const auto sep = text.find('_');
+  if (sep == std::string_view::npos) return std::nullopt;
+  auto ms = ParseInt(text.substr(0, sep), 0, INT64_MAX / 2);
+  auto id = CanonicalUuid(text.substr(sep + 1));
+  if (!ms || !id) return std::nullopt;
+  return RequestKey{*ms, *id};
+}
+
+Result<RequestDirection> ParseDirection(const std::optional<std::string>& d) {
+  if (!d || d->empty()) return RequestDirection::kBoth;
+  if (*d == "incoming") return RequestDirection::kIncoming;
+  if (*d == "outgoing") return RequestDirection::kOutgoing;
+  return Error::InvalidArgument("direction must be incoming or outgoing");
+}
+
+Task<Response> ListRequests(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  auto direction = ParseDirection(req.Query("direction"));
+  if (!direction) co_return Response::FromError(direction.error());
+  std::optional<std::string> status = req.Query("status");
+  if (status && status->empty()) status.reset();
+  if (status && *status != "pending" && *status != "paid" && *status != "declined" &&
+      *status != "cancelled") {
+    co_return Response::FromError(
+        Error::InvalidArgument("status must be pending, paid, declined or cancelled"));
+  }
+  int limit = 50;
+  if (auto l = req.Query("limit"); l && !l->empty()) {
+    auto parsed = ParseInt(*l, 1, 200);
+    if (!parsed) {
+      co_return Response::FromError(Error::InvalidArgument("limit must be between 1 and 200"));
+    }
+    limit = static_cast<int>(*parsed);
+  }
+  std::optional<RequestKey> after;
+  if (auto c = req.Query("cursor"); c && !c->empty()) {
+    after = ParseRequestCursor(*c);
+    if (!after) co_return Response::FromError(Error::InvalidArgument("cursor is not valid"));
+  }
+  auto page = co_await Service(req).ListRequests(*user, *direction, status, after, limit);
+  if (!page) co_return Response::FromError(page.error());
+  json::array arr;
+  for (const PaymentRequest& r : page->requests) arr.push_back(ToJson(r));
+  json::object body;
+  body["payment_requests"] = std::move(arr);
+  body["next_cursor"] =
+      page->next ? json::value(std::to_string(page->next->created_ms) + "_" + page->next->id)
+                 : json::value(nullptr);
+  co_return Response::Json(200, body);
+}
+
 enum class RequestAction { kPay, kDecline, kCancel };
 
 template <RequestAction action>
@@ -525,6 +579,7 @@ void RegisterRoutes(http::Router& router) {
   router.Get("/v1/transfers/{id}", GetTransfer);
   MoneyPost(router, "/v1/transfers/{id}/refund", RefundTransfer);
   MoneyPost(router, "/v1/payment-requests", CreatePaymentRequest);
+  router.Get("/v1/payment-requests", ListRequests);
   router.Get("/v1/payment-requests/{id}", GetPaymentRequest);
   MoneyPost(router, "/v1/payment-requests/{id}/pay", ActOnPaymentRequest<RequestAction::kPay>);
   router.Post("/v1/payment-requests/{id}/decline", ActOnPaymentRequest<RequestAction::kDecline>);

@@ -378,6 +378,24 @@ Task<Result<Done<PaymentRequest>>> PaymentService::SetRequestStatus(const std::s
   co_return r;
 }
 
+Task<Result<RequestPage>> PaymentService::ListRequests(const std::string& user_id,
+                                                       RequestDirection direction,
+                                                       const std::optional<std::string>& status,
+                                                       const std::optional<RequestKey>& after,
+                                                       int limit) {
+  auto rows =
+      co_await ListPaymentRequests(store_->pool(), user_id, direction, status, after, limit + 1);
+  if (!rows) co_return std::move(rows).error();
+  RequestPage page;
+  page.requests = std::move(*rows);
+  if (page.requests.size() > static_cast<std::size_t>(limit)) {
+    page.requests.resize(static_cast<std::size_t>(limit));
+    const PaymentRequest& last = page.requests.back();
+    page.next = RequestKey{last.created_ms, last.id};
+  }
+  co_return page;
+}
+
 Task<Result<HistoryPage>> PaymentService::History(const std::string& user_id,
                                                   const std::optional<std::string>& currency,
                                                   std::optional<std::int64_t> cursor, int limit) {

@@ -16,6 +16,7 @@
 #include "ledger_store.hpp"
 #include "money.hpp"
 #include "records.hpp"
+#include "store.hpp"
 #include "transfer_batcher.hpp"
 
 namespace tchat::payment {
@@ -77,6 +78,12 @@ struct ProviderEvent {
   const CurrencyInfo* currency = nullptr;
 };
 
+// A page of payment requests; next_cursor is the last one's keyset position.
+struct RequestPage {
+  std::vector<PaymentRequest> requests;
+  std::optional<RequestKey> next;
+};
+
 // A page of history.
 struct HistoryPage {
   std::vector<HistoryLine> lines;
@@ -116,6 +123,11 @@ class PaymentService {
                                                     const std::string& id);
   Task<Result<Done<PaymentRequest>>> CancelRequest(const std::string& user_id,
                                                    const std::string& id);
+
+  // The caller's requests (as payer, requester or both), newest first.
+  Task<Result<RequestPage>> ListRequests(const std::string& user_id, RequestDirection direction,
+                                         const std::optional<std::string>& status,
+                                         const std::optional<RequestKey>& after, int limit);
 
   Task<Result<Done<ProviderOperation>>> CreateTopup(const ProviderCommand& cmd);
   // Holds the amount (wallet → withdrawal_pending) until the provider reports.

@@ -149,6 +149,35 @@ Task<Status> UpdatePaymentRequestStatus(pg::Connection& c, const std::string& id
   co_return StatusOf(r);
 }
 
+Task<Result<std::vector<PaymentRequest>>> ListPaymentRequests(
+    pg::Pool& pool, const std::string& user_id, RequestDirection direction,
+    const std::optional<std::string>& status, const std::optional<RequestKey>& after, int limit) {
+  // One index range scan per side (payment_requests_from_idx / _to_idx). created_at
+  // is written in whole milliseconds (InsertPaymentRequest, FormatRfc3339Ms), so the
+  // cursor's milliseconds name the position exactly.
+  std::string_view party = direction == RequestDirection::kIncoming ? "from_user_id = $1"
+                           : direction == RequestDirection::kOutgoing
+                               ? "to_user_id = $1"
+                               : "(from_user_id = $1 OR to_user_id = $1)";
+  const std::string sql =
+      "SELECT " TCHAT_REQUEST_COLUMNS " FROM payment_requests WHERE " + std::string(party) +
+      " AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR (created_at, id) < "
+      "('epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4::uuid)) "
+      "ORDER BY created_at DESC, id DESC LIMIT $5";
+  std::optional<std::int64_t> after_ms;
+  std::optional<std::string> after_id;
+  if (after) {
+    after_ms = after->created_ms;
+    after_id = after->id;
+  }
+  auto r = co_await pool.Query(sql, user_id, status, after_ms, after_id, limit);
+  if (!r) co_return std::move(r).error();
+  std::vector<PaymentRequest> out;
+  out.reserve(static_cast<std::size_t>(r->Rows()));
+  for (int i = 0; i < r->Rows(); ++i) out.push_back(RequestFromRow(*r, i));
+  co_return out;
+}
+
 Task<Status> InsertTopup(pg::Connection& c, const ProviderOperation& op, std::int64_t account_id,
                          const std::string& created_at) {
   auto r = co_await c.Query(

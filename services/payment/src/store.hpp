@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tchat/core/pg/connection.hpp>
 #include <tchat/core/pg/pool.hpp>
@@ -59,6 +60,18 @@ Task<Status> MarkPaymentRequestPaid(pg::Connection& c, const std::string& id,
                                     const std::string& transfer_id, const std::string& updated_at);
 Task<Status> UpdatePaymentRequestStatus(pg::Connection& c, const std::string& id,
                                         std::string_view status, const std::string& updated_at);
+
+// The requests where `user_id` is the payer (kIncoming), the requester (kOutgoing)
+// or either (kBoth), newest first (created_at, then id, descending), optionally of
+// one status, strictly after the keyset position `after` (none: from the newest).
+enum class RequestDirection { kIncoming, kOutgoing, kBoth };
+struct RequestKey {
+  std::int64_t created_ms = 0;
+  std::string id;
+};
+Task<Result<std::vector<PaymentRequest>>> ListPaymentRequests(
+    pg::Pool& pool, const std::string& user_id, RequestDirection direction,
+    const std::optional<std::string>& status, const std::optional<RequestKey>& after, int limit);
 
 // Top-ups and withdrawals (status 'pending' when inserted).
 Task<Status> InsertTopup(pg::Connection& c, const ProviderOperation& op, std::int64_t account_id,

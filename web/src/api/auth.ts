@@ -46,6 +46,10 @@ export class AuthApi {
     return this.http.put('/v1/auth/password', { password, ...proof });
   }
 
+  /** Removes the password (then codes only); the same proof as a change. */
+  removePassword(proof: { current_password: string } | { otp_code: string }): Promise<void> {
+    return this.http.delete('/v1/auth/password', { body: proof });
+  }
   /** A forgotten password: a password code sets a new one and ends every session. */
   resetPassword(phone: string, country: string, otpCode: string, password: string): Promise<void> {
     return this.http.post(

@@ -32,6 +32,23 @@ export class MessagingApi {
     return this.http.post('/v1/conversations', { type: 'group', title, member_ids: memberIds });
   }
 
+  /** Group owners and admins (posts a `title_changed` system message). */
+  renameGroup(id: string, title: string): Promise<Conversation> {
+    return this.http.patch(`/v1/conversations/${id}`, { title });
+  }
+  addMembers(id: string, userIds: string[]): Promise<Conversation> {
+    return this.http.post(`/v1/conversations/${id}/members`, { user_ids: userIds });
+  }
+  /** Removes a member; with the caller's own id, leaves the group. */
+  removeMember(id: string, userId: string): Promise<void> {
+    return this.http.delete(`/v1/conversations/${id}/members/${encodeURIComponent(userId)}`);
+  }
+  /** The owner makes a member an admin or back. */
+  setRole(id: string, userId: string, role: 'admin' | 'member'): Promise<Conversation> {
+    return this.http.patch(`/v1/conversations/${id}/members/${encodeURIComponent(userId)}`, {
+      role,
+    });
+  }
   /** Ascending page: the newest `limit` before `beforeSeq`, or after `afterSeq`. */
   messages(
     id: string,

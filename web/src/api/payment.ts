@@ -1,7 +1,7 @@
 // Payment service calls (docs/api/openapi.yaml, payment). Calls that move money carry an
 // Idempotency-Key chosen by the caller, who reuses it when retrying.
 import type { Http } from './http';
-import type { PaymentRequest, Topup, Transaction, Transfer, Wallet } from './types';
+import type { PaymentRequest, Topup, Transaction, Transfer, Wallet, Withdrawal } from './types';
 
 export class PaymentApi {
   constructor(private readonly http: Http) {}
@@ -12,8 +12,33 @@ export class PaymentApi {
 
   transactions(
     cursor?: string | null,
+    currency?: string | null,
   ): Promise<{ transactions: Transaction[]; next_cursor: string | null }> {
-    return this.http.get('/v1/transactions', { query: { limit: 30, cursor } });
+    return this.http.get('/v1/transactions', { query: { limit: 30, cursor, currency } });
+  }
+  getTransfer(id: string): Promise<Transfer> {
+    return this.http.get(`/v1/transfers/${id}`);
+  }
+  /** The recipient sends a transfer back (again: the same refund). */
+  refund(id: string): Promise<Transfer> {
+    return this.http.post(`/v1/transfers/${id}/refund`);
+  }
+  /** The caller's requests: as payer (`incoming`), as requester (`outgoing`), newest first. */
+  paymentRequests(q: {
+    direction?: 'incoming' | 'outgoing';
+    status?: PaymentRequest['status'];
+    cursor?: string | null;
+  }): Promise<{ payment_requests: PaymentRequest[]; next_cursor: string | null }> {
+    return this.http.get('/v1/payment-requests', { query: { limit: 30, ...q } });
+  }
+  withdraw(
+    key: string,
+    w: { amount: number; currency: string; destination: string },
+  ): Promise<Withdrawal> {
+    return this.http.post('/v1/withdrawals', w, { headers: { 'Idempotency-Key': key } });
+  }
+  getWithdrawal(id: string): Promise<Withdrawal> {
+    return this.http.get(`/v1/withdrawals/${id}`);
   }
 
   transfer(

@@ -1177,7 +1177,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's payment requests
+         * @description Requests where the caller is the payer (`direction=incoming`: someone
+         *     asks them to pay), the requester (`direction=outgoing`) or either (no
+         *     `direction`), newest first, optionally of one `status`. Keyset pages:
+         *     pass `next_cursor` as `cursor` for the next one (null on the last).
+         *     Nobody else's requests are ever listed.
+         */
+        get: operations["listPaymentRequests"];
         put?: never;
         /**
          * Ask someone for money
@@ -2396,6 +2404,10 @@ export interface components {
             refunded_by: components["schemas"]["Uuid"] | null;
             payment_request_id: components["schemas"]["Uuid"] | null;
             created_at: components["schemas"]["Timestamp"];
+        };
+        PaymentRequestPage: {
+            payment_requests: components["schemas"]["PaymentRequest"][];
+            next_cursor: string | null;
         };
         PaymentRequestCreate: {
             /** @description Who is asked to pay. */
@@ -4607,6 +4619,39 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPaymentRequests: {
+        parameters: {
+            query?: {
+                direction?: "incoming" | "outgoing";
+                status?: "pending" | "paid" | "declined" | "cancelled";
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payment requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRequestPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             default: components["responses"]["Error"];
         };
     };

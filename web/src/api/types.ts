@@ -33,6 +33,7 @@ export type Wallet = Schemas['Wallet'];
 export type Transaction = Schemas['Transaction'];
 export type Transfer = Schemas['Transfer'];
 export type PaymentRequest = Schemas['PaymentRequest'];
+export type Withdrawal = Schemas['Withdrawal'];
 export type Topup = Schemas['Topup'] & {
   /**
    * Where to send the user to pay, should the payment service name one (it does

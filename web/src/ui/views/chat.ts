@@ -8,6 +8,7 @@ import { avatar } from '../components/avatar';
 import { confirmDialog } from '../components/confirm';
 import { showMenu, type MenuItem } from '../components/menu';
 import { openPeerMenu } from './blocked';
+import { muteState, openMuteMenu } from './mute-menu';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '../format';
@@ -225,7 +226,7 @@ export class ChatView implements View {
     let sub = '';
     if (c.type === 'group') sub = tn('chats.members', c.members.length);
     else if (online) sub = t('chats.online');
-    const muted = this.ctx.preferences.isMuted(c.id);
+    const muted = muteState(this.ctx, c.id);
     replaceChildren(
       this.head,
       h(
@@ -262,14 +263,15 @@ export class ChatView implements View {
         {
           type: 'button',
           class: muted ? 'icon-button active' : 'icon-button',
-          'aria-pressed': muted ? 'true' : 'false',
-          'aria-label': muted ? t('chat.unmute') : t('chat.mute'),
-          title: muted ? t('chat.unmute') : t('chat.mute'),
-          onClick: () => void this.toggleMute(),
+          'aria-haspopup': 'menu',
+          'aria-label': muted ? `${t('chat.mute')}: ${muted}` : t('chat.mute'),
+          title: muted ?? t('chat.mute'),
+          'data-testid': 'chat-mute',
+          onClick: (e: Event) => openMuteMenu(this.ctx, c.id, e.currentTarget as HTMLElement),
         },
         icon(muted ? ICONS.bellOff : ICONS.bell),
       ),
-      peer &&
+      (peer || c.type === 'group') &&
         h(
           'button',
           {
@@ -280,7 +282,11 @@ export class ChatView implements View {
             title: t('chat.more'),
             'data-testid': 'chat-more',
             onClick: (e: Event) =>
-              void openPeerMenu(this.ctx, peer, e.currentTarget as HTMLElement),
+              peer
+                ? void openPeerMenu(this.ctx, peer, e.currentTarget as HTMLElement)
+                : void import('./group-settings')
+                    .then((m) => m.openGroupSettings(this.ctx, c.id))
+                    .catch((err) => this.ctx.toast(errorText(err), 'error')),
           },
           icon(ICONS.more),
         ),
@@ -301,14 +307,6 @@ export class ChatView implements View {
       : users.length === 1
         ? t('chat.typing', { name: userName(this.ctx, users[0]!) })
         : t('chat.typingMany');
-  }
-
-  private async toggleMute(): Promise<void> {
-    try {
-      await this.ctx.preferences.setMuted(this.id, !this.ctx.preferences.isMuted(this.id));
-    } catch (err) {
-      this.ctx.toast(errorText(err), 'error');
-    }
   }
 
   // ---- messages ----

@@ -1,7 +1,7 @@
 // Settings → Password: set one (proof: a code sent to the phone with
 // `purpose: password`) or change it (proof: the current password, or such a
 // code), PUT /v1/auth/password. The API ends the user's other sessions.
-// The contract has no way to remove a password, so there is no such button.
+// Removing it (DELETE /v1/auth/password) is in password-remove.ts.
 import { ApiError } from '../../api/errors';
 import type { OtpRequestResponse } from '../../api/types';
 import { locale, t } from '../../i18n';
@@ -9,6 +9,7 @@ import { h, replaceChildren } from '../../util/dom';
 import { formatPhone } from '../../util/phone';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
+import { removePasswordButton } from './password-remove';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
@@ -29,6 +30,15 @@ export class PasswordSection {
       this.body,
     );
     this.render(ctx.session.user?.has_password ? 'current' : 'code');
+    // The password may have been set or removed on another device since sign-in.
+    ctx.auth.me().then(
+      (u) => {
+        if (!!u.has_password === !!ctx.session.user?.has_password) return;
+        ctx.session.updateUser(u);
+        if (this.el.isConnected) this.render(u.has_password ? 'current' : 'code');
+      },
+      () => undefined,
+    );
   }
 
   /** `current`: prove with the current password; `code`: with a code sent by SMS. */
@@ -98,7 +108,15 @@ export class PasswordSection {
       submit.disabled = false;
       err.textContent = failure ?? '';
     });
-    replaceChildren(this.body, form);
+    replaceChildren(
+      this.body,
+      form,
+      has &&
+        removePasswordButton(this.ctx, () => {
+          this.render('code');
+          this.onChanged();
+        }),
+    );
   }
 
   /** "Send code": asks for a password code and shows the field to type it in. */

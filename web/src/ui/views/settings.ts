@@ -3,7 +3,7 @@
 // sign-out.
 import { ApiError } from '../../api/errors';
 import type { Preferences } from '../../api/types';
-import { LOCALES, locale, t, type Locale } from '../../i18n';
+import { intlLocale, LOCALES, locale, t, type Locale } from '../../i18n';
 import { formatPhone } from '../../util/phone';
 import { COUNTRIES } from '../../util/countries';
 import { h, replaceChildren } from '../../util/dom';
@@ -15,6 +15,7 @@ import { conversationTitle } from '../format';
 import { notificationsCard } from '../../pwa/notify';
 import { BlockedSection } from './blocked';
 import { DevicesSection } from './devices';
+import { untilText } from './mute-menu';
 import { PasswordSection } from './password';
 
 export class SettingsView implements View {
@@ -193,6 +194,22 @@ export class SettingsView implements View {
       h('div', { class: 'stack' }, h('label', { for: 'set-quiet-to' }, t('settings.quietTo')), to),
       h('div', { class: 'stack' }, h('label', { for: 'set-zone' }, t('settings.timezone')), zone),
     );
+    // The zone's clock now, so that "22:00" is read in the right place.
+    const zoneNow = h('p', { class: 'hint', 'data-testid': 'zone-now' });
+    const showZoneNow = () => {
+      try {
+        const time = new Date().toLocaleTimeString(intlLocale(), {
+          hour: '2-digit',
+          minute: '2-digit',
+          timeZone: zone.value,
+        });
+        zoneNow.textContent = t('quiet.zoneNow', { zone: zone.value, time });
+      } catch {
+        zoneNow.textContent = '';
+      }
+    };
+    showZoneNow();
+    zone.addEventListener('change', showZoneNow);
     quiet.addEventListener('change', () => {
       quietFields.disabled = !quiet.checked;
     });
@@ -205,6 +222,7 @@ export class SettingsView implements View {
       h('h3', null, t('settings.quiet')),
       h('label', { class: 'check' }, quiet, t('settings.quietOn')),
       quietFields,
+      zoneNow,
       msg,
       h(
         'div',
@@ -234,7 +252,8 @@ export class SettingsView implements View {
   }
 
   private renderMuted(p: Preferences): void {
-    const muted = p.muted_conversations;
+    // A mute whose time has passed is over (the service ignores it too).
+    const muted = p.muted_conversations.filter((m) => !m.until || Date.parse(m.until) > Date.now());
     if (!muted.length) {
       replaceChildren(this.mutedBox, h('p', { class: 'muted' }, t('settings.noMuted')));
       return;
@@ -249,7 +268,17 @@ export class SettingsView implements View {
           return h(
             'li',
             { class: 'row spread' },
-            h('span', null, c ? conversationTitle(this.ctx, c) : m.conversation_id),
+            h(
+              'span',
+              null,
+              c ? conversationTitle(this.ctx, c) : m.conversation_id,
+              ' ',
+              h(
+                'span',
+                { class: 'muted small' },
+                m.until ? t('mute.until', { time: untilText(m.until) }) : t('mute.always'),
+              ),
+            ),
             h(
               'button',
               {

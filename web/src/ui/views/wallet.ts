@@ -18,12 +18,13 @@ import { fullTime, money, userName } from '../format';
 import { ApiError } from '../../api/errors';
 
 const DEV_CHECKOUT = '/dev/psp/pay';
-const KIND_KEYS: Record<string, TextKey> = {
+export const KIND_KEYS: Record<string, TextKey> = {
   topup: 'wallet.kind.topup',
   transfer: 'wallet.kind.transfer',
   refund: 'wallet.kind.refund',
   request_payment: 'wallet.kind.request_payment',
   withdrawal: 'wallet.kind.withdrawal',
+  withdrawal_release: 'wallet.kind.withdrawal_release',
 };
 
 export class WalletView implements View {
@@ -36,6 +37,10 @@ export class WalletView implements View {
   private transactions: Transaction[] = [];
   private cursor: string | null = null;
   private disposed = false;
+  /** History filters: currency (asked of the API) and direction (of the loaded lines). */
+  private filterCurrency = '';
+  private filterDirection: '' | 'in' | 'out' = '';
+  private extras: { el: HTMLElement; dispose(): void } | null = null;
 
   constructor(
     private readonly ctx: Ctx,
@@ -54,6 +59,17 @@ export class WalletView implements View {
       t('common.loadMore'),
     );
     this.status = h('div', { class: 'status-line', role: 'status', 'data-testid': 'topup-status' });
+    // The payment-request list is a chunk of its own, loaded with this page; offline
+    // with the chunk not cached, the page shows without it.
+    const requestsBox = h('div');
+    void import('./payment-requests').then(
+      (m) => {
+        if (this.disposed) return;
+        this.extras = new m.RequestsSection(ctx);
+        requestsBox.replaceWith(this.extras.el);
+      },
+      () => undefined,
+    );
     this.el = h(
       'section',
       { class: 'page wallet' },
@@ -65,7 +81,10 @@ export class WalletView implements View {
         h('h2', null, t('wallet.balances')),
         this.balances,
         this.topupForm(),
+        this.withdrawCard(),
+        requestsBox,
         h('h2', null, t('wallet.history')),
+        this.historyFilters(),
         this.history,
         this.more,
       ),
@@ -86,6 +105,59 @@ export class WalletView implements View {
   dispose(): void {
     this.disposed = true;
     this.subs.dispose();
+    this.extras?.dispose();
+  }
+
+  private withdrawCard(): HTMLElement {
+    return h(
+      'section',
+      { class: 'card row spread wrap' },
+      h('p', { class: 'hint' }, t('withdraw.lead')),
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-testid': 'withdraw-open',
+          onClick: () =>
+            void import('./withdraw')
+              .then((m) => m.openWithdrawDialog(this.ctx))
+              .catch((err) => this.ctx.toast(errorText(err), 'error')),
+        },
+        t('withdraw.title'),
+      ),
+    );
+  }
+
+  private historyFilters(): HTMLElement {
+    const currency = h(
+      'select',
+      { id: 'tx-currency', 'data-testid': 'tx-currency' },
+      h('option', { value: '' }, t('history.allCurrencies')),
+      CURRENCIES.map((c) => h('option', { value: c }, c)),
+    );
+    const direction = h(
+      'select',
+      { id: 'tx-direction', 'data-testid': 'tx-direction' },
+      h('option', { value: '' }, t('history.all')),
+      h('option', { value: 'in' }, t('history.in')),
+      h('option', { value: 'out' }, t('history.out')),
+    );
+    currency.addEventListener('change', () => {
+      this.filterCurrency = currency.value;
+      void this.loadHistory(true);
+    });
+    direction.addEventListener('change', () => {
+      this.filterDirection = direction.value as '' | 'in' | 'out';
+      this.renderHistory();
+    });
+    return h(
+      'div',
+      { class: 'row wrap', role: 'group', 'aria-label': t('history.filters') },
+      h('label', { for: 'tx-currency', class: 'visually-hidden' }, t('money.currency')),
+      currency,
+      h('label', { for: 'tx-direction', class: 'visually-hidden' }, t('history.direction')),
+      direction,
+    );
   }
 
   private renderBalances(): void {
@@ -227,7 +299,10 @@ export class WalletView implements View {
 
   private async loadHistory(reset: boolean): Promise<void> {
     try {
-      const page = await this.ctx.payment.transactions(reset ? null : this.cursor);
+      const page = await this.ctx.payment.transactions(
+        reset ? null : this.cursor,
+        this.filterCurrency || null,
+      );
       if (this.disposed) return;
       this.transactions = reset ? page.transactions : [...this.transactions, ...page.transactions];
       this.cursor = page.next_cursor;
@@ -242,21 +317,40 @@ export class WalletView implements View {
 
   private renderHistory(): void {
     this.more.hidden = !this.cursor;
-    if (!this.transactions.length) {
+    const shown = this.transactions.filter(
+      (x) => !this.filterDirection || (this.filterDirection === 'in' ? x.amount > 0 : x.amount < 0),
+    );
+    if (!shown.length) {
       replaceChildren(this.history, h('li', { class: 'muted' }, t('wallet.noHistory')));
       return;
     }
     replaceChildren(
       this.history,
-      this.transactions.map((x) => {
+      shown.map((x) => {
         const kind = t(KIND_KEYS[x.kind] ?? 'wallet.kind.other');
         return h(
           'li',
-          { class: 'tx' },
+          {
+            class: 'tx clickable',
+            'data-kind': x.kind,
+            // The kind is a button (keyboard, screen readers); a click anywhere opens it too.
+            onClick: () =>
+              void import('./receipt')
+                .then((m) => m.openReceipt(this.ctx, x, kind))
+                .catch((err) => this.ctx.toast(errorText(err), 'error')),
+          },
           h(
             'div',
             { class: 'tx-main' },
-            h('span', { class: 'tx-kind' }, kind),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link-button tx-kind',
+                'aria-label': `${t('receipt.title')}: ${kind} ${money(x.amount, x.currency)}`,
+              },
+              kind,
+            ),
             x.counterparty_user_id
               ? h(
                   'span',
