@@ -67,24 +67,7 @@ bool Exec(PGconn* c, const char* sql, const std::vector<std::string>& params, Re
     std::fprintf(stderr, "tchat-search-reindex: %s", PQerrorMessage(c));
     return false;
   }
-  return !(o.all && o.keys);
-}
-
-// One batch of --keys after (conversation, seq) (kBackfillKeysSql). Returns the
-// messages read (0: done), or -1.
-int KeysBatch(PGconn* c, const Options& o, std::string& conversation, std::string& seq,
-              long long& added) {
-  Res r;
-  if (!Exec(c, tchat::messaging::kBackfillKeysSql, {conversation, seq, std::to_string(o.batch)},
-            r)) {
-    return -1;
-  }
-  const int n = std::atoi(PQgetvalue(r.r, 0, 0));
-  if (n == 0) return 0;
-  conversation = PQgetvalue(r.r, 0, 1);
-  seq = PQgetvalue(r.r, 0, 2);
-  added += std::atoll(PQgetvalue(r.r, 0, 3));
-  return n;
+  return true;
 }
 
 std::optional<object> JsonColumn(PGresult* r, int row, int col) {
