@@ -7,6 +7,9 @@
 #                       payment:8083 notification:8084" (used by the test stack)
 #   HEALTH_CHECK_TIMEOUT seconds per request (default 10), so a hung service reports
 #                       "HTTP 000" instead of hanging the check
+#   TCHAT_REPLICAS      N >= 2 (scripts/start.sh's replicas): each service's port is
+#                       the gateway's balancer, and replica r listens on that port
+#                       + 10*r; every replica is checked as well, as name-r
 # No errexit: a failing probe is reported (❌), not fatal to the script itself.
 set -uo pipefail
 
@@ -15,6 +18,20 @@ if [ -n "${TCHAT_SERVICE_PORTS:-}" ]; then
     read -r -a SERVICES <<< "$TCHAT_SERVICE_PORTS"
 fi
 BASE_URL="${BASE_URL:-http://localhost}"
+REPLICAS="${TCHAT_REPLICAS:-1}"
+if ! [[ "$REPLICAS" =~ ^[1-9]$ ]]; then
+    echo "❌ TCHAT_REPLICAS=$REPLICAS: must be 1 to 9"
+    exit 2
+fi
+if [ "$REPLICAS" -gt 1 ]; then
+    with_replicas=()
+    for service in "${SERVICES[@]}"; do
+        IFS=':' read -r name port <<< "$service"
+        with_replicas+=("$service")
+        for ((r = 1; r <= REPLICAS; r++)); do with_replicas+=("$name-$r:$((port + 10 * r))"); done
+    done
+    SERVICES=("${with_replicas[@]}")
+fi
 
 for service in "${SERVICES[@]}"; do
     IFS=':' read -r name port <<< "$service"

@@ -3,37 +3,54 @@
 # only for what is missing (and runs `apt-get update` only then). Also installs
 # the web client's npm packages (npm ci, when web/package-lock.json changed) and
 # unpacks the libphonenumber headers into third_party/phonenumber/ (see below).
+# With --build, only what compiling the services needs (the container images'
+# builder stage, deploy/docker/Dockerfile): the toolchain, the libraries and the
+# libphonenumber headers; no servers, browser, lint tools or npm packages.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-  echo "Usage: $0 [--check]"
+  echo "Usage: $0 [--check] [--build]"
   echo "  --check   only report missing packages (exit 1 when some are missing)"
+  echo "  --build   only what compiling the services needs (no servers, browser, npm)"
 }
 
 check_only=0
-case "${1:-}" in
-  "") ;;
-  --check) check_only=1 ;;
-  -h | --help) usage; exit 0 ;;
-  *) usage >&2; exit 2 ;;
-esac
+build_only=0
+while (($#)); do
+  case "$1" in
+    --check) check_only=1 ;;
+    --build) build_only=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
 
-PACKAGES=(
+# What compiling the services and their tests needs (CMake finds GTest even when
+# only the services are built).
+BUILD_PACKAGES=(
   # toolchain
-  g++ cmake ninja-build ccache mold pkg-config clang-format shellcheck
+  g++ cmake ninja-build ccache mold pkg-config
   # libraries (Boost 1.81 only: 1.74 conflicts with it)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libhiredis-dev libssl-dev libsodium-dev
   libmagic-dev  # the messaging service sniffs the type of uploads
   libphonenumber8 libprotobuf-dev libabsl-dev libicu-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
-  # attachments: images (libvips), video and voice probing (FFmpeg's libraries);
+  libgtest-dev libgmock-dev libgoogle-perftools-dev
+  # attachments: images (libvips), video and voice probing (FFmpeg's libraries)
+  libvips-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  # the libphonenumber headers' download (below)
+  ca-certificates
+)
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
+  clang-format shellcheck libbenchmark-dev
   # libvips-tools (`vips`) is the media benchmark's anchor, ffmpeg makes the
   # media tests' video and voice fixtures
-  libvips-dev libvips-tools libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
+  libvips-tools ffmpeg
   # servers and tools of the local system, the tests and the benchmarks
   # (postgresql-15 ships pgbench)
   postgresql postgresql-client-15 redis-server redis-tools nginx-light wrk prometheus
@@ -48,6 +65,7 @@ PACKAGES=(
 node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
 if ((node_major < 18)); then PACKAGES+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
+if ((build_only)); then PACKAGES=("${BUILD_PACKAGES[@]}"); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -83,9 +101,11 @@ fi
 ((check_only)) && exit 0
 
 # The web client's npm packages, exactly as web/package-lock.json pins them.
-# shellcheck source=scripts/lib/web.sh
-source "$TCHAT_ROOT/scripts/lib/web.sh"
-tchat::web_deps
+if ((!build_only)); then
+  # shellcheck source=scripts/lib/web.sh
+  source "$TCHAT_ROOT/scripts/lib/web.sh"
+  tchat::web_deps
+fi
 
 # libphonenumber-dev depends on Boost 1.74 (through libboost-thread-dev), which
 # conflicts with 1.81, so it cannot be installed: take its headers from the

@@ -11,7 +11,11 @@
 # TCHAT_REDIS_PORT [6379], TCHAT_PSP_SIM_PORT [8089], LOG_LEVEL [info], TCHAT_DEV_OTP [1],
 # LISTEN_ADDRESS [127.0.0.1; with development OTP another address also needs
 # TCHAT_DEV_OTP_ALLOW_NETWORK=1], TCHAT_TRUSTED_PROXIES [127.0.0.0/8,::1],
-# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_PG_REPLICA [0; 1: a streaming read replica of
+# TCHAT_DEBUG_ENDPOINTS [0], TCHAT_REPLICAS [1; N (up to 9): N processes of each
+# service behind the gateway, replica r on its service's port + 10*r, the
+# service's own port balanced by the gateway (scripts/lib/common.sh,
+# docs/operations/replicas.md); recorded in $TCHAT_RUN_DIR/replicas and kept by
+# later starts], TCHAT_PG_REPLICA [0; 1: a streaming read replica of
 # PostgreSQL on TCHAT_PG_REPLICA_PORT (primary + 10) that the services read from,
 # docs/operations/read-replica.md], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
 # runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...) and every
@@ -72,6 +76,7 @@ if ((build)); then
 fi
 
 # First, so that a bad combination of settings stops start-up before anything runs.
+tchat::replicas >/dev/null
 tchat::write_service_config
 tchat::pg_start
 tchat::redis_start
@@ -84,6 +89,10 @@ if tchat::pg_replica_wanted; then tchat::pg_replica_start; else tchat::pg_replic
 tchat::ensure_secrets
 # Restart: services already running get the new build.
 tchat::services_stop_all || true
+tchat::record_replicas
+# With replicas the gateway also balances each service's own port, where the
+# services reach each other: it runs before them (and is reloaded below).
+if (($(tchat::replicas) > 1)) || tchat::nginx_running; then tchat::nginx_start; fi
 if ! tchat::services_start_all; then
   tchat::die "not every service became ready; the rest keeps running (scripts/stop.sh stops it)"
 fi
@@ -98,11 +107,15 @@ Tchat is running.
   messaging     http://127.0.0.1:$TCHAT_MESSAGING_PORT/health
   payment       http://127.0.0.1:$TCHAT_PAYMENT_PORT/health
   notification  http://127.0.0.1:$TCHAT_NOTIFICATION_PORT/health
+$(if (($(tchat::replicas) > 1)); then
+  echo "  replicas      $(tchat::replicas) of each service, replica r on the port above + 10*r; the"
+  echo "                ports above are the gateway's balancers over them (scripts/status.sh)"
+fi)
   PostgreSQL    $(tchat::pg_admin_url)   (databases tchat_auth, tchat_messaging, tchat_payment, tchat_notification)
   Redis         $(tchat::redis_url)
 $(if tchat::pg_replica_wanted; then echo "  PG replica    127.0.0.1:$(tchat::pg_replica_port) (reads; scripts/pg-replica.sh status)"; fi)
 
-  logs          $TCHAT_RUN_DIR/logs/<service>.log, nginx-access.log, nginx-error.log;
+  logs          $TCHAT_RUN_DIR/logs/<service>$(if (($(tchat::replicas) > 1)); then echo "-<replica>"; fi).log, nginx-access.log, nginx-error.log;
                 PostgreSQL: $(tchat::pg_log); Redis: $(tchat::redis_dir)/redis.log
   config        $(tchat::config_file)
   secrets       $(tchat::secrets_file) (admin token, PSP webhook secret, OTP pepper),
@@ -112,6 +125,6 @@ $(if tchat::pg_replica_wanted; then echo "  PG replica    127.0.0.1:$(tchat::pg_
                 gateway at /dev/psp/pay (the wallet's "Top up" leads there;
                 log: $(tchat::psp_sim_log))
 
-Check health:  BASE_URL=http://127.0.0.1 scripts/health-check.sh
+Check health:  BASE_URL=http://127.0.0.1 $(if (($(tchat::replicas) > 1)); then echo "TCHAT_REPLICAS=$(tchat::replicas) "; fi)scripts/health-check.sh
 Stop:          scripts/stop.sh
 INFO

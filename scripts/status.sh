@@ -35,7 +35,7 @@ down=0
 # Colour only on a terminal.
 if [[ -t 1 ]]; then ok=$'\e[32mup\e[0m' bad=$'\e[31mDOWN\e[0m' off=$'\e[33moff\e[0m'; else ok=up bad=DOWN off=off; fi
 
-row() { printf '%-13s %-6s %-8s %-7s %s\n' "$@"; }
+row() { printf '%-16s %-6s %-8s %-7s %s\n' "$@"; }
 # pid of pid file $1 for program $2, or "-".
 pid_of() { tchat::live_pid "$1" "$2" 2>/dev/null || echo -; }
 # "listen" or "closed" for port $1.
@@ -65,9 +65,10 @@ else
   down=1
 fi
 
-for svc in "${TCHAT_SERVICES[@]}"; do
-  port="$(tchat::service_port "$svc")"
-  pid="$(pid_of "$(tchat::service_pidfile "$svc")" "tchat-$svc")"
+# One row per replica: name, port, pid file.
+service_row() {
+  local name="$1" svc="$2" port="$3" pidfile="$4" ready code ms info color pid
+  pid="$(pid_of "$pidfile" "tchat-$svc")"
   ready="$(curl -s -o /dev/null -m 3 -w '%{http_code} %{time_total}' "http://127.0.0.1:$port/health/ready" || true)"
   code="${ready%% *}"
   ms="$(awk -v t="${ready#* }" 'BEGIN { printf "%.0f", t * 1000 }')"
@@ -76,11 +77,31 @@ for svc in "${TCHAT_SERVICES[@]}"; do
   color=""
   if [[ -s "$TCHAT_RUN_DIR/deploy/$svc.version" ]]; then color="$(cut -d' ' -f1 "$TCHAT_RUN_DIR/deploy/$svc.version")"; fi
   if [[ "$code" == 200 ]]; then
-    row "$svc" "$ok" "$pid" "$port" "ready ${ms}ms, ${info:-?}${color:+, $color}"
+    row "$name" "$ok" "$pid" "$port" "ready ${ms}ms, ${info:-?}${color:+, $color}"
   else
-    row "$svc" "$bad" "$pid" "$port" "/health/ready → ${code:-no answer}"
+    row "$name" "$bad" "$pid" "$port" "/health/ready → ${code:-no answer}"
     down=1
   fi
+}
+
+replicas="$(tchat::replicas)"
+for svc in "${TCHAT_SERVICES[@]}"; do
+  if ((replicas == 1)); then
+    service_row "$svc" "$svc" "$(tchat::service_port "$svc")" "$(tchat::service_pidfile "$svc")"
+    continue
+  fi
+  # The service's own port: the gateway's balancer over its replicas.
+  port="$(tchat::service_port "$svc")"
+  code="$(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true)"
+  if tchat::nginx_balances "$port"; then
+    row "$svc" "$ok" "-" "$port" "gateway balancer over $replicas replicas, /health/ready → $code"
+  else
+    row "$svc" "$bad" "-" "$port" "no balancer (the gateway is down?)"
+    down=1
+  fi
+  for ((r = 1; r <= replicas; r++)); do
+    service_row "  $svc-$r" "$svc" "$(tchat::replica_port "$svc" "$r")" "$(tchat::replica_pidfile "$svc" "$r")"
+  done
 done
 
 if tchat::nginx_running; then
@@ -108,7 +129,7 @@ if tchat::prom_running; then
   firing="$(curl -s -m 3 "$(tchat::prom_url)/api/v1/alerts" |
     jq -r '[.data.alerts[] | select(.state == "firing") | .labels.alertname] | unique | join(",")' 2>/dev/null || true)"
   row prometheus "$ok" "$(pid_of "$(tchat::prom_pidfile)" prometheus)" "$TCHAT_PROMETHEUS_PORT" \
-    "$n/4 targets up, firing: ${firing:-none}"
+    "$n targets up, firing: ${firing:-none}"
 else
   row prometheus "$off" - "$TCHAT_PROMETHEUS_PORT" "not started (scripts/prometheus.sh start)"
 fi

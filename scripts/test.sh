@@ -15,12 +15,15 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/e2e.sh
+source "$TCHAT_ROOT/scripts/lib/e2e.sh"
 
 usage() {
-  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--redis-cluster] [--only REGEX]"
+  echo "Usage: $0 [--no-install] [--no-asan] [--no-stack] [--no-containers] [--redis-cluster] [--only REGEX]"
   echo "  --no-install   skip scripts/install-deps.sh"
   echo "  --no-asan      skip the sanitizer build and its ctest run (quicker local runs)"
   echo "  --no-stack     skip the stack tests"
+  echo "  --no-containers  skip the container images' suite (scripts/containers.sh test)"
   echo "  --redis-cluster  run the whole stack (every e2e pass) on the Redis Cluster instead of"
   echo "                 the single Redis (default: only the pass 'ctest e2e (Redis Cluster)' does)"
   echo "  --only REGEX   run only the suites whose name matches REGEX (bash =~); the"
@@ -31,6 +34,7 @@ usage() {
 install=1
 asan=1
 stack=1
+containers=1
 only=""
 redis_cluster="${TCHAT_TEST_REDIS_CLUSTER:-0}"
 while (($#)); do
@@ -39,6 +43,7 @@ while (($#)); do
     --no-install) install=0 ;;
     --no-asan) asan=0 ;;
     --no-stack) stack=0 ;;
+    --no-containers) containers=0 ;;
     --only)
       [[ $# -ge 2 ]] || { usage >&2; exit 2; }
       only="$2"
@@ -64,22 +69,10 @@ export TCHAT_DURABLE=0
 # The services read from a streaming replica of the test PostgreSQL (port 25442;
 # scripts/lib/pg_replica.sh); TCHAT_PG_REPLICA=0 runs without it.
 export TCHAT_PG_REPLICA="${TCHAT_PG_REPLICA:-1}"
-export TCHAT_DEV_OTP=1 TCHAT_DEBUG_ENDPOINTS=1 LOG_LEVEL="${LOG_LEVEL:-info}"
-# The payment stress tests move money between a few users far faster than a person
-# (default 120 a minute); the rate-limit e2e test runs its own instance with a low limit.
-export PAYMENT_RATE_LIMIT_PER_USER_PER_MINUTE=100000000
-# Likewise the messaging e2e and web tests send, type, create groups and connect
-# far faster than a person; replicas_e2e_test.cpp runs replicas with low limits.
-export messaging_rate_messages_per_minute=100000000 messaging_rate_typing_per_minute=100000000
-export messaging_rate_groups_per_hour=100000000 messaging_rate_ws_connects_per_minute=100000000
-# Searches: low enough for search_e2e_test.cpp to reach it with a user of its own.
-export messaging_rate_searches_per_minute=200
-# Small enough for tests/e2e/messaging/media_e2e_test.cpp to reach them.
-export messaging_media_quota_bytes=$((24 << 20)) messaging_rate_uploads_per_minute=60
-# The notification e2e test listens here and stands in for the push/SMS providers.
-export TCHAT_TEST_NOTIFICATION_SINK=127.0.0.1:18294
-export TCHAT_PUSH_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/push"
-export TCHAT_SMS_WEBHOOK_URL="http://$TCHAT_TEST_NOTIFICATION_SINK/sms"
+# The services' settings the end-to-end tests need (rate limits far above a
+# person's, small media quotas, development OTP; scripts/lib/e2e.sh); the
+# notification e2e test listens on 18294 and stands in for the push/SMS providers.
+tchat::e2e_settings 127.0.0.1:18294
 tchat::defaults
 
 # shellcheck source=scripts/lib/postgres.sh
@@ -280,10 +273,13 @@ asan_stack_e2e() {
 # The services (build/) on the Redis Cluster, and the end-to-end tests that
 # exercise Redis most against them: auth (OTP and sign-in guard scripts, rate
 # limits), messaging (fan-out over sharded pub/sub, presence, limits, events),
-# payment, and ClusterFailover (kill -9 of a master under load). The node that
-# test kills is started again afterwards (it rejoins as a replica). Skipped when
-# --redis-cluster already ran every pass on the cluster.
-cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|cluster_failover_e2e_test)$'
+# payment, notification (its consumers of the event streams, presence lookups),
+# and ClusterFailover (kill -9 of a master under load). The node that test kills
+# is started again afterwards (it rejoins as a replica). Then, with the services
+# stopped (it empties every master and shares the streams' consumer group),
+# notification's crash test: its own processes on the cluster, SIGKILL while
+# events flow. Skipped when --redis-cluster already ran every pass on the cluster.
+cluster_e2e_tests='^(auth_e2e_test|messaging_e2e_test|payment_e2e_test|notification_e2e_test|cluster_failover_e2e_test)$'
 redis_cluster_e2e() {
   local rc=0
   tchat::services_stop_all || return 1
@@ -294,6 +290,10 @@ redis_cluster_e2e() {
     --output-on-failure -L e2e --timeout 900 || rc=1
   tchat::redis_cluster_start || rc=1
   tchat::services_stop_all || rc=1
+  if [[ -z ${TCHAT_TEST_CTEST_REGEX:-} || notification_crash_test =~ $TCHAT_TEST_CTEST_REGEX ]]; then
+    TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL" \
+      ctest --test-dir "$TCHAT_ROOT/build" -R '^notification_crash_test$' --output-on-failure --timeout 900 || rc=1
+  fi
   return "$rc"
 }
 
@@ -303,33 +303,10 @@ if ((stack)); then
   else
     suite "stack start" start_stack
     if [[ "${failed_names[*]}" != *"stack start"* ]]; then
-      set -a
-      # shellcheck disable=SC1091
-      source "$TCHAT_RUN_DIR/secrets.env"
-      set +a
-      export TCHAT_TEST_ADMIN_TOKEN="$TCHAT_ADMIN_TOKEN" TCHAT_TEST_PSP_WEBHOOK_SECRET="$TCHAT_PSP_WEBHOOK_SECRET"
-      # The OTP sealing pair: tests publish sealed OTP events and start notification replicas.
-      export TCHAT_TEST_NOTIFICATION_SEAL_KEY="$TCHAT_NOTIFICATION_SEAL_KEY"
-      export TCHAT_TEST_NOTIFICATION_SEAL_PUBLIC_KEY="$TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY"
-      export TCHAT_TEST_GATEWAY_URL="http://127.0.0.1:$TCHAT_GATEWAY_PORT"
+      # What the end-to-end tests need to reach and inspect the stack.
+      tchat::export_e2e_env
       # The services' Redis, which the e2e tests inspect.
       if ((redis_cluster)); then export TCHAT_TEST_REDIS_URL="$TCHAT_TEST_REDIS_CLUSTER_URL"; fi
-      # What the end-to-end tests (ctest label e2e, tests/e2e/) need to reach and
-      # inspect the stack.
-      export TCHAT_TEST_JWT_KEY_FILE TCHAT_TEST_AUTH_LOG
-      TCHAT_TEST_JWT_KEY_FILE="$(tchat::jwt_key_file)"
-      TCHAT_TEST_AUTH_LOG="$(tchat::service_log auth)"
-      local_url() { echo "http://127.0.0.1:$(tchat::service_port "$1")"; }
-      export TCHAT_TEST_AUTH_URL TCHAT_TEST_MESSAGING_URL TCHAT_TEST_PAYMENT_URL TCHAT_TEST_NOTIFICATION_URL
-      TCHAT_TEST_AUTH_URL="$(local_url auth)"
-      TCHAT_TEST_MESSAGING_URL="$(local_url messaging)"
-      TCHAT_TEST_PAYMENT_URL="$(local_url payment)"
-      TCHAT_TEST_NOTIFICATION_URL="$(local_url notification)"
-      export TCHAT_TEST_MESSAGING_BIN="$TCHAT_BUILD_DIR/bin/tchat-messaging"
-      export TCHAT_TEST_PAYMENT_BIN="$TCHAT_BUILD_DIR/bin/tchat-payment"
-      export TCHAT_TEST_MESSAGING_DATABASE_URL TCHAT_TEST_PAYMENT_DATABASE_URL
-      TCHAT_TEST_MESSAGING_DATABASE_URL="$(tchat::pg_url tchat_messaging)"
-      TCHAT_TEST_PAYMENT_DATABASE_URL="$(tchat::pg_url tchat_payment)"
       # The end-to-end tests' clients record every exchange (HTTP and WebSocket
       # frames) for the contract check against docs/api/openapi.yaml.
       contract_record="$TCHAT_RUN_DIR/artifacts/contract/exchanges.jsonl"
@@ -372,5 +349,24 @@ if ((stack)); then
         suite "ctest e2e (Redis Cluster)" redis_cluster_e2e
       fi
     fi
+  fi
+fi
+
+# The container images (deploy/docker/Dockerfile) built with Debian's Docker
+# engine and proved: ldd, uid 10001 and a read-only root filesystem, HEALTHCHECK,
+# SIGTERM drains, the end-to-end tests against the four containers behind the
+# gateway, docker-compose with the local stand-ins, the Kubernetes overlays'
+# images. Its own stack (ports 19032-19094, .containers-run/); needs root (dockerd).
+# The images take the programs of build/, compiled above (--from-build-dir): a
+# second compile in the Dockerfile's builder stage would add tens of minutes on a
+# cold machine; TCHAT_CONTAINERS_FROM_SOURCE=1 runs that one instead.
+if ((containers)); then
+  if ((build_ok)); then
+    stop_test_stack
+    containers_from=(--from-build-dir)
+    if [[ "${TCHAT_CONTAINERS_FROM_SOURCE:-0}" == 1 ]]; then containers_from=(); fi
+    suite "containers" "$TCHAT_ROOT/scripts/containers.sh" test "${containers_from[@]}"
+  else
+    suite_not_run "containers" "build failed"
   fi
 fi

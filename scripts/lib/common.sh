@@ -110,6 +110,32 @@ tchat::service_port() {
   esac
 }
 
+# Replicas (TCHAT_REPLICAS=N, 1 to 9, default 1). With one, a service listens on
+# its own port P (TCHAT_<SERVICE>_PORT) as it always did. With N >= 2, replica r
+# (1..N) listens on P + 10*r (auth 8091, 8101, ...; messaging 8092, 8102, ...: the
+# services' own ports are consecutive, 8081-8084, so a service's replicas step by
+# ten and never meet another service's), and P belongs to the gateway (nginx),
+# which balances it over the replicas as a Kubernetes Service would: the other
+# services, the health checks and the tests keep reaching "the service" at P.
+# Replica r's pid file is pids/<service>-r.pid and its log logs/<service>-r.log.
+# start.sh records N in $TCHAT_RUN_DIR/replicas; stop.sh and status.sh read it.
+tchat::replicas_file() { echo "$TCHAT_RUN_DIR/replicas"; }
+tchat::replicas() {
+  local n="${TCHAT_REPLICAS:-}"
+  if [[ -z "$n" && -s "$(tchat::replicas_file)" ]]; then n="$(<"$(tchat::replicas_file)")"; fi
+  n="${n:-1}"
+  [[ "$n" =~ ^[1-9]$ ]] || tchat::die "TCHAT_REPLICAS=$n: must be 1 to 9"
+  echo "$n"
+}
+tchat::record_replicas() {
+  mkdir -p "$TCHAT_RUN_DIR"
+  tchat::replicas >"$(tchat::replicas_file)"
+}
+# Port of replica $2 of service $1 (with one replica: the service's own).
+tchat::replica_port() {
+  if (($(tchat::replicas) == 1)); then tchat::service_port "$1"; else echo $(($(tchat::service_port "$1") + 10 * $2)); fi
+}
+
 # Sets the defaults of every knob the start/stop/test machinery reads. Values
 # already in the environment win.
 tchat::defaults() {

@@ -38,6 +38,10 @@ tchat::record_deployment() {
 # Prints the copy's path.
 tchat::stage_release() {
   local svc="$1" src="$2" sha dir
+  # The local blue-green and canary flows hand one process over to another.
+  if (($(tchat::replicas) > 1)); then
+    tchat::die "local deployments handle one process per service; this system runs $(tchat::replicas) replicas (TCHAT_REPLICAS): restart it with scripts/start.sh instead"
+  fi
   [[ -f "$src" && -x "$src" ]] || tchat::die "not an executable file: $src"
   sha="$(sha256sum "$src" | cut -c1-12)"
   dir="$TCHAT_RUN_DIR/releases/$svc-$sha"

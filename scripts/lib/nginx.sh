@@ -62,8 +62,96 @@ tchat::nginx_generate() {
   if grep -q '@@[A-Z_]*@@' "$(tchat::nginx_conf).tmp"; then
     tchat::die "unreplaced placeholder in $(tchat::nginx_conf).tmp"
   fi
+  tchat::_nginx_upstreams >"$dir/upstreams.conf"
+  tchat::_nginx_balancers >"$dir/balancers.conf"
   mv "$(tchat::nginx_conf).tmp" "$(tchat::nginx_conf)"
 }
+
+# The upstream of each service (nginx.conf includes it): its one server, or its
+# replicas (tchat::replica_port). Passive health checks: a replica that fails one
+# request (refused, reset, dropped) is left out for 5 s, then tried again
+# (max_fails/fail_timeout; a single server is never left out).
+tchat::_nginx_upstreams() {
+  local svc r n
+  n="$(tchat::replicas)" || return 1
+  for svc in "${TCHAT_SERVICES[@]}"; do
+    echo "upstream tchat_$svc {"
+    for ((r = 1; r <= n; r++)); do
+      echo "    server 127.0.0.1:$(tchat::replica_port "$svc" "$r") max_fails=1 fail_timeout=5s;"
+    done
+    echo "    keepalive 32;"
+    echo "}"
+  done
+  # Auth's servers without keep-alive, for the sign-in routes (see the template).
+  echo "upstream tchat_auth_fresh {"
+  for ((r = 1; r <= n; r++)); do
+    echo "    server 127.0.0.1:$(tchat::replica_port auth "$r") max_fails=1 fail_timeout=5s;"
+  done
+  echo "}"
+}
+
+# With replicas (TCHAT_REPLICAS >= 2), each service's own port is a listener of
+# the gateway that balances over its replicas, for what calls "the service"
+# there: the other services (JWKS_URL, TCHAT_AUTH_URL, ...), health checks and
+# tests. Everything passes through as it came (headers, WebSocket upgrades);
+# responses carry X-Tchat-Balancer so that scripts can tell it from a service.
+# Empty with one replica: the service itself listens there.
+tchat::_nginx_balancers() {
+  local svc n
+  n="$(tchat::replicas)" || return 1
+  ((n >= 2)) || return 0
+  for svc in "${TCHAT_SERVICES[@]}"; do
+    cat <<CONF
+server {
+    listen 127.0.0.1:$(tchat::service_port "$svc");
+    access_log off;
+    client_max_body_size 100m;
+    proxy_request_buffering off;
+    proxy_http_version 1.1;
+    proxy_set_header Host \$host;
+    proxy_set_header Upgrade \$http_upgrade;
+    proxy_set_header Connection \$tchat_balancer_connection;
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    proxy_connect_timeout 5s;
+    proxy_read_timeout 3600s;
+    proxy_send_timeout 3600s;
+    proxy_next_upstream error;
+    proxy_next_upstream_tries 3;
+    add_header X-Tchat-Balancer $svc always;
+    location / {
+        proxy_pass http://tchat_$svc;
+    }
+}
+CONF
+  done
+  # Keep-alive to the replicas unless the caller upgrades to a WebSocket.
+  cat <<'CONF'
+map $http_upgrade $tchat_balancer_connection {
+    default upgrade;
+    ""      "";
+}
+CONF
+}
+
+# Succeeds when the gateway balances port $1 (tchat::_nginx_balancers).
+tchat::nginx_balances() {
+  curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$1/health" 2>/dev/null | grep -qi '^x-tchat-balancer:'
+}
+# After a start or reload: waits until the gateway balances each service's port
+# when there are replicas, and has let it go when there are none.
+tchat::nginx_wait_balancers() {
+  local svc port n
+  n="$(tchat::replicas)" || return 1
+  for svc in "${TCHAT_SERVICES[@]}"; do
+    port="$(tchat::service_port "$svc")"
+    if ((n >= 2)); then
+      tchat::wait_until 10 tchat::nginx_balances "$port" || tchat::die "the gateway does not balance port $port ($svc)"
+    else
+      tchat::wait_until 10 tchat::_not tchat::nginx_balances "$port" || tchat::die "the gateway still holds port $port ($svc)"
+    fi
+  done
+}
+tchat::_not() { ! "$@"; }
 
 tchat::_nginx() {
   nginx -c "$(tchat::nginx_conf)" -p "$(tchat::nginx_dir)/" -e "$TCHAT_RUN_DIR/logs/nginx-error.log" "$@"
@@ -86,6 +174,7 @@ tchat::nginx_start() {
   if tchat::nginx_running; then
     tchat::log "reloading the gateway configuration"
     tchat::_nginx -s reload
+    tchat::nginx_wait_balancers
     return 0
   fi
   if tchat::port_open "$TCHAT_GATEWAY_PORT"; then
@@ -95,6 +184,7 @@ tchat::nginx_start() {
   tchat::_nginx 9>&- || tchat::die "nginx failed to start (log: $TCHAT_RUN_DIR/logs/nginx-error.log)"
   tchat::wait_until 10 tchat::port_open "$TCHAT_GATEWAY_PORT" ||
     tchat::die "the gateway does not listen on $TCHAT_GATEWAY_PORT"
+  tchat::nginx_wait_balancers
 }
 
 tchat::nginx_stop() {

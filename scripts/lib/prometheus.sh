@@ -30,11 +30,16 @@ scrape_configs:
   - job_name: tchat-services
     static_configs:
       - targets:
-          - 127.0.0.1:$TCHAT_AUTH_PORT
-          - 127.0.0.1:$TCHAT_MESSAGING_PORT
-          - 127.0.0.1:$TCHAT_PAYMENT_PORT
-          - 127.0.0.1:$TCHAT_NOTIFICATION_PORT
+$(tchat::_prom_targets)
 YAML
+}
+
+# Every service process (each replica on its own port: tchat::replica_port).
+tchat::_prom_targets() {
+  local svc r
+  for svc in "${TCHAT_SERVICES[@]}"; do
+    for ((r = 1; r <= $(tchat::replicas); r++)); do echo "          - 127.0.0.1:$(tchat::replica_port "$svc" "$r")"; done
+  done
 }
 
 tchat::prom_running() {

@@ -6,6 +6,22 @@
 tchat::service_bin() { echo "$TCHAT_BUILD_DIR/bin/tchat-$1"; }
 tchat::service_pidfile() { echo "$TCHAT_RUN_DIR/pids/$1.pid"; }
 tchat::service_log() { echo "$TCHAT_RUN_DIR/logs/$1.log"; }
+
+# Replica r's pid file and log (the port and the count: tchat::replica_port and
+# tchat::replicas in common.sh).
+tchat::replica_pidfile() {
+  if (($(tchat::replicas) == 1)); then tchat::service_pidfile "$1"; else echo "$TCHAT_RUN_DIR/pids/$1-$2.pid"; fi
+}
+tchat::replica_log() {
+  if (($(tchat::replicas) == 1)); then tchat::service_log "$1"; else echo "$TCHAT_RUN_DIR/logs/$1-$2.log"; fi
+}
+# Every pid file of service $1 there is (one replica's or several), whatever N is now.
+tchat::service_pidfiles() {
+  local f
+  for f in "$TCHAT_RUN_DIR/pids/$1.pid" "$TCHAT_RUN_DIR/pids/$1"-[1-9].pid; do
+    if [[ -e "$f" ]]; then echo "$f"; fi
+  done
+}
 tchat::secrets_file() { echo "$TCHAT_RUN_DIR/secrets.env"; }
 tchat::jwt_key_file() { echo "$TCHAT_RUN_DIR/jwt-signing-keys.json"; }
 tchat::jwks_file() { echo "$TCHAT_RUN_DIR/jwks.json"; }
@@ -236,19 +252,26 @@ tchat::service_env() {
   fi
 }
 
+# Succeeds when a replica of service $1 runs.
 tchat::service_running() {
-  tchat::live_pid "$(tchat::service_pidfile "$1")" "tchat-$1" >/dev/null
+  local f
+  for f in $(tchat::service_pidfiles "$1"); do
+    if tchat::live_pid "$f" "tchat-$1" >/dev/null; then return 0; fi
+  done
+  return 1
 }
 
-# Starts service $1 in the background (in its own session, so it outlives the
-# terminal), with the shared config, the secrets and its own PORT/DATABASE_URL.
+# Starts replica $2 (default 1) of service $1 in the background (in its own
+# session, so it outlives the terminal), with the shared config, the secrets and
+# its own PORT/DATABASE_URL.
 tchat::service_start() {
-  local svc="$1" bin port log
+  local svc="$1" r="${2:-1}" bin port log pidfile
   bin="$(tchat::service_bin "$svc")"
-  port="$(tchat::service_port "$svc")"
-  log="$(tchat::service_log "$svc")"
+  port="$(tchat::replica_port "$svc" "$r")"
+  log="$(tchat::replica_log "$svc" "$r")"
+  pidfile="$(tchat::replica_pidfile "$svc" "$r")"
   [[ -x "$bin" ]] || tchat::die "$bin not found: build first (scripts/build.sh)"
-  if tchat::service_running "$svc"; then tchat::die "$svc is already running"; fi
+  if tchat::live_pid "$pidfile" "tchat-$svc" >/dev/null; then tchat::die "$svc (replica $r) is already running"; fi
   if tchat::port_open "$port"; then tchat::die "port $port ($svc) is taken by another process"; fi
   mkdir -p "$TCHAT_RUN_DIR/pids" "$TCHAT_RUN_DIR/logs"
   (
@@ -256,18 +279,23 @@ tchat::service_start() {
     cd "$TCHAT_RUN_DIR" || exit 1
     exec setsid "$bin" >>"$log" 2>&1 </dev/null 9>&-
   ) &
-  echo $! >"$(tchat::service_pidfile "$svc")"
+  echo $! >"$pidfile"
 }
 
-# Stops service $1 with SIGTERM (SIGKILL after the grace period). Returns 1 when
-# it had to be killed.
+# Stops every replica of service $1 with SIGTERM (SIGKILL after the grace
+# period). Returns 1 when one had to be killed.
 tchat::service_stop() {
-  local svc="$1" pid rc=0
-  if pid="$(tchat::live_pid "$(tchat::service_pidfile "$svc")" "tchat-$svc")"; then
-    tchat::log "stopping $svc (pid $pid)"
-    tchat::terminate_pid "$pid" 25 || rc=1
-  fi
-  rm -f "$(tchat::service_pidfile "$svc")"
+  local svc="$1" f pid rc=0
+  local -a pids=()
+  for f in $(tchat::service_pidfiles "$svc"); do
+    if pid="$(tchat::live_pid "$f" "tchat-$svc")"; then
+      tchat::log "stopping $svc (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for pid in "${pids[@]}"; do tchat::await_exit "$pid" 25 || rc=1; done
+  for f in $(tchat::service_pidfiles "$svc"); do rm -f "$f"; done
   return "$rc"
 }
 
@@ -275,61 +303,75 @@ tchat::_ready() {
   [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health/ready")" == 200 ]]
 }
 
-# Waits until every service answers 200 on /health/ready; on timeout shows why.
+# Waits until every replica of every service answers 200 on /health/ready; on
+# timeout shows why.
 tchat::wait_services_ready() {
-  local timeout="${1:-60}" svc port
+  local timeout="${1:-60}" svc port r
   for svc in "${TCHAT_SERVICES[@]}"; do
-    port="$(tchat::service_port "$svc")"
-    tchat::wait_until "$timeout" tchat::_service_ready_or_dead "$svc" "$port" || true
-    if ! tchat::_ready "$port"; then
-      printf 'error: %s is not ready on port %s. /health/ready says:\n' "$svc" "$port" >&2
-      curl -s -m 2 "http://127.0.0.1:$port/health/ready" >&2 || echo "(no answer)" >&2
-      printf '\nlast lines of %s:\n' "$(tchat::service_log "$svc")" >&2
-      tail -n 20 "$(tchat::service_log "$svc")" >&2 || true
-      return 1
-    fi
+    for ((r = 1; r <= $(tchat::replicas); r++)); do
+      port="$(tchat::replica_port "$svc" "$r")"
+      tchat::wait_until "$timeout" tchat::_service_ready_or_dead "$svc" "$port" "$r" || true
+      if ! tchat::_ready "$port"; then
+        printf 'error: %s is not ready on port %s. /health/ready says:\n' "$svc" "$port" >&2
+        curl -s -m 2 "http://127.0.0.1:$port/health/ready" >&2 || echo "(no answer)" >&2
+        printf '\nlast lines of %s:\n' "$(tchat::replica_log "$svc" "$r")" >&2
+        tail -n 20 "$(tchat::replica_log "$svc" "$r")" >&2 || true
+        return 1
+      fi
+    done
   done
 }
-# Stops waiting early when the process died.
+# Stops waiting early when the process (replica $3 of service $1) died.
 # By pid, not by name: until its exec a just-started service still runs as bash,
-# and tchat::service_running would call it dead.
+# and tchat::live_pid would call it dead.
 tchat::_service_ready_or_dead() {
   tchat::_ready "$2" && return 0
   local pid
-  pid="$(cat "$(tchat::service_pidfile "$1")" 2>/dev/null)" || return 0
+  pid="$(cat "$(tchat::replica_pidfile "$1" "${3:-1}")" 2>/dev/null)" || return 0
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   tchat::_pid_gone "$pid"
 }
 
-# Starts every service: auth first and ready before the others, so that they find
-# its JWKS at once; then waits until all are ready.
+# Starts every replica of every service: auth first and ready before the others,
+# so that they find its JWKS at once; then waits until all are ready. With
+# replicas the gateway, which balances each service's own port, must run first
+# (start.sh starts it before the services).
 tchat::services_start_all() {
-  local svc
+  local svc r n
+  n="$(tchat::replicas)"
   for svc in "${TCHAT_SERVICES[@]}"; do
-    tchat::log "starting $svc on port $(tchat::service_port "$svc")"
-    tchat::service_start "$svc"
+    for ((r = 1; r <= n; r++)); do
+      tchat::log "starting $svc on port $(tchat::replica_port "$svc" "$r")$( ((n == 1)) || echo " (replica $r of $n)")"
+      tchat::service_start "$svc" "$r"
+    done
     if [[ "$svc" == auth ]]; then
-      tchat::wait_until 30 tchat::_service_ready_or_dead auth "$(tchat::service_port auth)" || true
+      for ((r = 1; r <= n; r++)); do
+        tchat::wait_until 30 tchat::_service_ready_or_dead auth "$(tchat::replica_port auth "$r")" "$r" || true
+      done
     fi
   done
   tchat::wait_services_ready 60
 }
 
-# Stops every running service: SIGTERM to all at once, then waits for each (they
-# drain in parallel). Returns 1 when one had to be killed.
+# Stops every running replica of every service: SIGTERM to all at once, then
+# waits for each (they drain in parallel). Returns 1 when one had to be killed.
 tchat::services_stop_all() {
-  local svc pid rc=0
+  local svc pid f rc=0
   local -a pids=()
   for svc in "${TCHAT_SERVICES[@]}"; do
-    if pid="$(tchat::live_pid "$(tchat::service_pidfile "$svc")" "tchat-$svc")"; then
-      tchat::log "stopping $svc (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
+    for f in $(tchat::service_pidfiles "$svc"); do
+      if pid="$(tchat::live_pid "$f" "tchat-$svc")"; then
+        tchat::log "stopping $svc (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+      fi
+    done
   done
   for pid in "${pids[@]}"; do
     tchat::await_exit "$pid" 25 || rc=1
   done
-  for svc in "${TCHAT_SERVICES[@]}"; do rm -f "$(tchat::service_pidfile "$svc")"; done
+  for svc in "${TCHAT_SERVICES[@]}"; do
+    for f in $(tchat::service_pidfiles "$svc"); do rm -f "$f"; done
+  done
   return "$rc"
 }

@@ -327,7 +327,10 @@ if [[ "$(header_of /manifest.webmanifest content-type)" == application/manifest+
 else
   fail "/manifest.webmanifest content type: $(header_of /manifest.webmanifest content-type)"
 fi
-asset="$(cd "$web_root" && ls assets/*.js 2>/dev/null | head -n1)"
+asset=""
+for f in "$web_root"/assets/*.js; do
+  [[ -e "$f" ]] && asset="assets/${f##*/}" && break
+done
 if [[ -n "$asset" && "$(header_of "/$asset" cache-control)" == *immutable* &&
   "$(header_of / cache-control)" == "no-cache" ]]; then
   pass "hashed bundles immutable (/$asset), index.html revalidated"

@@ -407,6 +407,8 @@ def check_rendering(label, objs):
     for svc in SERVICES:
         targets = egress_targets(f"{svc}-service")
         need = {"postgres", "redis"} | ({"auth-service"} if svc != "auth" else set())
+        # Account deletion: auth asks payment to close the wallets first.
+        need |= {"payment-service"} if svc == "auth" else set()
         need |= {"scylla"} if svc == "messaging" else set()
         check(targets == need, f"[{label}] {svc}-service may reach exactly {sorted(need)} (got {sorted(targets)})")
 
@@ -420,11 +422,18 @@ check({"auth", "messaging", "payment", "notification", "postgres", "redis", "scy
       <= set(compose), "docker-compose.yml: the four services, PostgreSQL, Redis, ScyllaDB, Prometheus")
 for svc, port in SERVICES.items():
     c = compose.get(svc, {})
-    dockerfile = c.get("build", {}).get("dockerfile", "")
+    build = c.get("build", {})
+    dockerfile = build.get("dockerfile", "")
     env = c.get("environment", {})
-    check((ROOT / dockerfile).is_file() and f"127.0.0.1:{port}:{port}" in c.get("ports", [])
+    port_var = f"TCHAT_{svc.upper()}_PORT"
+    check((ROOT / dockerfile).is_file() and build.get("target") == svc
+          and f"127.0.0.1:${{{port_var}:-{port}}}:{port}" in c.get("ports", [])
+          and c.get("image") == f"tchat/{svc}:dev"
           and str(env.get("PORT")) == str(port) and f"/tchat_{svc}" in env.get("DATABASE_URL", ""),
-          f"docker-compose.yml: {svc} builds {dockerfile}, port {port}, its database")
+          f"docker-compose.yml: {svc} builds target {svc} of {dockerfile} as tchat/{svc}:dev, "
+          f"port {port} (or ${port_var}), its database")
+check(any(v.endswith(":/var/lib/tchat/media") for v in compose.get("messaging", {}).get("volumes", [])),
+      "docker-compose.yml: messaging keeps attachments on a volume (/var/lib/tchat/media)")
 published = [p for c in compose.values() for p in c.get("ports", [])]
 check(published and all(str(p).startswith("127.0.0.1:") for p in published),
       f"docker-compose.yml: every published port is on 127.0.0.1 {published}")
@@ -449,20 +458,30 @@ check(any(j["job_name"] == "tchat-services" for j in k8s_prom["scrape_configs"])
       and k8s_prom["rule_files"] == ["alerts.yml"],
       "deploy/prometheus/prometheus-k8s.yml: job tchat-services with alerts.yml")
 
-# --- Dockerfiles: multi-stage, Debian 12, non-root, the service's port.
-for svc, port in SERVICES.items():
-    path = DEPLOY / "docker" / f"{svc}.Dockerfile"
-    if not check(path.is_file(), f"deploy/docker/{svc}.Dockerfile exists"):
-        continue
-    text = path.read_text(encoding="utf-8")
-    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
-    users = re.findall(r"^USER\s+(\S+)", text, re.M)
-    check(len(froms) >= 2 and all(re.match(r"debian:(12|bookworm)", f) for f in froms),
-          f"{svc}.Dockerfile: multi-stage, every stage on Debian 12 ({froms})")
-    check(bool(users) and users[-1].split(":")[0] not in ("root", "0"),
-          f"{svc}.Dockerfile: runs as a non-root user ({users[-1] if users else 'none'})")
-    check(re.search(rf"^EXPOSE\s+{port}\b", text, re.M) is not None and f"tchat-{svc}" in text,
-          f"{svc}.Dockerfile: builds tchat-{svc}, exposes {port}")
+# --- deploy/docker/Dockerfile: a builder and a stage per image, all Debian 12,
+# non-root (uid 10001, as the manifests), the service's port and health check.
+dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text(encoding="utf-8")
+stages = {}
+for m in re.finditer(r"^FROM\s+(\S+)\s+AS\s+(\w+)\s*$(.*?)(?=^FROM\s|\Z)", dockerfile, re.M | re.S):
+    stages[m.group(2)] = (m.group(1), m.group(3))
+base_arg = re.search(r"^ARG BASE_IMAGE=(\S+)", dockerfile, re.M)
+check(base_arg is not None and re.match(r"debian:(12|bookworm)", base_arg.group(1)) is not None
+      and "build" in stages and stages.get("prebuilt", ("",))[0] == "scratch"
+      and stages.get("binaries", ("",))[0] == "${BINARIES}"
+      and all(f in ("${BASE_IMAGE}", "runtime") for n, (f, _) in stages.items() if n not in ("prebuilt", "binaries")),
+      f"Dockerfile: every stage on Debian 12 (BASE_IMAGE), a builder stage or a host build's binaries "
+      f"({sorted(stages)})")
+check(not re.search(r"^#\s*syntax=", dockerfile, re.M),
+      "Dockerfile: no '# syntax=' line (the engine's own frontend: no image from Docker Hub)")
+for svc, port in list(SERVICES.items()) + [("migrate", None)]:
+    frm, body = stages.get(svc, ("", ""))
+    users = re.findall(r"^USER\s+(\S+)", body, re.M)
+    ok = frm == "runtime" and users and users[-1] == "10001:10001" and f"/out/tchat-{svc}" in body
+    if port:
+        ok = ok and re.search(rf"^ENV PORT={port}\b", body, re.M) and re.search(rf"^EXPOSE\s+{port}\b", body, re.M) \
+            and "HEALTHCHECK" in body and f'ENTRYPOINT ["/usr/local/bin/tchat-{svc}"]' in body
+    check(bool(ok), f"Dockerfile: target {svc} runs tchat-{svc} as 10001:10001"
+          + (f", port {port}, HEALTHCHECK" if port else ""))
 
 # --- The local gateway (deploy/nginx/) serves signed media URLs the same way.
 gateway_conf = (DEPLOY / "nginx" / "tchat-gateway.conf.template").read_text(encoding="utf-8")

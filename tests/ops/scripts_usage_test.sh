@@ -34,6 +34,8 @@ for s in restore-postgres.sh restore-redis.sh restore-scylla.sh restore-media.sh
   blue-green-deploy.sh canary-deploy.sh prometheus.sh; do
   expect_usage "$s"
 done
+expect_usage containers.sh
+expect_usage containers.sh --no-such-option
 expect_usage restore-postgres.sh --no-such-option /tmp
 expect_usage blue-green-deploy.sh auth-service
 expect_usage canary-deploy.sh auth-service

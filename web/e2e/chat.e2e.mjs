@@ -19,7 +19,8 @@
 //   one → A's devices: one signed out, then all the others → A blocks B from the
 //   chat menu (B cannot write), unblocks B in settings → C (a third browser)
 //   resets a forgotten password by a code on the sign-in screen and signs in with
-//   it → axe on every screen, light and dark → Thai interface → no console errors.
+//   it → D deletes the account with a code in settings and the number signs up
+//   anew → axe on every screen, light and dark → Thai interface → no console errors.
 //
 // scripts/test.sh runs it against its test stack. By hand, against the local
 // system of scripts/start.sh: node web/e2e/chat.e2e.mjs
@@ -816,6 +817,47 @@ step(
       check(!!JSON.parse(session).accessToken, 'no session after the password sign-in');
     } finally {
       await ctxC.close();
+    }
+  },
+);
+
+step(
+  'D deletes the account with a code (after a clear confirmation); the number signs up anew',
+  async () => {
+    const dave = { phone: phoneNumber('4'), name: `Dave ${run}`, username: `dave_${run}` };
+    const ctxD = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      locale: 'en-GB',
+      timezoneId: 'Asia/Bangkok',
+    });
+    try {
+      const d = await ctxD.newPage();
+      watch(d, 'C');
+      await signIn(d, dave, '24-desktop-d');
+      await d.locator('a[data-nav=settings]').click();
+      const zone = d.getByTestId('delete-account');
+      await zone.getByRole('button', { name: 'Delete my account…' }).click();
+      await zone.getByRole('button', { name: 'Send code' }).click();
+      await zone.getByTestId('dev-code').waitFor({ timeout: WAIT });
+      await zone.getByRole('button', { name: 'Use this code' }).click();
+      // Without the "I understand" box nothing is sent.
+      await zone.getByRole('button', { name: 'Delete account' }).click();
+      await see(d, '[data-testid=delete-account] [role=alert]', 'Tick the box');
+      await zone.getByLabel('I understand that my account').check();
+      await shot(d, '25-desktop-delete-account');
+      await zone.getByRole('button', { name: 'Delete account' }).click();
+      // The dialog asks once more.
+      await d.getByRole('dialog').getByRole('button', { name: 'Delete account' }).click();
+      // Signed out: the sign-in screen (its phone field) replaces the settings.
+      await d.locator('#phone').waitFor({ timeout: WAIT });
+      check(
+        (await d.evaluate(() => localStorage.getItem('tchat.session'))) === null,
+        'the session stayed on the device after the deletion',
+      );
+      // The number is free again: signing in makes a new user (profile set-up again).
+      await signIn(d, dave, '26-desktop-d-again');
+    } finally {
+      await ctxD.close();
     }
   },
 );

@@ -32,6 +32,26 @@ Result<std::chrono::milliseconds> Millis(const ConfigReader& r, std::string_view
   return *d;
 }
 
+// The outbox relay's pace and how long ended sessions are kept.
+void ReadOutboxAndSessionKeys(const ConfigReader& r, ConfigLoader& load, Config& c) {
+  load.Read(c.outbox_poll_interval, Millis(r, "AUTH_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval,
+                                           std::chrono::milliseconds(10)));
+  load.Read(c.outbox_retention,
+            Millis(r, "AUTH_OUTBOX_RETENTION", c.outbox_retention, std::chrono::milliseconds(0)));
+  load.Read(c.session_retention,
+            Millis(r, "AUTH_SESSION_RETENTION", c.session_retention, std::chrono::hours(1)));
+}
+
+// The payment service, asked to close the wallets before an account deletion.
+void ReadPaymentKeys(const ConfigReader& r, ConfigLoader& load, Config& c) {
+  load.Read(c.payment_url, r.String("TCHAT_PAYMENT_URL", ""));
+  load.Require(c.payment_url.empty() || c.payment_url.starts_with("http://") ||
+                   c.payment_url.starts_with("https://"),
+               "TCHAT_PAYMENT_URL", "must be an http:// or https:// URL");
+  load.Read(c.payment_timeout,
+            Millis(r, "AUTH_PAYMENT_TIMEOUT", c.payment_timeout, std::chrono::milliseconds(100)));
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
@@ -106,12 +126,8 @@ Result<Config> LoadConfig(const ConfigReader& r, const CommonConfig& common) {
   load.Read(c.password_max_queue,
             r.Int("AUTH_PASSWORD_MAX_QUEUE", c.password_max_queue, 1, 100000));
 
-  load.Read(c.outbox_poll_interval, Millis(r, "AUTH_OUTBOX_POLL_INTERVAL", c.outbox_poll_interval,
-                                           std::chrono::milliseconds(10)));
-  load.Read(c.outbox_retention,
-            Millis(r, "AUTH_OUTBOX_RETENTION", c.outbox_retention, std::chrono::milliseconds(0)));
-  load.Read(c.session_retention,
-            Millis(r, "AUTH_SESSION_RETENTION", c.session_retention, std::chrono::hours(1)));
+  ReadOutboxAndSessionKeys(r, load, c);
+  ReadPaymentKeys(r, load, c);
   return std::move(load).Finish(std::move(c));
 }
 

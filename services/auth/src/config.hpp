@@ -72,6 +72,12 @@ struct Config {
   // they end (reuse detection, audit), then deleted.
   std::chrono::milliseconds session_retention{7LL * 24 * 3600 * 1000};  // AUTH_SESSION_RETENTION
 
+  // TCHAT_PAYMENT_URL: the payment service, asked to close the user's wallets
+  // (POST /v1/wallets/close, with the user's own token) before an account is
+  // deleted. Empty: DELETE /v1/users/me answers 503 (nothing is deleted).
+  std::string payment_url;
+  std::chrono::milliseconds payment_timeout{5000};  // AUTH_PAYMENT_TIMEOUT
+
   bool dev_otp = false;  // from CommonConfig (TCHAT_DEV_OTP)
 };
 

@@ -7,6 +7,7 @@
 #include <tchat/core/log.hpp>
 #include <tchat/core/worker.hpp>
 
+#include "payment_wallets.hpp"
 #include "validation.hpp"
 
 namespace tchat::auth {
@@ -202,6 +203,21 @@ Task<Response> RemovePassword(Request& req, AuthService& svc, const Caller& call
   co_return Response::NoContent();
 }
 
+// DELETE /v1/users/me: the proof in a JSON body; without one, the 400 of a missing proof.
+Task<Response> DeleteMe(Request& req, AuthService& svc, const Caller& caller) {
+  auto body = req.body.empty() ? Result<json::object>(json::object{}) : ParseJsonObject(req.body);
+  if (!body) co_return ErrorResponse(req, body.error());
+  auto current = OptionalString(*body, "current_password");
+  if (!current) co_return ErrorResponse(req, current.error());
+  auto code = OptionalString(*body, "otp_code");
+  if (!code) co_return ErrorResponse(req, code.error());
+  Status st =
+      co_await svc.DeleteAccount(caller, std::move(*current), std::move(*code), req.client_key,
+                                 req.Header("authorization"), req.worker->Get<PaymentWallets>());
+  if (!st) co_return ErrorResponse(req, st.error());
+  co_return Response::NoContent();
+}
+
 Task<Response> ResetPassword(Request& req) {
   auto body = ParseJsonObject(req.body);
   if (!body) co_return ErrorResponse(req, body.error());
@@ -379,6 +395,7 @@ void RegisterRoutes(http::Router& router, const AuthDeps& deps) {
   router.Delete("/v1/auth/sessions/{id}", Authed(RevokeSession), open);
   router.Get("/v1/users/me", Authed(GetMe), open);
   router.Patch("/v1/users/me", Authed(PatchMe), open);
+  router.Delete("/v1/users/me", Authed(DeleteMe), open);
   router.Get("/v1/users/{id}", Authed(GetUser), open);
   router.Get("/v1/users", Authed(LookupUsers), open);
 }

@@ -2,6 +2,7 @@
 
 #include <tchat/core/events/auth_events.hpp>
 #include <tchat/core/json.hpp>
+#include <tchat/core/time.hpp>
 
 namespace tchat::auth {
 
@@ -23,6 +24,12 @@ events::Event SessionsRevokedEvent(std::string_view user_id, std::string_view ex
                                           {"except_session_id", except_session_id},
                                           {"reason", reason},
                                           {"session_ids", std::move(ids)}});
+}
+
+events::Event UserDeletedEvent(std::string_view user_id) {
+  return events::Event::Make(
+      std::string(events::kUserDeleted),
+      json::object{{"user_id", user_id}, {"deleted_at", FormatRfc3339Ms(NowUnixMs())}});
 }
 
 std::vector<std::string> SplitSessionIds(std::string_view csv) {

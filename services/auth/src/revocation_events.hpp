@@ -26,6 +26,9 @@ events::Event SessionsRevokedEvent(std::string_view user_id, std::string_view ex
                                    std::string_view reason,
                                    const std::vector<std::string>& session_ids);
 
+// auth.user.deleted: the account `user_id` was deleted (no personal data).
+events::Event UserDeletedEvent(std::string_view user_id);
+
 // The revoked session ids of a comma-separated list (string_agg in SQL).
 std::vector<std::string> SplitSessionIds(std::string_view csv);
 

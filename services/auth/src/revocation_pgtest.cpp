@@ -245,5 +245,60 @@ TEST_F(RevocationPgTest, AReusedRefreshTokenIsAnnouncedWithItsRevocation) {
   });
 }
 
+// DELETE /v1/users/me's transaction: the row, its sessions and refresh tokens go;
+// auth.sessions.revoked (account_deleted, the active sessions) and auth.user.deleted
+// are written with it, without the phone number; the number signs up again as a new
+// user; deleting again finds nothing and writes nothing.
+TEST_F(RevocationPgTest, DeletingAUserAnnouncesItWithoutPersonalData) {
+  Run([&](pg::Pool& pool, AuthStore& store) -> Task<void> {
+    const std::string phone = FreshPhone();
+    const NewSession one = Session(), two = Session();
+    auto a = co_await store.SignInByPhone(phone, "TH", "th", one);
+    CO_ASSERT_OK(a);
+    CO_ASSERT_OK(co_await store.SignInByPhone(phone, "TH", "th", two));
+    const std::string user = a->user.id;
+
+    auto deleted = co_await store.DeleteUser(user, outbox_);
+    CO_ASSERT_OK(deleted);
+    EXPECT_TRUE(*deleted);
+    auto gone = co_await store.GetUser(user);
+    CO_ASSERT_OK(gone);
+    EXPECT_FALSE(gone->has_value());
+    auto left = co_await pool.Query(
+        "SELECT (SELECT count(*) FROM sessions WHERE user_id = $1::uuid), "
+        "(SELECT count(*) FROM refresh_tokens WHERE user_id = $1::uuid)",
+        user);
+    CO_ASSERT_OK(left);
+    EXPECT_EQ(left->GetInt64(0, 0), 0);
+    EXPECT_EQ(left->GetInt64(0, 1), 0);
+
+    auto revoked = co_await Rows(pool, user, events::kSessionsRevoked);
+    CO_ASSERT_TRUE(revoked.size() == 1u);
+    EXPECT_EQ(revoked[0].Data("reason"), "account_deleted");
+    EXPECT_EQ(revoked[0].Data("except_session_id"), "");
+    const json::array& ids = revoked[0].data().at("session_ids").as_array();
+    EXPECT_EQ(ids.size(), 2u);
+    auto announced = co_await Rows(pool, user, events::kUserDeleted);
+    CO_ASSERT_TRUE(announced.size() == 1u);
+    EXPECT_EQ(announced[0].data().size(), 2u);  // user_id, deleted_at: nothing else
+    EXPECT_FALSE(announced[0].Data("deleted_at").empty());
+    const std::string pattern = "%" + phone.substr(1) + "%";
+    auto text =
+        co_await pool.Query("SELECT count(*) FROM outbox WHERE payload::text LIKE $1", pattern);
+    CO_ASSERT_OK(text);
+    EXPECT_EQ(text->GetInt64(0, 0), 0) << "the phone number is in an event";
+
+    auto again = co_await store.DeleteUser(user, outbox_);
+    CO_ASSERT_OK(again);
+    EXPECT_FALSE(*again);
+    EXPECT_EQ((co_await Rows(pool, user, events::kUserDeleted)).size(), 1u);
+
+    auto fresh = co_await store.SignInByPhone(phone, "TH", "th", Session());
+    CO_ASSERT_OK(fresh);
+    EXPECT_TRUE(fresh->new_user);
+    EXPECT_NE(fresh->user.id, user);
+  });
+}
+
 }  // namespace
 }  // namespace tchat::auth

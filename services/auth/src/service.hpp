@@ -27,6 +27,8 @@
 
 namespace tchat::auth {
 
+class PaymentWallets;
+
 // What every worker's AuthService shares: immutable or thread-safe objects
 // built once at start-up.
 struct AuthDeps {
@@ -126,6 +128,14 @@ class AuthService {
   // new password, ends every session of the user and tells them.
   Task<Status> ResetPassword(std::string_view phone, std::string_view country,
                              std::string_view code, std::string password, std::string_view ip);
+  // DELETE /v1/users/me: needs a fresh proof (`otp_code` of purpose "password",
+  // or `current_password`; kInvalidArgument when neither), then asks payment to
+  // close the wallets with the caller's `authorization` (409 while they hold
+  // money), then deletes the user with every session and announces it
+  // (auth.sessions.revoked, auth.user.deleted) in one transaction.
+  Task<Status> DeleteAccount(const Caller& caller, std::optional<std::string> current_password,
+                             std::optional<std::string> otp_code, std::string_view ip,
+                             std::string_view authorization, PaymentWallets& wallets);
   // POST /v1/auth/logout
   Task<Status> Logout(const Caller& caller);
   // GET /v1/auth/sessions
@@ -176,6 +186,8 @@ class AuthService {
   Task<Status> StorePassword(const std::string& user_id, const std::string& session_id,
                              const std::string& old_hash, std::string password,
                              std::string_view change);
+  Task<Status> CheckDeletionProof(const Caller& caller, std::optional<std::string> current_password,
+                                  std::optional<std::string> otp_code, std::string_view ip);
   // Counts one contact lookup against the caller's and the address's limits.
   Task<Status> HitLookupLimit(const Caller& caller, std::string_view ip);
   // The fresh proof of a password change or removal: `current_password` or an

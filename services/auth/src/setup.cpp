@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "handlers.hpp"
 #include "metrics.hpp"
+#include "payment_wallets.hpp"
 #include "service.hpp"
 #include "signing_keys.hpp"
 
@@ -63,6 +64,8 @@ Status Setup(App& app) {
   std::shared_ptr<const AuthDeps> shared = *deps;
   for (Worker* w : app.workers()) {
     w->Set(std::make_shared<AuthService>(shared, w->Get<pg::Pool>(), w->Get<redis::RedisClient>()));
+    w->Set(std::make_shared<PaymentWallets>(w->io().get_executor(), cfg->payment_url,
+                                            cfg->payment_timeout));
   }
   Metrics::Get();  // export the series from the first scrape on
   RegisterRoutes(app.router(), *shared);

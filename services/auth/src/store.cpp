@@ -133,6 +133,13 @@ constexpr std::string_view kSetPasswordSql =
     "WHERE user_id IN (SELECT id FROM p) AND id <> $4::uuid AND revoked_at IS NULL RETURNING id)"
     " SELECT (SELECT count(*) FROM p), (SELECT COALESCE(string_agg(id::text, ','), '') FROM r)";
 
+// The user's sessions still active are read before the row (and, by cascade,
+// they) go: their ids are announced so that messaging refuses their tokens.
+constexpr std::string_view kDeleteUserSql =
+    "WITH s AS (SELECT id FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL "
+    "AND expires_at > now()), d AS (DELETE FROM users WHERE id = $1::uuid RETURNING id) "
+    "SELECT (SELECT count(*) FROM d), (SELECT COALESCE(string_agg(id::text, ','), '') FROM s)";
+
 constexpr std::string_view kCleanupSessionsSql =
     "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE "
     "(revoked_at IS NOT NULL AND revoked_at < now() - $1::interval) OR "
@@ -362,6 +369,28 @@ Task<Result<bool>> AuthStore::SetPassword(std::string_view user_id, std::string_
                                                            SplitSessionIds(r->GetString(0, 1)));
         if (Status st = co_await outbox.Append(c, revoked); !st) co_return std::move(st).error();
         if (Status st = co_await outbox.Append(c, notice); !st) co_return std::move(st).error();
+        co_return true;
+      });
+}
+
+Task<Result<bool>> AuthStore::DeleteUser(std::string_view user_id,
+                                         const events::OutboxWriter& outbox) {
+  co_return co_await pool_.Transaction(
+      pg::IsolationLevel::kReadCommitted, [&](pg::Connection& c) -> Task<Result<bool>> {
+        // Locks the row first: a sign-in or password change of the user in flight
+        // either commits before or finds the user gone.
+        auto lock = co_await c.Query("SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", user_id);
+        if (!lock) co_return std::move(lock).error();
+        if (lock->empty()) co_return false;
+        auto r = co_await c.Query(kDeleteUserSql, user_id);
+        if (!r) co_return std::move(r).error();
+        if (r->GetInt64(0, 0) != 1) co_return false;
+        const events::Event revoked = SessionsRevokedEvent(user_id, "", "account_deleted",
+                                                           SplitSessionIds(r->GetString(0, 1)));
+        if (Status st = co_await outbox.Append(c, revoked); !st) co_return std::move(st).error();
+        if (Status st = co_await outbox.Append(c, UserDeletedEvent(user_id)); !st) {
+          co_return std::move(st).error();
+        }
         co_return true;
       });
 }

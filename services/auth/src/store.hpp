@@ -140,6 +140,14 @@ class AuthStore {
                                  std::string_view revoke_reason, const events::OutboxWriter& outbox,
                                  const events::Event& notice);
 
+  // Deletes the user (PDPA erasure, DELETE /v1/users/me): the users row goes, and
+  // with it (ON DELETE CASCADE) every session and refresh token; the phone
+  // number and username are free at once. Queues auth.sessions.revoked (reason
+  // "account_deleted", the sessions that were still active) and
+  // auth.user.deleted in the same transaction. False when no such user (nothing
+  // written).
+  Task<Result<bool>> DeleteUser(std::string_view user_id, const events::OutboxWriter& outbox);
+
   // Deletes sessions and refresh tokens that ended more than `retention` ago.
   Task<Result<std::int64_t>> Cleanup(std::chrono::milliseconds retention);
 

@@ -159,11 +159,12 @@ Task<Result<ConversationPage>> ConversationStore::List(std::string_view viewer_i
   auto lease = co_await pool_.Acquire();
   if (!lease) co_return std::move(lease).error();
   auto r = co_await (*lease)->Query(
-      "SELECT " TCHAT_CONV_COLUMNS
+      "SELECT " TCHAT_USER_CONV_COLUMNS
       ", (extract(epoch FROM c.updated_at) * 1000000)::bigint AS us "
-      "FROM members me JOIN conversations c ON c.id = me.conversation_id "
-      "WHERE me.user_id = $1 AND ((extract(epoch FROM c.updated_at) * 1000000)::bigint, c.id) "
-      "< ($2::bigint, $3::uuid) ORDER BY us DESC, c.id DESC LIMIT $4",
+      "FROM msg_user_conversations($1) c "  // by key at any size (migration 000008)
+      "WHERE (c.updated_at, c.id) < ('epoch'::timestamptz + "
+      "least($2::bigint, 253402300799000000) * interval '1 microsecond', $3::uuid) "
+      "ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
       viewer_id, cur->updated_us, cur->id, limit + 1);
   if (!r) co_return std::move(r).error();
   ConversationPage page;
@@ -408,6 +409,22 @@ Task<Result<std::vector<std::string>>> ConversationStore::MemberIds(
   std::vector<std::string> out;
   out.reserve(static_cast<std::size_t>(r->Rows()));
   for (int i = 0; i < r->Rows(); ++i) out.emplace_back(r->GetString(i, 0));
+  co_return out;
+}
+
+Task<Result<ForgetOutcome>> ConversationStore::ForgetUser(std::string_view user_id,
+                                                          std::string_view event_id) {
+  auto r = co_await pool_.Query(
+      "SELECT conversations, messages, media FROM msg_forget_user($1::uuid, $2)", user_id,
+      event_id);
+  if (!r) co_return std::move(r).error();
+  if (r->Rows() != 1) co_return Error::Internal("msg_forget_user answered no row");
+  ForgetOutcome out;
+  out.conversations = static_cast<int>(r->GetInt64(0, 0));
+  out.already_done = out.conversations < 0;
+  if (out.already_done) out.conversations = 0;
+  out.messages = r->GetInt64(0, 1);
+  out.media = static_cast<int>(r->GetInt64(0, 2));
   co_return out;
 }
 

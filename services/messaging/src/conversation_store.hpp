@@ -26,6 +26,14 @@ struct RemoveOutcome {
   std::vector<std::string> remaining;    // members after the change
 };
 
+// What forgetting a deleted user changed (msg_forget_user, migration 000009).
+struct ForgetOutcome {
+  bool already_done = false;  // the event was processed before: nothing changed
+  int conversations = 0;      // conversations the user was taken out of
+  std::int64_t messages = 0;  // their messages tombstoned or stripped of text
+  int media = 0;              // their uploads deleted
+};
+
 struct ReadOutcome {
   std::int64_t last_read_seq = 0;
   bool changed = false;
@@ -103,6 +111,13 @@ class ConversationStore {
   Task<Result<std::vector<std::string>>> ConversationIds(std::string_view user_id,
                                                          int limit = 10000);
   Task<Result<std::vector<std::string>>> MemberIds(std::string_view conversation_id);
+
+  // Account deletion (auth.user.deleted `event_id`): anonymises the user's
+  // messages, takes them out of every conversation, drops their blocks, search
+  // terms and uploads no message carries, in one transaction recorded under the
+  // event id (a second call with it changes nothing). The rule is the
+  // migration's (000009_forget_user.up.sql).
+  Task<Result<ForgetOutcome>> ForgetUser(std::string_view user_id, std::string_view event_id);
 
  private:
   pg::Pool& pool_;

@@ -441,9 +441,9 @@ std::vector<pg::Statement> SyncStatements(std::string_view user_id,
   st.push_back(pg::Statement::Of("SELECT pg_current_snapshot()::text"));
   if (since) {
     st.push_back(pg::Statement::Of(
-        "SELECT " TCHAT_CONV_COLUMNS
-        " FROM members me JOIN conversations c ON c.id = me.conversation_id "
-        "WHERE me.user_id = $1 AND NOT pg_visible_in_snapshot(c.change_xid, $2::pg_snapshot) "
+        "SELECT " TCHAT_USER_CONV_COLUMNS
+        " FROM msg_user_conversations($1) c "  // by key at any size (migration 000008)
+        "WHERE NOT pg_visible_in_snapshot(c.change_xid, $2::pg_snapshot) "
         "ORDER BY c.updated_at DESC, c.id",
         user_id, *since));
     st.push_back(
@@ -452,9 +452,8 @@ std::vector<pg::Statement> SyncStatements(std::string_view user_id,
                           user_id, *since));
   } else {
     st.push_back(
-        pg::Statement::Of("SELECT " TCHAT_CONV_COLUMNS
-                          " FROM members me JOIN conversations c ON c.id = me.conversation_id "
-                          "WHERE me.user_id = $1 ORDER BY c.updated_at DESC, c.id",
+        pg::Statement::Of("SELECT " TCHAT_USER_CONV_COLUMNS
+                          " FROM msg_user_conversations($1) c ORDER BY c.updated_at DESC, c.id",
                           user_id));
   }
   return st;

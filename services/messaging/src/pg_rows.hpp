@@ -35,6 +35,10 @@ json::object ReadJsonObject(const pg::PgResult& r, int row, int col);
   "c.id, c.type, c.title, c.last_seq, tchat_ms(c.created_at), tchat_ms(c.updated_at), " \
   "me.last_read_seq"
 inline constexpr int kConversationColumnCount = 7;
+// The same columns from msg_user_conversations(user) AS c (migration 000008).
+#define TCHAT_USER_CONV_COLUMNS                                                         \
+  "c.id, c.type, c.title, c.last_seq, tchat_ms(c.created_at), tchat_ms(c.updated_at), " \
+  "c.last_read_seq"
 
 struct ConversationRow {
   Conversation conversation;

@@ -22,6 +22,7 @@
 #include <tchat/core/service/app.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "account_deletion_consumer.hpp"
 #include "config.hpp"
 #include "handlers.hpp"
 #include "media_handlers.hpp"
@@ -166,8 +167,9 @@ void StartLoops(App& app, const Config& cfg, const std::string& instance, const 
   // Worker 0's payment consumer and revocation watcher, for shutdown to stop.
   auto consumer_slot = std::make_shared<std::shared_ptr<PaymentConsumer>>();
   auto watcher_slot = std::make_shared<std::shared_ptr<RevocationWatcher>>();
+  auto deletions_slot = std::make_shared<std::shared_ptr<AccountDeletionConsumer>>();
   app.OnWorkerStart([&app, relays, consume_payments, instance, consumer_slot, watcher_slot,
-                     sweep_every](Worker& w) -> Task<void> {
+                     deletions_slot, sweep_every](Worker& w) -> Task<void> {
     auto& mw = w.Get<MessagingWorker>();
     auto ex = w.io().get_executor();
     mw.hub->Start();
@@ -180,6 +182,12 @@ void StartLoops(App& app, const Config& cfg, const std::string& instance, const 
     if (w.index() == 0) {
       asio::co_spawn(ex, MediaSweeper(app, mw, ex, sweep_every), asio::detached);
       *watcher_slot = StartRevocationWatcher(app, w);
+      auto deletions = std::make_shared<AccountDeletionConsumer>(
+          w.Get<redis::RedisClient>(), *mw.conversations, "messaging-" + instance,
+          [&app] { return app.stopping(); });
+      *deletions_slot = deletions;
+      asio::co_spawn(
+          ex, [deletions]() -> Task<void> { co_await deletions->Run(); }, asio::detached);
       if (consume_payments) {
         auto consumer = std::make_shared<PaymentConsumer>(w.Get<redis::RedisClient>(), *mw.batcher,
                                                           "messaging-" + instance,
@@ -191,12 +199,13 @@ void StartLoops(App& app, const Config& cfg, const std::string& instance, const 
     }
     co_return;
   });
-  app.OnShutdown([relays, workers, consumer_slot, watcher_slot] {
+  app.OnShutdown([relays, workers, consumer_slot, watcher_slot, deletions_slot] {
     for (const auto& relay : relays) {
       if (relay) relay->Stop();
     }
-    asio::post(workers.front()->io(), [consumer_slot, watcher_slot] {
+    asio::post(workers.front()->io(), [consumer_slot, watcher_slot, deletions_slot] {
       if (*consumer_slot) (*consumer_slot)->Stop();
+      if (*deletions_slot) (*deletions_slot)->Stop();
       if (*watcher_slot) (*watcher_slot)->Stop();
     });
     for (Worker* w : workers) {

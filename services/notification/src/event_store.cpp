@@ -69,6 +69,17 @@ constexpr std::string_view kDeleteSessionDevices = R"(
 DELETE FROM devices d USING unnest($1::uuid[], $2::uuid[]) AS x(u, s)
 WHERE d.user_id = x.u AND d.session_id = x.s)";
 
+// A deleted account's data (auth.user.deleted). Deliveries being sent finish
+// or fail on their own; their devices are gone.
+constexpr std::string_view kDeleteUsersData = R"(
+WITH u AS (SELECT DISTINCT unnest($1::uuid[]) AS id),
+d AS (DELETE FROM devices WHERE user_id IN (SELECT id FROM u)),
+p AS (DELETE FROM notification_preferences WHERE user_id IN (SELECT id FROM u)),
+m AS (DELETE FROM muted_conversations WHERE user_id IN (SELECT id FROM u)),
+n AS (DELETE FROM notifications WHERE user_id IN (SELECT id FROM u)),
+q AS (DELETE FROM delivery_queue WHERE user_id IN (SELECT id FROM u) AND state <> 'sending')
+SELECT count(*) FROM u)";
+
 constexpr std::string_view kInsertPoison = R"(
 INSERT INTO poison_events (stream, entry_id, event_id, event_type, reason, raw)
 SELECT $1, en, NULLIF(ei, ''), NULLIF(et, ''), r, w
@@ -223,6 +234,10 @@ pg::Statement UpsertWaitingDeliveries(const WaitingColumns& r, double window_ms)
 pg::Statement DeleteSessionDevices(const pg::ArrayBuilder& user_ids,
                                    const pg::ArrayBuilder& session_ids) {
   return pg::Statement::Of(kDeleteSessionDevices, user_ids.str(), session_ids.str());
+}
+
+pg::Statement DeleteUsersData(const pg::ArrayBuilder& user_ids) {
+  return pg::Statement::Of(kDeleteUsersData, user_ids.str());
 }
 
 pg::Statement InsertPoisonEvents(const std::string& stream, const PoisonColumns& r) {

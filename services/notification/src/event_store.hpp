@@ -75,6 +75,9 @@ pg::Statement InsertPoisonEvents(const std::string& stream, const PoisonColumns&
 // The push devices of ended sessions (auth.session.revoked): pairs of user and session ids.
 pg::Statement DeleteSessionDevices(const pg::ArrayBuilder& user_ids,
                                    const pg::ArrayBuilder& session_ids);
+// Everything kept for deleted users (auth.user.deleted): devices, preferences,
+// mutes, inbox entries and deliveries not being sent. Idempotent.
+pg::Statement DeleteUsersData(const pg::ArrayBuilder& user_ids);
 Task<Status> RecordPoisonEvents(pg::Pool& pool, const std::string& stream,
                                 const PoisonColumns& rows);
 

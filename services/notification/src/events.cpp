@@ -112,6 +112,13 @@ Result<PasswordChanged> DecodePasswordChanged(const json::object& data) {
   return o;
 }
 
+Result<UserDeleted> DecodeUserDeleted(const json::object& data) {
+  auto user = RequireString(data, "user_id");
+  if (!user) return std::move(user).error();
+  if (!IsUuid(*user)) return Error::InvalidArgument("user_id must be a UUID");
+  return UserDeleted{std::move(*user)};
+}
+
 Result<SessionRevoked> DecodeSessionRevoked(const json::object& data) {
   SessionRevoked o;
   auto user = RequireString(data, "user_id");
@@ -257,6 +264,7 @@ EventKind ClassifyEventType(std::string_view type) {
   if (type == "auth.otp.requested") return EventKind::kOtpRequested;
   if (type == "auth.password.changed") return EventKind::kPasswordChanged;
   if (type == "auth.session.revoked") return EventKind::kSessionRevoked;
+  if (type == "auth.user.deleted") return EventKind::kUserDeleted;
   if (type == "message.created") return EventKind::kMessageCreated;
   if (StartsWith(type, "payment.") && type.size() > 8) return EventKind::kPayment;
   for (std::string_view family : {"auth.", "user.", "session.", "message.", "conversation.",

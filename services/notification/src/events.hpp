@@ -61,6 +61,13 @@ struct SessionRevoked {
 };
 Result<SessionRevoked> DecodeSessionRevoked(const json::object& data);
 
+// auth.user.deleted {user_id, deleted_at}: the account was deleted; the user's
+// devices, preferences, mutes, inbox and waiting deliveries are removed.
+struct UserDeleted {
+  std::string user_id;
+};
+Result<UserDeleted> DecodeUserDeleted(const json::object& data);
+
 // message.created {conversation_id, message_id, seq, sender_id, sender_name?,
 // recipients:[user ids], preview, message_type (or type), conversation_title?}
 struct MessageCreated {
@@ -107,6 +114,7 @@ enum class EventKind {
   kOtpRequested,
   kPasswordChanged,
   kSessionRevoked,
+  kUserDeleted,
   kMessageCreated,
   kPayment,
   kIgnored,

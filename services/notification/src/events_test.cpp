@@ -118,6 +118,16 @@ TEST(Events, DecodesOtp) {
   }
 }
 
+TEST(Events, DecodesAuthUserDeleted) {
+  EXPECT_EQ(ClassifyEventType("auth.user.deleted"), EventKind::kUserDeleted);
+  const std::string u = "0190f8a0-0000-7000-8000-000000000001";
+  auto d = DecodeUserDeleted(json::object{{"user_id", u}, {"deleted_at", "2026-12-07T00:00:00Z"}});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->user_id, u);
+  EXPECT_FALSE(DecodeUserDeleted(json::object{{"user_id", "someone"}}));
+  EXPECT_FALSE(DecodeUserDeleted(json::object{}));
+}
+
 TEST(Events, DecodesAuthSessionAndPasswordEvents) {
   EXPECT_EQ(ClassifyEventType("auth.password.changed"), EventKind::kPasswordChanged);
   EXPECT_EQ(ClassifyEventType("auth.session.revoked"), EventKind::kSessionRevoked);

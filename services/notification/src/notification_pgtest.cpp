@@ -383,5 +383,64 @@ TEST_F(NotificationPgTest, DeliveriesAreClaimedOnceAndTheirOutcomesRecorded) {
   });
 }
 
+// (Outside the coroutine: GCC 12 cannot keep an initializer list in its frame.)
+std::vector<std::string> Pair(const std::string& a, const std::string& b) {
+  std::vector<std::string> v;
+  v.push_back(a);
+  v.push_back(b);
+  return v;
+}
+std::vector<std::string> UserTables() {
+  std::vector<std::string> v;
+  for (const char* t :
+       {"devices", "notification_preferences", "muted_conversations", "notifications"}) {
+    v.emplace_back(t);
+  }
+  return v;
+}
+
+// auth.user.deleted: the deleted user's devices, preferences, mutes and inbox go,
+// another user's stay; applying it again is harmless.
+TEST_F(NotificationPgTest, DeletedUsersLoseDevicesPreferencesAndInbox) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string gone = NewUuidV7(), kept = NewUuidV7();
+    const std::vector<std::string> both = Pair(gone, kept);
+    for (const std::string* u = both.data(); u != both.data() + both.size(); ++u) {
+      const std::string device = NewUuidV7(), token = "tok-" + NewUuidV7(), entry = NewUuidV7();
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO devices (id, user_id, platform, token) VALUES ($1::uuid, $2::uuid, "
+          "'android', $3)",
+          device, *u, token));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, quiet_timezone) "
+          "VALUES ($1::uuid, 1320, 420, 'Asia/Bangkok')",
+          *u));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO muted_conversations (user_id, conversation_id) VALUES ($1::uuid, 'c1')",
+          *u));
+      CO_ASSERT_OK(co_await pool.Query(
+          "INSERT INTO notifications (id, user_id, kind, title, body) VALUES ($1::uuid, $2::uuid, "
+          "'payment', 't', 'b')",
+          entry, *u));
+    }
+    pg::ArrayBuilder users;
+    users.Add(gone);
+    for (int round = 0; round < 2; ++round) {
+      pg::Statement st = DeleteUsersData(users);
+      auto r = co_await pool.Execute(st.sql, std::move(st.params));
+      CO_ASSERT_OK(r);
+    }
+    const std::vector<std::string> tables = UserTables();
+    for (const std::string& table : tables) {
+      const std::string count_gone =
+          "SELECT count(*) FROM " + table + " WHERE user_id = '" + gone + "'";
+      const std::string count_kept =
+          "SELECT count(*) FROM " + table + " WHERE user_id = '" + kept + "'";
+      EXPECT_EQ(co_await Scalar(pool, count_gone), 0) << table;
+      EXPECT_EQ(co_await Scalar(pool, count_kept), 1) << table;
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tchat::notification

@@ -271,6 +271,16 @@ std::optional<pg::Statement> SessionDevicesStatement(const std::vector<const Par
   return DeleteSessionDevices(users, sessions);
 }
 
+// Removes what is kept for the users these events delete; nullopt when none.
+std::optional<pg::Statement> DeletedUsersStatement(const std::vector<const ParsedEntry*>& todo) {
+  pg::ArrayBuilder users;
+  for (const ParsedEntry* p : todo) {
+    if (const auto* u = std::get_if<UserDeleted>(&p->decoded)) users.Add(u->user_id);
+  }
+  if (users.size() == 0) return std::nullopt;
+  return DeleteUsersData(users);
+}
+
 // What a batch's transaction works from (each attempt anew).
 struct BatchInput {
   const Config& settings;
@@ -327,6 +337,8 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
   out.has_waiting = rows.has_waiting();
   if (!in.triaged.poison.empty()) st.push_back(PoisonStatement(in.stream, in.triaged.poison));
   if (auto gone = SessionDevicesStatement(todo)) st.push_back(std::move(*gone));
+  // Last: also what this batch's own rules just wrote for a deleted user goes.
+  if (auto gone = DeletedUsersStatement(todo)) st.push_back(std::move(*gone));
   if (!st.empty()) {
     auto w = co_await c.Pipeline(std::move(st));
     if (!w) co_return std::move(w).error();

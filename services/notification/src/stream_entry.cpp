@@ -29,6 +29,12 @@ Status Decode(ParsedEntry& p, const Envelope& env) {
       p.decoded = std::move(*d);
       return Ok();
     }
+    case EventKind::kUserDeleted: {
+      auto d = DecodeUserDeleted(env.data);
+      if (!d) return std::move(d).error();
+      p.decoded = std::move(*d);
+      return Ok();
+    }
     case EventKind::kMessageCreated: {
       auto d = DecodeMessageCreated(env.data);
       if (!d) return std::move(d).error();
@@ -62,6 +68,7 @@ std::string_view TypeLabel(const ParsedEntry& p) {
     case EventKind::kOtpRequested:
     case EventKind::kPasswordChanged:
     case EventKind::kSessionRevoked:
+    case EventKind::kUserDeleted:
     case EventKind::kMessageCreated:
       return p.env.type;
     case EventKind::kPayment:

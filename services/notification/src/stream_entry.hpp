@@ -17,8 +17,8 @@ struct ParsedEntry {
   std::string entry_id;
   Envelope env;
   EventKind kind = EventKind::kUnknown;
-  std::variant<std::monostate, OtpRequested, PasswordChanged, SessionRevoked, MessageCreated,
-               PaymentEvent>
+  std::variant<std::monostate, OtpRequested, PasswordChanged, SessionRevoked, UserDeleted,
+               MessageCreated, PaymentEvent>
       decoded;
 };
 

@@ -151,25 +151,7 @@ std::string OptPart(const std::optional<std::string>& v) {
   return v ? "1" + *v : "0";
 }
 
-// ---- wallets and transfers ----
-
-Task<Response> ListWallets(Request& req) {
-  auto user = http::CallerId(req);
-  if (!user) co_return Response::FromError(user.error());
-  auto wallets = co_await Service(req).Wallets(*user);
-  if (!wallets) co_return Response::FromError(wallets.error());
-  json::array arr;
-  for (const Wallet& w : *wallets) {
-    json::object o;
-    o["currency"] = w.currency;
-    o["balance"] = w.balance;
-    o["updated_at"] = FormatRfc3339Ms(w.updated_ms);
-    arr.push_back(std::move(o));
-  }
-  json::object body;
-  body["wallets"] = std::move(arr);
-  co_return Response::Json(200, body);
-}
+// ---- transfers (the wallet routes: wallet_handlers.cpp) ----
 
 Task<Response> CreateTransfer(Request& req) {
   auto user = http::CallerId(req);
@@ -572,7 +554,7 @@ void MoneyPost(http::Router& router, std::string_view route, HandlerFn handler) 
 }  // namespace
 
 void RegisterRoutes(http::Router& router) {
-  router.Get("/v1/wallets", ListWallets);
+  RegisterWalletRoutes(router);
   // Every route that moves or commits money counts against the caller's
   // MoneyRateLimiter; reads, decline and cancel do not.
   MoneyPost(router, "/v1/transfers", CreateTransfer);

@@ -10,4 +10,8 @@ namespace tchat::payment {
 // level and do their own checks (HMAC signature; admin bearer credential).
 void RegisterRoutes(http::Router& router);
 
+// GET /v1/wallets and POST /v1/wallets/close (wallet_handlers.cpp); part of
+// RegisterRoutes.
+void RegisterWalletRoutes(http::Router& router);
+
 }  // namespace tchat::payment

@@ -161,6 +161,10 @@ Task<Result<std::int64_t>> LedgerStore::EnsureWallet(const std::string& user_id,
     // A concurrent creator makes this insert wait and then do nothing; the next
     // SELECT (a new snapshot) sees its row.
     auto created = co_await pool_.Query(kCreate, user_id, currency);
+    if (!created && created.error().sqlstate == "23514") {
+      // accounts_closed_owner_no_new: the owner's wallets were closed (account deleted).
+      co_return Error(ErrorCode::kConflict, "the recipient's wallets are closed", "wallet_closed");
+    }
     if (!created) co_return std::move(created).error();
     if (!created->empty()) id = created->GetInt64(0, 0);
   }
@@ -182,6 +186,12 @@ Task<Result<std::vector<Wallet>>> LedgerStore::Wallets(const std::string& user_i
     out.push_back(Wallet{std::string(r->GetString(i, 0)), r->GetInt64(i, 1), r->GetInt64(i, 2)});
   }
   co_return out;
+}
+
+Task<Result<std::string>> LedgerStore::CloseWallets(const std::string& user_id) {
+  auto r = co_await pool_.Query("SELECT payment_close_wallets($1::uuid)", user_id);
+  if (!r) co_return std::move(r).error();
+  co_return std::string(r->GetString(0, 0));
 }
 
 Task<Result<SystemAccounts>> LedgerStore::System(std::string_view currency) {

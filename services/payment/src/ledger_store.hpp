@@ -98,6 +98,10 @@ class LedgerStore {
   Task<Result<std::int64_t>> EnsureWallet(const std::string& user_id, std::string_view currency);
   // The user's wallets, by currency code.
   Task<Result<std::vector<Wallet>>> Wallets(const std::string& user_id);
+  // Closes every wallet of the user (payment_close_wallets, migration 000004):
+  // "ok" (also when already closed), "wallet_not_empty" or "operation_pending"
+  // (then nothing changed).
+  Task<Result<std::string>> CloseWallets(const std::string& user_id);
   // The system accounts of `currency` (loaded once).
   Task<Result<SystemAccounts>> System(std::string_view currency);
 

@@ -496,5 +496,75 @@ TEST_F(PaymentPgTest, AnEntryWithLimitsSharesTheTotalsOfTransfers) {
   });
 }
 
+// Account deletion's zero-balance rule (migration 000004): wallets close only empty
+// and with nothing pending; a closed wallet takes no money in and its owner gets no
+// new wallet; the ledger is untouched and still verifies.
+TEST_F(PaymentPgTest, WalletsCloseOnlyEmptyAndThenTakeNoMoney) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    auto a = co_await store.EnsureWallet(alice, "THB");
+    CO_ASSERT_OK(a);
+    auto b = co_await store.EnsureWallet(bob, "THB");
+    CO_ASSERT_OK(b);
+    CO_ASSERT_OK(co_await Fund(store, *a, 1'000));
+
+    auto full = co_await store.CloseWallets(alice);
+    CO_ASSERT_OK(full);
+    EXPECT_EQ(*full, "wallet_not_empty");
+    auto entries = co_await Count(store, kCountEntries);
+    CO_ASSERT_OK(entries);
+    auto moved = co_await Post(store, *a, *b, 1'000);  // still open: alice pays it all out
+    CO_ASSERT_OK(moved);
+    EXPECT_EQ(*moved, "ok");
+
+    auto closed = co_await store.CloseWallets(alice);
+    CO_ASSERT_OK(closed);
+    EXPECT_EQ(*closed, "ok");
+    auto twice = co_await store.CloseWallets(alice);
+    CO_ASSERT_OK(twice);
+    EXPECT_EQ(*twice, "ok");
+
+    // Money into the closed wallet: the whole transaction fails, nothing moves.
+    auto in = co_await Post(store, *b, *a, 10);
+    EXPECT_FALSE(in.ok());
+    auto ab = co_await Balance(store, *a);
+    CO_ASSERT_OK(ab);
+    EXPECT_EQ(*ab, 0);
+    auto bb = co_await Balance(store, *b);
+    CO_ASSERT_OK(bb);
+    EXPECT_EQ(*bb, 1'000);
+    // No new wallet for the closed owner, in any currency.
+    auto usd = co_await store.EnsureWallet(alice, "USD");
+    CO_ASSERT_TRUE(!usd.ok());
+    EXPECT_EQ(usd.error().WireCode(), "wallet_closed");
+    // The ledger keeps everything and still balances.
+    auto after = co_await Count(store, kCountEntries);
+    CO_ASSERT_OK(after);
+    EXPECT_EQ(*after, *entries + 1);
+    auto v = co_await store.Verify();
+    CO_ASSERT_OK(v);
+    EXPECT_TRUE(VerifyOk(*v)) << json::serialize(*v);
+  });
+}
+
+TEST_F(PaymentPgTest, WalletsDoNotCloseWhileATopupIsPending) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    const std::string carol = NewUuidV7();
+    auto c = co_await store.EnsureWallet(carol, "THB");
+    CO_ASSERT_OK(c);
+    const std::string topup = NewUuidV7(), ref = "ref-" + NewUuidV7();
+    CO_ASSERT_OK(co_await store.pool().Query(
+        "INSERT INTO topups (id, user_id, account_id, amount, currency, method, status, "
+        "provider_reference, created_at, updated_at) VALUES ($1::uuid, $2::uuid, $3, 500, 'THB', "
+        "'promptpay', 'pending', $4, now(), now())",
+        topup, carol, *c, ref));
+    auto pending = co_await store.CloseWallets(carol);
+    CO_ASSERT_OK(pending);
+    EXPECT_EQ(*pending, "operation_pending");
+    auto open = co_await store.EnsureWallet(carol, "USD");
+    EXPECT_TRUE(open.ok()) << "a refused closure changed nothing";
+  });
+}
+
 }  // namespace
 }  // namespace tchat::payment

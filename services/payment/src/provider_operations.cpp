@@ -39,6 +39,10 @@ Task<Result<Done<ProviderOperation>>> PaymentService::CreateTopup(const Provider
     co_return o;
   };
   auto run = co_await RunIdempotent(cmd.user_id, cmd.idempotency, std::move(op_fn));
+  if (!run && run.error().sqlstate == "23514") {
+    // topups_closed_wallet: the account was deleted (its wallets closed) meanwhile.
+    co_return Error(ErrorCode::kConflict, "the wallet is closed", "wallet_closed");
+  }
   co_return FreshOrReplayed(std::move(run), std::move(created), &TopupFromJson);
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <tchat/core/events/outbox.hpp>
+#include <tchat/core/log.hpp>
 #include <tchat/core/time.hpp>
 #include <tchat/core/uuid.hpp>
 
@@ -52,6 +53,24 @@ Task<Result<std::vector<Wallet>>> PaymentService::Wallets(const std::string& use
   co_return co_await store_->Wallets(user_id);
 }
 
+Task<Status> PaymentService::CloseWallets(const std::string& user_id) {
+  auto r = co_await store_->CloseWallets(user_id);
+  if (!r) co_return std::move(r).error();
+  if (*r == "wallet_not_empty") {
+    co_return Error(ErrorCode::kConflict,
+                    "the wallet still holds money: withdraw it before deleting the account",
+                    "wallet_not_empty");
+  }
+  if (*r == "operation_pending") {
+    co_return Error(ErrorCode::kConflict,
+                    "a top-up or withdrawal is still pending: wait until it completes",
+                    "operation_pending");
+  }
+  if (*r != "ok") co_return Error::Internal("payment_close_wallets answered " + *r);
+  log::Info("wallets closed", {{"user_id", user_id}});
+  co_return Ok();
+}
+
 TransferItem PaymentService::NewTransferItem(std::string_view kind, const std::string& from_user,
                                              const std::string& to_user, std::int64_t amount,
                                              std::string_view currency, std::int64_t now_ms) const {
@@ -97,6 +116,12 @@ Task<Result<Done<Transfer>>> PaymentService::CreateTransfer(const TransferComman
   Transfer fresh = it.transfer;
 
   auto outcome = co_await batcher_->Submit(std::move(it));
+  if (!outcome && outcome.error().sqlstate == "23514") {
+    // accounts_closed_no_credit: the recipient's wallet closed (account deleted)
+    // after this worker cached it; the transaction rolled back, nothing moved.
+    metrics.Transfer("transfer", "wallet_closed");
+    co_return Error(ErrorCode::kConflict, "the recipient's wallets are closed", "wallet_closed");
+  }
   if (!outcome) {
     metrics.Transfer("transfer", "error");
     co_return std::move(outcome).error();

@@ -103,6 +103,10 @@ class PaymentService {
   const Config& config() const { return *config_holder_; }
 
   Task<Result<std::vector<Wallet>>> Wallets(const std::string& user_id);
+  // POST /v1/wallets/close (asked by auth before it deletes the account): closes
+  // every wallet of the user when all hold zero and nothing is pending. 409
+  // wallet_not_empty / operation_pending otherwise (nothing changes). Idempotent.
+  Task<Status> CloseWallets(const std::string& user_id);
 
   // The transfer; a repeated key with the same request replays the first one.
   // idempotency_key_reused, insufficient_funds, limit_exceeded (per-transfer,

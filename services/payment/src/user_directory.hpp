@@ -21,8 +21,10 @@ struct UserDirectoryOptions {
   // Deadline of one question to auth (PAYMENT_AUTH_TIMEOUT): past it, the caller
   // gets 503 rather than wait.
   std::chrono::milliseconds timeout = std::chrono::seconds(2);
-  // How long a user auth confirmed stays known without asking again. Users are
-  // never deleted by auth, so a long life is safe; only existence is cached.
+  // How long a user auth confirmed stays known without asking again; only
+  // existence is cached. A user deleted meanwhile (DELETE /v1/users/me) is still
+  // safe to name: their wallets were closed first, so a transfer to them answers
+  // 409 wallet_closed and moves nothing.
   std::chrono::milliseconds positive_ttl = std::chrono::minutes(10);
   // Known users kept at most (the oldest go first).
   std::size_t max_entries = 100'000;

@@ -8,7 +8,9 @@
 // database of its own, so it needs only:
 //   TCHAT_TEST_PG_URL     a libpq URI of an administrative database (it creates
 //                         and drops tchat_notification_crashtest_<pid>)
-//   TCHAT_TEST_REDIS_URL  a Redis server (it uses database 9 and flushes it)
+//   TCHAT_TEST_REDIS_URL  a Redis server (it uses database 9 and flushes it), or a
+//                         Redis Cluster (redis-cluster://...; it flushes every
+//                         master: nothing else may use the cluster meanwhile)
 // The service binary and the migrations are located at build time.
 #include <algorithm>
 #include <atomic>
@@ -79,7 +81,10 @@ bool WaitReady(std::uint16_t port) {
 TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   const std::string admin_url = RequireEnv("TCHAT_TEST_PG_URL");
   std::string redis_url = RequireEnv("TCHAT_TEST_REDIS_URL");
-  redis_url = redis_url.substr(0, redis_url.find('/', 8)) + "/9";
+  // A cluster has database 0 only.
+  if (!redis_url.starts_with("redis-cluster://")) {
+    redis_url = redis_url.substr(0, redis_url.find('/', 8)) + "/9";
+  }
   const std::string db = "tchat_notification_crashtest_" + std::to_string(getpid());
 
   PGconn* admin = PQconnectdb(admin_url.c_str());
@@ -103,7 +108,7 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   }
 
   Redis redis(redis_url);
-  redis.Command({"FLUSHDB"});
+  redis.FlushDb();
   HttpSink sink("127.0.0.1:0");
 
   // 300 recipients with two devices each, registered directly in the database.
@@ -310,7 +315,7 @@ TEST(NotificationCrash, KillDashNineWhileEventsFlowLosesAndDuplicatesNothing) {
   PQfinish(conn);
   Exec(admin, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
   PQfinish(admin);
-  redis.Command({"FLUSHDB"});
+  redis.FlushDb();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "support/redis.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -100,6 +101,39 @@ std::string Redis::Command(const std::vector<std::string>& args) {
       if (ask) Run({"ASKING"});
     }
   }
+}
+
+void Redis::FlushDb() {
+  if (!cluster_) {
+    Run({"FLUSHDB"});
+    return;
+  }
+  // CLUSTER NODES: "<id> <host:port@bus[,hostname]> <flags> ..." a line per node.
+  const std::string nodes = Command({"CLUSTER", "NODES"});
+  std::vector<std::string> masters;
+  std::size_t at = 0;
+  while (at < nodes.size()) {
+    const auto end = std::min(nodes.find('\n', at), nodes.size());
+    const std::string line = nodes.substr(at, end - at);
+    at = end + 1;
+    const auto a = line.find(' ');
+    const auto b = line.find(' ', a + 1);
+    const auto c = line.find(' ', b + 1);
+    if (c == std::string::npos) continue;
+    const std::string flags = line.substr(b + 1, c - b - 1);
+    if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos) {
+      continue;
+    }
+    std::string addr = line.substr(a + 1, b - a - 1);
+    masters.push_back(addr.substr(0, addr.find('@')));
+  }
+  if (masters.empty()) throw std::runtime_error("CLUSTER NODES lists no master");
+  for (const std::string& m : masters) {
+    auto [host, port] = HostPort(m);
+    Connect(host.empty() ? "127.0.0.1" : host, port);
+    Run({"FLUSHDB"});
+  }
+  ConnectAnySeed();
 }
 
 std::string Redis::NodeOf(const std::string& key) {

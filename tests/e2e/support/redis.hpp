@@ -33,6 +33,10 @@ class Redis {
   std::string Publish(std::string_view stream, const json::object& envelope);
   std::string PublishRaw(std::string_view stream, const std::vector<std::string>& fields);
 
+  // Empties the database: FLUSHDB here, or on a cluster on every master (their
+  // replicas follow), so that no node keeps keys of an earlier run.
+  void FlushDb();
+  bool IsCluster() const { return cluster_; }
   // Cluster only: "host:port" of the master serving `key`'s slot now.
   std::string NodeOf(const std::string& key);
   // The process id of the server this connection is on (INFO server).

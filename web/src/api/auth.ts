@@ -50,6 +50,15 @@ export class AuthApi {
   removePassword(proof: { current_password: string } | { otp_code: string }): Promise<void> {
     return this.http.delete('/v1/auth/password', { body: proof });
   }
+
+  /**
+   * Deletes the account for good (DELETE /v1/users/me): needs a code sent with
+   * `purpose: password` (or the current password). 409 while a wallet holds money.
+   */
+  deleteMe(proof: { current_password: string } | { otp_code: string }): Promise<void> {
+    return this.http.delete('/v1/users/me', { body: proof });
+  }
+
   /** A forgotten password: a password code sets a new one and ends every session. */
   resetPassword(phone: string, country: string, otpCode: string, password: string): Promise<void> {
     return this.http.post(

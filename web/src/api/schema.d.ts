@@ -378,7 +378,29 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the account (PDPA erasure)
+         * @description Deletes the caller's account for good. Needs a fresh proof besides the
+         *     session: `otp_code`, a code sent to the user's phone by
+         *     `POST /v1/auth/otp/request` with `purpose: password` (a wrong or used
+         *     one answers 403), or `current_password` (a wrong one answers 403 and
+         *     counts towards the lock-out). Without a proof: 400.
+         *
+         *     Money first: auth asks payment to close the user's wallets
+         *     (`POST /v1/wallets/close` with the caller's token). While a wallet holds
+         *     money the answer is 409 `wallet_not_empty` (withdraw it first); while a
+         *     top-up or withdrawal is pending, 409 `operation_pending`; when payment
+         *     cannot answer, 503 `dependency_unavailable`. In each case nothing is
+         *     deleted.
+         *
+         *     Then the user, their sessions and refresh tokens are deleted: every
+         *     token of the user stops working (open WebSockets are closed), the
+         *     phone number and username are free (signing in with the number again
+         *     creates a new user with a new id), and `auth.sessions.revoked` and
+         *     `auth.user.deleted` are announced. What the other services then delete
+         *     and keep is described under "Account deletion" above.
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         /**
@@ -1075,6 +1097,38 @@ export interface paths {
         get: operations["listWallets"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/wallets/close": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close the caller's wallets (before account deletion)
+         * @description Asked by auth on `DELETE /v1/users/me`, with the user's token; a client
+         *     may call it too. Zero-balance rule: the wallets close only when every
+         *     wallet of the caller holds exactly 0 and no top-up or withdrawal of
+         *     theirs is pending; otherwise 409 `wallet_not_empty` or
+         *     `operation_pending` and nothing changes (the user withdraws first, as
+         *     a regulated e-money wallet must pay out what it holds). Closing
+         *     cancels the caller's pending payment requests. A closed wallet takes no
+         *     money in (a transfer to it answers 409 `wallet_closed`) and no new
+         *     wallet is opened for its owner; the ledger (entries, postings,
+         *     transfers, the closed wallet rows) is kept. Repeating it answers 204.
+         */
+        post: operations["closeWallets"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3424,6 +3478,43 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "otp_code": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordProof"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted; every session has ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     updateMe: {
         parameters: {
             query?: never;
@@ -4489,6 +4580,30 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    closeWallets: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wallets are closed (or were). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
     createTransfer: {
         parameters: {
             query?: never;
@@ -4546,6 +4661,18 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["UserNotFound"];
+            /**
+             * @description `wallet_closed`: the recipient deleted their account and their
+             *     wallets are closed; no money moved.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["DependencyUnavailable"];

@@ -314,6 +314,28 @@ export const en = {
   'settings.noMuted': 'No muted chats.',
   'settings.unmute': 'Unmute',
   'settings.signOut': 'Sign out',
+  'common.deletedAccount': 'Deleted account',
+  'deleteAccount.title': 'Delete my account',
+  'deleteAccount.open': 'Delete my account…',
+  'deleteAccount.intro':
+    'Deleting your account is permanent and cannot be undone. Under data-protection law (PDPA) we then erase your personal data:',
+  'deleteAccount.deleted':
+    'Your profile, phone number, password, sessions, devices and notification settings are deleted, and you are signed out everywhere.',
+  'deleteAccount.messages':
+    'Your messages, photos and files are removed from every chat; others see “message deleted” from a deleted account.',
+  'deleteAccount.kept':
+    'Records of payments are kept, as the law requires for money, without your name or number.',
+  'deleteAccount.wallet': 'Your wallet must be empty: withdraw any balance first.',
+  'deleteAccount.codeHint': 'To make sure it is you, we send a verification code to your phone.',
+  'deleteAccount.understand': 'I understand that my account and my messages are deleted for good.',
+  'deleteAccount.tickFirst': 'Tick the box to confirm that you understand.',
+  'deleteAccount.confirm': 'Delete your account now? This cannot be undone.',
+  'deleteAccount.submit': 'Delete account',
+  'deleteAccount.walletNotEmpty':
+    'Your wallet still holds money. Withdraw it in the Wallet first, then delete the account.',
+  'deleteAccount.operationPending':
+    'A top-up or withdrawal is still in progress. Try again when it has finished.',
+  'deleteAccount.done': 'Your account has been deleted.',
   'password.title': 'Password',
   'password.none':
     'You sign in with a code sent to your phone. Set a password to sign in with it as well.',

@@ -309,6 +309,31 @@ export const fil: Messages = {
   'settings.noMuted': 'Walang naka-mute na chat.',
   'settings.unmute': 'I-unmute',
   'settings.signOut': 'Mag-sign out',
+  'common.deletedAccount': 'Binurang account',
+  'deleteAccount.title': 'Burahin ang aking account',
+  'deleteAccount.open': 'Burahin ang aking account…',
+  'deleteAccount.intro':
+    'Permanente ang pagbura ng account at hindi na ito maibabalik. Ayon sa batas sa proteksyon ng datos (Data Privacy Act), buburahin namin ang iyong personal na datos:',
+  'deleteAccount.deleted':
+    'Mabubura ang iyong profile, numero ng telepono, password, mga session, device at settings ng notification, at masa-sign out ka sa lahat ng device.',
+  'deleteAccount.messages':
+    'Aalisin ang iyong mga mensahe, larawan at file sa bawat chat; makikita ng iba ang “binurang mensahe” mula sa binurang account.',
+  'deleteAccount.kept':
+    'Itatago ang mga rekord ng bayad gaya ng hinihingi ng batas, nang wala ang iyong pangalan o numero.',
+  'deleteAccount.wallet':
+    'Dapat walang laman ang iyong wallet: i-cash out muna ang natitirang balanse.',
+  'deleteAccount.codeHint':
+    'Para matiyak na ikaw ito, magpapadala kami ng verification code sa iyong telepono.',
+  'deleteAccount.understand':
+    'Nauunawaan ko na permanenteng mabubura ang aking account at mga mensahe.',
+  'deleteAccount.tickFirst': 'Lagyan ng tsek ang kahon para kumpirmahing nauunawaan mo.',
+  'deleteAccount.confirm': 'Burahin na ang iyong account? Hindi na ito maibabalik.',
+  'deleteAccount.submit': 'Burahin ang account',
+  'deleteAccount.walletNotEmpty':
+    'May laman pa ang iyong wallet. I-cash out muna ito sa Wallet, saka burahin ang account.',
+  'deleteAccount.operationPending':
+    'May cash in o cash out pang pinoproseso. Subukan ulit kapag tapos na ito.',
+  'deleteAccount.done': 'Nabura na ang iyong account.',
   'password.title': 'Password',
   'password.none':
     'Nagsa-sign in ka gamit ang code na ipinapadala sa telepono mo. Mag-set ng password para makapag-sign in ka rin gamit ito.',

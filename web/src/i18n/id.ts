@@ -303,6 +303,29 @@ export const id: Messages = {
   'settings.noMuted': 'Tidak ada chat yang dibisukan.',
   'settings.unmute': 'Bunyikan',
   'settings.signOut': 'Keluar',
+  'common.deletedAccount': 'Akun yang dihapus',
+  'deleteAccount.title': 'Hapus akun saya',
+  'deleteAccount.open': 'Hapus akun saya…',
+  'deleteAccount.intro':
+    'Menghapus akun bersifat permanen dan tidak dapat dibatalkan. Sesuai undang-undang pelindungan data pribadi, kami lalu menghapus data pribadi Anda:',
+  'deleteAccount.deleted':
+    'Profil, nomor telepon, kata sandi, sesi, perangkat, dan pengaturan notifikasi Anda dihapus, dan Anda keluar dari semua perangkat.',
+  'deleteAccount.messages':
+    'Pesan, foto, dan file Anda dihapus dari setiap chat; orang lain melihat “pesan dihapus” dari akun yang dihapus.',
+  'deleteAccount.kept':
+    'Catatan pembayaran tetap disimpan sesuai ketentuan hukum, tanpa nama atau nomor Anda.',
+  'deleteAccount.wallet': 'Dompet Anda harus kosong: tarik saldo terlebih dahulu.',
+  'deleteAccount.codeHint':
+    'Untuk memastikan ini Anda, kami mengirim kode verifikasi ke ponsel Anda.',
+  'deleteAccount.understand': 'Saya mengerti bahwa akun dan pesan saya dihapus selamanya.',
+  'deleteAccount.tickFirst': 'Centang kotak untuk menyatakan bahwa Anda mengerti.',
+  'deleteAccount.confirm': 'Hapus akun Anda sekarang? Tindakan ini tidak dapat dibatalkan.',
+  'deleteAccount.submit': 'Hapus akun',
+  'deleteAccount.walletNotEmpty':
+    'Dompet Anda masih berisi saldo. Tarik saldo di Dompet terlebih dahulu, lalu hapus akun.',
+  'deleteAccount.operationPending':
+    'Isi saldo atau tarik saldo masih diproses. Coba lagi setelah selesai.',
+  'deleteAccount.done': 'Akun Anda telah dihapus.',
   'password.title': 'Kata sandi',
   'password.none':
     'Anda masuk dengan kode yang dikirim ke HP Anda. Buat kata sandi agar bisa masuk dengan kata sandi juga.',

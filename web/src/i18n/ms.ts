@@ -303,6 +303,29 @@ export const ms: Messages = {
   'settings.noMuted': 'Tiada sembang yang disenyapkan.',
   'settings.unmute': 'Nyahsenyap',
   'settings.signOut': 'Log keluar',
+  'common.deletedAccount': 'Akaun yang dipadam',
+  'deleteAccount.title': 'Padam akaun saya',
+  'deleteAccount.open': 'Padam akaun saya…',
+  'deleteAccount.intro':
+    'Memadam akaun adalah kekal dan tidak boleh dibatalkan. Di bawah undang-undang perlindungan data peribadi (PDPA), kami kemudian memadam data peribadi anda:',
+  'deleteAccount.deleted':
+    'Profil, nombor telefon, kata laluan, sesi, peranti dan tetapan pemberitahuan anda dipadam, dan anda dilog keluar di semua peranti.',
+  'deleteAccount.messages':
+    'Mesej, foto dan fail anda dibuang daripada setiap sembang; orang lain melihat “mesej dipadam” daripada akaun yang dipadam.',
+  'deleteAccount.kept':
+    'Rekod pembayaran disimpan seperti yang dikehendaki undang-undang, tanpa nama atau nombor anda.',
+  'deleteAccount.wallet': 'Dompet anda mesti kosong: buat pengeluaran baki terlebih dahulu.',
+  'deleteAccount.codeHint':
+    'Untuk memastikan ini anda, kami menghantar kod pengesahan ke telefon anda.',
+  'deleteAccount.understand': 'Saya faham bahawa akaun dan mesej saya dipadam selama-lamanya.',
+  'deleteAccount.tickFirst': 'Tandakan kotak untuk mengesahkan bahawa anda faham.',
+  'deleteAccount.confirm': 'Padam akaun anda sekarang? Tindakan ini tidak boleh dibatalkan.',
+  'deleteAccount.submit': 'Padam akaun',
+  'deleteAccount.walletNotEmpty':
+    'Dompet anda masih ada wang. Buat pengeluaran di Dompet terlebih dahulu, kemudian padam akaun.',
+  'deleteAccount.operationPending':
+    'Tambah nilai atau pengeluaran masih diproses. Cuba lagi apabila ia selesai.',
+  'deleteAccount.done': 'Akaun anda telah dipadam.',
   'password.title': 'Kata laluan',
   'password.none':
     'Anda log masuk dengan kod yang dihantar ke telefon anda. Tetapkan kata laluan untuk log masuk dengannya juga.',

@@ -302,6 +302,29 @@ export const vi: Messages = {
   'settings.noMuted': 'Không có cuộc trò chuyện nào bị tắt thông báo.',
   'settings.unmute': 'Bật thông báo',
   'settings.signOut': 'Đăng xuất',
+  'common.deletedAccount': 'Tài khoản đã xóa',
+  'deleteAccount.title': 'Xóa tài khoản của tôi',
+  'deleteAccount.open': 'Xóa tài khoản của tôi…',
+  'deleteAccount.intro':
+    'Việc xóa tài khoản là vĩnh viễn và không thể hoàn tác. Theo quy định bảo vệ dữ liệu cá nhân, chúng tôi sẽ xóa dữ liệu cá nhân của bạn:',
+  'deleteAccount.deleted':
+    'Hồ sơ, số điện thoại, mật khẩu, phiên đăng nhập, thiết bị và cài đặt thông báo của bạn bị xóa, và bạn được đăng xuất trên mọi thiết bị.',
+  'deleteAccount.messages':
+    'Tin nhắn, ảnh và tệp của bạn bị gỡ khỏi mọi cuộc trò chuyện; người khác sẽ thấy “tin nhắn đã bị xóa” từ một tài khoản đã xóa.',
+  'deleteAccount.kept':
+    'Hồ sơ thanh toán được lưu giữ theo yêu cầu của pháp luật, không kèm tên hay số điện thoại của bạn.',
+  'deleteAccount.wallet': 'Ví của bạn phải trống: hãy rút tiền số dư trước.',
+  'deleteAccount.codeHint':
+    'Để chắc chắn đó là bạn, chúng tôi gửi mã xác minh đến điện thoại của bạn.',
+  'deleteAccount.understand': 'Tôi hiểu rằng tài khoản và tin nhắn của tôi sẽ bị xóa vĩnh viễn.',
+  'deleteAccount.tickFirst': 'Hãy đánh dấu vào ô để xác nhận rằng bạn đã hiểu.',
+  'deleteAccount.confirm': 'Xóa tài khoản của bạn ngay bây giờ? Không thể hoàn tác.',
+  'deleteAccount.submit': 'Xóa tài khoản',
+  'deleteAccount.walletNotEmpty':
+    'Ví của bạn vẫn còn tiền. Hãy rút tiền trong Ví trước, rồi xóa tài khoản.',
+  'deleteAccount.operationPending':
+    'Một giao dịch nạp tiền hoặc rút tiền vẫn đang xử lý. Hãy thử lại khi hoàn tất.',
+  'deleteAccount.done': 'Tài khoản của bạn đã bị xóa.',
   'password.title': 'Mật khẩu',
   'password.none':
     'Bạn đang đăng nhập bằng mã gửi đến điện thoại. Hãy đặt mật khẩu để có thể đăng nhập bằng mật khẩu nữa.',

@@ -1,6 +1,7 @@
 // Profiles of the people the user meets (members of conversations, payers):
 // fetched once each from GET /v1/users/{id} and cached for the page's life.
 import type { AuthApi } from '../api/auth';
+import { ApiError } from '../api/errors';
 import type { User } from '../api/types';
 import { Emitter } from '../util/emitter';
 
@@ -10,6 +11,8 @@ export class Directory {
   readonly events = new Emitter<{ user: User }>();
   private readonly users = new Map<string, User>();
   private readonly pending = new Map<string, Promise<User | null>>();
+  /** Ids auth answered 404 for: deleted accounts (DELETE /v1/users/me). */
+  private readonly gone = new Set<string>();
   private queue: string[] = [];
   private active = 0;
 
@@ -17,6 +20,11 @@ export class Directory {
 
   get(id: string): User | undefined {
     return this.users.get(id);
+  }
+
+  /** True when the user's account was deleted (their profile answers 404). */
+  isDeleted(id: string): boolean {
+    return this.gone.has(id);
   }
 
   put(user: User): void {
@@ -60,7 +68,10 @@ export class Directory {
         this.put(u);
         return u;
       })
-      .catch(() => null)
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) this.gone.add(id);
+        return null;
+      })
       .finally(() => this.pending.delete(id));
     this.pending.set(id, p);
     return p;

@@ -7,7 +7,7 @@ import type { Ctx } from './context';
 export function userName(ctx: Ctx, id: string): string {
   if (id === ctx.session.user?.id) return t('common.you');
   const u = ctx.directory.get(id);
-  if (!u) return '…';
+  if (!u) return ctx.directory.isDeleted(id) ? t('common.deletedAccount') : '…';
   return u.display_name || (u.username ? `@${u.username}` : t('common.unknownUser'));
 }
 
@@ -21,7 +21,8 @@ export function peerOf(ctx: Ctx, c: Conversation): string | null {
 export function conversationTitle(ctx: Ctx, c: Conversation): string {
   if (c.type === 'group') return c.title || t('chats.group');
   const peer = peerOf(ctx, c);
-  return peer ? userName(ctx, peer) : t('common.unknownUser');
+  // A direct chat without the other member: their account was deleted.
+  return peer ? userName(ctx, peer) : t('common.deletedAccount');
 }
 
 // Formatters are costly to create (each toLocale*String with options makes one):

@@ -1,6 +1,6 @@
 // Settings: profile, interface language, notification preferences (push,
 // previews, quiet hours, muted chats), password, devices, blocked people and
-// sign-out.
+// sign-out, and deleting the account (delete-account.ts).
 import { ApiError } from '../../api/errors';
 import type { Preferences } from '../../api/types';
 import { intlLocale, LOCALES, locale, t, type Locale } from '../../i18n';
@@ -14,6 +14,7 @@ import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
 import { notificationsCard } from '../../pwa/notify';
 import { BlockedSection } from './blocked';
+import { DeleteAccountSection } from './delete-account';
 import { DevicesSection } from './devices';
 import { untilText } from './mute-menu';
 import { PasswordSection } from './password';
@@ -62,6 +63,7 @@ export class SettingsView implements View {
           { type: 'button', class: 'danger wide', onClick: () => void this.signOut() },
           t('settings.signOut'),
         ),
+        new DeleteAccountSection(ctx).el,
       ),
     );
     this.subs.add(ctx.preferences.events.on('changed', (p) => this.renderMuted(p)));

@@ -34,4 +34,14 @@ inline constexpr std::string_view kSessionRevoked = "auth.session.revoked";
 // auth.password.changed notice must still reach them.)
 inline constexpr std::string_view kSessionsRevoked = "auth.sessions.revoked";
 
+// {user_id, deleted_at (RFC 3339)}: the user deleted their account
+// (DELETE /v1/users/me). The auth row is gone (the phone number is free again);
+// every service forgets what it holds of the user: messaging anonymises their
+// messages, takes them out of their conversations and deletes their uploads;
+// notification drops their devices and preferences. Payment closed the wallets
+// before (POST /v1/wallets/close) and keeps the ledger. Written in the deleting
+// transaction, after an auth.sessions.revoked (reason "account_deleted") that
+// ends every session. Carries no phone number or other personal data.
+inline constexpr std::string_view kUserDeleted = "auth.user.deleted";
+
 }  // namespace tchat::events

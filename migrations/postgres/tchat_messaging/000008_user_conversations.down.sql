@@ -1,0 +1,1 @@
+DROP FUNCTION msg_user_conversations(uuid);
