@@ -6,9 +6,9 @@
 #      Indonesian, Malay, Filipino and English (3 to 14 words, some amounts such
 #      as "1,250 บาท") across messages/50 conversations; one user is a member of
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
-#      figure too; the terms it writes hold the conversation key, migration 000008).
+#      figure too; the terms it writes hold the conversation key, migration 000010).
 #   1. persisted send throughput: msg_send_batch of 32 messages per call without
-#      search terms, with them (000008: the terms and the conversation key in
+#      search terms, with them (000010: the terms and the conversation key in
 #      messages.search_terms, one GIN index), and with them in 000006's design
 #      (the terms only, and its msg_send_batch, from 000006's up migration).
 #      --rounds rounds, --clients clients. Target: at most 15 % lower with terms.
@@ -162,7 +162,7 @@ import sys
 r = sys.argv[1]
 off, keys, gin = map(float, sys.argv[2:])
 cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
-print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000008 keys {cost(keys)}; "
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000010 keys {cost(keys)}; "
       f"000006 GIN {cost(gin)}")
 EOF
 done
@@ -170,7 +170,7 @@ python3 - "${sends[@]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:]]
 out = []
-for i, name in ((1, "000008 keys"), (2, "000006 GIN"), ):
+for i, name in ((1, "000010 keys"), (2, "000006 GIN"), ):
     m = statistics.median(r[i] / r[0] for r in rows)
     out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
 print("  median ratio: " + ", ".join(out))
@@ -185,7 +185,7 @@ sql -c "CREATE INDEX messages_simple_tsv_idx ON messages USING gin (to_tsvector(
 sql -c "CREATE INDEX bench_nokeys_idx ON messages
   USING gin (array_remove(search_terms, search_conversation_key(conversation_id)))"
 sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) || ' ('
-  || (SELECT count(*) FROM messages) || ' rows), search_terms GIN with keys (000008) '
+  || (SELECT count(*) FROM messages) || ' rows), search_terms GIN with keys (000010) '
   || pg_size_pretty(pg_relation_size('messages_search_idx')) || ', without (000006) '
   || pg_size_pretty(pg_relation_size('bench_nokeys_idx')) || ', search_vocab '
   || pg_size_pretty(pg_total_relation_size('search_vocab')) || ', simple tsvector GIN '

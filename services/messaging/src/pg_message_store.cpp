@@ -272,7 +272,7 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (type == "text" && body.empty()) {
           co_return Error::InvalidArgument("body must not be empty");
         }
-        // The new body's words (and the conversation key, migration 000008) replace
+        // The new body's words (and the conversation key, migration 000010) replace
         // the old ones; the vocabulary is written last, after the conversation's row
         // (the order msg_send_batch takes them in).
         const std::string terms = pg::ToArray(MessageSearchTerms(body, std::nullopt, std::nullopt));

@@ -1,5 +1,5 @@
 // Message search against live PostgreSQL (migrations/postgres/tchat_messaging/
-// 000006_search, 000008_search_conversation_key): the terms msg_send_batch stores
+// 000006_search, 000010_search_conversation_key): the terms msg_send_batch stores
 // with each message and its conversation key, edits and deletions, membership,
 // prefixes, paging across conversations, the --keys backfill.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a scratch database is
@@ -27,7 +27,7 @@ using namespace std::string_literals;
 class SearchPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 8);
+    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 10);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {
@@ -341,7 +341,7 @@ TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
   });
 }
 
-// Messages indexed before migration 000008 have terms without the key:
+// Messages indexed before migration 000010 have terms without the key:
 // tchat-search-reindex --keys (kBackfillKeysSql) adds it, batch by batch, and
 // leaves deleted messages and keys already there alone.
 TEST_F(SearchPgTest, BackfillAddsTheKeysOfEarlierMessages) {

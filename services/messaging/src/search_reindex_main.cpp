@@ -1,9 +1,9 @@
 // tchat-search-reindex: fills messages.search_terms (and search_vocab) for
 // messages written before migration 000006, or for every message with --all
 // (after a change to the word splitter, services/messaging/src/search_text.hpp);
-// the terms it writes hold the conversation key (migration 000008). With --keys
+// the terms it writes hold the conversation key (migration 000010). With --keys
 // it adds instead that key to the terms of messages indexed before migration
-// 000008 (run it once after that migration; they are not found until then).
+// 000010 (run it once after that migration; they are not found until then).
 //
 //   tchat-search-reindex [--all | --keys] [--batch N] [--pause-ms N]
 //   DATABASE_URL: the messaging database (a libpq URI), as the service reads it.

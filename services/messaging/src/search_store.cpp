@@ -16,7 +16,7 @@ constexpr int kSearchTimeoutMs = 5000;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// The search (migration 000008): one scan of the GIN index over search_terms
+// The search (migration 000010): one scan of the GIN index over search_terms
 // for the prefix's terms ($2, one of them), the words ($5 when `words`, all of
 // them) and the caller's conversation keys ($1, one of them); the index
 // intersects them, so only the caller's matches are read from the heap. Then the

@@ -15,7 +15,7 @@
 #include "search_text.hpp"
 
 // The SQL of message search (migrations/postgres/tchat_messaging/000006_search,
-// 000008_search_conversation_key): messages.search_terms (GIN), which also hold
+// 000010_search_conversation_key): messages.search_terms (GIN), which also hold
 // the message's conversation key, and the search_vocab table of every indexed term.
 namespace tchat::messaging {
 
@@ -25,7 +25,7 @@ inline constexpr const char* kAddVocabularySql =
     "ORDER BY t ON CONFLICT DO NOTHING";
 
 // tchat-search-reindex --keys, one batch: adds the conversation key (migration
-// 000008) to the terms of the next $3 messages after ($1 conversation, $2 seq) by
+// 000010) to the terms of the next $3 messages after ($1 conversation, $2 seq) by
 // primary key that have terms without it. Answers how many messages it read,
 // the last one's key and how many it changed. An edit or deletion committed
 // meanwhile is seen by the UPDATE (it re-tests the row's newest version): its

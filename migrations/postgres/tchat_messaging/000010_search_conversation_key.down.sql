@@ -1,4 +1,4 @@
--- Back to 000007: 000006's msg_send_batch (terms without the conversation key).
+-- Back to 000009: 000006's msg_send_batch (terms without the conversation key).
 -- The keys already written stay in messages.search_terms: 000006's search asks
 -- for words (@>) and the prefix's vocabulary terms (&&), never for all of a
 -- message's terms, so an extra element changes no result (and rewriting every
