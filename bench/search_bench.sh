@@ -6,23 +6,28 @@
 #      Indonesian, Malay, Filipino and English (3 to 14 words, some amounts such
 #      as "1,250 บาท") across messages/50 conversations; one user is a member of
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
-#      figure too).
-#   1. search latency p50/p99 at --clients concurrent searchers for that user, SQL
-#      as the service runs it (services/messaging/src/search_store.cpp), for a
-#      rare word, a common word, a common word + a prefix, and a Thai word;
-#      anchor in the same run: the same searches with PostgreSQL's own
-#      to_tsvector('simple') + GIN over the same rows, and how many of the user's
-#      messages each finds for the Thai word (its parser cannot split Thai).
-#      Target: p99 <= 50 ms.
-#   2. persisted send throughput: msg_send_batch of 32 messages per call with their
-#      search terms vs without (the index and vocabulary not written), pgbench,
-#      --clients clients. Target: at most 15 % lower with terms.
+#      figure too; the terms it writes hold the conversation key, migration 000010).
+#   1. persisted send throughput: msg_send_batch of 32 messages per call without
+#      search terms, with them (000010: the terms and the conversation key in
+#      messages.search_terms, one GIN index), and with them in 000006's design
+#      (the terms only, and its msg_send_batch, from 000006's up migration).
+#      --rounds rounds, --clients clients. Target: at most 15 % lower with terms.
+#   2. search latency p50/p99 at --clients concurrent searchers for that user, SQL
+#      as the service runs it (services/messaging/src/search_store.cpp: one GIN
+#      scan for the terms and the caller's conversation keys, then the newest
+#      page), for a rare word, a common word, a common word + a prefix, a Thai
+#      word and an amount; anchors in the same run: 000006's design (GIN over
+#      search_terms: the index first up to 2000 matches, else the caller's
+#      conversations; the keys are in search_terms here too, which changes none
+#      of its results), and PostgreSQL's own to_tsvector('simple') + GIN over the
+#      same rows, with how many of the user's messages each finds (the latter
+#      cannot split Thai). Target: p99 <= 50 ms.
 #
 # Latencies are of the SQL (pgbench per-transaction logs), without the HTTP hop
 # and the service's query parsing and highlighting (microseconds per request).
-# Not a test: nothing is asserted. Bounded: fill + about 8 * duration.
+# Not a test: nothing is asserted. Bounded: fill + about (3 * rounds + 15) * duration.
 #
-# Usage: bench/search_bench.sh [--messages N] [--duration S] [--clients N]
+# Usage: bench/search_bench.sh [--messages N] [--duration S] [--clients N] [--rounds N]
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-migrate,tchat-search-reindex} (default build/),
 # PostgreSQL 15 binaries (pgbench) and python3.
 set -euo pipefail
@@ -36,23 +41,26 @@ source "$ROOT/scripts/lib/postgres.sh"
 messages=1000000
 duration=10
 clients=20
-usage() { sed -n '25,27p' "$0" | sed 's/^# \{0,1\}//'; }
+rounds=1
+usage() { sed -n '/^# Usage/,/^# PostgreSQL/p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --messages) messages="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --clients) clients="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
   shift
 done
-for n in "$messages" "$duration" "$clients"; do
+for n in "$messages" "$duration" "$clients" "$rounds"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
 done
 ((messages >= 20000)) || tchat::die "--messages: at least 20000 (200 conversations of 50 and more)"
 ((messages <= 20000000)) || tchat::die "keep it bounded: --messages <= 20000000"
 ((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
+((rounds <= 5)) || tchat::die "keep it bounded: --rounds <= 5"
 
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
 for b in tchat-migrate tchat-search-reindex; do
@@ -90,32 +98,128 @@ t1="$(now)"
 reindex="$(DATABASE_URL="$db_url" "$BUILD/bin/tchat-search-reindex" --batch 2000)"
 t2="$(now)"
 sql -c "VACUUM ANALYZE"
-echo "anchor index: to_tsvector('simple', body) GIN..."
-sql -c "CREATE INDEX messages_simple_tsv_idx ON messages USING gin (to_tsvector('simple', body))" \
-  -c "ANALYZE"
-t3="$(now)"
-python3 - "$t0" "$t1" "$t2" "$t3" "$messages" <<'EOF'
+python3 - "$t0" "$t1" "$t2" "$messages" <<'EOF'
 import sys
-t0, t1, t2, t3, n = map(float, sys.argv[1:])
-print(f"fill {t1 - t0:.0f} s; tchat-search-reindex {t2 - t1:.0f} s ({n / (t2 - t1):,.0f} messages/s); "
-      f"anchor GIN build {t3 - t2:.0f} s")
+t0, t1, t2, n = map(float, sys.argv[1:])
+print(f"fill {t1 - t0:.0f} s; tchat-search-reindex {t2 - t1:.0f} s ({n / (t2 - t1):,.0f} messages/s)")
 EOF
 echo "  $reindex"
-sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) || ', search_terms GIN '
-  || pg_size_pretty(pg_relation_size('messages_search_idx')) || ', simple tsvector GIN '
-  || pg_size_pretty(pg_relation_size('messages_simple_tsv_idx')) || ', vocabulary '
-  || (SELECT count(*) FROM search_vocab) || ' terms'"
+user="00000000-0000-7000-8000-000000000001" # fill.sql's user in 200 conversations
 
-# ---- 1. search latency -----------------------------------------------------
-user="00000000-0000-7000-8000-000000000001"  # fill.sql's user in 200 conversations
-# Our search, as search_store.cpp builds it: words (@>), last word a prefix
-# expanded through search_vocab (&&), newest first, a page of 20 (+1).
-# The statements the service runs per search (search_store.cpp): the prefix's
-# expansion through search_vocab; the search through the GIN index, at most
-# 2001 matches; and, when there were more, the search through the user's
-# conversations. Each planned with its values (the service forces custom plans;
-# pgbench -M simple plans every time too).
+# ---- 1. send throughput without terms, with them, with them in 000006's design --
+# 000006's msg_send_batch (terms without the key), from its up migration, under
+# another name. The GIN index exists only for the runs with terms.
+sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
+  "$ROOT/migrations/postgres/tchat_messaging/000006_search.up.sql" |
+  sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_gin_send_batch/' >"$work/gin_send.sql"
+sql -f "$work/gin_send.sql" >/dev/null
+sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
+          array_remove(search_terms, search_conversation_key(conversation_id)) AS search_terms
+        FROM (SELECT body, search_terms, conversation_id FROM messages
+               WHERE search_terms IS NOT NULL LIMIT 32) x" \
+  -c "CREATE TABLE bench_conversations AS SELECT row_number() OVER (ORDER BY id) AS n, id
+        FROM conversations" \
+  -c "CREATE UNIQUE INDEX ON bench_conversations (n)" >/dev/null
+send_tps() { # mode: off | keys | gin
+  local dir="$work/send-$1-$RANDOM" fn=msg_send_batch
+  local terms="'search_terms', to_jsonb(s.search_terms),"
+  mkdir -p "$dir"
+  chmod 777 "$dir"
+  [[ "$1" == off ]] && terms=""
+  [[ "$1" == gin ]] && fn=bench_gin_send_batch
+  cat >"$dir/script.sql" <<EOF
+\\set c random(1, $conversations)
+SELECT count(*) FROM $fn((
+  SELECT jsonb_agg(jsonb_build_object('index', s.i - 1, 'message_id', gen_random_uuid(),
+           'event_id', gen_random_uuid(),
+           'conversation_id', (SELECT id FROM bench_conversations WHERE n = :c),
+           'sender_id', '$user', 'type', 'text', 'body', s.body, $terms
+           'server_posted', true) ORDER BY s.i)
+    FROM bench_samples s WHERE s.i <= 32));
+EOF
+  sql -c "CHECKPOINT" >/dev/null
+  "$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$dir/script.sql" "$db_url" 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+gin_index() { # none | gin
+  sql -c "DROP INDEX IF EXISTS messages_search_idx"
+  if [[ "$1" == gin ]]; then
+    sql -c "CREATE INDEX messages_search_idx ON messages USING gin (search_terms)"
+  fi
+}
+echo
+echo "persisted sends, msg_send_batch of 32 messages, $clients clients, ${duration}s each, $rounds rounds"
+sends=()
+for ((r = 1; r <= rounds; r++)); do
+  gin_index none
+  off="$(send_tps off)"
+  gin_index gin
+  keys="$(send_tps keys)"
+  gin="$(send_tps gin)"
+  sends+=("$off $keys $gin")
+  python3 - "$r" "$off" "$keys" "$gin" <<'EOF'
+import sys
+r = sys.argv[1]
+off, keys, gin = map(float, sys.argv[2:])
+cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000010 keys {cost(keys)}; "
+      f"000006 GIN {cost(gin)}")
+EOF
+done
+python3 - "${sends[@]}" <<'EOF'
+import statistics, sys
+rows = [list(map(float, a.split())) for a in sys.argv[1:]]
+out = []
+for i, name in ((1, "000010 keys"), (2, "000006 GIN"), ):
+    m = statistics.median(r[i] / r[0] for r in rows)
+    out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
+print("  median ratio: " + ", ".join(out))
+EOF
+
+# ---- 2. search latency -----------------------------------------------------
+echo
+echo "anchor index: to_tsvector('simple', body) GIN..."
+sql -c "CREATE INDEX messages_simple_tsv_idx ON messages USING gin (to_tsvector('simple', body))" \
+  -c "VACUUM ANALYZE"
+# 000006's index, without the keys, for its size only.
+sql -c "CREATE INDEX bench_nokeys_idx ON messages
+  USING gin (array_remove(search_terms, search_conversation_key(conversation_id)))"
+sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) || ' ('
+  || (SELECT count(*) FROM messages) || ' rows), search_terms GIN with keys (000010) '
+  || pg_size_pretty(pg_relation_size('messages_search_idx')) || ', without (000006) '
+  || pg_size_pretty(pg_relation_size('bench_nokeys_idx')) || ', search_vocab '
+  || pg_size_pretty(pg_total_relation_size('search_vocab')) || ', simple tsvector GIN '
+  || pg_size_pretty(pg_relation_size('messages_simple_tsv_idx'))"
+sql -c "DROP INDEX bench_nokeys_idx"
+
+# Ours, as search_store.cpp builds it (PrepareSql, SearchSql): the prefix's
+# expansion and the user's conversation keys, then one GIN scan for both (and the
+# words), the newest page of those rows; planned with its values.
 ours() { # $1 words (text[] literal), $2 prefix
+  local words="" terms keys
+  [[ "$1" != "{}" ]] && words="AND m.search_terms @> '$1'::text[]"
+  terms="$(sql -c "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
+    WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
+    ORDER BY term LIMIT 128) v")"
+  keys="$(sql -c "SELECT ARRAY(SELECT search_conversation_key(me.conversation_id) FROM members me
+    WHERE me.user_id = '$user')")"
+  cat <<EOF
+SELECT (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
+ WHERE term >= '$2' COLLATE "C" AND term < ('$2' || chr(1114111)) COLLATE "C"
+ ORDER BY term LIMIT 128) v), ARRAY(SELECT search_conversation_key(me.conversation_id)
+ FROM members me WHERE me.user_id = '$user');
+WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m
+ WHERE m.search_terms && '$terms'::text[] AND m.search_terms && '$keys'::text[] $words
+   AND NOT m.deleted AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
+SELECT m.conversation_id, m.seq, m.id, m.body FROM (SELECT g.conversation_id, g.seq, g.id FROM g
+ ORDER BY g.id DESC LIMIT 21) AS p
+ JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq ORDER BY p.id DESC;
+EOF
+}
+# 000006's design, as its search_store.cpp ran it: the prefix's expansion through
+# search_vocab; the search through the GIN index, at most 2001 matches; and,
+# when there were more, the search through the user's conversations.
+gin() { # $1 words (text[] literal), $2 prefix
   local words="" convwords="" terms cte n
   [[ "$1" != "{}" ]] && words="AND m.search_terms @> '$1'::text[]"
   [[ "$1" != "{}" ]] && convwords="AND (m.search_terms || '{}'::text[]) @> '$1'::text[]"
@@ -147,7 +251,7 @@ SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
 EOF
   fi
 }
-anchor() { # $1 tsquery
+simple() { # $1 tsquery
   cat <<EOF
 SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
  WHERE m.conversation_id IN (SELECT me.conversation_id FROM members me WHERE me.user_id = '$user')
@@ -155,14 +259,17 @@ SELECT m.conversation_id, m.seq, m.id, m.body FROM messages m
  ORDER BY m.id DESC LIMIT 21;
 EOF
 }
-# Runs one script with pgbench; prints "p50 p99 tps" (ms, ms, per second).
+# Runs one script with pgbench; prints "p50 p99 count" (ms, ms, searches).
 latency() { # name, script
   local dir="$work/pgb-$1"
   mkdir -p "$dir"
   chmod 777 "$dir"
   printf '%s\n' "$2" >"$dir/script.sql"
   (cd "$dir" && "$PGBENCH" -n -M simple -c "$clients" -j 2 -T "$duration" -l \
-    -f "$dir/script.sql" "$db_url" >"$dir/out.txt" 2>&1) || { cat "$dir/out.txt" >&2; return 1; }
+    -f "$dir/script.sql" "$db_url" >"$dir/out.txt" 2>&1) || {
+    cat "$dir/out.txt" >&2
+    return 1
+  }
   python3 - "$dir" <<'EOF'
 import glob, sys
 lat = []
@@ -179,63 +286,34 @@ p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print(f"{p(0.50):.2f} {p(0.99):.2f} {len(lat)}")
 EOF
 }
-count_ours() { sql -c "SELECT count(*) FROM messages m WHERE m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = '$user') AND m.search_terms @> '$1'::text[]"; }
-count_anchor() { sql -c "SELECT count(*) FROM messages m WHERE m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = '$user') AND to_tsvector('simple', m.body) @@ to_tsquery('simple', '$1')"; }
+mine="m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = '$user')
+  AND NOT m.deleted"
+count_ours() {
+  sql -c "SELECT count(*) FROM messages m WHERE $mine AND m.search_terms @> '$1'::text[]
+    AND m.search_terms @> ARRAY[search_conversation_key(m.conversation_id)]
+    AND EXISTS (SELECT 1 FROM unnest(m.search_terms) t WHERE starts_with(t, '$2'))"
+}
+# The same rows as ours: not the messages the send runs wrote without terms.
+count_simple() {
+  sql -c "SELECT count(*) FROM messages m WHERE $mine AND m.search_terms IS NOT NULL
+    AND to_tsvector('simple', m.body) @@ to_tsquery('simple', '$1')"
+}
 
 sql -c "CHECKPOINT" >/dev/null
 echo
 echo "search latency, $clients concurrent searchers, ${duration}s each, user in 200 conversations"
-printf '%-34s %18s %18s %10s %10s\n' "query" "ours p50/p99 ms" "anchor p50/p99 ms" "ours hits" "anchor hits"
-row() { # label, our words, our prefix, anchor tsquery, full words for counting
-  local o a
+printf '%-34s %17s %17s %17s %9s %9s\n' "query" "ours p50/p99 ms" "000006 p50/p99" \
+  "tsvector p50/p99" "ours hits" "tsv hits"
+row() { # label, words, prefix, tsquery
+  local o50 o99 g50 g99 a50 a99
   read -r o50 o99 _ <<<"$(latency "o-$RANDOM" "$(ours "$2" "$3")")"
-  read -r a50 a99 _ <<<"$(latency "a-$RANDOM" "$(anchor "$4")")"
-  printf '%-34s %18s %18s %10s %10s\n' "$1" "$o50 / $o99" "$a50 / $a99" \
-    "$(count_ours "$5")" "$(count_anchor "$4")"
-  o="$o99"
-  a="$a99"
-  if [[ "$o" != "-" && "$a" != "-" ]]; then
-    python3 -c "print(f'    p99 ours/anchor = {$o / $a:.2f}')"
-  fi
+  read -r g50 g99 _ <<<"$(latency "g-$RANDOM" "$(gin "$2" "$3")")"
+  read -r a50 a99 _ <<<"$(latency "a-$RANDOM" "$(simple "$4")")"
+  printf '%-34s %17s %17s %17s %9s %9s\n' "$1" "$o50 / $o99" "$g50 / $g99" \
+    "$a50 / $a99" "$(count_ours "$2" "$3")" "$(count_simple "$4")"
 }
-row "rare word: bugis" "{}" "bugis" "bugis" "{bugis}"
-row "common word: the" "{}" "the" "the" "{the}"
-row "common word + prefix: kopi kenan*" "{kopi}" "kenan" "kopi & kenan:*" "{kopi}"
-row "Thai word: ร้าน" "{}" "ร้าน" "ร้าน" "{ร้าน}"
-row "amount: 1250 (text 1,250)" "{}" "1250" "1250" "{1250}"
-
-# ---- 2. send throughput with and without terms ------------------------------
-send_tps() { # with_terms (1/0)
-  local dir="$work/send-$1"
-  mkdir -p "$dir"
-  chmod 777 "$dir"
-  local terms="'search_terms', to_jsonb(s.search_terms),"
-  ((${1})) || terms=""
-  cat >"$dir/script.sql" <<EOF
-\\set c random(1, $conversations)
-SELECT count(*) FROM msg_send_batch((
-  SELECT jsonb_agg(jsonb_build_object('index', s.i - 1, 'message_id', gen_random_uuid(),
-           'event_id', gen_random_uuid(),
-           'conversation_id', (SELECT id FROM bench_conversations WHERE n = :c),
-           'sender_id', '$user', 'type', 'text', 'body', s.body, $terms
-           'server_posted', true) ORDER BY s.i)
-    FROM bench_samples s WHERE s.i <= 32));
-EOF
-  sql -c "CHECKPOINT" >/dev/null
-  "$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$dir/script.sql" "$db_url" 2>&1 |
-    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
-}
-sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body, search_terms
-          FROM (SELECT body, search_terms FROM messages WHERE search_terms IS NOT NULL LIMIT 32) x" \
-  -c "CREATE TABLE bench_conversations AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM conversations" \
-  -c "CREATE UNIQUE INDEX ON bench_conversations (n)" >/dev/null
-echo
-echo "persisted sends, msg_send_batch of 32 messages, $clients clients, ${duration}s each"
-off="$(send_tps 0)"
-on="$(send_tps 1)"
-python3 - "$off" "$on" <<'EOF'
-import sys
-off, on = float(sys.argv[1]), float(sys.argv[2])
-print(f"  without terms: {off * 32:,.0f} messages/s")
-print(f"  with terms:    {on * 32:,.0f} messages/s  (ratio {on / off:.2f}; cost {100 * (1 - on / off):.0f} %)")
-EOF
+row "rare word: bugis" "{}" "bugis" "bugis"
+row "common word: the" "{}" "the" "the"
+row "common word + prefix: kopi kenan*" "{kopi}" "kenan" "kopi & kenan:*"
+row "Thai word: ร้าน" "{}" "ร้าน" "ร้าน"
+row "amount: 1250 (text 1,250)" "{}" "1250" "1250"

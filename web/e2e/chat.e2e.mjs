@@ -361,6 +361,64 @@ step(
   },
 );
 
+step(
+  'B finds the first message by search: the chat opens in a window around it, newer pages follow, writing returns to the newest',
+  async () => {
+    // 120 more, so that the first message lies far below B's newest page.
+    const posted = await a.evaluate(async (runId) => {
+      const token = JSON.parse(localStorage.getItem('tchat.session') ?? '{}').accessToken;
+      const id = location.pathname.split('/').pop();
+      let ok = 0;
+      for (let i = 1; i <= 120; i++) {
+        const r = await fetch(`/v1/conversations/${id}/messages`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            client_msg_id: `later-${runId}-${i}`,
+            type: 'text',
+            body: `Later message ${i}`,
+          }),
+        });
+        if (r.ok) ok++;
+      }
+      return ok;
+    }, run);
+    check(posted === 120, `posted ${posted} of 120 messages`);
+    await b.reload();
+    await see(b, '.msg.theirs .text', 'Later message 120');
+    await b.getByRole('link', { name: 'Back to chats' }).click();
+    await b.getByTestId('search-input').fill('hello bo');
+    const hit = b.getByTestId('search-hit').filter({ hasText: 'Hello Bob' }).first();
+    await hit.waitFor({ timeout: WAIT });
+    const marked = (await hit.locator('mark').allTextContents()).join(' ');
+    check(marked === 'Hello Bob', `marked "${marked}"`);
+    const seq = await hit.getAttribute('data-seq');
+    await hit.click();
+    await see(b, `.msg[data-seq="${seq}"] .text`, 'Hello Bob 👋 this is Alice');
+    check(b.url().endsWith(`?m=${seq}`), `the URL names the message: ${b.url()}`);
+    // A window: the newest messages are not loaded, a button (and scrolling) loads them.
+    check(
+      (await b.locator('.msg .text').filter({ hasText: 'Later message 120' }).count()) === 0,
+      'the window holds the newest messages',
+    );
+    const newer = b.getByRole('button', { name: 'Show newer messages' });
+    await newer.waitFor({ timeout: WAIT });
+    const before = await b.locator('.msg[data-seq]').count();
+    await newer.click();
+    await b.waitForFunction((n) => document.querySelectorAll('.msg[data-seq]').length > n, before, {
+      timeout: WAIT,
+    });
+    await send(b, 'Back to the newest from the search');
+    await see(b, '.msg.mine .text', 'Back to the newest from the search');
+    await see(b, '.msg.theirs .text', 'Later message 120');
+    await shot(b, 'search-window');
+    // The list again, for the next steps.
+    await b.getByRole('link', { name: 'Back to chats' }).click();
+    await b.getByTestId('search-input').fill('');
+    await openChat(b, alice.name);
+  },
+);
+
 step('B goes offline; A’s message reaches B’s inbox when B is back', async () => {
   await b.getByRole('link', { name: 'Back to chats' }).click();
   await ctxB.setOffline(true);

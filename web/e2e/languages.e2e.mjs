@@ -9,7 +9,9 @@
 //   sign-in with the numbers in national format, profile locale saved → V chats with
 //   I (receipts and the unread count in each language) → V tops up 100.000 VND and
 //   sends 25.000 ₫, I tops up Rp 150.000 and sends Rp 20.000: amounts without
-//   decimals on both sides → I's inbox in Indonesian with a relative time → V
+//   decimals on both sides → V searches "pho bo" (no tone marks) over the chat list
+//   and a Thai word of unspaced text inside the chat, and each result opens the chat
+//   at its message → I's inbox in Indonesian with a relative time → V
 //   switches to Filipino and back (saved to the profile) → I signs in on an English
 //   browser and gets Indonesian from the profile → no untranslated key on any screen
 //   → no console errors.
@@ -63,7 +65,7 @@ async function shot(page, name) {
 
 // A key shown instead of its text ("wallet.title"): t() falls back to the key.
 const KEY_MARKER =
-  /\b(app|nav|common|signin|profile|chats|newChat|group|chat|money|wallet|inbox|settings|password|devices|blocked|reset|media)\.[a-zA-Z_]+\b/;
+  /\b(app|nav|common|signin|profile|chats|newChat|group|chat|money|wallet|inbox|settings|password|devices|blocked|reset|media|search)\.[a-zA-Z_]+\b/;
 
 /** Fails when the page shows a message key: text, labels, placeholders, titles. @param {Page} page @param {string} where */
 async function noKeys(page, where) {
@@ -319,6 +321,78 @@ step('I tops up Rp 150.000 and sends Rp 20.000: whole rupiah on both sides', asy
   await shot(i, 'lang-id-06-desktop-chat-money');
   await shot(v, 'lang-vi-07-phone-chat-money-in');
 });
+
+/**
+ * Searches from the search box `box` (a test id) for `query`, waits for a result
+ * whose marked words are `marks`, opens it and checks that the chat opened at that
+ * message: in the URL (?m=seq) and on screen, with the message in the visible part
+ * of the history.
+ * @param {Page} page @param {string} box @param {string} query @param {string} marks @param {string} full
+ * @param {string} screenshot the results' screenshot
+ */
+async function searchAndJump(page, box, query, marks, full, screenshot) {
+  await page.getByTestId(box).fill(query);
+  const hit = page.getByTestId('search-hit').filter({ hasText: full }).first();
+  await hit.waitFor({ timeout: WAIT });
+  const marked = (await hit.locator('mark').allTextContents()).join(' ');
+  check(marked === marks, `"${query}": marked "${marked}", expected "${marks}"`);
+  await shot(page, screenshot);
+  const seq = await hit.getAttribute('data-seq');
+  await hit.click();
+  await page.waitForURL(new RegExp(`/c/[0-9a-f-]+\\?m=${seq}$`), { timeout: WAIT });
+  const msg = page.locator(`.msg[data-seq="${seq}"]`);
+  await msg.filter({ hasText: full }).waitFor({ timeout: WAIT });
+  await page.waitForFunction(
+    (s) => {
+      const el = document.querySelector(`.msg[data-seq="${s}"]`);
+      const box = document.querySelector('[data-testid=messages]');
+      if (!el || !box) return false;
+      const r = el.getBoundingClientRect();
+      const b = box.getBoundingClientRect();
+      return r.bottom > b.top && r.top < b.bottom;
+    },
+    seq,
+    { timeout: WAIT },
+  );
+}
+
+step(
+  'V searches in Vietnamese without tone marks and in Thai, and lands on each message',
+  async () => {
+    await openChat(v, indo.name);
+    const send = async (/** @type {string} */ body) => {
+      await v.getByTestId('composer').fill(body);
+      await v.getByTestId('composer').press('Enter');
+      await see(v, '.msg.mine .text', body);
+    };
+    await send('Tối nay ăn phở bò ở quán Hà Nội nhé');
+    await send('พรุ่งนี้เจอกันที่ร้านกาแฟนะครับ');
+    // Enough after them that both are scrolled out of the phone's view.
+    for (let n = 1; n <= 12; n++) await send(`${n}. Hẹn gặp lại ${run}`);
+    await nav(v, 'chats');
+    await searchAndJump(
+      v,
+      'search-input',
+      'pho bo',
+      'phở bò',
+      'Tối nay ăn phở bò',
+      'lang-vi-search-1-phone-results',
+    );
+    await noKeys(v, 'vi search');
+    await shot(v, 'lang-vi-search-2-phone-jump');
+    // Inside the chat: a Thai word in unspaced text.
+    await v.getByTestId('chat-search').click();
+    await searchAndJump(
+      v,
+      'chat-search-input',
+      'กาแฟ',
+      'กาแฟ',
+      'ร้านกาแฟ',
+      'lang-vi-search-3-phone-thai-results',
+    );
+    await shot(v, 'lang-vi-search-4-phone-thai-jump');
+  },
+);
 
 step('I’s inbox in Indonesian, with relative times', async () => {
   await nav(i, 'inbox');

@@ -272,12 +272,14 @@ Task<Result<MessageChange>> PgMessageStore::Edit(std::string_view conversation_i
         if (type == "text" && body.empty()) {
           co_return Error::InvalidArgument("body must not be empty");
         }
-        // The new body's words replace the old ones; the vocabulary is written last,
-        // after the conversation's row (the order msg_send_batch takes them in).
+        // The new body's words (and the conversation key, migration 000010) replace
+        // the old ones; the vocabulary is written last, after the conversation's row
+        // (the order msg_send_batch takes them in).
         const std::string terms = pg::ToArray(MessageSearchTerms(body, std::nullopt, std::nullopt));
         std::vector<pg::Statement> st;
         st.push_back(pg::Statement::Of(
-            "UPDATE messages AS m SET body = $3, edited_at = now(), search_terms = $4::text[], "
+            "UPDATE messages AS m SET body = $3, edited_at = now(), "
+            "search_terms = array_prepend(search_conversation_key(m.conversation_id), $4::text[]), "
             "change_xid = pg_current_xact_id() WHERE m.conversation_id = $1 AND m.seq = $2 "
             "RETURNING " TCHAT_MSG_COLUMNS,
             conversation_id, seq, body, terms));

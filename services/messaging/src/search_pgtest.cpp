@@ -1,6 +1,7 @@
 // Message search against live PostgreSQL (migrations/postgres/tchat_messaging/
-// 000006_search): the terms msg_send_batch stores with each message, edits and
-// deletions, membership, prefixes through search_vocab and paging.
+// 000006_search, 000010_search_conversation_key): the terms msg_send_batch stores
+// with each message and its conversation key, edits and deletions, membership,
+// prefixes, paging across conversations, the --keys backfill.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required: a scratch database is
 // created per test, migrated with every tchat_messaging/*.up.sql and dropped.
 #include <algorithm>
@@ -26,7 +27,7 @@ using namespace std::string_literals;
 class SearchPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 6);
+    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 10);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {
@@ -82,6 +83,23 @@ Task<std::vector<std::string>> Find(PgSearchStore& store, const std::string& use
 }
 
 using Bodies = std::vector<std::string>;
+
+// Every message with terms holds exactly one conversation key, its own; the
+// vocabulary (prefixes) holds none.
+Task<Status> KeysMatchConversations(pg::Pool& pool) {
+  auto r = co_await pool.Query(
+      "SELECT (SELECT count(*) FROM messages WHERE search_terms IS NOT NULL), "
+      "(SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
+      "WHERE starts_with(t, chr(1))), "
+      "(SELECT count(*) FROM messages m WHERE m.search_terms IS NOT NULL "
+      "AND NOT m.search_terms @> ARRAY[search_conversation_key(m.conversation_id)]), "
+      "(SELECT count(*) FROM search_vocab WHERE starts_with(term, chr(1)))");
+  if (!r) co_return std::move(r).error();
+  EXPECT_EQ(r->GetInt64(0, 0), r->GetInt64(0, 1)) << "messages with terms vs keys";
+  EXPECT_EQ(r->GetInt64(0, 2), 0) << "messages with terms without their own key";
+  EXPECT_EQ(r->GetInt64(0, 3), 0) << "keys in the vocabulary";
+  co_return Ok();
+}
 
 TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
   Run([&](pg::Pool& pool) -> Task<void> {
@@ -143,11 +161,14 @@ TEST_F(SearchPgTest, SentMessagesAreFoundByWordsPrefixesAndVariants) {
       auto got = co_await Find(search, alice, "pho"s, c1);
       EXPECT_EQ(got.size(), 1u);
     }
-    // The vocabulary holds the terms and their variants.
+    // The terms hold the words and their variants, and the conversation's key.
     auto v = co_await pool.Query(
-        "SELECT count(*) FROM search_vocab WHERE term IN ('phở', 'pho', '1,250', '1250', 'ร้าน')");
+        "SELECT count(*) FROM messages m CROSS JOIN LATERAL unnest(m.search_terms) t "
+        "WHERE m.conversation_id = $1::uuid AND t IN ('phở', 'pho', '1,250', '1250', 'ร้าน')",
+        c1);
     CO_ASSERT_OK(v);
     EXPECT_EQ(v->GetInt64(0, 0), 5);
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
     // A member removed finds nothing of that conversation any more.
     CO_ASSERT_OK(co_await pool.Query("DELETE FROM members WHERE user_id = $1::uuid", bob));
     {
@@ -195,6 +216,8 @@ TEST_F(SearchPgTest, EditsReplaceWordsAndDeletionsRemoveThem) {
         co_await pool.Query("SELECT count(*) FROM messages WHERE search_terms IS NULL AND deleted");
     CO_ASSERT_OK(t);
     EXPECT_EQ(t->GetInt64(0, 0), 1);
+    // The edit wrote its terms with the key; the deletion dropped both.
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
   });
 }
 
@@ -226,8 +249,8 @@ TEST_F(SearchPgTest, PagesAreNewestFirstWithoutDuplicates) {
   });
 }
 
-// Past kIndexFirstCap matches in the whole table, a search reads the caller's
-// conversations instead: same answers, no leak of the others' messages.
+// Many matches in other people's conversations change nothing: the search reads
+// the caller's conversations only, and leaks none of the others' messages.
 TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string alice = NewUuidV7(), eve = NewUuidV7();
@@ -267,6 +290,95 @@ TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
       auto got = co_await Find(search, eve, "kopi susu 249"s);
       EXPECT_EQ(got.size(), 9u);  // one per batch
     }
+  });
+}
+
+// Results of several conversations come merged newest first, a page at a time,
+// each message once (a prefix that matches two of its words included).
+TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    const std::string c1 = NewUuidV7(), c2 = NewUuidV7(), c3 = NewUuidV7();
+    const std::vector<std::string> ab = {alice, bob}, a = {alice};
+    CO_ASSERT_OK(co_await MakeGroup(pool, c1, ab));
+    CO_ASSERT_OK(co_await MakeGroup(pool, c2, a));
+    CO_ASSERT_OK(co_await MakeGroup(pool, c3, ab));
+    PgMessageStore messages(pool);
+    PgSearchStore search(pool);
+    const std::vector<std::string> order = {c1, c2, c3, c2, c1, c3, c3, c2, c1};
+    Bodies newest_first;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      std::vector<AppendRequest> one;
+      const std::string body = "bayar bayaran " + std::to_string(i);
+      one.push_back(Text(order[i], alice, body));
+      newest_first.insert(newest_first.begin(), body);
+      CO_ASSERT_OK(co_await messages.Append(std::move(one)));
+    }
+    std::vector<AppendRequest> other = {Text(c2, alice, "teh tarik")};
+    CO_ASSERT_OK(co_await messages.Append(std::move(other)));
+    for (const std::string q : {"baya", "bayar", "bayar baya", "bayaran bay"}) {
+      Bodies seen;
+      MessageSearch s;
+      s.user_id = alice;
+      s.query = search::ParseQuery(q);
+      s.limit = 2;
+      for (int page = 0; page < 10; ++page) {
+        auto r = co_await search.Messages(s);
+        CO_ASSERT_OK(r);
+        for (const Message& m : r->messages) seen.push_back(m.body);
+        if (!r->has_more) break;
+        s.before_id = r->messages.back().id;
+      }
+      EXPECT_EQ(seen, newest_first) << q;
+    }
+    // Bob is not in c2: he finds the others only, still newest first.
+    Bodies bobs;
+    for (std::size_t i = order.size(); i-- > 0;) {
+      if (order[i] != c2) bobs.push_back("bayar bayaran " + std::to_string(i));
+    }
+    auto got = co_await Find(search, bob, "bayar"s);
+    EXPECT_EQ(got, bobs);
+  });
+}
+
+// Messages indexed before migration 000010 have terms without the key:
+// tchat-search-reindex --keys (kBackfillKeysSql) adds it, batch by batch, and
+// leaves deleted messages and keys already there alone.
+TEST_F(SearchPgTest, BackfillAddsTheKeysOfEarlierMessages) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), c = NewUuidV7();
+    const std::vector<std::string> only = {alice};
+    CO_ASSERT_OK(co_await MakeGroup(pool, c, only));
+    PgMessageStore messages(pool);
+    PgSearchStore search(pool);
+    std::vector<AppendRequest> batch;
+    for (int i = 0; i < 7; ++i) batch.push_back(Text(c, alice, "kopi " + std::to_string(i)));
+    CO_ASSERT_OK(co_await messages.Append(std::move(batch)));
+    CO_ASSERT_OK(co_await messages.Delete(c, 3, alice, false, NewUuidV7()));
+    // As before the migration: no keys (one message kept, to be left alone).
+    CO_ASSERT_OK(
+        co_await pool.Query("UPDATE messages SET search_terms = array_remove(search_terms, "
+                            "search_conversation_key(conversation_id)) WHERE seq <> 5"));
+    {
+      auto got = co_await Find(search, alice, "kopi"s);
+      EXPECT_EQ(got, Bodies{"kopi 4"s});
+    }
+    std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
+    long long read = 0, added = 0;
+    for (int i = 0; i < 10; ++i) {
+      auto r = co_await pool.Query(kBackfillKeysSql, conversation, seq, 3);
+      CO_ASSERT_OK(r);
+      if (r->GetInt64(0, 0) == 0) break;
+      read += r->GetInt64(0, 0);
+      added += r->GetInt64(0, 3);
+      conversation = std::string(r->GetString(0, 1));
+      seq = std::string(r->GetString(0, 2));
+    }
+    EXPECT_EQ(read, 7);
+    EXPECT_EQ(added, 5);  // not the deleted message, not the one with its key
+    CO_ASSERT_OK(co_await KeysMatchConversations(pool));
+    auto got = co_await Find(search, alice, "kopi"s);
+    EXPECT_EQ(got, (Bodies{"kopi 6", "kopi 5", "kopi 4", "kopi 3", "kopi 1", "kopi 0"}));
   });
 }
 

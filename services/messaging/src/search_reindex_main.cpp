@@ -1,8 +1,11 @@
 // tchat-search-reindex: fills messages.search_terms (and search_vocab) for
 // messages written before migration 000006, or for every message with --all
-// (after a change to the word splitter, services/messaging/src/search_text.hpp).
+// (after a change to the word splitter, services/messaging/src/search_text.hpp);
+// the terms it writes hold the conversation key (migration 000010). With --keys
+// it adds instead that key to the terms of messages indexed before migration
+// 000010 (run it once after that migration; they are not found until then).
 //
-//   tchat-search-reindex [--all] [--batch N] [--pause-ms N]
+//   tchat-search-reindex [--all | --keys] [--batch N] [--pause-ms N]
 //   DATABASE_URL: the messaging database (a libpq URI), as the service reads it.
 //
 // Works on a live table without blocking sends: it walks messages by primary key
@@ -34,6 +37,7 @@ using tchat::json::object;
 
 struct Options {
   bool all = false;
+  bool keys = false;
   int batch = 1000;
   int pause_ms = 0;
 };
@@ -79,6 +83,8 @@ bool ParseArgs(int argc, char** argv, Options& o) {
     const std::string a = argv[i];
     if (a == "--all") {
       o.all = true;
+    } else if (a == "--keys") {
+      o.keys = true;
     } else if ((a == "--batch" || a == "--pause-ms") && i + 1 < argc) {
       const int v = std::atoi(argv[++i]);
       if (v < 0 || (a == "--batch" && (v < 1 || v > 100000))) return false;
@@ -87,7 +93,24 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       return false;
     }
   }
-  return true;
+  return !(o.all && o.keys);
+}
+
+// One batch of --keys after (conversation, seq) (kBackfillKeysSql). Returns the
+// messages read (0: done), or -1.
+int KeysBatch(PGconn* c, const Options& o, std::string& conversation, std::string& seq,
+              long long& added) {
+  Res r;
+  if (!Exec(c, tchat::messaging::kBackfillKeysSql, {conversation, seq, std::to_string(o.batch)},
+            r)) {
+    return -1;
+  }
+  const int n = std::atoi(PQgetvalue(r.r, 0, 0));
+  if (n == 0) return 0;
+  conversation = PQgetvalue(r.r, 0, 1);
+  seq = PQgetvalue(r.r, 0, 2);
+  added += std::atoll(PQgetvalue(r.r, 0, 3));
+  return n;
 }
 
 // One batch after (conversation, seq): reads, computes the terms, writes them.
@@ -121,7 +144,8 @@ int Batch(PGconn* c, const Options& o, std::string& conversation, std::string& s
   if (!Exec(c, tchat::messaging::kAddVocabularySql, {vocab.str()}, v)) return -1;
   Res u;
   if (!Exec(c,
-            "UPDATE messages m SET search_terms = u.terms::text[] FROM unnest($1::uuid[], "
+            "UPDATE messages m SET search_terms = array_prepend("
+            "search_conversation_key(m.conversation_id), u.terms::text[]) FROM unnest($1::uuid[], "
             "$2::bigint[], $3::text[], $4::xid8[]) AS u(c, s, terms, x) "
             "WHERE m.conversation_id = u.c AND m.seq = u.s AND m.change_xid = u.x "
             "AND NOT m.deleted",
@@ -137,7 +161,8 @@ int Batch(PGconn* c, const Options& o, std::string& conversation, std::string& s
 int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, o)) {
-    std::fprintf(stderr, "usage: tchat-search-reindex [--all] [--batch N] [--pause-ms N]\n");
+    std::fprintf(stderr,
+                 "usage: tchat-search-reindex [--all | --keys] [--batch N] [--pause-ms N]\n");
     return 2;
   }
   const char* url = std::getenv("DATABASE_URL");
@@ -165,13 +190,19 @@ int main(int argc, char** argv) {
   std::string conversation = "00000000-0000-0000-0000-000000000000", seq = "0";
   long long read = 0, updated = 0;
   for (;;) {
-    const int n = Batch(conn.c, o, conversation, seq, updated);
+    const int n = o.keys ? KeysBatch(conn.c, o, conversation, seq, updated)
+                         : Batch(conn.c, o, conversation, seq, updated);
     if (n < 0) return 1;
     if (n == 0) break;
     read += n;
     if (o.pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.pause_ms));
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.keys) {
+    std::printf("tchat-search-reindex --keys: %lld messages read, %lld keys added, %.1f s\n", read,
+                updated, s);
+    return 0;
+  }
   std::printf(
       "tchat-search-reindex: %lld messages read, %lld indexed, %lld changed meanwhile "
       "(left alone), %.1f s\n",

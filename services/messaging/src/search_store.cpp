@@ -16,69 +16,35 @@ constexpr int kSearchTimeoutMs = 5000;
 // Above every UUID: the first page's cursor.
 constexpr std::string_view kNoCursor = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-// At most this many messages are taken from the GIN index before a search
-// turns to the caller's conversations instead (see PgSearchStore::Messages).
-constexpr int kIndexFirstCap = 2000;
-
-// Conditions on the query's words ($5, when `words`) and on the conversation
-// ($6 after words, else $5; when `conversation`), as far as `emit_words` and
-// `emit_conversation` ask. `terms` is the column (or expression) the words test.
-std::string Conditions(std::string_view terms, std::string_view alias, bool words,
-                       bool conversation, bool emit_words, bool emit_conversation) {
-  std::string sql;
-  const int words_param = 5;
-  const int conversation_param = words ? 6 : 5;
-  if (words && emit_words) {
-    sql += " AND ";
-    sql += terms;
-    sql += " @> $" + std::to_string(words_param) + "::text[]";
-  }
-  if (conversation && emit_conversation) {
-    sql += " AND ";
-    sql += alias;
-    sql += ".conversation_id = $" + std::to_string(conversation_param) + "::uuid";
-  }
-  return sql;
-}
-
-// Index first: the messages whose terms match, from the GIN index, at most
-// kIndexFirstCap + 1 of them (column 0: how many), then those of the caller's
-// conversations among them, newest first, at most $4 (columns 1...: the message,
-// NULL when none). $2 the prefix's terms.
-std::string IndexFirstSql(bool words, bool conversation) {
-  return "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
-         "WHERE m.search_terms && $2::text[] AND NOT m.deleted" +
-         Conditions("m.search_terms", "m", words, conversation, true, false) + " LIMIT " +
-         std::to_string(kIndexFirstCap + 1) +
-         ") SELECT (SELECT count(*) FROM g), r.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+// The search (migration 000010): one scan of the GIN index over search_terms
+// for the prefix's terms ($2, one of them), the words ($5 when `words`, all of
+// them) and the caller's conversation keys ($1, one of them); the index
+// intersects them, so only the caller's matches are read from the heap. Then the
+// newest $4 older than the cursor ($3). The matches are collected first
+// (MATERIALIZED) so that no plan walks a message index by id looking for them.
+std::string SearchSql(bool words) {
+  return std::string(
+             "WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m "
+             "WHERE m.search_terms && $2::text[] AND m.search_terms && $1::text[]") +
+         (words ? " AND m.search_terms @> $5::text[]" : "") +
+         " AND NOT m.deleted AND m.id < $3::uuid) "
          "SELECT " TCHAT_MSG_COLUMNS
-         " FROM g JOIN messages m ON m.conversation_id = g.conversation_id AND m.seq = g.seq "
-         "WHERE g.conversation_id IN (SELECT me.conversation_id FROM members me "
-         "WHERE me.user_id = $1) AND g.id < $3::uuid" +
-         Conditions("m.search_terms", "g", words, conversation, false, true) +
-         " ORDER BY g.id DESC LIMIT $4) AS r ON true";
+         " FROM (SELECT g.conversation_id, g.seq, g.id FROM g ORDER BY g.id DESC LIMIT $4) AS p "
+         "JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq "
+         "ORDER BY p.id DESC";
 }
 
-// Conversations first: the caller's messages (by the conversations' keys),
-// tested one by one. The terms are tested through an expression the GIN index
-// does not serve, so that the planner cannot probe the index once per
-// conversation (which costs a scan of every matching term per conversation).
-std::string ConversationsFirstSql(bool words, bool conversation) {
-  return "SELECT " TCHAT_MSG_COLUMNS
-         " FROM messages m WHERE m.conversation_id IN (SELECT me.conversation_id "
-         "FROM members me WHERE me.user_id = $1) "
-         "AND (m.search_terms || '{}'::text[]) && $2::text[] AND NOT m.deleted "
-         "AND m.id < $3::uuid" +
-         Conditions("(m.search_terms || '{}'::text[])", "m", words, conversation, true, true) +
-         " ORDER BY m.id DESC LIMIT $4";
-}
-
-// The vocabulary's terms that start with $1, the first kMaxPrefixTerms.
-std::string PrefixSql() {
-  return "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab "
-         "WHERE term >= $1::text COLLATE \"C\" AND term < ($1::text || chr(1114111)) "
+// $1 the user, $2 the prefix (, $3 the one conversation): the vocabulary's terms
+// that start with the prefix, the first kMaxPrefixTerms; the keys of the user's
+// conversations (of the one conversation if the user is a member of it).
+std::string PrepareSql(bool narrowed) {
+  return "SELECT (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab "
+         "WHERE term >= $2::text COLLATE \"C\" AND term < ($2::text || chr(1114111)) "
          "COLLATE \"C\" ORDER BY term LIMIT " +
-         std::to_string(kMaxPrefixTerms) + ") v";
+         std::to_string(kMaxPrefixTerms) +
+         ") v), ARRAY(SELECT search_conversation_key(me.conversation_id) FROM members me "
+         "WHERE me.user_id = $1::uuid" +
+         (narrowed ? std::string(" AND me.conversation_id = $3::uuid") : std::string()) + ")";
 }
 
 }  // namespace
@@ -106,48 +72,34 @@ std::vector<std::string> MessageSearchTerms(std::string_view body,
 
 namespace {
 
-// Runs `sql` with the parameters MessagesSql's variants take.
-Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
-                                     const MessageSearch& s, const std::string& terms,
-                                     const std::string& cursor, const std::string& words) {
-  const int fetch = s.limit + 1;
-  const bool narrowed = s.conversation_id.has_value();
-  if (!words.empty() && narrowed) {
-    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words, *s.conversation_id);
+Task<Result<pg::PgResult>> RunPrepare(pg::Connection& c, const std::string& sql,
+                                      const MessageSearch& s) {
+  if (s.conversation_id) {
+    co_return co_await c.Query(sql, s.user_id, s.query.prefix, *s.conversation_id);
   }
-  if (!words.empty()) co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, words);
-  if (narrowed) {
-    co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch, *s.conversation_id);
-  }
-  co_return co_await c.Query(sql, s.user_id, terms, cursor, fetch);
+  co_return co_await c.Query(sql, s.user_id, s.query.prefix);
 }
 
-void ReadPage(const pg::PgResult& r, int col, int limit, MessageSearchPage& page) {
-  int rows = r.Rows();
-  if (rows == 1 && r.IsNull(0, col)) rows = 0;  // the index-first query's "none"
-  const int n = std::min(rows, limit);
-  page.messages.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(r, i, col));
-  page.has_more = rows > limit;
+Task<Result<pg::PgResult>> RunSearch(pg::Connection& c, const std::string& sql,
+                                     const std::string& keys, const std::string& terms,
+                                     const std::string& cursor, int fetch,
+                                     const std::string& words) {
+  if (!words.empty()) co_return co_await c.Query(sql, keys, terms, cursor, fetch, words);
+  co_return co_await c.Query(sql, keys, terms, cursor, fetch);
 }
 
 }  // namespace
 
-// Two plans, because the cost of a search depends on how common its words are:
-// rare words are found fastest through the GIN index (few matches anywhere),
-// common ones by reading the caller's own messages (bounded by their
-// conversations, however many matches the whole table has). The index is tried
-// first, up to kIndexFirstCap matches; past that the search reads the caller's
-// conversations. The prefix is expanded first (the statements then see the
-// actual terms) and every statement is planned with its values.
+// One statement for the prefix's terms and the caller's conversation keys, then
+// the search with both as values (planned with them: the GIN index is scanned
+// for the terms and the keys together, see SearchSql).
 Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) {
   const bool words = !s.query.words.empty();
-  const bool narrowed = s.conversation_id.has_value();
-  const std::string index_first = IndexFirstSql(words, narrowed);
-  const std::string conversations_first = ConversationsFirstSql(words, narrowed);
-  const std::string prefix_sql = PrefixSql();
+  const std::string prepare_sql = PrepareSql(s.conversation_id.has_value());
+  const std::string search_sql = SearchSql(words);
   const std::string cursor = s.before_id ? *s.before_id : std::string(kNoCursor);
   const std::string word_array = words ? pg::ToArray(s.query.words) : std::string();
+  const int fetch = s.limit + 1;
   co_return co_await pool_.Transaction(
       pg::IsolationLevel::kReadCommitted,
       [&](pg::Connection& c) -> Task<Result<MessageSearchPage>> {
@@ -157,19 +109,18 @@ Task<Result<MessageSearchPage>> PgSearchStore::Messages(const MessageSearch& s) 
             "set_config('statement_timeout', $1::text, true)",
             std::to_string(kSearchTimeoutMs));
         if (!set) co_return std::move(set).error();
-        auto expanded = co_await c.Query(prefix_sql, s.query.prefix);
-        if (!expanded) co_return std::move(expanded).error();
-        const std::string terms(expanded->GetString(0, 0));
-        if (terms == "{}") co_return page;  // no word starts so: nothing can match
-        auto r = co_await RunSearch(c, index_first, s, terms, cursor, word_array);
+        auto prep = co_await RunPrepare(c, prepare_sql, s);
+        if (!prep) co_return std::move(prep).error();
+        const std::string terms(prep->GetString(0, 0));
+        const std::string keys(prep->GetString(0, 1));
+        // No word starts so, or no conversation: nothing can match.
+        if (terms == "{}" || keys == "{}") co_return page;
+        auto r = co_await RunSearch(c, search_sql, keys, terms, cursor, fetch, word_array);
         if (!r) co_return std::move(r).error();
-        if (r->GetInt64(0, 0) <= kIndexFirstCap) {
-          ReadPage(*r, 1, s.limit, page);
-          co_return page;
-        }
-        r = co_await RunSearch(c, conversations_first, s, terms, cursor, word_array);
-        if (!r) co_return std::move(r).error();
-        ReadPage(*r, 0, s.limit, page);
+        const int n = std::min(r->Rows(), s.limit);
+        page.messages.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) page.messages.push_back(ReadMessage(*r, i));
+        page.has_more = r->Rows() > s.limit;
         co_return page;
       });
 }

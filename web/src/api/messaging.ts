@@ -1,6 +1,6 @@
 // Messaging service calls (docs/api/openapi.yaml, messaging).
 import type { Http } from './http';
-import type { Conversation, Message, Presence, SyncResponse } from './types';
+import type { Conversation, Message, MessageSearchPage, Presence, SyncResponse } from './types';
 
 export interface SendBody {
   client_msg_id: string;
@@ -57,6 +57,21 @@ export class MessagingApi {
     return this.http.get(`/v1/conversations/${id}/messages`, {
       query: { before_seq: q.beforeSeq, after_seq: q.afterSeq, limit: q.limit ?? 50 },
     });
+  }
+
+  /** Message search (newest first); `conversationId` narrows it to one chat. */
+  searchMessages(
+    q: string,
+    opts: { conversationId?: string; cursor?: string; limit?: number } = {},
+  ): Promise<MessageSearchPage> {
+    return this.http.get('/v1/search/messages', {
+      query: { q, conversation_id: opts.conversationId, cursor: opts.cursor, limit: opts.limit },
+    });
+  }
+
+  /** The caller's groups whose title matches `q`. */
+  searchConversations(q: string): Promise<{ conversations: Conversation[] }> {
+    return this.http.get('/v1/search/conversations', { query: { q, limit: 10 } });
   }
 
   send(id: string, body: SendBody): Promise<Message> {

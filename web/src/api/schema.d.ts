@@ -807,6 +807,8 @@ export interface paths {
          *
          *     The last word expands to at most the first 128 known words starting with
          *     it (in code point order): a very short prefix may miss some; type on.
+         *     A search reads only the caller's matching messages, however many other
+         *     people's messages hold the same words.
          *     Counts against the caller's search rate limit
          *     (`messaging_rate_searches_per_minute`, default 60).
          */

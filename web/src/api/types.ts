@@ -25,6 +25,9 @@ export type MessageType = Message['type'];
 export type Conversation = Schemas['Conversation'];
 export type SyncResponse = Schemas['SyncResponse'];
 export type Presence = Schemas['Presence'];
+/** A message search result: `highlights` are [start, end) UTF-16 offsets into the body. */
+export type MessageSearchHit = Schemas['MessageSearchHit'];
+export type MessageSearchPage = Schemas['MessageSearchPage'];
 
 export type Wallet = Schemas['Wallet'];
 export type Transaction = Schemas['Transaction'];

@@ -137,6 +137,7 @@ export const en = {
   'chat.placeholder': 'Message',
   'chat.send': 'Send',
   'chat.loadOlder': 'Load older messages',
+  'chat.loadNewer': 'Show newer messages',
   'chat.start': 'This is the beginning of the conversation.',
   'chat.sending': 'Sending…',
   'chat.failed': 'Not sent',
@@ -386,6 +387,14 @@ export const en = {
     'Block {name}? They will not be able to message you directly or add you to groups.',
   'blocked.done': '{name} is blocked.',
   'blocked.undone': '{name} is unblocked.',
+  'search.placeholder': 'Search messages',
+  'search.inChat': 'Search in this chat',
+  'search.clear': 'Clear search',
+  'search.searching': 'Searching…',
+  'search.chats': 'Chats',
+  'search.messages': 'Messages',
+  'search.none': 'No messages found',
+  'search.more': 'More results',
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof en;

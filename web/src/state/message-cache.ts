@@ -2,6 +2,10 @@
 // loaded newest page first and extended upwards as the user scrolls (infinite
 // scroll); live events and sync results are merged in by seq, so a message seen
 // twice (event and sync) is stored once.
+//
+// A jump to an old message (a search result) holds a window around it instead:
+// `hasNewer` is then set and the range grows downwards as the user scrolls, while
+// live messages beyond it are left to that paging.
 import type { Message } from '../api/types';
 
 export class MessageCache {
@@ -9,7 +13,9 @@ export class MessageCache {
   private sorted: Message[] | null = [];
   /** More history exists before the oldest message held. */
   hasOlder = true;
-  /** The newest page has been loaded (so the cache is contiguous up to last_seq). */
+  /** More history exists after the newest message held (a window, see above). */
+  hasNewer = false;
+  /** The newest page (or a window) has been loaded: the range held is contiguous. */
   loaded = false;
 
   constructor(readonly conversationId: string) {}
@@ -45,6 +51,7 @@ export class MessageCache {
     if (!page && !old && this.loaded && this.hasOlder && oldest !== null && m.seq < oldest) {
       return false;
     }
+    if (!page && !old && this.hasNewer && m.seq > this.newestSeq) return false;
     if (old && !isNewer(m, old)) return false;
     this.bySeq.set(m.seq, m);
     this.sorted = null;
@@ -60,6 +67,15 @@ export class MessageCache {
   dropBefore(seq: number): void {
     for (const k of this.bySeq.keys()) if (k < seq) this.bySeq.delete(k);
     this.sorted = null;
+  }
+
+  /** Forgets everything (before a window is loaded, or the newest page again). */
+  clear(): void {
+    this.bySeq.clear();
+    this.sorted = [];
+    this.hasOlder = true;
+    this.hasNewer = false;
+    this.loaded = false;
   }
 
   /** The newest message of a payment request, for its current status. */

@@ -20,6 +20,10 @@ import { TypingState } from './typing';
 import type { WalletState } from './wallet';
 
 const PAGE = 50;
+/** The history API's largest page. */
+const AROUND_MAX = 200;
+/** A jump this far below the range held extends it; a farther one opens a window. */
+const AROUND_NEAR = 2 * PAGE;
 const TYPING_EVERY_MS = 3_000;
 
 type Source = 'live' | 'sync' | 'history';
@@ -166,6 +170,62 @@ export class Messenger {
     this.events.emit('messages', conversationId);
   }
 
+  /**
+   * Loads the history around `seq` (a search result): the range held is extended
+   * down to it when that is two pages at most, else replaced by a window of a page
+   * around it (`before_seq` = seq + half a page), which grows as the user scrolls
+   * either way (loadOlder, loadNewer).
+   */
+  async openAround(conversationId: string, seq: number): Promise<void> {
+    await this.openHistory(conversationId);
+    const cache = this.cache(conversationId);
+    const want = Math.max(1, seq - 5);
+    if (cache.get(seq) || (cache.oldestSeq ?? 0) <= want) return;
+    if ((cache.oldestSeq ?? 0) - want <= AROUND_NEAR) {
+      while (cache.hasOlder && (cache.oldestSeq ?? 0) > want) {
+        const oldest = cache.oldestSeq!;
+        const limit = Math.min(AROUND_MAX, Math.max(PAGE, oldest - want));
+        const page = await this.api.messages(conversationId, { beforeSeq: oldest, limit });
+        for (const m of page.messages) this.onMessage(m, 'history');
+        cache.hasOlder = page.has_more;
+        if (!page.messages.length) break;
+      }
+    } else {
+      const page = await this.api.messages(conversationId, {
+        beforeSeq: seq + PAGE / 2,
+        limit: PAGE,
+      });
+      cache.clear();
+      for (const m of page.messages) this.onMessage(m, 'history');
+      cache.hasOlder = page.has_more;
+      const last = this.conversations.get(conversationId)?.last_seq ?? 0;
+      cache.hasNewer = cache.newestSeq < last;
+      cache.loaded = true;
+    }
+    this.events.emit('messages', conversationId);
+  }
+
+  /** One more page of newer messages, in a window (see openAround). */
+  async loadNewer(conversationId: string): Promise<void> {
+    const cache = this.cache(conversationId);
+    if (!cache.hasNewer) return;
+    const page = await this.api.messages(conversationId, {
+      afterSeq: cache.newestSeq,
+      limit: PAGE,
+    });
+    for (const m of page.messages) this.onMessage(m, 'history');
+    cache.hasNewer = page.has_more;
+    this.events.emit('messages', conversationId);
+  }
+
+  /** Leaves a window for the newest page (before sending, "latest"). */
+  async openLatest(conversationId: string): Promise<void> {
+    const cache = this.cache(conversationId);
+    if (!cache.hasNewer) return;
+    cache.clear();
+    await this.openHistory(conversationId);
+  }
+
   // ---- sending and acting on messages ----
 
   sendText(conversationId: string, body: string, replyToSeq: number | null): void {
@@ -254,7 +314,8 @@ export class Messenger {
   private onMessage(m: Message, source: Source): void {
     if (m.sender_id === this.me) this.outbox.resolve(m);
     const cache = this.caches.get(m.conversation_id);
-    const gap = cache?.loaded && source === 'live' && m.seq > cache.newestSeq + 1;
+    const gap =
+      cache?.loaded && !cache.hasNewer && source === 'live' && m.seq > cache.newestSeq + 1;
     const changed = cache ? cache.upsert(m, source === 'history') : false;
     const conv = this.conversations.get(m.conversation_id);
     if (!conv) {

@@ -1,6 +1,6 @@
 // History-API routes (the gateway falls back to index.html for unknown paths):
 //   /            chat list (on a desktop: list + empty pane)
-//   /c/<id>      one chat
+//   /c/<id>      one chat (?m=<seq>: open at that message, a search result)
 //   /wallet      balances, top-up, history (?topup=<id> after the provider page)
 //   /inbox       notifications
 //   /settings    profile, language, notification preferences, blocked people,
@@ -9,7 +9,7 @@ import { Emitter } from '../util/emitter';
 
 export type Route =
   | { name: 'chats' }
-  | { name: 'chat'; id: string }
+  | { name: 'chat'; id: string; seq: number | null }
   | { name: 'wallet'; topup: string | null }
   | { name: 'inbox' }
   | { name: 'settings' };
@@ -50,7 +50,11 @@ export class Router {
 function parse(loc: Location): Route {
   const path = loc.pathname;
   const chat = /^\/c\/([0-9a-fA-F-]{8,64})\/?$/.exec(path);
-  if (chat) return { name: 'chat', id: chat[1]!.toLowerCase() };
+  if (chat) {
+    const m = new URLSearchParams(loc.search).get('m');
+    const seq = m && /^[1-9][0-9]{0,15}$/.test(m) ? Number(m) : null;
+    return { name: 'chat', id: chat[1]!.toLowerCase(), seq };
+  }
   if (path === '/wallet')
     return { name: 'wallet', topup: new URLSearchParams(loc.search).get('topup') };
   if (path === '/inbox') return { name: 'inbox' };

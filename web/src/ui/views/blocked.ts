@@ -5,6 +5,7 @@ import { h, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import { avatar } from '../components/avatar';
 import { confirmDialog } from '../components/confirm';
+import { showMenu } from '../components/menu';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
 import { userName } from '../format';
@@ -114,4 +115,30 @@ export async function unblockPerson(ctx: Ctx, id: string, name: string): Promise
   } catch (err) {
     ctx.toast(errorText(err), 'error');
   }
+}
+
+/** A direct chat's menu: block or unblock the other person. */
+export async function openPeerMenu(ctx: Ctx, peer: string, anchor: HTMLElement): Promise<void> {
+  let blocked: boolean;
+  try {
+    blocked = (await ctx.messaging.blocked()).includes(peer);
+  } catch (err) {
+    ctx.toast(errorText(err), 'error');
+    return;
+  }
+  const name = userName(ctx, peer);
+  showMenu(anchor, [
+    [
+      blocked
+        ? {
+            label: t('blocked.unblockNamed', { name }),
+            action: () => void unblockPerson(ctx, peer, name),
+          }
+        : {
+            label: t('blocked.blockNamed', { name }),
+            danger: true,
+            action: () => void blockPerson(ctx, peer, name),
+          },
+    ],
+  ]);
 }

@@ -9,16 +9,26 @@ import { conversationTitle, messagePreview, peerOf, shortTime, userName } from '
 import { ICONS } from '../icons';
 import { chatPath } from '../router';
 import { openNewChat, openNewGroup } from './new-chat';
+import { SearchPanel } from './search';
 
 export class ChatListView implements View {
   readonly el: HTMLElement;
   private readonly ul: HTMLElement;
+  private readonly search: SearchPanel;
   private readonly subs = new Subscriptions();
   private active: string | null = null;
   private frame = 0;
 
   constructor(private readonly ctx: Ctx) {
     this.ul = h('ul', { class: 'conv-list', role: 'list', 'data-testid': 'conversation-list' });
+    // While a query is typed, its results take the list's place.
+    this.search = new SearchPanel(ctx, {
+      onActive: (active) => {
+        this.ul.hidden = active;
+        this.search.results.hidden = !active;
+      },
+    });
+    this.search.results.hidden = true;
     this.el = h(
       'section',
       { class: 'chat-list' },
@@ -54,7 +64,9 @@ export class ChatListView implements View {
           ),
         ),
       ),
+      this.search.box,
       this.ul,
+      this.search.results,
     );
     const later = () => this.schedule();
     this.subs.add(ctx.messenger.conversations.events.on('changed', later));
@@ -66,6 +78,7 @@ export class ChatListView implements View {
 
   dispose(): void {
     this.subs.dispose();
+    this.search.dispose();
     cancelAnimationFrame(this.frame);
   }
 

@@ -7,14 +7,15 @@ import { Subscriptions } from '../../util/emitter';
 import { avatar } from '../components/avatar';
 import { confirmDialog } from '../components/confirm';
 import { showMenu, type MenuItem } from '../components/menu';
-import { blockPerson, unblockPerson } from './blocked';
+import { openPeerMenu } from './blocked';
 import { muteState, openMuteMenu } from './mute-menu';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { conversationTitle, fullTime, messagePreview, peerOf, userName } from '../format';
 import { ICONS } from '../icons';
-import { renderItem, signature, type ItemActions, type ItemModel } from './message-item';
+import { itemModels, renderItem, signature, type ItemActions } from './message-item';
 import { openMoneyDialog } from './money-dialog';
+import { SearchPanel } from './search';
 import { ComposerMedia } from './composer-media';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
@@ -30,6 +31,8 @@ export class ChatView implements View {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly banner: HTMLElement;
+  private readonly bottom: HTMLElement;
+  private readonly search: SearchPanel;
   private readonly media: ComposerMedia;
   private readonly rendered = new Map<string, { sig: string; el: HTMLElement }>();
   private readonly observer: IntersectionObserver;
@@ -43,10 +46,22 @@ export class ChatView implements View {
   constructor(
     private readonly ctx: Ctx,
     private readonly id: string,
+    private readonly target: number | null = null,
   ) {
     this.head = h('header', { class: 'chat-head' });
     this.top = h('div', { class: 'history-top' });
     this.items = h('div', { class: 'items' });
+    this.bottom = h('div', { class: 'history-top' });
+    // Search in this chat: the box under the header, its results over the history.
+    this.search = new SearchPanel(ctx, {
+      conversationId: id,
+      onActive: (active) => {
+        this.scroller.hidden = active;
+        this.search.results.hidden = !active;
+      },
+    });
+    this.search.box.hidden = true;
+    this.search.results.hidden = true;
     this.scroller = h(
       'div',
       {
@@ -59,6 +74,7 @@ export class ChatView implements View {
       },
       this.top,
       this.items,
+      this.bottom,
     );
     this.typingLine = h('div', { class: 'typing-line', 'data-testid': 'typing' });
     this.input = h('textarea', {
@@ -121,16 +137,26 @@ export class ChatView implements View {
       ),
     );
     this.el = chatEl;
-    this.el.append(this.head, this.scroller, this.typingLine, this.composer);
+    this.el.append(
+      this.head,
+      this.search.box,
+      this.search.results,
+      this.scroller,
+      this.typingLine,
+      this.composer,
+    );
 
     this.wireComposer();
     this.observer = new IntersectionObserver(
       (entries) => {
-        if (entries.some((e) => e.isIntersecting)) void this.loadOlder();
+        for (const e of entries) {
+          if (e.isIntersecting) void (e.target === this.top ? this.loadOlder() : this.loadNewer());
+        }
       },
-      { root: this.scroller, rootMargin: '300px 0px 0px 0px' },
+      { root: this.scroller, rootMargin: '300px 0px 300px 0px' },
     );
     this.observer.observe(this.top);
+    this.observer.observe(this.bottom);
 
     const m = ctx.messenger;
     this.subs.add(m.events.on('messages', (cid) => cid === id && this.schedule()));
@@ -158,6 +184,7 @@ export class ChatView implements View {
   dispose(): void {
     this.disposed = true;
     this.subs.dispose();
+    this.search.dispose();
     this.media.dispose();
     this.observer.disconnect();
     cancelAnimationFrame(this.frame);
@@ -173,13 +200,18 @@ export class ChatView implements View {
     this.renderHead();
     void this.ctx.preferences.load().catch(() => undefined);
     try {
-      await this.ctx.messenger.openHistory(this.id);
+      if (this.target) await this.ctx.messenger.openAround(this.id, this.target);
+      else await this.ctx.messenger.openHistory(this.id);
     } catch (err) {
       this.ctx.toast(errorText(err), 'error');
     }
     if (this.disposed) return;
     this.render();
     this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (this.target) {
+      this.jumpTo(this.target, 'auto');
+      return;
+    }
     if (window.matchMedia('(min-width: 800px)').matches) this.input.focus();
   }
 
@@ -218,6 +250,18 @@ export class ChatView implements View {
         'button',
         {
           type: 'button',
+          class: 'icon-button',
+          'aria-label': t('search.inChat'),
+          title: t('search.inChat'),
+          'data-testid': 'chat-search',
+          onClick: () => this.toggleSearch(),
+        },
+        icon(ICONS.search),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
           class: muted ? 'icon-button active' : 'icon-button',
           'aria-haspopup': 'menu',
           'aria-label': muted ? `${t('chat.mute')}: ${muted}` : t('chat.mute'),
@@ -239,7 +283,7 @@ export class ChatView implements View {
             'data-testid': 'chat-more',
             onClick: (e: Event) =>
               peer
-                ? void this.openPeerMenu(peer, e.currentTarget as HTMLElement)
+                ? void openPeerMenu(this.ctx, peer, e.currentTarget as HTMLElement)
                 : void import('./group-settings')
                     .then((m) => m.openGroupSettings(this.ctx, c.id))
                     .catch((err) => this.ctx.toast(errorText(err), 'error')),
@@ -249,30 +293,11 @@ export class ChatView implements View {
     );
   }
 
-  /** A direct chat's menu: block or unblock the other person. */
-  private async openPeerMenu(peer: string, anchor: HTMLElement): Promise<void> {
-    let blocked: boolean;
-    try {
-      blocked = (await this.ctx.messaging.blocked()).includes(peer);
-    } catch (err) {
-      this.ctx.toast(errorText(err), 'error');
-      return;
-    }
-    const name = userName(this.ctx, peer);
-    showMenu(anchor, [
-      [
-        blocked
-          ? {
-              label: t('blocked.unblockNamed', { name }),
-              action: () => void unblockPerson(this.ctx, peer, name),
-            }
-          : {
-              label: t('blocked.blockNamed', { name }),
-              danger: true,
-              action: () => void blockPerson(this.ctx, peer, name),
-            },
-      ],
-    ]);
+  private toggleSearch(): void {
+    const open = this.search.box.hidden;
+    if (!open) this.search.clear();
+    this.search.box.hidden = !open;
+    if (open) this.search.focus();
   }
 
   private renderTyping(): void {
@@ -289,74 +314,6 @@ export class ChatView implements View {
   private schedule(): void {
     cancelAnimationFrame(this.frame);
     this.frame = requestAnimationFrame(() => this.render());
-  }
-
-  private models(): ItemModel[] {
-    const me = this.ctx.session.user!.id;
-    const cache = this.ctx.messenger.cache(this.id);
-    const messages = cache.list();
-    const c = this.conv;
-    const others = c?.members.filter((m) => m.user_id !== me) ?? [];
-    // The receipt goes under the user's newest stored message.
-    let receiptSeq = 0;
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const m = messages[i]!;
-      if (m.sender_id === me && m.type !== 'system') {
-        receiptSeq = m.seq;
-        break;
-      }
-    }
-    const out: ItemModel[] = [];
-    let prev: Message | null = null;
-    for (const m of messages) {
-      const mine = m.sender_id === me;
-      let receipt: string | null = null;
-      if (m.seq === receiptSeq) {
-        const seen = others.filter((o) => o.last_read_seq >= m.seq).length;
-        receipt = !seen
-          ? t('chat.sent')
-          : c?.type === 'direct'
-            ? t('chat.seen')
-            : tn('chat.seenBy', seen);
-      }
-      out.push({
-        key: `s${m.seq}`,
-        message: m,
-        pending: null,
-        mine,
-        showSender:
-          c?.type === 'group' &&
-          (!prev || prev.sender_id !== m.sender_id || prev.type === 'system'),
-        receipt,
-        requestStatus:
-          m.payment?.kind === 'request' && m.payment.request_id
-            ? cache.requestStatus(m.payment.request_id)
-            : null,
-        reply: m.reply_to_seq ? this.quote(m.reply_to_seq) : null,
-      });
-      prev = m;
-    }
-    const stored = new Set(messages.filter((m) => m.sender_id === me).map((m) => m.client_msg_id));
-    for (const p of this.ctx.messenger.outbox.pending(this.id)) {
-      if (stored.has(p.clientMsgId)) continue;
-      out.push({
-        key: `p${p.clientMsgId}`,
-        message: null,
-        pending: p,
-        mine: true,
-        showSender: false,
-        receipt: null,
-        requestStatus: null,
-        reply: p.replyToSeq ? this.quote(p.replyToSeq) : null,
-      });
-    }
-    return out;
-  }
-
-  private quote(seq: number): { name: string; text: string } {
-    const m = this.ctx.messenger.cache(this.id).get(seq);
-    if (!m) return { name: '', text: t('chat.originalMessage') };
-    return { name: userName(this.ctx, m.sender_id), text: messagePreview(this.ctx, m) };
   }
 
   private render(): void {
@@ -378,6 +335,17 @@ export class ChatView implements View {
         : h('p', { class: 'muted' }, t('chat.start')),
     );
 
+    replaceChildren(
+      this.bottom,
+      cache.hasNewer
+        ? h(
+            'button',
+            { type: 'button', class: 'link-button', onClick: () => void this.loadNewer() },
+            t('chat.loadNewer'),
+          )
+        : null,
+    );
+
     const actions: ItemActions = {
       menu: (m, anchor) => this.openMenu(m, anchor),
       react: (m, emoji) => void this.react(m, emoji),
@@ -385,7 +353,7 @@ export class ChatView implements View {
       discard: (id) => this.ctx.messenger.outbox.discard(id),
       jumpTo: (seq) => this.jumpTo(seq),
     };
-    const models = this.models();
+    const models = itemModels(this.ctx, this.id, this.conv);
     const keep = new Set<string>();
     let cursor: ChildNode | null = this.items.firstChild;
     for (const model of models) {
@@ -412,7 +380,7 @@ export class ChatView implements View {
       }
     }
 
-    if (atBottom) {
+    if (atBottom && !cache.hasNewer) {
       sc.scrollTop = sc.scrollHeight;
     } else if (firstBefore && this.items.firstElementChild !== firstBefore) {
       sc.scrollTop = sc.scrollHeight - fromBottom; // older messages went in above
@@ -432,10 +400,23 @@ export class ChatView implements View {
     }
   }
 
-  private jumpTo(seq: number): void {
+  private async loadNewer(): Promise<void> {
+    const cache = this.ctx.messenger.cache(this.id);
+    if (this.loadingOlder || !cache.hasNewer) return;
+    this.loadingOlder = true;
+    try {
+      await this.ctx.messenger.loadNewer(this.id);
+    } catch (err) {
+      this.ctx.toast(errorText(err), 'error');
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  private jumpTo(seq: number, behavior: ScrollBehavior = 'smooth'): void {
     const el = this.items.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
     if (!el) return;
-    const still = matchMedia('(prefers-reduced-motion: reduce)').matches;
+    const still = behavior === 'auto' || matchMedia('(prefers-reduced-motion: reduce)').matches;
     el.scrollIntoView({ block: 'center', behavior: still ? 'auto' : 'smooth' });
     el.classList.add('flash');
     setTimeout(() => el.classList.remove('flash'), 1500);
@@ -522,9 +503,16 @@ export class ChatView implements View {
             .catch((err) => this.ctx.toast(errorText(err), 'error'));
         }
       } else {
-        this.ctx.messenger.sendText(this.id, text, this.replyTo?.seq ?? null);
+        const reply = this.replyTo?.seq ?? null;
         this.clearMode();
-        this.scroller.scrollTop = this.scroller.scrollHeight;
+        // From a window around an old message, back to the newest first.
+        void this.ctx.messenger
+          .openLatest(this.id)
+          .catch(() => undefined)
+          .then(() => {
+            this.ctx.messenger.sendText(this.id, text, reply);
+            this.scroller.scrollTop = this.scroller.scrollHeight;
+          });
       }
       this.input.value = '';
       grow();

@@ -1,10 +1,10 @@
 // One row of the chat: a message from the server or one still in the outbox.
-import type { Message } from '../../api/types';
+import type { Conversation, Message } from '../../api/types';
 import type { PendingMessage } from '../../state/outbox';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { h, icon } from '../../util/dom';
 import type { Ctx } from '../context';
-import { clockTime, fullTime, userName } from '../format';
+import { clockTime, fullTime, messagePreview, userName } from '../format';
 import { ICONS } from '../icons';
 import { paymentCard } from './payment-card';
 import { attachmentView } from './attachment';
@@ -173,4 +173,71 @@ export function renderItem(ctx: Ctx, m: ItemModel, actions: ItemActions): HTMLEl
     );
   }
   return row;
+}
+
+/** The rows of a chat's history: its messages, then what is still being sent. */
+export function itemModels(ctx: Ctx, id: string, c: Conversation | null): ItemModel[] {
+  const me = ctx.session.user!.id;
+  const cache = ctx.messenger.cache(id);
+  const messages = cache.list();
+  const others = c?.members.filter((m) => m.user_id !== me) ?? [];
+  // The receipt goes under the user's newest stored message.
+  let receiptSeq = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.sender_id === me && m.type !== 'system') {
+      receiptSeq = m.seq;
+      break;
+    }
+  }
+  const out: ItemModel[] = [];
+  let prev: Message | null = null;
+  for (const m of messages) {
+    const mine = m.sender_id === me;
+    let receipt: string | null = null;
+    if (m.seq === receiptSeq) {
+      const seen = others.filter((o) => o.last_read_seq >= m.seq).length;
+      receipt = !seen
+        ? t('chat.sent')
+        : c?.type === 'direct'
+          ? t('chat.seen')
+          : tn('chat.seenBy', seen);
+    }
+    out.push({
+      key: `s${m.seq}`,
+      message: m,
+      pending: null,
+      mine,
+      showSender:
+        c?.type === 'group' && (!prev || prev.sender_id !== m.sender_id || prev.type === 'system'),
+      receipt,
+      requestStatus:
+        m.payment?.kind === 'request' && m.payment.request_id
+          ? cache.requestStatus(m.payment.request_id)
+          : null,
+      reply: m.reply_to_seq ? quote(ctx, id, m.reply_to_seq) : null,
+    });
+    prev = m;
+  }
+  const stored = new Set(messages.filter((m) => m.sender_id === me).map((m) => m.client_msg_id));
+  for (const p of ctx.messenger.outbox.pending(id)) {
+    if (stored.has(p.clientMsgId)) continue;
+    out.push({
+      key: `p${p.clientMsgId}`,
+      message: null,
+      pending: p,
+      mine: true,
+      showSender: false,
+      receipt: null,
+      requestStatus: null,
+      reply: p.replyToSeq ? quote(ctx, id, p.replyToSeq) : null,
+    });
+  }
+  return out;
+}
+
+function quote(ctx: Ctx, id: string, seq: number): { name: string; text: string } {
+  const m = ctx.messenger.cache(id).get(seq);
+  if (!m) return { name: '', text: t('chat.originalMessage') };
+  return { name: userName(ctx, m.sender_id), text: messagePreview(ctx, m) };
 }

@@ -94,7 +94,7 @@ export class ShellView implements View {
     this.ctx.messenger.setActive(r.name === 'chat' ? r.id : null);
     switch (r.name) {
       case 'chat':
-        this.current = new ChatView(this.ctx, r.id);
+        this.current = new ChatView(this.ctx, r.id, r.seq);
         break;
       case 'wallet':
         this.current = new WalletView(this.ctx, r.topup);
