@@ -28,12 +28,8 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-tchat::ops_parse_args 1 "$@"
-BACKUP_DIR="${OPS_ARGS[0]:-}"
-tchat::ops_init
+tchat::backup_begin /backups/media "$@"
 tchat::require tar
-BACKUP_DIR="${BACKUP_DIR:-/backups/media}"
-DATE="$(tchat::backup_date)"
 
 mkdir -p "$BACKUP_DIR"
 final="$BACKUP_DIR/media_${DATE}.tar"

@@ -21,11 +21,7 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-tchat::ops_parse_args 1 "$@"
-BACKUP_DIR="${OPS_ARGS[0]:-}"
-tchat::ops_init
-BACKUP_DIR="${BACKUP_DIR:-/backups/postgres}"
-DATE="$(tchat::backup_date)"
+tchat::backup_begin /backups/postgres "$@"
 tchat::require pg_dump gzip
 tchat::pg_env
 

@@ -19,11 +19,7 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-tchat::ops_parse_args 1 "$@"
-BACKUP_DIR="${OPS_ARGS[0]:-}"
-tchat::ops_init
-BACKUP_DIR="${BACKUP_DIR:-/backups/redis}"
-DATE="$(tchat::backup_date)"
+tchat::backup_begin /backups/redis "$@"
 
 mkdir -p "$BACKUP_DIR"
 final="$BACKUP_DIR/redis_${DATE}.rdb"

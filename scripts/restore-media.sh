@@ -21,11 +21,7 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-tchat::ops_parse_args 1 "$@"
-BACKUP_DIR="${OPS_ARGS[0]:-}"
-[[ -n "$BACKUP_DIR" ]] || { usage >&2; exit 2; }
-[[ -d "$BACKUP_DIR" ]] || tchat::die "backup directory not found: $BACKUP_DIR"
-tchat::ops_init
+tchat::restore_begin "$@"
 tchat::require tar
 
 archive="$(tchat::newest "$BACKUP_DIR" "media_*.tar")" || tchat::die "no media backup (media_*.tar) in $BACKUP_DIR"

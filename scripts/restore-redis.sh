@@ -20,11 +20,7 @@ source "$TCHAT_ROOT/scripts/lib/ops.sh"
 
 usage() { tchat::usage_of "$0"; }
 
-tchat::ops_parse_args 1 "$@"
-BACKUP_DIR="${OPS_ARGS[0]:-}"
-[[ -n "$BACKUP_DIR" ]] || { usage >&2; exit 2; }
-[[ -d "$BACKUP_DIR" ]] || tchat::die "backup directory not found: $BACKUP_DIR"
-tchat::ops_init
+tchat::restore_begin "$@"
 
 rdb="$(tchat::newest "$BACKUP_DIR" "redis_*.rdb")" || tchat::die "no Redis backup (redis_*.rdb) in $BACKUP_DIR"
 tchat::rdb_complete "$rdb" || tchat::die "$rdb is damaged or incomplete; nothing restored"

@@ -50,6 +50,32 @@ tchat::ops_parse_args() {
   done
 }
 
+# The opening of the backup scripts: parses [--local|--k8s] [BACKUP_DIR] (as
+# tchat::ops_parse_args), validates the target (tchat::ops_init), sets BACKUP_DIR
+# (default $1) and DATE (the backups' timestamp). The calling script defines
+# `usage`.
+tchat::backup_begin() {
+  local default_dir="$1"
+  shift
+  tchat::ops_parse_args 1 "$@"
+  BACKUP_DIR="${OPS_ARGS[0]:-}"
+  tchat::ops_init
+  BACKUP_DIR="${BACKUP_DIR:-$default_dir}"
+  # shellcheck disable=SC2034  # read by the calling script
+  DATE="$(tchat::backup_date)"
+}
+
+# The opening of the restore scripts: parses [--local|--k8s] BACKUP_DIR (usage and
+# exit 2 without one), stops unless BACKUP_DIR is a directory, validates the
+# target (tchat::ops_init). The calling script defines `usage`.
+tchat::restore_begin() {
+  tchat::ops_parse_args 1 "$@"
+  BACKUP_DIR="${OPS_ARGS[0]:-}"
+  [[ -n "$BACKUP_DIR" ]] || { usage >&2; exit 2; }
+  [[ -d "$BACKUP_DIR" ]] || tchat::die "backup directory not found: $BACKUP_DIR"
+  tchat::ops_init
+}
+
 # Validates TCHAT_TARGET and, for the local target, sets the local system's
 # defaults. Call once after option parsing.
 tchat::ops_init() {

@@ -282,20 +282,25 @@ tchat::service_start() {
   echo $! >"$pidfile"
 }
 
-# Stops every replica of service $1 with SIGTERM (SIGKILL after the grace
-# period). Returns 1 when one had to be killed.
+# Stops every replica of the services named ($1...): SIGTERM to all at once,
+# then waits for each (they drain in parallel; SIGKILL after the grace period).
+# Returns 1 when one had to be killed.
 tchat::service_stop() {
-  local svc="$1" f pid rc=0
+  local svc pid f rc=0
   local -a pids=()
-  for f in $(tchat::service_pidfiles "$svc"); do
-    if pid="$(tchat::live_pid "$f" "tchat-$svc")"; then
-      tchat::log "stopping $svc (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
+  for svc in "$@"; do
+    for f in $(tchat::service_pidfiles "$svc"); do
+      if pid="$(tchat::live_pid "$f" "tchat-$svc")"; then
+        tchat::log "stopping $svc (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+      fi
+    done
   done
   for pid in "${pids[@]}"; do tchat::await_exit "$pid" 25 || rc=1; done
-  for f in $(tchat::service_pidfiles "$svc"); do rm -f "$f"; done
+  for svc in "$@"; do
+    for f in $(tchat::service_pidfiles "$svc"); do rm -f "$f"; done
+  done
   return "$rc"
 }
 
@@ -353,25 +358,6 @@ tchat::services_start_all() {
   tchat::wait_services_ready 60
 }
 
-# Stops every running replica of every service: SIGTERM to all at once, then
-# waits for each (they drain in parallel). Returns 1 when one had to be killed.
-tchat::services_stop_all() {
-  local svc pid f rc=0
-  local -a pids=()
-  for svc in "${TCHAT_SERVICES[@]}"; do
-    for f in $(tchat::service_pidfiles "$svc"); do
-      if pid="$(tchat::live_pid "$f" "tchat-$svc")"; then
-        tchat::log "stopping $svc (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        pids+=("$pid")
-      fi
-    done
-  done
-  for pid in "${pids[@]}"; do
-    tchat::await_exit "$pid" 25 || rc=1
-  done
-  for svc in "${TCHAT_SERVICES[@]}"; do
-    for f in $(tchat::service_pidfiles "$svc"); do rm -f "$f"; done
-  done
-  return "$rc"
-}
+# Stops every running replica of every service (tchat::service_stop). Returns 1
+# when one had to be killed.
+tchat::services_stop_all() { tchat::service_stop "${TCHAT_SERVICES[@]}"; }

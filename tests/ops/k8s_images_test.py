@@ -21,22 +21,14 @@ import sys
 
 import yaml
 
+from ops_check import check, summary
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OVERLAYS = ROOT / "deploy" / "k8s" / "overlays"
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 # Public images the manifests use as they are (pulled from their registries).
 PUBLIC = {"postgres", "redis", "scylladb/scylla", "nginxinc/nginx-unprivileged"}
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
-
-failures = []
-
-
-def check(ok, message):
-    print(("PASS: " if ok else "FAIL: ") + message)
-    if not ok:
-        failures.append(message)
-    return ok
-
 
 def pod_spec(obj):
     spec = obj["spec"]
@@ -98,8 +90,7 @@ def main():
                     check(found, f"[{overlay.name}] {workload}: {local} exists in the local engine")
             else:
                 check(repo in PUBLIC, f"[{overlay.name}] {workload}: {ref} is a known public image")
-    print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

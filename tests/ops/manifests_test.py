@@ -23,6 +23,8 @@ except ImportError:  # python3-yaml (scripts/install-deps.sh)
     print("FAIL: PyYAML is not installed (Debian package python3-yaml)")
     sys.exit(1)
 
+from ops_check import check, summary  # noqa: E402 (after the PyYAML check)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -34,16 +36,6 @@ PERFORMANCE_CONFIG = {
     "redis_read_timeout": "3s", "redis_write_timeout": "3s", "http_client_timeout": "30s",
     "http_client_max_idle_conns": "100", "http_client_max_conns_per_host": "10",
 }
-
-failures = []
-
-
-def check(ok, message):
-    print(("PASS: " if ok else "FAIL: ") + message)
-    if not ok:
-        failures.append(message)
-    return ok
-
 
 def load_all(path):
     with open(path, encoding="utf-8") as f:
@@ -490,5 +482,4 @@ check("internal;" in local_internal and "alias @@MEDIA_DIR@@/;" in local_interna
       and "proxy_pass http://tchat_messaging;" in (nginx_location(gateway_conf, "/media/") or ""),
       "tchat-gateway.conf.template: /media/ to messaging, internal /_media/ from the media store")
 
-print(f"{'FAILED' if failures else 'OK'}: {len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

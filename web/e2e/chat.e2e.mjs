@@ -29,55 +29,33 @@
 // TCHAT_E2E_HEADED=1 to watch.
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { assertAccessible, assertScreensAccessible, waitForServiceWorker } from './pwa.mjs';
 import { runSteps } from './run_steps.mjs';
+import {
+  ARTIFACTS,
+  BASE,
+  DESKTOP,
+  PHONE,
+  ROOT,
+  WAIT,
+  check,
+  launchBrowser,
+  run,
+  screenshot as shot,
+  see,
+  signIn as signInWithCode,
+  stepList,
+} from './support.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
-const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
 /** The built client the gateway serves (scripts/lib/nginx.sh): a step "deploys" into it. */
 const WEB_DIST = process.env.TCHAT_WEB_DIST ?? path.join(ROOT, 'web/dist');
-const WAIT = 20_000;
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').BrowserContext} BrowserContext */
 
-// ---- a minimal step runner: stops at the first failure (later steps build on it) ----
+const { steps, step } = stepList();
 
-/** @type {{name: string, fn: () => Promise<void>}[]} */
-const steps = [];
-/** @param {string} name @param {() => Promise<void>} fn */
-function step(name, fn) {
-  steps.push({ name, fn });
-}
-
-/** @param {boolean} cond @param {string} message */
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/**
- * Waits for a locator with the given text to be visible.
- * @param {Page} page @param {string} selector @param {string | RegExp} text
- */
-async function see(page, selector, text) {
-  await page
-    .locator(selector)
-    .filter({ hasText: text })
-    .first()
-    .waitFor({ state: 'visible', timeout: WAIT });
-}
-
-/** @param {Page} page @param {string} name */
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
-
-const run = `${Date.now() % 100000}`.padStart(5, '0');
 /** A Thai mobile number no earlier run used (national format, 10 digits). @param {string} suffix */
 function phoneNumber(suffix) {
   return `08${run}${String(Math.floor(Math.random() * 100)).padStart(2, '0')}${suffix}`;
@@ -139,20 +117,7 @@ function watch(page, who) {
  * @param {Page} page @param {{phone: string, name: string, username: string}} user @param {string} prefix
  */
 async function signIn(page, user, prefix) {
-  await page.goto(`${BASE}/`);
-  await page.selectOption('#country', 'TH');
-  await page.fill('#phone', user.phone);
-  await page.getByRole('button', { name: 'Send code' }).click();
-  await page.getByTestId('dev-code').waitFor({ timeout: WAIT });
-  await shot(page, `${prefix}-signin-code`);
-  await page.getByRole('button', { name: 'Use this code' }).click();
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await page.locator('#display-name').waitFor({ timeout: WAIT });
-  await page.fill('#display-name', user.name);
-  await page.fill('#username', user.username);
-  await shot(page, `${prefix}-profile`);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByTestId('conversation-list').waitFor({ timeout: WAIT });
+  await signInWithCode(page, user, (name) => shot(page, `${prefix}-${name}`));
 }
 
 /** Opens the conversation with `title` from the list. @param {Page} page @param {string} title */
@@ -919,25 +884,9 @@ step('no console errors or uncaught exceptions in either browser', async () => {
 async function main() {
   await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: process.env.TCHAT_E2E_HEADED !== '1',
-    // Root in a container has no user namespaces for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
-  ctxA = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    locale: 'en-GB',
-    timezoneId: 'Asia/Bangkok',
-  });
-  ctxB = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: 'en-GB',
-    timezoneId: 'Asia/Bangkok',
-  });
+  browser = await launchBrowser();
+  ctxA = await browser.newContext({ ...DESKTOP, locale: 'en-GB', timezoneId: 'Asia/Bangkok' });
+  ctxB = await browser.newContext({ ...PHONE, locale: 'en-GB', timezoneId: 'Asia/Bangkok' });
   a = await ctxA.newPage();
   b = await ctxB.newPage();
   watch(a, 'A');

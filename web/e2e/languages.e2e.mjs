@@ -19,48 +19,31 @@
 // scripts/test.sh runs it after chat.e2e.mjs (same screenshots directory, files
 // "lang-*"). By hand: node web/e2e/languages.e2e.mjs. Environment as chat.e2e.mjs.
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { runSteps } from './run_steps.mjs';
+import {
+  ARTIFACTS,
+  BASE,
+  DESKTOP,
+  PHONE,
+  WAIT,
+  check,
+  launchBrowser,
+  run,
+  screenshot as shot,
+  see,
+  stepList,
+} from './support.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
-const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
-const WAIT = 20_000;
 const NBSP = /[\s\u00a0\u202f]/g;
 
 /** @typedef {import('playwright-core').Page} Page */
 
-/** @type {{name: string, fn: () => Promise<void>}[]} */
-const steps = [];
-/** @param {string} name @param {() => Promise<void>} fn */
-const step = (name, fn) => steps.push({ name, fn });
-
-/** @param {boolean} cond @param {string} message */
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/** @param {Page} page @param {string} selector @param {string | RegExp} text */
-async function see(page, selector, text) {
-  await page
-    .locator(selector)
-    .filter({ hasText: text })
-    .first()
-    .waitFor({ state: 'visible', timeout: WAIT });
-}
+const { steps, step } = stepList();
 
 /** Text of the first match, with every kind of space made a plain one. @param {Page} page @param {string} selector */
 async function text(page, selector) {
   return ((await page.locator(selector).first().textContent()) ?? '').replace(NBSP, ' ').trim();
-}
-
-/** @param {Page} page @param {string} name */
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 }
 
 // A key shown instead of its text ("wallet.title"): t() falls back to the key.
@@ -89,7 +72,6 @@ async function me(page) {
   });
 }
 
-const run = `${Date.now() % 100000}`.padStart(5, '0');
 const rnd = () => String(Math.floor(Math.random() * 100)).padStart(2, '0');
 // Vinaphone (091) and Telkomsel (0812) mobile numbers no earlier run used.
 const viet = {
@@ -460,21 +442,14 @@ step('no console errors or uncaught exceptions', async () => {
 
 async function main() {
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: process.env.TCHAT_E2E_HEADED !== '1',
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launchBrowser();
   const ctxV = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
+    ...PHONE,
     locale: 'vi-VN',
     timezoneId: 'Asia/Ho_Chi_Minh',
   });
   const ctxI = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
+    ...DESKTOP,
     locale: 'id-ID',
     timezoneId: 'Asia/Jakarta',
   });

@@ -21,44 +21,27 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { runSteps } from './run_steps.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
-const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
-const WAIT = 20_000;
+import {
+  ARTIFACTS,
+  BASE,
+  DESKTOP,
+  PHONE,
+  WAIT,
+  check,
+  launchBrowser,
+  run,
+  screenshot as shot,
+  see,
+  signIn,
+  stepList,
+} from './support.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
-/** @type {{name: string, fn: () => Promise<void>}[]} */
-const steps = [];
-/** @param {string} name @param {() => Promise<void>} fn */
-const step = (name, fn) => steps.push({ name, fn });
+const { steps, step } = stepList();
 
-/** @param {boolean} cond @param {string} message */
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/** @param {Page} page @param {string} selector @param {string | RegExp} text */
-async function see(page, selector, text) {
-  await page
-    .locator(selector)
-    .filter({ hasText: text })
-    .first()
-    .waitFor({ state: 'visible', timeout: WAIT });
-}
-
-/** @param {Page} page @param {string} name */
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
-
-const run = `${Date.now() % 100000}`.padStart(5, '0');
 const phone = (/** @type {string} */ s) =>
   `08${run}${String(Math.floor(Math.random() * 100)).padStart(2, '0')}${s}`;
 const alice = { phone: phone('5'), name: `Ann ${run}`, username: `ann_${run}` };
@@ -76,22 +59,6 @@ function watch(page, who) {
     if (msg.type() === 'error') problems[who]?.push(`console: ${msg.text()} (${page.url()})`);
   });
   page.on('pageerror', (err) => problems[who]?.push(`exception: ${err.message}`));
-}
-
-/** @param {Page} page @param {{phone: string, name: string, username: string}} user */
-async function signIn(page, user) {
-  await page.goto(`${BASE}/`);
-  await page.selectOption('#country', 'TH');
-  await page.fill('#phone', user.phone);
-  await page.getByRole('button', { name: 'Send code' }).click();
-  await page.getByTestId('dev-code').waitFor({ timeout: WAIT });
-  await page.getByRole('button', { name: 'Use this code' }).click();
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await page.locator('#display-name').waitFor({ timeout: WAIT });
-  await page.fill('#display-name', user.name);
-  await page.fill('#username', user.username);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByTestId('conversation-list').waitFor({ timeout: WAIT });
 }
 
 // ---- fixtures, made here ----
@@ -458,24 +425,14 @@ step('no console errors or uncaught exceptions in either browser', async () => {
 
 async function main() {
   await mkdir(ARTIFACTS, { recursive: true });
-  const args = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-  // Root in a container has no user namespaces for Chromium's sandbox.
-  if (process.getuid?.() === 0) args.push('--no-sandbox');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: process.env.TCHAT_E2E_HEADED !== '1',
-    args,
-  });
+  browser = await launchBrowser([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ]);
   const common = { locale: 'en-GB', timezoneId: 'Asia/Bangkok', acceptDownloads: true };
-  const ctxA = await browser.newContext({ ...common, viewport: { width: 1280, height: 800 } });
+  const ctxA = await browser.newContext({ ...common, ...DESKTOP });
   await ctxA.grantPermissions(['microphone'], { origin: BASE });
-  const ctxB = await browser.newContext({
-    ...common,
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-  });
+  const ctxB = await browser.newContext({ ...common, ...PHONE });
   a = await ctxA.newPage();
   b = await ctxB.newPage();
   watch(a, 'A');

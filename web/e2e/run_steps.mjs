@@ -1,4 +1,4 @@
-// The step runner of the browser tests (chat.e2e.mjs, languages.e2e.mjs): runs the
+// The step runner of the browser tests (web/e2e/*.e2e.mjs; support.mjs builds the list): runs the
 // steps in order, stops at the first failure (the later steps build on it), prints
 // PASS/FAIL/SKIP lines and a summary, and sets the exit code.
 

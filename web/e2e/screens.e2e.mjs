@@ -18,47 +18,32 @@
 // [.test-run/artifacts/web] (screenshots screens-*), TCHAT_CHROMIUM [/usr/bin/chromium],
 // TCHAT_E2E_HEADED=1 to watch.
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { runSteps } from './run_steps.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = (process.env.TCHAT_TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const ARTIFACTS = process.env.TCHAT_WEB_ARTIFACTS ?? path.join(ROOT, '.test-run/artifacts/web');
-const CHROMIUM = process.env.TCHAT_CHROMIUM ?? '/usr/bin/chromium';
-const WAIT = 20_000;
+import {
+  ARTIFACTS,
+  BASE,
+  DESKTOP,
+  PHONE,
+  WAIT,
+  check,
+  launchBrowser,
+  run,
+  screenshot,
+  see,
+  signIn,
+  stepList,
+} from './support.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
-/** @type {{name: string, fn: () => Promise<void>}[]} */
-const steps = [];
-/** @param {string} name @param {() => Promise<void>} fn */
-function step(name, fn) {
-  steps.push({ name, fn });
-}
-
-/** @param {boolean} cond @param {string} message */
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/** @param {Page} page @param {string} selector @param {string | RegExp} text */
-async function see(page, selector, text) {
-  await page
-    .locator(selector)
-    .filter({ hasText: text })
-    .first()
-    .waitFor({ state: 'visible', timeout: WAIT });
-}
+const { steps, step } = stepList();
 
 /** @param {Page} page @param {string} name */
 async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `screens-${name}.png`), fullPage: false });
+  await screenshot(page, `screens-${name}`);
 }
 
-const run = `${Date.now() % 100000}`.padStart(5, '0');
 /** @param {string} suffix */
 function phoneNumber(suffix) {
   return `09${run}${String(Math.floor(Math.random() * 100)).padStart(2, '0')}${suffix}`;
@@ -88,21 +73,6 @@ function watch(page, who) {
     else problems[who].push(`console: ${msg.text()} (${page.url()})`);
   });
   page.on('pageerror', (err) => problems[who].push(`exception: ${err.message}`));
-}
-
-/** @param {Page} page @param {{phone: string, name: string}} user */
-async function signIn(page, user) {
-  await page.goto(`${BASE}/`);
-  await page.selectOption('#country', 'TH');
-  await page.fill('#phone', user.phone);
-  await page.getByRole('button', { name: 'Send code' }).click();
-  await page.getByTestId('dev-code').waitFor({ timeout: WAIT });
-  await page.getByRole('button', { name: 'Use this code' }).click();
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await page.locator('#display-name').waitFor({ timeout: WAIT });
-  await page.fill('#display-name', user.name);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByTestId('conversation-list').waitFor({ timeout: WAIT });
 }
 
 /** On a phone an open chat hides the navigation: back first. @param {Page} page @param {string} where */
@@ -468,24 +438,13 @@ step('no console errors or uncaught exceptions in either browser', async () => {
 
 async function main() {
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: process.env.TCHAT_E2E_HEADED !== '1',
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launchBrowser();
   const ctxA = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
+    ...DESKTOP,
     locale: 'en-GB',
     timezoneId: 'Asia/Bangkok',
   });
-  const ctxB = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: 'en-GB',
-    timezoneId: 'Asia/Bangkok',
-  });
+  const ctxB = await browser.newContext({ ...PHONE, locale: 'en-GB', timezoneId: 'Asia/Bangkok' });
   a = await ctxA.newPage();
   b = await ctxB.newPage();
   watch(a, 'A');

@@ -189,31 +189,41 @@ Task<Response> SetPassword(Request& req, AuthService& svc, const Caller& caller)
   co_return Response::NoContent();
 }
 
-// The proof comes in a JSON body; without one the answer is the 400 of a missing proof.
-Task<Response> RemovePassword(Request& req, AuthService& svc, const Caller& caller) {
+// The proof of a password removal or account deletion: current_password or
+// otp_code in a JSON body (each optional; the service answers a missing proof).
+struct Proof {
+  std::optional<std::string> current_password;
+  std::optional<std::string> otp_code;
+};
+
+// Without a body both are missing, which the service answers with the 400 of a
+// missing proof.
+Result<Proof> ParseProof(const Request& req) {
   auto body = req.body.empty() ? Result<json::object>(json::object{}) : ParseJsonObject(req.body);
-  if (!body) co_return ErrorResponse(req, body.error());
+  if (!body) return body.error();
   auto current = OptionalString(*body, "current_password");
-  if (!current) co_return ErrorResponse(req, current.error());
+  if (!current) return current.error();
   auto code = OptionalString(*body, "otp_code");
-  if (!code) co_return ErrorResponse(req, code.error());
-  Status st =
-      co_await svc.RemovePassword(caller, std::move(*current), std::move(*code), req.client_key);
+  if (!code) return code.error();
+  return Proof{std::move(*current), std::move(*code)};
+}
+
+Task<Response> RemovePassword(Request& req, AuthService& svc, const Caller& caller) {
+  auto proof = ParseProof(req);
+  if (!proof) co_return ErrorResponse(req, proof.error());
+  Status st = co_await svc.RemovePassword(caller, std::move(proof->current_password),
+                                          std::move(proof->otp_code), req.client_key);
   if (!st) co_return ErrorResponse(req, st.error());
   co_return Response::NoContent();
 }
 
 // DELETE /v1/users/me: the proof in a JSON body; without one, the 400 of a missing proof.
 Task<Response> DeleteMe(Request& req, AuthService& svc, const Caller& caller) {
-  auto body = req.body.empty() ? Result<json::object>(json::object{}) : ParseJsonObject(req.body);
-  if (!body) co_return ErrorResponse(req, body.error());
-  auto current = OptionalString(*body, "current_password");
-  if (!current) co_return ErrorResponse(req, current.error());
-  auto code = OptionalString(*body, "otp_code");
-  if (!code) co_return ErrorResponse(req, code.error());
-  Status st =
-      co_await svc.DeleteAccount(caller, std::move(*current), std::move(*code), req.client_key,
-                                 req.Header("authorization"), req.worker->Get<PaymentWallets>());
+  auto proof = ParseProof(req);
+  if (!proof) co_return ErrorResponse(req, proof.error());
+  Status st = co_await svc.DeleteAccount(
+      caller, std::move(proof->current_password), std::move(proof->otp_code), req.client_key,
+      req.Header("authorization"), req.worker->Get<PaymentWallets>());
   if (!st) co_return ErrorResponse(req, st.error());
   co_return Response::NoContent();
 }

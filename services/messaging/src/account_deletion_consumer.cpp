@@ -1,26 +1,15 @@
 #include "account_deletion_consumer.hpp"
 
-#include <array>
-#include <chrono>
-
 #include <tchat/core/async.hpp>
 #include <tchat/core/events/auth_events.hpp>
 #include <tchat/core/events/streams.hpp>
 #include <tchat/core/json.hpp>
 #include <tchat/core/log.hpp>
-#include <tchat/core/redis/streams.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "group_reader.hpp"
+
 namespace tchat::messaging {
-
-namespace {
-
-constexpr std::string_view kGroup = "messaging";
-constexpr std::chrono::milliseconds kBlock{2000};
-constexpr std::chrono::milliseconds kClaimIdle{60000};
-constexpr std::chrono::seconds kClaimEvery{30};
-
-}  // namespace
 
 AccountDeletionConsumer::AccountDeletionConsumer(redis::RedisClient& redis,
                                                  ConversationStore& store,
@@ -69,47 +58,8 @@ void AccountDeletionConsumer::Stop() {
 }
 
 Task<void> AccountDeletionConsumer::Run() {
-  const std::string stream(events::kAuthStream);
-  auto next_claim = std::chrono::steady_clock::now();
-  bool group_ready = false;
-  while (!stopping_()) {
-    if (!group_ready) {
-      // From the stream's start: a deletion announced before this group existed
-      // is still applied (the others are acknowledged untouched).
-      auto st = co_await redis::XGroupCreate(redis_, stream, kGroup, "0");
-      if (!st) {
-        co_await reader_.Pause();
-        continue;
-      }
-      group_ready = true;
-    }
-    redis::RedisConnection* conn = co_await reader_.Get();
-    if (conn == nullptr) continue;
-    std::vector<redis::StreamEntry> entries;
-    if (std::chrono::steady_clock::now() >= next_claim) {
-      next_claim = std::chrono::steady_clock::now() + kClaimEvery;
-      auto claimed = co_await redis::XAutoClaim(redis_, stream, kGroup, consumer_, kClaimIdle);
-      if (claimed) entries = std::move(claimed->entries);
-    }
-    if (entries.empty()) {
-      auto read = co_await redis::XReadGroup(*conn, stream, kGroup, consumer_, 100, kBlock);
-      if (!read) {
-        if (redis::IsRedisError(read.error(), "NOGROUP")) group_ready = false;
-        co_await reader_.Failed(read.error());
-        continue;
-      }
-      entries = std::move(*read);
-    }
-    for (const auto& e : entries) {
-      if (stopping_()) break;
-      if (!co_await Handle(e.Field("event"))) {
-        co_await Sleep(std::chrono::seconds(1));
-        break;  // left pending; claimed again later
-      }
-      const std::array<std::string_view, 1> ids{e.id};
-      (void)co_await redis::XAck(redis_, stream, kGroup, ids);
-    }
-  }
+  return RunGroupReader(redis_, reader_, std::string(events::kAuthStream), consumer_, stopping_,
+                        [this](const std::string* event) { return Handle(event); });
 }
 
 }  // namespace tchat::messaging

@@ -5,14 +5,13 @@
 // money safe, the screen says to withdraw it). On success the session ends and
 // nothing of the account stays on this device.
 import { ApiError } from '../../api/errors';
-import { locale, t } from '../../i18n';
+import { t } from '../../i18n';
 import { h, replaceChildren } from '../../util/dom';
-import { formatPhone } from '../../util/phone';
 import { confirmDialog } from '../components/confirm';
 import { toast } from '../components/toast';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
-import { codeField, codeSentNote } from './password';
+import { codeField, sendCodeButton } from './password';
 
 export class DeleteAccountSection {
   readonly el: HTMLElement;
@@ -69,22 +68,7 @@ export class DeleteAccountSection {
     const submit = h('button', { type: 'submit', class: 'danger' }, t('deleteAccount.submit'));
     const cancel = h('button', { type: 'button' }, t('common.cancel'));
     cancel.addEventListener('click', () => this.renderStart());
-    const send = h('button', { type: 'button' }, t('password.sendCode'));
-    send.addEventListener('click', async () => {
-      err.textContent = '';
-      send.disabled = true;
-      try {
-        const user = this.ctx.session.user;
-        const r = await this.ctx.auth.requestPasswordOtp(user?.phone ?? '', undefined, locale());
-        const phone = user?.phone ? formatPhone(user.phone, user.country) : '';
-        replaceChildren(codeBox, codeSentNote(phone, r, code), code.label, code.input);
-        code.input.focus();
-      } catch (ex) {
-        err.textContent = errorText(ex);
-      } finally {
-        send.disabled = false;
-      }
-    });
+    const send = sendCodeButton(this.ctx, codeBox, code, err);
     const form = h(
       'form',
       { class: 'stack', novalidate: true },

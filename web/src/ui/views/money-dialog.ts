@@ -9,11 +9,11 @@ import { h } from '../../util/dom';
 import { newId } from '../../util/ids';
 import {
   amountPlaceholder,
-  CURRENCIES,
   decimalSeparator,
   needsConfirmation,
   parseAmount,
 } from '../../util/money';
+import { amountFields } from '../components/amount-fields';
 import { confirmDialog } from '../components/confirm';
 import { openDialog } from '../components/dialog';
 import type { Ctx } from '../context';
@@ -39,18 +39,7 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
     { id: 'money-who', name: 'who', disabled: others.length === 1 },
     others.map((id) => h('option', { value: id }, userName(ctx, id))),
   );
-  const amount = h('input', {
-    id: 'money-amount',
-    name: 'amount',
-    inputmode: 'decimal',
-    autocomplete: 'off',
-    required: true,
-  });
-  const currency = h(
-    'select',
-    { id: 'money-currency', name: 'currency' },
-    CURRENCIES.map((cur) => h('option', { value: cur, selected: cur === defaultCurrency }, cur)),
-  );
+  const { amount, currency, row: amountRow } = amountFields('money', defaultCurrency);
   const note = h('input', { id: 'money-note', name: 'note', maxlength: 200, autocomplete: 'off' });
   const balance = h('p', { class: 'hint', id: 'money-balance' });
   const showBalance = () => {
@@ -75,22 +64,7 @@ export function openMoneyDialog(ctx: Ctx, c: Conversation, mode: 'send' | 'reque
     { class: 'stack', novalidate: true },
     h('label', { for: 'money-who' }, mode === 'send' ? t('money.to') : t('money.from')),
     who,
-    h(
-      'div',
-      { class: 'row amount-row' },
-      h(
-        'div',
-        { class: 'stack grow' },
-        h('label', { for: 'money-amount' }, t('money.amount')),
-        amount,
-      ),
-      h(
-        'div',
-        { class: 'stack' },
-        h('label', { for: 'money-currency' }, t('money.currency')),
-        currency,
-      ),
-    ),
+    amountRow,
     balance,
     h('label', { for: 'money-note' }, t('money.note')),
     note,

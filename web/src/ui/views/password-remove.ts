@@ -2,13 +2,12 @@
 // in with codes only. The same proof as a change — the current password or a code
 // sent to the phone with `purpose: password`; the API ends the other sessions.
 import { ApiError } from '../../api/errors';
-import { locale, t } from '../../i18n';
+import { t } from '../../i18n';
 import { h, replaceChildren } from '../../util/dom';
-import { formatPhone } from '../../util/phone';
 import { openDialog } from '../components/dialog';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
-import { codeField, codeSentNote } from './password';
+import { codeField, currentPasswordField, sendCodeButton } from './password';
 
 export function removePasswordButton(ctx: Ctx, onRemoved: () => void): HTMLElement {
   return h(
@@ -27,31 +26,11 @@ function openRemoveDialog(ctx: Ctx, onRemoved: () => void): void {
   const body = h('div', { class: 'stack' });
   const dlg = openDialog(t('passwordRemove.title'), body);
   const render = (proof: 'current' | 'code') => {
-    const current = h('input', {
-      id: 'pwr-current',
-      type: 'password',
-      autocomplete: 'current-password',
-      required: true,
-    });
+    const current = currentPasswordField('pwr-current');
     const code = codeField('pwr-code');
     const codeBox = h('div', { class: 'stack' });
     const err = h('p', { class: 'form-error', role: 'alert' });
-    const send = h('button', { type: 'button' }, t('password.sendCode'));
-    send.addEventListener('click', async () => {
-      err.textContent = '';
-      send.disabled = true;
-      try {
-        const user = ctx.session.user!;
-        const r = await ctx.auth.requestPasswordOtp(user.phone ?? '', undefined, locale());
-        const phone = user.phone ? formatPhone(user.phone, user.country) : '';
-        replaceChildren(codeBox, codeSentNote(phone, r, code), code.label, code.input);
-        code.input.focus();
-      } catch (ex) {
-        err.textContent = errorText(ex);
-      } finally {
-        send.disabled = false;
-      }
-    });
+    const send = sendCodeButton(ctx, codeBox, code, err);
     const submit = h(
       'button',
       { type: 'submit', class: 'primary danger' },

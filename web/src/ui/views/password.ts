@@ -44,12 +44,7 @@ export class PasswordSection {
   /** `current`: prove with the current password; `code`: with a code sent by SMS. */
   private render(proof: 'current' | 'code', status = ''): void {
     const has = !!this.ctx.session.user?.has_password;
-    const current = h('input', {
-      id: 'pw-current',
-      type: 'password',
-      autocomplete: 'current-password',
-      required: true,
-    });
+    const current = currentPasswordField('pw-current');
     const code = codeField('pw-code');
     const codeBox = h('div', { class: 'stack' });
     const fields = newPasswordFields('pw');
@@ -60,7 +55,7 @@ export class PasswordSection {
       { type: 'submit', class: 'primary' },
       has ? t('password.change') : t('password.set'),
     );
-    const sendCode = this.sendCodeButton(codeBox, code, err);
+    const sendCode = sendCodeButton(this.ctx, codeBox, code, err);
     const other =
       has &&
       h(
@@ -119,29 +114,6 @@ export class PasswordSection {
     );
   }
 
-  /** "Send code": asks for a password code and shows the field to type it in. */
-  private sendCodeButton(
-    codeBox: HTMLElement,
-    code: { label: HTMLElement; input: HTMLInputElement },
-    err: HTMLElement,
-  ): HTMLButtonElement {
-    const button = h('button', { type: 'button' }, t('password.sendCode'));
-    button.addEventListener('click', async () => {
-      err.textContent = '';
-      button.disabled = true;
-      try {
-        const r = await this.requestCode();
-        replaceChildren(codeBox, codeSentNote(this.phone(), r, code), code.label, code.input);
-        code.input.focus();
-      } catch (ex) {
-        err.textContent = errorText(ex);
-      } finally {
-        button.disabled = false;
-      }
-    });
-    return button;
-  }
-
   /** Sends the new password; on success shows the form anew, else answers the error text. */
   private async save(
     password: string,
@@ -159,21 +131,48 @@ export class PasswordSection {
       return ex instanceof ApiError && ex.status === 400 ? ex.message : errorText(ex);
     }
   }
+}
 
-  /** The user's number as people there write it. */
-  private phone(): string {
-    const user = this.ctx.session.user;
-    return user?.phone ? formatPhone(user.phone, user.country) : '';
-  }
+/**
+ * "Send code" (password settings, password removal, account deletion): sends a
+ * password code to the user's own number and shows `code` in `codeBox` to type
+ * it in; a failure goes to `err`.
+ */
+export function sendCodeButton(
+  ctx: Ctx,
+  codeBox: HTMLElement,
+  code: { label: HTMLElement; input: HTMLInputElement },
+  err: HTMLElement,
+): HTMLButtonElement {
+  const button = h('button', { type: 'button' }, t('password.sendCode'));
+  button.addEventListener('click', async () => {
+    err.textContent = '';
+    button.disabled = true;
+    try {
+      const user = ctx.session.user;
+      // The own number is in E.164 (international), so no country goes with it.
+      const r = await ctx.auth.requestPasswordOtp(user?.phone ?? '', undefined, locale());
+      // The number as people there write it.
+      const phone = user?.phone ? formatPhone(user.phone, user.country) : '';
+      replaceChildren(codeBox, codeSentNote(phone, r, code), code.label, code.input);
+      code.input.focus();
+    } catch (ex) {
+      err.textContent = errorText(ex);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
 
-  /** The own number is in E.164 (international), so no country goes with it. */
-  private requestCode(): Promise<OtpRequestResponse> {
-    return this.ctx.auth.requestPasswordOtp(
-      this.ctx.session.user?.phone ?? '',
-      undefined,
-      locale(),
-    );
-  }
+/** The current-password input. */
+export function currentPasswordField(id: string): HTMLInputElement {
+  return h('input', {
+    id,
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
 }
 
 /** The 6-digit code input with its label. */

@@ -12,6 +12,7 @@ import { h, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
 import { newId } from '../../util/ids';
 import { amountPlaceholder, CURRENCIES, decimalSeparator, parseAmount } from '../../util/money';
+import { amountFields } from '../components/amount-fields';
 import type { Ctx, View } from '../context';
 import { errorText } from '../errors';
 import { fullTime, money, userName } from '../format';
@@ -188,18 +189,7 @@ export class WalletView implements View {
 
   private topupForm(): HTMLElement {
     const home = countryByCode(this.ctx.session.user?.country).currency;
-    const amount = h('input', {
-      id: 'topup-amount',
-      name: 'amount',
-      inputmode: 'decimal',
-      autocomplete: 'off',
-      required: true,
-    });
-    const currency = h(
-      'select',
-      { id: 'topup-currency', name: 'currency' },
-      CURRENCIES.map((c) => h('option', { value: c, selected: c === home }, c)),
-    );
+    const { amount, currency, row: amountRow } = amountFields('topup', home);
     const method = h('select', { id: 'topup-method', name: 'method' });
     const fillMethods = () => {
       amount.placeholder = amountPlaceholder(currency.value, intlLocale());
@@ -218,22 +208,7 @@ export class WalletView implements View {
       'form',
       { class: 'card stack', novalidate: true, 'aria-labelledby': 'topup-title' },
       h('h2', { id: 'topup-title' }, t('wallet.topupTitle')),
-      h(
-        'div',
-        { class: 'row amount-row' },
-        h(
-          'div',
-          { class: 'stack grow' },
-          h('label', { for: 'topup-amount' }, t('money.amount')),
-          amount,
-        ),
-        h(
-          'div',
-          { class: 'stack' },
-          h('label', { for: 'topup-currency' }, t('money.currency')),
-          currency,
-        ),
-      ),
+      amountRow,
       h('label', { for: 'topup-method' }, t('wallet.method')),
       method,
       err,

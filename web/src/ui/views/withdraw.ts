@@ -10,12 +10,12 @@ import { h, replaceChildren } from '../../util/dom';
 import { newId } from '../../util/ids';
 import {
   amountPlaceholder,
-  CURRENCIES,
   decimalSeparator,
   needsConfirmation,
   parseAmount,
 } from '../../util/money';
 import { accountKind, destinationText, WITHDRAW_METHODS } from '../../util/withdraw-methods';
+import { amountFields } from '../components/amount-fields';
 import { confirmDialog } from '../components/confirm';
 import { openDialog } from '../components/dialog';
 import type { Ctx } from '../context';
@@ -26,18 +26,7 @@ export function openWithdrawDialog(ctx: Ctx): void {
   const home = countryByCode(ctx.session.user?.country).currency;
   const funded: string[] = ctx.wallet.wallets.filter((w) => w.balance > 0).map((w) => w.currency);
   const first = funded.includes(home) ? home : (funded[0] ?? home);
-  const amount = h('input', {
-    id: 'wd-amount',
-    name: 'amount',
-    inputmode: 'decimal',
-    autocomplete: 'off',
-    required: true,
-  });
-  const currency = h(
-    'select',
-    { id: 'wd-currency', name: 'currency' },
-    CURRENCIES.map((c) => h('option', { value: c, selected: c === first }, c)),
-  );
+  const { amount, currency, row: amountRow } = amountFields('wd', first);
   const method = h('select', { id: 'wd-method', name: 'method' });
   const account = h('input', { id: 'wd-account', name: 'account', maxlength: 150, required: true });
   const accountLabel = h('label', { for: 'wd-account' });
@@ -69,22 +58,7 @@ export function openWithdrawDialog(ctx: Ctx): void {
   const form = h(
     'form',
     { class: 'stack', novalidate: true, 'data-testid': 'withdraw-form' },
-    h(
-      'div',
-      { class: 'row amount-row' },
-      h(
-        'div',
-        { class: 'stack grow' },
-        h('label', { for: 'wd-amount' }, t('money.amount')),
-        amount,
-      ),
-      h(
-        'div',
-        { class: 'stack' },
-        h('label', { for: 'wd-currency' }, t('money.currency')),
-        currency,
-      ),
-    ),
+    amountRow,
     balance,
     h('label', { for: 'wd-method' }, t('withdraw.to')),
     method,
