@@ -126,7 +126,14 @@ cp "$work/summary.json" "$TCHAT_RUN_DIR/artifacts/replicas-summary.json" 2>/dev/
 
 gone=1
 for pid in "${pids[@]}"; do tchat::_pid_gone "$pid" || gone=0; done
-if ((gone)); then pass "the four killed replicas are gone"; else fail "a killed replica still runs"; fi
+if ((gone)); then
+  pass "the four killed replicas are gone"
+else
+  fail "a killed replica still runs"
+  # The load did not kill it (it stopped early): kill it here, so that no process
+  # outlives the test holding its port (and the test lock, inherited from start.sh).
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+fi
 
 # The ledger adds up (payment's own port: the balancer).
 ledger="$(curl -s -m 30 -H "Authorization: Bearer $TCHAT_TEST_ADMIN_TOKEN" \
