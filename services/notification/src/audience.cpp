@@ -62,11 +62,11 @@ RecipientLookup Audience::ViewFor(const std::string* conversation_id) {
   };
 }
 
-void NamedUsers(const std::vector<const ParsedEntry*>& todo,
+void NamedUsers(const std::vector<const ParsedEntry*>& to_apply,
                 const std::unordered_set<std::string>& online, std::vector<std::string>& users,
                 std::vector<std::string>& conversations) {
   std::set<std::string> u, cv;
-  for (const ParsedEntry* p : todo) {
+  for (const ParsedEntry* p : to_apply) {
     if (const auto* m = std::get_if<MessageCreated>(&p->decoded)) {
       for (const auto& r : m->recipients) {
         if (r != m->sender_id && !online.contains(r)) u.insert(r);

@@ -81,17 +81,17 @@ std::vector<std::string> EventIds(const std::vector<ParsedEntry>& events) {
 std::vector<const ParsedEntry*> FreshEvents(const std::vector<ParsedEntry>& events,
                                             const std::unordered_set<std::string>& fresh,
                                             Counts& counts) {
-  std::vector<const ParsedEntry*> todo;
+  std::vector<const ParsedEntry*> to_apply;
   std::unordered_set<std::string> taken;  // the same id twice in one batch
   for (const ParsedEntry& p : events) {
     if (fresh.contains(p.env.id) && taken.insert(p.env.id).second) {
-      todo.push_back(&p);
+      to_apply.push_back(&p);
       ++counts.by_type[std::string(TypeLabel(p))];
     } else {
       ++counts.dup_by_type[std::string(TypeLabel(p))];
     }
   }
-  return todo;
+  return to_apply;
 }
 
 // The rules for one event.
@@ -259,9 +259,10 @@ pg::Statement PoisonStatement(const std::string& stream, const std::vector<Poiso
 }
 
 // Removes the push devices of the sessions these events end; nullopt when none do.
-std::optional<pg::Statement> SessionDevicesStatement(const std::vector<const ParsedEntry*>& todo) {
+std::optional<pg::Statement> SessionDevicesStatement(
+    const std::vector<const ParsedEntry*>& to_apply) {
   pg::ArrayBuilder users, sessions;
-  for (const ParsedEntry* p : todo) {
+  for (const ParsedEntry* p : to_apply) {
     if (const auto* s = std::get_if<SessionRevoked>(&p->decoded)) {
       users.Add(s->user_id);
       sessions.Add(s->session_id);
@@ -272,9 +273,10 @@ std::optional<pg::Statement> SessionDevicesStatement(const std::vector<const Par
 }
 
 // Removes what is kept for the users these events delete; nullopt when none.
-std::optional<pg::Statement> DeletedUsersStatement(const std::vector<const ParsedEntry*>& todo) {
+std::optional<pg::Statement> DeletedUsersStatement(
+    const std::vector<const ParsedEntry*>& to_apply) {
   pg::ArrayBuilder users;
-  for (const ParsedEntry* p : todo) {
+  for (const ParsedEntry* p : to_apply) {
     if (const auto* u = std::get_if<UserDeleted>(&p->decoded)) users.Add(u->user_id);
   }
   if (users.size() == 0) return std::nullopt;
@@ -297,18 +299,18 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
   BatchResult out;
   out.ack_ids = in.triaged.ack_ids;
   // 1. De-duplicate by event id.
-  std::vector<const ParsedEntry*> todo;
+  std::vector<const ParsedEntry*> to_apply;
   if (!in.triaged.events.empty()) {
     auto d = co_await MarkEventsProcessed(c, in.settings.group, EventIds(in.triaged.events));
     if (!d) co_return std::move(d).error();
-    todo = FreshEvents(in.triaged.events, *d, counts);
+    to_apply = FreshEvents(in.triaged.events, *d, counts);
   }
 
   // 2. What is known about the users these events name.
   Audience audience;
   std::vector<std::string> users;
   std::vector<std::string> conversations;
-  NamedUsers(todo, in.online, users, conversations);
+  NamedUsers(to_apply, in.online, users, conversations);
   if (!users.empty()) {
     if (Status a = co_await LoadAudience(c, users, conversations, audience); !a) {
       co_return std::move(a).error();
@@ -319,7 +321,7 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
   // 3. The rules.
   const RuleOptions rule_options{in.settings.max_push_age};
   BatchRows rows(in.settings.collapse_window.count() > 0);
-  for (const ParsedEntry* p : todo) {
+  for (const ParsedEntry* p : to_apply) {
     Plan plan = PlanEvent(*p, audience, in.now, rule_options);
     rows.Add(*p, plan, audience, counts, out.send_now);
   }
@@ -336,9 +338,9 @@ Task<Result<BatchResult>> RunBatch(pg::Connection& c, const BatchInput& in, Coun
                       static_cast<double>(in.settings.collapse_window.count()));
   out.has_waiting = rows.has_waiting();
   if (!in.triaged.poison.empty()) st.push_back(PoisonStatement(in.stream, in.triaged.poison));
-  if (auto gone = SessionDevicesStatement(todo)) st.push_back(std::move(*gone));
+  if (auto gone = SessionDevicesStatement(to_apply)) st.push_back(std::move(*gone));
   // Last: also what this batch's own rules just wrote for a deleted user goes.
-  if (auto gone = DeletedUsersStatement(todo)) st.push_back(std::move(*gone));
+  if (auto gone = DeletedUsersStatement(to_apply)) st.push_back(std::move(*gone));
   if (!st.empty()) {
     auto w = co_await c.Pipeline(std::move(st));
     if (!w) co_return std::move(w).error();
