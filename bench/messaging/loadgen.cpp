@@ -12,6 +12,11 @@
 //               loop sends its clients' due messages every T µs (default 1000); a
 //               message is stamped with its scheduled time, so lateness counts.
 //               --samples-file F writes "<send µs> <latency µs>" per delivery.
+//               --start-delay-ms D waits D ms between connecting and the first send,
+//               --linger S keeps the connections open S s after the report, and the
+//               report ends with the run's totals (total_sent/acked/delivered): for
+//               a caller that reads a server's CPU time around the sending alone
+//               (bench/peer_bench.sh).
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
@@ -72,6 +77,8 @@ struct Options {
   int threads = 1;
   int body_bytes = 64;
   int tick_us = 1000;
+  int start_delay_ms = 0;
+  int linger = 0;
   std::string samples_file;
 };
 
@@ -123,6 +130,10 @@ Options Parse(int argc, char** argv) {
       o.tick_us = num();
     else if (k == "--samples-file")
       o.samples_file = v;
+    else if (k == "--start-delay-ms")
+      o.start_delay_ms = num();
+    else if (k == "--linger")
+      o.linger = num();
     else
       Die("unknown option " + k);
   }
@@ -454,7 +465,7 @@ struct Run {
 
   void RunLatency(int n) {
     // Client i starts i/rate seconds in, so the sends are spread evenly.
-    const auto start = Clock::now();
+    const auto start = Clock::now() + std::chrono::milliseconds(std::max(0, o.start_delay_ms));
     std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
     for (std::size_t i = 0; i < clients.size(); ++i) {
       clients[i]->next_send =
@@ -470,9 +481,16 @@ struct Run {
                      o.rate / n, tick, pad, stats, stop),
           asio::detached);
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, o.start_delay_ms)));
     Measure("latency");
     std::this_thread::sleep_for(200ms);
     ReportLatency();
+    std::printf("total_sent %llu\ntotal_acked %llu\ntotal_delivered %llu\n",
+                static_cast<unsigned long long>(stats.sent.load()),
+                static_cast<unsigned long long>(stats.acked.load()),
+                static_cast<unsigned long long>(stats.delivered.load()));
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::max(0, o.linger)));
   }
 
   void ReportLatency() {
