@@ -14,19 +14,21 @@
 # rate/users messages/s (open loop, fixed period) for --duration seconds, 64-byte
 # bodies. Per side and run:
 #   - delivered messages/s;
-#   - send -> deliver p50/p99. The two tools stamp differently (bench/peer/README.md):
-#     tchat-msg-loadgen from the scheduled send time (a late send counts its
-#     lateness) to the message.new frame read by the peer; tsung from building the
-#     stanza to its receiving session parsing it (xmpp_msg_latency);
+#   - send -> deliver p50/p99, both stamped by the sending client as it builds the
+#     message and read by the receiving client: tchat-msg-loadgen --stamp-at-write
+#     to the message.new frame read by the peer, tsung's xmpp_msg_latency to its
+#     receiving session parsing the stanza. What differs is in bench/peer/README.md;
+#     bench/messaging_bench.sh stamps the scheduled time instead (stricter);
 #   - server CPU-us per persisted, delivered message: utime+stime from /proc of the
 #     server processes and all their descendants (PostgreSQL's exited backends
 #     through the postmaster's cutime/cstime), read just before the first send and
 #     after the last delivery (logins and disconnects stay outside), divided by the
 #     messages both persisted (Tchat: rows in messages; ejabberd: messages with both
-#     archive rows) and delivered (seen by the receiving client). The load
-#     generators' own CPU does not count.
+#     archive rows) and delivered (seen by the receiving client; for ejabberd see
+#     bench/peer/lib.sh on tsung's count). The load generators' CPU does not count.
 # The sides alternate which goes first; the summary prints medians and ratios.
-# Other processes on the machine change the latencies, not the CPU per message.
+# Other processes on the machine move the latencies far more than the CPU per
+# message (which they still touch: caches, scheduling), so the load average is printed.
 #
 # Not a test: nothing is asserted except that the traffic was persisted and
 # delivered (a figure from a run that lost messages would be wrong; the script
@@ -55,7 +57,7 @@ users=64
 rate=500
 duration=20
 runs=2
-usage() { sed -n '38,39p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '36,37p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --users) users="$2"; shift ;;

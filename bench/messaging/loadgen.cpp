@@ -16,7 +16,9 @@
 //               --linger S keeps the connections open S s after the report, and the
 //               report ends with the run's totals (total_sent/acked/delivered): for
 //               a caller that reads a server's CPU time around the sending alone
-//               (bench/peer_bench.sh).
+//               (bench/peer_bench.sh). --stamp-at-write 1 stamps a message when its
+//               frame is written instead of when it was due (tsung's definition:
+//               a late send's lateness is then not counted).
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
@@ -79,6 +81,7 @@ struct Options {
   int tick_us = 1000;
   int start_delay_ms = 0;
   int linger = 0;
+  bool stamp_at_write = false;
   std::string samples_file;
 };
 
@@ -134,6 +137,8 @@ Options Parse(int argc, char** argv) {
       o.start_delay_ms = num();
     else if (k == "--linger")
       o.linger = num();
+    else if (k == "--stamp-at-write")
+      o.stamp_at_write = num() != 0;
     else
       Die("unknown option " + k);
   }
@@ -292,15 +297,15 @@ Task<void> WindowSender(Client& c, Stats& stats, int window, const std::string& 
 
 // Sends at a fixed rate per client, open loop, for the clients of one event loop:
 // every `tick` it writes each message that is due. The stamp is the scheduled
-// time, so a late send counts its lateness. One timer per loop rather than one
-// per client: at tens of thousands of messages a second, a wake-up per message
-// would cost the machine more than the sends themselves. Each wake-up costs
-// ~11 us here (re-arming the timer exits the VM), so a 1 ms tick takes the load
-// generator from 15 to 11 us of CPU per message at 18k msg/s; the 0.5 ms of
-// lateness it adds on average is in the figures.
+// time, so a late send counts its lateness (unless stamp_at_write). One timer per
+// loop rather than one per client: at tens of thousands of messages a second, a
+// wake-up per message would cost the machine more than the sends themselves. Each
+// wake-up costs ~11 us here (re-arming the timer exits the VM), so a 1 ms tick
+// takes the load generator from 15 to 11 us of CPU per message at 18k msg/s; the
+// 0.5 ms of lateness it adds on average is in the figures.
 Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double per_second,
                       Clock::duration tick, const std::string& pad, Stats& stats,
-                      const std::atomic<bool>& stop) {
+                      const std::atomic<bool>& stop, bool stamp_at_write) {
   asio::steady_timer timer(io);
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
@@ -312,7 +317,7 @@ Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double pe
     const auto now = Clock::now();
     for (Client* c : mine) {
       while (c->connected && c->next_send <= now) {
-        const std::int64_t stamp = UsSince(c->next_send);
+        const std::int64_t stamp = stamp_at_write ? NowUs() : UsSince(c->next_send);
         c->next_send += interval;
         c->unacked.push_back(stamp);
         auto st = co_await c->ws.WriteText(Frame(*c, stamp, pad, ++c->n));
@@ -478,7 +483,7 @@ struct Run {
       asio::co_spawn(
           *ios[static_cast<std::size_t>(t)],
           RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
-                     o.rate / n, tick, pad, stats, stop),
+                     o.rate / n, tick, pad, stats, stop, o.stamp_at_write),
           asio::detached);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, o.start_delay_ms)));
