@@ -218,6 +218,13 @@ peer::start_ejabberd() {
     tail -n 20 "$work/ejabberd/foreground.out" "$work/ejabberd/logs/error.log" >&2 || true
     tchat::die "ejabberd did not start"
   }
+  # The HTTP API answers before the SQL pool's workers exist; a login that comes
+  # first crashes its session (ejabberd_sql:get_worker). Ready means all
+  # sql_pool_size (10) connections are open.
+  tchat::wait_until 60 peer::ejabberd_sql_ready || tchat::die "ejabberd's SQL pool did not connect"
+}
+peer::ejabberd_sql_ready() {
+  (($(tchat::psql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'ejabberd'") >= 10))
 }
 
 # Connections established to ejabberd's client port.
