@@ -35,7 +35,7 @@
 # stops). Bounded: about runs * (2 * duration + 60 s), 127.0.0.1 only.
 #
 # Usage: bench/peer_bench.sh [--users N] [--rate R] [--duration S] [--runs K]
-#   defaults: 64 users, 500 messages/s, 20 s, 2 runs
+#   defaults: 64 users, 200 messages/s, 20 s, 2 runs
 # Ports (TCHAT_PEER_PORT_BASE, default 16000): PostgreSQL +432, Redis +379,
 # tchat-messaging +82, ejabberd c2s +222, its HTTP API +280, its Erlang
 # distribution +369, tsung's epmd +370 and distribution +371..+378.
@@ -54,7 +54,7 @@ source "$ROOT/scripts/lib/postgres.sh"
 source "$ROOT/scripts/lib/redis.sh"
 
 users=64
-rate=500
+rate=200
 duration=20
 runs=2
 usage() { sed -n '36,37p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -126,7 +126,7 @@ tchat::psql ejabberd -q -f /usr/share/ejabberd/sql/pg.sql >/dev/null
 peer::ejabberd_setup
 
 results="$work/results.tsv"
-printf 'run\tside\toffered_per_s\tsent\tpersisted\tdelivered\tdelivered_per_s\tp50_ms\tp99_ms\tserver_cpu_ms\tservice_cpu_ms\tpg_cpu_ms\tredis_cpu_ms\tcpu_us_per_msg\tload_avg\n' >"$results"
+printf 'run\tside\toffered_per_s\tsent\tpersisted\tdelivered\tdelivered_per_s\tp50_ms\tp99_ms\tserver_cpu_ms\tservice_cpu_ms\tpg_cpu_ms\tredis_cpu_ms\tcpu_us_per_msg\twindow_s\tidle_cpu_ms_per_s\tcpu_us_per_msg_net\tload_avg\n' >"$results"
 for ((run = 1; run <= runs; run++)); do
   if ((run % 2 == 1)); then
     peer::run_tchat "$run"

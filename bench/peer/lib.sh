@@ -113,21 +113,41 @@ peer::wait_line() {
 
 peer::value() { awk -v k="$1" '$1 == k { print $2 }' "$2" | tail -n1; }
 
-# One result line; every figure positive or a stop with what went wrong. The
+# Reads the CPU time (µs) of the side's processes into the caller's array $1 and
+# the time (µs) into $1_t: "service pg redis" (no Redis on the ejabberd side).
+peer::read() {
+  # shellcheck disable=SC2034  # namerefs: the caller's variables
+  local -n into="$1"
+  # shellcheck disable=SC2034
+  local -n at="$1_t"
+  at="$(peer::now_us)"
+  into=("$(peer::cpu_us "$2")" "$(peer::cpu_us "$3")" "$([[ -n "${4:-}" ]] && peer::cpu_us "$4" || echo 0)")
+}
+
+# One result line from the caller's readings: idle (r0 -> r1, connected, nothing
+# sent yet) and the window (r1 -> r2, from before the first send to after the
+# last delivery). Every figure positive, or a stop saying what went wrong. The
 # CPU is divided by `counted` (default: the smaller of persisted and delivered).
+# cpu_us_per_msg is the whole window's CPU; cpu_us_per_msg_net takes away what
+# the processes spend idle (their idle rate over the window's length), since
+# the two windows hold different idle margins (bench/peer/README.md).
 peer::record() {
   local run="$1" side="$2" sent="$3" persisted="$4" delivered="$5" per_s="$6" p50="$7" \
-    p99="$8" svc="$9" pg="${10}" redis="${11}" load="${12}"
-  local counted="${13:-$((persisted < delivered ? persisted : delivered))}"
+    p99="$8" load="$9"
+  local counted="${10:-$((persisted < delivered ? persisted : delivered))}"
   ((counted > 0)) || tchat::die "$side run $run: nothing both persisted and delivered"
   awk -v run="$run" -v side="$side" -v offered="$rate" -v sent="$sent" -v pers="$persisted" \
-    -v del="$delivered" -v ps="$per_s" -v p50="$p50" -v p99="$p99" -v svc="$svc" -v pg="$pg" \
-    -v rd="$redis" -v n="$counted" -v load="$load" 'BEGIN {
+    -v del="$delivered" -v ps="$per_s" -v p50="$p50" -v p99="$p99" -v n="$counted" -v load="$load" \
+    -v svc=$((r2[0] - r1[0])) -v pg=$((r2[1] - r1[1])) -v rd=$((r2[2] - r1[2])) \
+    -v idle=$((r1[0] + r1[1] + r1[2] - r0[0] - r0[1] - r0[2])) -v idle_us=$((r1_t - r0_t)) \
+    -v window_us=$((r2_t - r1_t)) 'BEGIN {
       total = svc + pg + rd
-      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\n", run, side,
-        offered, sent, pers, del, ps, p50, p99, total / 1000, svc / 1000, pg / 1000, rd / 1000,
-        total / n, load }' >>"$results"
-  tail -n1 "$results" | awk -F'\t' '{ printf "   %s run %s: persisted %s, delivered %s, %s/s, p99 %s ms, %s CPU-us per message\n", $2, $1, $5, $6, $7, $9, $14 }'
+      idle_rate = idle / idle_us  # CPU-us per us
+      net = total - idle_rate * window_us
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\n",
+        run, side, offered, sent, pers, del, ps, p50, p99, total / 1000, svc / 1000, pg / 1000,
+        rd / 1000, total / n, window_us / 1e6, idle_rate * 1000, net / n, load }' >>"$results"
+  tail -n1 "$results" | awk -F'\t' '{ printf "   %s run %s: persisted %s, delivered %s, %s/s, p99 %s ms, CPU-us per message %s (net of idle %s)\n", $2, $1, $5, $6, $7, $9, $14, $17 }'
 }
 
 peer::service_ready() {
@@ -147,7 +167,7 @@ peer::start_service() {
 }
 
 peer::run_tchat() {
-  local run="$1" out="$work/loadgen.$1.out" load count0 count1 pg redis before after
+  local run="$1" out="$work/loadgen.$1.out" load count0 count1 pg redis
   echo "== run $run, Tchat: tchat-messaging + Redis + PostgreSQL, tchat-msg-loadgen (load $(peer::load))"
   load="$(peer::load)"
   peer::checkpoint
@@ -159,20 +179,24 @@ peer::run_tchat() {
   # after the report: the readings fall between connecting and disconnecting.
   "$BUILD/bin/tchat-msg-loadgen" latency --url "http://127.0.0.1:$SERVICE_PORT" \
     --key-file "$work/keys.json" --clients "$users" --rate "$rate" --duration "$duration" \
-    --warmup 0 --start-delay-ms 1500 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
+    --warmup 0 --start-delay-ms 3500 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
   local lg=$!
+  # Sending starts 3.5 s after the last connection: 2 s of idle reading, then
+  # the window; the connections stay 3 s after the report.
   peer::wait_line "$out" '^connect_seconds' 120 || tchat::die "loadgen did not connect (see $work/loadgen.err)"
-  before=("$(peer::cpu_us "$service_pid")" "$(peer::cpu_us "$pg")" "$(peer::cpu_us "$redis")")
+  local r0 r0_t r1 r1_t r2 r2_t
+  peer::read r0 "$service_pid" "$pg" "$redis"
+  sleep 2
+  peer::read r1 "$service_pid" "$pg" "$redis"
   peer::wait_line "$out" '^total_delivered' $((duration + 60)) || tchat::die "loadgen did not finish"
-  after=("$(peer::cpu_us "$service_pid")" "$(peer::cpu_us "$pg")" "$(peer::cpu_us "$redis")")
+  peer::read r2 "$service_pid" "$pg" "$redis"
   wait "$lg" || tchat::die "tchat-msg-loadgen failed (see $work/loadgen.err)"
   count1="$(tchat::psql tchat_messaging -c "SELECT count(*) FROM messages")"
   peer::stop_service
   [[ "$(peer::value connect_failed "$out")" == 0 ]] || tchat::die "loadgen: connections failed"
   peer::record "$run" tchat "$(peer::value total_sent "$out")" $((count1 - count0)) \
     "$(peer::value total_delivered "$out")" "$(peer::value latency_delivered_per_second "$out")" \
-    "$(peer::value latency_p50_ms "$out")" "$(peer::value latency_p99_ms "$out")" \
-    $((after[0] - before[0])) $((after[1] - before[1])) $((after[2] - before[2])) "$load"
+    "$(peer::value latency_p50_ms "$out")" "$(peer::value latency_p99_ms "$out")" "$load"
 }
 
 # Writes ejabberd's configuration into the run directory, starts it once to
@@ -218,9 +242,11 @@ peer::start_ejabberd() {
     tail -n 20 "$work/ejabberd/foreground.out" "$work/ejabberd/logs/error.log" >&2 || true
     tchat::die "ejabberd did not start"
   }
-  # The HTTP API answers before the SQL pool's workers exist; a login that comes
-  # first crashes its session (ejabberd_sql:get_worker). Ready means all
-  # sql_pool_size (10) connections are open.
+  # The SQL pool connects on the first query, and a login that comes while it
+  # starts crashes its session (ejabberd_sql:get_worker): a query through the
+  # API first, then ready means all sql_pool_size (10) connections are open.
+  curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/api/registered_users" -d "{\"host\":\"$DOMAIN\"}" ||
+    tchat::die "ejabberd's registered_users failed"
   tchat::wait_until 60 peer::ejabberd_sql_ready || tchat::die "ejabberd's SQL pool did not connect"
 }
 peer::ejabberd_sql_ready() {
@@ -235,7 +261,7 @@ peer::c2s_connections() {
 peer::write_scenario() {
   local arrival_rate=50 spread wait_before wait_after pad
   spread=$(((users + arrival_rate - 1) / arrival_rate))
-  wait_before=$((spread + 4))
+  wait_before=$((spread + 6))
   wait_after=$((spread + 3))
   # A 64-byte body as tchat-msg-loadgen's: tsung's stamp (about 40 characters),
   # a space and padding.
@@ -248,7 +274,7 @@ peer::write_scenario() {
 }
 
 peer::run_ejabberd() {
-  local run="$1" dir="$work/tsung.$1" load pg beam rows0 t_before t_after i
+  local run="$1" dir="$work/tsung.$1" load pg beam rows0 i
   echo "== run $run, ejabberd: ejabberd + PostgreSQL, tsung (load $(peer::load))"
   load="$(peer::load)"
   mkdir -p "$dir/home" "$dir/log"
@@ -271,16 +297,17 @@ peer::run_ejabberd() {
   done
   (($(peer::c2s_connections) >= users)) || tchat::die "tsung did not connect $users users (see $dir)"
   sleep 1
-  t_before="$(peer::now_us)"
-  local before=("$(peer::cpu_us "$beam")" "$(peer::cpu_us "$pg")")
+  local r0 r0_t r1 r1_t r2 r2_t
+  peer::read r0 "$beam" "$pg"
+  sleep 2
+  peer::read r1 "$beam" "$pg"
   # The first session to close has waited wait_after seconds after its last
   # send, which is after every user's last send: the deliveries are done.
   for ((i = 0; i < (duration + 120) * 20; i++)); do
     (($(peer::c2s_connections) < users)) && break
     sleep 0.05
   done
-  local after=("$(peer::cpu_us "$beam")" "$(peer::cpu_us "$pg")")
-  t_after="$(peer::now_us)"
+  peer::read r2 "$beam" "$pg"
   wait "$tsung_pid" || tchat::warn "tsung exited with status $? (see $dir/tsung.out)"
   tsung_pid=""
   peer::stop_ejabberd
@@ -294,7 +321,7 @@ peer::run_ejabberd() {
   persisted="$(tchat::psql ejabberd -c "SELECT count(*) FROM (SELECT substring(xml from ' id=''([^'']+)''') AS m
     FROM archive WHERE id > $rows0 GROUP BY 1 HAVING count(*) = 2) s")"
   rows="$(tchat::psql ejabberd -c "SELECT count(*) FROM archive WHERE id > $rows0")"
-  early="$(tchat::psql ejabberd -c "SELECT count(*) FROM archive WHERE id > $rows0 AND (timestamp < $t_before OR timestamp > $t_after)")"
+  early="$(tchat::psql ejabberd -c "SELECT count(*) FROM archive WHERE id > $rows0 AND (timestamp < $r1_t OR timestamp > $r2_t)")"
   ((early == 0)) || tchat::die "$early archive rows fell outside the CPU readings (run $run)"
   local samples span per_s
   samples="$(awk '$1 == "samples" { print $2 }' <<<"$stats")"
@@ -314,5 +341,5 @@ peer::run_ejabberd() {
   fi
   peer::record "$run" ejabberd $((users * messages)) "$persisted" "$samples" "$per_s" \
     "$(awk '$1 == "p50_ms" { print $2 }' <<<"$stats")" "$(awk '$1 == "p99_ms" { print $2 }' <<<"$stats")" \
-    $((after[0] - before[0])) $((after[1] - before[1])) 0 "$load" "$counted"
+    "$load" "$counted"
 }
