@@ -64,29 +64,39 @@ peer::cleanup() {
   fi
 }
 
-# CPU time (µs) of the processes rooted at the given pids: utime + stime +
-# cutime + cstime of each live process in the trees. A child that exited and
-# was reaped moved its time into its parent's cutime/cstime, so nothing is lost
-# or counted twice between two readings.
+# CPU time (µs) of the process trees rooted at the given pids, one figure per
+# root (0 for an empty root): utime + stime + cutime + cstime of each live
+# process in the tree. A child that exited and was reaped moved its time into
+# its parent's cutime/cstime, so nothing is lost or counted twice between two
+# readings. One awk process reads every /proc/<pid>/stat once: a reading takes
+# milliseconds even when the machine is loaded, which one process per pid did not.
 peer::cpu_us() {
-  local ticks
-  ticks="$(ps -e -o pid=,ppid= | awk -v roots="$*" '
-    { parent[$1] = $2; pids[NR] = $1 }
-    END {
-      n = split(roots, r, " ")
-      for (i = 1; i <= n; i++) keep[r[i]] = 1
-      changed = 1
-      while (changed) {
-        changed = 0
-        for (j in pids) { p = pids[j]; if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
+  awk -v roots="$*" -v hz="$clk_tck" 'BEGIN {
+    while (("ls /proc" | getline d) > 0) {
+      if (d !~ /^[0-9]+$/) continue
+      f = "/proc/" d "/stat"
+      if ((getline line < f) > 0) {
+        sub(/^.*\) /, "", line)   # the name may hold spaces and parentheses
+        split(line, x, " ")        # x[1] is field 3 (state)
+        parent[d] = x[2]; ticks[d] = x[12] + x[13] + x[14] + x[15]
       }
-      for (p in keep) print p
-    }' | while read -r pid; do
-    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    read -r -a f <<<"${stat##*) }"
-    echo $((f[11] + f[12] + f[13] + f[14]))
-  done | awk '{ s += $1 } END { print s + 0 }')"
-  echo $((ticks * 1000000 / clk_tck))
+      close(f)
+    }
+    n = split(roots, r, " ")
+    out = ""
+    for (i = 1; i <= n; i++) {
+      total = 0
+      for (p in ticks) {
+        q = p
+        for (depth = 0; depth < 64 && q != "" && q != "0"; depth++) {
+          if (q == r[i]) { total += ticks[p]; break }
+          q = parent[q]
+        }
+      }
+      out = out (i > 1 ? " " : "") sprintf("%.0f", total * 1000000 / hz)
+    }
+    print out
+  }'
 }
 
 peer::postmaster_pid() { head -n1 "$(tchat::pg_data)/postmaster.pid"; }
@@ -115,13 +125,14 @@ peer::value() { awk -v k="$1" '$1 == k { print $2 }' "$2" | tail -n1; }
 
 # Reads the CPU time (µs) of the side's processes into the caller's array $1 and
 # the time (µs) into $1_t: "service pg redis" (no Redis on the ejabberd side).
+# shellcheck disable=SC2034  # namerefs: the assignments are the caller's variables
 peer::read() {
-  # shellcheck disable=SC2034  # namerefs: the caller's variables
   local -n into="$1"
-  # shellcheck disable=SC2034
   local -n at="$1_t"
-  at="$(peer::now_us)"
-  into=("$(peer::cpu_us "$2")" "$(peer::cpu_us "$3")" "$([[ -n "${4:-}" ]] && peer::cpu_us "$4" || echo 0)")
+  local t0
+  t0="$(peer::now_us)"
+  read -r -a into <<<"$(peer::cpu_us "$2" "$3" "${4:-0}")"
+  at=$(((t0 + $(peer::now_us)) / 2))
 }
 
 # One result line from the caller's readings: idle (r0 -> r1, connected, nothing
