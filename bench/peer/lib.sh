@@ -190,11 +190,13 @@ peer::run_tchat() {
   # after the report: the readings fall between connecting and disconnecting.
   "$BUILD/bin/tchat-msg-loadgen" latency --url "http://127.0.0.1:$SERVICE_PORT" \
     --key-file "$work/keys.json" --clients "$users" --rate "$rate" --duration "$duration" \
-    --warmup 0 --start-delay-ms 3500 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
+    --warmup 0 --start-delay-ms 4500 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
   local lg=$!
-  # Sending starts 3.5 s after the last connection: 2 s of idle reading, then
-  # the window; the connections stay 3 s after the report.
+  # Sending starts 4.5 s after the last connection: 1 s for the logins to settle
+  # (as on the ejabberd side), 2 s of idle reading, then the window; the
+  # connections stay 3 s after the report.
   peer::wait_line "$out" '^connect_seconds' 120 || tchat::die "loadgen did not connect (see $work/loadgen.err)"
+  sleep 1
   local r0 r0_t r1 r1_t r2 r2_t
   peer::read r0 "$service_pid" "$pg" "$redis"
   sleep 2
@@ -272,13 +274,15 @@ peer::c2s_connections() {
 peer::write_scenario() {
   local arrival_rate=50 spread wait_before wait_after pad
   spread=$(((users + arrival_rate - 1) / arrival_rate))
+  # The arrival phase may last longer than users/rate: tsung's launcher falls
+  # behind on a loaded machine, and maxnumber stops it at `users` anyway.
   wait_before=$((spread + 6))
   wait_after=$((spread + 3))
   # A 64-byte body as tchat-msg-loadgen's: tsung's stamp (about 40 characters),
   # a space and padding.
   pad="$(head -c 22 /dev/zero | tr '\0' x)"
   sed -e "s/@DOMAIN@/$DOMAIN/g" -e "s/@C2S_PORT@/$C2S_PORT/g" -e "s/@USERS@/$users/g" -e "s/@MAXUSERS@/$((users + 100))/g" \
-    -e "s/@ARRIVAL_RATE@/$arrival_rate/g" -e "s/@ARRIVAL_S@/$((spread + 1))/g" \
+    -e "s/@ARRIVAL_RATE@/$arrival_rate/g" -e "s/@ARRIVAL_S@/$((4 * spread + 5))/g" \
     -e "s/@WAIT_BEFORE@/$wait_before/g" -e "s/@MESSAGES@/$messages/g" \
     -e "s/@PERIOD@/$period/g" -e "s/@WAIT_AFTER@/$wait_after/g" -e "s/@PAD@/$pad/g" \
     "$ROOT/bench/peer/tsung.xml.in" >"$1"
