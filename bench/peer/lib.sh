@@ -99,6 +99,45 @@ peer::cpu_us() {
   }'
 }
 
+# PostgreSQL's CPU time (µs) by kind of process under postmaster $1, one
+# "kind µs" line each: the backends of each database, each background process
+# (walwriter, checkpointer, ...), and "exited" (the postmaster's reaped
+# children, i.e. backends that closed) plus the postmaster itself. Where the
+# database's share of a message goes (bench/peer/README.md).
+peer::pg_by_kind() {
+  awk -v root="$1" -v hz="$clk_tck" 'BEGIN {
+    while (("ls /proc" | getline d) > 0) {
+      if (d !~ /^[0-9]+$/) continue
+      f = "/proc/" d "/stat"
+      if ((getline line < f) > 0) {
+        sub(/^.*\) /, "", line)
+        split(line, x, " ")
+        if (d == root) { kind["exited+postmaster"] += x[12] + x[13] + x[14] + x[15] }
+        else if (x[2] == root) {
+          c = "/proc/" d "/cmdline"; name = ""
+          if ((getline name < c) > 0) {
+            gsub(/\0/, " ", name); sub(/^postgres: /, "", name)
+            n = split(name, w, " ")
+            # "user db host(port) state" for a backend, else the process name
+            k = (n >= 3 && w[3] ~ /\(/) ? "backends " w[2] : w[1] (n > 1 && w[2] !~ /\(/ ? " " w[2] : "")
+          }
+          close(c)
+          kind[k == "" ? "other" : k] += x[12] + x[13] + x[14] + x[15]
+        }
+      }
+      close(f)
+    }
+    for (k in kind) printf "%s\t%.0f\n", k, kind[k] * 1000000 / hz
+  }' | sort
+}
+
+# Prints what each kind of PostgreSQL process spent between two peer::pg_by_kind
+# outputs ($1, $2), per message ($3).
+peer::pg_report() {
+  join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 <(printf '%s\n' "$1") <(printf '%s\n' "$2") |
+    awk -F'\t' -v n="$3" '$3 - $2 > 0 { printf "     postgres %-28s %7.1f us/message\n", $1, ($3 - $2) / n }'
+}
+
 peer::postmaster_pid() { head -n1 "$(tchat::pg_data)/postmaster.pid"; }
 peer::redis_pid() { tchat::live_pid "$(tchat::redis_pidfile)" redis-server; }
 peer::now_us() { echo $(($(date +%s%N) / 1000)); }
@@ -201,8 +240,11 @@ peer::run_tchat() {
   peer::read r0 "$service_pid" "$pg" "$redis"
   sleep 2
   peer::read r1 "$service_pid" "$pg" "$redis"
+  local k1 k2
+  k1="$(peer::pg_by_kind "$pg")"
   peer::wait_line "$out" '^total_delivered' $((duration + 60)) || tchat::die "loadgen did not finish"
   peer::read r2 "$service_pid" "$pg" "$redis"
+  k2="$(peer::pg_by_kind "$pg")"
   wait "$lg" || tchat::die "tchat-msg-loadgen failed (see $work/loadgen.err)"
   count1="$(tchat::psql tchat_messaging -c "SELECT count(*) FROM messages")"
   peer::stop_service
@@ -210,6 +252,7 @@ peer::run_tchat() {
   peer::record "$run" tchat "$(peer::value total_sent "$out")" $((count1 - count0)) \
     "$(peer::value total_delivered "$out")" "$(peer::value latency_delivered_per_second "$out")" \
     "$(peer::value latency_p50_ms "$out")" "$(peer::value latency_p99_ms "$out")" "$load"
+  peer::pg_report "$k1" "$k2" $((count1 - count0))
 }
 
 # Writes ejabberd's configuration into the run directory, starts it once to
@@ -316,6 +359,8 @@ peer::run_ejabberd() {
   peer::read r0 "$beam" "$pg"
   sleep 2
   peer::read r1 "$beam" "$pg"
+  local k1 k2
+  k1="$(peer::pg_by_kind "$pg")"
   # The first session to close has waited wait_after seconds after its last
   # send, which is after every user's last send: the deliveries are done.
   for ((i = 0; i < (duration + 120) * 20; i++)); do
@@ -323,6 +368,7 @@ peer::run_ejabberd() {
     sleep 0.05
   done
   peer::read r2 "$beam" "$pg"
+  k2="$(peer::pg_by_kind "$pg")"
   wait "$tsung_pid" || tchat::warn "tsung exited with status $? (see $dir/tsung.out)"
   tsung_pid=""
   peer::stop_ejabberd
@@ -357,4 +403,5 @@ peer::run_ejabberd() {
   peer::record "$run" ejabberd $((users * messages)) "$persisted" "$samples" "$per_s" \
     "$(awk '$1 == "p50_ms" { print $2 }' <<<"$stats")" "$(awk '$1 == "p99_ms" { print $2 }' <<<"$stats")" \
     "$load" "$counted"
+  peer::pg_report "$k1" "$k2" "$counted"
 }
