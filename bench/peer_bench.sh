@@ -57,7 +57,7 @@ users=64
 rate=200
 duration=20
 runs=2
-usage() { sed -n '36,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '/^# Usage/,/^#   defaults/p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --users) users="$2"; shift ;;
