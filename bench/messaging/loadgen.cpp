@@ -12,13 +12,9 @@
 //               loop sends its clients' due messages every T µs (default 1000); a
 //               message is stamped with its scheduled time, so lateness counts.
 //               --samples-file F writes "<send µs> <latency µs>" per delivery.
-//               --start-delay-ms D waits D ms between connecting and the first send,
-//               --linger S keeps the connections open S s after the report, and the
-//               report ends with the run's totals (total_sent/acked/delivered): for
-//               a caller that reads a server's CPU time around the sending alone
-//               (bench/peer_bench.sh). --stamp-at-write 1 stamps a message when its
-//               frame is written instead of when it was due (tsung's definition:
-//               a late send's lateness is then not counted).
+//               --start-delay S (first send S s after connecting), --linger S (connected S s
+//               after the report) and the totals: for bench/peer_bench.sh. --stamp-at-write 1:
+//               the stamp is the write time, not the due time (as tsung's; lateness not counted).
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
@@ -79,8 +75,7 @@ struct Options {
   int threads = 1;
   int body_bytes = 64;
   int tick_us = 1000;
-  int start_delay_ms = 0;
-  int linger = 0;
+  int start_delay = 0, linger = 0;
   bool stamp_at_write = false;
   std::string samples_file;
 };
@@ -133,8 +128,8 @@ Options Parse(int argc, char** argv) {
       o.tick_us = num();
     else if (k == "--samples-file")
       o.samples_file = v;
-    else if (k == "--start-delay-ms")
-      o.start_delay_ms = num();
+    else if (k == "--start-delay")
+      o.start_delay = num();
     else if (k == "--linger")
       o.linger = num();
     else if (k == "--stamp-at-write")
@@ -427,7 +422,7 @@ struct Run {
 
   // Warm-up, then the measured window; stops the senders.
   void Measure(const char* label) {
-    std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
+    std::this_thread::sleep_for(std::chrono::seconds(o.warmup + std::max(0, o.start_delay)));
     for (auto& l : latency) l.recording = true;
     const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
     const auto t0 = Clock::now();
@@ -470,7 +465,7 @@ struct Run {
 
   void RunLatency(int n) {
     // Client i starts i/rate seconds in, so the sends are spread evenly.
-    const auto start = Clock::now() + std::chrono::milliseconds(std::max(0, o.start_delay_ms));
+    const auto start = Clock::now() + std::chrono::seconds(std::max(0, o.start_delay));
     std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
     for (std::size_t i = 0; i < clients.size(); ++i) {
       clients[i]->next_send =
@@ -486,7 +481,6 @@ struct Run {
                      o.rate / n, tick, pad, stats, stop, o.stamp_at_write),
           asio::detached);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, o.start_delay_ms)));
     Measure("latency");
     std::this_thread::sleep_for(200ms);
     ReportLatency();

@@ -225,13 +225,11 @@ peer::run_tchat() {
   count0="$(tchat::psql tchat_messaging -c "SELECT count(*) FROM messages")"
   pg="$(peer::postmaster_pid)"
   redis="$(peer::redis_pid)"
-  # Sending starts 1.5 s after the last connection and the connections stay 3 s
-  # after the report: the readings fall between connecting and disconnecting.
   "$BUILD/bin/tchat-msg-loadgen" latency --url "http://127.0.0.1:$SERVICE_PORT" \
     --key-file "$work/keys.json" --clients "$users" --rate "$rate" --duration "$duration" \
-    --warmup 0 --start-delay-ms 4500 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
+    --warmup 0 --start-delay 5 --linger 3 --stamp-at-write 1 >"$out" 2>>"$work/loadgen.err" &
   local lg=$!
-  # Sending starts 4.5 s after the last connection: 1 s for the logins to settle
+  # Sending starts 5 s after the last connection: 1 s for the logins to settle
   # (as on the ejabberd side), 2 s of idle reading, then the window; the
   # connections stay 3 s after the report.
   peer::wait_line "$out" '^connect_seconds' 120 || tchat::die "loadgen did not connect (see $work/loadgen.err)"
