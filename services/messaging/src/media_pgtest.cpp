@@ -224,10 +224,10 @@ TEST_F(MediaPgTest, AMemberForwardsAPostedMediaAndNobodyElseCan) {
     auto carol_fwd = co_await SendOne(messages, WithMedia(other, carol, photo));
     CO_ASSERT_OK(carol_fwd);
     CO_ASSERT_TRUE(carol_fwd->status == AppendStatus::kOk);
-    CO_ASSERT_TRUE((co_await pool.Query(
-                        "DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", target,
-                        carol))
-                       .ok());
+    CO_ASSERT_TRUE(
+        (co_await pool.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2",
+                             target, carol))
+            .ok());
     // (She is still in `other`, which now carries it too: that one goes as well.)
     CO_ASSERT_OK(
         co_await messages.Delete(other, carol_fwd->message.seq, carol, false, NewUuidV7()));
@@ -266,10 +266,10 @@ TEST_F(MediaPgTest, AForwardWaitsForARemovalFromItsSourceThenIsRefused) {
     CO_ASSERT_TRUE(lease.ok());
     pg::Connection& tx = **lease;
     CO_ASSERT_TRUE((co_await tx.Query("BEGIN")).ok());
-    CO_ASSERT_TRUE((co_await tx.Query(
-                        "DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", source,
-                        bob))
-                       .ok());
+    CO_ASSERT_TRUE(
+        (co_await tx.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2",
+                           source, bob))
+            .ok());
     auto waiting = co_await SendOne(messages, WithMedia(target, bob, photo));
     CO_ASSERT_TRUE(!waiting.ok());
     EXPECT_EQ(waiting.error().sqlstate, "55P03");

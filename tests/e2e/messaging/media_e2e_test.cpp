@@ -44,6 +44,24 @@ std::string Ffmpeg(const std::string& args, const std::string& ext) {
   return ss.str();
 }
 
+// A 800x600 HEIC made by libvips' command (heifsave, libheif); "" when it failed.
+std::string Heic() {
+  const auto base = std::filesystem::temp_directory_path() / ("tchat-heic-" + NewUuidV7());
+  const std::string jpg = base.string() + ".jpg", heic = base.string() + ".heic";
+  const std::string cmd = "ffmpeg -loglevel error -y -f lavfi -i testsrc2=s=800x600 -frames:v 1 " +
+                          jpg + " && vips copy " + jpg + " " + heic;
+  std::string out;
+  if (std::system(cmd.c_str()) == 0) {
+    std::ifstream in(heic, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+  }
+  std::filesystem::remove(jpg);
+  std::filesystem::remove(heic);
+  return out;
+}
+
 // A 640x480 JPEG carrying an EXIF APP1 segment with a GPS IFD and `marker`.
 std::string JpegWithGps(const std::string& marker) {
   std::string jpeg = Ffmpeg("-f lavfi -i color=c=red:s=640x480 -frames:v 1", ".jpg");
@@ -178,6 +196,25 @@ TEST_F(MediaTest, PhotoIsReEncodedWithoutExifAndServedFromASignedUrl) {
   std::string later = url;
   later[exp + 4] = later[exp + 4] == '9' ? '8' : static_cast<char>(later[exp + 4] + 1);
   EXPECT_EQ(Fetch(a, later).status, 403);
+}
+
+TEST_F(MediaTest, HeicPhotoIsAnImageServedAsJpeg) {
+  User a = GatewayUser();
+  const std::string heic = Heic();
+  ASSERT_FALSE(heic.empty()) << "ffmpeg and vips could not make the fixture";
+  auto up = Upload(a, heic, "", "application/octet-stream");
+  ASSERT_EQ(up.status, 201) << up.raw;
+  EXPECT_EQ(Str(up.object(), "kind"), "image");
+  EXPECT_EQ(Str(up.object(), "content_type"), "image/heic");
+  EXPECT_EQ(Int(up.object(), "width"), 800);
+  EXPECT_EQ(Int(up.object(), "height"), 600);
+  auto got = Fetch(a, Str(up.object(), "url"));
+  ASSERT_EQ(got.status, 200) << got.raw.substr(0, 200);
+  EXPECT_EQ(got.header("content-type"), "image/jpeg");
+  EXPECT_EQ(JpegSize(got.raw), std::make_pair(800, 600));
+  auto thumb = Fetch(a, Str(up.object(), "thumbnail_url"));
+  ASSERT_EQ(thumb.status, 200);
+  EXPECT_EQ(JpegSize(thumb.raw), std::make_pair(320, 240));
 }
 
 TEST_F(MediaTest, FileIsServedByteForByteWithRange) {
