@@ -35,6 +35,11 @@ interface Entry {
   item: UploadItem;
   file: Blob;
   abort: (() => void) | null;
+  /** The upload added before this one in the same batch: its message goes first. */
+  after: Entry | null;
+  /** Uploaded, its message waiting for `after`'s. */
+  ready: Media | null;
+  batch: string | null;
 }
 
 /** The kind a file will most likely be, from its browser-given type (the server decides). */
@@ -61,7 +66,14 @@ export class Uploads {
   add(
     conversationId: string,
     file: Blob,
-    opts: { name: string; voice?: boolean; durationMs?: number; caption?: string },
+    opts: {
+      name: string;
+      voice?: boolean;
+      durationMs?: number;
+      caption?: string;
+      /** Files picked or dropped together: their messages are sent in this order. */
+      batch?: string;
+    },
   ): UploadItem {
     const item: UploadItem = {
       id: newId(),
@@ -76,7 +88,11 @@ export class Uploads {
       durationMs: opts.durationMs,
       caption: opts.caption ?? '',
     };
-    const entry: Entry = { item, file, abort: null };
+    const batch = opts.batch ?? null;
+    const after = batch
+      ? ([...this.entries].reverse().find((e) => e.batch === batch) ?? null)
+      : null;
+    const entry: Entry = { item, file, abort: null, after, ready: null, batch };
     this.entries.push(entry);
     if (item.kind === 'image') void this.measure(entry);
     this.start(entry);
@@ -88,6 +104,7 @@ export class Uploads {
     if (!e) return;
     e.abort?.();
     this.drop(e);
+    this.sendReady(); // what waited for it goes now
   }
 
   retry(id: string): void {
@@ -116,16 +133,8 @@ export class Uploads {
     handle.done.then(
       (m) => {
         if (!this.entries.includes(e)) return;
-        this.messenger.sendMedia(
-          item.conversationId,
-          {
-            type: item.kind === 'voice' ? 'voice' : m.kind,
-            attachmentId: m.id,
-            attachment: attachmentOf(m),
-          },
-          item.caption,
-        );
-        this.drop(e);
+        e.ready = m;
+        this.sendReady();
       },
       (err: unknown) => {
         if (err instanceof UploadAborted || !this.entries.includes(e)) return;
@@ -133,8 +142,33 @@ export class Uploads {
         item.error = err instanceof Error ? err : new Error(String(err));
         e.abort = null;
         this.events.emit('changed', item.conversationId);
+        this.sendReady();
       },
     );
+  }
+
+  /**
+   * Sends the messages of finished uploads, each once the upload before it in
+   * its batch has been sent, cancelled or has failed (a retry then comes later).
+   */
+  private sendReady(): void {
+    for (const e of [...this.entries]) {
+      if (!e.ready || !this.entries.includes(e)) continue;
+      const before = e.after;
+      if (before && this.entries.includes(before) && before.item.state !== 'failed') continue;
+      const { item } = e;
+      const m = e.ready;
+      this.messenger.sendMedia(
+        item.conversationId,
+        {
+          type: item.kind === 'voice' ? 'voice' : m.kind,
+          attachmentId: m.id,
+          attachment: attachmentOf(m),
+        },
+        item.caption,
+      );
+      this.drop(e);
+    }
   }
 
   /** Width and height of a photo, so that its bubble has its final size at once. */
