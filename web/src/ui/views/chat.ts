@@ -17,7 +17,7 @@ import { itemModels, renderItem, signature, type ItemActions } from './message-i
 import { openMoneyDialog } from './money-dialog';
 import { SearchPanel } from './search';
 import { ComposerMedia } from './composer-media';
-import { forwardable, openForwardDialog, type Forwardable } from './forward';
+import { forwardable, openForwardDialog, openGridMenu } from './forward';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -426,7 +426,9 @@ export class ChatView implements View {
 
   private openMenu(m: Message, anchor: HTMLElement, group: Message[] | null = null): void {
     const me = this.ctx.session.user!.id;
-    if (group) return this.openGridMenu(group, anchor);
+    if (group) {
+      return openGridMenu(this.ctx, this.id, group, anchor, (last) => this.startReply(last));
+    }
     const groups: MenuItem[][] = [
       QUICK_REACTIONS.map((emoji) => ({
         label: t('chat.react', { emoji }),
@@ -439,49 +441,13 @@ export class ChatView implements View {
       items.push({ label: t('chat.edit'), action: () => this.startEdit(m) });
     }
     const fwd = forwardable(m);
-    if (fwd) {
-      items.push({
-        label: t('media.forward'),
-        action: () => openForwardDialog(this.ctx, [fwd]),
-      });
-    }
+    if (fwd)
+      items.push({ label: t('media.forward'), action: () => openForwardDialog(this.ctx, [fwd]) });
     if (m.sender_id === me && m.type !== 'payment') {
       items.push({ label: t('chat.delete'), danger: true, action: () => void this.remove(m) });
     }
     groups.push(items);
     showMenu(anchor, groups);
-  }
-
-  /** A grid's actions: reply to it, forward all its photos, delete them (the sender's). */
-  private openGridMenu(group: Message[], anchor: HTMLElement): void {
-    const me = this.ctx.session.user!.id;
-    const last = group[group.length - 1]!;
-    const photos = group.map(forwardable).filter((f): f is Forwardable => f !== null);
-    const items: MenuItem[] = [
-      { label: t('chat.reply'), action: () => this.startReply(last) },
-      { label: t('media.forward'), action: () => openForwardDialog(this.ctx, photos) },
-    ];
-    if (last.sender_id === me) {
-      items.push({
-        label: t('chat.delete'),
-        danger: true,
-        action: () => void this.removeAll(group),
-      });
-    }
-    showMenu(anchor, [items]);
-  }
-
-  private async removeAll(group: Message[]): Promise<void> {
-    const sure = await confirmDialog(
-      tn('media.confirmDeletePhotos', group.length),
-      t('chat.delete'),
-    );
-    if (!sure) return;
-    try {
-      for (const m of group) await this.ctx.messenger.remove(this.id, m.seq);
-    } catch (err) {
-      this.ctx.toast(errorText(err), 'error');
-    }
   }
 
   private async react(m: Message, emoji: string): Promise<void> {
