@@ -8,7 +8,8 @@
 //   placeholder first, then the thumbnail (the box does not move) → B opens the
 //   viewer (display size; Escape closes it and focus returns) and the served
 //   bytes carry no EXIF → a slow upload shows its progress and is cancelled
-//   (nothing is sent) → A sends a PDF, B downloads it byte for byte → A records a
+//   (nothing is sent) → an upload cut off by a reload starts again by itself and
+//   reaches B once → A sends a PDF, B downloads it byte for byte → A records a
 //   voice note from Chromium's fake microphone (Opus in WebM or Ogg) → B sees its
 //   duration and waveform and plays it → A sends a 2-second MP4 (made here with
 //   ffmpeg) with a caption typed first: B sees its poster, duration and caption,
@@ -365,6 +366,56 @@ step('a slow upload shows its progress and is cancelled: nothing is sent', async
   check(
     (await b.locator('[data-testid=att-file]').filter({ hasText: 'big.bin' }).count()) === 0,
     'the cancelled upload reached B',
+  );
+});
+
+step('an upload cut off by a reload starts again by itself and is sent once', async () => {
+  const cdp = await a.context().newCDPSession(a);
+  await cdp.send('Network.enable');
+  /** @param {number} up bytes per second, -1 for no limit */
+  const throttle = (up) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: up,
+    });
+  const data = Buffer.alloc(900 << 10, 'r');
+  try {
+    await throttle(64 * 1024);
+    await a.getByTestId('attach-input').setInputFiles({
+      name: 'reload.bin',
+      mimeType: 'application/octet-stream',
+      buffer: data,
+    });
+    await a.waitForFunction(
+      () => {
+        const bar = document.querySelector('[data-testid=uploads] progress');
+        return bar instanceof HTMLProgressElement && bar.value > 0 && bar.value < 1;
+      },
+      null,
+      { timeout: WAIT },
+    );
+    await a.reload();
+    await throttle(-1);
+    // The upload is back after the reload (from IndexedDB) and goes through.
+    await a
+      .locator('[data-testid=uploads] .msg')
+      .filter({ hasText: 'reload.bin' })
+      .or(a.locator('.msg.mine [data-testid=att-file]').filter({ hasText: 'reload.bin' }))
+      .first()
+      .waitFor({ timeout: WAIT });
+  } finally {
+    await throttle(-1).catch(() => undefined);
+    await cdp.detach().catch(() => undefined);
+  }
+  const card = b.locator('.msg.theirs [data-testid=att-file]').filter({ hasText: 'reload.bin' });
+  await card.waitFor({ timeout: WAIT });
+  await b.waitForTimeout(1500);
+  check((await card.count()) === 1, `B got ${await card.count()} copies of reload.bin`);
+  check(
+    (await a.locator('[data-testid=uploads] .msg').count()) === 0,
+    'an upload is still shown after it was sent',
   );
 });
 

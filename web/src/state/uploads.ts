@@ -1,14 +1,20 @@
 // Attachments on their way to the server (POST /v1/media), per conversation. Each
 // shows as a bubble with its progress and a cancel button; once stored, the
 // upload becomes a message in the outbox (Messenger.sendMedia), which sends and
-// retries it like text. A failed upload stays with a retry button. Uploads are
-// not kept across a reload (the file is only in this page's memory); the
-// message, once queued, is.
+// retries it like text. A failed upload stays with a retry button. The files of
+// uploads in progress are kept in IndexedDB (upload-store.ts): after a reload
+// restore() starts them again from the beginning; the message, once queued, is
+// the outbox's (localStorage), and an upload whose message was queued is never
+// started again (DONE_KEY).
 import { ApiError } from '../api/errors';
 import { UploadAborted, type Attachment, type Media, type MediaApi } from '../api/media';
 import { Emitter } from '../util/emitter';
 import { newId } from '../util/ids';
 import type { Messenger } from './messenger';
+import { forgetUpload, saveUpload, storedUploads } from './upload-store';
+
+/** Uploads whose message is queued but whose stored file may not be deleted yet. */
+const DONE_KEY = 'tchat.uploads.done';
 
 export type AttachmentKind = 'image' | 'voice' | 'video' | 'file';
 
@@ -52,6 +58,7 @@ export function guessKind(file: Blob): AttachmentKind {
 export class Uploads {
   readonly events = new Emitter<{ changed: string }>();
   private entries: Entry[] = [];
+  private userId: string | null = null;
 
   constructor(
     private readonly media: MediaApi,
@@ -73,10 +80,12 @@ export class Uploads {
       caption?: string;
       /** Files picked or dropped together: their messages are sent in this order. */
       batch?: string;
+      /** Restored after a reload (already stored), with its id. */
+      restored?: string;
     },
   ): UploadItem {
     const item: UploadItem = {
-      id: newId(),
+      id: opts.restored ?? newId(),
       conversationId,
       kind: opts.voice ? 'voice' : guessKind(file),
       name: opts.name,
@@ -94,6 +103,20 @@ export class Uploads {
       : null;
     const entry: Entry = { item, file, abort: null, after, ready: null, batch };
     this.entries.push(entry);
+    if (this.userId && !opts.restored) {
+      void saveUpload({
+        id: item.id,
+        userId: this.userId,
+        conversationId,
+        voice: !!opts.voice,
+        name: opts.name,
+        durationMs: opts.durationMs,
+        caption: item.caption,
+        batch,
+        at: Date.now(),
+        file,
+      });
+    }
     if (item.kind === 'image') void this.measure(entry);
     this.start(entry);
     return item;
@@ -158,6 +181,7 @@ export class Uploads {
       if (before && this.entries.includes(before) && before.item.state !== 'failed') continue;
       const { item } = e;
       const m = e.ready;
+      markDone(item.id); // before the message is queued: a reload must not upload it again
       this.messenger.sendMedia(
         item.conversationId,
         {
@@ -186,7 +210,42 @@ export class Uploads {
     }
   }
 
+  /**
+   * For the signed-in user (after sign-in or a reload): starts again the uploads
+   * a reload interrupted, in the order they were added.
+   */
+  async restore(userId: string): Promise<void> {
+    this.userId = userId;
+    const done = doneIds();
+    for (const u of await storedUploads(userId)) {
+      if (this.userId !== userId) return; // signed out meanwhile
+      if (done.has(u.id)) {
+        void forgetUpload(u.id).then(() => unmarkDone(u.id));
+        continue;
+      }
+      if (this.entries.some((e) => e.item.id === u.id)) continue;
+      this.add(u.conversationId, u.file, {
+        name: u.name,
+        voice: u.voice,
+        durationMs: u.durationMs,
+        caption: u.caption,
+        batch: u.batch ?? undefined,
+        restored: u.id,
+      });
+    }
+  }
+
+  /** Sign-out: stops and forgets every upload (nothing is kept for the next user). */
+  close(): void {
+    for (const e of [...this.entries]) {
+      e.abort?.();
+      this.drop(e);
+    }
+    this.userId = null;
+  }
+
   private drop(e: Entry): void {
+    void forgetUpload(e.item.id).then(() => unmarkDone(e.item.id));
     this.entries = this.entries.filter((x) => x !== e);
     if (e.item.previewUrl) URL.revokeObjectURL(e.item.previewUrl);
     this.events.emit('changed', e.item.conversationId);
@@ -210,4 +269,24 @@ export function attachmentOf(m: Media): Attachment {
   if (m.placeholder) a.placeholder = m.placeholder;
   if (m.thumbnail_url) a.thumbnail_url = `/v1/media/${m.id}?variant=thumb`;
   return a;
+}
+
+function doneIds(): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(DONE_KEY) ?? '[]') as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
+function markDone(id: string): void {
+  const ids = doneIds();
+  ids.add(id);
+  localStorage.setItem(DONE_KEY, JSON.stringify([...ids]));
+}
+
+function unmarkDone(id: string): void {
+  const ids = doneIds();
+  if (!ids.delete(id)) return;
+  localStorage.setItem(DONE_KEY, JSON.stringify([...ids]));
 }

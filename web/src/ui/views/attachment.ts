@@ -250,7 +250,10 @@ function videoView(ctx: Ctx, a: Attachment): HTMLElement {
     {
       type: 'button',
       class: 'att-play',
-      'aria-label': t('media.playVideo'),
+      // The duration shown on the button is part of its name (WCAG 2.5.3).
+      'aria-label': a.duration_ms
+        ? `${t('media.playVideo')} ${duration(a.duration_ms)}`
+        : t('media.playVideo'),
       onClick: async () => {
         const m = await describe(ctx, a).catch(() => null);
         if (!m) return ctx.toast(t('media.unavailable'), 'error');
