@@ -593,6 +593,8 @@ step(
     check(ids.length >= 6, `only ${ids.length} photos in the chat with A`);
     const chatWithA = b.url();
     await signIn(c, cat);
+    // On the phone the chat list (with New chat) is its own screen.
+    await b.goto(`${BASE}/`);
     await b.getByTestId('new-chat').click();
     await b.fill('#new-chat-who', cat.phone);
     await b.getByRole('button', { name: 'Start chat' }).click();
