@@ -1,0 +1,109 @@
+// CPU time of whole process trees, read from /proc, for the load generators of
+// bench/*_bench.sh: "CPU-µs per operation, all server processes together"
+// (service, PostgreSQL with its backends, Redis, nginx), without the load
+// generator's own cost.
+//
+// A tree is a root pid and its live descendants. Each process counts its own
+// utime + stime and the cutime + cstime of the children it has reaped, so a
+// PostgreSQL backend that exits during the window still counts (in the
+// postmaster's cutime) and a live one counts once. Header-only: the load
+// generators link different libraries.
+#pragma once
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dirent.h>
+#include <unistd.h>
+
+namespace tchat::bench {
+
+// "12,34,56" -> {12, 34, 56}; empty or malformed entries are left out.
+inline std::vector<int> ParsePids(std::string_view csv) {
+  std::vector<int> out;
+  std::string item;
+  std::istringstream in{std::string(csv)};
+  while (std::getline(in, item, ',')) {
+    const int pid = std::atoi(item.c_str());
+    if (pid > 0) out.push_back(pid);
+  }
+  return out;
+}
+
+struct ProcTimes {
+  int ppid = 0;
+  long long ticks = 0;  // utime + stime + cutime + cstime
+};
+
+// One /proc/PID/stat; false when the process is gone.
+inline bool ReadProcTimes(int pid, ProcTimes& t) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size()) return false;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  t = ProcTimes{};
+  // Field 3 is the state; ppid is 4, utime..cstime are 14..17.
+  for (int i = 3; i <= 17 && rest >> field; ++i) {
+    if (i == 4) t.ppid = std::atoi(field.c_str());
+    if (i >= 14) t.ticks += std::atoll(field.c_str());
+  }
+  return true;
+}
+
+// Seconds of CPU used so far by the trees rooted at `roots` (0 for none).
+inline double TreeCpuSeconds(const std::vector<int>& roots) {
+  if (roots.empty()) return 0;
+  std::map<int, ProcTimes> all;
+  if (DIR* d = ::opendir("/proc")) {
+    while (const dirent* e = ::readdir(d)) {
+      const int pid = std::atoi(e->d_name);
+      ProcTimes t;
+      if (pid > 0 && ReadProcTimes(pid, t)) all.emplace(pid, t);
+    }
+    ::closedir(d);
+  }
+  std::multimap<int, int> children;
+  for (const auto& [pid, t] : all) children.emplace(t.ppid, pid);
+  long long ticks = 0;
+  std::vector<int> todo(roots.begin(), roots.end());
+  std::map<int, bool> seen;
+  while (!todo.empty()) {
+    const int pid = todo.back();
+    todo.pop_back();
+    if (seen[pid]) continue;
+    seen[pid] = true;
+    const auto it = all.find(pid);
+    if (it == all.end()) continue;
+    ticks += it->second.ticks;
+    const auto [lo, hi] = children.equal_range(pid);
+    for (auto c = lo; c != hi; ++c) todo.push_back(c->second);
+  }
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Measures the trees' CPU between Start() and Stop().
+class TreeCpu {
+ public:
+  explicit TreeCpu(std::vector<int> roots) : roots_(std::move(roots)) {}
+  bool enabled() const { return !roots_.empty(); }
+  void Start() { start_ = TreeCpuSeconds(roots_); }
+  double Stop() const { return TreeCpuSeconds(roots_) - start_; }
+  // µs of CPU per operation, or 0 without roots or operations.
+  static double UsPerOp(double cpu_seconds, double ops) {
+    return ops > 0 ? cpu_seconds * 1e6 / ops : 0;
+  }
+
+ private:
+  std::vector<int> roots_;
+  double start_ = 0;
+};
+
+}  // namespace tchat::bench
