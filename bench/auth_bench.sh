@@ -71,6 +71,8 @@ fi
 
 # shellcheck source=scripts/lib/bench_pg.sh
 source "$ROOT/scripts/lib/bench_pg.sh"
+# shellcheck source=scripts/lib/services.sh
+source "$ROOT/scripts/lib/services.sh"  # tchat::seal_keypair
 # shellcheck source=scripts/lib/bench_tails.sh
 source "$ROOT/scripts/lib/bench_tails.sh"
 
@@ -98,10 +100,13 @@ redis_pid=$!
 
 "$BUILD/bin/tchat-auth" --generate-key >"$work/jwt-key.json"
 chmod 600 "$work/jwt-key.json"
+# OTP codes are sealed to the notification service's key (required by tchat-auth).
+seal_public="$(tchat::seal_keypair | sed -n 's/^TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY=//p')"
+[[ -n "$seal_public" ]] || tchat::die "cannot generate an X25519 key (openssl)"
 # The load generator spreads its requests over many client addresses; limits are
 # raised only so that one host can drive the whole benchmark.
 PORT="$SERVICE_PORT" LISTEN_ADDRESS=127.0.0.1 DATABASE_URL="$db_url" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-  TCHAT_JWT_KEY_FILE="$work/jwt-key.json" TCHAT_DEV_OTP=1 TCHAT_THREADS="$threads" \
+  TCHAT_JWT_KEY_FILE="$work/jwt-key.json" TCHAT_NOTIFICATION_SEAL_PUBLIC_KEY="$seal_public" TCHAT_DEV_OTP=1 TCHAT_THREADS="$threads" \
   LOG_LEVEL=warn AUTH_OTP_PER_NUMBER_PER_HOUR=1000 AUTH_OTP_PER_IP_PER_HOUR=100000000 \
   AUTH_OTP_VERIFY_PER_IP_PER_HOUR=100000000 AUTH_LOGIN_PER_IP_PER_HOUR=100000000 \
   AUTH_MAX_SESSIONS_PER_USER=200 db_max_open_conns=64 \
