@@ -169,7 +169,7 @@ printf 'errors: otp %s (half %s), refresh %s (half %s), login %s\n' "$(field "$o
 tchat::bench_tail_header
 tail_row() {  # name line max offered load target
   tchat::bench_tail_row "$1" "$3" "$4" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" \
-    "$(field "$2" p999_ms)" "$(field "$2" cpu_us_per_op)" "$5" "$6"
+    "$(field "$2" p999_ms)" "$(field "$2" cpu_us_per_op)" "$(field "$2" runq_wait_us_per_op)" "$5" "$6"
 }
 tail_row "OTP verify->tokens, closed loop" "$otp" "$(field "$otp" rate)" - "$load_otp" -
 tail_row "OTP verify->tokens, half" "$otp_half" "$(field "$otp" rate)" "$otp_half_rate" "$load_otp_half" 25

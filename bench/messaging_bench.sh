@@ -234,10 +234,10 @@ echo "== summary"
 if ((only_idle == 0)); then
   tchat::bench_tail_header
   tchat::bench_tail_row "messaging 1:1, at the maximum" "$persisted" - - - - \
-    "$(value throughput_cpu_us_per_message)" "$load_peak" -
+    "$(value throughput_cpu_us_per_message)" "$(value throughput_runq_wait_us_per_message)" "$load_peak" -
   tchat::bench_tail_row "messaging send->delivered, half" "$persisted" "$half" \
     "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" \
-    "$(value latency_cpu_us_per_message)" "$load_half" 15
+    "$(value latency_cpu_us_per_message)" "$(value latency_runq_wait_us_per_message)" "$load_half" 15
 fi
 if ((skip_idle == 0)); then
   printf "4. %s idle connections: %s KiB resident per connection (target <= 10 KiB)\n" \

@@ -125,16 +125,18 @@ run "$peak_rate"
 max="$(field delivered_per_s)"
 [[ -n "$max" ]] || tchat::die "the peak run gave no figures"
 peak=("$max" "$(field offered_events_per_s)" "$(field p50_ms)" "$(field p99_ms)" "$(field p999_ms)" \
-  "$(field cpu_us_per_notification)" "$load1")
+  "$(field cpu_us_per_notification)" "$(field runq_wait_us_per_notification)" "$load1")
 half_events="$(awk -v m="$max" -v d="$devices" 'BEGIN { h = int(m / 2 / d); print (h < 1 ? 1 : h) }')"
 run "$half_events"
-half=("$(field p50_ms)" "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" "$load1")
+half=("$(field p50_ms)" "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" \
+  "$(field runq_wait_us_per_notification)" "$load1")
 target_events="$(awk -v t="$target" -v d="$devices" 'BEGIN { h = int(t / d); print (h < 1 ? 1 : h) }')"
 run "$target_events"
 tchat::bench_tail_header
 tchat::bench_tail_row "notifications, offered ${peak[1]} ev/s" "${peak[0]}" "$((peak_rate * devices))" \
-  "${peak[2]}" "${peak[3]}" "${peak[4]}" "${peak[5]}" "${peak[6]}" -
-tchat::bench_tail_row "event->provider, half" "$max" "$((half_events * devices))" "${half[@]:0:4}" "${half[4]}" 100
+  "${peak[2]}" "${peak[3]}" "${peak[4]}" "${peak[5]}" "${peak[6]}" "${peak[7]}" -
+tchat::bench_tail_row "event->provider, half" "$max" "$((half_events * devices))" "${half[@]}" 100
 tchat::bench_tail_row "event->provider, $target/s" "$max" "$((target_events * devices))" "$(field p50_ms)" \
-  "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" "$load1" 100
+  "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" \
+  "$(field runq_wait_us_per_notification)" "$load1" 100
 echo "XADD anchor: $anchor per second; maximum notifications/s / anchor = $(awk -v m="$max" -v a="$anchor" 'BEGIN { printf "%.3f", m / a }')"

@@ -229,10 +229,10 @@ awk -v w="$wal_bytes" -v t0="$transfers0" -v t1="$transfers1" -v d0="$dbsize0" -
 tchat::bench_tail_header
 tchat::bench_tail_row "transfer, closed loop (maximum)" "$u_tps" - "$(json_field "$uniform" p50_ms)" \
   "$(json_field "$uniform" p99_ms)" "$(json_field "$uniform" p999_ms)" \
-  "$(json_field "$uniform" cpu_us_per_op)" "$load_uniform" -
+  "$(json_field "$uniform" cpu_us_per_op)" "$(json_field "$uniform" runq_wait_us_per_op)" "$load_uniform" -
 if ((half_duration > 0)); then
   tchat::bench_tail_row "transfer acknowledged, half" "$u_tps" "$(json_half "$uniform" rate)" \
     "$(json_half "$uniform" p50_ms)" "$(json_half "$uniform" p99_ms)" "$(json_half "$uniform" p999_ms)" \
-    "$(json_half "$uniform" cpu_us_per_op)" "$load_uniform" 25
+    "$(json_half "$uniform" cpu_us_per_op)" "$(json_half "$uniform" runq_wait_us_per_op)" "$load_uniform" 25
 fi
 printf 'raw: uniform %s\n     hot %s\n' "$uniform" "$hotset"

@@ -241,20 +241,22 @@ struct PhaseCpu {
   void Stop() {
     service = CpuSeconds(pid) - service0;
     everything = all.enabled() ? all.Stop() : 0;
+    waiting = all.wait_seconds();
   }
   int pid;
   bench::TreeCpu all;
-  double service0, service = 0, everything = 0;
+  double service0, service = 0, everything = 0, waiting = 0;
 };
 
 void Report(const std::string& mode, std::size_t ops, double secs, const PhaseCpu& cpu,
             const Load* l, const std::string& extra = "") {
   std::printf(
       "RESULT mode=%s ops=%zu seconds=%.3f rate=%.1f server_cpu_seconds=%.3f per_core=%.1f "
-      "cpu_us_per_op=%.1f",
+      "cpu_us_per_op=%.1f runq_wait_us_per_op=%.1f",
       mode.c_str(), ops, secs, static_cast<double>(ops) / secs, cpu.service,
       cpu.service > 0 ? static_cast<double>(ops) / cpu.service : 0.0,
-      bench::TreeCpu::UsPerOp(cpu.everything, static_cast<double>(ops)));
+      bench::TreeCpu::UsPerOp(cpu.everything, static_cast<double>(ops)),
+      bench::TreeCpu::UsPerOp(cpu.waiting, static_cast<double>(ops)));
   if (l) {
     std::printf(" p50_ms=%s p99_ms=%s p999_ms=%s errors=%zu",
                 Percentile(l->latencies_ms_, 0.5).c_str(),

@@ -6,7 +6,10 @@
 // A tree is a root pid and its live descendants. Each process counts its own
 // utime + stime and the cutime + cstime of the children it has reaped, so a
 // PostgreSQL backend that exits during the window still counts (in the
-// postmaster's cutime) and a live one counts once. Header-only: the load
+// postmaster's cutime) and a live one counts once. Beside the CPU, the time
+// the trees' threads spent runnable but waiting for a core (the run-queue wait of
+// /proc/PID/task/TID/schedstat, live threads only) says how much of a latency
+// tail is the machine's other load rather than the work. Header-only: the load
 // generators link different libraries.
 #pragma once
 
@@ -58,9 +61,31 @@ inline bool ReadProcTimes(int pid, ProcTimes& t) {
   return true;
 }
 
-// Seconds of CPU used so far by the trees rooted at `roots` (0 for none).
-inline double TreeCpuSeconds(const std::vector<int>& roots) {
-  if (roots.empty()) return 0;
+// Nanoseconds the threads of process `pid` have waited on a run queue.
+inline long long RunQueueWaitNs(int pid) {
+  long long ns = 0;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(dir + "/" + e->d_name + "/schedstat");
+      long long on_cpu = 0, waiting = 0;
+      if (in >> on_cpu >> waiting) ns += waiting;
+    }
+    ::closedir(d);
+  }
+  return ns;
+}
+
+struct TreeSample {
+  double cpu_seconds = 0;
+  double wait_seconds = 0;  // run-queue wait of the live threads
+};
+
+// CPU used so far by the trees rooted at `roots`, and their run-queue wait.
+inline TreeSample SampleTrees(const std::vector<int>& roots) {
+  TreeSample out;
+  if (roots.empty()) return out;
   std::map<int, ProcTimes> all;
   if (DIR* d = ::opendir("/proc")) {
     while (const dirent* e = ::readdir(d)) {
@@ -83,10 +108,16 @@ inline double TreeCpuSeconds(const std::vector<int>& roots) {
     const auto it = all.find(pid);
     if (it == all.end()) continue;
     ticks += it->second.ticks;
+    out.wait_seconds += static_cast<double>(RunQueueWaitNs(pid)) / 1e9;
     const auto [lo, hi] = children.equal_range(pid);
     for (auto c = lo; c != hi; ++c) todo.push_back(c->second);
   }
-  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  out.cpu_seconds = static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return out;
+}
+
+inline double TreeCpuSeconds(const std::vector<int>& roots) {
+  return SampleTrees(roots).cpu_seconds;
 }
 
 // Measures the trees' CPU between Start() and Stop().
@@ -94,8 +125,14 @@ class TreeCpu {
  public:
   explicit TreeCpu(std::vector<int> roots) : roots_(std::move(roots)) {}
   bool enabled() const { return !roots_.empty(); }
-  void Start() { start_ = TreeCpuSeconds(roots_); }
-  double Stop() const { return TreeCpuSeconds(roots_) - start_; }
+  void Start() { start_ = SampleTrees(roots_); }
+  // CPU seconds since Start(); the run-queue wait is then wait_seconds().
+  double Stop() {
+    const TreeSample now = SampleTrees(roots_);
+    wait_ = now.wait_seconds - start_.wait_seconds;
+    return now.cpu_seconds - start_.cpu_seconds;
+  }
+  double wait_seconds() const { return wait_; }
   // µs of CPU per operation, or 0 without roots or operations.
   static double UsPerOp(double cpu_seconds, double ops) {
     return ops > 0 ? cpu_seconds * 1e6 / ops : 0;
@@ -103,7 +140,8 @@ class TreeCpu {
 
  private:
   std::vector<int> roots_;
-  double start_ = 0;
+  TreeSample start_;
+  double wait_ = 0;
 };
 
 }  // namespace tchat::bench

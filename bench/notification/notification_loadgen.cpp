@@ -400,7 +400,8 @@ Clock::time_point WaitDrained(SinkStats& stats, std::size_t want) {
 
 // Figures. Returns the events never delivered.
 std::size_t Report(const Options& o, const SinkStats& stats, const Published& p,
-                   long long backlog_at_end, Clock::time_point drained, double cpu_seconds) {
+                   long long backlog_at_end, Clock::time_point drained, double cpu_seconds,
+                   double wait_seconds) {
   const std::size_t want = p.ids.size() * static_cast<std::size_t>(o.devices);
   std::vector<double> lat;
   lat.reserve(p.ids.size());
@@ -452,9 +453,10 @@ std::size_t Report(const Options& o, const SinkStats& stats, const Published& p,
   }
   std::printf(
       "RESULT delivered_per_s=%.0f events_per_s=%.0f offered_events_per_s=%.0f p50_ms=%.1f "
-      "p99_ms=%.1f p999_ms=%.1f cpu_us_per_notification=%.1f lost=%zu backlog=%lld\n",
+      "p99_ms=%.1f p999_ms=%.1f cpu_us_per_notification=%.1f runq_wait_us_per_notification=%.1f "
+      "lost=%zu backlog=%lld\n",
       steady, steady / o.devices, total / publish_secs, pct(0.5), pct(0.99), pct(0.999), cpu_us,
-      lost, backlog_at_end);
+      tchat::bench::TreeCpu::UsPerOp(wait_seconds, static_cast<double>(got)), lost, backlog_at_end);
   return lost;
 }
 
@@ -493,13 +495,15 @@ int main(int argc, char** argv) {
   const Clock::time_point drained =
       WaitDrained(stats, published.ids.size() * static_cast<std::size_t>(o.devices));
   const double cpu_seconds = cpu.enabled() ? cpu.Stop() : 0;
+  const double wait_seconds = cpu.wait_seconds();
 
   ::kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   sink_io.stop();
   for (auto& t : sink_threads) t.join();
 
-  const std::size_t lost = Report(o, stats, published, backlog_at_end, drained, cpu_seconds);
+  const std::size_t lost =
+      Report(o, stats, published, backlog_at_end, drained, cpu_seconds, wait_seconds);
   PQfinish(db.conn);
   Exec(db.admin, "DROP DATABASE IF EXISTS " + db.name + " WITH (FORCE)");
   PQfinish(db.admin);

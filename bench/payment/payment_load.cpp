@@ -297,8 +297,13 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
 
 // One phase on o.threads threads: closed loop (per_second 0) or open loop at
 // per_second in total. Returns the statistics of the measured window.
+// CPU and run-queue wait of the server processes over a phase's measured window.
+struct ServerTime {
+  double cpu = 0, wait = 0;
+};
+
 ThreadStats RunPhase(const Options& o, const std::vector<User>& users, double warmup,
-                     double duration, double per_second, double& cpu_seconds) {
+                     double duration, double per_second, ServerTime& server) {
   Phase phase;
   phase.from = Clock::now();
   phase.measure_from = phase.from + std::chrono::duration_cast<Clock::duration>(
@@ -311,7 +316,8 @@ ThreadStats RunPhase(const Options& o, const std::vector<User>& users, double wa
     std::this_thread::sleep_until(phase.measure_from);
     cpu.Start();
     std::this_thread::sleep_until(phase.stop);
-    cpu_seconds = cpu.Stop();
+    server.cpu = cpu.Stop();
+    server.wait = cpu.wait_seconds();
   });
   std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
   std::vector<std::thread> threads;
@@ -336,20 +342,22 @@ ThreadStats RunPhase(const Options& o, const std::vector<User>& users, double wa
 }
 
 // "p50_ms":..,"p99_ms":..,"p999_ms":..,"cpu_us_per_op":.. of a phase.
-std::string Figures(const ThreadStats& s, double cpu_seconds) {
+std::string Figures(const ThreadStats& s, const ServerTime& server) {
   auto pct = [&](double p) {
     if (s.latencies_ms.empty()) return 0.0;
     const auto i = static_cast<std::size_t>(p * static_cast<double>(s.latencies_ms.size() - 1));
     return s.latencies_ms[i];
   };
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"cpu_us_per_op\":%.1f,"
-                "\"acknowledged\":%lld,\"refused\":%lld,\"errors\":%lld",
-                pct(0.50), pct(0.99), pct(0.999),
-                tchat::bench::TreeCpu::UsPerOp(cpu_seconds, static_cast<double>(s.acknowledged)),
-                static_cast<long long>(s.acknowledged), static_cast<long long>(s.refused),
-                static_cast<long long>(s.errors));
+  char buf[320];
+  std::snprintf(
+      buf, sizeof buf,
+      "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"cpu_us_per_op\":%.1f,"
+      "\"runq_wait_us_per_op\":%.1f,\"acknowledged\":%lld,\"refused\":%lld,\"errors\":%lld",
+      pct(0.50), pct(0.99), pct(0.999),
+      tchat::bench::TreeCpu::UsPerOp(server.cpu, static_cast<double>(s.acknowledged)),
+      tchat::bench::TreeCpu::UsPerOp(server.wait, static_cast<double>(s.acknowledged)),
+      static_cast<long long>(s.acknowledged), static_cast<long long>(s.refused),
+      static_cast<long long>(s.errors));
   return buf;
 }
 
@@ -361,12 +369,12 @@ int main(int argc, char** argv) {
   if (!SignUpAll(o, o.accounts, users)) return 1;
   if (!FundAll(o, users)) return 1;
 
-  double cpu = 0;
+  ServerTime cpu;
   const ThreadStats peak = RunPhase(o, users, o.warmup, o.duration, 0, cpu);
   const double tps = static_cast<double>(peak.acknowledged) / o.duration;
   std::string half;
   if (o.half_duration > 0 && tps > 0) {
-    double half_cpu = 0;
+    ServerTime half_cpu;
     const ThreadStats h =
         RunPhase(o, users, o.half_duration / 4, o.half_duration, tps / 2, half_cpu);
     char buf[128];

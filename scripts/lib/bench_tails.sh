@@ -4,7 +4,10 @@
 # of it, and prints one table row per figure with the CPU of all server processes
 # per operation (the load generators read it from /proc over the measured window
 # with --cpu-pids; see bench/common/proc_cpu.hpp) and the 1-minute load average
-# of the shared machine at the time.
+# of the shared machine at the time. "runq µs/op" is the time the server
+# processes' threads waited for a core (run-queue wait, /proc/*/task/*/schedstat)
+# per operation: on a machine shared with other work, the part of a tail that is
+# the machine's and not the code's.
 
 # tchat::bench_pg_pid DATADIR: the postmaster's pid (its backends are its children).
 tchat::bench_pg_pid() { head -n1 "$1/postmaster.pid"; }
@@ -18,17 +21,17 @@ tchat::bench_half() { awk -v r="$1" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : 
 tchat::bench_tail_header() {
   printf '\n== tails at half load: open loop at half the maximum measured in this run;\n'
   printf '   CPU µs/op = all server processes (service, PostgreSQL, Redis) over the window\n'
-  printf '%-34s %9s %9s %8s %8s %9s %10s %6s  %s\n' "figure" "max/s" "offered/s" "p50 ms" \
-    "p99 ms" "p99.9 ms" "CPU µs/op" "load1" "target"
+  printf '%-34s %9s %9s %8s %8s %9s %10s %10s %6s  %s\n' "figure" "max/s" "offered/s" "p50 ms" \
+    "p99 ms" "p99.9 ms" "CPU µs/op" "runq µs/op" "load1" "target"
 }
 
-# tchat::bench_tail_row NAME MAX OFFERED P50 P99 P999 CPU_US LOAD TARGET_P99_MS
+# tchat::bench_tail_row NAME MAX OFFERED P50 P99 P999 CPU_US WAIT_US LOAD TARGET_P99_MS
 # (TARGET_P99_MS "-" for none; "met"/"NOT met" is printed against p99).
 tchat::bench_tail_row() {
   local verdict="-"
-  if [[ "$9" != - && -n "$5" ]]; then
-    verdict="$(awk -v p="$5" -v t="$9" 'BEGIN { printf "p99 <= %s ms: %s", t, (p <= t ? "met" : "NOT met") }')"
+  if [[ "${10}" != - && -n "$5" ]]; then
+    verdict="$(awk -v p="$5" -v t="${10}" 'BEGIN { printf "p99 <= %s ms: %s", t, (p <= t ? "met" : "NOT met") }')"
   fi
-  printf '%-34s %9s %9s %8s %8s %9s %10s %6s  %s\n' "$1" "${2:--}" "${3:--}" "${4:--}" "${5:--}" \
-    "${6:--}" "${7:--}" "${8:--}" "$verdict"
+  printf '%-34s %9s %9s %8s %8s %9s %10s %10s %6s  %s\n' "$1" "${2:--}" "${3:--}" "${4:--}" \
+    "${5:--}" "${6:--}" "${7:--}" "${8:--}" "${9:--}" "$verdict"
 }
