@@ -94,6 +94,12 @@ anchor="$(redis-benchmark -h 127.0.0.1 -p "$TCHAT_REDIS_PORT" -n 200000 -c 50 -q
 redis-cli -p "$TCHAT_REDIS_PORT" DEL bench.anchor >/dev/null
 echo "XADD: ${anchor} per second"
 
+# shellcheck source=scripts/lib/services.sh
+source "$ROOT/scripts/lib/services.sh"  # tchat::seal_keypair
+# tchat-notification requires the key that opens sealed OTP codes.
+TCHAT_NOTIFICATION_SEAL_KEY="$(tchat::seal_keypair | sed -n 's/^TCHAT_NOTIFICATION_SEAL_KEY=//p')"
+[[ -n "$TCHAT_NOTIFICATION_SEAL_KEY" ]] || tchat::die "cannot generate an X25519 key (openssl)"
+export TCHAT_NOTIFICATION_SEAL_KEY
 cpu_pids="$(tchat::bench_pg_pid "$(tchat::pg_data)"),$(cat "$(tchat::redis_pidfile)")"
 # run EVENTS_PER_S: one load generator run; its output is printed, the RESULT
 # line kept in $result, the load average after it in $load1.

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -309,6 +310,11 @@ pid_t StartService(const Options& o, const ScratchDb& db, unsigned short svc_por
       "http_client_max_conns_per_host=" + o.conns_per_host,
       "http_client_max_idle_conns=256",
       "NOTIFICATION_BATCH_SIZE=256"};
+  // The key that opens sealed OTP codes, which the service requires: passed on
+  // from this program's environment (bench/notification_bench.sh makes one).
+  if (const char* key = std::getenv("TCHAT_NOTIFICATION_SEAL_KEY")) {
+    env.push_back(std::string("TCHAT_NOTIFICATION_SEAL_KEY=") + key);
+  }
   const std::string log_path = "/tmp/" + db.name + ".log";
   const pid_t pid = fork();
   if (pid == 0) {
