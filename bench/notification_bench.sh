@@ -8,6 +8,8 @@
 # in-process HTTP sink. Prints notifications delivered per second, events per
 # second, event-to-sink latency percentiles and the backlog left when
 # publishing stopped, and their ratio to the anchor.
+# --sink-threads: threads of the provider stand-in (the in-process HTTP sink),
+# whose speed on a busy machine bounds what the service can deliver.
 # Tails at half load (issue 22), with --tails: first a run offered more than the
 # service can take (--peak-rate events/s) measures its maximum (the steady
 # delivery rate), then a run open loop at half of it and one at --target
@@ -18,7 +20,7 @@
 #
 # Usage: bench/notification_bench.sh [--rate EVENTS_PER_S] [--duration SECONDS]
 #                                    [--devices N] [--users N] [--threads N]
-#                                    [--collapse-window DUR]
+#                                    [--collapse-window DUR] [--sink-threads N]
 #                                    [--tails [--peak-rate EVENTS_PER_S] [--target NOTIFICATIONS_PER_S]]
 # Needs $TCHAT_BUILD_DIR (default build/) with bin/tchat-notification and
 # bin/notification_loadgen, PostgreSQL 15 and redis-server/redis-benchmark.
@@ -34,10 +36,11 @@ devices=10
 users=2000
 threads=2
 collapse=0
+sink_threads=1
 tails=0
 peak_rate=6000
 target=20000
-usage() { sed -n '20,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '21,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --rate) rate="$2"; shift ;;
@@ -46,6 +49,7 @@ while (($#)); do
     --users) users="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --collapse-window) collapse="$2"; shift ;;
+    --sink-threads) sink_threads="$2"; shift ;;
     --tails) tails=1 ;;
     --peak-rate) peak_rate="$2"; shift ;;
     --target) target="$2"; shift ;;
@@ -54,7 +58,7 @@ while (($#)); do
   esac
   shift
 done
-for n in "$rate" "$duration" "$devices" "$users" "$threads" "$peak_rate" "$target"; do
+for n in "$rate" "$duration" "$devices" "$users" "$threads" "$peak_rate" "$target" "$sink_threads"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
 done
 ((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
@@ -109,7 +113,7 @@ run() {
   out="$("$gen" --service-bin "$svc" --pg-url "$(tchat::pg_admin_url)" \
     --redis-url "redis://127.0.0.1:$TCHAT_REDIS_PORT/0" --rate "$1" --seconds "$duration" \
     --devices "$devices" --users "$users" --threads "$threads" --collapse-window "$collapse" \
-    --cpu-pids "$cpu_pids")" || true
+    --sink-threads "$sink_threads" --cpu-pids "$cpu_pids")" || true
   load1="$(tchat::bench_loadavg)"
   echo "$out" | grep -v '^RESULT'
   result="$(echo "$out" | grep '^RESULT' || true)"
