@@ -13,7 +13,7 @@
 #   4. idle WebSockets on one process: resident memory per connection
 #      (target <= 10 KiB). RLIMIT_NOFILE caps how many one process can hold here.
 #
-# (1) and (2) also print CPU-µs per message of all server processes together
+# (1), (2) and (3) also print CPU-µs per message (per delivery for (3)) of all server processes together
 # (tchat-messaging, PostgreSQL with its backends, Redis; the load generator left
 # out: scripts/lib/bench_tails.sh), and (1) the WAL and table bytes written per
 # message (pg_current_wal_lsn and pg_total_relation_size before and after).
@@ -207,7 +207,9 @@ echo "== 3. fan-out: $groups groups of $members members, ${duration}s"
 stop_service
 checkpoint
 start_service
-loadgen fanout --groups "$groups" --members "$members" --window 16 --duration "$duration" --warmup 3
+loadgen fanout --groups "$groups" --members "$members" --window 16 --duration "$duration" --warmup 3 \
+  --cpu-pids "$(cpu_pids)"
+load_fanout="$(tchat::bench_loadavg)"
 fi
 
 # --- 4. idle connections --------------------------------------------------------
@@ -229,8 +231,10 @@ echo "== summary"
   "$(value ack_latency_p50_ms)" "$(value ack_latency_p99_ms)"
 ((only_idle)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
   "$(value wal_bytes_per_message)" "$(value table_bytes_per_message)"
-((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000)\n" \
-  "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)"
+((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \
+  "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)" \
+  "$(awk -v c="$(value fanout_cpu_seconds)" -v d="$(value fanout_delivered_per_second)" -v t="$duration" \
+    'BEGIN { if (d > 0) printf "%.1f", c * 1e6 / (d * t); else print "-" }')" "$load_fanout"
 if ((only_idle == 0)); then
   tchat::bench_tail_header
   tchat::bench_tail_row "messaging 1:1, at the maximum" "$persisted" - - - - \
