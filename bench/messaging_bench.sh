@@ -166,10 +166,15 @@ tchat::psql pgbench_anchor -c "CREATE TABLE anchor (id bigserial PRIMARY KEY, co
 echo "INSERT INTO anchor (conversation_id, body) VALUES (gen_random_uuid(), 'a chat message of some sixty four bytes, more or less, like ours');" >"$work/insert.sql"
 pg_threads=2
 ((clients < pg_threads)) && pg_threads="$clients"
+pg_cpu0="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$(tchat::pg_data)")")"
 pgbench_out="$(tchat::pg_exec "$PGBENCH" -h 127.0.0.1 -p "$TCHAT_PG_PORT" -U postgres -n \
   -f "$work/insert.sql" -c "$clients" -j "$pg_threads" -T "$duration" pgbench_anchor 2>&1)"
 pgbench_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pgbench_out" | head -n1)"
 echo "pgbench_inserts_per_second $pgbench_tps"
+# The anchor's PostgreSQL CPU per committed insert (pgbench itself left out).
+awk -v a="$pg_cpu0" -v b="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$(tchat::pg_data)")")" \
+  -v t="$pgbench_tps" -v d="$duration" 'BEGIN { printf "pgbench_pg_cpu_us_per_insert %.1f\n", (b - a) / (t * d) }' |
+  tee -a "$work/loadgen.out"
 # Leave no clean-up of the anchor's rows (autovacuum, dirty buffers) to land in
 # the service's measurement, as nothing came before the anchor's.
 tchat::psql pgbench_anchor -c "VACUUM ANALYZE anchor" >/dev/null
@@ -229,6 +234,9 @@ echo "== summary"
 ((only_idle)) || printf "2. latency p50 %s ms, p99 %s ms, p99.9 %s ms at %s msg/s (target p99 <= 15 ms); ack p50 %s ms, p99 %s ms\n" \
   "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" "$half" \
   "$(value ack_latency_p50_ms)" "$(value ack_latency_p99_ms)"
+((only_idle)) || printf "   CPU per message at the maximum / PostgreSQL CPU per pgbench insert (%s µs) = %s\n" \
+  "$(value pgbench_pg_cpu_us_per_insert)" "$(awk -v m="$(value throughput_cpu_us_per_message)" \
+    -v a="$(value pgbench_pg_cpu_us_per_insert)" 'BEGIN { if (a > 0) printf "%.2f", m / a; else print "-" }')"
 ((only_idle)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
   "$(value wal_bytes_per_message)" "$(value table_bytes_per_message)"
 ((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \

@@ -185,10 +185,14 @@ read -r transfers1 dbsize1 < <(psql_ -d tchat_payment -At -F ' ' -c "SELECT coun
 wal_bytes="$(psql_ -d postgres -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")"
 
 tchat::log "pgbench tpcb-like ($pgbench_mode), $clients clients, ${duration}s"
+pg_cpu0="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$work/pg")")"
 (cd "$work" && "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -b tpcb-like \
   -M "$pgbench_mode" -c "$clients" -j 2 -T "$((duration + warmup))" -l --log-prefix=pgb \
   pgbench >"$work/pgbench.log" 2>&1) || { cat "$work/pgbench.log" >&2; tchat::die "pgbench failed"; }
 pg_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/pgbench.log")"
+# PostgreSQL's CPU per tpcb-like transaction (pgbench's own left out).
+pg_cpu_us="$(awk -v a="$pg_cpu0" -v b="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$work/pg")")" \
+  -v t="$pg_tps" -v d="$((duration + warmup))" 'BEGIN { printf "%.1f", (b - a) / (t * d) }')"
 # Per-transaction latencies (µs, third column) of the same window as the load's.
 read -r pg_p50 pg_p99 < <(cat "$work"/pgb.* | awk -v from="$warmup" '
   NR == 1 { t0 = $5 } { if ($5 - t0 >= from) print $3 }' | sort -n |
@@ -226,6 +230,8 @@ printf 'invariants: verification endpoint ok=%s, independent SQL violations=%s, 
 awk -v w="$wal_bytes" -v t0="$transfers0" -v t1="$transfers1" -v d0="$dbsize0" -v d1="$dbsize1" 'BEGIN {
   n = t1 - t0; if (n < 1) n = 1
   printf "per transfer (hot-set run, %d transfers; its 10 sign-ups and top-ups included): %.0f bytes of WAL, %.0f bytes of database growth\n", n, w / n, (d1 - d0) / n }'
+printf 'anchor: PostgreSQL CPU per pgbench tpcb-like transaction %s µs; transfer CPU at the maximum / that = %s\n' \
+  "$pg_cpu_us" "$(ratio "$(json_field "$uniform" cpu_us_per_op)" "$pg_cpu_us")"
 tchat::bench_tail_header
 tchat::bench_tail_row "transfer, closed loop (maximum)" "$u_tps" - "$(json_field "$uniform" p50_ms)" \
   "$(json_field "$uniform" p99_ms)" "$(json_field "$uniform" p999_ms)" \

@@ -35,3 +35,26 @@ tchat::bench_tail_row() {
   printf '%-34s %9s %9s %8s %8s %9s %10s %10s %6s  %s\n' "$1" "${2:--}" "${3:--}" "${4:--}" \
     "${5:--}" "${6:--}" "${7:--}" "${8:--}" "${9:--}" "$verdict"
 }
+
+# tchat::bench_tree_cpu_us PID...: CPU µs used so far by the process trees rooted
+# at the pids (each process's utime + stime + cutime + cstime, as
+# bench/common/proc_cpu.hpp counts them), for a window measured from the shell
+# (an anchor such as pgbench, whose own cost stays out).
+tchat::bench_tree_cpu_us() {
+  local hz
+  hz="$(getconf CLK_TCK)"
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" -v hz="$hz" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) want[r[i]] = 1 }
+    {
+      pid = $1; rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+      ppid[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
+    }
+    END {
+      for (changed = 1; changed;) {
+        changed = 0
+        for (p in ppid) if (!(p in want) && (ppid[p] in want)) { want[p] = 1; changed = 1 }
+      }
+      s = 0; for (p in want) if (p in ticks) s += ticks[p]
+      printf "%.0f\n", s * 1e6 / hz
+    }'
+}
