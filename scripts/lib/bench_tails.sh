@@ -43,7 +43,8 @@ tchat::bench_tail_row() {
 tchat::bench_tree_cpu_us() {
   local hz
   hz="$(getconf CLK_TCK)"
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" -v hz="$hz" '
+  # (A process may end between the glob and its read: cat then fails, the rest counts.)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" -v hz="$hz" '
     BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) want[r[i]] = 1 }
     {
       pid = $1; rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
