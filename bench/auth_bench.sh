@@ -167,6 +167,7 @@ printf 'errors: otp %s (half %s), refresh %s (half %s), login %s\n' "$(field "$o
   "$(field "$otp_half" errors)" "$(field "$refresh" errors)" "$(field "$refresh_half" errors)" \
   "$(field "$login" errors)"
 tchat::bench_tail_header
+printf '   (cpu_us_by_process in raw: tchat-auth/Redis/PostgreSQL)\n'
 tail_row() {  # name line max offered load target
   tchat::bench_tail_row "$1" "$3" "$4" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" \
     "$(field "$2" p999_ms)" "$(field "$2" cpu_us_per_op)" "$(field "$2" runq_wait_us_per_op)" "$5" "$6"

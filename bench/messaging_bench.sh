@@ -245,6 +245,8 @@ echo "== summary"
     'BEGIN { if (d > 0) printf "%.1f", c * 1e6 / (d * t); else print "-" }')" "$load_fanout"
 if ((only_idle == 0)); then
   tchat::bench_tail_header
+  printf '   (CPU µs per message by process, tchat-messaging/PostgreSQL/Redis: %s at the maximum, %s at half)\n' \
+    "$(value throughput_cpu_us_per_message_by_process)" "$(value latency_cpu_us_per_message_by_process)"
   tchat::bench_tail_row "messaging 1:1, at the maximum" "$persisted" - - - - \
     "$(value throughput_cpu_us_per_message)" "$(value throughput_runq_wait_us_per_message)" "$load_peak" -
   tchat::bench_tail_row "messaging send->delivered, half" "$persisted" "$half" \

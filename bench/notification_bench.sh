@@ -115,8 +115,8 @@ run() {
     --devices "$devices" --users "$users" --threads "$threads" --collapse-window "$collapse" \
     --sink-threads "$sink_threads" --cpu-pids "$cpu_pids")" || true
   load1="$(tchat::bench_loadavg)"
-  echo "$out" | grep -v '^RESULT'
-  result="$(echo "$out" | grep '^RESULT' || true)"
+  echo "$out" | grep -v '^RESULT '
+  result="$(echo "$out" | grep '^RESULT ' || true)"
 }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$result"; }
 
@@ -149,4 +149,5 @@ tchat::bench_tail_row "event->provider, half" "$max" "$((half_events * devices))
 tchat::bench_tail_row "event->provider, $target/s" "$max" "$((target_events * devices))" "$(field p50_ms)" \
   "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" \
   "$(field runq_wait_us_per_notification)" "$load1" 100
+echo "(cpu_us_by_process: PostgreSQL/Redis/tchat-notification)"
 echo "XADD anchor: $anchor per second; maximum notifications/s / anchor = $(awk -v m="$max" -v a="$anchor" 'BEGIN { printf "%.3f", m / a }')"

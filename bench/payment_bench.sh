@@ -233,6 +233,7 @@ awk -v w="$wal_bytes" -v t0="$transfers0" -v t1="$transfers1" -v d0="$dbsize0" -
 printf 'anchor: PostgreSQL CPU per pgbench tpcb-like transaction %s µs; transfer CPU at the maximum / that = %s\n' \
   "$pg_cpu_us" "$(ratio "$(json_field "$uniform" cpu_us_per_op)" "$pg_cpu_us")"
 tchat::bench_tail_header
+printf '   (cpu_us_by_process in raw: tchat-payment/tchat-auth/Redis/PostgreSQL)\n'
 tchat::bench_tail_row "transfer, closed loop (maximum)" "$u_tps" - "$(json_field "$uniform" p50_ms)" \
   "$(json_field "$uniform" p99_ms)" "$(json_field "$uniform" p999_ms)" \
   "$(json_field "$uniform" cpu_us_per_op)" "$(json_field "$uniform" runq_wait_us_per_op)" "$load_uniform" -

@@ -257,6 +257,7 @@ void Report(const std::string& mode, std::size_t ops, double secs, const PhaseCp
       cpu.service > 0 ? static_cast<double>(ops) / cpu.service : 0.0,
       bench::TreeCpu::UsPerOp(cpu.everything, static_cast<double>(ops)),
       bench::TreeCpu::UsPerOp(cpu.waiting, static_cast<double>(ops)));
+  std::printf(" cpu_us_by_process=%s", cpu.all.PerRootUs(static_cast<double>(ops)).c_str());
   if (l) {
     std::printf(" p50_ms=%s p99_ms=%s p999_ms=%s errors=%zu",
                 Percentile(l->latencies_ms_, 0.5).c_str(),

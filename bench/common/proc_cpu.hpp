@@ -79,7 +79,8 @@ inline long long RunQueueWaitNs(int pid) {
 
 struct TreeSample {
   double cpu_seconds = 0;
-  double wait_seconds = 0;  // run-queue wait of the live threads
+  double wait_seconds = 0;       // run-queue wait of the live threads
+  std::vector<double> per_root;  // cpu_seconds of each root's tree, in order
 };
 
 // CPU used so far by the trees rooted at `roots`, and their run-queue wait.
@@ -97,22 +98,26 @@ inline TreeSample SampleTrees(const std::vector<int>& roots) {
   }
   std::multimap<int, int> children;
   for (const auto& [pid, t] : all) children.emplace(t.ppid, pid);
-  long long ticks = 0;
-  std::vector<int> todo(roots.begin(), roots.end());
+  const auto hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
   std::map<int, bool> seen;
-  while (!todo.empty()) {
-    const int pid = todo.back();
-    todo.pop_back();
-    if (seen[pid]) continue;
-    seen[pid] = true;
-    const auto it = all.find(pid);
-    if (it == all.end()) continue;
-    ticks += it->second.ticks;
-    out.wait_seconds += static_cast<double>(RunQueueWaitNs(pid)) / 1e9;
-    const auto [lo, hi] = children.equal_range(pid);
-    for (auto c = lo; c != hi; ++c) todo.push_back(c->second);
+  for (const int root : roots) {
+    long long ticks = 0;
+    std::vector<int> todo{root};
+    while (!todo.empty()) {
+      const int pid = todo.back();
+      todo.pop_back();
+      if (seen[pid]) continue;
+      seen[pid] = true;
+      const auto it = all.find(pid);
+      if (it == all.end()) continue;
+      ticks += it->second.ticks;
+      out.wait_seconds += static_cast<double>(RunQueueWaitNs(pid)) / 1e9;
+      const auto [lo, hi] = children.equal_range(pid);
+      for (auto c = lo; c != hi; ++c) todo.push_back(c->second);
+    }
+    out.per_root.push_back(static_cast<double>(ticks) / hz);
+    out.cpu_seconds += out.per_root.back();
   }
-  out.cpu_seconds = static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
   return out;
 }
 
@@ -130,9 +135,22 @@ class TreeCpu {
   double Stop() {
     const TreeSample now = SampleTrees(roots_);
     wait_ = now.wait_seconds - start_.wait_seconds;
+    per_root_.clear();
+    for (std::size_t i = 0; i < now.per_root.size() && i < start_.per_root.size(); ++i) {
+      per_root_.push_back(now.per_root[i] - start_.per_root[i]);
+    }
     return now.cpu_seconds - start_.cpu_seconds;
   }
   double wait_seconds() const { return wait_; }
+  // µs per operation of each root's tree, "a/b/c" in the order of the roots.
+  std::string PerRootUs(double ops) const {
+    std::string out;
+    for (const double s : per_root_) {
+      if (!out.empty()) out += '/';
+      out += std::to_string(static_cast<long long>(UsPerOp(s, ops) + 0.5));
+    }
+    return out.empty() ? "-" : out;
+  }
   // µs of CPU per operation, or 0 without roots or operations.
   static double UsPerOp(double cpu_seconds, double ops) {
     return ops > 0 ? cpu_seconds * 1e6 / ops : 0;
@@ -142,6 +160,7 @@ class TreeCpu {
   std::vector<int> roots_;
   TreeSample start_;
   double wait_ = 0;
+  std::vector<double> per_root_;
 };
 
 }  // namespace tchat::bench

@@ -433,6 +433,8 @@ struct Run {
           "%s_cpu_seconds %.3f\n%s_cpu_us_per_message %.1f\n%s_runq_wait_us_per_message %.1f\n",
           label, used, label, tchat::bench::TreeCpu::UsPerOp(used, static_cast<double>(a1 - a0)),
           label, tchat::bench::TreeCpu::UsPerOp(cpu.wait_seconds(), static_cast<double>(a1 - a0)));
+      std::printf("%s_cpu_us_per_message_by_process %s\n", label,
+                  cpu.PerRootUs(static_cast<double>(a1 - a0)).c_str());
     }
     for (auto& l : latency) l.recording = false;
     stop = true;

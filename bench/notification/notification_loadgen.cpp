@@ -510,6 +510,11 @@ int main(int argc, char** argv) {
 
   const std::size_t lost =
       Report(o, stats, published, backlog_at_end, drained, cpu_seconds, wait_seconds);
+  // PostgreSQL / Redis / the service, as --cpu-pids and the service were given.
+  if (cpu.enabled()) {
+    std::printf("RESULT2 cpu_us_by_process=%s\n",
+                cpu.PerRootUs(static_cast<double>(stats.arrivals.size())).c_str());
+  }
   PQfinish(db.conn);
   Exec(db.admin, "DROP DATABASE IF EXISTS " + db.name + " WITH (FORCE)");
   PQfinish(db.admin);

@@ -300,6 +300,7 @@ void RunThread(const Options& o, const std::vector<User>& users, int clients, un
 // CPU and run-queue wait of the server processes over a phase's measured window.
 struct ServerTime {
   double cpu = 0, wait = 0;
+  tchat::bench::TreeCpu detail{{}};  // per process tree
 };
 
 ThreadStats RunPhase(const Options& o, const std::vector<User>& users, double warmup,
@@ -318,6 +319,7 @@ ThreadStats RunPhase(const Options& o, const std::vector<User>& users, double wa
     std::this_thread::sleep_until(phase.stop);
     server.cpu = cpu.Stop();
     server.wait = cpu.wait_seconds();
+    server.detail = cpu;
   });
   std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
   std::vector<std::thread> threads;
@@ -348,16 +350,17 @@ std::string Figures(const ThreadStats& s, const ServerTime& server) {
     const auto i = static_cast<std::size_t>(p * static_cast<double>(s.latencies_ms.size() - 1));
     return s.latencies_ms[i];
   };
-  char buf[320];
-  std::snprintf(
-      buf, sizeof buf,
-      "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"cpu_us_per_op\":%.1f,"
-      "\"runq_wait_us_per_op\":%.1f,\"acknowledged\":%lld,\"refused\":%lld,\"errors\":%lld",
-      pct(0.50), pct(0.99), pct(0.999),
-      tchat::bench::TreeCpu::UsPerOp(server.cpu, static_cast<double>(s.acknowledged)),
-      tchat::bench::TreeCpu::UsPerOp(server.wait, static_cast<double>(s.acknowledged)),
-      static_cast<long long>(s.acknowledged), static_cast<long long>(s.refused),
-      static_cast<long long>(s.errors));
+  char buf[400];
+  std::snprintf(buf, sizeof buf,
+                "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"cpu_us_per_op\":%.1f,"
+                "\"runq_wait_us_per_op\":%.1f,\"cpu_us_by_process\":\"%s\",\"acknowledged\":%lld,"
+                "\"refused\":%lld,\"errors\":%lld",
+                pct(0.50), pct(0.99), pct(0.999),
+                tchat::bench::TreeCpu::UsPerOp(server.cpu, static_cast<double>(s.acknowledged)),
+                tchat::bench::TreeCpu::UsPerOp(server.wait, static_cast<double>(s.acknowledged)),
+                server.detail.PerRootUs(static_cast<double>(s.acknowledged)).c_str(),
+                static_cast<long long>(s.acknowledged), static_cast<long long>(s.refused),
+                static_cast<long long>(s.errors));
   return buf;
 }
 
