@@ -18,10 +18,8 @@
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
-// Common: --threads T (event loops, default 1), --body-bytes B (default 64),
-//   --cpu-pids P,Q,... (server processes: the CPU their process trees use in the
-//   measured window is printed as <mode>_cpu_seconds and, per acknowledged
-//   message, <mode>_cpu_us_per_message; the load generator's own is not in it).
+// Common: --threads T (event loops, default 1), --body-bytes B (default 64), --cpu-pids
+//   P,Q (server processes: their trees' CPU per acked message, bench/common/proc_cpu.hpp).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
