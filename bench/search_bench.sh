@@ -8,11 +8,12 @@
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
 #      figure too; the terms it writes hold the conversation key, migration 000010).
 #   1. persisted send throughput: msg_send_batch of 32 messages per call without
-#      search terms (and without the GIN index), with them (000010: the terms and
-#      the conversation key in messages.search_terms, one GIN index), and with them
-#      in 000006's design (the terms only, and its msg_send_batch, from 000006's up
-#      migration); where the cost goes: the terms without the GIN index, and
-#      000010's msg_send_batch without its search_vocab insert. --rounds rounds,
+#      search terms (and without the GIN index), with them (000011: the terms and
+#      the conversation key in messages.search_terms, one GIN index, the new terms
+#      into search_vocab), with 000010's msg_send_batch (every term into
+#      search_vocab ON CONFLICT DO NOTHING) and in 000006's design (the terms
+#      only, and its msg_send_batch); where the cost goes: the terms without the
+#      GIN index, and 000011 without its search_vocab insert. --rounds rounds,
 #      --clients clients. Target: at most 15 % lower with terms.
 #   2. search latency p50/p99 at --clients concurrent searchers for that user, SQL
 #      as the service runs it (services/messaging/src/search_store.cpp), for a rare
@@ -118,12 +119,18 @@ sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
   "$ROOT/migrations/postgres/tchat_messaging/000006_search.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_gin_send_batch/' >"$work/gin_send.sql"
 sql -f "$work/gin_send.sql" >/dev/null
-# Where the cost goes: the current msg_send_batch without its search_vocab insert.
+# Where the cost goes: the current msg_send_batch (000011) without its
+# search_vocab insert; 000010's, which inserted every term ON CONFLICT DO NOTHING.
 sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
-  "$ROOT/migrations/postgres/tchat_messaging/000010_search_conversation_key.up.sql" |
+  "$ROOT/migrations/postgres/tchat_messaging/000011_search_plan_and_vocab.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_novocab_send_batch/' |
   sed '/^    ), vocab AS (/,/^        ON CONFLICT DO NOTHING/d' >"$work/novocab_send.sql"
 sql -f "$work/novocab_send.sql" >/dev/null
+sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
+  "$ROOT/migrations/postgres/tchat_messaging/000010_search_conversation_key.up.sql" |
+  sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_keys10_send_batch/' \
+  >"$work/keys10_send.sql"
+sql -f "$work/keys10_send.sql" >/dev/null
 sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
           array_remove(search_terms, search_conversation_key(conversation_id)) AS search_terms
         FROM (SELECT body, search_terms, conversation_id FROM messages
@@ -131,7 +138,7 @@ sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
   -c "CREATE TABLE bench_conversations AS SELECT row_number() OVER (ORDER BY id) AS n, id
         FROM conversations" \
   -c "CREATE UNIQUE INDEX ON bench_conversations (n)" >/dev/null
-send_tps() { # mode: off | keys | novocab | gin
+send_tps() { # mode: off | keys | novocab | keys10 | gin
   local dir="$work/send-$1-$RANDOM" fn=msg_send_batch
   local terms="'search_terms', to_jsonb(s.search_terms),"
   mkdir -p "$dir"
@@ -139,6 +146,7 @@ send_tps() { # mode: off | keys | novocab | gin
   [[ "$1" == off ]] && terms=""
   [[ "$1" == gin ]] && fn=bench_gin_send_batch
   [[ "$1" == novocab ]] && fn=bench_novocab_send_batch
+  [[ "$1" == keys10 ]] && fn=bench_keys10_send_batch
   cat >"$dir/script.sql" <<EOF
 \\set c random(1, $conversations)
 SELECT count(*) FROM $fn((
@@ -169,24 +177,25 @@ for ((r = 1; r <= rounds; r++)); do
   gin_index gin
   keys="$(send_tps keys)"
   novocab="$(send_tps novocab)"
+  keys10="$(send_tps keys10)"
   gin="$(send_tps gin)"
-  sends+=("$off $keys $gin $heap $novocab")
-  python3 - "$r" "$off" "$keys" "$gin" "$heap" "$novocab" <<'EOF'
+  sends+=("$off $keys $gin $heap $novocab $keys10")
+  python3 - "$r" "$off" "$keys" "$gin" "$heap" "$novocab" "$keys10" <<'EOF'
 import sys
 r = sys.argv[1]
-off, keys, gin, heap, novocab = map(float, sys.argv[2:])
+off, keys, gin, heap, novocab, keys10 = map(float, sys.argv[2:])
 cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
-print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000010 keys {cost(keys)}; "
-      f"000006 GIN {cost(gin)}; where it goes: terms without the GIN index {cost(heap)}, "
-      f"000010 without the search_vocab insert {cost(novocab)}")
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000011 {cost(keys)}; "
+      f"000010 {cost(keys10)}; 000006 GIN {cost(gin)}; where it goes: terms without the "
+      f"GIN index {cost(heap)}, 000011 without the search_vocab insert {cost(novocab)}")
 EOF
 done
 python3 - "${sends[@]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:]]
 out = []
-for i, name in ((1, "000010 keys"), (2, "000006 GIN"), (3, "terms, no GIN index"),
-                (4, "000010 without search_vocab")):
+for i, name in ((1, "000011"), (5, "000010"), (2, "000006 GIN"), (3, "terms, no GIN index"),
+                (4, "000011 without search_vocab")):
     m = statistics.median(r[i] / r[0] for r in rows)
     out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
 print("  median ratio: " + ", ".join(out))
