@@ -17,8 +17,8 @@
 #include "search_text.hpp"
 
 // The SQL of message search (migrations/postgres/tchat_messaging/000006_search,
-// 000010_search_conversation_key, 000011_search_plan_and_vocab): messages.search_terms (GIN), which also hold
-// the message's conversation key, and the search_vocab table of every indexed term.
+// 000010_search_conversation_key, 000011_search_plan_and_vocab): messages.search_terms (GIN), which
+// also hold the message's conversation key, and the search_vocab table of every indexed term.
 namespace tchat::messaging {
 
 // Adds the terms of $1 (a text[] literal) that it lacks to the vocabulary, in
