@@ -8,12 +8,12 @@
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
 #      figure too; the terms it writes hold the conversation key, migration 000010).
 #   1. persisted send throughput: msg_send_batch of 32 messages per call without
-#      search terms (and without the GIN index), with them (000011: the terms and
+#      search terms (and without the GIN index), with them (000013: the terms and
 #      the conversation key in messages.search_terms, one GIN index, the new terms
 #      into search_vocab), with 000010's msg_send_batch (every term into
 #      search_vocab ON CONFLICT DO NOTHING) and in 000006's design (the terms
 #      only, and its msg_send_batch); where the cost goes: the terms without the
-#      GIN index, and 000011 without its search_vocab insert. --rounds rounds,
+#      GIN index, and 000013 without its search_vocab insert. --rounds rounds,
 #      --clients clients. Target: at most 15 % lower with terms.
 #   2. search latency p50/p99 at --clients concurrent searchers for that user, SQL
 #      as the service runs it (services/messaging/src/search_store.cpp), for a rare
@@ -119,10 +119,10 @@ sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
   "$ROOT/migrations/postgres/tchat_messaging/000006_search.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_gin_send_batch/' >"$work/gin_send.sql"
 sql -f "$work/gin_send.sql" >/dev/null
-# Where the cost goes: the current msg_send_batch (000011) without its
+# Where the cost goes: the current msg_send_batch (000013) without its
 # search_vocab insert; 000010's, which inserted every term ON CONFLICT DO NOTHING.
 sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
-  "$ROOT/migrations/postgres/tchat_messaging/000011_search_plan_and_vocab.up.sql" |
+  "$ROOT/migrations/postgres/tchat_messaging/000013_search_plan_and_vocab.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_novocab_send_batch/' |
   sed '/^    ), vocab AS (/,/^        ON CONFLICT DO NOTHING/d' >"$work/novocab_send.sql"
 sql -f "$work/novocab_send.sql" >/dev/null
@@ -185,17 +185,17 @@ import sys
 r = sys.argv[1]
 off, keys, gin, heap, novocab, keys10 = map(float, sys.argv[2:])
 cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
-print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000011 {cost(keys)}; "
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000013 {cost(keys)}; "
       f"000010 {cost(keys10)}; 000006 GIN {cost(gin)}; where it goes: terms without the "
-      f"GIN index {cost(heap)}, 000011 without the search_vocab insert {cost(novocab)}")
+      f"GIN index {cost(heap)}, 000013 without the search_vocab insert {cost(novocab)}")
 EOF
 done
 python3 - "${sends[@]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:]]
 out = []
-for i, name in ((1, "000011"), (5, "000010"), (2, "000006 GIN"), (3, "terms, no GIN index"),
-                (4, "000011 without search_vocab")):
+for i, name in ((1, "000013"), (5, "000010"), (2, "000006 GIN"), (3, "terms, no GIN index"),
+                (4, "000013 without search_vocab")):
     m = statistics.median(r[i] / r[0] for r in rows)
     out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
 print("  median ratio: " + ", ".join(out))

@@ -27,7 +27,7 @@ using namespace std::string_literals;
 class SearchPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 11);
+    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 13);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {

@@ -17,12 +17,12 @@
 #include "search_text.hpp"
 
 // The SQL of message search (migrations/postgres/tchat_messaging/000006_search,
-// 000010_search_conversation_key, 000011_search_plan_and_vocab): messages.search_terms (GIN), which
+// 000010_search_conversation_key, 000013_search_plan_and_vocab): messages.search_terms (GIN), which
 // also hold the message's conversation key, and the search_vocab table of every indexed term.
 namespace tchat::messaging {
 
 // Adds the terms of $1 (a text[] literal) that it lacks to the vocabulary, in
-// sorted order (as msg_send_batch does, migration 000011).
+// sorted order (as msg_send_batch does, migration 000013).
 inline constexpr const char* kAddVocabularySql =
     "INSERT INTO search_vocab (term) SELECT t.term FROM (SELECT DISTINCT term "
     "FROM unnest($1::text[]) AS term) AS t WHERE NOT EXISTS (SELECT 1 FROM search_vocab sv "
