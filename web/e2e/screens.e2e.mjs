@@ -128,6 +128,11 @@ function watch(page, who) {
 
 /** On a phone an open chat hides the navigation: back first. @param {Page} page @param {string} where */
 async function nav(page, where) {
+  // After a reload the page may still be drawing: wait for one of the two.
+  await page
+    .locator(`a[data-nav=${where}]:visible, a.back-link:visible`)
+    .first()
+    .waitFor({ timeout: WAIT });
   const back = page.locator('a.back-link');
   if (await back.isVisible()) await back.click();
   await page.locator(`a[data-nav=${where}]`).click();
@@ -258,6 +263,7 @@ step(
     const ownWidth = await photoShown(b.getByTestId('avatar-preview'));
     check(ownWidth > 0 && ownWidth <= 320, `B's own avatar is ${ownWidth} px wide`);
     await shot(b, '00-phone-settings-avatar');
+  await nav(b, 'chats');
     // A (who saw B without a photo so far) loads the page again.
     await a.reload();
     await nav(a, 'chats');
@@ -322,7 +328,7 @@ step('group settings: A renames the group, makes B an admin and back; B sees it'
 step('group settings: A removes B and adds B again by phone; then B leaves', async () => {
   const dlg = groupDialog(a);
   const bRow = dlg.locator('li').filter({ hasText: bob.name });
-  await bRow.getByRole('button', { name: t('group.remove', { name: bob.name }) }).click();
+  await bRow.getByRole('button', { name: t('groupAdmin.removeMember', { name: bob.name }) }).click();
   await a
     .getByRole('dialog')
     .filter({ hasText: loose(t('groupAdmin.confirmRemove', { name: bob.name })) })
@@ -392,6 +398,7 @@ step('avatar: B removes the photo; A sees initials again', async () => {
   check((await row.locator('.avatar img').count()) === 0, 'A still sees the removed photo');
   const initials = (await row.locator('.avatar').innerText()).trim();
   check(initials === 'B' || initials === 'B' + run[0], `initials shown: ${initials}`);
+  await nav(b, 'chats');
 });
 
 step(

@@ -123,6 +123,8 @@ export const en = {
   'groupAdmin.removeAdmin': 'Remove as admin',
   'groupAdmin.roleChanged': '{name} is now {role}.',
   'groupAdmin.remove': 'Remove',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'Remove {name}',
   'groupAdmin.confirmRemove': 'Remove {name} from the group?',
   'groupAdmin.removed': '{name} was removed.',
   'groupAdmin.added': '{name} was added.',

@@ -115,6 +115,8 @@ export const fil: Messages = {
   'groupAdmin.removeAdmin': 'Alisin bilang admin',
   'groupAdmin.roleChanged': '{role} na si {name}.',
   'groupAdmin.remove': 'Alisin',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'Alisin si {name}',
   'groupAdmin.confirmRemove': 'Alisin si {name} sa grupo?',
   'groupAdmin.removed': 'Naalis na si {name}.',
   'groupAdmin.added': 'Naidagdag na si {name}.',

@@ -112,6 +112,8 @@ export const id: Messages = {
   'groupAdmin.removeAdmin': 'Hapus sebagai admin',
   'groupAdmin.roleChanged': '{name} sekarang {role}.',
   'groupAdmin.remove': 'Keluarkan',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'Keluarkan {name}',
   'groupAdmin.confirmRemove': 'Keluarkan {name} dari grup?',
   'groupAdmin.removed': '{name} telah dikeluarkan.',
   'groupAdmin.added': '{name} telah ditambahkan.',

@@ -112,6 +112,8 @@ export const ms: Messages = {
   'groupAdmin.removeAdmin': 'Buang sebagai pentadbir',
   'groupAdmin.roleChanged': '{name} kini {role}.',
   'groupAdmin.remove': 'Keluarkan',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'Keluarkan {name}',
   'groupAdmin.confirmRemove': 'Keluarkan {name} daripada kumpulan?',
   'groupAdmin.removed': '{name} telah dikeluarkan.',
   'groupAdmin.added': '{name} telah ditambah.',

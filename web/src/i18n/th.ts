@@ -108,6 +108,8 @@ export const th: Messages = {
   'groupAdmin.removeAdmin': 'เลิกเป็นผู้ดูแล',
   'groupAdmin.roleChanged': '{name} เป็น{role}แล้ว',
   'groupAdmin.remove': 'นำออก',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'นำออก: {name}',
   'groupAdmin.confirmRemove': 'นำ {name} ออกจากกลุ่มหรือไม่',
   'groupAdmin.removed': 'นำ {name} ออกแล้ว',
   'groupAdmin.added': 'เพิ่ม {name} แล้ว',

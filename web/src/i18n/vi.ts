@@ -112,6 +112,8 @@ export const vi: Messages = {
   'groupAdmin.removeAdmin': 'Bỏ quyền quản trị viên',
   'groupAdmin.roleChanged': '{name} giờ là {role}.',
   'groupAdmin.remove': 'Xóa khỏi nhóm',
+  // The button's name starts with its visible text (WCAG 2.5.3, label in name).
+  'groupAdmin.removeMember': 'Xóa khỏi nhóm: {name}',
   'groupAdmin.confirmRemove': 'Xóa {name} khỏi nhóm?',
   'groupAdmin.removed': 'Đã xóa {name} khỏi nhóm.',
   'groupAdmin.added': 'Đã thêm {name}.',

@@ -168,7 +168,7 @@ export function openGroupSettings(ctx: Ctx, id: string): void {
           {
             type: 'button',
             class: 'small danger',
-            'aria-label': t('group.remove', { name }),
+            'aria-label': t('groupAdmin.removeMember', { name }),
             onClick: () => void remove(m.user_id, name),
           },
           t('groupAdmin.remove'),
