@@ -10,7 +10,8 @@
 //   time zone → payment requests: A pays one and declines one from the wallet's
 //   list, B sees them as paid/declined and cancels a third → A withdraws to
 //   PromptPay (amount held) and opens its receipt → B refunds a payment from its
-//   receipt → history filters → B removes its password → no console errors.
+//   receipt → history filters → B removes its password → B deletes its account
+//   (its photo goes with it) → no console errors.
 //
 //   Also: B sets a profile photo in Settings (a file that is not a photo is
 //   refused), A sees it in the chat list, the chat header and the group's
@@ -263,7 +264,7 @@ step(
     const ownWidth = await photoShown(b.getByTestId('avatar-preview'));
     check(ownWidth > 0 && ownWidth <= 320, `B's own avatar is ${ownWidth} px wide`);
     await shot(b, '00-phone-settings-avatar');
-  await nav(b, 'chats');
+    await nav(b, 'chats');
     // A (who saw B without a photo so far) loads the page again.
     await a.reload();
     await nav(a, 'chats');
@@ -328,7 +329,9 @@ step('group settings: A renames the group, makes B an admin and back; B sees it'
 step('group settings: A removes B and adds B again by phone; then B leaves', async () => {
   const dlg = groupDialog(a);
   const bRow = dlg.locator('li').filter({ hasText: bob.name });
-  await bRow.getByRole('button', { name: t('groupAdmin.removeMember', { name: bob.name }) }).click();
+  await bRow
+    .getByRole('button', { name: t('groupAdmin.removeMember', { name: bob.name }) })
+    .click();
   await a
     .getByRole('dialog')
     .filter({ hasText: loose(t('groupAdmin.confirmRemove', { name: bob.name })) })
@@ -610,6 +613,45 @@ step('B sets a password by API, then removes it in Settings (a wrong one is refu
   const after = await api(b, 'GET', '/v1/users/me');
   check(after.body.has_password === false, 'the API still says B has a password');
 });
+
+step(
+  'B sets a photo again, then deletes the account with a code: the photo goes with it',
+  async () => {
+    const bId = (await api(b, 'GET', '/v1/users/me')).body.id;
+    await nav(b, 'settings');
+    await b.setInputFiles('#set-avatar', {
+      name: 'me.png',
+      mimeType: 'image/png',
+      buffer: await photo(b),
+    });
+    await seeT(b, '[data-testid=avatar-status]', t('settings.avatarSaved'));
+    const before = await api(a, 'GET', `/v1/media/avatars?user_ids=${bId}`);
+    check(before.body.avatars?.length === 1, `B's avatar before: ${JSON.stringify(before.body)}`);
+    const zone = b.getByTestId('delete-account');
+    await zone.getByRole('button', { name: t('deleteAccount.open') }).click();
+    await zone.getByRole('button', { name: t('password.sendCode') }).click();
+    await zone.getByTestId('dev-code').waitFor({ timeout: WAIT });
+    await zone.getByRole('button', { name: t('signin.useDevCode') }).click();
+    await zone.getByLabel(t('deleteAccount.understand')).check();
+    await zone.scrollIntoViewIfNeeded();
+    await shot(b, '12-phone-delete-account');
+    await zone.getByRole('button', { name: t('deleteAccount.submit') }).click();
+    await b
+      .getByRole('dialog')
+      .getByRole('button', { name: t('deleteAccount.submit') })
+      .click();
+    await b.locator('#phone').waitFor({ timeout: WAIT });
+    // Messaging forgets the user when it reads auth.user.deleted: the avatar goes.
+    const deadline = Date.now() + WAIT;
+    let left = -1;
+    while (Date.now() < deadline) {
+      left = (await api(a, 'GET', `/v1/media/avatars?user_ids=${bId}`)).body.avatars.length;
+      if (left === 0) break;
+      await a.waitForTimeout(250);
+    }
+    check(left === 0, "the deleted account's avatar is still listed");
+  },
+);
 
 step('no console errors or uncaught exceptions in either browser', async () => {
   const all = Object.entries(problems).flatMap(([who, list]) => list.map((p) => `${who}: ${p}`));
