@@ -40,6 +40,16 @@ export class Avatars {
     this.want(userId);
   }
 
+  /** Asks now for one user's photo (null: none) and remembers the answer. */
+  async fetchOne(userId: string): Promise<string | null> {
+    const r = await this.http.get<{ avatars: Avatar[] }>('/v1/media/avatars', {
+      query: { user_ids: userId },
+    });
+    const a = r.avatars.find((x) => x.user_id === userId) ?? null;
+    this.remember(userId, a);
+    return a?.url ?? null;
+  }
+
   async set(mediaId: string): Promise<Avatar> {
     const a = await this.http.put<Avatar>('/v1/media/avatars/me', { media_id: mediaId });
     this.remember(a.user_id, a);

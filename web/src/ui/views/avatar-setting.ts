@@ -24,6 +24,12 @@ export function avatarSetting(ctx: Ctx): HTMLElement {
     { type: 'button', 'data-testid': 'avatar-remove' },
     t('settings.avatarRemove'),
   );
+  // Offered only while there is a photo to remove.
+  remove.hidden = true;
+  ctx.avatars.fetchOne(user.id).then(
+    (url) => (remove.hidden = !url),
+    () => undefined,
+  );
   const busy = (on: boolean) => {
     file.disabled = on;
     remove.disabled = on;
@@ -43,6 +49,7 @@ export function avatarSetting(ctx: Ctx): HTMLElement {
       const m = await ctx.media.upload(chosen).done;
       await ctx.avatars.set(m.id);
       render();
+      remove.hidden = false;
       say(t('settings.avatarSaved'), true);
     } catch (err) {
       const notImage =
@@ -57,6 +64,9 @@ export function avatarSetting(ctx: Ctx): HTMLElement {
     try {
       await ctx.avatars.remove(user.id);
       render();
+      remove.hidden = true;
+      // The button is gone: the focus goes to the photo chooser.
+      file.focus();
       say(t('settings.avatarRemoved'), true);
     } catch (err) {
       say(errorText(err), false);
