@@ -244,6 +244,12 @@ step(
   'avatar: B sets a profile photo (a text file is refused); A sees it in the list and the chat',
   async () => {
     await nav(b, 'settings');
+    await b.getByTestId('avatar-preview').waitFor({ timeout: WAIT });
+    await b.waitForTimeout(500);
+    check(
+      !(await b.getByTestId('avatar-remove').isVisible()),
+      '"Remove photo" offered without a photo',
+    );
     expectedFailures.push({ who: 'B', status: 422, path: '/v1/media/avatars/me' });
     await b.setInputFiles('#set-avatar', {
       name: 'notes.txt',
@@ -378,6 +384,7 @@ step('avatar: B removes the photo; A sees initials again', async () => {
   await nav(b, 'settings');
   await b.getByTestId('avatar-remove').click();
   await seeT(b, '[data-testid=avatar-status]', t('settings.avatarRemoved'));
+  check(!(await b.getByTestId('avatar-remove').isVisible()), '"Remove photo" still offered');
   check(
     (await b.locator('[data-testid=avatar-preview] img').count()) === 0,
     'the removed photo still shows in Settings',
