@@ -18,7 +18,8 @@
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
-// Common: --threads T (event loops, default 1), --body-bytes B (default 64).
+// Common: --threads T (event loops, default 1), --body-bytes B (default 64), --cpu-pids
+//   P,Q (server processes: their trees' CPU per acked message, bench/common/proc_cpu.hpp).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <proc_cpu.hpp>
 
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/token_minter.hpp>
@@ -73,6 +75,7 @@ struct Options {
   int body_bytes = 64;
   int tick_us = 1000;
   std::string samples_file;
+  std::string cpu_pids;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -123,6 +126,8 @@ Options Parse(int argc, char** argv) {
       o.tick_us = num();
     else if (k == "--samples-file")
       o.samples_file = v;
+    else if (k == "--cpu-pids")
+      o.cpu_pids = v;
     else
       Die("unknown option " + k);
   }
@@ -413,11 +418,22 @@ struct Run {
   void Measure(const char* label) {
     std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
     for (auto& l : latency) l.recording = true;
+    tchat::bench::TreeCpu cpu(tchat::bench::ParsePids(o.cpu_pids));
+    cpu.Start();
     const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
     const auto t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(o.duration));
     const auto a1 = stats.acked.load(), d1 = stats.delivered.load();
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (cpu.enabled()) {
+      const double used = cpu.Stop();
+      std::printf(
+          "%s_cpu_seconds %.3f\n%s_cpu_us_per_message %.1f\n%s_runq_wait_us_per_message %.1f\n",
+          label, used, label, tchat::bench::TreeCpu::UsPerOp(used, static_cast<double>(a1 - a0)),
+          label, tchat::bench::TreeCpu::UsPerOp(cpu.wait_seconds(), static_cast<double>(a1 - a0)));
+      std::printf("%s_cpu_us_per_message_by_process %s\n", label,
+                  cpu.PerRootUs(static_cast<double>(a1 - a0)).c_str());
+    }
     for (auto& l : latency) l.recording = false;
     stop = true;
     std::printf("%s_acked_per_second %.0f\n%s_delivered_per_second %.0f\nerrors %llu\n", label,
@@ -478,9 +494,10 @@ struct Run {
   void ReportLatency() {
     auto report = [](const char* label, std::vector<std::int64_t> v) {
       std::printf(
-          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n", label,
-          v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
-          Percentile(v, 0.99), label, Percentile(v, 1.0));
+          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_p999_ms %.3f\n"
+          "%s_max_ms %.3f\n",
+          label, v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
+          Percentile(v, 0.99), label, Percentile(v, 0.999), label, Percentile(v, 1.0));
     };
     if (!o.samples_file.empty()) {
       // "<send µs> <latency µs>" per delivery, for looking at the latency over time.

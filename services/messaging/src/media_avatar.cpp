@@ -1,5 +1,5 @@
 // Avatars: a user's profile photo is one of their image uploads (POST /v1/media)
-// marked in the avatars table (migration 000011_avatars). Anyone signed in may
+// marked in the avatars table (migration 000012_avatars). Anyone signed in may
 // read anyone's, as they may read anyone's display name from auth; the URLs are
 // the upload's signed thumbnail (320 px), so they expire like every media URL.
 #include <tchat/core/time.hpp>

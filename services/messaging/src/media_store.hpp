@@ -33,7 +33,7 @@ struct MediaRow {
   bool attached = false;  // a message has carried it
 };
 
-// A user's avatar (migration 000011_avatars): the upload and when it was set.
+// A user's avatar (migration 000012_avatars): the upload and when it was set.
 struct AvatarRow {
   std::string user_id;
   std::int64_t set_ms = 0;
