@@ -12,13 +12,17 @@
 //               loop sends its clients' due messages every T µs (default 1000); a
 //               message is stamped with its scheduled time, so lateness counts.
 //               --samples-file F writes "<send µs> <latency µs>" per delivery.
+//               --start-delay S (first send S s after connecting), --linger S (connected S s
+//               after the report) and the totals: for bench/peer_bench.sh. --stamp-at-write 1:
+//               the stamp is the write time, not the due time (as tsung's; lateness not counted).
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
-// Common: --threads T (event loops, default 1), --body-bytes B (default 64).
+// Common: --threads T (event loops, default 1), --body-bytes B (default 64), --cpu-pids
+//   P,Q (server processes: their trees' CPU per acked message, bench/common/proc_cpu.hpp).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -38,11 +42,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <proc_cpu.hpp>
 
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/token_minter.hpp>
 #include <tchat/client/ws_client.hpp>
 #include <tchat/core/uuid.hpp>
+
+#include "loadgen_options.hpp"
 
 namespace {
 
@@ -53,82 +60,9 @@ using tchat::client::ApiClient;
 using tchat::client::TokenMinter;
 using tchat::client::WsClient;
 using Clock = std::chrono::steady_clock;
-
-struct Options {
-  std::string mode;
-  std::string url = "http://127.0.0.1:8082";
-  std::string key_file;
-  int clients = 64;
-  int window = 32;
-  double rate = 1000;
-  int duration = 10;
-  int warmup = 3;
-  int groups = 5;
-  int members = 100;
-  int connections = 1000;
-  int sources = 1;
-  int server_pid = 0;
-  int hold = 5;
-  int threads = 1;
-  int body_bytes = 64;
-  int tick_us = 1000;
-  std::string samples_file;
-};
-
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "tchat-msg-loadgen: %s\n", msg.c_str());
-  std::exit(1);
-}
-
-Options Parse(int argc, char** argv) {
-  Options o;
-  if (argc < 2) Die("usage: tchat-msg-loadgen MODE --url URL --key-file KEYS [options]");
-  o.mode = argv[1];
-  for (int i = 2; i < argc; i += 2) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) Die("missing value for " + k);
-    std::string v = argv[i + 1];
-    auto num = [&] { return std::atoi(v.c_str()); };
-    if (k == "--url")
-      o.url = v;
-    else if (k == "--key-file")
-      o.key_file = v;
-    else if (k == "--clients")
-      o.clients = num();
-    else if (k == "--window")
-      o.window = num();
-    else if (k == "--rate")
-      o.rate = std::atof(v.c_str());
-    else if (k == "--duration")
-      o.duration = num();
-    else if (k == "--warmup")
-      o.warmup = num();
-    else if (k == "--groups")
-      o.groups = num();
-    else if (k == "--members")
-      o.members = num();
-    else if (k == "--connections")
-      o.connections = num();
-    else if (k == "--sources")
-      o.sources = num();
-    else if (k == "--server-pid")
-      o.server_pid = num();
-    else if (k == "--hold")
-      o.hold = num();
-    else if (k == "--threads")
-      o.threads = num();
-    else if (k == "--body-bytes")
-      o.body_bytes = num();
-    else if (k == "--tick-us")
-      o.tick_us = num();
-    else if (k == "--samples-file")
-      o.samples_file = v;
-    else
-      Die("unknown option " + k);
-  }
-  if (o.key_file.empty()) Die("--key-file is required");
-  return o;
-}
+using tchat::msg_loadgen::Die;
+using tchat::msg_loadgen::Options;
+using tchat::msg_loadgen::Parse;
 
 const Clock::time_point kT0 = Clock::now();
 
@@ -281,15 +215,15 @@ Task<void> WindowSender(Client& c, Stats& stats, int window, const std::string& 
 
 // Sends at a fixed rate per client, open loop, for the clients of one event loop:
 // every `tick` it writes each message that is due. The stamp is the scheduled
-// time, so a late send counts its lateness. One timer per loop rather than one
-// per client: at tens of thousands of messages a second, a wake-up per message
-// would cost the machine more than the sends themselves. Each wake-up costs
-// ~11 us here (re-arming the timer exits the VM), so a 1 ms tick takes the load
-// generator from 15 to 11 us of CPU per message at 18k msg/s; the 0.5 ms of
-// lateness it adds on average is in the figures.
+// time, so a late send counts its lateness (unless stamp_at_write). One timer per
+// loop rather than one per client: at tens of thousands of messages a second, a
+// wake-up per message would cost the machine more than the sends themselves. Each
+// wake-up costs ~11 us here (re-arming the timer exits the VM), so a 1 ms tick
+// takes the load generator from 15 to 11 us of CPU per message at 18k msg/s; the
+// 0.5 ms of lateness it adds on average is in the figures.
 Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double per_second,
                       Clock::duration tick, const std::string& pad, Stats& stats,
-                      const std::atomic<bool>& stop) {
+                      const std::atomic<bool>& stop, bool stamp_at_write) {
   asio::steady_timer timer(io);
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
@@ -301,7 +235,7 @@ Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double pe
     const auto now = Clock::now();
     for (Client* c : mine) {
       while (c->connected && c->next_send <= now) {
-        const std::int64_t stamp = UsSince(c->next_send);
+        const std::int64_t stamp = stamp_at_write ? NowUs() : UsSince(c->next_send);
         c->next_send += interval;
         c->unacked.push_back(stamp);
         auto st = co_await c->ws.WriteText(Frame(*c, stamp, pad, ++c->n));
@@ -411,13 +345,24 @@ struct Run {
 
   // Warm-up, then the measured window; stops the senders.
   void Measure(const char* label) {
-    std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
+    std::this_thread::sleep_for(std::chrono::seconds(o.warmup + std::max(0, o.start_delay)));
     for (auto& l : latency) l.recording = true;
+    tchat::bench::TreeCpu cpu(tchat::bench::ParsePids(o.cpu_pids));
+    cpu.Start();
     const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
     const auto t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(o.duration));
     const auto a1 = stats.acked.load(), d1 = stats.delivered.load();
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (cpu.enabled()) {
+      const double used = cpu.Stop();
+      std::printf(
+          "%s_cpu_seconds %.3f\n%s_cpu_us_per_message %.1f\n%s_runq_wait_us_per_message %.1f\n",
+          label, used, label, tchat::bench::TreeCpu::UsPerOp(used, static_cast<double>(a1 - a0)),
+          label, tchat::bench::TreeCpu::UsPerOp(cpu.wait_seconds(), static_cast<double>(a1 - a0)));
+      std::printf("%s_cpu_us_per_message_by_process %s\n", label,
+                  cpu.PerRootUs(static_cast<double>(a1 - a0)).c_str());
+    }
     for (auto& l : latency) l.recording = false;
     stop = true;
     std::printf("%s_acked_per_second %.0f\n%s_delivered_per_second %.0f\nerrors %llu\n", label,
@@ -454,7 +399,7 @@ struct Run {
 
   void RunLatency(int n) {
     // Client i starts i/rate seconds in, so the sends are spread evenly.
-    const auto start = Clock::now();
+    const auto start = Clock::now() + std::chrono::seconds(std::max(0, o.start_delay));
     std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
     for (std::size_t i = 0; i < clients.size(); ++i) {
       clients[i]->next_send =
@@ -467,20 +412,27 @@ struct Run {
       asio::co_spawn(
           *ios[static_cast<std::size_t>(t)],
           RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
-                     o.rate / n, tick, pad, stats, stop),
+                     o.rate / n, tick, pad, stats, stop, o.stamp_at_write),
           asio::detached);
     }
     Measure("latency");
     std::this_thread::sleep_for(200ms);
     ReportLatency();
+    std::printf("total_sent %llu\ntotal_acked %llu\ntotal_delivered %llu\n",
+                static_cast<unsigned long long>(stats.sent.load()),
+                static_cast<unsigned long long>(stats.acked.load()),
+                static_cast<unsigned long long>(stats.delivered.load()));
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::max(0, o.linger)));
   }
 
   void ReportLatency() {
     auto report = [](const char* label, std::vector<std::int64_t> v) {
       std::printf(
-          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n", label,
-          v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
-          Percentile(v, 0.99), label, Percentile(v, 1.0));
+          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_p999_ms %.3f\n"
+          "%s_max_ms %.3f\n",
+          label, v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
+          Percentile(v, 0.99), label, Percentile(v, 0.999), label, Percentile(v, 1.0));
     };
     if (!o.samples_file.empty()) {
       // "<send µs> <latency µs>" per delivery, for looking at the latency over time.
