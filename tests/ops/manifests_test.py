@@ -463,6 +463,15 @@ check(base_arg is not None and re.match(r"debian:(12|bookworm)", base_arg.group(
       and all(f in ("${BASE_IMAGE}", "runtime") for n, (f, _) in stages.items() if n not in ("prebuilt", "binaries")),
       f"Dockerfile: every stage on Debian 12 (BASE_IMAGE), a builder stage or a host build's binaries "
       f"({sorted(stages)})")
+# The builder compiles with the project's release flags: the build type
+# scripts/build.sh gives build/ (the images built either way run alike).
+host_type = re.search(r'build_dir="\$TCHAT_ROOT/build"\s+cmake_args=\(-DCMAKE_BUILD_TYPE=(\w+)',
+                      (ROOT / "scripts" / "build.sh").read_text(encoding="utf-8"))
+builder_types = re.findall(r"-DCMAKE_BUILD_TYPE=(\w+)", stages.get("build", ("", ""))[1])
+check(host_type is not None and builder_types == [host_type.group(1)]
+      and "CMAKE_CXX_FLAGS" not in stages.get("build", ("", ""))[1],
+      f"Dockerfile: the builder's build type {builder_types} is scripts/build.sh's for build/ "
+      f"({host_type.group(1) if host_type else None}), no flags of its own")
 check(not re.search(r"^#\s*syntax=", dockerfile, re.M),
       "Dockerfile: no '# syntax=' line (the engine's own frontend: no image from Docker Hub)")
 for svc, port in list(SERVICES.items()) + [("migrate", None)]:
