@@ -15,6 +15,12 @@
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
+//   group       --members M --rate R --duration S --warmup S
+//               one group of M members, all connected; its owner sends R messages/s
+//               (open loop, as latency); prints send → delivered percentiles over
+//               every member's deliveries. Then every other member reads its
+//               conversation list (20 at a time): the unread count must be every
+//               message sent (at most 1,000 are counted), and the reads' latency.
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
@@ -475,8 +481,10 @@ struct Run {
     ReportLatency();
   }
 
-  void ReportLatency() {
-    auto report = [](const char* label, std::vector<std::int64_t> v) {
+  // Prints "<prefix>latency_*" and "<prefix>ack_latency_*".
+  void ReportLatency(const std::string& prefix = "") {
+    auto report = [&](const std::string& name, std::vector<std::int64_t> v) {
+      const char* label = name.c_str();
       std::printf(
           "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n", label,
           v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
@@ -496,8 +504,8 @@ struct Run {
       delivered.insert(delivered.end(), l.samples.begin(), l.samples.end());
       acked.insert(acked.end(), l.ack_samples.begin(), l.ack_samples.end());
     }
-    report("latency", std::move(delivered));
-    report("ack_latency", std::move(acked));
+    report(prefix + "latency", std::move(delivered));
+    report(prefix + "ack_latency", std::move(acked));
   }
 
   void RunFanout() {
@@ -525,6 +533,80 @@ struct Run {
       asio::co_spawn(sender.io, WindowSender(sender, stats, o.window, pad, stop), asio::detached);
     }
     Measure("fanout");
+  }
+
+  // One group of o.members, open-loop sends by its owner, then every member's
+  // unread count from its conversation list.
+  void RunGroup() {
+    const int m = std::max(2, o.members);
+    for (int i = 0; i < m; ++i) MakeClient(i);
+    ForEachParallel(
+        *ios[0], 1, 1,
+        [&](ApiClient& api, int) -> Task<bool> {
+          std::vector<std::string> ids;
+          for (int k = 1; k < m; ++k) ids.push_back(clients[static_cast<std::size_t>(k)]->user_id);
+          api.set_access_token(clients[0]->token);
+          auto r = co_await api.CreateGroup("bench group", ids);
+          if (!r || r->status != 201) co_return false;
+          for (auto& c : clients) c->conversation = Str(r->object(), "id");
+          co_return true;
+        },
+        o.url, "creating the group");
+    ConnectAll(128);
+    Client& owner = *clients[0];
+    owner.next_send = Clock::now();
+    asio::co_spawn(owner.io,
+                   RateTicker(owner.io, std::vector<Client*>{&owner}, o.rate,
+                              std::chrono::microseconds(std::max(10, o.tick_us)), pad, stats, stop),
+                   asio::detached);
+    Measure("group");
+    // Every send answered and delivered (or 5 s pass) before the reads; the owner's
+    // own session gets the ack, not message.new.
+    const auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline &&
+           (stats.acked.load() + stats.errors.load() < stats.sent.load() ||
+            stats.delivered.load() < stats.acked.load() * static_cast<std::uint64_t>(m - 1))) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ReportLatency("group_");
+    ReadUnread(m, static_cast<std::int64_t>(std::min<std::uint64_t>(stats.acked.load(), 1000)));
+  }
+
+  // Every member but the owner reads its conversation list; the group's
+  // unread_count must be `want`.
+  void ReadUnread(int m, std::int64_t want) {
+    std::vector<std::int64_t> took(static_cast<std::size_t>(m), 0);
+    std::atomic<int> right{0}, wrong{0};
+    const auto t0 = Clock::now();
+    ForEachParallel(
+        *ios[0], m - 1, 20,
+        [&](ApiClient& api, int k) -> Task<bool> {
+          Client& c = *clients[static_cast<std::size_t>(k + 1)];
+          api.set_access_token(c.token);
+          const std::int64_t start = NowUs();
+          auto r = co_await api.ListConversations(20);
+          took[static_cast<std::size_t>(k)] = NowUs() - start;
+          if (!r || r->status != 200) co_return false;
+          for (const auto& v : r->object().at("conversations").as_array()) {
+            const auto& conv = v.as_object();
+            if (Str(conv, "id") != c.conversation) continue;
+            const std::int64_t n = conv.at("unread_count").to_number<std::int64_t>();
+            (n == want ? right : wrong).fetch_add(1);
+            if (n != want && wrong.load() <= 3) {
+              std::fprintf(stderr, "unread_count %lld, want %lld\n", static_cast<long long>(n),
+                           static_cast<long long>(want));
+            }
+          }
+          co_return true;
+        },
+        o.url, "reading the members' lists");
+    took.resize(static_cast<std::size_t>(m - 1));
+    std::printf(
+        "unread_expected %lld\nunread_right %d\nunread_wrong %d\nunread_read_seconds %.2f\n"
+        "unread_list_p50_ms %.3f\nunread_list_p99_ms %.3f\n",
+        static_cast<long long>(want), right.load(), wrong.load(),
+        std::chrono::duration<double>(Clock::now() - t0).count(), Percentile(took, 0.50),
+        Percentile(took, 0.99));
   }
 
   void RunIdle() {
@@ -573,6 +655,8 @@ int main(int argc, char** argv) {
     run.RunDirect();
   } else if (mode == "fanout") {
     run.RunFanout();
+  } else if (mode == "group") {
+    run.RunGroup();
   } else if (mode == "idle") {
     run.RunIdle();
   } else {
