@@ -63,7 +63,8 @@ ConversationRow ReadConversationRow(const pg::PgResult& r, int row, int col) {
 namespace {
 
 // The members statement: all of them, or a list page's (see MemberDetail) with
-// each conversation's count, so that the page reads one member row per group.
+// each group's count, so that the page reads one member row per group (a direct
+// conversation's count is its rows).
 pg::Statement MembersStatement(const std::vector<ConversationRow>& rows,
                                const std::string& id_array, std::string_view viewer_id,
                                MemberDetail detail) {
@@ -85,7 +86,8 @@ pg::Statement MembersStatement(const std::vector<ConversationRow>& rows,
       "AND NOT conversation_id = ANY($2::uuid[]) "
       "UNION ALL SELECT k.c, NULL, NULL, NULL, "
       "(SELECT count(*) FROM members m WHERE m.conversation_id = k.c), NULL "
-      "FROM unnest($1::uuid[]) AS k(c) ORDER BY 1, 5 NULLS FIRST, 6, 2",
+      "FROM unnest($1::uuid[]) AS k(c) WHERE NOT k.c = ANY($2::uuid[]) "
+      "ORDER BY 1, 5 NULLS FIRST, 6, 2",
       id_array, pg::ToArray(direct), viewer_id);
 }
 
@@ -140,8 +142,10 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
     c.members.push_back(Member{std::string(members.GetString(i, 1)),
                                std::string(members.GetString(i, 2)), members.GetInt64(i, 3)});
   }
-  if (detail == MemberDetail::kAll) {
-    for (Conversation& c : out) c.member_count = static_cast<std::int64_t>(c.members.size());
+  for (Conversation& c : out) {
+    if (detail == MemberDetail::kAll || c.type == "direct") {
+      c.member_count = static_cast<std::int64_t>(c.members.size());
+    }
   }
   for (int i = 0; i < last.Rows(); ++i) {
     Message m = ReadMessage(last, i);
