@@ -306,7 +306,8 @@ explain_samples() {
           WHERE conversation_id IN (SELECT id FROM k WHERE type = 'direct')
         UNION ALL SELECT conversation_id, user_id, NULL FROM members
           WHERE conversation_id IN (SELECT id FROM k WHERE type = 'group') AND user_id = '${x#*:}'
-        UNION ALL SELECT k.id, NULL, (SELECT count(*) FROM members m WHERE m.conversation_id = k.id) FROM k"
+        UNION ALL SELECT k.id, NULL, (SELECT count(*) FROM members m WHERE m.conversation_id = k.id) FROM k
+          WHERE k.type = 'group'"
     done
     u="$(uid $((U / 4 + i * (U / 50))))"
     for d in 3600:1h 86400:1d 604800:7d; do
