@@ -50,7 +50,7 @@
 #include <tchat/client/ws_client.hpp>
 #include <tchat/core/uuid.hpp>
 
-#include "options.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -61,9 +61,13 @@ using tchat::client::ApiClient;
 using tchat::client::TokenMinter;
 using tchat::client::WsClient;
 using Clock = std::chrono::steady_clock;
+using tchat::msgload::BodyStamp;
 using tchat::msgload::Die;
 using tchat::msgload::Options;
 using tchat::msgload::Parse;
+using tchat::msgload::Percentile;
+using tchat::msgload::RssKiB;
+using tchat::msgload::StartsWith;
 
 const Clock::time_point kT0 = Clock::now();
 
@@ -77,7 +81,7 @@ std::int64_t NowUs() {
 // Counters shared by every thread.
 struct Stats {
   std::atomic<std::uint64_t> acked{0}, delivered{0}, errors{0}, sent{0}, connected{0},
-      connect_failed{0};
+      connect_failed{0}, frames{0};
 };
 
 // Latencies (µs) of one thread during the measured window.
@@ -112,23 +116,6 @@ struct Client {
   std::deque<std::int64_t> unacked;
 };
 
-bool StartsWith(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
-// The send timestamp (µs) that the body starts with.
-std::int64_t BodyStamp(std::string_view frame) {
-  const auto pos = frame.find("\"body\":\"");
-  if (pos == std::string_view::npos) return -1;
-  std::int64_t v = 0;
-  bool any = false;
-  for (std::size_t i = pos + 8; i < frame.size() && frame[i] >= '0' && frame[i] <= '9'; ++i) {
-    v = v * 10 + (frame[i] - '0');
-    any = true;
-  }
-  return any ? v : -1;
-}
-
 std::string Frame(const Client& c, std::int64_t stamp, const std::string& pad, std::uint64_t n) {
   std::string f;
   f.reserve(176 + pad.size());
@@ -154,6 +141,7 @@ Task<void> Reader(Client& c, Stats& stats) {
       co_return;
     }
     std::string_view f = *text;
+    stats.frames.fetch_add(1, std::memory_order_relaxed);
     if (StartsWith(f, R"({"type":"message.new")")) {
       stats.delivered.fetch_add(1, std::memory_order_relaxed);
       if (c.latency != nullptr && c.latency->recording.load(std::memory_order_relaxed)) {
@@ -277,23 +265,6 @@ void ForEachParallel(asio::io_context& io, int n, int parallel,
 std::string Str(const tchat::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-long RssKiB(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
-double Percentile(std::vector<std::int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t k =
-      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return static_cast<double>(v[k]) / 1000.0;
 }
 
 // One run of the load generator: its event loops, clients and counters, and a
@@ -482,6 +453,7 @@ struct Run {
         },
         o.url, "creating the group");
     ConnectAll(128);
+    SettlePresence();
     Client& owner = *clients[0];
     owner.next_send = Clock::now();
     asio::co_spawn(owner.io,
@@ -499,6 +471,25 @@ struct Run {
     }
     ReportLatency("group_");
     ReadUnread(m, static_cast<std::int64_t>(std::min<std::uint64_t>(stats.acked.load(), 1000)));
+  }
+
+  // Each member coming online is told to the others (presence): ~M² frames for a
+  // group of M connecting at once. Waits until no frame came for 1 s (at most 120 s),
+  // so that the sends are measured on their own.
+  void SettlePresence() {
+    const auto t0 = Clock::now();
+    std::uint64_t last = stats.frames.load();
+    int quiet = 0;
+    while (quiet < 4 && Clock::now() - t0 < 120s) {
+      std::this_thread::sleep_for(250ms);
+      const std::uint64_t now = stats.frames.load();
+      quiet = now == last ? quiet + 1 : 0;
+      last = now;
+    }
+    std::printf("presence_frames %llu\npresence_settle_seconds %.2f\n",
+                static_cast<unsigned long long>(last),
+                std::chrono::duration<double>(Clock::now() - t0).count());
+    std::fflush(stdout);
   }
 
   // Every member but the owner reads its conversation list; the group's

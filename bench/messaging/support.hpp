@@ -1,7 +1,10 @@
-// Options of tchat-msg-loadgen (loadgen.cpp): "--key value" pairs after the mode.
+// Options and small helpers of tchat-msg-loadgen (loadgen.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tchat::msgload {
 
@@ -31,5 +34,16 @@ struct Options {
 
 // The mode (argv[1]) and options; dies on an unknown option or a missing value.
 Options Parse(int argc, char** argv);
+
+bool StartsWith(std::string_view s, std::string_view p);
+
+// The send timestamp (µs) that a message frame's body starts with; -1 without one.
+std::int64_t BodyStamp(std::string_view frame);
+
+// The resident memory of process `pid` (KiB), -1 if unknown.
+long RssKiB(int pid);
+
+// The p-quantile (0..1) of `v` (µs) in ms; reorders v.
+double Percentile(std::vector<std::int64_t>& v, double p);
 
 }  // namespace tchat::msgload

@@ -1,7 +1,9 @@
-#include "options.hpp"
+#include "support.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 namespace tchat::msgload {
 
@@ -58,6 +60,40 @@ Options Parse(int argc, char** argv) {
   }
   if (o.key_file.empty()) Die("--key-file is required");
   return o;
+}
+
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+// The send timestamp (µs) that the body starts with.
+std::int64_t BodyStamp(std::string_view frame) {
+  const auto pos = frame.find("\"body\":\"");
+  if (pos == std::string_view::npos) return -1;
+  std::int64_t v = 0;
+  bool any = false;
+  for (std::size_t i = pos + 8; i < frame.size() && frame[i] >= '0' && frame[i] <= '9'; ++i) {
+    v = v * 10 + (frame[i] - '0');
+    any = true;
+  }
+  return any ? v : -1;
+}
+
+long RssKiB(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+double Percentile(std::vector<std::int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t k =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k]) / 1000.0;
 }
 
 }  // namespace tchat::msgload
