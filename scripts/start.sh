@@ -17,7 +17,9 @@
 # docs/operations/replicas.md); recorded in $TCHAT_RUN_DIR/replicas and kept by
 # later starts], TCHAT_PG_REPLICA [0; 1: a streaming read replica of
 # PostgreSQL on TCHAT_PG_REPLICA_PORT (primary + 10) that the services read from,
-# docs/operations/read-replica.md], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
+# docs/operations/read-replica.md], TCHAT_REDIS_CLUSTER [0; 1: the services use a
+# private Redis Cluster on TCHAT_REDIS_CLUSTER_PORT (7001) .. +5 instead of the single
+# Redis], TCHAT_PUSH_WEBHOOK_URL, TCHAT_SMS_WEBHOOK_URL, the
 # runbook's ConfigMap keys (db_max_open_conns, redis_pool_size, ...) and every
 # other service setting (TCHAT_SERVICE_SETTINGS in scripts/lib/services.sh). The
 # services' settings are recorded in $TCHAT_RUN_DIR/config.env and kept by later
@@ -82,7 +84,8 @@ tchat::pg_start
 tchat::redis_start
 # TCHAT_REDIS_CLUSTER=1: the services use a private Redis Cluster instead
 # (three masters and three replicas on 127.0.0.1:7001-7006, TCHAT_REDIS_CLUSTER_PORT).
-if [[ "${TCHAT_REDIS_CLUSTER:-0}" == 1 ]]; then tchat::redis_cluster_start; fi
+# Recorded in config.env like TCHAT_PG_REPLICA (write_service_config exports it).
+if [[ "${TCHAT_REDIS_CLUSTER:-0}" == 1 ]]; then tchat::redis_cluster_start; else tchat::redis_cluster_stop; fi
 tchat::pg_setup_databases
 if tchat::pg_replica_wanted; then tchat::pg_replica_start; else tchat::pg_replica_stop; fi
 

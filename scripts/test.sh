@@ -63,6 +63,9 @@ export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
 export TCHAT_PG_PORT=25432 TCHAT_REDIS_PORT=26379
 # The Redis Cluster (scripts/lib/redis_cluster.sh): six nodes on 26381-26386.
 export TCHAT_REDIS_CLUSTER_PORT=26381 TCHAT_REDIS_CLUSTER_NODE_TIMEOUT=1000
+# The services run on the single Redis unless a pass says otherwise (config.env
+# records the choice; an explicit 0 replaces a recorded 1 from an earlier pass).
+export TCHAT_REDIS_CLUSTER="${TCHAT_REDIS_CLUSTER:-0}"
 export TCHAT_GATEWAY_PORT=18080 TCHAT_AUTH_PORT=18081 TCHAT_MESSAGING_PORT=18082
 export TCHAT_PAYMENT_PORT=18083 TCHAT_NOTIFICATION_PORT=18084 TCHAT_PSP_SIM_PORT=18089
 export TCHAT_DURABLE=0

@@ -111,7 +111,7 @@ TCHAT_SERVICE_SETTINGS=(
   TCHAT_SMS_WEBHOOK_URL TCHAT_VERSION TCHAT_THREADS LISTEN_ADDRESS TCHAT_TRUSTED_PROXIES JWKS_FILE TCHAT_JWT_ISSUER TCHAT_JWT_AUDIENCE
   SCYLLA_HOSTS HTTP_MAX_BODY_BYTES HTTP_HEADER_TIMEOUT HTTP_BODY_TIMEOUT HTTP_WRITE_TIMEOUT
   HTTP_IDLE_TIMEOUT SHUTDOWN_TIMEOUT READINESS_TIMEOUT TCMALLOC_SAMPLE_PARAMETER TCHAT_MEDIA_DIR
-  TCHAT_PG_REPLICA DATABASE_REPLICA_MAX_LAG_MS DATABASE_REPLICA_CHECK_INTERVAL_MS
+  TCHAT_PG_REPLICA TCHAT_REDIS_CLUSTER DATABASE_REPLICA_MAX_LAG_MS DATABASE_REPLICA_CHECK_INTERVAL_MS
   AUTH_ messaging_ PAYMENT_ NOTIFICATION_ FCM_ APNS_
 )
 TCHAT_SECRET_SETTINGS=(TCHAT_ADMIN_TOKEN TCHAT_PSP_WEBHOOK_SECRET TCHAT_OTP_PEPPER
@@ -171,6 +171,9 @@ tchat::write_service_config() {
   for name in $(tchat::_exported_settings); do
     if [[ -n "${!name}" ]]; then settings[$name]="${!name}"; else unset "settings[$name]"; fi
   done
+  # The Redis the services use is a recorded choice like the others: a later start
+  # from a fresh shell keeps the cluster (or the single Redis) it was given.
+  export TCHAT_REDIS_CLUSTER="${settings[TCHAT_REDIS_CLUSTER]:-0}"
   : "${settings[LOG_LEVEL]:=info}" "${settings[TCHAT_DEV_OTP]:=1}" "${settings[TCHAT_DEBUG_ENDPOINTS]:=0}"
   # Reachable from this host only, unless told otherwise; the gateway in front
   # is on loopback, so loopback is the trusted proxy that names the client.
