@@ -7,12 +7,23 @@
 # --duration seconds, through tchat-notification (webhook provider) to an
 # in-process HTTP sink. Prints notifications delivered per second, events per
 # second, event-to-sink latency percentiles and the backlog left when
-# publishing stopped, and their ratio to the anchor. Not a test: nothing is
-# asserted. Bounded: about 2 * duration + 30 s.
+# publishing stopped, and their ratio to the anchor.
+# --sink-threads: threads of the provider stand-in (the in-process HTTP sink;
+# default 2). With one, the sink bounded delivery on the busy shared machine:
+# 3,000 notifications/s, p99 652 ms with 1 thread against 24 ms with 2, in two
+# consecutive runs at load average 12 (2026-12-07, docs/CAPACITY.md).
+# Tails at half load (issue 22), with --tails: first a run offered more than the
+# service can take (--peak-rate events/s) measures its maximum (the steady
+# delivery rate), then a run open loop at half of it and one at --target
+# notifications/s (20,000: target p99 <= 100 ms), each with p50/p99/p99.9 and
+# CPU-µs per notification of all server processes together (tchat-notification,
+# PostgreSQL, Redis; not the load generator and its sink).
+# Not a test: nothing is asserted. Bounded: about 2 * duration + 30 s per run.
 #
 # Usage: bench/notification_bench.sh [--rate EVENTS_PER_S] [--duration SECONDS]
 #                                    [--devices N] [--users N] [--threads N]
-#                                    [--collapse-window DUR]
+#                                    [--collapse-window DUR] [--sink-threads N]
+#                                    [--tails [--peak-rate EVENTS_PER_S] [--target NOTIFICATIONS_PER_S]]
 # Needs $TCHAT_BUILD_DIR (default build/) with bin/tchat-notification and
 # bin/notification_loadgen, PostgreSQL 15 and redis-server/redis-benchmark.
 set -euo pipefail
@@ -27,7 +38,11 @@ devices=10
 users=2000
 threads=2
 collapse=0
-usage() { sed -n '13,16p' "$0" | sed 's/^# \{0,1\}//'; }
+sink_threads=2
+tails=0
+peak_rate=6000
+target=20000
+usage() { sed -n '21,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --rate) rate="$2"; shift ;;
@@ -36,12 +51,16 @@ while (($#)); do
     --users) users="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --collapse-window) collapse="$2"; shift ;;
+    --sink-threads) sink_threads="$2"; shift ;;
+    --tails) tails=1 ;;
+    --peak-rate) peak_rate="$2"; shift ;;
+    --target) target="$2"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
   shift
 done
-for n in "$rate" "$duration" "$devices" "$users" "$threads"; do
+for n in "$rate" "$duration" "$devices" "$users" "$threads" "$peak_rate" "$target" "$sink_threads"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
 done
 ((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
@@ -63,6 +82,8 @@ tchat::defaults
 source "$ROOT/scripts/lib/postgres.sh"
 # shellcheck source=scripts/lib/redis.sh
 source "$ROOT/scripts/lib/redis.sh"
+# shellcheck source=scripts/lib/bench_tails.sh
+source "$ROOT/scripts/lib/bench_tails.sh"
 cleanup() {
   tchat::redis_stop >/dev/null 2>&1 || true
   tchat::pg_stop >/dev/null 2>&1 || true
@@ -79,15 +100,56 @@ anchor="$(redis-benchmark -h 127.0.0.1 -p "$TCHAT_REDIS_PORT" -n 200000 -c 50 -q
 redis-cli -p "$TCHAT_REDIS_PORT" DEL bench.anchor >/dev/null
 echo "XADD: ${anchor} per second"
 
-echo "== notification: $rate events/s x ${duration}s, $devices devices per user, $users users, $threads worker threads, collapse window $collapse"
-out="$("$gen" --service-bin "$svc" --pg-url "$(tchat::pg_admin_url)" \
-  --redis-url "redis://127.0.0.1:$TCHAT_REDIS_PORT/0" --rate "$rate" --seconds "$duration" \
-  --devices "$devices" --users "$users" --threads "$threads" --collapse-window "$collapse")" || true
-echo "$out" | grep -v '^RESULT'
-result="$(echo "$out" | grep '^RESULT' || true)"
-delivered="$(sed -n 's/.*delivered_per_s=\([0-9.]*\).*/\1/p' <<<"$result")"
-events="$(sed -n 's/.*events_per_s=\([0-9.]*\).*/\1/p' <<<"$result")"
-if [[ -n "$delivered" && -n "$anchor" ]]; then
-  awk -v d="$delivered" -v e="$events" -v a="$anchor" 'BEGIN {
-    printf "ratio: events consumed / XADD anchor = %.3f; notifications delivered / XADD anchor = %.3f\n", e / a, d / a }'
+# shellcheck source=scripts/lib/services.sh
+source "$ROOT/scripts/lib/services.sh"  # tchat::seal_keypair
+# tchat-notification requires the key that opens sealed OTP codes.
+TCHAT_NOTIFICATION_SEAL_KEY="$(tchat::seal_keypair | sed -n 's/^TCHAT_NOTIFICATION_SEAL_KEY=//p')"
+[[ -n "$TCHAT_NOTIFICATION_SEAL_KEY" ]] || tchat::die "cannot generate an X25519 key (openssl)"
+export TCHAT_NOTIFICATION_SEAL_KEY
+cpu_pids="$(tchat::bench_pg_pid "$(tchat::pg_data)"),$(cat "$(tchat::redis_pidfile)")"
+# run EVENTS_PER_S: one load generator run; its output is printed, the RESULT
+# line kept in $result, the load average after it in $load1.
+run() {
+  echo "== notification: $1 events/s x ${duration}s, $devices devices per user, $users users, $threads worker threads, collapse window $collapse"
+  local out
+  out="$("$gen" --service-bin "$svc" --pg-url "$(tchat::pg_admin_url)" \
+    --redis-url "redis://127.0.0.1:$TCHAT_REDIS_PORT/0" --rate "$1" --seconds "$duration" \
+    --devices "$devices" --users "$users" --threads "$threads" --collapse-window "$collapse" \
+    --sink-threads "$sink_threads" --cpu-pids "$cpu_pids")" || true
+  load1="$(tchat::bench_loadavg)"
+  echo "$out" | grep -v '^RESULT '
+  result="$(echo "$out" | grep '^RESULT ' || true)"
+}
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$result"; }
+
+if ((tails == 0)); then
+  run "$rate"
+  delivered="$(field delivered_per_s)"
+  events="$(field events_per_s)"
+  if [[ -n "$delivered" && -n "$anchor" ]]; then
+    awk -v d="$delivered" -v e="$events" -v a="$anchor" 'BEGIN {
+      printf "ratio: events consumed / XADD anchor = %.3f; notifications delivered / XADD anchor = %.3f\n", e / a, d / a }'
+  fi
+  exit 0
 fi
+
+run "$peak_rate"
+max="$(field delivered_per_s)"
+[[ -n "$max" ]] || tchat::die "the peak run gave no figures"
+peak=("$max" "$(field offered_events_per_s)" "$(field p50_ms)" "$(field p99_ms)" "$(field p999_ms)" \
+  "$(field cpu_us_per_notification)" "$(field runq_wait_us_per_notification)" "$load1")
+half_events="$(awk -v m="$max" -v d="$devices" 'BEGIN { h = int(m / 2 / d); print (h < 1 ? 1 : h) }')"
+run "$half_events"
+half=("$(field p50_ms)" "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" \
+  "$(field runq_wait_us_per_notification)" "$load1")
+target_events="$(awk -v t="$target" -v d="$devices" 'BEGIN { h = int(t / d); print (h < 1 ? 1 : h) }')"
+run "$target_events"
+tchat::bench_tail_header
+tchat::bench_tail_row "notifications, offered ${peak[1]} ev/s" "${peak[0]}" "$((peak_rate * devices))" \
+  "${peak[2]}" "${peak[3]}" "${peak[4]}" "${peak[5]}" "${peak[6]}" "${peak[7]}" -
+tchat::bench_tail_row "event->provider, half" "$max" "$((half_events * devices))" "${half[@]}" 100
+tchat::bench_tail_row "event->provider, $target/s" "$max" "$((target_events * devices))" "$(field p50_ms)" \
+  "$(field p99_ms)" "$(field p999_ms)" "$(field cpu_us_per_notification)" \
+  "$(field runq_wait_us_per_notification)" "$load1" 100
+echo "(cpu_us_by_process: PostgreSQL/Redis/tchat-notification)"
+echo "XADD anchor: $anchor per second; maximum notifications/s / anchor = $(awk -v m="$max" -v a="$anchor" 'BEGIN { printf "%.3f", m / a }')"

@@ -16,9 +16,16 @@
 # transfers to a recipient, each with a round trip to auth, in the measured window
 # (1000 uniform accounts on a shared 2-core machine: 0.65x and 0.95x of pgbench
 # with 3 s, 1.76x with 15 s).
+# Tails at half load (issue 22): after the uniform run, the same load generator
+# offers transfers open loop at half the TPS it measured, for --half-duration
+# seconds (0: skip), and prints p50/p99/p99.9 (target p99 <= 25 ms). Each phase
+# also reports CPU-µs per acknowledged transfer of all server processes together
+# (tchat-payment, tchat-auth, PostgreSQL, Redis; not the load generator), and the
+# hot-set run the WAL and database bytes written per transfer.
 #
 # Usage: bench/payment_bench.sh [--clients N] [--duration SECONDS] [--warmup SECONDS]
 #                               [--accounts N] [--hot N] [--pgbench-mode simple|prepared]
+#                               [--half-duration SECONDS]
 # Needs $TCHAT_BUILD_DIR (default build/) with bin/tchat-payment, bin/tchat-auth,
 # bin/payment-load and bin/tchat-migrate (a release build), PostgreSQL 15,
 # redis-server and openssl. Starts private servers on loopback ports and removes
@@ -35,6 +42,7 @@ warmup=10
 accounts=1000
 hot=10
 pgbench_mode=simple
+half_duration=20
 PG_BIN="${TCHAT_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${TCHAT_BENCH_PG_PORT:-55491}"
 REDIS_PORT="${TCHAT_BENCH_REDIS_PORT:-56391}"
@@ -42,7 +50,7 @@ SERVICE_PORT="${TCHAT_BENCH_SERVICE_PORT:-18291}"
 AUTH_PORT="${TCHAT_BENCH_AUTH_PORT:-18295}"
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
 
-usage() { sed -n '20,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '26,28p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --clients) clients="$2"; shift ;;
@@ -51,16 +59,17 @@ while (($#)); do
     --accounts) accounts="$2"; shift ;;
     --hot) hot="$2"; shift ;;
     --pgbench-mode) pgbench_mode="$2"; shift ;;
+    --half-duration) half_duration="$2"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
   shift
 done
-for n in "$clients" "$duration" "$warmup" "$accounts" "$hot"; do
+for n in "$clients" "$duration" "$warmup" "$accounts" "$hot" "$half_duration"; do
   [[ "$n" =~ ^[0-9]+$ ]] || tchat::die "not a non-negative integer: $n"
 done
-((duration >= 1 && duration <= 120 && warmup <= 30 && clients >= 1 && clients <= 256)) ||
-  tchat::die "keep it bounded: 1 <= --duration <= 120, --warmup <= 30, 1 <= --clients <= 256"
+((duration >= 1 && duration <= 120 && warmup <= 30 && clients >= 1 && clients <= 256 && half_duration <= 120)) ||
+  tchat::die "keep it bounded: 1 <= --duration <= 120, --warmup <= 30, 1 <= --clients <= 256, --half-duration <= 120"
 ((hot >= 2 && accounts >= 2)) || tchat::die "--hot and --accounts need at least 2 accounts"
 [[ "$pgbench_mode" == simple || "$pgbench_mode" == prepared ]] || tchat::die "--pgbench-mode simple|prepared"
 
@@ -80,6 +89,8 @@ done
 source "$ROOT/scripts/lib/bench_pg.sh"
 # shellcheck source=scripts/lib/services.sh
 source "$ROOT/scripts/lib/services.sh"  # tchat::seal_keypair
+# shellcheck source=scripts/lib/bench_tails.sh
+source "$ROOT/scripts/lib/bench_tails.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tchat-payment-bench.XXXXXX")"
 chmod 755 "$work"
@@ -149,23 +160,39 @@ service_pid=$!
 ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVICE_PORT/health/ready")" == 200 ]]; }
 tchat::wait_until 20 ready || { tail -n 20 "$work/service.log" >&2; tchat::die "tchat-payment did not become ready"; }
 
-load() {  # $1 accounts
+cpu_pids="$service_pid,$auth_pid,$redis_pid,$(tchat::bench_pg_pid "$work/pg")"
+load() {  # $1 accounts [options]
+  local n="$1"
+  shift
   "$BUILD/bin/payment-load" --url "http://127.0.0.1:$SERVICE_PORT" --auth-url "http://127.0.0.1:$AUTH_PORT" \
-    --secret "$psp_secret" --clients "$clients" --accounts "$1" --duration "$duration" \
-    --warmup "$warmup" --threads 2 --fund 5000000
+    --secret "$psp_secret" --clients "$clients" --accounts "$n" --duration "$duration" \
+    --warmup "$warmup" --threads 2 --fund 5000000 --cpu-pids "$cpu_pids" "$@"
 }
-json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
+# A figure of the peak phase (before "half") or, with json_half, of the half-load one.
+json_field() { local main="${1%%,\"half\":*}"; sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$main"; }
+json_half() { [[ "$1" == *'"half":'* ]] && sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"${1#*\"half\":}"; }
 
-tchat::log "transfers, $accounts uniform accounts, $clients clients, ${duration}s"
-uniform="$(load "$accounts")"
+tchat::log "transfers, $accounts uniform accounts, $clients clients, ${duration}s, then open loop at half for ${half_duration}s"
+half_args=()
+((half_duration > 0)) && half_args=(--half-duration "$half_duration")
+uniform="$(load "$accounts" "${half_args[@]}")"
+load_uniform="$(tchat::bench_loadavg)"
 tchat::log "transfers, $hot-account hot set, $clients clients, ${duration}s"
+lsn0="$(psql_ -d postgres -At -c "SELECT pg_current_wal_lsn()")"
+read -r transfers0 dbsize0 < <(psql_ -d tchat_payment -At -F ' ' -c "SELECT count(*), pg_database_size('tchat_payment') FROM transfers")
 hotset="$(load "$hot")"
+read -r transfers1 dbsize1 < <(psql_ -d tchat_payment -At -F ' ' -c "SELECT count(*), pg_database_size('tchat_payment') FROM transfers")
+wal_bytes="$(psql_ -d postgres -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")"
 
 tchat::log "pgbench tpcb-like ($pgbench_mode), $clients clients, ${duration}s"
+pg_cpu0="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$work/pg")")"
 (cd "$work" && "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -b tpcb-like \
   -M "$pgbench_mode" -c "$clients" -j 2 -T "$((duration + warmup))" -l --log-prefix=pgb \
   pgbench >"$work/pgbench.log" 2>&1) || { cat "$work/pgbench.log" >&2; tchat::die "pgbench failed"; }
 pg_tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/pgbench.log")"
+# PostgreSQL's CPU per tpcb-like transaction (pgbench's own left out).
+pg_cpu_us="$(awk -v a="$pg_cpu0" -v b="$(tchat::bench_tree_cpu_us "$(tchat::bench_pg_pid "$work/pg")")" \
+  -v t="$pg_tps" -v d="$((duration + warmup))" 'BEGIN { printf "%.1f", (b - a) / (t * d) }')"
 # Per-transaction latencies (µs, third column) of the same window as the load's.
 read -r pg_p50 pg_p99 < <(cat "$work"/pgb.* | awk -v from="$warmup" '
   NR == 1 { t0 = $5 } { if ($5 - t0 >= from) print $3 }' | sort -n |
@@ -200,4 +227,19 @@ printf 'errors: uniform %s, hot %s; refused: uniform %s, hot %s\n' \
   "$(json_field "$uniform" refused)" "$(json_field "$hotset" refused)"
 printf 'invariants: verification endpoint ok=%s, independent SQL violations=%s, transfers=%s, outbox unpublished=%s\n' \
   "$verify_ok" "$independent" "$transfers_total" "$outbox_left"
+awk -v w="$wal_bytes" -v t0="$transfers0" -v t1="$transfers1" -v d0="$dbsize0" -v d1="$dbsize1" 'BEGIN {
+  n = t1 - t0; if (n < 1) n = 1
+  printf "per transfer (hot-set run, %d transfers; its 10 sign-ups and top-ups included): %.0f bytes of WAL, %.0f bytes of database growth\n", n, w / n, (d1 - d0) / n }'
+printf 'anchor: PostgreSQL CPU per pgbench tpcb-like transaction %s µs; transfer CPU at the maximum / that = %s\n' \
+  "$pg_cpu_us" "$(ratio "$(json_field "$uniform" cpu_us_per_op)" "$pg_cpu_us")"
+tchat::bench_tail_header
+printf '   (cpu_us_by_process in raw: tchat-payment/tchat-auth/Redis/PostgreSQL)\n'
+tchat::bench_tail_row "transfer, closed loop (maximum)" "$u_tps" - "$(json_field "$uniform" p50_ms)" \
+  "$(json_field "$uniform" p99_ms)" "$(json_field "$uniform" p999_ms)" \
+  "$(json_field "$uniform" cpu_us_per_op)" "$(json_field "$uniform" runq_wait_us_per_op)" "$load_uniform" -
+if ((half_duration > 0)); then
+  tchat::bench_tail_row "transfer acknowledged, half" "$u_tps" "$(json_half "$uniform" rate)" \
+    "$(json_half "$uniform" p50_ms)" "$(json_half "$uniform" p99_ms)" "$(json_half "$uniform" p999_ms)" \
+    "$(json_half "$uniform" cpu_us_per_op)" "$(json_half "$uniform" runq_wait_us_per_op)" "$load_uniform" 25
+fi
 printf 'raw: uniform %s\n     hot %s\n' "$uniform" "$hotset"

@@ -1,7 +1,9 @@
 // auth_loadgen: the measuring half of bench/auth_bench.sh.
 //
-//   auth_loadgen --mode otp     --url URL [--count N] [--concurrency C] [--pid PID]
-//   auth_loadgen --mode refresh --url URL [--duration S] [--concurrency C] [--pid PID]
+//   auth_loadgen --mode otp     --url URL [--count N | --rate R --duration S]
+//                               [--concurrency C] [--pid PID] [--cpu-pids P,Q,...]
+//   auth_loadgen --mode refresh --url URL [--duration S] [--rate R] [--concurrency C]
+//                               [--pid PID] [--cpu-pids P,Q,...]
 //   auth_loadgen --mode login   --url URL [--duration S] [--concurrency C] [--pid PID]
 //   auth_loadgen --mode verify  [--duration S]
 //
@@ -13,8 +15,14 @@
 // login: one user with a password, C clients log in for S seconds (Argon2id).
 // verify: the shared verifier (tchat::jwt::TokenVerifier) on this thread, cached
 //   (repeated tokens) and uncached (Ed25519 each time), S seconds each.
+// With --rate R (otp and refresh), the timed phase is open loop: an operation is
+// due every 1/R s (otp: R * S codes are asked for first), C clients take them
+// in turn, and each latency runs from the operation's due time, so a late start
+// counts (p50/p99/p99.9 at a fixed offered rate, not at saturation).
 // With --pid, the CPU time tchat-auth used during the timed phase is read from
-// /proc, giving operations per second of server CPU ("per core").
+// /proc, giving operations per second of server CPU ("per core"). With
+// --cpu-pids, the CPU of those processes' trees (tchat-auth, PostgreSQL, Redis)
+// in the timed phase per operation is printed as cpu_us_per_op.
 // Prints one line per figure: RESULT key=value ...
 #include <algorithm>
 #include <atomic>
@@ -31,6 +39,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <proc_cpu.hpp>
 #include <unistd.h>
 
 #include <tchat/core/httpclient/http_client.hpp>
@@ -51,12 +62,15 @@ struct Options {
   int concurrency = 32;
   int duration = 10;
   int pid = 0;
+  double rate = 0;  // > 0: open loop at this many operations per second
+  std::string cpu_pids;
 };
 
 int Usage() {
   std::fprintf(stderr,
                "usage: auth_loadgen --mode otp|refresh|login|verify [--url URL] [--count N]\n"
-               "                    [--concurrency C] [--duration S] [--pid PID]\n");
+               "                    [--concurrency C] [--duration S] [--rate R] [--pid PID]\n"
+               "                    [--cpu-pids P,Q,...]\n");
   return 2;
 }
 
@@ -176,6 +190,36 @@ class Load {
     while (finished < workers) io_.run_one();
   }
 
+  // Open loop: an operation is due every 1/rate s from now until `d` has passed;
+  // `workers` loops take them in turn, step(w, due) runs one. Returns when every
+  // loop has returned.
+  template <typename Step>
+  void RunPaced(int workers, double rate, std::chrono::seconds d, Step step) {
+    const auto t0 = Clock::now();
+    const auto until = t0 + d;
+    std::uint64_t next = 0;
+    int finished = 0;
+    for (int w = 0; w < workers; ++w) {
+      asio::co_spawn(
+          io_,
+          [&, w]() -> Task<void> {
+            asio::steady_timer timer(io_);
+            for (;;) {
+              const auto due =
+                  t0 + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(static_cast<double>(next++) / rate));
+              if (due >= until) break;
+              timer.expires_at(due);
+              co_await timer.async_wait(asio::use_awaitable);
+              if (!co_await step(w, due)) break;
+            }
+          },
+          [&](std::exception_ptr) { ++finished; });
+    }
+    io_.restart();
+    while (finished < workers) io_.run_one();
+  }
+
   const Options& o_;
   asio::io_context io_{1};
   httpclient::HttpClient client_;
@@ -188,14 +232,37 @@ class Load {
   }
 };
 
-void Report(const std::string& mode, std::size_t ops, double secs, double cpu, const Load* l,
-            const std::string& extra = "") {
-  std::printf("RESULT mode=%s ops=%zu seconds=%.3f rate=%.1f server_cpu_seconds=%.3f per_core=%.1f",
-              mode.c_str(), ops, secs, static_cast<double>(ops) / secs, cpu,
-              cpu > 0 ? static_cast<double>(ops) / cpu : 0.0);
+// CPU of tchat-auth (--pid) and of all the server trees (--cpu-pids) in a phase.
+struct PhaseCpu {
+  explicit PhaseCpu(const Options& o)
+      : pid(o.pid), all(bench::ParsePids(o.cpu_pids)), service0(CpuSeconds(o.pid)) {
+    all.Start();
+  }
+  void Stop() {
+    service = CpuSeconds(pid) - service0;
+    everything = all.enabled() ? all.Stop() : 0;
+    waiting = all.wait_seconds();
+  }
+  int pid;
+  bench::TreeCpu all;
+  double service0, service = 0, everything = 0, waiting = 0;
+};
+
+void Report(const std::string& mode, std::size_t ops, double secs, const PhaseCpu& cpu,
+            const Load* l, const std::string& extra = "") {
+  std::printf(
+      "RESULT mode=%s ops=%zu seconds=%.3f rate=%.1f server_cpu_seconds=%.3f per_core=%.1f "
+      "cpu_us_per_op=%.1f runq_wait_us_per_op=%.1f",
+      mode.c_str(), ops, secs, static_cast<double>(ops) / secs, cpu.service,
+      cpu.service > 0 ? static_cast<double>(ops) / cpu.service : 0.0,
+      bench::TreeCpu::UsPerOp(cpu.everything, static_cast<double>(ops)),
+      bench::TreeCpu::UsPerOp(cpu.waiting, static_cast<double>(ops)));
+  std::printf(" cpu_us_by_process=%s", cpu.all.PerRootUs(static_cast<double>(ops)).c_str());
   if (l) {
-    std::printf(" p50_ms=%s p99_ms=%s errors=%zu", Percentile(l->latencies_ms_, 0.5).c_str(),
-                Percentile(l->latencies_ms_, 0.99).c_str(), l->errors_);
+    std::printf(" p50_ms=%s p99_ms=%s p999_ms=%s errors=%zu",
+                Percentile(l->latencies_ms_, 0.5).c_str(),
+                Percentile(l->latencies_ms_, 0.99).c_str(),
+                Percentile(l->latencies_ms_, 0.999).c_str(), l->errors_);
     if (l->errors_ > 0) std::printf(" first_error=\"%s\"", l->first_error_.c_str());
   }
   std::printf("%s\n", extra.c_str());
@@ -205,7 +272,7 @@ void Report(const std::string& mode, std::size_t ops, double secs, double cpu, c
 int RunOtp(const Options& o) {
   Load l(o);
   Numbers numbers;
-  const auto n = static_cast<std::size_t>(o.count);
+  const auto n = static_cast<std::size_t>(o.rate > 0 ? o.rate * o.duration + 1 : o.count);
   std::vector<std::string> phones(n), codes(n);
   for (auto& p : phones) p = numbers.Next();
   // Untimed: ask for the codes.
@@ -226,21 +293,32 @@ int RunOtp(const Options& o) {
   }
   // Timed: verify every code (sign-in of a new user).
   std::size_t ok = 0;
-  const double cpu0 = CpuSeconds(o.pid);
-  const auto t0 = Clock::now();
-  l.RunMany(n, [&](std::size_t i) -> Task<void> {
-    const auto s = Clock::now();
+  auto verify = [&](std::size_t i, Clock::time_point s) -> Task<bool> {
     const json::object r_body{{"phone", phones[i]}, {"code", codes[i]}, {"device_name", "bench"}};
     auto r = co_await l.Post("/v1/auth/otp/verify", r_body, IpFor(i), 200);
     if (!r) {
       l.Fail(r.error());
-      co_return;
+      co_return false;
     }
     l.latencies_ms_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
     ++ok;
-  });
+    co_return true;
+  };
+  PhaseCpu cpu(o);
+  const auto t0 = Clock::now();
+  if (o.rate > 0) {
+    std::size_t next = 0;
+    l.RunPaced(o.concurrency, o.rate, std::chrono::seconds(o.duration),
+               [&](int, Clock::time_point due) -> Task<bool> {
+                 if (next >= n) co_return false;
+                 co_return co_await verify(next++, due);
+               });
+  } else {
+    l.RunMany(n, [&](std::size_t i) -> Task<void> { co_await verify(i, Clock::now()); });
+  }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  Report("otp_signin", ok, secs, CpuSeconds(o.pid) - cpu0, &l);
+  cpu.Stop();
+  Report(o.rate > 0 ? "otp_signin_paced" : "otp_signin", ok, secs, cpu, &l);
   return l.errors_ == 0 ? 0 : 1;
 }
 
@@ -271,10 +349,7 @@ int RunRefresh(const Options& o) {
     return 1;
   }
   std::size_t ok = 0;
-  const double cpu0 = CpuSeconds(o.pid);
-  const auto t0 = Clock::now();
-  l.RunFor(o.concurrency, std::chrono::seconds(o.duration), [&](int w) -> Task<bool> {
-    const auto s = Clock::now();
+  auto rotate = [&](int w, Clock::time_point s) -> Task<bool> {
     auto& token = tokens[static_cast<std::size_t>(w)];
     const json::object r_body{{"refresh_token", token}};
     auto r = co_await l.Post("/v1/auth/refresh", r_body, IpFor(static_cast<std::size_t>(w)), 200);
@@ -286,9 +361,18 @@ int RunRefresh(const Options& o) {
     l.latencies_ms_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
     ++ok;
     co_return true;
-  });
+  };
+  PhaseCpu cpu(o);
+  const auto t0 = Clock::now();
+  if (o.rate > 0) {
+    l.RunPaced(o.concurrency, o.rate, std::chrono::seconds(o.duration), rotate);
+  } else {
+    l.RunFor(o.concurrency, std::chrono::seconds(o.duration),
+             [&](int w) -> Task<bool> { co_return co_await rotate(w, Clock::now()); });
+  }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  Report("refresh", ok, secs, CpuSeconds(o.pid) - cpu0, &l);
+  cpu.Stop();
+  Report(o.rate > 0 ? "refresh_paced" : "refresh", ok, secs, cpu, &l);
   return l.errors_ == 0 ? 0 : 1;
 }
 
@@ -333,7 +417,7 @@ int RunLogin(const Options& o) {
     return 1;
   }
   std::size_t ok = 0;
-  const double cpu0 = CpuSeconds(o.pid);
+  PhaseCpu cpu(o);
   const auto t0 = Clock::now();
   l.RunFor(o.concurrency, std::chrono::seconds(o.duration), [&](int w) -> Task<bool> {
     const auto s = Clock::now();
@@ -349,7 +433,8 @@ int RunLogin(const Options& o) {
     co_return true;
   });
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  Report("password_login", ok, secs, CpuSeconds(o.pid) - cpu0, &l);
+  cpu.Stop();
+  Report("password_login", ok, secs, cpu, &l);
   return l.errors_ == 0 ? 0 : 1;
 }
 
@@ -410,12 +495,16 @@ int main(int argc, char** argv) {
       o.duration = std::atoi(v.c_str());
     else if (a == "--pid")
       o.pid = std::atoi(v.c_str());
+    else if (a == "--rate")
+      o.rate = std::atof(v.c_str());
+    else if (a == "--cpu-pids")
+      o.cpu_pids = v;
     else
       return Usage();
   }
   if (argc % 2 == 0) return Usage();
   if (o.count < 1 || o.concurrency < 1 || o.concurrency > 1024 || o.duration < 1 ||
-      o.duration > 600) {
+      o.duration > 600 || o.rate < 0 || o.rate > 100000) {
     return Usage();
   }
   while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();

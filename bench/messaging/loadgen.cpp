@@ -17,14 +17,14 @@
 //               flight. Prints messages/s and deliveries/s.
 //   group       --members M --rate R --duration S --warmup S
 //               one group of M members, all connected; its owner sends R messages/s
-//               (open loop, as latency); prints send → delivered percentiles over
-//               every member's deliveries. Then every other member reads its
-//               conversation list (20 at a time): the unread count must be every
-//               message sent (at most 1,000 are counted), and the reads' latency.
+//               (open loop); send → delivered percentiles over every member's
+//               deliveries, then each member's unread count (its list page; must
+//               be every message sent, at most 1,000 counted) and the reads' latency.
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
-// Common: --threads T (event loops, default 1), --body-bytes B (default 64).
+// Common: --threads T (event loops, default 1), --body-bytes B (default 64), --cpu-pids
+//   P,Q (server processes: their trees' CPU per acked message, bench/common/proc_cpu.hpp).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -44,6 +44,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <proc_cpu.hpp>
 
 #include <tchat/client/api_client.hpp>
 #include <tchat/client/token_minter.hpp>
@@ -319,11 +320,22 @@ struct Run {
   void Measure(const char* label) {
     std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
     for (auto& l : latency) l.recording = true;
+    tchat::bench::TreeCpu cpu(tchat::bench::ParsePids(o.cpu_pids));
+    cpu.Start();
     const auto a0 = stats.acked.load(), d0 = stats.delivered.load();
     const auto t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(o.duration));
     const auto a1 = stats.acked.load(), d1 = stats.delivered.load();
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (cpu.enabled()) {
+      const double used = cpu.Stop();
+      std::printf(
+          "%s_cpu_seconds %.3f\n%s_cpu_us_per_message %.1f\n%s_runq_wait_us_per_message %.1f\n",
+          label, used, label, tchat::bench::TreeCpu::UsPerOp(used, static_cast<double>(a1 - a0)),
+          label, tchat::bench::TreeCpu::UsPerOp(cpu.wait_seconds(), static_cast<double>(a1 - a0)));
+      std::printf("%s_cpu_us_per_message_by_process %s\n", label,
+                  cpu.PerRootUs(static_cast<double>(a1 - a0)).c_str());
+    }
     for (auto& l : latency) l.recording = false;
     stop = true;
     std::printf("%s_acked_per_second %.0f\n%s_delivered_per_second %.0f\nerrors %llu\n", label,
@@ -386,9 +398,10 @@ struct Run {
     auto report = [&](const std::string& name, std::vector<std::int64_t> v) {
       const char* label = name.c_str();
       std::printf(
-          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_max_ms %.3f\n", label,
-          v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
-          Percentile(v, 0.99), label, Percentile(v, 1.0));
+          "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_p999_ms %.3f\n"
+          "%s_max_ms %.3f\n",
+          label, v.size(), label, Percentile(v, 0.50), label, Percentile(v, 0.90), label,
+          Percentile(v, 0.99), label, Percentile(v, 0.999), label, Percentile(v, 1.0));
     };
     if (!o.samples_file.empty()) {
       // "<send µs> <latency µs>" per delivery, for looking at the latency over time.

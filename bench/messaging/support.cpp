@@ -55,6 +55,8 @@ Options Parse(int argc, char** argv) {
       o.tick_us = num();
     else if (k == "--samples-file")
       o.samples_file = v;
+    else if (k == "--cpu-pids")
+      o.cpu_pids = v;
     else
       Die("unknown option " + k);
   }

@@ -27,6 +27,7 @@ struct Options {
   int body_bytes = 64;
   int tick_us = 1000;
   std::string samples_file;
+  std::string cpu_pids;
 };
 
 // Prints "tchat-msg-loadgen: msg" and exits 1.

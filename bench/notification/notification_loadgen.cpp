@@ -3,7 +3,7 @@
 //
 //   notification_loadgen --service-bin BIN --pg-url ADMIN_URL --redis-url URL
 //       [--rate EVENTS_PER_S] [--seconds N] [--users N] [--devices N] [--threads N]
-//       [--collapse-window DUR] [--sink-threads N]
+//       [--collapse-window DUR] [--sink-threads N] [--cpu-pids P,Q,...]
 //
 // It creates a scratch database (migrated from the repository's migrations),
 // registers --users users with --devices devices each, runs the service binary
@@ -12,11 +12,16 @@
 // --devices notifications) at --rate for --seconds with pipelined XADDs. It
 // prints notifications delivered per second, event-to-sink latency percentiles
 // (first push of each event at the sink minus the XADD time) and the backlog
-// left when publishing stopped. Loopback only; bounded in time.
+// left when publishing stopped. With --cpu-pids (PostgreSQL, Redis), the CPU
+// of those process trees and of the service it started, from the first XADD
+// until the last notification arrived, per notification delivered, is printed
+// as cpu_us_per_notification (the load generator and its sink are not in it).
+// Loopback only; bounded in time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +47,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <proc_cpu.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +76,7 @@ struct Options {
   std::string collapse_window = "0";
   std::string max_in_flight = "2048";
   std::string conns_per_host = "32";
+  std::string cpu_pids;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -207,6 +214,8 @@ Options ParseArgs(int argc, char** argv) {
       o.max_in_flight = v;
     else if (k == "--conns-per-host")
       o.conns_per_host = v;
+    else if (k == "--cpu-pids")
+      o.cpu_pids = v;
     else
       Die("unknown option " + k);
   }
@@ -301,6 +310,11 @@ pid_t StartService(const Options& o, const ScratchDb& db, unsigned short svc_por
       "http_client_max_conns_per_host=" + o.conns_per_host,
       "http_client_max_idle_conns=256",
       "NOTIFICATION_BATCH_SIZE=256"};
+  // The key that opens sealed OTP codes, which the service requires: passed on
+  // from this program's environment (bench/notification_bench.sh makes one).
+  if (const char* key = std::getenv("TCHAT_NOTIFICATION_SEAL_KEY")) {
+    env.push_back(std::string("TCHAT_NOTIFICATION_SEAL_KEY=") + key);
+  }
   const std::string log_path = "/tmp/" + db.name + ".log";
   const pid_t pid = fork();
   if (pid == 0) {
@@ -392,7 +406,8 @@ Clock::time_point WaitDrained(SinkStats& stats, std::size_t want) {
 
 // Figures. Returns the events never delivered.
 std::size_t Report(const Options& o, const SinkStats& stats, const Published& p,
-                   long long backlog_at_end, Clock::time_point drained) {
+                   long long backlog_at_end, Clock::time_point drained, double cpu_seconds,
+                   double wait_seconds) {
   const std::size_t want = p.ids.size() * static_cast<std::size_t>(o.devices);
   std::vector<double> lat;
   lat.reserve(p.ids.size());
@@ -434,11 +449,20 @@ std::size_t Report(const Options& o, const SinkStats& stats, const Published& p,
   std::printf("all delivered after     %.2f s (publishing took %.2f s)\n", total_secs,
               publish_secs);
   std::printf("backlog at publish end  %lld entries (stream lag + pending)\n", backlog_at_end);
-  std::printf("event-to-sink latency   p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
-              pct(0.5), pct(0.9), pct(0.99), lat.empty() ? 0.0 : lat.back());
+  std::printf(
+      "event-to-sink latency   p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n",
+      pct(0.5), pct(0.9), pct(0.99), pct(0.999), lat.empty() ? 0.0 : lat.back());
   std::printf("events never delivered  %zu\n", lost);
-  std::printf("RESULT delivered_per_s=%.0f events_per_s=%.0f p99_ms=%.1f lost=%zu backlog=%lld\n",
-              steady, steady / o.devices, pct(0.99), lost, backlog_at_end);
+  const double cpu_us = tchat::bench::TreeCpu::UsPerOp(cpu_seconds, static_cast<double>(got));
+  if (cpu_seconds > 0) {
+    std::printf("server CPU              %.2f s, %.1f us per notification\n", cpu_seconds, cpu_us);
+  }
+  std::printf(
+      "RESULT delivered_per_s=%.0f events_per_s=%.0f offered_events_per_s=%.0f p50_ms=%.1f "
+      "p99_ms=%.1f p999_ms=%.1f cpu_us_per_notification=%.1f runq_wait_us_per_notification=%.1f "
+      "lost=%zu backlog=%lld\n",
+      steady, steady / o.devices, total / publish_secs, pct(0.5), pct(0.99), pct(0.999), cpu_us,
+      tchat::bench::TreeCpu::UsPerOp(wait_seconds, static_cast<double>(got)), lost, backlog_at_end);
   return lost;
 }
 
@@ -468,17 +492,29 @@ int main(int argc, char** argv) {
   probe.close();
   const pid_t pid = StartService(o, db, svc_port, sink_port, redis);
 
+  std::vector<int> cpu_roots = tchat::bench::ParsePids(o.cpu_pids);
+  if (!cpu_roots.empty()) cpu_roots.push_back(pid);
+  tchat::bench::TreeCpu cpu(cpu_roots);
+  cpu.Start();
   const Published published = Publish(o, redis, users);
   const long long backlog_at_end = GroupLag(redis, std::string(tchat::events::kMessagingStream));
   const Clock::time_point drained =
       WaitDrained(stats, published.ids.size() * static_cast<std::size_t>(o.devices));
+  const double cpu_seconds = cpu.enabled() ? cpu.Stop() : 0;
+  const double wait_seconds = cpu.wait_seconds();
 
   ::kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   sink_io.stop();
   for (auto& t : sink_threads) t.join();
 
-  const std::size_t lost = Report(o, stats, published, backlog_at_end, drained);
+  const std::size_t lost =
+      Report(o, stats, published, backlog_at_end, drained, cpu_seconds, wait_seconds);
+  // PostgreSQL / Redis / the service, as --cpu-pids and the service were given.
+  if (cpu.enabled()) {
+    std::printf("RESULT2 cpu_us_by_process=%s\n",
+                cpu.PerRootUs(static_cast<double>(stats.arrivals.size())).c_str());
+  }
   PQfinish(db.conn);
   Exec(db.admin, "DROP DATABASE IF EXISTS " + db.name + " WITH (FORCE)");
   PQfinish(db.admin);

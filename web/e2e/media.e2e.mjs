@@ -8,20 +8,31 @@
 //   placeholder first, then the thumbnail (the box does not move) → B opens the
 //   viewer (display size; Escape closes it and focus returns) and the served
 //   bytes carry no EXIF → a slow upload shows its progress and is cancelled
-//   (nothing is sent) → A sends a PDF, B downloads it byte for byte → A records a
+//   (nothing is sent) → an upload cut off by a reload starts again by itself and
+//   reaches B once → A sends a PDF, B downloads it byte for byte → A records a
 //   voice note from Chromium's fake microphone (Opus in WebM or Ogg) → B sees its
 //   duration and waveform and plays it → A sends a 2-second MP4 (made here with
 //   ffmpeg) with a caption typed first: B sees its poster, duration and caption,
-//   and a tap puts the player in its place → no console errors.
+//   and a tap puts the player in its place → A picks five photos at once: B sees
+//   them, in the order picked, as one grid (four tiles, "+1"), and the viewer
+//   steps through all five with the arrow keys → B forwards the second photo from
+//   the viewer to a chat with C: C sees it, served by the same media id (no new
+//   upload) → axe finds no serious or critical violation on the grid and on the
+//   forward dialog → no console errors.
 //
 // scripts/test.sh runs it as the suite "web client media (playwright)".
 // Environment: as chat.e2e.mjs (TCHAT_TEST_GATEWAY_URL, TCHAT_WEB_ARTIFACTS,
-// TCHAT_CHROMIUM, TCHAT_E2E_HEADED=1); screenshots are the media-* files.
+// TCHAT_CHROMIUM, TCHAT_E2E_HEADED=1); screenshots are the media-* files:
+// 01 phone photo, 02 desktop photo, 03 phone viewer, 04 desktop upload progress,
+// 05 phone file, 06 desktop recording, 07 phone voice, 08 phone video, 09 phone
+// grid, 10 desktop grid, 11 phone viewer in a grid, 12 phone forward dialog,
+// 13 phone forwarded photo (C).
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { assertAccessible } from './pwa.mjs';
 import { runSteps } from './run_steps.mjs';
 import {
   ARTIFACTS,
@@ -46,14 +57,16 @@ const phone = (/** @type {string} */ s) =>
   `08${run}${String(Math.floor(Math.random() * 100)).padStart(2, '0')}${s}`;
 const alice = { phone: phone('5'), name: `Ann ${run}`, username: `ann_${run}` };
 const bob = { phone: phone('6'), name: `Ben ${run}`, username: `ben_${run}` };
+const cat = { phone: phone('7'), name: `Cat ${run}`, username: `cat_${run}` };
 
 /** @type {import('playwright-core').Browser} */ let browser;
 /** @type {Page} */ let a;
 /** @type {Page} */ let b;
+/** @type {Page} */ let c;
 /** @type {Record<string, string[]>} */
-const problems = { A: [], B: [] };
+const problems = { A: [], B: [], C: [] };
 
-/** @param {Page} page @param {'A' | 'B'} who */
+/** @param {Page} page @param {'A' | 'B' | 'C'} who */
 function watch(page, who) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems[who]?.push(`console: ${msg.text()} (${page.url()})`);
@@ -179,6 +192,42 @@ async function lastAttachmentId(page, type = 'image') {
     const m = [...page.messages].reverse().find((/** @type {any} */ x) => x.type === wanted);
     return m?.attachment?.id ?? '';
   }, type);
+}
+
+/** A plain JPEG of w×h drawn on a canvas in `page`, in one colour with its number. @param {Page} page @param {number} w @param {number} h @param {string} colour @param {string} label */
+async function canvasJpeg(page, w, h, colour, label) {
+  const b64 = await page.evaluate(
+    ([width, height, fill, text]) => {
+      const cv = document.createElement('canvas');
+      cv.width = Number(width);
+      cv.height = Number(height);
+      const g = cv.getContext('2d');
+      if (!g) throw new Error('no 2d context');
+      g.fillStyle = String(fill);
+      g.fillRect(0, 0, cv.width, cv.height);
+      g.fillStyle = '#fff';
+      g.font = 'bold 160px sans-serif';
+      g.fillText(String(text), 60, 200);
+      return cv.toDataURL('image/jpeg', 0.85).split(',')[1] ?? '';
+    },
+    [w, h, colour, label],
+  );
+  return Buffer.from(b64, 'base64');
+}
+
+/** The attachment ids of the image messages of the open chat, oldest first. @param {Page} page */
+async function imageIds(page) {
+  return page.evaluate(async () => {
+    const token = JSON.parse(localStorage.getItem('tchat.session') ?? '{}').accessToken;
+    const cid = location.pathname.split('/').pop();
+    const r = await fetch(`/v1/conversations/${cid}/messages?limit=50`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const list = (await r.json()).messages;
+    return list
+      .filter((/** @type {any} */ x) => x.type === 'image' && x.attachment?.id)
+      .map((/** @type {any} */ x) => String(x.attachment.id));
+  });
 }
 
 // ---- steps ----
@@ -320,6 +369,56 @@ step('a slow upload shows its progress and is cancelled: nothing is sent', async
   );
 });
 
+step('an upload cut off by a reload starts again by itself and is sent once', async () => {
+  const cdp = await a.context().newCDPSession(a);
+  await cdp.send('Network.enable');
+  /** @param {number} up bytes per second, -1 for no limit */
+  const throttle = (up) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: up,
+    });
+  const data = Buffer.alloc(900 << 10, 'r');
+  try {
+    await throttle(64 * 1024);
+    await a.getByTestId('attach-input').setInputFiles({
+      name: 'reload.bin',
+      mimeType: 'application/octet-stream',
+      buffer: data,
+    });
+    await a.waitForFunction(
+      () => {
+        const bar = document.querySelector('[data-testid=uploads] progress');
+        return bar instanceof HTMLProgressElement && bar.value > 0 && bar.value < 1;
+      },
+      null,
+      { timeout: WAIT },
+    );
+    await a.reload();
+    await throttle(-1);
+    // The upload is back after the reload (from IndexedDB) and goes through.
+    await a
+      .locator('[data-testid=uploads] .msg')
+      .filter({ hasText: 'reload.bin' })
+      .or(a.locator('.msg.mine [data-testid=att-file]').filter({ hasText: 'reload.bin' }))
+      .first()
+      .waitFor({ timeout: WAIT });
+  } finally {
+    await throttle(-1).catch(() => undefined);
+    await cdp.detach().catch(() => undefined);
+  }
+  const card = b.locator('.msg.theirs [data-testid=att-file]').filter({ hasText: 'reload.bin' });
+  await card.waitFor({ timeout: WAIT });
+  await b.waitForTimeout(1500);
+  check((await card.count()) === 1, `B got ${await card.count()} copies of reload.bin`);
+  check(
+    (await a.locator('[data-testid=uploads] .msg').count()) === 0,
+    'an upload is still shown after it was sent',
+  );
+});
+
 step('A sends a PDF: B sees the file card and downloads it byte for byte', async () => {
   const doc = pdf();
   await a.getByTestId('attach-input').setInputFiles({
@@ -418,6 +517,125 @@ step(
   },
 );
 
+/** Widths of the photos picked together (each one's display size is its own width). */
+const GRID_WIDTHS = [900, 940, 980, 1020, 1060];
+
+step(
+  'A picks five photos at once: B sees them in order as one grid (+1); the viewer steps through them',
+  async () => {
+    const colours = ['#0b6e4f', '#9b2226', '#005f73', '#6a4c93', '#bb3e03'];
+    const files = [];
+    for (let i = 0; i < GRID_WIDTHS.length; i++) {
+      const buffer = await canvasJpeg(
+        a,
+        GRID_WIDTHS[i] ?? 900,
+        600,
+        colours[i] ?? '#333',
+        `${i + 1}`,
+      );
+      files.push({ name: `trip-${i + 1}.jpg`, mimeType: 'image/jpeg', buffer });
+    }
+    await a.getByTestId('attach-input').setInputFiles(files);
+    const grid = b.locator('.msg.theirs [data-testid=photo-grid]').last();
+    await grid.waitFor({ timeout: WAIT });
+    // All five arrive as one grid (it re-forms as each message arrives).
+    await b.waitForFunction(
+      () => {
+        const g = [...document.querySelectorAll('.msg.theirs [data-testid=photo-grid]')].pop();
+        return g?.getAttribute('aria-label') === '5 photos';
+      },
+      null,
+      { timeout: WAIT },
+    );
+    check((await grid.getByTestId('grid-tile').count()) === 4, 'the grid does not show 4 tiles');
+    await see(b, '.msg.theirs [data-testid=photo-grid] .grid-more', '+1');
+    for (const tile of await grid.locator('.att-thumb').all()) {
+      await tile.and(b.locator('.loaded')).waitFor({ timeout: WAIT });
+    }
+    await a.locator('.msg.mine [data-testid=photo-grid][aria-label="5 photos"]').waitFor({
+      timeout: WAIT,
+    });
+    await shot(b, 'media-09-phone-grid');
+    await shot(a, 'media-10-desktop-grid');
+    await assertAccessible(b, 'photo grid (phone)');
+    await assertAccessible(a, 'photo grid (desktop)');
+
+    await grid.getByTestId('grid-tile').first().click();
+    const viewer = b.getByTestId('media-viewer');
+    /** The viewer's counter and the natural width of the photo it shows. */
+    const shown = async () => {
+      await viewer.locator('.viewer-image.loaded').waitFor({ timeout: WAIT });
+      return [
+        (await viewer.locator('.viewer-counter').textContent()) ?? '',
+        await viewer
+          .locator('.viewer-image')
+          .evaluate((img) => /** @type {HTMLImageElement} */ (img).naturalWidth),
+      ];
+    };
+    for (let i = 0; i < GRID_WIDTHS.length; i++) {
+      const [counter, width] = await shown();
+      check(counter === `Photo ${i + 1} of 5`, `the viewer says "${counter}" at photo ${i + 1}`);
+      check(width === GRID_WIDTHS[i], `photo ${i + 1} is ${width} wide, not ${GRID_WIDTHS[i]}`);
+      if (i === 1) await shot(b, 'media-11-phone-grid-viewer');
+      if (i < GRID_WIDTHS.length - 1) await b.keyboard.press('ArrowRight');
+    }
+    await b.keyboard.press('ArrowLeft');
+    check((await shown())[0] === 'Photo 4 of 5', 'ArrowLeft did not go back');
+    await b.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached', timeout: WAIT });
+  },
+);
+
+step(
+  'B forwards a photo of the grid to a chat with C: C sees it, the same media, no new upload',
+  async () => {
+    const ids = await imageIds(b);
+    check(ids.length >= 6, `only ${ids.length} photos in the chat with A`);
+    const chatWithA = b.url();
+    await signIn(c, cat);
+    // On the phone the chat list (with New chat) is its own screen.
+    await b.goto(`${BASE}/`);
+    await b.getByTestId('new-chat').click();
+    await b.fill('#new-chat-who', cat.phone);
+    await b.getByRole('button', { name: 'Start chat' }).click();
+    await b.waitForURL((u) => u.href !== chatWithA && /\/c\/[0-9a-f-]+$/.test(u.pathname), {
+      timeout: WAIT,
+    });
+    await b.goto(chatWithA);
+    const grid = b.locator('.msg.theirs [data-testid=photo-grid]').last();
+    await grid.getByTestId('grid-tile').nth(1).click();
+    const viewer = b.getByTestId('media-viewer');
+    await viewer.locator('.viewer-image.loaded').waitFor({ timeout: WAIT });
+    await viewer.getByTestId('viewer-forward').click();
+    const dialog = b.getByTestId('forward-dialog');
+    await dialog.waitFor({ timeout: WAIT });
+    await shot(b, 'media-12-phone-forward-dialog');
+    await assertAccessible(b, 'forward dialog (phone)');
+    await dialog.locator('.forward-target').filter({ hasText: cat.name }).click();
+    await dialog.waitFor({ state: 'detached', timeout: WAIT });
+
+    const row = c.locator('[data-testid=conversation-list] a').filter({ hasText: bob.name });
+    await row.click({ timeout: WAIT });
+    const photo = c.locator('.msg.theirs [data-testid=att-image]').last();
+    await photo.locator('.att-thumb.loaded').waitFor({ timeout: WAIT });
+    await shot(c, 'media-13-phone-forwarded');
+    const got = await imageIds(c);
+    check(got.length === 1, `C has ${got.length} photos, not 1`);
+    // The second photo of the grid: the sixth image of the chat with A.
+    const second = ids[ids.length - GRID_WIDTHS.length + 1];
+    check(got[0] === second, `C got media ${got[0]}, not the forwarded ${second}`);
+    await photo.click();
+    const natural = await c
+      .getByTestId('media-viewer')
+      .locator('.viewer-image.loaded')
+      .evaluate((img) => /** @type {HTMLImageElement} */ (img).naturalWidth, null, {
+        timeout: WAIT,
+      });
+    check(natural === GRID_WIDTHS[1], `C's photo is ${natural} wide, not ${GRID_WIDTHS[1]}`);
+    await c.keyboard.press('Escape');
+  },
+);
+
 step('no console errors or uncaught exceptions in either browser', async () => {
   const all = Object.entries(problems).flatMap(([who, list]) => list.map((p) => `${who}: ${p}`));
   check(all.length === 0, `console errors:\n  ${all.join('\n  ')}`);
@@ -433,10 +651,13 @@ async function main() {
   const ctxA = await browser.newContext({ ...common, ...DESKTOP });
   await ctxA.grantPermissions(['microphone'], { origin: BASE });
   const ctxB = await browser.newContext({ ...common, ...PHONE });
+  const ctxC = await browser.newContext({ ...common, ...PHONE });
   a = await ctxA.newPage();
   b = await ctxB.newPage();
+  c = await ctxC.newPage();
   watch(a, 'A');
   watch(b, 'B');
+  watch(c, 'C');
   await runSteps('web client media', steps, async () => {
     await shot(a, 'media-failure-desktop');
     await shot(b, 'media-failure-phone');

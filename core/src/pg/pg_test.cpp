@@ -3,6 +3,7 @@
 // postgresql://postgres@127.0.0.1:55433/postgres. They fail when it is unset.
 #include <cstdlib>
 #include <exception>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -417,19 +418,38 @@ TEST_F(PgTest, IdleLimitLifetimeAndGauges) {
   RunAsync([&](Executor ex) -> Task<void> {
     PoolOptions o = Options(3);
     o.max_idle = 1;
+    o.surplus_idle = 200ms;
     Pool pool(ex, o);
     auto& gauges = metrics::Registry::Default().AddGauge("db_pool_connections", "",
                                                          {"service", "database", "state"});
-    {
+    auto take_three = [&]() -> Task<std::set<std::int64_t>> {
       std::vector<Lease> leases;
+      std::set<std::int64_t> pids;
       for (int i = 0; i < 3; ++i) {
         auto l = co_await pool.Acquire();
-        CO_ASSERT_OK(l);
+        EXPECT_TRUE(l.ok());
+        if (!l) co_return pids;
+        pids.insert((*l)->backend_pid());
         leases.push_back(std::move(*l));
       }
       EXPECT_EQ(gauges.With({"pg_test", name_, "in_use"}).Value(), 3.0);
+      co_return pids;
+    };
+    const std::set<std::int64_t> first = co_await take_three();
+    // Beyond max_idle, but within surplus_idle: kept, and the next burst reuses
+    // them instead of dialling (no new backend).
+    EXPECT_EQ(pool.Stats().open, 3);
+    EXPECT_EQ(pool.Stats().idle, 3);
+    const std::set<std::int64_t> second = co_await take_three();
+    EXPECT_EQ(second, first);
+    co_await Sleep(300ms);
+    // Unused for longer than surplus_idle: closed down to max_idle at the next use.
+    {
+      auto l = co_await pool.Acquire();
+      CO_ASSERT_OK(l);
+      EXPECT_EQ(pool.Stats().open, 1);  // two closed beyond max_idle, the third lent
     }
-    EXPECT_EQ(pool.Stats().open, 1);  // two closed beyond max_idle
+    EXPECT_EQ(pool.Stats().open, 1);
     EXPECT_EQ(pool.Stats().idle, 1);
     EXPECT_EQ(gauges.With({"pg_test", name_, "idle"}).Value(), 1.0);
     EXPECT_EQ(gauges.With({"pg_test", name_, "in_use"}).Value(), 0.0);

@@ -59,7 +59,7 @@ Pool::Pool(asio::any_io_executor ex, PoolOptions options)
   waiting_gauge_ = &reg.AddGauge("db_pool_waiting", "Requests waiting for a pooled connection.",
                                  {"service", "database"})
                         .With({svc, db});
-  idle_.reserve(static_cast<std::size_t>(std::max(options_.max_idle, 0)));
+  idle_.reserve(static_cast<std::size_t>(std::max(options_.max_open, 0)));
   in_use_.reserve(static_cast<std::size_t>(std::max(options_.max_open, 0)));
 }
 
@@ -132,19 +132,37 @@ void Pool::Release(std::unique_ptr<Connection> c) {
     return;
   }
   Untrack(*c);
-  if (reusable && idle_.size() < static_cast<std::size_t>(options_.max_idle)) {
-    idle_.push_back(std::move(c));
-    Publish();
+  if (!reusable) {
+    Close(std::move(c));
     return;
   }
-  Close(std::move(c));
+  const Clock::time_point now = Clock::now();
+  idle_.push_back(Idle{std::move(c), now});
+  TrimIdle(now);
+  Publish();
+}
+
+// Closes the idle connections beyond max_idle that have been unused for
+// surplus_idle: the oldest returned first (Acquire takes the newest).
+void Pool::TrimIdle(Clock::time_point now) {
+  const auto keep = static_cast<std::size_t>(std::max(options_.max_idle, 0));
+  std::size_t stale = 0;
+  while (idle_.size() - stale > keep && now - idle_[stale].since >= options_.surplus_idle) {
+    ++stale;
+  }
+  if (stale == 0) return;
+  std::vector<std::unique_ptr<Connection>> closing;
+  for (std::size_t i = 0; i < stale; ++i) closing.push_back(std::move(idle_[i].conn));
+  idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(stale));
+  for (auto& c : closing) Close(std::move(c));
 }
 
 Task<Result<Lease>> Pool::Acquire(std::optional<Clock::time_point> deadline) {
   const Clock::time_point until = deadline ? *deadline : Clock::now() + options_.acquire_timeout;
+  TrimIdle(Clock::now());
   for (;;) {
     while (!idle_.empty()) {
-      std::unique_ptr<Connection> c = std::move(idle_.back());
+      std::unique_ptr<Connection> c = std::move(idle_.back().conn);
       idle_.pop_back();
       // CheckAlive notices a server that hung up while the connection sat idle.
       if (Reusable(*c) && c->CheckAlive()) co_return Lend(std::move(c));

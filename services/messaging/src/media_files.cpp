@@ -46,13 +46,24 @@ struct Allowed {
 };
 
 constexpr std::array kAllowed{
-    Allowed{"image/jpeg", "image", true},           Allowed{"image/png", "image", true},
-    Allowed{"image/webp", "image", true},           Allowed{"image/gif", "image", true},
-    Allowed{"audio/ogg", "voice?", true},           Allowed{"audio/webm", "voice?", true},
-    Allowed{"video/webm", "voice?", true},          Allowed{"audio/mp4", "voice?", true},
-    Allowed{"audio/x-m4a", "voice?", true},         Allowed{"audio/aac", "voice?", true},
-    Allowed{"audio/x-hx-aac-adts", "voice?", true}, Allowed{"video/mp4", "video", true},
-    Allowed{"video/quicktime", "video", true},      Allowed{"application/pdf", "file", false},
+    Allowed{"image/jpeg", "image", true},
+    Allowed{"image/png", "image", true},
+    Allowed{"image/webp", "image", true},
+    Allowed{"image/gif", "image", true},
+    // HEIC/HEIF (phones' photos): read by libvips' heif loader (libheif), served
+    // like every photo only as the re-encoded JPEG/WebP variants.
+    Allowed{"image/heic", "image", true},
+    Allowed{"image/heif", "image", true},
+    Allowed{"audio/ogg", "voice?", true},
+    Allowed{"audio/webm", "voice?", true},
+    Allowed{"video/webm", "voice?", true},
+    Allowed{"audio/mp4", "voice?", true},
+    Allowed{"audio/x-m4a", "voice?", true},
+    Allowed{"audio/aac", "voice?", true},
+    Allowed{"audio/x-hx-aac-adts", "voice?", true},
+    Allowed{"video/mp4", "video", true},
+    Allowed{"video/quicktime", "video", true},
+    Allowed{"application/pdf", "file", false},
     Allowed{"text/plain", "file", false},
 };
 

@@ -31,7 +31,7 @@ struct SniffedType {
   bool inline_ok = false;    // may be shown inline (else Content-Disposition: attachment)
 };
 
-// The allow-list: JPEG, PNG, WebP and GIF are images; Ogg/WebM/MP4 audio and AAC
+// The allow-list: JPEG, PNG, WebP, GIF and HEIC/HEIF are images; Ogg/WebM/MP4 audio and AAC
 // are voice notes when the client asks for one (`want_voice`), else files; MP4
 // and QuickTime are videos; PDF and plain text are files as themselves;
 // everything else (HTML, SVG, scripts, executables, unknown) is a file served as

@@ -1,7 +1,9 @@
 // Attachments in PostgreSQL (migrations/postgres/tchat_messaging/000007_media):
 // the triggers that attach an upload to a message in the send's own transaction
 // (through PgMessageStore::Append, msg_send_batch unchanged), the owner check,
-// detaching on delete, and MediaStore's sweep, also while a send holds the row.
+// forwards (migration 000011: a media posted where the sender is a member, checked
+// under locks), detaching on delete, and MediaStore's sweep, also while a send
+// holds the row.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -67,6 +69,21 @@ AppendRequest WithMedia(const std::string& conv, const std::string& sender, cons
   r.client_msg_id = NewUuidV7();
   r.attachment = MediaService::AttachmentJson(m);
   return r;
+}
+
+// One message through Append; its result (the batch's only answer).
+Task<Result<AppendOutcome>> SendOne(PgMessageStore& messages, AppendRequest r) {
+  std::vector<AppendRequest> batch;
+  batch.push_back(std::move(r));
+  auto out = co_await messages.Append(batch);
+  if (!out) co_return std::move(out).error();
+  co_return std::move((*out)[0]);
+}
+
+Task<Result<std::int64_t>> MessagesIn(pg::Pool& pool, const std::string& conv) {
+  auto r = co_await pool.Query("SELECT count(*) FROM messages WHERE conversation_id = $1", conv);
+  if (!r) co_return std::move(r).error();
+  co_return r->GetInt64(0, 0);
 }
 
 Task<Result<std::int64_t>> Refs(pg::Pool& pool, const std::string& media_id) {
@@ -148,6 +165,122 @@ TEST_F(MediaPgTest, SendAttachesTheSendersUploadAndRefusesAnothersUpload) {
     auto in_use = co_await media.HashInUse(photo.sha256);
     CO_ASSERT_OK(in_use);
     EXPECT_FALSE(*in_use);
+  });
+}
+
+TEST_F(MediaPgTest, AMemberForwardsAPostedMediaAndNobodyElseCan) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), carol = NewUuidV7(),
+                      dave = NewUuidV7();
+    const std::string source = NewUuidV7(), target = NewUuidV7(), other = NewUuidV7();
+    CO_ASSERT_OK(co_await MakeConversation(pool, source, alice, bob));
+    CO_ASSERT_OK(co_await MakeConversation(pool, target, bob, carol));
+    CO_ASSERT_OK(co_await MakeConversation(pool, other, dave, carol));
+    MediaStore media(pool);
+    PgMessageStore messages(pool);
+    const MediaRow photo = Upload(alice);
+    CO_ASSERT_OK(co_await media.Insert(photo));
+
+    // Not posted yet: an upload stays its uploader's, even for Bob.
+    auto early = co_await SendOne(messages, WithMedia(target, bob, photo));
+    CO_ASSERT_TRUE(!early.ok());
+    EXPECT_EQ(early.error().sqlstate, "42501");
+
+    auto posted = co_await SendOne(messages, WithMedia(source, alice, photo));
+    CO_ASSERT_OK(posted);
+    CO_ASSERT_TRUE(posted->status == AppendStatus::kOk);
+    // Bob, a member of the source, forwards it to Carol: its own ref.
+    auto fwd = co_await SendOne(messages, WithMedia(target, bob, photo));
+    CO_ASSERT_OK(fwd);
+    CO_ASSERT_TRUE(fwd->status == AppendStatus::kOk);
+    auto refs = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs);
+    EXPECT_EQ(*refs, 2);
+    auto carol_reads = co_await media.CanRead(photo.id, carol);
+    CO_ASSERT_OK(carol_reads);
+    EXPECT_TRUE(*carol_reads);
+
+    // Dave is in no conversation that carries it: refused, nothing written.
+    auto stranger = co_await SendOne(messages, WithMedia(other, dave, photo));
+    CO_ASSERT_TRUE(!stranger.ok());
+    EXPECT_EQ(stranger.error().sqlstate, "42501");
+    auto in_other = co_await MessagesIn(pool, other);
+    CO_ASSERT_OK(in_other);
+    EXPECT_EQ(*in_other, 0);
+
+    // Deleting the original keeps the forward (and the file) alive.
+    CO_ASSERT_OK(co_await messages.Delete(source, posted->message.seq, alice, false, NewUuidV7()));
+    auto kept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(kept);
+    EXPECT_TRUE(kept->empty());
+    auto still = co_await media.CanRead(photo.id, carol);
+    CO_ASSERT_OK(still);
+    EXPECT_TRUE(*still);
+    // The uploader posts it again (a second ref in the source).
+    auto again = co_await SendOne(messages, WithMedia(source, alice, photo));
+    CO_ASSERT_OK(again);
+
+    // Carol forwards from the target; once removed from it, she cannot.
+    auto carol_fwd = co_await SendOne(messages, WithMedia(other, carol, photo));
+    CO_ASSERT_OK(carol_fwd);
+    CO_ASSERT_TRUE(carol_fwd->status == AppendStatus::kOk);
+    CO_ASSERT_TRUE(
+        (co_await pool.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2",
+                             target, carol))
+            .ok());
+    // (She is still in `other`, which now carries it too: that one goes as well.)
+    CO_ASSERT_OK(
+        co_await messages.Delete(other, carol_fwd->message.seq, carol, false, NewUuidV7()));
+    auto removed = co_await SendOne(messages, WithMedia(other, carol, photo));
+    CO_ASSERT_TRUE(!removed.ok());
+    EXPECT_EQ(removed.error().sqlstate, "42501");
+    auto refs2 = co_await Refs(pool, photo.id);
+    CO_ASSERT_OK(refs2);
+    EXPECT_EQ(*refs2, 2);  // Bob's forward and Alice's second post
+    // The forward counts in the uploader's quota only.
+    auto bob_used = co_await media.UsedBytes(bob);
+    CO_ASSERT_OK(bob_used);
+    EXPECT_EQ(*bob_used, 0);
+  });
+}
+
+TEST_F(MediaPgTest, AForwardWaitsForARemovalFromItsSourceThenIsRefused) {
+  // A send that waits for a lock gives up after 1 s here (instead of hanging).
+  AdminExec(db_.admin_url, "ALTER DATABASE " + db_.name + " SET lock_timeout = '1s'");
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7(), carol = NewUuidV7();
+    const std::string source = NewUuidV7(), target = NewUuidV7();
+    CO_ASSERT_OK(co_await MakeConversation(pool, source, alice, bob));
+    CO_ASSERT_OK(co_await MakeConversation(pool, target, bob, carol));
+    MediaStore media(pool);
+    PgMessageStore messages(pool);
+    const MediaRow photo = Upload(alice);
+    CO_ASSERT_OK(co_await media.Insert(photo));
+    auto posted = co_await SendOne(messages, WithMedia(source, alice, photo));
+    CO_ASSERT_OK(posted);
+
+    // Bob's removal from the source is under way (not committed): his forward
+    // cannot commit on the membership it still sees; it waits for the removal
+    // (here until its lock timeout, 55P03).
+    auto lease = co_await pool.Acquire();
+    CO_ASSERT_TRUE(lease.ok());
+    pg::Connection& tx = **lease;
+    CO_ASSERT_TRUE((co_await tx.Query("BEGIN")).ok());
+    CO_ASSERT_TRUE(
+        (co_await tx.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2",
+                           source, bob))
+            .ok());
+    auto waiting = co_await SendOne(messages, WithMedia(target, bob, photo));
+    CO_ASSERT_TRUE(!waiting.ok());
+    EXPECT_EQ(waiting.error().sqlstate, "55P03");
+    CO_ASSERT_TRUE((co_await tx.Query("COMMIT")).ok());
+    // Once it committed, the forward is refused; nothing reached the target.
+    auto after = co_await SendOne(messages, WithMedia(target, bob, photo));
+    CO_ASSERT_TRUE(!after.ok());
+    EXPECT_EQ(after.error().sqlstate, "42501");
+    auto in_target = co_await MessagesIn(pool, target);
+    CO_ASSERT_OK(in_target);
+    EXPECT_EQ(*in_target, 0);
   });
 }
 

@@ -86,7 +86,8 @@ struct VoiceInfo {
 Status InitMediaProcessing();
 
 // JPEG, PNG, WebP, GIF (first frame), and HEIC/HEIF/AVIF when libvips can read them
-// (reported as image/heif; not covered by the tests). The output carries no metadata
+// (reported as image/heif; Debian's libvips reads HEIC through libheif, and
+// media_process_test makes one with heifsave). The output carries no metadata
 // at all (no EXIF, GPS, XMP, IPTC, ICC): an embedded colour profile is applied first
 // (pixels converted to sRGB); without one the pixels are taken as sRGB. out_dir must
 // exist; thumb.* and display.* in it are replaced (written to *.tmp, then renamed; not

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
+#include "media_files.hpp"
+
 namespace tchat::messaging::media {
 namespace {
 
@@ -263,6 +265,28 @@ TEST_F(MediaProcessTest, WebpAndGifAreRead) {
     EXPECT_EQ(std::max(info->thumb.width, info->thumb.height), 320);
     ExpectPlaceholder(*info, limits_);
   }
+}
+
+TEST_F(MediaProcessTest, HeicIsAllowedAndReEncodedAsJpeg) {
+  // Made here with libvips' heifsave (libheif with x265): a phone's photo format.
+  ImagePtr img = TwoColours(640, 480);
+  const fs::path src = SaveAs(img.get(), "in.heic");
+  const std::string bytes = ReadFile(src);
+  const SniffedType type = SniffType(std::string_view(bytes).substr(0, 8192), false);
+  EXPECT_EQ(type.kind, "image");
+  EXPECT_EQ(type.content_type, "image/heic");
+  auto info = ProcessImage(src, out_, limits_);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->source_mime, "image/heif");
+  EXPECT_EQ(info->width, 640);
+  EXPECT_EQ(info->height, 480);
+  EXPECT_EQ(info->display.mime, "image/jpeg");
+  EXPECT_EQ(info->thumb.mime, "image/jpeg");
+  EXPECT_EQ(std::max(info->thumb.width, info->thumb.height), 320);
+  const std::string display = ReadFile(info->display.path);
+  ASSERT_GE(display.size(), 2u);
+  EXPECT_EQ(display.substr(0, 2), "\xFF\xD8");  // a JPEG, not the HEIC
+  ExpectPlaceholder(*info, limits_);
 }
 
 TEST_F(MediaProcessTest, GreyAnd16BitImagesComeOutAs8Bit) {

@@ -32,6 +32,16 @@ Error MediaNotFound() {
   return Error::NotFound("media not found");
 }
 
+}  // namespace
+
+Error AttachmentNotFound() {
+  return Error::NotFound(
+      "attachment not found: attach your own upload, or forward a media posted in one of your "
+      "conversations");
+}
+
+namespace {
+
 // RFC 5987 filename*= value of a download.
 std::string Disposition(const MediaRow& row) {
   if (row.kind != "file") return "inline";
@@ -218,8 +228,13 @@ Task<Status> MediaService::ResolveAttachment(const std::string& user_id, Message
   if (!input.attachment_id) co_return Ok();
   auto row = co_await store_.Get(*input.attachment_id);
   if (!row && !row.error().IsNotFound()) co_return std::move(row).error();
-  if (!row || row->owner_id != user_id) {
-    co_return Error::NotFound("attachment not found: only your own uploads can be attached");
+  if (!row) co_return AttachmentNotFound();
+  if (row->owner_id != user_id) {
+    // A forward: someone else's media that the sender can see (posted in one of
+    // their conversations). The send's trigger checks it again, under locks.
+    auto can = co_await store_.CanRead(row->id, user_id);
+    if (!can) co_return std::move(can).error();
+    if (!*can) co_return AttachmentNotFound();
   }
   if (input.type != "file" && input.type != row->kind) {
     co_return Error::InvalidArgument("attachment_id: the upload is a " + row->kind + ", not a " +

@@ -45,6 +45,9 @@ struct ServeTarget {
 // Attachments: uploads into the media store, signed URLs, the attachment of an
 // upload to a message, the sweeper. One per worker (its store and limits are the
 // worker's); the blocking pool and directory are shared.
+// 404 of a send whose attachment_id the sender may not attach (or is gone).
+Error AttachmentNotFound();
+
 class MediaService {
  public:
   MediaService(MediaStore& store, UserLimits& limits, BlockingPool& blocking, MediaOptions options);
@@ -69,9 +72,11 @@ class MediaService {
   Task<Result<ServeTarget>> Serve(const std::string& id, const std::string& variant,
                                   std::string_view exp, std::string_view sig);
 
-  // For an image/voice/video/file message naming an attachment_id: the sender's
-  // upload as the message's attachment (400 when its kind does not fit the type,
-  // 404 when it is not the sender's or is gone).
+  // For an image/voice/video/file message naming an attachment_id: the media as
+  // the message's attachment, when it is the sender's upload or a forward (a
+  // media the sender can see by Describe's rule: posted in one of their
+  // conversations); 400 when its kind does not fit the type, 404 otherwise. The
+  // send's trigger (migration 000011) checks again in the send's transaction.
   Task<Status> ResolveAttachment(const std::string& user_id, MessageInput& input);
   // The attachment object stored with a message.
   static json::object AttachmentJson(const MediaRow& row);

@@ -364,6 +364,15 @@ TEST(Service, OutcomesMapToSpecErrors) {
   EXPECT_EQ(with(AppendStatus::kBlocked).error().code, ErrorCode::kPermissionDenied);
   EXPECT_EQ(with(AppendStatus::kBadReply).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(OutcomeToResult(Error::Unavailable("db")).error().code, ErrorCode::kUnavailable);
+  // The attachment trigger's refusals (migration 000011) are the send's 404.
+  for (const char* state : {"42501", "23503"}) {
+    Error e{ErrorCode::kInternal, "ERROR:  media 0190 is not visible to the sender"};
+    e.sqlstate = state;
+    EXPECT_EQ(OutcomeToResult(e).error().code, ErrorCode::kNotFound) << state;
+  }
+  Error other{ErrorCode::kInvalidArgument, "insert or update violates foreign key constraint"};
+  other.sqlstate = "23503";
+  EXPECT_EQ(OutcomeToResult(other).error().code, ErrorCode::kInvalidArgument);
 }
 
 // ---- payment events ----

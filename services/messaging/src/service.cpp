@@ -6,6 +6,7 @@
 #include <tchat/core/uuid.hpp>
 
 #include "hub.hpp"
+#include "media_service.hpp"
 #include "model_json.hpp"
 #include "pg_message_store.hpp"
 #include "send_batcher.hpp"
@@ -52,7 +53,17 @@ json::array Ids(const std::vector<std::string>& ids) {
 }  // namespace
 
 Result<SendResult> OutcomeToResult(Result<AppendOutcome> outcome) {
-  if (!outcome) return std::move(outcome).error();
+  if (!outcome) {
+    // The attachment trigger's refusal (migration 000011): the media went, or
+    // the sender stopped seeing it (left the conversation it was forwarded
+    // from, its message deleted) after ResolveAttachment's check.
+    const Error& e = outcome.error();
+    if ((e.sqlstate == "42501" || e.sqlstate == "23503") &&
+        e.message.find("media ") != std::string::npos) {
+      return AttachmentNotFound();
+    }
+    return std::move(outcome).error();
+  }
   AppendOutcome& o = *outcome;
   switch (o.status) {
     case AppendStatus::kOk:

@@ -44,6 +44,24 @@ std::string Ffmpeg(const std::string& args, const std::string& ext) {
   return ss.str();
 }
 
+// A 800x600 HEIC made by libvips' command (heifsave, libheif); "" when it failed.
+std::string Heic() {
+  const auto base = std::filesystem::temp_directory_path() / ("tchat-heic-" + NewUuidV7());
+  const std::string jpg = base.string() + ".jpg", heic = base.string() + ".heic";
+  const std::string cmd = "ffmpeg -loglevel error -y -f lavfi -i testsrc2=s=800x600 -frames:v 1 " +
+                          jpg + " && vips copy " + jpg + " " + heic;
+  std::string out;
+  if (std::system(cmd.c_str()) == 0) {
+    std::ifstream in(heic, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+  }
+  std::filesystem::remove(jpg);
+  std::filesystem::remove(heic);
+  return out;
+}
+
 // A 640x480 JPEG carrying an EXIF APP1 segment with a GPS IFD and `marker`.
 std::string JpegWithGps(const std::string& marker) {
   std::string jpeg = Ffmpeg("-f lavfi -i color=c=red:s=640x480 -frames:v 1", ".jpg");
@@ -121,6 +139,20 @@ class MediaTest : public ServiceTest {
                                                                     {"body", "look"}}));
   }
 
+  std::string Group(User& owner, const std::vector<const User*>& members) {
+    std::vector<std::string> ids;
+    for (const User* m : members) ids.push_back(m->id);
+    auto r = owner.api->Run(owner.api->async().CreateGroup("media", ids));
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return Str(r.object(), "id");
+  }
+
+  std::size_t MessageCount(User& u, const std::string& conv) {
+    auto r = u.api->Run(u.api->async().History(conv, std::nullopt, std::nullopt, 50));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return Arr(r.object(), "messages").size();
+  }
+
   std::string gateway_;
 };
 
@@ -164,6 +196,25 @@ TEST_F(MediaTest, PhotoIsReEncodedWithoutExifAndServedFromASignedUrl) {
   std::string later = url;
   later[exp + 4] = later[exp + 4] == '9' ? '8' : static_cast<char>(later[exp + 4] + 1);
   EXPECT_EQ(Fetch(a, later).status, 403);
+}
+
+TEST_F(MediaTest, HeicPhotoIsAnImageServedAsJpeg) {
+  User a = GatewayUser();
+  const std::string heic = Heic();
+  ASSERT_FALSE(heic.empty()) << "ffmpeg and vips could not make the fixture";
+  auto up = Upload(a, heic, "", "application/octet-stream");
+  ASSERT_EQ(up.status, 201) << up.raw;
+  EXPECT_EQ(Str(up.object(), "kind"), "image");
+  EXPECT_EQ(Str(up.object(), "content_type"), "image/heic");
+  EXPECT_EQ(Int(up.object(), "width"), 800);
+  EXPECT_EQ(Int(up.object(), "height"), 600);
+  auto got = Fetch(a, Str(up.object(), "url"));
+  ASSERT_EQ(got.status, 200) << got.raw.substr(0, 200);
+  EXPECT_EQ(got.header("content-type"), "image/jpeg");
+  EXPECT_EQ(JpegSize(got.raw), std::make_pair(800, 600));
+  auto thumb = Fetch(a, Str(up.object(), "thumbnail_url"));
+  ASSERT_EQ(thumb.status, 200);
+  EXPECT_EQ(JpegSize(thumb.raw), std::make_pair(320, 240));
 }
 
 TEST_F(MediaTest, FileIsServedByteForByteWithRange) {
@@ -276,6 +327,55 @@ TEST_F(MediaTest, OnlyTheUploaderAttachesAndOnlyMembersSeeIt) {
   ASSERT_TRUE(del.ok()) << del.raw;
   EXPECT_EQ(b.api->Get("/v1/media/" + id).status, 404);
   EXPECT_EQ(a.api->Get("/v1/media/" + id).status, 200);
+}
+
+TEST_F(MediaTest, AMemberForwardsAPostedPhotoWithoutUploadingIt) {
+  User a = GatewayUser(), b = GatewayUser(), c = GatewayUser(), d = GatewayUser(),
+       e = GatewayUser();
+  const std::string group = Group(a, {&b, &c});
+  const std::string b_d = Direct(b, d), c_d = Direct(c, d), e_d = Direct(e, d);
+  auto up = Upload(a, JpegWithGps(NewUuidV7()));
+  ASSERT_EQ(up.status, 201) << up.raw;
+  const std::string id = Str(up.object(), "id");
+  // Not posted yet: nobody but the uploader can send it, even a co-member.
+  EXPECT_EQ(SendMedia(b, b_d, "image", id).status, 404);
+  auto posted = SendMedia(a, group, "image", id);
+  ASSERT_EQ(posted.status, 201) << posted.raw;
+
+  // b, a member of the group, forwards it to d: the same media, no upload.
+  auto wd = Connect(d);
+  auto fwd = SendMedia(b, b_d, "image", id);
+  ASSERT_EQ(fwd.status, 201) << fwd.raw;
+  EXPECT_EQ(Str(Obj(fwd.object(), "attachment"), "id"), id);
+  EXPECT_EQ(Int(Obj(fwd.object(), "attachment"), "size"), Int(up.object(), "size"));
+  auto ev = wd->NextOfType("message.new", 5s);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(Str(Obj(Obj(*ev, "message"), "attachment"), "id"), id);
+  // d (in no conversation with a) now gets the signed URLs and the bytes.
+  auto seen = d.api->Get("/v1/media/" + id);
+  ASSERT_EQ(seen.status, 200) << seen.raw;
+  auto bytes = Fetch(d, Str(seen.object(), "thumbnail_url"));
+  EXPECT_EQ(bytes.status, 200);
+  EXPECT_TRUE(bytes.header("content-type").starts_with("image/")) << bytes.header("content-type");
+
+  // e is in no conversation that carries it: 404, nothing sent.
+  auto stranger = SendMedia(e, e_d, "image", id);
+  EXPECT_EQ(stranger.status, 404) << stranger.raw;
+  EXPECT_EQ(MessageCount(e, e_d), 0u);
+  // c, removed from the group, can no longer forward it.
+  auto removed = a.api->Delete("/v1/conversations/" + group + "/members/" + c.id);
+  ASSERT_TRUE(removed.ok()) << removed.raw;
+  auto late = SendMedia(c, c_d, "image", id);
+  EXPECT_EQ(late.status, 404) << late.raw;
+  EXPECT_EQ(MessageCount(c, c_d), 0u);
+
+  // Deleting the original does not break the forward.
+  auto del = a.api->Delete("/v1/conversations/" + group + "/messages/" +
+                           std::to_string(Int(posted.object(), "seq")));
+  ASSERT_TRUE(del.ok()) << del.raw;
+  auto still = d.api->Get("/v1/media/" + id);
+  ASSERT_EQ(still.status, 200) << still.raw;
+  EXPECT_EQ(Fetch(d, Str(still.object(), "url")).status, 200);
 }
 
 TEST_F(MediaTest, VoiceNoteGetsItsDurationAndWaveform) {

@@ -633,7 +633,9 @@ export interface paths {
          *     every member's WebSockets as `message.new`. A user sends at most
          *     `messaging_rate_messages_per_minute` messages a minute, over HTTP and
          *     WebSocket together, on every replica (default 300; 429 with
-         *     `Retry-After` beyond).
+         *     `Retry-After` beyond). An `attachment_id` that the sender may not
+         *     attach (see `MessageInput`: not their upload and not a media posted in
+         *     one of their conversations, or gone) is 404 and nothing is sent.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -1001,7 +1003,9 @@ export interface paths {
         /**
          * Upload an attachment (photo, voice note, video, file)
          * @description The file is the raw request body (any Content-Type: it is ignored). The
-         *     type is found from the bytes: JPEG, PNG, WebP and GIF are `image`;
+         *     type is found from the bytes: JPEG, PNG, WebP, GIF and HEIC/HEIF are
+         *     `image` (a HEIC is served, like every photo, only re-encoded as JPEG or
+         *     WebP; its `content_type` stays `image/heic`);
          *     Ogg/WebM/MP4 audio and AAC are `voice` with `?kind=voice` (else `file`);
          *     MP4 and QuickTime are `video`; anything else is a `file` served only as
          *     a download (HTML, SVG, scripts as `application/octet-stream`). Photos are
@@ -2034,6 +2038,16 @@ export interface components {
          *     `image` and `file` only, an outside `attachment` (files with a `name`) —
          *     and may have a caption. `payment` and `system` messages are posted by
          *     the server only.
+         *     Forwarding: `attachment_id` may also name a media the sender did not
+         *     upload when they can currently see it by the rule of
+         *     `GET /v1/media/{id}` (a message that is not deleted carries it in a
+         *     conversation they are a member of); the new message carries the same
+         *     media, without a new upload. An upload never posted can be attached by
+         *     its uploader only. The check is made again in the send's transaction: a
+         *     sender removed from that conversation, or whose only such message was
+         *     deleted, meanwhile gets 404 and nothing is sent. The forward keeps the
+         *     file as long as it is not deleted, whatever becomes of the original
+         *     message; the media keeps its uploader (and counts in their quota).
          */
         MessageInput: {
             /** @description The sender's idempotency token, 1 to 128 printable ASCII characters. */

@@ -186,6 +186,23 @@ export const fil: Messages = {
   'media.file': 'File',
   'media.dropHere': 'I-drop dito ang mga file para ipadala',
   'media.unavailable': 'Wala na ang attachment na ito.',
+  'media.forward': 'I-forward',
+  'media.forwardTo': 'I-forward sa…',
+  'media.forwardItems': {
+    one: 'I-forward ang {count} litrato sa…',
+    other: 'I-forward ang {count} litrato sa…',
+  },
+  'media.forwarded': 'Na-forward sa {name}',
+  'media.noChats': 'Wala ka pang chat na mapagpapasahan.',
+  'media.photoGrid': { one: '{count} litrato', other: '{count} litrato' },
+  'media.morePhotos': { one: '{count} pang litrato', other: '{count} pang litrato' },
+  'media.photoOf': 'Litrato {index} sa {count}',
+  'media.previousPhoto': 'Nakaraang litrato',
+  'media.nextPhoto': 'Susunod na litrato',
+  'media.confirmDeletePhotos': {
+    one: 'Burahin ang {count} litrato?',
+    other: 'Burahin ang {count} litratong ito?',
+  },
 
   'money.sendTitle': 'Magpadala ng pera kay {name}',
   'money.requestTitle': 'Humingi ng pera kay {name}',

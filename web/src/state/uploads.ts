@@ -1,14 +1,20 @@
 // Attachments on their way to the server (POST /v1/media), per conversation. Each
 // shows as a bubble with its progress and a cancel button; once stored, the
 // upload becomes a message in the outbox (Messenger.sendMedia), which sends and
-// retries it like text. A failed upload stays with a retry button. Uploads are
-// not kept across a reload (the file is only in this page's memory); the
-// message, once queued, is.
+// retries it like text. A failed upload stays with a retry button. The files of
+// uploads in progress are kept in IndexedDB (upload-store.ts): after a reload
+// restore() starts them again from the beginning; the message, once queued, is
+// the outbox's (localStorage), and an upload whose message was queued is never
+// started again (DONE_KEY).
 import { ApiError } from '../api/errors';
 import { UploadAborted, type Attachment, type Media, type MediaApi } from '../api/media';
 import { Emitter } from '../util/emitter';
 import { newId } from '../util/ids';
 import type { Messenger } from './messenger';
+import { forgetUpload, saveUpload, storedUploads } from './upload-store';
+
+/** Uploads whose message is queued but whose stored file may not be deleted yet. */
+const DONE_KEY = 'tchat.uploads.done';
 
 export type AttachmentKind = 'image' | 'voice' | 'video' | 'file';
 
@@ -35,6 +41,11 @@ interface Entry {
   item: UploadItem;
   file: Blob;
   abort: (() => void) | null;
+  /** The upload added before this one in the same batch: its message goes first. */
+  after: Entry | null;
+  /** Uploaded, its message waiting for `after`'s. */
+  ready: Media | null;
+  batch: string | null;
 }
 
 /** The kind a file will most likely be, from its browser-given type (the server decides). */
@@ -47,6 +58,7 @@ export function guessKind(file: Blob): AttachmentKind {
 export class Uploads {
   readonly events = new Emitter<{ changed: string }>();
   private entries: Entry[] = [];
+  private userId: string | null = null;
 
   constructor(
     private readonly media: MediaApi,
@@ -61,10 +73,19 @@ export class Uploads {
   add(
     conversationId: string,
     file: Blob,
-    opts: { name: string; voice?: boolean; durationMs?: number; caption?: string },
+    opts: {
+      name: string;
+      voice?: boolean;
+      durationMs?: number;
+      caption?: string;
+      /** Files picked or dropped together: their messages are sent in this order. */
+      batch?: string;
+      /** Restored after a reload (already stored), with its id. */
+      restored?: string;
+    },
   ): UploadItem {
     const item: UploadItem = {
-      id: newId(),
+      id: opts.restored ?? newId(),
       conversationId,
       kind: opts.voice ? 'voice' : guessKind(file),
       name: opts.name,
@@ -76,8 +97,26 @@ export class Uploads {
       durationMs: opts.durationMs,
       caption: opts.caption ?? '',
     };
-    const entry: Entry = { item, file, abort: null };
+    const batch = opts.batch ?? null;
+    const after = batch
+      ? ([...this.entries].reverse().find((e) => e.batch === batch) ?? null)
+      : null;
+    const entry: Entry = { item, file, abort: null, after, ready: null, batch };
     this.entries.push(entry);
+    if (this.userId && !opts.restored) {
+      void saveUpload({
+        id: item.id,
+        userId: this.userId,
+        conversationId,
+        voice: !!opts.voice,
+        name: opts.name,
+        durationMs: opts.durationMs,
+        caption: item.caption,
+        batch,
+        at: Date.now(),
+        file,
+      });
+    }
     if (item.kind === 'image') void this.measure(entry);
     this.start(entry);
     return item;
@@ -88,6 +127,7 @@ export class Uploads {
     if (!e) return;
     e.abort?.();
     this.drop(e);
+    this.sendReady(); // what waited for it goes now
   }
 
   retry(id: string): void {
@@ -116,16 +156,8 @@ export class Uploads {
     handle.done.then(
       (m) => {
         if (!this.entries.includes(e)) return;
-        this.messenger.sendMedia(
-          item.conversationId,
-          {
-            type: item.kind === 'voice' ? 'voice' : m.kind,
-            attachmentId: m.id,
-            attachment: attachmentOf(m),
-          },
-          item.caption,
-        );
-        this.drop(e);
+        e.ready = m;
+        this.sendReady();
       },
       (err: unknown) => {
         if (err instanceof UploadAborted || !this.entries.includes(e)) return;
@@ -133,8 +165,34 @@ export class Uploads {
         item.error = err instanceof Error ? err : new Error(String(err));
         e.abort = null;
         this.events.emit('changed', item.conversationId);
+        this.sendReady();
       },
     );
+  }
+
+  /**
+   * Sends the messages of finished uploads, each once the upload before it in
+   * its batch has been sent, cancelled or has failed (a retry then comes later).
+   */
+  private sendReady(): void {
+    for (const e of [...this.entries]) {
+      if (!e.ready || !this.entries.includes(e)) continue;
+      const before = e.after;
+      if (before && this.entries.includes(before) && before.item.state !== 'failed') continue;
+      const { item } = e;
+      const m = e.ready;
+      markDone(item.id); // before the message is queued: a reload must not upload it again
+      this.messenger.sendMedia(
+        item.conversationId,
+        {
+          type: item.kind === 'voice' ? 'voice' : m.kind,
+          attachmentId: m.id,
+          attachment: attachmentOf(m),
+        },
+        item.caption,
+      );
+      this.drop(e);
+    }
   }
 
   /** Width and height of a photo, so that its bubble has its final size at once. */
@@ -152,7 +210,42 @@ export class Uploads {
     }
   }
 
+  /**
+   * For the signed-in user (after sign-in or a reload): starts again the uploads
+   * a reload interrupted, in the order they were added.
+   */
+  async restore(userId: string): Promise<void> {
+    this.userId = userId;
+    const done = doneIds();
+    for (const u of await storedUploads(userId)) {
+      if (this.userId !== userId) return; // signed out meanwhile
+      if (done.has(u.id)) {
+        void forgetUpload(u.id).then(() => unmarkDone(u.id));
+        continue;
+      }
+      if (this.entries.some((e) => e.item.id === u.id)) continue;
+      this.add(u.conversationId, u.file, {
+        name: u.name,
+        voice: u.voice,
+        durationMs: u.durationMs,
+        caption: u.caption,
+        batch: u.batch ?? undefined,
+        restored: u.id,
+      });
+    }
+  }
+
+  /** Sign-out: stops and forgets every upload (nothing is kept for the next user). */
+  close(): void {
+    for (const e of [...this.entries]) {
+      e.abort?.();
+      this.drop(e);
+    }
+    this.userId = null;
+  }
+
   private drop(e: Entry): void {
+    void forgetUpload(e.item.id).then(() => unmarkDone(e.item.id));
     this.entries = this.entries.filter((x) => x !== e);
     if (e.item.previewUrl) URL.revokeObjectURL(e.item.previewUrl);
     this.events.emit('changed', e.item.conversationId);
@@ -176,4 +269,24 @@ export function attachmentOf(m: Media): Attachment {
   if (m.placeholder) a.placeholder = m.placeholder;
   if (m.thumbnail_url) a.thumbnail_url = `/v1/media/${m.id}?variant=thumb`;
   return a;
+}
+
+function doneIds(): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(DONE_KEY) ?? '[]') as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
+function markDone(id: string): void {
+  const ids = doneIds();
+  ids.add(id);
+  localStorage.setItem(DONE_KEY, JSON.stringify([...ids]));
+}
+
+function unmarkDone(id: string): void {
+  const ids = doneIds();
+  if (!ids.delete(id)) return;
+  localStorage.setItem(DONE_KEY, JSON.stringify([...ids]));
 }

@@ -43,6 +43,7 @@ export class App {
       this.startedFor = user.id;
       this.ctx.directory.put(user);
       this.ctx.messenger.start();
+      void this.ctx.uploads.restore(user.id);
       this.ctx.inbox.open();
       void this.ctx.wallet.refresh();
     }
@@ -53,6 +54,7 @@ export class App {
 
   private stop(userId: string, reason: SignOutReason | null): void {
     this.ctx.messenger.stop();
+    this.ctx.uploads.close();
     this.ctx.inbox.close();
     this.ctx.preferences.reset();
     this.ctx.wallet.wallets = [];

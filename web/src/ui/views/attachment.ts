@@ -4,9 +4,10 @@
 // file (name, size, type, download). The box of a photo or video has its final
 // size from the first frame (width and height of the attachment), so nothing
 // below it moves when the picture arrives. Signed URLs come from
-// GET /v1/media/{id} (MediaApi.describe) only when needed.
+// GET /v1/media/{id} (MediaApi.describe) only when needed. Several photos sent
+// together show as one grid (photoGrid); the viewer steps through its photos.
 import type { Attachment, Media } from '../../api/media';
-import { intlLocale, t } from '../../i18n';
+import { intlLocale, t, tn } from '../../i18n';
 import { h, replaceChildren } from '../../util/dom';
 import { openDialog } from '../components/dialog';
 import './attachment.css';
@@ -22,9 +23,14 @@ export function fitBox(w = 4, hgt = 3, maxW = BOX_W, maxH = BOX_H): { w: number;
   return { w: Math.max(48, Math.round(w * scale)), h: Math.max(48, Math.round(hgt * scale)) };
 }
 
-export function attachmentView(ctx: Ctx, a: Attachment): HTMLElement {
+/** What the viewer offers for the photo on screen (forward: ChatView's picker). */
+export interface ViewerActions {
+  forward?(a: Attachment): void;
+}
+
+export function attachmentView(ctx: Ctx, a: Attachment, actions: ViewerActions = {}): HTMLElement {
   const kind = a.kind ?? (a.mime_type?.startsWith('image/') ? 'image' : 'file');
-  if (kind === 'image') return imageView(ctx, a);
+  if (kind === 'image') return imageView(ctx, a, actions);
   if (kind === 'video') return videoView(ctx, a);
   if (kind === 'voice') return voiceView(ctx, a);
   return fileView(ctx, a);
@@ -61,7 +67,7 @@ function lateImage(src: Promise<string | null>, alt: string, cls: string): HTMLI
   return img;
 }
 
-function imageView(ctx: Ctx, a: Attachment): HTMLElement {
+function imageView(ctx: Ctx, a: Attachment, actions: ViewerActions): HTMLElement {
   const thumb = describe(ctx, a).then((m) => m?.thumbnail_url ?? m?.url ?? a.url);
   return h(
     'button',
@@ -71,31 +77,164 @@ function imageView(ctx: Ctx, a: Attachment): HTMLElement {
       style: boxStyle(a),
       'aria-label': t('media.openPhoto'),
       'data-testid': 'att-image',
-      onClick: (e: Event) => openViewer(ctx, a, e.currentTarget as HTMLElement),
+      onClick: () => openViewer(ctx, [a], 0, actions),
     },
     placeholder(a),
     lateImage(thumb, '', 'att-thumb'),
   );
 }
 
-/** The photo at its display size in a modal dialog (Escape closes, focus returns). */
-export function openViewer(ctx: Ctx, a: Attachment, _from?: HTMLElement): void {
-  const box = fitBox(
-    a.width,
-    a.height,
-    Math.min(1600, window.innerWidth - 48),
-    window.innerHeight - 140,
-  );
-  const full = describe(ctx, a).then((m) => m?.display_url ?? m?.url ?? a.url);
-  const body = h(
+/** Tiles a grid shows; beyond, the last one says "+N". */
+const GRID_TILES = 4;
+
+/**
+ * Several photos of one sender sent together: 2 side by side, 3 as one wide
+ * over two, 4 or more as 2×2 with "+N" on the fourth. A tile opens the viewer
+ * at its photo; `seqs` (one per photo) mark the tiles for jumps to a message.
+ */
+export function photoGrid(
+  ctx: Ctx,
+  photos: Attachment[],
+  seqs: number[],
+  actions: ViewerActions = {},
+): HTMLElement {
+  const count = photos.length;
+  const shown = photos.slice(0, GRID_TILES);
+  const more = count - shown.length;
+  const tiles = shown.map((a, i) => {
+    const thumb = describe(ctx, a).then((m) => m?.thumbnail_url ?? m?.url ?? a.url);
+    const last = i === shown.length - 1 && more > 0;
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: `att-image grid-tile${i === 0 && count === 3 ? ' wide' : ''}`,
+        'aria-label': last
+          ? `${t('media.photoOf', { index: i + 1, count })}, ${tn('media.morePhotos', more)}`
+          : t('media.photoOf', { index: i + 1, count }),
+        'data-testid': 'grid-tile',
+        'data-seq': seqs[i] ?? null,
+        onClick: () => openViewer(ctx, photos, i, actions),
+      },
+      placeholder(a),
+      lateImage(thumb, '', 'att-thumb'),
+      last ? h('span', { class: 'grid-more', 'aria-hidden': 'true' }, `+${more}`) : null,
+    );
+  });
+  return h(
     'div',
-    { class: 'viewer-body', style: `width:${box.w}px;height:${box.h}px` },
-    placeholder(a),
-    lateImage(full, t('media.photo'), 'viewer-image'),
+    {
+      class: `att-grid n${Math.min(count, GRID_TILES)}`,
+      role: 'group',
+      'aria-label': tn('media.photoGrid', count),
+      'data-testid': 'photo-grid',
+    },
+    tiles,
   );
+}
+
+/**
+ * The photos at their display size in a modal dialog (Escape closes, focus
+ * returns); with several, ← and → (or the buttons) step through them.
+ */
+export function openViewer(
+  ctx: Ctx,
+  photos: Attachment[],
+  start: number,
+  actions: ViewerActions = {},
+): void {
+  let index = Math.max(0, Math.min(start, photos.length - 1));
+  const stage = h('div', { class: 'viewer-stage' });
+  const counter = h('p', { class: 'viewer-counter muted', 'aria-live': 'polite' });
+  const show = () => {
+    const a = photos[index]!;
+    const box = fitBox(
+      a.width,
+      a.height,
+      Math.min(1600, window.innerWidth - 48),
+      window.innerHeight - 180,
+    );
+    const full = describe(ctx, a).then((m) => m?.display_url ?? m?.url ?? a.url);
+    replaceChildren(
+      stage,
+      h(
+        'div',
+        { class: 'viewer-body', style: `width:${box.w}px;height:${box.h}px` },
+        placeholder(a),
+        lateImage(full, t('media.photo'), 'viewer-image'),
+      ),
+    );
+    counter.textContent =
+      photos.length > 1 ? t('media.photoOf', { index: index + 1, count: photos.length }) : '';
+    prev.disabled = index === 0;
+    next.disabled = index === photos.length - 1;
+  };
+  const step = (by: number) => {
+    const to = index + by;
+    if (to < 0 || to >= photos.length) return;
+    index = to;
+    show();
+  };
+  const prev = h(
+    'button',
+    {
+      type: 'button',
+      class: 'icon-button',
+      'aria-label': t('media.previousPhoto'),
+      title: t('media.previousPhoto'),
+      'data-testid': 'viewer-prev',
+      onClick: () => step(-1),
+    },
+    '‹',
+  );
+  const next = h(
+    'button',
+    {
+      type: 'button',
+      class: 'icon-button',
+      'aria-label': t('media.nextPhoto'),
+      title: t('media.nextPhoto'),
+      'data-testid': 'viewer-next',
+      onClick: () => step(1),
+    },
+    '›',
+  );
+  const forward = actions.forward
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'link-button',
+          'data-testid': 'viewer-forward',
+          onClick: () => {
+            const a = photos[index]!;
+            handle.close();
+            actions.forward!(a);
+          },
+        },
+        t('media.forward'),
+      )
+    : null;
+  const several = photos.length > 1;
+  const bar = h(
+    'div',
+    { class: 'viewer-bar' },
+    several ? prev : null,
+    counter,
+    several ? next : null,
+    forward,
+  );
+  const body = h('div', { class: 'viewer' }, stage, several || forward ? bar : null);
+  show();
   const handle = openDialog(t('media.photo'), body);
   handle.dialog.classList.add('media-viewer');
   handle.dialog.setAttribute('data-testid', 'media-viewer');
+  handle.dialog.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft') step(-1);
+    else if (e.key === 'ArrowRight') step(1);
+    else return;
+    e.preventDefault();
+  });
 }
 
 function videoView(ctx: Ctx, a: Attachment): HTMLElement {
@@ -111,7 +250,10 @@ function videoView(ctx: Ctx, a: Attachment): HTMLElement {
     {
       type: 'button',
       class: 'att-play',
-      'aria-label': t('media.playVideo'),
+      // The duration shown on the button is part of its name (WCAG 2.5.3).
+      'aria-label': a.duration_ms
+        ? `${t('media.playVideo')} ${duration(a.duration_ms)}`
+        : t('media.playVideo'),
       onClick: async () => {
         const m = await describe(ctx, a).catch(() => null);
         if (!m) return ctx.toast(t('media.unavailable'), 'error');

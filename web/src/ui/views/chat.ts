@@ -17,6 +17,7 @@ import { itemModels, renderItem, signature, type ItemActions } from './message-i
 import { openMoneyDialog } from './money-dialog';
 import { SearchPanel } from './search';
 import { ComposerMedia } from './composer-media';
+import { forwardable, openForwardDialog, openGridMenu } from './forward';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -347,11 +348,12 @@ export class ChatView implements View {
     );
 
     const actions: ItemActions = {
-      menu: (m, anchor) => this.openMenu(m, anchor),
+      menu: (m, anchor, group) => this.openMenu(m, anchor, group),
       react: (m, emoji) => void this.react(m, emoji),
       retry: (id) => this.ctx.messenger.outbox.retry(id),
       discard: (id) => this.ctx.messenger.outbox.discard(id),
       jumpTo: (seq) => this.jumpTo(seq),
+      forward: (list) => openForwardDialog(this.ctx, list),
     };
     const models = itemModels(this.ctx, this.id, this.conv);
     const keep = new Set<string>();
@@ -422,8 +424,11 @@ export class ChatView implements View {
     setTimeout(() => el.classList.remove('flash'), 1500);
   }
 
-  private openMenu(m: Message, anchor: HTMLElement): void {
+  private openMenu(m: Message, anchor: HTMLElement, group: Message[] | null = null): void {
     const me = this.ctx.session.user!.id;
+    if (group) {
+      return openGridMenu(this.ctx, this.id, group, anchor, (last) => this.startReply(last));
+    }
     const groups: MenuItem[][] = [
       QUICK_REACTIONS.map((emoji) => ({
         label: t('chat.react', { emoji }),
@@ -435,6 +440,9 @@ export class ChatView implements View {
     if (m.sender_id === me && m.type === 'text') {
       items.push({ label: t('chat.edit'), action: () => this.startEdit(m) });
     }
+    const fwd = forwardable(m);
+    if (fwd)
+      items.push({ label: t('media.forward'), action: () => openForwardDialog(this.ctx, [fwd]) });
     if (m.sender_id === me && m.type !== 'payment') {
       items.push({ label: t('chat.delete'), danger: true, action: () => void this.remove(m) });
     }

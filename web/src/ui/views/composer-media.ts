@@ -8,6 +8,7 @@ import { t } from '../../i18n';
 import type { UploadItem } from '../../state/uploads';
 import { h, icon, replaceChildren } from '../../util/dom';
 import { Subscriptions } from '../../util/emitter';
+import { newId } from '../../util/ids';
 import type { Ctx } from '../context';
 import { errorText } from '../errors';
 import { ICONS } from '../icons';
@@ -106,8 +107,14 @@ export class ComposerMedia {
       this.input.value = '';
       this.input.dispatchEvent(new Event('input'));
     }
+    // Sent in the order picked, as consecutive messages (several photos: one grid).
+    const batch = files.length > 1 ? newId() : undefined;
     for (const f of files) {
-      this.ctx.uploads.add(this.conversationId, f, { name: f.name || t('media.file'), caption });
+      this.ctx.uploads.add(this.conversationId, f, {
+        name: f.name || t('media.file'),
+        caption,
+        batch,
+      });
     }
     if (files.length) this.scroller.scrollTop = this.scroller.scrollHeight;
   }

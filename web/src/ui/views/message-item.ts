@@ -7,7 +7,11 @@ import type { Ctx } from '../context';
 import { clockTime, fullTime, messagePreview, userName } from '../format';
 import { ICONS } from '../icons';
 import { paymentCard } from './payment-card';
-import { attachmentView } from './attachment';
+import { attachmentView, photoGrid } from './attachment';
+import { forwardable, type Forwardable } from './forward';
+
+/** Photos of one sender this close together (and consecutive) show as one grid. */
+const GRID_GAP_MS = 60_000;
 
 export interface ItemModel {
   /** "s<seq>" for stored messages, "p<client_msg_id>" for pending ones. */
@@ -21,21 +25,25 @@ export interface ItemModel {
   receipt: string | null;
   requestStatus: string | null;
   reply: { name: string; text: string } | null;
+  /** Consecutive photos shown as one grid (message is the last of them). */
+  group: Message[] | null;
 }
 
 export interface ItemActions {
-  menu(m: Message, anchor: HTMLElement): void;
+  /** The actions of a message, or of a grid's photos (`group`). */
+  menu(m: Message, anchor: HTMLElement, group: Message[] | null): void;
   react(m: Message, emoji: string): void;
   retry(clientMsgId: string): void;
   discard(clientMsgId: string): void;
   jumpTo(seq: number): void;
+  forward(items: Forwardable[]): void;
 }
 
 /** Changes whenever the rendering of the row would change. */
 export function signature(ctx: Ctx, m: ItemModel): string {
   const sender = m.message ? userName(ctx, m.message.sender_id) : '';
   return JSON.stringify([
-    m.message,
+    m.group ?? m.message,
     m.pending?.state,
     m.receipt,
     m.requestStatus,
@@ -87,9 +95,27 @@ export function renderItem(ctx: Ctx, m: ItemModel, actions: ItemActions): HTMLEl
     body.push(h('p', { class: 'deleted' }, t('chat.deleted')));
   } else if (msg?.type === 'payment' && msg.payment) {
     body.push(paymentCard(ctx, msg, m.requestStatus));
+  } else if (m.group) {
+    classes.push('has-attachment');
+    const photos = m.group.map((g) => g.attachment!);
+    body.push(
+      photoGrid(
+        ctx,
+        photos,
+        m.group.map((g) => g.seq),
+        { forward: (a) => actions.forward([{ type: 'image', attachment: a }]) },
+      ),
+    );
   } else if (msg?.attachment || p?.media) {
     classes.push('has-attachment');
-    body.push(attachmentView(ctx, (msg?.attachment ?? p?.media?.attachment)!));
+    const fwd = msg ? forwardable(msg) : null;
+    body.push(
+      attachmentView(
+        ctx,
+        (msg?.attachment ?? p?.media?.attachment)!,
+        fwd ? { forward: () => actions.forward([fwd]) } : {},
+      ),
+    );
     const caption = msg?.body ?? p!.body;
     if (caption) body.push(h('p', { class: 'text caption' }, caption));
   } else {
@@ -124,7 +150,7 @@ export function renderItem(ctx: Ctx, m: ItemModel, actions: ItemActions): HTMLEl
           class: 'icon-button msg-more',
           'aria-label': t('chat.actions'),
           'aria-haspopup': 'menu',
-          onClick: (e: Event) => actions.menu(msg, e.currentTarget as HTMLElement),
+          onClick: (e: Event) => actions.menu(msg, e.currentTarget as HTMLElement, m.group),
         },
         icon(ICONS.more),
       ),
@@ -192,17 +218,33 @@ export function itemModels(ctx: Ctx, id: string, c: Conversation | null): ItemMo
   }
   const out: ItemModel[] = [];
   let prev: Message | null = null;
-  for (const m of messages) {
-    const mine = m.sender_id === me;
-    let receipt: string | null = null;
-    if (m.seq === receiptSeq) {
-      const seen = others.filter((o) => o.last_read_seq >= m.seq).length;
-      receipt = !seen
-        ? t('chat.sent')
-        : c?.type === 'direct'
-          ? t('chat.seen')
-          : tn('chat.seenBy', seen);
+  for (let i = 0; i < messages.length; i++) {
+    const run = photoRun(messages, i);
+    if (run.length > 1) {
+      const last = run[run.length - 1]!;
+      const first = run[0]!;
+      const mine = last.sender_id === me;
+      const withReceipt = run.some((r) => r.seq === receiptSeq);
+      out.push({
+        key: `g${first.seq}`,
+        message: last,
+        pending: null,
+        mine,
+        showSender:
+          c?.type === 'group' &&
+          (!prev || prev.sender_id !== first.sender_id || prev.type === 'system'),
+        receipt: withReceipt ? receiptText(c, others, receiptSeq) : null,
+        requestStatus: null,
+        reply: null,
+        group: run,
+      });
+      prev = last;
+      i += run.length - 1;
+      continue;
     }
+    const m = messages[i]!;
+    const mine = m.sender_id === me;
+    const receipt = m.seq === receiptSeq ? receiptText(c, others, m.seq) : null;
     out.push({
       key: `s${m.seq}`,
       message: m,
@@ -216,6 +258,7 @@ export function itemModels(ctx: Ctx, id: string, c: Conversation | null): ItemMo
           ? cache.requestStatus(m.payment.request_id)
           : null,
       reply: m.reply_to_seq ? quote(ctx, id, m.reply_to_seq) : null,
+      group: null,
     });
     prev = m;
   }
@@ -231,6 +274,7 @@ export function itemModels(ctx: Ctx, id: string, c: Conversation | null): ItemMo
       receipt: null,
       requestStatus: null,
       reply: p.replyToSeq ? quote(ctx, id, p.replyToSeq) : null,
+      group: null,
     });
   }
   return out;
@@ -240,4 +284,40 @@ function quote(ctx: Ctx, id: string, seq: number): { name: string; text: string 
   const m = ctx.messenger.cache(id).get(seq);
   if (!m) return { name: '', text: t('chat.originalMessage') };
   return { name: userName(ctx, m.sender_id), text: messagePreview(ctx, m) };
+}
+
+function receiptText(c: Conversation | null, others: Conversation['members'], seq: number): string {
+  const seen = others.filter((o) => o.last_read_seq >= seq).length;
+  if (!seen) return t('chat.sent');
+  return c?.type === 'direct' ? t('chat.seen') : tn('chat.seenBy', seen);
+}
+
+/** A photo that may join a grid: uploaded, no caption, reply or reactions. */
+function groupable(m: Message): boolean {
+  return (
+    m.type === 'image' &&
+    !m.deleted &&
+    !!m.attachment?.id &&
+    !m.body &&
+    !m.reply_to_seq &&
+    Object.keys(m.reactions).length === 0
+  );
+}
+
+/**
+ * The photos from messages[i] on that show as one grid: consecutive groupable
+ * photos of the same sender, each within GRID_GAP_MS of the one before.
+ */
+function photoRun(messages: Message[], i: number): Message[] {
+  const first = messages[i]!;
+  if (!groupable(first)) return [first];
+  const run = [first];
+  for (let k = i + 1; k < messages.length; k++) {
+    const m = messages[k]!;
+    const before = run[run.length - 1]!;
+    if (!groupable(m) || m.sender_id !== first.sender_id) break;
+    if (Date.parse(m.created_at) - Date.parse(before.created_at) > GRID_GAP_MS) break;
+    run.push(m);
+  }
+  return run;
 }

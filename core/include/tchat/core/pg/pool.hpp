@@ -24,9 +24,13 @@
 namespace tchat::pg {
 
 struct PoolOptions {
-  std::string conninfo;                                              // libpq URI (DATABASE_URL)
-  int max_open = 50;                                                 // db_max_open_conns
-  int max_idle = 10;                                                 // db_max_idle_conns
+  std::string conninfo;  // libpq URI (DATABASE_URL)
+  int max_open = 50;     // db_max_open_conns
+  int max_idle = 10;     // db_max_idle_conns
+  // Connections returned beyond max_idle stay idle for this long before they are
+  // closed (at the pool's next Acquire or return): a load that keeps more than
+  // max_idle busy reuses them instead of dialling (and planning) afresh per request.
+  std::chrono::milliseconds surplus_idle = std::chrono::seconds(10);
   std::chrono::milliseconds max_lifetime = std::chrono::minutes(5);  // 0: unlimited
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds acquire_timeout = std::chrono::seconds(5);
@@ -71,8 +75,9 @@ class Lease {
 // executor. Acquire hands out an idle connection (dropping any the server closed or
 // older than max_lifetime), dials while fewer than max_open exist, and otherwise
 // queues until a lease is returned or acquire_timeout passes (kUnavailable
-// "database pool exhausted"). On return, connections beyond max_idle, past
-// max_lifetime, broken, or left inside a transaction are closed.
+// "database pool exhausted"). On return, connections past max_lifetime, broken, or
+// left inside a transaction are closed; the idle ones beyond max_idle are closed
+// once they have sat unused for surplus_idle (checked whenever the pool is used).
 //
 // Metrics (shared by the pools of all workers, which add their deltas):
 // db_connection_errors_total{service,database},
@@ -123,6 +128,7 @@ class Pool {
   Lease Lend(std::unique_ptr<Connection> c);
   void Untrack(Connection& c);
   void Close(std::unique_ptr<Connection> c);
+  void TrimIdle(Clock::time_point now);
   bool Reusable(const Connection& c) const;
   void Publish();
   Task<void> Backoff(int attempt);
@@ -130,7 +136,11 @@ class Pool {
 
   boost::asio::any_io_executor ex_;
   PoolOptions options_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
+  struct Idle {
+    std::unique_ptr<Connection> conn;
+    Clock::time_point since;  // returned to the pool
+  };
+  std::vector<Idle> idle_;  // in the order returned: most recently used last
   std::vector<Connection*> in_use_;
   std::deque<Waiter*> waiters_;
   int open_ = 0;
