@@ -256,19 +256,19 @@ echo "== summary"
 ((only_idle || only_group)) || awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
   p = (a < d ? a : d);
   printf "1. persisted messages/s (acked %.0f, delivered %.0f) vs pgbench %.0f inserts/s: %.2fx (target >= 1.5x)\n", a, d, pg, (pg > 0 ? p / pg : 0) }'
-((only_idle)) || printf "2. latency p50 %s ms, p99 %s ms, p99.9 %s ms at %s msg/s (target p99 <= 15 ms); ack p50 %s ms, p99 %s ms\n" \
+((only_idle || only_group)) || printf "2. latency p50 %s ms, p99 %s ms, p99.9 %s ms at %s msg/s (target p99 <= 15 ms); ack p50 %s ms, p99 %s ms\n" \
   "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" "$half" \
   "$(value ack_latency_p50_ms)" "$(value ack_latency_p99_ms)"
-((only_idle)) || printf "   CPU per message at the maximum / PostgreSQL CPU per pgbench insert (%s µs) = %s\n" \
+((only_idle || only_group)) || printf "   CPU per message at the maximum / PostgreSQL CPU per pgbench insert (%s µs) = %s\n" \
   "$(value pgbench_pg_cpu_us_per_insert)" "$(awk -v m="$(value throughput_cpu_us_per_message)" \
     -v a="$(value pgbench_pg_cpu_us_per_insert)" 'BEGIN { if (a > 0) printf "%.2f", m / a; else print "-" }')"
-((only_idle)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
+((only_idle || only_group)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
   "$(value wal_bytes_per_message)" "$(value table_bytes_per_message)"
-((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \
+((only_idle || only_group)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \
   "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)" \
   "$(awk -v c="$(value fanout_cpu_seconds)" -v d="$(value fanout_delivered_per_second)" -v t="$duration" \
     'BEGIN { if (d > 0) printf "%.1f", c * 1e6 / (d * t); else print "-" }')" "$load_fanout"
-if ((only_idle == 0)); then
+if ((only_idle == 0 && only_group == 0)); then
   tchat::bench_tail_header
   printf '   (CPU µs per message by process, tchat-messaging/PostgreSQL/Redis: %s at the maximum, %s at half)\n' \
     "$(value throughput_cpu_us_per_message_by_process)" "$(value latency_cpu_us_per_message_by_process)"
@@ -278,6 +278,10 @@ if ((only_idle == 0)); then
     "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" \
     "$(value latency_cpu_us_per_message)" "$(value latency_runq_wait_us_per_message)" "$load_half" 15
 fi
+((only_idle)) || printf "5. group of %s: send -> delivered p50 %s ms, p99 %s ms (%s deliveries); unread right %s of %s (want %s), list read p50 %s ms, p99 %s ms\n" \
+  "$group_members" "$(value group_latency_p50_ms)" "$(value group_latency_p99_ms)" "$(value group_latency_samples)" \
+  "$(value unread_right)" "$((group_members - 1))" "$(value unread_expected)" \
+  "$(value unread_list_p50_ms)" "$(value unread_list_p99_ms)"
 if ((skip_idle == 0)); then
   printf "4. %s idle connections: %s KiB resident per connection (target <= 10 KiB)\n" \
     "$(value idle_connections)" "$(value server_kib_per_connection)"
