@@ -6,23 +6,31 @@
 # With --build, only what compiling the services needs (the container images'
 # builder stage, deploy/docker/Dockerfile): the toolchain, the libraries and the
 # libphonenumber headers; no servers, browser, lint tools or npm packages.
+# With --peer, only the packages of the side-by-side benchmark against ejabberd
+# (bench/peer_bench.sh): ejabberd with its PostgreSQL driver, and tsung. Opt-in:
+# the default install does not carry an XMPP server and an Erlang runtime it
+# does not run. The package's own ejabberd service is neither started nor left
+# enabled; the benchmark runs ejabberd with its own configuration.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-  echo "Usage: $0 [--check] [--build]"
+  echo "Usage: $0 [--check] [--build | --peer]"
   echo "  --check   only report missing packages (exit 1 when some are missing)"
   echo "  --build   only what compiling the services needs (no servers, browser, npm)"
+  echo "  --peer    only bench/peer_bench.sh's packages (ejabberd, tsung)"
 }
 
 check_only=0
 build_only=0
+peer_only=0
 while (($#)); do
   case "$1" in
     --check) check_only=1 ;;
     --build) build_only=1 ;;
+    --peer) peer_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -66,6 +74,10 @@ node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 
 if ((node_major < 18)); then PACKAGES+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 if ((build_only)); then PACKAGES=("${BUILD_PACKAGES[@]}"); fi
+# bench/peer_bench.sh only: Debian's ejabberd, the PostgreSQL driver it only
+# suggests, and tsung.
+PEER_PACKAGES=(ejabberd erlang-p1-pgsql tsung)
+if ((peer_only)); then PACKAGES=("${PEER_PACKAGES[@]}"); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -95,10 +107,14 @@ if ((${#missing[@]} > 0)); then
   trap cleanup_policy EXIT
   tchat::as_root apt-get update -qq
   tchat::as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ((peer_only)) && command -v systemctl >/dev/null; then
+    # The package enables its service for the next boot; the benchmark does not use it.
+    tchat::as_root systemctl disable ejabberd.service >/dev/null 2>&1 || true
+  fi
 else
   ((check_only)) || tchat::log "all ${#PACKAGES[@]} packages are installed"
 fi
-((check_only)) && exit 0
+((check_only || peer_only)) && exit 0
 
 # The web client's npm packages, exactly as web/package-lock.json pins them.
 if ((!build_only)); then

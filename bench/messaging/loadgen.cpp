@@ -12,6 +12,9 @@
 //               loop sends its clients' due messages every T µs (default 1000); a
 //               message is stamped with its scheduled time, so lateness counts.
 //               --samples-file F writes "<send µs> <latency µs>" per delivery.
+//               --start-delay S (first send S s after connecting), --linger S (connected S s
+//               after the report) and the totals: for bench/peer_bench.sh. --stamp-at-write 1:
+//               the stamp is the write time, not the due time (as tsung's; lateness not counted).
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
@@ -50,6 +53,7 @@
 #include <tchat/client/ws_client.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "loadgen_options.hpp"
 #include "support.hpp"
 
 namespace {
@@ -61,10 +65,11 @@ using tchat::client::ApiClient;
 using tchat::client::TokenMinter;
 using tchat::client::WsClient;
 using Clock = std::chrono::steady_clock;
+using tchat::msg_loadgen::Die;
+using tchat::msg_loadgen::Options;
+using tchat::msg_loadgen::Parse;
 using tchat::msgload::BodyStamp;
-using tchat::msgload::Die;
-using tchat::msgload::Options;
-using tchat::msgload::Parse;
+using tchat::msgload::ForEachParallel;
 using tchat::msgload::Percentile;
 using tchat::msgload::RssKiB;
 using tchat::msgload::StartsWith;
@@ -204,15 +209,15 @@ Task<void> WindowSender(Client& c, Stats& stats, int window, const std::string& 
 
 // Sends at a fixed rate per client, open loop, for the clients of one event loop:
 // every `tick` it writes each message that is due. The stamp is the scheduled
-// time, so a late send counts its lateness. One timer per loop rather than one
-// per client: at tens of thousands of messages a second, a wake-up per message
-// would cost the machine more than the sends themselves. Each wake-up costs
-// ~11 us here (re-arming the timer exits the VM), so a 1 ms tick takes the load
-// generator from 15 to 11 us of CPU per message at 18k msg/s; the 0.5 ms of
-// lateness it adds on average is in the figures.
+// time, so a late send counts its lateness (unless stamp_at_write). One timer per
+// loop rather than one per client: at tens of thousands of messages a second, a
+// wake-up per message would cost the machine more than the sends themselves. Each
+// wake-up costs ~11 us here (re-arming the timer exits the VM), so a 1 ms tick
+// takes the load generator from 15 to 11 us of CPU per message at 18k msg/s; the
+// 0.5 ms of lateness it adds on average is in the figures.
 Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double per_second,
                       Clock::duration tick, const std::string& pad, Stats& stats,
-                      const std::atomic<bool>& stop) {
+                      const std::atomic<bool>& stop, bool stamp_at_write) {
   asio::steady_timer timer(io);
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
@@ -224,7 +229,7 @@ Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double pe
     const auto now = Clock::now();
     for (Client* c : mine) {
       while (c->connected && c->next_send <= now) {
-        const std::int64_t stamp = UsSince(c->next_send);
+        const std::int64_t stamp = stamp_at_write ? NowUs() : UsSince(c->next_send);
         c->next_send += interval;
         c->unacked.push_back(stamp);
         auto st = co_await c->ws.WriteText(Frame(*c, stamp, pad, ++c->n));
@@ -233,33 +238,6 @@ Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double pe
       }
     }
   }
-}
-
-// Runs `make(i)` for i in [0, n) with at most `parallel` in flight on `io`; blocks
-// until all are done (the io_context must be running on another thread).
-void ForEachParallel(asio::io_context& io, int n, int parallel,
-                     std::function<Task<bool>(ApiClient&, int)> make, const std::string& url,
-                     const char* what) {
-  std::atomic<int> next{0}, done{0}, failed{0};
-  std::atomic<int> workers_left{parallel};
-  for (int w = 0; w < parallel; ++w) {
-    asio::co_spawn(
-        io,
-        [&, w]() -> Task<void> {
-          (void)w;
-          ApiClient api(io.get_executor(), url);
-          for (;;) {
-            const int i = next.fetch_add(1);
-            if (i >= n) break;
-            if (!co_await make(api, i)) failed.fetch_add(1);
-            done.fetch_add(1);
-          }
-          workers_left.fetch_sub(1);
-        },
-        asio::detached);
-  }
-  while (workers_left.load() > 0) std::this_thread::sleep_for(5ms);
-  if (failed.load() > 0) Die(std::string(what) + ": " + std::to_string(failed.load()) + " failed");
 }
 
 std::string Str(const tchat::json::object& o, std::string_view key) {
@@ -317,7 +295,7 @@ struct Run {
 
   // Warm-up, then the measured window; stops the senders.
   void Measure(const char* label) {
-    std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
+    std::this_thread::sleep_for(std::chrono::seconds(o.warmup + std::max(0, o.start_delay)));
     for (auto& l : latency) l.recording = true;
     tchat::bench::TreeCpu cpu(tchat::bench::ParsePids(o.cpu_pids));
     cpu.Start();
@@ -371,7 +349,7 @@ struct Run {
 
   void RunLatency(int n) {
     // Client i starts i/rate seconds in, so the sends are spread evenly.
-    const auto start = Clock::now();
+    const auto start = Clock::now() + std::chrono::seconds(std::max(0, o.start_delay));
     std::vector<std::vector<Client*>> per_loop(static_cast<std::size_t>(threads));
     for (std::size_t i = 0; i < clients.size(); ++i) {
       clients[i]->next_send =
@@ -384,12 +362,18 @@ struct Run {
       asio::co_spawn(
           *ios[static_cast<std::size_t>(t)],
           RateTicker(*ios[static_cast<std::size_t>(t)], per_loop[static_cast<std::size_t>(t)],
-                     o.rate / n, tick, pad, stats, stop),
+                     o.rate / n, tick, pad, stats, stop, o.stamp_at_write),
           asio::detached);
     }
     Measure("latency");
     std::this_thread::sleep_for(200ms);
     ReportLatency();
+    std::printf("total_sent %llu\ntotal_acked %llu\ntotal_delivered %llu\n",
+                static_cast<unsigned long long>(stats.sent.load()),
+                static_cast<unsigned long long>(stats.acked.load()),
+                static_cast<unsigned long long>(stats.delivered.load()));
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::max(0, o.linger)));
   }
 
   // Prints "<prefix>latency_*" and "<prefix>ack_latency_*".
@@ -470,7 +454,8 @@ struct Run {
     owner.next_send = Clock::now();
     asio::co_spawn(owner.io,
                    RateTicker(owner.io, std::vector<Client*>{&owner}, o.rate,
-                              std::chrono::microseconds(std::max(10, o.tick_us)), pad, stats, stop),
+                              std::chrono::microseconds(std::max(10, o.tick_us)), pad, stats, stop,
+                              o.stamp_at_write),
                    asio::detached);
     Measure("group");
     // The ticker's last tick passes; every send answered and delivered (the owner's

@@ -1,68 +1,19 @@
 #include "support.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "loadgen_options.hpp"
 
 namespace tchat::msgload {
-
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "tchat-msg-loadgen: %s\n", msg.c_str());
-  std::exit(1);
-}
-
-Options Parse(int argc, char** argv) {
-  Options o;
-  if (argc < 2) Die("usage: tchat-msg-loadgen MODE --url URL --key-file KEYS [options]");
-  o.mode = argv[1];
-  for (int i = 2; i < argc; i += 2) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) Die("missing value for " + k);
-    std::string v = argv[i + 1];
-    auto num = [&] { return std::atoi(v.c_str()); };
-    if (k == "--url")
-      o.url = v;
-    else if (k == "--key-file")
-      o.key_file = v;
-    else if (k == "--clients")
-      o.clients = num();
-    else if (k == "--window")
-      o.window = num();
-    else if (k == "--rate")
-      o.rate = std::atof(v.c_str());
-    else if (k == "--duration")
-      o.duration = num();
-    else if (k == "--warmup")
-      o.warmup = num();
-    else if (k == "--groups")
-      o.groups = num();
-    else if (k == "--members")
-      o.members = num();
-    else if (k == "--connections")
-      o.connections = num();
-    else if (k == "--sources")
-      o.sources = num();
-    else if (k == "--server-pid")
-      o.server_pid = num();
-    else if (k == "--hold")
-      o.hold = num();
-    else if (k == "--threads")
-      o.threads = num();
-    else if (k == "--body-bytes")
-      o.body_bytes = num();
-    else if (k == "--tick-us")
-      o.tick_us = num();
-    else if (k == "--samples-file")
-      o.samples_file = v;
-    else if (k == "--cpu-pids")
-      o.cpu_pids = v;
-    else
-      Die("unknown option " + k);
-  }
-  if (o.key_file.empty()) Die("--key-file is required");
-  return o;
-}
 
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -96,6 +47,32 @@ double Percentile(std::vector<std::int64_t>& v, double p) {
       std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return static_cast<double>(v[k]) / 1000.0;
+}
+
+void ForEachParallel(boost::asio::io_context& io, int n, int parallel,
+                     std::function<Task<bool>(client::ApiClient&, int)> make,
+                     const std::string& url, const char* what) {
+  std::atomic<int> next{0}, done{0}, failed{0};
+  std::atomic<int> workers_left{parallel};
+  for (int w = 0; w < parallel; ++w) {
+    boost::asio::co_spawn(
+        io,
+        [&, w]() -> Task<void> {
+          (void)w;
+          client::ApiClient api(io.get_executor(), url);
+          for (;;) {
+            const int i = next.fetch_add(1);
+            if (i >= n) break;
+            if (!co_await make(api, i)) failed.fetch_add(1);
+            done.fetch_add(1);
+          }
+          workers_left.fetch_sub(1);
+        },
+        boost::asio::detached);
+  }
+  while (workers_left.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (failed.load() > 0)
+    tchat::msg_loadgen::Die(std::string(what) + ": " + std::to_string(failed.load()) + " failed");
 }
 
 }  // namespace tchat::msgload

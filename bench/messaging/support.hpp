@@ -1,40 +1,18 @@
-// Options and small helpers of tchat-msg-loadgen (loadgen.cpp).
+// Small helpers of tchat-msg-loadgen (loadgen.cpp); its options: loadgen_options.hpp.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include <tchat/client/api_client.hpp>
+#include <tchat/core/task.hpp>
+
 namespace tchat::msgload {
-
-struct Options {
-  std::string mode;
-  std::string url = "http://127.0.0.1:8082";
-  std::string key_file;
-  int clients = 64;
-  int window = 32;
-  double rate = 1000;
-  int duration = 10;
-  int warmup = 3;
-  int groups = 5;
-  int members = 100;
-  int connections = 1000;
-  int sources = 1;
-  int server_pid = 0;
-  int hold = 5;
-  int threads = 1;
-  int body_bytes = 64;
-  int tick_us = 1000;
-  std::string samples_file;
-  std::string cpu_pids;
-};
-
-// Prints "tchat-msg-loadgen: msg" and exits 1.
-[[noreturn]] void Die(const std::string& msg);
-
-// The mode (argv[1]) and options; dies on an unknown option or a missing value.
-Options Parse(int argc, char** argv);
 
 bool StartsWith(std::string_view s, std::string_view p);
 
@@ -46,5 +24,12 @@ long RssKiB(int pid);
 
 // The p-quantile (0..1) of `v` (µs) in ms; reorders v.
 double Percentile(std::vector<std::int64_t>& v, double p);
+
+// Runs `make(i)` for i in [0, n) with at most `parallel` in flight on `io`; blocks
+// until all are done (the io_context must be running on another thread); dies
+// naming `what` if any failed.
+void ForEachParallel(boost::asio::io_context& io, int n, int parallel,
+                     std::function<Task<bool>(client::ApiClient&, int)> make,
+                     const std::string& url, const char* what);
 
 }  // namespace tchat::msgload
