@@ -8,24 +8,30 @@
 #      200 of them. The words are indexed by tchat-search-reindex (its rate is a
 #      figure too; the terms it writes hold the conversation key, migration 000010).
 #   1. persisted send throughput: msg_send_batch of 32 messages per call without
-#      search terms, with them (000010: the terms and the conversation key in
-#      messages.search_terms, one GIN index), and with them in 000006's design
-#      (the terms only, and its msg_send_batch, from 000006's up migration).
-#      --rounds rounds, --clients clients. Target: at most 15 % lower with terms.
+#      search terms (and without the GIN index), with them (000013: the terms and
+#      the conversation key in messages.search_terms, one GIN index, the new terms
+#      into search_vocab), with 000010's msg_send_batch (every term into
+#      search_vocab ON CONFLICT DO NOTHING) and in 000006's design (the terms
+#      only, and its msg_send_batch); where the cost goes: the terms without the
+#      GIN index, and 000013 without its search_vocab insert. --rounds rounds,
+#      --clients clients. Target: at most 15 % lower with terms.
 #   2. search latency p50/p99 at --clients concurrent searchers for that user, SQL
-#      as the service runs it (services/messaging/src/search_store.cpp: one GIN
-#      scan for the terms and the caller's conversation keys, then the newest
-#      page), for a rare word, a common word, a common word + a prefix, a Thai
-#      word and an amount; anchors in the same run: 000006's design (GIN over
-#      search_terms: the index first up to 2000 matches, else the caller's
-#      conversations; the keys are in search_terms here too, which changes none
-#      of its results), and PostgreSQL's own to_tsvector('simple') + GIN over the
-#      same rows, with how many of the user's messages each finds (the latter
-#      cannot split Thai). Target: p99 <= 50 ms.
+#      as the service runs it (services/messaging/src/search_store.cpp), for a rare
+#      word, a common word, a common word + a prefix, a Thai word and an amount:
+#      the plan the service chooses (SearchPlan: "words", the GIN index for the
+#      words alone, when the statistics estimate the rarest term in at most 500
+#      messages; "keys", one GIN scan for the terms and the caller's conversation
+#      keys, otherwise), and the keys plan for every query; anchors in the same
+#      run: 000006's design (GIN over search_terms: the index first up to 2000
+#      matches, else the caller's conversations; the keys are in search_terms here
+#      too, which changes none of its results), and PostgreSQL's own
+#      to_tsvector('simple') + GIN over the same rows, with how many of the user's
+#      messages each finds (the latter cannot split Thai). Medians of --rounds
+#      rounds. Target: p99 <= 50 ms.
 #
 # Latencies are of the SQL (pgbench per-transaction logs), without the HTTP hop
 # and the service's query parsing and highlighting (microseconds per request).
-# Not a test: nothing is asserted. Bounded: fill + about (3 * rounds + 15) * duration.
+# Not a test: nothing is asserted. Bounded: fill + about 25 * rounds * duration.
 #
 # Usage: bench/search_bench.sh [--messages N] [--duration S] [--clients N] [--rounds N]
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-migrate,tchat-search-reindex} (default build/),
@@ -113,6 +119,18 @@ sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
   "$ROOT/migrations/postgres/tchat_messaging/000006_search.up.sql" |
   sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_gin_send_batch/' >"$work/gin_send.sql"
 sql -f "$work/gin_send.sql" >/dev/null
+# Where the cost goes: the current msg_send_batch (000013) without its
+# search_vocab insert; 000010's, which inserted every term ON CONFLICT DO NOTHING.
+sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
+  "$ROOT/migrations/postgres/tchat_messaging/000013_search_plan_and_vocab.up.sql" |
+  sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_novocab_send_batch/' |
+  sed '/^    ), vocab AS (/,/^        ON CONFLICT DO NOTHING/d' >"$work/novocab_send.sql"
+sql -f "$work/novocab_send.sql" >/dev/null
+sed -n '/^CREATE FUNCTION msg_send_batch/,$p' \
+  "$ROOT/migrations/postgres/tchat_messaging/000010_search_conversation_key.up.sql" |
+  sed 's/^CREATE FUNCTION msg_send_batch/CREATE FUNCTION bench_keys10_send_batch/' \
+  >"$work/keys10_send.sql"
+sql -f "$work/keys10_send.sql" >/dev/null
 sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
           array_remove(search_terms, search_conversation_key(conversation_id)) AS search_terms
         FROM (SELECT body, search_terms, conversation_id FROM messages
@@ -120,13 +138,15 @@ sql -c "CREATE TABLE bench_samples AS SELECT row_number() OVER () AS i, body,
   -c "CREATE TABLE bench_conversations AS SELECT row_number() OVER (ORDER BY id) AS n, id
         FROM conversations" \
   -c "CREATE UNIQUE INDEX ON bench_conversations (n)" >/dev/null
-send_tps() { # mode: off | keys | gin
+send_tps() { # mode: off | keys | novocab | keys10 | gin
   local dir="$work/send-$1-$RANDOM" fn=msg_send_batch
   local terms="'search_terms', to_jsonb(s.search_terms),"
   mkdir -p "$dir"
   chmod 777 "$dir"
   [[ "$1" == off ]] && terms=""
   [[ "$1" == gin ]] && fn=bench_gin_send_batch
+  [[ "$1" == novocab ]] && fn=bench_novocab_send_batch
+  [[ "$1" == keys10 ]] && fn=bench_keys10_send_batch
   cat >"$dir/script.sql" <<EOF
 \\set c random(1, $conversations)
 SELECT count(*) FROM $fn((
@@ -153,24 +173,29 @@ sends=()
 for ((r = 1; r <= rounds; r++)); do
   gin_index none
   off="$(send_tps off)"
+  heap="$(send_tps keys)"
   gin_index gin
   keys="$(send_tps keys)"
+  novocab="$(send_tps novocab)"
+  keys10="$(send_tps keys10)"
   gin="$(send_tps gin)"
-  sends+=("$off $keys $gin")
-  python3 - "$r" "$off" "$keys" "$gin" <<'EOF'
+  sends+=("$off $keys $gin $heap $novocab $keys10")
+  python3 - "$r" "$off" "$keys" "$gin" "$heap" "$novocab" "$keys10" <<'EOF'
 import sys
 r = sys.argv[1]
-off, keys, gin = map(float, sys.argv[2:])
+off, keys, gin, heap, novocab, keys10 = map(float, sys.argv[2:])
 cost = lambda x: f"{x * 32:,.0f} (ratio {x / off:.2f}, cost {100 * (1 - x / off):.0f} %)"
-print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000010 keys {cost(keys)}; "
-      f"000006 GIN {cost(gin)}")
+print(f"  round {r}: without terms {off * 32:,.0f} messages/s; 000013 {cost(keys)}; "
+      f"000010 {cost(keys10)}; 000006 GIN {cost(gin)}; where it goes: terms without the "
+      f"GIN index {cost(heap)}, 000013 without the search_vocab insert {cost(novocab)}")
 EOF
 done
 python3 - "${sends[@]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:]]
 out = []
-for i, name in ((1, "000010 keys"), (2, "000006 GIN"), ):
+for i, name in ((1, "000013"), (5, "000010"), (2, "000006 GIN"), (3, "terms, no GIN index"),
+                (4, "000013 without search_vocab")):
     m = statistics.median(r[i] / r[0] for r in rows)
     out.append(f"{name} {m:.2f} (cost {100 * (1 - m):.0f} %)")
 print("  median ratio: " + ", ".join(out))
@@ -192,29 +217,76 @@ sql -c "SELECT 'sizes: messages ' || pg_size_pretty(pg_table_size('messages')) |
   || pg_size_pretty(pg_relation_size('messages_simple_tsv_idx'))"
 sql -c "DROP INDEX bench_nokeys_idx"
 
-# Ours, as search_store.cpp builds it (PrepareSql, SearchSql): the prefix's
-# expansion and the user's conversation keys, then one GIN scan for both (and the
-# words), the newest page of those rows; planned with its values.
-ours() { # $1 words (text[] literal), $2 prefix
-  local words="" terms keys
-  [[ "$1" != "{}" ]] && words="AND m.search_terms @> '$1'::text[]"
+# Ours, as search_store.cpp builds it (PrepareSql, then KeysSql or WordsSql): one
+# statement for the settings, the prefix's expansion and the user's conversations,
+# then the plan, planned with its values. $1 plan (keys | words), $2 words
+# (text[] literal), $3 prefix.
+ours() {
+  local words="" terms keys convs
   terms="$(sql -c "SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
-    WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
+    WHERE term >= '$3' COLLATE \"C\" AND term < ('$3' || chr(1114111)) COLLATE \"C\"
     ORDER BY term LIMIT 128) v")"
   keys="$(sql -c "SELECT ARRAY(SELECT search_conversation_key(me.conversation_id) FROM members me
     WHERE me.user_id = '$user')")"
+  convs="$(sql -c "SELECT ARRAY(SELECT me.conversation_id FROM members me WHERE me.user_id = '$user')")"
   cat <<EOF
-SELECT (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
- WHERE term >= '$2' COLLATE "C" AND term < ('$2' || chr(1114111)) COLLATE "C"
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+ set_config('enable_seqscan', 'off', true),
+ (SELECT coalesce(array_agg(v.term), '{}') FROM (SELECT term FROM search_vocab
+ WHERE term >= '$3' COLLATE "C" AND term < ('$3' || chr(1114111)) COLLATE "C"
  ORDER BY term LIMIT 128) v), ARRAY(SELECT search_conversation_key(me.conversation_id)
+ FROM members me WHERE me.user_id = '$user'), ARRAY(SELECT me.conversation_id
  FROM members me WHERE me.user_id = '$user');
+EOF
+  if [[ "$1" == keys ]]; then
+    [[ "$2" != "{}" ]] && words="AND m.search_terms @> '$2'::text[]"
+    cat <<EOF
 WITH g AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id FROM messages m
  WHERE m.search_terms && '$terms'::text[] AND m.search_terms && '$keys'::text[] $words
    AND NOT m.deleted AND m.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
-SELECT m.conversation_id, m.seq, m.id, m.body FROM (SELECT g.conversation_id, g.seq, g.id FROM g
- ORDER BY g.id DESC LIMIT 21) AS p
+SELECT NULL::bigint, m.conversation_id, m.seq, m.id, m.body FROM (SELECT g.conversation_id, g.seq,
+ g.id FROM g ORDER BY g.id DESC LIMIT 21) AS p
  JOIN messages m ON m.conversation_id = p.conversation_id AND m.seq = p.seq ORDER BY p.id DESC;
 EOF
+  else
+    [[ "$2" != "{}" ]] && words="AND m.search_terms @> '$2'::text[]"
+    cat <<EOF
+WITH w AS MATERIALIZED (SELECT m.conversation_id, m.seq, m.id, m.search_terms[1] AS k
+   FROM messages m WHERE m.search_terms && '$terms'::text[] $words AND NOT m.deleted LIMIT 2000),
+ g AS MATERIALIZED (SELECT w.conversation_id, w.seq, w.id FROM w
+   WHERE w.conversation_id = ANY ('$convs'::uuid[])
+     AND w.k = search_conversation_key(w.conversation_id)
+     AND w.id < 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
+SELECT n.read, r.* FROM (SELECT count(*) AS read FROM w) AS n LEFT JOIN LATERAL (
+ SELECT m.conversation_id, m.seq, m.id, m.body FROM (SELECT g.conversation_id, g.seq, g.id FROM g
+ ORDER BY g.id DESC LIMIT 21) AS p JOIN messages m ON m.conversation_id = p.conversation_id
+ AND m.seq = p.seq) AS r ON true ORDER BY r.id DESC;
+EOF
+  fi
+}
+# The plan the service chooses (search_store.cpp, PgSearchStore::Estimate): words
+# when the statistics estimate the rarest term in at most 500 messages (and the
+# words plan does not meet 2000, which it then gives up for the keys).
+# $1 words, $2 prefix.
+chosen_plan() {
+  local est n
+  est="$(sql -c "WITH st AS (SELECT s.most_common_elems::text::text[] AS e,
+      s.most_common_elem_freqs AS f, s.null_frac FROM pg_stats s
+     WHERE s.schemaname = current_schema() AND s.tablename = 'messages'
+       AND s.attname = 'search_terms'),
+    fr AS (SELECT t, coalesce(st.f[array_position(st.e, t)], st.f[cardinality(st.e) + 1]) AS q
+      FROM st, unnest('$1'::text[] || ARRAY(SELECT term FROM search_vocab
+        WHERE term >= '$2' COLLATE \"C\" AND term < ('$2' || chr(1114111)) COLLATE \"C\"
+        ORDER BY term LIMIT 128)) AS t)
+    SELECT round(least(1, (SELECT sum(q) FROM fr WHERE NOT t = ANY ('$1'::text[])),
+        (SELECT min(q) FROM fr WHERE t = ANY ('$1'::text[])))
+      * (SELECT reltuples FROM pg_class WHERE oid = 'messages'::regclass)
+      * (1 - (SELECT null_frac FROM st)))")"
+  n="$(sql -c "SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.search_terms && ARRAY(
+    SELECT term FROM search_vocab WHERE term >= '$2' COLLATE \"C\"
+      AND term < ('$2' || chr(1114111)) COLLATE \"C\" ORDER BY term LIMIT 128)
+    AND m.search_terms @> '$1'::text[] LIMIT 2000) x")"
+  if ((est <= 500 && n < 2000)); then echo "words $est"; else echo "keys $est"; fi
 }
 # 000006's design, as its search_store.cpp ran it: the prefix's expansion through
 # search_vocab; the search through the GIN index, at most 2001 matches; and,
@@ -301,19 +373,33 @@ count_simple() {
 
 sql -c "CHECKPOINT" >/dev/null
 echo
-echo "search latency, $clients concurrent searchers, ${duration}s each, user in 200 conversations"
-printf '%-34s %17s %17s %17s %9s %9s\n' "query" "ours p50/p99 ms" "000006 p50/p99" \
-  "tsvector p50/p99" "ours hits" "tsv hits"
+echo "search latency, $clients concurrent searchers, ${duration}s each, user in 200 conversations,"
+echo "medians of $rounds rounds (load average at the start: $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-34s %13s %15s %15s %15s %15s %9s %9s\n' "query" "ours: plan" "ours p50/p99" \
+  "keys p50/p99" "000006 p50/p99" "tsvector p50/p99" "ours hits" "tsv hits"
+med() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.1f}")' "$@"; }
 row() { # label, words, prefix, tsquery
-  local o50 o99 g50 g99 a50 a99
-  read -r o50 o99 _ <<<"$(latency "o-$RANDOM" "$(ours "$2" "$3")")"
-  read -r g50 g99 _ <<<"$(latency "g-$RANDOM" "$(gin "$2" "$3")")"
-  read -r a50 a99 _ <<<"$(latency "a-$RANDOM" "$(simple "$4")")"
-  printf '%-34s %17s %17s %17s %9s %9s\n' "$1" "$o50 / $o99" "$g50 / $g99" \
-    "$a50 / $a99" "$(count_ours "$2" "$3")" "$(count_simple "$4")"
+  local plan est o50=() o99=() k50=() k99=() g50=() g99=() a50=() a99=() x y r
+  read -r plan est <<<"$(chosen_plan "$2" "$3")"
+  for ((r = 1; r <= rounds; r++)); do
+    read -r x y _ <<<"$(latency "w-$RANDOM" "$(ours words "$2" "$3")")"
+    [[ "$plan" == words ]] && { o50+=("$x"); o99+=("$y"); }
+    read -r x y _ <<<"$(latency "k-$RANDOM" "$(ours keys "$2" "$3")")"
+    k50+=("$x"); k99+=("$y")
+    [[ "$plan" == keys ]] && { o50+=("$x"); o99+=("$y"); }
+    read -r x y _ <<<"$(latency "g-$RANDOM" "$(gin "$2" "$3")")"
+    g50+=("$x"); g99+=("$y")
+    read -r x y _ <<<"$(latency "a-$RANDOM" "$(simple "$4")")"
+    a50+=("$x"); a99+=("$y")
+  done
+  printf '%-34s %13s %15s %15s %15s %15s %9s %9s\n' "$1" "$plan (~$est)" \
+    "$(med "${o50[@]}") / $(med "${o99[@]}")" "$(med "${k50[@]}") / $(med "${k99[@]}")" \
+    "$(med "${g50[@]}") / $(med "${g99[@]}")" "$(med "${a50[@]}") / $(med "${a99[@]}")" \
+    "$(count_ours "$2" "$3")" "$(count_simple "$4")"
 }
 row "rare word: bugis" "{}" "bugis" "bugis"
 row "common word: the" "{}" "the" "the"
 row "common word + prefix: kopi kenan*" "{kopi}" "kenan" "kopi & kenan:*"
 row "Thai word: ร้าน" "{}" "ร้าน" "ร้าน"
 row "amount: 1250 (text 1,250)" "{}" "1250" "1250"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"

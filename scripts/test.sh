@@ -326,9 +326,15 @@ if ((stack)); then
         suite "web client (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/chat.e2e.mjs"
         # Group management, mutes, payment requests, withdrawals, receipts, password
-        # removal (screenshots screens-*, same directory).
+        # removal, profile photo, account deletion, with axe on every screen
+        # (screenshots screens-*, same directory); again in Vietnamese (A on the
+        # phone, B on the desktop) and Indonesian (screens-vi-*, screens-id-*).
         suite "web client screens (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/screens.e2e.mjs"
+        suite "web client screens, Vietnamese (playwright)" env TCHAT_E2E_LANG=vi \
+          TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" node "$TCHAT_ROOT/web/e2e/screens.e2e.mjs"
+        suite "web client screens, Indonesian (playwright)" env TCHAT_E2E_LANG=id \
+          TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" node "$TCHAT_ROOT/web/e2e/screens.e2e.mjs"
         # The same client in Vietnamese and Indonesian (screenshots lang-*, same directory).
         suite "web client languages (playwright)" env TCHAT_WEB_ARTIFACTS="$TCHAT_RUN_DIR/artifacts/web" \
           node "$TCHAT_ROOT/web/e2e/languages.e2e.mjs"
@@ -338,6 +344,8 @@ if ((stack)); then
       else
         suite_not_run "web client (playwright)" "the web client did not build"
         suite_not_run "web client screens (playwright)" "the web client did not build"
+        suite_not_run "web client screens, Vietnamese (playwright)" "the web client did not build"
+        suite_not_run "web client screens, Indonesian (playwright)" "the web client did not build"
         suite_not_run "web client languages (playwright)" "the web client did not build"
         suite_not_run "web client media (playwright)" "the web client did not build"
       fi

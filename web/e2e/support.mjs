@@ -82,20 +82,27 @@ export function launchBrowser(args = []) {
  * code ("signin-code") and profile ("profile") screens.
  * @param {Page} page @param {{phone: string, name: string, username?: string}} user
  * @param {(name: string) => Promise<void>} [shot]
+ * @param {{send: string, use: string, verify: string, cont: string}} [labels] the
+ *   buttons' names in the page's language (English by default)
  */
-export async function signIn(page, user, shot) {
+export async function signIn(
+  page,
+  user,
+  shot,
+  labels = { send: 'Send code', use: 'Use this code', verify: 'Verify', cont: 'Continue' },
+) {
   await page.goto(`${BASE}/`);
   await page.selectOption('#country', 'TH');
   await page.fill('#phone', user.phone);
-  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.getByRole('button', { name: labels.send }).click();
   await page.getByTestId('dev-code').waitFor({ timeout: WAIT });
   await shot?.('signin-code');
-  await page.getByRole('button', { name: 'Use this code' }).click();
-  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('button', { name: labels.use }).click();
+  await page.getByRole('button', { name: labels.verify }).click();
   await page.locator('#display-name').waitFor({ timeout: WAIT });
   await page.fill('#display-name', user.name);
   if (user.username !== undefined) await page.fill('#username', user.username);
   await shot?.('profile');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: labels.cont, exact: true }).click();
   await page.getByTestId('conversation-list').waitFor({ timeout: WAIT });
 }

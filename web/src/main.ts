@@ -8,6 +8,7 @@ import { NotificationApi } from './api/notification';
 import { PaymentApi } from './api/payment';
 import { Session } from './api/session';
 import { RealtimeSocket } from './realtime/socket';
+import { Avatars } from './state/avatars';
 import { Directory } from './state/directory';
 import { InboxState } from './state/inbox';
 import { Messenger } from './state/messenger';
@@ -18,6 +19,7 @@ import { WalletState } from './state/wallet';
 import { initLocale } from './i18n';
 import { startPwa } from './pwa';
 import { App } from './ui/app';
+import { useAvatarPhotos } from './ui/components/avatar';
 import { toast } from './ui/components/toast';
 import type { Ctx } from './ui/context';
 import { Router } from './ui/router';
@@ -52,6 +54,8 @@ const inbox = new InboxState(notification);
 const preferences = new PreferencesState(notification);
 const messenger = new Messenger(messaging, session, socket, directory, presence, wallet, inbox);
 const media = new MediaApi(http, session);
+const avatars = new Avatars(http);
+useAvatarPhotos(avatars);
 const uploads = new Uploads(media, messenger);
 const router = new Router();
 
@@ -69,6 +73,7 @@ const ctx: Ctx = {
   inbox,
   messenger,
   media,
+  avatars,
   uploads,
   router,
   toast,

@@ -426,6 +426,12 @@ Task<Result<ForgetOutcome>> ConversationStore::ForgetUser(std::string_view user_
   if (out.already_done) out.conversations = 0;
   out.messages = r->GetInt64(0, 1);
   out.media = static_cast<int>(r->GetInt64(0, 2));
+  // The avatar row, also on a repeat (an earlier delivery may have stopped
+  // between the two): msg_forget_user deleted the upload when no message
+  // carries it (the row went with it); one still carried by someone else's
+  // message (a forward) stays with that message but is no longer an avatar.
+  auto a = co_await pool_.Query("DELETE FROM avatars WHERE user_id = $1::uuid", user_id);
+  if (!a) co_return std::move(a).error();
   co_return out;
 }
 

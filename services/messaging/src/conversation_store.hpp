@@ -116,7 +116,8 @@ class ConversationStore {
   // messages, takes them out of every conversation, drops their blocks, search
   // terms and uploads no message carries, in one transaction recorded under the
   // event id (a second call with it changes nothing). The rule is the
-  // migration's (000009_forget_user.up.sql).
+  // migration's (000009_forget_user.up.sql); then the user's avatar row
+  // (000012_avatars) goes, on every call.
   Task<Result<ForgetOutcome>> ForgetUser(std::string_view user_id, std::string_view event_id);
 
  private:

@@ -120,6 +120,57 @@ Task<Response> ServeMedia(Request& req) {
   co_return r;
 }
 
+// PUT /v1/media/avatars/me {"media_id"}: one of the caller's photos becomes their avatar.
+Task<Response> SetAvatar(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  auto body = ParseJsonObject(req.body);
+  if (!body) co_return Response::FromError(body.error());
+  const json::value* v = body->if_contains("media_id");
+  if (v == nullptr || !v->is_string() || body->size() != 1) {
+    co_return Response::FromError(
+        Error::InvalidArgument("the body is {\"media_id\": <upload id>}"));
+  }
+  auto id = CanonicalUuid(v->get_string());
+  if (!id) co_return Response::FromError(Error::InvalidArgument("media_id must be an upload id"));
+  auto o = co_await Media(req).SetAvatar(*user, *id);
+  if (!o) co_return Response::FromError(o.error());
+  co_return Response::Json(200, *o);
+}
+
+Task<Response> RemoveAvatar(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  if (Status st = co_await Media(req).RemoveAvatar(*user); !st) {
+    co_return Response::FromError(st.error());
+  }
+  co_return Response::NoContent();
+}
+
+// GET /v1/media/avatars?user_ids=a,b: the avatars of those who have one.
+Task<Response> ListAvatars(Request& req) {
+  auto user = http::CallerId(req);
+  if (!user) co_return Response::FromError(user.error());
+  std::vector<std::string> ids;
+  const std::string raw = req.Query("user_ids").value_or("");
+  std::string_view rest = raw;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    auto id = CanonicalUuid(rest.substr(0, comma));
+    if (!id)
+      co_return Response::FromError(Error::InvalidArgument("user_ids: user ids, comma-separated"));
+    ids.push_back(std::move(*id));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (ids.empty()) co_return Response::FromError(Error::InvalidArgument("user_ids is required"));
+  if (ids.size() > 100)
+    co_return Response::FromError(Error::InvalidArgument("at most 100 user_ids"));
+  auto list = co_await Media(req).Avatars(ids);
+  if (!list) co_return Response::FromError(list.error());
+  co_return Response::Json(200, json::object{{"avatars", std::move(*list)}});
+}
+
 }  // namespace
 
 void RegisterMediaRoutes(http::Router& router, const Config& config) {
@@ -128,6 +179,9 @@ void RegisterMediaRoutes(http::Router& router, const Config& config) {
   upload.max_body_bytes = config.media_limits.Largest();
   router.Post("/v1/media", Upload, upload);
   router.Get("/v1/media/{id}", GetMedia);
+  router.Get("/v1/media/avatars", ListAvatars);
+  router.Put("/v1/media/avatars/me", SetAvatar);
+  router.Delete("/v1/media/avatars/me", RemoveAvatar);
   router.Get("/media/{id}/{variant}", ServeMedia, {.authenticated = false});
 }
 

@@ -3,7 +3,8 @@
 // (through PgMessageStore::Append, msg_send_batch unchanged), the owner check,
 // forwards (migration 000011: a media posted where the sender is a member, checked
 // under locks), detaching on delete, and MediaStore's sweep, also while a send
-// holds the row.
+// holds the row; avatars (000012_avatars): set, read, kept from the sweeper,
+// removed, forgotten.
 // TCHAT_TEST_PG_URL (a superuser libpq URI) is required.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +14,7 @@
 #include <tchat/core/testing/pg_scratch.hpp>
 #include <tchat/core/uuid.hpp>
 
+#include "conversation_store.hpp"
 #include "media_service.hpp"
 #include "media_store.hpp"
 #include "pg_message_store.hpp"
@@ -321,6 +323,86 @@ TEST_F(MediaPgTest, SweepTakesOldUnattachedUploadsAndSkipsOneBeingSent) {
     auto used = co_await media.UsedBytes(alice);
     CO_ASSERT_OK(used);
     EXPECT_EQ(*used, 100);
+  });
+}
+
+TEST_F(MediaPgTest, AvatarIsTheOwnersPhotoKeptFromTheSweeperUntilRemoved) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), bob = NewUuidV7();
+    MediaStore media(pool);
+    const MediaRow pic = Upload(alice), bobs = Upload(bob);
+    MediaRow voice = Upload(alice);
+    voice.kind = "voice";
+    voice.content_type = "audio/ogg";
+    voice.sha256 = std::string(64, 'c');
+    CO_ASSERT_OK(co_await media.Insert(pic));
+    CO_ASSERT_OK(co_await media.Insert(bobs));
+    CO_ASSERT_OK(co_await media.Insert(voice));
+
+    auto set = co_await media.SetAvatar(alice, pic.id);
+    CO_ASSERT_OK(set);
+    EXPECT_EQ(set->media.id, pic.id);
+    EXPECT_TRUE(set->media.attached);
+    // Someone else's upload and a voice note are refused; the avatar stays.
+    auto theirs = co_await media.SetAvatar(alice, bobs.id);
+    EXPECT_TRUE(!theirs.ok() && theirs.error().IsNotFound());
+    auto not_image = co_await media.SetAvatar(alice, voice.id);
+    EXPECT_TRUE(!not_image.ok() && not_image.error().IsNotFound());
+    // Bob (any user) reads it; Bob has none.
+    // Named vectors: GCC cannot keep an initializer list across a co_await.
+    const std::vector<std::string> both = {alice, bob}, only_alice = {alice};
+    auto seen = co_await media.Avatars(both);
+    CO_ASSERT_OK(seen);
+    CO_ASSERT_TRUE(seen->size() == 1u);
+    EXPECT_EQ((*seen)[0].user_id, alice);
+    EXPECT_EQ((*seen)[0].media.id, pic.id);
+
+    // Old and carried by no message: the sweeper leaves it while it is the avatar.
+    CO_ASSERT_TRUE((co_await pool.Query("UPDATE media SET created_at = now() - interval '25 hours' "
+                                        "WHERE id = $1",
+                                        pic.id))
+                       .ok());
+    auto kept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(kept);
+    EXPECT_EQ(kept->size(), 0u);
+
+    auto removed = co_await media.RemoveAvatar(alice);
+    CO_ASSERT_OK(removed);
+    EXPECT_TRUE(*removed);
+    auto again = co_await media.RemoveAvatar(alice);
+    CO_ASSERT_OK(again);
+    EXPECT_FALSE(*again);
+    auto none = co_await media.Avatars(only_alice);
+    CO_ASSERT_OK(none);
+    EXPECT_TRUE(none->empty());
+    // No longer the avatar: swept like an upload no message carries.
+    auto swept = co_await media.Sweep(std::chrono::hours(24), 100);
+    CO_ASSERT_OK(swept);
+    CO_ASSERT_TRUE(swept->size() == 1u);
+    EXPECT_EQ((*swept)[0].sha256, pic.sha256);
+  });
+}
+
+TEST_F(MediaPgTest, ForgettingADeletedUserDeletesTheirAvatar) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string gone = NewUuidV7(), bob = NewUuidV7();
+    MediaStore media(pool);
+    const MediaRow pic = Upload(gone), bobs = Upload(bob);
+    CO_ASSERT_OK(co_await media.Insert(pic));
+    CO_ASSERT_OK(co_await media.Insert(bobs));
+    CO_ASSERT_OK(co_await media.SetAvatar(gone, pic.id));
+    CO_ASSERT_OK(co_await media.SetAvatar(bob, bobs.id));
+    ConversationStore store(pool);
+    auto done = co_await store.ForgetUser(gone, NewUuidV7());
+    CO_ASSERT_OK(done);
+    EXPECT_EQ(done->media, 1);
+    const std::vector<std::string> both = {gone, bob};
+    auto left = co_await media.Avatars(both);
+    CO_ASSERT_OK(left);
+    CO_ASSERT_TRUE(left->size() == 1u);
+    EXPECT_EQ((*left)[0].user_id, bob);
+    auto row = co_await media.Get(pic.id);
+    EXPECT_TRUE(!row.ok() && row.error().IsNotFound());
   });
 }
 

@@ -224,6 +224,17 @@ Task<Result<ServeTarget>> MediaService::Serve(const std::string& id, const std::
   co_return t;
 }
 
+bool MediaService::AboutToExpire(const MediaRow& row) const {
+  const auto age =
+      std::chrono::milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() -
+                                row.created_ms);
+  return !row.attached &&
+         age > options_.unattached_ttl -
+                   std::min<std::chrono::seconds>(kAttachGrace, options_.unattached_ttl / 2);
+}
+
 Task<Status> MediaService::ResolveAttachment(const std::string& user_id, MessageInput& input) {
   if (!input.attachment_id) co_return Ok();
   auto row = co_await store_.Get(*input.attachment_id);
@@ -240,14 +251,7 @@ Task<Status> MediaService::ResolveAttachment(const std::string& user_id, Message
     co_return Error::InvalidArgument("attachment_id: the upload is a " + row->kind + ", not a " +
                                      input.type);
   }
-  const auto age =
-      std::chrono::milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count() -
-                                row->created_ms);
-  if (!row->attached &&
-      age > options_.unattached_ttl -
-                std::min<std::chrono::seconds>(kAttachGrace, options_.unattached_ttl / 2)) {
+  if (AboutToExpire(*row)) {
     // Possibly unattached and about to be swept: a fresh upload is needed. (An
     // upload already attached elsewhere is kept by its refs; this is rare.)
     co_return Error::NotFound("attachment not found: the upload has expired; upload it again");

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tchat/core/blocking_pool.hpp>
 #include <tchat/core/json.hpp>
@@ -81,10 +82,21 @@ class MediaService {
   // The attachment object stored with a message.
   static json::object AttachmentJson(const MediaRow& row);
 
+  // Avatars (media_avatar.cpp): the caller's image upload becomes their avatar
+  // (404 when it is not theirs or is gone, 422 not_an_image); removing is
+  // idempotent; any signed-in user reads anyone's (signed thumbnail URLs).
+  Task<Result<json::object>> SetAvatar(const std::string& user_id, const std::string& media_id);
+  Task<Status> RemoveAvatar(const std::string& user_id);
+  Task<Result<json::array>> Avatars(const std::vector<std::string>& user_ids);
+  json::object AvatarJson(const AvatarRow& row) const;
+
   // One pass of the sweeper; the number of media rows removed.
   Task<Result<int>> SweepOnce();
 
  private:
+  // Never attached and so close to its expiry that the sweeper may take it
+  // while a send or an avatar is being set: refused, a fresh upload is needed.
+  bool AboutToExpire(const MediaRow& row) const;
   std::string Signature(std::string_view id, std::string_view variant, std::int64_t exp) const;
 
   MediaStore& store_;

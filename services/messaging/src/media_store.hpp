@@ -33,6 +33,13 @@ struct MediaRow {
   bool attached = false;  // a message has carried it
 };
 
+// A user's avatar (migration 000012_avatars): the upload and when it was set.
+struct AvatarRow {
+  std::string user_id;
+  std::int64_t set_ms = 0;
+  MediaRow media;
+};
+
 // What a sweep removed: the hashes whose rows are gone (their files go when no
 // other row names them) with the variants' suffixes.
 struct SweptMedia {
@@ -59,6 +66,14 @@ class MediaStore {
   Task<Result<std::vector<SweptMedia>>> Sweep(std::chrono::seconds unattached_ttl, int limit);
   // Whether any row still names the hash (the file must stay).
   Task<Result<bool>> HashInUse(const std::string& sha256);
+
+  // Makes the user's image upload their avatar and marks it attached; NotFound
+  // when no such image of theirs exists (any more).
+  Task<Result<AvatarRow>> SetAvatar(const std::string& user_id, const std::string& media_id);
+  // Whether the user had an avatar (it is gone now).
+  Task<Result<bool>> RemoveAvatar(const std::string& user_id);
+  // The avatars of those of `user_ids` who have one.
+  Task<Result<std::vector<AvatarRow>>> Avatars(const std::vector<std::string>& user_ids);
 
  private:
   pg::Pool& pool_;

@@ -27,7 +27,7 @@ using namespace std::string_literals;
 class SearchPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 10);
+    db_.Create("tchat_search_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 13);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {
@@ -65,21 +65,39 @@ AppendRequest Text(const std::string& conversation, const std::string& sender,
   return r;
 }
 
-// The bodies `user` finds for `q`, newest first (one page of 50).
-Task<std::vector<std::string>> Find(PgSearchStore& store, const std::string& user,
-                                    std::string_view q,
-                                    std::optional<std::string> conversation = std::nullopt) {
+// The bodies `user` finds for `q` with `plan`, newest first (one page of 50).
+Task<std::vector<std::string>> FindWith(PgSearchStore& store, SearchPlan plan,
+                                        const std::string& user, std::string_view q,
+                                        const std::optional<std::string>& conversation) {
   MessageSearch s;
   s.user_id = user;
+  s.plan = plan;
   s.query = search::ParseQuery(q);
-  s.conversation_id = std::move(conversation);
+  s.conversation_id = conversation;
   s.limit = 50;
   std::vector<std::string> out;
   auto page = co_await store.Messages(s);
   EXPECT_TRUE(static_cast<bool>(page)) << (page ? "" : page.error().message);
   if (!page) co_return out;
+  // The words plan gives way to the keys past words_max_matches in the table.
+  if (plan == SearchPlan::kKeys) {
+    EXPECT_EQ(page->plan, plan) << q;
+  }
   for (const Message& m : page->messages) out.push_back(m.body);
   co_return out;
+}
+
+// The bodies `user` finds for `q`, newest first (one page of 50): the same with
+// each plan (SearchPlan), or the test fails.
+Task<std::vector<std::string>> Find(PgSearchStore& store, const std::string& user,
+                                    std::string_view q,
+                                    std::optional<std::string> conversation = std::nullopt) {
+  auto keys = co_await FindWith(store, SearchPlan::kKeys, user, q, conversation);
+  auto words = co_await FindWith(store, SearchPlan::kWords, user, q, conversation);
+  auto chosen = co_await FindWith(store, SearchPlan::kAuto, user, q, conversation);
+  EXPECT_EQ(words, keys) << "the words plan differs from the keys plan for " << q;
+  EXPECT_EQ(chosen, keys) << "the chosen plan differs from the keys plan for " << q;
+  co_return keys;
 }
 
 using Bodies = std::vector<std::string>;
@@ -233,19 +251,22 @@ TEST_F(SearchPgTest, PagesAreNewestFirstWithoutDuplicates) {
       one.push_back(Text(c, alice, "bayar " + std::to_string(i)));
       CO_ASSERT_OK(co_await messages.Append(std::move(one)));
     }
-    std::vector<std::string> seen;
-    MessageSearch s;
-    s.user_id = alice;
-    s.query = search::ParseQuery("bayar");
-    s.limit = 2;
-    for (int page = 0; page < 4; ++page) {
-      auto r = co_await search.Messages(s);
-      CO_ASSERT_OK(r);
-      for (const Message& m : r->messages) seen.push_back(m.body);
-      if (!r->has_more) break;
-      s.before_id = r->messages.back().id;
+    for (const SearchPlan plan : {SearchPlan::kKeys, SearchPlan::kWords}) {
+      std::vector<std::string> seen;
+      MessageSearch s;
+      s.user_id = alice;
+      s.plan = plan;
+      s.query = search::ParseQuery("bayar");
+      s.limit = 2;
+      for (int page = 0; page < 4; ++page) {
+        auto r = co_await search.Messages(s);
+        CO_ASSERT_OK(r);
+        for (const Message& m : r->messages) seen.push_back(m.body);
+        if (!r->has_more) break;
+        s.before_id = r->messages.back().id;
+      }
+      EXPECT_EQ(seen, (Bodies{"bayar 4", "bayar 3", "bayar 2", "bayar 1", "bayar 0"}));
     }
-    EXPECT_EQ(seen, (Bodies{"bayar 4", "bayar 3", "bayar 2", "bayar 1", "bayar 0"}));
   });
 }
 
@@ -293,6 +314,61 @@ TEST_F(SearchPgTest, CommonWordsAreSearchedInTheCallersConversations) {
   });
 }
 
+// The plan follows the statistics of search_terms (ANALYZE): a rare word takes
+// the words plan, a common one the keys, one conversation the keys; a words
+// plan that meets more matches in the table than words_max_matches runs the
+// keys instead. Each finds the caller's rows only.
+TEST_F(SearchPgTest, RareWordsTakeTheWordsPlanCommonOnesTheKeys) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    const std::string alice = NewUuidV7(), eve = NewUuidV7();
+    const std::string mine = NewUuidV7(), theirs = NewUuidV7();
+    const std::vector<std::string> a = {alice}, e = {eve};
+    CO_ASSERT_OK(co_await MakeGroup(pool, mine, a));
+    CO_ASSERT_OK(co_await MakeGroup(pool, theirs, e));
+    PgMessageStore messages(pool);
+    for (int b = 0; b < 3; ++b) {
+      std::vector<AppendRequest> batch;
+      for (int i = 0; i < 100; ++i) batch.push_back(Text(theirs, eve, "kopi susu langka"));
+      CO_ASSERT_OK(co_await messages.Append(std::move(batch)));
+    }
+    std::vector<AppendRequest> own = {Text(mine, alice, "kopi jarang"), Text(mine, alice, "teh")};
+    CO_ASSERT_OK(co_await messages.Append(std::move(own)));
+    CO_ASSERT_OK(co_await pool.Query("ANALYZE messages"));
+    PgSearchStore search(pool,
+                         SearchPlanLimits{.words_max_estimate = 50, .words_max_matches = 100});
+    struct Case {
+      std::string q;
+      std::optional<std::string> conversation;
+      SearchPlan plan;  // asked
+      SearchPlan ran;
+      Bodies found;
+    };
+    const std::vector<Case> cases = {
+        {"jarang", std::nullopt, SearchPlan::kAuto, SearchPlan::kWords, {"kopi jarang"}},
+        {"kopi jar", std::nullopt, SearchPlan::kAuto, SearchPlan::kWords, {"kopi jarang"}},
+        {"kopi", std::nullopt, SearchPlan::kAuto, SearchPlan::kKeys, {"kopi jarang"}},
+        {"langka", std::nullopt, SearchPlan::kAuto, SearchPlan::kKeys, {}},
+        {"jarang", mine, SearchPlan::kAuto, SearchPlan::kKeys, {"kopi jarang"}},
+        // 301 matches in the table, more than 100: the keys find the page.
+        {"kopi", std::nullopt, SearchPlan::kWords, SearchPlan::kKeys, {"kopi jarang"}},
+        {"kop", std::nullopt, SearchPlan::kWords, SearchPlan::kKeys, {"kopi jarang"}},
+    };
+    for (const Case& c : cases) {
+      MessageSearch s;
+      s.user_id = alice;
+      s.plan = c.plan;
+      s.query = search::ParseQuery(c.q);
+      s.conversation_id = c.conversation;
+      auto page = co_await search.Messages(s);
+      CO_ASSERT_OK(page);
+      EXPECT_EQ(page->plan, c.ran) << c.q;
+      Bodies got;
+      for (const Message& m : page->messages) got.push_back(m.body);
+      EXPECT_EQ(got, c.found) << c.q;
+    }
+  });
+}
+
 // Results of several conversations come merged newest first, a page at a time,
 // each message once (a prefix that matches two of its words included).
 TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
@@ -317,19 +393,22 @@ TEST_F(SearchPgTest, ConversationsAreMergedNewestFirstAcrossPages) {
     std::vector<AppendRequest> other = {Text(c2, alice, "teh tarik")};
     CO_ASSERT_OK(co_await messages.Append(std::move(other)));
     for (const std::string q : {"baya", "bayar", "bayar baya", "bayaran bay"}) {
-      Bodies seen;
-      MessageSearch s;
-      s.user_id = alice;
-      s.query = search::ParseQuery(q);
-      s.limit = 2;
-      for (int page = 0; page < 10; ++page) {
-        auto r = co_await search.Messages(s);
-        CO_ASSERT_OK(r);
-        for (const Message& m : r->messages) seen.push_back(m.body);
-        if (!r->has_more) break;
-        s.before_id = r->messages.back().id;
+      for (const SearchPlan plan : {SearchPlan::kKeys, SearchPlan::kWords}) {
+        Bodies seen;
+        MessageSearch s;
+        s.user_id = alice;
+        s.plan = plan;
+        s.query = search::ParseQuery(q);
+        s.limit = 2;
+        for (int page = 0; page < 10; ++page) {
+          auto r = co_await search.Messages(s);
+          CO_ASSERT_OK(r);
+          for (const Message& m : r->messages) seen.push_back(m.body);
+          if (!r->has_more) break;
+          s.before_id = r->messages.back().id;
+        }
+        EXPECT_EQ(seen, newest_first) << q;
       }
-      EXPECT_EQ(seen, newest_first) << q;
     }
     // Bob is not in c2: he finds the others only, still newest first.
     Bodies bobs;

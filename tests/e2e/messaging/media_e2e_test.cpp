@@ -329,6 +329,57 @@ TEST_F(MediaTest, OnlyTheUploaderAttachesAndOnlyMembersSeeIt) {
   EXPECT_EQ(a.api->Get("/v1/media/" + id).status, 200);
 }
 
+// Avatars (PUT/DELETE /v1/media/avatars/me, GET /v1/media/avatars): the owner's
+// photo only; any signed-in user reads it (a signed 320 px thumbnail the gateway
+// serves); removing it empties the list.
+TEST_F(MediaTest, AvatarIsTheOwnersPhotoAndAnyoneSeesItUntilRemoved) {
+  User a = GatewayUser(), b = GatewayUser();
+  auto photo = Upload(a, JpegWithGps(NewUuidV7()));
+  ASSERT_EQ(photo.status, 201) << photo.raw;
+  const std::string id = Str(photo.object(), "id");
+  auto file = Upload(a, "plain text, not a picture " + NewUuidV7());
+  ASSERT_EQ(file.status, 201) << file.raw;
+  EXPECT_EQ(Str(file.object(), "kind"), "file");
+
+  // Not a photo: 422; someone else's upload or none: 404; a bad body: 400.
+  auto not_image =
+      a.api->Put("/v1/media/avatars/me", json::object{{"media_id", Str(file.object(), "id")}});
+  EXPECT_EQ(not_image.status, 422) << not_image.raw;
+  EXPECT_NE(not_image.raw.find("not_an_image"), std::string::npos) << not_image.raw;
+  auto stolen = b.api->Put("/v1/media/avatars/me", json::object{{"media_id", id}});
+  EXPECT_EQ(stolen.status, 404) << stolen.raw;
+  EXPECT_EQ(b.api->Put("/v1/media/avatars/me", json::object{{"media_id", "x"}}).status, 400);
+  auto none = b.api->Get("/v1/media/avatars?user_ids=" + b.id);
+  ASSERT_EQ(none.status, 200) << none.raw;
+  EXPECT_TRUE(Arr(none.object(), "avatars").empty());
+
+  auto set = a.api->Put("/v1/media/avatars/me", json::object{{"media_id", id}});
+  ASSERT_EQ(set.status, 200) << set.raw;
+  EXPECT_EQ(Str(set.object(), "media_id"), id);
+  // b, who shares no conversation with a, reads it and fetches the thumbnail.
+  auto seen = b.api->Get("/v1/media/avatars?user_ids=" + a.id + "," + b.id);
+  ASSERT_EQ(seen.status, 200) << seen.raw;
+  const json::array& list = Arr(seen.object(), "avatars");
+  ASSERT_EQ(list.size(), 1u) << seen.raw;
+  EXPECT_EQ(Str(list[0].get_object(), "user_id"), a.id);
+  const std::string url = Str(list[0].get_object(), "url");
+  EXPECT_TRUE(url.starts_with("/media/" + id + "/thumb?exp=")) << url;
+  auto bytes = Fetch(b, url);
+  ASSERT_EQ(bytes.status, 200);
+  EXPECT_TRUE(bytes.header("content-type").starts_with("image/")) << bytes.header("content-type");
+  if (bytes.header("content-type") == "image/jpeg") {
+    EXPECT_EQ(JpegSize(bytes.raw), std::make_pair(320, 240));
+  }
+  EXPECT_EQ(b.api->Get("/v1/media/avatars").status, 400);
+
+  // Removed (twice: idempotent): nobody sees it any more.
+  EXPECT_EQ(a.api->Delete("/v1/media/avatars/me").status, 204);
+  EXPECT_EQ(a.api->Delete("/v1/media/avatars/me").status, 204);
+  auto gone = b.api->Get("/v1/media/avatars?user_ids=" + a.id);
+  ASSERT_EQ(gone.status, 200) << gone.raw;
+  EXPECT_TRUE(Arr(gone.object(), "avatars").empty());
+}
+
 TEST_F(MediaTest, AMemberForwardsAPostedPhotoWithoutUploadingIt) {
   User a = GatewayUser(), b = GatewayUser(), c = GatewayUser(), d = GatewayUser(),
        e = GatewayUser();

@@ -1027,6 +1027,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/media/avatars": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The avatars (profile photos) of some users
+         * @description For any signed-in user, as display names are (`GET /v1/users/{id}`):
+         *     the avatars of those of `user_ids` who have one, in no particular
+         *     order; a user without one is absent (show initials). `url` is the
+         *     signed URL of the photo's 320 px thumbnail and expires at
+         *     `expires_at` (at most an hour), like every media URL.
+         */
+        get: operations["listAvatars"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/media/avatars/me": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Make one of my photos my avatar
+         * @description `media_id` is an upload of the caller's (`POST /v1/media`) of kind
+         *     `image`: someone else's upload, or one that is gone, answers 404; a
+         *     voice note, video or file answers 422 `not_an_image`. The upload is
+         *     then kept while it is the avatar (it needs no message); replaced or
+         *     removed, it is deleted like an upload no message carries. It replaces
+         *     any earlier avatar.
+         */
+        put: operations["setAvatar"];
+        post?: never;
+        /**
+         * Remove my avatar (back to initials)
+         * @description Idempotent; 204 also when there was none.
+         */
+        delete: operations["removeAvatar"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/media/{id}": {
         parameters: {
             query?: never;
@@ -1927,6 +1986,12 @@ export interface components {
             has_password?: boolean;
             display_name: string | null;
             username: string | null;
+            /**
+             * @description An http(s) address of a picture elsewhere, as the user gave it (auth
+             *     does not fetch it). A photo uploaded as the profile picture is the
+             *     messaging service's avatar instead (`GET /v1/media/avatars`), which
+             *     the web client shows.
+             */
             avatar_url: string | null;
             locale: string;
             /** @description ISO 3166 region of the phone number. */
@@ -2101,6 +2166,21 @@ export interface components {
             size?: number;
             width?: number;
             height?: number;
+        };
+        /** @description A user's avatar (`PUT /v1/media/avatars/me`). */
+        Avatar: {
+            user_id: components["schemas"]["Uuid"];
+            media_id: components["schemas"]["Uuid"];
+            /** @description Signed URL of the 320 px thumbnail (an `<img>` can use it). */
+            url: string;
+            expires_at: components["schemas"]["Timestamp"];
+            set_at: components["schemas"]["Timestamp"];
+        };
+        AvatarBody: {
+            media_id: components["schemas"]["Uuid"];
+        };
+        AvatarList: {
+            avatars: components["schemas"]["Avatar"][];
         };
         /** @description An upload with signed URLs that expire at `expires_at`. */
         Media: {
@@ -4486,6 +4566,90 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listAvatars: {
+        parameters: {
+            query: {
+                /** @description 1 to 100 user ids, comma-separated. */
+                user_ids: string;
+            };
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The avatars that exist. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvatarList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            default: components["responses"]["Error"];
+        };
+    };
+    setAvatar: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvatarBody"];
+            };
+        };
+        responses: {
+            /** @description The avatar. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Avatar"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    removeAvatar: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Correlates logs; echoed on the response (generated when absent). */
+                "X-Request-ID"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No avatar now. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
             default: components["responses"]["Error"];
         };
     };

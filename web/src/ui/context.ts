@@ -6,6 +6,7 @@ import type { MessagingApi } from '../api/messaging';
 import type { NotificationApi } from '../api/notification';
 import type { PaymentApi } from '../api/payment';
 import type { Session } from '../api/session';
+import type { Avatars } from '../state/avatars';
 import type { Directory } from '../state/directory';
 import type { InboxState } from '../state/inbox';
 import type { Messenger } from '../state/messenger';
@@ -29,6 +30,8 @@ export interface Ctx {
   messenger: Messenger;
   /** Attachments: signed URLs (media) and uploads in progress (uploads). */
   media: MediaApi;
+  /** Profile photos (messaging's avatars). */
+  avatars: Avatars;
   uploads: Uploads;
   router: Router;
   toast(message: string, kind?: 'info' | 'error'): void;

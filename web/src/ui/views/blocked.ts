@@ -66,7 +66,7 @@ export class BlockedSection {
           return h(
             'li',
             { class: 'row spread' },
-            h('span', { class: 'row' }, avatar(name, id, null, 32), name),
+            h('span', { class: 'row' }, avatar(name, id, null, 32, id), name),
             h(
               'button',
               {

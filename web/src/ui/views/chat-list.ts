@@ -146,7 +146,7 @@ export class ChatListView implements View {
           class: c.unread_count ? 'conv unread' : 'conv',
           'aria-current': c.id === this.active ? 'page' : null,
         },
-        avatar(title, peer ?? c.id, online),
+        avatar(title, peer ?? c.id, online, 40, peer),
         h(
           'span',
           { class: 'conv-body' },

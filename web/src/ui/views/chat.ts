@@ -240,7 +240,7 @@ export class ChatView implements View {
         },
         icon(ICONS.back),
       ),
-      avatar(title, peer ?? c.id, online),
+      avatar(title, peer ?? c.id, online, 40, peer),
       h(
         'div',
         { class: 'chat-title' },

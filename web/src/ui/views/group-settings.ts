@@ -168,7 +168,7 @@ export function openGroupSettings(ctx: Ctx, id: string): void {
           {
             type: 'button',
             class: 'small danger',
-            'aria-label': t('group.remove', { name }),
+            'aria-label': t('groupAdmin.removeMember', { name }),
             onClick: () => void remove(m.user_id, name),
           },
           t('groupAdmin.remove'),
@@ -181,7 +181,7 @@ export function openGroupSettings(ctx: Ctx, id: string): void {
       h(
         'span',
         { class: 'row' },
-        avatar(name, m.user_id, null, 32),
+        avatar(name, m.user_id, null, 32, m.user_id),
         h('span', null, name, ' ', h('span', { class: 'muted small' }, t(ROLE_KEYS[m.role]))),
       ),
       h('span', { class: 'row' }, buttons),

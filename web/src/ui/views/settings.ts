@@ -13,6 +13,7 @@ import { errorText } from '../errors';
 import { chooseLocale } from '../locale';
 import { conversationTitle } from '../format';
 import { notificationsCard } from '../../pwa/notify';
+import { avatarSetting } from './avatar-setting';
 import { BlockedSection } from './blocked';
 import { DeleteAccountSection } from './delete-account';
 import { DevicesSection } from './devices';
@@ -102,6 +103,7 @@ export class SettingsView implements View {
       'form',
       { class: 'card stack', 'aria-labelledby': 'profile-title' },
       h('h2', { id: 'profile-title' }, t('settings.profile')),
+      avatarSetting(this.ctx),
       h('label', { for: 'set-name' }, t('profile.displayName')),
       name,
       h('label', { for: 'set-username' }, t('profile.username')),
