@@ -1,6 +1,6 @@
-// The conversation list's page (migration 000012, msg_conversation_page and the
+// The conversation list's page (migration 000014, msg_conversation_page and the
 // member_activity triggers; ConversationStore::List) and the autovacuum settings
-// (000013), against live PostgreSQL. TCHAT_TEST_PG_URL (a superuser libpq URI) is
+// (000015), against live PostgreSQL. TCHAT_TEST_PG_URL (a superuser libpq URI) is
 // required: a scratch database is created per test, migrated with every
 // migrations/postgres/tchat_messaging/*.up.sql and dropped.
 #include <cstdint>
@@ -24,7 +24,7 @@ using namespace tchat::pgtest;  // NOLINT: test helpers
 class ConversationPagePgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_.Create("tchat_conversation_page_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 13);
+    db_.Create("tchat_conversation_page_pgtest", TCHAT_SOURCE_DIR, "tchat_messaging", 15);
   }
   void TearDown() override { db_.Drop(); }
   void Run(const std::function<Task<void>(pg::Pool&)>& body) {
@@ -159,7 +159,7 @@ Task<Result<std::vector<std::string>>> Expected(pg::Pool& pool, const std::strin
 // Paging by hour of activity lists every conversation once, in the exact order
 // of (updated_at, id), with pages ending inside an hour and ties of updated_at;
 // and stays exact when activity moves conversations to other hours, members join
-// and members leave (the triggers of 000012).
+// and members leave (the triggers of 000014).
 TEST_F(ConversationPagePgTest, PagesListEveryConversationInOrderAsActivityMoves) {
   Run([&](pg::Pool& pool) -> Task<void> {
     const std::string user = NewUuidV7();
@@ -247,7 +247,7 @@ TEST_F(ConversationPagePgTest, ListPageCarriesMemberCountsNotGroupsMembers) {
   });
 }
 
-// The append-heavy tables carry their autovacuum settings (000013).
+// The append-heavy tables carry their autovacuum settings (000015).
 TEST_F(ConversationPagePgTest, AppendHeavyTablesHaveTheirAutovacuumSettings) {
   Run([&](pg::Pool& pool) -> Task<void> {
     auto r = co_await pool.Query(

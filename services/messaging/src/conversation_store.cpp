@@ -161,7 +161,7 @@ Task<Result<ConversationPage>> ConversationStore::List(std::string_view viewer_i
   auto r = co_await (*lease)->Query(
       "SELECT " TCHAT_USER_CONV_COLUMNS
       ", (extract(epoch FROM c.updated_at) * 1000000)::bigint AS us "
-      // Reads the page's memberships by hour of activity, not all the user's (000012).
+      // Reads the page's memberships by hour of activity, not all the user's (000014).
       "FROM msg_conversation_page($1, 'epoch'::timestamptz + "
       "least($2::bigint, 253402300799000000) * interval '1 microsecond', $3::uuid, $4) c "
       "ORDER BY c.updated_at DESC, c.id DESC",
