@@ -11,18 +11,24 @@
 #      (target p99 <= 15 ms, issue 22);
 #   3. group fan-out with 100-member groups: deliveries/s (target >= 50,000/s);
 #   4. idle WebSockets on one process: resident memory per connection
-#      (target <= 10 KiB). RLIMIT_NOFILE caps how many one process can hold here.
+#      (target <= 10 KiB). RLIMIT_NOFILE caps how many one process can hold here;
+#   5. one group of 1,000 members (issue 22), all online: its owner sends
+#      --group-rate messages/s (open loop); send -> delivered p50/p99 over every
+#      member's deliveries, then every member's unread count from its list page
+#      (checked against the messages sent) and those reads' latency.
 #
 # (1), (2) and (3) also print CPU-µs per message (per delivery for (3)) of all server processes together
 # (tchat-messaging, PostgreSQL with its backends, Redis; the load generator left
 # out: scripts/lib/bench_tails.sh), and (1) the WAL and table bytes written per
 # message (pg_current_wal_lsn and pg_total_relation_size before and after).
-# Not a test: nothing is asserted. Bounded: about 6 * duration + setup.
+# Not a test: nothing is asserted. Bounded: about 7 * duration + setup.
 #
 # Usage: bench/messaging_bench.sh [--duration S] [--clients N] [--window W]
 #            [--groups G] [--members M] [--idle N] [--skip-idle | --only-idle]
+#            [--group-members N] [--group-rate R] [--only-group]
 #            [--latency-samples FILE]
-#   --only-idle runs section 4 alone (no pgbench, no load sections).
+#   --only-idle runs section 4 alone (no pgbench, no load sections); --only-group
+#   section 5 alone.
 #   --latency-samples writes section 2's samples, "<send µs> <latency µs>" each.
 # Needs $TCHAT_BUILD_DIR/bin/{tchat-messaging,tchat-msg-loadgen,tchat-migrate,tchat-keygen}
 # (default build/), PostgreSQL 15 binaries and redis-server.
@@ -47,7 +53,10 @@ idle=""
 samples=""
 skip_idle=0
 only_idle=0
-usage() { sed -n '17,22p' "$0" | sed 's/^# \{0,1\}//'; }
+only_group=0
+group_members=1000
+group_rate=10
+usage() { sed -n '26,32p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="$2"; shift ;;
@@ -59,15 +68,22 @@ while (($#)); do
     --latency-samples) samples="$2"; shift ;;
     --skip-idle) skip_idle=1 ;;
     --only-idle) only_idle=1 ;;
+    --only-group) only_group=1 ;;
+    --group-members) group_members="$2"; shift ;;
+    --group-rate) group_rate="$2"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
   shift
 done
-for n in "$duration" "$clients" "$window" "$groups" "$members"; do
+for n in "$duration" "$clients" "$window" "$groups" "$members" "$group_members" "$group_rate"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || tchat::die "not a positive integer: $n"
 done
 ((skip_idle && only_idle)) && tchat::die "--skip-idle and --only-idle exclude each other"
+((only_idle && only_group)) && tchat::die "--only-idle and --only-group exclude each other"
+# At most 1,000 unread are counted, and the group's sends must all count.
+((group_rate * (duration + 2) <= 1000)) || tchat::die "--group-rate * (--duration + 2) must be <= 1000"
+if ((only_group)); then skip_idle=1; fi
 ((duration <= 120)) || tchat::die "keep it bounded: --duration <= 120"
 
 BUILD="${TCHAT_BUILD_DIR:-$ROOT/build}"
@@ -158,7 +174,7 @@ message_stats() {
 }
 
 pgbench_tps=0 acked=0 delivered=0 half=0
-if ((only_idle == 0)); then
+if ((only_idle == 0 && only_group == 0)); then
 # --- 1. persisted throughput vs pgbench --------------------------------------
 echo "== anchor: pgbench, single-row INSERT, $clients clients, ${duration}s"
 tchat::psql pgbench_anchor -c "CREATE TABLE anchor (id bigserial PRIMARY KEY, conversation_id uuid NOT NULL,
@@ -217,6 +233,15 @@ loadgen fanout --groups "$groups" --members "$members" --window 16 --duration "$
 load_fanout="$(tchat::bench_loadavg)"
 fi
 
+# --- 5. one large group ----------------------------------------------------------
+if ((only_idle == 0)); then
+  echo "== 5. one group of $group_members members, all online: $group_rate messages/s, ${duration}s"
+  stop_service
+  checkpoint
+  start_service
+  loadgen group --members "$group_members" --rate "$group_rate" --duration "$duration" --warmup 2
+fi
+
 # --- 4. idle connections --------------------------------------------------------
 if ((skip_idle == 0)); then
   echo "== 4. $idle idle WebSocket connections on one process (descriptor limit $fd_limit)"
@@ -228,22 +253,22 @@ fi
 
 echo
 echo "== summary"
-((only_idle)) || awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
+((only_idle || only_group)) || awk -v pg="$pgbench_tps" -v a="$acked" -v d="$delivered" 'BEGIN {
   p = (a < d ? a : d);
   printf "1. persisted messages/s (acked %.0f, delivered %.0f) vs pgbench %.0f inserts/s: %.2fx (target >= 1.5x)\n", a, d, pg, (pg > 0 ? p / pg : 0) }'
-((only_idle)) || printf "2. latency p50 %s ms, p99 %s ms, p99.9 %s ms at %s msg/s (target p99 <= 15 ms); ack p50 %s ms, p99 %s ms\n" \
+((only_idle || only_group)) || printf "2. latency p50 %s ms, p99 %s ms, p99.9 %s ms at %s msg/s (target p99 <= 15 ms); ack p50 %s ms, p99 %s ms\n" \
   "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" "$half" \
   "$(value ack_latency_p50_ms)" "$(value ack_latency_p99_ms)"
-((only_idle)) || printf "   CPU per message at the maximum / PostgreSQL CPU per pgbench insert (%s µs) = %s\n" \
+((only_idle || only_group)) || printf "   CPU per message at the maximum / PostgreSQL CPU per pgbench insert (%s µs) = %s\n" \
   "$(value pgbench_pg_cpu_us_per_insert)" "$(awk -v m="$(value throughput_cpu_us_per_message)" \
     -v a="$(value pgbench_pg_cpu_us_per_insert)" 'BEGIN { if (a > 0) printf "%.2f", m / a; else print "-" }')"
-((only_idle)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
+((only_idle || only_group)) || printf "   per message written: %s bytes of WAL, %s bytes of messages table + indexes\n" \
   "$(value wal_bytes_per_message)" "$(value table_bytes_per_message)"
-((only_idle)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \
+((only_idle || only_group)) || printf "3. fan-out deliveries/s %s (messages/s %s; target >= 50000); server CPU %s µs per delivery (load %s)\n" \
   "$(value fanout_delivered_per_second)" "$(value fanout_acked_per_second)" \
   "$(awk -v c="$(value fanout_cpu_seconds)" -v d="$(value fanout_delivered_per_second)" -v t="$duration" \
     'BEGIN { if (d > 0) printf "%.1f", c * 1e6 / (d * t); else print "-" }')" "$load_fanout"
-if ((only_idle == 0)); then
+if ((only_idle == 0 && only_group == 0)); then
   tchat::bench_tail_header
   printf '   (CPU µs per message by process, tchat-messaging/PostgreSQL/Redis: %s at the maximum, %s at half)\n' \
     "$(value throughput_cpu_us_per_message_by_process)" "$(value latency_cpu_us_per_message_by_process)"
@@ -253,6 +278,10 @@ if ((only_idle == 0)); then
     "$(value latency_p50_ms)" "$(value latency_p99_ms)" "$(value latency_p999_ms)" \
     "$(value latency_cpu_us_per_message)" "$(value latency_runq_wait_us_per_message)" "$load_half" 15
 fi
+((only_idle)) || printf "5. group of %s: send -> delivered p50 %s ms, p99 %s ms (%s deliveries); unread right %s of %s (want %s), list read p50 %s ms, p99 %s ms\n" \
+  "$group_members" "$(value group_latency_p50_ms)" "$(value group_latency_p99_ms)" "$(value group_latency_samples)" \
+  "$(value unread_right)" "$((group_members - 1))" "$(value unread_expected)" \
+  "$(value unread_list_p50_ms)" "$(value unread_list_p99_ms)"
 if ((skip_idle == 0)); then
   printf "4. %s idle connections: %s KiB resident per connection (target <= 10 KiB)\n" \
     "$(value idle_connections)" "$(value server_kib_per_connection)"

@@ -18,6 +18,10 @@
 //   fanout      --groups G --members M --window W --duration S --warmup S
 //               G groups of M members, all connected; one sender per group keeps W in
 //               flight. Prints messages/s and deliveries/s.
+//   group       --members M --rate R --duration S --warmup S
+//               one group of M members, all connected; its owner sends R messages/s
+//               (open loop); send → delivered percentiles over all deliveries, then each
+//               member's unread count (list page; all sent, at most 1,000) and its latency.
 //   idle        --connections N --sources K --server-pid PID [--hold S]
 //               N idle WebSockets (distinct users) from 127.0.0.2..127.0.0.(K+1); prints
 //               the server's resident memory before/after and per connection.
@@ -50,6 +54,7 @@
 #include <tchat/core/uuid.hpp>
 
 #include "loadgen_options.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -63,6 +68,11 @@ using Clock = std::chrono::steady_clock;
 using tchat::msg_loadgen::Die;
 using tchat::msg_loadgen::Options;
 using tchat::msg_loadgen::Parse;
+using tchat::msgload::BodyStamp;
+using tchat::msgload::ForEachParallel;
+using tchat::msgload::Percentile;
+using tchat::msgload::RssKiB;
+using tchat::msgload::StartsWith;
 
 const Clock::time_point kT0 = Clock::now();
 
@@ -76,7 +86,7 @@ std::int64_t NowUs() {
 // Counters shared by every thread.
 struct Stats {
   std::atomic<std::uint64_t> acked{0}, delivered{0}, errors{0}, sent{0}, connected{0},
-      connect_failed{0};
+      connect_failed{0}, frames{0};
 };
 
 // Latencies (µs) of one thread during the measured window.
@@ -111,23 +121,6 @@ struct Client {
   std::deque<std::int64_t> unacked;
 };
 
-bool StartsWith(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
-// The send timestamp (µs) that the body starts with.
-std::int64_t BodyStamp(std::string_view frame) {
-  const auto pos = frame.find("\"body\":\"");
-  if (pos == std::string_view::npos) return -1;
-  std::int64_t v = 0;
-  bool any = false;
-  for (std::size_t i = pos + 8; i < frame.size() && frame[i] >= '0' && frame[i] <= '9'; ++i) {
-    v = v * 10 + (frame[i] - '0');
-    any = true;
-  }
-  return any ? v : -1;
-}
-
 std::string Frame(const Client& c, std::int64_t stamp, const std::string& pad, std::uint64_t n) {
   std::string f;
   f.reserve(176 + pad.size());
@@ -153,6 +146,7 @@ Task<void> Reader(Client& c, Stats& stats) {
       co_return;
     }
     std::string_view f = *text;
+    stats.frames.fetch_add(1, std::memory_order_relaxed);
     if (StartsWith(f, R"({"type":"message.new")")) {
       stats.delivered.fetch_add(1, std::memory_order_relaxed);
       if (c.latency != nullptr && c.latency->recording.load(std::memory_order_relaxed)) {
@@ -246,53 +240,9 @@ Task<void> RateTicker(asio::io_context& io, std::vector<Client*> mine, double pe
   }
 }
 
-// Runs `make(i)` for i in [0, n) with at most `parallel` in flight on `io`; blocks
-// until all are done (the io_context must be running on another thread).
-void ForEachParallel(asio::io_context& io, int n, int parallel,
-                     std::function<Task<bool>(ApiClient&, int)> make, const std::string& url,
-                     const char* what) {
-  std::atomic<int> next{0}, done{0}, failed{0};
-  std::atomic<int> workers_left{parallel};
-  for (int w = 0; w < parallel; ++w) {
-    asio::co_spawn(
-        io,
-        [&, w]() -> Task<void> {
-          (void)w;
-          ApiClient api(io.get_executor(), url);
-          for (;;) {
-            const int i = next.fetch_add(1);
-            if (i >= n) break;
-            if (!co_await make(api, i)) failed.fetch_add(1);
-            done.fetch_add(1);
-          }
-          workers_left.fetch_sub(1);
-        },
-        asio::detached);
-  }
-  while (workers_left.load() > 0) std::this_thread::sleep_for(5ms);
-  if (failed.load() > 0) Die(std::string(what) + ": " + std::to_string(failed.load()) + " failed");
-}
-
 std::string Str(const tchat::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-long RssKiB(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
-double Percentile(std::vector<std::int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t k =
-      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return static_cast<double>(v[k]) / 1000.0;
 }
 
 // One run of the load generator: its event loops, clients and counters, and a
@@ -426,8 +376,10 @@ struct Run {
     std::this_thread::sleep_for(std::chrono::seconds(std::max(0, o.linger)));
   }
 
-  void ReportLatency() {
-    auto report = [](const char* label, std::vector<std::int64_t> v) {
+  // Prints "<prefix>latency_*" and "<prefix>ack_latency_*".
+  void ReportLatency(const std::string& prefix = "") {
+    auto report = [&](const std::string& name, std::vector<std::int64_t> v) {
+      const char* label = name.c_str();
       std::printf(
           "%s_samples %zu\n%s_p50_ms %.3f\n%s_p90_ms %.3f\n%s_p99_ms %.3f\n%s_p999_ms %.3f\n"
           "%s_max_ms %.3f\n",
@@ -448,8 +400,8 @@ struct Run {
       delivered.insert(delivered.end(), l.samples.begin(), l.samples.end());
       acked.insert(acked.end(), l.ack_samples.begin(), l.ack_samples.end());
     }
-    report("latency", std::move(delivered));
-    report("ack_latency", std::move(acked));
+    report(prefix + "latency", std::move(delivered));
+    report(prefix + "ack_latency", std::move(acked));
   }
 
   void RunFanout() {
@@ -477,6 +429,102 @@ struct Run {
       asio::co_spawn(sender.io, WindowSender(sender, stats, o.window, pad, stop), asio::detached);
     }
     Measure("fanout");
+  }
+
+  // One group of o.members, open-loop sends by its owner, then every member's
+  // unread count from its conversation list.
+  void RunGroup() {
+    const int m = std::max(2, o.members);
+    for (int i = 0; i < m; ++i) MakeClient(i);
+    ForEachParallel(
+        *ios[0], 1, 1,
+        [&](ApiClient& api, int) -> Task<bool> {
+          std::vector<std::string> ids;
+          for (int k = 1; k < m; ++k) ids.push_back(clients[static_cast<std::size_t>(k)]->user_id);
+          api.set_access_token(clients[0]->token);
+          auto r = co_await api.CreateGroup("bench group", ids);
+          if (!r || r->status != 201) co_return false;
+          for (auto& c : clients) c->conversation = Str(r->object(), "id");
+          co_return true;
+        },
+        o.url, "creating the group");
+    ConnectAll(128);
+    SettlePresence();
+    Client& owner = *clients[0];
+    owner.next_send = Clock::now();
+    asio::co_spawn(owner.io,
+                   RateTicker(owner.io, std::vector<Client*>{&owner}, o.rate,
+                              std::chrono::microseconds(std::max(10, o.tick_us)), pad, stats, stop,
+                              o.stamp_at_write),
+                   asio::detached);
+    Measure("group");
+    // The ticker's last tick passes; every send answered and delivered (the owner's
+    // session gets the ack, not message.new), or 5 s pass, before the reads.
+    std::this_thread::sleep_for(200ms);
+    const auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline &&
+           (stats.acked.load() + stats.errors.load() < stats.sent.load() ||
+            stats.delivered.load() < stats.acked.load() * static_cast<std::uint64_t>(m - 1))) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ReportLatency("group_");
+    ReadUnread(m, static_cast<std::int64_t>(std::min<std::uint64_t>(stats.acked.load(), 1000)));
+  }
+
+  // Each member coming online is told to the others (presence): ~M² frames for a
+  // group of M connecting at once. Waits until no frame came for 1 s (at most 120 s),
+  // so that the sends are measured on their own.
+  void SettlePresence() {
+    const auto t0 = Clock::now();
+    std::uint64_t last = stats.frames.load();
+    int quiet = 0;
+    while (quiet < 4 && Clock::now() - t0 < 120s) {
+      std::this_thread::sleep_for(250ms);
+      const std::uint64_t now = stats.frames.load();
+      quiet = now == last ? quiet + 1 : 0;
+      last = now;
+    }
+    std::printf("presence_frames %llu\npresence_settle_seconds %.2f\n",
+                static_cast<unsigned long long>(last),
+                std::chrono::duration<double>(Clock::now() - t0).count());
+    std::fflush(stdout);
+  }
+
+  // Every member but the owner reads its conversation list; the group's
+  // unread_count must be `want`.
+  void ReadUnread(int m, std::int64_t want) {
+    std::vector<std::int64_t> took(static_cast<std::size_t>(m), 0);
+    std::atomic<int> right{0}, wrong{0};
+    const auto t0 = Clock::now();
+    ForEachParallel(
+        *ios[0], m - 1, 20,
+        [&](ApiClient& api, int k) -> Task<bool> {
+          Client& c = *clients[static_cast<std::size_t>(k + 1)];
+          api.set_access_token(c.token);
+          const std::int64_t start = NowUs();
+          auto r = co_await api.ListConversations(20);
+          took[static_cast<std::size_t>(k)] = NowUs() - start;
+          if (!r || r->status != 200) co_return false;
+          for (const auto& v : r->object().at("conversations").as_array()) {
+            const auto& conv = v.as_object();
+            if (Str(conv, "id") != c.conversation) continue;
+            const std::int64_t n = conv.at("unread_count").to_number<std::int64_t>();
+            (n == want ? right : wrong).fetch_add(1);
+            if (n != want && wrong.load() <= 3) {
+              std::fprintf(stderr, "unread_count %lld, want %lld\n", static_cast<long long>(n),
+                           static_cast<long long>(want));
+            }
+          }
+          co_return true;
+        },
+        o.url, "reading the members' lists");
+    took.resize(static_cast<std::size_t>(m - 1));
+    std::printf(
+        "unread_expected %lld\nunread_right %d\nunread_wrong %d\nunread_read_seconds %.2f\n"
+        "unread_list_p50_ms %.3f\nunread_list_p99_ms %.3f\n",
+        static_cast<long long>(want), right.load(), wrong.load(),
+        std::chrono::duration<double>(Clock::now() - t0).count(), Percentile(took, 0.50),
+        Percentile(took, 0.99));
   }
 
   void RunIdle() {
@@ -525,6 +573,8 @@ int main(int argc, char** argv) {
     run.RunDirect();
   } else if (mode == "fanout") {
     run.RunFanout();
+  } else if (mode == "group") {
+    run.RunGroup();
   } else if (mode == "idle") {
     run.RunIdle();
   } else {

@@ -328,7 +328,11 @@ step('group settings: A renames the group, makes B an admin and back; B sees it'
   const conv = await api(a, 'GET', `/v1/conversations?limit=50`);
   const g = conv.body.conversations.find((c) => c.title === group.renamed);
   check(!!g, 'the renamed group is not in the API');
-  const role = g.members.find((m) => m.user_id === bId)?.role;
+  // A list page carries only the caller's own membership of a group, and the count.
+  check(g.members.length === 1 && g.member_count >= 2, `list page members: ${JSON.stringify(g)}`);
+  const full = (await api(a, 'GET', `/v1/conversations/${g.id}`)).body;
+  check(full.members.length === full.member_count, `GET members: ${JSON.stringify(full)}`);
+  const role = full.members.find((m) => m.user_id === bId)?.role;
   check(role === 'member', `B's role in the API: ${role}`);
 });
 

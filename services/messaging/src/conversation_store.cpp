@@ -161,10 +161,10 @@ Task<Result<ConversationPage>> ConversationStore::List(std::string_view viewer_i
   auto r = co_await (*lease)->Query(
       "SELECT " TCHAT_USER_CONV_COLUMNS
       ", (extract(epoch FROM c.updated_at) * 1000000)::bigint AS us "
-      "FROM msg_user_conversations($1) c "  // by key at any size (migration 000008)
-      "WHERE (c.updated_at, c.id) < ('epoch'::timestamptz + "
-      "least($2::bigint, 253402300799000000) * interval '1 microsecond', $3::uuid) "
-      "ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
+      // Reads the page's memberships by hour of activity, not all the user's (000014).
+      "FROM msg_conversation_page($1, 'epoch'::timestamptz + "
+      "least($2::bigint, 253402300799000000) * interval '1 microsecond', $3::uuid, $4) c "
+      "ORDER BY c.updated_at DESC, c.id DESC",
       viewer_id, cur->updated_us, cur->id, limit + 1);
   if (!r) co_return std::move(r).error();
   ConversationPage page;
@@ -176,7 +176,8 @@ Task<Result<ConversationPage>> ConversationStore::List(std::string_view viewer_i
     page.next_cursor = std::to_string(r->GetInt64(n - 1, pgrows::kConversationColumnCount)) + "_" +
                        std::string(r->GetString(n - 1, 0));
   }
-  auto loaded = co_await pgrows::LoadConversations(**lease, viewer_id, std::move(rows));
+  auto loaded = co_await pgrows::LoadConversations(**lease, viewer_id, std::move(rows),
+                                                   pgrows::MemberDetail::kListPage);
   if (!loaded) co_return std::move(loaded).error();
   page.conversations = std::move(*loaded);
   co_return page;

@@ -48,7 +48,8 @@ struct Conversation {
   std::int64_t last_seq = 0;
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;  // last activity
-  std::vector<Member> members;
+  std::vector<Member> members;  // all, or a list page's (pgrows::MemberDetail)
+  std::int64_t member_count = 0;
   std::optional<Message> last_message;
   std::int64_t unread_count = 0;
 };

@@ -82,7 +82,7 @@ void AppendMessageJson(std::string& out, const Message& m) {
 
 json::object ConversationJson(const Conversation& c) {
   json::object o;
-  o.reserve(10);
+  o.reserve(11);
   o["id"] = c.id;
   o["type"] = c.type;
   o["title"] = c.title ? json::value(*c.title) : json::value(nullptr);
@@ -93,6 +93,7 @@ json::object ConversationJson(const Conversation& c) {
         json::object{{"user_id", m.user_id}, {"role", m.role}, {"last_read_seq", m.last_read_seq}});
   }
   o["members"] = std::move(members);
+  o["member_count"] = c.member_count;
   o["last_seq"] = c.last_seq;
   o["last_message"] = c.last_message ? json::value(MessageJson(*c.last_message)) : nullptr;
   o["unread_count"] = c.unread_count;

@@ -60,9 +60,43 @@ ConversationRow ReadConversationRow(const pg::PgResult& r, int row, int col) {
   return out;
 }
 
+namespace {
+
+// The members statement: all of them, or a list page's (see MemberDetail) with
+// each group's count, so that the page reads one member row per group (a direct
+// conversation's count is its rows).
+pg::Statement MembersStatement(const std::vector<ConversationRow>& rows,
+                               const std::string& id_array, std::string_view viewer_id,
+                               MemberDetail detail) {
+  if (detail == MemberDetail::kAll) {
+    return pg::Statement::Of(
+        "SELECT conversation_id, user_id, role, last_read_seq, NULL::bigint FROM members "
+        "WHERE conversation_id = ANY($1::uuid[]) ORDER BY conversation_id, joined_at, user_id",
+        id_array);
+  }
+  std::vector<std::string> direct;
+  for (const ConversationRow& r : rows) {
+    if (r.conversation.type == "direct") direct.push_back(r.conversation.id);
+  }
+  return pg::Statement::Of(
+      "SELECT conversation_id, user_id, role, last_read_seq, NULL::bigint, joined_at "
+      "FROM members WHERE conversation_id = ANY($2::uuid[]) "
+      "UNION ALL SELECT conversation_id, user_id, role, last_read_seq, NULL, joined_at "
+      "FROM members WHERE conversation_id = ANY($1::uuid[]) AND user_id = $3::uuid "
+      "AND NOT conversation_id = ANY($2::uuid[]) "
+      "UNION ALL SELECT k.c, NULL, NULL, NULL, "
+      "(SELECT count(*) FROM members m WHERE m.conversation_id = k.c), NULL "
+      "FROM unnest($1::uuid[]) AS k(c) WHERE NOT k.c = ANY($2::uuid[]) "
+      "ORDER BY 1, 5 NULLS FIRST, 6, 2",
+      id_array, pg::ToArray(direct), viewer_id);
+}
+
+}  // namespace
+
 Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
                                                           std::string_view viewer_id,
-                                                          std::vector<ConversationRow> rows) {
+                                                          std::vector<ConversationRow> rows,
+                                                          MemberDetail detail) {
   std::vector<Conversation> out;
   if (rows.empty()) co_return out;
   std::vector<std::string> ids, last_seqs, read_seqs;
@@ -74,10 +108,7 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
   }
   const std::string id_array = pg::ToArray(ids);
   std::vector<pg::Statement> statements;
-  statements.push_back(pg::Statement::Of(
-      "SELECT conversation_id, user_id, role, last_read_seq FROM members "
-      "WHERE conversation_id = ANY($1::uuid[]) ORDER BY conversation_id, joined_at, user_id",
-      id_array));
+  statements.push_back(MembersStatement(rows, id_array, viewer_id, detail));
   statements.push_back(
       pg::Statement::Of("SELECT x.* FROM unnest($1::uuid[], $2::bigint[]) AS k(c, s) "
                         "CROSS JOIN LATERAL (SELECT " TCHAT_MSG_COLUMNS
@@ -103,9 +134,18 @@ Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
   for (int i = 0; i < members.Rows(); ++i) {
     auto it = index.find(members.GetString(i, 0));
     if (it == index.end()) continue;
-    out[it->second].members.push_back(Member{std::string(members.GetString(i, 1)),
-                                             std::string(members.GetString(i, 2)),
-                                             members.GetInt64(i, 3)});
+    Conversation& c = out[it->second];
+    if (!members.IsNull(i, 4)) {
+      c.member_count = members.GetInt64(i, 4);
+      continue;
+    }
+    c.members.push_back(Member{std::string(members.GetString(i, 1)),
+                               std::string(members.GetString(i, 2)), members.GetInt64(i, 3)});
+  }
+  for (Conversation& c : out) {
+    if (detail == MemberDetail::kAll || c.type == "direct") {
+      c.member_count = static_cast<std::int64_t>(c.members.size());
+    }
   }
   for (int i = 0; i < last.Rows(); ++i) {
     Message m = ReadMessage(last, i);

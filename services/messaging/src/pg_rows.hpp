@@ -46,12 +46,19 @@ struct ConversationRow {
 };
 ConversationRow ReadConversationRow(const pg::PgResult& r, int row, int col = 0);
 
-// Fills members, last_message and unread_count (messages after the viewer's
-// last_read_seq that others sent, counted up to kUnreadCap) for every row, in one
-// round trip. Works inside or outside a transaction.
+// Which members a conversation object carries (docs/api/openapi.yaml, Conversation):
+// all of them, or on a list page both of a direct conversation's and only the
+// viewer's own membership of a group, so that a page's cost does not grow with
+// the size of its groups. member_count counts them all either way.
+enum class MemberDetail { kAll, kListPage };
+
+// Fills members, member_count, last_message and unread_count (messages after the
+// viewer's last_read_seq that others sent, counted up to kUnreadCap) for every
+// row, in one round trip. Works inside or outside a transaction.
 inline constexpr std::int64_t kUnreadCap = 1000;
 Task<Result<std::vector<Conversation>>> LoadConversations(pg::Connection& conn,
                                                           std::string_view viewer_id,
-                                                          std::vector<ConversationRow> rows);
+                                                          std::vector<ConversationRow> rows,
+                                                          MemberDetail detail = MemberDetail::kAll);
 
 }  // namespace tchat::messaging::pgrows

@@ -442,5 +442,26 @@ TEST_F(NotificationPgTest, DeletedUsersLoseDevicesPreferencesAndInbox) {
   });
 }
 
+// The inbox and the delivery queue carry their autovacuum settings (migration
+// 000005; docs/operations/data-scale.md).
+TEST_F(NotificationPgTest, AppendHeavyTablesHaveTheirAutovacuumSettings) {
+  Run([&](pg::Pool& pool) -> Task<void> {
+    auto r = co_await pool.Query(
+        "SELECT relname, array_to_string(reloptions, ',') FROM pg_class WHERE relkind = 'r' "
+        "AND relname IN ('delivery_queue', 'notifications') ORDER BY relname");
+    CO_ASSERT_OK(r);
+    CO_ASSERT_TRUE(r->Rows() == 2);
+    const std::string queue(r->GetString(0, 1)), inbox(r->GetString(1, 1));
+    EXPECT_NE(queue.find("autovacuum_vacuum_scale_factor=0.01"), std::string::npos) << queue;
+    EXPECT_NE(queue.find("autovacuum_vacuum_threshold=1000"), std::string::npos) << queue;
+    for (const char* want :
+         {"autovacuum_vacuum_insert_scale_factor=0.02", "autovacuum_vacuum_insert_threshold=50000",
+          "autovacuum_vacuum_scale_factor=0.02", "autovacuum_vacuum_threshold=50000",
+          "autovacuum_analyze_scale_factor=0.02"}) {
+      EXPECT_NE(inbox.find(want), std::string::npos) << inbox << " lacks " << want;
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tchat::notification

@@ -566,5 +566,29 @@ TEST_F(PaymentPgTest, WalletsDoNotCloseWhileATopupIsPending) {
   });
 }
 
+// The ledger's append-only tables and the outbox carry their autovacuum settings
+// (migration 000005; docs/operations/data-scale.md).
+TEST_F(PaymentPgTest, AppendHeavyTablesHaveTheirAutovacuumSettings) {
+  Run([&](LedgerStore& store) -> Task<void> {
+    auto r = co_await store.pool().Query(
+        "SELECT relname, array_to_string(reloptions, ',') FROM pg_class WHERE relkind = 'r' "
+        "AND relname IN ('postings', 'journal_entries', 'transfers', 'outbox') ORDER BY relname");
+    CO_ASSERT_OK(r);
+    CO_ASSERT_TRUE(r->Rows() == 4);
+    for (int i = 0; i < r->Rows(); ++i) {
+      const std::string name(r->GetString(i, 0)), opts(r->GetString(i, 1));
+      const std::vector<std::string> wants =
+          name == "outbox" ? std::vector<std::string>{"autovacuum_vacuum_scale_factor=0.01",
+                                                      "autovacuum_vacuum_threshold=1000"}
+                           : std::vector<std::string>{"autovacuum_vacuum_insert_scale_factor=0.01",
+                                                      "autovacuum_vacuum_insert_threshold=100000",
+                                                      "autovacuum_analyze_scale_factor=0.01"};
+      for (const std::string& want : wants) {
+        EXPECT_NE(opts.find(want), std::string::npos) << name << ": " << opts << " lacks " << want;
+      }
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tchat::payment

@@ -158,6 +158,14 @@ TEST_F(E2eTest, GroupRolesTitleAndListing) {
   EXPECT_EQ(Str(convs[1].get_object(), "id"), g);
   // c's message and the "members_added" system message posted by b.
   EXPECT_EQ(Int(convs[1].get_object(), "unread_count"), 2);
+  // A list page carries a group's count and the caller's own membership only, a
+  // direct conversation both members (docs/api/openapi.yaml, listConversations).
+  EXPECT_EQ(Int(convs[1].get_object(), "member_count"), 4);
+  const auto& own = Arr(convs[1].get_object(), "members");
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(Str(own[0].get_object(), "user_id"), a.id);
+  EXPECT_EQ(Int(convs[0].get_object(), "member_count"), 2);
+  EXPECT_EQ(Arr(convs[0].get_object(), "members").size(), 2u);
 }
 
 TEST_F(E2eTest, ListPagesWithCursor) {

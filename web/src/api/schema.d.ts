@@ -497,7 +497,10 @@ export interface paths {
         };
         /**
          * The caller's conversations
-         * @description Most recent activity first.
+         * @description Most recent activity first. On these pages `members` holds both members
+         *     of a direct conversation but only the caller's own membership of a group,
+         *     and `member_count` counts all: a page costs the same whatever the size of
+         *     its groups. `GET /v1/conversations/{id}` has the full member list.
          */
         get: operations["listConversations"];
         put?: never;
@@ -2072,7 +2075,14 @@ export interface components {
             type: "direct" | "group";
             /** @description Null for direct conversations. */
             title: string | null;
+            /**
+             * @description All members, except on the pages of `GET /v1/conversations`: there a
+             *     group carries only the caller's own membership (a direct conversation
+             *     both of its members).
+             */
             members: components["schemas"]["Member"][];
+            /** @description How many members the conversation has (all of them, on every page). */
+            member_count: number;
             last_seq: number;
             last_message: components["schemas"]["Message"] | null;
             /** @description For the caller. */
@@ -3810,6 +3820,7 @@ export interface operations {
                      *           "last_read_seq": 0
                      *         }
                      *       ],
+                     *       "member_count": 2,
                      *       "last_seq": 0,
                      *       "last_message": null,
                      *       "unread_count": 0,

@@ -35,6 +35,11 @@ export class Conversations {
     const merged: Conversation = { ...c };
     if (old) {
       if (!viewerRelative) merged.unread_count = old.unread_count;
+      // A list page carries a group's own membership only: keep the others known.
+      if (!hasAllMembers(c) && hasAllMembers(old) && old.member_count === c.member_count) {
+        const fresh = new Map(c.members.map((m) => [m.user_id, m]));
+        merged.members = old.members.map((m) => fresh.get(m.user_id) ?? m);
+      }
       // Never go back to an older last message than one already seen live.
       if (old.last_seq > merged.last_seq) {
         merged.last_seq = old.last_seq;
@@ -103,6 +108,11 @@ export class Conversations {
     this.map.set(id, { ...c, unread_count: n });
     this.events.emit('changed', id);
   }
+}
+
+/** False for a group from a list page (GET /v1/conversations): its own membership only. */
+export function hasAllMembers(c: Conversation): boolean {
+  return c.members.length >= c.member_count;
 }
 
 function activity(c: Conversation): string {

@@ -10,7 +10,7 @@ import type { Session } from '../api/session';
 import type { ServerEvent } from '../realtime/events';
 import type { RealtimeSocket, SocketStatus } from '../realtime/socket';
 import { Emitter } from '../util/emitter';
-import { Conversations } from './conversations';
+import { Conversations, hasAllMembers } from './conversations';
 import type { Directory } from './directory';
 import type { InboxState } from './inbox';
 import { MessageCache } from './message-cache';
@@ -115,7 +115,21 @@ export class Messenger {
   /** The chat on screen (null: none). Its messages count as read while visible. */
   setActive(conversationId: string | null): void {
     this.active = conversationId;
-    if (conversationId) this.scheduleRead(conversationId);
+    if (conversationId) {
+      this.scheduleRead(conversationId);
+      void this.ensureMembers(conversationId);
+    }
+  }
+
+  /** A group known from a list page has its own membership only: fetches all. */
+  async ensureMembers(id: string): Promise<void> {
+    const known = this.conversations.get(id);
+    if (!known || hasAllMembers(known)) return;
+    try {
+      this.adoptConversation(await this.api.conversation(id), true);
+    } catch {
+      // Offline: the list's count stands until the chat is opened again.
+    }
   }
 
   async ensureConversation(id: string): Promise<Conversation | null> {

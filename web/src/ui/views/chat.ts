@@ -225,7 +225,7 @@ export class ChatView implements View {
     const peer = peerOf(this.ctx, c);
     const online = peer ? this.ctx.presence.online(peer) : null;
     let sub = '';
-    if (c.type === 'group') sub = tn('chats.members', c.members.length);
+    if (c.type === 'group') sub = tn('chats.members', c.member_count);
     else if (online) sub = t('chats.online');
     const muted = muteState(this.ctx, c.id);
     replaceChildren(

@@ -77,7 +77,7 @@ export function openGroupSettings(ctx: Ctx, id: string): void {
     replaceChildren(
       body,
       manager ? titleForm(c) : h('p', null, c.title ?? ''),
-      h('h3', null, tn('chats.members', c.members.length)),
+      h('h3', null, tn('chats.members', c.member_count)),
       h(
         'ul',
         { class: 'plain-list', role: 'list', 'data-testid': 'group-members' },
