@@ -61,8 +61,10 @@ done
 export TCHAT_RUN_DIR="$TCHAT_ROOT/.test-run"
 export TCHAT_BUILD_DIR="$TCHAT_ROOT/build"
 export TCHAT_PG_PORT=25432 TCHAT_REDIS_PORT=26379
-# The Redis Cluster (scripts/lib/redis_cluster.sh): six nodes on 26381-26386.
-export TCHAT_REDIS_CLUSTER_PORT=26381 TCHAT_REDIS_CLUSTER_NODE_TIMEOUT=1000
+# The Redis Cluster (scripts/lib/redis_cluster.sh): six nodes on 22381-22386, whose
+# cluster bus ports (+10000: 32381-32386) stay below Linux's ephemeral range
+# (32768-60999), where a client's local end once took 36386 and a node could not start.
+export TCHAT_REDIS_CLUSTER_PORT=22381 TCHAT_REDIS_CLUSTER_NODE_TIMEOUT=1000
 # The services run on the single Redis unless a pass says otherwise (config.env
 # records the choice; an explicit 0 replaces a recorded 1 from an earlier pass).
 export TCHAT_REDIS_CLUSTER="${TCHAT_REDIS_CLUSTER:-0}"

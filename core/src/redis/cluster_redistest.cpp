@@ -50,7 +50,7 @@ std::string ClusterUrl() {
 #define REQUIRE_CLUSTER()                                                                  \
   if (ClusterUrl().empty()) {                                                              \
     FAIL() << "TCHAT_TEST_REDIS_CLUSTER_URL is not set (e.g. "                             \
-              "redis-cluster://127.0.0.1:26381,127.0.0.1:26382; scripts/test.sh sets it)"; \
+              "redis-cluster://127.0.0.1:22381,127.0.0.1:22382; scripts/test.sh sets it)"; \
   }
 
 RedisOptions ClusterOptions() {
