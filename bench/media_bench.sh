@@ -4,7 +4,7 @@
 # OTP, and ffmpeg, vips, wrk, nginx, curl, jq.
 #
 #   bench/media_bench.sh     GATEWAY [http://127.0.0.1:8080], N [20] photos,
-#                            PARTS ["upload download rss"], RUN_DIR [.run]
+#                            PARTS ["upload download rss sendp99"], RUN_DIR [.run]
 #
 # upload    N sequential uploads of one noisy 2048x1536 JPEG made here (about
 #           2.3 MiB): photos/s, p50 and p99 of the upload (decode, strip,
@@ -23,19 +23,37 @@
 #           of 100 MiB run at once (4 users; one random file, sent with curl -T,
 #           which streams it): before, peak, growth (target: at most 64 MiB).
 #           Anchor: the same uploads to the anchor nginx, which discards them.
+# sendp99   text messages' send → delivered latency over WebSockets through the
+#           gateway (tchat-msg-loadgen latency mode, from TCHAT_BUILD_DIR [build],
+#           tokens signed with RUN_DIR/jwt-signing-keys.json): MSG_CLIENTS [20]
+#           users in pairs send MSG_RATE [100] messages/s in all, open loop, for
+#           MSG_SECONDS [10] after 2 s of warm-up; alone (the anchor), then while
+#           UPLOADS [8] loops each upload 100 MiB after 100 MiB (curl -T, a new
+#           user when one's quota is full) for the whole run. ROUNDS [3]
+#           alternating rounds: p50 and p99 of each, medians, and the ratio with
+#           uploads / alone of the p99 (issue 18: it must not get worse). Needs
+#           the stack started with messaging_rate_messages_per_minute above
+#           MSG_RATE * 60 / MSG_CLIENTS (default 300 a minute per user) and
+#           messaging_rate_uploads_per_minute above the uploads' rate.
 set -euo pipefail
 
 GATEWAY="${GATEWAY:-http://127.0.0.1:8080}"
 N="${N:-20}"
-PARTS="${PARTS:-upload download rss}"
+PARTS="${PARTS:-upload download rss sendp99}"
 RUN_DIR="${RUN_DIR:-${TCHAT_RUN_DIR:-.run}}"
 for tool in ffmpeg vips wrk nginx curl jq; do
   command -v "$tool" >/dev/null || { echo "media_bench: $tool is not installed" >&2; exit 1; }
 done
 work="$(mktemp -d /tmp/tchat-media-bench.XXXXXX)"
 anchor_pid=""
+loop_pids=()
 cleanup() {
   if [[ -n "$anchor_pid" ]]; then kill "$anchor_pid" 2>/dev/null || true; fi
+  if ((${#loop_pids[@]})); then
+    touch "$work/stop-uploads"
+    kill "${loop_pids[@]}" 2>/dev/null || true
+    wait "${loop_pids[@]}" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -239,6 +257,87 @@ rss_part() {
     "$(awk -v t="${anc%% *}" -v n="$n" 'BEGIN {print n * 100 / t}')" "${anc#* }"
 }
 
+# Uploads file $1 again and again until $work/stop-uploads exists, as a new user
+# whenever one's quota (1 GiB by default) is full; one HTTP status a line to $2.
+upload_loop() {
+  local file="$1" log="$2" tok code
+  tok="$(new_token)"
+  while [[ ! -e "$work/stop-uploads" ]]; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Expect:' \
+      -T "$file" "$GATEWAY/v1/media?filename=$(basename "$file")")" || true
+    echo "$code" >>"$log"
+    case "$code" in
+      201) ;;
+      422) tok="$(new_token)" ;;
+      *) sleep 0.5 ;; # no busy loop on a refusal; counted and printed
+    esac
+  done
+}
+
+# One tchat-msg-loadgen latency run through the gateway; prints
+# "p50_ms p99_ms samples errors delivered_per_second".
+msg_latency() {
+  local out
+  out="$("$LOADGEN" latency --url "$GATEWAY" --key-file "$KEY_FILE" --clients "${MSG_CLIENTS:-20}" \
+    --rate "${MSG_RATE:-100}" --duration "${MSG_SECONDS:-10}" --warmup 2 2>"$work/loadgen.err")" ||
+    { echo "media_bench: tchat-msg-loadgen failed: $(cat "$work/loadgen.err")" >&2; exit 1; }
+  awk '{v[$1] = $2} END {
+    if (v["connected"] + 0 < 2 || v["latency_samples"] + 0 == 0 || v["errors"] + 0 > 0) exit 1
+    print v["latency_p50_ms"], v["latency_p99_ms"], v["latency_samples"], v["errors"], v["latency_delivered_per_second"]
+  }' <<<"$out" || { echo "media_bench: no latency figures or error frames (rate limit?) from tchat-msg-loadgen: $out $(cat "$work/loadgen.err")" >&2; exit 1; }
+}
+
+sendp99_part() {
+  local rounds="${ROUNDS:-3}" n="${UPLOADS:-8}" r i v t0 t1 done_n
+  LOADGEN="${TCHAT_BUILD_DIR:-build}/bin/tchat-msg-loadgen"
+  KEY_FILE="${KEY_FILE:-$RUN_DIR/jwt-signing-keys.json}"
+  [[ -x "$LOADGEN" ]] || { echo "media_bench: $LOADGEN not found (set TCHAT_BUILD_DIR)" >&2; exit 1; }
+  [[ -r "$KEY_FILE" ]] || { echo "media_bench: cannot read $KEY_FILE (set RUN_DIR to the stack's run directory)" >&2; exit 1; }
+  [[ -s "$work/bench-100MiB.bin" ]] || head -c $((100 << 20)) /dev/urandom >"$work/bench-100MiB.bin"
+  : >"$work/lat.txt"
+  : >"$work/uploads.txt"
+  local load0
+  load0="$(cut -d' ' -f1-3 /proc/loadavg)"
+  for r in $(seq 1 "$rounds"); do
+    v="$(msg_latency)"
+    echo "alone $v" >>"$work/lat.txt"
+    rm -f "$work/stop-uploads" "$work"/uploads.*.log
+    t0=$(date +%s.%N)
+    loop_pids=()
+    for i in $(seq 1 "$n"); do
+      upload_loop "$work/bench-100MiB.bin" "$work/uploads.$i.log" &
+      loop_pids+=($!)
+    done
+    sleep 1 # the uploads under way before the first message
+    v="$(msg_latency)"
+    echo "uploads $v" >>"$work/lat.txt"
+    touch "$work/stop-uploads"
+    wait "${loop_pids[@]}"
+    loop_pids=()
+    t1=$(date +%s.%N)
+    done_n="$(cat "$work"/uploads.*.log | grep -c '^201$' || true)"
+    echo "round $r: $done_n uploads of 100 MiB in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s," \
+      "answers: $(cat "$work"/uploads.*.log | sort | uniq -c | awk '{printf "%s%s x %s", NR > 1 ? ", " : "", $1, $2}')" >>"$work/uploads.txt"
+    ((done_n > 0)) || { echo "media_bench: no upload succeeded during round $r: $(tail -n1 "$work/uploads.txt")" >&2; exit 1; }
+  done
+  local a50 a99 u50 u99
+  a50="$(awk '$1 == "alone" {print $2}' "$work/lat.txt" | median)"
+  a99="$(awk '$1 == "alone" {print $3}' "$work/lat.txt" | median)"
+  u50="$(awk '$1 == "uploads" {print $2}' "$work/lat.txt" | median)"
+  u99="$(awk '$1 == "uploads" {print $3}' "$work/lat.txt" | median)"
+  printf 'text messages send -> delivered through the gateway, %s msg/s from %s users in pairs, %ss per run,\n' \
+    "${MSG_RATE:-100}" "${MSG_CLIENTS:-20}" "${MSG_SECONDS:-10}"
+  printf 'median of %d alternating rounds (alone, then with %d uploads of 100 MiB at a time):\n' "$rounds" "$n"
+  printf '  alone:        p50 %.2f ms, p99 %.2f ms\n' "$a50" "$a99"
+  printf '  with uploads: p50 %.2f ms, p99 %.2f ms\n' "$u50" "$u99"
+  printf '  ratio with uploads / alone: p50 %.2f, p99 %.2f (target: p99 not worse)\n' \
+    "$(awk -v u="$u50" -v a="$a50" 'BEGIN {print u / a}')" "$(awk -v u="$u99" -v a="$a99" 'BEGIN {print u / a}')"
+  printf '  every run (p50 ms, p99 ms, samples, errors, delivered/s):\n'
+  sed 's/^/    /' "$work/lat.txt"
+  sed 's/^/  /' "$work/uploads.txt"
+  printf '  load average (1, 5, 15 min) before %s, after %s\n' "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 MEDIA_DIR="${TCHAT_MEDIA_DIR:-$RUN_DIR/media}"
 if [[ " $PARTS " == *" download "* || " $PARTS " == *" rss "* ]]; then start_anchor "$MEDIA_DIR"; fi
 for part in $PARTS; do
@@ -246,6 +345,7 @@ for part in $PARTS; do
     upload) upload_part ;;
     download) download_part ;;
     rss) rss_part ;;
-    *) echo "media_bench: unknown part '$part' (upload, download, rss)" >&2; exit 2 ;;
+    sendp99) sendp99_part ;;
+    *) echo "media_bench: unknown part '$part' (upload, download, rss, sendp99)" >&2; exit 2 ;;
   esac
 done
