@@ -29,9 +29,11 @@
 #           users in pairs send MSG_RATE [100] messages/s in all, open loop, for
 #           MSG_SECONDS [10] after 2 s of warm-up; alone (the anchor), then while
 #           UPLOADS [8] loops each upload 100 MiB after 100 MiB (curl -T, a new
-#           user when one's quota is full) for the whole run. ROUNDS [3]
-#           alternating rounds: p50 and p99 of each, medians, and the ratio with
-#           uploads / alone of the p99 (issue 18: it must not get worse). Needs
+#           user when one's quota is full) for the whole run; and while the same
+#           loops upload to the anchor nginx, which discards the bodies (what
+#           moving the bytes costs this machine without the service). ROUNDS [3]
+#           alternating rounds: p50 and p99 of each, medians, and the ratios to
+#           alone (issue 18: the p99 with uploads must not get worse). Needs
 #           the stack started with messaging_rate_messages_per_minute above
 #           MSG_RATE * 60 / MSG_CLIENTS (default 300 a minute per user) and
 #           messaging_rate_uploads_per_minute above the uploads' rate.
@@ -257,18 +259,22 @@ rss_part() {
     "$(awk -v t="${anc%% *}" -v n="$n" 'BEGIN {print n * 100 / t}')" "${anc#* }"
 }
 
-# Uploads file $1 again and again until $work/stop-uploads exists, as a new user
-# whenever one's quota (1 GiB by default) is full; one HTTP status a line to $2.
+# Uploads file $1 to URL $2 again and again until $work/stop-uploads exists;
+# to the gateway as a user, a new one whenever one's quota (1 GiB by default) is
+# full. One HTTP status a line to $3.
 upload_loop() {
-  local file="$1" log="$2" tok code
-  tok="$(new_token)"
+  local file="$1" target="$2" log="$3" tok="" code auth
   while [[ ! -e "$work/stop-uploads" ]]; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Expect:' \
-      -T "$file" "$GATEWAY/v1/media?filename=$(basename "$file")")" || true
+    auth=()
+    if [[ "$target" == "$GATEWAY"* ]]; then
+      [[ -n "$tok" ]] || tok="$(new_token)"
+      auth=(-H "Authorization: Bearer $tok")
+    fi
+    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" -H 'Expect:' -T "$file" "$target")" || true
     echo "$code" >>"$log"
     case "$code" in
       201) ;;
-      422) tok="$(new_token)" ;;
+      422) tok="" ;;
       *) sleep 0.5 ;; # no busy loop on a refusal; counted and printed
     esac
   done
@@ -284,11 +290,40 @@ msg_latency() {
   awk '{v[$1] = $2} END {
     if (v["connected"] + 0 < 2 || v["latency_samples"] + 0 == 0 || v["errors"] + 0 > 0) exit 1
     print v["latency_p50_ms"], v["latency_p99_ms"], v["latency_samples"], v["errors"], v["latency_delivered_per_second"]
-  }' <<<"$out" || { echo "media_bench: no latency figures or error frames (rate limit?) from tchat-msg-loadgen: $out $(cat "$work/loadgen.err")" >&2; exit 1; }
+  }' <<<"$out" || {
+    echo "media_bench: no latency figures or error frames (rate limit?) from tchat-msg-loadgen: $out $(cat "$work/loadgen.err")" >&2
+    exit 1
+  }
+}
+
+# msg_latency while UPLOADS loops upload 100 MiB after 100 MiB to URL $2; appends
+# "$1 <figures>" to lat.txt and the uploads done to uploads.txt.
+msg_latency_loaded() {
+  local label="$1" target="$2" i v t0 t1 ok
+  rm -f "$work/stop-uploads" "$work"/uploads.*.log
+  t0=$(date +%s.%N)
+  loop_pids=()
+  for i in $(seq 1 "${UPLOADS:-8}"); do
+    upload_loop "$work/bench-100MiB.bin" "$target" "$work/uploads.$i.log" &
+    loop_pids+=($!)
+  done
+  sleep 1 # the uploads under way before the first message
+  v="$(msg_latency)"
+  echo "$label $v" >>"$work/lat.txt"
+  touch "$work/stop-uploads"
+  wait "${loop_pids[@]}"
+  loop_pids=()
+  t1=$(date +%s.%N)
+  ok="$(cat "$work"/uploads.*.log | grep -c '^201$' || true)"
+  echo "$label: $ok uploads of 100 MiB in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s" \
+    "($(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n * 100 / (b - a)}') MiB/s), answers:" \
+    "$(cat "$work"/uploads.*.log | sort | uniq -c | awk '{printf "%s%s x %s", (NR > 1 ? ", " : ""), $1, $2}')" \
+    >>"$work/uploads.txt"
+  ((ok > 0)) || { echo "media_bench: no upload succeeded: $(tail -n1 "$work/uploads.txt")" >&2; exit 1; }
 }
 
 sendp99_part() {
-  local rounds="${ROUNDS:-3}" n="${UPLOADS:-8}" r i v t0 t1 done_n
+  local rounds="${ROUNDS:-3}" v load0 c p50 p99 a50 a99
   LOADGEN="${TCHAT_BUILD_DIR:-build}/bin/tchat-msg-loadgen"
   KEY_FILE="${KEY_FILE:-$RUN_DIR/jwt-signing-keys.json}"
   [[ -x "$LOADGEN" ]] || { echo "media_bench: $LOADGEN not found (set TCHAT_BUILD_DIR)" >&2; exit 1; }
@@ -296,42 +331,29 @@ sendp99_part() {
   [[ -s "$work/bench-100MiB.bin" ]] || head -c $((100 << 20)) /dev/urandom >"$work/bench-100MiB.bin"
   : >"$work/lat.txt"
   : >"$work/uploads.txt"
-  local load0
   load0="$(cut -d' ' -f1-3 /proc/loadavg)"
-  for r in $(seq 1 "$rounds"); do
+  for _ in $(seq 1 "$rounds"); do
     v="$(msg_latency)"
     echo "alone $v" >>"$work/lat.txt"
-    rm -f "$work/stop-uploads" "$work"/uploads.*.log
-    t0=$(date +%s.%N)
-    loop_pids=()
-    for i in $(seq 1 "$n"); do
-      upload_loop "$work/bench-100MiB.bin" "$work/uploads.$i.log" &
-      loop_pids+=($!)
-    done
-    sleep 1 # the uploads under way before the first message
-    v="$(msg_latency)"
-    echo "uploads $v" >>"$work/lat.txt"
-    touch "$work/stop-uploads"
-    wait "${loop_pids[@]}"
-    loop_pids=()
-    t1=$(date +%s.%N)
-    done_n="$(cat "$work"/uploads.*.log | grep -c '^201$' || true)"
-    echo "round $r: $done_n uploads of 100 MiB in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s," \
-      "answers: $(cat "$work"/uploads.*.log | sort | uniq -c | awk '{printf "%s%s x %s", NR > 1 ? ", " : "", $1, $2}')" >>"$work/uploads.txt"
-    ((done_n > 0)) || { echo "media_bench: no upload succeeded during round $r: $(tail -n1 "$work/uploads.txt")" >&2; exit 1; }
+    msg_latency_loaded uploads "$GATEWAY/v1/media?filename=bench-100MiB.bin"
+    msg_latency_loaded nginx "$ANCHOR/discard"
   done
-  local a50 a99 u50 u99
-  a50="$(awk '$1 == "alone" {print $2}' "$work/lat.txt" | median)"
-  a99="$(awk '$1 == "alone" {print $3}' "$work/lat.txt" | median)"
-  u50="$(awk '$1 == "uploads" {print $2}' "$work/lat.txt" | median)"
-  u99="$(awk '$1 == "uploads" {print $3}' "$work/lat.txt" | median)"
   printf 'text messages send -> delivered through the gateway, %s msg/s from %s users in pairs, %ss per run,\n' \
     "${MSG_RATE:-100}" "${MSG_CLIENTS:-20}" "${MSG_SECONDS:-10}"
-  printf 'median of %d alternating rounds (alone, then with %d uploads of 100 MiB at a time):\n' "$rounds" "$n"
-  printf '  alone:        p50 %.2f ms, p99 %.2f ms\n' "$a50" "$a99"
-  printf '  with uploads: p50 %.2f ms, p99 %.2f ms\n' "$u50" "$u99"
-  printf '  ratio with uploads / alone: p50 %.2f, p99 %.2f (target: p99 not worse)\n' \
-    "$(awk -v u="$u50" -v a="$a50" 'BEGIN {print u / a}')" "$(awk -v u="$u99" -v a="$a99" 'BEGIN {print u / a}')"
+  printf 'median of %d alternating rounds; %d loops of 100 MiB uploads (curl -T) during the loaded runs:\n' \
+    "$rounds" "${UPLOADS:-8}"
+  a50="$(awk '$1 == "alone" {print $2}' "$work/lat.txt" | median)"
+  a99="$(awk '$1 == "alone" {print $3}' "$work/lat.txt" | median)"
+  for c in alone uploads nginx; do
+    p50="$(awk -v c="$c" '$1 == c {print $2}' "$work/lat.txt" | median)"
+    p99="$(awk -v c="$c" '$1 == c {print $3}' "$work/lat.txt" | median)"
+    printf '  %-58s p50 %7.2f ms, p99 %7.2f ms; / alone: p50 %.2f, p99 %.2f\n' "$(case "$c" in
+      alone) echo 'alone (the anchor):' ;;
+      uploads) echo 'with uploads through the gateway (target: p99 not worse):' ;;
+      nginx) echo 'with the same uploads to the anchor nginx (discarded):' ;;
+      esac)" "$p50" "$p99" "$(awk -v x="$p50" -v a="$a50" 'BEGIN {print x / a}')" \
+      "$(awk -v x="$p99" -v a="$a99" 'BEGIN {print x / a}')"
+  done
   printf '  every run (p50 ms, p99 ms, samples, errors, delivered/s):\n'
   sed 's/^/    /' "$work/lat.txt"
   sed 's/^/  /' "$work/uploads.txt"
@@ -339,7 +361,7 @@ sendp99_part() {
 }
 
 MEDIA_DIR="${TCHAT_MEDIA_DIR:-$RUN_DIR/media}"
-if [[ " $PARTS " == *" download "* || " $PARTS " == *" rss "* ]]; then start_anchor "$MEDIA_DIR"; fi
+if [[ " $PARTS " == *" download "* || " $PARTS " == *" rss "* || " $PARTS " == *" sendp99 "* ]]; then start_anchor "$MEDIA_DIR"; fi
 for part in $PARTS; do
   case "$part" in
     upload) upload_part ;;
