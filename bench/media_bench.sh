@@ -30,8 +30,9 @@
 #           MSG_SECONDS [10] after 2 s of warm-up; alone (the anchor), then while
 #           UPLOADS [8] loops each upload 100 MiB after 100 MiB (curl -T, a new
 #           user when one's quota is full) for the whole run; and while the same
-#           loops upload to the anchor nginx, which discards the bodies (what
-#           moving the bytes costs this machine without the service). ROUNDS [3]
+#           loops upload to the anchor nginx, which discards the bodies, at the
+#           MiB/s the gateway took in that round (curl --limit-rate: what moving
+#           the bytes costs this machine without the service). ROUNDS [3]
 #           alternating rounds: p50 and p99 of each, medians, and the ratios to
 #           alone (issue 18: the p99 with uploads must not get worse). Needs
 #           the stack started with messaging_rate_messages_per_minute above
@@ -259,18 +260,20 @@ rss_part() {
     "$(awk -v t="${anc%% *}" -v n="$n" 'BEGIN {print n * 100 / t}')" "${anc#* }"
 }
 
-# Uploads file $1 to URL $2 again and again until $work/stop-uploads exists;
-# to the gateway as a user, a new one whenever one's quota (1 GiB by default) is
-# full. One HTTP status a line to $3.
+# Uploads file $1 to URL $2 again and again until $work/stop-uploads exists, at
+# most $4 KiB/s if given; to the gateway as a user, a new one whenever one's
+# quota (1 GiB by default) is full. One HTTP status a line to $3.
 upload_loop() {
-  local file="$1" target="$2" log="$3" tok="" code auth
+  local file="$1" target="$2" log="$3" tok="" code auth limit=()
+  if [[ -n "${4:-}" ]]; then limit=(--limit-rate "${4}k"); fi
   while [[ ! -e "$work/stop-uploads" ]]; do
     auth=()
     if [[ "$target" == "$GATEWAY"* ]]; then
       [[ -n "$tok" ]] || tok="$(new_token)"
       auth=(-H "Authorization: Bearer $tok")
     fi
-    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" -H 'Expect:' -T "$file" "$target")" || true
+    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" "${limit[@]}" -H 'Expect:' \
+      -T "$file" "$target")" || true
     echo "$code" >>"$log"
     case "$code" in
       201) ;;
@@ -296,15 +299,16 @@ msg_latency() {
   }
 }
 
-# msg_latency while UPLOADS loops upload 100 MiB after 100 MiB to URL $2; appends
-# "$1 <figures>" to lat.txt and the uploads done to uploads.txt.
+# msg_latency while UPLOADS loops upload 100 MiB after 100 MiB to URL $2, each
+# at most $3 KiB/s if given; appends "$1 <figures>" to lat.txt and the uploads
+# done to uploads.txt; sets upload_mibs to their MiB/s.
 msg_latency_loaded() {
   local label="$1" target="$2" i v t0 t1 ok
   rm -f "$work/stop-uploads" "$work"/uploads.*.log
   t0=$(date +%s.%N)
   loop_pids=()
   for i in $(seq 1 "${UPLOADS:-8}"); do
-    upload_loop "$work/bench-100MiB.bin" "$target" "$work/uploads.$i.log" &
+    upload_loop "$work/bench-100MiB.bin" "$target" "$work/uploads.$i.log" "${3:-}" &
     loop_pids+=($!)
   done
   sleep 1 # the uploads under way before the first message
@@ -315,8 +319,9 @@ msg_latency_loaded() {
   loop_pids=()
   t1=$(date +%s.%N)
   ok="$(cat "$work"/uploads.*.log | grep -c '^201$' || true)"
+  upload_mibs="$(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n * 100 / (b - a)}')"
   echo "$label: $ok uploads of 100 MiB in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s" \
-    "($(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n * 100 / (b - a)}') MiB/s), answers:" \
+    "($upload_mibs MiB/s${3:+, each loop at most $3 KiB/s}), answers:" \
     "$(cat "$work"/uploads.*.log | sort | uniq -c | awk '{printf "%s%s x %s", (NR > 1 ? ", " : ""), $1, $2}')" \
     >>"$work/uploads.txt"
   ((ok > 0)) || { echo "media_bench: no upload succeeded: $(tail -n1 "$work/uploads.txt")" >&2; exit 1; }
@@ -336,7 +341,8 @@ sendp99_part() {
     v="$(msg_latency)"
     echo "alone $v" >>"$work/lat.txt"
     msg_latency_loaded uploads "$GATEWAY/v1/media?filename=bench-100MiB.bin"
-    msg_latency_loaded nginx "$ANCHOR/discard"
+    # The same bytes per second as the gateway took, to nginx.
+    msg_latency_loaded nginx "$ANCHOR/discard" "$((upload_mibs * 1024 / ${UPLOADS:-8} + 1))"
   done
   printf 'text messages send -> delivered through the gateway, %s msg/s from %s users in pairs, %ss per run,\n' \
     "${MSG_RATE:-100}" "${MSG_CLIENTS:-20}" "${MSG_SECONDS:-10}"
@@ -347,10 +353,10 @@ sendp99_part() {
   for c in alone uploads nginx; do
     p50="$(awk -v c="$c" '$1 == c {print $2}' "$work/lat.txt" | median)"
     p99="$(awk -v c="$c" '$1 == c {print $3}' "$work/lat.txt" | median)"
-    printf '  %-58s p50 %7.2f ms, p99 %7.2f ms; / alone: p50 %.2f, p99 %.2f\n' "$(case "$c" in
+    printf '  %-61s p50 %7.2f ms, p99 %7.2f ms; / alone: p50 %.2f, p99 %.2f\n' "$(case "$c" in
       alone) echo 'alone (the anchor):' ;;
       uploads) echo 'with uploads through the gateway (target: p99 not worse):' ;;
-      nginx) echo 'with the same uploads to the anchor nginx (discarded):' ;;
+      nginx) echo 'with as many MiB/s uploaded to the anchor nginx (discarded):' ;;
       esac)" "$p50" "$p99" "$(awk -v x="$p50" -v a="$a50" 'BEGIN {print x / a}')" \
       "$(awk -v x="$p99" -v a="$a99" 'BEGIN {print x / a}')"
   done
