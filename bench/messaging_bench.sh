@@ -150,12 +150,7 @@ echo
 "$BUILD/bin/tchat-keygen" "$work/keys.json" "$work/jwks.json" >/dev/null
 
 start_service() {
-  env -u JWKS_URL PORT="$SERVICE_PORT" DATABASE_URL="$db_url" \
-    REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0" JWKS_FILE="$work/jwks.json" \
-    TCHAT_THREADS=2 LOG_LEVEL=warn db_max_open_conns=40 messaging_payment_consumer=0 \
-    messaging_rate_messages_per_minute=1000000000 messaging_rate_ws_connects_per_minute=1000000000 \
-    messaging_rate_typing_per_minute=1000000000 messaging_rate_groups_per_hour=1000000000 \
-    "$BUILD/bin/tchat-messaging" >>"$work/service.log" 2>&1 </dev/null &
+  tchat::bench_messaging_start "$SERVICE_PORT" "$db_url" "$TCHAT_REDIS_PORT" "$work" "$BUILD"
   service_pid=$!
   ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVICE_PORT/health/ready")" == 200 ]]; }
   tchat::wait_until 20 ready || { tail -n 20 "$work/service.log" >&2; tchat::die "tchat-messaging did not start"; }

@@ -52,6 +52,8 @@ source "$ROOT/scripts/lib/common.sh"
 source "$ROOT/scripts/lib/postgres.sh"
 # shellcheck source=scripts/lib/redis.sh
 source "$ROOT/scripts/lib/redis.sh"
+# shellcheck source=scripts/lib/bench_tails.sh
+source "$ROOT/scripts/lib/bench_tails.sh"
 
 users=64
 rate=200

@@ -206,12 +206,8 @@ peer::service_ready() {
 peer::ejabberd_up() { curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/api/status" -d '{}'; }
 
 peer::start_service() {
-  env -u JWKS_URL PORT="$SERVICE_PORT" DATABASE_URL="$(tchat::pg_url tchat_messaging)" \
-    REDIS_URL="redis://127.0.0.1:$TCHAT_REDIS_PORT/0" JWKS_FILE="$work/jwks.json" \
-    TCHAT_THREADS=2 LOG_LEVEL=warn db_max_open_conns=40 messaging_payment_consumer=0 \
-    messaging_rate_messages_per_minute=1000000000 messaging_rate_ws_connects_per_minute=1000000000 \
-    messaging_rate_typing_per_minute=1000000000 messaging_rate_groups_per_hour=1000000000 \
-    "$BUILD/bin/tchat-messaging" >>"$work/service.log" 2>&1 </dev/null &
+  tchat::bench_messaging_start "$SERVICE_PORT" "$(tchat::pg_url tchat_messaging)" "$TCHAT_REDIS_PORT" \
+    "$work" "$BUILD"
   service_pid=$!
   tchat::wait_until 30 peer::service_ready || { tail -n 20 "$work/service.log" >&2; tchat::die "tchat-messaging did not start"; }
 }

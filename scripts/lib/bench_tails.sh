@@ -59,3 +59,16 @@ tchat::bench_tree_cpu_us() {
       printf "%.0f\n", s * 1e6 / hz
     }'
 }
+
+# tchat::bench_messaging_start PORT DATABASE_URL REDIS_PORT WORK BUILD: tchat-messaging
+# in the background for a benchmark (tokens checked against WORK/jwks.json, rate
+# limits out of the load's way, the payment consumer off), its log appended to
+# WORK/service.log; the caller takes its pid from $!.
+tchat::bench_messaging_start() {
+  env -u JWKS_URL PORT="$1" DATABASE_URL="$2" \
+    REDIS_URL="redis://127.0.0.1:$3/0" JWKS_FILE="$4/jwks.json" \
+    TCHAT_THREADS=2 LOG_LEVEL=warn db_max_open_conns=40 messaging_payment_consumer=0 \
+    messaging_rate_messages_per_minute=1000000000 messaging_rate_ws_connects_per_minute=1000000000 \
+    messaging_rate_typing_per_minute=1000000000 messaging_rate_groups_per_hour=1000000000 \
+    "$5/bin/tchat-messaging" >>"$4/service.log" 2>&1 </dev/null &
+}

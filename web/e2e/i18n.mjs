@@ -11,24 +11,23 @@ import ts from 'typescript';
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/i18n');
 
-/** The BCP 47 tags the client formats with (src/i18n/index.ts, INTL_TAGS). */
-export const INTL_TAGS = {
-  en: 'en-GB',
-  th: 'th-TH-u-ca-gregory',
-  id: 'id-ID',
-  ms: 'ms-MY',
-  fil: 'fil-PH',
-  vi: 'vi-VN',
-};
-
-/** @param {string} lang */
-async function table(lang) {
-  const source = await readFile(path.join(DIR, `${lang}.ts`), 'utf8');
+/** A module of src/i18n/ (`name`.ts), turned into JavaScript and imported. @param {string} name */
+async function load(name) {
+  const source = await readFile(path.join(DIR, `${name}.ts`), 'utf8');
   const js = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
-  const mod = await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`);
-  return /** @type {Record<string, any>} */ (mod[lang]);
+  return import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`);
+}
+
+/** The BCP 47 tags the client formats with (src/i18n/intl-tags.ts). */
+export const INTL_TAGS = /** @type {Record<'en' | 'th' | 'id' | 'ms' | 'fil' | 'vi', string>} */ (
+  (await load('intl-tags')).INTL_TAGS
+);
+
+/** @param {string} lang */
+async function table(lang) {
+  return /** @type {Record<string, any>} */ ((await load(lang))[lang]);
 }
 
 /** @param {string} text @param {Record<string, string | number>} [params] */

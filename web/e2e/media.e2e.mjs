@@ -215,6 +215,18 @@ async function canvasJpeg(page, w, h, colour, label) {
   return Buffer.from(b64, 'base64');
 }
 
+/** Waits until an upload's progress bar shows it part-way. @param {Page} page */
+async function uploadUnderWay(page) {
+  await page.waitForFunction(
+    () => {
+      const bar = document.querySelector('[data-testid=uploads] progress');
+      return bar instanceof HTMLProgressElement && bar.value > 0 && bar.value < 1;
+    },
+    null,
+    { timeout: WAIT },
+  );
+}
+
 /** The attachment ids of the image messages of the open chat, oldest first. @param {Page} page */
 async function imageIds(page) {
   return page.evaluate(async () => {
@@ -342,14 +354,7 @@ step('a slow upload shows its progress and is cancelled: nothing is sent', async
     });
     const row = a.locator('[data-testid=uploads] .msg').filter({ hasText: 'big.bin' });
     await row.locator('progress').waitFor({ timeout: WAIT });
-    await a.waitForFunction(
-      () => {
-        const bar = document.querySelector('[data-testid=uploads] progress');
-        return bar instanceof HTMLProgressElement && bar.value > 0 && bar.value < 1;
-      },
-      null,
-      { timeout: WAIT },
-    );
+    await uploadUnderWay(a);
     await shot(a, 'media-04-desktop-upload-progress');
     await row.getByTestId('cancel-upload').click();
     await row.waitFor({ state: 'detached', timeout: WAIT });
@@ -388,14 +393,7 @@ step('an upload cut off by a reload starts again by itself and is sent once', as
       mimeType: 'application/octet-stream',
       buffer: data,
     });
-    await a.waitForFunction(
-      () => {
-        const bar = document.querySelector('[data-testid=uploads] progress');
-        return bar instanceof HTMLProgressElement && bar.value > 0 && bar.value < 1;
-      },
-      null,
-      { timeout: WAIT },
-    );
+    await uploadUnderWay(a);
     await a.reload();
     await throttle(-1);
     // The upload is back after the reload (from IndexedDB) and goes through.

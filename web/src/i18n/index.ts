@@ -4,6 +4,7 @@
 // the profile (`locale`, docs/api/openapi.yaml, auth), which wins at sign-in.
 // GLOSSARY.md holds the product's words in every language.
 import { en, type MessageKey, type Messages, type PluralKey, type TextKey } from './en';
+import { INTL_TAGS } from './intl-tags';
 
 export type Locale = 'en' | 'th' | 'id' | 'ms' | 'fil' | 'vi';
 export const LOCALES: { code: Locale; name: string }[] = [
@@ -22,16 +23,6 @@ const LOADERS: Record<Exclude<Locale, 'en'>, () => Promise<Messages>> = {
   ms: () => import('./ms').then((m) => m.ms),
   fil: () => import('./fil').then((m) => m.fil),
   vi: () => import('./vi').then((m) => m.vi),
-};
-
-/** BCP 47 tags for Intl (Thai with Gregorian years, as apps there do). */
-const INTL_TAGS: Record<Locale, string> = {
-  en: 'en-GB',
-  th: 'th-TH-u-ca-gregory',
-  id: 'id-ID',
-  ms: 'ms-MY',
-  fil: 'fil-PH',
-  vi: 'vi-VN',
 };
 
 const STORAGE_KEY = 'tchat.locale';
