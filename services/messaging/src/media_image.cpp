@@ -97,6 +97,13 @@ Result<ImagePtr> Normalise(ImagePtr img) {
   // Decodes now, once; the thumbnail and the placeholder are made from this copy.
   out = vips_image_copy_memory(img.get());
   if (out == nullptr) return InputError(kCorruptMedia, "image decoding failed: " + TakeVipsError());
+  // No metadata is ever kept, so none goes further than here. This also keeps the
+  // encoders from reading it: an EXIF blob that libvips 8.14's HEIF loader attached
+  // was read by webpsave after it was freed (the ASan pass of the test command).
+  for (const char* field :
+       {VIPS_META_EXIF_NAME, VIPS_META_XMP_NAME, VIPS_META_IPTC_NAME, VIPS_META_ICC_NAME}) {
+    (void)vips_image_remove(out, field);
+  }
   return ImagePtr(out);
 }
 
