@@ -102,10 +102,10 @@ inline TreeSample SampleTrees(const std::vector<int>& roots) {
   std::map<int, bool> seen;
   for (const int root : roots) {
     long long ticks = 0;
-    std::vector<int> todo{root};
-    while (!todo.empty()) {
-      const int pid = todo.back();
-      todo.pop_back();
+    std::vector<int> pending{root};
+    while (!pending.empty()) {
+      const int pid = pending.back();
+      pending.pop_back();
       if (seen[pid]) continue;
       seen[pid] = true;
       const auto it = all.find(pid);
@@ -113,7 +113,7 @@ inline TreeSample SampleTrees(const std::vector<int>& roots) {
       ticks += it->second.ticks;
       out.wait_seconds += static_cast<double>(RunQueueWaitNs(pid)) / 1e9;
       const auto [lo, hi] = children.equal_range(pid);
-      for (auto c = lo; c != hi; ++c) todo.push_back(c->second);
+      for (auto c = lo; c != hi; ++c) pending.push_back(c->second);
     }
     out.per_root.push_back(static_cast<double>(ticks) / hz);
     out.cpu_seconds += out.per_root.back();
